@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package strata needs to build, train its examples, test and benchmark.
+# Idempotent: quiet and fast when everything is already there. Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git
+  # libraries (see README "Dependencies")
+  libboost-dev libabsl-dev libsimdjson-dev rapidjson-dev libyaml-cpp-dev
+  libspdlog-dev libfmt-dev libcli11-dev
+  libtorch-dev libxgboost-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev curl wrk
+  # example models and the benchmark peer (run by /usr/bin/python3)
+  python3 python3-numpy python3-torch python3-xgboost python3-sklearn
+  python3-fastapi python3-uvicorn python3-requests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "strata: installing ${#missing[@]} Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "strata: packages installed"

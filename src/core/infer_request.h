@@ -1,0 +1,46 @@
+// InferRequest and InferResponse are the protocol-neutral form of one
+// inference call: frontends translate their wire format into these, and
+// nothing inward of a frontend sees a wire format. Value types.
+#ifndef STRATA_CORE_INFER_REQUEST_H_
+#define STRATA_CORE_INFER_REQUEST_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace strata::core {
+
+// A request or tensor parameter: the protocol allows bool, integer, double
+// and string values.
+using ParameterValue = std::variant<bool, int64_t, double, std::string>;
+using Parameters = std::map<std::string, ParameterValue, std::less<>>;
+
+struct RequestedOutput {
+  std::string name;
+  Parameters parameters;
+};
+
+struct InferRequest {
+  std::string model_name;
+  std::string model_version;  // empty: the server's default version
+  std::string id;             // echoed in the response when not empty
+  Parameters parameters;
+  std::vector<Tensor> inputs;
+  std::vector<RequestedOutput> outputs;  // empty: every output
+};
+
+struct InferResponse {
+  std::string model_name;
+  std::string model_version;
+  std::string id;
+  Parameters parameters;
+  std::vector<Tensor> outputs;
+};
+
+}  // namespace strata::core
+
+#endif  // STRATA_CORE_INFER_REQUEST_H_

@@ -1,0 +1,64 @@
+#include "runtime/signature_check.h"
+
+#include "absl/strings/numbers.h"
+#include "fmt/format.h"
+
+namespace strata::runtime {
+
+absl::StatusOr<std::vector<core::Tensor>> MakeDryRunInputs(
+    const ModelConfig& config, int64_t batch) {
+  std::vector<core::Tensor> inputs;
+  for (const TensorSpec& spec : config.inputs) {
+    if (spec.dtype == core::DataType::kBytes) {
+      return absl::UnimplementedError(
+          fmt::format("cannot dry-run BYTES input '{}'", spec.name));
+    }
+    core::Shape shape = spec.shape;
+    for (int64_t& dim : shape) {
+      if (dim < 0) dim = batch;
+    }
+    inputs.push_back(core::Tensor::Zeros(spec.name, spec.dtype, shape));
+  }
+  return inputs;
+}
+
+absl::Status CheckOutputsMatch(const ModelConfig& config,
+                               std::span<const core::Tensor> outputs) {
+  if (outputs.size() != config.outputs.size()) {
+    return absl::FailedPreconditionError(
+        fmt::format("model '{}' produces {} outputs but config.yaml declares {}",
+                    config.name, outputs.size(), config.outputs.size()));
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const TensorSpec& spec = config.outputs[i];
+    const core::Tensor& out = outputs[i];
+    if (out.dtype != spec.dtype) {
+      return absl::FailedPreconditionError(fmt::format(
+          "model '{}' output '{}' is {} but config.yaml declares {}",
+          config.name, spec.name, core::DataTypeName(out.dtype),
+          core::DataTypeName(spec.dtype)));
+    }
+    if (!core::ShapeMatches(spec.shape, out.shape)) {
+      return absl::FailedPreconditionError(fmt::format(
+          "model '{}' output '{}' has shape {} but config.yaml declares {}",
+          config.name, spec.name, core::ShapeToString(out.shape),
+          core::ShapeToString(spec.shape)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> IntParameter(const ModelConfig& config,
+                                 std::string_view key, int fallback) {
+  auto it = config.parameters.find(key);
+  if (it == config.parameters.end()) return fallback;
+  int value = 0;
+  if (!absl::SimpleAtoi(it->second, &value)) {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}' parameter '{}' must be an integer, got '{}'",
+                    config.name, key, it->second));
+  }
+  return value;
+}
+
+}  // namespace strata::runtime

@@ -1,0 +1,32 @@
+// Checks shared by every backend when it validates an artifact against the
+// declared signature at load time. Pure functions; thread-safe.
+#ifndef STRATA_RUNTIME_SIGNATURE_CHECK_H_
+#define STRATA_RUNTIME_SIGNATURE_CHECK_H_
+
+#include <span>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/tensor.h"
+#include "runtime/model_config.h"
+
+namespace strata::runtime {
+
+// Zero-filled inputs, one per declared input, with every variable dimension
+// set to `batch` (for a dry run at load time). Error for BYTES inputs.
+absl::StatusOr<std::vector<core::Tensor>> MakeDryRunInputs(
+    const ModelConfig& config, int64_t batch);
+
+// Checks that `outputs` match the declared outputs in count, name, datatype
+// and shape; the error names the first mismatch.
+absl::Status CheckOutputsMatch(const ModelConfig& config,
+                               std::span<const core::Tensor> outputs);
+
+// Reads an integer backend option, or `fallback` when absent.
+absl::StatusOr<int> IntParameter(const ModelConfig& config,
+                                 std::string_view key, int fallback);
+
+}  // namespace strata::runtime
+
+#endif  // STRATA_RUNTIME_SIGNATURE_CHECK_H_
