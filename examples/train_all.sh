@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Train the example models into a model repository (default: examples/repository).
 #
 #   examples/train_all.sh [OUT_DIR]

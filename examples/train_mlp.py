@@ -19,12 +19,19 @@ import time
 
 _T0 = time.monotonic()  # includes the (slow) imports below in the reported seconds
 
+import os
+import sys
+
+# TorchScript serialises some module constants in set-iteration order, which depends on
+# Python's string hash seed; pin it so that model.pt is byte-identical across runs.
+if os.environ.get("PYTHONHASHSEED") != "0":
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
 import argparse
 import io
 import json
-import os
 import shutil
-import sys
 import tempfile
 from typing import Dict
 

@@ -1,0 +1,176 @@
+#include "serving/model_config_parser.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/status_macros.h"
+#include "fmt/format.h"
+#include "yaml-cpp/yaml.h"
+
+namespace strata::serving {
+namespace {
+
+const std::set<std::string, std::less<>> kTopLevelKeys = {
+    "name", "backend", "max_batch_size", "inputs", "outputs", "parameters"};
+
+absl::Status Invalid(const std::string& message) {
+  return absl::InvalidArgumentError(message);
+}
+
+absl::StatusOr<runtime::TensorSpec> ParseTensorSpec(const YAML::Node& node,
+                                                    std::string_view list,
+                                                    size_t index) {
+  const std::string where = fmt::format("{}[{}]", list, index);
+  if (!node.IsMap()) {
+    return Invalid(fmt::format(
+        "{} must be a map like {{name: x, datatype: FP32, shape: [-1, 4]}}",
+        where));
+  }
+  runtime::TensorSpec spec;
+  if (!node["name"] || !node["name"].IsScalar() ||
+      node["name"].as<std::string>().empty()) {
+    return Invalid(fmt::format("{} needs a non-empty 'name'", where));
+  }
+  spec.name = node["name"].as<std::string>();
+  if (!node["datatype"] || !node["datatype"].IsScalar()) {
+    return Invalid(fmt::format("{} ('{}') needs a 'datatype' such as FP32",
+                               where, spec.name));
+  }
+  const std::string dtype = node["datatype"].as<std::string>();
+  std::optional<core::DataType> parsed = core::DataTypeFromName(dtype);
+  if (!parsed) {
+    return Invalid(fmt::format(
+        "{} ('{}') has unknown datatype '{}'; use one of BOOL, UINT8, UINT16, "
+        "UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, BF16, FP32, FP64, "
+        "BYTES",
+        where, spec.name, dtype));
+  }
+  spec.dtype = *parsed;
+  if (!node["shape"] || !node["shape"].IsSequence()) {
+    return Invalid(fmt::format(
+        "{} ('{}') needs a 'shape' list, -1 for variable dimensions", where,
+        spec.name));
+  }
+  for (const YAML::Node& dim : node["shape"]) {
+    const auto value = dim.as<int64_t>();
+    if (value < -1) {
+      return Invalid(fmt::format("{} ('{}') has dimension {}; use -1 or >= 0",
+                                 where, spec.name, value));
+    }
+    spec.shape.push_back(value);
+  }
+  return spec;
+}
+
+absl::StatusOr<std::vector<runtime::TensorSpec>> ParseTensorList(
+    const YAML::Node& node, std::string_view list) {
+  if (!node || !node.IsSequence() || node.size() == 0) {
+    return Invalid(fmt::format("'{}' must be a non-empty list of tensors", list));
+  }
+  std::vector<runtime::TensorSpec> specs;
+  std::set<std::string, std::less<>> names;
+  for (size_t i = 0; i < node.size(); ++i) {
+    STRATA_ASSIGN_OR_RETURN(runtime::TensorSpec spec,
+                            ParseTensorSpec(node[i], list, i));
+    if (!names.insert(spec.name).second) {
+      return Invalid(fmt::format("'{}' names '{}' twice", list, spec.name));
+    }
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+absl::Status CheckBatchDimension(const runtime::ModelConfig& config) {
+  if (config.max_batch_size == 0) return absl::OkStatus();
+  for (const auto* list : {&config.inputs, &config.outputs}) {
+    for (const runtime::TensorSpec& spec : *list) {
+      if (spec.shape.empty() || spec.shape[0] != -1) {
+        return Invalid(fmt::format(
+            "tensor '{}' must start with the batch dimension -1 because "
+            "max_batch_size is {}",
+            spec.name, config.max_batch_size));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<runtime::ModelConfig> ParseRoot(const YAML::Node& root,
+                                               const std::string& name) {
+  if (!root.IsMap()) return Invalid("config.yaml must be a YAML map");
+  for (const auto& entry : root) {
+    const std::string key = entry.first.as<std::string>();
+    if (!kTopLevelKeys.contains(key)) {
+      return Invalid(fmt::format(
+          "unknown key '{}'; known keys: name, backend, max_batch_size, "
+          "inputs, outputs, parameters",
+          key));
+    }
+  }
+  runtime::ModelConfig config;
+  config.name = name;
+  if (root["name"] && root["name"].as<std::string>() != name) {
+    return Invalid(fmt::format(
+        "name '{}' differs from the model's directory name '{}'",
+        root["name"].as<std::string>(), name));
+  }
+  if (!root["backend"] || !root["backend"].IsScalar()) {
+    return Invalid("'backend' is required, e.g. 'backend: torchscript'");
+  }
+  config.backend = root["backend"].as<std::string>();
+  if (root["max_batch_size"]) {
+    config.max_batch_size = root["max_batch_size"].as<int64_t>();
+    if (config.max_batch_size < 0) {
+      return Invalid("'max_batch_size' must be >= 0");
+    }
+  }
+  STRATA_ASSIGN_OR_RETURN(config.inputs,
+                          ParseTensorList(root["inputs"], "inputs"));
+  STRATA_ASSIGN_OR_RETURN(config.outputs,
+                          ParseTensorList(root["outputs"], "outputs"));
+  if (const YAML::Node params = root["parameters"]; params) {
+    if (!params.IsMap()) return Invalid("'parameters' must be a map");
+    for (const auto& entry : params) {
+      if (!entry.second.IsScalar()) {
+        return Invalid(fmt::format("parameter '{}' must be a scalar",
+                                   entry.first.as<std::string>()));
+      }
+      config.parameters[entry.first.as<std::string>()] =
+          entry.second.as<std::string>();
+    }
+  }
+  STRATA_RETURN_IF_ERROR(CheckBatchDimension(config));
+  return config;
+}
+
+}  // namespace
+
+absl::StatusOr<runtime::ModelConfig> ParseModelConfig(std::string_view yaml,
+                                                      const std::string& name) {
+  try {
+    return ParseRoot(YAML::Load(std::string(yaml)), name);
+  } catch (const YAML::Exception& e) {
+    return Invalid(fmt::format("invalid YAML: {}", e.what()));
+  }
+}
+
+absl::StatusOr<runtime::ModelConfig> LoadModelConfig(
+    const std::filesystem::path& path, const std::string& name) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(
+        fmt::format("cannot read {}: {}", path.string(), "file missing or unreadable"));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<runtime::ModelConfig> config = ParseModelConfig(text.str(), name);
+  if (!config.ok()) {
+    return absl::Status(config.status().code(),
+                        fmt::format("{}: {}", path.string(),
+                                    std::string(config.status().message())));
+  }
+  return config;
+}
+
+}  // namespace strata::serving

@@ -1,0 +1,34 @@
+// Parses a model's `config.yaml` into a runtime::ModelConfig and checks it,
+// naming the field and the fix for anything wrong. Pure functions;
+// thread-safe.
+//
+//   backend: xgboost              # required: a registered backend
+//   max_batch_size: 1024          # optional, default 0 (no batch dimension)
+//   inputs:                       # required, at least one
+//     - {name: features, datatype: FP32, shape: [-1, 30]}
+//   outputs:                      # required, at least one
+//     - {name: probability, datatype: FP32, shape: [-1]}
+//   parameters: {threads: 1}      # optional backend options (scalars)
+#ifndef STRATA_SERVING_MODEL_CONFIG_PARSER_H_
+#define STRATA_SERVING_MODEL_CONFIG_PARSER_H_
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "runtime/model_config.h"
+
+namespace strata::serving {
+
+// `name` is the model's directory name; it becomes config.name.
+absl::StatusOr<runtime::ModelConfig> ParseModelConfig(std::string_view yaml,
+                                                      const std::string& name);
+
+// Reads and parses `path`; errors name the file.
+absl::StatusOr<runtime::ModelConfig> LoadModelConfig(
+    const std::filesystem::path& path, const std::string& name);
+
+}  // namespace strata::serving
+
+#endif  // STRATA_SERVING_MODEL_CONFIG_PARSER_H_
