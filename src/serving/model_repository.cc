@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "serving/model_config_parser.h"
 #include "spdlog/spdlog.h"
 

@@ -1,0 +1,90 @@
+#include "serving/model_config_parser.h"
+
+#include "gtest/gtest.h"
+
+namespace strata::serving {
+namespace {
+
+constexpr char kValid[] = R"(
+backend: xgboost
+max_batch_size: 64
+inputs:
+  - {name: features, datatype: FP32, shape: [-1, 30]}
+outputs:
+  - {name: probability, datatype: FP32, shape: [-1]}
+parameters:
+  threads: 2
+  output: margin
+)";
+
+std::string ErrorOf(std::string_view yaml) {
+  absl::StatusOr<runtime::ModelConfig> config = ParseModelConfig(yaml, "m");
+  EXPECT_FALSE(config.ok()) << yaml;
+  return std::string(config.status().message());
+}
+
+TEST(ModelConfigParserTest, ParsesAValidConfig) {
+  absl::StatusOr<runtime::ModelConfig> config = ParseModelConfig(kValid, "m");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->name, "m");
+  EXPECT_EQ(config->backend, "xgboost");
+  EXPECT_EQ(config->max_batch_size, 64);
+  ASSERT_EQ(config->inputs.size(), 1u);
+  EXPECT_EQ(config->inputs[0].name, "features");
+  EXPECT_EQ(config->inputs[0].dtype, core::DataType::kFp32);
+  EXPECT_EQ(config->inputs[0].shape, (core::Shape{-1, 30}));
+  EXPECT_EQ(config->outputs[0].shape, (core::Shape{-1}));
+  EXPECT_EQ(config->parameters.at("threads"), "2");
+  EXPECT_EQ(config->parameters.at("output"), "margin");
+}
+
+TEST(ModelConfigParserTest, RejectsInvalidYaml) {
+  EXPECT_NE(ErrorOf("backend: [unclosed").find("invalid YAML"), std::string::npos);
+}
+
+TEST(ModelConfigParserTest, RejectsUnknownKeyAndNamesIt) {
+  std::string yaml = std::string(kValid) + "max_batch: 3\n";
+  EXPECT_NE(ErrorOf(yaml).find("unknown key 'max_batch'"), std::string::npos);
+}
+
+TEST(ModelConfigParserTest, RejectsMissingBackend) {
+  EXPECT_NE(ErrorOf("inputs: []").find("'backend' is required"), std::string::npos);
+}
+
+TEST(ModelConfigParserTest, RejectsUnknownDatatype) {
+  std::string error = ErrorOf(R"(
+backend: x
+inputs: [{name: a, datatype: FLOAT, shape: [2]}]
+outputs: [{name: b, datatype: FP32, shape: [2]}]
+)");
+  EXPECT_NE(error.find("unknown datatype 'FLOAT'"), std::string::npos) << error;
+}
+
+TEST(ModelConfigParserTest, RequiresBatchDimensionWhenBatching) {
+  std::string error = ErrorOf(R"(
+backend: x
+max_batch_size: 8
+inputs: [{name: a, datatype: FP32, shape: [4]}]
+outputs: [{name: b, datatype: FP32, shape: [-1]}]
+)");
+  EXPECT_NE(error.find("batch dimension -1"), std::string::npos) << error;
+}
+
+TEST(ModelConfigParserTest, RejectsDuplicateNamesAndEmptyLists) {
+  EXPECT_NE(ErrorOf(R"(
+backend: x
+inputs: [{name: a, datatype: FP32, shape: [4]}, {name: a, datatype: FP32, shape: [4]}]
+outputs: [{name: b, datatype: FP32, shape: [4]}]
+)").find("names 'a' twice"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("backend: x\ninputs: []\noutputs: []\n").find("non-empty"),
+            std::string::npos);
+}
+
+TEST(ModelConfigParserTest, RejectsNameThatDiffersFromDirectory) {
+  std::string yaml = std::string(kValid) + "name: other\n";
+  EXPECT_NE(ErrorOf(yaml).find("differs"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace strata::serving

@@ -1,0 +1,66 @@
+// ServerCore is the one narrow API that every frontend (REST now, gRPC
+// later) calls: health, metadata and inference on protocol-neutral types.
+// It owns the loaded models. All const methods are thread-safe; the model
+// set is fixed after Create().
+#ifndef STRATA_SERVING_SERVER_CORE_H_
+#define STRATA_SERVING_SERVER_CORE_H_
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/infer_request.h"
+#include "runtime/backend_registry.h"
+#include "serving/model_repository.h"
+
+namespace strata::serving {
+
+struct ServerOptions {
+  std::filesystem::path repository;  // holds models/<name>/...
+  std::string name = "strata";
+  std::string version = "0.1.0";
+};
+
+class ServerCore {
+ public:
+  // Loads every model of the repository. A model that fails to load is kept
+  // as not ready; Create() fails only when the repository is unreadable.
+  static absl::StatusOr<std::unique_ptr<ServerCore>> Create(
+      const ServerOptions& options, const runtime::BackendRegistry& backends);
+
+  const std::string& name() const { return options_.name; }
+  const std::string& version() const { return options_.version; }
+  // Protocol extensions this server supports (server metadata).
+  std::vector<std::string> extensions() const { return {}; }
+
+  // The server is ready once its repository has been loaded, even when some
+  // models failed (their own readiness says so).
+  bool Ready() const { return true; }
+
+  const std::vector<ServedModel>& models() const { return models_; }
+
+  // The model `name`, checked against `version` when it is not empty.
+  // NOT_FOUND, worded as Triton does ("Request for unknown model: ..."),
+  // for an unknown model or a version that is not served.
+  absl::StatusOr<const ServedModel*> FindModel(std::string_view name,
+                                               std::string_view version) const;
+
+  // Validates `request` against the model's signature and runs it.
+  // NOT_FOUND (model/version), UNAVAILABLE (model not ready),
+  // INVALID_ARGUMENT (inputs/outputs), INTERNAL (backend failure).
+  absl::StatusOr<core::InferResponse> Infer(core::InferRequest request) const;
+
+ private:
+  ServerCore(ServerOptions options, std::vector<ServedModel> models)
+      : options_(std::move(options)), models_(std::move(models)) {}
+
+  ServerOptions options_;
+  std::vector<ServedModel> models_;  // sorted by name
+};
+
+}  // namespace strata::serving
+
+#endif  // STRATA_SERVING_SERVER_CORE_H_
