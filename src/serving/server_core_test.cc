@@ -141,7 +141,8 @@ TEST_F(ServerCoreTest, UnknownModelAndVersionUseTritonWording) {
 }
 
 TEST_F(ServerCoreTest, InvalidInputIsRejectedBeforeTheModel) {
-  core::InferRequest request = Request({1, 2, 3});  // 3 values for [1,2]
+  core::InferRequest request = Request({1, 2});
+  request.inputs[0].data.resize(12);  // 3 values for shape [1,2]
   absl::Status s = core_->Infer(std::move(request)).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
 }
