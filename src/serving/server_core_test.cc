@@ -1,69 +1,20 @@
 #include "serving/server_core.h"
 
-#include <fstream>
-
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "serving/testing/fake_repository.h"
 
 namespace strata::serving {
 namespace {
 namespace fs = std::filesystem;
-
-// A backend whose model doubles its FP32 input; loading fails when the
-// version directory holds a file named "corrupt".
-class DoublingModel : public runtime::Model {
- public:
-  absl::StatusOr<std::vector<core::Tensor>> Run(
-      std::span<const core::Tensor> inputs) override {
-    core::Tensor out = core::Tensor::Zeros("y", core::DataType::kFp32, inputs[0].shape);
-    auto in = inputs[0].As<float>();
-    auto dst = out.MutableAs<float>();
-    for (size_t i = 0; i < in.size(); ++i) dst[i] = 2 * in[i];
-    return std::vector<core::Tensor>{std::move(out)};
-  }
-};
-
-runtime::BackendRegistry FakeBackends() {
-  runtime::BackendRegistry registry;
-  registry.Register({"doubling", "fake_doubling",
-                     [](const runtime::ModelConfig&, const fs::path& dir)
-                         -> absl::StatusOr<std::unique_ptr<runtime::Model>> {
-                       if (fs::exists(dir / "corrupt")) {
-                         return absl::InvalidArgumentError("artifact is corrupt");
-                       }
-                       return std::make_unique<DoublingModel>();
-                     }});
-  return registry;
-}
-
-constexpr char kConfig[] = R"(
-backend: doubling
-max_batch_size: 4
-inputs: [{name: x, datatype: FP32, shape: [-1, 2]}]
-outputs: [{name: y, datatype: FP32, shape: [-1, 2]}]
-)";
-
-void Write(const fs::path& path, std::string_view text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << text;
-}
+using testing::FakeBackends;
 
 class ServerCoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = fs::path(::testing::TempDir()) /
             ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(root_);
-    for (const char* v : {"1", "2", "10"}) {
-      fs::create_directories(root_ / "models/good" / v);
-    }
-    Write(root_ / "models/good/config.yaml", kConfig);
-    Write(root_ / "models/broken/config.yaml", "backend: [unclosed");
-    Write(root_ / "models/corrupt/config.yaml", kConfig);
-    Write(root_ / "models/corrupt/1/corrupt", "x");
-    Write(root_ / "models/nobackend/config.yaml",
-          "backend: onnx\ninputs: [{name: x, datatype: FP32, shape: [2]}]\n"
-          "outputs: [{name: y, datatype: FP32, shape: [2]}]\n");
+    testing::MakeFakeRepository(root_);
     auto core = ServerCore::Create({.repository = root_}, backends_);
     ASSERT_TRUE(core.ok()) << core.status();
     core_ = *std::move(core);

@@ -1,0 +1,514 @@
+#include "api/kserve_json_codec.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <set>
+
+#include "core/status_macros.h"
+#include "fmt/format.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+#include "simdjson.h"
+
+namespace strata::api {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using Writer = rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>,
+                                 rapidjson::UTF8<>, rapidjson::CrtAllocator,
+                                 rapidjson::kWriteNanAndInfFlag>;
+
+absl::Status Invalid(const std::string& message) {
+  return absl::InvalidArgumentError(message);
+}
+
+// Parameters tritonclient reserves for features strata does not offer; a
+// request that uses one is rejected rather than silently misread.
+const std::set<std::string, std::less<>> kUnsupportedParameters = {
+    "sequence_id", "sequence_start", "sequence_end", "priority", "timeout",
+    "shared_memory_region", "shared_memory_byte_size", "shared_memory_offset",
+    "binary_data_size"};
+
+absl::Status CheckSupported(std::string_view key, const core::ParameterValue& value) {
+  if (kUnsupportedParameters.contains(key) || key.starts_with("triton_")) {
+    return Invalid(fmt::format("parameter '{}' is not supported by strata", key));
+  }
+  if ((key == "binary_data" || key == "binary_data_output") &&
+      value != core::ParameterValue(false)) {
+    return Invalid(fmt::format(
+        "parameter '{}': the binary tensor extension is not supported yet; "
+        "ask for JSON outputs",
+        key));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<core::Parameters> DecodeParameters(element node) {
+  simdjson::dom::object object;
+  if (node.get_object().get(object)) {
+    return Invalid("'parameters' must be a JSON object");
+  }
+  core::Parameters parameters;
+  for (auto [key, value] : object) {
+    core::ParameterValue parsed;
+    switch (value.type()) {
+      case element_type::BOOL: parsed = bool(value.get_bool()); break;
+      case element_type::INT64: parsed = int64_t(value.get_int64()); break;
+      case element_type::UINT64: parsed = double(value.get_uint64()); break;
+      case element_type::DOUBLE: parsed = double(value.get_double()); break;
+      case element_type::STRING: parsed = std::string(value.get_string().value()); break;
+      default:
+        return Invalid(fmt::format(
+            "parameter '{}' must be a string, number or boolean", key));
+    }
+    STRATA_RETURN_IF_ERROR(CheckSupported(key, parsed));
+    parameters.emplace(std::string(key), std::move(parsed));
+  }
+  return parameters;
+}
+
+template <typename T>
+void AppendValue(T value, std::vector<uint8_t>& out) {
+  const size_t offset = out.size();
+  out.resize(offset + sizeof(T));
+  std::memcpy(out.data() + offset, &value, sizeof(T));
+}
+
+template <typename T>
+absl::Status AppendInteger(element value, const std::string& tensor,
+                           std::vector<uint8_t>& out) {
+  const std::string_view type = std::is_signed_v<T> ? "signed" : "unsigned";
+  if (value.is_int64()) {
+    const int64_t v = value.get_int64();
+    if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+        (v > 0 && static_cast<uint64_t>(v) > std::numeric_limits<T>::max())) {
+      return Invalid(fmt::format("input '{}': value {} is out of range for its {} {}-bit datatype",
+                                 tensor, v, type, sizeof(T) * 8));
+    }
+    AppendValue(static_cast<T>(v), out);
+    return absl::OkStatus();
+  }
+  if (value.is_uint64()) {
+    const uint64_t v = value.get_uint64();
+    if (v > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
+      return Invalid(fmt::format("input '{}': value {} is out of range for its {} {}-bit datatype",
+                                 tensor, v, type, sizeof(T) * 8));
+    }
+    AppendValue(static_cast<T>(v), out);
+    return absl::OkStatus();
+  }
+  return Invalid(fmt::format("input '{}': expected an integer, got {}", tensor,
+                             simdjson::to_string(value)));
+}
+
+template <typename T>
+absl::Status AppendFloat(element value, const std::string& tensor,
+                         std::vector<uint8_t>& out) {
+  double v = 0;
+  if (value.get_double().get(v)) {
+    return Invalid(fmt::format("input '{}': expected a number, got {}", tensor,
+                               simdjson::to_string(value)));
+  }
+  AppendValue(static_cast<T>(v), out);
+  return absl::OkStatus();
+}
+
+absl::Status AppendElement(element value, core::DataType dtype,
+                           const std::string& tensor, std::vector<uint8_t>& out) {
+  using core::DataType;
+  switch (dtype) {
+    case DataType::kBool: {
+      bool v = false;
+      if (value.get_bool().get(v)) {
+        return Invalid(fmt::format("input '{}': BOOL data must be true or false, got {}",
+                                   tensor, simdjson::to_string(value)));
+      }
+      AppendValue<uint8_t>(v ? 1 : 0, out);
+      return absl::OkStatus();
+    }
+    case DataType::kUint8: return AppendInteger<uint8_t>(value, tensor, out);
+    case DataType::kUint16: return AppendInteger<uint16_t>(value, tensor, out);
+    case DataType::kUint32: return AppendInteger<uint32_t>(value, tensor, out);
+    case DataType::kUint64: return AppendInteger<uint64_t>(value, tensor, out);
+    case DataType::kInt8: return AppendInteger<int8_t>(value, tensor, out);
+    case DataType::kInt16: return AppendInteger<int16_t>(value, tensor, out);
+    case DataType::kInt32: return AppendInteger<int32_t>(value, tensor, out);
+    case DataType::kInt64: return AppendInteger<int64_t>(value, tensor, out);
+    case DataType::kFp32: return AppendFloat<float>(value, tensor, out);
+    case DataType::kFp64: return AppendFloat<double>(value, tensor, out);
+    case DataType::kBytes: {
+      std::string_view v;
+      if (value.get_string().get(v)) {
+        return Invalid(fmt::format("input '{}': BYTES data must be JSON strings, got {}",
+                                   tensor, simdjson::to_string(value)));
+      }
+      core::AppendBytesElement(v, out);
+      return absl::OkStatus();
+    }
+    case DataType::kFp16:
+    case DataType::kBf16:
+      break;
+  }
+  return Invalid(fmt::format(
+      "input '{}': {} cannot be sent as JSON; send it as FP32, or in binary "
+      "form once the binary tensor extension is available",
+      tensor, core::DataTypeName(dtype)));
+}
+
+// Appends `node` (an element or a nested array of elements) in row-major order.
+absl::Status AppendData(element node, core::DataType dtype,
+                        const std::string& tensor, std::vector<uint8_t>& out,
+                        int depth) {
+  if (!node.is_array()) return AppendElement(node, dtype, tensor, out);
+  if (depth > 32) {
+    return Invalid(fmt::format("input '{}': data is nested too deeply", tensor));
+  }
+  for (element child : node.get_array()) {
+    STRATA_RETURN_IF_ERROR(AppendData(child, dtype, tensor, out, depth + 1));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<core::Tensor> DecodeInput(element node, size_t index) {
+  simdjson::dom::object object;
+  if (node.get_object().get(object)) {
+    return Invalid(fmt::format("inputs[{}] must be a JSON object", index));
+  }
+  core::Tensor tensor;
+  std::string_view name;
+  if (object["name"].get_string().get(name) || name.empty()) {
+    return Invalid(fmt::format("inputs[{}] needs a non-empty string 'name'", index));
+  }
+  tensor.name = std::string(name);
+  std::string_view dtype_name;
+  if (object["datatype"].get_string().get(dtype_name)) {
+    return Invalid(fmt::format("input '{}' needs a string 'datatype', e.g. \"FP32\"",
+                               tensor.name));
+  }
+  std::optional<core::DataType> dtype = core::DataTypeFromName(dtype_name);
+  if (!dtype) {
+    return Invalid(fmt::format(
+        "input '{}' has unknown datatype '{}'; use one of BOOL, UINT8, UINT16, "
+        "UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, BF16, FP32, FP64, BYTES",
+        tensor.name, dtype_name));
+  }
+  tensor.dtype = *dtype;
+  simdjson::dom::array shape;
+  if (object["shape"].get_array().get(shape)) {
+    return Invalid(fmt::format("input '{}' needs a 'shape' array of integers",
+                               tensor.name));
+  }
+  for (element dim : shape) {
+    int64_t value = 0;
+    if (dim.get_int64().get(value) || value < 0) {
+      return Invalid(fmt::format(
+          "input '{}' has an invalid shape dimension {}; dimensions are "
+          "non-negative integers",
+          tensor.name, simdjson::to_string(dim)));
+    }
+    tensor.shape.push_back(value);
+  }
+  element params;
+  if (!object["parameters"].get(params)) {
+    STRATA_ASSIGN_OR_RETURN(core::Parameters unused, DecodeParameters(params));
+    (void)unused;
+  }
+  element data;
+  if (object["data"].get(data)) {
+    return Invalid(fmt::format("input '{}' has no 'data'", tensor.name));
+  }
+  if (std::optional<int64_t> count = core::ElementCount(tensor.shape);
+      count && tensor.dtype != core::DataType::kBytes) {
+    tensor.data.reserve(static_cast<size_t>(
+        std::min<int64_t>(*count, 1 << 24) * core::ElementSize(tensor.dtype)));
+  }
+  STRATA_RETURN_IF_ERROR(AppendData(data, tensor.dtype, tensor.name, tensor.data, 0));
+  return tensor;
+}
+
+absl::StatusOr<core::RequestedOutput> DecodeOutput(element node, size_t index) {
+  core::RequestedOutput output;
+  std::string_view name;
+  if (node["name"].get_string().get(name)) {
+    return Invalid(fmt::format("outputs[{}] needs a string 'name'", index));
+  }
+  output.name = std::string(name);
+  element params;
+  if (!node["parameters"].get(params)) {
+    STRATA_ASSIGN_OR_RETURN(output.parameters, DecodeParameters(params));
+  }
+  return output;
+}
+
+simdjson::dom::parser& ThreadParser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+}  // namespace
+
+absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string_view body) {
+  element root;
+  if (auto error = ThreadParser().parse(body.data(), body.size(), true).get(root)) {
+    return Invalid(fmt::format("malformed JSON in request body: {}",
+                               simdjson::error_message(error)));
+  }
+  if (!root.is_object()) {
+    return Invalid("the request body must be a JSON object with 'inputs'");
+  }
+  core::InferRequest request;
+  std::string_view id;
+  if (element node; !root["id"].get(node)) {
+    if (node.get_string().get(id)) return Invalid("'id' must be a string");
+    request.id = std::string(id);
+  }
+  if (element node; !root["parameters"].get(node)) {
+    STRATA_ASSIGN_OR_RETURN(request.parameters, DecodeParameters(node));
+  }
+  simdjson::dom::array inputs;
+  if (root["inputs"].get_array().get(inputs)) {
+    return Invalid("the request needs an 'inputs' array");
+  }
+  size_t index = 0;
+  for (element input : inputs) {
+    STRATA_ASSIGN_OR_RETURN(core::Tensor tensor, DecodeInput(input, index++));
+    request.inputs.push_back(std::move(tensor));
+  }
+  if (element node; !root["outputs"].get(node)) {
+    simdjson::dom::array outputs;
+    if (node.get_array().get(outputs)) return Invalid("'outputs' must be an array");
+    index = 0;
+    for (element output : outputs) {
+      STRATA_ASSIGN_OR_RETURN(core::RequestedOutput requested,
+                              DecodeOutput(output, index++));
+      request.outputs.push_back(std::move(requested));
+    }
+  }
+  return request;
+}
+
+namespace {
+
+float HalfToFloat(uint16_t h) {
+  const uint32_t sign = uint32_t{h & 0x8000u} << 16;
+  uint32_t exponent = (h >> 10) & 0x1f;
+  uint32_t mantissa = h & 0x3ffu;
+  uint32_t bits;
+  if (exponent == 0x1f) {
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign;
+  } else {  // subnormal: normalise
+    exponent = 113;
+    while ((mantissa & 0x400u) == 0) {
+      mantissa <<= 1;
+      --exponent;
+    }
+    bits = sign | (exponent << 23) | ((mantissa & 0x3ffu) << 13);
+  }
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
+template <typename T, typename F>
+void WriteEach(const core::Tensor& tensor, F&& write) {
+  const uint8_t* p = tensor.data.data();
+  for (size_t i = 0; i + sizeof(T) <= tensor.data.size(); i += sizeof(T)) {
+    T value;
+    std::memcpy(&value, p + i, sizeof(T));
+    write(value);
+  }
+}
+
+void WriteData(const core::Tensor& tensor, Writer& w) {
+  using core::DataType;
+  w.StartArray();
+  switch (tensor.dtype) {
+    case DataType::kBool: WriteEach<uint8_t>(tensor, [&](uint8_t v) { w.Bool(v != 0); }); break;
+    case DataType::kUint8: WriteEach<uint8_t>(tensor, [&](uint8_t v) { w.Uint(v); }); break;
+    case DataType::kUint16: WriteEach<uint16_t>(tensor, [&](uint16_t v) { w.Uint(v); }); break;
+    case DataType::kUint32: WriteEach<uint32_t>(tensor, [&](uint32_t v) { w.Uint(v); }); break;
+    case DataType::kUint64: WriteEach<uint64_t>(tensor, [&](uint64_t v) { w.Uint64(v); }); break;
+    case DataType::kInt8: WriteEach<int8_t>(tensor, [&](int8_t v) { w.Int(v); }); break;
+    case DataType::kInt16: WriteEach<int16_t>(tensor, [&](int16_t v) { w.Int(v); }); break;
+    case DataType::kInt32: WriteEach<int32_t>(tensor, [&](int32_t v) { w.Int(v); }); break;
+    case DataType::kInt64: WriteEach<int64_t>(tensor, [&](int64_t v) { w.Int64(v); }); break;
+    case DataType::kFp16:
+      WriteEach<uint16_t>(tensor, [&](uint16_t v) { w.Double(HalfToFloat(v)); });
+      break;
+    case DataType::kBf16:
+      WriteEach<uint16_t>(tensor, [&](uint16_t v) {
+        const uint32_t bits = uint32_t{v} << 16;
+        float f;
+        std::memcpy(&f, &bits, sizeof(f));
+        w.Double(f);
+      });
+      break;
+    case DataType::kFp32: WriteEach<float>(tensor, [&](float v) { w.Double(v); }); break;
+    case DataType::kFp64: WriteEach<double>(tensor, [&](double v) { w.Double(v); }); break;
+    case DataType::kBytes: {
+      std::vector<std::string_view> elements;
+      if (core::SplitBytesElements(tensor.data, elements).ok()) {
+        for (std::string_view e : elements) w.String(e.data(), static_cast<rapidjson::SizeType>(e.size()));
+      }
+      break;
+    }
+  }
+  w.EndArray();
+}
+
+void WriteString(Writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void WriteShape(Writer& w, const core::Shape& shape) {
+  w.StartArray();
+  for (int64_t dim : shape) w.Int64(dim);
+  w.EndArray();
+}
+
+void WriteParameters(Writer& w, const core::Parameters& parameters) {
+  w.StartObject();
+  for (const auto& [key, value] : parameters) {
+    WriteString(w, key);
+    std::visit(
+        [&](const auto& v) {
+          using V = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<V, bool>) w.Bool(v);
+          else if constexpr (std::is_same_v<V, int64_t>) w.Int64(v);
+          else if constexpr (std::is_same_v<V, double>) w.Double(v);
+          else WriteString(w, v);
+        },
+        value);
+  }
+  w.EndObject();
+}
+
+void WriteTensorSpecs(Writer& w, const std::vector<runtime::TensorSpec>& specs) {
+  w.StartArray();
+  for (const runtime::TensorSpec& spec : specs) {
+    w.StartObject();
+    w.Key("name");
+    WriteString(w, spec.name);
+    w.Key("datatype");
+    WriteString(w, core::DataTypeName(spec.dtype));
+    w.Key("shape");
+    WriteShape(w, spec.shape);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+}  // namespace
+
+std::string EncodeInferResponse(const core::InferResponse& response) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  w.Key("model_name");
+  WriteString(w, response.model_name);
+  w.Key("model_version");
+  WriteString(w, response.model_version);
+  if (!response.id.empty()) {
+    w.Key("id");
+    WriteString(w, response.id);
+  }
+  if (!response.parameters.empty()) {
+    w.Key("parameters");
+    WriteParameters(w, response.parameters);
+  }
+  w.Key("outputs");
+  w.StartArray();
+  for (const core::Tensor& out : response.outputs) {
+    w.StartObject();
+    w.Key("name");
+    WriteString(w, out.name);
+    w.Key("datatype");
+    WriteString(w, core::DataTypeName(out.dtype));
+    w.Key("shape");
+    WriteShape(w, out.shape);
+    w.Key("data");
+    WriteData(out, w);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string EncodeServerMetadata(const std::string& name,
+                                 const std::string& version,
+                                 const std::vector<std::string>& extensions) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  w.Key("name");
+  WriteString(w, name);
+  w.Key("version");
+  WriteString(w, version);
+  w.Key("extensions");
+  w.StartArray();
+  for (const std::string& e : extensions) WriteString(w, e);
+  w.EndArray();
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string EncodeModelMetadata(const serving::ServedModel& model) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  w.Key("name");
+  WriteString(w, model.name);
+  w.Key("versions");
+  w.StartArray();
+  if (model.ready()) WriteString(w, std::to_string(model.version));
+  w.EndArray();
+  w.Key("platform");
+  WriteString(w, model.platform);
+  w.Key("inputs");
+  WriteTensorSpecs(w, model.config.inputs);
+  w.Key("outputs");
+  WriteTensorSpecs(w, model.config.outputs);
+  w.Key("state");
+  WriteString(w, model.ready() ? "READY" : "UNAVAILABLE");
+  if (!model.ready()) {
+    w.Key("reason");
+    WriteString(w, model.reason);
+  }
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string EncodeModelReady(const serving::ServedModel& model) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  w.Key("name");
+  WriteString(w, model.name);
+  w.Key("ready");
+  w.Bool(model.ready());
+  if (!model.ready()) {
+    w.Key("reason");
+    WriteString(w, model.reason);
+  }
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string EncodeError(std::string_view message) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  w.Key("error");
+  WriteString(w, message);
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+}  // namespace strata::api

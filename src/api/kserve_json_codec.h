@@ -1,0 +1,43 @@
+// The KServe v2 / Open Inference Protocol JSON codec: pure functions between
+// HTTP bodies and strata's protocol-neutral types. No I/O; thread-safe.
+#ifndef STRATA_API_KSERVE_JSON_CODEC_H_
+#define STRATA_API_KSERVE_JSON_CODEC_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/infer_request.h"
+#include "serving/model_repository.h"
+
+namespace strata::api {
+
+// Decodes an inference request body (`$inference_request`). Data may be
+// flat or nested; every datatype is parsed or rejected with a message that
+// names the tensor and the fix. Element counts are checked later, against
+// the shape, by the serving core. The model name and version come from the
+// URL and are not set here.
+absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string_view body);
+
+// Encodes `$inference_response` with flat, row-major data.
+std::string EncodeInferResponse(const core::InferResponse& response);
+
+// `$metadata_server_response`.
+std::string EncodeServerMetadata(const std::string& name,
+                                 const std::string& version,
+                                 const std::vector<std::string>& extensions);
+
+// `$metadata_model_response`, plus strata's "state" and, when the model is
+// not ready, "reason".
+std::string EncodeModelMetadata(const serving::ServedModel& model);
+
+// {"name": ..., "ready": ...} plus "reason" when not ready.
+std::string EncodeModelReady(const serving::ServedModel& model);
+
+// {"error": message}
+std::string EncodeError(std::string_view message);
+
+}  // namespace strata::api
+
+#endif  // STRATA_API_KSERVE_JSON_CODEC_H_

@@ -1,0 +1,149 @@
+#include "api/kserve_json_codec.h"
+
+#include <cstring>
+
+#include "gtest/gtest.h"
+
+namespace strata::api {
+namespace {
+
+std::string DecodeError(std::string_view body) {
+  absl::StatusOr<core::InferRequest> request = DecodeInferRequest(body);
+  EXPECT_FALSE(request.ok()) << body;
+  EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(request.status().message());
+}
+
+TEST(KserveJsonCodecTest, DecodesFlatAndNestedData) {
+  for (std::string_view data : {"[1, 2.5, 3, 4]", "[[1, 2.5], [3, 4]]"}) {
+    std::string body = std::string(R"({"id": "r1", "inputs": [{"name": "x", "datatype": "FP32", "shape": [2, 2], "data": )") +
+                       std::string(data) + "}]}";
+    absl::StatusOr<core::InferRequest> request = DecodeInferRequest(body);
+    ASSERT_TRUE(request.ok()) << request.status();
+    EXPECT_EQ(request->id, "r1");
+    ASSERT_EQ(request->inputs.size(), 1u);
+    const core::Tensor& x = request->inputs[0];
+    EXPECT_EQ(x.name, "x");
+    EXPECT_EQ(x.dtype, core::DataType::kFp32);
+    EXPECT_EQ(x.shape, (core::Shape{2, 2}));
+    auto values = x.As<float>();
+    EXPECT_EQ(std::vector<float>(values.begin(), values.end()),
+              (std::vector<float>{1, 2.5, 3, 4}));
+  }
+}
+
+TEST(KserveJsonCodecTest, DecodesEveryJsonDatatype) {
+  struct Case {
+    const char* dtype;
+    const char* data;
+    size_t bytes;
+  };
+  for (const Case& c : {Case{"BOOL", "[true, false]", 2}, Case{"UINT8", "[0, 255]", 2},
+                        Case{"UINT16", "[1, 65535]", 4}, Case{"UINT32", "[1, 4294967295]", 8},
+                        Case{"UINT64", "[1, 18446744073709551615]", 16},
+                        Case{"INT8", "[-128, 127]", 2}, Case{"INT16", "[-1, 2]", 4},
+                        Case{"INT32", "[-1, 2]", 8}, Case{"INT64", "[-9223372036854775808, 2]", 16},
+                        Case{"FP32", "[0.5, -1]", 8}, Case{"FP64", "[0.1, 1e300]", 16},
+                        Case{"BYTES", R"(["ab", ""])", 10}}) {
+    std::string body = std::string(R"({"inputs": [{"name": "x", "shape": [2], "datatype": ")") +
+                       c.dtype + R"(", "data": )" + c.data + "}]}";
+    absl::StatusOr<core::InferRequest> request = DecodeInferRequest(body);
+    ASSERT_TRUE(request.ok()) << c.dtype << ": " << request.status();
+    EXPECT_EQ(request->inputs[0].data.size(), c.bytes) << c.dtype;
+    EXPECT_TRUE(core::ValidateTensorData(request->inputs[0]).ok()) << c.dtype;
+  }
+}
+
+TEST(KserveJsonCodecTest, IntegerValuesAreRangeChecked) {
+  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "UINT8", "data": [256]}]})")
+                .find("out of range"),
+            std::string::npos);
+  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "INT32", "data": [1.5]}]})")
+                .find("expected an integer"),
+            std::string::npos);
+  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "UINT32", "data": [-1]}]})")
+                .find("out of range"),
+            std::string::npos);
+}
+
+TEST(KserveJsonCodecTest, WrongValueTypesAreNamed) {
+  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": ["a"]}]})")
+                .find("input 'x': expected a number"),
+            std::string::npos);
+  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "BOOL", "data": [1]}]})")
+                .find("BOOL data must be true or false"),
+            std::string::npos);
+  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "BYTES", "data": [1]}]})")
+                .find("BYTES data must be JSON strings"),
+            std::string::npos);
+  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP16", "data": [1]}]})")
+                .find("FP16 cannot be sent as JSON"),
+            std::string::npos);
+}
+
+TEST(KserveJsonCodecTest, MalformedRequestsAreRejectedClearly) {
+  EXPECT_NE(DecodeError("{\"inputs\": [").find("malformed JSON"), std::string::npos);
+  EXPECT_NE(DecodeError("").find("malformed JSON"), std::string::npos);
+  EXPECT_NE(DecodeError("[1]").find("must be a JSON object"), std::string::npos);
+  EXPECT_NE(DecodeError("{}").find("'inputs' array"), std::string::npos);
+  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FLOAT", "data": [1]}]})")
+                .find("unknown datatype 'FLOAT'"),
+            std::string::npos);
+  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [-1], "datatype": "FP32", "data": [1]}]})")
+                .find("invalid shape dimension -1"),
+            std::string::npos);
+  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32"}]})")
+                .find("has no 'data'"),
+            std::string::npos);
+  EXPECT_NE(DecodeError(R"({"inputs": [{"shape": [1], "datatype": "FP32", "data": [1]}]})")
+                .find("needs a non-empty string 'name'"),
+            std::string::npos);
+}
+
+TEST(KserveJsonCodecTest, UnsupportedReservedParametersAreRejected) {
+  EXPECT_NE(DecodeError(R"({"parameters": {"sequence_id": 3}, "inputs": []})")
+                .find("'sequence_id' is not supported"),
+            std::string::npos);
+  EXPECT_NE(DecodeError(R"({"parameters": {"binary_data_output": true}, "inputs": []})")
+                .find("binary tensor extension"),
+            std::string::npos);
+  absl::StatusOr<core::InferRequest> ok = DecodeInferRequest(
+      R"({"parameters": {"binary_data_output": false, "custom": "v"}, "inputs": [], "outputs": [{"name": "y"}]})");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->outputs.size(), 1u);
+  EXPECT_EQ(std::get<std::string>(ok->parameters.at("custom")), "v");
+}
+
+TEST(KserveJsonCodecTest, EncodesResponse) {
+  core::InferResponse response;
+  response.model_name = "m";
+  response.model_version = "3";
+  response.id = "abc";
+  core::Tensor y = core::Tensor::Zeros("y", core::DataType::kFp32, {2});
+  y.MutableAs<float>()[0] = 0.5f;
+  y.MutableAs<float>()[1] = -2.0f;
+  response.outputs.push_back(y);
+  core::Tensor s{"s", core::DataType::kBytes, {1}, {}};
+  core::AppendBytesElement("hi\"", s.data);
+  response.outputs.push_back(s);
+  EXPECT_EQ(EncodeInferResponse(response),
+            R"({"model_name":"m","model_version":"3","id":"abc","outputs":[)"
+            R"({"name":"y","datatype":"FP32","shape":[2],"data":[0.5,-2.0]},)"
+            R"({"name":"s","datatype":"BYTES","shape":[1],"data":["hi\""]}]})");
+}
+
+TEST(KserveJsonCodecTest, EncodesHalfPrecisionAsNumbers) {
+  core::InferResponse response;
+  core::Tensor h = core::Tensor::Zeros("h", core::DataType::kFp16, {3});
+  const uint16_t halves[3] = {0x3c00, 0xc000, 0x3800};  // 1, -2, 0.5
+  std::memcpy(h.data.data(), halves, sizeof(halves));
+  response.outputs.push_back(h);
+  EXPECT_NE(EncodeInferResponse(response).find("\"data\":[1.0,-2.0,0.5]"), std::string::npos);
+}
+
+TEST(KserveJsonCodecTest, EncodesErrorWithEscaping) {
+  EXPECT_EQ(EncodeError("bad \"x\""), R"({"error":"bad \"x\""})");
+}
+
+}  // namespace
+}  // namespace strata::api

@@ -1,0 +1,53 @@
+// RestHandler answers one KServe v2 REST request: it routes the path, calls
+// the ServerCore and encodes the answer. It knows HTTP semantics but no
+// sockets, so it is tested without a network. Thread-safe (stateless apart
+// from the const core it borrows, which must outlive it).
+#ifndef STRATA_API_REST_HANDLER_H_
+#define STRATA_API_REST_HANDLER_H_
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "serving/server_core.h"
+
+namespace strata::api {
+
+struct HttpRequestView {
+  std::string_view method;  // "GET", "POST", ...
+  std::string_view target;  // path and optional query string
+  std::string_view body;
+  std::string_view content_encoding;       // Content-Encoding header
+  std::string_view inference_header_size;  // Inference-Header-Content-Length
+};
+
+struct HttpReply {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+class RestHandler {
+ public:
+  explicit RestHandler(const serving::ServerCore& core) : core_(core) {}
+
+  HttpReply Handle(const HttpRequestView& request) const;
+
+ private:
+  HttpReply ModelRoute(const HttpRequestView& request,
+                       const std::vector<std::string>& segments) const;
+  HttpReply Infer(const HttpRequestView& request, std::string model,
+                  std::string version) const;
+
+  const serving::ServerCore& core_;
+};
+
+// Splits "/v2/models/a%20b/ready?x=1" into {"v2","models","a b","ready"},
+// percent-decoding each segment and dropping the query string.
+std::vector<std::string> SplitPath(std::string_view target);
+
+}  // namespace strata::api
+
+#endif  // STRATA_API_REST_HANDLER_H_

@@ -1,0 +1,107 @@
+#include "api/rest_handler.h"
+
+#include "gtest/gtest.h"
+#include "serving/testing/fake_repository.h"
+
+namespace strata::api {
+namespace {
+
+class RestHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::path(::testing::TempDir()) / "rest_handler_test";
+    serving::testing::MakeFakeRepository(root_);
+    auto core = serving::ServerCore::Create({.repository = root_}, backends_);
+    ASSERT_TRUE(core.ok()) << core.status();
+    core_ = *std::move(core);
+    handler_ = std::make_unique<RestHandler>(*core_);
+  }
+
+  HttpReply Get(std::string_view target) { return handler_->Handle({"GET", target, "", "", ""}); }
+  HttpReply Post(std::string_view target, std::string_view body) {
+    return handler_->Handle({"POST", target, body, "", ""});
+  }
+
+  std::filesystem::path root_;
+  runtime::BackendRegistry backends_ = serving::testing::FakeBackends();
+  std::unique_ptr<serving::ServerCore> core_;
+  std::unique_ptr<RestHandler> handler_;
+};
+
+TEST_F(RestHandlerTest, SplitPathDecodesAndDropsQuery) {
+  EXPECT_EQ(SplitPath("/v2/models/a%20b/ready?x=1"),
+            (std::vector<std::string>{"v2", "models", "a b", "ready"}));
+  EXPECT_EQ(SplitPath("/v2/"), (std::vector<std::string>{"v2"}));
+}
+
+TEST_F(RestHandlerTest, Health) {
+  EXPECT_EQ(Get("/v2/health/live").body, R"({"live":true})");
+  EXPECT_EQ(Get("/v2/health/ready?test=1").body, R"({"ready":true})");
+  EXPECT_EQ(Get("/v2/health/live").status, 200);
+}
+
+TEST_F(RestHandlerTest, ServerMetadata) {
+  HttpReply reply = Get("/v2");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_NE(reply.body.find(R"("name":"strata")"), std::string::npos);
+}
+
+TEST_F(RestHandlerTest, ModelMetadataAndReady) {
+  HttpReply meta = Get("/v2/models/good");
+  EXPECT_EQ(meta.status, 200);
+  EXPECT_NE(meta.body.find(R"("versions":["10"])"), std::string::npos) << meta.body;
+  EXPECT_NE(meta.body.find(R"("inputs":[{"name":"x","datatype":"FP32","shape":[-1,2]}])"),
+            std::string::npos);
+  EXPECT_EQ(Get("/v2/models/good/versions/10").status, 200);
+  EXPECT_EQ(Get("/v2/models/good/ready").body, R"({"name":"good","ready":true})");
+  EXPECT_EQ(Get("/v2/models/good/versions/10/ready").status, 200);
+  EXPECT_EQ(Get("/v2/models/good/versions/2/ready").status, 404);
+}
+
+TEST_F(RestHandlerTest, BrokenModelIsNotReadyWithReason) {
+  HttpReply ready = Get("/v2/models/corrupt/ready");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find(R"("ready":false)"), std::string::npos);
+  EXPECT_NE(ready.body.find("artifact is corrupt"), std::string::npos);
+  HttpReply meta = Get("/v2/models/corrupt");
+  EXPECT_EQ(meta.status, 200);
+  EXPECT_NE(meta.body.find(R"("state":"UNAVAILABLE")"), std::string::npos);
+  HttpReply infer = Post("/v2/models/corrupt/infer",
+                         R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1,2]}]})");
+  EXPECT_EQ(infer.status, 503);
+}
+
+TEST_F(RestHandlerTest, InferEchoesIdAndNamesVersion) {
+  HttpReply reply = Post("/v2/models/good/infer",
+                         R"({"id":"q","inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[[1,2]]}]})");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body,
+            R"({"model_name":"good","model_version":"10","id":"q","outputs":[)"
+            R"({"name":"y","datatype":"FP32","shape":[1,2],"data":[2.0,4.0]}]})");
+}
+
+TEST_F(RestHandlerTest, ErrorsHaveTheRightStatus) {
+  const std::string ok_body =
+      R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1,2]}]})";
+  HttpReply unknown = Post("/v2/models/nope/infer", ok_body);
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.body, R"({"error":"Request for unknown model: 'nope' is not found"})");
+  EXPECT_EQ(Post("/v2/models/good/versions/7/infer", ok_body).status, 404);
+  EXPECT_EQ(Post("/v2/models/good/infer", "{not json").status, 400);
+  EXPECT_EQ(Post("/v2/models/good/infer",
+                 R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1,3],"data":[1,2,3]}]})")
+                .status,
+            400);
+  EXPECT_EQ(Post("/v2/models/good/infer",
+                 R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1,2]}],"outputs":[{"name":"z"}]})")
+                .status,
+            400);
+  EXPECT_EQ(Get("/v2/models/good/infer").status, 405);
+  EXPECT_EQ(Get("/v1/models").status, 404);
+  EXPECT_EQ(Get("/v2/models/good/bogus").status, 404);
+  EXPECT_EQ(handler_->Handle({"POST", "/v2/models/good/infer", ok_body, "gzip", ""}).status, 415);
+  EXPECT_EQ(handler_->Handle({"POST", "/v2/models/good/infer", ok_body, "", "10"}).status, 400);
+}
+
+}  // namespace
+}  // namespace strata::api

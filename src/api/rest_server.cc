@@ -1,0 +1,224 @@
+#include "api/rest_server.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "api/kserve_json_codec.h"
+#include "boost/asio.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "fmt/format.h"
+#include "spdlog/spdlog.h"
+
+namespace strata::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+struct ServerState {
+  const RestServerOptions options;
+  const RestHandler& handler;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> in_flight{0};
+};
+
+// One client connection: read a request, answer it, repeat while kept alive.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, ServerState& state)
+      : stream_(std::move(socket)), state_(state) {}
+
+  void Start() { ReadRequest(); }
+
+ private:
+  void ReadRequest() {
+    parser_.emplace();
+    parser_->body_limit(state_.options.max_body_bytes);
+    stream_.expires_after(state_.options.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+      return Close();
+    }
+    if (ec == http::error::body_limit) {
+      return SendError(413, fmt::format("request body exceeds the limit of {} bytes "
+                                        "(--max-body-size)",
+                                        state_.options.max_body_bytes));
+    }
+    if (ec == http::error::partial_message) {
+      return SendError(400, "truncated request: the connection ended before the "
+                            "body announced by Content-Length arrived");
+    }
+    if (ec) {
+      return SendError(400, fmt::format("malformed HTTP request: {}", ec.message()));
+    }
+    state_.in_flight.fetch_add(1);
+    const http::request<http::string_body>& req = parser_->get();
+    HttpRequestView view{
+        .method = std::string_view(req.method_string().data(), req.method_string().size()),
+        .target = std::string_view(req.target().data(), req.target().size()),
+        .body = req.body(),
+        .content_encoding = ToView(req[http::field::content_encoding]),
+        .inference_header_size = ToView(req["Inference-Header-Content-Length"]),
+    };
+    HttpReply reply = state_.handler.Handle(view);
+    Send(std::move(reply), req.keep_alive() && !state_.stopping.load(), true);
+  }
+
+  static std::string_view ToView(beast::string_view s) { return {s.data(), s.size()}; }
+
+  void SendError(int status, std::string message) {
+    HttpReply reply{status, EncodeError(message), "application/json", {}};
+    state_.in_flight.fetch_add(1);
+    Send(std::move(reply), false, true);
+  }
+
+  void Send(HttpReply reply, bool keep_alive, bool counted) {
+    response_ = {};
+    response_.result(static_cast<unsigned>(reply.status));
+    response_.version(11);
+    response_.set(http::field::server, "strata");
+    response_.set(http::field::content_type, reply.content_type);
+    for (auto& [name, value] : reply.headers) response_.set(name, value);
+    response_.keep_alive(keep_alive);
+    response_.body() = std::move(reply.body);
+    response_.prepare_payload();
+    http::async_write(stream_, response_,
+                      [self = shared_from_this(), keep_alive, counted](beast::error_code ec, size_t) {
+                        if (counted) self->state_.in_flight.fetch_sub(1);
+                        if (ec || !keep_alive || self->state_.stopping.load()) return self->Close();
+                        self->ReadRequest();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  ServerState& state_;
+};
+
+}  // namespace
+
+class RestServer::Impl {
+ public:
+  Impl(const RestServerOptions& options, const RestHandler& handler)
+      : state_{options, handler},
+        ioc_(ThreadCount(options)),
+        acceptor_(ioc_),
+        signals_(ioc_, SIGINT, SIGTERM),
+        drain_timer_(ioc_) {}
+
+  static int ThreadCount(const RestServerOptions& options) {
+    if (options.threads > 0) return options.threads;
+    return std::max(1u, std::thread::hardware_concurrency());
+  }
+
+  absl::Status Listen() {
+    beast::error_code ec;
+    const asio::ip::address address = asio::ip::make_address(state_.options.host, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(
+          fmt::format("invalid --host '{}': {}", state_.options.host, ec.message()));
+    }
+    const tcp::endpoint endpoint(address, state_.options.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return absl::UnavailableError(fmt::format(
+          "cannot listen on {}:{}: {} (is another server using the port? try --port)",
+          state_.options.host, state_.options.port, ec.message()));
+    }
+    return absl::OkStatus();
+  }
+
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  void Run() {
+    Accept();
+    signals_.async_wait([this](beast::error_code ec, int signal) {
+      if (!ec) {
+        spdlog::info("received signal {}; finishing in-flight requests", signal);
+        BeginShutdown();
+      }
+    });
+    std::vector<std::thread> threads;
+    const int count = ThreadCount(state_.options);
+    for (int i = 1; i < count; ++i) threads.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (std::thread& t : threads) t.join();
+  }
+
+  void Shutdown() {
+    asio::post(ioc_, [this] { BeginShutdown(); });
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (!acceptor_.is_open()) return;
+        spdlog::warn("accept failed: {}", ec.message());
+      } else {
+        socket.set_option(tcp::no_delay(true), ec);
+        std::make_shared<HttpSession>(std::move(socket), state_)->Start();
+      }
+      Accept();
+    });
+  }
+
+  void BeginShutdown() {
+    if (state_.stopping.exchange(true)) return;
+    beast::error_code ec;
+    acceptor_.close(ec);
+    signals_.cancel(ec);
+    drain_deadline_ = std::chrono::steady_clock::now() + state_.options.drain_timeout;
+    WaitForDrain();
+  }
+
+  void WaitForDrain() {
+    if (state_.in_flight.load() == 0 || std::chrono::steady_clock::now() > drain_deadline_) {
+      ioc_.stop();
+      return;
+    }
+    drain_timer_.expires_after(std::chrono::milliseconds(5));
+    drain_timer_.async_wait([this](beast::error_code) { WaitForDrain(); });
+  }
+
+  ServerState state_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::steady_timer drain_timer_;
+  std::chrono::steady_clock::time_point drain_deadline_;
+};
+
+absl::StatusOr<std::unique_ptr<RestServer>> RestServer::Start(
+    const RestServerOptions& options, const RestHandler& handler) {
+  auto impl = std::make_unique<Impl>(options, handler);
+  if (absl::Status s = impl->Listen(); !s.ok()) return s;
+  return std::unique_ptr<RestServer>(new RestServer(std::move(impl)));
+}
+
+RestServer::RestServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RestServer::~RestServer() = default;
+uint16_t RestServer::port() const { return impl_->port(); }
+void RestServer::Run() { impl_->Run(); }
+void RestServer::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace strata::api

@@ -1,0 +1,53 @@
+// RestServer is the HTTP/1.1 frontend: Boost.Beast on Asio, a pool of I/O
+// threads, keep-alive, TCP_NODELAY, a request body limit, and graceful
+// shutdown on SIGTERM/SIGINT (stop accepting, finish in-flight requests,
+// return). It owns sockets only; every answer comes from a RestHandler.
+// Start() and Run() are called from one thread; Shutdown() from any.
+#ifndef STRATA_API_REST_SERVER_H_
+#define STRATA_API_REST_SERVER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "api/rest_handler.h"
+
+namespace strata::api {
+
+struct RestServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8000;  // 0 picks a free port; see RestServer::port()
+  int threads = 0;       // I/O threads; 0 means one per core
+  size_t max_body_bytes = 64 << 20;
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds drain_timeout{30};
+};
+
+class RestServer {
+ public:
+  // Binds and listens; error when the address is unusable.
+  static absl::StatusOr<std::unique_ptr<RestServer>> Start(
+      const RestServerOptions& options, const RestHandler& handler);
+  ~RestServer();
+
+  uint16_t port() const;
+
+  // Serves until SIGINT/SIGTERM or Shutdown(), then drains in-flight
+  // requests (at most drain_timeout) and returns.
+  void Run();
+
+  // Begins a graceful shutdown; Run() returns once it is done.
+  void Shutdown();
+
+  class Impl;
+
+ private:
+  explicit RestServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace strata::api
+
+#endif  // STRATA_API_REST_SERVER_H_
