@@ -83,7 +83,7 @@ absl::Status CheckDeclaredDtypes(const ModelConfig& config) {
 // forward() must take one Tensor per declared input (after `self`).
 absl::Status CheckForwardArguments(const ModelConfig& config,
                                    const torch::jit::Module& module) {
-  std::optional<torch::jit::Method> forward = module.find_method("forward");
+  c10::optional<torch::jit::Method> forward = module.find_method("forward");
   if (!forward) {
     return absl::InvalidArgumentError(
         fmt::format("model '{}' has no forward() method", config.name));
@@ -226,14 +226,16 @@ struct TorchScriptModel::State {
   int threads = 1;
   torch::jit::Module module;
   bool copy_inputs = false;  // set when the model writes to its inputs
+
+  // Runs forward() on `inputs`; LibTorch may throw, the caller catches.
+  absl::StatusOr<std::vector<core::Tensor>> Forward(
+      std::span<const core::Tensor> inputs);
 };
 
-// Runs forward() on `inputs`; LibTorch may throw, the caller catches.
-static absl::StatusOr<std::vector<core::Tensor>> Forward(
-    TorchScriptModel::State& state, std::span<const core::Tensor> inputs) {
-  const ModelConfig& config = state.config;
+absl::StatusOr<std::vector<core::Tensor>> TorchScriptModel::State::Forward(
+    std::span<const core::Tensor> inputs) {
   STRATA_RETURN_IF_ERROR(CheckInputs(config, inputs));
-  ApplyThreads(state.threads);
+  ApplyThreads(threads);
   c10::InferenceMode guard;
   std::vector<c10::IValue> arguments;
   arguments.reserve(inputs.size());
@@ -243,9 +245,9 @@ static absl::StatusOr<std::vector<core::Tensor>> Forward(
     auto* data = const_cast<uint8_t*>(in.data.data());
     at::Tensor tensor = torch::from_blob(
         data, in.shape, at::TensorOptions().dtype(*ToTorch(in.dtype)));
-    arguments.emplace_back(state.copy_inputs ? tensor.clone() : tensor);
+    arguments.emplace_back(copy_inputs ? tensor.clone() : tensor);
   }
-  const c10::IValue result = state.module.forward(std::move(arguments));
+  const c10::IValue result = module.forward(std::move(arguments));
   STRATA_ASSIGN_OR_RETURN(std::vector<at::Tensor> tensors,
                           OrderOutputs(config, result));
   std::vector<core::Tensor> outputs;
@@ -289,7 +291,8 @@ absl::StatusOr<std::unique_ptr<Model>> TorchScriptModel::Create(
       model->Run(dry_inputs);
   if (!dry_outputs.ok()) {
     return absl::FailedPreconditionError(
-        fmt::format("dry run failed: {}", dry_outputs.status().message()));
+        fmt::format("dry run failed: {}",
+                    std::string(dry_outputs.status().message())));
   }
   STRATA_RETURN_IF_ERROR(CheckOutputsMatch(config, *dry_outputs));
   // Zero-filled inputs that are no longer zero were written to in place.
@@ -308,7 +311,7 @@ absl::StatusOr<std::vector<core::Tensor>> TorchScriptModel::Run(
     std::span<const core::Tensor> inputs) {
   const std::string& name = state_->config.name;
   try {
-    return Forward(*state_, inputs);
+    return state_->Forward(inputs);
   } catch (const c10::Error& e) {
     return absl::InternalError(fmt::format("model '{}': forward() failed: {}",
                                            name, e.what_without_backtrace()));

@@ -1,0 +1,27 @@
+// strata: one binary for serving machine-learning predictions.
+#include "CLI/CLI.hpp"
+#include "cli/serve_command.h"
+#include "spdlog/spdlog.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "strata serves machine-learning predictions over the KServe v2 / Open "
+      "Inference Protocol.\nExample: strata serve --repository "
+      "examples/repository --port 8000",
+      "strata"};
+  app.set_version_flag("--version", "strata 0.1.0");
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.parse_complete_callback(
+      [&] { spdlog::set_level(spdlog::level::from_str(log_level)); });
+  strata::cli::AddServeCommand(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}

@@ -1,0 +1,83 @@
+#include "cli/serve_command.h"
+
+#include <memory>
+#include <string>
+
+#include "api/rest_handler.h"
+#include "api/rest_server.h"
+#include "cli/builtin_backends.h"
+#include "cli/byte_size.h"
+#include "serving/server_core.h"
+#include "spdlog/spdlog.h"
+
+namespace strata::cli {
+namespace {
+
+struct ServeFlags {
+  std::string repository;
+  std::string host = "127.0.0.1";
+  uint16_t port = 8000;
+  int http_threads = 0;
+  std::string max_body_size = "64MiB";
+};
+
+int RunServe(const ServeFlags& flags) {
+  const std::optional<size_t> max_body = ParseByteSize(flags.max_body_size);
+  if (!max_body || *max_body == 0) {
+    spdlog::error("--max-body-size '{}' is not a size; use e.g. 64MiB or 1048576",
+                  flags.max_body_size);
+    return 2;
+  }
+  const runtime::BackendRegistry backends = BuiltinBackends();
+  absl::StatusOr<std::unique_ptr<serving::ServerCore>> core =
+      serving::ServerCore::Create({.repository = flags.repository}, backends);
+  if (!core.ok()) {
+    spdlog::error("{}", std::string(core.status().message()));
+    return 1;
+  }
+  int ready = 0;
+  for (const serving::ServedModel& model : (*core)->models()) ready += model.ready();
+  const api::RestHandler handler(**core);
+  api::RestServerOptions options{.host = flags.host,
+                                 .port = flags.port,
+                                 .threads = flags.http_threads,
+                                 .max_body_bytes = *max_body};
+  absl::StatusOr<std::unique_ptr<api::RestServer>> server =
+      api::RestServer::Start(options, handler);
+  if (!server.ok()) {
+    spdlog::error("{}", std::string(server.status().message()));
+    return 1;
+  }
+  spdlog::info("{} of {} models ready; listening on http://{}:{}", ready,
+               (*core)->models().size(), flags.host, (*server)->port());
+  (*server)->Run();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* serve = app.add_subcommand(
+      "serve",
+      "Serve the models of a repository over the KServe v2 REST protocol");
+  serve->add_option("-r,--repository", flags->repository,
+                    "Model repository: a directory holding models/<name>/config.yaml "
+                    "and models/<name>/<version>/")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  serve->add_option("--host", flags->host, "Address to listen on")->capture_default_str();
+  serve->add_option("-p,--port", flags->port, "HTTP port (0 picks a free one)")
+      ->capture_default_str();
+  serve->add_option("--http-threads", flags->http_threads,
+                    "HTTP I/O threads; 0 means one per core")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve->add_option("--max-body-size", flags->max_body_size,
+                    "Largest request body accepted; larger ones get 413")
+      ->capture_default_str();
+  serve->callback([flags] { throw CLI::RuntimeError(RunServe(*flags)); });
+}
+
+}  // namespace strata::cli
