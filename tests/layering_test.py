@@ -1,0 +1,114 @@
+"""Fails when a file under src/ includes across a forbidden module edge, or
+includes a framework's headers outside the module that owns them. The allowed
+edges are read from the tables in docs/architecture.md, so the rule and its
+documentation cannot drift apart."""
+import os
+import re
+import sys
+import unittest
+
+SOURCE_DIR = os.environ.get(
+    "STRATA_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^">]+)[">]', re.M)
+
+
+def read_tables(markdown):
+    """Returns (allowed edges {module: set}, framework owners {prefix: module})."""
+    allowed, owners = {}, {}
+    for line in markdown.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] not in ("module", "---") and not cells[0].startswith("-"):
+            deps = set() if cells[2] in ("—", "-", "") else {d.strip() for d in cells[2].split(",")}
+            allowed[cells[0]] = deps
+        elif len(cells) == 2 and cells[0] not in ("headers", "---") and not cells[0].startswith("-"):
+            for prefix in cells[0].split(","):
+                owners[prefix.strip()] = cells[1]
+    return allowed, owners
+
+
+def module_of(path, modules):
+    """The longest module name that prefixes `path` (relative to src/)."""
+    best = None
+    for module in modules:
+        if path == module or path.startswith(module + "/"):
+            if best is None or len(module) > len(best):
+                best = module
+    return best
+
+
+def violations(files, allowed, owners):
+    """`files`: {path relative to src/: text}. Returns a list of messages."""
+    found = []
+    modules = list(allowed)
+    for path, text in sorted(files.items()):
+        source = module_of(path, modules)
+        if source is None:
+            found.append(f"src/{path}: not inside any module of docs/architecture.md")
+            continue
+        for header in INCLUDE.findall(text):
+            target = module_of(header, modules)
+            is_test = path.endswith("_test.cc")
+            if target is not None and target != source:
+                if header.startswith("serving/testing/") and is_test:
+                    continue
+                if target not in allowed[source]:
+                    found.append(f"src/{path}: {source} must not include {header} ({target})")
+            for prefix, owner in owners.items():
+                if is_test:
+                    continue  # tests may read fixtures with any library
+                if (header == prefix or header.startswith(prefix + "/") or
+                        header.startswith(prefix + ".")) and source != owner:
+                    found.append(f"src/{path}: {header} belongs to {owner} only, not {source}")
+    return found
+
+
+def source_files():
+    root = os.path.join(SOURCE_DIR, "src")
+    files = {}
+    for directory, _, names in os.walk(root):
+        for name in names:
+            if name.endswith((".h", ".cc")):
+                full = os.path.join(directory, name)
+                with open(full) as f:
+                    files[os.path.relpath(full, root)] = f.read()
+    return files
+
+
+class LayeringTest(unittest.TestCase):
+    def setUp(self):
+        with open(os.path.join(SOURCE_DIR, "docs", "architecture.md")) as f:
+            self.allowed, self.owners = read_tables(f.read())
+
+    def test_tables_were_read(self):
+        self.assertEqual(self.allowed["core"], set())
+        self.assertIn("serving", self.allowed["api"])
+        self.assertEqual(self.owners["torch"], "runtime/torchscript")
+
+    def test_source_tree_respects_layering(self):
+        files = source_files()
+        self.assertGreater(len(files), 20)
+        self.assertEqual(violations(files, self.allowed, self.owners), [])
+
+    def test_checker_catches_forbidden_edges(self):
+        bad = {
+            "core/tensor.h": '#include "serving/server_core.h"\n',
+            "serving/x.cc": '#include "api/rest_handler.h"\n',
+            "serving/y.cc": '#include "runtime/torchscript/torchscript_backend.h"\n',
+            "api/z.cc": "#include <torch/script.h>\n",
+            "runtime/model.h": '#include "simdjson.h"\n',
+        }
+        found = violations(bad, self.allowed, self.owners)
+        self.assertEqual(len(found), 5, found)
+
+    def test_checker_allows_permitted_edges(self):
+        good = {
+            "api/a.cc": '#include "serving/server_core.h"\n#include "simdjson.h"\n',
+            "cli/b.cc": '#include "runtime/xgboost/xgboost_backend.h"\n',
+            "runtime/torchscript/c.cc": "#include <torch/script.h>\n",
+            "api/d_test.cc": '#include "serving/testing/fake_repository.h"\n',
+        }
+        self.assertEqual(violations(good, self.allowed, self.owners), [])
+
+
+if __name__ == "__main__":
+    sys.exit(unittest.main())
