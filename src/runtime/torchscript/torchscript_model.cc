@@ -10,6 +10,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "core/status_macros.h"
@@ -57,6 +58,20 @@ std::string Names(const std::vector<TensorSpec>& specs) {
     names += (names.empty() ? "" : ", ") + spec.name;
   }
   return names;
+}
+
+// A LibTorch error without its C++ backtrace; for an error raised inside the
+// TorchScript interpreter, only its last line ("RuntimeError: ..."), not the
+// TorchScript traceback before it.
+std::string ErrorText(const c10::Error& error) {
+  std::string_view text = error.what_without_backtrace();
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    text.remove_suffix(1);
+  }
+  if (text.find("Traceback of TorchScript") != text.npos) {
+    text = text.substr(text.rfind('\n') + 1);
+  }
+  return std::string(text);
 }
 
 // LibTorch's intra-op thread count is process-global, but with OpenMP the
@@ -275,7 +290,7 @@ absl::StatusOr<std::unique_ptr<Model>> TorchScriptModel::Create(
   } catch (const c10::Error& e) {
     return absl::InvalidArgumentError(fmt::format(
         "model '{}': cannot load {} as a TorchScript module: {}", config.name,
-        options.artifact.string(), e.what_without_backtrace()));
+        options.artifact.string(), ErrorText(e)));
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(fmt::format(
         "model '{}': cannot load {} as a TorchScript module: {}", config.name,
@@ -289,11 +304,12 @@ absl::StatusOr<std::unique_ptr<Model>> TorchScriptModel::Create(
                           MakeDryRunInputs(config, batch));
   absl::StatusOr<std::vector<core::Tensor>> dry_outputs =
       model->Run(dry_inputs);
-  if (!dry_outputs.ok()) {
-    return absl::FailedPreconditionError(
-        fmt::format("dry run failed: {}",
-                    std::string(dry_outputs.status().message())));
+  if (dry_outputs.status().code() == absl::StatusCode::kInternal) {
+    return absl::FailedPreconditionError(fmt::format(
+        "{} (in the dry run at load, on zero-filled inputs)",
+        std::string(dry_outputs.status().message())));
   }
+  STRATA_RETURN_IF_ERROR(dry_outputs.status());
   STRATA_RETURN_IF_ERROR(CheckOutputsMatch(config, *dry_outputs));
   // Zero-filled inputs that are no longer zero were written to in place.
   model->state_->copy_inputs = !std::all_of(
@@ -314,7 +330,7 @@ absl::StatusOr<std::vector<core::Tensor>> TorchScriptModel::Run(
     return state_->Forward(inputs);
   } catch (const c10::Error& e) {
     return absl::InternalError(fmt::format("model '{}': forward() failed: {}",
-                                           name, e.what_without_backtrace()));
+                                           name, ErrorText(e)));
   } catch (const std::exception& e) {
     return absl::InternalError(
         fmt::format("model '{}': forward() failed: {}", name, e.what()));
