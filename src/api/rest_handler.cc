@@ -1,5 +1,7 @@
 #include "api/rest_handler.h"
 
+#include <future>
+
 #include "api/http_status.h"
 #include "api/kserve_json_codec.h"
 #include "fmt/format.h"
@@ -63,7 +65,21 @@ std::vector<std::string> SplitPath(std::string_view target) {
   return segments;
 }
 
-HttpReply RestHandler::Handle(const HttpRequestView& request) const {
+void RestHandler::Handle(const HttpRequestView& request,
+                         ReplyCallback done) const {
+  if (std::optional<HttpReply> reply = Route(request, done)) {
+    done(*std::move(reply));
+  }
+}
+
+HttpReply RestHandler::HandleForTest(const HttpRequestView& request) const {
+  std::promise<HttpReply> promise;
+  Handle(request, [&promise](HttpReply reply) { promise.set_value(std::move(reply)); });
+  return promise.get_future().get();
+}
+
+std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
+                                            ReplyCallback& done) const {
   const std::vector<std::string> segments = SplitPath(request.target);
   if (segments.empty() || segments[0] != "v2") {
     return Error(404, fmt::format("no such endpoint: {}; the API lives under /v2",
@@ -83,13 +99,14 @@ HttpReply RestHandler::Handle(const HttpRequestView& request) const {
     }
   }
   if (segments[1] == "models" && segments.size() >= 3) {
-    return ModelRoute(request, segments);
+    return ModelRoute(request, segments, done);
   }
   return Error(404, fmt::format("no such endpoint: {}", request.target));
 }
 
-HttpReply RestHandler::ModelRoute(const HttpRequestView& request,
-                                  const std::vector<std::string>& segments) const {
+std::optional<HttpReply> RestHandler::ModelRoute(
+    const HttpRequestView& request, const std::vector<std::string>& segments,
+    ReplyCallback& done) const {
   // v2/models/{m}[/versions/{v}][/ready|/infer]
   std::string model = segments[2];
   std::string version;
@@ -104,7 +121,7 @@ HttpReply RestHandler::ModelRoute(const HttpRequestView& request,
   }
   if (action == "infer") {
     if (request.method != "POST") return MethodNotAllowed(request, "POST");
-    return Infer(request, std::move(model), std::move(version));
+    return Infer(request, std::move(model), std::move(version), done);
   }
   if (request.method != "GET") return MethodNotAllowed(request, "GET");
   if (action != "" && action != "ready") {
@@ -118,8 +135,10 @@ HttpReply RestHandler::ModelRoute(const HttpRequestView& request,
   return Json(200, EncodeModelMetadata(**found));
 }
 
-HttpReply RestHandler::Infer(const HttpRequestView& request, std::string model,
-                             std::string version) const {
+std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request,
+                                            std::string model,
+                                            std::string version,
+                                            ReplyCallback& done) const {
   if (!request.content_encoding.empty() && request.content_encoding != "identity") {
     return Error(415, fmt::format("Content-Encoding '{}' is not supported; send "
                                   "the request body uncompressed",
@@ -134,9 +153,12 @@ HttpReply RestHandler::Infer(const HttpRequestView& request, std::string model,
   if (!decoded.ok()) return FromStatus(decoded.status());
   decoded->model_name = std::move(model);
   decoded->model_version = std::move(version);
-  absl::StatusOr<core::InferResponse> response = core_.Infer(*std::move(decoded));
-  if (!response.ok()) return FromStatus(response.status());
-  return Json(200, EncodeInferResponse(*response));
+  core_.InferAsync(*std::move(decoded),
+                   [done = std::move(done)](absl::StatusOr<core::InferResponse> response) {
+                     if (!response.ok()) return done(FromStatus(response.status()));
+                     done(Json(200, EncodeInferResponse(*response)));
+                   });
+  return std::nullopt;
 }
 
 }  // namespace strata::api

@@ -5,6 +5,8 @@
 #ifndef STRATA_API_REST_HANDLER_H_
 #define STRATA_API_REST_HANDLER_H_
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,13 +35,25 @@ class RestHandler {
  public:
   explicit RestHandler(const serving::ServerCore& core) : core_(core) {}
 
-  HttpReply Handle(const HttpRequestView& request) const;
+  // Answers `request` by calling `done` exactly once, on any thread
+  // (possibly before Handle returns). The view's strings must stay valid
+  // until `done` is called.
+  using ReplyCallback = std::function<void(HttpReply)>;
+  void Handle(const HttpRequestView& request, ReplyCallback done) const;
+
+  // Synchronous form for tests: waits for the reply.
+  HttpReply HandleForTest(const HttpRequestView& request) const;
 
  private:
-  HttpReply ModelRoute(const HttpRequestView& request,
-                       const std::vector<std::string>& segments) const;
-  HttpReply Infer(const HttpRequestView& request, std::string model,
-                  std::string version) const;
+  // nullopt when the request went to the core, which answers via `done`.
+  std::optional<HttpReply> Route(const HttpRequestView& request,
+                                 ReplyCallback& done) const;
+  std::optional<HttpReply> ModelRoute(const HttpRequestView& request,
+                                      const std::vector<std::string>& segments,
+                                      ReplyCallback& done) const;
+  std::optional<HttpReply> Infer(const HttpRequestView& request,
+                                 std::string model, std::string version,
+                                 ReplyCallback& done) const;
 
   const serving::ServerCore& core_;
 };

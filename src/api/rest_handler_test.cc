@@ -17,9 +17,9 @@ class RestHandlerTest : public ::testing::Test {
     handler_ = std::make_unique<RestHandler>(*core_);
   }
 
-  HttpReply Get(std::string_view target) { return handler_->Handle({"GET", target, "", "", ""}); }
+  HttpReply Get(std::string_view target) { return handler_->HandleForTest({"GET", target, "", "", ""}); }
   HttpReply Post(std::string_view target, std::string_view body) {
-    return handler_->Handle({"POST", target, body, "", ""});
+    return handler_->HandleForTest({"POST", target, body, "", ""});
   }
 
   std::filesystem::path root_;
@@ -99,8 +99,8 @@ TEST_F(RestHandlerTest, ErrorsHaveTheRightStatus) {
   EXPECT_EQ(Get("/v2/models/good/infer").status, 405);
   EXPECT_EQ(Get("/v1/models").status, 404);
   EXPECT_EQ(Get("/v2/models/good/bogus").status, 404);
-  EXPECT_EQ(handler_->Handle({"POST", "/v2/models/good/infer", ok_body, "gzip", ""}).status, 415);
-  EXPECT_EQ(handler_->Handle({"POST", "/v2/models/good/infer", ok_body, "", "10"}).status, 400);
+  EXPECT_EQ(handler_->HandleForTest({"POST", "/v2/models/good/infer", ok_body, "gzip", ""}).status, 415);
+  EXPECT_EQ(handler_->HandleForTest({"POST", "/v2/models/good/infer", ok_body, "", "10"}).status, 400);
 }
 
 }  // namespace

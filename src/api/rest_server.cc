@@ -69,8 +69,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         .content_encoding = ToView(req[http::field::content_encoding]),
         .inference_header_size = ToView(req["Inference-Header-Content-Length"]),
     };
-    HttpReply reply = state_.handler.Handle(view);
-    Send(std::move(reply), req.keep_alive() && !state_.stopping.load(), true);
+    const bool keep_alive = req.keep_alive();
+    state_.handler.Handle(view, [self = shared_from_this(), keep_alive](HttpReply reply) {
+      // The core may answer on its own thread; writes happen on the strand.
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, keep_alive, reply = std::move(reply)]() mutable {
+                       self->Send(std::move(reply),
+                                  keep_alive && !self->state_.stopping.load(), true);
+                     });
+    });
   }
 
   static std::string_view ToView(beast::string_view s) { return {s.data(), s.size()}; }

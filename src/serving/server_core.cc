@@ -69,4 +69,9 @@ absl::StatusOr<core::InferResponse> ServerCore::Infer(
   return response;
 }
 
+void ServerCore::InferAsync(core::InferRequest request,
+                            InferCallback done) const {
+  done(Infer(std::move(request)));
+}
+
 }  // namespace strata::serving

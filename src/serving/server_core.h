@@ -6,6 +6,7 @@
 #define STRATA_SERVING_SERVER_CORE_H_
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,6 +53,13 @@ class ServerCore {
   // NOT_FOUND (model/version), UNAVAILABLE (model not ready),
   // INVALID_ARGUMENT (inputs/outputs), INTERNAL (backend failure).
   absl::StatusOr<core::InferResponse> Infer(core::InferRequest request) const;
+
+  // The same as Infer(), but calls `done` exactly once with the result, on
+  // any thread (possibly before InferAsync returns). Frontends use this so
+  // that a request waiting for its batch does not hold an I/O thread.
+  using InferCallback =
+      std::function<void(absl::StatusOr<core::InferResponse>)>;
+  void InferAsync(core::InferRequest request, InferCallback done) const;
 
  private:
   ServerCore(ServerOptions options, std::vector<ServedModel> models)

@@ -3,6 +3,8 @@
 
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
+#include <torch/csrc/jit/ir/alias_analysis.h>
+#include <torch/csrc/jit/passes/inliner.h>
 #include <torch/script.h>
 
 #include <algorithm>
@@ -63,8 +65,10 @@ std::string Names(const std::vector<TensorSpec>& specs) {
 // A LibTorch error without its C++ backtrace; for an error raised inside the
 // TorchScript interpreter, only its last line ("RuntimeError: ..."), not the
 // TorchScript traceback before it.
-std::string ErrorText(const c10::Error& error) {
-  std::string_view text = error.what_without_backtrace();
+std::string ErrorText(const std::exception& error) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&error);
+  std::string_view text =
+      c10_error ? c10_error->what_without_backtrace() : error.what();
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
     text.remove_suffix(1);
   }
@@ -125,6 +129,21 @@ absl::Status CheckForwardArguments(const ModelConfig& config,
     }
   }
   return absl::OkStatus();
+}
+
+// True when forward() may write to one of its inputs in place, by alias
+// analysis of its graph with submodule calls inlined. Such a model must get
+// copies of the caller's (const) buffers.
+bool ForwardWritesInputs(const torch::jit::Module& module) {
+  std::shared_ptr<torch::jit::Graph> graph =
+      module.get_method("forward").graph()->copy();
+  torch::jit::Inline(*graph);
+  const torch::jit::AliasDb alias_db(graph);
+  const auto inputs = graph->inputs();
+  for (size_t i = 1; i < inputs.size(); ++i) {  // inputs[0] is self
+    if (alias_db.hasWriters(inputs[i])) return true;
+  }
+  return false;
 }
 
 // Arranges forward()'s result in declared output order.
@@ -240,7 +259,7 @@ struct TorchScriptModel::State {
   ModelConfig config;
   int threads = 1;
   torch::jit::Module module;
-  bool copy_inputs = false;  // set when the model writes to its inputs
+  bool copy_inputs = false;  // the model may write to its inputs
 
   // Runs forward() on `inputs`; LibTorch may throw, the caller catches.
   absl::StatusOr<std::vector<core::Tensor>> Forward(
@@ -287,14 +306,11 @@ absl::StatusOr<std::unique_ptr<Model>> TorchScriptModel::Create(
     state->module = torch::jit::load(options.artifact.string(), at::kCPU);
     state->module.eval();
     STRATA_RETURN_IF_ERROR(CheckForwardArguments(config, state->module));
-  } catch (const c10::Error& e) {
+    state->copy_inputs = ForwardWritesInputs(state->module);
+  } catch (const std::exception& e) {  // c10::Error is one
     return absl::InvalidArgumentError(fmt::format(
         "model '{}': cannot load {} as a TorchScript module: {}", config.name,
         options.artifact.string(), ErrorText(e)));
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}': cannot load {} as a TorchScript module: {}", config.name,
-        options.artifact.string(), e.what()));
   }
 
   std::unique_ptr<TorchScriptModel> model(
@@ -311,10 +327,12 @@ absl::StatusOr<std::unique_ptr<Model>> TorchScriptModel::Create(
   }
   STRATA_RETURN_IF_ERROR(dry_outputs.status());
   STRATA_RETURN_IF_ERROR(CheckOutputsMatch(config, *dry_outputs));
-  // Zero-filled inputs that are no longer zero were written to in place.
-  model->state_->copy_inputs = !std::all_of(
-      dry_inputs.begin(), dry_inputs.end(),
-      [](const core::Tensor& in) { return AllZero(in.data); });
+  // A safety net for alias analysis: zero-filled inputs that are no longer
+  // zero were written to in place.
+  if (!std::all_of(dry_inputs.begin(), dry_inputs.end(),
+                   [](const core::Tensor& in) { return AllZero(in.data); })) {
+    model->state_->copy_inputs = true;
+  }
   return model;
 }
 
@@ -328,12 +346,9 @@ absl::StatusOr<std::vector<core::Tensor>> TorchScriptModel::Run(
   const std::string& name = state_->config.name;
   try {
     return state_->Forward(inputs);
-  } catch (const c10::Error& e) {
-    return absl::InternalError(fmt::format("model '{}': forward() failed: {}",
-                                           name, ErrorText(e)));
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // c10::Error is one
     return absl::InternalError(
-        fmt::format("model '{}': forward() failed: {}", name, e.what()));
+        fmt::format("model '{}': forward() failed: {}", name, ErrorText(e)));
   }
 }
 

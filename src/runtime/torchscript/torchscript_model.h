@@ -32,8 +32,9 @@ class TorchScriptModel final : public Model {
   TorchScriptModel(const TorchScriptModel&) = delete;
   TorchScriptModel& operator=(const TorchScriptModel&) = delete;
 
-  // Inputs are handed to LibTorch without a copy. A model found (by the dry
-  // run at load) to modify its inputs in place gets copies instead.
+  // Inputs are handed to LibTorch without a copy, except to a model found at
+  // load (by alias analysis of forward(), or by the dry run) to write to its
+  // inputs in place, which gets copies.
   absl::StatusOr<std::vector<core::Tensor>> Run(
       std::span<const core::Tensor> inputs) override;
 
