@@ -9,9 +9,13 @@ PACKAGES=(
   # libraries (see README "Dependencies")
   libboost-dev libabsl-dev libsimdjson-dev rapidjson-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev libcli11-dev
-  libtorch-dev libxgboost-dev
+  libtorch-dev libxgboost-dev prometheus-cpp-dev
+  # gRPC frontend: gRPC C++, protobuf and its compilers, zlib (request compression)
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc zlib1g-dev
+  # fuzz targets (libFuzzer ships with clang's runtime), gRPC e2e tests and h2load
+  clang libclang-rt-14-dev python3-grpcio python3-protobuf nghttp2-client
   # tests and benchmarks
-  libgtest-dev libgmock-dev curl wrk
+  libgtest-dev libgmock-dev curl wrk prometheus
   # example models and the benchmark peer (run by /usr/bin/python3)
   python3 python3-numpy python3-torch python3-xgboost python3-sklearn
   python3-fastapi python3-uvicorn python3-requests

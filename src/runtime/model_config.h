@@ -22,6 +22,17 @@ struct TensorSpec {
   core::Shape shape;
 };
 
+// How requests to a model are queued and run (the `dynamic_batching:`,
+// `instances`, `max_queue_size` and `default_timeout_us` keys).
+struct SchedulingConfig {
+  bool batching = false;  // merge requests into batches
+  int64_t max_queue_delay_us = 0;
+  std::vector<int64_t> preferred_batch_sizes;
+  int instances = 1;              // batches of this model that may run at once
+  int64_t max_queue_size = 1024;  // queued requests; beyond it: rejected
+  int64_t default_timeout_us = 0; // 0: no deadline unless the request sets one
+};
+
 struct ModelConfig {
   std::string name;     // the model's directory name
   std::string backend;  // "torchscript", "xgboost", ...
@@ -32,6 +43,7 @@ struct ModelConfig {
   std::vector<TensorSpec> outputs;
   // Backend options from the `parameters:` map, as strings (e.g. threads).
   std::map<std::string, std::string, std::less<>> parameters;
+  SchedulingConfig scheduling;
 };
 
 }  // namespace strata::runtime

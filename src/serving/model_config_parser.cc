@@ -1,8 +1,10 @@
 #include "serving/model_config_parser.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "core/status_macros.h"
 #include "fmt/format.h"
@@ -12,7 +14,10 @@ namespace strata::serving {
 namespace {
 
 const std::set<std::string, std::less<>> kTopLevelKeys = {
-    "name", "backend", "max_batch_size", "inputs", "outputs", "parameters"};
+    "name",       "backend",          "max_batch_size",
+    "inputs",     "outputs",          "parameters",
+    "instances",  "max_queue_size",   "default_timeout_us",
+    "dynamic_batching"};
 
 absl::Status Invalid(const std::string& message) {
   return absl::InvalidArgumentError(message);
@@ -96,6 +101,67 @@ absl::Status CheckBatchDimension(const runtime::ModelConfig& config) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int64_t> NonNegative(const YAML::Node& node,
+                                    std::string_view key, int64_t fallback,
+                                    int64_t minimum = 0) {
+  if (!node[std::string(key)]) return fallback;
+  const auto value = node[std::string(key)].as<int64_t>();
+  if (value < minimum) {
+    return Invalid(fmt::format("'{}' must be >= {}, got {}", key, minimum, value));
+  }
+  return value;
+}
+
+absl::StatusOr<runtime::SchedulingConfig> ParseScheduling(
+    const YAML::Node& root, int64_t max_batch_size) {
+  runtime::SchedulingConfig scheduling;
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  STRATA_ASSIGN_OR_RETURN(int64_t instances, NonNegative(root, "instances", cores, 1));
+  scheduling.instances = static_cast<int>(instances);
+  STRATA_ASSIGN_OR_RETURN(scheduling.max_queue_size,
+                          NonNegative(root, "max_queue_size", 1024, 1));
+  STRATA_ASSIGN_OR_RETURN(scheduling.default_timeout_us,
+                          NonNegative(root, "default_timeout_us", 0));
+  const YAML::Node batching = root["dynamic_batching"];
+  if (!batching) return scheduling;
+  if (!batching.IsMap()) {
+    return Invalid(
+        "'dynamic_batching' must be a map, e.g. {max_queue_delay_us: 200}");
+  }
+  if (max_batch_size == 0) {
+    return Invalid("'dynamic_batching' needs max_batch_size > 0");
+  }
+  for (const auto& entry : batching) {
+    const std::string key = entry.first.as<std::string>();
+    if (key != "max_queue_delay_us" && key != "preferred_batch_sizes") {
+      return Invalid(fmt::format(
+          "unknown key 'dynamic_batching.{}'; known keys: max_queue_delay_us, "
+          "preferred_batch_sizes",
+          key));
+    }
+  }
+  scheduling.batching = true;
+  STRATA_ASSIGN_OR_RETURN(scheduling.max_queue_delay_us,
+                          NonNegative(batching, "max_queue_delay_us", 0));
+  if (const YAML::Node sizes = batching["preferred_batch_sizes"]; sizes) {
+    if (!sizes.IsSequence()) {
+      return Invalid("'preferred_batch_sizes' must be a list of integers");
+    }
+    for (const YAML::Node& size : sizes) {
+      const auto value = size.as<int64_t>();
+      if (value < 1 || value > max_batch_size) {
+        return Invalid(fmt::format(
+            "preferred batch size {} must be between 1 and max_batch_size {}",
+            value, max_batch_size));
+      }
+      scheduling.preferred_batch_sizes.push_back(value);
+    }
+    std::sort(scheduling.preferred_batch_sizes.begin(),
+              scheduling.preferred_batch_sizes.end());
+  }
+  return scheduling;
+}
+
 absl::StatusOr<runtime::ModelConfig> ParseRoot(const YAML::Node& root,
                                                const std::string& name) {
   if (!root.IsMap()) return Invalid("config.yaml must be a YAML map");
@@ -104,7 +170,8 @@ absl::StatusOr<runtime::ModelConfig> ParseRoot(const YAML::Node& root,
     if (!kTopLevelKeys.contains(key)) {
       return Invalid(fmt::format(
           "unknown key '{}'; known keys: name, backend, max_batch_size, "
-          "inputs, outputs, parameters",
+          "inputs, outputs, parameters, instances, max_queue_size, "
+          "default_timeout_us, dynamic_batching",
           key));
     }
   }
@@ -141,6 +208,8 @@ absl::StatusOr<runtime::ModelConfig> ParseRoot(const YAML::Node& root,
     }
   }
   STRATA_RETURN_IF_ERROR(CheckBatchDimension(config));
+  STRATA_ASSIGN_OR_RETURN(config.scheduling,
+                          ParseScheduling(root, config.max_batch_size));
   return config;
 }
 

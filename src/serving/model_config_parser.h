@@ -9,6 +9,12 @@
 //   outputs:                      # required, at least one
 //     - {name: probability, datatype: FP32, shape: [-1]}
 //   parameters: {threads: 1}      # optional backend options (scalars)
+//   instances: 2                  # batches run at once (default: cores)
+//   max_queue_size: 1024          # queued requests before 429 (default 1024)
+//   default_timeout_us: 0         # deadline when a request sets none
+//   dynamic_batching:             # optional; absent: no merging
+//     max_queue_delay_us: 200     # longest wait for a fuller batch
+//     preferred_batch_sizes: [8]  # run at once when one of these is reached
 #ifndef STRATA_SERVING_MODEL_CONFIG_PARSER_H_
 #define STRATA_SERVING_MODEL_CONFIG_PARSER_H_
 

@@ -86,5 +86,44 @@ TEST(ModelConfigParserTest, RejectsNameThatDiffersFromDirectory) {
   EXPECT_NE(ErrorOf(yaml).find("differs"), std::string::npos);
 }
 
+TEST(ModelConfigParserTest, ParsesScheduling) {
+  std::string yaml = std::string(kValid) + R"(
+instances: 3
+max_queue_size: 10
+default_timeout_us: 5000
+dynamic_batching:
+  max_queue_delay_us: 250
+  preferred_batch_sizes: [32, 8]
+)";
+  absl::StatusOr<runtime::ModelConfig> config = ParseModelConfig(yaml, "m");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const runtime::SchedulingConfig& s = config->scheduling;
+  EXPECT_TRUE(s.batching);
+  EXPECT_EQ(s.instances, 3);
+  EXPECT_EQ(s.max_queue_size, 10);
+  EXPECT_EQ(s.default_timeout_us, 5000);
+  EXPECT_EQ(s.max_queue_delay_us, 250);
+  EXPECT_EQ(s.preferred_batch_sizes, (std::vector<int64_t>{8, 32}));
+}
+
+TEST(ModelConfigParserTest, BatchingIsOffWithoutItsSection) {
+  absl::StatusOr<runtime::ModelConfig> config = ParseModelConfig(kValid, "m");
+  ASSERT_TRUE(config.ok());
+  EXPECT_FALSE(config->scheduling.batching);
+  EXPECT_GE(config->scheduling.instances, 1);
+}
+
+TEST(ModelConfigParserTest, RejectsBadScheduling) {
+  EXPECT_NE(ErrorOf(std::string(kValid) + "instances: 0\n").find("'instances' must be >= 1"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kValid) +
+                    "dynamic_batching: {preferred_batch_sizes: [2000]}\n")
+                .find("between 1 and max_batch_size"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kValid) + "dynamic_batching: {delay: 3}\n")
+                .find("dynamic_batching.delay"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace strata::serving

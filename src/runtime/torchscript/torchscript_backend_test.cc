@@ -33,7 +33,8 @@ std::filesystem::path FixtureDir(const std::string& model) {
 // An FP32 tensor from one {name, datatype, shape, data} object of samples.json.
 core::Tensor TensorFromJson(const rapidjson::Value& json) {
   core::Shape shape;
-  for (const auto& dim : json["shape"].GetArray()) shape.push_back(dim.GetInt64());
+  for (const auto& dim : json["shape"].GetArray())
+    shape.push_back(dim.GetInt64());
   core::Tensor tensor = core::Tensor::Zeros(json["name"].GetString(),
                                             core::DataType::kFp32, shape);
   auto values = tensor.MutableAs<float>();
@@ -200,8 +201,7 @@ TEST(TorchScriptBackendTest, Int64InputsAndOutputs) {
   auto model = Load(IntEchoConfig(), FixtureDir("int_echo") / "1");
   ASSERT_TRUE(model.ok()) << model.status();
   std::vector<core::Tensor> inputs = {MakeTensor<int64_t>(
-      "x", core::DataType::kInt64, {2, 3},
-      {1, 2, 3, -4, int64_t{1} << 40, 0})};
+      "x", core::DataType::kInt64, {2, 3}, {1, 2, 3, -4, int64_t{1} << 40, 0})};
   auto outputs = (*model)->Run(inputs);
   ASSERT_TRUE(outputs.ok()) << outputs.status();
   ASSERT_EQ(outputs->size(), 1u);

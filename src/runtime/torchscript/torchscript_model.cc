@@ -24,33 +24,55 @@ namespace {
 
 std::optional<at::ScalarType> ToTorch(core::DataType dtype) {
   switch (dtype) {
-    case core::DataType::kBool: return at::kBool;
-    case core::DataType::kUint8: return at::kByte;
-    case core::DataType::kInt8: return at::kChar;
-    case core::DataType::kInt16: return at::kShort;
-    case core::DataType::kInt32: return at::kInt;
-    case core::DataType::kInt64: return at::kLong;
-    case core::DataType::kFp16: return at::kHalf;
-    case core::DataType::kBf16: return at::kBFloat16;
-    case core::DataType::kFp32: return at::kFloat;
-    case core::DataType::kFp64: return at::kDouble;
-    default: return std::nullopt;  // BYTES, UINT16/32/64
+    case core::DataType::kBool:
+      return at::kBool;
+    case core::DataType::kUint8:
+      return at::kByte;
+    case core::DataType::kInt8:
+      return at::kChar;
+    case core::DataType::kInt16:
+      return at::kShort;
+    case core::DataType::kInt32:
+      return at::kInt;
+    case core::DataType::kInt64:
+      return at::kLong;
+    case core::DataType::kFp16:
+      return at::kHalf;
+    case core::DataType::kBf16:
+      return at::kBFloat16;
+    case core::DataType::kFp32:
+      return at::kFloat;
+    case core::DataType::kFp64:
+      return at::kDouble;
+    default:
+      return std::nullopt;  // BYTES, UINT16/32/64
   }
 }
 
 std::optional<core::DataType> FromTorch(at::ScalarType type) {
   switch (type) {
-    case at::kBool: return core::DataType::kBool;
-    case at::kByte: return core::DataType::kUint8;
-    case at::kChar: return core::DataType::kInt8;
-    case at::kShort: return core::DataType::kInt16;
-    case at::kInt: return core::DataType::kInt32;
-    case at::kLong: return core::DataType::kInt64;
-    case at::kHalf: return core::DataType::kFp16;
-    case at::kBFloat16: return core::DataType::kBf16;
-    case at::kFloat: return core::DataType::kFp32;
-    case at::kDouble: return core::DataType::kFp64;
-    default: return std::nullopt;
+    case at::kBool:
+      return core::DataType::kBool;
+    case at::kByte:
+      return core::DataType::kUint8;
+    case at::kChar:
+      return core::DataType::kInt8;
+    case at::kShort:
+      return core::DataType::kInt16;
+    case at::kInt:
+      return core::DataType::kInt32;
+    case at::kLong:
+      return core::DataType::kInt64;
+    case at::kHalf:
+      return core::DataType::kFp16;
+    case at::kBFloat16:
+      return core::DataType::kBf16;
+    case at::kFloat:
+      return core::DataType::kFp32;
+    case at::kDouble:
+      return core::DataType::kFp64;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -117,8 +139,7 @@ absl::Status CheckForwardArguments(const ModelConfig& config,
     return absl::FailedPreconditionError(fmt::format(
         "model '{}': forward() takes {} inputs ({}) but config.yaml declares "
         "{} ({}); inputs are passed by position in declared order",
-        config.name, count, names, config.inputs.size(),
-        Names(config.inputs)));
+        config.name, count, names, config.inputs.size(), Names(config.inputs)));
   }
   for (size_t i = 1; i < arguments.size(); ++i) {
     if (arguments[i].type()->kind() != c10::TypeKind::TensorType) {
@@ -166,9 +187,9 @@ absl::StatusOr<std::vector<at::Tensor>> OrderOutputs(
       if (it == dict.end()) {
         std::string keys;
         for (const auto& entry : dict) {
-          keys += (keys.empty() ? "" : ", ") +
-                  (entry.key().isString() ? entry.key().toStringRef()
-                                          : entry.key().tagKind());
+          keys += (keys.empty() ? "" : ", ") + (entry.key().isString()
+                                                    ? entry.key().toStringRef()
+                                                    : entry.key().tagKind());
         }
         return absl::FailedPreconditionError(fmt::format(
             "model '{}': forward() returned a dict without the declared "
@@ -213,7 +234,8 @@ absl::StatusOr<core::Tensor> CopyOutput(const ModelConfig& config,
         config.name, spec.name, c10::toString(tensor.scalar_type())));
   }
   const at::Tensor dense = tensor.to(at::kCPU).contiguous();
-  core::Tensor out{spec.name, *dtype,
+  core::Tensor out{spec.name,
+                   *dtype,
                    core::Shape(dense.sizes().begin(), dense.sizes().end()),
                    {}};
   out.data.resize(dense.nbytes());
@@ -308,9 +330,9 @@ absl::StatusOr<std::unique_ptr<Model>> TorchScriptModel::Create(
     STRATA_RETURN_IF_ERROR(CheckForwardArguments(config, state->module));
     state->copy_inputs = ForwardWritesInputs(state->module);
   } catch (const std::exception& e) {  // c10::Error is one
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}': cannot load {} as a TorchScript module: {}", config.name,
-        options.artifact.string(), ErrorText(e)));
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}': cannot load {} as a TorchScript module: {}",
+                    config.name, options.artifact.string(), ErrorText(e)));
   }
 
   std::unique_ptr<TorchScriptModel> model(
@@ -321,9 +343,9 @@ absl::StatusOr<std::unique_ptr<Model>> TorchScriptModel::Create(
   absl::StatusOr<std::vector<core::Tensor>> dry_outputs =
       model->Run(dry_inputs);
   if (dry_outputs.status().code() == absl::StatusCode::kInternal) {
-    return absl::FailedPreconditionError(fmt::format(
-        "{} (in the dry run at load, on zero-filled inputs)",
-        std::string(dry_outputs.status().message())));
+    return absl::FailedPreconditionError(
+        fmt::format("{} (in the dry run at load, on zero-filled inputs)",
+                    std::string(dry_outputs.status().message())));
   }
   STRATA_RETURN_IF_ERROR(dry_outputs.status());
   STRATA_RETURN_IF_ERROR(CheckOutputsMatch(config, *dry_outputs));

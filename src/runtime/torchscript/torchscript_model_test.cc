@@ -36,10 +36,11 @@ TensorSpec Spec(std::string name, core::DataType dtype, core::Shape shape) {
   return {std::move(name), dtype, std::move(shape)};
 }
 
-absl::StatusOr<std::unique_ptr<Model>> Create(
-    const std::string& name, const std::string& source,
-    std::vector<TensorSpec> inputs, std::vector<TensorSpec> outputs,
-    int threads = 1) {
+absl::StatusOr<std::unique_ptr<Model>> Create(const std::string& name,
+                                              const std::string& source,
+                                              std::vector<TensorSpec> inputs,
+                                              std::vector<TensorSpec> outputs,
+                                              int threads = 1) {
   TorchScriptModel::Options options;
   options.config.name = name;
   options.config.max_batch_size = 16;
@@ -75,10 +76,9 @@ TEST(TorchScriptModelTest, EverySupportedDtypeRoundTrips) {
     args += ", " + name;
     results += (i == 0 ? "" : ", ") + name;
   }
-  auto model = Create("dtypes",
-                      "def forward(self" + args + "):\n  return (" + results +
-                          ")\n",
-                      inputs, outputs);
+  auto model = Create(
+      "dtypes", "def forward(self" + args + "):\n  return (" + results + ")\n",
+      inputs, outputs);
   ASSERT_TRUE(model.ok()) << model.status();
 
   std::vector<core::Tensor> values;
@@ -126,6 +126,21 @@ TEST(TorchScriptModelTest, ModelThatWritesItsInputGetsACopy) {
   EXPECT_THAT(inputs[0].As<float>(), ElementsAre(1, 2));
 }
 
+// relu_ leaves the dry run's zeros unchanged; alias analysis still sees it.
+TEST(TorchScriptModelTest, InPlaceWriteInvisibleToDryRunIsFound) {
+  auto model = Create("relu_in_place",
+                      "def forward(self, x):\n"
+                      "  x.relu_()\n"
+                      "  return x + 0.0\n",
+                      {Spec("x", kFp32, {-1, 2})}, {Spec("y", kFp32, {-1, 2})});
+  ASSERT_TRUE(model.ok()) << model.status();
+  const std::vector<core::Tensor> inputs = {Floats("x", {1, 2}, {-1, 2})};
+  auto outputs = (*model)->Run(inputs);
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  EXPECT_THAT((*outputs)[0].As<float>(), ElementsAre(0, 2));
+  EXPECT_THAT(inputs[0].As<float>(), ElementsAre(-1, 2));
+}
+
 TEST(TorchScriptModelTest, ListOutputsMapByPosition) {
   auto model = Create("list",
                       "def forward(self, x) -> List[Tensor]:\n"
@@ -165,8 +180,9 @@ TEST(TorchScriptModelTest, NonTensorArgumentIsRejected) {
 }
 
 TEST(TorchScriptModelTest, NonTensorResultIsRejected) {
-  auto model = Create("int_result", "def forward(self, x) -> int:\n  return 1\n",
-                      {Spec("x", kFp32, {-1})}, {Spec("y", kFp32, {-1})});
+  auto model =
+      Create("int_result", "def forward(self, x) -> int:\n  return 1\n",
+             {Spec("x", kFp32, {-1})}, {Spec("y", kFp32, {-1})});
   ASSERT_FALSE(model.ok());
   EXPECT_THAT(model.status().message(),
               HasSubstr("forward() returned Int; expected a Tensor"));

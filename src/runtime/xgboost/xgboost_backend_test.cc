@@ -34,7 +34,8 @@ std::filesystem::path FixtureDir(const std::string& model) {
 // An FP32 tensor from one {name, datatype, shape, data} object of samples.json.
 core::Tensor TensorFromJson(const rapidjson::Value& json) {
   core::Shape shape;
-  for (const auto& dim : json["shape"].GetArray()) shape.push_back(dim.GetInt64());
+  for (const auto& dim : json["shape"].GetArray())
+    shape.push_back(dim.GetInt64());
   core::Tensor tensor = core::Tensor::Zeros(json["name"].GetString(),
                                             core::DataType::kFp32, shape);
   auto values = tensor.MutableAs<float>();
@@ -130,24 +131,29 @@ TEST(XGBoostBackendTest, DeclaredRankTwoOutputGetsColumnShape) {
   config.outputs[0].shape = {-1, 1};
   auto model = Load(config, ExampleDir("breast_cancer_xgb") / "1");
   ASSERT_TRUE(model.ok()) << model.status();
-  auto outputs = RunOne(**model, core::Tensor::Zeros("features", core::DataType::kFp32, {3, 30}));
+  auto outputs = RunOne(
+      **model, core::Tensor::Zeros("features", core::DataType::kFp32, {3, 30}));
   ASSERT_TRUE(outputs.ok()) << outputs.status();
   EXPECT_EQ((*outputs)[0].shape, (core::Shape{3, 1}));
 }
 
 TEST(XGBoostBackendTest, EmptyBatchGivesEmptyOutput) {
-  auto model = Load(BreastCancerConfig(), ExampleDir("breast_cancer_xgb") / "1");
+  auto model =
+      Load(BreastCancerConfig(), ExampleDir("breast_cancer_xgb") / "1");
   ASSERT_TRUE(model.ok()) << model.status();
-  auto outputs = RunOne(**model, core::Tensor::Zeros("features", core::DataType::kFp32, {0, 30}));
+  auto outputs = RunOne(
+      **model, core::Tensor::Zeros("features", core::DataType::kFp32, {0, 30}));
   ASSERT_TRUE(outputs.ok()) << outputs.status();
   EXPECT_EQ((*outputs)[0].shape, (core::Shape{0}));
   EXPECT_TRUE((*outputs)[0].data.empty());
 }
 
 TEST(XGBoostBackendTest, RunRejectsWrongFeatureCount) {
-  auto model = Load(BreastCancerConfig(), ExampleDir("breast_cancer_xgb") / "1");
+  auto model =
+      Load(BreastCancerConfig(), ExampleDir("breast_cancer_xgb") / "1");
   ASSERT_TRUE(model.ok()) << model.status();
-  auto outputs = RunOne(**model, core::Tensor::Zeros("features", core::DataType::kFp32, {2, 29}));
+  auto outputs = RunOne(
+      **model, core::Tensor::Zeros("features", core::DataType::kFp32, {2, 29}));
   ASSERT_FALSE(outputs.ok());
   EXPECT_THAT(outputs.status().message(), HasSubstr("must be FP32 [N,30]"));
 }
@@ -193,7 +199,8 @@ TEST(XGBoostBackendTest, BadThreadsParameterIsRejected) {
   config.parameters["threads"] = "0";
   auto model = Load(config, ExampleDir("breast_cancer_xgb") / "1");
   ASSERT_FALSE(model.ok());
-  EXPECT_THAT(model.status().message(), HasSubstr("'threads' must be at least 1"));
+  EXPECT_THAT(model.status().message(),
+              HasSubstr("'threads' must be at least 1"));
 }
 
 TEST(XGBoostBackendTest, ArtifactParameterNamesTheFile) {
@@ -207,14 +214,14 @@ TEST(XGBoostBackendTest, ArtifactParameterNamesTheFile) {
   config.parameters["artifact"] = "../1/model.json";
   model = Load(config, ExampleDir("breast_cancer_xgb") / "1");
   ASSERT_FALSE(model.ok());
-  EXPECT_THAT(model.status().message(), HasSubstr("inside the version directory"));
+  EXPECT_THAT(model.status().message(),
+              HasSubstr("inside the version directory"));
 }
 
 TEST(XGBoostBackendTest, CorruptArtifactFailsCleanly) {
   auto model = Load(BreastCancerConfig(), FixtureDir("corrupt_xgb") / "1");
   ASSERT_FALSE(model.ok());
-  EXPECT_THAT(model.status().message(),
-              HasSubstr("as an XGBoost model"));
+  EXPECT_THAT(model.status().message(), HasSubstr("as an XGBoost model"));
   EXPECT_THAT(model.status().message(), HasSubstr("model.json"));
 }
 
@@ -222,8 +229,9 @@ TEST(XGBoostBackendTest, FeatureCountMismatchIsRejected) {
   auto model =
       Load(BreastCancerConfig(), FixtureDir("signature_mismatch") / "1");
   ASSERT_FALSE(model.ok());
-  EXPECT_THAT(model.status().message(),
-              HasSubstr("model expects 5 features but config.yaml declares 30"));
+  EXPECT_THAT(
+      model.status().message(),
+      HasSubstr("model expects 5 features but config.yaml declares 30"));
 }
 
 TEST(XGBoostBackendTest, DeclaredOutputShapeMustMatchModel) {

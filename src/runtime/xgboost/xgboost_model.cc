@@ -30,13 +30,13 @@ std::string LastError() {
     if (size_t end = error.find("] "); end != error.npos) {
       error.remove_prefix(end + 2);
     }
-    if (size_t end = error.find(": "); end != error.npos &&
-        error.substr(0, end).find(' ') == error.npos) {
+    if (size_t end = error.find(": ");
+        end != error.npos && error.substr(0, end).find(' ') == error.npos) {
       error.remove_prefix(end + 2);  // "./src/c_api/c_api.cc:1073"
     }
   }
-  while (!error.empty() && (error.back() == '\n' || error.back() == ' ' ||
-                            error.back() == ':')) {
+  while (!error.empty() &&
+         (error.back() == '\n' || error.back() == ' ' || error.back() == ':')) {
     error.remove_suffix(1);
   }
   return std::string(error);
@@ -94,9 +94,8 @@ absl::StatusOr<BoosterPtr> LoadBooster(const XGBoostModel::Options& options) {
   }
   const std::string threads = std::to_string(options.threads);
   if (XGBoosterSetParam(handle, "nthread", threads.c_str()) != 0) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}': cannot set nthread={}: {}", name, threads,
-                    LastError()));
+    return absl::InvalidArgumentError(fmt::format(
+        "model '{}': cannot set nthread={}: {}", name, threads, LastError()));
   }
   return booster;
 }
@@ -134,8 +133,9 @@ absl::StatusOr<std::unique_ptr<Model>> XGBoostModel::Create(Options options) {
   }
 
   const int64_t batch = config.max_batch_size > 0 ? 2 : 1;
-  std::unique_ptr<XGBoostModel> model(new XGBoostModel(
-      std::move(options), booster.release(), static_cast<int64_t>(num_features)));
+  std::unique_ptr<XGBoostModel> model(
+      new XGBoostModel(std::move(options), booster.release(),
+                       static_cast<int64_t>(num_features)));
   // The first prediction configures the booster; doing it here, on one
   // thread, is what makes concurrent Run() calls safe afterwards.
   STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> dry_inputs,
@@ -146,8 +146,7 @@ absl::StatusOr<std::unique_ptr<Model>> XGBoostModel::Create(Options options) {
   return model;
 }
 
-XGBoostModel::XGBoostModel(Options options, void* booster,
-                           int64_t num_features)
+XGBoostModel::XGBoostModel(Options options, void* booster, int64_t num_features)
     : config_(std::move(options.config)),
       booster_(booster),
       num_features_(num_features),
@@ -158,15 +157,14 @@ XGBoostModel::~XGBoostModel() { XGBoosterFree(booster_); }
 absl::StatusOr<std::vector<core::Tensor>> XGBoostModel::Run(
     std::span<const core::Tensor> inputs) {
   if (inputs.size() != 1) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}' takes 1 input, got {}", config_.name,
-                    inputs.size()));
+    return absl::InvalidArgumentError(fmt::format(
+        "model '{}' takes 1 input, got {}", config_.name, inputs.size()));
   }
   const core::Tensor& x = inputs[0];
   if (x.dtype != core::DataType::kFp32 || x.shape.size() != 2 ||
       x.shape[0] < 0 || x.shape[1] != num_features_ ||
-      x.data.size() != static_cast<size_t>(x.shape[0] * num_features_) *
-                           sizeof(float)) {
+      x.data.size() !=
+          static_cast<size_t>(x.shape[0] * num_features_) * sizeof(float)) {
     return absl::InvalidArgumentError(fmt::format(
         "model '{}' input '{}' must be FP32 [N,{}] with matching data; got "
         "{} {} with {} bytes",
@@ -194,8 +192,9 @@ absl::StatusOr<std::vector<core::Tensor>> XGBoostModel::Run(
   if (XGBoosterPredictFromDense(booster_, array.c_str(),
                                 predict_config_.c_str(), nullptr, &out_shape,
                                 &out_dim, &result) != 0) {
-    return absl::InternalError(fmt::format(
-        "model '{}': XGBoost prediction failed: {}", config_.name, LastError()));
+    return absl::InternalError(
+        fmt::format("model '{}': XGBoost prediction failed: {}", config_.name,
+                    LastError()));
   }
 
   // XGBoost's shape is [N] for one output group and [N, K] for K groups;

@@ -1,0 +1,67 @@
+// DynamicBatcher decorates a runtime::Model with a bounded request queue and
+// `instances` worker threads. With batching on, queued requests of the same
+// shape are merged along the batch dimension, run as one batch, and their
+// outputs split back to each caller in order; with batching off each request
+// runs on its own. Requests whose deadline passes while queued are answered
+// DEADLINE_EXCEEDED without running; a full queue answers RESOURCE_EXHAUSTED
+// at once. It knows nothing of versions or protocols. Thread-safe.
+#ifndef STRATA_SERVING_DYNAMIC_BATCHER_H_
+#define STRATA_SERVING_DYNAMIC_BATCHER_H_
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "runtime/model.h"
+#include "serving/batch_queue.h"
+
+namespace strata::serving {
+
+struct DynamicBatcherOptions {
+  BatchQueueOptions queue;
+  int instances = 1;
+};
+
+// Observers for metrics; each may be empty. Called from worker threads.
+struct DynamicBatcherHooks {
+  std::function<void(size_t depth)> on_queue_depth;
+  std::function<void(Clock::duration waited)> on_dequeue;
+  std::function<void(int64_t rows, Clock::duration compute)> on_batch;
+};
+
+class DynamicBatcher : public runtime::Model {
+ public:
+  DynamicBatcher(std::shared_ptr<runtime::Model> model,
+                 DynamicBatcherOptions options, DynamicBatcherHooks hooks = {});
+  // Stops the workers after the running batches; still-queued requests are
+  // answered UNAVAILABLE.
+  ~DynamicBatcher() override;
+
+  // Queues and waits.
+  absl::StatusOr<std::vector<core::Tensor>> Run(
+      std::span<const core::Tensor> inputs) override;
+
+  void RunAsync(std::vector<core::Tensor> inputs, RunOptions options,
+                RunCallback done) override;
+
+  size_t queue_depth() const;
+
+ private:
+  void WorkerLoop();
+  void RunBatch(std::vector<QueuedRequest> batch);
+
+  const std::shared_ptr<runtime::Model> model_;
+  const DynamicBatcherHooks hooks_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  BatchQueue queue_;    // guarded by mutex_
+  bool stopping_ = false;  // guarded by mutex_
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace strata::serving
+
+#endif  // STRATA_SERVING_DYNAMIC_BATCHER_H_

@@ -1,0 +1,184 @@
+#include "serving/dynamic_batcher.h"
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "gtest/gtest.h"
+
+namespace strata::serving {
+namespace {
+
+// Doubles its input and records the batch sizes it saw. While `gate` is
+// closed, Run() blocks, so tests can fill the queue deterministically.
+class RecordingModel : public runtime::Model {
+ public:
+  absl::StatusOr<std::vector<core::Tensor>> Run(
+      std::span<const core::Tensor> inputs) override {
+    {
+      std::unique_lock lock(mutex_);
+      ++running_;
+      opened_.wait(lock, [this] { return open_; });
+      batch_rows_.push_back(inputs[0].shape[0]);
+    }
+    core::Tensor out = inputs[0];
+    out.name = "y";
+    for (float& v : out.MutableAs<float>()) v *= 2;
+    return std::vector<core::Tensor>{std::move(out)};
+  }
+  void Close() {
+    std::lock_guard lock(mutex_);
+    open_ = false;
+  }
+  void Open() {
+    {
+      std::lock_guard lock(mutex_);
+      open_ = true;
+    }
+    opened_.notify_all();
+  }
+  int running() {
+    std::lock_guard lock(mutex_);
+    return running_;
+  }
+  std::vector<int64_t> batch_rows() {
+    std::lock_guard lock(mutex_);
+    return batch_rows_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable opened_;
+  bool open_ = true;
+  int running_ = 0;
+  std::vector<int64_t> batch_rows_;
+};
+
+std::vector<core::Tensor> Row(float value) {
+  core::Tensor x = core::Tensor::Zeros("x", core::DataType::kFp32, {1, 2});
+  x.MutableAs<float>()[0] = value;
+  x.MutableAs<float>()[1] = value + 0.5f;
+  return {x};
+}
+
+using Result = absl::StatusOr<std::vector<core::Tensor>>;
+
+std::future<Result> Submit(DynamicBatcher& batcher, float value,
+                           runtime::Model::RunOptions options = {}) {
+  auto promise = std::make_shared<std::promise<Result>>();
+  std::future<Result> future = promise->get_future();
+  batcher.RunAsync(Row(value), options,
+                   [promise](Result r) { promise->set_value(std::move(r)); });
+  return future;
+}
+
+void WaitUntil(const std::function<bool()>& condition) {
+  while (!condition()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+DynamicBatcherOptions Options(int64_t max_batch, std::chrono::microseconds delay,
+                              size_t queue_size = 100) {
+  DynamicBatcherOptions options;
+  options.queue.batching = true;
+  options.queue.max_batch_size = max_batch;
+  options.queue.max_queue_delay = delay;
+  options.queue.max_queue_size = queue_size;
+  options.instances = 1;
+  return options;
+}
+
+TEST(DynamicBatcherTest, MergesQueuedRequestsAndSplitsAnswersInOrder) {
+  auto model = std::make_shared<RecordingModel>();
+  DynamicBatcher batcher(model, Options(4, std::chrono::seconds(10)));
+  model->Close();
+  std::vector<std::future<Result>> results;
+  results.push_back(Submit(batcher, 0));  // runs alone, blocks in the model
+  WaitUntil([&] { return model->running() == 1; });
+  for (float v : {1, 2, 3, 4}) results.push_back(Submit(batcher, v));
+  model->Open();
+  for (size_t i = 0; i < results.size(); ++i) {
+    Result r = results[i].get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ((*r)[0].shape, (core::Shape{1, 2}));
+    EXPECT_EQ((*r)[0].As<float>()[0], 2.0f * static_cast<float>(i));
+    EXPECT_EQ((*r)[0].As<float>()[1], 2.0f * static_cast<float>(i) + 1.0f);
+  }
+  EXPECT_EQ(model->batch_rows(), (std::vector<int64_t>{1, 4}));
+}
+
+TEST(DynamicBatcherTest, FullQueueRejectsAtOnce) {
+  auto model = std::make_shared<RecordingModel>();
+  DynamicBatcher batcher(model, Options(1, std::chrono::microseconds(0), 2));
+  model->Close();
+  auto running = Submit(batcher, 0);
+  WaitUntil([&] { return model->running() == 1; });
+  auto q1 = Submit(batcher, 1);
+  auto q2 = Submit(batcher, 2);
+  Result rejected = Submit(batcher, 3).get();  // answered before the model runs
+  EXPECT_EQ(rejected.status().code(), absl::StatusCode::kResourceExhausted);
+  model->Open();
+  EXPECT_TRUE(running.get().ok());
+  EXPECT_TRUE(q1.get().ok());
+  EXPECT_TRUE(q2.get().ok());
+}
+
+TEST(DynamicBatcherTest, ExpiredRequestsAreAnsweredWithoutRunning) {
+  auto model = std::make_shared<RecordingModel>();
+  DynamicBatcher batcher(model, Options(1, std::chrono::microseconds(0)));
+  model->Close();
+  auto running = Submit(batcher, 0);
+  WaitUntil([&] { return model->running() == 1; });
+  auto expired = Submit(batcher, 1, {.deadline = Clock::now()});
+  model->Open();
+  EXPECT_TRUE(running.get().ok());
+  EXPECT_EQ(expired.get().status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(model->batch_rows(), (std::vector<int64_t>{1}));
+}
+
+TEST(DynamicBatcherTest, ConcurrentCallersEachGetTheirOwnRows) {
+  auto model = std::make_shared<RecordingModel>();
+  DynamicBatcher batcher(model, Options(8, std::chrono::microseconds(200)));
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong = 0;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        const float v = static_cast<float>(t * 1000 + i);
+        Result r = batcher.Run(Row(v));
+        if (!r.ok() || (*r)[0].As<float>()[0] != 2 * v) ++wrong;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  int64_t rows = 0;
+  for (int64_t r : model->batch_rows()) rows += r;
+  EXPECT_EQ(rows, 400);
+}
+
+TEST(DynamicBatcherTest, DestructionAnswersQueuedRequests) {
+  auto model = std::make_shared<RecordingModel>();
+  std::future<Result> queued;
+  std::future<Result> running;
+  {
+    DynamicBatcher batcher(model, Options(1, std::chrono::microseconds(0)));
+    model->Close();
+    running = Submit(batcher, 0);
+    WaitUntil([&] { return model->running() == 1; });
+    queued = Submit(batcher, 1);
+    std::thread opener([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      model->Open();
+    });
+    opener.detach();
+  }
+  EXPECT_TRUE(running.get().ok());
+  // Either it ran before the workers stopped, or it was refused: never lost.
+  Result r = queued.get();
+  if (!r.ok()) {
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  }
+}
+
+}  // namespace
+}  // namespace strata::serving
