@@ -22,6 +22,8 @@
 
 namespace strata::serving {
 
+class ModelMetrics;
+
 // One model of the repository as the server serves it.
 struct ServedModel {
   std::string name;
@@ -29,6 +31,8 @@ struct ServedModel {
   int64_t version = 0;            // the loaded version; 0 when none
   runtime::ModelConfig config;    // empty signature when config.yaml failed
   std::string platform;           // e.g. "pytorch_torchscript"
+  // Declared before `model`, which may report to it, so it is destroyed after.
+  std::shared_ptr<ModelMetrics> metrics;  // null when not ready
   std::shared_ptr<runtime::Model> model;  // null when not ready
   std::string reason;                     // why not ready; empty when ready
 

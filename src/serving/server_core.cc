@@ -1,18 +1,83 @@
 #include "serving/server_core.h"
 
 #include <algorithm>
+#include <future>
 
 #include "core/status_macros.h"
 #include "fmt/format.h"
+#include "serving/dynamic_batcher.h"
 #include "serving/request_validator.h"
 
 namespace strata::serving {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::microseconds;
+using std::chrono::nanoseconds;
+
+// Puts a ready model behind its queue (the dynamic batcher) and gives it
+// its metrics.
+void PrepareForServing(ServedModel& served, ServerMetrics& server_metrics) {
+  if (!served.ready()) return;
+  std::shared_ptr<ModelMetrics> metrics =
+      server_metrics.ForModel(served.name, std::to_string(served.version));
+  const runtime::SchedulingConfig& scheduling = served.config.scheduling;
+  DynamicBatcherOptions options;
+  options.queue.batching = scheduling.batching;
+  options.queue.max_batch_size = std::max<int64_t>(1, served.config.max_batch_size);
+  options.queue.max_queue_delay = microseconds(scheduling.max_queue_delay_us);
+  options.queue.preferred_batch_sizes = scheduling.preferred_batch_sizes;
+  options.queue.max_queue_size = static_cast<size_t>(scheduling.max_queue_size);
+  options.instances = scheduling.instances;
+  DynamicBatcherHooks hooks;
+  ModelMetrics* m = metrics.get();
+  hooks.on_queue_depth = [m](size_t depth) { m->SetQueueDepth(depth); };
+  hooks.on_dequeue = [m](Clock::duration waited) {
+    m->RecordQueueWait(duration_cast<nanoseconds>(waited));
+  };
+  hooks.on_batch = [m](int64_t rows, Clock::duration compute) {
+    m->RecordBatch(rows, duration_cast<nanoseconds>(compute));
+  };
+  served.metrics = std::move(metrics);
+  served.model = std::make_shared<DynamicBatcher>(std::move(served.model),
+                                                  std::move(options), std::move(hooks));
+}
+
+// The request's deadline from its "timeout" parameter (microseconds) or the
+// model's default.
+absl::StatusOr<std::optional<Clock::time_point>> DeadlineOf(
+    const core::InferRequest& request, const runtime::ModelConfig& config,
+    Clock::time_point start) {
+  int64_t timeout_us = config.scheduling.default_timeout_us;
+  if (auto it = request.parameters.find("timeout"); it != request.parameters.end()) {
+    if (const auto* i = std::get_if<int64_t>(&it->second)) {
+      timeout_us = *i;
+    } else if (const auto* d = std::get_if<double>(&it->second)) {
+      timeout_us = static_cast<int64_t>(*d);
+    } else {
+      return absl::InvalidArgumentError(
+          "parameter 'timeout' must be a number of microseconds");
+    }
+    if (timeout_us <= 0) {
+      return absl::InvalidArgumentError(fmt::format(
+          "parameter 'timeout' must be a positive number of microseconds, got {}",
+          timeout_us));
+    }
+  }
+  if (timeout_us == 0) return std::nullopt;
+  return start + microseconds(timeout_us);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
     const ServerOptions& options, const runtime::BackendRegistry& backends) {
   STRATA_ASSIGN_OR_RETURN(std::vector<ServedModel> models,
                           ModelRepository::LoadAll(options.repository, backends));
-  return std::unique_ptr<ServerCore>(new ServerCore(options, std::move(models)));
+  auto metrics = std::make_unique<ServerMetrics>();
+  for (ServedModel& served : models) PrepareForServing(served, *metrics);
+  return std::unique_ptr<ServerCore>(
+      new ServerCore(options, std::move(metrics), std::move(models)));
 }
 
 absl::StatusOr<const ServedModel*> ServerCore::FindModel(
@@ -37,41 +102,85 @@ absl::StatusOr<const ServedModel*> ServerCore::FindModel(
 
 absl::StatusOr<core::InferResponse> ServerCore::Infer(
     core::InferRequest request) const {
-  STRATA_ASSIGN_OR_RETURN(const ServedModel* served,
-                          FindModel(request.model_name, request.model_version));
+  std::promise<absl::StatusOr<core::InferResponse>> promise;
+  InferAsync(std::move(request), [&promise](absl::StatusOr<core::InferResponse> r) {
+    promise.set_value(std::move(r));
+  });
+  return promise.get_future().get();
+}
+
+void ServerCore::InferAsync(core::InferRequest request, InferCallback done) const {
+  const Clock::time_point start = Clock::now();
+  absl::StatusOr<const ServedModel*> found =
+      FindModel(request.model_name, request.model_version);
+  if (!found.ok()) return done(found.status());
+  const ServedModel* served = *found;
   if (!served->ready()) {
-    return absl::UnavailableError(fmt::format(
-        "model '{}' is not ready: {}", served->name, served->reason));
+    return done(absl::UnavailableError(fmt::format(
+        "model '{}' is not ready: {}", served->name, served->reason)));
   }
-  STRATA_RETURN_IF_ERROR(ValidateAndOrderInputs(served->config, request));
-  STRATA_ASSIGN_OR_RETURN(std::vector<size_t> selected,
-                          SelectOutputs(served->config, request));
-  absl::StatusOr<std::vector<core::Tensor>> outputs =
-      served->model->Run(request.inputs);
-  if (!outputs.ok()) {
-    const absl::StatusCode code =
-        outputs.status().code() == absl::StatusCode::kInvalidArgument
-            ? absl::StatusCode::kInvalidArgument
-            : absl::StatusCode::kInternal;
-    return absl::Status(code, fmt::format("model '{}' version {} failed: {}",
-                                          served->name, served->version,
-                                          std::string(outputs.status().message())));
+  std::shared_ptr<ModelMetrics> metrics = served->metrics;
+  auto fail = [&](absl::Status status) {
+    metrics->RecordOutcome(OutcomeOf(status), Clock::now() - start);
+    done(std::move(status));
+  };
+  if (absl::Status s = ValidateAndOrderInputs(served->config, request); !s.ok()) {
+    return fail(std::move(s));
   }
+  absl::StatusOr<std::vector<size_t>> selected = SelectOutputs(served->config, request);
+  if (!selected.ok()) return fail(selected.status());
+  absl::StatusOr<std::optional<Clock::time_point>> deadline =
+      DeadlineOf(request, served->config, start);
+  if (!deadline.ok()) return fail(deadline.status());
+
+  metrics->AddInFlight(1);
   core::InferResponse response;
   response.model_name = served->name;
   response.model_version = std::to_string(served->version);
   response.id = std::move(request.id);
-  for (size_t index : selected) {
-    core::Tensor& out = (*outputs)[index];
-    out.name = served->config.outputs[index].name;
-    response.outputs.push_back(std::move(out));
-  }
-  return response;
+  served->model->RunAsync(
+      std::move(request.inputs), {.deadline = *deadline},
+      [served, metrics, start, selected = *std::move(selected),
+       response = std::move(response),
+       done = std::move(done)](absl::StatusOr<std::vector<core::Tensor>> outputs) mutable {
+        metrics->AddInFlight(-1);
+        absl::Status status = outputs.status();
+        if (!outputs.ok() && status.code() != absl::StatusCode::kResourceExhausted &&
+            status.code() != absl::StatusCode::kDeadlineExceeded &&
+            status.code() != absl::StatusCode::kUnavailable) {
+          const absl::StatusCode code = status.code() == absl::StatusCode::kInvalidArgument
+                                            ? absl::StatusCode::kInvalidArgument
+                                            : absl::StatusCode::kInternal;
+          status = absl::Status(code, fmt::format("model '{}' version {} failed: {}",
+                                                  served->name, served->version,
+                                                  std::string(status.message())));
+        } else if (!outputs.ok()) {
+          status = absl::Status(status.code(), fmt::format("model '{}': {}", served->name,
+                                                           std::string(status.message())));
+        }
+        metrics->RecordOutcome(OutcomeOf(status), Clock::now() - start);
+        if (!status.ok()) return done(std::move(status));
+        for (size_t index : selected) {
+          core::Tensor& out = (*outputs)[index];
+          out.name = served->config.outputs[index].name;
+          response.outputs.push_back(std::move(out));
+        }
+        done(std::move(response));
+      });
 }
 
-void ServerCore::InferAsync(core::InferRequest request,
-                            InferCallback done) const {
-  done(Infer(std::move(request)));
+absl::StatusOr<std::vector<ModelStatistics>> ServerCore::Statistics(
+    std::string_view name, std::string_view version) const {
+  std::vector<ModelStatistics> stats;
+  if (name.empty()) {
+    for (const ServedModel& served : models_) {
+      if (served.metrics) stats.push_back(served.metrics->Snapshot());
+    }
+    return stats;
+  }
+  STRATA_ASSIGN_OR_RETURN(const ServedModel* served, FindModel(name, version));
+  if (served->metrics) stats.push_back(served->metrics->Snapshot());
+  return stats;
 }
 
 }  // namespace strata::serving

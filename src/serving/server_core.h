@@ -16,6 +16,7 @@
 #include "core/infer_request.h"
 #include "runtime/backend_registry.h"
 #include "serving/model_repository.h"
+#include "serving/server_metrics.h"
 
 namespace strata::serving {
 
@@ -49,9 +50,12 @@ class ServerCore {
   absl::StatusOr<const ServedModel*> FindModel(std::string_view name,
                                                std::string_view version) const;
 
-  // Validates `request` against the model's signature and runs it.
+  // Validates `request` against the model's signature and runs it through
+  // the model's queue. The request parameter "timeout" (microseconds) or the
+  // model's default_timeout_us sets its deadline.
   // NOT_FOUND (model/version), UNAVAILABLE (model not ready),
-  // INVALID_ARGUMENT (inputs/outputs), INTERNAL (backend failure).
+  // INVALID_ARGUMENT (inputs/outputs), RESOURCE_EXHAUSTED (queue full),
+  // DEADLINE_EXCEEDED (expired while queued), INTERNAL (backend failure).
   absl::StatusOr<core::InferResponse> Infer(core::InferRequest request) const;
 
   // The same as Infer(), but calls `done` exactly once with the result, on
@@ -61,11 +65,25 @@ class ServerCore {
       std::function<void(absl::StatusOr<core::InferResponse>)>;
   void InferAsync(core::InferRequest request, InferCallback done) const;
 
+  // Statistics of the served versions of `name` (every model when empty),
+  // in Triton's statistics-extension terms. NOT_FOUND as FindModel.
+  absl::StatusOr<std::vector<ModelStatistics>> Statistics(
+      std::string_view name, std::string_view version) const;
+
+  // Prometheus families for /metrics.
+  std::vector<prometheus::MetricFamily> CollectMetrics() const {
+    return metrics_->Collect();
+  }
+
  private:
-  ServerCore(ServerOptions options, std::vector<ServedModel> models)
-      : options_(std::move(options)), models_(std::move(models)) {}
+  ServerCore(ServerOptions options, std::unique_ptr<ServerMetrics> metrics,
+             std::vector<ServedModel> models)
+      : options_(std::move(options)),
+        metrics_(std::move(metrics)),
+        models_(std::move(models)) {}
 
   ServerOptions options_;
+  std::unique_ptr<ServerMetrics> metrics_;  // outlives models_
   std::vector<ServedModel> models_;  // sorted by name
 };
 

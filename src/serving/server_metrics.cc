@@ -1,0 +1,200 @@
+#include "serving/server_metrics.h"
+
+#include "serving/process_stats.h"
+
+namespace strata::serving {
+namespace {
+
+using std::chrono::duration;
+using std::chrono::nanoseconds;
+
+// Seconds; fine below a millisecond for the tails of fast models.
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+    0.005,   0.01,     0.025,   0.05,   0.1,     0.25,   0.5,   1.0,
+    2.5,     5.0,      10.0};
+const prometheus::Histogram::BucketBoundaries kBatchBuckets = {
+    1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
+
+constexpr const char* kOutcomeNames[] = {"success", "client_error", "rejected",
+                                         "deadline", "internal_error"};
+
+double Seconds(nanoseconds ns) { return duration<double>(ns).count(); }
+
+uint64_t Nanos(nanoseconds ns) { return static_cast<uint64_t>(std::max<int64_t>(0, ns.count())); }
+
+uint64_t NowEpochMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace
+
+Outcome OutcomeOf(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk: return Outcome::kSuccess;
+    case absl::StatusCode::kResourceExhausted: return Outcome::kRejected;
+    case absl::StatusCode::kDeadlineExceeded: return Outcome::kDeadline;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kOutOfRange: return Outcome::kClientError;
+    default: return Outcome::kInternalError;
+  }
+}
+
+ServerMetrics::ServerMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      requests_(prometheus::BuildCounter()
+                    .Name("strata_inference_requests_total")
+                    .Help("Inference requests by model, version and outcome")
+                    .Register(*registry_)),
+      total_(prometheus::BuildHistogram()
+                 .Name("strata_inference_request_duration_seconds")
+                 .Help("Time from a request's arrival in the core to its answer")
+                 .Register(*registry_)),
+      queue_(prometheus::BuildHistogram()
+                 .Name("strata_inference_queue_duration_seconds")
+                 .Help("Time a request waited in the model's queue")
+                 .Register(*registry_)),
+      compute_(prometheus::BuildHistogram()
+                   .Name("strata_inference_compute_duration_seconds")
+                   .Help("Time the backend took to run one batch")
+                   .Register(*registry_)),
+      batch_size_(prometheus::BuildHistogram()
+                      .Name("strata_inference_batch_size")
+                      .Help("Rows in each batch run by the backend")
+                      .Register(*registry_)),
+      queue_depth_(prometheus::BuildGauge()
+                       .Name("strata_inference_queue_depth")
+                       .Help("Requests waiting in the model's queue")
+                       .Register(*registry_)),
+      in_flight_(prometheus::BuildGauge()
+                     .Name("strata_inference_in_flight_requests")
+                     .Help("Requests accepted by the core and not yet answered")
+                     .Register(*registry_)),
+      cpu_seconds_(prometheus::BuildCounter()
+                       .Name("process_cpu_seconds_total")
+                       .Help("User and system CPU time spent, in seconds")
+                       .Register(*registry_)
+                       .Add({})),
+      resident_bytes_(prometheus::BuildGauge()
+                          .Name("process_resident_memory_bytes")
+                          .Help("Resident memory size in bytes")
+                          .Register(*registry_)
+                          .Add({})),
+      open_fds_(prometheus::BuildGauge()
+                    .Name("process_open_fds")
+                    .Help("Open file descriptors")
+                    .Register(*registry_)
+                    .Add({})),
+      open_sockets_(prometheus::BuildGauge()
+                        .Name("strata_process_open_sockets")
+                        .Help("Open sockets (client connections and listeners)")
+                        .Register(*registry_)
+                        .Add({})),
+      threads_(prometheus::BuildGauge()
+                   .Name("strata_process_threads")
+                   .Help("Operating-system threads of the process")
+                   .Register(*registry_)
+                   .Add({})),
+      start_time_(prometheus::BuildGauge()
+                      .Name("process_start_time_seconds")
+                      .Help("Start time of the process since the Unix epoch, in seconds")
+                      .Register(*registry_)
+                      .Add({})) {}
+
+std::unique_ptr<ModelMetrics> ServerMetrics::ForModel(const std::string& name,
+                                                      const std::string& version) {
+  return std::unique_ptr<ModelMetrics>(new ModelMetrics(*this, name, version));
+}
+
+void ServerMetrics::UpdateProcessMetrics() {
+  const ProcessStats stats = ReadProcessStats();
+  std::lock_guard lock(process_mutex_);
+  if (stats.cpu_seconds > last_cpu_seconds_) {
+    cpu_seconds_.Increment(stats.cpu_seconds - last_cpu_seconds_);
+    last_cpu_seconds_ = stats.cpu_seconds;
+  }
+  resident_bytes_.Set(static_cast<double>(stats.resident_bytes));
+  open_fds_.Set(static_cast<double>(stats.open_fds));
+  open_sockets_.Set(static_cast<double>(stats.open_sockets));
+  threads_.Set(static_cast<double>(stats.threads));
+  start_time_.Set(stats.start_time_seconds);
+}
+
+std::vector<prometheus::MetricFamily> ServerMetrics::Collect() {
+  UpdateProcessMetrics();
+  return registry_->Collect();
+}
+
+ModelMetrics::ModelMetrics(ServerMetrics& server, std::string name, std::string version)
+    : server_(server), name_(std::move(name)), version_(std::move(version)) {
+  const prometheus::Labels labels = {{"model", name_}, {"version", version_}};
+  for (const char* outcome : kOutcomeNames) {
+    prometheus::Labels with_outcome = labels;
+    with_outcome["outcome"] = outcome;
+    outcomes_.push_back(&server_.requests_.Add(with_outcome));
+  }
+  total_ = &server_.total_.Add(labels, kLatencyBuckets);
+  queue_ = &server_.queue_.Add(labels, kLatencyBuckets);
+  compute_ = &server_.compute_.Add(labels, kLatencyBuckets);
+  batch_size_ = &server_.batch_size_.Add(labels, kBatchBuckets);
+  queue_depth_ = &server_.queue_depth_.Add(labels);
+  in_flight_ = &server_.in_flight_.Add(labels);
+  stats_.name = name_;
+  stats_.version = version_;
+}
+
+ModelMetrics::~ModelMetrics() {
+  for (prometheus::Counter* counter : outcomes_) server_.requests_.Remove(counter);
+  server_.total_.Remove(total_);
+  server_.queue_.Remove(queue_);
+  server_.compute_.Remove(compute_);
+  server_.batch_size_.Remove(batch_size_);
+  server_.queue_depth_.Remove(queue_depth_);
+  server_.in_flight_.Remove(in_flight_);
+}
+
+void ModelMetrics::RecordOutcome(Outcome outcome, nanoseconds total) {
+  outcomes_[static_cast<size_t>(outcome)]->Increment();
+  total_->Observe(Seconds(total));
+  std::lock_guard lock(mutex_);
+  DurationStat& stat = outcome == Outcome::kSuccess ? stats_.success : stats_.fail;
+  ++stat.count;
+  stat.ns += Nanos(total);
+  if (outcome == Outcome::kSuccess) stats_.last_inference_ms = NowEpochMs();
+}
+
+void ModelMetrics::RecordQueueWait(nanoseconds waited) {
+  queue_->Observe(Seconds(waited));
+  std::lock_guard lock(mutex_);
+  ++stats_.queue.count;
+  stats_.queue.ns += Nanos(waited);
+}
+
+void ModelMetrics::RecordBatch(int64_t rows, nanoseconds compute) {
+  compute_->Observe(Seconds(compute));
+  batch_size_->Observe(static_cast<double>(rows));
+  std::lock_guard lock(mutex_);
+  ++stats_.execution_count;
+  stats_.inference_count += static_cast<uint64_t>(rows);
+  ++stats_.compute_infer.count;
+  stats_.compute_infer.ns += Nanos(compute);
+  DurationStat& by_size = stats_.batch_stats[rows];
+  ++by_size.count;
+  by_size.ns += Nanos(compute);
+}
+
+void ModelMetrics::SetQueueDepth(size_t depth) {
+  queue_depth_->Set(static_cast<double>(depth));
+}
+
+void ModelMetrics::AddInFlight(int delta) { in_flight_->Increment(delta); }
+
+ModelStatistics ModelMetrics::Snapshot() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+}  // namespace strata::serving

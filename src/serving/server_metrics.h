@@ -1,0 +1,118 @@
+// ServerMetrics owns the Prometheus registry of a server and hands out one
+// ModelMetrics per served model version. ModelMetrics records each request's
+// outcome and latencies into Prometheus families (for /metrics) and into
+// Triton-style cumulative statistics (for /v2/models/{m}/stats).
+// Both classes are thread-safe.
+#ifndef STRATA_SERVING_SERVER_METRICS_H_
+#define STRATA_SERVING_SERVER_METRICS_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/metric_family.h"
+#include "prometheus/registry.h"
+
+namespace strata::serving {
+
+// How a request ended, as counted in strata_inference_requests_total.
+enum class Outcome { kSuccess, kClientError, kRejected, kDeadline, kInternalError };
+
+Outcome OutcomeOf(const absl::Status& status);
+
+// A count and the nanoseconds spent, as in Triton's statistics extension.
+struct DurationStat {
+  uint64_t count = 0;
+  uint64_t ns = 0;
+};
+
+struct ModelStatistics {
+  std::string name;
+  std::string version;
+  uint64_t last_inference_ms = 0;  // Unix epoch milliseconds; 0 = never
+  uint64_t inference_count = 0;    // rows run
+  uint64_t execution_count = 0;    // batches run
+  DurationStat success, fail, queue, compute_infer;
+  std::map<int64_t, DurationStat> batch_stats;  // by batch size (rows)
+};
+
+class ServerMetrics;
+
+class ModelMetrics {
+ public:
+  ~ModelMetrics();  // removes this version's series from /metrics
+
+  void RecordOutcome(Outcome outcome, std::chrono::nanoseconds total);
+  void RecordQueueWait(std::chrono::nanoseconds waited);
+  void RecordBatch(int64_t rows, std::chrono::nanoseconds compute);
+  void SetQueueDepth(size_t depth);
+  void AddInFlight(int delta);
+
+  ModelStatistics Snapshot() const;
+
+ private:
+  friend class ServerMetrics;
+  ModelMetrics(ServerMetrics& server, std::string name, std::string version);
+
+  ServerMetrics& server_;
+  const std::string name_, version_;
+  std::vector<prometheus::Counter*> outcomes_;  // indexed by Outcome
+  prometheus::Histogram* total_;
+  prometheus::Histogram* queue_;
+  prometheus::Histogram* compute_;
+  prometheus::Histogram* batch_size_;
+  prometheus::Gauge* queue_depth_;
+  prometheus::Gauge* in_flight_;
+
+  mutable std::mutex mutex_;
+  ModelStatistics stats_;  // guarded by mutex_
+};
+
+class ServerMetrics {
+ public:
+  ServerMetrics();
+
+  // Series for one model version; they disappear when it is destroyed.
+  // REQUIRES: the ServerMetrics outlives the returned object.
+  std::unique_ptr<ModelMetrics> ForModel(const std::string& name,
+                                         const std::string& version);
+
+  // Refreshes the process metrics and returns every family, ready for the
+  // Prometheus text format.
+  std::vector<prometheus::MetricFamily> Collect();
+
+ private:
+  friend class ModelMetrics;
+  void UpdateProcessMetrics();
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& total_;
+  prometheus::Family<prometheus::Histogram>& queue_;
+  prometheus::Family<prometheus::Histogram>& compute_;
+  prometheus::Family<prometheus::Histogram>& batch_size_;
+  prometheus::Family<prometheus::Gauge>& queue_depth_;
+  prometheus::Family<prometheus::Gauge>& in_flight_;
+  prometheus::Counter& cpu_seconds_;
+  prometheus::Gauge& resident_bytes_;
+  prometheus::Gauge& open_fds_;
+  prometheus::Gauge& open_sockets_;
+  prometheus::Gauge& threads_;
+  prometheus::Gauge& start_time_;
+  std::mutex process_mutex_;
+  double last_cpu_seconds_ = 0;  // guarded by process_mutex_
+};
+
+}  // namespace strata::serving
+
+#endif  // STRATA_SERVING_SERVER_METRICS_H_
