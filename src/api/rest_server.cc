@@ -9,6 +9,7 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "fmt/format.h"
+#include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
 
 namespace strata::api {
@@ -22,6 +23,7 @@ using tcp = asio::ip::tcp;
 struct ServerState {
   const RestServerOptions options;
   const RestHandler& handler;
+  std::shared_ptr<spdlog::logger> access_log;  // null when off
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
 };
@@ -62,12 +64,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     state_.in_flight.fetch_add(1);
     const http::request<http::string_body>& req = parser_->get();
+    if (state_.access_log) {
+      started_ = std::chrono::steady_clock::now();
+      method_ = std::string(req.method_string());
+      target_ = std::string(req.target().substr(0, req.target().find('?')));
+      request_bytes_ = req.body().size();
+    }
     HttpRequestView view{
         .method = std::string_view(req.method_string().data(), req.method_string().size()),
         .target = std::string_view(req.target().data(), req.target().size()),
         .body = req.body(),
         .content_encoding = ToView(req[http::field::content_encoding]),
         .inference_header_size = ToView(req["Inference-Header-Content-Length"]),
+        .accept_encoding = ToView(req[http::field::accept_encoding]),
+        .max_body_bytes = state_.options.max_body_bytes,
     };
     const bool keep_alive = req.keep_alive();
     state_.handler.Handle(view, [self = shared_from_this(), keep_alive](HttpReply reply) {
@@ -98,12 +108,37 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     response_.keep_alive(keep_alive);
     response_.body() = std::move(reply.body);
     response_.prepare_payload();
+    if (state_.access_log && counted) LogAccess(reply);
     http::async_write(stream_, response_,
                       [self = shared_from_this(), keep_alive, counted](beast::error_code ec, size_t) {
                         if (counted) self->state_.in_flight.fetch_sub(1);
                         if (ec || !keep_alive || self->state_.stopping.load()) return self->Close();
                         self->ReadRequest();
                       });
+  }
+
+  // One JSON line per request: never the payload, only what an operator needs.
+  void LogAccess(const HttpReply& reply) {
+    const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started_);
+    state_.access_log->info(
+        R"({{"method":"{}","path":{},"status":{},"latency_us":{},"model":{},"version":{},"request_bytes":{},"response_bytes":{}}})",
+        method_, JsonString(target_), reply.status, latency.count(),
+        JsonString(reply.model_name), JsonString(reply.model_version), request_bytes_,
+        response_.body().size());
+  }
+
+  static std::string JsonString(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\') out += '\\';
+      if (static_cast<unsigned char>(c) < 0x20) {
+        out += fmt::format("\\u{:04x}", static_cast<int>(c));
+        continue;
+      }
+      out += c;
+    }
+    return out + "\"";
   }
 
   void Close() {
@@ -116,6 +151,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
   ServerState& state_;
+  // Access-log fields of the request being answered.
+  std::chrono::steady_clock::time_point started_;
+  std::string method_, target_;
+  size_t request_bytes_ = 0;
 };
 
 }  // namespace
@@ -123,11 +162,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 class RestServer::Impl {
  public:
   Impl(const RestServerOptions& options, const RestHandler& handler)
-      : state_{options, handler},
+      : state_{options, handler, MakeAccessLog(options)},
         ioc_(ThreadCount(options)),
         acceptor_(ioc_),
         signals_(ioc_, SIGINT, SIGTERM),
         drain_timer_(ioc_) {}
+
+  static std::shared_ptr<spdlog::logger> MakeAccessLog(const RestServerOptions& options) {
+    if (!options.access_log) return nullptr;
+    auto logger = std::make_shared<spdlog::logger>(
+        "access", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","access":%v})", spdlog::pattern_time_type::utc);
+    return logger;
+  }
 
   static int ThreadCount(const RestServerOptions& options) {
     if (options.threads > 0) return options.threads;

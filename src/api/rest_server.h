@@ -23,6 +23,9 @@ struct RestServerOptions {
   size_t max_body_bytes = 64 << 20;
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds drain_timeout{30};
+  // One JSON line per request on stdout: method, path, status, latency,
+  // model, version, sizes. Never the payload.
+  bool access_log = false;
 };
 
 class RestServer {

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "api/grpc_server.h"
 #include "api/rest_handler.h"
 #include "api/rest_server.h"
 #include "cli/builtin_backends.h"
@@ -17,8 +18,10 @@ struct ServeFlags {
   std::string repository;
   std::string host = "127.0.0.1";
   uint16_t port = 8000;
+  int grpc_port = 8001;  // -1: no gRPC frontend
   int http_threads = 0;
   std::string max_body_size = "64MiB";
+  bool access_log = false;
 };
 
 int RunServe(const ServeFlags& flags) {
@@ -41,16 +44,32 @@ int RunServe(const ServeFlags& flags) {
   api::RestServerOptions options{.host = flags.host,
                                  .port = flags.port,
                                  .threads = flags.http_threads,
-                                 .max_body_bytes = *max_body};
+                                 .max_body_bytes = *max_body,
+                                 .access_log = flags.access_log};
   absl::StatusOr<std::unique_ptr<api::RestServer>> server =
       api::RestServer::Start(options, handler);
   if (!server.ok()) {
     spdlog::error("{}", std::string(server.status().message()));
     return 1;
   }
+  std::unique_ptr<api::GrpcServer> grpc_server;
+  if (flags.grpc_port >= 0) {
+    absl::StatusOr<std::unique_ptr<api::GrpcServer>> started = api::GrpcServer::Start(
+        {.host = flags.host,
+         .port = static_cast<uint16_t>(flags.grpc_port),
+         .max_message_bytes = *max_body},
+        **core);
+    if (!started.ok()) {
+      spdlog::error("{}", std::string(started.status().message()));
+      return 1;
+    }
+    grpc_server = *std::move(started);
+    spdlog::info("gRPC listening on {}:{}", flags.host, grpc_server->port());
+  }
   spdlog::info("{} of {} models ready; listening on http://{}:{}", ready,
                (*core)->models().size(), flags.host, (*server)->port());
   (*server)->Run();
+  if (grpc_server) grpc_server->Shutdown();
   spdlog::info("stopped");
   return 0;
 }
@@ -61,7 +80,7 @@ void AddServeCommand(CLI::App& app) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* serve = app.add_subcommand(
       "serve",
-      "Serve the models of a repository over the KServe v2 REST protocol");
+      "Serve the models of a repository over the KServe v2 REST and gRPC protocols");
   serve->add_option("-r,--repository", flags->repository,
                     "Model repository: a directory holding models/<name>/config.yaml "
                     "and models/<name>/<version>/")
@@ -70,6 +89,10 @@ void AddServeCommand(CLI::App& app) {
   serve->add_option("--host", flags->host, "Address to listen on")->capture_default_str();
   serve->add_option("-p,--port", flags->port, "HTTP port (0 picks a free one)")
       ->capture_default_str();
+  serve->add_option("--grpc-port", flags->grpc_port,
+                    "gRPC port (0 picks a free one, -1 turns gRPC off)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 65535));
   serve->add_option("--http-threads", flags->http_threads,
                     "HTTP I/O threads; 0 means one per core")
       ->capture_default_str()
@@ -77,6 +100,9 @@ void AddServeCommand(CLI::App& app) {
   serve->add_option("--max-body-size", flags->max_body_size,
                     "Largest request body accepted; larger ones get 413")
       ->capture_default_str();
+  serve->add_flag("--access-log", flags->access_log,
+                  "Write one JSON line per request to stdout (latency, model, "
+                  "version, status; never the payload)");
   serve->callback([flags] { throw CLI::RuntimeError(RunServe(*flags)); });
 }
 
