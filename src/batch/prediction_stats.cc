@@ -1,0 +1,161 @@
+#include "batch/prediction_stats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace strata::batch {
+namespace {
+
+using core::DataType;
+
+constexpr size_t kMaxClasses = 1000;
+
+double ElementAt(DataType dtype, const char* p) {
+  switch (dtype) {
+#define STRATA_CASE(kind, type) \
+  case DataType::kind: {        \
+    type v;                     \
+    std::memcpy(&v, p, sizeof v); \
+    return static_cast<double>(v); \
+  }
+    STRATA_CASE(kFp32, float)
+    STRATA_CASE(kFp64, double)
+    STRATA_CASE(kInt8, int8_t)
+    STRATA_CASE(kInt16, int16_t)
+    STRATA_CASE(kInt32, int32_t)
+    STRATA_CASE(kInt64, int64_t)
+    STRATA_CASE(kUint8, uint8_t)
+    STRATA_CASE(kUint16, uint16_t)
+    STRATA_CASE(kUint32, uint32_t)
+    STRATA_CASE(kUint64, uint64_t)
+    STRATA_CASE(kBool, uint8_t)
+#undef STRATA_CASE
+    default:
+      return std::nan("");  // FP16/BF16 are not summarised
+  }
+}
+
+bool IsIntegral(DataType dtype) {
+  return dtype != DataType::kFp32 && dtype != DataType::kFp64 &&
+         dtype != DataType::kFp16 && dtype != DataType::kBf16;
+}
+
+uint64_t Mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+PredictionStats::PredictionStats(std::vector<store::OutputColumn> outputs,
+                                 size_t sample_size)
+    : outputs_(std::move(outputs)),
+      sample_size_(sample_size),
+      accumulators_(outputs_.size()) {}
+
+void PredictionStats::Add(uint64_t row_hash, std::string_view value) {
+  const char* p = value.data();
+  for (size_t o = 0; o < outputs_.size(); ++o) {
+    const store::OutputColumn& column = outputs_[o];
+    Accumulator& acc = accumulators_[o];
+    const size_t size = core::ElementSize(column.dtype);
+    const size_t elements = column.ElementsPerRow();
+    for (size_t e = 0; e < elements; ++e, p += size) {
+      const double v = ElementAt(column.dtype, p);
+      if (std::isnan(v)) {
+        ++acc.nan;
+        continue;
+      }
+      if (std::isinf(v)) {
+        ++acc.inf;
+        continue;
+      }
+      if (acc.count == 0 || v < acc.min) acc.min = v;
+      if (acc.count == 0 || v > acc.max) acc.max = v;
+      ++acc.count;
+      acc.sum += v;
+      if (IsIntegral(column.dtype) && !acc.classes_overflow) {
+        ++acc.classes[static_cast<int64_t>(v)];
+        if (acc.classes.size() > kMaxClasses) {
+          acc.classes.clear();
+          acc.classes_overflow = true;
+        }
+      }
+      const uint64_t h = Mix(row_hash + e);
+      if (acc.sample.size() < sample_size_) {
+        acc.sample.emplace(h, v);
+      } else if (h < acc.sample.top().first) {
+        acc.sample.pop();
+        acc.sample.emplace(h, v);
+      }
+    }
+  }
+}
+
+std::vector<double> PredictionStats::SortedSample(size_t output) const {
+  auto copy = accumulators_[output].sample;
+  std::vector<double> values;
+  values.reserve(copy.size());
+  while (!copy.empty()) {
+    values.push_back(copy.top().second);
+    copy.pop();
+  }
+  std::sort(values.begin(), values.end());
+  return values;
+}
+
+std::vector<store::OutputStats> PredictionStats::Finish() const {
+  std::vector<store::OutputStats> result;
+  for (size_t o = 0; o < outputs_.size(); ++o) {
+    const Accumulator& acc = accumulators_[o];
+    store::OutputStats s;
+    s.name = outputs_[o].name;
+    s.count = acc.count;
+    s.nan = acc.nan;
+    s.inf = acc.inf;
+    s.min = acc.min;
+    s.max = acc.max;
+    s.mean = acc.count ? static_cast<double>(acc.sum / acc.count) : 0;
+    s.classes = acc.classes;
+    const std::vector<double> sample = SortedSample(o);
+    if (!sample.empty()) {
+      for (double q : store::kReportedQuantiles) {
+        double v = sample[static_cast<size_t>(std::llround(q * (sample.size() - 1)))];
+        if (q == 0.0) v = acc.min;
+        if (q == 1.0) v = acc.max;
+        s.quantiles.emplace_back(q, v);
+      }
+    }
+    result.push_back(std::move(s));
+  }
+  return result;
+}
+
+std::optional<double> PredictionStats::Psi(const store::OutputStats& previous) const {
+  if (outputs_.empty() || previous.quantiles.empty() || previous.count == 0) {
+    return std::nullopt;
+  }
+  const std::vector<double> sample = SortedSample(0);
+  if (sample.empty()) return std::nullopt;
+  // Ten bins cut at the previous version's deciles; each held ~10% of it.
+  constexpr int kBins = 10;
+  std::vector<double> edges;
+  for (int b = 1; b < kBins; ++b) edges.push_back(previous.Quantile(b / 10.0));
+  std::vector<double> actual(kBins, 0);
+  for (double v : sample) {
+    const size_t bin = std::lower_bound(edges.begin(), edges.end(), v) - edges.begin();
+    actual[bin] += 1;
+  }
+  double psi = 0;
+  constexpr double kFloor = 1e-4;
+  for (int b = 0; b < kBins; ++b) {
+    const double a = std::max(actual[b] / sample.size(), kFloor);
+    const double e = 1.0 / kBins;
+    psi += (a - e) * std::log(a / e);
+  }
+  return psi;
+}
+
+}  // namespace strata::batch
