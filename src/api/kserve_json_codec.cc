@@ -27,20 +27,20 @@ absl::Status Invalid(const std::string& message) {
 // Parameters tritonclient reserves for features strata does not offer; a
 // request that uses one is rejected rather than silently misread.
 const std::set<std::string, std::less<>> kUnsupportedParameters = {
-    "sequence_id", "sequence_start", "sequence_end", "priority", "timeout",
-    "shared_memory_region", "shared_memory_byte_size", "shared_memory_offset",
-    "binary_data_size"};
+    "sequence_id", "sequence_start", "sequence_end", "priority",
+    "shared_memory_region", "shared_memory_byte_size", "shared_memory_offset"};
 
 absl::Status CheckSupported(std::string_view key, const core::ParameterValue& value) {
   if (kUnsupportedParameters.contains(key) || key.starts_with("triton_")) {
     return Invalid(fmt::format("parameter '{}' is not supported by strata", key));
   }
   if ((key == "binary_data" || key == "binary_data_output") &&
-      value != core::ParameterValue(false)) {
-    return Invalid(fmt::format(
-        "parameter '{}': the binary tensor extension is not supported yet; "
-        "ask for JSON outputs",
-        key));
+      !std::holds_alternative<bool>(value)) {
+    return Invalid(fmt::format("parameter '{}' must be true or false", key));
+  }
+  if (key == "binary_data_size" &&
+      (!std::holds_alternative<int64_t>(value) || std::get<int64_t>(value) < 0)) {
+    return Invalid("parameter 'binary_data_size' must be a non-negative integer");
   }
   return absl::OkStatus();
 }
@@ -152,8 +152,8 @@ absl::Status AppendElement(element value, core::DataType dtype,
       break;
   }
   return Invalid(fmt::format(
-      "input '{}': {} cannot be sent as JSON; send it as FP32, or in binary "
-      "form once the binary tensor extension is available",
+      "input '{}': {} cannot be sent as JSON; send it in binary form (the "
+      "binary_data_size parameter and Inference-Header-Content-Length), or as FP32",
       tensor, core::DataTypeName(dtype)));
 }
 
@@ -171,7 +171,26 @@ absl::Status AppendData(element node, core::DataType dtype,
   return absl::OkStatus();
 }
 
-absl::StatusOr<core::Tensor> DecodeInput(element node, size_t index) {
+// Moves the next `size` bytes of `binary` (the blobs after the JSON header)
+// into `tensor`.
+absl::StatusOr<core::Tensor> TakeBinaryData(core::Tensor tensor, int64_t size,
+                                            std::string_view& binary) {
+  if (static_cast<uint64_t>(size) > binary.size()) {
+    return Invalid(fmt::format(
+        "input '{}': binary_data_size is {} bytes but only {} bytes of binary data "
+        "are left after the JSON header (Inference-Header-Content-Length) and the "
+        "inputs before it",
+        tensor.name, size, binary.size()));
+  }
+  tensor.data.assign(binary.begin(), binary.begin() + size);
+  binary.remove_prefix(static_cast<size_t>(size));
+  return tensor;
+}
+
+// `binary`: the blobs that follow the JSON header; an input with a
+// binary_data_size parameter takes its data from their front.
+absl::StatusOr<core::Tensor> DecodeInput(element node, size_t index,
+                                         std::string_view& binary) {
   simdjson::dom::object object;
   if (node.get_object().get(object)) {
     return Invalid(fmt::format("inputs[{}] must be a JSON object", index));
@@ -210,14 +229,23 @@ absl::StatusOr<core::Tensor> DecodeInput(element node, size_t index) {
     }
     tensor.shape.push_back(value);
   }
-  element params;
-  if (!object["parameters"].get(params)) {
-    STRATA_ASSIGN_OR_RETURN(core::Parameters unused, DecodeParameters(params));
-    (void)unused;
+  core::Parameters parameters;
+  if (element params; !object["parameters"].get(params)) {
+    STRATA_ASSIGN_OR_RETURN(parameters, DecodeParameters(params));
   }
   element data;
-  if (object["data"].get(data)) {
-    return Invalid(fmt::format("input '{}' has no 'data'", tensor.name));
+  const bool has_data = !object["data"].get(data);
+  if (auto size = parameters.find("binary_data_size"); size != parameters.end()) {
+    if (has_data) {
+      return Invalid(fmt::format(
+          "input '{}' has both 'data' and a binary_data_size; send its data one way",
+          tensor.name));
+    }
+    return TakeBinaryData(std::move(tensor), std::get<int64_t>(size->second), binary);
+  }
+  if (!has_data) {
+    return Invalid(fmt::format(
+        "input '{}' has no 'data' (nor a binary_data_size parameter)", tensor.name));
   }
   if (std::optional<int64_t> count = core::ElementCount(tensor.shape);
       count && tensor.dtype != core::DataType::kBytes) {
@@ -249,7 +277,8 @@ simdjson::dom::parser& ThreadParser() {
 
 }  // namespace
 
-absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string_view body) {
+absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string_view body,
+                                                      std::string_view binary) {
   element root;
   if (auto error = ThreadParser().parse(body.data(), body.size(), true).get(root)) {
     return Invalid(fmt::format("malformed JSON in request body: {}",
@@ -273,8 +302,15 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string_view body) {
   }
   size_t index = 0;
   for (element input : inputs) {
-    STRATA_ASSIGN_OR_RETURN(core::Tensor tensor, DecodeInput(input, index++));
+    STRATA_ASSIGN_OR_RETURN(core::Tensor tensor, DecodeInput(input, index++, binary));
     request.inputs.push_back(std::move(tensor));
+  }
+  if (!binary.empty()) {
+    return Invalid(fmt::format(
+        "{} bytes of binary data follow the JSON header but no input claims them; "
+        "each binary input needs a binary_data_size parameter, and the sizes must "
+        "add up to the body's length minus Inference-Header-Content-Length",
+        binary.size()));
   }
   if (element node; !root["outputs"].get(node)) {
     simdjson::dom::array outputs;
@@ -406,7 +442,8 @@ void WriteTensorSpecs(Writer& w, const std::vector<runtime::TensorSpec>& specs) 
 
 }  // namespace
 
-std::string EncodeInferResponse(const core::InferResponse& response) {
+std::string EncodeInferResponse(const core::InferResponse& response,
+                                const std::vector<bool>& binary_outputs) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
   w.StartObject();
@@ -424,7 +461,8 @@ std::string EncodeInferResponse(const core::InferResponse& response) {
   }
   w.Key("outputs");
   w.StartArray();
-  for (const core::Tensor& out : response.outputs) {
+  for (size_t i = 0; i < response.outputs.size(); ++i) {
+    const core::Tensor& out = response.outputs[i];
     w.StartObject();
     w.Key("name");
     WriteString(w, out.name);
@@ -432,8 +470,16 @@ std::string EncodeInferResponse(const core::InferResponse& response) {
     WriteString(w, core::DataTypeName(out.dtype));
     w.Key("shape");
     WriteShape(w, out.shape);
-    w.Key("data");
-    WriteData(out, w);
+    if (i < binary_outputs.size() && binary_outputs[i]) {
+      w.Key("parameters");
+      w.StartObject();
+      w.Key("binary_data_size");
+      w.Uint64(out.data.size());
+      w.EndObject();
+    } else {
+      w.Key("data");
+      WriteData(out, w);
+    }
     w.EndObject();
   }
   w.EndArray();

@@ -18,10 +18,18 @@ namespace strata::api {
 // names the tensor and the fix. Element counts are checked later, against
 // the shape, by the serving core. The model name and version come from the
 // URL and are not set here.
-absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string_view body);
+// `binary` holds the blobs of the binary tensor extension that follow the
+// JSON (see binary_tensor_codec.h): an input with a `binary_data_size`
+// parameter takes that many bytes from its front, in input order, and every
+// byte must be claimed.
+absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string_view body,
+                                                      std::string_view binary = {});
 
-// Encodes `$inference_response` with flat, row-major data.
-std::string EncodeInferResponse(const core::InferResponse& response);
+// Encodes `$inference_response` with flat, row-major data. An output whose
+// `binary_outputs` flag is set gets a `binary_data_size` parameter instead
+// of "data"; the caller appends its blob after the JSON.
+std::string EncodeInferResponse(const core::InferResponse& response,
+                                const std::vector<bool>& binary_outputs = {});
 
 // `$metadata_server_response`.
 std::string EncodeServerMetadata(const std::string& name,

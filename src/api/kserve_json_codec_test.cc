@@ -104,9 +104,11 @@ TEST(KserveJsonCodecTest, UnsupportedReservedParametersAreRejected) {
   EXPECT_NE(DecodeError(R"({"parameters": {"sequence_id": 3}, "inputs": []})")
                 .find("'sequence_id' is not supported"),
             std::string::npos);
-  EXPECT_NE(DecodeError(R"({"parameters": {"binary_data_output": true}, "inputs": []})")
-                .find("binary tensor extension"),
+  EXPECT_NE(DecodeError(R"({"parameters": {"binary_data_output": 1}, "inputs": []})")
+                .find("'binary_data_output' must be true or false"),
             std::string::npos);
+  EXPECT_TRUE(DecodeInferRequest(R"({"parameters": {"binary_data_output": true}, "inputs": []})")
+                  .ok());
   absl::StatusOr<core::InferRequest> ok = DecodeInferRequest(
       R"({"parameters": {"binary_data_output": false, "custom": "v"}, "inputs": [], "outputs": [{"name": "y"}]})");
   ASSERT_TRUE(ok.ok()) << ok.status();

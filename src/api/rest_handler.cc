@@ -2,9 +2,15 @@
 
 #include <future>
 
+#include "api/binary_tensor_codec.h"
+#include "api/grpc_codec.h"
+#include "api/http_compression.h"
 #include "api/http_status.h"
 #include "api/kserve_json_codec.h"
+#include "api/model_config_json.h"
+#include "api/statistics_json.h"
 #include "fmt/format.h"
+#include "prometheus/text_serializer.h"
 
 namespace strata::api {
 namespace {
@@ -18,7 +24,21 @@ HttpReply Error(int status, std::string_view message) {
 }
 
 HttpReply FromStatus(const absl::Status& status) {
-  return Error(HttpStatusFromCode(status.code()), std::string(status.message()));
+  HttpReply reply =
+      Error(HttpStatusFromCode(status.code()), std::string(status.message()));
+  if (status.code() == absl::StatusCode::kResourceExhausted ||
+      status.code() == absl::StatusCode::kUnavailable) {
+    reply.headers.emplace_back("Retry-After", "1");
+  }
+  return reply;
+}
+
+HttpReply Statistics(const serving::ServerCore& core, const std::string& model,
+                     const std::string& version) {
+  absl::StatusOr<std::vector<serving::ModelStatistics>> stats =
+      core.Statistics(model, version);
+  if (!stats.ok()) return FromStatus(stats.status());
+  return Json(200, EncodeStatistics(*stats));
 }
 
 HttpReply MethodNotAllowed(const HttpRequestView& request, std::string_view allowed) {
@@ -33,6 +53,25 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// The 200 answer to an inference: JSON, or JSON then blobs when outputs are
+// binary, compressed when the client accepts it and the body is large.
+HttpReply InferReply(const core::InferResponse& response,
+                     const BinaryOutputSelection& binary, ContentEncoding encoding) {
+  EncodedInferResponse encoded = EncodeBinaryInferResponse(response, binary);
+  HttpReply reply = Json(200, std::move(encoded.body));
+  if (encoded.has_blobs) {
+    reply.content_type = "application/octet-stream";
+    reply.headers.emplace_back("Inference-Header-Content-Length",
+                               std::to_string(encoded.json_size));
+  }
+  if (encoding != ContentEncoding::kIdentity &&
+      reply.body.size() >= kMinCompressedResponseBytes) {
+    reply.body = Compress(reply.body, encoding);
+    reply.headers.emplace_back("Content-Encoding", std::string(ContentEncodingName(encoding)));
+  }
+  return reply;
 }
 
 std::string PercentDecode(std::string_view s) {
@@ -81,6 +120,13 @@ HttpReply RestHandler::HandleForTest(const HttpRequestView& request) const {
 std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
                                             ReplyCallback& done) const {
   const std::vector<std::string> segments = SplitPath(request.target);
+  if (segments.size() == 1 && segments[0] == "metrics") {
+    if (request.method != "GET") return MethodNotAllowed(request, "GET");
+    return HttpReply{200,
+                     prometheus::TextSerializer().Serialize(core_.CollectMetrics()),
+                     "text/plain; version=0.0.4; charset=utf-8",
+                     {}};
+  }
   if (segments.empty() || segments[0] != "v2") {
     return Error(404, fmt::format("no such endpoint: {}; the API lives under /v2",
                                   request.target));
@@ -98,6 +144,10 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
                            : Json(503, R"({"ready":false})");
     }
   }
+  if (segments[1] == "models" && segments.size() == 3 && segments[2] == "stats") {
+    if (request.method != "GET") return MethodNotAllowed(request, "GET");
+    return Statistics(core_, "", "");
+  }
   if (segments[1] == "models" && segments.size() >= 3) {
     return ModelRoute(request, segments, done);
   }
@@ -107,7 +157,7 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
 std::optional<HttpReply> RestHandler::ModelRoute(
     const HttpRequestView& request, const std::vector<std::string>& segments,
     ReplyCallback& done) const {
-  // v2/models/{m}[/versions/{v}][/ready|/infer]
+  // v2/models/{m}[/versions/{v}][/ready|/infer|/config]
   std::string model = segments[2];
   std::string version;
   size_t next = 3;
@@ -124,11 +174,17 @@ std::optional<HttpReply> RestHandler::ModelRoute(
     return Infer(request, std::move(model), std::move(version), done);
   }
   if (request.method != "GET") return MethodNotAllowed(request, "GET");
-  if (action != "" && action != "ready") {
+  if (action == "stats") return Statistics(core_, model, version);
+  if (action != "" && action != "ready" && action != "config") {
     return Error(404, fmt::format("no such endpoint: {}", request.target));
   }
-  absl::StatusOr<const serving::ServedModel*> found = core_.FindModel(model, version);
+  auto found = core_.FindModel(model, version);
   if (!found.ok()) return FromStatus(found.status());
+  if (action == "config") {
+    inference::ModelConfig config;
+    EncodeModelConfig(**found, config);
+    return Json(200, ModelConfigToJson(config));
+  }
   if (action == "ready") {
     return Json((*found)->ready() ? 200 : 503, EncodeModelReady(**found));
   }
@@ -139,24 +195,38 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request,
                                             std::string model,
                                             std::string version,
                                             ReplyCallback& done) const {
-  if (!request.content_encoding.empty() && request.content_encoding != "identity") {
-    return Error(415, fmt::format("Content-Encoding '{}' is not supported; send "
-                                  "the request body uncompressed",
-                                  request.content_encoding));
+  absl::StatusOr<ContentEncoding> encoding = ParseContentEncoding(request.content_encoding);
+  if (!encoding.ok()) return Error(415, std::string(encoding.status().message()));
+  std::string inflated;
+  std::string_view body = request.body;
+  if (*encoding != ContentEncoding::kIdentity) {
+    absl::StatusOr<std::string> decompressed =
+        Decompress(body, *encoding, request.max_body_bytes);
+    if (!decompressed.ok()) {
+      const bool too_large =
+          decompressed.status().code() == absl::StatusCode::kResourceExhausted;
+      return Error(too_large ? 413 : 400, std::string(decompressed.status().message()));
+    }
+    inflated = *std::move(decompressed);
+    body = inflated;
   }
-  if (!request.inference_header_size.empty()) {
-    return Error(400,
-                 "the binary tensor extension (Inference-Header-Content-Length) "
-                 "is not supported yet; send JSON tensors");
-  }
-  absl::StatusOr<core::InferRequest> decoded = DecodeInferRequest(request.body);
+  absl::StatusOr<core::InferRequest> decoded =
+      request.inference_header_size.empty()
+          ? DecodeInferRequest(body)
+          : DecodeBinaryInferRequest(body, request.inference_header_size);
   if (!decoded.ok()) return FromStatus(decoded.status());
   decoded->model_name = std::move(model);
   decoded->model_version = std::move(version);
+  const BinaryOutputSelection binary = BinaryOutputSelection::Of(*decoded);
+  const ContentEncoding reply_encoding = NegotiateEncoding(request.accept_encoding);
   core_.InferAsync(*std::move(decoded),
-                   [done = std::move(done)](absl::StatusOr<core::InferResponse> response) {
+                   [done = std::move(done), binary, reply_encoding](
+                       absl::StatusOr<core::InferResponse> response) {
                      if (!response.ok()) return done(FromStatus(response.status()));
-                     done(Json(200, EncodeInferResponse(*response)));
+                     HttpReply reply = InferReply(*response, binary, reply_encoding);
+                     reply.model_name = response->model_name;
+                     reply.model_version = response->model_version;
+                     done(std::move(reply));
                    });
   return std::nullopt;
 }

@@ -22,6 +22,8 @@ struct HttpRequestView {
   std::string_view body;
   std::string_view content_encoding;       // Content-Encoding header
   std::string_view inference_header_size;  // Inference-Header-Content-Length
+  std::string_view accept_encoding = {};   // Accept-Encoding header
+  size_t max_body_bytes = 64 << 20;        // limit for an inflated body
 };
 
 struct HttpReply {
@@ -29,6 +31,9 @@ struct HttpReply {
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  // For the access log: the model and version that answered, if any.
+  std::string model_name = {};
+  std::string model_version = {};
 };
 
 class RestHandler {

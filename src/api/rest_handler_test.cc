@@ -99,7 +99,9 @@ TEST_F(RestHandlerTest, ErrorsHaveTheRightStatus) {
   EXPECT_EQ(Get("/v2/models/good/infer").status, 405);
   EXPECT_EQ(Get("/v1/models").status, 404);
   EXPECT_EQ(Get("/v2/models/good/bogus").status, 404);
-  EXPECT_EQ(handler_->HandleForTest({"POST", "/v2/models/good/infer", ok_body, "gzip", ""}).status, 415);
+  // A body that says gzip but is not: 400, never a silent misread.
+  EXPECT_EQ(handler_->HandleForTest({"POST", "/v2/models/good/infer", ok_body, "gzip", ""}).status, 400);
+  EXPECT_EQ(handler_->HandleForTest({"POST", "/v2/models/good/infer", ok_body, "br", ""}).status, 415);
   EXPECT_EQ(handler_->HandleForTest({"POST", "/v2/models/good/infer", ok_body, "", "10"}).status, 400);
 }
 

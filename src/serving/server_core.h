@@ -35,8 +35,11 @@ class ServerCore {
 
   const std::string& name() const { return options_.name; }
   const std::string& version() const { return options_.version; }
-  // Protocol extensions this server supports (server metadata).
-  std::vector<std::string> extensions() const { return {}; }
+  // Protocol extensions this server supports (server metadata), in the
+  // names Triton uses.
+  std::vector<std::string> extensions() const {
+    return {"binary_tensor_data", "model_configuration", "statistics"};
+  }
 
   // The server is ready once its repository has been loaded, even when some
   // models failed (their own readiness says so).

@@ -1,0 +1,60 @@
+// The KServe v2 / Open Inference Protocol gRPC codec: pure functions between
+// the protocol's protobuf messages (proto/inference.proto) and strata's
+// protocol-neutral types. No I/O; thread-safe.
+#ifndef STRATA_API_GRPC_CODEC_H_
+#define STRATA_API_GRPC_CODEC_H_
+
+#include <chrono>
+
+#include "absl/status/statusor.h"
+#include "core/infer_request.h"
+#include "inference.pb.h"
+#include "serving/model_repository.h"
+#include "serving/server_metrics.h"
+
+namespace strata::api {
+
+// Decodes a ModelInferRequest, model name and version included. Inputs may
+// carry typed `contents` or `raw_input_contents` (one per input, in order),
+// never both. Typed values are range-checked against the datatype; FP16 and
+// BF16 must be raw. Parameters that strata does not support (sequences,
+// priorities, shared memory) are rejected with INVALID_ARGUMENT. Element
+// counts of raw data are checked later, by the serving core.
+absl::StatusOr<core::InferRequest> DecodeModelInferRequest(
+    const inference::ModelInferRequest& request);
+
+// Fills `out` from `response`. Outputs always travel as
+// `raw_output_contents`, which every client decodes (tritonclient decodes
+// nothing else).
+void EncodeModelInferResponse(const core::InferResponse& response,
+                              inference::ModelInferResponse& out);
+
+// Model metadata. Shapes carry -1 for variable dimensions. `properties`
+// holds "state" (READY or UNAVAILABLE) and, when not ready, "reason".
+void EncodeModelMetadata(const serving::ServedModel& model,
+                         inference::ModelMetadataResponse& out);
+
+// The Triton model configuration perf_analyzer reads: name, platform,
+// backend, max_batch_size, inputs and outputs (dims without the batch
+// dimension when the model batches), dynamic batching settings when the
+// model batches requests together, and the backend parameters.
+void EncodeModelConfig(const serving::ServedModel& model,
+                       inference::ModelConfig& out);
+
+// One model version's statistics in Triton's terms (the same figures as the
+// REST /stats JSON; strata does not time input and output copies apart, so
+// those durations are zero).
+void EncodeModelStatistics(const serving::ModelStatistics& stats,
+                           inference::ModelStatistics& out);
+
+// Sets the request's "timeout" parameter (microseconds, as the serving core
+// reads it) to what remains at `now` of a call whose deadline is
+// `deadline`, keeping a shorter timeout the client set itself. Does nothing
+// for an infinite deadline; DEADLINE_EXCEEDED when it has already passed.
+absl::Status ApplyDeadline(std::chrono::system_clock::time_point deadline,
+                           std::chrono::system_clock::time_point now,
+                           core::InferRequest& request);
+
+}  // namespace strata::api
+
+#endif  // STRATA_API_GRPC_CODEC_H_

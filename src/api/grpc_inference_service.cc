@@ -1,0 +1,116 @@
+#include "api/grpc_inference_service.h"
+
+#include <chrono>
+#include <string>
+
+#include "api/grpc_codec.h"
+
+namespace strata::api {
+namespace {
+
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
+                                 const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::ServerLive(
+    grpc::CallbackServerContext* context, const inference::ServerLiveRequest*,
+    inference::ServerLiveResponse* response) {
+  response->set_live(true);
+  return Finish(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::ServerReady(
+    grpc::CallbackServerContext* context, const inference::ServerReadyRequest*,
+    inference::ServerReadyResponse* response) {
+  response->set_ready(core_.Ready());
+  return Finish(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::ModelReady(
+    grpc::CallbackServerContext* context, const inference::ModelReadyRequest* request,
+    inference::ModelReadyResponse* response) {
+  auto model =
+      core_.FindModel(request->name(), request->version());
+  if (!model.ok()) return Finish(context, ToGrpcStatus(model.status()));
+  response->set_ready((*model)->ready());
+  return Finish(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::ServerMetadata(
+    grpc::CallbackServerContext* context, const inference::ServerMetadataRequest*,
+    inference::ServerMetadataResponse* response) {
+  response->set_name(core_.name());
+  response->set_version(core_.version());
+  for (const std::string& extension : core_.extensions()) {
+    response->add_extensions(extension);
+  }
+  return Finish(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::ModelMetadata(
+    grpc::CallbackServerContext* context, const inference::ModelMetadataRequest* request,
+    inference::ModelMetadataResponse* response) {
+  auto model =
+      core_.FindModel(request->name(), request->version());
+  if (!model.ok()) return Finish(context, ToGrpcStatus(model.status()));
+  EncodeModelMetadata(**model, *response);
+  return Finish(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::ModelConfig(
+    grpc::CallbackServerContext* context, const inference::ModelConfigRequest* request,
+    inference::ModelConfigResponse* response) {
+  auto model =
+      core_.FindModel(request->name(), request->version());
+  if (!model.ok()) return Finish(context, ToGrpcStatus(model.status()));
+  EncodeModelConfig(**model, *response->mutable_config());
+  return Finish(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::ModelStatistics(
+    grpc::CallbackServerContext* context,
+    const inference::ModelStatisticsRequest* request,
+    inference::ModelStatisticsResponse* response) {
+  absl::StatusOr<std::vector<serving::ModelStatistics>> stats =
+      core_.Statistics(request->name(), request->version());
+  if (!stats.ok()) return Finish(context, ToGrpcStatus(stats.status()));
+  for (const serving::ModelStatistics& model : *stats) {
+    EncodeModelStatistics(model, *response->add_model_stats());
+  }
+  return Finish(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::ModelInfer(
+    grpc::CallbackServerContext* context, const inference::ModelInferRequest* request,
+    inference::ModelInferResponse* response) {
+  absl::StatusOr<core::InferRequest> decoded = DecodeModelInferRequest(*request);
+  if (!decoded.ok()) return Finish(context, ToGrpcStatus(decoded.status()));
+  if (absl::Status s = ApplyDeadline(context->deadline(),
+                                     std::chrono::system_clock::now(), *decoded);
+      !s.ok()) {
+    return Finish(context, ToGrpcStatus(s));
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // The call, and so `response`, lives until Finish(); the core calls back
+  // exactly once.
+  core_.InferAsync(*std::move(decoded),
+                   [reactor, response](absl::StatusOr<core::InferResponse> result) {
+                     if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
+                     EncodeModelInferResponse(*result, *response);
+                     reactor->Finish(grpc::Status::OK);
+                   });
+  return reactor;
+}
+
+}  // namespace strata::api

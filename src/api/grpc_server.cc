@@ -1,0 +1,62 @@
+#include "api/grpc_server.h"
+
+#include <limits>
+
+#include "api/grpc_inference_service.h"
+#include "fmt/format.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+
+namespace strata::api {
+namespace {
+
+// "host:port", with IPv6 literals in brackets.
+std::string Address(const std::string& host, uint16_t port) {
+  if (host.find(':') != std::string::npos && !host.starts_with('[')) {
+    return fmt::format("[{}]:{}", host, port);
+  }
+  return fmt::format("{}:{}", host, port);
+}
+
+}  // namespace
+
+GrpcServer::GrpcServer(GrpcServerOptions options,
+                       std::unique_ptr<GrpcInferenceService> service)
+    : options_(std::move(options)), service_(std::move(service)) {}
+
+GrpcServer::~GrpcServer() { Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
+    const GrpcServerOptions& options, const serving::ServerCore& core) {
+  std::unique_ptr<GrpcServer> server(
+      new GrpcServer(options, std::make_unique<GrpcInferenceService>(core)));
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  const std::string address = Address(options.host, options.port);
+  // A second server on a busy port must fail, not share it silently.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected_port);
+  builder.RegisterService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(
+      options.max_message_bytes, std::numeric_limits<int>::max())));
+  builder.SetMaxSendMessageSize(-1);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || selected_port == 0) {
+    if (server->server_ == nullptr) server->stopped_ = true;
+    return absl::UnavailableError(
+        fmt::format("cannot listen for gRPC on {}: the address is in use or invalid",
+                    address));
+  }
+  server->port_ = static_cast<uint16_t>(selected_port);
+  return server;
+}
+
+void GrpcServer::Shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  server_->Shutdown(std::chrono::system_clock::now() + options_.drain_timeout);
+  server_->Wait();
+}
+
+}  // namespace strata::api

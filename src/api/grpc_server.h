@@ -1,0 +1,60 @@
+// GrpcServer is the gRPC frontend: HTTP/2 on its own port, serving
+// GrpcInferenceService with gRPC's callback API and server reflection (so
+// generic tools such as grpcurl can discover the service). Request
+// compression (gzip, deflate) is gRPC's own. It owns the listening socket
+// and the service; every answer comes from the ServerCore, which must
+// outlive it. Start() from one thread; Shutdown() from any, at most once at
+// a time.
+#ifndef STRATA_API_GRPC_SERVER_H_
+#define STRATA_API_GRPC_SERVER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "serving/server_core.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace strata::api {
+
+class GrpcInferenceService;
+
+struct GrpcServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8001;  // 0 picks a free port; see GrpcServer::port()
+  size_t max_message_bytes = 64 << 20;  // larger requests: RESOURCE_EXHAUSTED
+  std::chrono::seconds drain_timeout{30};
+};
+
+class GrpcServer {
+ public:
+  // Binds, listens and starts serving; error when the address is unusable.
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const GrpcServerOptions& options, const serving::ServerCore& core);
+  // Shuts down (see Shutdown) if that has not happened yet.
+  ~GrpcServer();
+
+  uint16_t port() const { return port_; }
+
+  // Stops accepting calls, lets in-flight calls finish for at most
+  // drain_timeout, cancels the rest, and returns once none is left.
+  void Shutdown();
+
+ private:
+  GrpcServer(GrpcServerOptions options, std::unique_ptr<GrpcInferenceService> service);
+
+  const GrpcServerOptions options_;
+  std::unique_ptr<GrpcInferenceService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  uint16_t port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace strata::api
+
+#endif  // STRATA_API_GRPC_SERVER_H_
