@@ -93,24 +93,29 @@ TEST(BinaryTensorCodecTest, RejectsDataTogetherWithBinarySizeAndBadSizes) {
   }
 }
 
-TEST(BinaryTensorCodecTest, SizeThatDisagreesWithTheShapeFailsValidation) {
+TEST(BinaryTensorCodecTest, RejectsABlobThatDisagreesWithItsShape) {
   const auto [body, length] = Body(
       R"({"inputs":[{"name":"a","datatype":"FP32","shape":[1,3],"parameters":{"binary_data_size":8}}]})",
       Blob({1.0f, 2.0f}));
-  absl::StatusOr<core::InferRequest> decoded = DecodeBinaryInferRequest(body, length);
-  ASSERT_TRUE(decoded.ok());
-  EXPECT_THAT(core::ValidateTensorData(decoded->inputs[0]).message(),
-              HasSubstr("has 2 elements but shape [1,3] needs 3"));
+  EXPECT_THAT(DecodeError(body, length).message(),
+              HasSubstr("input 'a' has 2 elements but shape [1,3] needs 3"));
 }
 
-TEST(BinaryTensorCodecTest, TruncatedBytesLengthFailsValidation) {
-  const auto [body, length] = Body(
-      R"({"inputs":[{"name":"s","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":6}}]})",
-      std::string("\x09\x00\x00\x00hi", 6));
-  absl::StatusOr<core::InferRequest> decoded = DecodeBinaryInferRequest(body, length);
-  ASSERT_TRUE(decoded.ok());
-  EXPECT_THAT(core::ValidateTensorData(decoded->inputs[0]).message(),
-              HasSubstr("declares 9 bytes but only 2 remain"));
+TEST(BinaryTensorCodecTest, RejectsTruncatedBytesLengths) {
+  {
+    const auto [body, length] = Body(
+        R"({"inputs":[{"name":"s","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":6}}]})",
+        std::string("\x09\x00\x00\x00hi", 6));
+    EXPECT_THAT(DecodeError(body, length).message(),
+                HasSubstr("input 's': BYTES element 0 declares 9 bytes but only 2 remain"));
+  }
+  {
+    const auto [body, length] = Body(
+        R"({"inputs":[{"name":"s","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":3}}]})",
+        std::string("\x01\x00\x00", 3));
+    EXPECT_THAT(DecodeError(body, length).message(),
+                HasSubstr("a 4-byte length prefix at byte 0 has only 3 bytes"));
+  }
 }
 
 core::InferResponse Response() {

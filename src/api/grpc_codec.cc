@@ -210,6 +210,8 @@ absl::StatusOr<core::Tensor> DecodeInput(const inference::ModelInferRequest& req
     }
     const std::string& raw = request.raw_input_contents(index);
     tensor.data.assign(raw.begin(), raw.end());
+    // Raw framing is part of the wire format: check it whatever the model.
+    STRATA_RETURN_IF_ERROR(core::ValidateTensorData(tensor));
     return tensor;
   }
   STRATA_RETURN_IF_ERROR(DecodeTypedContents(input, tensor));

@@ -17,9 +17,9 @@ namespace strata::api {
 // Decodes a ModelInferRequest, model name and version included. Inputs may
 // carry typed `contents` or `raw_input_contents` (one per input, in order),
 // never both. Typed values are range-checked against the datatype; FP16 and
-// BF16 must be raw. Parameters that strata does not support (sequences,
-// priorities, shared memory) are rejected with INVALID_ARGUMENT. Element
-// counts of raw data are checked later, by the serving core.
+// BF16 must be raw. Raw contents must fit the shape (byte size, BYTES
+// length prefixes). Parameters that strata does not support (sequences,
+// priorities, shared memory) are rejected with INVALID_ARGUMENT.
 absl::StatusOr<core::InferRequest> DecodeModelInferRequest(
     const inference::ModelInferRequest& request);
 

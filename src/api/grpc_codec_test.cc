@@ -170,6 +170,18 @@ TEST(GrpcCodecTest, RejectsRawCountThatDisagreesWithInputs) {
               HasSubstr("1 raw_input_contents for 2 inputs"));
 }
 
+TEST(GrpcCodecTest, RejectsRawThatDisagreesWithTheShape) {
+  inference::ModelInferRequest request = Request();
+  AddInput(request, "x", "FP32", {1, 2});
+  request.add_raw_input_contents(std::string(12, '\0'));
+  EXPECT_THAT(DecodeError(request).message(), HasSubstr("has 3 elements but shape [1,2] needs 2"));
+
+  request = Request();
+  AddInput(request, "s", "BYTES", {1});
+  request.add_raw_input_contents(std::string("\x05\x00\x00\x00", 4) + "ab");
+  EXPECT_THAT(DecodeError(request).message(), HasSubstr("declares 5 bytes but only 2 remain"));
+}
+
 TEST(GrpcCodecTest, RejectsRawMixedWithTyped) {
   inference::ModelInferRequest request = Request();
   AddInput(request, "a", "FP32", {1})->mutable_contents()->add_fp32_contents(1);

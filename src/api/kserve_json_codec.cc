@@ -172,7 +172,7 @@ absl::Status AppendData(element node, core::DataType dtype,
 }
 
 // Moves the next `size` bytes of `binary` (the blobs after the JSON header)
-// into `tensor`.
+// into `tensor`, and checks them against its shape and datatype.
 absl::StatusOr<core::Tensor> TakeBinaryData(core::Tensor tensor, int64_t size,
                                             std::string_view& binary) {
   if (static_cast<uint64_t>(size) > binary.size()) {
@@ -184,6 +184,9 @@ absl::StatusOr<core::Tensor> TakeBinaryData(core::Tensor tensor, int64_t size,
   }
   tensor.data.assign(binary.begin(), binary.begin() + size);
   binary.remove_prefix(static_cast<size_t>(size));
+  // The blob's framing is part of the wire format: check it here, whatever
+  // model the request is for.
+  STRATA_RETURN_IF_ERROR(core::ValidateTensorData(tensor));
   return tensor;
 }
 

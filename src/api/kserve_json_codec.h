@@ -21,7 +21,7 @@ namespace strata::api {
 // `binary` holds the blobs of the binary tensor extension that follow the
 // JSON (see binary_tensor_codec.h): an input with a `binary_data_size`
 // parameter takes that many bytes from its front, in input order, and every
-// byte must be claimed.
+// byte must be claimed. Blobs are checked against their shape here.
 absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string_view body,
                                                       std::string_view binary = {});
 

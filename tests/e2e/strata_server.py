@@ -5,8 +5,9 @@ Used as a context manager:
     with StrataServer(repository) as server:
         status, body = server.request("GET", "/v2/health/live")
 
-The server listens on a free loopback port (--port 0); its log goes to a file
-that failing tests print.
+The server listens on free loopback ports (--port 0, and --grpc-port 0 unless
+the test passes its own --grpc-port); `port` and `grpc_port` name them. Its
+log goes to a file that failing tests print.
 """
 import http.client
 import json
@@ -32,13 +33,15 @@ class StrataServer:
         self.start_timeout = start_timeout
         self.process = None
         self.port = None
+        self.grpc_port = None  # None when gRPC is off (--grpc-port -1)
         self.log = tempfile.NamedTemporaryFile(
             mode="w+", prefix="strata-e2e-", suffix=".log", delete=False)
 
     def __enter__(self):
+        grpc_args = [] if "--grpc-port" in self.extra_args else ["--grpc-port", "0"]
         self.process = subprocess.Popen(
             [STRATA_BIN, "serve", "--repository", self.repository,
-             "--host", "127.0.0.1", "--port", "0", *self.extra_args],
+             "--host", "127.0.0.1", "--port", "0", *grpc_args, *self.extra_args],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
@@ -46,6 +49,9 @@ class StrataServer:
                               self.log_text())
             if match:
                 self.port = int(match.group(1))
+                # Printed before the HTTP line when gRPC is on.
+                grpc = re.search(r"gRPC listening on 127\.0\.0\.1:(\d+)", self.log_text())
+                self.grpc_port = int(grpc.group(1)) if grpc else None
                 return self
             if self.process.poll() is not None:
                 raise RuntimeError("strata exited early:\n" + self.log_text())

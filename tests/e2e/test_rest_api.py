@@ -299,10 +299,16 @@ class RestApiTest(unittest.TestCase):
         request = dict(good_request(), parameters={"sequence_id": 7})
         status, body, _ = self.server.infer("breast_cancer_xgb", request)
         self.assertError(status, body, 400, "'sequence_id' is not supported")
+        # gzip and deflate are decoded (tests/e2e/test_binary_tensor.py); a body
+        # that only claims to be gzip is refused, and other codings get 415.
         status, body, _ = self.server.request(
             "POST", "/v2/models/breast_cancer_xgb/infer", json.dumps(good_request()),
             {"Content-Encoding": "gzip"})
-        self.assertError(status, body, 415, "Content-Encoding 'gzip'")
+        self.assertError(status, body, 400, "not valid gzip data")
+        status, body, _ = self.server.request(
+            "POST", "/v2/models/breast_cancer_xgb/infer", json.dumps(good_request()),
+            {"Content-Encoding": "br"})
+        self.assertError(status, body, 415, "Content-Encoding 'br'")
         self.assertStillServing()
 
     def test_wrong_method_and_unknown_path(self):
