@@ -39,7 +39,8 @@ int RunServe(const ServeFlags& flags) {
     return 1;
   }
   int ready = 0;
-  for (const serving::ServedModel& model : (*core)->models()) ready += model.ready();
+  const auto models = (*core)->models();
+  for (const auto& model : models) ready += model->ready();
   const api::RestHandler handler(**core);
   api::RestServerOptions options{.host = flags.host,
                                  .port = flags.port,
@@ -67,7 +68,7 @@ int RunServe(const ServeFlags& flags) {
     spdlog::info("gRPC listening on {}:{}", flags.host, grpc_server->port());
   }
   spdlog::info("{} of {} models ready; listening on http://{}:{}", ready,
-               (*core)->models().size(), flags.host, (*server)->port());
+               models.size(), flags.host, (*server)->port());
   (*server)->Run();
   if (grpc_server) grpc_server->Shutdown();
   spdlog::info("stopped");

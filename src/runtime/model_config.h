@@ -33,6 +33,28 @@ struct SchedulingConfig {
   int64_t default_timeout_us = 0; // 0: no deadline unless the request sets one
 };
 
+// Which versions serve, how a new one is warmed up and swapped in (the
+// `version_policy`, `version_labels`, `default_version`, `warmup`,
+// `memory_strategy` and `version_marker` keys).
+struct LifecycleConfig {
+  enum class Policy { kLatest, kSpecific, kAll };
+  Policy policy = Policy::kLatest;
+  int64_t latest = 1;               // kLatest: how many of the newest
+  std::vector<int64_t> specific;    // kSpecific: exactly these
+  std::map<std::string, int64_t, std::less<>> labels;  // e.g. stable: 3
+  int64_t default_version = 0;      // pinned default; 0: the newest ready
+  // Warm-up before a version takes traffic: requests from a samples file in
+  // the version directory, or generated inputs ("zeros" or "random").
+  std::string warmup_samples;       // file name, e.g. samples.json
+  std::string warmup_generate;      // "", "zeros" or "random"
+  int64_t warmup_count = 1;         // generated requests (batch of 1 each)
+  // true: load the new version, then unload the old (needs room for two);
+  // false: unload the old first (the model is unavailable in between).
+  bool availability_preserving = true;
+  // When set, a version directory is complete only once it holds this file.
+  std::string version_marker;
+};
+
 struct ModelConfig {
   std::string name;     // the model's directory name
   std::string backend;  // "torchscript", "xgboost", ...
@@ -44,6 +66,7 @@ struct ModelConfig {
   // Backend options from the `parameters:` map, as strings (e.g. threads).
   std::map<std::string, std::string, std::less<>> parameters;
   SchedulingConfig scheduling;
+  LifecycleConfig lifecycle;
 };
 
 }  // namespace strata::runtime

@@ -89,10 +89,10 @@ DynamicBatcherOptions Options(int64_t max_batch, std::chrono::microseconds delay
 
 TEST(DynamicBatcherTest, MergesQueuedRequestsAndSplitsAnswersInOrder) {
   auto model = std::make_shared<RecordingModel>();
-  DynamicBatcher batcher(model, Options(4, std::chrono::seconds(10)));
+  DynamicBatcher batcher(model, Options(4, std::chrono::milliseconds(20)));
   model->Close();
   std::vector<std::future<Result>> results;
-  results.push_back(Submit(batcher, 0));  // runs alone, blocks in the model
+  results.push_back(Submit(batcher, 0));  // runs alone after 20 ms, blocks in the model
   WaitUntil([&] { return model->running() == 1; });
   for (float v : {1, 2, 3, 4}) results.push_back(Submit(batcher, v));
   model->Open();

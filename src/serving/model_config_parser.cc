@@ -1,6 +1,7 @@
 #include "serving/model_config_parser.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -17,7 +18,8 @@ const std::set<std::string, std::less<>> kTopLevelKeys = {
     "name",       "backend",          "max_batch_size",
     "inputs",     "outputs",          "parameters",
     "instances",  "max_queue_size",   "default_timeout_us",
-    "dynamic_batching"};
+    "dynamic_batching", "version_policy", "version_labels", "default_version",
+    "warmup", "memory_strategy", "version_marker"};
 
 absl::Status Invalid(const std::string& message) {
   return absl::InvalidArgumentError(message);
@@ -162,6 +164,69 @@ absl::StatusOr<runtime::SchedulingConfig> ParseScheduling(
   return scheduling;
 }
 
+absl::StatusOr<runtime::LifecycleConfig> ParseLifecycle(const YAML::Node& root) {
+  using Policy = runtime::LifecycleConfig::Policy;
+  runtime::LifecycleConfig lifecycle;
+  if (const YAML::Node policy = root["version_policy"]; policy) {
+    const char* kHelp =
+        "'version_policy' must be 'all', {latest: N} or {specific: [1, 3]}";
+    if (policy.IsScalar() && policy.as<std::string>() == "all") {
+      lifecycle.policy = Policy::kAll;
+    } else if (policy.IsMap() && policy.size() == 1 && policy["latest"]) {
+      lifecycle.policy = Policy::kLatest;
+      lifecycle.latest = policy["latest"].as<int64_t>();
+      if (lifecycle.latest < 1) return Invalid("'version_policy.latest' must be >= 1");
+    } else if (policy.IsMap() && policy.size() == 1 && policy["specific"] &&
+               policy["specific"].IsSequence()) {
+      lifecycle.policy = Policy::kSpecific;
+      for (const YAML::Node& v : policy["specific"]) {
+        lifecycle.specific.push_back(v.as<int64_t>());
+      }
+    } else {
+      return Invalid(kHelp);
+    }
+  }
+  if (const YAML::Node labels = root["version_labels"]; labels) {
+    if (!labels.IsMap()) return Invalid("'version_labels' must map names to versions");
+    for (const auto& entry : labels) {
+      const std::string label = entry.first.as<std::string>();
+      if (label.empty() || std::isdigit(static_cast<unsigned char>(label[0]))) {
+        return Invalid(fmt::format(
+            "version label '{}' must start with a letter (digits name versions)", label));
+      }
+      lifecycle.labels[label] = entry.second.as<int64_t>();
+    }
+  }
+  STRATA_ASSIGN_OR_RETURN(lifecycle.default_version, NonNegative(root, "default_version", 0));
+  if (const YAML::Node warmup = root["warmup"]; warmup) {
+    if (!warmup.IsMap()) {
+      return Invalid("'warmup' must be {samples: FILE} or {generate: zeros|random, count: N}");
+    }
+    if (warmup["samples"]) lifecycle.warmup_samples = warmup["samples"].as<std::string>();
+    if (warmup["generate"]) {
+      lifecycle.warmup_generate = warmup["generate"].as<std::string>();
+      if (lifecycle.warmup_generate != "zeros" && lifecycle.warmup_generate != "random") {
+        return Invalid("'warmup.generate' must be zeros or random");
+      }
+    }
+    STRATA_ASSIGN_OR_RETURN(lifecycle.warmup_count, NonNegative(warmup, "count", 1, 1));
+  }
+  if (const YAML::Node strategy = root["memory_strategy"]; strategy) {
+    const std::string value = strategy.as<std::string>();
+    if (value != "availability" && value != "resource") {
+      return Invalid(fmt::format(
+          "'memory_strategy' must be availability (load new, then unload old) "
+          "or resource (unload old, then load new), got '{}'",
+          value));
+    }
+    lifecycle.availability_preserving = value == "availability";
+  }
+  if (root["version_marker"]) {
+    lifecycle.version_marker = root["version_marker"].as<std::string>();
+  }
+  return lifecycle;
+}
+
 absl::StatusOr<runtime::ModelConfig> ParseRoot(const YAML::Node& root,
                                                const std::string& name) {
   if (!root.IsMap()) return Invalid("config.yaml must be a YAML map");
@@ -171,7 +236,9 @@ absl::StatusOr<runtime::ModelConfig> ParseRoot(const YAML::Node& root,
       return Invalid(fmt::format(
           "unknown key '{}'; known keys: name, backend, max_batch_size, "
           "inputs, outputs, parameters, instances, max_queue_size, "
-          "default_timeout_us, dynamic_batching",
+          "default_timeout_us, dynamic_batching, version_policy, "
+          "version_labels, default_version, warmup, memory_strategy, "
+          "version_marker",
           key));
     }
   }
@@ -210,6 +277,7 @@ absl::StatusOr<runtime::ModelConfig> ParseRoot(const YAML::Node& root,
   STRATA_RETURN_IF_ERROR(CheckBatchDimension(config));
   STRATA_ASSIGN_OR_RETURN(config.scheduling,
                           ParseScheduling(root, config.max_batch_size));
+  STRATA_ASSIGN_OR_RETURN(config.lifecycle, ParseLifecycle(root));
   return config;
 }
 

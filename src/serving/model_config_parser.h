@@ -15,6 +15,12 @@
 //   dynamic_batching:             # optional; absent: no merging
 //     max_queue_delay_us: 200     # longest wait for a fuller batch
 //     preferred_batch_sizes: [8]  # run at once when one of these is reached
+//   version_policy: {latest: 1}   # or {specific: [1, 3]} or all
+//   version_labels: {stable: 3}   # names usable wherever a version is
+//   default_version: 3            # pin unversioned calls (default: newest)
+//   warmup: {samples: samples.json}  # or {generate: zeros|random, count: N}
+//   memory_strategy: availability # or resource (unload old before loading)
+//   version_marker: READY         # load a version only once this file exists
 #ifndef STRATA_SERVING_MODEL_CONFIG_PARSER_H_
 #define STRATA_SERVING_MODEL_CONFIG_PARSER_H_
 

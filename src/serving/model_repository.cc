@@ -1,30 +1,18 @@
 #include "serving/model_repository.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "serving/model_config_parser.h"
+#include "serving/version_scanner.h"
 #include "spdlog/spdlog.h"
 
 namespace strata::serving {
 namespace fs = std::filesystem;
 
 std::vector<int64_t> ModelRepository::ListVersions(const fs::path& model_dir) {
-  std::vector<int64_t> versions;
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(model_dir, ec)) {
-    if (!entry.is_directory()) continue;
-    const std::string name = entry.path().filename().string();
-    int64_t version = 0;
-    auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), version);
-    if (err == std::errc() && end == name.data() + name.size() && version > 0) {
-      versions.push_back(version);
-    }
-  }
-  std::sort(versions.begin(), versions.end());
-  return versions;
+  return ListVersionDirectories(model_dir);
 }
 
 ServedModel ModelRepository::LoadModel(const fs::path& model_dir,

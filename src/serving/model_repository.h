@@ -27,7 +27,7 @@ class ModelMetrics;
 // One model of the repository as the server serves it.
 struct ServedModel {
   std::string name;
-  std::vector<int64_t> versions;  // version directories on disk, ascending
+  std::vector<int64_t> versions;  // versions being served, ascending
   int64_t version = 0;            // the loaded version; 0 when none
   runtime::ModelConfig config;    // empty signature when config.yaml failed
   std::string platform;           // e.g. "pytorch_torchscript"

@@ -5,7 +5,7 @@
 
 #include "core/status_macros.h"
 #include "fmt/format.h"
-#include "serving/dynamic_batcher.h"
+#include "serving/batch_queue.h"
 #include "serving/request_validator.h"
 
 namespace strata::serving {
@@ -14,34 +14,6 @@ namespace {
 using std::chrono::duration_cast;
 using std::chrono::microseconds;
 using std::chrono::nanoseconds;
-
-// Puts a ready model behind its queue (the dynamic batcher) and gives it
-// its metrics.
-void PrepareForServing(ServedModel& served, ServerMetrics& server_metrics) {
-  if (!served.ready()) return;
-  std::shared_ptr<ModelMetrics> metrics =
-      server_metrics.ForModel(served.name, std::to_string(served.version));
-  const runtime::SchedulingConfig& scheduling = served.config.scheduling;
-  DynamicBatcherOptions options;
-  options.queue.batching = scheduling.batching;
-  options.queue.max_batch_size = std::max<int64_t>(1, served.config.max_batch_size);
-  options.queue.max_queue_delay = microseconds(scheduling.max_queue_delay_us);
-  options.queue.preferred_batch_sizes = scheduling.preferred_batch_sizes;
-  options.queue.max_queue_size = static_cast<size_t>(scheduling.max_queue_size);
-  options.instances = scheduling.instances;
-  DynamicBatcherHooks hooks;
-  ModelMetrics* m = metrics.get();
-  hooks.on_queue_depth = [m](size_t depth) { m->SetQueueDepth(depth); };
-  hooks.on_dequeue = [m](Clock::duration waited) {
-    m->RecordQueueWait(duration_cast<nanoseconds>(waited));
-  };
-  hooks.on_batch = [m](int64_t rows, Clock::duration compute) {
-    m->RecordBatch(rows, duration_cast<nanoseconds>(compute));
-  };
-  served.metrics = std::move(metrics);
-  served.model = std::make_shared<DynamicBatcher>(std::move(served.model),
-                                                  std::move(options), std::move(hooks));
-}
 
 // The request's deadline from its "timeout" parameter (microseconds) or the
 // model's default.
@@ -72,32 +44,15 @@ absl::StatusOr<std::optional<Clock::time_point>> DeadlineOf(
 
 absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
     const ServerOptions& options, const runtime::BackendRegistry& backends) {
-  STRATA_ASSIGN_OR_RETURN(std::vector<ServedModel> models,
-                          ModelRepository::LoadAll(options.repository, backends));
-  auto metrics = std::make_unique<ServerMetrics>();
-  for (ServedModel& served : models) PrepareForServing(served, *metrics);
-  return std::unique_ptr<ServerCore>(
-      new ServerCore(options, std::move(metrics), std::move(models)));
-}
-
-absl::StatusOr<const ServedModel*> ServerCore::FindModel(
-    std::string_view name, std::string_view version) const {
-  auto it = std::lower_bound(
-      models_.begin(), models_.end(), name,
-      [](const ServedModel& m, std::string_view n) { return m.name < n; });
-  if (it == models_.end() || it->name != name) {
-    return absl::NotFoundError(
-        fmt::format("Request for unknown model: '{}' is not found", name));
-  }
-  if (version.empty() || (it->version != 0 && version == std::to_string(it->version))) {
-    return &*it;
-  }
-  const std::string served =
-      it->version == 0 ? std::string("none") : std::to_string(it->version);
-  return absl::NotFoundError(fmt::format(
-      "Request for unknown model: '{}' version '{}' is not found (served "
-      "version: {})",
-      name, version, served));
+  std::unique_ptr<ServerCore> core(new ServerCore(options, std::make_unique<ServerMetrics>()));
+  ModelManagerOptions manager_options;
+  manager_options.repository = options.repository;
+  manager_options.poll_interval = options.poll_interval;
+  manager_options.warmup_reader = options.warmup_reader;
+  STRATA_ASSIGN_OR_RETURN(core->manager_,
+                          ModelManager::Create(std::move(manager_options), backends,
+                                               *core->metrics_));
+  return core;
 }
 
 absl::StatusOr<core::InferResponse> ServerCore::Infer(
@@ -111,10 +66,10 @@ absl::StatusOr<core::InferResponse> ServerCore::Infer(
 
 void ServerCore::InferAsync(core::InferRequest request, InferCallback done) const {
   const Clock::time_point start = Clock::now();
-  absl::StatusOr<const ServedModel*> found =
+  absl::StatusOr<std::shared_ptr<const ServedModel>> found =
       FindModel(request.model_name, request.model_version);
   if (!found.ok()) return done(found.status());
-  const ServedModel* served = *found;
+  std::shared_ptr<const ServedModel> served = *std::move(found);
   if (!served->ready()) {
     return done(absl::UnavailableError(fmt::format(
         "model '{}' is not ready: {}", served->name, served->reason)));
@@ -138,7 +93,8 @@ void ServerCore::InferAsync(core::InferRequest request, InferCallback done) cons
   response.model_name = served->name;
   response.model_version = std::to_string(served->version);
   response.id = std::move(request.id);
-  served->model->RunAsync(
+  runtime::Model& model = *served->model;
+  model.RunAsync(
       std::move(request.inputs), {.deadline = *deadline},
       [served, metrics, start, selected = *std::move(selected),
        response = std::move(response),
@@ -173,12 +129,12 @@ absl::StatusOr<std::vector<ModelStatistics>> ServerCore::Statistics(
     std::string_view name, std::string_view version) const {
   std::vector<ModelStatistics> stats;
   if (name.empty()) {
-    for (const ServedModel& served : models_) {
-      if (served.metrics) stats.push_back(served.metrics->Snapshot());
+    for (const auto& served : manager_->ReadyVersions()) {
+      stats.push_back(served->metrics->Snapshot());
     }
     return stats;
   }
-  STRATA_ASSIGN_OR_RETURN(const ServedModel* served, FindModel(name, version));
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served, FindModel(name, version));
   if (served->metrics) stats.push_back(served->metrics->Snapshot());
   return stats;
 }

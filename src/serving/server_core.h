@@ -5,6 +5,7 @@
 #ifndef STRATA_SERVING_SERVER_CORE_H_
 #define STRATA_SERVING_SERVER_CORE_H_
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "core/infer_request.h"
 #include "runtime/backend_registry.h"
+#include "serving/model_manager.h"
 #include "serving/model_repository.h"
 #include "serving/server_metrics.h"
 
@@ -24,6 +26,9 @@ struct ServerOptions {
   std::filesystem::path repository;  // holds models/<name>/...
   std::string name = "strata";
   std::string version = "0.1.0";
+  // Repository scan interval for new versions; zero disables watching.
+  std::chrono::milliseconds poll_interval{2000};
+  WarmupReader warmup_reader = {};  // reads warm-up samples files
 };
 
 class ServerCore {
@@ -45,13 +50,22 @@ class ServerCore {
   // models failed (their own readiness says so).
   bool Ready() const { return true; }
 
-  const std::vector<ServedModel>& models() const { return models_; }
+  // One entry per model: its default version or its not-ready view.
+  std::vector<std::shared_ptr<const ServedModel>> models() const {
+    return manager_->List();
+  }
 
-  // The model `name`, checked against `version` when it is not empty.
-  // NOT_FOUND, worded as Triton does ("Request for unknown model: ..."),
-  // for an unknown model or a version that is not served.
-  absl::StatusOr<const ServedModel*> FindModel(std::string_view name,
-                                               std::string_view version) const;
+  // The model `name` at `version` (a number, a label, or empty for the
+  // default). NOT_FOUND, worded as Triton does ("Request for unknown model:
+  // ..."), for an unknown model or a version that is not served. A model with
+  // no ready version yields its not-ready view (model == nullptr, reason).
+  absl::StatusOr<std::shared_ptr<const ServedModel>> FindModel(
+      std::string_view name, std::string_view version) const {
+    return manager_->Find(name, version);
+  }
+
+  // Versions, labels, the default, and the control operations.
+  ModelManager& manager() const { return *manager_; }
 
   // Validates `request` against the model's signature and runs it through
   // the model's queue. The request parameter "timeout" (microseconds) or the
@@ -79,15 +93,12 @@ class ServerCore {
   }
 
  private:
-  ServerCore(ServerOptions options, std::unique_ptr<ServerMetrics> metrics,
-             std::vector<ServedModel> models)
-      : options_(std::move(options)),
-        metrics_(std::move(metrics)),
-        models_(std::move(models)) {}
+  ServerCore(ServerOptions options, std::unique_ptr<ServerMetrics> metrics)
+      : options_(std::move(options)), metrics_(std::move(metrics)) {}
 
   ServerOptions options_;
-  std::unique_ptr<ServerMetrics> metrics_;  // outlives models_
-  std::vector<ServedModel> models_;  // sorted by name
+  std::unique_ptr<ServerMetrics> metrics_;  // outlives manager_
+  std::unique_ptr<ModelManager> manager_;
 };
 
 }  // namespace strata::serving

@@ -42,7 +42,7 @@ TEST_F(ServerCoreTest, LoadsHighestVersionNumerically) {
   ASSERT_TRUE(good.ok());
   EXPECT_TRUE((*good)->ready());
   EXPECT_EQ((*good)->version, 10);
-  EXPECT_EQ((*good)->versions, (std::vector<int64_t>{1, 2, 10}));
+  EXPECT_EQ((*good)->versions, (std::vector<int64_t>{10}));  // latest: 1
   EXPECT_EQ((*good)->platform, "fake_doubling");
 }
 

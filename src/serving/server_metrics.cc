@@ -73,6 +73,10 @@ ServerMetrics::ServerMetrics()
                      .Name("strata_inference_in_flight_requests")
                      .Help("Requests accepted by the core and not yet answered")
                      .Register(*registry_)),
+      loads_(prometheus::BuildCounter()
+                 .Name("strata_model_loads_total")
+                 .Help("Model version loads (load and warm-up) by model and outcome")
+                 .Register(*registry_)),
       cpu_seconds_(prometheus::BuildCounter()
                        .Name("process_cpu_seconds_total")
                        .Help("User and system CPU time spent, in seconds")
@@ -107,6 +111,10 @@ ServerMetrics::ServerMetrics()
 std::unique_ptr<ModelMetrics> ServerMetrics::ForModel(const std::string& name,
                                                       const std::string& version) {
   return std::unique_ptr<ModelMetrics>(new ModelMetrics(*this, name, version));
+}
+
+void ServerMetrics::RecordLoad(const std::string& model, bool success) {
+  loads_.Add({{"model", model}, {"outcome", success ? "success" : "failure"}}).Increment();
 }
 
 void ServerMetrics::UpdateProcessMetrics() {

@@ -87,6 +87,9 @@ class ServerMetrics {
   std::unique_ptr<ModelMetrics> ForModel(const std::string& name,
                                          const std::string& version);
 
+  // Counts a model version load attempt (strata_model_loads_total).
+  void RecordLoad(const std::string& model, bool success);
+
   // Refreshes the process metrics and returns every family, ready for the
   // Prometheus text format.
   std::vector<prometheus::MetricFamily> Collect();
@@ -103,6 +106,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Histogram>& batch_size_;
   prometheus::Family<prometheus::Gauge>& queue_depth_;
   prometheus::Family<prometheus::Gauge>& in_flight_;
+  prometheus::Family<prometheus::Counter>& loads_;
   prometheus::Counter& cpu_seconds_;
   prometheus::Gauge& resident_bytes_;
   prometheus::Gauge& open_fds_;
