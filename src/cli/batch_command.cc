@@ -1,0 +1,302 @@
+#include "cli/batch_command.h"
+
+#include <charconv>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "batch/batch_job.h"
+#include "cli/builtin_backends.h"
+#include "cli/table_stores.h"
+#include "fmt/format.h"
+#include "serving/model_config_parser.h"
+#include "serving/model_repository.h"
+#include "spdlog/spdlog.h"
+
+namespace strata::cli {
+namespace {
+namespace fs = std::filesystem;
+
+struct BatchFlags {
+  std::string repository;
+  std::string model;
+  int64_t model_version = 0;
+  std::string input = "-";
+  std::string input_format = "auto";
+  std::string key;
+  std::vector<std::string> maps;
+  std::string table;
+  bool no_publish = false;
+  int keep_versions = 3;
+  TableStoreFlags store;
+  std::string output;
+  std::string output_format = "auto";
+  std::string shard = "0/1";
+  std::string job_id;
+  std::string staging;
+  int threads = 0;
+  int64_t chunk_rows = 65536;
+  int64_t batch_size = 8192;
+  std::string reject_file;
+  std::optional<int64_t> min_rows, max_rows;
+  int64_t max_nan = 0;
+  std::optional<double> min_value, max_value, min_mean, max_mean;
+  double max_psi = 0.25;
+  int64_t max_rejected = -1;
+  std::string progress = "auto";
+  double progress_interval = 10;
+};
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+absl::Status ParseShard(std::string_view text, int& index, int& count) {
+  const size_t slash = text.find('/');
+  auto number = [](std::string_view s, int& out) {
+    auto [end, err] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return err == std::errc() && end == s.data() + s.size();
+  };
+  if (slash == std::string_view::npos || !number(text.substr(0, slash), index) ||
+      !number(text.substr(slash + 1), count) || count < 1 || index < 0 ||
+      index >= count) {
+    return absl::InvalidArgumentError(fmt::format(
+        "--shard '{}' is not i/N with 0 <= i < N (e.g. 0/4)", text));
+  }
+  return absl::OkStatus();
+}
+
+// Loads `flags.model` (the given version, or the highest) from the repository.
+absl::StatusOr<int64_t> LoadModel(const BatchFlags& flags,
+                                  const runtime::BackendRegistry& backends,
+                                  batch::BatchJobOptions& options) {
+  const fs::path model_dir = fs::path(flags.repository) / "models" / flags.model;
+  absl::StatusOr<runtime::ModelConfig> config =
+      serving::LoadModelConfig(model_dir / "config.yaml", flags.model);
+  if (!config.ok()) return config.status();
+  const runtime::Backend* backend = backends.Find(config->backend);
+  if (backend == nullptr) {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}' names unknown backend '{}'", flags.model, config->backend));
+  }
+  int64_t version = flags.model_version;
+  if (version == 0) {
+    const std::vector<int64_t> versions = serving::ModelRepository::ListVersions(model_dir);
+    if (versions.empty()) {
+      return absl::NotFoundError(
+          fmt::format("model '{}' has no version directory in {}", flags.model,
+                      model_dir.string()));
+    }
+    version = versions.back();
+  }
+  absl::StatusOr<std::unique_ptr<runtime::Model>> model =
+      backend->factory(*config, model_dir / std::to_string(version));
+  if (!model.ok()) {
+    return absl::Status(model.status().code(),
+                        fmt::format("model '{}' version {} failed to load: {}", flags.model,
+                                    version, std::string(model.status().message())));
+  }
+  options.model_config = *std::move(config);
+  options.model = std::shared_ptr<runtime::Model>(*std::move(model));
+  options.model_version = version;
+  return version;
+}
+
+void PrintSummary(const batch::BatchJobResult& r, const batch::BatchJobOptions& o) {
+  fmt::print("job: {}\n", r.job_id);
+  fmt::print("rows processed: {} (resumed from checkpoints: {}) in {:.2f} s\n",
+             r.rows_processed, r.rows_resumed, r.seconds);
+  if (!r.finalized) {
+    if (r.version > 0) fmt::print("already complete: table version {}\n", r.version);
+    return;
+  }
+  fmt::print("rows: {}\n", r.rows);
+  if (!o.reject_path.empty()) fmt::print("rejected: {} (in {})\n", r.rejected, o.reject_path);
+  fmt::print("checksum: {}\n", r.checksum);
+  for (const store::OutputStats& s : r.report.outputs) {
+    fmt::print("output {}: min {} max {} mean {} p50 {} nan {} inf {}\n", s.name, s.min,
+               s.max, s.mean, s.Quantile(0.5), s.nan, s.inf);
+  }
+  if (r.report.psi) {
+    fmt::print("psi vs version {}: {:.4f}\n", r.report.previous_version, *r.report.psi);
+  }
+  fmt::print("verification: {}\n", r.verified ? "passed" : "FAILED");
+  if (r.verified && o.store != nullptr) {
+    fmt::print("table: {} version {} {}\n", o.table, r.version,
+               r.published ? "(published)" : "(not published)");
+  } else if (r.verified) {
+    fmt::print("output: {}\n", o.output_path);
+  }
+  fmt::print("rate: {:.0f} rows/s\n", r.seconds > 0 ? r.rows_processed / r.seconds : 0.0);
+}
+
+int RunBatch(const BatchFlags& flags) {
+  batch::BatchJobOptions options;
+  auto fail = [](const absl::Status& s) {
+    fmt::print(stderr, "strata batch: {}\n", std::string(s.message()));
+    return 1;
+  };
+  if (flags.table.empty() == flags.output.empty()) {
+    return fail(absl::InvalidArgumentError(
+        "name exactly one output: --table NAME or --output FILE"));
+  }
+  absl::StatusOr<store::KeySchema> key = store::KeySchema::Parse(flags.key);
+  if (!key.ok()) return fail(key.status());
+  options.key = *key;
+  for (const std::string& map : flags.maps) {
+    if (absl::Status s = batch::ParseMappingFlag(map, options.mapping); !s.ok()) return fail(s);
+  }
+  if (absl::Status s = ParseShard(flags.shard, options.shard_index, options.shard_count);
+      !s.ok()) {
+    return fail(s);
+  }
+  std::string input_format = flags.input_format;
+  if (input_format == "auto") {
+    input_format = EndsWith(flags.input, ".jsonl") || EndsWith(flags.input, ".json")
+                       ? "jsonl"
+                       : "csv";
+  }
+  options.input = flags.input;
+  options.input_format =
+      input_format == "jsonl" ? batch::InputFormat::kJsonl : batch::InputFormat::kCsv;
+
+  const runtime::BackendRegistry backends = BuiltinBackends();
+  absl::StatusOr<int64_t> version = LoadModel(flags, backends, options);
+  if (!version.ok()) return fail(version.status());
+
+  std::unique_ptr<store::TableStore> table_store;
+  if (!flags.table.empty()) {
+    if (absl::Status s = store::ValidateTableName(flags.table); !s.ok()) return fail(s);
+    absl::StatusOr<std::unique_ptr<store::TableStore>> created =
+        CreateTableStore(flags.store, flags.repository);
+    if (!created.ok()) return fail(created.status());
+    table_store = *std::move(created);
+    options.store = table_store.get();
+    options.table = flags.table;
+    options.publish = !flags.no_publish;
+    options.keep_versions = flags.keep_versions;
+    options.staging_root =
+        flags.staging.empty()
+            ? fs::path(flags.store.tables.empty()
+                           ? (fs::path(flags.repository) / "tables").string()
+                           : flags.store.tables) /
+                  ".staging" / flags.table
+            : fs::path(flags.staging);
+  } else {
+    std::string output_format = flags.output_format;
+    if (output_format == "auto") {
+      output_format = EndsWith(flags.output, ".jsonl") ? "jsonl" : "csv";
+    }
+    options.output_path = flags.output;
+    options.output_format =
+        output_format == "jsonl" ? batch::OutputFormat::kJsonl : batch::OutputFormat::kCsv;
+    options.staging_root = flags.staging.empty() ? fs::path(flags.output + ".staging")
+                                                 : fs::path(flags.staging);
+  }
+  options.job_id = flags.job_id;
+  options.threads = flags.threads;
+  options.chunk_rows = flags.chunk_rows;
+  options.batch_size = flags.batch_size;
+  options.reject_path = flags.reject_file;
+  options.expect = {.min_rows = flags.min_rows,
+                    .max_rows = flags.max_rows,
+                    .max_nan = flags.max_nan,
+                    .min_value = flags.min_value,
+                    .max_value = flags.max_value,
+                    .min_mean = flags.min_mean,
+                    .max_mean = flags.max_mean,
+                    .max_psi = flags.max_psi,
+                    .max_rejected = flags.max_rejected};
+  options.progress = flags.progress == "bar"     ? batch::ProgressMode::kBar
+                     : flags.progress == "lines" ? batch::ProgressMode::kLines
+                     : flags.progress == "off"   ? batch::ProgressMode::kOff
+                                                 : batch::ProgressMode::kAuto;
+  options.progress_interval_s = flags.progress_interval;
+
+  spdlog::info("batch: model '{}' version {} over {}, shard {}/{}", flags.model, *version,
+               flags.input, options.shard_index, options.shard_count);
+  absl::StatusOr<batch::BatchJobResult> result = batch::RunBatchJob(options);
+  if (!result.ok()) {
+    fmt::print(stderr, "strata batch: {}\nnothing was published\n",
+               std::string(result.status().message()));
+    return 1;
+  }
+  PrintSummary(*result, options);
+  if (result->finalized && !result->verified) {
+    for (const store::CheckResult& c : result->report.checks) {
+      if (!c.passed) fmt::print(stderr, "verification failed: {}: {}\n", c.name, c.detail);
+    }
+    fmt::print(stderr, "nothing was published\n");
+    return 3;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddBatchCommand(CLI::App& app) {
+  auto f = std::make_shared<BatchFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "batch",
+      "Run a model over input rows and write predictions, keys passed through, to a "
+      "table or a file.\nExample: strata batch -r repo -m sales_gbdt -i forecast.csv "
+      "-k store_id:INT64,product_id:INT64,date -t sales_forecast");
+  cmd->set_config("--config", "", "Job config file: one flag per line, TOML style (key = value)");
+  cmd->add_option("-r,--repository", f->repository, "Repository holding models/<model>/")
+      ->required();
+  cmd->add_option("-m,--model", f->model, "Model name")->required();
+  cmd->add_option("--model-version", f->model_version, "Model version (default: highest)");
+  cmd->add_option("-i,--input", f->input, "Input file, or - for stdin")->capture_default_str();
+  cmd->add_option("--input-format", f->input_format, "csv, jsonl or auto (by extension)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "csv", "jsonl"}));
+  cmd->add_option("-k,--key", f->key,
+                  "Key columns, passed through: name[:INT64|:BYTES],... (default BYTES)")
+      ->required();
+  cmd->add_option("--map", f->maps,
+                  "Columns of a model input: INPUT=COL,COL,... (default: the column named "
+                  "like the input, or every non-key column for a single input)");
+  cmd->add_option("-t,--table", f->table, "Write a prediction table of this name");
+  cmd->add_flag("--no-publish", f->no_publish, "Build and verify the version, do not make it current");
+  cmd->add_option("--keep-versions", f->keep_versions, "Table versions kept after publishing")
+      ->capture_default_str();
+  AddTableStoreFlags(*cmd, f->store);
+  cmd->add_option("-o,--output", f->output, "Write a CSV or JSON Lines file instead of a table");
+  cmd->add_option("--output-format", f->output_format, "csv, jsonl or auto (by extension)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "csv", "jsonl"}));
+  cmd->add_option("--shard", f->shard, "This process's share i/N of the chunks")
+      ->capture_default_str();
+  cmd->add_option("--job-id", f->job_id,
+                  "Job id (default: derived from the arguments; the same id resumes)");
+  cmd->add_option("--staging", f->staging, "Directory of job state and checkpoints");
+  cmd->add_option("--threads", f->threads, "Worker threads; 0 = one per core")
+      ->capture_default_str();
+  cmd->add_option("--chunk-rows", f->chunk_rows, "Rows per chunk (the checkpoint unit)")
+      ->capture_default_str();
+  cmd->add_option("--batch-size", f->batch_size, "Rows per model run")->capture_default_str();
+  cmd->add_option("--reject-file", f->reject_file,
+                  "Skip malformed rows into this file (line, reason, row) instead of failing");
+  cmd->add_option("--expect-min-rows", f->min_rows, "Verification: at least this many rows");
+  cmd->add_option("--expect-max-rows", f->max_rows, "Verification: at most this many rows");
+  cmd->add_option("--expect-max-nan", f->max_nan, "Verification: NaN/inf values allowed")
+      ->capture_default_str();
+  cmd->add_option("--expect-min", f->min_value, "Verification: smallest allowed value");
+  cmd->add_option("--expect-max", f->max_value, "Verification: largest allowed value");
+  cmd->add_option("--expect-min-mean", f->min_mean, "Verification: lowest mean of the first output");
+  cmd->add_option("--expect-max-mean", f->max_mean, "Verification: highest mean of the first output");
+  cmd->add_option("--max-psi", f->max_psi,
+                  "Verification: largest PSI against the current version; 0 disables")
+      ->capture_default_str();
+  cmd->add_option("--expect-max-rejected", f->max_rejected,
+                  "Verification: most rows rejected; -1 = any")
+      ->capture_default_str();
+  cmd->add_option("--progress", f->progress, "auto, bar, lines or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "bar", "lines", "off"}));
+  cmd->add_option("--progress-interval", f->progress_interval, "Seconds between progress lines")
+      ->capture_default_str();
+  cmd->callback([f] { throw CLI::RuntimeError(RunBatch(*f)); });
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,294 @@
+#include "cli/table_command.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "batch/file_output_writer.h"
+#include "cli/table_stores.h"
+#include "fmt/format.h"
+#include "store/table_checksum.h"
+
+namespace strata::cli {
+namespace {
+
+struct TableFlags {
+  std::string repository;
+  TableStoreFlags store;
+  std::string table;
+  int64_t version = 0;  // 0: the current version
+  std::vector<std::string> key_values;
+  std::string output = "-";
+  std::string format = "csv";
+};
+
+int Fail(const absl::Status& s) {
+  fmt::print(stderr, "strata table: {}\n", std::string(s.message()));
+  return s.code() == absl::StatusCode::kNotFound ? 4 : 1;
+}
+
+// The store, and the version the flags name (the current one by default).
+absl::StatusOr<std::unique_ptr<store::TableStore>> Store(const TableFlags& f) {
+  return CreateTableStore(f.store, f.repository);
+}
+
+absl::StatusOr<int64_t> ChosenVersion(store::TableStore& s, const TableFlags& f) {
+  if (f.version > 0) return f.version;
+  absl::StatusOr<int64_t> current = s.CurrentVersion(f.table);
+  if (!current.ok()) return current.status();
+  if (*current == 0) {
+    return absl::NotFoundError(fmt::format("table '{}' has no versions in {}", f.table,
+                                           s.location()));
+  }
+  return *current;
+}
+
+// The row's outputs as a JSON object: {"y": 1.5, "scores": [..]}.
+std::string OutputsJson(const store::TableManifest& m, std::string_view value) {
+  std::string out = "{";
+  const char* p = value.data();
+  for (size_t o = 0; o < m.outputs.size(); ++o) {
+    const store::OutputColumn& column = m.outputs[o];
+    if (o) out += ", ";
+    batch::AppendJsonString(column.name, out);
+    out += ": ";
+    if (!column.shape.empty()) out += '[';
+    for (size_t e = 0; e < column.ElementsPerRow(); ++e) {
+      if (e) out += ", ";
+      batch::AppendNumber(column.dtype, p, out);
+      p += core::ElementSize(column.dtype);
+    }
+    if (!column.shape.empty()) out += ']';
+  }
+  return out + "}";
+}
+
+int List(const TableFlags& f) {
+  absl::StatusOr<std::unique_ptr<store::TableStore>> s = Store(f);
+  if (!s.ok()) return Fail(s.status());
+  std::vector<std::string> tables = {f.table};
+  if (f.table.empty()) {
+    absl::StatusOr<std::vector<std::string>> all = (*s)->ListTables();
+    if (!all.ok()) return Fail(all.status());
+    tables = *all;
+  }
+  for (const std::string& table : tables) {
+    absl::StatusOr<int64_t> current = (*s)->CurrentVersion(table);
+    absl::StatusOr<std::vector<int64_t>> versions = (*s)->ListVersions(table);
+    if (!current.ok()) return Fail(current.status());
+    if (!versions.ok()) return Fail(versions.status());
+    fmt::print("table {} ({}, {}): current version {}\n", table, (*s)->kind(),
+               (*s)->location(), *current);
+    for (int64_t v : *versions) {
+      absl::StatusOr<store::TableManifest> m = (*s)->ReadManifest(table, v);
+      if (!m.ok()) {
+        fmt::print("  {:>4}  unreadable: {}\n", v, std::string(m.status().message()));
+        continue;
+      }
+      fmt::print("  {:>4}{} rows {:>10}  model {} v{}  created {}  checksum {}\n", v,
+                 v == *current ? "*" : " ", m->rows, m->model_name, m->model_version,
+                 m->created, m->checksum);
+    }
+  }
+  return 0;
+}
+
+int Show(const TableFlags& f) {
+  absl::StatusOr<std::unique_ptr<store::TableStore>> s = Store(f);
+  if (!s.ok()) return Fail(s.status());
+  absl::StatusOr<int64_t> v = ChosenVersion(**s, f);
+  if (!v.ok()) return Fail(v.status());
+  absl::StatusOr<store::TableManifest> m = (*s)->ReadManifest(f.table, *v);
+  if (!m.ok()) return Fail(m.status());
+  fmt::print("{}", store::ManifestToYaml(*m));
+  return 0;
+}
+
+int Get(const TableFlags& f) {
+  absl::StatusOr<std::unique_ptr<store::TableStore>> s = Store(f);
+  if (!s.ok()) return Fail(s.status());
+  absl::StatusOr<int64_t> v = ChosenVersion(**s, f);
+  if (!v.ok()) return Fail(v.status());
+  absl::StatusOr<std::shared_ptr<store::PredictionTable>> table = (*s)->Open(f.table, *v);
+  if (!table.ok()) return Fail(table.status());
+  const store::KeySchema& schema = (*table)->manifest().key;
+  if (f.key_values.size() != schema.size()) {
+    return Fail(absl::InvalidArgumentError(fmt::format(
+        "give one value per key column ({}), e.g. name=value", schema.ToString())));
+  }
+  std::string key;
+  for (size_t c = 0; c < schema.size(); ++c) {
+    std::string_view text = f.key_values[c];
+    const std::string& name = schema.columns()[c].name;
+    if (text.starts_with(name + "=")) text.remove_prefix(name.size() + 1);
+    if (absl::Status st = schema.AppendText(c, text, key); !st.ok()) return Fail(st);
+  }
+  absl::StatusOr<store::LookupResult> found =
+      (*table)->MultiGet(std::vector<std::string>{key});
+  if (!found.ok()) return Fail(found.status());
+  if (!found->found[0]) {
+    fmt::print(stderr, "not found in table '{}' version {}\n", f.table, *v);
+    return 4;
+  }
+  fmt::print("{}\n", OutputsJson((*table)->manifest(), found->values[0]));
+  return 0;
+}
+
+int Export(const TableFlags& f) {
+  absl::StatusOr<std::unique_ptr<store::TableStore>> s = Store(f);
+  if (!s.ok()) return Fail(s.status());
+  absl::StatusOr<int64_t> v = ChosenVersion(**s, f);
+  if (!v.ok()) return Fail(v.status());
+  absl::StatusOr<std::shared_ptr<store::PredictionTable>> table = (*s)->Open(f.table, *v);
+  if (!table.ok()) return Fail(table.status());
+  const store::TableManifest& m = (*table)->manifest();
+  // stdout: through a temporary file, since the writer renames into place.
+  const std::string path =
+      f.output == "-" ? fmt::format("/tmp/strata-export-{}.out", ::getpid()) : f.output;
+  absl::StatusOr<std::unique_ptr<batch::FileOutputWriter>> writer =
+      batch::FileOutputWriter::Create(
+          path, f.format == "jsonl" ? batch::OutputFormat::kJsonl : batch::OutputFormat::kCsv,
+          m.key, m.outputs);
+  if (!writer.ok()) return Fail(writer.status());
+  std::vector<std::string> texts;
+  std::vector<std::string_view> views;
+  absl::Status scanned = (*table)->Scan([&](std::string_view key, std::string_view value) {
+    absl::StatusOr<std::vector<store::KeyValue>> values = m.key.Decode(key);
+    if (!values.ok()) return values.status();
+    texts.clear();
+    for (const store::KeyValue& kv : *values) {
+      std::visit([&](const auto& x) { texts.push_back(fmt::format("{}", x)); }, kv);
+    }
+    views.assign(texts.begin(), texts.end());
+    return (*writer)->Write(views, value);
+  });
+  if (!scanned.ok()) return Fail(scanned);
+  if (absl::Status st = (*writer)->Finish(); !st.ok()) return Fail(st);
+  if (f.output == "-") {
+    std::ifstream in(path, std::ios::binary);
+    std::cout << in.rdbuf();
+    std::remove(path.c_str());
+  }
+  return 0;
+}
+
+// Opens the version (the store checks its data) and recomputes its row
+// count and checksum against the manifest.
+absl::Status VerifyVersion(store::TableStore& s, const std::string& table, int64_t v) {
+  absl::StatusOr<std::shared_ptr<store::PredictionTable>> opened = s.Open(table, v);
+  if (!opened.ok()) return opened.status();
+  const store::TableManifest& m = (*opened)->manifest();
+  store::TableChecksum checksum;
+  absl::Status scanned = (*opened)->Scan([&](std::string_view key, std::string_view value) {
+    if (value.size() != m.ValueSize()) {
+      return absl::DataLossError(fmt::format("a value has {} bytes, not {}", value.size(),
+                                             m.ValueSize()));
+    }
+    checksum.Add(key, value);
+    return absl::OkStatus();
+  });
+  if (!scanned.ok()) return scanned;
+  if (checksum.count() != m.rows || checksum.ToString() != m.checksum) {
+    return absl::DataLossError(fmt::format(
+        "table '{}' version {}: data checksum {} does not match the manifest's {}", table, v,
+        checksum.ToString(), m.checksum));
+  }
+  if (!m.verification.passed) {
+    return absl::FailedPreconditionError(fmt::format(
+        "table '{}' version {} failed verification when it was built", table, v));
+  }
+  return absl::OkStatus();
+}
+
+int Verify(const TableFlags& f) {
+  absl::StatusOr<std::unique_ptr<store::TableStore>> s = Store(f);
+  if (!s.ok()) return Fail(s.status());
+  absl::StatusOr<int64_t> v = ChosenVersion(**s, f);
+  if (!v.ok()) return Fail(v.status());
+  if (absl::Status st = VerifyVersion(**s, f.table, *v); !st.ok()) return Fail(st);
+  absl::StatusOr<store::TableManifest> m = (*s)->ReadManifest(f.table, *v);
+  fmt::print("table '{}' version {}: ok ({} rows, checksum {})\n", f.table, *v, m->rows,
+             m->checksum);
+  return 0;
+}
+
+int Publish(const TableFlags& f, bool rollback) {
+  absl::StatusOr<std::unique_ptr<store::TableStore>> s = Store(f);
+  if (!s.ok()) return Fail(s.status());
+  int64_t target = f.version;
+  if (rollback) {
+    absl::StatusOr<int64_t> current = (*s)->CurrentVersion(f.table);
+    absl::StatusOr<std::vector<int64_t>> versions = (*s)->ListVersions(f.table);
+    if (!current.ok()) return Fail(current.status());
+    if (!versions.ok()) return Fail(versions.status());
+    target = 0;
+    for (int64_t v : *versions) {
+      if (v < *current) target = v;
+    }
+    if (target == 0) {
+      return Fail(absl::NotFoundError(fmt::format(
+          "table '{}' has no version before {} to roll back to", f.table, *current)));
+    }
+  }
+  if (absl::Status st = VerifyVersion(**s, f.table, target); !st.ok()) {
+    fmt::print(stderr, "not published: ");
+    return Fail(st);
+  }
+  if (absl::Status st = (*s)->SetCurrentVersion(f.table, target); !st.ok()) return Fail(st);
+  fmt::print("table '{}': version {} is current\n", f.table, target);
+  return 0;
+}
+
+CLI::App* Sub(CLI::App& parent, const std::string& name, const std::string& help,
+              const std::shared_ptr<TableFlags>& f, bool needs_table) {
+  CLI::App* cmd = parent.add_subcommand(name, help);
+  cmd->add_option("-r,--repository", f->repository,
+                  "Repository (tables in <repository>/tables)");
+  AddTableStoreFlags(*cmd, f->store);
+  CLI::Option* table = cmd->add_option("table", f->table, "Table name");
+  if (needs_table) table->required();
+  return cmd;
+}
+
+}  // namespace
+
+void AddTableCommand(CLI::App& app) {
+  auto f = std::make_shared<TableFlags>();
+  CLI::App* table = app.add_subcommand(
+      "table", "Inspect and manage prediction tables.\nExample: strata table list -r repo");
+  table->require_subcommand(1);
+  auto run = [](CLI::App* cmd, std::function<int()> body) {
+    cmd->callback([body] { throw CLI::RuntimeError(body()); });
+  };
+  run(Sub(*table, "list", "List tables and their versions (* = current)", f, false),
+      [f] { return List(*f); });
+  CLI::App* show = Sub(*table, "show", "Print a version's manifest and verification report", f, true);
+  show->add_option("--version", f->version, "Version (default: current)");
+  run(show, [f] { return Show(*f); });
+  CLI::App* get = Sub(*table, "get", "Look up one key: strata table get T store_id=1 date=x", f, true);
+  get->add_option("key", f->key_values, "One value per key column, in order (name=value)")
+      ->required();
+  get->add_option("--version", f->version, "Version (default: current)");
+  run(get, [f] { return Get(*f); });
+  CLI::App* exp = Sub(*table, "export", "Write every row to CSV or JSON Lines", f, true);
+  exp->add_option("--version", f->version, "Version (default: current)");
+  exp->add_option("-o,--output", f->output, "Output file, or - for stdout")->capture_default_str();
+  exp->add_option("--format", f->format, "csv or jsonl")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"csv", "jsonl"}));
+  run(exp, [f] { return Export(*f); });
+  CLI::App* verify = Sub(*table, "verify", "Check a version's data against its manifest", f, true);
+  verify->add_option("--version", f->version, "Version (default: current)");
+  run(verify, [f] { return Verify(*f); });
+  CLI::App* publish = Sub(*table, "publish", "Verify a version and make it current", f, true);
+  publish->add_option("version", f->version, "Version to publish")->required();
+  run(publish, [f] { return Publish(*f, false); });
+  run(Sub(*table, "rollback", "Make the version before the current one current again", f, true),
+      [f] { return Publish(*f, true); });
+}
+
+}  // namespace strata::cli

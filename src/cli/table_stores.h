@@ -1,0 +1,33 @@
+// The table store flags shared by `strata batch`, `strata table` and
+// `strata serve`, and the factory that turns them into a store::TableStore
+// (the composition root is the only place that names concrete stores).
+#ifndef STRATA_CLI_TABLE_STORES_H_
+#define STRATA_CLI_TABLE_STORES_H_
+
+#include <memory>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "store/table_store.h"
+
+namespace strata::cli {
+
+struct TableStoreFlags {
+  std::string store = "rocksdb";  // rocksdb | redis
+  std::string tables;             // rocksdb: directory; default <repository>/tables
+  std::string redis = "redis://127.0.0.1:6379";
+  std::string block_cache = "256MiB";
+  int redis_grace_seconds = 300;
+};
+
+// Adds --store, --tables, --redis, --block-cache, --redis-grace to `command`.
+void AddTableStoreFlags(CLI::App& command, TableStoreFlags& flags);
+
+// `repository` supplies the default tables directory (<repository>/tables).
+absl::StatusOr<std::unique_ptr<store::TableStore>> CreateTableStore(
+    const TableStoreFlags& flags, const std::string& repository);
+
+}  // namespace strata::cli
+
+#endif  // STRATA_CLI_TABLE_STORES_H_

@@ -1,0 +1,153 @@
+#include "store/redis/redis_connection.h"
+
+#include <hiredis/hiredis.h>
+
+#include <charconv>
+
+#include "fmt/format.h"
+
+namespace strata::store {
+namespace {
+
+RedisReply Own(void* reply) {
+  return RedisReply(static_cast<redisReply*>(reply), freeReplyObject);
+}
+
+std::vector<const char*> Pointers(const std::vector<std::string_view>& args,
+                                  std::vector<size_t>& lengths) {
+  std::vector<const char*> pointers;
+  lengths.clear();
+  for (std::string_view a : args) {
+    pointers.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  return pointers;
+}
+
+}  // namespace
+
+absl::StatusOr<RedisAddress> RedisAddress::Parse(std::string_view url) {
+  RedisAddress address;
+  if (url.starts_with("redis://")) url.remove_prefix(8);
+  if (const size_t slash = url.find('/'); slash != std::string_view::npos) {
+    const std::string_view db = url.substr(slash + 1);
+    auto [end, err] = std::from_chars(db.data(), db.data() + db.size(), address.db);
+    if (err != std::errc() || end != db.data() + db.size()) {
+      return absl::InvalidArgumentError(fmt::format("Redis database '{}' is not a number", db));
+    }
+    url = url.substr(0, slash);
+  }
+  const size_t colon = url.rfind(':');
+  if (colon != std::string_view::npos) {
+    const std::string_view port = url.substr(colon + 1);
+    auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), address.port);
+    if (err != std::errc() || end != port.data() + port.size()) {
+      return absl::InvalidArgumentError(fmt::format("Redis port '{}' is not a number", port));
+    }
+    url = url.substr(0, colon);
+  }
+  if (!url.empty()) address.host = std::string(url);
+  return address;
+}
+
+std::string RedisAddress::ToString() const {
+  return db == 0 ? fmt::format("redis://{}:{}", host, port)
+                 : fmt::format("redis://{}:{}/{}", host, port, db);
+}
+
+absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
+    const RedisAddress& address, std::chrono::milliseconds timeout) {
+  const timeval tv{static_cast<time_t>(timeout.count() / 1000),
+                   static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+  redisContext* context = redisConnectWithTimeout(address.host.c_str(), address.port, tv);
+  if (context == nullptr || context->err) {
+    const std::string error = context ? context->errstr : "out of memory";
+    if (context) redisFree(context);
+    return absl::UnavailableError(
+        fmt::format("cannot connect to Redis at {}: {}", address.ToString(), error));
+  }
+  redisSetTimeout(context, tv);
+  auto connection = std::unique_ptr<RedisConnection>(
+      new RedisConnection(context, address.ToString()));
+  if (address.db != 0) {
+    const std::string db = std::to_string(address.db);
+    absl::StatusOr<RedisReply> selected = connection->Command({"SELECT", db});
+    if (!selected.ok()) return selected.status();
+  }
+  return connection;
+}
+
+RedisConnection::~RedisConnection() { redisFree(context_); }
+
+bool RedisConnection::healthy() const { return context_->err == 0; }
+
+absl::Status RedisConnection::Error(std::string_view what) const {
+  return absl::UnavailableError(
+      fmt::format("Redis at {}: {}: {}", name_, what, context_->errstr));
+}
+
+absl::StatusOr<RedisReply> RedisConnection::Command(
+    const std::vector<std::string_view>& args) {
+  std::vector<size_t> lengths;
+  std::vector<const char*> pointers = Pointers(args, lengths);
+  RedisReply reply = Own(redisCommandArgv(context_, static_cast<int>(args.size()),
+                                          pointers.data(), lengths.data()));
+  if (reply == nullptr) return Error(args.empty() ? "" : args[0]);
+  if (reply->type == REDIS_REPLY_ERROR) {
+    return absl::InternalError(fmt::format("Redis at {}: {} failed: {}", name_,
+                                           args[0], std::string(reply->str, reply->len)));
+  }
+  return reply;
+}
+
+absl::Status RedisConnection::Append(const std::vector<std::string_view>& args) {
+  std::vector<size_t> lengths;
+  std::vector<const char*> pointers = Pointers(args, lengths);
+  if (redisAppendCommandArgv(context_, static_cast<int>(args.size()), pointers.data(),
+                             lengths.data()) != REDIS_OK) {
+    return Error("pipeline");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RedisReply> RedisConnection::ReadReply() {
+  void* raw = nullptr;
+  if (redisGetReply(context_, &raw) != REDIS_OK) return Error("pipeline reply");
+  RedisReply reply = Own(raw);
+  if (reply->type == REDIS_REPLY_ERROR) {
+    return absl::InternalError(fmt::format("Redis at {}: {}", name_,
+                                           std::string(reply->str, reply->len)));
+  }
+  return reply;
+}
+
+absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnectionPool::Acquire() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      std::unique_ptr<RedisConnection> c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+  }
+  return RedisConnection::Connect(address_, timeout_);
+}
+
+void RedisConnectionPool::Release(std::unique_ptr<RedisConnection> connection) {
+  if (connection == nullptr || !connection->healthy()) return;  // reconnect later
+  std::lock_guard lock(mutex_);
+  idle_.push_back(std::move(connection));
+}
+
+absl::StatusOr<PooledRedisConnection> PooledRedisConnection::Acquire(
+    RedisConnectionPool& pool) {
+  absl::StatusOr<std::unique_ptr<RedisConnection>> c = pool.Acquire();
+  if (!c.ok()) return c.status();
+  return PooledRedisConnection(pool, *std::move(c));
+}
+
+PooledRedisConnection::~PooledRedisConnection() {
+  if (connection_) pool_->Release(std::move(connection_));
+}
+
+}  // namespace strata::store

@@ -1,0 +1,68 @@
+// RedisTableStore keeps prediction tables in a Redis server shared by many
+// strata replicas. Each version has its own key namespace:
+//
+//   strata:t:<table>:v<N>:k:<key bytes>   one row's value
+//   strata:t:<table>:v<N>:manifest        its manifest (YAML), written last
+//   strata:t:<table>:versions             set of committed version numbers
+//   strata:t:<table>:current              the published version (the pointer)
+//   strata:t:<table>:next                 version counter (INCR)
+//   strata:tables                         set of table names
+//
+// Builders write with pipelining (thousands of SETs per round trip); a
+// version exists once its manifest is written and it joins the versions
+// set, and goes live by one SET of the pointer. Removed versions are not
+// deleted at once: their keys get a TTL (the grace period), so replicas
+// still reading them finish first. Thread-safe.
+#ifndef STRATA_STORE_REDIS_REDIS_TABLE_STORE_H_
+#define STRATA_STORE_REDIS_REDIS_TABLE_STORE_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "store/redis/redis_connection.h"
+#include "store/table_store.h"
+
+namespace strata::store {
+
+struct RedisOptions {
+  std::string url = "redis://127.0.0.1:6379";
+  int grace_seconds = 300;
+  std::chrono::milliseconds timeout{1000};  // connect and each command
+  int pipeline_depth = 2000;                // commands per round trip
+};
+
+class RedisTableStore : public TableStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<RedisTableStore>> Create(RedisOptions options);
+
+  std::string_view kind() const override { return "redis"; }
+  std::string location() const override { return pool_->address().ToString(); }
+  absl::StatusOr<std::vector<std::string>> ListTables() const override;
+  absl::StatusOr<std::vector<int64_t>> ListVersions(
+      std::string_view table) const override;
+  absl::StatusOr<TableManifest> ReadManifest(std::string_view table,
+                                             int64_t version) const override;
+  absl::StatusOr<int64_t> CurrentVersion(std::string_view table) const override;
+  absl::Status SetCurrentVersion(std::string_view table, int64_t version) override;
+  absl::StatusOr<std::unique_ptr<TableBuilder>> NewBuilder(
+      std::string_view table, const std::filesystem::path& scratch) override;
+  absl::StatusOr<std::shared_ptr<PredictionTable>> Open(
+      std::string_view table, int64_t version) const override;
+  absl::StatusOr<int> RemoveOldVersions(std::string_view table, int keep) override;
+
+  static std::string TableKey(std::string_view table, std::string_view what);
+  static std::string VersionPrefix(std::string_view table, int64_t version);
+
+ private:
+  RedisTableStore(RedisOptions options, std::shared_ptr<RedisConnectionPool> pool)
+      : options_(std::move(options)), pool_(std::move(pool)) {}
+
+  RedisOptions options_;
+  std::shared_ptr<RedisConnectionPool> pool_;
+};
+
+}  // namespace strata::store
+
+#endif  // STRATA_STORE_REDIS_REDIS_TABLE_STORE_H_
