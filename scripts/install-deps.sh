@@ -14,11 +14,13 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc zlib1g-dev
   # fuzz targets (libFuzzer ships with clang's runtime), gRPC e2e tests and h2load
   clang libclang-rt-14-dev python3-grpcio python3-protobuf nghttp2-client
+  # prediction tables: RocksDB (embedded), hiredis and the Redis server (shared)
+  librocksdb-dev libhiredis-dev redis-server
   # tests and benchmarks
   libgtest-dev libgmock-dev curl wrk prometheus
   # example models and the benchmark peer (run by /usr/bin/python3)
   python3 python3-numpy python3-torch python3-xgboost python3-sklearn
-  python3-fastapi python3-uvicorn python3-requests
+  python3-fastapi python3-uvicorn python3-requests python3-pandas python3-redis
 )
 
 missing=()

@@ -121,6 +121,13 @@ std::vector<store::OutputStats> PredictionStats::Finish() const {
     s.classes = acc.classes;
     const std::vector<double> sample = SortedSample(o);
     if (!sample.empty()) {
+      // Decile edges without repeats (ties collapse bins), and the share of
+      // this sample in each bin.
+      for (int b = 1; b < 10; ++b) {
+        const double edge = sample[(sample.size() - 1) * b / 10];
+        if (s.psi_edges.empty() || edge > s.psi_edges.back()) s.psi_edges.push_back(edge);
+      }
+      s.psi_fractions = BinFractions(sample, s.psi_edges);
       for (double q : store::kReportedQuantiles) {
         double v = sample[static_cast<size_t>(std::llround(q * (sample.size() - 1)))];
         if (q == 0.0) v = acc.min;
@@ -133,26 +140,30 @@ std::vector<store::OutputStats> PredictionStats::Finish() const {
   return result;
 }
 
+std::vector<double> PredictionStats::BinFractions(const std::vector<double>& sorted,
+                                                  const std::vector<double>& edges) {
+  std::vector<double> fractions(edges.size() + 1, 0);
+  for (double v : sorted) {
+    fractions[std::lower_bound(edges.begin(), edges.end(), v) - edges.begin()] += 1;
+  }
+  for (double& f : fractions) f /= sorted.empty() ? 1 : sorted.size();
+  return fractions;
+}
+
 std::optional<double> PredictionStats::Psi(const store::OutputStats& previous) const {
-  if (outputs_.empty() || previous.quantiles.empty() || previous.count == 0) {
+  if (outputs_.empty() || previous.psi_fractions.size() != previous.psi_edges.size() + 1 ||
+      previous.psi_edges.empty()) {
     return std::nullopt;
   }
   const std::vector<double> sample = SortedSample(0);
   if (sample.empty()) return std::nullopt;
-  // Ten bins cut at the previous version's deciles; each held ~10% of it.
-  constexpr int kBins = 10;
-  std::vector<double> edges;
-  for (int b = 1; b < kBins; ++b) edges.push_back(previous.Quantile(b / 10.0));
-  std::vector<double> actual(kBins, 0);
-  for (double v : sample) {
-    const size_t bin = std::lower_bound(edges.begin(), edges.end(), v) - edges.begin();
-    actual[bin] += 1;
-  }
+  // The previous version's bins and shares against this sample's shares.
+  const std::vector<double> actual = BinFractions(sample, previous.psi_edges);
   double psi = 0;
   constexpr double kFloor = 1e-4;
-  for (int b = 0; b < kBins; ++b) {
-    const double a = std::max(actual[b] / sample.size(), kFloor);
-    const double e = 1.0 / kBins;
+  for (size_t b = 0; b < actual.size(); ++b) {
+    const double a = std::max(actual[b], kFloor);
+    const double e = std::max(previous.psi_fractions[b], kFloor);
     psi += (a - e) * std::log(a / e);
   }
   return psi;

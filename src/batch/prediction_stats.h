@@ -29,8 +29,9 @@ class PredictionStats {
 
   std::vector<store::OutputStats> Finish() const;
 
-  // Population stability index of the first output against `previous`'s
-  // deciles; nullopt when either side has no finite values.
+  // Population stability index of the first output against the bins that
+  // `previous` recorded (its psi_edges and psi_fractions); nullopt when
+  // either side has no finite values.
   std::optional<double> Psi(const store::OutputStats& previous) const;
 
  private:
@@ -43,6 +44,8 @@ class PredictionStats {
     std::priority_queue<std::pair<uint64_t, double>> sample;  // lowest hashes
   };
   std::vector<double> SortedSample(size_t output) const;
+  static std::vector<double> BinFractions(const std::vector<double>& sorted,
+                                          const std::vector<double>& edges);
 
   std::vector<store::OutputColumn> outputs_;
   size_t sample_size_;

@@ -72,6 +72,14 @@ void EmitStats(YAML::Emitter& out, const OutputStats& s) {
     out << YAML::Key << Num(q) << YAML::Value << Num(v);
   }
   out << YAML::EndMap;
+  if (!s.psi_edges.empty()) {
+    out << YAML::Key << "psi_edges" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (double e : s.psi_edges) out << Num(e);
+    out << YAML::EndSeq;
+    out << YAML::Key << "psi_fractions" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (double f : s.psi_fractions) out << Num(f);
+    out << YAML::EndSeq;
+  }
   if (!s.classes.empty()) {
     out << YAML::Key << "classes" << YAML::Value << YAML::Flow << YAML::BeginMap;
     for (const auto& [c, n] : s.classes) out << YAML::Key << c << YAML::Value << n;
@@ -198,6 +206,10 @@ absl::StatusOr<TableManifest> ParseManifest(std::string_view yaml) {
           stats.quantiles.emplace_back(ToDouble(q.first), ToDouble(q.second));
         }
         std::sort(stats.quantiles.begin(), stats.quantiles.end());
+        for (const YAML::Node& e : s["psi_edges"]) stats.psi_edges.push_back(ToDouble(e));
+        for (const YAML::Node& f : s["psi_fractions"]) {
+          stats.psi_fractions.push_back(ToDouble(f));
+        }
         if (s["classes"]) {
           for (const auto& c : s["classes"]) {
             stats.classes[c.first.as<int64_t>()] = c.second.as<int64_t>();

@@ -48,6 +48,11 @@ struct OutputStats {
   std::vector<std::pair<double, double>> quantiles;
   // Class histogram for integer outputs: value -> rows; empty otherwise.
   std::map<int64_t, int64_t> classes;
+  // The distribution that the next version's PSI is measured against: bin
+  // upper edges (value <= edge), and the fraction of values in each bin
+  // (one more than edges: the last bin is open).
+  std::vector<double> psi_edges;
+  std::vector<double> psi_fractions;
 
   // The value at quantile q by linear interpolation of `quantiles`.
   double Quantile(double q) const;
