@@ -6,6 +6,7 @@
 #include "api/grpc_codec.h"
 #include "api/http_compression.h"
 #include "api/http_status.h"
+#include "api/control_json.h"
 #include "api/kserve_json_codec.h"
 #include "api/model_config_json.h"
 #include "api/statistics_json.h"
@@ -144,6 +145,7 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
                            : Json(503, R"({"ready":false})");
     }
   }
+  if (segments[1] == "repository") return ControlRoute(request, segments, done);
   if (segments[1] == "models" && segments.size() == 3 && segments[2] == "stats") {
     if (request.method != "GET") return MethodNotAllowed(request, "GET");
     return Statistics(core_, "", "");
@@ -152,6 +154,53 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
     return ModelRoute(request, segments, done);
   }
   return Error(404, fmt::format("no such endpoint: {}", request.target));
+}
+
+std::optional<HttpReply> RestHandler::ControlRoute(
+    const HttpRequestView& request, const std::vector<std::string>& segments,
+    ReplyCallback& done) const {
+  // v2/repository/index, v2/repository/models/{m}/{load|unload|rollback|default|labels}
+  if (!options_.control_api) {
+    return Error(403, "the model control API is disabled; start strata serve with "
+                      "--control-api to enable /v2/repository/...");
+  }
+  if (request.method != "POST") return MethodNotAllowed(request, "POST");
+  serving::ModelManager& manager = core_.manager();
+  if (segments.size() == 3 && segments[2] == "index") {
+    absl::StatusOr<bool> ready_only = DecodeIndexRequest(request.body);
+    if (!ready_only.ok()) return FromStatus(ready_only.status());
+    manager.SyncNow();
+    return Json(200, EncodeIndex(manager.Index(), *ready_only));
+  }
+  if (segments.size() != 5 || segments[2] != "models") {
+    return Error(404, fmt::format("no such endpoint: {}", request.target));
+  }
+  std::string model = segments[3];
+  const std::string& action = segments[4];
+  auto reply = [done = std::move(done)](absl::StatusOr<std::string> result) {
+    if (!result.ok()) return done(FromStatus(result.status()));
+    done(Json(200, EncodeMessage(*result)));
+  };
+  if (action == "load") {
+    manager.Load(std::move(model), std::move(reply));
+  } else if (action == "unload") {
+    manager.Unload(std::move(model), std::move(reply));
+  } else if (action == "rollback") {
+    manager.Rollback(std::move(model), std::move(reply));
+  } else if (action == "default") {
+    absl::StatusOr<int64_t> version = DecodeVersionBody(request.body);
+    if (!version.ok()) return FromStatus(version.status());
+    manager.SetDefault(std::move(model), *version, std::move(reply));
+  } else if (action == "labels") {
+    absl::StatusOr<LabelBody> label = DecodeLabelBody(request.body);
+    if (!label.ok()) return FromStatus(label.status());
+    manager.SetLabel(std::move(model), label->label, label->version, std::move(reply));
+  } else {
+    return Error(404, fmt::format("no such control action '{}'; use load, unload, rollback, "
+                                  "default or labels",
+                                  action));
+  }
+  return std::nullopt;
 }
 
 std::optional<HttpReply> RestHandler::ModelRoute(

@@ -36,9 +36,17 @@ struct HttpReply {
   std::string model_version = {};
 };
 
+struct RestHandlerOptions {
+  // Model control (/v2/repository/...): off unless asked for, since it
+  // changes what the server serves.
+  bool control_api = false;
+};
+
 class RestHandler {
  public:
-  explicit RestHandler(const serving::ServerCore& core) : core_(core) {}
+  explicit RestHandler(const serving::ServerCore& core,
+                       RestHandlerOptions options = {})
+      : core_(core), options_(options) {}
 
   // Answers `request` by calling `done` exactly once, on any thread
   // (possibly before Handle returns). The view's strings must stay valid
@@ -60,7 +68,12 @@ class RestHandler {
                                  std::string model, std::string version,
                                  ReplyCallback& done) const;
 
+  std::optional<HttpReply> ControlRoute(const HttpRequestView& request,
+                                        const std::vector<std::string>& segments,
+                                        ReplyCallback& done) const;
+
   const serving::ServerCore& core_;
+  const RestHandlerOptions options_;
 };
 
 // Splits "/v2/models/a%20b/ready?x=1" into {"v2","models","a b","ready"},

@@ -1,6 +1,7 @@
 // strata: one binary for serving machine-learning predictions.
 #include "CLI/CLI.hpp"
 #include "cli/batch_command.h"
+#include "cli/model_command.h"
 #include "cli/serve_command.h"
 #include "cli/table_command.h"
 #include "spdlog/spdlog.h"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   app.parse_complete_callback(
       [&] { spdlog::set_level(spdlog::level::from_str(log_level)); });
   strata::cli::AddServeCommand(app);
+  strata::cli::AddModelCommand(app);
   strata::cli::AddBatchCommand(app);
   strata::cli::AddTableCommand(app);
   try {

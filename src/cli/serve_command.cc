@@ -6,6 +6,7 @@
 #include "api/grpc_server.h"
 #include "api/rest_handler.h"
 #include "api/rest_server.h"
+#include "api/warmup_file.h"
 #include "cli/builtin_backends.h"
 #include "cli/byte_size.h"
 #include "serving/server_core.h"
@@ -22,6 +23,8 @@ struct ServeFlags {
   int http_threads = 0;
   std::string max_body_size = "64MiB";
   bool access_log = false;
+  int64_t poll_interval_ms = 2000;
+  bool control_api = false;
 };
 
 int RunServe(const ServeFlags& flags) {
@@ -33,15 +36,23 @@ int RunServe(const ServeFlags& flags) {
   }
   const runtime::BackendRegistry backends = BuiltinBackends();
   absl::StatusOr<std::unique_ptr<serving::ServerCore>> core =
-      serving::ServerCore::Create({.repository = flags.repository}, backends);
+      serving::ServerCore::Create(
+          {.repository = flags.repository,
+           .poll_interval = std::chrono::milliseconds(flags.poll_interval_ms),
+           .warmup_reader = api::ReadWarmupFile},
+          backends);
   if (!core.ok()) {
     spdlog::error("{}", std::string(core.status().message()));
     return 1;
   }
   int ready = 0;
-  const auto models = (*core)->models();
-  for (const auto& model : models) ready += model->ready();
-  const api::RestHandler handler(**core);
+  size_t model_count = 0;
+  {  // a scope: holding these views would keep their versions loaded
+    const auto models = (*core)->models();
+    for (const auto& model : models) ready += model->ready();
+    model_count = models.size();
+  }
+  const api::RestHandler handler(**core, {.control_api = flags.control_api});
   api::RestServerOptions options{.host = flags.host,
                                  .port = flags.port,
                                  .threads = flags.http_threads,
@@ -58,7 +69,8 @@ int RunServe(const ServeFlags& flags) {
     absl::StatusOr<std::unique_ptr<api::GrpcServer>> started = api::GrpcServer::Start(
         {.host = flags.host,
          .port = static_cast<uint16_t>(flags.grpc_port),
-         .max_message_bytes = *max_body},
+         .max_message_bytes = *max_body,
+         .control_api = flags.control_api},
         **core);
     if (!started.ok()) {
       spdlog::error("{}", std::string(started.status().message()));
@@ -68,7 +80,7 @@ int RunServe(const ServeFlags& flags) {
     spdlog::info("gRPC listening on {}:{}", flags.host, grpc_server->port());
   }
   spdlog::info("{} of {} models ready; listening on http://{}:{}", ready,
-               models.size(), flags.host, (*server)->port());
+               model_count, flags.host, (*server)->port());
   (*server)->Run();
   if (grpc_server) grpc_server->Shutdown();
   spdlog::info("stopped");
@@ -101,6 +113,15 @@ void AddServeCommand(CLI::App& app) {
   serve->add_option("--max-body-size", flags->max_body_size,
                     "Largest request body accepted; larger ones get 413")
       ->capture_default_str();
+  serve->add_option("--poll-interval-ms", flags->poll_interval_ms,
+                    "How often the repository is scanned for new versions and changed "
+                    "configs; 0 disables watching")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve->add_flag("--control-api", flags->control_api,
+                  "Enable model control: POST /v2/repository/index and "
+                  "/v2/repository/models/{m}/{load,unload,rollback,default,labels}, "
+                  "and the gRPC RepositoryIndex and RepositoryModelLoad/Unload");
   serve->add_flag("--access-log", flags->access_log,
                   "Write one JSON line per request to stdout (latency, model, "
                   "version, status; never the payload)");

@@ -350,46 +350,67 @@ void ModelManager::SyncModel(ModelState& state, bool force_retry) {
   std::set<int64_t> keep;
   for (const auto& [label, version] : state.Labels()) keep.insert(version);
   if (state.PinnedVersion() > 0) keep.insert(state.PinnedVersion());
-  const std::vector<int64_t> aspired =
-      state.unloaded ? std::vector<int64_t>{} : AspiredVersions(lifecycle, state.complete, keep);
-
-  std::vector<int64_t> to_load;
-  for (int64_t v : aspired) {
+  // Versions that failed before are not candidates until their directory
+  // changes (or a control call retries them), so the policy falls back to
+  // the newest version that can serve.
+  std::vector<int64_t> candidates;
+  for (int64_t v : state.complete) {
     auto failed = state.failed.find(v);
     const bool failed_before = failed != state.failed.end() &&
                                failed->second.first == state.scanner.Fingerprint(v);
-    if (failed_before && !force_retry) continue;
-    if (!state.loaded.contains(v) || config_changed) to_load.push_back(v);
+    if (!failed_before || force_retry) candidates.push_back(v);
   }
+  std::set<int64_t> reload;  // loaded versions to load again (config changed)
+  if (config_changed) {
+    for (const auto& [v, loaded] : state.loaded) reload.insert(v);
+  }
+
+  std::vector<int64_t> aspired;
+  for (size_t round = 0; round <= state.complete.size(); ++round) {
+    aspired = state.unloaded ? std::vector<int64_t>{}
+                             : AspiredVersions(lifecycle, candidates, keep);
+    std::vector<int64_t> to_load;
+    for (int64_t v : aspired) {
+      if (!state.loaded.contains(v) || reload.contains(v)) to_load.push_back(v);
+    }
+    if (to_load.empty()) break;
+    // Resource-preserving: free the memory first; the model is unavailable
+    // until the new version is ready.
+    if (!lifecycle.availability_preserving) {
+      std::vector<int64_t> victims;
+      for (const auto& [v, loaded] : state.loaded) {
+        if (!std::binary_search(aspired.begin(), aspired.end(), v) || reload.contains(v)) {
+          victims.push_back(v);
+        }
+      }
+      if (!victims.empty()) {
+        state.transient_reason = fmt::format(
+            "loading version {} (resource-preserving swap: the previous version was "
+            "unloaded first); retry shortly",
+            to_load.back());
+        for (int64_t v : victims) UnloadVersion(state, v);
+        Publish(state);
+        WaitForDrain();
+      }
+    }
+    // Load, warm up, swap in, one version at a time; a failure drops the
+    // version from the candidates and the policy is asked again.
+    for (int64_t v : to_load) {
+      reload.erase(v);
+      if (LoadVersion(state, v)) {
+        Publish(state);
+      } else {
+        candidates.erase(std::remove(candidates.begin(), candidates.end(), v),
+                         candidates.end());
+      }
+    }
+  }
+  state.transient_reason.clear();
+  // Only now retire what is no longer aspired.
   std::vector<int64_t> to_unload;
   for (const auto& [v, loaded] : state.loaded) {
     if (!std::binary_search(aspired.begin(), aspired.end(), v)) to_unload.push_back(v);
   }
-
-  // 3. Resource-preserving: free the memory first; the model is unavailable
-  // until the new version is ready.
-  if (!lifecycle.availability_preserving && !to_load.empty()) {
-    std::vector<int64_t> victims = to_unload;
-    for (int64_t v : to_load) {
-      if (state.loaded.contains(v)) victims.push_back(v);
-    }
-    if (!victims.empty()) {
-      state.transient_reason = fmt::format(
-          "loading version {} (resource-preserving swap: the previous version was "
-          "unloaded first); retry shortly",
-          to_load.back());
-      for (int64_t v : victims) UnloadVersion(state, v);
-      to_unload.clear();
-      Publish(state);
-      WaitForDrain();
-    }
-  }
-  // 4. Availability-preserving (and first loads): load, warm up, swap in;
-  // only then retire what is no longer aspired.
-  for (int64_t v : to_load) {
-    if (LoadVersion(state, v)) Publish(state);
-  }
-  state.transient_reason.clear();
   for (int64_t v : to_unload) UnloadVersion(state, v);
   Publish(state);
 }

@@ -1,0 +1,120 @@
+#include "api/control_json.h"
+
+#include <charconv>
+
+#include "fmt/format.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+#include "simdjson.h"
+
+namespace strata::api {
+namespace {
+
+using simdjson::dom::element;
+
+absl::StatusOr<element> ParseObject(simdjson::dom::parser& parser, std::string_view body,
+                                    std::string_view example) {
+  element root;
+  if (auto error = parser.parse(body.data(), body.size(), true).get(root)) {
+    return absl::InvalidArgumentError(fmt::format("malformed JSON body: {}; expected e.g. {}",
+                                                  simdjson::error_message(error), example));
+  }
+  if (!root.is_object()) {
+    return absl::InvalidArgumentError(fmt::format("the body must be a JSON object, e.g. {}", example));
+  }
+  return root;
+}
+
+absl::StatusOr<int64_t> VersionOf(element value) {
+  if (value.is_null()) return 0;
+  if (int64_t v; !value.get_int64().get(v) && v >= 0) return v;
+  if (std::string_view s; !value.get_string().get(s)) {
+    if (s == "latest") return 0;
+    int64_t v = 0;
+    auto [end, err] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (err == std::errc() && end == s.data() + s.size() && v >= 0) return v;
+  }
+  return absl::InvalidArgumentError(fmt::format(
+      "'version' must be a version number, \"latest\" or null, got {}", simdjson::to_string(value)));
+}
+
+}  // namespace
+
+std::string EncodeIndex(const std::vector<serving::VersionStatus>& index, bool ready_only) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartArray();
+  for (const serving::VersionStatus& s : index) {
+    if (ready_only && s.state != "READY") continue;
+    w.StartObject();
+    w.Key("name");
+    w.String(s.model.c_str());
+    w.Key("version");
+    w.String(s.version.c_str());
+    w.Key("state");
+    w.String(s.state.c_str());
+    w.Key("reason");
+    w.String(s.reason.c_str());
+    w.EndObject();
+  }
+  w.EndArray();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+absl::StatusOr<bool> DecodeIndexRequest(std::string_view body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return false;
+  simdjson::dom::parser parser;
+  absl::StatusOr<element> root = ParseObject(parser, body, R"({"ready": true})");
+  if (!root.ok()) return root.status();
+  element ready;
+  if ((*root)["ready"].get(ready)) return false;
+  bool value = false;
+  if (ready.get_bool().get(value)) {
+    return absl::InvalidArgumentError("'ready' must be true or false");
+  }
+  return value;
+}
+
+absl::StatusOr<int64_t> DecodeVersionBody(std::string_view body) {
+  simdjson::dom::parser parser;
+  absl::StatusOr<element> root = ParseObject(parser, body, R"({"version": 3})");
+  if (!root.ok()) return root.status();
+  element version;
+  if ((*root)["version"].get(version)) {
+    return absl::InvalidArgumentError(R"(the body needs "version", e.g. {"version": 3})");
+  }
+  return VersionOf(version);
+}
+
+absl::StatusOr<LabelBody> DecodeLabelBody(std::string_view body) {
+  simdjson::dom::parser parser;
+  absl::StatusOr<element> root =
+      ParseObject(parser, body, R"({"label": "canary", "version": 4})");
+  if (!root.ok()) return root.status();
+  LabelBody label;
+  std::string_view name;
+  if ((*root)["label"].get_string().get(name) || name.empty()) {
+    return absl::InvalidArgumentError(R"(the body needs "label", e.g. {"label": "canary", "version": 4})");
+  }
+  label.label = std::string(name);
+  element version;
+  if ((*root)["version"].get(version)) {
+    return absl::InvalidArgumentError(R"(the body needs "version" (null removes the label))");
+  }
+  absl::StatusOr<int64_t> v = VersionOf(version);
+  if (!v.ok()) return v.status();
+  label.version = *v;
+  return label;
+}
+
+std::string EncodeMessage(std::string_view message) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("message");
+  w.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+}  // namespace strata::api

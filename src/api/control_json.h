@@ -1,0 +1,39 @@
+// JSON for strata's model-control endpoints (/v2/repository/...): the
+// repository index in Triton's shape, and the small bodies of the label and
+// default-version calls. Pure functions; thread-safe.
+#ifndef STRATA_API_CONTROL_JSON_H_
+#define STRATA_API_CONTROL_JSON_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "serving/model_manager.h"
+
+namespace strata::api {
+
+// [{"name", "version", "state", "reason"}, ...]; with `ready_only`, READY only.
+std::string EncodeIndex(const std::vector<serving::VersionStatus>& index, bool ready_only);
+
+// Reads {"ready": bool} from an index request body (empty body: false).
+absl::StatusOr<bool> DecodeIndexRequest(std::string_view body);
+
+// {"version": 3} or {"version": "3"}; "latest", null or 0 give 0.
+absl::StatusOr<int64_t> DecodeVersionBody(std::string_view body);
+
+struct LabelBody {
+  std::string label;
+  int64_t version = 0;  // 0 removes the label
+};
+// {"label": "canary", "version": 4}
+absl::StatusOr<LabelBody> DecodeLabelBody(std::string_view body);
+
+// {"message": ...}
+std::string EncodeMessage(std::string_view message);
+
+}  // namespace strata::api
+
+#endif  // STRATA_API_CONTROL_JSON_H_
