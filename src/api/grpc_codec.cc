@@ -415,6 +415,39 @@ void EncodeModelStatistics(const serving::ModelStatistics& stats,
   }
 }
 
+void EncodeRepositoryIndex(const std::vector<serving::VersionStatus>& index, bool ready_only,
+                           inference::RepositoryIndexResponse& out) {
+  for (const serving::VersionStatus& status : index) {
+    if (ready_only && status.state != "READY") continue;
+    inference::RepositoryIndexResponse::ModelIndex* model = out.add_models();
+    model->set_name(status.model);
+    model->set_version(status.version);
+    model->set_state(status.state);
+    model->set_reason(status.reason);
+  }
+}
+
+absl::Status CheckRepositoryName(const std::string& repository_name) {
+  if (repository_name.empty()) return absl::OkStatus();
+  return Invalid(fmt::format(
+      "repository '{}': strata serves one repository; leave repository_name empty",
+      repository_name));
+}
+
+absl::Status CheckRepositoryRequest(
+    const std::string& repository_name, const std::string& model_name,
+    const google::protobuf::Map<std::string, inference::ModelRepositoryParameter>& parameters) {
+  STRATA_RETURN_IF_ERROR(CheckRepositoryName(repository_name));
+  if (model_name.empty()) return Invalid("the request needs a model_name");
+  if (!parameters.empty()) {
+    return Invalid(fmt::format(
+        "parameter '{}' is not supported by strata; load and unload take none (new "
+        "versions and configs are read from the repository)",
+        parameters.begin()->first));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ApplyDeadline(std::chrono::system_clock::time_point deadline,
                            std::chrono::system_clock::time_point now,
                            core::InferRequest& request) {

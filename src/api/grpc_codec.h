@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "core/infer_request.h"
 #include "inference.pb.h"
+#include "serving/model_manager.h"
 #include "serving/model_repository.h"
 #include "serving/server_metrics.h"
 
@@ -46,6 +47,21 @@ void EncodeModelConfig(const serving::ServedModel& model,
 // those durations are zero).
 void EncodeModelStatistics(const serving::ModelStatistics& stats,
                            inference::ModelStatistics& out);
+
+// The repository index (every model version and its state); with
+// `ready_only`, READY versions only.
+void EncodeRepositoryIndex(const std::vector<serving::VersionStatus>& index, bool ready_only,
+                           inference::RepositoryIndexResponse& out);
+
+// strata serves one repository: a request that names one is INVALID_ARGUMENT.
+absl::Status CheckRepositoryName(const std::string& repository_name);
+
+// Checks a load or unload request: no repository name, a model name, and
+// no parameters (INVALID_ARGUMENT names the one strata does not support
+// rather than ignoring it).
+absl::Status CheckRepositoryRequest(
+    const std::string& repository_name, const std::string& model_name,
+    const google::protobuf::Map<std::string, inference::ModelRepositoryParameter>& parameters);
 
 // Sets the request's "timeout" parameter (microseconds, as the serving core
 // reads it) to what remains at `now` of a call whose deadline is

@@ -373,6 +373,34 @@ TEST(GrpcCodecTest, EncodesModelStatistics) {
   EXPECT_EQ(out.batch_stats(0).compute_input().count(), 2u);
 }
 
+TEST(GrpcCodecTest, EncodesTheRepositoryIndex) {
+  const std::vector<serving::VersionStatus> index = {
+      {"a", "1", "READY", ""}, {"a", "2", "UNAVAILABLE", "warm-up failed"},
+      {"b", "", "UNAVAILABLE", "invalid YAML"}};
+  inference::RepositoryIndexResponse all;
+  EncodeRepositoryIndex(index, false, all);
+  ASSERT_EQ(all.models_size(), 3);
+  EXPECT_EQ(all.models(1).name(), "a");
+  EXPECT_EQ(all.models(1).version(), "2");
+  EXPECT_EQ(all.models(1).state(), "UNAVAILABLE");
+  EXPECT_EQ(all.models(1).reason(), "warm-up failed");
+  inference::RepositoryIndexResponse ready;
+  EncodeRepositoryIndex(index, true, ready);
+  ASSERT_EQ(ready.models_size(), 1);
+  EXPECT_EQ(ready.models(0).version(), "1");
+}
+
+TEST(GrpcCodecTest, RepositoryRequestsNameOneModelAndNoParameters) {
+  google::protobuf::Map<std::string, inference::ModelRepositoryParameter> parameters;
+  EXPECT_TRUE(CheckRepositoryRequest("", "m", parameters).ok());
+  EXPECT_THAT(CheckRepositoryRequest("other", "m", parameters).message(),
+              HasSubstr("strata serves one repository"));
+  EXPECT_THAT(CheckRepositoryRequest("", "", parameters).message(), HasSubstr("model_name"));
+  parameters["config"].set_string_param("{}");
+  EXPECT_THAT(CheckRepositoryRequest("", "m", parameters).message(),
+              HasSubstr("parameter 'config' is not supported"));
+}
+
 TEST(GrpcCodecTest, DeadlineBecomesTheTimeoutParameter) {
   using std::chrono::microseconds;
   const auto now = std::chrono::system_clock::now();

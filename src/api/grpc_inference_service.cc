@@ -91,6 +91,67 @@ grpc::ServerUnaryReactor* GrpcInferenceService::ModelStatistics(
   return Finish(context, grpc::Status::OK);
 }
 
+grpc::Status GrpcInferenceService::CheckControlAllowed() const {
+  if (options_.control_api) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                      "the model control API is disabled; start strata serve with "
+                      "--control-api to enable RepositoryIndex and "
+                      "RepositoryModelLoad/Unload");
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryIndex(
+    grpc::CallbackServerContext* context, const inference::RepositoryIndexRequest* request,
+    inference::RepositoryIndexResponse* response) {
+  if (grpc::Status allowed = CheckControlAllowed(); !allowed.ok()) {
+    return Finish(context, allowed);
+  }
+  if (absl::Status s = CheckRepositoryName(request->repository_name()); !s.ok()) {
+    return Finish(context, ToGrpcStatus(s));
+  }
+  serving::ModelManager& manager = core_.manager();
+  manager.SyncNow();
+  EncodeRepositoryIndex(manager.Index(), request->ready(), *response);
+  return Finish(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelLoad(
+    grpc::CallbackServerContext* context,
+    const inference::RepositoryModelLoadRequest* request,
+    inference::RepositoryModelLoadResponse*) {
+  if (grpc::Status allowed = CheckControlAllowed(); !allowed.ok()) {
+    return Finish(context, allowed);
+  }
+  if (absl::Status s = CheckRepositoryRequest(request->repository_name(),
+                                              request->model_name(), request->parameters());
+      !s.ok()) {
+    return Finish(context, ToGrpcStatus(s));
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  core_.manager().Load(request->model_name(), [reactor](absl::StatusOr<std::string> result) {
+    reactor->Finish(ToGrpcStatus(result.status()));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelUnload(
+    grpc::CallbackServerContext* context,
+    const inference::RepositoryModelUnloadRequest* request,
+    inference::RepositoryModelUnloadResponse*) {
+  if (grpc::Status allowed = CheckControlAllowed(); !allowed.ok()) {
+    return Finish(context, allowed);
+  }
+  if (absl::Status s = CheckRepositoryRequest(request->repository_name(),
+                                              request->model_name(), request->parameters());
+      !s.ok()) {
+    return Finish(context, ToGrpcStatus(s));
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  core_.manager().Unload(request->model_name(), [reactor](absl::StatusOr<std::string> result) {
+    reactor->Finish(ToGrpcStatus(result.status()));
+  });
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* GrpcInferenceService::ModelInfer(
     grpc::CallbackServerContext* context, const inference::ModelInferRequest* request,
     inference::ModelInferResponse* response) {

@@ -12,10 +12,18 @@
 
 namespace strata::api {
 
+struct GrpcServiceOptions {
+  // Model control (RepositoryIndex, RepositoryModelLoad/Unload): off unless
+  // asked for, since it changes what the server serves; PERMISSION_DENIED.
+  bool control_api = false;
+};
+
 class GrpcInferenceService final
     : public inference::GRPCInferenceService::CallbackService {
  public:
-  explicit GrpcInferenceService(const serving::ServerCore& core) : core_(core) {}
+  explicit GrpcInferenceService(const serving::ServerCore& core,
+                                GrpcServiceOptions options = {})
+      : core_(core), options_(options) {}
 
   grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* context,
                                        const inference::ServerLiveRequest* request,
@@ -41,6 +49,20 @@ class GrpcInferenceService final
       grpc::CallbackServerContext* context,
       const inference::ModelStatisticsRequest* request,
       inference::ModelStatisticsResponse* response) override;
+  grpc::ServerUnaryReactor* RepositoryIndex(
+      grpc::CallbackServerContext* context,
+      const inference::RepositoryIndexRequest* request,
+      inference::RepositoryIndexResponse* response) override;
+  // Load and unload run on the model manager's lifecycle thread; the call
+  // finishes when the manager is done (an unload, once the versions drained).
+  grpc::ServerUnaryReactor* RepositoryModelLoad(
+      grpc::CallbackServerContext* context,
+      const inference::RepositoryModelLoadRequest* request,
+      inference::RepositoryModelLoadResponse* response) override;
+  grpc::ServerUnaryReactor* RepositoryModelUnload(
+      grpc::CallbackServerContext* context,
+      const inference::RepositoryModelUnloadRequest* request,
+      inference::RepositoryModelUnloadResponse* response) override;
   // Decodes the request, passes the call's deadline on as the request
   // timeout, and finishes the call when the core answers.
   grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* context,
@@ -48,7 +70,11 @@ class GrpcInferenceService final
                                        inference::ModelInferResponse* response) override;
 
  private:
+  // PERMISSION_DENIED unless the control API is on.
+  grpc::Status CheckControlAllowed() const;
+
   const serving::ServerCore& core_;
+  const GrpcServiceOptions options_;
 };
 
 // The gRPC status for `status`: the codes are the same, the message is kept.

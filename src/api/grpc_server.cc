@@ -29,7 +29,8 @@ GrpcServer::~GrpcServer() { Shutdown(); }
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const GrpcServerOptions& options, const serving::ServerCore& core) {
   std::unique_ptr<GrpcServer> server(
-      new GrpcServer(options, std::make_unique<GrpcInferenceService>(core)));
+      new GrpcServer(options, std::make_unique<GrpcInferenceService>(
+                                  core, GrpcServiceOptions{.control_api = options.control_api})));
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int selected_port = 0;

@@ -29,6 +29,7 @@ struct GrpcServerOptions {
   uint16_t port = 8001;  // 0 picks a free port; see GrpcServer::port()
   size_t max_message_bytes = 64 << 20;  // larger requests: RESOURCE_EXHAUSTED
   std::chrono::seconds drain_timeout{30};
+  bool control_api = false;  // RepositoryIndex, RepositoryModelLoad/Unload
 };
 
 class GrpcServer {

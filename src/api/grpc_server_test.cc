@@ -1,6 +1,7 @@
 #include "api/grpc_server.h"
 
 #include <cstring>
+#include <map>
 
 #include "api/grpc_inference_service.h"
 #include "fmt/format.h"
@@ -185,6 +186,52 @@ TEST_F(GrpcServerTest, ErrorsCarryTheirStatusCodes) {
   request = DoublingRequest({1, 2});
   request.mutable_inputs(0)->set_name("w");
   EXPECT_THAT(Infer(request, response).error_message(), HasSubstr("unknown input 'w'"));
+}
+
+TEST_F(GrpcServerTest, ControlIsRefusedUnlessEnabled) {
+  grpc::ClientContext context;
+  inference::RepositoryIndexResponse index;
+  grpc::Status status = stub_->RepositoryIndex(&context, {}, &index);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), HasSubstr("--control-api"));
+}
+
+TEST_F(GrpcServerTest, ControlListsUnloadsAndLoadsModels) {
+  auto server = GrpcServer::Start({.port = 0, .control_api = true}, *core_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = inference::GRPCInferenceService::NewStub(grpc::CreateChannel(
+      fmt::format("127.0.0.1:{}", (*server)->port()), grpc::InsecureChannelCredentials()));
+
+  grpc::ClientContext c1;
+  inference::RepositoryIndexResponse index;
+  ASSERT_TRUE(stub->RepositoryIndex(&c1, {}, &index).ok());
+  std::map<std::string, std::string> states;
+  for (const auto& model : index.models()) states[model.name() + "/" + model.version()] = model.state();
+  EXPECT_EQ(states["good/10"], "READY");
+  EXPECT_EQ(states["corrupt/1"], "UNAVAILABLE");
+
+  inference::RepositoryModelUnloadRequest unload;
+  unload.set_model_name("good");
+  grpc::ClientContext c2;
+  inference::RepositoryModelUnloadResponse unloaded;
+  ASSERT_TRUE(stub->RepositoryModelUnload(&c2, unload, &unloaded).ok());
+  inference::ModelInferResponse response;
+  grpc::ClientContext c3;
+  EXPECT_EQ(stub->ModelInfer(&c3, DoublingRequest({1, 2}), &response).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  inference::RepositoryModelLoadRequest load;
+  load.set_model_name("good");
+  grpc::ClientContext c4;
+  inference::RepositoryModelLoadResponse loaded;
+  ASSERT_TRUE(stub->RepositoryModelLoad(&c4, load, &loaded).ok());
+  grpc::ClientContext c5;
+  EXPECT_TRUE(stub->ModelInfer(&c5, DoublingRequest({1, 2}), &response).ok());
+
+  (*load.mutable_parameters())["config"].set_string_param("{}");
+  grpc::ClientContext c6;
+  EXPECT_EQ(stub->RepositoryModelLoad(&c6, load, &loaded).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(GrpcServerTest, ShutdownWaitsForNothingAndIsIdempotent) {

@@ -16,7 +16,6 @@ from protocol_clients import (GrpcClient, binary_infer_body, json_infer_body, lo
 import grpc_reflection_pb2  # noqa: E402 (generated; protocol_clients puts it on the path)
 import inference_pb2  # noqa: E402
 from strata_server import StrataServer
-from test_batching_metrics import metric, parse_metrics
 
 TOLERANCE = 1e-5
 
@@ -315,9 +314,18 @@ class GrpcApiTest(unittest.TestCase):
 
     def test_unimplemented_rpcs_answer_unimplemented(self):
         call = self.client.channel.unary_unary(
-            "/inference.GRPCInferenceService/RepositoryIndex",
+            "/inference.GRPCInferenceService/SystemSharedMemoryStatus",
             request_serializer=lambda _: b"", response_deserializer=lambda b: b)
         self.assertCode(lambda: call(None), grpc.StatusCode.UNIMPLEMENTED)
+
+    def test_model_control_is_off_by_default(self):
+        stub = self.client.stub
+        self.assertCode(lambda: stub.RepositoryIndex(inference_pb2.RepositoryIndexRequest()),
+                        grpc.StatusCode.PERMISSION_DENIED, "--control-api")
+        self.assertCode(lambda: stub.RepositoryModelUnload(
+            inference_pb2.RepositoryModelUnloadRequest(model_name="digits_mlp")),
+            grpc.StatusCode.PERMISSION_DENIED)
+        self.assertTrue(stub.ModelReady(inference_pb2.ModelReadyRequest(name="digits_mlp")).ready)
 
     # --- deadlines and overload (the "slow" fixture: ~40 ms a call, one
     # instance, a queue of 4) -------------------------------------------
@@ -325,41 +333,41 @@ class GrpcApiTest(unittest.TestCase):
     def slow_inputs(self):
         return [("x", "FP32", np.array([[1, 2, 3, 4]], dtype=np.float32))]
 
-    def deadline_count(self):
-        conn = self.server.connection()
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode()
-        conn.close()
-        return metric(parse_metrics(text), "strata_inference_requests_total",
-                      model="slow", outcome="deadline")
+    def slow_rows_run(self):
+        stats = self.client.stub.ModelStatistics(inference_pb2.ModelStatisticsRequest(name="slow"))
+        return stats.model_stats[0].inference_count
+
+    def occupy_slow(self, pool):
+        """Three calls that keep the slow model's one instance busy ~120 ms."""
+        blockers = [pool.submit(self.client.infer, "slow", self.slow_inputs()) for _ in range(3)]
+        time.sleep(0.03)
+        return blockers
 
     def test_call_deadline_becomes_the_request_timeout(self):
-        before = self.deadline_count()
-        with ThreadPoolExecutor(1) as pool:
-            blocker = pool.submit(self.client.infer, "slow", self.slow_inputs())
-            time.sleep(0.01)
-            # Queued behind the blocker past its 25 ms deadline: the server's
-            # queue expires it (counted as a deadline), the client sees
-            # DEADLINE_EXCEEDED.
-            self.assertCode(lambda: self.client.infer("slow", self.slow_inputs(), timeout=0.025),
+        before = self.slow_rows_run()
+        with ThreadPoolExecutor(3) as pool:
+            blockers = self.occupy_slow(pool)
+            # Queued behind the blockers past its 50 ms deadline: the client
+            # sees DEADLINE_EXCEEDED, and the server, which got the deadline
+            # as the request timeout, drops it instead of running it late.
+            self.assertCode(lambda: self.client.infer("slow", self.slow_inputs(), timeout=0.05),
                             grpc.StatusCode.DEADLINE_EXCEEDED)
-            np.testing.assert_array_equal(GrpcClient.outputs(blocker.result())["y"],
-                                          [[2, 4, 6, 8]])
-        deadline = time.monotonic() + 5
-        while self.deadline_count() < before + 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertEqual(self.deadline_count(), before + 1)
+            for blocker in blockers:
+                np.testing.assert_array_equal(GrpcClient.outputs(blocker.result())["y"],
+                                              [[2, 4, 6, 8]])
+        time.sleep(0.2)  # long enough for a late run to show in the statistics
+        self.assertEqual(self.slow_rows_run(), before + 3)
         self.assertStillServing()
 
     def test_timeout_parameter_is_answered_by_the_server(self):
-        with ThreadPoolExecutor(1) as pool:
-            blocker = pool.submit(self.client.infer, "slow", self.slow_inputs())
-            time.sleep(0.01)
+        with ThreadPoolExecutor(3) as pool:
+            blockers = self.occupy_slow(pool)
             # No call deadline: the DEADLINE_EXCEEDED status comes from the server.
             self.assertCode(lambda: self.client.infer("slow", self.slow_inputs(),
                                                       parameters={"timeout": 1000}),
                             grpc.StatusCode.DEADLINE_EXCEEDED, "deadline")
-            blocker.result()
+            for blocker in blockers:
+                blocker.result()
 
     def test_overload_is_resource_exhausted(self):
         codes = []
