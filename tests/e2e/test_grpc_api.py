@@ -446,5 +446,60 @@ class GrpcApiTest(unittest.TestCase):
                                               (model, name))
 
 
+class GrpcModelControlTest(unittest.TestCase):
+    """RepositoryIndex and RepositoryModelLoad/Unload with --control-api."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.repository = make_repository()
+        cls.server = StrataServer(cls.repository, ["--control-api"]).__enter__()
+        cls.client = GrpcClient(cls.server.grpc_port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.close()
+        cls.server.__exit__(None, None, None)
+        remove_repository(cls.repository)
+
+    def test_index_unload_and_load(self):
+        stub = self.client.stub
+        index = stub.RepositoryIndex(inference_pb2.RepositoryIndexRequest())
+        states = {(m.name, m.version): m.state for m in index.models}
+        self.assertEqual(states[("int_echo", "1")], "READY")
+        self.assertIn("UNAVAILABLE", [m.state for m in index.models if m.name == "corrupt_pt"])
+        ready = stub.RepositoryIndex(inference_pb2.RepositoryIndexRequest(ready=True))
+        self.assertNotIn("corrupt_pt", [m.name for m in ready.models])
+        _, rest, _ = self.server.request("POST", "/v2/repository/index", b"{}")
+        self.assertEqual(sorted((m["name"], m.get("version", "")) for m in rest),
+                         sorted((m.name, m.version) for m in index.models))
+
+        x = [("x", "INT64", np.array([[1, 2, 3]]))]
+        stub.RepositoryModelUnload(inference_pb2.RepositoryModelUnloadRequest(model_name="int_echo"))
+        self.assertFalse(stub.ModelReady(inference_pb2.ModelReadyRequest(name="int_echo")).ready)
+        with self.assertRaises(grpc.RpcError) as raised:
+            self.client.infer("int_echo", x)
+        self.assertEqual(raised.exception.code(), grpc.StatusCode.UNAVAILABLE)
+
+        stub.RepositoryModelLoad(inference_pb2.RepositoryModelLoadRequest(model_name="int_echo"))
+        self.assertTrue(stub.ModelReady(inference_pb2.ModelReadyRequest(name="int_echo")).ready)
+        np.testing.assert_array_equal(GrpcClient.outputs(self.client.infer("int_echo", x))["y"],
+                                      [[2, 4, 6]])
+
+    def test_bad_control_requests(self):
+        stub = self.client.stub
+        request = inference_pb2.RepositoryModelLoadRequest(model_name="int_echo")
+        request.parameters["config"].string_param = "{}"
+        with self.assertRaises(grpc.RpcError) as raised:
+            stub.RepositoryModelLoad(request)
+        self.assertEqual(raised.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("parameter 'config' is not supported", raised.exception.details())
+        with self.assertRaises(grpc.RpcError) as raised:
+            stub.RepositoryIndex(inference_pb2.RepositoryIndexRequest(repository_name="other"))
+        self.assertEqual(raised.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        with self.assertRaises(grpc.RpcError) as raised:
+            stub.RepositoryModelLoad(inference_pb2.RepositoryModelLoadRequest(model_name="nope"))
+        self.assertEqual(raised.exception.code(), grpc.StatusCode.NOT_FOUND)
+
+
 if __name__ == "__main__":
     unittest.main()
