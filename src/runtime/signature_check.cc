@@ -61,4 +61,38 @@ absl::StatusOr<int> IntParameter(const ModelConfig& config,
   return value;
 }
 
+absl::StatusOr<std::filesystem::path> ArtifactPath(
+    const ModelConfig& config, const std::filesystem::path& version_dir,
+    std::string_view default_name) {
+  std::string artifact(default_name);
+  if (auto it = config.parameters.find("artifact"); it != config.parameters.end()) {
+    artifact = it->second;
+  }
+  const std::filesystem::path relative(artifact);
+  if (relative.empty() || relative.is_absolute() ||
+      *relative.lexically_normal().begin() == "..") {
+    return absl::InvalidArgumentError(fmt::format(
+        "model '{}' parameter 'artifact' must name a file inside the version "
+        "directory, got '{}'",
+        config.name, artifact));
+  }
+  std::filesystem::path path = version_dir / relative;
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) {
+    return absl::NotFoundError(
+        fmt::format("model '{}': {} does not exist", config.name, path.string()));
+  }
+  return path;
+}
+
+absl::StatusOr<int> ThreadsParameter(const ModelConfig& config) {
+  absl::StatusOr<int> threads = IntParameter(config, "threads", 1);
+  if (threads.ok() && *threads < 1) {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}' parameter 'threads' must be at least 1, got {}",
+                    config.name, *threads));
+  }
+  return threads;
+}
+
 }  // namespace strata::runtime

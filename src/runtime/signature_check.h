@@ -3,7 +3,9 @@
 #ifndef STRATA_RUNTIME_SIGNATURE_CHECK_H_
 #define STRATA_RUNTIME_SIGNATURE_CHECK_H_
 
+#include <filesystem>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -26,6 +28,16 @@ absl::Status CheckOutputsMatch(const ModelConfig& config,
 // Reads an integer backend option, or `fallback` when absent.
 absl::StatusOr<int> IntParameter(const ModelConfig& config,
                                  std::string_view key, int fallback);
+
+// The artifact file of a version: the `artifact` parameter (a path inside
+// the version directory) or `default_name`. NOT_FOUND when it is missing;
+// INVALID_ARGUMENT when the parameter points outside the directory.
+absl::StatusOr<std::filesystem::path> ArtifactPath(
+    const ModelConfig& config, const std::filesystem::path& version_dir,
+    std::string_view default_name);
+
+// The `threads` parameter (default 1); INVALID_ARGUMENT when below 1.
+absl::StatusOr<int> ThreadsParameter(const ModelConfig& config);
 
 }  // namespace strata::runtime
 

@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <string>
-#include <system_error>
 
 #include "core/status_macros.h"
 #include "fmt/format.h"
@@ -17,33 +16,9 @@ absl::StatusOr<TorchScriptModel::Options> ParseOptions(
   TorchScriptModel::Options options;
   options.config = config;
 
-  std::string artifact = "model.pt";
-  if (auto it = config.parameters.find("artifact");
-      it != config.parameters.end()) {
-    artifact = it->second;
-  }
-  const std::filesystem::path relative(artifact);
-  if (relative.empty() || relative.is_absolute() ||
-      *relative.lexically_normal().begin() == "..") {
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}' parameter 'artifact' must name a file inside the version "
-        "directory, got '{}'",
-        config.name, artifact));
-  }
-  options.artifact = version_dir / relative;
-  std::error_code error;
-  if (!std::filesystem::is_regular_file(options.artifact, error)) {
-    return absl::NotFoundError(fmt::format("model '{}': {} does not exist",
-                                           config.name,
-                                           options.artifact.string()));
-  }
-
-  STRATA_ASSIGN_OR_RETURN(options.threads, IntParameter(config, "threads", 1));
-  if (options.threads < 1) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}' parameter 'threads' must be at least 1, got {}",
-                    config.name, options.threads));
-  }
+  STRATA_ASSIGN_OR_RETURN(options.artifact,
+                          ArtifactPath(config, version_dir, "model.pt"));
+  STRATA_ASSIGN_OR_RETURN(options.threads, ThreadsParameter(config));
   return options;
 }
 
