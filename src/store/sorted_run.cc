@@ -13,7 +13,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr uint32_t kFooterMark = 0xFFFFFFFFu;
-constexpr size_t kBufferBytes = 1 << 20;
+// Per run: the merge holds one buffer per chunk, so keep it small.
+constexpr size_t kBufferBytes = 64 << 10;
 
 void PutU32(uint32_t v, char* out) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(v >> (8 * i));

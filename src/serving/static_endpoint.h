@@ -1,0 +1,78 @@
+// StaticEndpoint answers an endpoint whose plan is `static`: predictions are
+// looked up in a prediction table, never computed. A request carries the
+// table's key columns as input tensors (one row per key, any number of rows,
+// looked up with one multi-get); the response carries the table's outputs,
+// a BOOL output `found` per row, and parameters naming the table version and
+// the model version that produced it. Rows not in the table get the
+// configured default. When the store cannot be reached the endpoint answers
+// with defaults and `degraded: true`, or UNAVAILABLE, as configured.
+//
+// The table version is a servable: Refresh() follows the store's current
+// pointer, opens the new version (the store checks it) and swaps it in
+// atomically; readers never block and keep the version they started with.
+// A version that fails to open is refused and the previous keeps serving.
+// Infer() and Refresh() are thread-safe.
+#ifndef STRATA_SERVING_STATIC_ENDPOINT_H_
+#define STRATA_SERVING_STATIC_ENDPOINT_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/infer_request.h"
+#include "store/prediction_table.h"
+#include "store/table_store.h"
+
+namespace strata::serving {
+
+struct StaticEndpointConfig {
+  std::string name;   // the endpoint clients call
+  std::string table;  // the table it reads
+  double default_value = 0;  // every output element of a missing row
+  // When the store is unreachable: answer defaults flagged `degraded`
+  // (true), or fail with UNAVAILABLE (false).
+  bool default_when_unavailable = true;
+};
+
+class StaticEndpoint {
+ public:
+  // Opens the table's current version. UNAVAILABLE or NOT_FOUND when there
+  // is none that opens; the endpoint then cannot start.
+  static absl::StatusOr<std::unique_ptr<StaticEndpoint>> Create(
+      StaticEndpointConfig config, std::shared_ptr<store::TableStore> store);
+
+  const StaticEndpointConfig& config() const { return config_; }
+
+  // INVALID_ARGUMENT for a missing, unknown or mistyped key column.
+  absl::StatusOr<core::InferResponse> Infer(const core::InferRequest& request) const;
+
+  // Swaps in the store's current version when it changed. Returns the error
+  // of a refused version (the previous keeps serving).
+  absl::Status Refresh();
+
+  // The version being served.
+  std::shared_ptr<const store::PredictionTable> table() const {
+    return table_.load(std::memory_order_acquire);
+  }
+  // Why the last refresh refused a version; empty when it did not.
+  std::string last_error() const;
+
+ private:
+  StaticEndpoint(StaticEndpointConfig config, std::shared_ptr<store::TableStore> store,
+                 std::shared_ptr<const store::PredictionTable> table)
+      : config_(std::move(config)), store_(std::move(store)), table_(std::move(table)) {}
+
+  StaticEndpointConfig config_;
+  std::shared_ptr<store::TableStore> store_;
+  std::atomic<std::shared_ptr<const store::PredictionTable>> table_;
+  mutable std::mutex mutex_;  // serialises Refresh(); guards the fields below
+  int64_t refused_version_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace strata::serving
+
+#endif  // STRATA_SERVING_STATIC_ENDPOINT_H_
