@@ -1,0 +1,140 @@
+#include "advisor/workload_sketch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "core/fingerprint.h"
+
+namespace strata::advisor {
+namespace {
+
+// `keys` distinct keys of `count` requests each.
+struct Group {
+  double count;
+  double keys;
+};
+
+// Entropy, unseen share and coverage of a distribution given as groups.
+void Describe(std::vector<Group> groups, double requests, WorkloadStats& stats) {
+  std::sort(groups.begin(), groups.end(),
+            [](const Group& a, const Group& b) { return a.count > b.count; });
+  double weighted_log = 0, singletons = 0, keys = 0, mass = 0;
+  std::vector<CoveragePoint> dense;
+  dense.reserve(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const Group& g = groups[i];
+    if (g.count <= 0 || g.keys <= 0) continue;
+    weighted_log += g.keys * g.count * std::log2(g.count);
+    if (g.count < 1.5) singletons += g.keys;
+    keys += g.keys;
+    mass += g.keys * g.count;
+    // One point per run of equal counts keeps the curve small.
+    if (i + 1 == groups.size() || groups[i + 1].count != g.count) {
+      dense.push_back({.keys = keys, .share = mass / requests});
+    }
+  }
+  stats.entropy_bits = std::max(0.0, std::log2(requests) - weighted_log / requests);
+  stats.unseen_share = singletons / requests;
+  const CoverageCurve curve(std::move(dense));
+  std::vector<CoveragePoint> points;
+  for (double k : LogGrid(curve.total_keys())) {
+    points.push_back({.keys = k, .share = curve.ShareAt(k)});
+  }
+  stats.coverage = CoverageCurve(std::move(points));
+}
+
+}  // namespace
+
+double Peakedness(double entropy_bits, double cardinality) {
+  if (cardinality <= 1) return 0;
+  return std::clamp(1.0 - entropy_bits / std::log2(cardinality), 0.0, 1.0);
+}
+
+WorkloadSketch::WorkloadSketch(const SketchOptions& options)
+    : options_(options),
+      distinct_(options.hll_precision),
+      heavy_(options.heavy_hitters),
+      sample_(std::max(options.sample_size, options.heavy_hitters)) {}
+
+void WorkloadSketch::Add(std::string_view key, uint64_t weight) {
+  Add(core::Fingerprint64(key), key, weight);
+}
+
+void WorkloadSketch::Add(uint64_t fingerprint, std::string_view key, uint64_t weight) {
+  requests_ += weight;
+  distinct_.Add(fingerprint);
+  heavy_.Add(fingerprint, key, weight);
+  sample_.Add(fingerprint, weight);
+}
+
+void WorkloadSketch::Merge(const WorkloadSketch& other) {
+  requests_ += other.requests_;
+  distinct_.Merge(other.distinct_);
+  heavy_.Merge(other.heavy_);
+  sample_.Merge(other.sample_);
+}
+
+size_t WorkloadSketch::MemoryBytes() const {
+  return sizeof(*this) + distinct_.MemoryBytes() + heavy_.MemoryBytes() +
+         sample_.MemoryBytes();
+}
+
+WorkloadStats WorkloadSketch::Stats() const {
+  WorkloadStats stats;
+  stats.requests = requests_;
+  stats.top = heavy_.Top();
+  if (requests_ == 0) return stats;
+  const double n = static_cast<double>(requests_);
+  const std::vector<std::pair<uint64_t, uint64_t>> sampled = sample_.Counts();
+  std::vector<Group> groups;
+
+  if (sample_.complete()) {
+    // Every distinct key is in the sample with its exact count.
+    for (const auto& [fingerprint, count] : sampled) {
+      groups.push_back({.count = static_cast<double>(count), .keys = 1});
+    }
+    stats.distinct_keys = static_cast<double>(sampled.size());
+    stats.distinct_exact = true;
+  } else {
+    stats.distinct_keys = std::max(distinct_.Estimate(), static_cast<double>(sampled.size()));
+    absl::flat_hash_map<uint64_t, uint64_t> exact(sampled.begin(), sampled.end());
+    // Head: keys whose guaranteed count beats every unmonitored key.
+    const uint64_t floor = heavy_.min_count();
+    absl::flat_hash_set<uint64_t> head;
+    double head_mass = 0;
+    for (const HeavyHitter& h : stats.top) {
+      if (h.count - h.error <= floor) continue;
+      auto it = exact.find(h.fingerprint);
+      const double count = it != exact.end()
+                               ? static_cast<double>(it->second)
+                               : static_cast<double>(h.count) - 0.5 * static_cast<double>(h.error);
+      groups.push_back({.count = count, .keys = 1});
+      head.insert(h.fingerprint);
+      head_mass += count;
+    }
+    // Tail: the sampled keys outside the head, each standing for `scale`
+    // keys, so that together they carry exactly the requests the head does
+    // not (a ratio estimator: the sample's counts are exact).
+    double tail_sampled_mass = 0;
+    std::vector<double> tail;
+    for (const auto& [fingerprint, count] : sampled) {
+      if (head.contains(fingerprint)) continue;
+      tail.push_back(static_cast<double>(count));
+      tail_sampled_mass += static_cast<double>(count);
+    }
+    const double tail_mass = std::max(0.0, n - head_mass);
+    if (tail_sampled_mass > 0 && tail_mass > 0) {
+      const double scale = tail_mass / tail_sampled_mass;
+      for (double count : tail) groups.push_back({.count = count, .keys = scale});
+    }
+  }
+  Describe(std::move(groups), n, stats);
+  stats.peakedness = Peakedness(stats.entropy_bits, stats.distinct_keys);
+  return stats;
+}
+
+}  // namespace strata::advisor
