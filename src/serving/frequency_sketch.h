@@ -1,0 +1,49 @@
+// FrequencySketch estimates how often each key was accessed recently, for
+// the prediction cache's admission policy (TinyLFU: Einziger, Friedman and
+// Manes, "TinyLFU: A Highly Efficient Cache Admission Policy", 2017). A
+// doorkeeper Bloom filter absorbs each key's first access, so one-hit
+// wonders from the long tail never reach the count-min sketch behind it
+// (4 rows of saturating 4-bit counters, conservative update). After
+// `10 x expected_entries` recorded accesses every counter is halved and the
+// doorkeeper cleared, so the estimate follows the recent past.
+// Memory: about 2.5 bytes per expected entry. Not thread-safe: each cache
+// shard owns one under its lock.
+#ifndef STRATA_SERVING_FREQUENCY_SKETCH_H_
+#define STRATA_SERVING_FREQUENCY_SKETCH_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace strata::serving {
+
+class FrequencySketch {
+ public:
+  explicit FrequencySketch(size_t expected_entries);
+
+  // Records one access of the key whose 64-bit hash is `hash`.
+  void Record(uint64_t hash);
+  // The key's recent access count, 0 to 16.
+  int Estimate(uint64_t hash) const;
+
+  size_t MemoryBytes() const;
+
+ private:
+  // The counter of `hash` in `row`: a word index and a nibble shift.
+  size_t Word(uint64_t hash, int row) const;
+  int Shift(uint64_t hash, int row) const;
+  int Counter(uint64_t hash, int row) const;
+  void Halve();
+
+  static constexpr int kRows = 4;
+  size_t width_mask_;               // counters per row - 1 (a power of two - 1)
+  std::vector<uint64_t> counters_;  // kRows rows of 16 nibbles per word
+  std::vector<uint64_t> doorkeeper_;
+  size_t doorkeeper_mask_;  // bits - 1
+  uint64_t recorded_ = 0;
+  uint64_t sample_size_;
+};
+
+}  // namespace strata::serving
+
+#endif  // STRATA_SERVING_FREQUENCY_SKETCH_H_
