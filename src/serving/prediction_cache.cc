@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <bit>
+#include <mutex>
 #include <utility>
 
 #include "absl/container/node_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "core/fingerprint.h"
 #include "serving/frequency_sketch.h"
 
@@ -69,7 +69,7 @@ class PredictionCache::Shard {
                     : 0) {}
 
   bool Get(uint64_t hash, std::string_view key, std::string& value) {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     if (options_.admission) sketch_.Record(hash);
     auto it = map_.find(absl::string_view(key.data(), key.size()));
     if (it == map_.end()) {
@@ -91,7 +91,7 @@ class PredictionCache::Shard {
 
   void Put(uint64_t hash, std::string_view key, std::string_view value) {
     const size_t charge = key.size() + value.size() + EntryOverhead();
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     if (charge > capacity_) {
       ++stats_.rejections;
       return;
@@ -120,7 +120,7 @@ class PredictionCache::Shard {
   }
 
   void AddStats(PredictionCacheStats& total) const {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     total.hits += stats_.hits;
     total.misses += stats_.misses;
     total.inserts += stats_.inserts;
@@ -216,13 +216,14 @@ class PredictionCache::Shard {
 
   const PredictionCacheOptions& options_;
   const size_t capacity_, window_capacity_, protected_capacity_;
-  mutable absl::Mutex mutex_;
-  Map map_ ABSL_GUARDED_BY(mutex_);
-  List window_ ABSL_GUARDED_BY(mutex_);
-  List probation_ ABSL_GUARDED_BY(mutex_);
-  List protected_ ABSL_GUARDED_BY(mutex_);
-  FrequencySketch sketch_ ABSL_GUARDED_BY(mutex_);
-  PredictionCacheStats stats_ ABSL_GUARDED_BY(mutex_);
+  // std::mutex rather than absl::Mutex: Debian's Abseil is built without
+  // ThreadSanitizer annotations, and the cache's tests run under TSan.
+  mutable std::mutex mutex_;
+  // Guarded by mutex_:
+  Map map_;
+  List window_, probation_, protected_;
+  FrequencySketch sketch_;
+  PredictionCacheStats stats_;
 };
 
 PredictionCache::PredictionCache(PredictionCacheOptions options)
