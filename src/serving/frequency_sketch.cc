@@ -28,33 +28,36 @@ FrequencySketch::FrequencySketch(size_t expected_entries) {
   sample_size_ = 10 * std::max<size_t>(expected_entries, 64);
 }
 
-size_t FrequencySketch::Word(uint64_t hash, int row) const {
-  const size_t index = Mix(hash, kSeeds[row]) & width_mask_;
-  return row * ((width_mask_ + 1) / 16) + index / 16;
+FrequencySketch::Slots FrequencySketch::SlotsOf(uint64_t hash) const {
+  Slots slots;
+  const size_t row_words = (width_mask_ + 1) / 16;
+  for (int row = 0; row < kRows; ++row) {
+    const size_t index = Mix(hash, kSeeds[row]) & width_mask_;
+    slots.word[row] = row * row_words + index / 16;
+    slots.shift[row] = static_cast<int>(index % 16) * 4;
+  }
+  return slots;
 }
 
-int FrequencySketch::Shift(uint64_t hash, int row) const {
-  return static_cast<int>((Mix(hash, kSeeds[row]) & width_mask_) % 16) * 4;
-}
-
-int FrequencySketch::Counter(uint64_t hash, int row) const {
-  return static_cast<int>((counters_[Word(hash, row)] >> Shift(hash, row)) & 0xF);
+bool FrequencySketch::InDoorkeeper(uint64_t hash) const {
+  const size_t b1 = hash & doorkeeper_mask_, b2 = (hash >> 32) & doorkeeper_mask_;
+  return (doorkeeper_[b1 / 64] >> (b1 % 64) & 1) && (doorkeeper_[b2 / 64] >> (b2 % 64) & 1);
 }
 
 void FrequencySketch::Record(uint64_t hash) {
-  // Doorkeeper: two bits from the two halves of the hash.
-  const size_t b1 = hash & doorkeeper_mask_, b2 = (hash >> 32) & doorkeeper_mask_;
-  const uint64_t m1 = 1ULL << (b1 % 64), m2 = 1ULL << (b2 % 64);
-  if ((doorkeeper_[b1 / 64] & m1) == 0 || (doorkeeper_[b2 / 64] & m2) == 0) {
-    doorkeeper_[b1 / 64] |= m1;
-    doorkeeper_[b2 / 64] |= m2;
+  if (!InDoorkeeper(hash)) {
+    // Doorkeeper: two bits from the two halves of the hash.
+    const size_t b1 = hash & doorkeeper_mask_, b2 = (hash >> 32) & doorkeeper_mask_;
+    doorkeeper_[b1 / 64] |= 1ULL << (b1 % 64);
+    doorkeeper_[b2 / 64] |= 1ULL << (b2 % 64);
   } else {
     // Conservative update: raise only the counters at the minimum.
+    const Slots slots = SlotsOf(hash);
     int low = 15;
-    for (int row = 0; row < kRows; ++row) low = std::min(low, Counter(hash, row));
+    for (int row = 0; row < kRows; ++row) low = std::min(low, Counter(slots, row));
     if (low < 15) {
       for (int row = 0; row < kRows; ++row) {
-        if (Counter(hash, row) == low) counters_[Word(hash, row)] += 1ULL << Shift(hash, row);
+        if (Counter(slots, row) == low) counters_[slots.word[row]] += 1ULL << slots.shift[row];
       }
     }
   }
@@ -62,11 +65,10 @@ void FrequencySketch::Record(uint64_t hash) {
 }
 
 int FrequencySketch::Estimate(uint64_t hash) const {
+  const Slots slots = SlotsOf(hash);
   int low = 15;
-  for (int row = 0; row < kRows; ++row) low = std::min(low, Counter(hash, row));
-  const size_t b1 = hash & doorkeeper_mask_, b2 = (hash >> 32) & doorkeeper_mask_;
-  const bool seen = (doorkeeper_[b1 / 64] >> (b1 % 64) & 1) && (doorkeeper_[b2 / 64] >> (b2 % 64) & 1);
-  return low + (seen ? 1 : 0);
+  for (int row = 0; row < kRows; ++row) low = std::min(low, Counter(slots, row));
+  return low + (InDoorkeeper(hash) ? 1 : 0);
 }
 
 void FrequencySketch::Halve() {

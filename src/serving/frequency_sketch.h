@@ -29,13 +29,21 @@ class FrequencySketch {
   size_t MemoryBytes() const;
 
  private:
-  // The counter of `hash` in `row`: a word index and a nibble shift.
-  size_t Word(uint64_t hash, int row) const;
-  int Shift(uint64_t hash, int row) const;
-  int Counter(uint64_t hash, int row) const;
+  static constexpr int kRows = 4;
+
+  // Where the counters of one key are: a word index and a nibble shift per
+  // row.
+  struct Slots {
+    size_t word[kRows];
+    int shift[kRows];
+  };
+  Slots SlotsOf(uint64_t hash) const;
+  int Counter(const Slots& slots, int row) const {
+    return static_cast<int>((counters_[slots.word[row]] >> slots.shift[row]) & 0xF);
+  }
+  bool InDoorkeeper(uint64_t hash) const;
   void Halve();
 
-  static constexpr int kRows = 4;
   size_t width_mask_;               // counters per row - 1 (a power of two - 1)
   std::vector<uint64_t> counters_;  // kRows rows of 16 nibbles per word
   std::vector<uint64_t> doorkeeper_;
