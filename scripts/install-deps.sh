@@ -17,7 +17,7 @@ PACKAGES=(
   # prediction tables: RocksDB (embedded), hiredis and the Redis server (shared)
   librocksdb-dev libhiredis-dev redis-server
   # tests and benchmarks
-  libgtest-dev libgmock-dev curl wrk prometheus
+  libgtest-dev libgmock-dev libbenchmark-dev curl wrk prometheus
   # example models and the benchmark peer (run by /usr/bin/python3)
   python3 python3-numpy python3-torch python3-xgboost python3-sklearn
   python3-fastapi python3-uvicorn python3-requests python3-pandas python3-redis

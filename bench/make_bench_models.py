@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""Writes the model repository the issue 3 / issue 4 benchmarks serve (and can time its MLPs).
+
+  /usr/bin/python3 bench/make_bench_models.py --out DIR [--delay-us 1000] [--measure]
+
+Models written under DIR/models/ (each with config.yaml, 1/model.pt, 1/samples.json); all are
+TorchScript MLPs with ReLU between layers and seeded random weights, `threads: 1`,
+`instances: 1`, `max_batch_size: 64`:
+
+  mlp1k            512 -> 1024 -> 1024 -> 10 (1.6 M parameters, 6.3 MB), batching off:
+                   every request runs on its own.  (batching_bench.py)
+  mlp1k_batched    the same artifact, dynamic_batching {max_queue_delay_us: --delay-us}.
+  mlp2k            512 -> 2048 -> 2048 -> 10 (5.3 M parameters, 21 MB), batching off, one
+                   row costs a few ms.  (swap_bench.py: a footprint big enough to see)
+  mlp2k_overload   the mlp2k artifact with max_queue_size --overload-queue (default 2).
+                   (overload_bench.py)
+  digits_mlp       copied from examples/repository (trained by examples/train_all.sh if
+                   missing), config unchanged.  (overhead_bench.py, peer_bench.py)
+
+Also writes DIR/bodies/<model>_1row.json, a 1-row KServe v2 request for wrk / openloop.py.
+A wide model's samples.json is a 1-row KServe v2 request with the module's own output, named
+as warm-up in its config (`warmup: {samples: samples.json}`).
+
+--measure times each MLP in-process from Python (torch.set_num_threads(1), inference_mode,
+the same Debian LibTorch strata links) at batch sizes 1..64 and prints a markdown table
+(median of --reps calls after warm-up). bench/model_call_bench (C++, Google Benchmark, through
+strata's own backend) is the authoritative figure; the drivers run that one.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = "/usr/bin/python3"
+MLPS = {"mlp1k": [512, 1024, 1024, 10], "mlp2k": [512, 2048, 2048, 10]}
+MAX_BATCH = 64
+
+WIDE_CONFIG = """\
+# Benchmark model (bench/make_bench_models.py): MLP {layers}, seeded random weights.
+backend: torchscript
+max_batch_size: {max_batch}
+inputs:
+  - {{name: x, datatype: FP32, shape: [-1, {width}]}}
+outputs:
+  - {{name: logits, datatype: FP32, shape: [-1, {classes}]}}
+parameters:
+  threads: 1
+instances: 1
+max_queue_size: {queue}
+warmup: {{samples: samples.json}}
+{extra}"""
+
+
+def build_mlp(sizes, seed=0):
+    import torch
+    torch.manual_seed(seed)
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    module = torch.nn.Sequential(*layers).eval()
+    return torch.jit.script(module)
+
+
+def one_row(width, seed=1):
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(1, width, generator=g)
+
+
+def write_wide(models_dir, name, sizes, scripted, extra, queue):
+    import torch
+    mdir = os.path.join(models_dir, name)
+    vdir = os.path.join(mdir, "1")
+    os.makedirs(vdir, exist_ok=True)
+    scripted.save(os.path.join(vdir, "model.pt"))
+    x = one_row(sizes[0])
+    with torch.inference_mode():
+        y = scripted(x)
+    request = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, sizes[0]],
+                           "data": [round(float(v), 6) for v in x.flatten()]}]}
+    samples = {"request": request,
+               "expected": {"outputs": [{"name": "logits", "datatype": "FP32",
+                                         "shape": [1, sizes[-1]],
+                                         "data": [float(v) for v in y.flatten()]}]}}
+    with open(os.path.join(vdir, "samples.json"), "w") as f:
+        json.dump(samples, f)
+    with open(os.path.join(mdir, "config.yaml"), "w") as f:
+        f.write(WIDE_CONFIG.format(layers=" -> ".join(map(str, sizes)),
+                                   max_batch=MAX_BATCH, width=sizes[0],
+                                   classes=sizes[-1], queue=queue, extra=extra))
+    return request
+
+
+def copy_digits(models_dir):
+    src = os.path.join(ROOT, "examples", "repository", "models", "digits_mlp")
+    if not os.path.exists(os.path.join(src, "1", "model.pt")):
+        subprocess.run([os.path.join(ROOT, "examples", "train_all.sh")], check=True)
+    dst = os.path.join(models_dir, "digits_mlp")
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst)
+    with open(os.path.join(dst, "1", "samples.json")) as f:
+        t = json.load(f)["request"]["inputs"][0]
+    return {"inputs": [{"name": t["name"], "datatype": t["datatype"], "shape": [1, 64],
+                        "data": t["data"][:64]}]}
+
+
+def measure(scripted, width, reps):
+    import torch
+    torch.set_num_threads(1)
+    rows = []
+    with torch.inference_mode():
+        for batch in (1, 2, 4, 8, 16, 32, 64):
+            x = torch.rand(batch, width)
+            for _ in range(5):
+                scripted(x)
+            times = []
+            for _ in range(reps):
+                t0 = time.perf_counter_ns()
+                scripted(x)
+                times.append(time.perf_counter_ns() - t0)
+            med = statistics.median(times) / 1e3
+            rows.append((batch, med, med / batch, min(times) / 1e3))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True, help="repository directory to (re)create")
+    ap.add_argument("--delay-us", type=int, default=1000,
+                    help="max_queue_delay_us of mlp1k_batched")
+    ap.add_argument("--overload-queue", type=int, default=2,
+                    help="max_queue_size of mlp2k_overload")
+    ap.add_argument("--measure", action="store_true", help="time the MLPs in-process")
+    ap.add_argument("--reps", type=int, default=200)
+    args = ap.parse_args()
+
+    models_dir = os.path.join(args.out, "models")
+    bodies_dir = os.path.join(args.out, "bodies")
+    os.makedirs(models_dir, exist_ok=True)
+    os.makedirs(bodies_dir, exist_ok=True)
+    mlp1k, mlp2k = build_mlp(MLPS["mlp1k"]), build_mlp(MLPS["mlp2k"])
+    batching = f"dynamic_batching:\n  max_queue_delay_us: {args.delay_us}\n"
+    bodies = {
+        "mlp1k": write_wide(models_dir, "mlp1k", MLPS["mlp1k"], mlp1k, "", 1024),
+        "mlp1k_batched": write_wide(models_dir, "mlp1k_batched", MLPS["mlp1k"], mlp1k,
+                                    batching, 1024),
+        "mlp2k": write_wide(models_dir, "mlp2k", MLPS["mlp2k"], mlp2k, "", 1024),
+        "mlp2k_overload": write_wide(models_dir, "mlp2k_overload", MLPS["mlp2k"], mlp2k, "",
+                                     args.overload_queue),
+        "digits_mlp": copy_digits(models_dir),
+    }
+    for name, body in bodies.items():
+        with open(os.path.join(bodies_dir, f"{name}_1row.json"), "w") as f:
+            json.dump(body, f)
+    print(f"wrote {', '.join(bodies)} under {models_dir}", file=sys.stderr)
+
+    if args.measure:
+        import torch
+        for name, scripted in (("mlp1k", mlp1k), ("mlp2k", mlp2k)):
+            sizes = MLPS[name]
+            print(f"\n{name} ({' -> '.join(map(str, sizes))}) in-process from Python (PyTorch "
+                  f"{torch.__version__}, 1 thread, inference_mode; median of {args.reps} "
+                  "calls)\n")
+            print("| batch | per call | per row | min per call |")
+            print("|---:|---:|---:|---:|")
+            for batch, med, per_row, mn in measure(scripted, sizes[0], args.reps):
+                print(f"| {batch} | {med:,.0f} µs | {per_row:,.1f} µs | {mn:,.0f} µs |",
+                      flush=True)
+
+if __name__ == "__main__":
+    main()

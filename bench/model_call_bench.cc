@@ -1,0 +1,132 @@
+// model_call_bench: the in-process cost of one runtime::Model::Run() call, the
+// time strata's REST path spends inside the backend for a request.
+//
+//   model_call_bench --model_dir=examples/repository/models/digits_mlp
+//                    [--version=1] [--rows=1,8,64] [Google Benchmark flags]
+//
+// Loads the model the way strata does: serving::LoadModelConfig() parses
+// config.yaml, and the backend named there (torchscript or xgboost) builds the
+// model from the version directory through its factory. Then it times Run() on
+// a fixed input of `rows` rows (values (i % 17) / 16, so XGBoost trees and MLPs
+// see varied data) of every declared input. The input tensors are built once;
+// only Run() is inside the timed loop. Reports real time, plus
+// "us_per_row" as a counter.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/backend_registry.h"
+#include "runtime/model.h"
+#include "runtime/torchscript/torchscript_backend.h"
+#include "runtime/xgboost/xgboost_backend.h"
+#include "serving/model_config_parser.h"
+
+namespace {
+
+using strata::core::DataType;
+using strata::core::Tensor;
+
+[[noreturn]] void Die(std::string_view message) {
+  std::fprintf(stderr, "model_call_bench: %.*s\n",
+               static_cast<int>(message.size()), message.data());
+  std::exit(2);
+}
+
+std::vector<Tensor> MakeInputs(const strata::runtime::ModelConfig& config,
+                               int64_t rows) {
+  std::vector<Tensor> inputs;
+  for (const auto& spec : config.inputs) {
+    strata::core::Shape shape = spec.shape;
+    for (auto& dim : shape) {
+      if (dim < 0) dim = rows;
+    }
+    Tensor t = Tensor::Zeros(spec.name, spec.dtype, shape);
+    if (spec.dtype != DataType::kFp32) Die("only FP32 inputs are supported");
+    auto values = t.MutableAs<float>();
+    for (size_t i = 0; i < values.size(); ++i) {
+      values[i] = static_cast<float>(i % 17) / 16.0f;
+    }
+    inputs.push_back(std::move(t));
+  }
+  return inputs;
+}
+
+void BM_Run(benchmark::State& state, std::shared_ptr<strata::runtime::Model> model,
+            std::vector<Tensor> inputs, int64_t rows) {
+  for (auto _ : state) {
+    auto out = model->Run(std::span<const Tensor>(inputs));
+    if (!out.ok()) {
+      state.SkipWithError(std::string(out.status().message()).c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(out->data());
+  }
+  state.counters["rows"] = static_cast<double>(rows);
+  state.counters["us_per_row"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * static_cast<double>(rows),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert,
+      benchmark::Counter::kIs1000);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::filesystem::path model_dir;
+  std::string version = "1";
+  std::vector<int64_t> rows = {1};
+  // Our own flags first; Google Benchmark parses the rest.
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.starts_with("--model_dir=")) {
+      model_dir = std::string(arg.substr(12));
+    } else if (arg.starts_with("--version=")) {
+      version = std::string(arg.substr(10));
+    } else if (arg.starts_with("--rows=")) {
+      rows.clear();
+      std::string list(arg.substr(7));
+      for (size_t pos = 0; pos < list.size();) {
+        size_t comma = list.find(',', pos);
+        if (comma == std::string::npos) comma = list.size();
+        rows.push_back(std::stoll(list.substr(pos, comma - pos)));
+        pos = comma + 1;
+      }
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  if (model_dir.empty()) Die("give --model_dir=DIR (a directory with config.yaml)");
+  const std::string name = model_dir.filename().string();
+  auto config = strata::serving::LoadModelConfig(model_dir / "config.yaml", name);
+  if (!config.ok()) Die(config.status().ToString());
+
+  strata::runtime::BackendRegistry registry;
+  registry.Register(strata::runtime::TorchScriptBackend());
+  registry.Register(strata::runtime::XGBoostBackend());
+  const strata::runtime::Backend* backend = registry.Find(config->backend);
+  if (backend == nullptr) Die("unknown backend " + config->backend);
+  auto model = backend->factory(*config, model_dir / version);
+  if (!model.ok()) Die(model.status().ToString());
+  std::shared_ptr<strata::runtime::Model> shared = std::move(*model);
+
+  for (int64_t r : rows) {
+    benchmark::RegisterBenchmark(
+        (name + "/" + config->backend + "/Run/rows:" + std::to_string(r)).c_str(),
+        BM_Run, shared, MakeInputs(*config, r), r)
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+  }
+  int bargc = static_cast<int>(rest.size());
+  benchmark::Initialize(&bargc, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(bargc, rest.data())) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
