@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
-#include <set>
 #include <type_traits>
 #include <utility>
 
+#include "api/reserved_parameters.h"
 #include "core/status_macros.h"
 #include "fmt/format.h"
 
@@ -20,18 +20,9 @@ absl::Status Invalid(const std::string& message) {
   return absl::InvalidArgumentError(message);
 }
 
-// Parameters tritonclient reserves for features strata does not offer; a
-// request that uses one is rejected rather than silently misread. The REST
-// codec rejects the same ones.
-const std::set<std::string, std::less<>> kUnsupportedParameters = {
-    "sequence_id", "sequence_start", "sequence_end", "priority",
-    "shared_memory_region", "shared_memory_byte_size", "shared_memory_offset"};
-
 absl::StatusOr<core::ParameterValue> DecodeParameter(
     const std::string& key, const inference::InferParameter& parameter) {
-  if (kUnsupportedParameters.contains(key) || key.starts_with("triton_")) {
-    return Invalid(fmt::format("parameter '{}' is not supported by strata", key));
-  }
+  STRATA_RETURN_IF_ERROR(CheckParameterSupported(key));
   using P = inference::InferParameter;
   switch (parameter.parameter_choice_case()) {
     case P::kBoolParam: return core::ParameterValue(parameter.bool_param());

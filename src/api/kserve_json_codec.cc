@@ -3,8 +3,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <set>
 
+#include "api/reserved_parameters.h"
 #include "core/status_macros.h"
 #include "fmt/format.h"
 #include "rapidjson/stringbuffer.h"
@@ -24,16 +24,8 @@ absl::Status Invalid(const std::string& message) {
   return absl::InvalidArgumentError(message);
 }
 
-// Parameters tritonclient reserves for features strata does not offer; a
-// request that uses one is rejected rather than silently misread.
-const std::set<std::string, std::less<>> kUnsupportedParameters = {
-    "sequence_id", "sequence_start", "sequence_end", "priority",
-    "shared_memory_region", "shared_memory_byte_size", "shared_memory_offset"};
-
 absl::Status CheckSupported(std::string_view key, const core::ParameterValue& value) {
-  if (kUnsupportedParameters.contains(key) || key.starts_with("triton_")) {
-    return Invalid(fmt::format("parameter '{}' is not supported by strata", key));
-  }
+  STRATA_RETURN_IF_ERROR(CheckParameterSupported(key));
   if ((key == "binary_data" || key == "binary_data_output") &&
       !std::holds_alternative<bool>(value)) {
     return Invalid(fmt::format("parameter '{}' must be true or false", key));

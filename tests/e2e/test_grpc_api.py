@@ -501,5 +501,25 @@ class GrpcModelControlTest(unittest.TestCase):
         self.assertEqual(raised.exception.code(), grpc.StatusCode.NOT_FOUND)
 
 
+class GrpcShutdownTest(unittest.TestCase):
+    def test_sigterm_finishes_grpc_calls_in_flight_and_exits_zero(self):
+        repository = make_repository()
+        try:
+            server = StrataServer(repository).__enter__()
+            client = GrpcClient(server.grpc_port)
+            x = [("x", "FP32", np.array([[1, 2, 3, 4]], dtype=np.float32))]
+            with ThreadPoolExecutor(3) as pool:
+                calls = [pool.submit(client.infer, "slow", x, timeout=30) for _ in range(3)]
+                time.sleep(0.05)  # all three are in the server, one running
+                self.assertEqual(server.stop(), 0)
+                for call in calls:
+                    np.testing.assert_array_equal(GrpcClient.outputs(call.result())["y"],
+                                                  [[2, 4, 6, 8]])
+            client.close()
+            server.__exit__(None, None, None)
+        finally:
+            remove_repository(repository)
+
+
 if __name__ == "__main__":
     unittest.main()
