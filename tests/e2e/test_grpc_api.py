@@ -16,6 +16,7 @@ from protocol_clients import (GrpcClient, binary_infer_body, json_infer_body, lo
 import grpc_reflection_pb2  # noqa: E402 (generated; protocol_clients puts it on the path)
 import inference_pb2  # noqa: E402
 from strata_server import StrataServer
+from test_batching_metrics import metric, parse_metrics
 
 TOLERANCE = 1e-5
 
@@ -502,6 +503,21 @@ class GrpcModelControlTest(unittest.TestCase):
 
 
 class GrpcShutdownTest(unittest.TestCase):
+    def wait_arrived(self, server, model, count):
+        """Waits until `count` requests for `model` reached the server's core
+        (in flight, or already answered)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            conn = server.connection()
+            conn.request("GET", "/metrics")
+            samples = parse_metrics(conn.getresponse().read().decode())
+            conn.close()
+            if (metric(samples, "strata_inference_in_flight_requests", model=model) +
+                    metric(samples, "strata_inference_requests_total", model=model)) >= count:
+                return
+            time.sleep(0.002)
+        self.fail(f"{count} requests for {model} never reached the server")
+
     def test_sigterm_finishes_grpc_calls_in_flight_and_exits_zero(self):
         repository = make_repository()
         try:
@@ -510,7 +526,7 @@ class GrpcShutdownTest(unittest.TestCase):
             x = [("x", "FP32", np.array([[1, 2, 3, 4]], dtype=np.float32))]
             with ThreadPoolExecutor(3) as pool:
                 calls = [pool.submit(client.infer, "slow", x, timeout=30) for _ in range(3)]
-                time.sleep(0.05)  # all three are in the server, one running
+                self.wait_arrived(server, "slow", 3)
                 self.assertEqual(server.stop(), 0)
                 for call in calls:
                     np.testing.assert_array_equal(GrpcClient.outputs(call.result())["y"],
