@@ -70,4 +70,23 @@ double HyperLogLog::Estimate() const {
   return alpha_infinity * m * m / z;
 }
 
+void HyperLogLog::EncodeTo(ByteWriter& out) const {
+  out.U8(static_cast<uint8_t>(precision_));
+  out.str().append(registers_.begin(), registers_.end());
+}
+
+std::optional<HyperLogLog> HyperLogLog::DecodeFrom(ByteReader& in) {
+  uint8_t precision;
+  if (!in.U8(precision) || precision < 4 || precision > 18) return std::nullopt;
+  HyperLogLog hll(precision);
+  std::string_view registers;
+  if (!in.Raw(hll.registers_.size(), registers)) return std::nullopt;
+  for (size_t i = 0; i < registers.size(); ++i) {
+    const auto r = static_cast<uint8_t>(registers[i]);
+    if (r > 64 - precision + 1) return std::nullopt;
+    hll.registers_[i] = r;
+  }
+  return hll;
+}
+
 }  // namespace strata::advisor

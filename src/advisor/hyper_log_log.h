@@ -10,7 +10,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
+
+#include "advisor/byte_codec.h"
 
 namespace strata::advisor {
 
@@ -24,6 +27,9 @@ class HyperLogLog {
   void Merge(const HyperLogLog& other);
 
   double Estimate() const;
+
+  void EncodeTo(ByteWriter& out) const;
+  static std::optional<HyperLogLog> DecodeFrom(ByteReader& in);
 
   int precision() const { return precision_; }
   size_t MemoryBytes() const { return registers_.size(); }

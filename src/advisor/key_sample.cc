@@ -74,4 +74,35 @@ size_t KeySample::MemoryBytes() const {
          capacity_ * sizeof(uint64_t);
 }
 
+void KeySample::EncodeTo(ByteWriter& out) const {
+  out.U64(capacity_);
+  out.U8(full_ ? 1 : 0);
+  out.U64(counts_.size());
+  for (const auto& [fingerprint, count] : counts_) {
+    out.U64(fingerprint);
+    out.U64(count);
+  }
+}
+
+std::optional<KeySample> KeySample::DecodeFrom(ByteReader& in) {
+  constexpr uint64_t kMaxCapacity = 1 << 24;
+  uint64_t capacity, size;
+  uint8_t full;
+  if (!in.U64(capacity) || !in.U8(full) || !in.U64(size) || capacity < 2 ||
+      capacity > kMaxCapacity || size > capacity || full > 1) {
+    return std::nullopt;
+  }
+  KeySample sample(capacity);
+  sample.full_ = full == 1;
+  for (uint64_t i = 0; i < size; ++i) {
+    uint64_t fingerprint, count;
+    if (!in.U64(fingerprint) || !in.U64(count) ||
+        !sample.counts_.emplace(fingerprint, count).second) {
+      return std::nullopt;
+    }
+    sample.largest_.push(fingerprint);
+  }
+  return sample;
+}
+
 }  // namespace strata::advisor

@@ -11,10 +11,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <queue>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "advisor/byte_codec.h"
 
 namespace strata::advisor {
 
@@ -37,6 +39,9 @@ class KeySample {
   // fingerprint -> exact count of the keys strictly below the threshold (all
   // keys while complete).
   std::vector<std::pair<uint64_t, uint64_t>> Counts() const;
+  void EncodeTo(ByteWriter& out) const;
+  static std::optional<KeySample> DecodeFrom(ByteReader& in);
+
   size_t size() const { return counts_.size(); }
   size_t capacity() const { return capacity_; }
   size_t MemoryBytes() const;

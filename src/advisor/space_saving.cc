@@ -129,8 +129,24 @@ std::vector<HeavyHitter> SpaceSaving::Top() const {
 }
 
 uint64_t SpaceSaving::min_count() const {
-  if (entries_.size() < capacity_ || heap_.empty()) return 0;
-  return heap_[0].count;
+  if (entries_.size() < capacity_ || heap_.empty()) return floor_;
+  return std::max(floor_, heap_[0].count);
+}
+
+void SpaceSaving::Insert(HeavyHitter entry) {
+  const auto index = static_cast<uint32_t>(entries_.size());
+  index_.emplace(entry.fingerprint, index);
+  heap_.push_back({.count = entry.count, .entry = index});
+  position_.push_back(static_cast<uint32_t>(heap_.size() - 1));
+  entries_.push_back(std::move(entry));
+  SiftUp(heap_.size() - 1);
+}
+
+void SpaceSaving::MergeDisjoint(const SpaceSaving& other) {
+  floor_ = std::max(floor_, other.min_count());
+  for (const HeavyHitter& h : other.entries_) {
+    if (entries_.size() < capacity_) Insert(h);
+  }
 }
 
 size_t SpaceSaving::MemoryBytes() const {
@@ -140,6 +156,38 @@ size_t SpaceSaving::MemoryBytes() const {
     if (h.key.capacity() > 15) bytes += h.key.capacity();
   }
   return bytes;
+}
+
+void SpaceSaving::EncodeTo(ByteWriter& out) const {
+  out.U64(capacity_);
+  out.U64(floor_);
+  out.U64(entries_.size());
+  for (const HeavyHitter& h : entries_) {
+    out.U64(h.fingerprint);
+    out.U64(h.count);
+    out.U64(h.error);
+    out.Bytes(h.key);
+  }
+}
+
+std::optional<SpaceSaving> SpaceSaving::DecodeFrom(ByteReader& in) {
+  constexpr uint64_t kMaxCapacity = 1 << 24, kMaxKey = 1 << 20;
+  uint64_t capacity, floor, size;
+  if (!in.U64(capacity) || !in.U64(floor) || !in.U64(size) || capacity == 0 ||
+      capacity > kMaxCapacity || size > capacity) {
+    return std::nullopt;
+  }
+  SpaceSaving s(capacity);
+  s.floor_ = floor;
+  for (uint64_t i = 0; i < size; ++i) {
+    HeavyHitter h;
+    if (!in.U64(h.fingerprint) || !in.U64(h.count) || !in.U64(h.error) ||
+        !in.Bytes(h.key, kMaxKey) || h.error > h.count || s.index_.contains(h.fingerprint)) {
+      return std::nullopt;
+    }
+    s.Insert(std::move(h));
+  }
+  return s;
 }
 
 }  // namespace strata::advisor

@@ -12,11 +12,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "advisor/byte_codec.h"
 
 namespace strata::advisor {
 
@@ -36,24 +38,33 @@ class SpaceSaving {
   // Folds `other` in: counts of common keys add up, and keys that one side
   // does not monitor get that side's min_count() as extra error.
   void Merge(const SpaceSaving& other);
+  // Folds in a summary of a disjoint set of keys (a shard of a stream
+  // partitioned by key), exactly. REQUIRES: the union fits the capacity.
+  void MergeDisjoint(const SpaceSaving& other);
 
   // The monitored keys, heaviest first.
   std::vector<HeavyHitter> Top() const;
 
-  // The smallest monitored count once every counter is in use, else 0: no
-  // unmonitored key occurred more often.
+  // No unmonitored key occurred more often than this: the smallest
+  // monitored count once every counter is in use (else 0), or what merged
+  // disjoint summaries guaranteed.
   uint64_t min_count() const;
+
+  void EncodeTo(ByteWriter& out) const;
+  static std::optional<SpaceSaving> DecodeFrom(ByteReader& in);
   size_t size() const { return entries_.size(); }
   size_t capacity() const { return capacity_; }
   size_t MemoryBytes() const;
 
  private:
+  void Insert(HeavyHitter entry);
   void SiftDown(size_t position);
   void SiftUp(size_t position);
   void Swap(size_t a, size_t b);
   bool Less(size_t a, size_t b) const;
 
   size_t capacity_;
+  uint64_t floor_ = 0;  // from MergeDisjoint()
   std::vector<HeavyHitter> entries_;
   // A min-heap of (count, index into entries_), with the count copied in so
   // that sifting reads one contiguous array; and each entry's place in it.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <utility>
+#include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -69,6 +70,56 @@ void WorkloadSketch::Add(uint64_t fingerprint, std::string_view key, uint64_t we
   distinct_.Add(fingerprint);
   heavy_.Add(fingerprint, key, weight);
   sample_.Add(fingerprint, weight);
+}
+
+WorkloadSketch::WorkloadSketch(SketchOptions options, uint64_t requests, HyperLogLog distinct,
+                               SpaceSaving heavy, KeySample sample)
+    : options_(options),
+      requests_(requests),
+      distinct_(std::move(distinct)),
+      heavy_(std::move(heavy)),
+      sample_(std::move(sample)) {}
+
+void WorkloadSketch::MergeDisjoint(const WorkloadSketch& other) {
+  requests_ += other.requests_;
+  distinct_.Merge(other.distinct_);
+  heavy_.MergeDisjoint(other.heavy_);
+  sample_.Merge(other.sample_);
+}
+
+namespace {
+constexpr std::string_view kMagic = "STRATA-SKETCH-1";
+}  // namespace
+
+std::string WorkloadSketch::Encode() const {
+  ByteWriter out;
+  out.Bytes(kMagic);
+  out.U64(requests_);
+  distinct_.EncodeTo(out);
+  heavy_.EncodeTo(out);
+  sample_.EncodeTo(out);
+  return std::move(out.str());
+}
+
+absl::StatusOr<WorkloadSketch> WorkloadSketch::Decode(std::string_view bytes) {
+  ByteReader in(bytes);
+  std::string magic;
+  uint64_t requests;
+  if (!in.Bytes(magic, kMagic.size()) || magic != kMagic || !in.U64(requests)) {
+    return absl::InvalidArgumentError("not a strata workload sketch");
+  }
+  std::optional<HyperLogLog> distinct = HyperLogLog::DecodeFrom(in);
+  std::optional<SpaceSaving> heavy =
+      distinct ? SpaceSaving::DecodeFrom(in) : std::nullopt;
+  std::optional<KeySample> sample = heavy ? KeySample::DecodeFrom(in) : std::nullopt;
+  if (!sample || !in.empty()) {
+    return absl::InvalidArgumentError("malformed workload sketch");
+  }
+  SketchOptions options{.hll_precision = distinct->precision(),
+                        .heavy_hitters = heavy->capacity(),
+                        .sample_size = sample->capacity()};
+  return WorkloadSketch(options, requests, *std::move(distinct), *std::move(heavy),
+                        *std::move(sample));
 }
 
 void WorkloadSketch::Merge(const WorkloadSketch& other) {

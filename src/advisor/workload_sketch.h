@@ -11,8 +11,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
+#include "absl/status/statusor.h"
 #include "advisor/hyper_log_log.h"
 #include "advisor/key_sample.h"
 #include "advisor/space_saving.h"
@@ -20,7 +22,7 @@
 
 namespace strata::advisor {
 
-// The defaults take about 3 MiB and keep the entropy within 0.1 bit of the
+// The defaults take about 4 MiB and keep the entropy within 0.1 bit of the
 // truth on Zipf workloads of exponent 0.8 to 1.2 (see the tests); the
 // entropy's error comes from the tail keys just below the heavy hitters'
 // reach, so more heavy-hitter counters help most.
@@ -39,6 +41,14 @@ class WorkloadSketch {
   void Add(uint64_t fingerprint, std::string_view key, uint64_t weight = 1);
   // REQUIRES: `other` was built with the same options.
   void Merge(const WorkloadSketch& other);
+  // Folds in the sketch of a disjoint set of keys (one shard of a stream
+  // partitioned by key) without losing accuracy. REQUIRES: this sketch's
+  // capacities are at least the sum of the shards'.
+  void MergeDisjoint(const WorkloadSketch& other);
+
+  // A compact binary form, and back (INVALID_ARGUMENT for a malformed one).
+  std::string Encode() const;
+  static absl::StatusOr<WorkloadSketch> Decode(std::string_view bytes);
 
   WorkloadStats Stats() const;
 
@@ -47,6 +57,9 @@ class WorkloadSketch {
   size_t MemoryBytes() const;
 
  private:
+  WorkloadSketch(SketchOptions options, uint64_t requests, HyperLogLog distinct,
+                 SpaceSaving heavy, KeySample sample);
+
   SketchOptions options_;
   uint64_t requests_ = 0;
   HyperLogLog distinct_;

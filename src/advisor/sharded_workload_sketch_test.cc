@@ -1,0 +1,101 @@
+#include "advisor/sharded_workload_sketch.h"
+
+#include <cmath>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "advisor/advisor_report.h"
+#include "advisor/workload_snapshot.h"
+#include "advisor/zipf_sampler.h"
+#include "gtest/gtest.h"
+
+namespace strata::advisor {
+namespace {
+
+TEST(ShardedWorkloadSketchTest, ConcurrentAddsMatchOneSketch) {
+  ShardedWorkloadSketch sharded;
+  WorkloadSketch single;
+  std::vector<std::vector<std::string>> streams(4);
+  for (int t = 0; t < 4; ++t) {
+    ZipfSampler zipf(200'000, 1.0, t + 1);
+    for (int i = 0; i < 100'000; ++i) {
+      streams[t].push_back("k" + std::to_string(zipf.Next()));
+      single.Add(streams[t].back());
+    }
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (const std::string& key : streams[t]) sharded.Add(key);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const WorkloadStats a = sharded.Snapshot().Stats(), b = single.Stats();
+  EXPECT_EQ(a.requests, 400'000u);
+  EXPECT_DOUBLE_EQ(a.distinct_keys, b.distinct_keys);  // the same registers
+  EXPECT_NEAR(a.entropy_bits, b.entropy_bits, 0.05);
+  EXPECT_NEAR(a.coverage.ShareAt(100), b.coverage.ShareAt(100), 0.005);
+  ASSERT_FALSE(a.top.empty());
+  EXPECT_EQ(a.top[0].key, b.top[0].key);
+  EXPECT_EQ(a.top[0].count, b.top[0].count);  // a heavy key is counted exactly
+}
+
+TEST(WorkloadSnapshotTest, RoundTripsThroughBytes) {
+  ShardedWorkloadSketch sharded;
+  ZipfSampler zipf(100'000, 1.1, 3);
+  for (int i = 0; i < 200'000; ++i) sharded.Add("k" + std::to_string(zipf.Next()));
+  WorkloadSnapshot snapshot{.endpoint = "purchase",
+                            .seconds = 12.5,
+                            .figures = {{std::string(kModelUsPerRow), 180.0}},
+                            .sketch = sharded.Snapshot()};
+  const std::string bytes = snapshot.Encode();
+  absl::StatusOr<WorkloadSnapshot> decoded = WorkloadSnapshot::Decode(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->endpoint, "purchase");
+  EXPECT_EQ(decoded->seconds, 12.5);
+  EXPECT_EQ(decoded->figures.find(kModelUsPerRow)->second, 180.0);
+  const WorkloadStats a = decoded->sketch.Stats(), b = snapshot.sketch.Stats();
+  EXPECT_EQ(a.requests, b.requests);
+  EXPECT_EQ(a.distinct_keys, b.distinct_keys);
+  EXPECT_EQ(a.entropy_bits, b.entropy_bits);
+  EXPECT_EQ(a.top[0].key, b.top[0].key);
+  // The decoded sketch keeps counting.
+  decoded->sketch.Add("k1");
+  EXPECT_EQ(decoded->sketch.requests(), 200'001u);
+}
+
+TEST(WorkloadSnapshotTest, RefusesDamagedBytes) {
+  WorkloadSnapshot snapshot{.endpoint = "e", .seconds = 1, .figures = {}, .sketch = WorkloadSketch()};
+  snapshot.sketch.Add("a");
+  const std::string bytes = snapshot.Encode();
+  EXPECT_FALSE(WorkloadSnapshot::Decode("").ok());
+  EXPECT_FALSE(WorkloadSnapshot::Decode("garbage").ok());
+  EXPECT_FALSE(WorkloadSnapshot::Decode(bytes.substr(0, bytes.size() - 1)).ok());
+  EXPECT_FALSE(WorkloadSnapshot::Decode(bytes + "x").ok());
+  for (size_t cut = 0; cut < bytes.size(); cut += 997) {
+    EXPECT_FALSE(WorkloadSnapshot::Decode(bytes.substr(0, cut)).ok()) << cut;
+  }
+}
+
+TEST(AdvisorReportTest, TextAndJsonNameThePlans) {
+  WorkloadSketch sketch;
+  ZipfSampler zipf(50'000, 1.0, 1);
+  for (int i = 0; i < 100'000; ++i) sketch.Add("{\"id\":" + std::to_string(zipf.Next()) + "}");
+  AdvisorReport report;
+  report.endpoint = "purchase";
+  report.source = "key log";
+  report.stats = sketch.Stats();
+  report.profile = WorkloadProfile::FromStats(report.stats, 0);
+  report.recommendation = CostModel(report.options).Recommend(report.profile);
+  const std::string text = RenderText(report), json = RenderJson(report);
+  for (const char* word : {"static", "hybrid", "dynamic", "recommendation:", "entropy"}) {
+    EXPECT_NE(text.find(word), std::string::npos) << word;
+  }
+  EXPECT_NE(json.find(R"("top_keys":[{"key":{"id":1},)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("recommendation":")"), std::string::npos);
+  EXPECT_EQ(JsonString("a\"b\\\n"), R"("a\"b\\\n")");
+}
+
+}  // namespace
+}  // namespace strata::advisor
