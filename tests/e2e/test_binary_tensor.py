@@ -8,6 +8,7 @@ import struct
 import unittest
 import zlib
 
+import grpc
 import numpy as np
 
 from protocol_clients import (GrpcClient, binary_infer_body, decode_rest_response,
@@ -248,7 +249,7 @@ class BinaryTensorTest(unittest.TestCase):
         _, _, headers = self.post(json_infer_body(digits_row()), {"Accept-Encoding": "gzip"})
         self.assertNotIn("content-encoding", headers)
 
-    def test_compressed_body_that_inflates_past_the_limit_is_413(self):
+    def test_bodies_and_messages_past_the_size_limit_are_refused(self):
         with StrataServer(self.repository, ["--max-body-size", "64KiB"]) as small:
             bomb = gzip.compress(b" " * (1 << 20))
             conn = small.connection()
@@ -259,6 +260,17 @@ class BinaryTensorTest(unittest.TestCase):
             conn.close()
             self.assertEqual(response.status, 413, body)
             self.assertIn("inflates beyond the limit of 65536 bytes", body["error"])
+            # The same limit bounds a gRPC message.
+            client = GrpcClient(small.grpc_port)
+            try:
+                big = [("x", "FP32", np.zeros((8, 4096), dtype=np.float32))]
+                with self.assertRaises(grpc.RpcError) as raised:
+                    client.infer("wide_fp32", big)
+                self.assertEqual(raised.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+                small_input = [("x", "FP32", np.zeros((1, 4096), dtype=np.float32))]
+                self.assertEqual(len(client.infer("wide_fp32", small_input).outputs), 1)
+            finally:
+                client.close()
 
     # --- model configuration ------------------------------------------
 
