@@ -7,6 +7,7 @@
 #include "api/http_compression.h"
 #include "api/http_status.h"
 #include "api/control_json.h"
+#include "api/endpoint_json.h"
 #include "api/kserve_json_codec.h"
 #include "api/model_config_json.h"
 #include "api/statistics_json.h"
@@ -226,6 +227,15 @@ std::optional<HttpReply> RestHandler::ModelRoute(
   if (action == "stats") return Statistics(core_, model, version);
   if (action != "" && action != "ready" && action != "config") {
     return Error(404, fmt::format("no such endpoint: {}", request.target));
+  }
+  if (const serving::Endpoint* endpoint = core_.FindEndpoint(model)) {
+    const serving::EndpointDescription d = endpoint->Describe();
+    if (action == "ready") return Json(d.ready ? 200 : 503, EncodeEndpointReady(d));
+    if (action == "config") {
+      return Error(404, fmt::format("'{}' is a {} endpoint, not a model; it has no model "
+                                    "configuration", model, d.plan));
+    }
+    return Json(200, EncodeEndpointMetadata(d));
   }
   auto found = core_.FindModel(model, version);
   if (!found.ok()) return FromStatus(found.status());

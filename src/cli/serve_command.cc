@@ -1,5 +1,6 @@
 #include "cli/serve_command.h"
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -9,7 +10,10 @@
 #include "api/warmup_file.h"
 #include "cli/builtin_backends.h"
 #include "cli/byte_size.h"
+#include "cli/table_stores.h"
+#include "serving/endpoint_config.h"
 #include "serving/server_core.h"
+#include "serving/static_endpoint.h"
 #include "spdlog/spdlog.h"
 
 namespace strata::cli {
@@ -25,7 +29,40 @@ struct ServeFlags {
   bool access_log = false;
   int64_t poll_interval_ms = 2000;
   bool control_api = false;
+  std::string endpoints;     // the endpoints file; empty: models only
+  TableStoreFlags tables;    // where the endpoints' tables live
 };
+
+// The endpoints of the --endpoints file, with one table store per kind.
+// An endpoint whose table does not open yet starts not ready.
+absl::StatusOr<std::vector<std::shared_ptr<serving::Endpoint>>> LoadEndpoints(
+    const ServeFlags& flags) {
+  std::vector<std::shared_ptr<serving::Endpoint>> endpoints;
+  if (flags.endpoints.empty()) return endpoints;
+  absl::StatusOr<std::vector<serving::EndpointConfig>> configs =
+      serving::ReadEndpointConfigs(flags.endpoints);
+  if (!configs.ok()) return configs.status();
+  std::map<std::string, std::shared_ptr<store::TableStore>> stores;
+  for (const serving::EndpointConfig& config : *configs) {
+    std::shared_ptr<store::TableStore>& store = stores[config.store];
+    if (!store) {
+      TableStoreFlags store_flags = flags.tables;
+      store_flags.store = config.store;
+      absl::StatusOr<std::unique_ptr<store::TableStore>> created =
+          CreateTableStore(store_flags, flags.repository);
+      if (!created.ok()) return created.status();
+      store = *std::move(created);
+    }
+    endpoints.push_back(serving::StaticEndpoint::Start(
+        {.name = config.name,
+         .table = config.table,
+         .default_value = config.default_value,
+         .default_when_unavailable = config.default_when_unavailable,
+         .key = config.key},
+        store));
+  }
+  return endpoints;
+}
 
 int RunServe(const ServeFlags& flags) {
   const std::optional<size_t> max_body = ParseByteSize(flags.max_body_size);
@@ -34,12 +71,19 @@ int RunServe(const ServeFlags& flags) {
                   flags.max_body_size);
     return 2;
   }
+  absl::StatusOr<std::vector<std::shared_ptr<serving::Endpoint>>> endpoints =
+      LoadEndpoints(flags);
+  if (!endpoints.ok()) {
+    spdlog::error("{}", std::string(endpoints.status().message()));
+    return 2;
+  }
   const runtime::BackendRegistry backends = BuiltinBackends();
   absl::StatusOr<std::unique_ptr<serving::ServerCore>> core =
       serving::ServerCore::Create(
           {.repository = flags.repository,
            .poll_interval = std::chrono::milliseconds(flags.poll_interval_ms),
-           .warmup_reader = api::ReadWarmupFile},
+           .warmup_reader = api::ReadWarmupFile,
+           .endpoints = *std::move(endpoints)},
           backends);
   if (!core.ok()) {
     spdlog::error("{}", std::string(core.status().message()));
@@ -78,6 +122,12 @@ int RunServe(const ServeFlags& flags) {
     }
     grpc_server = *std::move(started);
     spdlog::info("gRPC listening on {}:{}", flags.host, grpc_server->port());
+  }
+  for (const serving::Endpoint* endpoint : (*core)->endpoints()) {
+    const serving::EndpointDescription d = endpoint->Describe();
+    spdlog::info("endpoint '{}' ({}): {}", d.name, d.plan,
+                 d.ready ? "table version " + d.properties.at("table_version") + " ready"
+                         : "not ready: " + d.reason);
   }
   spdlog::info("{} of {} models ready; listening on http://{}:{}", ready,
                model_count, flags.host, (*server)->port());
@@ -122,6 +172,19 @@ void AddServeCommand(CLI::App& app) {
                   "Enable model control: POST /v2/repository/index and "
                   "/v2/repository/models/{m}/{load,unload,rollback,default,labels}, "
                   "and the gRPC RepositoryIndex and RepositoryModelLoad/Unload");
+  serve->add_option("--endpoints", flags->endpoints,
+                    "Endpoints file (YAML, `endpoints:` map): names served by a plan, e.g. "
+                    "static lookups in a prediction table (README: Static endpoints)")
+      ->check(CLI::ExistingFile);
+  serve->add_option("--tables", flags->tables.tables,
+                    "RocksDB tables directory for static endpoints (default: "
+                    "<repository>/tables)");
+  serve->add_option("--redis", flags->tables.redis,
+                    "Redis server for endpoints whose table is in Redis (store: redis)")
+      ->capture_default_str();
+  serve->add_option("--block-cache", flags->tables.block_cache,
+                    "RocksDB block cache size per table store")
+      ->capture_default_str();
   serve->add_flag("--access-log", flags->access_log,
                   "Write one JSON line per request to stdout (latency, model, "
                   "version, status; never the payload)");

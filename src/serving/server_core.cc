@@ -52,6 +52,7 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
   STRATA_ASSIGN_OR_RETURN(core->manager_,
                           ModelManager::Create(std::move(manager_options), backends,
                                                *core->metrics_));
+  core->endpoints_ = std::make_unique<EndpointSet>(options.endpoints, options.poll_interval);
   return core;
 }
 
@@ -65,6 +66,9 @@ absl::StatusOr<core::InferResponse> ServerCore::Infer(
 }
 
 void ServerCore::InferAsync(core::InferRequest request, InferCallback done) const {
+  if (const Endpoint* endpoint = FindEndpoint(request.model_name)) {
+    return endpoint->InferAsync(std::move(request), std::move(done));
+  }
   const Clock::time_point start = Clock::now();
   absl::StatusOr<std::shared_ptr<const ServedModel>> found =
       FindModel(request.model_name, request.model_version);

@@ -16,6 +16,8 @@
 #include "absl/status/statusor.h"
 #include "core/infer_request.h"
 #include "runtime/backend_registry.h"
+#include "serving/endpoint.h"
+#include "serving/endpoint_set.h"
 #include "serving/model_manager.h"
 #include "serving/model_repository.h"
 #include "serving/server_metrics.h"
@@ -29,6 +31,10 @@ struct ServerOptions {
   // Repository scan interval for new versions; zero disables watching.
   std::chrono::milliseconds poll_interval{2000};
   WarmupReader warmup_reader = {};  // reads warm-up samples files
+  // Endpoints with a plan of their own (serving/endpoint.h). A call of
+  // their name goes to them before any model of the same name. They are
+  // refreshed every poll_interval.
+  std::vector<std::shared_ptr<Endpoint>> endpoints = {};
 };
 
 class ServerCore {
@@ -64,10 +70,17 @@ class ServerCore {
     return manager_->Find(name, version);
   }
 
+  // The endpoint called `name` (a plan other than a model's own), or null.
+  const Endpoint* FindEndpoint(std::string_view name) const {
+    return endpoints_->Find(name);
+  }
+  std::vector<const Endpoint*> endpoints() const { return endpoints_->List(); }
+
   // Versions, labels, the default, and the control operations.
   ModelManager& manager() const { return *manager_; }
 
-  // Validates `request` against the model's signature and runs it through
+  // Calls of an endpoint's name go to its plan. Otherwise:
+  // validates `request` against the model's signature and runs it through
   // the model's queue. The request parameter "timeout" (microseconds) or the
   // model's default_timeout_us sets its deadline.
   // NOT_FOUND (model/version), UNAVAILABLE (model not ready),
@@ -99,6 +112,7 @@ class ServerCore {
   ServerOptions options_;
   std::unique_ptr<ServerMetrics> metrics_;  // outlives manager_
   std::unique_ptr<ModelManager> manager_;
+  std::unique_ptr<EndpointSet> endpoints_;  // fixed after Create()
 };
 
 }  // namespace strata::serving

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "spdlog/spdlog.h"
 
 namespace strata::serving {
@@ -27,17 +28,37 @@ void StoreDefault(core::Tensor& t, size_t index, double value) {
 
 absl::StatusOr<std::unique_ptr<StaticEndpoint>> StaticEndpoint::Create(
     StaticEndpointConfig config, std::shared_ptr<store::TableStore> store) {
-  absl::StatusOr<int64_t> current = store->CurrentVersion(config.table);
-  if (!current.ok()) return current.status();
-  if (*current == 0) {
-    return absl::NotFoundError(fmt::format("endpoint '{}': table '{}' has no version in {}",
-                                           config.name, config.table, store->location()));
+  std::unique_ptr<StaticEndpoint> endpoint(
+      new StaticEndpoint(std::move(config), std::move(store), nullptr));
+  if (absl::Status s = endpoint->Refresh(); !s.ok()) return s;
+  return endpoint;
+}
+
+std::unique_ptr<StaticEndpoint> StaticEndpoint::Start(StaticEndpointConfig config,
+                                                      std::shared_ptr<store::TableStore> store) {
+  std::unique_ptr<StaticEndpoint> endpoint(
+      new StaticEndpoint(std::move(config), std::move(store), nullptr));
+  if (absl::Status s = endpoint->Refresh(); !s.ok()) {
+    spdlog::warn("endpoint '{}' is not ready yet: {}", endpoint->name(),
+                 std::string(s.message()));
   }
+  return endpoint;
+}
+
+absl::StatusOr<std::shared_ptr<store::PredictionTable>> StaticEndpoint::OpenVersion(
+    int64_t version) const {
   absl::StatusOr<std::shared_ptr<store::PredictionTable>> table =
-      store->Open(config.table, *current);
-  if (!table.ok()) return table.status();
-  return std::unique_ptr<StaticEndpoint>(
-      new StaticEndpoint(std::move(config), std::move(store), *std::move(table)));
+      store_->Open(config_.table, version);
+  if (!table.ok() || config_.key.empty()) return table;
+  const std::vector<store::KeyColumn>& columns = (*table)->manifest().key.columns();
+  bool same = columns.size() == config_.key.size();
+  for (size_t c = 0; same && c < columns.size(); ++c) same = columns[c].name == config_.key[c];
+  if (!same) {
+    return absl::FailedPreconditionError(
+        fmt::format("its key is {} but the endpoint's key is [{}]",
+                    (*table)->manifest().key.ToString(), fmt::join(config_.key, ", ")));
+  }
+  return table;
 }
 
 std::string StaticEndpoint::last_error() const {
@@ -47,21 +68,33 @@ std::string StaticEndpoint::last_error() const {
 
 absl::Status StaticEndpoint::Refresh() {
   std::lock_guard lock(mutex_);
+  const std::shared_ptr<const store::PredictionTable> serving_table = table();
+  const int64_t serving = serving_table ? serving_table->manifest().version : 0;
+  auto not_ready = [&](absl::Status status) {
+    if (serving == 0) last_error_ = std::string(status.message());
+    return status;
+  };
   absl::StatusOr<int64_t> current = store_->CurrentVersion(config_.table);
-  if (!current.ok()) return current.status();  // store unreachable: keep serving
-  const int64_t serving = table()->manifest().version;
-  if (*current == serving || *current == 0 || *current == refused_version_) {
-    return absl::OkStatus();
+  if (!current.ok()) return not_ready(current.status());  // unreachable: keep serving
+  if (*current == 0) {
+    return not_ready(absl::NotFoundError(fmt::format(
+        "endpoint '{}': table '{}' has no version in {}", config_.name, config_.table,
+        store_->location())));
   }
-  absl::StatusOr<std::shared_ptr<store::PredictionTable>> next =
-      store_->Open(config_.table, *current);
+  if (*current == serving || *current == refused_version_) return absl::OkStatus();
+  absl::StatusOr<std::shared_ptr<store::PredictionTable>> next = OpenVersion(*current);
   if (!next.ok()) {
+    const std::string why = fmt::format("table '{}' version {} refused: {}", config_.table,
+                                        *current, std::string(next.status().message()));
+    if (next.status().code() == absl::StatusCode::kUnavailable) {
+      return not_ready(absl::UnavailableError(why));  // try again next time
+    }
     refused_version_ = *current;
-    last_error_ = fmt::format("table '{}' version {} refused: {}", config_.table, *current,
-                              std::string(next.status().message()));
-    spdlog::error("endpoint '{}': {}; version {} keeps serving", config_.name, last_error_,
-                  serving);
-    return absl::Status(next.status().code(), last_error_);
+    last_error_ = why;
+    if (serving != 0) {
+      spdlog::error("endpoint '{}': {}; version {} keeps serving", config_.name, why, serving);
+    }
+    return absl::Status(next.status().code(), why);
   }
   table_.store(*std::move(next), std::memory_order_release);
   last_error_.clear();
@@ -70,9 +103,56 @@ absl::Status StaticEndpoint::Refresh() {
   return absl::OkStatus();
 }
 
+EndpointDescription StaticEndpoint::Describe() const {
+  const std::shared_ptr<const store::PredictionTable> table = this->table();
+  EndpointDescription d;
+  d.name = config_.name;
+  d.plan = "static";
+  d.properties["table"] = config_.table;
+  d.properties["store"] = std::string(store_->kind());
+  if (!table) {
+    d.reason = last_error();
+    return d;
+  }
+  const store::TableManifest& m = table->manifest();
+  d.ready = true;
+  d.versions = {m.version};
+  for (const store::KeyColumn& c : m.key.columns()) d.inputs.push_back({c.name, c.dtype, {-1}});
+  for (const store::OutputColumn& c : m.outputs) {
+    core::Shape shape = {-1};
+    shape.insert(shape.end(), c.shape.begin(), c.shape.end());
+    d.outputs.push_back({c.name, c.dtype, shape});
+  }
+  d.outputs.push_back({"found", core::DataType::kBool, {-1}});
+  d.properties["table_version"] = std::to_string(m.version);
+  d.properties["model"] = m.model_name;
+  d.properties["model_version"] = std::to_string(m.model_version);
+  if (std::string refused = last_error(); !refused.empty()) d.properties["refused"] = refused;
+  return d;
+}
+
+void StaticEndpoint::InferAsync(core::InferRequest request, InferCallback done) const {
+  if (!request.model_version.empty()) {
+    const std::shared_ptr<const store::PredictionTable> table = this->table();
+    const std::string serving = table ? std::to_string(table->manifest().version) : "";
+    if (request.model_version != serving) {
+      return done(absl::NotFoundError(fmt::format(
+          "Request for unknown model: '{}' version {} is not found; endpoint '{}' serves "
+          "table '{}' version {}",
+          config_.name, request.model_version, config_.name, config_.table,
+          serving.empty() ? "none" : serving)));
+    }
+  }
+  done(Infer(request));
+}
+
 absl::StatusOr<core::InferResponse> StaticEndpoint::Infer(
     const core::InferRequest& request) const {
   const std::shared_ptr<const store::PredictionTable> table = this->table();
+  if (!table) {
+    return absl::UnavailableError(
+        fmt::format("endpoint '{}' is not ready: {}", config_.name, last_error()));
+  }
   const store::TableManifest& manifest = table->manifest();
   const store::KeySchema& key = manifest.key;
   std::vector<const core::Tensor*> columns(key.size(), nullptr);

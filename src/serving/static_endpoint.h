@@ -11,7 +11,8 @@
 // pointer, opens the new version (the store checks it) and swaps it in
 // atomically; readers never block and keep the version they started with.
 // A version that fails to open is refused and the previous keeps serving.
-// Infer() and Refresh() are thread-safe.
+// A StaticEndpoint is an Endpoint (serving/endpoint.h): ServerCore routes
+// calls of its name here. Infer() and Refresh() are thread-safe.
 #ifndef STRATA_SERVING_STATIC_ENDPOINT_H_
 #define STRATA_SERVING_STATIC_ENDPOINT_H_
 
@@ -20,9 +21,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/infer_request.h"
+#include "serving/endpoint.h"
 #include "store/prediction_table.h"
 #include "store/table_store.h"
 
@@ -35,25 +38,41 @@ struct StaticEndpointConfig {
   // When the store is unreachable: answer defaults flagged `degraded`
   // (true), or fail with UNAVAILABLE (false).
   bool default_when_unavailable = true;
+  // The key columns the endpoint expects, in order; a table version whose
+  // key differs is refused. Empty: whatever the table's manifest says.
+  std::vector<std::string> key = {};
 };
 
-class StaticEndpoint {
+class StaticEndpoint : public Endpoint {
  public:
   // Opens the table's current version. UNAVAILABLE or NOT_FOUND when there
   // is none that opens; the endpoint then cannot start.
   static absl::StatusOr<std::unique_ptr<StaticEndpoint>> Create(
       StaticEndpointConfig config, std::shared_ptr<store::TableStore> store);
 
+  // Like Create(), but when no version opens the endpoint starts not ready
+  // (UNAVAILABLE to callers, with the reason) and Refresh() keeps trying.
+  static std::unique_ptr<StaticEndpoint> Start(StaticEndpointConfig config,
+                                               std::shared_ptr<store::TableStore> store);
+
   const StaticEndpointConfig& config() const { return config_; }
 
-  // INVALID_ARGUMENT for a missing, unknown or mistyped key column.
+  // INVALID_ARGUMENT for a missing, unknown or mistyped key column;
+  // UNAVAILABLE before a version has opened.
   absl::StatusOr<core::InferResponse> Infer(const core::InferRequest& request) const;
+
+  // Endpoint: answers on the calling thread. A version in the request must
+  // be the table version being served (NOT_FOUND otherwise).
+  const std::string& name() const override { return config_.name; }
+  EndpointDescription Describe() const override;
+  void InferAsync(core::InferRequest request, InferCallback done) const override;
 
   // Swaps in the store's current version when it changed. Returns the error
   // of a refused version (the previous keeps serving).
-  absl::Status Refresh();
+  absl::Status Refresh() override;
 
-  // The version being served.
+  // The version being served; null only before a Start()ed endpoint's
+  // first version opens.
   std::shared_ptr<const store::PredictionTable> table() const {
     return table_.load(std::memory_order_acquire);
   }
@@ -64,6 +83,9 @@ class StaticEndpoint {
   StaticEndpoint(StaticEndpointConfig config, std::shared_ptr<store::TableStore> store,
                  std::shared_ptr<const store::PredictionTable> table)
       : config_(std::move(config)), store_(std::move(store)), table_(std::move(table)) {}
+
+  // Opens `version` and checks its key against config_.key.
+  absl::StatusOr<std::shared_ptr<store::PredictionTable>> OpenVersion(int64_t version) const;
 
   StaticEndpointConfig config_;
   std::shared_ptr<store::TableStore> store_;

@@ -95,5 +95,50 @@ TEST(StaticEndpointTest, NewVersionsSwapInAndOldReadersKeepTheirs) {
   EXPECT_EQ(response.outputs[0].As<float>()[0], 6.0f);
 }
 
+TEST(StaticEndpointTest, StartsNotReadyAndBecomesReadyWhenATableAppears) {
+  auto s = std::make_shared<store::MemoryTableStore>();
+  std::unique_ptr<StaticEndpoint> endpoint = StaticEndpoint::Start({"sales", "forecast"}, s);
+  EXPECT_FALSE(endpoint->Describe().ready);
+  EXPECT_NE(endpoint->Describe().reason.find("has no version"), std::string::npos);
+  EXPECT_EQ(endpoint->Infer(Request({1}, {"mon"})).status().code(),
+            absl::StatusCode::kUnavailable);
+  Publish(*s, 1);
+  ASSERT_TRUE(endpoint->Refresh().ok());
+  EndpointDescription d = endpoint->Describe();
+  EXPECT_TRUE(d.ready);
+  EXPECT_EQ(d.plan, "static");
+  EXPECT_EQ(d.versions, (std::vector<int64_t>{1}));
+  ASSERT_EQ(d.inputs.size(), 2u);
+  EXPECT_EQ(d.inputs[1].name, "day");
+  EXPECT_EQ(d.inputs[1].dtype, core::DataType::kBytes);
+  ASSERT_EQ(d.outputs.size(), 2u);
+  EXPECT_EQ(d.outputs[1].name, "found");
+  EXPECT_EQ(d.properties.at("model"), "sales_gbdt");
+}
+
+TEST(StaticEndpointTest, AVersionWithAnotherKeyIsRefused) {
+  auto s = std::make_shared<store::MemoryTableStore>();
+  Publish(*s, 1);
+  auto endpoint = StaticEndpoint::Create({"sales", "forecast", 0, true, {"store_id", "date"}}, s);
+  ASSERT_FALSE(endpoint.ok());
+  EXPECT_NE(endpoint.status().message().find("its key is store_id:INT64,day:BYTES"),
+            std::string_view::npos)
+      << endpoint.status();
+}
+
+TEST(StaticEndpointTest, AsyncCallsAcceptOnlyTheServedVersion) {
+  auto s = std::make_shared<store::MemoryTableStore>();
+  Publish(*s, 1);
+  auto endpoint = *StaticEndpoint::Create({"sales", "forecast"}, s);
+  core::InferRequest request = Request({1}, {"mon"});
+  request.model_version = "1";
+  absl::StatusOr<core::InferResponse> got;
+  endpoint->InferAsync(request, [&](absl::StatusOr<core::InferResponse> r) { got = r; });
+  EXPECT_TRUE(got.ok()) << got.status();
+  request.model_version = "2";
+  endpoint->InferAsync(request, [&](absl::StatusOr<core::InferResponse> r) { got = r; });
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace strata::serving

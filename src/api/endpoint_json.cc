@@ -1,0 +1,85 @@
+#include "api/endpoint_json.h"
+
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace strata::api {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void WriteString(Writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void WriteSpecs(Writer& w, const std::vector<runtime::TensorSpec>& specs) {
+  w.StartArray();
+  for (const runtime::TensorSpec& spec : specs) {
+    w.StartObject();
+    w.Key("name");
+    WriteString(w, spec.name);
+    w.Key("datatype");
+    WriteString(w, core::DataTypeName(spec.dtype));
+    w.Key("shape");
+    w.StartArray();
+    for (int64_t d : spec.shape) w.Int64(d);
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+}  // namespace
+
+std::string EncodeEndpointMetadata(const serving::EndpointDescription& endpoint) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  w.Key("name");
+  WriteString(w, endpoint.name);
+  w.Key("versions");
+  w.StartArray();
+  for (int64_t v : endpoint.versions) WriteString(w, std::to_string(v));
+  w.EndArray();
+  w.Key("platform");
+  WriteString(w, "strata_" + endpoint.plan);
+  w.Key("inputs");
+  WriteSpecs(w, endpoint.inputs);
+  w.Key("outputs");
+  WriteSpecs(w, endpoint.outputs);
+  w.Key("plan");
+  WriteString(w, endpoint.plan);
+  w.Key("state");
+  WriteString(w, endpoint.ready ? "READY" : "UNAVAILABLE");
+  if (!endpoint.ready) {
+    w.Key("reason");
+    WriteString(w, endpoint.reason);
+  }
+  w.Key("properties");
+  w.StartObject();
+  for (const auto& [key, value] : endpoint.properties) {
+    WriteString(w, key);
+    WriteString(w, value);
+  }
+  w.EndObject();
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string EncodeEndpointReady(const serving::EndpointDescription& endpoint) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  w.Key("name");
+  WriteString(w, endpoint.name);
+  w.Key("ready");
+  w.Bool(endpoint.ready);
+  if (!endpoint.ready) {
+    w.Key("reason");
+    WriteString(w, endpoint.reason);
+  }
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+}  // namespace strata::api

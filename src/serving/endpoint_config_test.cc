@@ -1,0 +1,51 @@
+#include "serving/endpoint_config.h"
+
+#include "gtest/gtest.h"
+
+namespace strata::serving {
+namespace {
+
+TEST(EndpointConfigTest, ParsesStaticEndpointsWithDefaults) {
+  auto configs = ParseEndpointConfigs(R"(
+endpoints:
+  sales_forecast: {plan: static, store: redis, key: [store_id, product_id, date],
+                   default: 0.01, on_store_error: unavailable}
+  scores: {table: scores_v2}
+)");
+  ASSERT_TRUE(configs.ok()) << configs.status();
+  ASSERT_EQ(configs->size(), 2u);
+  const EndpointConfig& sales = (*configs)[0];
+  EXPECT_EQ(sales.name, "sales_forecast");
+  EXPECT_EQ(sales.table, "sales_forecast");
+  EXPECT_EQ(sales.store, "redis");
+  EXPECT_EQ(sales.key, (std::vector<std::string>{"store_id", "product_id", "date"}));
+  EXPECT_DOUBLE_EQ(sales.default_value, 0.01);
+  EXPECT_FALSE(sales.default_when_unavailable);
+  const EndpointConfig& scores = (*configs)[1];
+  EXPECT_EQ(scores.plan, "static");
+  EXPECT_EQ(scores.table, "scores_v2");
+  EXPECT_EQ(scores.store, "rocksdb");
+  EXPECT_TRUE(scores.default_when_unavailable);
+}
+
+TEST(EndpointConfigTest, MistakesNameTheEndpointAndTheKey) {
+  auto bad = [](const char* yaml) {
+    auto r = ParseEndpointConfigs(yaml);
+    EXPECT_FALSE(r.ok());
+    return std::string(r.status().message());
+  };
+  {
+    EXPECT_NE(bad("endpoints: {a: {plan: hybrid}}").find("endpoint 'a': plan 'hybrid'"),
+              std::string::npos);
+    EXPECT_NE(bad("endpoints: {a: {tabel: x}}").find("unknown key 'tabel'"), std::string::npos);
+    EXPECT_NE(bad("endpoints: {a: {store: s3}}").find("store 's3'"), std::string::npos);
+    EXPECT_NE(bad("endpoints: {a: {default: high}}").find("endpoint 'a'"), std::string::npos);
+    EXPECT_NE(bad("endpoints: {a: {on_store_error: retry}}").find("on_store_error 'retry'"),
+              std::string::npos);
+    EXPECT_NE(bad("models: {}").find("unknown top-level key 'models'"), std::string::npos);
+  }
+  EXPECT_TRUE(ParseEndpointConfigs("").ok());
+}
+
+}  // namespace
+}  // namespace strata::serving
