@@ -136,12 +136,26 @@ void CoveragePanel(const ChartInput& in, std::string& svg) {
         "<text x=\"{3}\" y=\"{4:.1f}\" text-anchor=\"end\">{5}%</text>\n",
         kCovX, y, kCovX + kCovW, kCovX - 8, y + 4, i * 25);
   }
-  std::string path = fmt::format("M{:.1f},{:.1f}", X(1), Y(curve.ShareAt(1)));
-  for (const CoveragePoint& p : curve.points()) {
-    path += fmt::format(" L{:.1f},{:.1f}", X(p.keys), Y(p.share));
+  auto path = [&](const CoverageCurve& c) {
+    std::string d = fmt::format("M{:.1f},{:.1f}", X(1), Y(c.ShareAt(1)));
+    for (const CoveragePoint& p : c.points()) {
+      d += fmt::format(" L{:.1f},{:.1f}", X(p.keys), Y(p.share));
+    }
+    return d;
+  };
+  if (in.observed != nullptr) {
+    svg += fmt::format(
+        "<path d=\"{}\" fill=\"none\" stroke=\"#999\" stroke-width=\"1.5\" "
+        "stroke-dasharray=\"4,3\"/>\n",
+        path(*in.observed));
   }
   svg += fmt::format(
-      "<path d=\"{}\" fill=\"none\" stroke=\"#1f4e79\" stroke-width=\"2.5\"/>\n", path);
+      "<path d=\"{}\" fill=\"none\" stroke=\"#1f4e79\" stroke-width=\"2.5\"/>\n",
+      path(curve));
+  svg += fmt::format(
+      "<text x=\"{}\" y=\"{}\" fill=\"#555\" font-size=\"11\">solid: expected on new "
+      "traffic{}</text>\n",
+      kCovX + 8, kCovY + 16, in.observed != nullptr ? "; dashed: in hindsight" : "");
   svg += fmt::format(
       "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">K (top keys, log scale)</text>\n",
       kCovX + kCovW / 2, kCovY + kCovH + 42);

@@ -2,7 +2,7 @@
 // (open it in a browser): on the left the peakedness-cardinality map with
 // the regions where each plan wins and the workload's point on it; on the
 // right the coverage curve (share of requests taken by the top K keys) with
-// the chosen K marked. Pure function; thread-safe.
+// the chosen K marked, and optionally the curve in hindsight, dashed. Pure function; thread-safe.
 #ifndef STRATA_ADVISOR_ADVISOR_CHART_H_
 #define STRATA_ADVISOR_ADVISOR_CHART_H_
 
@@ -19,8 +19,9 @@ struct ChartInput {
   const PlanMap* map = nullptr;
   double cardinality = 0;  // the workload's point
   double peakedness = 0;
-  const CoverageCurve* coverage = nullptr;
+  const CoverageCurve* coverage = nullptr;  // expected on new traffic
   const Recommendation* recommendation = nullptr;
+  const CoverageCurve* observed = nullptr;  // in hindsight; optional
 };
 
 std::string RenderAdvisorChart(const ChartInput& input);

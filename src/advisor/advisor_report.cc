@@ -90,6 +90,12 @@ std::string RenderText(const AdvisorReport& r) {
   for (const CoveragePoint& p : Milestones(s.coverage)) {
     out += fmt::format("top {}: {:.1f}%  ", FormatCount(p.keys), 100 * p.share);
   }
+  out += "\n  expected        ";
+  for (const CoveragePoint& p : Milestones(s.coverage)) {
+    out += fmt::format("top {}: {:.1f}%  ", FormatCount(p.keys),
+                       100 * s.expected_coverage.ShareAt(p.keys));
+  }
+  out += "(on new traffic)";
   out += "\n  heaviest keys\n";
   for (size_t i = 0; i < std::min(kTopKeys, s.top.size()); ++i) {
     out += fmt::format("    {:>12}  {}\n", FormatCount(static_cast<double>(s.top[i].count)),
@@ -122,8 +128,9 @@ std::string RenderJson(const AdvisorReport& r) {
   const Recommendation& rec = r.recommendation;
   std::string coverage, top;
   for (const CoveragePoint& p : Milestones(s.coverage)) {
-    coverage += fmt::format("{}{{\"keys\":{},\"share\":{}}}", coverage.empty() ? "" : ",",
-                            Json(p.keys), Json(p.share));
+    coverage += fmt::format("{}{{\"keys\":{},\"share\":{},\"expected_share\":{}}}",
+                            coverage.empty() ? "" : ",", Json(p.keys), Json(p.share),
+                            Json(s.expected_coverage.ShareAt(p.keys)));
   }
   for (size_t i = 0; i < std::min(kTopKeys, s.top.size()); ++i) {
     top += fmt::format("{}{{\"key\":{},\"count\":{},\"error\":{}}}", top.empty() ? "" : ",",

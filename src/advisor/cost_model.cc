@@ -83,7 +83,7 @@ WorkloadProfile WorkloadProfile::FromStats(const WorkloadStats& stats,
   profile.peakedness = Peakedness(stats.entropy_bits, profile.cardinality);
   profile.unseen_share = stats.unseen_share;
   profile.requests_per_second = stats.requests_per_second;
-  profile.coverage = stats.coverage;
+  profile.coverage = stats.expected_coverage;
   return profile;
 }
 
@@ -235,11 +235,11 @@ Recommendation CostModel::Recommend(const WorkloadProfile& profile) const {
         Percent(r.static_plan.hit_rate), FormatMicros(r.static_plan.p99_us), saving, shape);
   } else if (r.chosen == Plan::kHybrid) {
     r.reason = fmt::format(
-        "hybrid: the top {} keys ({} of the key space) take {} of requests; a {} "
+        "hybrid: the top {} keys ({} of the {}) take {} of requests; a {} "
         "table of them leaves the model {} of the traffic, at {} (p99 {}); {}",
         FormatCount(r.hybrid.table_keys),
         Percent(r.hybrid.table_keys / std::max(1.0, profile.cardinality)),
-        Percent(r.hybrid.hit_rate), FormatBytes(r.hybrid.memory_bytes),
+        profile.declared ? "key space" : "keys seen", Percent(r.hybrid.hit_rate), FormatBytes(r.hybrid.memory_bytes),
         Percent(1 - r.hybrid.hit_rate), saving, FormatMicros(r.hybrid.p99_us), shape);
   } else {
     std::string why;

@@ -57,9 +57,10 @@ struct WorkloadProfile {
   double peakedness = 0;  // relative to `cardinality`
   double unseen_share = 0;
   double requests_per_second = 0;
+  // The hit rate a table of the top K keys can expect.
   CoverageCurve coverage;
 
-  // From measured stats; `declared_keys` > 0 names the whole key space.
+  // From measured stats (their expected coverage); `declared_keys` > 0 names the whole key space.
   static WorkloadProfile FromStats(const WorkloadStats& stats, double declared_keys);
 };
 

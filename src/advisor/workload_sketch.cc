@@ -19,33 +19,75 @@ struct Group {
   double keys;
 };
 
-// Entropy, unseen share and coverage of a distribution given as groups.
-void Describe(std::vector<Group> groups, double requests, WorkloadStats& stats) {
-  std::sort(groups.begin(), groups.end(),
-            [](const Group& a, const Group& b) { return a.count > b.count; });
-  double weighted_log = 0, singletons = 0, keys = 0, mass = 0;
+constexpr int kGoodTuringLimit = 10;  // counts from here on are taken as they are
+
+// The curve through (cumulative keys, cumulative mass / requests) of
+// groups in order, evaluated on a log grid.
+CoverageCurve Curve(const std::vector<Group>& groups, const std::vector<double>& mass,
+                    double requests) {
+  double keys = 0, covered = 0;
   std::vector<CoveragePoint> dense;
   dense.reserve(groups.size());
   for (size_t i = 0; i < groups.size(); ++i) {
-    const Group& g = groups[i];
-    if (g.count <= 0 || g.keys <= 0) continue;
-    weighted_log += g.keys * g.count * std::log2(g.count);
-    if (g.count < 1.5) singletons += g.keys;
-    keys += g.keys;
-    mass += g.keys * g.count;
+    keys += groups[i].keys;
+    covered += mass[i];
     // One point per run of equal counts keeps the curve small.
-    if (i + 1 == groups.size() || groups[i + 1].count != g.count) {
-      dense.push_back({.keys = keys, .share = mass / requests});
+    if (i + 1 == groups.size() || groups[i + 1].count != groups[i].count) {
+      dense.push_back({.keys = keys, .share = covered / requests});
     }
   }
-  stats.entropy_bits = std::max(0.0, std::log2(requests) - weighted_log / requests);
-  stats.unseen_share = singletons / requests;
   const CoverageCurve curve(std::move(dense));
   std::vector<CoveragePoint> points;
   for (double k : LogGrid(curve.total_keys())) {
     points.push_back({.keys = k, .share = curve.ShareAt(k)});
   }
-  stats.coverage = CoverageCurve(std::move(points));
+  return CoverageCurve(std::move(points));
+}
+
+// Entropy, unseen share and both coverage curves of a distribution given
+// as groups.
+void Describe(std::vector<Group> groups, double requests, WorkloadStats& stats) {
+  std::erase_if(groups, [](const Group& g) { return g.count <= 0 || g.keys <= 0; });
+  std::sort(groups.begin(), groups.end(),
+            [](const Group& a, const Group& b) { return a.count > b.count; });
+  // N_r: how many keys were seen exactly r times, for small r.
+  std::vector<double> seen_times(kGoodTuringLimit + 2, 0.0);
+  auto small = [](double count) {
+    const double r = std::round(count);
+    return std::abs(count - r) < 1e-9 && r < kGoodTuringLimit ? static_cast<int>(r) : 0;
+  };
+  double weighted_log = 0;
+  for (const Group& g : groups) {
+    weighted_log += g.keys * g.count * std::log2(g.count);
+    const double r = std::round(g.count);
+    if (std::abs(g.count - r) < 1e-9 && r <= kGoodTuringLimit) seen_times[static_cast<int>(r)] += g.keys;
+  }
+  stats.entropy_bits = std::max(0.0, std::log2(requests) - weighted_log / requests);
+  stats.unseen_share = seen_times[1] / requests;
+
+  std::vector<double> observed, expected;
+  double small_mass = 0, large_mass = 0;
+  for (const Group& g : groups) {
+    observed.push_back(g.keys * g.count);
+    const int r = small(g.count);
+    if (r > 0 && seen_times[r + 1] > 0) {
+      expected.push_back(g.keys * (r + 1) * seen_times[r + 1] / seen_times[r]);
+      small_mass += expected.back();
+    } else {
+      expected.push_back(g.keys * g.count);
+      (r > 0 ? small_mass : large_mass) += expected.back();
+    }
+  }
+  // The seen keys take 1 - unseen_share of future requests; the corrected
+  // small counts absorb the difference.
+  const double target = requests - seen_times[1] - large_mass;
+  if (small_mass > 0 && target > 0) {
+    for (size_t i = 0; i < groups.size(); ++i) {
+      if (small(groups[i].count) > 0) expected[i] *= target / small_mass;
+    }
+  }
+  stats.coverage = Curve(groups, observed, requests);
+  stats.expected_coverage = Curve(groups, expected, requests);
 }
 
 }  // namespace

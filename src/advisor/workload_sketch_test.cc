@@ -121,6 +121,38 @@ TEST(WorkloadSketchTest, MergedShardsAreAsAccurate) {
   ExpectAccurate(merged, e, "merged");
 }
 
+TEST(WorkloadSketchTest, ExpectedCoverageForecastsNewTraffic) {
+  // Learn from one day, then serve the next from a table of the top K keys
+  // of the first: its hit rate is what expected_coverage predicts, not the
+  // (optimistic) coverage in hindsight.
+  WorkloadSketch sketch;
+  ZipfSampler today(1'000'000, 1.0, 21), tomorrow(1'000'000, 1.0, 22);
+  std::unordered_map<uint64_t, uint64_t> counts;
+  for (int i = 0; i < 1'000'000; ++i) {
+    const uint64_t id = today.Next();
+    ++counts[id];
+    sketch.Add("user:" + std::to_string(id));
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> ranked(counts.begin(), counts.end());
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  std::vector<uint64_t> next(1'000'000);
+  for (uint64_t& id : next) id = tomorrow.Next();
+  const WorkloadStats s = sketch.Stats();
+  for (size_t k : {1'000u, 30'000u, 200'000u}) {
+    std::unordered_map<uint64_t, bool> table;
+    for (size_t i = 0; i < k; ++i) table[ranked[i].first] = true;
+    double hits = 0;
+    for (uint64_t id : next) hits += table.count(id);
+    const double actual = hits / next.size();
+    EXPECT_NEAR(s.expected_coverage.ShareAt(static_cast<double>(k)), actual, 0.02) << k;
+  }
+  // In hindsight every seen key is a hit; in the future the unseen are not.
+  EXPECT_NEAR(s.coverage.ShareAt(s.distinct_keys), 1.0, 1e-9);
+  EXPECT_NEAR(s.expected_coverage.ShareAt(s.distinct_keys), 1.0 - s.unseen_share, 0.01);
+}
+
 TEST(WorkloadSketchTest, MemoryIsBounded) {
   WorkloadSketch sketch;
   for (int i = 0; i < 2'000'000; ++i) sketch.Add("user:" + std::to_string(i));

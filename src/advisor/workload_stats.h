@@ -26,7 +26,13 @@ struct WorkloadStats {
   double unseen_share = 0;
   // Requests per second while the sketch was filled; 0 when unknown.
   double requests_per_second = 0;
+  // Share of the observed requests taken by the top K keys (in hindsight).
   CoverageCurve coverage;
+  // Share of *future* requests from the same distribution that the K keys
+  // most requested so far will take: the counts of rarely seen keys are
+  // corrected by Good-Turing ((r+1) N_{r+1} / N_r), so the curve ends at
+  // 1 - unseen_share. This is the hit rate a table of those keys can expect.
+  CoverageCurve expected_coverage;
   std::vector<HeavyHitter> top;  // heaviest first
 };
 

@@ -1,5 +1,6 @@
 // strata: one binary for serving machine-learning predictions.
 #include "CLI/CLI.hpp"
+#include "cli/advise_command.h"
 #include "cli/batch_command.h"
 #include "cli/model_command.h"
 #include "cli/serve_command.h"
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   strata::cli::AddModelCommand(app);
   strata::cli::AddBatchCommand(app);
   strata::cli::AddTableCommand(app);
+  strata::cli::AddAdviseCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
