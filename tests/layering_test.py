@@ -13,7 +13,9 @@ INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^">]+)[">]', re.M)
 
 
 def read_tables(markdown):
-    """Returns (allowed edges {module: set}, framework owners {prefix: module})."""
+    """Returns (allowed edges {module: set}, framework owners {prefix: set of modules}).
+
+    An owner cell may list several modules, comma-separated."""
     allowed, owners = {}, {}
     for line in markdown.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -22,7 +24,7 @@ def read_tables(markdown):
             allowed[cells[0]] = deps
         elif len(cells) == 2 and cells[0] not in ("headers", "---") and not cells[0].startswith("-"):
             for prefix in cells[0].split(","):
-                owners[prefix.strip()] = cells[1]
+                owners[prefix.strip()] = {m.strip() for m in cells[1].split(",")}
     return allowed, owners
 
 
@@ -57,8 +59,9 @@ def violations(files, allowed, owners):
                 if is_test:
                     continue  # tests may read fixtures with any library
                 if (header == prefix or header.startswith(prefix + "/") or
-                        header.startswith(prefix + ".")) and source != owner:
-                    found.append(f"src/{path}: {header} belongs to {owner} only, not {source}")
+                        header.startswith(prefix + ".")) and source not in owner:
+                    found.append(f"src/{path}: {header} belongs to "
+                                 f"{', '.join(sorted(owner))} only, not {source}")
     return found
 
 
@@ -82,7 +85,7 @@ class LayeringTest(unittest.TestCase):
     def test_tables_were_read(self):
         self.assertEqual(self.allowed["core"], set())
         self.assertIn("serving", self.allowed["api"])
-        self.assertEqual(self.owners["torch"], "runtime/torchscript")
+        self.assertEqual(self.owners["torch"], {"runtime/torchscript"})
 
     def test_source_tree_respects_layering(self):
         files = source_files()
@@ -108,6 +111,22 @@ class LayeringTest(unittest.TestCase):
             "api/d_test.cc": '#include "serving/testing/fake_repository.h"\n',
         }
         self.assertEqual(violations(good, self.allowed, self.owners), [])
+
+    def test_a_framework_may_have_several_owner_modules(self):
+        allowed, owners = read_tables(
+            "| module | layer | may include | holds |\n|---|---|---|---|\n"
+            "| core | 0 | — | x |\n| api | 3 | core | x |\n| batch | 3 | core | x |\n"
+            "| serving | 2 | core | x |\n\n| headers | module |\n|---|---|\n"
+            "| simdjson, rapidjson | api, batch |\n")
+        self.assertEqual(owners["simdjson"], {"api", "batch"})
+        files = {
+            "api/a.cc": '#include "simdjson.h"\n',
+            "batch/b.cc": '#include "simdjson.h"\n#include "rapidjson/writer.h"\n',
+            "serving/c.cc": '#include "simdjson.h"\n',
+        }
+        found = violations(files, allowed, owners)
+        self.assertEqual(found, ["src/serving/c.cc: simdjson.h belongs to api, batch only, "
+                                 "not serving"])
 
 
 if __name__ == "__main__":
