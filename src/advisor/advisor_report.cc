@@ -79,7 +79,7 @@ std::string RenderText(const AdvisorReport& r) {
                          ? fmt::format(", {:.0f} requests/s", s.requests_per_second)
                          : "");
   out += fmt::format("  distinct keys   {} ({})\n", FormatCount(s.distinct_keys),
-                     s.distinct_exact ? "counted" : "HyperLogLog estimate, ±0.8%");
+                     s.distinct_exact ? "counted" : "HyperLogLog estimate, ±0.4%");
   out += fmt::format("  key space       {} ({})\n", FormatCount(r.profile.cardinality),
                      r.profile.declared ? "declared" : "the distinct keys seen");
   out += fmt::format("  entropy         {:.2f} bits; peakedness {:.2f} (0 flat, 1 a single key)\n",

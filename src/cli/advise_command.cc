@@ -75,7 +75,7 @@ absl::StatusOr<Observed> ReadKeyLog(const AdviseFlags& f) {
   Observed o{.snapshot = {.endpoint = f.endpoint,
                           .seconds = 0,
                           .figures = {},
-                          .sketch = WorkloadSketch({.hll_precision = 14,
+                          .sketch = WorkloadSketch({.hll_precision = advisor::SketchOptions().hll_precision,
                                                     .heavy_hitters = f.heavy_hitters,
                                                     .sample_size = f.sample_size})},
              .source = fmt::format("key log {}", f.key_log),
