@@ -98,7 +98,10 @@ std::string RenderText(const AdvisorReport& r) {
   out += "(on new traffic)";
   out += "\n  heaviest keys\n";
   for (size_t i = 0; i < std::min(kTopKeys, s.top.size()); ++i) {
-    out += fmt::format("    {:>12}  {}\n", FormatCount(static_cast<double>(s.top[i].count)),
+    // A count with an error is an upper bound (Space-Saving).
+    out += fmt::format("    {:>13}  {}\n",
+                       (s.top[i].error > 0 ? "≤" : "") +
+                           FormatCount(static_cast<double>(s.top[i].count)),
                        s.top[i].key);
   }
   out += fmt::format(

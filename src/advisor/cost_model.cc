@@ -243,12 +243,12 @@ Recommendation CostModel::Recommend(const WorkloadProfile& profile) const {
         Percent(1 - r.hybrid.hit_rate), saving, FormatMicros(r.hybrid.p99_us), shape);
   } else {
     std::string why;
-    if (!r.static_plan.feasible) why = fmt::format("static {}", r.static_plan.why_not);
+    if (!r.static_plan.feasible) why = fmt::format("static fails: {}", r.static_plan.why_not);
     r.reason = fmt::format(
-        "dynamic: a table does not pay for itself (the best hybrid, {} keys covering "
+        "dynamic: a table does not pay for itself (the best hybrid, {} key{} covering "
         "{}, would cost {:.0f}% of dynamic){}; {}",
-        FormatCount(r.hybrid.table_keys), Percent(r.hybrid.hit_rate),
-        r.dynamic.cost_per_hour > 0 ? 100 * r.hybrid.cost_per_hour / r.dynamic.cost_per_hour : 0,
+        FormatCount(r.hybrid.table_keys), r.hybrid.table_keys == 1 ? "" : "s",
+        Percent(r.hybrid.hit_rate), r.dynamic.cost_per_hour > 0 ? 100 * r.hybrid.cost_per_hour / r.dynamic.cost_per_hour : 0,
         why.empty() ? "" : fmt::format(", and {}", why), shape);
   }
   return r;

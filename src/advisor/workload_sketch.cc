@@ -80,8 +80,8 @@ void Describe(std::vector<Group> groups, double requests, WorkloadStats& stats) 
   }
   // The seen keys take 1 - unseen_share of future requests; the corrected
   // small counts absorb the difference.
-  const double target = requests - seen_times[1] - large_mass;
-  if (small_mass > 0 && target > 0) {
+  const double target = std::max(0.0, requests - seen_times[1] - large_mass);
+  if (small_mass > 0) {
     for (size_t i = 0; i < groups.size(); ++i) {
       if (small(groups[i].count) > 0) expected[i] *= target / small_mass;
     }
