@@ -12,6 +12,7 @@
 #include "cli/byte_size.h"
 #include "cli/table_stores.h"
 #include "serving/endpoint_config.h"
+#include "serving/hybrid_endpoint.h"
 #include "serving/server_core.h"
 #include "serving/static_endpoint.h"
 #include "spdlog/spdlog.h"
@@ -52,6 +53,19 @@ absl::StatusOr<std::vector<std::shared_ptr<serving::Endpoint>>> LoadEndpoints(
           CreateTableStore(store_flags, flags.repository);
       if (!created.ok()) return created.status();
       store = *std::move(created);
+    }
+    if (config.plan == "hybrid") {
+      endpoints.push_back(std::make_shared<serving::HybridEndpoint>(
+          serving::HybridEndpointConfig{
+              .name = config.name,
+              .model = config.model,
+              .table = config.table,
+              .key = config.key,
+              .cache_max_bytes = config.cache_max_bytes,
+              .cache_ttl = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::duration<double>(config.cache_ttl_s))},
+          store));
+      continue;
     }
     endpoints.push_back(serving::StaticEndpoint::Start(
         {.name = config.name,

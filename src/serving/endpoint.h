@@ -20,6 +20,8 @@
 
 namespace strata::serving {
 
+class ServerCore;
+
 // What metadata and readiness calls report about an endpoint.
 struct EndpointDescription {
   std::string name;
@@ -49,6 +51,11 @@ class Endpoint {
   // interval. An error means a version was refused or the source is
   // unreachable; the endpoint keeps serving what it had.
   virtual absl::Status Refresh() = 0;
+
+  // Called once by ServerCore::Create() with the core that will route calls
+  // here, before any call: plans that call models (hybrid) keep it. The
+  // core outlives the endpoint.
+  virtual void Attach(const ServerCore& /*core*/) {}
 };
 
 }  // namespace strata::serving

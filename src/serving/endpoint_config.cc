@@ -1,6 +1,9 @@
 #include "serving/endpoint_config.h"
 
+#include <cctype>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -12,7 +15,24 @@ namespace strata::serving {
 namespace {
 
 const std::set<std::string, std::less<>> kEndpointKeys = {
-    "plan", "table", "store", "key", "default", "on_store_error"};
+    "plan", "table", "store", "key", "default", "on_store_error", "model", "cache"};
+
+// "64MiB", "1GiB", "4096" (bytes); nullopt when it is not a size.
+std::optional<size_t> ParseSize(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
+    ++digits;
+  }
+  if (digits == 0) return std::nullopt;
+  const size_t number = std::stoull(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  static const std::map<std::string, size_t> kUnits = {
+      {"", 1},          {"B", 1},          {"KiB", 1ull << 10}, {"MiB", 1ull << 20},
+      {"GiB", 1ull << 30}, {"KB", 1000},   {"MB", 1000000},     {"GB", 1000000000}};
+  auto it = kUnits.find(unit);
+  if (it == kUnits.end()) return std::nullopt;
+  return number * it->second;
+}
 
 absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Node& node) {
   auto invalid = [&](std::string_view what) {
@@ -26,7 +46,7 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
     const std::string key = entry.first.as<std::string>();
     if (!kEndpointKeys.contains(key)) {
       return invalid(fmt::format("unknown key '{}'; known keys: plan, table, store, key, "
-                                 "default, on_store_error",
+                                 "default, on_store_error, model, cache",
                                  key));
     }
   }
@@ -47,11 +67,34 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
       }
       config.default_when_unavailable = policy == "default";
     }
+    if (node["model"]) config.model = node["model"].as<std::string>();
+    if (const YAML::Node cache = node["cache"]) {
+      if (!cache.IsMap()) return invalid("cache must be a map of max_bytes and ttl_s");
+      for (const auto& entry : cache) {
+        const std::string key = entry.first.as<std::string>();
+        if (key != "max_bytes" && key != "ttl_s") {
+          return invalid(fmt::format("unknown cache key '{}'; known: max_bytes, ttl_s", key));
+        }
+      }
+      if (cache["max_bytes"]) {
+        const std::optional<size_t> bytes = ParseSize(cache["max_bytes"].as<std::string>());
+        if (!bytes) return invalid("cache max_bytes must be a size such as 64MiB or 1048576");
+        config.cache_max_bytes = *bytes;
+      }
+      if (cache["ttl_s"]) config.cache_ttl_s = cache["ttl_s"].as<double>();
+      if (config.cache_ttl_s < 0) return invalid("cache ttl_s must be >= 0");
+    }
   } catch (const YAML::Exception& e) {
     return invalid(fmt::format("{} (line {})", e.msg, e.mark.line + 1));
   }
-  if (config.plan != "static") {
-    return invalid(fmt::format("plan '{}' is not supported; use static", config.plan));
+  if (config.plan != "static" && config.plan != "hybrid") {
+    return invalid(fmt::format("plan '{}' is not supported; use static or hybrid", config.plan));
+  }
+  if (config.plan == "hybrid" && (config.model.empty() || config.key.empty())) {
+    return invalid("plan hybrid needs model and key");
+  }
+  if (config.plan == "static" && (!config.model.empty() || node["cache"])) {
+    return invalid("model and cache belong to plan hybrid");
   }
   if (config.store != "rocksdb" && config.store != "redis") {
     return invalid(fmt::format("store '{}' is not rocksdb or redis", config.store));

@@ -28,6 +28,29 @@ endpoints:
   EXPECT_TRUE(scores.default_when_unavailable);
 }
 
+TEST(EndpointConfigTest, ParsesHybridEndpoints) {
+  auto configs = ParseEndpointConfigs(
+      "endpoints:\n"
+      "  scores:\n"
+      "    plan: hybrid\n"
+      "    table: head\n"
+      "    key: [id]\n"
+      "    model: m\n"
+      "    cache: {max_bytes: 2MiB, ttl_s: 1.5}\n");
+  ASSERT_TRUE(configs.ok()) << configs.status();
+  ASSERT_EQ(configs->size(), 1u);
+  const EndpointConfig& c = (*configs)[0];
+  EXPECT_EQ(c.plan, "hybrid");
+  EXPECT_EQ(c.table, "head");
+  EXPECT_EQ(c.model, "m");
+  EXPECT_EQ(c.cache_max_bytes, 2u << 20);
+  EXPECT_DOUBLE_EQ(c.cache_ttl_s, 1.5);
+  auto defaults = ParseEndpointConfigs("endpoints: {s: {plan: hybrid, model: m, key: [id]}}");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ((*defaults)[0].cache_max_bytes, 64u << 20);
+  EXPECT_EQ((*defaults)[0].table, "s");
+}
+
 TEST(EndpointConfigTest, MistakesNameTheEndpointAndTheKey) {
   auto bad = [](const char* yaml) {
     auto r = ParseEndpointConfigs(yaml);
@@ -35,7 +58,18 @@ TEST(EndpointConfigTest, MistakesNameTheEndpointAndTheKey) {
     return std::string(r.status().message());
   };
   {
-    EXPECT_NE(bad("endpoints: {a: {plan: hybrid}}").find("endpoint 'a': plan 'hybrid'"),
+    EXPECT_NE(bad("endpoints: {a: {plan: cascade}}").find("endpoint 'a': plan 'cascade'"),
+              std::string::npos);
+    EXPECT_NE(bad("endpoints: {a: {plan: hybrid}}").find("plan hybrid needs model and key"),
+              std::string::npos);
+    EXPECT_NE(bad("endpoints: {a: {model: m}}").find("belong to plan hybrid"),
+              std::string::npos);
+    EXPECT_NE(bad("endpoints: {a: {plan: hybrid, model: m, key: [k], cache: {max_bytes: "
+                  "lots}}}")
+                  .find("max_bytes"),
+              std::string::npos);
+    EXPECT_NE(bad("endpoints: {a: {plan: hybrid, model: m, key: [k], cache: {size: 1}}}")
+                  .find("unknown cache key 'size'"),
               std::string::npos);
     EXPECT_NE(bad("endpoints: {a: {tabel: x}}").find("unknown key 'tabel'"), std::string::npos);
     EXPECT_NE(bad("endpoints: {a: {store: s3}}").find("store 's3'"), std::string::npos);

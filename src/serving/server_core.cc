@@ -52,6 +52,7 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
   STRATA_ASSIGN_OR_RETURN(core->manager_,
                           ModelManager::Create(std::move(manager_options), backends,
                                                *core->metrics_));
+  for (const std::shared_ptr<Endpoint>& endpoint : options.endpoints) endpoint->Attach(*core);
   core->endpoints_ = std::make_unique<EndpointSet>(options.endpoints, options.poll_interval);
   return core;
 }
@@ -69,6 +70,10 @@ void ServerCore::InferAsync(core::InferRequest request, InferCallback done) cons
   if (const Endpoint* endpoint = FindEndpoint(request.model_name)) {
     return endpoint->InferAsync(std::move(request), std::move(done));
   }
+  InferModelAsync(std::move(request), std::move(done));
+}
+
+void ServerCore::InferModelAsync(core::InferRequest request, InferCallback done) const {
   const Clock::time_point start = Clock::now();
   absl::StatusOr<std::shared_ptr<const ServedModel>> found =
       FindModel(request.model_name, request.model_version);

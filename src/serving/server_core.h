@@ -95,6 +95,13 @@ class ServerCore {
       std::function<void(absl::StatusOr<core::InferResponse>)>;
   void InferAsync(core::InferRequest request, InferCallback done) const;
 
+  // InferAsync() for the model `request.model_name` itself, never an
+  // endpoint of that name: what a plan that calls its model (hybrid) uses.
+  void InferModelAsync(core::InferRequest request, InferCallback done) const;
+
+  // The metrics registry's owner (endpoints add their layer series).
+  ServerMetrics& metrics() const { return *metrics_; }
+
   // Statistics of the served versions of `name` (every model when empty),
   // in Triton's statistics-extension terms. NOT_FOUND as FindModel.
   absl::StatusOr<std::vector<ModelStatistics>> Statistics(

@@ -106,7 +106,22 @@ ServerMetrics::ServerMetrics()
                       .Name("process_start_time_seconds")
                       .Help("Start time of the process since the Unix epoch, in seconds")
                       .Register(*registry_)
-                      .Add({})) {}
+                      .Add({})),
+      endpoint_rows_(prometheus::BuildCounter()
+                         .Name("strata_endpoint_rows_total")
+                         .Help("Rows answered by each layer of an endpoint's plan")
+                         .Register(*registry_)),
+      endpoint_layer_(prometheus::BuildHistogram()
+                          .Name("strata_endpoint_layer_duration_seconds")
+                          .Help("Time one layer of an endpoint's plan took for a request")
+                          .Register(*registry_)) {}
+
+void ServerMetrics::RecordLayer(const std::string& endpoint, const std::string& layer,
+                                int64_t rows, std::chrono::nanoseconds took) {
+  const std::map<std::string, std::string> labels = {{"endpoint", endpoint}, {"layer", layer}};
+  endpoint_rows_.Add(labels).Increment(static_cast<double>(rows));
+  endpoint_layer_.Add(labels, kLatencyBuckets).Observe(Seconds(took));
+}
 
 std::unique_ptr<ModelMetrics> ServerMetrics::ForModel(const std::string& name,
                                                       const std::string& version) {

@@ -90,6 +90,13 @@ class ServerMetrics {
   // Counts a model version load attempt (strata_model_loads_total).
   void RecordLoad(const std::string& model, bool success);
 
+  // One request's rows answered by one layer of an endpoint's plan (table,
+  // cache, model, default) and the time that layer took for the request:
+  // strata_endpoint_rows_total and strata_endpoint_layer_duration_seconds,
+  // labelled endpoint and layer.
+  void RecordLayer(const std::string& endpoint, const std::string& layer, int64_t rows,
+                   std::chrono::nanoseconds took);
+
   // Refreshes the process metrics and returns every family, ready for the
   // Prometheus text format.
   std::vector<prometheus::MetricFamily> Collect();
@@ -113,6 +120,8 @@ class ServerMetrics {
   prometheus::Gauge& open_sockets_;
   prometheus::Gauge& threads_;
   prometheus::Gauge& start_time_;
+  prometheus::Family<prometheus::Counter>& endpoint_rows_;
+  prometheus::Family<prometheus::Histogram>& endpoint_layer_;
   std::mutex process_mutex_;
   double last_cpu_seconds_ = 0;  // guarded by process_mutex_
 };

@@ -1,0 +1,72 @@
+// HybridEndpoint answers an endpoint whose plan is `hybrid`: each row is
+// answered by the first of three layers that has it,
+//
+//   table  -> precomputed predictions (a StaticEndpoint's table, refreshed
+//             the same way), used only while the table's manifest names the
+//             endpoint's model AND the model version now serving;
+//   cache  -> the PredictionCache, keyed by the row's canonical key bytes
+//             behind the model's name and the version actually serving, so
+//             a version swap never serves another version's answer;
+//   model  -> the rows still unanswered, sent as ONE request through
+//             ServerCore::InferModelAsync (the model's queue and batcher);
+//             their answers are written to the cache under the version that
+//             computed them.
+//
+// A request carries the key columns (which address the table and the cache)
+// AND the model's own inputs for every row (what the model needs for the
+// rows that reach it). The response has the model's outputs in row order, a
+// BYTES output `layer` ("table", "cache" or "model" per row), and the
+// parameters `layer_table`, `layer_cache`, `layer_model` (rows per layer),
+// `layer` (the one layer that answered every row, or "mixed"), `model`,
+// `model_version`, and `table`/`table_version` when the table was used.
+// Model outputs must have a fixed size per row (no BYTES, no -1 beyond the
+// batch dimension). Thread-safe.
+#ifndef STRATA_SERVING_HYBRID_ENDPOINT_H_
+#define STRATA_SERVING_HYBRID_ENDPOINT_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "serving/endpoint.h"
+#include "serving/prediction_cache.h"
+#include "serving/static_endpoint.h"
+#include "store/table_store.h"
+
+namespace strata::serving {
+
+struct HybridEndpointConfig {
+  std::string name;                   // the endpoint clients call
+  std::string model;                  // the model computing misses
+  std::string table;                  // the table of precomputed rows
+  std::vector<std::string> key = {};  // key columns, in order (required)
+  size_t cache_max_bytes = 64 << 20;  // 0: no cache layer
+  std::chrono::nanoseconds cache_ttl{0};
+};
+
+class HybridEndpoint : public Endpoint {
+ public:
+  // Starts even when the table has no version yet (rows then go to the
+  // cache and the model); Refresh() keeps following the table.
+  HybridEndpoint(HybridEndpointConfig config, std::shared_ptr<store::TableStore> store);
+
+  const std::string& name() const override { return config_.name; }
+  EndpointDescription Describe() const override;
+  // A version in the request selects the model's version (number or label).
+  void InferAsync(core::InferRequest request, InferCallback done) const override;
+  absl::Status Refresh() override { return table_->Refresh(); }
+  void Attach(const ServerCore& core) override { core_ = &core; }
+
+  PredictionCacheStats cache_stats() const;
+
+ private:
+  HybridEndpointConfig config_;
+  std::unique_ptr<StaticEndpoint> table_;
+  std::unique_ptr<PredictionCache> cache_;  // null when disabled
+  const ServerCore* core_ = nullptr;        // set by Attach()
+};
+
+}  // namespace strata::serving
+
+#endif  // STRATA_SERVING_HYBRID_ENDPOINT_H_

@@ -1,0 +1,197 @@
+"""End-to-end tests of hybrid endpoints (`plan: hybrid`) in `strata serve
+--endpoints`: a table built by `strata batch` from the breast_cancer_xgb
+example covers part of the keys; requests mix table hits, cache hits (keys
+repeated that are not in the table) and misses; every row's answer equals
+the model's own (samples.json, i.e. XGBoost's), whichever layer answered,
+and the layer reported per row is right. After a model version swap the
+table (made by version 1) is no longer used and the cache never serves
+version 1's answers."""
+import json
+import os
+import shutil
+import tempfile
+import time
+import unittest
+
+import test_batch as helpers
+from strata_server import StrataServer
+
+POLL = ["--poll-interval-ms", "100"]
+KEYS = 300          # ids 0..299, features cycling through the 32 samples
+TABLE_KEYS = 100    # the table holds ids 0..99
+
+
+def request(ids, rows):
+    features = [x for i in ids for x in rows[i % len(rows)]]
+    return {"inputs": [
+        {"name": "id", "datatype": "INT64", "shape": [len(ids)], "data": ids},
+        {"name": "features", "datatype": "FP32", "shape": [len(ids), 30], "data": features}]}
+
+
+def outputs(body):
+    return {o["name"]: o["data"] for o in body["outputs"]}
+
+
+class HybridEndpointTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="strata-e2e-hybrid-")
+        cls.repository = os.path.join(cls.dir, "repo")
+        cls.model_dir = os.path.join(cls.repository, "models", helpers.MODEL)
+        os.makedirs(os.path.join(cls.model_dir, "1"))
+        source = os.path.join(helpers.EXAMPLES, helpers.MODEL)
+        shutil.copy(os.path.join(source, "config.yaml"), cls.model_dir)
+        shutil.copy(os.path.join(source, "1", "model.json"), os.path.join(cls.model_dir, "1"))
+        cls.rows, cls.samples_expected = helpers.samples()
+        csv = os.path.join(cls.dir, "head.csv")
+        helpers.write_csv(csv, TABLE_KEYS)
+        code, _, err = helpers.run_strata(
+            "batch", "-r", cls.repository, "-m", helpers.MODEL, "--progress", "off",
+            *helpers.MAP, "-i", csv, "-k", "id:INT64", "-t", "head", "--job-id", "1")
+        assert code == 0, err
+        endpoints = os.path.join(cls.dir, "strata.yaml")
+        with open(endpoints, "w") as f:
+            f.write("endpoints:\n"
+                    "  scores:\n"
+                    "    plan: hybrid\n"
+                    "    table: head\n"
+                    "    key: [id]\n"
+                    f"    model: {helpers.MODEL}\n"
+                    "    cache: {max_bytes: 1MiB, ttl_s: 0}\n")
+        cls.server = StrataServer(cls.repository, ["--endpoints", endpoints, *POLL]).__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.__exit__(None, None, None)
+        shutil.rmtree(cls.dir)
+
+    def expected_v1(self, i):
+        return self.samples_expected[i % len(self.rows)]
+
+    def model_answers(self, ids, version=None):
+        """The model's own answers, asked directly (not through the endpoint)."""
+        status, body, _ = self.server.infer(
+            helpers.MODEL, {"inputs": request(ids, self.rows)["inputs"][1:]}, version=version)
+        self.assertEqual(status, 200, body)
+        return outputs(body)["probability"]
+
+    def hybrid(self, ids):
+        status, body, _ = self.server.infer("scores", request(ids, self.rows))
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["model_name"], "scores")
+        return body
+
+    def check(self, body, ids, expected, layers):
+        got = outputs(body)
+        self.assertEqual(len(got["probability"]), len(ids))
+        for i, p, want in zip(ids, got["probability"], expected):
+            self.assertAlmostEqual(p, want, delta=helpers.TOLERANCE, msg=f"id {i}")
+        self.assertEqual(got["layer"], layers)
+        params = body["parameters"]
+        for layer in ("table", "cache", "model"):
+            self.assertEqual(params[f"layer_{layer}"], layers.count(layer), params)
+
+    def metric(self, layer):
+        conn = self.server.connection()
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+        conn.close()
+        for line in text.splitlines():
+            if (line.startswith("strata_endpoint_rows_total{")
+                    and 'endpoint="scores"' in line and f'layer="{layer}"' in line):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    def test_1_layers_and_answers(self):
+        # Table hits (0..99), misses (200..219) in one request.
+        ids = [3, 150, 40, 200, 201, 99, 250, 7]
+        layers = ["table" if i < TABLE_KEYS else "model" for i in ids]
+        body = self.hybrid(ids)
+        self.check(body, ids, [self.expected_v1(i) for i in ids], layers)
+        self.assertEqual(body["parameters"]["layer"], "mixed")
+        self.assertEqual(body["parameters"]["table"], "head")
+        self.assertEqual(body["model_version"], "1")
+        # The same keys again: the model's rows now come from the cache; a new
+        # key not in the table still goes to the model.
+        ids2 = ids + [260]
+        layers2 = ["table" if i < TABLE_KEYS else "cache" for i in ids] + ["model"]
+        self.check(self.hybrid(ids2), ids2, [self.expected_v1(i) for i in ids2], layers2)
+        # All from the table; all from the cache.
+        body = self.hybrid([1, 2, 3])
+        self.check(body, [1, 2, 3], [self.expected_v1(i) for i in [1, 2, 3]], ["table"] * 3)
+        self.assertEqual(body["parameters"]["layer"], "table")
+        body = self.hybrid([150, 250])
+        self.check(body, [150, 250], [self.expected_v1(i) for i in [150, 250]], ["cache"] * 2)
+        self.assertEqual(body["parameters"]["layer"], "cache")
+        # Every key, in a shuffled order, equals XGBoost's own answers.
+        everything = [(i * 37) % KEYS for i in range(KEYS)]
+        got = outputs(self.hybrid(everything))
+        for i, p in zip(everything, got["probability"]):
+            self.assertAlmostEqual(p, self.expected_v1(i), delta=helpers.TOLERANCE)
+        for i, layer in zip(everything, got["layer"]):
+            if i < TABLE_KEYS:
+                self.assertEqual(layer, "table")
+        # Metrics by layer.
+        self.assertGreater(self.metric("table"), 0)
+        self.assertGreater(self.metric("cache"), 0)
+        self.assertGreater(self.metric("model"), 0)
+
+    def test_2_bad_requests(self):
+        status, body, _ = self.server.infer("scores", {"inputs": request([1], self.rows)["inputs"][1:]})
+        self.assertEqual(status, 400, body)
+        self.assertIn("id", body["error"])
+        bad = request([300, 301], self.rows)
+        bad["inputs"][1]["shape"] = [1, 30]
+        bad["inputs"][1]["data"] = bad["inputs"][1]["data"][:30]
+        status, body, _ = self.server.infer("scores", bad)
+        self.assertEqual(status, 400, body)
+
+    def test_3_metadata(self):
+        status, body, _ = self.server.request("GET", "/v2/models/scores")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["plan"], "hybrid")
+        names = [i["name"] for i in body["inputs"]]
+        self.assertEqual(names, ["id", "features"])
+        self.assertIn("layer", [o["name"] for o in body["outputs"]])
+
+    def test_4_version_swap_never_serves_the_old_versions_answers(self):
+        ids = [5, 120, 121, 122, 50]
+        v1 = [self.expected_v1(i) for i in ids]
+        self.hybrid(ids)  # 120..122 are now cached under version 1
+        body = self.hybrid(ids)
+        self.assertEqual(outputs(body)["layer"], ["table", "cache", "cache", "cache", "table"])
+        # Version 2: the same trees with another base score, so every answer differs.
+        with open(os.path.join(self.model_dir, "1", "model.json")) as f:
+            model = json.load(f)
+        model["learner"]["learner_model_param"]["base_score"] = "2E-1"
+        staging = os.path.join(self.model_dir, ".staging-2")
+        os.makedirs(staging)
+        with open(os.path.join(staging, "model.json"), "w") as f:
+            json.dump(model, f)
+        os.rename(staging, os.path.join(self.model_dir, "2"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status, meta, _ = self.server.request("GET", f"/v2/models/{helpers.MODEL}")
+            if status == 200 and "2" in meta.get("versions", []):
+                status, body, _ = self.server.infer(
+                    helpers.MODEL, {"inputs": request([0], self.rows)["inputs"][1:]})
+                if status == 200 and body["model_version"] == "2":
+                    break
+            time.sleep(0.1)
+        else:
+            self.fail("version 2 did not take traffic")
+        v2 = self.model_answers(ids, version="2")
+        for a, b in zip(v1, v2):
+            self.assertGreater(abs(a - b), 1e-3, "version 2 must answer differently")
+        # Neither the cache (version 1's entries) nor the table (made by
+        # version 1) answers now: every row is version 2's own answer.
+        body = self.hybrid(ids)
+        self.assertEqual(body["model_version"], "2")
+        self.check(body, ids, v2, ["model"] * len(ids))
+        self.assertNotIn("table", body["parameters"])
+        body = self.hybrid(ids)
+        self.check(body, ids, v2, ["cache"] * len(ids))
+
+
+if __name__ == "__main__":
+    unittest.main()
