@@ -13,6 +13,7 @@
 #include "cli/table_stores.h"
 #include "serving/endpoint_config.h"
 #include "serving/hybrid_endpoint.h"
+#include "serving/key_log.h"
 #include "serving/server_core.h"
 #include "serving/static_endpoint.h"
 #include "spdlog/spdlog.h"
@@ -31,6 +32,9 @@ struct ServeFlags {
   int64_t poll_interval_ms = 2000;
   bool control_api = false;
   std::string endpoints;     // the endpoints file; empty: models only
+  std::string key_log;       // JSON Lines file of endpoints' request keys; empty: none
+  double key_log_sample = 1;
+  bool key_log_hash = false;
   TableStoreFlags tables;    // where the endpoints' tables live
 };
 
@@ -91,13 +95,24 @@ int RunServe(const ServeFlags& flags) {
     spdlog::error("{}", std::string(endpoints.status().message()));
     return 2;
   }
+  std::shared_ptr<serving::KeyLog> key_log;
+  if (!flags.key_log.empty()) {
+    absl::StatusOr<std::unique_ptr<serving::KeyLog>> opened = serving::KeyLog::Open(
+        {.path = flags.key_log, .sample = flags.key_log_sample, .hash = flags.key_log_hash});
+    if (!opened.ok()) {
+      spdlog::error("{}", std::string(opened.status().message()));
+      return 2;
+    }
+    key_log = *std::move(opened);
+  }
   const runtime::BackendRegistry backends = BuiltinBackends();
   absl::StatusOr<std::unique_ptr<serving::ServerCore>> core =
       serving::ServerCore::Create(
           {.repository = flags.repository,
            .poll_interval = std::chrono::milliseconds(flags.poll_interval_ms),
            .warmup_reader = api::ReadWarmupFile,
-           .endpoints = *std::move(endpoints)},
+           .endpoints = *std::move(endpoints),
+           .key_log = key_log},
           backends);
   if (!core.ok()) {
     spdlog::error("{}", std::string(core.status().message()));
@@ -190,6 +205,14 @@ void AddServeCommand(CLI::App& app) {
                     "Endpoints file (YAML, `endpoints:` map): names served by a plan, e.g. "
                     "static lookups in a prediction table (README: Static endpoints)")
       ->check(CLI::ExistingFile);
+  serve->add_option("--key-log", flags->key_log,
+                    "Append the keys of the rows endpoints are asked for to this JSON Lines "
+                    "file, the format `strata advise --key-log` reads (never payloads)");
+  serve->add_option("--key-log-sample", flags->key_log_sample,
+                    "Share of rows written to the key log, in (0, 1]")
+      ->capture_default_str();
+  serve->add_flag("--key-log-hash", flags->key_log_hash,
+                  "Write a 64-bit fingerprint of each key instead of its values");
   serve->add_option("--tables", flags->tables.tables,
                     "RocksDB tables directory for static endpoints (default: "
                     "<repository>/tables)");

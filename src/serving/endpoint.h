@@ -56,6 +56,10 @@ class Endpoint {
   // here, before any call: plans that call models (hybrid) keep it. The
   // core outlives the endpoint.
   virtual void Attach(const ServerCore& /*core*/) {}
+
+  // The names of the request inputs that are the row key (what the key log
+  // writes); empty when the endpoint has none.
+  virtual std::vector<std::string> key_columns() const { return {}; }
 };
 
 }  // namespace strata::serving

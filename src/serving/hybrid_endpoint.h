@@ -57,6 +57,7 @@ class HybridEndpoint : public Endpoint {
   void InferAsync(core::InferRequest request, InferCallback done) const override;
   absl::Status Refresh() override { return table_->Refresh(); }
   void Attach(const ServerCore& core) override { core_ = &core; }
+  std::vector<std::string> key_columns() const override { return config_.key; }
 
   PredictionCacheStats cache_stats() const;
 

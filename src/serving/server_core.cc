@@ -68,6 +68,9 @@ absl::StatusOr<core::InferResponse> ServerCore::Infer(
 
 void ServerCore::InferAsync(core::InferRequest request, InferCallback done) const {
   if (const Endpoint* endpoint = FindEndpoint(request.model_name)) {
+    if (options_.key_log) {
+      options_.key_log->Record(endpoint->name(), endpoint->key_columns(), request);
+    }
     return endpoint->InferAsync(std::move(request), std::move(done));
   }
   InferModelAsync(std::move(request), std::move(done));

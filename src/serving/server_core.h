@@ -18,6 +18,7 @@
 #include "runtime/backend_registry.h"
 #include "serving/endpoint.h"
 #include "serving/endpoint_set.h"
+#include "serving/key_log.h"
 #include "serving/model_manager.h"
 #include "serving/model_repository.h"
 #include "serving/server_metrics.h"
@@ -35,6 +36,9 @@ struct ServerOptions {
   // their name goes to them before any model of the same name. They are
   // refreshed every poll_interval.
   std::vector<std::shared_ptr<Endpoint>> endpoints = {};
+  // When set, the keys of the rows endpoints are asked for are written here
+  // (`--key-log`).
+  std::shared_ptr<KeyLog> key_log = nullptr;
 };
 
 class ServerCore {

@@ -61,6 +61,15 @@ absl::StatusOr<std::shared_ptr<store::PredictionTable>> StaticEndpoint::OpenVers
   return table;
 }
 
+std::vector<std::string> StaticEndpoint::key_columns() const {
+  if (!config_.key.empty()) return config_.key;
+  std::vector<std::string> names;
+  if (const std::shared_ptr<const store::PredictionTable> t = table()) {
+    for (const store::KeyColumn& c : t->manifest().key.columns()) names.push_back(c.name);
+  }
+  return names;
+}
+
 std::string StaticEndpoint::last_error() const {
   std::lock_guard lock(mutex_);
   return last_error_;

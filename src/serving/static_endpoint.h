@@ -70,6 +70,8 @@ class StaticEndpoint : public Endpoint {
   // Swaps in the store's current version when it changed. Returns the error
   // of a refused version (the previous keeps serving).
   absl::Status Refresh() override;
+  // config().key, else the serving table's key columns.
+  std::vector<std::string> key_columns() const override;
 
   // The version being served; null only before a Start()ed endpoint's
   // first version opens.

@@ -9,6 +9,7 @@ version 1's answers."""
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 import unittest
@@ -58,7 +59,9 @@ class HybridEndpointTest(unittest.TestCase):
                     "    key: [id]\n"
                     f"    model: {helpers.MODEL}\n"
                     "    cache: {max_bytes: 1MiB, ttl_s: 0}\n")
-        cls.server = StrataServer(cls.repository, ["--endpoints", endpoints, *POLL]).__enter__()
+        cls.key_log = os.path.join(cls.dir, "keys.jsonl")
+        cls.server = StrataServer(cls.repository, ["--endpoints", endpoints, *POLL,
+                                                   "--key-log", cls.key_log]).__enter__()
 
     @classmethod
     def tearDownClass(cls):
@@ -153,6 +156,23 @@ class HybridEndpointTest(unittest.TestCase):
         names = [i["name"] for i in body["inputs"]]
         self.assertEqual(names, ["id", "features"])
         self.assertIn("layer", [o["name"] for o in body["outputs"]])
+
+    def test_3b_key_log_is_what_strata_advise_reads(self):
+        ids = [11] * 20 + [12, 290]  # 11 becomes the heaviest key
+        self.hybrid(ids)
+        with open(self.key_log) as f:
+            records = [json.loads(line) for line in f]
+        self.assertTrue(all(r["endpoint"] == "scores" for r in records))
+        self.assertTrue(all(set(r["key"]) == {"id"} for r in records))  # never the features
+        logged = [r["key"]["id"] for r in records]
+        self.assertEqual(logged[-len(ids):], ids)
+        done = subprocess.run([helpers.STRATA_BIN, "advise", "--key-log", self.key_log,
+                               "--json", "--model-us-per-row", "200", "--model-p99-us", "600"],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        report = json.loads(done.stdout)
+        self.assertEqual(report["requests"], len(records))
+        self.assertEqual(report["top_keys"][0]["key"], {"id": 11})
 
     def test_4_version_swap_never_serves_the_old_versions_answers(self):
         ids = [5, 120, 121, 122, 50]
