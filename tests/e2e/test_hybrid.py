@@ -212,6 +212,42 @@ class HybridEndpointTest(unittest.TestCase):
         body = self.hybrid(ids)
         self.check(body, ids, v2, ["cache"] * len(ids))
 
+    def test_5_loop_key_log_advise_export_batch_serves_the_head_from_the_table(self):
+        # Traffic: key 260 and 270 are hot (not in the table), ask for them.
+        for _ in range(30):
+            self.hybrid([260, 270])
+        hot = os.path.join(self.dir, "hot.jsonl")
+        done = subprocess.run([helpers.STRATA_BIN, "advise", "--key-log", self.key_log,
+                               "--json", "--model-us-per-row", "200", "--model-p99-us", "600",
+                               "--export-hot-keys", "2", "--export-to", hot],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(hot) as f:
+            keys = [json.loads(line)["id"] for line in f]
+        self.assertEqual(sorted(keys), [260, 270])
+        # Join the hot keys with their features and precompute them with the
+        # model version now serving (2 after test_4).
+        batch_input = os.path.join(self.dir, "hot_features.jsonl")
+        with open(batch_input, "w") as f:
+            for i in keys:
+                f.write(json.dumps({"id": i, "features": self.rows[i % len(self.rows)]}) + "\n")
+        code, _, err = helpers.run_strata(
+            "batch", "-r", self.repository, "-m", helpers.MODEL, "--progress", "off",
+            "-i", batch_input, "-k", "id:INT64", "-t", "head", "--job-id", "hot",
+            "--max-psi", "0")
+        self.assertEqual(code, 0, err)
+        expected = self.model_answers([260, 270])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            body = self.hybrid([260, 270, 5])
+            if outputs(body)["layer"][:2] == ["table", "table"]:
+                break
+            time.sleep(0.1)
+        self.assertEqual(outputs(body)["layer"][:2], ["table", "table"], body)
+        self.assertEqual(body["parameters"]["table_version"], 2)
+        self.check(body, [260, 270, 5], expected + self.model_answers([5]),
+                   ["table", "table", outputs(body)["layer"][2]])
+
 
 if __name__ == "__main__":
     unittest.main()
