@@ -11,6 +11,7 @@
 #include "cli/builtin_backends.h"
 #include "cli/byte_size.h"
 #include "cli/table_stores.h"
+#include "fmt/format.h"
 #include "serving/endpoint_config.h"
 #include "serving/hybrid_endpoint.h"
 #include "serving/key_log.h"
@@ -154,9 +155,17 @@ int RunServe(const ServeFlags& flags) {
   }
   for (const serving::Endpoint* endpoint : (*core)->endpoints()) {
     const serving::EndpointDescription d = endpoint->Describe();
+    auto property = [&](const char* key) {
+      auto it = d.properties.find(key);
+      return it == d.properties.end() ? std::string("none") : it->second;
+    };
+    const std::string what =
+        d.plan == "hybrid"
+            ? fmt::format("model '{}' version {}, table version {}", property("model"),
+                          property("model_version"), property("table_version"))
+            : "table version " + property("table_version");
     spdlog::info("endpoint '{}' ({}): {}", d.name, d.plan,
-                 d.ready ? "table version " + d.properties.at("table_version") + " ready"
-                         : "not ready: " + d.reason);
+                 d.ready ? what + " ready" : "not ready: " + d.reason);
   }
   spdlog::info("{} of {} models ready; listening on http://{}:{}", ready,
                model_count, flags.host, (*server)->port());

@@ -5,7 +5,10 @@ repeated that are not in the table) and misses; every row's answer equals
 the model's own (samples.json, i.e. XGBoost's), whichever layer answered,
 and the layer reported per row is right. After a model version swap the
 table (made by version 1) is no longer used and the cache never serves
-version 1's answers."""
+version 1's answers. Without a table version the endpoint is a cache in
+front of the model. The server's key log is read by `strata advise`, and the
+whole loop (traffic -> key log -> advise --export-hot-keys -> batch -> the
+head served from the table) runs in test_5."""
 import json
 import os
 import shutil
@@ -58,7 +61,9 @@ class HybridEndpointTest(unittest.TestCase):
                     "    table: head\n"
                     "    key: [id]\n"
                     f"    model: {helpers.MODEL}\n"
-                    "    cache: {max_bytes: 1MiB, ttl_s: 0}\n")
+                    "    cache: {max_bytes: 1MiB, ttl_s: 0}\n"
+                    "  cached:\n"  # no table version: a cache in front of the model
+                    f"    {{plan: hybrid, table: nothing_yet, key: [id], model: {helpers.MODEL}}}\n")
         cls.key_log = os.path.join(cls.dir, "keys.jsonl")
         cls.server = StrataServer(cls.repository, ["--endpoints", endpoints, *POLL,
                                                    "--key-log", cls.key_log]).__enter__()
@@ -139,6 +144,14 @@ class HybridEndpointTest(unittest.TestCase):
         self.assertGreater(self.metric("cache"), 0)
         self.assertGreater(self.metric("model"), 0)
 
+    def test_1b_without_a_table_it_is_a_cache_in_front_of_the_model(self):
+        ids = [1, 2, 1000]
+        for layer in ("model", "cache"):
+            status, body, _ = self.server.infer("cached", request(ids, self.rows))
+            self.assertEqual(status, 200, body)
+            self.check(body, ids, [self.expected_v1(i) for i in ids], [layer] * 3)
+            self.assertNotIn("table", body["parameters"])
+
     def test_2_bad_requests(self):
         status, body, _ = self.server.infer("scores", {"inputs": request([1], self.rows)["inputs"][1:]})
         self.assertEqual(status, 400, body)
@@ -161,12 +174,13 @@ class HybridEndpointTest(unittest.TestCase):
         ids = [11] * 20 + [12, 290]  # 11 becomes the heaviest key
         self.hybrid(ids)
         with open(self.key_log) as f:
-            records = [json.loads(line) for line in f]
-        self.assertTrue(all(r["endpoint"] == "scores" for r in records))
+            everything = [json.loads(line) for line in f]
+        records = [r for r in everything if r["endpoint"] == "scores"]
+        self.assertTrue(all(r["endpoint"] in ("scores", "cached") for r in everything))
         self.assertTrue(all(set(r["key"]) == {"id"} for r in records))  # never the features
         logged = [r["key"]["id"] for r in records]
         self.assertEqual(logged[-len(ids):], ids)
-        done = subprocess.run([helpers.STRATA_BIN, "advise", "--key-log", self.key_log,
+        done = subprocess.run([helpers.STRATA_BIN, "advise", "--key-log", self.key_log, "--endpoint", "scores",
                                "--json", "--model-us-per-row", "200", "--model-p99-us", "600"],
                               capture_output=True, text=True, timeout=120)
         self.assertEqual(done.returncode, 0, done.stderr)
@@ -217,7 +231,7 @@ class HybridEndpointTest(unittest.TestCase):
         for _ in range(30):
             self.hybrid([260, 270])
         hot = os.path.join(self.dir, "hot.jsonl")
-        done = subprocess.run([helpers.STRATA_BIN, "advise", "--key-log", self.key_log,
+        done = subprocess.run([helpers.STRATA_BIN, "advise", "--key-log", self.key_log, "--endpoint", "scores",
                                "--json", "--model-us-per-row", "200", "--model-p99-us", "600",
                                "--export-hot-keys", "2", "--export-to", hot],
                               capture_output=True, text=True, timeout=120)
