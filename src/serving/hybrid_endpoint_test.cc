@@ -1,0 +1,131 @@
+#include "serving/hybrid_endpoint.h"
+
+#include <cstring>
+
+#include "gtest/gtest.h"
+#include "serving/server_core.h"
+#include "serving/testing/fake_repository.h"
+#include "store/memory_table_store.h"
+
+namespace strata::serving {
+namespace {
+namespace fs = std::filesystem;
+
+std::string Key(int64_t id) {
+  std::string key;
+  store::KeySchema::AppendInt(id, key);
+  return key;
+}
+
+// Table rows id 0..4 with y = (100 + id, 100 + id): not what the doubling
+// model computes, so the test sees which layer answered.
+void Publish(store::TableStore& s, int64_t model_version) {
+  auto builder = *s.NewBuilder("head", "");
+  for (int64_t id = 0; id < 5; ++id) {
+    const float y[2] = {100.0f + static_cast<float>(id), 100.0f + static_cast<float>(id)};
+    EXPECT_TRUE(builder->Add(Key(id), std::string(reinterpret_cast<const char*>(y), 8)).ok());
+  }
+  store::TableManifest m;
+  m.table = "head";
+  m.model_name = "good";
+  m.model_version = model_version;
+  m.key = *store::KeySchema::Parse("id:INT64");
+  m.outputs = {{"y", core::DataType::kFp32, {2}}};
+  m.rows = 5;
+  const int64_t v = *builder->Commit(m);
+  EXPECT_TRUE(s.SetCurrentVersion("head", v).ok());
+}
+
+core::InferRequest Request(std::vector<int64_t> ids) {
+  core::InferRequest r;
+  r.model_name = "scores";
+  core::Tensor id = core::Tensor::Zeros("id", core::DataType::kInt64,
+                                        {static_cast<int64_t>(ids.size())});
+  std::memcpy(id.data.data(), ids.data(), ids.size() * 8);
+  core::Tensor x = core::Tensor::Zeros("x", core::DataType::kFp32,
+                                       {static_cast<int64_t>(ids.size()), 2});
+  for (size_t i = 0; i < ids.size(); ++i) {
+    x.MutableAs<float>()[2 * i] = static_cast<float>(ids[i]);
+    x.MutableAs<float>()[2 * i + 1] = 1;
+  }
+  r.inputs = {x, id};
+  return r;
+}
+
+std::vector<std::string> Layers(const core::InferResponse& r) {
+  std::vector<std::string_view> views;
+  EXPECT_TRUE(core::SplitBytesElements(r.outputs.back().data, views).ok());
+  return {views.begin(), views.end()};
+}
+
+class HybridEndpointTest : public ::testing::Test {
+ protected:
+  void Start(int64_t table_model_version) {
+    root_ = fs::path(::testing::TempDir()) /
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    testing::MakeFakeRepository(root_);
+    store_ = std::make_shared<store::MemoryTableStore>();
+    Publish(*store_, table_model_version);
+    auto endpoint = std::make_shared<HybridEndpoint>(
+        HybridEndpointConfig{.name = "scores", .model = "good", .table = "head",
+                             .key = {"id"}, .cache_max_bytes = 1 << 20,
+                             .cache_ttl = std::chrono::nanoseconds(0)},
+        store_);
+    endpoint_ = endpoint.get();
+    auto core = ServerCore::Create(
+        {.repository = root_, .poll_interval = std::chrono::milliseconds(0),
+         .endpoints = {endpoint}},
+        backends_);
+    ASSERT_TRUE(core.ok()) << core.status();
+    core_ = *std::move(core);
+  }
+
+  fs::path root_;
+  runtime::BackendRegistry backends_ = testing::FakeBackends();
+  std::shared_ptr<store::MemoryTableStore> store_;
+  const HybridEndpoint* endpoint_ = nullptr;
+  std::unique_ptr<ServerCore> core_;
+};
+
+TEST_F(HybridEndpointTest, TableThenCacheThenModelInRowOrder) {
+  Start(10);  // the fake repository serves good version 10
+  auto first = core_->Infer(Request({1, 7, 3, 8}));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(Layers(*first), (std::vector<std::string>{"table", "model", "table", "model"}));
+  auto y = first->outputs[0].As<float>();
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()),
+            (std::vector<float>{101, 101, 14, 2, 103, 103, 16, 2}));
+  EXPECT_EQ(std::get<int64_t>(first->parameters.at("layer_model")), 2);
+  EXPECT_EQ(std::get<std::string>(first->parameters.at("layer")), "mixed");
+  EXPECT_EQ(first->model_version, "10");
+
+  auto second = core_->Infer(Request({8, 7, 9}));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(Layers(*second), (std::vector<std::string>{"cache", "cache", "model"}));
+  y = second->outputs[0].As<float>();
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{16, 2, 14, 2, 18, 2}));
+  EXPECT_EQ(endpoint_->cache_stats().hits, 2u);
+}
+
+TEST_F(HybridEndpointTest, ATableOfAnotherModelVersionIsNotUsed) {
+  Start(2);
+  auto r = core_->Infer(Request({1, 2}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Layers(*r), (std::vector<std::string>{"model", "model"}));
+  EXPECT_EQ(r->parameters.count("table"), 0u);
+  auto y = r->outputs[0].As<float>();
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{2, 2, 4, 2}));
+}
+
+TEST_F(HybridEndpointTest, BadRequestsAreInvalid) {
+  Start(10);
+  core::InferRequest no_key = Request({1});
+  no_key.inputs.pop_back();
+  EXPECT_EQ(core_->Infer(no_key).status().code(), absl::StatusCode::kInvalidArgument);
+  core::InferRequest short_x = Request({1, 2});
+  short_x.inputs[0] = core::Tensor::Zeros("x", core::DataType::kFp32, {1, 2});
+  EXPECT_EQ(core_->Infer(short_x).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace strata::serving
