@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
+#include <unordered_map>
 
 #include "fmt/format.h"
 #include "fmt/ranges.h"
@@ -126,7 +128,9 @@ struct Pending {
   std::vector<std::string> keys;    // canonical key bytes per row
   std::vector<std::string> values;  // concatenated outputs per row
   std::vector<uint8_t> layers;      // Layer per row
-  std::vector<size_t> misses;       // rows for the model
+  std::vector<size_t> misses;       // rows no table or cache answered
+  std::vector<size_t> model_rows;   // the first row of each distinct missed key
+  std::vector<size_t> computed_by;  // per miss: its index in model_rows
   int64_t cache_version = 0;        // the version the cache was read at
   std::string table;
   int64_t table_version = 0;
@@ -383,17 +387,24 @@ void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
   const Clock::time_point model_start = Clock::now();
   if (cache_rows > 0) metrics.RecordLayer(config_.name, "cache", cache_rows, model_start - cache_start);
   if (p.misses.empty()) return done(Respond(p, std::to_string(served->version)));
+  // A key asked for twice in one request is computed once.
+  std::unordered_map<std::string_view, size_t> first;
+  for (size_t r : p.misses) {
+    auto [it, added] = first.try_emplace(p.keys[r], p.model_rows.size());
+    if (added) p.model_rows.push_back(r);
+    p.computed_by.push_back(it->second);
+  }
 
   core::InferRequest model_request;
   model_request.model_name = config_.model;
   model_request.model_version = request.model_version;
   model_request.parameters = std::move(request.parameters);
   for (core::Tensor& input : model_inputs) {
-    if (p.misses.size() == rows) {
+    if (p.model_rows.size() == rows) {
       model_request.inputs.push_back(std::move(input));
       continue;
     }
-    absl::StatusOr<core::Tensor> gathered = GatherRows(input, p.misses, rows);
+    absl::StatusOr<core::Tensor> gathered = GatherRows(input, p.model_rows, rows);
     if (!gathered.ok()) return done(gathered.status());
     model_request.inputs.push_back(*std::move(gathered));
   }
@@ -407,17 +418,17 @@ void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
                                    fmt::format("endpoint '{}': {}", p.endpoint,
                                                std::string(answered.status().message()))));
         }
-        const size_t misses = p.misses.size();
+        const size_t computed = p.model_rows.size();
         for (const OutputSlot& slot : p.slots) {
           auto it = std::find_if(answered->outputs.begin(), answered->outputs.end(),
                                  [&](const core::Tensor& t) { return t.name == slot.name; });
-          if (it == answered->outputs.end() || it->data.size() != misses * slot.bytes) {
+          if (it == answered->outputs.end() || it->data.size() != computed * slot.bytes) {
             return done(absl::InternalError(fmt::format(
                 "endpoint '{}': model output '{}' missing or of the wrong size", p.endpoint,
                 slot.name)));
           }
-          for (size_t i = 0; i < misses; ++i) {
-            std::string& value = p.values[p.misses[i]];
+          for (size_t i = 0; i < computed; ++i) {
+            std::string& value = p.values[p.model_rows[i]];
             value.resize(p.row_bytes);
             std::memcpy(value.data() + slot.offset, it->data.data() + i * slot.bytes,
                         slot.bytes);
@@ -429,11 +440,16 @@ void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
           version = std::stoll(answered->model_version);
         } catch (...) {
         }
-        for (size_t r : p.misses) {
-          p.layers[r] = kModel;
+        for (size_t r : p.model_rows) {
           if (cache_) cache_->Put(PredictionCache::Key(p.model, version, p.keys[r]), p.values[r]);
         }
-        core_->metrics().RecordLayer(p.endpoint, "model", static_cast<int64_t>(misses),
+        for (size_t i = 0; i < p.misses.size(); ++i) {
+          const size_t r = p.misses[i];
+          p.layers[r] = kModel;
+          const size_t computed_row = p.model_rows[p.computed_by[i]];
+          if (r != computed_row) p.values[r] = p.values[computed_row];
+        }
+        core_->metrics().RecordLayer(p.endpoint, "model", static_cast<int64_t>(p.misses.size()),
                                      Clock::now() - model_start);
         done(Respond(p, answered->model_version));
       });

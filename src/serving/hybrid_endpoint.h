@@ -19,6 +19,8 @@
 // parameters `layer_table`, `layer_cache`, `layer_model` (rows per layer),
 // `layer` (the one layer that answered every row, or "mixed"), `model`,
 // `model_version`, and `table`/`table_version` when the table was used.
+// The plan assumes the key decides the answer (rows with equal keys have
+// equal model inputs); a key missed twice in one request is computed once.
 // Model outputs must have a fixed size per row (no BYTES, no -1 beyond the
 // batch dimension). Thread-safe.
 #ifndef STRATA_SERVING_HYBRID_ENDPOINT_H_

@@ -107,6 +107,17 @@ TEST_F(HybridEndpointTest, TableThenCacheThenModelInRowOrder) {
   EXPECT_EQ(endpoint_->cache_stats().hits, 2u);
 }
 
+TEST_F(HybridEndpointTest, AKeyAskedForTwiceIsComputedOnce) {
+  Start(10);
+  auto r = core_->Infer(Request({20, 21, 20}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Layers(*r), (std::vector<std::string>{"model", "model", "model"}));
+  auto y = r->outputs[0].As<float>();
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()),
+            (std::vector<float>{40, 2, 42, 2, 40, 2}));
+  EXPECT_EQ(endpoint_->cache_stats().inserts, 2u);
+}
+
 TEST_F(HybridEndpointTest, ATableOfAnotherModelVersionIsNotUsed) {
   Start(2);
   auto r = core_->Infer(Request({1, 2}));
