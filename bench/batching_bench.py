@@ -136,6 +136,10 @@ def main():
                         big = max(batches)
                         r["max_batch"] = big
                         r["max_batch_compute_us"] = batches[big][1] / batches[big][0] / 1e3
+                    st = r["stats"]
+                    r["queue_mean_us"] = st["queue"][1] / max(1, st["queue"][0]) / 1e3
+                    r["cpu_us_per_req"] = (r["server_cpus"] * r["duration_us"]
+                                           / max(1, r["requests"]))
                     bad = r["non2xx"] + r["errors_read"] + r["errors_write"] + \
                         r["errors_timeout"] + r["errors_connect"]
                     if bad:
@@ -178,8 +182,9 @@ def report(info, args, started, out, blases, inproc, results, problems):
         w(f"| {b} | {bl.us(c.get(1))} | {bl.us(c.get(8))} | {bl.us(c.get(64))} | "
           f"{bl.us(c[64] / 64 if c.get(64) else None)} |")
     w("\n| BLAS | batching | req/s | p50 | p90 | p99 | max | mean batch (rows) | "
-      "batch compute (most frequent size) | server / wrk / others CPUs |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+      "batch compute (most frequent size) | mean time queued in the batcher | server CPU / "
+      "req | server / wrk / others CPUs |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     verdicts = []
     for b in blases:
         med = {}
@@ -187,7 +192,8 @@ def report(info, args, started, out, blases, inproc, results, problems):
             runs = results.get(b, {}).get(m, [])
             med[m] = {k: bl.median([r.get(k) for r in runs]) for k in
                       ("rps", "p50_us", "p90_us", "p99_us", "max_us", "top_batch_compute_us",
-                       "server_cpus", "wrk_cpus", "client_cpus", "others_cpus")}
+                       "queue_mean_us", "cpu_us_per_req", "server_cpus", "client_cpus",
+                       "others_cpus")}
             med[m]["mean_batch"] = bl.median([r["stats"]["mean_batch_rows"] for r in runs])
             tops = [r.get("top_batch") for r in runs]
             med[m]["top_batch"] = max(set(tops), key=tops.count) if tops else None
@@ -195,7 +201,8 @@ def report(info, args, started, out, blases, inproc, results, problems):
               f"{bl.us(med[m]['p50_us'])} | {bl.us(med[m]['p90_us'])} | "
               f"{bl.us(med[m]['p99_us'])} | {bl.us(med[m]['max_us'])} | "
               f"{med[m]['mean_batch']:.1f} | {bl.us(med[m]['top_batch_compute_us'])} "
-              f"({med[m]['top_batch']} rows) | {med[m]['server_cpus']:.2f} / "
+              f"({med[m]['top_batch']} rows) | {bl.us(med[m]['queue_mean_us'])} | "
+              f"{bl.us(med[m]['cpu_us_per_req'])} | {med[m]['server_cpus']:.2f} / "
               f"{med[m]['client_cpus']:.2f} / {med[m]['others_cpus']:.2f} |")
         off, on = med["mlp1k"], med["mlp1k_batched"]
         gain = on["rps"] / off["rps"] if off["rps"] else 0

@@ -61,6 +61,10 @@ def strata_binary(args, out):
                  "build/release --target strata) or pass --strata PATH")
     info = {"strata_binary": path, "strata_binary_mtime": time.strftime(
         "%Y-%m-%d %H:%M", time.localtime(os.path.getmtime(path)))}
+    r = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(path)), "describe",
+                        "--always", "--dirty"], capture_output=True, text=True)
+    if r.returncode == 0:  # the checkout the binary was built in (may differ from this one)
+        info["strata_binary_commit"] = r.stdout.strip()
     private = os.path.join(out, "strata")
     shutil.copy2(path, private)
     return private, info
@@ -296,14 +300,18 @@ def verdict(ok):
 
 def header(title, info, started, extra=()):
     lines = [f"### {title}\n",
-             f"- date: {started.strftime('%Y-%m-%d %H:%M %Z').strip()}; strata {info['git']}, "
-             f"binary `{info.get('strata_binary', '?')}` built "
-             f"{info.get('strata_binary_mtime', '?')}",
+             f"- date: {started.strftime('%Y-%m-%d %H:%M %Z').strip()}; benchmark scripts at "
+             f"{info['git']}; strata binary `{info.get('strata_binary', '?')}` built "
+             f"{info.get('strata_binary_mtime', '?')} in a checkout at "
+             f"{info.get('strata_binary_commit', '?')}, Release (-O2)",
              f"- machine: {info['nproc']} CPUs, {info['cpu']}, {info['memory_gib']} GiB, kernel "
              f"{info['kernel']}, {info['os']}; shared with other engineers' builds (the "
              "'others' CPU column says how much they used during each run)",
              f"- load generators run on the same machine: {info['wrk']}, "
              f"bench/openloop.py (asyncio, Python {sys.version.split()[0]})"]
+    if os.nice(0) != 0:
+        lines.append(f"- run at `nice -n {os.nice(0)}` (servers and load generators alike), so "
+                     "that concurrent builds on the machine disturb the figures less")
     lines.extend(f"- {e}" for e in extra)
     return lines
 

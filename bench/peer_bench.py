@@ -176,6 +176,10 @@ def report(info, args, started, out, labels, results, problems, sanity):
                 f"{bl.verdict(p99r >= TARGET_P99)}")
     w("\nTargets:")
     lines.extend(verdicts)
+    w("\nAt a fixed number of connections a closed-loop client keeps, the mean latency is "
+      "connections ÷ throughput (Little's law), so strata's p99 can be 1/10 of the peer's only "
+      "if its throughput is close to 10× the peer's too (or the peer's tail is far above its "
+      "mean).")
     w("\nSpread over the runs (min – max):\n")
     w("| conns | server | req/s | p99 | others CPUs |")
     w("|---:|---|---|---|---|")
