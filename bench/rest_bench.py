@@ -8,9 +8,11 @@ FastAPI peer in bench/peer/fastapi_server.py), one at a time on 127.0.0.1:
   - single connection:   wrk -t1 -c1  -d10s --latency -s bench/post.lua URL -- BODY  -> p50, p99, req/s
   - 16 connections:      wrk -t2 -c16 -d5s  --latency -s bench/post.lua URL -- BODY  -> req/s
 
-each repeated 3 times (repeats interleaved), reporting the median. BODY is a 1-row KServe v2
-request: the first row of the model's samples.json request. Before measuring, each server must
-answer that request (and the whole 32-row sample request) with the expected prediction.
+each repeated 3 times, reporting the median. The repeats are rounds: every server is started,
+measured and stopped once per round, so a noisy stretch on a shared machine falls on all of
+them. BODY is a 1-row KServe v2 request: the first row of the model's samples.json request.
+Before measuring, each server must answer that request (and the whole 32-row sample request)
+with the expected prediction.
 
 The peer runs on two uvicorn stacks: Debian's plain one (asyncio event loop, h11 parser) and
 the usual production one, `uvicorn[standard]` (uvloop + httptools; fetched as Debian packages
@@ -20,7 +22,7 @@ stack is skipped if that fails). Each stack runs with 1 uvicorn worker (both mea
 way). The ratio strata/peer uses the fastest peer configuration.
 
 Usage:
-  /usr/bin/python3 bench/rest_bench.py                # the full run (~6 minutes)
+  /usr/bin/python3 bench/rest_bench.py                # the full run (~7 minutes)
   /usr/bin/python3 bench/rest_bench.py --duration 3 --duration-16 2 --repeats 1   # a quick look
 Options: --no-build (use the existing binary), --strata PATH, --http-threads N (default: nproc,
 strata's own default), --peer-stacks plain,standard  --peer-workers 1|2|both, --models a,b,
@@ -298,10 +300,11 @@ class Server:
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def start(self, timeout=90):
+    def start(self, round_no, timeout=90):
         log(f"starting {self.label}: {self.env_note}{shlex.join(self.cmd)}")
         COMMANDS.append(self.env_note + shlex.join(self.cmd))
-        self.log_file = open(self.log_path, "wb")
+        self.current_log = self.log_path.replace(".log", f"_r{round_no}.log")
+        self.log_file = open(self.current_log, "wb")
         self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stdout=self.log_file,
                                      stderr=subprocess.STDOUT, start_new_session=True,
                                      env=self.env)
@@ -341,7 +344,7 @@ class Server:
         return self.proc.returncode
 
     def log_tail(self, n=4000):
-        return read(self.log_path)[-n:]
+        return read(self.current_log)[-n:]
 
 
 def post_json(url, body, timeout=10):
@@ -490,47 +493,46 @@ def measure_once(server, url, body, threads, conns, duration, out_path, quiet):
 
 
 def measure(server, models, bodies, args, out_dir, conn_sets, quiet, results, problems,
-            retry):
-    """Runs wrk against `server` for each model; appends per-run figures to results.
+            retry, rep):
+    """Runs wrk against `server` for each model (repeat `rep`); appends figures to results.
 
     A run disturbed by other processes is repeated (once, while retry["budget"] seconds of
     wrk time last); the disturbed one is kept in results.json under "discarded"."""
     tag = server.label.replace(" ", "_").replace(",", "")
     for model in models:  # warm-up, not recorded
         run_wrk(server.url(f"/v2/models/{model}/infer"), bodies[model], 2, 16,
-                args.warmup, os.path.join(out_dir, f"{tag}_{model}_warmup.txt"))
-    for rep in range(args.repeats):
-        for model in models:
-            for threads, conns, duration in conn_sets:
-                url = server.url(f"/v2/models/{model}/infer")
-                out_path = os.path.join(out_dir, f"{tag}_{model}_c{conns}_r{rep + 1}.txt")
+                args.warmup, os.path.join(out_dir, f"{tag}_{model}_warmup_r{rep + 1}.txt"))
+    for model in models:
+        for threads, conns, duration in conn_sets:
+            url = server.url(f"/v2/models/{model}/infer")
+            out_path = os.path.join(out_dir, f"{tag}_{model}_c{conns}_r{rep + 1}.txt")
+            r = measure_once(server, url, bodies[model], threads, conns, duration,
+                             out_path, quiet)
+            if r["others_cpus"] > DISTURBED_CPUS and retry["budget"] >= duration:
+                retry["budget"] -= duration
+                log(f"{server.label} {model} c{conns} rep {rep + 1}: other processes used "
+                    f"{r['others_cpus']:.2f} CPUs; running it again")
+                retry["discarded"].append(dict(r, server=server.label, model=model))
                 r = measure_once(server, url, bodies[model], threads, conns, duration,
                                  out_path, quiet)
-                if r["others_cpus"] > DISTURBED_CPUS and retry["budget"] >= duration:
-                    retry["budget"] -= duration
-                    log(f"{server.label} {model} c{conns} rep {rep + 1}: other processes used "
-                        f"{r['others_cpus']:.2f} CPUs; running it again")
-                    retry["discarded"].append(dict(r, server=server.label, model=model))
-                    r = measure_once(server, url, bodies[model], threads, conns, duration,
-                                     out_path, quiet)
-                if not server.alive():
-                    problems.append(f"{server.label} died during {model} c{conns} rep "
-                                    f"{rep + 1}; log:\n{server.log_tail()}")
-                    raise RuntimeError(problems[-1])
-                bad = r["non2xx"] + sum(r[k] for k in ("errors_connect", "errors_read",
-                                                       "errors_write", "errors_timeout"))
-                if bad:
-                    problems.append(f"{server.label} {model} c{conns} rep {rep + 1}: "
-                                    f"{r['non2xx']} non-2xx, socket errors connect "
-                                    f"{r['errors_connect']} read {r['errors_read']} write "
-                                    f"{r['errors_write']} timeout {r['errors_timeout']}")
-                log(f"{server.label:<36} {model:<18} c{conns:<2} rep {rep + 1}: "
-                    f"p50 {r['p50_us']:.0f}us p99 {r['p99_us']:.0f}us "
-                    f"max {r.get('max_us', 0):.0f}us {r['rps']:.0f} req/s; CPUs: server "
-                    f"{r['server_cpus']:.2f} wrk {r['wrk_cpus']:.2f} others "
-                    f"{r['others_cpus']:.2f}; server {r['server_cpu_us_per_req']:.0f}us/req")
-                results.setdefault(server.label, {}).setdefault(model, {}).setdefault(
-                    conns, []).append(r)
+            if not server.alive():
+                problems.append(f"{server.label} died during {model} c{conns} rep "
+                                f"{rep + 1}; log:\n{server.log_tail()}")
+                raise RuntimeError(problems[-1])
+            bad = r["non2xx"] + sum(r[k] for k in ("errors_connect", "errors_read",
+                                                   "errors_write", "errors_timeout"))
+            if bad:
+                problems.append(f"{server.label} {model} c{conns} rep {rep + 1}: "
+                                f"{r['non2xx']} non-2xx, socket errors connect "
+                                f"{r['errors_connect']} read {r['errors_read']} write "
+                                f"{r['errors_write']} timeout {r['errors_timeout']}")
+            log(f"{server.label:<36} {model:<18} c{conns:<2} rep {rep + 1}: "
+                f"p50 {r['p50_us']:.0f}us p99 {r['p99_us']:.0f}us "
+                f"max {r.get('max_us', 0):.0f}us {r['rps']:.0f} req/s; CPUs: server "
+                f"{r['server_cpus']:.2f} wrk {r['wrk_cpus']:.2f} others "
+                f"{r['others_cpus']:.2f}; server {r['server_cpu_us_per_req']:.0f}us/req")
+            results.setdefault(server.label, {}).setdefault(model, {}).setdefault(
+                conns, []).append(r)
 
 
 def median(runs, key):
@@ -646,7 +648,7 @@ def report(info, args, models, results, labels, problems, sanity_samples, starte
     seen = set()
     for c in COMMANDS:
         c = c.replace(out_dir, "$OUT").replace(ROOT + "/", "")
-        c = c.replace(os.path.expanduser("~") + "/", "~/")
+        c = re.sub(r"(^|(?<=[\s=]))" + re.escape(os.path.expanduser("~")) + "/", "~/", c)
         c = re.sub(r"-r\d+\.txt", "", c)
         generic = re.sub(r"--port \d+", "--port PORT", c)
         generic = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", generic)
@@ -664,13 +666,14 @@ def main():
     ap.add_argument("--strata", help="strata binary (default: build/release/...)")
     ap.add_argument("--no-build", action="store_true",
                     help="do not run the (incremental) build; use the existing binary")
-    ap.add_argument("--http-threads", type=int, default=os.cpu_count())
+    ap.add_argument("--http-threads", type=int, default=os.cpu_count(),
+                    help="strata --http-threads (default: nproc, strata's own default)")
     ap.add_argument("--duration", type=int, default=10,
                     help="seconds per single-connection wrk run")
     ap.add_argument("--duration-16", type=int, default=5,
                     help="seconds per 16-connection wrk run")
     ap.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per model")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3, help="rounds; figures are medians")
     ap.add_argument("--peer-workers", choices=["1", "2", "both"], default="both")
     ap.add_argument("--peer-stacks", default="plain,standard",
                     help="uvicorn stacks: plain (asyncio+h11), standard (uvloop+httptools)")
@@ -733,10 +736,13 @@ def main():
     servers, notes = [], []
     if not args.skip_strata:
         port = free_port()
-        servers.append((Server("strata", [strata_bin, "serve", "--repository", repository,
-                                          "--port", str(port), "--http-threads",
-                                          str(args.http_threads)],
-                               port, os.path.join(out_dir, "strata.log")),
+        cmd = [strata_bin, "serve", "--repository", repository, "--port", str(port),
+               "--http-threads", str(args.http_threads)]
+        serve_help = subprocess.run([strata_bin, "serve", "--help"], capture_output=True,
+                                    text=True).stdout
+        if "--grpc-port" in serve_help:
+            cmd += ["--grpc-port", "0"]  # gRPC stays on, as by default, on a free port
+        servers.append((Server("strata", cmd, port, os.path.join(out_dir, "strata.log")),
                         [c1, c16]))
     stacks = [x for x in args.peer_stacks.split(",") if x] if not args.skip_peer else []
     for stack in stacks:
@@ -770,10 +776,13 @@ def main():
     quiet = QuietWaiter(args.quiet_threshold, max_wait_each=10, max_wait_total=60)
     results, problems, sanity_samples, labels = {}, [], {}, []
     retry = {"budget": args.retry_budget, "discarded": []}
-    for server, conn_sets in servers:
-        labels.append(server.label)
+    # Rounds: every server once per round, so that a noisy stretch of time (the machine is
+    # shared) spreads over all servers instead of falling on one.
+    for rep, (server, conn_sets) in ((r, sc) for r in range(args.repeats) for sc in servers):
+        if server.label not in labels:
+            labels.append(server.label)
         quiet.wait()
-        server.start()
+        server.start(rep + 1)
         try:
             for m in models:
                 with open(bodies[m]) as f:
@@ -782,10 +791,10 @@ def main():
                 if bad:
                     problems.extend(bad)
                     raise RuntimeError("sanity check failed:\n" + "\n".join(bad))
-                log(f"{server.label} {m}: sanity ok (1-row and 32-row responses match "
-                    "samples.json)")
+            log(f"{server.label}: sanity ok (1-row and 32-row responses of every model match "
+                "samples.json)")
             measure(server, models, bodies, args, out_dir, conn_sets, quiet, results, problems,
-                    retry)
+                    retry, rep)
         finally:
             alive = server.alive()
             code = server.stop()
@@ -797,8 +806,8 @@ def main():
                      if re.search(r"\b(warn|warning|error|critical|exception|traceback)\b", l,
                                   re.I)]
             if noisy:
-                problems.append(f"{server.label} log has {len(noisy)} warning/error lines, "
-                                f"e.g. `{noisy[0].strip()[:200]}`")
+                problems.append(f"{server.label} (round {rep + 1}) log has {len(noisy)} "
+                                f"warning/error lines, e.g. `{noisy[0].strip()[:200]}`")
     if quiet.waited > 1:
         log(f"waited {quiet.waited:.0f}s in total for other processes to leave the CPUs")
 
