@@ -226,7 +226,7 @@ class RestServer::Impl {
   void Accept() {
     acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
       if (ec) {
-        if (!acceptor_.is_open()) return;
+        if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
         spdlog::warn("accept failed: {}", ec.message());
       } else {
         socket.set_option(tcp::no_delay(true), ec);
