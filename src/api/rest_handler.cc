@@ -1,7 +1,9 @@
 #include "api/rest_handler.h"
 
+#include <cstdlib>
 #include <future>
 
+#include "api/advisor_json.h"
 #include "api/binary_tensor_codec.h"
 #include "api/grpc_codec.h"
 #include "api/http_compression.h"
@@ -147,6 +149,7 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
     }
   }
   if (segments[1] == "repository") return ControlRoute(request, segments, done);
+  if (segments[1] == "advisor") return AdvisorRoute(request, segments);
   if (segments[1] == "models" && segments.size() == 3 && segments[2] == "stats") {
     if (request.method != "GET") return MethodNotAllowed(request, "GET");
     return Statistics(core_, "", "");
@@ -155,6 +158,79 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
     return ModelRoute(request, segments, done);
   }
   return Error(404, fmt::format("no such endpoint: {}", request.target));
+}
+
+namespace {
+
+// The value of query parameter `name` in `target` ("" when absent).
+std::string QueryParameter(std::string_view target, std::string_view name) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return "";
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return "";
+}
+
+}  // namespace
+
+HttpReply RestHandler::AdvisorRoute(const HttpRequestView& request,
+                                    const std::vector<std::string>& segments) const {
+  // v2/advisor, v2/advisor/{endpoint}[?top=N], v2/advisor/{endpoint}/snapshot
+  if (request.method != "GET") return MethodNotAllowed(request, "GET");
+  if (segments.size() == 2) {
+    std::vector<advisor::WorkloadSnapshot> snapshots;
+    std::vector<advisor::WorkloadStats> stats;
+    for (const std::string& name : core_.WorkloadEndpoints()) {
+      absl::StatusOr<advisor::WorkloadSnapshot> snapshot = core_.LiveWorkload(name);
+      absl::StatusOr<advisor::WorkloadStats> s = core_.LiveWorkloadStats(name);
+      if (!snapshot.ok() || !s.ok()) continue;
+      snapshot->sketch = advisor::WorkloadSketch();  // the summary needs no sketch
+      snapshots.push_back(*std::move(snapshot));
+      stats.push_back(*std::move(s));
+    }
+    std::vector<LiveWorkloadView> views;
+    for (size_t i = 0; i < snapshots.size(); ++i) {
+      views.push_back({.snapshot = &snapshots[i],
+                       .stats = &stats[i],
+                       .sketch_bytes = core_.WorkloadSketchBytes(snapshots[i].endpoint)});
+    }
+    return Json(200, EncodeLiveWorkloadIndex(views));
+  }
+  const bool binary = segments.size() == 4 && segments[3] == "snapshot";
+  if (segments.size() != 3 && !binary) {
+    return Error(404, fmt::format("no such endpoint: {}; use /v2/advisor, "
+                                  "/v2/advisor/{{endpoint}} or /v2/advisor/{{endpoint}}/snapshot",
+                                  request.target));
+  }
+  const std::string& name = segments[2];
+  absl::StatusOr<advisor::WorkloadSnapshot> snapshot = core_.LiveWorkload(name);
+  if (!snapshot.ok()) return FromStatus(snapshot.status());
+  if (binary) return {200, snapshot->Encode(), "application/octet-stream", {}};
+  size_t top = 20;
+  if (const std::string t = QueryParameter(request.target, "top"); !t.empty()) {
+    char* end = nullptr;
+    const long long n = std::strtoll(t.c_str(), &end, 10);
+    if (end == t.c_str() || *end != '\0' || n < 0 || n > 100000) {
+      return Error(400, fmt::format("query parameter top={} must be a number of keys from 0 "
+                                    "to 100000", t));
+    }
+    top = static_cast<size_t>(n);
+  }
+  absl::StatusOr<advisor::WorkloadStats> stats = core_.LiveWorkloadStats(name);
+  if (!stats.ok()) return FromStatus(stats.status());
+  return Json(200, EncodeLiveWorkload({.snapshot = &*snapshot,
+                                       .stats = &*stats,
+                                       .sketch_bytes = core_.WorkloadSketchBytes(name)},
+                                      top));
 }
 
 std::optional<HttpReply> RestHandler::ControlRoute(

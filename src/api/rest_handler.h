@@ -68,6 +68,8 @@ class RestHandler {
                                  std::string model, std::string version,
                                  ReplyCallback& done) const;
 
+  HttpReply AdvisorRoute(const HttpRequestView& request,
+                         const std::vector<std::string>& segments) const;
   std::optional<HttpReply> ControlRoute(const HttpRequestView& request,
                                         const std::vector<std::string>& segments,
                                         ReplyCallback& done) const;

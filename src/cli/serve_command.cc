@@ -36,6 +36,7 @@ struct ServeFlags {
   std::string key_log;       // JSON Lines file of endpoints' request keys; empty: none
   double key_log_sample = 1;
   bool key_log_hash = false;
+  bool workload_sketches = true;  // live sketches behind /v2/advisor
   TableStoreFlags tables;    // where the endpoints' tables live
 };
 
@@ -113,7 +114,8 @@ int RunServe(const ServeFlags& flags) {
            .poll_interval = std::chrono::milliseconds(flags.poll_interval_ms),
            .warmup_reader = api::ReadWarmupFile,
            .endpoints = *std::move(endpoints),
-           .key_log = key_log},
+           .key_log = key_log,
+           .workload_sketches = flags.workload_sketches},
           backends);
   if (!core.ok()) {
     spdlog::error("{}", std::string(core.status().message()));
@@ -222,6 +224,11 @@ void AddServeCommand(CLI::App& app) {
       ->capture_default_str();
   serve->add_flag("--key-log-hash", flags->key_log_hash,
                   "Write a 64-bit fingerprint of each key instead of its values");
+  serve->add_flag("--workload-sketches,!--no-workload-sketches", flags->workload_sketches,
+                  "Keep a live workload sketch (requests, distinct keys, heavy hitters, "
+                  "entropy; about 4 MiB) per endpoint with key columns, served at "
+                  "/v2/advisor/{endpoint} and in /metrics, read by `strata advise --server` "
+                  "(default: on)");
   serve->add_option("--tables", flags->tables.tables,
                     "RocksDB tables directory for static endpoints (default: "
                     "<repository>/tables)");

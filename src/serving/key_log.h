@@ -44,12 +44,18 @@ class KeyLog {
   void Record(std::string_view endpoint, const std::vector<std::string>& key_columns,
               const core::InferRequest& request);
 
-  // The lines for `request` without sampling or writing (for tests).
+  // The same for rows whose key texts (serving/row_keys.h) are computed.
+  void RecordKeys(std::string_view endpoint, const std::vector<std::string>& row_keys);
+
+  // The lines for `request`, sampled but not written (for tests).
   std::vector<std::string> Lines(std::string_view endpoint,
                                  const std::vector<std::string>& key_columns,
                                  const core::InferRequest& request, double ts) const;
 
  private:
+  std::vector<std::string> LinesFor(std::string_view endpoint,
+                                    const std::vector<std::string>& row_keys, double ts) const;
+
   KeyLog(KeyLogOptions options, std::FILE* file) : options_(std::move(options)), file_(file) {}
 
   const KeyLogOptions options_;

@@ -7,6 +7,7 @@
 #include "fmt/format.h"
 #include "serving/batch_queue.h"
 #include "serving/request_validator.h"
+#include "serving/row_keys.h"
 
 namespace strata::serving {
 namespace {
@@ -54,6 +55,14 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
                                                *core->metrics_));
   for (const std::shared_ptr<Endpoint>& endpoint : options.endpoints) endpoint->Attach(*core);
   core->endpoints_ = std::make_unique<EndpointSet>(options.endpoints, options.poll_interval);
+  if (options.workload_sketches) {
+    std::vector<std::string> keyed;
+    for (const std::shared_ptr<Endpoint>& endpoint : options.endpoints) {
+      if (!endpoint->key_columns().empty()) keyed.push_back(endpoint->name());
+    }
+    core->workload_ = std::make_unique<WorkloadMonitor>(keyed, options.workload,
+                                                        core->metrics_->registry());
+  }
   return core;
 }
 
@@ -68,8 +77,13 @@ absl::StatusOr<core::InferResponse> ServerCore::Infer(
 
 void ServerCore::InferAsync(core::InferRequest request, InferCallback done) const {
   if (const Endpoint* endpoint = FindEndpoint(request.model_name)) {
-    if (options_.key_log) {
-      options_.key_log->Record(endpoint->name(), endpoint->key_columns(), request);
+    const bool sketched = workload_ != nullptr && workload_->Watches(endpoint->name());
+    if (options_.key_log != nullptr || sketched) {
+      const std::vector<std::string> keys = RowKeyTexts(endpoint->key_columns(), request);
+      if (options_.key_log != nullptr && !keys.empty()) {
+        options_.key_log->RecordKeys(endpoint->name(), keys);
+      }
+      if (sketched) workload_->Observe(endpoint->name(), keys);
     }
     return endpoint->InferAsync(std::move(request), std::move(done));
   }
@@ -135,6 +149,62 @@ void ServerCore::InferModelAsync(core::InferRequest request, InferCallback done)
         }
         done(std::move(response));
       });
+}
+
+std::vector<prometheus::MetricFamily> ServerCore::CollectMetrics() const {
+  if (workload_ != nullptr) workload_->UpdateMetrics();
+  return metrics_->Collect();
+}
+
+std::vector<std::string> ServerCore::WorkloadEndpoints() const {
+  return workload_ == nullptr ? std::vector<std::string>{} : workload_->endpoints();
+}
+
+absl::StatusOr<advisor::WorkloadSnapshot> ServerCore::LiveWorkload(
+    std::string_view name) const {
+  if (workload_ == nullptr) {
+    return absl::NotFoundError(
+        "workload sketches are off; start strata serve without --no-workload-sketches");
+  }
+  STRATA_ASSIGN_OR_RETURN(advisor::WorkloadSnapshot snapshot, workload_->Snapshot(name));
+  const std::string endpoint(name);
+  if (std::optional<LayerSummary> table = metrics_->Layer(endpoint, "table");
+      table && table->rows > 0) {
+    snapshot.figures[std::string(advisor::kLookupUs)] = 1e6 * table->seconds / table->rows;
+  }
+  if (std::optional<LayerSummary> model = metrics_->Layer(endpoint, "model");
+      model && model->requests > 0) {
+    snapshot.figures[std::string(advisor::kModelP50Us)] = 1e6 * model->p50_seconds;
+    snapshot.figures[std::string(advisor::kModelP99Us)] = 1e6 * model->p99_seconds;
+  }
+  // CPU time per row from the model's own statistics: what its batches took
+  // over the rows they ran.
+  if (const Endpoint* e = FindEndpoint(name)) {
+    const EndpointDescription d = e->Describe();
+    if (auto it = d.properties.find("model"); it != d.properties.end()) {
+      absl::StatusOr<std::vector<ModelStatistics>> stats = Statistics(it->second, "");
+      if (stats.ok() && !stats->empty() && stats->front().inference_count > 0) {
+        const ModelStatistics& s = stats->front();
+        snapshot.figures[std::string(advisor::kModelUsPerRow)] =
+            1e-3 * static_cast<double>(s.compute_infer.ns) /
+            static_cast<double>(s.inference_count);
+      }
+    }
+  }
+  return snapshot;
+}
+
+absl::StatusOr<advisor::WorkloadStats> ServerCore::LiveWorkloadStats(
+    std::string_view name) const {
+  if (workload_ == nullptr) {
+    return absl::NotFoundError(
+        "workload sketches are off; start strata serve without --no-workload-sketches");
+  }
+  return workload_->Stats(name);
+}
+
+size_t ServerCore::WorkloadSketchBytes(std::string_view name) const {
+  return workload_ == nullptr ? 0 : workload_->MemoryBytes(name);
 }
 
 absl::StatusOr<std::vector<ModelStatistics>> ServerCore::Statistics(

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "advisor/workload_snapshot.h"
 #include "core/infer_request.h"
 #include "runtime/backend_registry.h"
 #include "serving/endpoint.h"
@@ -22,6 +23,7 @@
 #include "serving/model_manager.h"
 #include "serving/model_repository.h"
 #include "serving/server_metrics.h"
+#include "serving/workload_monitor.h"
 
 namespace strata::serving {
 
@@ -39,6 +41,10 @@ struct ServerOptions {
   // When set, the keys of the rows endpoints are asked for are written here
   // (`--key-log`).
   std::shared_ptr<KeyLog> key_log = nullptr;
+  // Live workload sketches of the endpoints with key columns
+  // (serving/workload_monitor.h); off: no sketch, no advisor endpoint.
+  bool workload_sketches = true;
+  WorkloadMonitorOptions workload = {};
 };
 
 class ServerCore {
@@ -112,9 +118,18 @@ class ServerCore {
       std::string_view name, std::string_view version) const;
 
   // Prometheus families for /metrics.
-  std::vector<prometheus::MetricFamily> CollectMetrics() const {
-    return metrics_->Collect();
-  }
+  std::vector<prometheus::MetricFamily> CollectMetrics() const;
+
+  // The endpoints with a live workload sketch (empty when sketches are off).
+  std::vector<std::string> WorkloadEndpoints() const;
+  // The live workload of `endpoint`: its sketch and the cost figures
+  // measured so far (advisor/workload_snapshot.h names them): model time per
+  // row from the model's statistics, the model layer's p50/p99 and the
+  // table layer's time per row. NOT_FOUND for an endpoint without a sketch.
+  absl::StatusOr<advisor::WorkloadSnapshot> LiveWorkload(std::string_view endpoint) const;
+  // Its statistics, at most a second old, and the sketch's memory.
+  absl::StatusOr<advisor::WorkloadStats> LiveWorkloadStats(std::string_view endpoint) const;
+  size_t WorkloadSketchBytes(std::string_view endpoint) const;
 
  private:
   ServerCore(ServerOptions options, std::unique_ptr<ServerMetrics> metrics)
@@ -124,6 +139,7 @@ class ServerCore {
   std::unique_ptr<ServerMetrics> metrics_;  // outlives manager_
   std::unique_ptr<ModelManager> manager_;
   std::unique_ptr<EndpointSet> endpoints_;  // fixed after Create()
+  std::unique_ptr<WorkloadMonitor> workload_;  // null when sketches are off
 };
 
 }  // namespace strata::serving

@@ -1,5 +1,7 @@
 #include "serving/server_metrics.h"
 
+#include <cmath>
+
 #include "serving/process_stats.h"
 
 namespace strata::serving {
@@ -121,6 +123,44 @@ void ServerMetrics::RecordLayer(const std::string& endpoint, const std::string& 
   const std::map<std::string, std::string> labels = {{"endpoint", endpoint}, {"layer", layer}};
   endpoint_rows_.Add(labels).Increment(static_cast<double>(rows));
   endpoint_layer_.Add(labels, kLatencyBuckets).Observe(Seconds(took));
+}
+
+namespace {
+
+// The q-quantile of a Prometheus histogram, linear within its bucket.
+double HistogramQuantile(const prometheus::ClientMetric::Histogram& h, double q) {
+  if (h.sample_count == 0) return 0;
+  const double rank = q * static_cast<double>(h.sample_count);
+  double lower = 0;
+  uint64_t below = 0;
+  for (const prometheus::ClientMetric::Bucket& b : h.bucket) {
+    if (static_cast<double>(b.cumulative_count) >= rank) {
+      if (std::isinf(b.upper_bound)) return lower;  // beyond the last bound
+      const uint64_t in_bucket = b.cumulative_count - below;
+      const double at = in_bucket == 0 ? 1.0 : (rank - static_cast<double>(below)) /
+                                                   static_cast<double>(in_bucket);
+      return lower + (b.upper_bound - lower) * at;
+    }
+    below = b.cumulative_count;
+    lower = b.upper_bound;
+  }
+  return lower;
+}
+
+}  // namespace
+
+std::optional<LayerSummary> ServerMetrics::Layer(const std::string& endpoint,
+                                                 const std::string& layer) {
+  const std::map<std::string, std::string> labels = {{"endpoint", endpoint}, {"layer", layer}};
+  if (!endpoint_rows_.Has(labels) || !endpoint_layer_.Has(labels)) return std::nullopt;
+  const prometheus::ClientMetric rows = endpoint_rows_.Add(labels).Collect();
+  const prometheus::ClientMetric took =
+      endpoint_layer_.Add(labels, kLatencyBuckets).Collect();
+  return LayerSummary{.rows = rows.counter.value,
+                      .requests = took.histogram.sample_count,
+                      .seconds = took.histogram.sample_sum,
+                      .p50_seconds = HistogramQuantile(took.histogram, 0.5),
+                      .p99_seconds = HistogramQuantile(took.histogram, 0.99)};
 }
 
 std::unique_ptr<ModelMetrics> ServerMetrics::ForModel(const std::string& name,

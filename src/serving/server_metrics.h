@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,18 @@ struct ModelStatistics {
   uint64_t execution_count = 0;    // batches run
   DurationStat success, fail, queue, compute_infer;
   std::map<int64_t, DurationStat> batch_stats;  // by batch size (rows)
+};
+
+// What one layer of an endpoint's plan has done so far (from the series of
+// RecordLayer).
+struct LayerSummary {
+  double rows = 0;
+  uint64_t requests = 0;  // requests the layer answered rows of
+  double seconds = 0;     // summed over those requests
+  // Quantiles of the layer's time per request, interpolated within the
+  // histogram's buckets.
+  double p50_seconds = 0;
+  double p99_seconds = 0;
 };
 
 class ServerMetrics;
@@ -96,6 +109,13 @@ class ServerMetrics {
   // labelled endpoint and layer.
   void RecordLayer(const std::string& endpoint, const std::string& layer, int64_t rows,
                    std::chrono::nanoseconds took);
+
+  // The layer's totals, or nullopt when it has answered no row yet.
+  std::optional<LayerSummary> Layer(const std::string& endpoint, const std::string& layer);
+
+  // The registry, for components that own families of their own (the
+  // workload monitor).
+  prometheus::Registry& registry() { return *registry_; }
 
   // Refreshes the process metrics and returns every family, ready for the
   // Prometheus text format.

@@ -1,0 +1,97 @@
+#include "serving/row_keys.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "fmt/format.h"
+
+namespace strata::serving {
+namespace {
+
+template <typename T>
+void AppendInteger(const core::Tensor& t, size_t i, std::string& out) {
+  T v;
+  std::memcpy(&v, t.data.data() + i * sizeof(T), sizeof(T));
+  fmt::format_to(std::back_inserter(out), "{}", v);
+}
+
+// The JSON text of element `i` of an integer or BYTES tensor; false for
+// another datatype.
+bool AppendValue(const core::Tensor& t, const std::vector<std::string_view>& strings, size_t i,
+                 std::string& out) {
+  using core::DataType;
+  switch (t.dtype) {
+    case DataType::kInt8: AppendInteger<int8_t>(t, i, out); return true;
+    case DataType::kInt16: AppendInteger<int16_t>(t, i, out); return true;
+    case DataType::kInt32: AppendInteger<int32_t>(t, i, out); return true;
+    case DataType::kInt64: AppendInteger<int64_t>(t, i, out); return true;
+    case DataType::kUint8: AppendInteger<uint8_t>(t, i, out); return true;
+    case DataType::kUint16: AppendInteger<uint16_t>(t, i, out); return true;
+    case DataType::kUint32: AppendInteger<uint32_t>(t, i, out); return true;
+    case DataType::kUint64: AppendInteger<uint64_t>(t, i, out); return true;
+    case DataType::kBytes: AppendJsonString(strings[i], out); return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+void AppendJsonString(std::string_view text, std::string& out) {
+  out += '"';
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+std::vector<std::string> RowKeyTexts(const std::vector<std::string>& key_columns,
+                                     const core::InferRequest& request) {
+  std::vector<const core::Tensor*> columns;
+  std::vector<std::vector<std::string_view>> strings(key_columns.size());
+  size_t rows = 0;
+  for (size_t c = 0; c < key_columns.size(); ++c) {
+    const core::Tensor* found = nullptr;
+    for (const core::Tensor& t : request.inputs) {
+      if (t.name == key_columns[c]) found = &t;
+    }
+    if (found == nullptr || found->shape.empty()) return {};
+    const size_t n = static_cast<size_t>(std::max<int64_t>(0, found->shape[0]));
+    if (c > 0 && n != rows) return {};
+    rows = n;
+    if (found->dtype == core::DataType::kBytes) {
+      if (!core::SplitBytesElements(found->data, strings[c]).ok() || strings[c].size() != n) {
+        return {};
+      }
+    } else if (found->data.size() != n * core::ElementSize(found->dtype)) {
+      return {};
+    }
+    columns.push_back(found);
+  }
+  std::vector<std::string> keys(rows);
+  for (size_t r = 0; r < rows; ++r) {
+    std::string& key = keys[r];
+    key += '{';
+    for (size_t c = 0; c < columns.size(); ++c) {
+      if (c > 0) key += ',';
+      AppendJsonString(key_columns[c], key);
+      key += ':';
+      if (!AppendValue(*columns[c], strings[c], r, key)) return {};
+    }
+    key += '}';
+  }
+  return keys;
+}
+
+}  // namespace strata::serving

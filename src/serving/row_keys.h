@@ -1,0 +1,33 @@
+// RowKeys turns the key columns of a request into one canonical text per
+// row, the JSON object of the row's key values in key-column order:
+//
+//   {"user_id":7,"product_id":42}
+//
+// It is how the key log writes keys and how the live workload sketches
+// count them, so `strata advise` sees the same key from either source and
+// `--export-hot-keys` can write it back as a batch-job input. Key columns
+// are integer or BYTES tensors with one element per row. Pure functions;
+// thread-safe.
+#ifndef STRATA_SERVING_ROW_KEYS_H_
+#define STRATA_SERVING_ROW_KEYS_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/infer_request.h"
+
+namespace strata::serving {
+
+// One key text per row of `request`, or empty when a key column is missing,
+// has another datatype, or its row count disagrees with the others (such a
+// request fails validation anyway).
+std::vector<std::string> RowKeyTexts(const std::vector<std::string>& key_columns,
+                                     const core::InferRequest& request);
+
+// Appends `text` to `out` as a JSON string literal.
+void AppendJsonString(std::string_view text, std::string& out);
+
+}  // namespace strata::serving
+
+#endif  // STRATA_SERVING_ROW_KEYS_H_

@@ -1,0 +1,131 @@
+#include "serving/workload_monitor.h"
+
+#include "fmt/format.h"
+
+namespace strata::serving {
+namespace {
+
+constexpr double kTopKeys[] = {10, 100, 1000, 10000};
+
+absl::Status NotWatched(std::string_view endpoint) {
+  return absl::NotFoundError(fmt::format(
+      "no workload sketch for '{}': only endpoints with key columns (plan static or hybrid, "
+      "in --endpoints) are sketched, and only while --workload-sketches is on",
+      std::string(endpoint)));
+}
+
+}  // namespace
+
+WorkloadMonitor::WorkloadMonitor(const std::vector<std::string>& endpoints,
+                                 WorkloadMonitorOptions options, prometheus::Registry& registry)
+    : options_(std::move(options)),
+      keys_(prometheus::BuildCounter()
+                .Name("strata_workload_keys_total")
+                .Help("Row keys added to the endpoint's workload sketch")
+                .Register(registry)),
+      distinct_(prometheus::BuildGauge()
+                    .Name("strata_workload_distinct_keys")
+                    .Help("Distinct keys asked for (HyperLogLog estimate; exact while few)")
+                    .Register(registry)),
+      entropy_(prometheus::BuildGauge()
+                   .Name("strata_workload_entropy_bits")
+                   .Help("Entropy of the request key distribution, in bits")
+                   .Register(registry)),
+      peakedness_(prometheus::BuildGauge()
+                      .Name("strata_workload_peakedness")
+                      .Help("1 - entropy / log2(distinct keys): 0 flat, towards 1 peaked")
+                      .Register(registry)),
+      unseen_(prometheus::BuildGauge()
+                  .Name("strata_workload_unseen_share")
+                  .Help("Share of requests that asked for a key for the first time")
+                  .Register(registry)),
+      top_share_(prometheus::BuildGauge()
+                     .Name("strata_workload_top_keys_share")
+                     .Help("Share of requests taken by the `top` most requested keys")
+                     .Register(registry)),
+      bytes_(prometheus::BuildGauge()
+                 .Name("strata_workload_sketch_bytes")
+                 .Help("Memory held by the endpoint's workload sketch")
+                 .Register(registry)) {
+  for (const std::string& name : endpoints) {
+    sketches_.emplace(name, std::make_unique<Watched>(options_.sketch));
+  }
+}
+
+std::vector<std::string> WorkloadMonitor::endpoints() const {
+  std::vector<std::string> names;
+  for (const auto& [name, w] : sketches_) names.push_back(name);
+  return names;
+}
+
+void WorkloadMonitor::Observe(std::string_view endpoint,
+                              const std::vector<std::string>& row_keys) {
+  auto it = sketches_.find(endpoint);
+  if (it == sketches_.end()) return;
+  for (const std::string& key : row_keys) it->second->sketch.Add(key);
+}
+
+absl::StatusOr<advisor::WorkloadSnapshot> WorkloadMonitor::Snapshot(
+    std::string_view endpoint) const {
+  auto it = sketches_.find(endpoint);
+  if (it == sketches_.end()) return NotWatched(endpoint);
+  advisor::WorkloadSnapshot snapshot;
+  snapshot.endpoint = std::string(endpoint);
+  snapshot.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                   it->second->started)
+                         .count();
+  snapshot.sketch = it->second->sketch.Snapshot();
+  return snapshot;
+}
+
+std::shared_ptr<const advisor::WorkloadStats> WorkloadMonitor::FreshStats(
+    const Watched& w) const {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(w.stats_mutex);
+  if (w.stats == nullptr || now - w.stats_at >= options_.stats_max_age) {
+    auto stats = std::make_shared<advisor::WorkloadStats>(w.sketch.Snapshot().Stats());
+    const double seconds = std::chrono::duration<double>(now - w.started).count();
+    if (seconds > 0) stats->requests_per_second = static_cast<double>(stats->requests) / seconds;
+    w.stats = std::move(stats);
+    w.stats_at = now;
+  }
+  return w.stats;
+}
+
+absl::StatusOr<advisor::WorkloadStats> WorkloadMonitor::Stats(std::string_view endpoint) const {
+  auto it = sketches_.find(endpoint);
+  if (it == sketches_.end()) return NotWatched(endpoint);
+  return *FreshStats(*it->second);
+}
+
+size_t WorkloadMonitor::MemoryBytes(std::string_view endpoint) const {
+  auto it = sketches_.find(endpoint);
+  return it == sketches_.end() ? 0 : it->second->sketch.MemoryBytes();
+}
+
+void WorkloadMonitor::UpdateMetrics() const {
+  for (const auto& [name, w] : sketches_) {
+    const std::shared_ptr<const advisor::WorkloadStats> stats = FreshStats(*w);
+    const prometheus::Labels labels = {{"endpoint", name}};
+    {
+      std::lock_guard lock(w->stats_mutex);
+      if (stats->requests > w->exported_keys) {
+        keys_.Add(labels).Increment(static_cast<double>(stats->requests - w->exported_keys));
+        w->exported_keys = stats->requests;
+      } else {
+        keys_.Add(labels);  // the series exists from the start
+      }
+    }
+    distinct_.Add(labels).Set(stats->distinct_keys);
+    entropy_.Add(labels).Set(stats->entropy_bits);
+    peakedness_.Add(labels).Set(stats->peakedness);
+    unseen_.Add(labels).Set(stats->unseen_share);
+    for (double top : kTopKeys) {
+      top_share_.Add({{"endpoint", name}, {"top", fmt::format("{}", top)}})
+          .Set(stats->coverage.ShareAt(top));
+    }
+    bytes_.Add(labels).Set(static_cast<double>(w->sketch.MemoryBytes()));
+  }
+}
+
+}  // namespace strata::serving

@@ -1,0 +1,227 @@
+"""End-to-end tests of the live workload sketches (`strata serve`, on by default):
+a hybrid endpoint over the breast_cancer_xgb example receives a Zipf-like
+workload whose exact counts the test keeps; GET /v2/advisor/{endpoint} must
+report the requests, distinct keys, entropy, heaviest keys and coverage of
+that workload, with the cost figures the server measured; /metrics carries the
+strata_workload_* families; `strata advise --server` reads the binary snapshot
+and recommends a plan; bad calls get clear errors; --no-workload-sketches turns
+it all off."""
+import collections
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import test_batch as helpers
+from strata_server import STRATA_BIN, StrataServer
+
+KEYS = 2000        # ids 0..1999, features cycling through the 32 samples
+TABLE_KEYS = 50    # the table holds ids 0..49
+ROWS_PER_REQUEST = 50
+REQUESTS = 300
+
+
+def request(ids, rows):
+    features = [x for i in ids for x in rows[i % len(rows)]]
+    return {"inputs": [
+        {"name": "id", "datatype": "INT64", "shape": [len(ids)], "data": ids},
+        {"name": "features", "datatype": "FP32", "shape": [len(ids), 30], "data": features}]}
+
+
+def zipf_ids(count, seed):
+    """Ids drawn with P(rank r) ~ 1 / r (Zipf 1.0) over KEYS ids, rank 1 = id 0."""
+    rng = random.Random(seed)
+    weights = [1.0 / (r + 1) for r in range(KEYS)]
+    return rng.choices(range(KEYS), weights=weights, k=count)
+
+
+def entropy_bits(counts):
+    total = sum(counts.values())
+    return -sum(c / total * math.log2(c / total) for c in counts.values())
+
+
+def write_endpoints(path, model):
+    with open(path, "w") as f:
+        f.write("endpoints:\n"
+                "  scores:\n"
+                "    plan: hybrid\n"
+                "    table: head\n"
+                "    key: [id]\n"
+                f"    model: {model}\n"
+                "    cache: {max_bytes: 0}\n")
+
+
+class LiveAdvisorTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="strata-e2e-live-advisor-")
+        cls.repository = os.path.join(cls.dir, "repo")
+        model_dir = os.path.join(cls.repository, "models", helpers.MODEL)
+        os.makedirs(os.path.join(model_dir, "1"))
+        source = os.path.join(helpers.EXAMPLES, helpers.MODEL)
+        shutil.copy(os.path.join(source, "config.yaml"), model_dir)
+        shutil.copy(os.path.join(source, "1", "model.json"), os.path.join(model_dir, "1"))
+        cls.rows, _ = helpers.samples()
+        csv = os.path.join(cls.dir, "head.csv")
+        helpers.write_csv(csv, TABLE_KEYS)
+        code, _, err = helpers.run_strata(
+            "batch", "-r", cls.repository, "-m", helpers.MODEL, "--progress", "off",
+            *helpers.MAP, "-i", csv, "-k", "id:INT64", "-t", "head", "--job-id", "1")
+        assert code == 0, err
+        cls.endpoints = os.path.join(cls.dir, "strata.yaml")
+        write_endpoints(cls.endpoints, helpers.MODEL)
+        cls.server = StrataServer(cls.repository, ["--endpoints", cls.endpoints]).__enter__()
+        # The workload, with its exact counts.
+        ids = zipf_ids(ROWS_PER_REQUEST * REQUESTS, seed=11)
+        cls.counts = collections.Counter(ids)
+        conn = cls.server.connection()
+        for start in range(0, len(ids), ROWS_PER_REQUEST):
+            status, body, _ = cls.server.infer(
+                "scores", request(ids[start:start + ROWS_PER_REQUEST], cls.rows), conn=conn)
+            assert status == 200, body
+        conn.close()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.__exit__(None, None, None)
+        shutil.rmtree(cls.dir)
+
+    def get(self, path):
+        return self.server.request("GET", path)
+
+    def test_endpoint_reports_the_workload_it_saw(self):
+        status, body, _ = self.get("/v2/advisor/scores?top=10")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["endpoint"], "scores")
+        self.assertEqual(body["requests"], sum(self.counts.values()))
+        # Fewer distinct keys than the sample holds: counted exactly.
+        self.assertTrue(body["distinct_exact"])
+        self.assertEqual(body["distinct_keys"], len(self.counts))
+        self.assertAlmostEqual(body["entropy_bits"], entropy_bits(self.counts), delta=0.1)
+        self.assertAlmostEqual(body["peakedness"],
+                               1 - entropy_bits(self.counts) / math.log2(len(self.counts)),
+                               delta=0.02)
+        # The heaviest keys, heaviest first, with their counts.
+        top = body["top"]
+        self.assertEqual(len(top), 10)
+        exact_top = self.counts.most_common(12)
+        for entry, (key, count) in zip(top[:5], exact_top[:5]):
+            self.assertEqual(entry["key"], {"id": key})
+            self.assertEqual(entry["count"] - entry["error"], count, entry)
+        # Coverage of the top 10 and 100 keys against the exact shares.
+        total = sum(self.counts.values())
+        for point in body["coverage"]:
+            k = int(point["keys"])
+            exact = sum(c for _, c in self.counts.most_common(k)) / total
+            self.assertAlmostEqual(point["share"], exact, delta=0.01, msg=f"K={k}")
+            self.assertLessEqual(point["expected"], point["share"] + 1e-9)
+        self.assertEqual(int(body["coverage"][-1]["keys"]), len(self.counts))
+        self.assertGreater(body["sketch_bytes"], 0)
+        self.assertLess(body["sketch_bytes"], 16 << 20)
+
+    def test_figures_are_measured_by_the_server(self):
+        _, body, _ = self.get("/v2/advisor/scores")
+        figures = body["figures"]
+        for name in ("model_us_per_row", "model_p50_us", "model_p99_us", "lookup_us"):
+            self.assertIn(name, figures)
+            self.assertGreater(figures[name], 0, name)
+        self.assertLessEqual(figures["model_p50_us"], figures["model_p99_us"])
+
+    def test_index_lists_the_sketched_endpoints(self):
+        status, body, _ = self.get("/v2/advisor")
+        self.assertEqual(status, 200, body)
+        self.assertEqual([e["endpoint"] for e in body["endpoints"]], ["scores"])
+        self.assertEqual(body["endpoints"][0]["requests"], sum(self.counts.values()))
+        self.assertNotIn("top", body["endpoints"][0])
+
+    def test_metrics_carry_the_workload_families(self):
+        conn = self.server.connection()
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+        conn.close()
+        values = {}
+        for line in text.splitlines():
+            if line.startswith("strata_workload_") and 'endpoint="scores"' in line:
+                values[line.rsplit(" ", 1)[0]] = float(line.rsplit(" ", 1)[1])
+        self.assertEqual(values['strata_workload_keys_total{endpoint="scores"}'],
+                         sum(self.counts.values()))
+        self.assertEqual(values['strata_workload_distinct_keys{endpoint="scores"}'],
+                         len(self.counts))
+        self.assertAlmostEqual(values['strata_workload_entropy_bits{endpoint="scores"}'],
+                               entropy_bits(self.counts), delta=0.1)
+        total = sum(self.counts.values())
+        top10 = sum(c for _, c in self.counts.most_common(10)) / total
+        self.assertAlmostEqual(
+            values['strata_workload_top_keys_share{endpoint="scores",top="10"}'], top10,
+            delta=0.01)
+        self.assertIn('strata_workload_peakedness{endpoint="scores"}', values)
+        self.assertGreater(values['strata_workload_sketch_bytes{endpoint="scores"}'], 0)
+
+    def test_advise_reads_the_live_sketch(self):
+        url = f"http://127.0.0.1:{self.server.port}"
+        result = subprocess.run(
+            [STRATA_BIN, "advise", "--server", url, "--endpoint", "scores", "--json",
+             "--memory-budget", "1GiB"],
+            capture_output=True, text=True, timeout=120, cwd=self.dir)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        report = json.loads(result.stdout)
+        self.assertEqual(report["endpoint"], "scores")
+        self.assertIn("live sketches", report["source"])
+        self.assertIn(report["recommendation"], ("static", "hybrid", "dynamic"))
+        self.assertEqual(report["requests"], sum(self.counts.values()))
+        self.assertEqual(report["distinct_keys"], len(self.counts))
+        # The cost figures are the ones the server measured.
+        _, live, _ = self.get("/v2/advisor/scores")
+        self.assertAlmostEqual(report["figures"]["lookup_us"], live["figures"]["lookup_us"],
+                               delta=0.05 * live["figures"]["lookup_us"])
+        # Hot keys exported from the live sketch are a batch-job input.
+        out = os.path.join(self.dir, "hot.jsonl")
+        result = subprocess.run(
+            [STRATA_BIN, "advise", "--server", url, "--endpoint", "scores",
+             "--export-hot-keys", "5", "--export-to", out],
+            capture_output=True, text=True, timeout=120, cwd=self.dir)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(out) as f:
+            exported = [json.loads(line) for line in f]
+        self.assertEqual([e["id"] for e in exported],
+                         [k for k, _ in self.counts.most_common(5)])
+
+    def test_bad_calls_get_clear_errors(self):
+        status, body, _ = self.get("/v2/advisor/nope")
+        self.assertEqual(status, 404)
+        self.assertIn("no workload sketch for 'nope'", body["error"])
+        status, body, _ = self.get(f"/v2/advisor/{helpers.MODEL}")
+        self.assertEqual(status, 404)  # a model has no key columns
+        status, body, _ = self.get("/v2/advisor/scores?top=lots")
+        self.assertEqual(status, 400)
+        self.assertIn("top=lots", body["error"])
+        status, body, headers = self.server.request("POST", "/v2/advisor/scores", body="{}")
+        self.assertEqual(status, 405)
+        self.assertEqual(headers["Allow"], "GET")
+        conn = self.server.connection()
+        conn.request("GET", "/v2/advisor/scores/snapshot")
+        response = conn.getresponse()
+        raw = response.read()
+        conn.close()
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.getheader("Content-Type"), "application/octet-stream")
+        self.assertTrue(raw.startswith(b"STRATA-SNAPSHOT-1") or b"STRATA-SNAPSHOT-1" in raw[:32])
+
+    def test_sketches_can_be_turned_off(self):
+        with StrataServer(self.repository, ["--endpoints", self.endpoints,
+                                            "--no-workload-sketches", "--grpc-port", "-1"]) as s:
+            status, body, _ = s.infer("scores", request([1, 2, 3], self.rows))
+            self.assertEqual(status, 200, body)
+            status, body, _ = s.request("GET", "/v2/advisor/scores")
+            self.assertEqual(status, 404)
+            self.assertIn("--no-workload-sketches", body["error"])
+            _, body, _ = s.request("GET", "/v2/advisor")
+            self.assertEqual(body["endpoints"], [])
+
+
+if __name__ == "__main__":
+    unittest.main()
