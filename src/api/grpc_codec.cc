@@ -340,6 +340,25 @@ void EncodeModelMetadata(const serving::ServedModel& model,
   if (!model.ready()) (*out.mutable_properties())["reason"] = model.reason;
 }
 
+void EncodeEndpointMetadata(const serving::EndpointDescription& endpoint,
+                            inference::ModelMetadataResponse& out) {
+  out.set_name(endpoint.name);
+  for (int64_t v : endpoint.versions) out.add_versions(std::to_string(v));
+  out.set_platform("strata_" + endpoint.plan);
+  const auto add = [](const runtime::TensorSpec& spec, auto* tensor) {
+    tensor->set_name(spec.name);
+    tensor->set_datatype(std::string(core::DataTypeName(spec.dtype)));
+    for (int64_t dim : spec.shape) tensor->add_shape(dim);
+  };
+  for (const runtime::TensorSpec& spec : endpoint.inputs) add(spec, out.add_inputs());
+  for (const runtime::TensorSpec& spec : endpoint.outputs) add(spec, out.add_outputs());
+  auto& properties = *out.mutable_properties();
+  for (const auto& [key, value] : endpoint.properties) properties[key] = value;
+  properties["plan"] = endpoint.plan;
+  properties["state"] = endpoint.ready ? "READY" : "UNAVAILABLE";
+  if (!endpoint.ready) properties["reason"] = endpoint.reason;
+}
+
 void EncodeModelConfig(const serving::ServedModel& model, inference::ModelConfig& out) {
   const runtime::ModelConfig& config = model.config;
   out.set_name(model.name);

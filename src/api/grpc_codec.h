@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "core/infer_request.h"
 #include "inference.pb.h"
+#include "serving/endpoint.h"
 #include "serving/model_manager.h"
 #include "serving/model_repository.h"
 #include "serving/server_metrics.h"
@@ -34,6 +35,12 @@ void EncodeModelInferResponse(const core::InferResponse& response,
 // holds "state" (READY or UNAVAILABLE) and, when not ready, "reason".
 void EncodeModelMetadata(const serving::ServedModel& model,
                          inference::ModelMetadataResponse& out);
+
+// The same for an endpoint with a plan (static, hybrid): platform
+// "strata_<plan>", its servable versions, inputs and outputs; properties
+// hold "plan", "state", "reason" when not ready, and the plan's details.
+void EncodeEndpointMetadata(const serving::EndpointDescription& endpoint,
+                            inference::ModelMetadataResponse& out);
 
 // The Triton model configuration perf_analyzer reads: name, platform,
 // backend, max_batch_size, inputs and outputs (dims without the batch

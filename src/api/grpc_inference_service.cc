@@ -40,6 +40,10 @@ grpc::ServerUnaryReactor* GrpcInferenceService::ServerReady(
 grpc::ServerUnaryReactor* GrpcInferenceService::ModelReady(
     grpc::CallbackServerContext* context, const inference::ModelReadyRequest* request,
     inference::ModelReadyResponse* response) {
+  if (const serving::Endpoint* endpoint = core_.FindEndpoint(request->name())) {
+    response->set_ready(endpoint->Describe().ready);
+    return Finish(context, grpc::Status::OK);
+  }
   auto model =
       core_.FindModel(request->name(), request->version());
   if (!model.ok()) return Finish(context, ToGrpcStatus(model.status()));
@@ -61,6 +65,10 @@ grpc::ServerUnaryReactor* GrpcInferenceService::ServerMetadata(
 grpc::ServerUnaryReactor* GrpcInferenceService::ModelMetadata(
     grpc::CallbackServerContext* context, const inference::ModelMetadataRequest* request,
     inference::ModelMetadataResponse* response) {
+  if (const serving::Endpoint* endpoint = core_.FindEndpoint(request->name())) {
+    EncodeEndpointMetadata(endpoint->Describe(), *response);
+    return Finish(context, grpc::Status::OK);
+  }
   auto model =
       core_.FindModel(request->name(), request->version());
   if (!model.ok()) return Finish(context, ToGrpcStatus(model.status()));

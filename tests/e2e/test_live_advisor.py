@@ -17,7 +17,13 @@ import tempfile
 import unittest
 
 import test_batch as helpers
-from strata_server import STRATA_BIN, StrataServer
+from strata_server import BINARY_DIR, STRATA_BIN, StrataServer
+
+import sys  # noqa: E402  (the gRPC stubs are generated into the build tree)
+sys.path.insert(0, os.environ.get("STRATA_PYTHON_PROTO", os.path.join(BINARY_DIR, "python_proto")))
+import grpc  # noqa: E402
+import inference_pb2  # noqa: E402
+import inference_pb2_grpc  # noqa: E402
 
 KEYS = 2000        # ids 0..1999, features cycling through the 32 samples
 TABLE_KEYS = 50    # the table holds ids 0..49
@@ -210,6 +216,25 @@ class LiveAdvisorTest(unittest.TestCase):
         self.assertEqual(response.status, 200)
         self.assertEqual(response.getheader("Content-Type"), "application/octet-stream")
         self.assertTrue(raw.startswith(b"STRATA-SNAPSHOT-1") or b"STRATA-SNAPSHOT-1" in raw[:32])
+
+    def test_endpoint_metadata_and_readiness_over_grpc(self):
+        with grpc.insecure_channel(f"127.0.0.1:{self.server.grpc_port}") as channel:
+            stub = inference_pb2_grpc.GRPCInferenceServiceStub(channel)
+            meta = stub.ModelMetadata(inference_pb2.ModelMetadataRequest(name="scores"),
+                                      timeout=10)
+            self.assertEqual(meta.name, "scores")
+            self.assertEqual(meta.platform, "strata_hybrid")
+            self.assertEqual([t.name for t in meta.inputs], ["id", "features"])
+            self.assertEqual(list(meta.inputs[1].shape), [-1, 30])
+            self.assertIn("layer", [t.name for t in meta.outputs])
+            self.assertEqual(meta.properties["plan"], "hybrid")
+            self.assertEqual(meta.properties["model"], helpers.MODEL)
+            self.assertEqual(meta.properties["state"], "READY")
+            ready = stub.ModelReady(inference_pb2.ModelReadyRequest(name="scores"), timeout=10)
+            self.assertTrue(ready.ready)
+            with self.assertRaises(grpc.RpcError) as caught:
+                stub.ModelMetadata(inference_pb2.ModelMetadataRequest(name="nope"), timeout=10)
+            self.assertEqual(caught.exception.code(), grpc.StatusCode.NOT_FOUND)
 
     def test_sketches_can_be_turned_off(self):
         with StrataServer(self.repository, ["--endpoints", self.endpoints,
