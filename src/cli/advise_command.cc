@@ -230,8 +230,13 @@ absl::Status ExportHotKeys(const AdviseFlags& f, const Observed& o,
   }
   out.close();
   if (!out) return absl::UnavailableError(fmt::format("cannot write {}", f.export_to));
-  fmt::print(stderr, "strata advise: wrote the {} hottest keys to {} ({:.1f}% of requests)\n",
-             written, f.export_to, 100 * stats.coverage.ShareAt(static_cast<double>(written)));
+  // The forecast for a table of these keys is the expected coverage (new
+  // traffic); the share of the logged requests overstates it.
+  fmt::print(stderr,
+             "strata advise: wrote the {} hottest keys to {} ({:.1f}% of the logged requests; "
+             "expected hit rate on new traffic {:.2f}%)\n",
+             written, f.export_to, 100 * stats.coverage.ShareAt(static_cast<double>(written)),
+             100 * stats.expected_coverage.ShareAt(static_cast<double>(written)));
   return absl::OkStatus();
 }
 
