@@ -4,9 +4,12 @@
 #include <cmath>
 #include <vector>
 
+#include "core/json_text.h"
 #include "fmt/format.h"
 
 namespace strata::advisor {
+
+using core::JsonString;
 namespace {
 
 constexpr size_t kTopKeys = 10;
@@ -47,25 +50,6 @@ std::string PlanRow(const PlanEstimate& p, bool chosen) {
 
 }  // namespace
 
-std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string RenderText(const AdvisorReport& r) {
   const WorkloadStats& s = r.stats;

@@ -26,9 +26,6 @@ struct AdvisorReport {
 std::string RenderText(const AdvisorReport& report);
 std::string RenderJson(const AdvisorReport& report);
 
-// `text` as a JSON string literal, quotes included.
-std::string JsonString(std::string_view text);
-
 }  // namespace strata::advisor
 
 #endif  // STRATA_ADVISOR_ADVISOR_REPORT_H_

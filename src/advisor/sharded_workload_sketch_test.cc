@@ -8,6 +8,7 @@
 #include "advisor/advisor_report.h"
 #include "advisor/workload_snapshot.h"
 #include "advisor/zipf_sampler.h"
+#include "core/json_text.h"
 #include "gtest/gtest.h"
 
 namespace strata::advisor {
@@ -94,7 +95,7 @@ TEST(AdvisorReportTest, TextAndJsonNameThePlans) {
   }
   EXPECT_NE(json.find(R"("top_keys":[{"key":{"id":1},)"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("recommendation":")"), std::string::npos);
-  EXPECT_EQ(JsonString("a\"b\\\n"), R"("a\"b\\\n")");
+  EXPECT_EQ(core::JsonString("a\"b\\\n"), R"("a\"b\\\n")");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "boost/asio.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "core/json_text.h"
 #include "fmt/format.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
@@ -123,22 +124,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         std::chrono::steady_clock::now() - started_);
     state_.access_log->info(
         R"({{"method":"{}","path":{},"status":{},"latency_us":{},"model":{},"version":{},"request_bytes":{},"response_bytes":{}}})",
-        method_, JsonString(target_), reply.status, latency.count(),
-        JsonString(reply.model_name), JsonString(reply.model_version), request_bytes_,
+        method_, core::JsonString(target_), reply.status, latency.count(),
+        core::JsonString(reply.model_name), core::JsonString(reply.model_version), request_bytes_,
         response_.body().size());
-  }
-
-  static std::string JsonString(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-      if (c == '"' || c == '\\') out += '\\';
-      if (static_cast<unsigned char>(c) < 0x20) {
-        out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        continue;
-      }
-      out += c;
-    }
-    return out + "\"";
   }
 
   void Close() {

@@ -6,31 +6,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/json_text.h"
 #include "fmt/format.h"
 
 namespace strata::batch {
 
+using core::AppendJsonString;
 using core::DataType;
-
-void AppendJsonString(std::string_view value, std::string& out) {
-  out.push_back('"');
-  for (char c : value) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
 
 void AppendCsvField(std::string_view value, std::string& out) {
   if (value.find_first_of(",\"\n\r") == std::string_view::npos) {

@@ -49,8 +49,6 @@ class FileOutputWriter {
   std::string line_;
 };
 
-// Appends `value` as a JSON string literal.
-void AppendJsonString(std::string_view value, std::string& out);
 // Appends the CSV form of a field (quoted when it holds , " or a newline).
 void AppendCsvField(std::string_view value, std::string& out);
 // Appends element `index` of an output of `dtype` stored at `data`.

@@ -10,6 +10,7 @@
 
 #include "batch/file_output_writer.h"
 #include "cli/table_stores.h"
+#include "core/json_text.h"
 #include "fmt/format.h"
 #include "store/table_checksum.h"
 
@@ -54,7 +55,7 @@ std::string OutputsJson(const store::TableManifest& m, std::string_view value) {
   for (size_t o = 0; o < m.outputs.size(); ++o) {
     const store::OutputColumn& column = m.outputs[o];
     if (o) out += ", ";
-    batch::AppendJsonString(column.name, out);
+    core::AppendJsonString(column.name, out);
     out += ": ";
     if (!column.shape.empty()) out += '[';
     for (size_t e = 0; e < column.ElementsPerRow(); ++e) {

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/fingerprint.h"
+#include "core/json_text.h"
 #include "fmt/format.h"
 #include "serving/row_keys.h"
 
@@ -46,7 +47,7 @@ std::vector<std::string> KeyLog::LinesFor(std::string_view endpoint,
   std::uniform_real_distribution<double> uniform(0, 1);
   std::vector<std::string> lines;
   std::string prefix = fmt::format("{{\"ts\":{:.3f},\"endpoint\":", ts);
-  AppendJsonString(endpoint, prefix);
+  core::AppendJsonString(endpoint, prefix);
   for (const std::string& key : row_keys) {
     if (options_.sample < 1 && uniform(random) >= options_.sample) continue;
     std::string line = prefix;

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/json_text.h"
 #include "fmt/format.h"
 
 namespace strata::serving {
 namespace {
+
+using core::AppendJsonString;
 
 template <typename T>
 void AppendInteger(const core::Tensor& t, size_t i, std::string& out) {
@@ -35,26 +38,6 @@ bool AppendValue(const core::Tensor& t, const std::vector<std::string_view>& str
 }
 
 }  // namespace
-
-void AppendJsonString(std::string_view text, std::string& out) {
-  out += '"';
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
 
 std::vector<std::string> RowKeyTexts(const std::vector<std::string>& key_columns,
                                      const core::InferRequest& request) {

@@ -25,9 +25,6 @@ namespace strata::serving {
 std::vector<std::string> RowKeyTexts(const std::vector<std::string>& key_columns,
                                      const core::InferRequest& request);
 
-// Appends `text` to `out` as a JSON string literal.
-void AppendJsonString(std::string_view text, std::string& out);
-
 }  // namespace strata::serving
 
 #endif  // STRATA_SERVING_ROW_KEYS_H_
