@@ -48,8 +48,13 @@ struct AdviseFlags {
   int64_t export_hot_keys = 0;
   std::string export_to = "hot_keys.jsonl";
   size_t heavy_hitters = advisor::SketchOptions().heavy_hitters;
+  bool heavy_hitters_given = false;  // --heavy-hitters on the command line
   size_t sample_size = advisor::SketchOptions().sample_size;
 };
+
+// The most heavy-hitter counters `--export-hot-keys` sizes itself to (a
+// counter with its key takes a few hundred bytes).
+constexpr size_t kMaxExportCounters = 4'000'000;
 
 int Fail(const absl::Status& s) {
   fmt::print(stderr, "strata advise: {}\n", std::string(s.message()));
@@ -245,10 +250,58 @@ int RunAdvise(AdviseFlags f) {
     return Fail(absl::InvalidArgumentError("give one of --key-log FILE or --server URL"));
   }
   if (f.export_hot_keys > 0 && f.heavy_hitters < static_cast<size_t>(2 * f.export_hot_keys)) {
-    f.heavy_hitters = static_cast<size_t>(2 * f.export_hot_keys);  // accurate ranks up to K
+    f.heavy_hitters = static_cast<size_t>(2 * f.export_hot_keys);
   }
   absl::StatusOr<Observed> observed = f.server.empty() ? ReadKeyLog(f) : FetchSnapshot(f);
   if (!observed.ok()) return Fail(observed.status());
+  // Space-Saving ranks the head exactly, but once there are more distinct
+  // keys than counters the bottom ranks fill with recent tail keys whose
+  // counts are overestimated: on a flat workload most of an exported top K
+  // would not be the top K. A key log can be read again with a counter per
+  // distinct key, which counts every key exactly.
+  if (f.export_hot_keys > 0 && f.server.empty() && !f.heavy_hitters_given) {
+    const double distinct = observed->snapshot.sketch.Stats().distinct_keys;
+    if (distinct > static_cast<double>(f.heavy_hitters)) {
+      const size_t wanted = static_cast<size_t>(distinct * 1.05) + 1024;
+      if (f.key_log == "-") {
+        fmt::print(stderr,
+                   "strata advise: about {:.0f} distinct keys exceed the {} heavy-hitter "
+                   "counters and stdin cannot be read twice; the last exported ranks are "
+                   "approximate (give a file, or --heavy-hitters {})\n",
+                   distinct, f.heavy_hitters, wanted);
+      } else {
+        f.heavy_hitters = std::min(wanted, kMaxExportCounters);
+        fmt::print(stderr,
+                   "strata advise: about {:.0f} distinct keys exceed the heavy-hitter "
+                   "counters; reading {} again with {} counters so that the exported keys are "
+                   "the top {}\n",
+                   distinct, f.key_log, f.heavy_hitters, f.export_hot_keys);
+        if (wanted > kMaxExportCounters) {
+          fmt::print(stderr,
+                     "strata advise: capped at {} counters (about {} of memory); the last "
+                     "exported ranks are approximate (--heavy-hitters N to choose)\n",
+                     kMaxExportCounters, "1.5 GiB");
+        }
+        observed = ReadKeyLog(f);
+        if (!observed.ok()) return Fail(observed.status());
+      }
+    }
+  }
+  if (f.export_hot_keys > 0 && !f.server.empty()) {
+    const advisor::WorkloadSketch& sketch = observed->snapshot.sketch;
+    const double distinct = sketch.Stats().distinct_keys;
+    if (distinct > static_cast<double>(sketch.options().heavy_hitters)) {
+      fmt::print(stderr,
+                 "strata advise: the server's sketch tracks {} heavy keys of about {:.0f} "
+                 "distinct; exported keys seen fewer than about {:.0f} times may not be the "
+                 "true top {} (export from a key log, `strata serve --key-log`, for an exact "
+                 "top K)\n",
+                 sketch.options().heavy_hitters, distinct,
+                 static_cast<double>(sketch.requests()) /
+                     static_cast<double>(sketch.options().heavy_hitters),
+                 f.export_hot_keys);
+    }
+  }
   absl::StatusOr<double> key_space = KeySpace(f);
   if (!key_space.ok()) return Fail(key_space.status());
   absl::StatusOr<advisor::CostModelOptions> options = Options(f, *observed);
@@ -349,11 +402,17 @@ void AddAdviseCommand(CLI::App& app) {
                   "write the K hottest keys as a batch-job input (JSON Lines)");
   cmd->add_option("--export-to", flags->export_to, "where --export-hot-keys writes")
       ->capture_default_str();
-  cmd->add_option("--heavy-hitters", flags->heavy_hitters, "heavy-hitter counters (key log)")
-      ->capture_default_str();
+  CLI::Option* heavy =
+      cmd->add_option("--heavy-hitters", flags->heavy_hitters,
+                      "heavy-hitter counters (key log); with --export-hot-keys, by default one "
+                      "per distinct key (up to 4M), so the exported keys are the true top K")
+          ->capture_default_str();
   cmd->add_option("--sample-size", flags->sample_size, "keys in the tail sample (key log)")
       ->capture_default_str();
-  cmd->callback([flags] { throw CLI::RuntimeError(RunAdvise(*flags)); });
+  cmd->callback([flags, heavy] {
+    flags->heavy_hitters_given = heavy->count() > 0;
+    throw CLI::RuntimeError(RunAdvise(*flags));
+  });
 }
 
 }  // namespace strata::cli

@@ -106,6 +106,35 @@ class AdviseTest(unittest.TestCase):
         # The heaviest contexts are the generator's low ranks.
         self.assertGreater(sum(r["context_id"] <= 600 for r in rows), 450)
 
+    def test_exported_keys_are_the_exact_top_k_of_a_flat_log(self):
+        # Zipf 0.8 over 200,000 ids: far more distinct keys than the default
+        # 16,384 heavy-hitter counters, so advise reads the log again with a
+        # counter per key and the export is the exact top K.
+        import collections
+        import random
+        rng = random.Random(5)
+        ids = rng.choices(range(200_000), weights=[1 / (r + 1) ** 0.8 for r in range(200_000)],
+                          k=150_000)
+        log = os.path.join(self.dir, "flat.jsonl")
+        with open(log, "w") as f:
+            for i in ids:
+                f.write(f'{{"ts":1,"endpoint":"flat","key":{{"id":{i}}}}}\n')
+        counts = collections.Counter(ids)
+        out = os.path.join(self.dir, "flat_hot.jsonl")
+        k = 10_000
+        result = advise("--key-log", log, *FIGURES, "--export-hot-keys", str(k),
+                        "--export-to", out)
+        self.assertIn("reading", result.stderr)
+        with open(out) as f:
+            exported = [json.loads(line)["id"] for line in f]
+        self.assertEqual(len(exported), k)
+        kth = sorted(counts.values(), reverse=True)[k - 1]
+        # Every exported key is at least as frequent as the K-th (ties allowed),
+        # and in order.
+        self.assertTrue(all(counts[i] >= kth for i in exported))
+        exported_counts = [counts[i] for i in exported]
+        self.assertEqual(exported_counts, sorted(exported_counts, reverse=True))
+
     def test_malformed_line_names_its_number(self):
         bad = os.path.join(self.dir, "bad.jsonl")
         with open(bad, "w") as f:
