@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/text_escape.h"
 #include "fmt/format.h"
 
 namespace strata::advisor {
@@ -22,19 +23,6 @@ std::string_view Color(Plan plan) {
   return "#999999";
 }
 
-std::string Escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // "10" with a superscript exponent.
 std::string PowerOfTen(int exponent) {
@@ -188,7 +176,7 @@ std::string RenderAdvisorChart(const ChartInput& in) {
       "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n",
       kWidth, kHeight);
   svg += fmt::format("<text x=\"{}\" y=\"28\" font-size=\"16\" font-weight=\"bold\">{}</text>\n",
-                     kMapX, Escape(in.title));
+                     kMapX, core::HtmlEscape(in.title));
   if (in.map != nullptr) MapPanel(in, svg);
   if (in.coverage != nullptr) CoveragePanel(in, svg);
   if (in.recommendation != nullptr) {

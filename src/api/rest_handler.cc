@@ -13,6 +13,7 @@
 #include "api/kserve_json_codec.h"
 #include "api/model_config_json.h"
 #include "api/statistics_json.h"
+#include "api/status_page.h"
 #include "fmt/format.h"
 #include "prometheus/text_serializer.h"
 
@@ -130,6 +131,10 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
                      prometheus::TextSerializer().Serialize(core_.CollectMetrics()),
                      "text/plain; version=0.0.4; charset=utf-8",
                      {}};
+  }
+  if (segments.empty() && request.target.substr(0, request.target.find('?')) == "/") {
+    if (request.method != "GET") return MethodNotAllowed(request, "GET");
+    return HttpReply{200, RenderStatusPage(core_), "text/html; charset=utf-8", {}};
   }
   if (segments.empty() || segments[0] != "v2") {
     return Error(404, fmt::format("no such endpoint: {}; the API lives under /v2",

@@ -236,6 +236,23 @@ class LiveAdvisorTest(unittest.TestCase):
                 stub.ModelMetadata(inference_pb2.ModelMetadataRequest(name="nope"), timeout=10)
             self.assertEqual(caught.exception.code(), grpc.StatusCode.NOT_FOUND)
 
+    def test_status_page_shows_models_endpoints_and_workload(self):
+        conn = self.server.connection()
+        conn.request("GET", "/")
+        response = conn.getresponse()
+        page = response.read().decode()
+        conn.close()
+        self.assertEqual(response.status, 200)
+        self.assertTrue(response.getheader("Content-Type").startswith("text/html"))
+        self.assertIn(f'<a href="/v2/models/{helpers.MODEL}">{helpers.MODEL}</a>', page)
+        self.assertIn('<a href="/v2/models/scores">scores</a></td><td>hybrid</td>', page)
+        # The workload row: requests and distinct keys as the sketch counted them.
+        self.assertIn(f'<a href="/v2/advisor/scores">scores</a></td><td class=num>'
+                      f'{sum(self.counts.values())}</td><td class=num>{len(self.counts)}</td>',
+                      page)
+        status, _, headers = self.server.request("POST", "/", body="{}")
+        self.assertEqual(status, 405)
+
     def test_sketches_can_be_turned_off(self):
         with StrataServer(self.repository, ["--endpoints", self.endpoints,
                                             "--no-workload-sketches", "--grpc-port", "-1"]) as s:

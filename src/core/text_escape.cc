@@ -1,4 +1,4 @@
-#include "core/json_text.h"
+#include "core/text_escape.h"
 
 #include "fmt/format.h"
 
@@ -28,6 +28,22 @@ std::string JsonString(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);
   AppendJsonString(text, out);
+  return out;
+}
+
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
   return out;
 }
 

@@ -1,11 +1,11 @@
-#include "core/json_text.h"
+#include "core/text_escape.h"
 
 #include "gtest/gtest.h"
 
 namespace strata::core {
 namespace {
 
-TEST(JsonTextTest, EscapesWhatJsonRequires) {
+TEST(TextEscapeTest, EscapesWhatJsonRequires) {
   EXPECT_EQ(JsonString("plain"), "\"plain\"");
   EXPECT_EQ(JsonString("a\"b\\c"), "\"a\\\"b\\\\c\"");
   EXPECT_EQ(JsonString("\n\r\t"), "\"\\n\\r\\t\"");
@@ -14,6 +14,11 @@ TEST(JsonTextTest, EscapesWhatJsonRequires) {
   std::string out = "x=";
   AppendJsonString("", out);
   EXPECT_EQ(out, "x=\"\"");
+}
+
+TEST(TextEscapeTest, HtmlEscapesMarkupCharacters) {
+  EXPECT_EQ(HtmlEscape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
+  EXPECT_EQ(HtmlEscape("plain"), "plain");
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-// JSON string literals for the places that write JSON text by hand (key
-// log lines, row keys, batch outputs, advisor reports) rather than through
-// a JSON library. Pure functions; thread-safe.
+// Escapes for the places that write JSON or HTML/SVG text by hand (key log
+// lines, row keys, batch outputs, advisor reports and charts, the status
+// page) rather than through a library. Pure functions; thread-safe.
 #ifndef STRATA_CORE_JSON_TEXT_H_
 #define STRATA_CORE_JSON_TEXT_H_
 
@@ -15,6 +15,10 @@ void AppendJsonString(std::string_view text, std::string& out);
 
 // The JSON string literal of `text`.
 std::string JsonString(std::string_view text);
+
+// `text` for HTML or XML character data and attribute values: & < > " '
+// as entities.
+std::string HtmlEscape(std::string_view text);
 
 }  // namespace strata::core
 

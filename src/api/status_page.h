@@ -1,0 +1,21 @@
+// The human status page at GET / : one HTML page (no scripts, no external
+// assets) with the server's models (versions, readiness, requests, mean
+// latency), its endpoints (plan, readiness, table version, cache), the live
+// workload of each sketched endpoint (requests, distinct keys, entropy,
+// peakedness, a bar of the share the top 10 / 100 / 1000 keys take), and
+// links to the machine-readable views (/metrics, /v2/advisor, /v2/models/stats).
+// Pure function of the core's state; thread-safe.
+#ifndef STRATA_API_STATUS_PAGE_H_
+#define STRATA_API_STATUS_PAGE_H_
+
+#include <string>
+
+#include "serving/server_core.h"
+
+namespace strata::api {
+
+std::string RenderStatusPage(const serving::ServerCore& core);
+
+}  // namespace strata::api
+
+#endif  // STRATA_API_STATUS_PAGE_H_
