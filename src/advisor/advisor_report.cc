@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "core/json_text.h"
+#include "core/text_escape.h"
 #include "fmt/format.h"
 
 namespace strata::advisor {

@@ -8,7 +8,7 @@
 #include "advisor/advisor_report.h"
 #include "advisor/workload_snapshot.h"
 #include "advisor/zipf_sampler.h"
-#include "core/json_text.h"
+#include "core/text_escape.h"
 #include "gtest/gtest.h"
 
 namespace strata::advisor {

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/json_text.h"
+#include "core/text_escape.h"
 #include "fmt/format.h"
 
 namespace strata::batch {

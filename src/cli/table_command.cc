@@ -10,7 +10,7 @@
 
 #include "batch/file_output_writer.h"
 #include "cli/table_stores.h"
-#include "core/json_text.h"
+#include "core/text_escape.h"
 #include "fmt/format.h"
 #include "store/table_checksum.h"
 

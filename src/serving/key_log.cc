@@ -5,7 +5,7 @@
 #include <random>
 
 #include "core/fingerprint.h"
-#include "core/json_text.h"
+#include "core/text_escape.h"
 #include "fmt/format.h"
 #include "serving/row_keys.h"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/json_text.h"
+#include "core/text_escape.h"
 #include "fmt/format.h"
 
 namespace strata::serving {
