@@ -1,11 +1,13 @@
 #include "batch/row_decoder.h"
 
 #include <charconv>
+#include <cmath>
+#include <utility>
 #include <set>
 
 #include "fmt/format.h"
 #include "fmt/ranges.h"
-#include "yaml-cpp/yaml.h"
+#include "simdjson.h"
 
 namespace strata::batch {
 namespace {
@@ -101,6 +103,97 @@ class CsvRowDecoder : public RowDecoder {
   size_t field_count_;
 };
 
+// A JSON number, boolean (BOOL inputs) into element `i` of `t`: integers
+// must be integral and in range of the input's type.
+template <typename T>
+absl::Status StoreJsonInteger(simdjson::dom::element v, core::Tensor& t, int64_t i) {
+  int64_t n = 0;
+  uint64_t u = 0;
+  double d = 0;
+  bool in_range = false;
+  if (v.get_int64().get(n) == simdjson::SUCCESS) {
+    in_range = std::in_range<T>(n);
+    if (in_range) t.MutableAs<T>()[i] = static_cast<T>(n);
+  } else if (v.get_uint64().get(u) == simdjson::SUCCESS) {
+    in_range = std::in_range<T>(u);
+    if (in_range) t.MutableAs<T>()[i] = static_cast<T>(u);
+  } else if (v.get_double().get(d) == simdjson::SUCCESS && std::trunc(d) == d &&
+             std::abs(d) < 9.007199254740992e15) {
+    n = static_cast<int64_t>(d);
+    in_range = std::in_range<T>(n);
+    if (in_range) t.MutableAs<T>()[i] = static_cast<T>(n);
+  } else {
+    return absl::InvalidArgumentError(fmt::format("{} is not an integer",
+                                                  simdjson::minify(v)));
+  }
+  if (!in_range) {
+    return absl::InvalidArgumentError(fmt::format("{} is out of range for {}",
+                                                  simdjson::minify(v),
+                                                  core::DataTypeName(t.dtype)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StoreJsonValue(simdjson::dom::element v, core::Tensor& t, int64_t i) {
+  double d = 0;
+  bool b = false;
+  switch (t.dtype) {
+    case DataType::kFp32:
+    case DataType::kFp64:
+      if (v.get_double().get(d) != simdjson::SUCCESS) {
+        return absl::InvalidArgumentError(fmt::format("{} is not a number",
+                                                      simdjson::minify(v)));
+      }
+      if (t.dtype == DataType::kFp32) {
+        t.MutableAs<float>()[i] = static_cast<float>(d);
+      } else {
+        t.MutableAs<double>()[i] = d;
+      }
+      return absl::OkStatus();
+    case DataType::kInt8: return StoreJsonInteger<int8_t>(v, t, i);
+    case DataType::kInt16: return StoreJsonInteger<int16_t>(v, t, i);
+    case DataType::kInt32: return StoreJsonInteger<int32_t>(v, t, i);
+    case DataType::kInt64: return StoreJsonInteger<int64_t>(v, t, i);
+    case DataType::kUint8: return StoreJsonInteger<uint8_t>(v, t, i);
+    case DataType::kUint16: return StoreJsonInteger<uint16_t>(v, t, i);
+    case DataType::kUint32: return StoreJsonInteger<uint32_t>(v, t, i);
+    case DataType::kUint64: return StoreJsonInteger<uint64_t>(v, t, i);
+    case DataType::kBool:
+      if (v.get_bool().get(b) == simdjson::SUCCESS) {
+        t.data[i] = b ? 1 : 0;
+        return absl::OkStatus();
+      }
+      if (absl::Status s = StoreJsonInteger<uint8_t>(v, t, i); !s.ok() || t.data[i] > 1) {
+        return absl::InvalidArgumentError(fmt::format("{} is not a BOOL", simdjson::minify(v)));
+      }
+      return absl::OkStatus();
+    default:
+      return absl::InvalidArgumentError(fmt::format(
+          "strata batch cannot fill {} inputs from JSON", core::DataTypeName(t.dtype)));
+  }
+}
+
+// The text of a key value: a string as it is, a number or boolean as JSON
+// writes it; false for arrays, objects and null.
+bool KeyText(simdjson::dom::element v, std::string& out) {
+  std::string_view text;
+  switch (v.type()) {
+    case simdjson::dom::element_type::STRING:
+      if (v.get_string().get(text) != simdjson::SUCCESS) return false;
+      out.assign(text);
+      return true;
+    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::UINT64:
+    case simdjson::dom::element_type::DOUBLE:
+    case simdjson::dom::element_type::BOOL:
+      out = simdjson::minify(v);
+      return true;
+    default:
+      return false;
+  }
+}
+
+// JSON Lines rows, parsed with simdjson's DOM (the whole line is validated).
 class JsonlRowDecoder : public RowDecoder {
  public:
   JsonlRowDecoder(const store::KeySchema& key, std::vector<InputPlan> inputs)
@@ -109,24 +202,26 @@ class JsonlRowDecoder : public RowDecoder {
   absl::Status Decode(std::string_view line, int64_t index,
                       std::vector<core::Tensor>& inputs,
                       DecodedRow& row) const override {
-    YAML::Node object;
-    try {
-      object = YAML::Load(std::string(line));
-    } catch (const YAML::Exception& e) {
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    if (auto error = parser.parse(line.data(), line.size()).get(root); error) {
       return absl::InvalidArgumentError(
-          fmt::format("not a JSON object: {}", e.msg));
+          fmt::format("not a JSON object: {}", simdjson::error_message(error)));
     }
-    if (!object.IsMap()) return absl::InvalidArgumentError("not a JSON object");
+    simdjson::dom::object object;
+    if (root.get_object().get(object) != simdjson::SUCCESS) {
+      return absl::InvalidArgumentError("not a JSON object");
+    }
     row.key.clear();
     row.key_texts.resize(key_.size());
     for (size_t c = 0; c < key_.size(); ++c) {
       const std::string& name = key_.columns()[c].name;
-      const YAML::Node field = object[name];
-      if (!field || !field.IsScalar()) {
+      simdjson::dom::element field;
+      if (object.at_key(name).get(field) != simdjson::SUCCESS ||
+          !KeyText(field, row.key_texts[c])) {
         return absl::InvalidArgumentError(
             fmt::format("key column '{}' is missing or not a value", name));
       }
-      row.key_texts[c] = field.Scalar();
       if (absl::Status s = key_.AppendText(c, row.key_texts[c], row.key); !s.ok()) {
         return s;
       }
@@ -136,20 +231,22 @@ class JsonlRowDecoder : public RowDecoder {
       if (plan.columns.size() == 1) {
         // One field: a number (width 1) or an array of `width` numbers.
         const std::string& name = plan.columns[0];
-        const YAML::Node field = object[name];
-        if (!field) {
+        simdjson::dom::element field;
+        if (object.at_key(name).get(field) != simdjson::SUCCESS) {
           return absl::InvalidArgumentError(fmt::format("field '{}' is missing", name));
         }
-        if (field.IsSequence() && static_cast<int64_t>(field.size()) == plan.width) {
-          for (int64_t e = 0; e < plan.width; ++e) {
-            absl::Status s = StoreNumber(field[e].Scalar(), inputs[i],
-                                         index * plan.width + e);
+        simdjson::dom::array array;
+        if (field.get_array().get(array) == simdjson::SUCCESS &&
+            static_cast<int64_t>(array.size()) == plan.width) {
+          int64_t e = 0;
+          for (simdjson::dom::element value : array) {
+            absl::Status s = StoreJsonValue(value, inputs[i], index * plan.width + e++);
             if (!s.ok()) return Named(name, s);
           }
           continue;
         }
-        if (field.IsScalar() && plan.width == 1) {
-          absl::Status s = StoreNumber(field.Scalar(), inputs[i], index);
+        if (plan.width == 1 && !field.is_array() && !field.is_object()) {
+          absl::Status s = StoreJsonValue(field, inputs[i], index);
           if (!s.ok()) return Named(name, s);
           continue;
         }
@@ -159,12 +256,13 @@ class JsonlRowDecoder : public RowDecoder {
                             : fmt::format("an array of {} numbers", plan.width)));
       }
       for (int64_t e = 0; e < plan.width; ++e) {
-        const YAML::Node field = object[plan.columns[e]];
-        if (!field || !field.IsScalar()) {
+        simdjson::dom::element field;
+        if (object.at_key(plan.columns[e]).get(field) != simdjson::SUCCESS ||
+            field.is_array() || field.is_object()) {
           return absl::InvalidArgumentError(
               fmt::format("field '{}' is missing or not a number", plan.columns[e]));
         }
-        absl::Status s = StoreNumber(field.Scalar(), inputs[i], index * plan.width + e);
+        absl::Status s = StoreJsonValue(field, inputs[i], index * plan.width + e);
         if (!s.ok()) return Named(plan.columns[e], s);
       }
     }

@@ -72,5 +72,49 @@ TEST(RowDecoderTest, JsonLinesTakeArraysOrNamedFields) {
   EXPECT_FALSE((*decoder)->Decode(R"({"id": 5)", 0, inputs, row).ok());
 }
 
+TEST(RowDecoderTest, JsonLinesAreValidatedAndTyped) {
+  store::KeySchema key = *store::KeySchema::Parse("user:BYTES,day:INT64");
+  runtime::ModelConfig config = Config();
+  config.inputs = {{"features", core::DataType::kFp32, {-1, 2}},
+                   {"count", core::DataType::kInt8, {-1}},
+                   {"flag", core::DataType::kBool, {-1}}};
+  auto decoder = RowDecoder::Create(InputFormat::kJsonl, "", key, config, {});
+  ASSERT_TRUE(decoder.ok()) << decoder.status();
+  std::vector<core::Tensor> inputs = {
+      core::Tensor::Zeros("features", core::DataType::kFp32, {2, 2}),
+      core::Tensor::Zeros("count", core::DataType::kInt8, {2}),
+      core::Tensor::Zeros("flag", core::DataType::kBool, {2})};
+  DecodedRow row;
+  absl::Status ok = (*decoder)->Decode(
+      R"({"user": "a \"q\" b", "day": 7, "features": [1.25, -2e3], "count": -5, "flag": true})",
+      1, inputs, row);
+  ASSERT_TRUE(ok.ok()) << ok;
+  EXPECT_EQ(row.key_texts, (std::vector<std::string>{"a \"q\" b", "7"}));
+  EXPECT_EQ(inputs[0].As<float>()[2], 1.25f);
+  EXPECT_EQ(inputs[0].As<float>()[3], -2000.0f);
+  EXPECT_EQ(inputs[1].As<int8_t>()[1], -5);
+  EXPECT_EQ(inputs[2].data[1], 1);
+  auto fails_with = [&](std::string_view line, std::string_view message) {
+    absl::Status s = (*decoder)->Decode(line, 0, inputs, row);
+    EXPECT_NE(std::string(s.message()).find(message), std::string::npos) << line << " -> " << s;
+  };
+  // An INT8 out of range, a fraction for an integer, a string for a number.
+  fails_with(R"({"user":"u","day":1,"features":[1,2],"count":300,"flag":0})",
+             "field 'count': 300 is out of range for INT8");
+  fails_with(R"({"user":"u","day":1,"features":[1,2],"count":1.5,"flag":0})",
+             "1.5 is not an integer");
+  fails_with(R"({"user":"u","day":1,"features":[1,"x"],"count":1,"flag":0})",
+             "field 'features': \"x\" is not a number");
+  fails_with(R"({"user":"u","day":1,"features":[1,2],"count":1,"flag":2})", "is not a BOOL");
+  // Malformed JSON anywhere on the line, even after every needed field.
+  fails_with(R"({"user":"u","day":1,"features":[1,2],"count":1,"flag":0,"x":})",
+             "not a JSON object");
+  fails_with(R"([1, 2])", "not a JSON object");
+  fails_with(R"({"day":1,"features":[1,2],"count":1,"flag":0})",
+             "key column 'user' is missing or not a value");
+  fails_with(R"({"user":[1],"day":1,"features":[1,2],"count":1,"flag":0})",
+             "key column 'user' is missing or not a value");
+}
+
 }  // namespace
 }  // namespace strata::batch
