@@ -117,39 +117,63 @@ absl::StatusOr<core::Tensor> GatherRows(const core::Tensor& t, const std::vector
   return out;
 }
 
-// Everything one request needs across the model call.
-struct Pending {
-  std::string endpoint;
-  std::string model;
-  std::string id;
-  std::vector<core::RequestedOutput> requested;
+// What requests need to know about one model version and one table version
+// (HybridEndpoint::PlanFor computes it once per pair).
+struct HybridPlan {
+  absl::Status status;  // not OK: the model's outputs do not suit a hybrid plan
   std::vector<OutputSlot> slots;
   size_t row_bytes = 0;
+  // Where each slot sits in a table row; empty when the table is not used
+  // (none, produced by another model version, or other outputs).
+  std::vector<size_t> table_offsets;
+  size_t table_value_bytes = 0;   // a table row's size (the manifest's ValueSize)
+  bool table_row_is_row = false;  // a table row is exactly the row's outputs
+  std::string cache_prefix;       // PredictionCache::Key(model, version, "")
+  std::string version;            // the model version, as a string
+};
+
+// Everything one request needs across the model call.
+struct Pending {
+  std::shared_ptr<const HybridPlan> plan;
+  std::string id;
+  std::vector<core::RequestedOutput> requested;
   std::vector<std::string> keys;    // canonical key bytes per row
-  std::vector<std::string> values;  // concatenated outputs per row
+  std::vector<uint8_t> values;      // rows x plan->row_bytes: each row's outputs
   std::vector<uint8_t> layers;      // Layer per row
   std::vector<size_t> misses;       // rows no table or cache answered
   std::vector<size_t> model_rows;   // the first row of each distinct missed key
   std::vector<size_t> computed_by;  // per miss: its index in model_rows
-  int64_t cache_version = 0;        // the version the cache was read at
-  std::string table;
-  int64_t table_version = 0;
+  // The table version looked in, when it answered (kept alive for the
+  // response's parameters).
+  std::shared_ptr<const store::PredictionTable> table;
 };
 
-absl::StatusOr<core::InferResponse> Respond(const Pending& p, const std::string& version) {
+absl::StatusOr<core::InferResponse> Respond(Pending& p, const std::string& endpoint,
+                                            const std::string& model,
+                                            const std::string& version) {
+  const HybridPlan& plan = *p.plan;
   const size_t rows = p.keys.size();
   core::InferResponse response;
-  response.model_name = p.endpoint;
+  response.model_name = endpoint;
   response.model_version = version;
-  response.id = p.id;
+  response.id = std::move(p.id);
   std::vector<core::Tensor> outputs;
-  for (const OutputSlot& slot : p.slots) {
-    core::Shape shape = {static_cast<int64_t>(rows)};
-    shape.insert(shape.end(), slot.row_shape.begin(), slot.row_shape.end());
-    core::Tensor out = core::Tensor::Zeros(slot.name, slot.dtype, shape);
-    for (size_t r = 0; r < rows; ++r) {
-      std::memcpy(out.data.data() + r * slot.bytes, p.values[r].data() + slot.offset,
-                  slot.bytes);
+  outputs.reserve(plan.slots.size() + 1);
+  for (const OutputSlot& slot : plan.slots) {
+    core::Tensor out;
+    out.name = slot.name;
+    out.dtype = slot.dtype;
+    out.shape.reserve(1 + slot.row_shape.size());
+    out.shape.push_back(static_cast<int64_t>(rows));
+    out.shape.insert(out.shape.end(), slot.row_shape.begin(), slot.row_shape.end());
+    if (plan.slots.size() == 1) {
+      out.data = std::move(p.values);  // the row is this one output
+    } else {
+      out.data.resize(rows * slot.bytes);
+      for (size_t r = 0; r < rows; ++r) {
+        std::memcpy(out.data.data() + r * slot.bytes,
+                    p.values.data() + r * plan.row_bytes + slot.offset, slot.bytes);
+      }
     }
     outputs.push_back(std::move(out));
   }
@@ -157,6 +181,7 @@ absl::StatusOr<core::InferResponse> Respond(const Pending& p, const std::string&
   layer.name = "layer";
   layer.dtype = core::DataType::kBytes;
   layer.shape = {static_cast<int64_t>(rows)};
+  layer.data.reserve(rows * 9);
   int64_t counts[4] = {0, 0, 0, 0};
   for (uint8_t l : p.layers) {
     core::AppendBytesElement(kLayerNames[l], layer.data);
@@ -171,12 +196,12 @@ absl::StatusOr<core::InferResponse> Respond(const Pending& p, const std::string&
                              [&](const core::Tensor& t) { return t.name == wanted.name; });
       if (it == outputs.end()) {
         return absl::InvalidArgumentError(
-            fmt::format("endpoint '{}' has no output '{}'", p.endpoint, wanted.name));
+            fmt::format("endpoint '{}' has no output '{}'", endpoint, wanted.name));
       }
       response.outputs.push_back(*it);
     }
   }
-  response.parameters["model"] = p.model;
+  response.parameters["model"] = model;
   response.parameters["model_version"] = version;
   response.parameters["layer_table"] = counts[kTable];
   response.parameters["layer_cache"] = counts[kCache];
@@ -186,14 +211,24 @@ absl::StatusOr<core::InferResponse> Respond(const Pending& p, const std::string&
     if (counts[l] == static_cast<int64_t>(rows)) single = kLayerNames[l];
   }
   response.parameters["layer"] = rows == 0 ? std::string("none") : single;
-  if (!p.table.empty()) {
-    response.parameters["table"] = p.table;
-    response.parameters["table_version"] = p.table_version;
+  if (p.table) {
+    response.parameters["table"] = p.table->manifest().table;
+    response.parameters["table_version"] = p.table->manifest().version;
   }
   return response;
 }
 
+const std::string kTableLayer = "table", kCacheLayer = "cache", kModelLayer = "model";
+
 }  // namespace
+
+// What requests need to know about one model version and one table version.
+struct HybridEndpoint::Plan : HybridPlan {
+  // Which versions this plan is for (compared by owner, never dereferenced:
+  // a plan never keeps a version alive).
+  std::weak_ptr<const ServedModel> served;
+  std::weak_ptr<const store::PredictionTable> table;
+};
 
 HybridEndpoint::HybridEndpoint(HybridEndpointConfig config,
                                std::shared_ptr<store::TableStore> store)
@@ -262,6 +297,45 @@ EndpointDescription HybridEndpoint::Describe() const {
   return d;
 }
 
+std::shared_ptr<const HybridEndpoint::Plan> HybridEndpoint::PlanFor(
+    const std::shared_ptr<const ServedModel>& served,
+    const std::shared_ptr<const store::PredictionTable>& table) const {
+  auto same = [](const auto& weak, const auto& shared) {
+    return !weak.owner_before(shared) && !shared.owner_before(weak);
+  };
+  std::shared_ptr<const Plan> plan = plan_.load(std::memory_order_acquire);
+  if (plan && same(plan->served, served) && same(plan->table, table)) return plan;
+
+  auto next = std::make_shared<Plan>();
+  next->served = served;
+  next->table = table;
+  next->version = std::to_string(served->version);
+  next->cache_prefix = PredictionCache::Key(config_.model, served->version, "");
+  absl::StatusOr<std::vector<OutputSlot>> slots = SlotsOf(served->config, config_.model);
+  if (!slots.ok()) {
+    next->status = slots.status();
+  } else {
+    next->slots = *std::move(slots);
+    for (const OutputSlot& slot : next->slots) next->row_bytes += slot.bytes;
+  }
+  // The table, when it was produced by this model version.
+  if (next->status.ok() && table) {
+    const store::TableManifest& m = table->manifest();
+    std::string why;
+    if (m.model_name == config_.model && m.model_version == served->version) {
+      next->table_offsets = TableOffsets(m, next->slots, why);
+    }
+    next->table_value_bytes = m.ValueSize();
+    bool in_order = !next->table_offsets.empty() && m.ValueSize() == next->row_bytes;
+    for (size_t o = 0; in_order && o < next->slots.size(); ++o) {
+      in_order = next->table_offsets[o] == next->slots[o].offset;
+    }
+    next->table_row_is_row = in_order;
+  }
+  plan_.store(next, std::memory_order_release);
+  return next;
+}
+
 void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) const {
   if (core_ == nullptr) {
     return done(absl::UnavailableError(
@@ -276,22 +350,23 @@ void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
         "endpoint '{}': model '{}' is not ready: {}", config_.name, served->name,
         served->reason)));
   }
-  auto pending = std::make_shared<Pending>();
-  Pending& p = *pending;
-  p.endpoint = config_.name;
-  p.model = config_.model;
-  p.id = request.id;
-  p.requested = request.outputs;
-  p.cache_version = served->version;
-  absl::StatusOr<std::vector<OutputSlot>> slots = SlotsOf(served->config, config_.model);
-  if (!slots.ok()) return done(slots.status());
-  p.slots = *std::move(slots);
-  for (const OutputSlot& s : p.slots) p.row_bytes += s.bytes;
+  const Clock::time_point table_start = Clock::now();
+  std::shared_ptr<const store::PredictionTable> table = table_->table();
+  const std::shared_ptr<const Plan> plan_ref = PlanFor(served, table);
+  const Plan& plan = *plan_ref;
+  if (!plan.status.ok()) return done(plan.status);
+  if (plan.table_offsets.empty()) table.reset();
+
+  Pending p;
+  p.plan = plan_ref;
+  p.id = std::move(request.id);
+  p.requested = std::move(request.outputs);
 
   // Key columns address the table and the cache; the other inputs are the
   // model's.
   std::vector<const core::Tensor*> key_columns(config_.key.size(), nullptr);
   std::vector<core::Tensor> model_inputs;
+  model_inputs.reserve(request.inputs.size());
   for (core::Tensor& input : request.inputs) {
     auto it = std::find(config_.key.begin(), config_.key.end(), input.name);
     if (it != config_.key.end()) {
@@ -309,18 +384,6 @@ void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
     }
   }
 
-  // The table, when it was produced by the model version now serving.
-  const Clock::time_point table_start = Clock::now();
-  std::shared_ptr<const store::PredictionTable> table = table_->table();
-  std::vector<size_t> table_offsets;
-  if (table) {
-    const store::TableManifest& m = table->manifest();
-    std::string why;
-    if (m.model_name == config_.model && m.model_version == served->version) {
-      table_offsets = TableOffsets(m, p.slots, why);
-    }
-    if (table_offsets.empty()) table.reset();
-  }
   absl::StatusOr<std::vector<std::string>> keys;
   if (table) {
     keys = table->manifest().key.EncodeTensors(key_columns);
@@ -346,22 +409,26 @@ void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
           input.name, rows)));
     }
   }
-  p.values.assign(rows, std::string());
+  const size_t row_bytes = plan.row_bytes;
+  p.values.resize(rows * row_bytes);
   p.layers.assign(rows, kNone);
 
   int64_t table_rows = 0;
   if (table) {
     absl::StatusOr<store::LookupResult> got = table->MultiGet(p.keys);
     if (got.ok()) {  // unreachable store: every row goes on to the cache and model
-      p.table = table->manifest().table;
-      p.table_version = table->manifest().version;
+      p.table = table;
       for (size_t r = 0; r < rows; ++r) {
-        if (!got->found[r]) continue;
-        std::string& value = p.values[r];
-        value.resize(p.row_bytes);
-        for (size_t o = 0; o < p.slots.size(); ++o) {
-          std::memcpy(value.data() + p.slots[o].offset,
-                      got->values[r].data() + table_offsets[o], p.slots[o].bytes);
+        const std::string& stored = got->values[r];
+        if (!got->found[r] || stored.size() != plan.table_value_bytes) continue;
+        uint8_t* value = p.values.data() + r * row_bytes;
+        if (plan.table_row_is_row) {
+          std::memcpy(value, stored.data(), row_bytes);
+        } else {
+          for (size_t o = 0; o < plan.slots.size(); ++o) {
+            std::memcpy(value + plan.slots[o].offset, stored.data() + plan.table_offsets[o],
+                        plan.slots[o].bytes);
+          }
         }
         p.layers[r] = kTable;
         ++table_rows;
@@ -370,23 +437,38 @@ void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
   }
   ServerMetrics& metrics = core_->metrics();
   const Clock::time_point cache_start = Clock::now();
-  if (table_rows > 0) metrics.RecordLayer(config_.name, "table", table_rows, cache_start - table_start);
+  if (table_rows > 0) {
+    metrics.RecordLayer(config_.name, kTableLayer, table_rows, cache_start - table_start);
+  }
 
   int64_t cache_rows = 0;
-  for (size_t r = 0; r < rows; ++r) {
-    if (p.layers[r] != kNone) continue;
-    if (cache_ && cache_->Get(PredictionCache::Key(config_.model, served->version, p.keys[r]),
-                              p.values[r]) &&
-        p.values[r].size() == p.row_bytes) {
-      p.layers[r] = kCache;
-      ++cache_rows;
-    } else {
-      p.misses.push_back(r);
+  if (cache_ && table_rows < static_cast<int64_t>(rows)) {
+    std::string key = plan.cache_prefix;
+    std::string value;
+    const size_t prefix = key.size();
+    for (size_t r = 0; r < rows; ++r) {
+      if (p.layers[r] != kNone) continue;
+      key.resize(prefix);
+      key.append(p.keys[r]);
+      if (cache_->Get(key, value) && value.size() == row_bytes) {
+        std::memcpy(p.values.data() + r * row_bytes, value.data(), row_bytes);
+        p.layers[r] = kCache;
+        ++cache_rows;
+      } else {
+        p.misses.push_back(r);
+      }
+    }
+  } else {
+    for (size_t r = 0; r < rows; ++r) {
+      if (p.layers[r] == kNone) p.misses.push_back(r);
     }
   }
   const Clock::time_point model_start = Clock::now();
-  if (cache_rows > 0) metrics.RecordLayer(config_.name, "cache", cache_rows, model_start - cache_start);
-  if (p.misses.empty()) return done(Respond(p, std::to_string(served->version)));
+  if (cache_rows > 0) {
+    metrics.RecordLayer(config_.name, kCacheLayer, cache_rows, model_start - cache_start);
+  }
+  if (p.misses.empty()) return done(Respond(p, config_.name, config_.model, plan.version));
+
   // A key asked for twice in one request is computed once.
   std::unordered_map<std::string_view, size_t> first;
   for (size_t r : p.misses) {
@@ -408,50 +490,64 @@ void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
     if (!gathered.ok()) return done(gathered.status());
     model_request.inputs.push_back(*std::move(gathered));
   }
+  auto pending = std::make_shared<Pending>(std::move(p));
   core_->InferModelAsync(
       std::move(model_request),
       [this, pending, model_start, done = std::move(done)](
           absl::StatusOr<core::InferResponse> answered) {
         Pending& p = *pending;
+        const HybridPlan& plan = *p.plan;
         if (!answered.ok()) {
           return done(absl::Status(answered.status().code(),
-                                   fmt::format("endpoint '{}': {}", p.endpoint,
+                                   fmt::format("endpoint '{}': {}", config_.name,
                                                std::string(answered.status().message()))));
         }
         const size_t computed = p.model_rows.size();
-        for (const OutputSlot& slot : p.slots) {
+        const size_t row_bytes = plan.row_bytes;
+        for (const OutputSlot& slot : plan.slots) {
           auto it = std::find_if(answered->outputs.begin(), answered->outputs.end(),
                                  [&](const core::Tensor& t) { return t.name == slot.name; });
           if (it == answered->outputs.end() || it->data.size() != computed * slot.bytes) {
             return done(absl::InternalError(fmt::format(
-                "endpoint '{}': model output '{}' missing or of the wrong size", p.endpoint,
+                "endpoint '{}': model output '{}' missing or of the wrong size", config_.name,
                 slot.name)));
           }
           for (size_t i = 0; i < computed; ++i) {
-            std::string& value = p.values[p.model_rows[i]];
-            value.resize(p.row_bytes);
-            std::memcpy(value.data() + slot.offset, it->data.data() + i * slot.bytes,
-                        slot.bytes);
+            std::memcpy(p.values.data() + p.model_rows[i] * row_bytes + slot.offset,
+                        it->data.data() + i * slot.bytes, slot.bytes);
           }
         }
         // Cached under the version that computed the answers.
-        int64_t version = p.cache_version;
-        try {
-          version = std::stoll(answered->model_version);
-        } catch (...) {
-        }
-        for (size_t r : p.model_rows) {
-          if (cache_) cache_->Put(PredictionCache::Key(p.model, version, p.keys[r]), p.values[r]);
+        if (cache_) {
+          std::string key = plan.cache_prefix;
+          if (answered->model_version != plan.version) {
+            try {
+              key = PredictionCache::Key(config_.model, std::stoll(answered->model_version), "");
+            } catch (...) {  // not a number: the version the request was planned for
+            }
+          }
+          const size_t prefix = key.size();
+          for (size_t r : p.model_rows) {
+            key.resize(prefix);
+            key.append(p.keys[r]);
+            cache_->Put(key, std::string_view(
+                                 reinterpret_cast<const char*>(p.values.data()) + r * row_bytes,
+                                 row_bytes));
+          }
         }
         for (size_t i = 0; i < p.misses.size(); ++i) {
           const size_t r = p.misses[i];
           p.layers[r] = kModel;
           const size_t computed_row = p.model_rows[p.computed_by[i]];
-          if (r != computed_row) p.values[r] = p.values[computed_row];
+          if (r != computed_row) {
+            std::memcpy(p.values.data() + r * row_bytes,
+                        p.values.data() + computed_row * row_bytes, row_bytes);
+          }
         }
-        core_->metrics().RecordLayer(p.endpoint, "model", static_cast<int64_t>(p.misses.size()),
+        core_->metrics().RecordLayer(config_.name, kModelLayer,
+                                     static_cast<int64_t>(p.misses.size()),
                                      Clock::now() - model_start);
-        done(Respond(p, answered->model_version));
+        done(Respond(p, config_.name, config_.model, answered->model_version));
       });
 }
 

@@ -23,6 +23,13 @@
 // equal model inputs); a key missed twice in one request is computed once.
 // Model outputs must have a fixed size per row (no BYTES, no -1 beyond the
 // batch dimension). Thread-safe.
+//
+// Cost: what a request needs to know about the model version and the table
+// version serving (output layout, where the outputs sit in a table row, the
+// cache key prefix) is worked out once per pair of versions, not per
+// request; a row answered by the table or the cache costs a hash lookup (the
+// table is held in memory when it fits, see StaticEndpoint) and a copy of
+// its output bytes, and such rows never leave the calling thread.
 #ifndef STRATA_SERVING_HYBRID_ENDPOINT_H_
 #define STRATA_SERVING_HYBRID_ENDPOINT_H_
 
@@ -37,6 +44,8 @@
 #include "store/table_store.h"
 
 namespace strata::serving {
+
+struct ServedModel;
 
 struct HybridEndpointConfig {
   std::string name;                   // the endpoint clients call
@@ -64,10 +73,18 @@ class HybridEndpoint : public Endpoint {
   PredictionCacheStats cache_stats() const;
 
  private:
+  struct Plan;
+  // The plan for `served` and `table`: the last one when both are the same
+  // versions, else a new one (published for the next requests).
+  std::shared_ptr<const Plan> PlanFor(const std::shared_ptr<const ServedModel>& served,
+                                      const std::shared_ptr<const store::PredictionTable>& table)
+      const;
+
   HybridEndpointConfig config_;
   std::unique_ptr<StaticEndpoint> table_;
   std::unique_ptr<PredictionCache> cache_;  // null when disabled
   const ServerCore* core_ = nullptr;        // set by Attach()
+  mutable std::atomic<std::shared_ptr<const Plan>> plan_;
 };
 
 }  // namespace strata::serving

@@ -83,7 +83,7 @@ class HybridEndpointTest : public ::testing::Test {
   fs::path root_;
   runtime::BackendRegistry backends_ = testing::FakeBackends();
   std::shared_ptr<store::MemoryTableStore> store_;
-  const HybridEndpoint* endpoint_ = nullptr;
+  HybridEndpoint* endpoint_ = nullptr;
   std::unique_ptr<ServerCore> core_;
 };
 
@@ -126,6 +126,30 @@ TEST_F(HybridEndpointTest, ATableOfAnotherModelVersionIsNotUsed) {
   EXPECT_EQ(r->parameters.count("table"), 0u);
   auto y = r->outputs[0].As<float>();
   EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{2, 2, 4, 2}));
+}
+
+TEST_F(HybridEndpointTest, ATableOfTheServingVersionIsUsedOnceItIsPublished) {
+  Start(2);
+  auto r = core_->Infer(Request({1, 2}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Layers(*r), (std::vector<std::string>{"model", "model"}));
+  Publish(*store_, 10);  // a table of the version serving
+  ASSERT_TRUE(endpoint_->Refresh().ok());
+  r = core_->Infer(Request({1, 2, 3}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Layers(*r), (std::vector<std::string>{"table", "table", "table"}));
+  EXPECT_EQ(std::get<int64_t>(r->parameters.at("table_version")), 2);
+  auto y = r->outputs[0].As<float>();
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()),
+            (std::vector<float>{101, 101, 102, 102, 103, 103}));
+  // Asking for one output only, and a version by number, plans the same.
+  core::InferRequest layers_only = Request({4, 30});
+  layers_only.model_version = "10";
+  layers_only.outputs = {core::RequestedOutput{.name = "layer", .parameters = {}}};
+  r = core_->Infer(layers_only);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->outputs.size(), 1u);
+  EXPECT_EQ(Layers(*r), (std::vector<std::string>{"table", "model"}));
 }
 
 TEST_F(HybridEndpointTest, BadRequestsAreInvalid) {

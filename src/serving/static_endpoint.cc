@@ -1,13 +1,84 @@
 #include "serving/static_endpoint.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 
+#include "absl/container/flat_hash_map.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
+#include "serving/server_core.h"
 #include "spdlog/spdlog.h"
 
 namespace strata::serving {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// What one pinned row costs beyond its key and value bytes: the hash table's
+// slot (two std::string) and control byte, at its 7/8 maximum load.
+constexpr size_t kPinnedRowOverhead = (2 * sizeof(std::string) + 1) * 8 / 7 + 1;
+
+// A table version held in memory: every record read once (Scan, which also
+// checks the data) into a hash table. Lookups never touch the store.
+class PinnedTable : public store::PredictionTable {
+ public:
+  // Null when the table does not fit in `max_bytes`.
+  static absl::StatusOr<std::shared_ptr<PinnedTable>> Load(
+      std::shared_ptr<store::PredictionTable> table, size_t max_bytes) {
+    const store::TableManifest& m = table->manifest();
+    const size_t min_row = m.ValueSize() + m.key.size() + kPinnedRowOverhead;
+    if (m.rows < 0 || static_cast<size_t>(m.rows) > max_bytes / std::max<size_t>(min_row, 1)) {
+      return nullptr;
+    }
+    std::shared_ptr<PinnedTable> pinned(new PinnedTable(table));
+    pinned->rows_.reserve(static_cast<size_t>(m.rows));
+    size_t bytes = 0;
+    bool fits = true;
+    absl::Status s = table->Scan([&](std::string_view key, std::string_view value) {
+      bytes += key.size() + value.size() + kPinnedRowOverhead;
+      if (bytes > max_bytes) {
+        fits = false;
+        return absl::OutOfRangeError("too large to pin");
+      }
+      pinned->rows_.emplace(absl::string_view(key.data(), key.size()),
+                            std::string(value));
+      return absl::OkStatus();
+    });
+    if (!fits) return nullptr;
+    if (!s.ok()) return s;
+    pinned->bytes_ = bytes;
+    return pinned;
+  }
+
+  const store::TableManifest& manifest() const override { return table_->manifest(); }
+
+  absl::StatusOr<store::LookupResult> MultiGet(
+      std::span<const std::string> keys) const override {
+    store::LookupResult result;
+    result.values.resize(keys.size());
+    result.found.assign(keys.size(), 0);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto it = rows_.find(absl::string_view(keys[i].data(), keys[i].size()));
+      if (it == rows_.end()) continue;
+      result.values[i] = it->second;
+      result.found[i] = 1;
+    }
+    return result;
+  }
+
+  absl::Status Scan(const Visitor& visit) const override { return table_->Scan(visit); }
+
+  size_t bytes() const { return bytes_; }
+
+ private:
+  explicit PinnedTable(std::shared_ptr<store::PredictionTable> table)
+      : table_(std::move(table)) {}
+
+  std::shared_ptr<store::PredictionTable> table_;  // the store's reader
+  absl::flat_hash_map<std::string, std::string> rows_;
+  size_t bytes_ = 0;
+};
 
 // Writes `value` into element `index` of a fixed-size tensor.
 void StoreDefault(core::Tensor& t, size_t index, double value) {
@@ -49,16 +120,28 @@ absl::StatusOr<std::shared_ptr<store::PredictionTable>> StaticEndpoint::OpenVers
     int64_t version) const {
   absl::StatusOr<std::shared_ptr<store::PredictionTable>> table =
       store_->Open(config_.table, version);
-  if (!table.ok() || config_.key.empty()) return table;
-  const std::vector<store::KeyColumn>& columns = (*table)->manifest().key.columns();
-  bool same = columns.size() == config_.key.size();
-  for (size_t c = 0; same && c < columns.size(); ++c) same = columns[c].name == config_.key[c];
-  if (!same) {
-    return absl::FailedPreconditionError(
-        fmt::format("its key is {} but the endpoint's key is [{}]",
-                    (*table)->manifest().key.ToString(), fmt::join(config_.key, ", ")));
+  if (!table.ok()) return table;
+  if (!config_.key.empty()) {
+    const std::vector<store::KeyColumn>& columns = (*table)->manifest().key.columns();
+    bool same = columns.size() == config_.key.size();
+    for (size_t c = 0; same && c < columns.size(); ++c) {
+      same = columns[c].name == config_.key[c];
+    }
+    if (!same) {
+      return absl::FailedPreconditionError(
+          fmt::format("its key is {} but the endpoint's key is [{}]",
+                      (*table)->manifest().key.ToString(), fmt::join(config_.key, ", ")));
+    }
   }
-  return table;
+  if (store_->kind() != "rocksdb" || config_.pin_max_bytes == 0) return table;
+  absl::StatusOr<std::shared_ptr<PinnedTable>> pinned =
+      PinnedTable::Load(*table, config_.pin_max_bytes);
+  if (!pinned.ok()) return pinned.status();  // the data does not read back
+  if (*pinned == nullptr) return table;       // too large: looked up in RocksDB
+  spdlog::info("endpoint '{}': table '{}' version {} held in memory ({} rows, {:.1f} MiB)",
+               config_.name, config_.table, version, (*table)->manifest().rows,
+               static_cast<double>((*pinned)->bytes()) / (1 << 20));
+  return std::shared_ptr<store::PredictionTable>(*std::move(pinned));
 }
 
 std::vector<std::string> StaticEndpoint::key_columns() const {
@@ -136,6 +219,9 @@ EndpointDescription StaticEndpoint::Describe() const {
   d.properties["table_version"] = std::to_string(m.version);
   d.properties["model"] = m.model_name;
   d.properties["model_version"] = std::to_string(m.model_version);
+  if (const auto* pinned = dynamic_cast<const PinnedTable*>(table.get())) {
+    d.properties["in_memory_bytes"] = std::to_string(pinned->bytes());
+  }
   if (std::string refused = last_error(); !refused.empty()) d.properties["refused"] = refused;
   return d;
 }
@@ -191,7 +277,9 @@ absl::StatusOr<core::InferResponse> StaticEndpoint::Infer(
   const size_t rows = keys->size();
 
   bool degraded = false;
+  const Clock::time_point start = Clock::now();
   absl::StatusOr<store::LookupResult> found = table->MultiGet(*keys);
+  const Clock::duration took = Clock::now() - start;
   if (!found.ok()) {
     if (!config_.default_when_unavailable) {
       return absl::UnavailableError(fmt::format("endpoint '{}': {}", config_.name,
@@ -200,6 +288,16 @@ absl::StatusOr<core::InferResponse> StaticEndpoint::Infer(
     degraded = true;
     found = store::LookupResult{std::vector<std::string>(rows),
                                 std::vector<uint8_t>(rows, 0)};
+  }
+  if (core_ != nullptr && rows > 0) {
+    // Both layers took the one lookup that found, or missed, their rows.
+    static const std::string kTableLayer = "table", kDefaultLayer = "default";
+    int64_t table_rows = 0;
+    for (uint8_t f : found->found) table_rows += f;
+    const int64_t default_rows = static_cast<int64_t>(rows) - table_rows;
+    ServerMetrics& metrics = core_->metrics();
+    if (table_rows > 0) metrics.RecordLayer(config_.name, kTableLayer, table_rows, took);
+    if (default_rows > 0) metrics.RecordLayer(config_.name, kDefaultLayer, default_rows, took);
   }
 
   core::InferResponse response;

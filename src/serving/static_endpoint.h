@@ -11,6 +11,14 @@
 // pointer, opens the new version (the store checks it) and swaps it in
 // atomically; readers never block and keep the version they started with.
 // A version that fails to open is refused and the previous keeps serving.
+// A RocksDB table version small enough (`pin_max_bytes`) is read into memory
+// when it opens and looked up there (a hash lookup per row instead of a
+// RocksDB multi-get); a Redis table is always looked up remotely, so a
+// stopped Redis still shows as `degraded`.
+//
+// Attached to a ServerCore, the endpoint records each request's rows per
+// layer (ServerMetrics::RecordLayer): `table` for rows found, `default` for
+// rows answered with the default (missing, or the store unreachable).
 // A StaticEndpoint is an Endpoint (serving/endpoint.h): ServerCore routes
 // calls of its name here. Infer() and Refresh() are thread-safe.
 #ifndef STRATA_SERVING_STATIC_ENDPOINT_H_
@@ -41,6 +49,9 @@ struct StaticEndpointConfig {
   // The key columns the endpoint expects, in order; a table version whose
   // key differs is refused. Empty: whatever the table's manifest says.
   std::vector<std::string> key = {};
+  // A RocksDB table version whose rows take at most this many bytes in
+  // memory (keys, values and the hash table) is held in memory; 0: never.
+  size_t pin_max_bytes = 64 << 20;
 };
 
 class StaticEndpoint : public Endpoint {
@@ -70,6 +81,8 @@ class StaticEndpoint : public Endpoint {
   // Swaps in the store's current version when it changed. Returns the error
   // of a refused version (the previous keeps serving).
   absl::Status Refresh() override;
+  // Per-layer row counts go to the core's metrics.
+  void Attach(const ServerCore& core) override { core_ = &core; }
   // config().key, else the serving table's key columns.
   std::vector<std::string> key_columns() const override;
 
@@ -86,12 +99,14 @@ class StaticEndpoint : public Endpoint {
                  std::shared_ptr<const store::PredictionTable> table)
       : config_(std::move(config)), store_(std::move(store)), table_(std::move(table)) {}
 
-  // Opens `version` and checks its key against config_.key.
+  // Opens `version` and checks its key against config_.key; holds it in
+  // memory when it is a RocksDB table within pin_max_bytes.
   absl::StatusOr<std::shared_ptr<store::PredictionTable>> OpenVersion(int64_t version) const;
 
   StaticEndpointConfig config_;
   std::shared_ptr<store::TableStore> store_;
   std::atomic<std::shared_ptr<const store::PredictionTable>> table_;
+  const ServerCore* core_ = nullptr;  // set by Attach(); null in tests without a core
   mutable std::mutex mutex_;  // serialises Refresh(); guards the fields below
   int64_t refused_version_ = 0;
   std::string last_error_;

@@ -1,8 +1,11 @@
 #include "serving/static_endpoint.h"
 
+#include <atomic>
 #include <cstring>
 
 #include "gtest/gtest.h"
+#include "serving/server_core.h"
+#include "serving/testing/fake_repository.h"
 #include "store/memory_table_store.h"
 
 namespace strata::serving {
@@ -138,6 +141,97 @@ TEST(StaticEndpointTest, AsyncCallsAcceptOnlyTheServedVersion) {
   request.model_version = "2";
   endpoint->InferAsync(request, [&](absl::StatusOr<core::InferResponse> r) { got = r; });
   EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
+}
+
+// A MemoryTableStore that says it is RocksDB (the kind of store a static
+// endpoint holds in memory) and counts the lookups that reach it.
+class PretendRocksDb : public store::MemoryTableStore {
+ public:
+  std::string_view kind() const override { return "rocksdb"; }
+  absl::StatusOr<std::shared_ptr<store::PredictionTable>> Open(
+      std::string_view table, int64_t version) const override {
+    auto opened = MemoryTableStore::Open(table, version);
+    if (!opened.ok()) return opened;
+    return std::make_shared<Counting>(*std::move(opened), lookups);
+  }
+  mutable std::atomic<int> lookups = 0;
+
+ private:
+  class Counting : public store::PredictionTable {
+   public:
+    Counting(std::shared_ptr<store::PredictionTable> table, std::atomic<int>& lookups)
+        : table_(std::move(table)), lookups_(lookups) {}
+    const store::TableManifest& manifest() const override { return table_->manifest(); }
+    absl::StatusOr<store::LookupResult> MultiGet(
+        std::span<const std::string> keys) const override {
+      ++lookups_;
+      return table_->MultiGet(keys);
+    }
+    absl::Status Scan(const Visitor& visit) const override { return table_->Scan(visit); }
+
+   private:
+    std::shared_ptr<store::PredictionTable> table_;
+    std::atomic<int>& lookups_;
+  };
+};
+
+TEST(StaticEndpointTest, ASmallRocksDbTableIsHeldInMemory) {
+  auto s = std::make_shared<PretendRocksDb>();
+  Publish(*s, 1.5f);
+  auto endpoint = *StaticEndpoint::Create({"sales", "forecast", 0.01}, s);
+  EXPECT_GT(std::stoul(endpoint->Describe().properties.at("in_memory_bytes")), 0u);
+  auto response = endpoint->Infer(Request({4, 99, 2, 9}, {"mon", "mon", "tue", "mon"}));
+  ASSERT_TRUE(response.ok()) << response.status();
+  auto units = response->outputs[0].As<float>();
+  EXPECT_EQ(std::vector<float>(units.begin(), units.end()),
+            (std::vector<float>{6.0f, 0.01f, 0.01f, 13.5f}));
+  EXPECT_EQ(response->outputs[1].data, (std::vector<uint8_t>{1, 0, 0, 1}));
+  EXPECT_EQ(s->lookups, 0);  // answered from memory
+  // A new version is read into memory too.
+  Publish(*s, 2);
+  ASSERT_TRUE(endpoint->Refresh().ok());
+  response = endpoint->Infer(Request({3}, {"mon"}));
+  EXPECT_EQ(response->outputs[0].As<float>()[0], 6.0f);
+  EXPECT_EQ(s->lookups, 0);
+}
+
+TEST(StaticEndpointTest, ATableLargerThanPinMaxBytesIsLookedUpInTheStore) {
+  auto s = std::make_shared<PretendRocksDb>();
+  Publish(*s, 1.5f);
+  StaticEndpointConfig config{"sales", "forecast", 0.01};
+  config.pin_max_bytes = 100;  // 10 rows do not fit
+  auto endpoint = *StaticEndpoint::Create(config, s);
+  EXPECT_EQ(endpoint->Describe().properties.count("in_memory_bytes"), 0u);
+  auto response = endpoint->Infer(Request({4, 99}, {"mon", "mon"}));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->outputs[0].As<float>()[0], 6.0f);
+  EXPECT_EQ(s->lookups, 1);
+}
+
+TEST(StaticEndpointTest, RowsPerLayerGoToTheServerMetrics) {
+  const std::filesystem::path root =
+      std::filesystem::path(::testing::TempDir()) / "static_endpoint_layers";
+  testing::MakeFakeRepository(root);
+  auto s = std::make_shared<store::MemoryTableStore>();
+  Publish(*s, 1.5f);
+  std::shared_ptr<StaticEndpoint> endpoint = *StaticEndpoint::Create({"sales", "forecast"}, s);
+  runtime::BackendRegistry backends = testing::FakeBackends();
+  auto core = ServerCore::Create(
+      {.repository = root, .poll_interval = std::chrono::milliseconds(0),
+       .endpoints = {endpoint}},
+      backends);
+  ASSERT_TRUE(core.ok()) << core.status();
+  ASSERT_TRUE((*core)->Infer(Request({4, 99, 2}, {"mon", "mon", "tue"})).ok());
+  ASSERT_TRUE((*core)->Infer(Request({1}, {"mon"})).ok());
+  ServerMetrics& metrics = (*core)->metrics();
+  std::optional<LayerSummary> table = metrics.Layer("sales", "table");
+  std::optional<LayerSummary> defaults = metrics.Layer("sales", "default");
+  ASSERT_TRUE(table.has_value());
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_EQ(table->rows, 2);
+  EXPECT_EQ(table->requests, 2u);
+  EXPECT_EQ(defaults->rows, 2);
+  EXPECT_EQ(defaults->requests, 1u);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@ port) answered by key lookup, many rows per request; bad keys; new table
 versions picked up while serving; a corrupt version refused while the
 previous serves; Redis stopped and started again while serving."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -39,6 +40,20 @@ def lookup_body(ids, names, id_type="INT64"):
 
 def outputs(body):
     return {o["name"]: o["data"] for o in body["outputs"]}
+
+
+def layer_rows(server, endpoint):
+    """{layer: rows} of `endpoint` from strata_endpoint_rows_total in /metrics."""
+    conn = server.connection()
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    rows = {}
+    for labels, value in re.findall(r'^strata_endpoint_rows_total\{([^}]*)\} (\S+)$', text,
+                                    re.M):
+        if f'endpoint="{endpoint}"' in labels:
+            rows[re.search(r'layer="(\w+)"', labels).group(1)] = float(value)
+    return rows
 
 
 def wait_for(predicate, timeout=20):
@@ -89,6 +104,15 @@ class StaticEndpointTest(unittest.TestCase):
         self.assertEqual(p["layer"], "table")
         self.assertNotIn("degraded", p)
 
+    def test_rows_per_layer_are_counted_in_metrics(self):
+        before = layer_rows(self.server, "scores")
+        ids, names = [1, 2, 3, 4000, 4001], ["row 1", "row 2", "row 3", "x", "y"]
+        status, body, _ = self.server.infer("scores", lookup_body(ids, names))
+        self.assertEqual(status, 200, body)
+        after = layer_rows(self.server, "scores")
+        self.assertEqual(after.get("table", 0) - before.get("table", 0), 3)
+        self.assertEqual(after.get("default", 0) - before.get("default", 0), 2)
+
     def test_outputs_can_be_selected_and_the_version_named(self):
         body = lookup_body([4], ["row 4"])
         body["outputs"] = [{"name": "found"}]
@@ -112,6 +136,7 @@ class StaticEndpointTest(unittest.TestCase):
         self.assertEqual([o["name"] for o in body["outputs"]], ["probability", "found"])
         self.assertEqual(body["properties"]["model"], helpers.MODEL)
         self.assertEqual(body["properties"]["store"], "rocksdb")
+        self.assertGreater(int(body["properties"]["in_memory_bytes"]), 0)  # a small table
         status, body, _ = self.server.request("GET", "/v2/models/scores/ready")
         self.assertEqual((status, body), (200, {"name": "scores", "ready": True}))
         # The model keeps its own dynamic endpoint.
@@ -274,12 +299,16 @@ class RedisStaticEndpointTest(unittest.TestCase):
             self.assertEqual(meta["properties"]["store"], "redis")
 
             self.redis.stop()
+            before = layer_rows(server, "shared")
             status, answer, _ = server.infer("shared", body)
             self.assertEqual(status, 200, answer)
             self.assertEqual(outputs(answer)["found"], [False, False])
             self.assertEqual(outputs(answer)["probability"], [0.5, 0.5])
             self.assertIs(answer["parameters"]["degraded"], True)
             self.assertEqual(answer["parameters"]["layer"], "default")
+            after = layer_rows(server, "shared")  # a degraded answer's rows are defaults
+            self.assertEqual(after.get("default", 0) - before.get("default", 0), 2)
+            self.assertEqual(after.get("table", 0), before.get("table", 0))
             status, answer, headers = server.infer("strict", body)
             self.assertEqual(status, 503, answer)
             self.assertIn("endpoint 'strict'", answer["error"])
