@@ -48,6 +48,7 @@ TEST(WorkloadSnapshotTest, RoundTripsThroughBytes) {
   for (int i = 0; i < 200'000; ++i) sharded.Add("k" + std::to_string(zipf.Next()));
   WorkloadSnapshot snapshot{.endpoint = "purchase",
                             .seconds = 12.5,
+                            .hashed_keys = true,
                             .figures = {{std::string(kModelUsPerRow), 180.0}},
                             .sketch = sharded.Snapshot()};
   const std::string bytes = snapshot.Encode();
@@ -55,6 +56,7 @@ TEST(WorkloadSnapshotTest, RoundTripsThroughBytes) {
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(decoded->endpoint, "purchase");
   EXPECT_EQ(decoded->seconds, 12.5);
+  EXPECT_TRUE(decoded->hashed_keys);
   EXPECT_EQ(decoded->figures.find(kModelUsPerRow)->second, 180.0);
   const WorkloadStats a = decoded->sketch.Stats(), b = snapshot.sketch.Stats();
   EXPECT_EQ(a.requests, b.requests);

@@ -24,6 +24,9 @@ inline constexpr std::string_view kLookupUs = "lookup_us";
 struct WorkloadSnapshot {
   std::string endpoint;
   double seconds = 0;  // since the sketch started
+  // Keys are fingerprints of the rows' inputs (a model's own endpoint), not
+  // key-column values: they cannot be exported as a batch input.
+  bool hashed_keys = false;
   std::map<std::string, double, std::less<>> figures;
   WorkloadSketch sketch;
 

@@ -38,6 +38,8 @@ void WriteSummaryFields(Writer& w, const LiveWorkloadView& view) {
   WriteNumber(w, s.peakedness);
   w.Key("unseen_share");
   WriteNumber(w, s.unseen_share);
+  w.Key("hashed_keys");
+  w.Bool(view.snapshot->hashed_keys);
   w.Key("sketch_bytes");
   w.Uint64(view.sketch_bytes);
   w.Key("figures");

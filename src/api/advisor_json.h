@@ -9,7 +9,10 @@
 //   {"endpoint": "purchase", "seconds": 12.5, "requests": 120000,
 //    "requests_per_second": 9600, "distinct_keys": 40312, "distinct_exact": false,
 //    "entropy_bits": 13.1, "peakedness": 0.14, "unseen_share": 0.31,
-//    "sketch_bytes": 4194304, "figures": {"model_us_per_row": 41.2, ...}}
+//    "hashed_keys": false, "sketch_bytes": 4194304,
+//    "figures": {"model_us_per_row": 41.2, ...}}
+// "hashed_keys" is true for a model's own endpoint, whose keys are the
+// fingerprints of the rows' inputs (16 hex digits) rather than key columns.
 // "top" lists the heaviest keys, heaviest first: {"key": {...}, "count": n,
 // "error": e} (count is an upper bound, count - error a lower bound; a key is
 // the JSON object of its key columns). "coverage" is the share of requests

@@ -132,10 +132,11 @@ absl::StatusOr<Observed> FetchSnapshot(const AdviseFlags& f) {
   }
   absl::StatusOr<WorkloadSnapshot> snapshot = WorkloadSnapshot::Decode(r->body);
   if (!snapshot.ok()) return snapshot.status();
+  const bool hashed = snapshot->hashed_keys;
   return Observed{.snapshot = *std::move(snapshot),
                   .source = fmt::format("live sketches of {}", f.server),
                   .sample = 1,
-                  .hashed = false};
+                  .hashed = hashed};
 }
 
 // The declared key space: --key-space, or the product of --key-domain sizes.
@@ -211,6 +212,13 @@ absl::StatusOr<advisor::CostModelOptions> Options(const AdviseFlags& f, const Ob
 // Writes the top `k` keys, one JSON object per line: a batch-job input.
 absl::Status ExportHotKeys(const AdviseFlags& f, const Observed& o,
                            const advisor::WorkloadStats& stats) {
+  if (o.hashed && !f.server.empty()) {
+    return absl::FailedPreconditionError(fmt::format(
+        "'{}' is a model's own endpoint: its sketch counts fingerprints of the rows' inputs, "
+        "which cannot be exported; declare a hybrid endpoint with key columns in front of the "
+        "model (README: Hybrid endpoints) and export from its sketch or key log",
+        o.snapshot.endpoint));
+  }
   if (o.hashed) {
     return absl::FailedPreconditionError(
         "the keys were logged hashed (--key-log-hash); hashed keys cannot be exported");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/fingerprint.h"
 #include "core/text_escape.h"
 #include "fmt/format.h"
 
@@ -73,6 +74,32 @@ std::vector<std::string> RowKeyTexts(const std::vector<std::string>& key_columns
       if (!AppendValue(*columns[c], strings[c], r, key)) return {};
     }
     key += '}';
+  }
+  return keys;
+}
+
+std::vector<std::string> RowContentKeys(const core::InferRequest& request) {
+  if (request.inputs.empty()) return {};
+  const core::Tensor& first = request.inputs.front();
+  if (first.shape.empty() || first.shape[0] <= 0) return {};
+  const size_t rows = static_cast<size_t>(first.shape[0]);
+  for (const core::Tensor& t : request.inputs) {
+    if (t.dtype == core::DataType::kBytes || t.shape.empty() ||
+        t.shape[0] != static_cast<int64_t>(rows) || t.data.size() % rows != 0) {
+      return {};
+    }
+  }
+  std::vector<std::string> keys(rows);
+  for (size_t r = 0; r < rows; ++r) {
+    uint64_t h = 0;
+    for (const core::Tensor& t : request.inputs) {
+      const size_t row_bytes = t.data.size() / rows;
+      h = core::Fingerprint64(
+          std::string_view(reinterpret_cast<const char*>(t.data.data()) + r * row_bytes,
+                           row_bytes),
+          h);
+    }
+    keys[r] = core::FingerprintHex(h);
   }
   return keys;
 }

@@ -25,6 +25,12 @@ namespace strata::serving {
 std::vector<std::string> RowKeyTexts(const std::vector<std::string>& key_columns,
                                      const core::InferRequest& request);
 
+// One key per row for a request without key columns (a model's own
+// endpoint): the 16 hex digits of the fingerprint of the row's bytes in
+// every input, in input order. Empty when an input is BYTES or the inputs
+// disagree on the row count.
+std::vector<std::string> RowContentKeys(const core::InferRequest& request);
+
 }  // namespace strata::serving
 
 #endif  // STRATA_SERVING_ROW_KEYS_H_

@@ -87,10 +87,14 @@ void ServerCore::InferAsync(core::InferRequest request, InferCallback done) cons
     }
     return endpoint->InferAsync(std::move(request), std::move(done));
   }
-  InferModelAsync(std::move(request), std::move(done));
+  RunModel(std::move(request), std::move(done), /*sketch=*/workload_ != nullptr);
 }
 
 void ServerCore::InferModelAsync(core::InferRequest request, InferCallback done) const {
+  RunModel(std::move(request), std::move(done), /*sketch=*/false);
+}
+
+void ServerCore::RunModel(core::InferRequest request, InferCallback done, bool sketch) const {
   const Clock::time_point start = Clock::now();
   absl::StatusOr<std::shared_ptr<const ServedModel>> found =
       FindModel(request.model_name, request.model_version);
@@ -113,6 +117,9 @@ void ServerCore::InferModelAsync(core::InferRequest request, InferCallback done)
   absl::StatusOr<std::optional<Clock::time_point>> deadline =
       DeadlineOf(request, served->config, start);
   if (!deadline.ok()) return fail(deadline.status());
+  // A model's own endpoint is sketched by its rows' content (inputs are in
+  // the config's order now, so equal rows give equal keys).
+  if (sketch) workload_->ObserveModel(served->name, RowContentKeys(request));
 
   metrics->AddInFlight(1);
   core::InferResponse response;
@@ -178,16 +185,27 @@ absl::StatusOr<advisor::WorkloadSnapshot> ServerCore::LiveWorkload(
     snapshot.figures[std::string(advisor::kModelP99Us)] = 1e6 * model->p99_seconds;
   }
   // CPU time per row from the model's own statistics: what its batches took
-  // over the rows they ran.
+  // over the rows they ran. The model is the plan's, or the endpoint itself
+  // for a model's own endpoint (whose latency is then the model's).
+  std::string model = endpoint;
   if (const Endpoint* e = FindEndpoint(name)) {
     const EndpointDescription d = e->Describe();
-    if (auto it = d.properties.find("model"); it != d.properties.end()) {
-      absl::StatusOr<std::vector<ModelStatistics>> stats = Statistics(it->second, "");
-      if (stats.ok() && !stats->empty() && stats->front().inference_count > 0) {
-        const ModelStatistics& s = stats->front();
+    auto it = d.properties.find("model");
+    model = it == d.properties.end() ? "" : it->second;
+  }
+  if (!model.empty()) {
+    absl::StatusOr<std::shared_ptr<const ServedModel>> served = FindModel(model, "");
+    if (served.ok() && (*served)->metrics != nullptr) {
+      const ModelStatistics s = (*served)->metrics->Snapshot();
+      if (s.inference_count > 0) {
         snapshot.figures[std::string(advisor::kModelUsPerRow)] =
             1e-3 * static_cast<double>(s.compute_infer.ns) /
             static_cast<double>(s.inference_count);
+      }
+      if (model == endpoint && s.success.count > 0) {
+        const auto [p50, p99] = (*served)->metrics->LatencyP50P99Seconds();
+        snapshot.figures[std::string(advisor::kModelP50Us)] = 1e6 * p50;
+        snapshot.figures[std::string(advisor::kModelP99Us)] = 1e6 * p99;
       }
     }
   }

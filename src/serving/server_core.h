@@ -120,7 +120,8 @@ class ServerCore {
   // Prometheus families for /metrics.
   std::vector<prometheus::MetricFamily> CollectMetrics() const;
 
-  // The endpoints with a live workload sketch (empty when sketches are off).
+  // The endpoints with a live workload sketch: those with key columns, and
+  // the models called so far (empty when sketches are off).
   std::vector<std::string> WorkloadEndpoints() const;
   // The live workload of `endpoint`: its sketch and the cost figures
   // measured so far (advisor/workload_snapshot.h names them): model time per
@@ -132,6 +133,10 @@ class ServerCore {
   size_t WorkloadSketchBytes(std::string_view endpoint) const;
 
  private:
+  // InferModelAsync's work; `sketch` adds the rows to the model's live
+  // workload sketch (calls of the model's own name, not a plan's misses).
+  void RunModel(core::InferRequest request, InferCallback done, bool sketch) const;
+
   ServerCore(ServerOptions options, std::unique_ptr<ServerMetrics> metrics)
       : options_(std::move(options)), metrics_(std::move(metrics)) {}
 

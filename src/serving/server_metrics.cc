@@ -149,6 +149,11 @@ double HistogramQuantile(const prometheus::ClientMetric::Histogram& h, double q)
 
 }  // namespace
 
+std::pair<double, double> ModelMetrics::LatencyP50P99Seconds() const {
+  const prometheus::ClientMetric m = total_->Collect();
+  return {HistogramQuantile(m.histogram, 0.5), HistogramQuantile(m.histogram, 0.99)};
+}
+
 std::optional<LayerSummary> ServerMetrics::Layer(const std::string& endpoint,
                                                  const std::string& layer) {
   const std::map<std::string, std::string> labels = {{"endpoint", endpoint}, {"layer", layer}};

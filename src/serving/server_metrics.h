@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -72,6 +73,10 @@ class ModelMetrics {
   void AddInFlight(int delta);
 
   ModelStatistics Snapshot() const;
+
+  // The p50 and p99 of this version's request latency (queue + compute),
+  // interpolated within the histogram's buckets; zeros before any request.
+  std::pair<double, double> LatencyP50P99Seconds() const;
 
  private:
   friend class ServerMetrics;

@@ -9,8 +9,8 @@ constexpr double kTopKeys[] = {10, 100, 1000, 10000};
 
 absl::Status NotWatched(std::string_view endpoint) {
   return absl::NotFoundError(fmt::format(
-      "no workload sketch for '{}': only endpoints with key columns (plan static or hybrid, "
-      "in --endpoints) are sketched, and only while --workload-sketches is on",
+      "no workload sketch for '{}': it is not an endpoint, or a model that has not been "
+      "called yet",
       std::string(endpoint)));
 }
 
@@ -28,8 +28,8 @@ WorkloadMonitor::WorkloadMonitor(const std::vector<std::string>& endpoints,
                     .Help("Distinct keys asked for (HyperLogLog estimate; exact while few)")
                     .Register(registry)),
       entropy_(prometheus::BuildGauge()
-                   .Name("strata_workload_entropy_bits")
-                   .Help("Entropy of the request key distribution, in bits")
+                   .Name("strata_workload_entropy")
+                   .Help("Entropy of the request key distribution, in bits (log2)")
                    .Register(registry)),
       peakedness_(prometheus::BuildGauge()
                       .Name("strata_workload_peakedness")
@@ -48,11 +48,22 @@ WorkloadMonitor::WorkloadMonitor(const std::vector<std::string>& endpoints,
                  .Help("Memory held by the endpoint's workload sketch")
                  .Register(registry)) {
   for (const std::string& name : endpoints) {
-    sketches_.emplace(name, std::make_unique<Watched>(options_.sketch));
+    sketches_.emplace(name, std::make_unique<Watched>(options_.sketch, /*hashed=*/false));
   }
 }
 
+WorkloadMonitor::Watched* WorkloadMonitor::Find(std::string_view endpoint) const {
+  std::shared_lock lock(mutex_);
+  auto it = sketches_.find(endpoint);
+  return it == sketches_.end() ? nullptr : it->second.get();
+}
+
+bool WorkloadMonitor::Watches(std::string_view endpoint) const {
+  return Find(endpoint) != nullptr;
+}
+
 std::vector<std::string> WorkloadMonitor::endpoints() const {
+  std::shared_lock lock(mutex_);
   std::vector<std::string> names;
   for (const auto& [name, w] : sketches_) names.push_back(name);
   return names;
@@ -60,21 +71,35 @@ std::vector<std::string> WorkloadMonitor::endpoints() const {
 
 void WorkloadMonitor::Observe(std::string_view endpoint,
                               const std::vector<std::string>& row_keys) {
-  auto it = sketches_.find(endpoint);
-  if (it == sketches_.end()) return;
-  for (const std::string& key : row_keys) it->second->sketch.Add(key);
+  Watched* w = Find(endpoint);
+  if (w == nullptr) return;
+  // The sketch is thread-safe; only the map needs the lock.
+  for (const std::string& key : row_keys) w->sketch.Add(key);
+}
+
+void WorkloadMonitor::ObserveModel(std::string_view model,
+                                   const std::vector<std::string>& row_keys) {
+  if (row_keys.empty()) return;
+  if (Find(model) == nullptr) {
+    std::unique_lock lock(mutex_);
+    if (!sketches_.contains(model)) {
+      sketches_.emplace(std::string(model),
+                        std::make_unique<Watched>(options_.sketch, /*hashed=*/true));
+    }
+  }
+  Observe(model, row_keys);
 }
 
 absl::StatusOr<advisor::WorkloadSnapshot> WorkloadMonitor::Snapshot(
     std::string_view endpoint) const {
-  auto it = sketches_.find(endpoint);
-  if (it == sketches_.end()) return NotWatched(endpoint);
+  const Watched* w = Find(endpoint);
+  if (w == nullptr) return NotWatched(endpoint);
   advisor::WorkloadSnapshot snapshot;
   snapshot.endpoint = std::string(endpoint);
-  snapshot.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                   it->second->started)
-                         .count();
-  snapshot.sketch = it->second->sketch.Snapshot();
+  snapshot.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - w->started).count();
+  snapshot.hashed_keys = w->hashed_keys;
+  snapshot.sketch = w->sketch.Snapshot();
   return snapshot;
 }
 
@@ -93,18 +118,23 @@ std::shared_ptr<const advisor::WorkloadStats> WorkloadMonitor::FreshStats(
 }
 
 absl::StatusOr<advisor::WorkloadStats> WorkloadMonitor::Stats(std::string_view endpoint) const {
-  auto it = sketches_.find(endpoint);
-  if (it == sketches_.end()) return NotWatched(endpoint);
-  return *FreshStats(*it->second);
+  const Watched* w = Find(endpoint);
+  if (w == nullptr) return NotWatched(endpoint);
+  return *FreshStats(*w);
 }
 
 size_t WorkloadMonitor::MemoryBytes(std::string_view endpoint) const {
-  auto it = sketches_.find(endpoint);
-  return it == sketches_.end() ? 0 : it->second->sketch.MemoryBytes();
+  const Watched* w = Find(endpoint);
+  return w == nullptr ? 0 : w->sketch.MemoryBytes();
 }
 
 void WorkloadMonitor::UpdateMetrics() const {
-  for (const auto& [name, w] : sketches_) {
+  std::vector<std::pair<std::string, const Watched*>> watched;
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& [name, w] : sketches_) watched.emplace_back(name, w.get());
+  }
+  for (const auto& [name, w] : watched) {
     const std::shared_ptr<const advisor::WorkloadStats> stats = FreshStats(*w);
     const prometheus::Labels labels = {{"endpoint", name}};
     {

@@ -1,6 +1,11 @@
-// WorkloadMonitor keeps the live workload sketch of every endpoint that has
-// key columns (serving/endpoint.h): each row a request asks for adds its key
-// (serving/row_keys.h) to the endpoint's ShardedWorkloadSketch -- requests,
+// WorkloadMonitor keeps the live workload sketch of every endpoint: each row
+// a request asks for adds its key to the endpoint's ShardedWorkloadSketch.
+// For an endpoint with key columns (static, hybrid) the key is the row's key
+// text (serving/row_keys.h); for a model's own dynamic endpoint, which has
+// none, it is the fingerprint of the row's input bytes (RowContentKeys), so
+// the sketch still measures how peaked the model's traffic is (what a
+// cache in front of it would hit), though its keys cannot be exported. The
+// sketch holds requests,
 // distinct keys (HyperLogLog), heavy hitters (Space-Saving) and a tail
 // sample, in bounded memory (about 4 MiB per endpoint by default). It is
 // what `GET /v2/advisor/{endpoint}` reports, what `strata advise --server`
@@ -8,7 +13,7 @@
 //
 //   strata_workload_keys_total{endpoint}             rows observed
 //   strata_workload_distinct_keys{endpoint}          HyperLogLog estimate
-//   strata_workload_entropy_bits{endpoint}           of the key distribution
+//   strata_workload_entropy{endpoint}                bits, of the key distribution
 //   strata_workload_peakedness{endpoint}             1 - entropy / log2(distinct)
 //   strata_workload_unseen_share{endpoint}           Good-Turing: next key is new
 //   strata_workload_top_keys_share{endpoint,top}     share of the top 10..10000 keys
@@ -23,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,12 +56,16 @@ class WorkloadMonitor {
   WorkloadMonitor(const std::vector<std::string>& endpoints, WorkloadMonitorOptions options,
                   prometheus::Registry& registry);
 
-  // Whether `endpoint` is sketched.
-  bool Watches(std::string_view endpoint) const { return sketches_.contains(endpoint); }
+  // Whether `endpoint` is sketched (a keyed endpoint, or a model that has
+  // been called).
+  bool Watches(std::string_view endpoint) const;
   std::vector<std::string> endpoints() const;
 
   // Adds one key per row; a no-op for an endpoint that is not watched.
   void Observe(std::string_view endpoint, const std::vector<std::string>& row_keys);
+  // The same for a model's own endpoint, whose sketch (of hashed keys) is
+  // created on its first call.
+  void ObserveModel(std::string_view model, const std::vector<std::string>& row_keys);
 
   // The endpoint's sketch so far and the seconds it has been observing
   // (figures are left for the caller). NOT_FOUND when not watched.
@@ -73,8 +83,10 @@ class WorkloadMonitor {
 
  private:
   struct Watched {
-    explicit Watched(const advisor::SketchOptions& options) : sketch(options) {}
+    Watched(const advisor::SketchOptions& options, bool hashed)
+        : sketch(options), hashed_keys(hashed) {}
     advisor::ShardedWorkloadSketch sketch;
+    const bool hashed_keys;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     mutable std::mutex stats_mutex;
     mutable std::shared_ptr<const advisor::WorkloadStats> stats;  // guarded by stats_mutex
@@ -83,9 +95,13 @@ class WorkloadMonitor {
   };
 
   std::shared_ptr<const advisor::WorkloadStats> FreshStats(const Watched& w) const;
+  // The endpoint's sketch or null; entries are never removed, so the
+  // pointer stays valid.
+  Watched* Find(std::string_view endpoint) const;
 
   const WorkloadMonitorOptions options_;
-  std::map<std::string, std::unique_ptr<Watched>, std::less<>> sketches_;  // fixed
+  mutable std::shared_mutex mutex_;  // guards the map, not the sketches
+  std::map<std::string, std::unique_ptr<Watched>, std::less<>> sketches_;
   prometheus::Family<prometheus::Counter>& keys_;
   prometheus::Family<prometheus::Gauge>& distinct_;
   prometheus::Family<prometheus::Gauge>& entropy_;

@@ -76,7 +76,7 @@ TEST(WorkloadMonitorTest, MetricsFollowTheSketch) {
   EXPECT_EQ(Value(registry, "strata_workload_keys_total", "a"), 16);
   EXPECT_EQ(Value(registry, "strata_workload_keys_total", "b"), 0);  // exists from the start
   EXPECT_EQ(Value(registry, "strata_workload_distinct_keys", "a"), 8);
-  EXPECT_NEAR(Value(registry, "strata_workload_entropy_bits", "a"), 3.0, 1e-9);  // 8 equal keys
+  EXPECT_NEAR(Value(registry, "strata_workload_entropy", "a"), 3.0, 1e-9);  // 8 equal keys
   EXPECT_NEAR(Value(registry, "strata_workload_peakedness", "a"), 0.0, 1e-9);
   monitor.Observe("a", Keys(0, 4));
   monitor.UpdateMetrics();

@@ -157,7 +157,7 @@ class LiveAdvisorTest(unittest.TestCase):
                          sum(self.counts.values()))
         self.assertEqual(values['strata_workload_distinct_keys{endpoint="scores"}'],
                          len(self.counts))
-        self.assertAlmostEqual(values['strata_workload_entropy_bits{endpoint="scores"}'],
+        self.assertAlmostEqual(values['strata_workload_entropy{endpoint="scores"}'],
                                entropy_bits(self.counts), delta=0.1)
         total = sum(self.counts.values())
         top10 = sum(c for _, c in self.counts.most_common(10)) / total
@@ -200,8 +200,6 @@ class LiveAdvisorTest(unittest.TestCase):
         status, body, _ = self.get("/v2/advisor/nope")
         self.assertEqual(status, 404)
         self.assertIn("no workload sketch for 'nope'", body["error"])
-        status, body, _ = self.get(f"/v2/advisor/{helpers.MODEL}")
-        self.assertEqual(status, 404)  # a model has no key columns
         status, body, _ = self.get("/v2/advisor/scores?top=lots")
         self.assertEqual(status, 400)
         self.assertIn("top=lots", body["error"])
@@ -215,7 +213,7 @@ class LiveAdvisorTest(unittest.TestCase):
         conn.close()
         self.assertEqual(response.status, 200)
         self.assertEqual(response.getheader("Content-Type"), "application/octet-stream")
-        self.assertTrue(raw.startswith(b"STRATA-SNAPSHOT-1") or b"STRATA-SNAPSHOT-1" in raw[:32])
+        self.assertIn(b"STRATA-SNAPSHOT-2", raw[:32])
 
     def test_endpoint_metadata_and_readiness_over_grpc(self):
         with grpc.insecure_channel(f"127.0.0.1:{self.server.grpc_port}") as channel:
@@ -252,6 +250,50 @@ class LiveAdvisorTest(unittest.TestCase):
                       page)
         status, _, headers = self.server.request("POST", "/", body="{}")
         self.assertEqual(status, 405)
+
+    def test_a_models_own_endpoint_is_sketched_by_row_content(self):
+        rng = random.Random(3)
+        # Rows are samples: sample r asked for with weight 1/(r+1).
+        picks = rng.choices(range(len(self.rows)),
+                            weights=[1 / (r + 1) for r in range(len(self.rows))], k=400)
+        counts = collections.Counter(picks)
+        with StrataServer(self.repository, ["--grpc-port", "-1"]) as s:
+            status, body, _ = s.request("GET", f"/v2/advisor/{helpers.MODEL}")
+            self.assertEqual(status, 404)  # not called yet
+            self.assertIn("not been called yet", body["error"])
+            conn = s.connection()
+            for start in range(0, len(picks), 4):
+                chunk = picks[start:start + 4]
+                status, body, _ = s.infer(helpers.MODEL, {"inputs": [
+                    {"name": "features", "datatype": "FP32", "shape": [len(chunk), 30],
+                     "data": [x for r in chunk for x in self.rows[r]]}]}, conn=conn)
+                self.assertEqual(status, 200, body)
+            conn.close()
+            status, body, _ = s.request("GET", f"/v2/advisor/{helpers.MODEL}?top=3")
+            self.assertEqual(status, 200, body)
+            self.assertTrue(body["hashed_keys"])
+            self.assertEqual(body["requests"], len(picks))
+            self.assertEqual(body["distinct_keys"], len(counts))
+            self.assertAlmostEqual(body["entropy_bits"], entropy_bits(counts), delta=0.1)
+            top = body["top"][0]
+            self.assertRegex(top["key"], "^[0-9a-f]{16}$")
+            self.assertEqual(top["count"], counts.most_common(1)[0][1])
+            for name in ("model_us_per_row", "model_p50_us", "model_p99_us"):
+                self.assertGreater(body["figures"][name], 0, name)
+            self.assertNotIn("lookup_us", body["figures"])
+            # strata advise reads it; its keys cannot be exported.
+            url = f"http://127.0.0.1:{s.port}"
+            result = subprocess.run(
+                [STRATA_BIN, "advise", "--server", url, "--endpoint", helpers.MODEL, "--json"],
+                capture_output=True, text=True, timeout=120, cwd=self.dir)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(json.loads(result.stdout)["distinct_keys"], len(counts))
+            result = subprocess.run(
+                [STRATA_BIN, "advise", "--server", url, "--endpoint", helpers.MODEL,
+                 "--export-hot-keys", "3", "--export-to", os.path.join(self.dir, "no.jsonl")],
+                capture_output=True, text=True, timeout=120, cwd=self.dir)
+            self.assertEqual(result.returncode, 1)
+            self.assertIn("fingerprints of the rows' inputs", result.stderr)
 
     def test_sketches_can_be_turned_off(self):
         with StrataServer(self.repository, ["--endpoints", self.endpoints,
