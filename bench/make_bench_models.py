@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""Writes the model repository the issue 3 / issue 4 benchmarks serve (and can time its MLPs).
+"""Writes the model repository the issue 3 / issue 4 / issue 6 benchmarks serve (and can time its
+MLPs).
 
   /usr/bin/python3 bench/make_bench_models.py --out DIR [--delay-us 1000] [--measure]
+  /usr/bin/python3 bench/make_bench_models.py --out DIR --only ad_gbdt
 
 Models written under DIR/models/ (each with config.yaml, 1/model.pt, 1/samples.json); all are
 TorchScript MLPs with ReLU between layers and seeded random weights, `threads: 1`,
@@ -16,6 +18,16 @@ TorchScript MLPs with ReLU between layers and seeded random weights, `threads: 1
                    (overload_bench.py)
   digits_mlp       copied from examples/repository (trained by examples/train_all.sh if
                    missing), config unchanged.  (overhead_bench.py, peer_bench.py)
+
+Written only when asked for (--only ad_gbdt, or write_ad_gbdt() from a driver):
+
+  ad_gbdt          a production-size XGBoost GBDT, "ad conversion": binary:logistic on 30 FP32
+                   features (like the breast_cancer_xgb example), 500 trees of depth 8 (hist,
+                   eta 0.05), trained here in a few seconds on 50,000 generated rows (seeded:
+                   exponential and normal features, a non-linear logit with interactions).
+                   Served with the example's config shape (max_batch_size 1024, threads 1,
+                   output probability). Its 1/samples.json is a 1,024-row request plus
+                   XGBoost's own predictions.  (hybrid_bench.py)
 
 Also writes DIR/bodies/<model>_1row.json, a 1-row KServe v2 request for wrk / openloop.py.
 A wide model's samples.json is a 1-row KServe v2 request with the module's own output, named
@@ -55,6 +67,72 @@ instances: 1
 max_queue_size: {queue}
 warmup: {{samples: samples.json}}
 {extra}"""
+
+
+AD_GBDT = {"name": "ad_gbdt", "width": 30, "trees": 500, "depth": 8, "train_rows": 50_000,
+           "sample_rows": 1024}
+
+AD_GBDT_CONFIG = """\
+# Benchmark model (bench/make_bench_models.py): "ad conversion" XGBoost GBDT, {trees} trees of
+# depth {depth}, trained on {train_rows} generated rows. Same shape as breast_cancer_xgb.
+backend: xgboost
+max_batch_size: 1024
+inputs:
+  - {{name: features, datatype: FP32, shape: [-1, {width}]}}
+outputs:
+  - {{name: probability, datatype: FP32, shape: [-1]}}
+parameters:
+  threads: 1
+  output: probability
+"""
+
+
+def ad_features(rng, n, width):
+    """n rows of generated ad-conversion features (float32): 5 exponential (counts, spend),
+    the rest standard normal (embeddings, scores)."""
+    import numpy as np
+    x = rng.normal(size=(n, width)).astype(np.float32)
+    x[:, :5] = rng.exponential(size=(n, 5))
+    return x
+
+
+def write_ad_gbdt(models_dir, seed=42):
+    """Trains ad_gbdt (see the module docstring) into models_dir/ad_gbdt; returns its directory.
+
+    Deterministic for a given xgboost build (seeded data, nthread 2 hist training is
+    reproducible). Takes ~5 s on 2 cores.
+    """
+    import numpy as np
+    import xgboost as xgb
+    spec = AD_GBDT
+    rng = np.random.default_rng(seed)
+    x = ad_features(rng, spec["train_rows"], spec["width"])
+    z = (0.8 * x[:, 0] - 0.6 * x[:, 1] * x[:, 2] + np.sin(3 * x[:, 3]) + 0.5 * (x[:, 4] > 1)
+         + 0.3 * x[:, 5:15].sum(1) * x[:, 15] - 0.4 * np.abs(x[:, 16:20]).sum(1)
+         + 0.2 * x[:, 20:].prod(1).clip(-3, 3) - 1.5)
+    y = (rng.random(len(z)) < 1 / (1 + np.exp(-z))).astype(np.float32)
+    params = {"objective": "binary:logistic", "max_depth": spec["depth"], "eta": 0.05,
+              "tree_method": "hist", "nthread": 2, "seed": 0, "subsample": 0.8,
+              "colsample_bytree": 0.8}
+    booster = xgb.train(params, xgb.DMatrix(x, label=y), spec["trees"])
+    mdir = os.path.join(models_dir, spec["name"])
+    vdir = os.path.join(mdir, "1")
+    os.makedirs(vdir, exist_ok=True)
+    booster.save_model(os.path.join(vdir, "model.json"))
+    samples = ad_features(np.random.default_rng(seed + 1), spec["sample_rows"], spec["width"])
+    booster.set_param({"nthread": 1})
+    expected = booster.inplace_predict(samples)
+    request = {"inputs": [{"name": "features", "datatype": "FP32",
+                           "shape": [spec["sample_rows"], spec["width"]],
+                           "data": [float(v) for v in samples.flatten()]}]}
+    with open(os.path.join(vdir, "samples.json"), "w") as f:
+        json.dump({"model": spec["name"], "request": request,
+                   "expected": {"outputs": [{"name": "probability", "datatype": "FP32",
+                                             "shape": [spec["sample_rows"]],
+                                             "data": [float(v) for v in expected]}]}}, f)
+    with open(os.path.join(mdir, "config.yaml"), "w") as f:
+        f.write(AD_GBDT_CONFIG.format(**spec))
+    return mdir
 
 
 def build_mlp(sizes, seed=0):
@@ -140,12 +218,17 @@ def main():
                     help="max_queue_size of mlp2k_overload")
     ap.add_argument("--measure", action="store_true", help="time the MLPs in-process")
     ap.add_argument("--reps", type=int, default=200)
+    ap.add_argument("--only", choices=["ad_gbdt"],
+                    help="write only this model (not part of the default set)")
     args = ap.parse_args()
 
     models_dir = os.path.join(args.out, "models")
     bodies_dir = os.path.join(args.out, "bodies")
     os.makedirs(models_dir, exist_ok=True)
     os.makedirs(bodies_dir, exist_ok=True)
+    if args.only == "ad_gbdt":
+        print(f"wrote {write_ad_gbdt(models_dir)}", file=sys.stderr)
+        return
     mlp1k, mlp2k = build_mlp(MLPS["mlp1k"]), build_mlp(MLPS["mlp2k"])
     batching = f"dynamic_batching:\n  max_queue_delay_us: {args.delay_us}\n"
     bodies = {
