@@ -25,6 +25,24 @@ void ShardedWorkloadSketch::Add(std::string_view key) {
   shard.sketch.Add(fingerprint, key);
 }
 
+void ShardedWorkloadSketch::AddAll(const std::vector<std::string>& keys) {
+  if (keys.size() == 1) return Add(keys.front());
+  thread_local std::vector<std::pair<uint64_t, const std::string*>> order;
+  order.clear();
+  for (const std::string& key : keys) order.emplace_back(core::Fingerprint64(key), &key);
+  const uint64_t mask = shards_.size() - 1;
+  std::sort(order.begin(), order.end(),
+            [mask](const auto& a, const auto& b) { return (a.first & mask) < (b.first & mask); });
+  for (size_t i = 0; i < order.size();) {
+    Shard& shard = *shards_[order[i].first & mask];
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    const uint64_t index = order[i].first & mask;
+    for (; i < order.size() && (order[i].first & mask) == index; ++i) {
+      shard.sketch.Add(order[i].first, *order[i].second);
+    }
+  }
+}
+
 WorkloadSketch ShardedWorkloadSketch::Snapshot() const {
   WorkloadSketch merged(options_);
   for (const auto& shard : shards_) {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +24,8 @@ class ShardedWorkloadSketch {
   explicit ShardedWorkloadSketch(const SketchOptions& options = {}, int shards = 8);
 
   void Add(std::string_view key);
+  // Adds every key, taking each shard's lock once (a request's rows).
+  void AddAll(const std::vector<std::string>& keys);
 
   // One sketch of everything added so far, with `options()`.
   WorkloadSketch Snapshot() const;

@@ -28,7 +28,15 @@ TEST(ShardedWorkloadSketchTest, ConcurrentAddsMatchOneSketch) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
-      for (const std::string& key : streams[t]) sharded.Add(key);
+      // Two threads add one key at a time, two add requests of 16 keys.
+      if (t % 2 == 0) {
+        for (const std::string& key : streams[t]) sharded.Add(key);
+        return;
+      }
+      for (size_t i = 0; i < streams[t].size(); i += 16) {
+        sharded.AddAll({streams[t].begin() + i,
+                        streams[t].begin() + std::min(i + 16, streams[t].size())});
+      }
     });
   }
   for (std::thread& t : threads) t.join();

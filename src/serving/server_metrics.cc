@@ -118,11 +118,30 @@ ServerMetrics::ServerMetrics()
                           .Help("Time one layer of an endpoint's plan took for a request")
                           .Register(*registry_)) {}
 
+ServerMetrics::LayerSeries& ServerMetrics::SeriesOf(const std::string& endpoint,
+                                                    const std::string& layer) {
+  std::string id = endpoint;
+  id += '\0';
+  id += layer;
+  std::lock_guard lock(layer_mutex_);
+  auto it = layer_series_.find(id);
+  if (it == layer_series_.end()) {
+    const std::map<std::string, std::string> labels = {{"endpoint", endpoint},
+                                                       {"layer", layer}};
+    it = layer_series_
+             .emplace(std::move(id),
+                      LayerSeries{.rows = &endpoint_rows_.Add(labels),
+                                  .took = &endpoint_layer_.Add(labels, kLatencyBuckets)})
+             .first;
+  }
+  return it->second;  // references into an unordered_map stay valid
+}
+
 void ServerMetrics::RecordLayer(const std::string& endpoint, const std::string& layer,
                                 int64_t rows, std::chrono::nanoseconds took) {
-  const std::map<std::string, std::string> labels = {{"endpoint", endpoint}, {"layer", layer}};
-  endpoint_rows_.Add(labels).Increment(static_cast<double>(rows));
-  endpoint_layer_.Add(labels, kLatencyBuckets).Observe(Seconds(took));
+  LayerSeries& series = SeriesOf(endpoint, layer);
+  series.rows->Increment(static_cast<double>(rows));
+  series.took->Observe(Seconds(took));
 }
 
 namespace {

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -149,6 +150,15 @@ class ServerMetrics {
   prometheus::Family<prometheus::Histogram>& endpoint_layer_;
   std::mutex process_mutex_;
   double last_cpu_seconds_ = 0;  // guarded by process_mutex_
+  // RecordLayer's series by "endpoint\0layer": Family::Add would build a
+  // histogram on every call just to find the existing one.
+  struct LayerSeries {
+    prometheus::Counter* rows;
+    prometheus::Histogram* took;
+  };
+  std::mutex layer_mutex_;
+  std::unordered_map<std::string, LayerSeries> layer_series_;  // guarded by layer_mutex_
+  LayerSeries& SeriesOf(const std::string& endpoint, const std::string& layer);
 };
 
 }  // namespace strata::serving

@@ -74,7 +74,7 @@ void WorkloadMonitor::Observe(std::string_view endpoint,
   Watched* w = Find(endpoint);
   if (w == nullptr) return;
   // The sketch is thread-safe; only the map needs the lock.
-  for (const std::string& key : row_keys) w->sketch.Add(key);
+  w->sketch.AddAll(row_keys);
 }
 
 void WorkloadMonitor::ObserveModel(std::string_view model,
