@@ -51,8 +51,10 @@ absl::StatusOr<std::vector<std::shared_ptr<serving::Endpoint>>> LoadEndpoints(
   if (!configs.ok()) return configs.status();
   std::map<std::string, std::shared_ptr<store::TableStore>> stores;
   for (const serving::EndpointConfig& config : *configs) {
-    std::shared_ptr<store::TableStore>& store = stores[config.store];
-    if (!store) {
+    std::shared_ptr<store::TableStore> no_store;  // plan dynamic reads no table
+    std::shared_ptr<store::TableStore>& store =
+        config.plan == "dynamic" ? no_store : stores[config.store];
+    if (!store && config.plan != "dynamic") {
       TableStoreFlags store_flags = flags.tables;
       store_flags.store = config.store;
       absl::StatusOr<std::unique_ptr<store::TableStore>> created =
@@ -60,16 +62,18 @@ absl::StatusOr<std::vector<std::shared_ptr<serving::Endpoint>>> LoadEndpoints(
       if (!created.ok()) return created.status();
       store = *std::move(created);
     }
-    if (config.plan == "hybrid") {
+    if (config.plan == "hybrid" || config.plan == "dynamic") {
       endpoints.push_back(std::make_shared<serving::HybridEndpoint>(
           serving::HybridEndpointConfig{
               .name = config.name,
               .model = config.model,
-              .table = config.table,
+              .table = config.table,  // empty for dynamic
               .key = config.key,
               .cache_max_bytes = config.cache_max_bytes,
               .cache_ttl = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                  std::chrono::duration<double>(config.cache_ttl_s))},
+                  std::chrono::duration<double>(config.cache_ttl_s)),
+              .plan = config.plan,
+              .table_in_memory_bytes = config.table_in_memory_bytes},
           store));
       continue;
     }
@@ -78,7 +82,8 @@ absl::StatusOr<std::vector<std::shared_ptr<serving::Endpoint>>> LoadEndpoints(
          .table = config.table,
          .default_value = config.default_value,
          .default_when_unavailable = config.default_when_unavailable,
-         .key = config.key},
+         .key = config.key,
+         .pin_max_bytes = config.table_in_memory_bytes},
         store));
   }
   return endpoints;

@@ -15,7 +15,8 @@ namespace strata::serving {
 namespace {
 
 const std::set<std::string, std::less<>> kEndpointKeys = {
-    "plan", "table", "store", "key", "default", "on_store_error", "model", "cache"};
+    "plan", "table", "store", "key", "default", "on_store_error", "model", "cache",
+    "table_in_memory"};
 
 // "64MiB", "1GiB", "4096" (bytes); nullopt when it is not a size.
 std::optional<size_t> ParseSize(const std::string& text) {
@@ -46,7 +47,7 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
     const std::string key = entry.first.as<std::string>();
     if (!kEndpointKeys.contains(key)) {
       return invalid(fmt::format("unknown key '{}'; known keys: plan, table, store, key, "
-                                 "default, on_store_error, model, cache",
+                                 "default, on_store_error, model, cache, table_in_memory",
                                  key));
     }
   }
@@ -68,6 +69,11 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
       config.default_when_unavailable = policy == "default";
     }
     if (node["model"]) config.model = node["model"].as<std::string>();
+    if (node["table_in_memory"]) {
+      const std::optional<size_t> bytes = ParseSize(node["table_in_memory"].as<std::string>());
+      if (!bytes) return invalid("table_in_memory must be a size such as 64MiB, or 0");
+      config.table_in_memory_bytes = *bytes;
+    }
     if (const YAML::Node cache = node["cache"]) {
       if (!cache.IsMap()) return invalid("cache must be a map of max_bytes and ttl_s");
       for (const auto& entry : cache) {
@@ -87,20 +93,35 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
   } catch (const YAML::Exception& e) {
     return invalid(fmt::format("{} (line {})", e.msg, e.mark.line + 1));
   }
-  if (config.plan != "static" && config.plan != "hybrid") {
-    return invalid(fmt::format("plan '{}' is not supported; use static or hybrid", config.plan));
+  if (config.plan != "static" && config.plan != "hybrid" && config.plan != "dynamic") {
+    return invalid(fmt::format("plan '{}' is not supported; use static, hybrid or dynamic",
+                               config.plan));
   }
   if (config.plan == "hybrid" && (config.model.empty() || config.key.empty())) {
     return invalid("plan hybrid needs model and key");
   }
   if (config.plan == "static" && (!config.model.empty() || node["cache"])) {
-    return invalid("model and cache belong to plan hybrid");
+    return invalid("model and cache belong to plans hybrid and dynamic");
+  }
+  if (config.plan == "dynamic") {
+    if (config.model.empty()) return invalid("plan dynamic needs model");
+    if (node["table"] || node["store"] || node["default"] || node["on_store_error"] ||
+        node["table_in_memory"]) {
+      return invalid("plan dynamic has no table: table, store, default, on_store_error and "
+                     "table_in_memory belong to plans static and hybrid");
+    }
+    config.table.clear();
+    // The cache is what a dynamic plan adds to the model's own endpoint:
+    // off unless asked for.
+    if (!node["cache"]) config.cache_max_bytes = 0;
   }
   if (config.store != "rocksdb" && config.store != "redis") {
     return invalid(fmt::format("store '{}' is not rocksdb or redis", config.store));
   }
-  if (absl::Status s = store::ValidateTableName(config.table); !s.ok()) {
-    return invalid(std::string(s.message()));
+  if (config.plan != "dynamic") {
+    if (absl::Status s = store::ValidateTableName(config.table); !s.ok()) {
+      return invalid(std::string(s.message()));
+    }
   }
   return config;
 }

@@ -1,6 +1,6 @@
 // The `endpoints:` section of the server config file (`strata serve
 // --endpoints strata.yaml`): which names clients call and the plan behind
-// each. Today one plan exists besides a model's own dynamic endpoint:
+// each:
 //
 //   endpoints:
 //     sales_forecast:
@@ -16,6 +16,13 @@
 //       key: [user_id, product_id]     # required for hybrid
 //       model: purchase_gbdt
 //       cache: {max_bytes: 64MiB, ttl_s: 0}
+//       table_in_memory: 64MiB         # static/hybrid: a RocksDB table version up to
+//                                      # this size is held in memory (0: never)
+//     breast_cancer_xgb:               # a model's own name: its callers get the cache
+//       plan: dynamic                  # (prediction cache ->) model
+//       model: breast_cancer_xgb
+//       cache: {max_bytes: 16MiB}      # off unless given; keyed by `key` columns when
+//                                      # declared, else by each row's input bytes
 //
 // Pure parsing; thread-safe.
 #ifndef STRATA_SERVING_ENDPOINT_CONFIG_H_
@@ -42,8 +49,12 @@ struct EndpointConfig {
   // the table and the cache do not have, and the cache's bounds
   // (`cache: {max_bytes: 64MiB, ttl_s: 0}`; max_bytes 0 turns it off).
   std::string model;
-  size_t cache_max_bytes = 64 << 20;
+  size_t cache_max_bytes = 64 << 20;  // plan dynamic: 0 unless `cache:` is given
   double cache_ttl_s = 0;
+  size_t table_in_memory_bytes = 64 << 20;
+  // plan: dynamic -- the model answers every row the cache does not have;
+  // `table` is empty. `key` is optional: without it the cache is keyed by
+  // each row's input bytes.
 };
 
 // INVALID_ARGUMENT naming the endpoint and key for anything unknown or

@@ -51,6 +51,25 @@ TEST(EndpointConfigTest, ParsesHybridEndpoints) {
   EXPECT_EQ((*defaults)[0].table, "s");
 }
 
+TEST(EndpointConfigTest, ParsesDynamicEndpointsAndTableInMemory) {
+  auto configs = ParseEndpointConfigs(R"(
+endpoints:
+  plain: {plan: dynamic, model: m}
+  cached: {plan: dynamic, model: m, cache: {max_bytes: 1MiB}}
+  cached_default: {plan: dynamic, model: m, key: [id], cache: {ttl_s: 5}}
+  small: {plan: static, table_in_memory: 0}
+)");
+  ASSERT_TRUE(configs.ok()) << configs.status();
+  EXPECT_EQ((*configs)[0].plan, "dynamic");
+  EXPECT_EQ((*configs)[0].cache_max_bytes, 0u);  // no cache unless asked for
+  EXPECT_EQ((*configs)[0].table, "");
+  EXPECT_EQ((*configs)[1].cache_max_bytes, 1u << 20);
+  EXPECT_EQ((*configs)[2].cache_max_bytes, 64u << 20);
+  EXPECT_EQ((*configs)[2].key, std::vector<std::string>{"id"});
+  EXPECT_EQ((*configs)[3].table_in_memory_bytes, 0u);
+  EXPECT_EQ((*configs)[0].table_in_memory_bytes, 64u << 20);
+}
+
 TEST(EndpointConfigTest, MistakesNameTheEndpointAndTheKey) {
   auto bad = [](const char* yaml) {
     auto r = ParseEndpointConfigs(yaml);
@@ -60,9 +79,15 @@ TEST(EndpointConfigTest, MistakesNameTheEndpointAndTheKey) {
   {
     EXPECT_NE(bad("endpoints: {a: {plan: cascade}}").find("endpoint 'a': plan 'cascade'"),
               std::string::npos);
+    EXPECT_NE(bad("endpoints: {a: {plan: dynamic}}").find("plan dynamic needs model"),
+              std::string::npos);
+    EXPECT_NE(bad("endpoints: {a: {plan: dynamic, model: m, table: t}}").find("has no table"),
+              std::string::npos);
+    EXPECT_NE(bad("endpoints: {a: {table_in_memory: lots}}").find("table_in_memory must be"),
+              std::string::npos);
     EXPECT_NE(bad("endpoints: {a: {plan: hybrid}}").find("plan hybrid needs model and key"),
               std::string::npos);
-    EXPECT_NE(bad("endpoints: {a: {model: m}}").find("belong to plan hybrid"),
+    EXPECT_NE(bad("endpoints: {a: {model: m}}").find("belong to plans hybrid and dynamic"),
               std::string::npos);
     EXPECT_NE(bad("endpoints: {a: {plan: hybrid, model: m, key: [k], cache: {max_bytes: "
                   "lots}}}")

@@ -7,6 +7,7 @@
 
 #include "fmt/format.h"
 #include "fmt/ranges.h"
+#include "serving/request_validator.h"
 #include "serving/server_core.h"
 
 namespace strata::serving {
@@ -115,6 +116,47 @@ absl::StatusOr<core::Tensor> GatherRows(const core::Tensor& t, const std::vector
                 row_bytes);
   }
   return out;
+}
+
+// The bytes of each row across `inputs` (a fixed-size input's row slice; a
+// BYTES input's elements, each behind its 4-byte length): the cache key of a
+// row when the endpoint has no key columns.
+absl::StatusOr<std::vector<std::string>> RowInputKeys(const std::vector<core::Tensor>& inputs) {
+  if (inputs.empty() || inputs.front().shape.empty()) {
+    return absl::InvalidArgumentError("the request has no inputs with rows");
+  }
+  const size_t rows = static_cast<size_t>(std::max<int64_t>(0, inputs.front().shape[0]));
+  std::vector<std::string> keys(rows);
+  for (const core::Tensor& t : inputs) {
+    if (t.shape.empty() || t.shape[0] != static_cast<int64_t>(rows)) {
+      return absl::InvalidArgumentError(fmt::format(
+          "input '{}' must have {} rows like the first input", t.name, rows));
+    }
+    if (rows == 0) continue;
+    if (t.dtype == core::DataType::kBytes) {
+      std::vector<std::string_view> elements;
+      if (absl::Status s = core::SplitBytesElements(t.data, elements); !s.ok()) return s;
+      if (elements.size() % rows != 0) {
+        return absl::InvalidArgumentError(
+            fmt::format("input '{}' does not split into {} rows", t.name, rows));
+      }
+      const size_t per_row = elements.size() / rows;
+      for (size_t r = 0; r < rows; ++r) {
+        for (size_t e = 0; e < per_row; ++e) {
+          const std::string_view element = elements[r * per_row + e];
+          const uint32_t length = static_cast<uint32_t>(element.size());
+          keys[r].append(reinterpret_cast<const char*>(&length), sizeof length);
+          keys[r].append(element);
+        }
+      }
+      continue;
+    }
+    const size_t row_bytes = t.data.size() / rows;
+    for (size_t r = 0; r < rows; ++r) {
+      keys[r].append(reinterpret_cast<const char*>(t.data.data()) + r * row_bytes, row_bytes);
+    }
+  }
+  return keys;
 }
 
 // What requests need to know about one model version and one table version
@@ -233,10 +275,13 @@ struct HybridEndpoint::Plan : HybridPlan {
 HybridEndpoint::HybridEndpoint(HybridEndpointConfig config,
                                std::shared_ptr<store::TableStore> store)
     : config_(std::move(config)) {
-  table_ = StaticEndpoint::Start(
-      {.name = config_.name, .table = config_.table, .default_value = 0,
-       .default_when_unavailable = true, .key = config_.key},
-      std::move(store));
+  if (!config_.table.empty()) {
+    table_ = StaticEndpoint::Start(
+        {.name = config_.name, .table = config_.table, .default_value = 0,
+         .default_when_unavailable = true, .key = config_.key,
+         .pin_max_bytes = config_.table_in_memory_bytes},
+        std::move(store));
+  }
   if (config_.cache_max_bytes > 0) {
     PredictionCacheOptions options;
     options.max_bytes = config_.cache_max_bytes;
@@ -252,21 +297,26 @@ PredictionCacheStats HybridEndpoint::cache_stats() const {
 EndpointDescription HybridEndpoint::Describe() const {
   EndpointDescription d;
   d.name = config_.name;
-  d.plan = "hybrid";
+  d.plan = config_.plan;
   d.properties["model"] = config_.model;
-  d.properties["table"] = config_.table;
   d.properties["cache_max_bytes"] = std::to_string(config_.cache_max_bytes);
-  const std::shared_ptr<const store::PredictionTable> table = table_->table();
+  const std::shared_ptr<const store::PredictionTable> table =
+      table_ ? table_->table() : nullptr;
   std::vector<store::KeyColumn> key;
   if (table) {
     const store::TableManifest& m = table->manifest();
+    d.properties["table"] = config_.table;
     d.properties["table_version"] = std::to_string(m.version);
     d.properties["table_model"] = fmt::format("{}:{}", m.model_name, m.model_version);
     key = m.key.columns();
   } else {
     for (const std::string& k : config_.key) key.push_back({k, core::DataType::kInt64});
-    d.properties["table_reason"] = table_->last_error();
+    if (table_) {
+      d.properties["table"] = config_.table;
+      d.properties["table_reason"] = table_->last_error();
+    }
   }
+  if (config_.key.empty()) d.properties["cache_key"] = "row inputs";
   for (const store::KeyColumn& c : key) d.inputs.push_back({c.name, c.dtype, {-1}});
   if (cache_) {
     const PredictionCacheStats s = cache_->Stats();
@@ -351,7 +401,7 @@ void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
         served->reason)));
   }
   const Clock::time_point table_start = Clock::now();
-  std::shared_ptr<const store::PredictionTable> table = table_->table();
+  std::shared_ptr<const store::PredictionTable> table = table_ ? table_->table() : nullptr;
   const std::shared_ptr<const Plan> plan_ref = PlanFor(served, table);
   const Plan& plan = *plan_ref;
   if (!plan.status.ok()) return done(plan.status);
@@ -384,8 +434,22 @@ void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
     }
   }
 
+  // Without key columns (plan dynamic), a row's key is its own input bytes,
+  // once the inputs are checked against the model's signature and put in
+  // its order.
+  if (config_.key.empty()) {
+    core::InferRequest check;
+    check.inputs = std::move(model_inputs);
+    if (absl::Status s = ValidateAndOrderInputs(served->config, check); !s.ok()) {
+      return done(absl::InvalidArgumentError(
+          fmt::format("endpoint '{}': {}", config_.name, std::string(s.message()))));
+    }
+    model_inputs = std::move(check.inputs);
+  }
   absl::StatusOr<std::vector<std::string>> keys;
-  if (table) {
+  if (config_.key.empty()) {
+    keys = RowInputKeys(model_inputs);
+  } else if (table) {
     keys = table->manifest().key.EncodeTensors(key_columns);
   } else {
     std::vector<store::KeyColumn> columns;

@@ -24,6 +24,13 @@
 // Model outputs must have a fixed size per row (no BYTES, no -1 beyond the
 // batch dimension). Thread-safe.
 //
+// The same class answers `plan: dynamic` (config.plan "dynamic", no table):
+// cache -> model. Its key columns are optional; without them a row's cache
+// key is the row's own input bytes (after validation against the model's
+// signature, inputs in its order), so the cache can stand in front of any
+// model, even under the model's own name, without clients changing their
+// requests.
+//
 // Cost: what a request needs to know about the model version and the table
 // version serving (output layout, where the outputs sit in a table row, the
 // cache key prefix) is worked out once per pair of versions, not per
@@ -50,10 +57,12 @@ struct ServedModel;
 struct HybridEndpointConfig {
   std::string name;                   // the endpoint clients call
   std::string model;                  // the model computing misses
-  std::string table;                  // the table of precomputed rows
-  std::vector<std::string> key = {};  // key columns, in order (required)
+  std::string table;                  // the table of precomputed rows; empty: none
+  std::vector<std::string> key = {};  // key columns, in order (hybrid: required)
   size_t cache_max_bytes = 64 << 20;  // 0: no cache layer
   std::chrono::nanoseconds cache_ttl{0};
+  std::string plan = "hybrid";        // or "dynamic" (no table)
+  size_t table_in_memory_bytes = 64 << 20;  // StaticEndpointConfig::pin_max_bytes
 };
 
 class HybridEndpoint : public Endpoint {
@@ -66,7 +75,9 @@ class HybridEndpoint : public Endpoint {
   EndpointDescription Describe() const override;
   // A version in the request selects the model's version (number or label).
   void InferAsync(core::InferRequest request, InferCallback done) const override;
-  absl::Status Refresh() override { return table_->Refresh(); }
+  absl::Status Refresh() override {
+    return table_ ? table_->Refresh() : absl::OkStatus();
+  }
   void Attach(const ServerCore& core) override { core_ = &core; }
   std::vector<std::string> key_columns() const override { return config_.key; }
 

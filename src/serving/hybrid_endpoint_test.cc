@@ -162,5 +162,75 @@ TEST_F(HybridEndpointTest, BadRequestsAreInvalid) {
   EXPECT_EQ(core_->Infer(short_x).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// plan: dynamic without key columns, under the model's own name: a cache in
+// front of the model keyed by each row's input bytes; callers send the
+// model's own request.
+class DynamicCacheTest : public HybridEndpointTest {
+ protected:
+  void StartDynamic() {
+    root_ = fs::path(::testing::TempDir()) /
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    testing::MakeFakeRepository(root_);
+    auto endpoint = std::make_shared<HybridEndpoint>(
+        HybridEndpointConfig{.name = "good", .model = "good", .table = "", .key = {},
+                             .cache_max_bytes = 1 << 20,
+                             .cache_ttl = std::chrono::nanoseconds(0), .plan = "dynamic"},
+        nullptr);
+    endpoint_ = endpoint.get();
+    auto core = ServerCore::Create(
+        {.repository = root_, .poll_interval = std::chrono::milliseconds(0),
+         .endpoints = {endpoint}},
+        backends_);
+    ASSERT_TRUE(core.ok()) << core.status();
+    core_ = *std::move(core);
+  }
+
+  static core::InferRequest Rows(std::vector<float> firsts) {
+    core::InferRequest r;
+    r.model_name = "good";
+    core::Tensor x = core::Tensor::Zeros("x", core::DataType::kFp32,
+                                         {static_cast<int64_t>(firsts.size()), 2});
+    for (size_t i = 0; i < firsts.size(); ++i) {
+      x.MutableAs<float>()[2 * i] = firsts[i];
+      x.MutableAs<float>()[2 * i + 1] = 1;
+    }
+    r.inputs = {x};
+    return r;
+  }
+};
+
+TEST_F(DynamicCacheTest, RowsAreCachedByTheirInputBytes) {
+  StartDynamic();
+  auto first = core_->Infer(Rows({1, 2, 1}));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(Layers(*first), (std::vector<std::string>{"model", "model", "model"}));
+  EXPECT_EQ(endpoint_->cache_stats().inserts, 2u);  // row {1, 1} computed once
+  auto second = core_->Infer(Rows({2, 3, 1}));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(Layers(*second), (std::vector<std::string>{"cache", "model", "cache"}));
+  auto y = second->outputs[0].As<float>();
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{4, 2, 6, 2, 2, 2}));
+  EXPECT_EQ(second->model_name, "good");
+  const EndpointDescription d = endpoint_->Describe();
+  EXPECT_EQ(d.plan, "dynamic");
+  EXPECT_EQ(d.properties.at("cache_key"), "row inputs");
+  EXPECT_EQ(d.properties.count("table"), 0u);
+  ASSERT_EQ(d.inputs.size(), 1u);
+  EXPECT_EQ(d.inputs[0].name, "x");
+}
+
+TEST_F(DynamicCacheTest, InputsAreCheckedAgainstTheModelFirst) {
+  StartDynamic();
+  core::InferRequest wrong = Rows({1});
+  wrong.inputs[0].name = "y";
+  absl::StatusOr<core::InferResponse> r = core_->Infer(wrong);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(r.status().message()).find("endpoint 'good'"), std::string::npos);
+  core::InferRequest fp64 = Rows({1});
+  fp64.inputs[0] = core::Tensor::Zeros("x", core::DataType::kFp64, {1, 2});
+  EXPECT_EQ(core_->Infer(fp64).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(endpoint_->cache_stats().inserts, 0u);
+}
+
 }  // namespace
 }  // namespace strata::serving

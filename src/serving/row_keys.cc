@@ -89,13 +89,17 @@ std::vector<std::string> RowContentKeys(const core::InferRequest& request) {
       return {};
     }
   }
+  std::vector<const core::Tensor*> by_name;
+  for (const core::Tensor& t : request.inputs) by_name.push_back(&t);
+  std::sort(by_name.begin(), by_name.end(),
+            [](const core::Tensor* a, const core::Tensor* b) { return a->name < b->name; });
   std::vector<std::string> keys(rows);
   for (size_t r = 0; r < rows; ++r) {
     uint64_t h = 0;
-    for (const core::Tensor& t : request.inputs) {
-      const size_t row_bytes = t.data.size() / rows;
+    for (const core::Tensor* t : by_name) {
+      const size_t row_bytes = t->data.size() / rows;
       h = core::Fingerprint64(
-          std::string_view(reinterpret_cast<const char*>(t.data.data()) + r * row_bytes,
+          std::string_view(reinterpret_cast<const char*>(t->data.data()) + r * row_bytes,
                            row_bytes),
           h);
     }

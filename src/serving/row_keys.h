@@ -27,8 +27,9 @@ std::vector<std::string> RowKeyTexts(const std::vector<std::string>& key_columns
 
 // One key per row for a request without key columns (a model's own
 // endpoint): the 16 hex digits of the fingerprint of the row's bytes in
-// every input, in input order. Empty when an input is BYTES or the inputs
-// disagree on the row count.
+// every input, inputs taken in name order (so the order a client lists them
+// in does not matter). Empty when an input is BYTES or the inputs disagree
+// on the row count.
 std::vector<std::string> RowContentKeys(const core::InferRequest& request);
 
 }  // namespace strata::serving

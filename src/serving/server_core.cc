@@ -77,9 +77,16 @@ absl::StatusOr<core::InferResponse> ServerCore::Infer(
 
 void ServerCore::InferAsync(core::InferRequest request, InferCallback done) const {
   if (const Endpoint* endpoint = FindEndpoint(request.model_name)) {
+    const std::vector<std::string> columns = endpoint->key_columns();
+    if (columns.empty()) {  // sketched by the rows' content, like a model
+      if (workload_ != nullptr) {
+        workload_->ObserveHashed(endpoint->name(), RowContentKeys(request));
+      }
+      return endpoint->InferAsync(std::move(request), std::move(done));
+    }
     const bool sketched = workload_ != nullptr && workload_->Watches(endpoint->name());
     if (options_.key_log != nullptr || sketched) {
-      const std::vector<std::string> keys = RowKeyTexts(endpoint->key_columns(), request);
+      const std::vector<std::string> keys = RowKeyTexts(columns, request);
       if (options_.key_log != nullptr && !keys.empty()) {
         options_.key_log->RecordKeys(endpoint->name(), keys);
       }
@@ -119,7 +126,7 @@ void ServerCore::RunModel(core::InferRequest request, InferCallback done, bool s
   if (!deadline.ok()) return fail(deadline.status());
   // A model's own endpoint is sketched by its rows' content (inputs are in
   // the config's order now, so equal rows give equal keys).
-  if (sketch) workload_->ObserveModel(served->name, RowContentKeys(request));
+  if (sketch) workload_->ObserveHashed(served->name, RowContentKeys(request));
 
   metrics->AddInFlight(1);
   core::InferResponse response;

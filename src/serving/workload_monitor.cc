@@ -77,7 +77,7 @@ void WorkloadMonitor::Observe(std::string_view endpoint,
   w->sketch.AddAll(row_keys);
 }
 
-void WorkloadMonitor::ObserveModel(std::string_view model,
+void WorkloadMonitor::ObserveHashed(std::string_view model,
                                    const std::vector<std::string>& row_keys) {
   if (row_keys.empty()) return;
   if (Find(model) == nullptr) {

@@ -63,9 +63,10 @@ class WorkloadMonitor {
 
   // Adds one key per row; a no-op for an endpoint that is not watched.
   void Observe(std::string_view endpoint, const std::vector<std::string>& row_keys);
-  // The same for a model's own endpoint, whose sketch (of hashed keys) is
-  // created on its first call.
-  void ObserveModel(std::string_view model, const std::vector<std::string>& row_keys);
+  // The same for an endpoint without key columns (a model's own, or a
+  // dynamic plan without `key`), whose sketch of hashed keys (RowContentKeys)
+  // is created on its first call.
+  void ObserveHashed(std::string_view model, const std::vector<std::string>& row_keys);
 
   // The endpoint's sketch so far and the seconds it has been observing
   // (figures are left for the caller). NOT_FOUND when not watched.

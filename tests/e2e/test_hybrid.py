@@ -282,5 +282,61 @@ class HybridEndpointTest(unittest.TestCase):
                    ["table", "table", outputs(body)["layer"][2]])
 
 
+class DynamicCacheTest(unittest.TestCase):
+    """`plan: dynamic` under the model's own name: the prediction cache in
+    front of the model, keyed by each row's input bytes; callers send the
+    model's own requests and get the model's answers."""
+
+    def test_the_models_callers_get_a_cache(self):
+        rows, expected = helpers.samples()
+        with tempfile.TemporaryDirectory(prefix="strata-e2e-dynamic-") as d:
+            endpoints = os.path.join(d, "strata.yaml")
+            with open(endpoints, "w") as f:
+                f.write("endpoints:\n"
+                        f"  {helpers.MODEL}: {{plan: dynamic, model: {helpers.MODEL}, "
+                        "cache: {max_bytes: 1MiB}}\n")
+            repository = helpers.make_repository()
+            try:
+                with StrataServer(repository, ["--endpoints", endpoints, *POLL]) as server:
+                    body = {"inputs": [{"name": "features", "datatype": "FP32",
+                                        "shape": [len(rows), 30],
+                                        "data": [x for r in rows for x in r]}]}
+                    for want_layer in ("model", "cache"):
+                        status, got, _ = server.infer(helpers.MODEL, body)
+                        self.assertEqual(status, 200, got)
+                        out = outputs(got)
+                        self.assertEqual(set(out["layer"]), {want_layer})
+                        for p, e in zip(out["probability"], expected):
+                            self.assertAlmostEqual(p, e, delta=helpers.TOLERANCE)
+                    # Half the rows again, in another order, with two new ones
+                    # (rows with a feature changed): hits and misses mixed.
+                    changed = [r[:] for r in rows[:2]]
+                    for r in changed:
+                        r[0] += 1.0
+                    mixed = rows[16:] + changed
+                    status, got, _ = server.infer(helpers.MODEL, {"inputs": [
+                        {"name": "features", "datatype": "FP32", "shape": [len(mixed), 30],
+                         "data": [x for r in mixed for x in r]}]})
+                    self.assertEqual(status, 200, got)
+                    self.assertEqual(outputs(got)["layer"], ["cache"] * 16 + ["model"] * 2)
+                    status, direct, _ = server.infer(helpers.MODEL, {"inputs": [
+                        {"name": "features", "datatype": "FP32", "shape": [2, 30],
+                         "data": [x for r in changed for x in r]}]})
+                    self.assertEqual(outputs(direct)["layer"], ["cache", "cache"])
+                    self.assertEqual(outputs(direct)["probability"],
+                                     outputs(got)["probability"][16:])
+                    # Metadata says what answers; the sketch counts rows by content.
+                    status, meta, _ = server.request("GET", f"/v2/models/{helpers.MODEL}")
+                    self.assertEqual(meta["plan"], "dynamic")
+                    self.assertEqual(meta["properties"]["cache_key"], "row inputs")
+                    status, live, _ = server.request("GET", f"/v2/advisor/{helpers.MODEL}")
+                    self.assertEqual(status, 200, live)
+                    self.assertTrue(live["hashed_keys"])
+                    self.assertEqual(live["requests"], 2 * len(rows) + len(mixed) + 2)
+                    self.assertEqual(live["distinct_keys"], len(rows) + 2)
+            finally:
+                shutil.rmtree(repository)
+
+
 if __name__ == "__main__":
     unittest.main()
