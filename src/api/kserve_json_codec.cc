@@ -1,5 +1,7 @@
 #include "api/kserve_json_codec.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -356,6 +358,30 @@ void WriteEach(const core::Tensor& tensor, F&& write) {
   }
 }
 
+// A float32 (or narrower) value in the shortest form that parses back to
+// the same float32 ("2.6235104", not the widened double's
+// "2.6235103607177736"): smaller bodies and cheaper formatting; clients
+// that read it as float32 get the exact value. Non-finite values as before.
+void WriteFloat(Writer& w, float v) {
+  if (!std::isfinite(v)) {
+    w.Double(v);
+    return;
+  }
+  char text[32];
+  auto [end, ec] = std::to_chars(text, text + sizeof text - 2, v);
+  if (ec != std::errc()) {
+    w.Double(v);
+    return;
+  }
+  // An integral value keeps a ".0", as RapidJSON writes doubles, so that
+  // readers which guess types from the JSON still see a float.
+  if (std::find_if(text, end, [](char c) { return c == '.' || c == 'e'; }) == end) {
+    *end++ = '.';
+    *end++ = '0';
+  }
+  w.RawValue(text, static_cast<size_t>(end - text), rapidjson::kNumberType);
+}
+
 void WriteData(const core::Tensor& tensor, Writer& w) {
   using core::DataType;
   w.StartArray();
@@ -370,17 +396,17 @@ void WriteData(const core::Tensor& tensor, Writer& w) {
     case DataType::kInt32: WriteEach<int32_t>(tensor, [&](int32_t v) { w.Int(v); }); break;
     case DataType::kInt64: WriteEach<int64_t>(tensor, [&](int64_t v) { w.Int64(v); }); break;
     case DataType::kFp16:
-      WriteEach<uint16_t>(tensor, [&](uint16_t v) { w.Double(HalfToFloat(v)); });
+      WriteEach<uint16_t>(tensor, [&](uint16_t v) { WriteFloat(w, HalfToFloat(v)); });
       break;
     case DataType::kBf16:
       WriteEach<uint16_t>(tensor, [&](uint16_t v) {
         const uint32_t bits = uint32_t{v} << 16;
         float f;
         std::memcpy(&f, &bits, sizeof(f));
-        w.Double(f);
+        WriteFloat(w, f);
       });
       break;
-    case DataType::kFp32: WriteEach<float>(tensor, [&](float v) { w.Double(v); }); break;
+    case DataType::kFp32: WriteEach<float>(tensor, [&](float v) { WriteFloat(w, v); }); break;
     case DataType::kFp64: WriteEach<double>(tensor, [&](double v) { w.Double(v); }); break;
     case DataType::kBytes: {
       std::vector<std::string_view> elements;

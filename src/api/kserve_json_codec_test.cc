@@ -143,6 +143,31 @@ TEST(KserveJsonCodecTest, EncodesHalfPrecisionAsNumbers) {
   EXPECT_NE(EncodeInferResponse(response).find("\"data\":[1.0,-2.0,0.5]"), std::string::npos);
 }
 
+TEST(KserveJsonCodecTest, EncodesFloat32InTheShortestFormThatRoundTrips) {
+  core::InferResponse response;
+  const std::vector<float> values = {2.6235104f, 0.1f, 1e-10f, 3.4028235e38f, -0.0f, 16777216.0f,
+                                     1.17549435e-38f};
+  core::Tensor y = core::Tensor::Zeros("y", core::DataType::kFp32,
+                                       {static_cast<int64_t>(values.size())});
+  std::memcpy(y.data.data(), values.data(), values.size() * sizeof(float));
+  response.outputs.push_back(y);
+  const std::string json = EncodeInferResponse(response);
+  EXPECT_NE(json.find("\"data\":[2.6235104,0.1,1e-10,3.4028235e+38,-0.0,16777216.0,"),
+            std::string::npos)
+      << json;
+  // Each number parses back to the very same float32.
+  absl::StatusOr<core::InferRequest> back = DecodeInferRequest(
+      R"({"inputs":[{"name":"y","datatype":"FP32","shape":[7],"data":)" +
+      json.substr(json.find("\"data\":") + 7, json.find(']', json.find("\"data\":")) -
+                                                      json.find("\"data\":") - 6) +
+      "}]}");
+  ASSERT_TRUE(back.ok()) << back.status();
+  const auto decoded = back->inputs[0].As<float>();
+  for (size_t i = 0; i < values.size(); ++i) {
+    EXPECT_EQ(std::memcmp(&decoded[i], &values[i], sizeof(float)), 0) << i;
+  }
+}
+
 TEST(KserveJsonCodecTest, EncodesErrorWithEscaping) {
   EXPECT_EQ(EncodeError("bad \"x\""), R"({"error":"bad \"x\""})");
 }
