@@ -13,6 +13,7 @@ import os
 import resource
 import shlex
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +38,20 @@ QuietWaiter = rb.QuietWaiter
 proc_tree_cpu_seconds = rb.proc_tree_cpu_seconds
 total_busy_cpu_seconds = rb.total_busy_cpu_seconds
 MODEL_CALL_BENCH_CANDIDATES = ["build/release/bench/model_call_bench"]
+
+
+def wait_port(port, proc=None, timeout=60):
+    """Waits until something listens on 127.0.0.1:`port`; fails early if `proc` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server exited ({proc.returncode}) before listening")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
 FETCH_OPENBLAS = os.path.join(BENCH, "fetch_openblas.sh")
 
 

@@ -33,7 +33,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,7 @@ ROOT = os.path.dirname(BENCH)
 sys.path.insert(0, BENCH)
 import benchlib  # noqa: E402  (CPU accounting, quiet waits, machine description)
 import make_bench_models  # noqa: E402
+from benchlib import free_port, wait_port  # noqa: E402
 
 EXAMPLE = "breast_cancer_xgb"
 EXAMPLE_DIR = os.path.join(ROOT, "examples", "repository", "models", EXAMPLE)
@@ -72,23 +72,8 @@ end
 """
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def wait_port(port, proc, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"strata serve exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def zipf_sampler(n, s, rng):

@@ -61,16 +61,19 @@ std::vector<std::string> Layers(const core::InferResponse& r) {
 class HybridEndpointTest : public ::testing::Test {
  protected:
   void Start(int64_t table_model_version) {
+    store_ = std::make_shared<store::MemoryTableStore>();
+    Publish(*store_, table_model_version);
+    Serve(HybridEndpointConfig{.name = "scores", .model = "good", .table = "head",
+                               .key = {"id"}, .cache_max_bytes = 1 << 20,
+                               .cache_ttl = std::chrono::nanoseconds(0)});
+  }
+
+  // A server over the fake repository with one endpoint of `config`.
+  void Serve(HybridEndpointConfig config) {
     root_ = fs::path(::testing::TempDir()) /
             ::testing::UnitTest::GetInstance()->current_test_info()->name();
     testing::MakeFakeRepository(root_);
-    store_ = std::make_shared<store::MemoryTableStore>();
-    Publish(*store_, table_model_version);
-    auto endpoint = std::make_shared<HybridEndpoint>(
-        HybridEndpointConfig{.name = "scores", .model = "good", .table = "head",
-                             .key = {"id"}, .cache_max_bytes = 1 << 20,
-                             .cache_ttl = std::chrono::nanoseconds(0)},
-        store_);
+    auto endpoint = std::make_shared<HybridEndpoint>(std::move(config), store_);
     endpoint_ = endpoint.get();
     auto core = ServerCore::Create(
         {.repository = root_, .poll_interval = std::chrono::milliseconds(0),
@@ -168,21 +171,9 @@ TEST_F(HybridEndpointTest, BadRequestsAreInvalid) {
 class DynamicCacheTest : public HybridEndpointTest {
  protected:
   void StartDynamic() {
-    root_ = fs::path(::testing::TempDir()) /
-            ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    testing::MakeFakeRepository(root_);
-    auto endpoint = std::make_shared<HybridEndpoint>(
-        HybridEndpointConfig{.name = "good", .model = "good", .table = "", .key = {},
-                             .cache_max_bytes = 1 << 20,
-                             .cache_ttl = std::chrono::nanoseconds(0), .plan = "dynamic"},
-        nullptr);
-    endpoint_ = endpoint.get();
-    auto core = ServerCore::Create(
-        {.repository = root_, .poll_interval = std::chrono::milliseconds(0),
-         .endpoints = {endpoint}},
-        backends_);
-    ASSERT_TRUE(core.ok()) << core.status();
-    core_ = *std::move(core);
+    Serve(HybridEndpointConfig{.name = "good", .model = "good", .table = "", .key = {},
+                               .cache_max_bytes = 1 << 20,
+                               .cache_ttl = std::chrono::nanoseconds(0), .plan = "dynamic"});
   }
 
   static core::InferRequest Rows(std::vector<float> firsts) {
