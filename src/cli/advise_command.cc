@@ -132,6 +132,12 @@ absl::StatusOr<Observed> FetchSnapshot(const AdviseFlags& f) {
   }
   absl::StatusOr<WorkloadSnapshot> snapshot = WorkloadSnapshot::Decode(r->body);
   if (!snapshot.ok()) return snapshot.status();
+  if (snapshot->sketch.requests() == 0) {
+    return absl::FailedPreconditionError(fmt::format(
+        "{} has seen no requests for endpoint '{}' yet ({:.0f} s since it started); send it "
+        "traffic first, or advise from a key log",
+        f.server, f.endpoint, snapshot->seconds));
+  }
   const bool hashed = snapshot->hashed_keys;
   return Observed{.snapshot = *std::move(snapshot),
                   .source = fmt::format("live sketches of {}", f.server),

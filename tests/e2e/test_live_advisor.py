@@ -261,6 +261,10 @@ class LiveAdvisorTest(unittest.TestCase):
             status, body, _ = s.request("GET", f"/v2/advisor/{helpers.MODEL}")
             self.assertEqual(status, 404)  # not called yet
             self.assertIn("not been called yet", body["error"])
+            # A keyed endpoint's sketch exists from the start, but there is nothing to
+            # advise on yet.
+            status, body, _ = s.request("GET", "/v2/advisor")
+            self.assertEqual(body["endpoints"], [])
             conn = s.connection()
             for start in range(0, len(picks), 4):
                 chunk = picks[start:start + 4]
@@ -294,6 +298,19 @@ class LiveAdvisorTest(unittest.TestCase):
                 capture_output=True, text=True, timeout=120, cwd=self.dir)
             self.assertEqual(result.returncode, 1)
             self.assertIn("fingerprints of the rows' inputs", result.stderr)
+
+    def test_advise_on_an_idle_endpoint_says_so(self):
+        with StrataServer(self.repository, ["--endpoints", self.endpoints,
+                                            "--grpc-port", "-1"]) as s:
+            status, body, _ = s.request("GET", "/v2/advisor/scores")
+            self.assertEqual(status, 200, body)
+            self.assertEqual(body["requests"], 0)
+            self.assertEqual(body["top"], [])
+            result = subprocess.run(
+                [STRATA_BIN, "advise", "--server", f"http://127.0.0.1:{s.port}",
+                 "--endpoint", "scores"], capture_output=True, text=True, timeout=60)
+            self.assertEqual(result.returncode, 1)
+            self.assertIn("has seen no requests for endpoint 'scores' yet", result.stderr)
 
     def test_sketches_can_be_turned_off(self):
         with StrataServer(self.repository, ["--endpoints", self.endpoints,
