@@ -20,6 +20,7 @@ inline constexpr std::string_view kModelUsPerRow = "model_us_per_row";
 inline constexpr std::string_view kModelP50Us = "model_p50_us";
 inline constexpr std::string_view kModelP99Us = "model_p99_us";
 inline constexpr std::string_view kLookupUs = "lookup_us";
+inline constexpr std::string_view kBytesPerEntry = "bytes_per_entry";
 
 struct WorkloadSnapshot {
   std::string endpoint;

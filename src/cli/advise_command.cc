@@ -36,7 +36,7 @@ struct AdviseFlags {
   std::string model;
   double model_us_per_row = 0, model_p50_us = 0, model_p99_us = 0, batch_us_per_row = 0;
   double lookup_us = 0;
-  double bytes_per_entry = 64;
+  double bytes_per_entry = 0;  // 0: the server's measure, else 64
   double overhead_us = 30;
   double refresh_hours = 24;
   std::string memory_budget = "8GiB";
@@ -201,7 +201,8 @@ absl::StatusOr<advisor::CostModelOptions> Options(const AdviseFlags& f, const Ob
   }
   const double lookup = measured(advisor::kLookupUs);
   c.lookup_us = f.lookup_us > 0 ? f.lookup_us : lookup > 0 ? lookup : c.lookup_us;
-  c.bytes_per_entry = f.bytes_per_entry;
+  const double entry = measured(advisor::kBytesPerEntry);
+  c.bytes_per_entry = f.bytes_per_entry > 0 ? f.bytes_per_entry : entry > 0 ? entry : 64;
   c.request_overhead_us = f.overhead_us;
   c.refresh_hours = f.refresh_hours;
   std::optional<size_t> budget = ParseByteSize(f.memory_budget);
@@ -395,8 +396,8 @@ void AddAdviseCommand(CLI::App& app) {
   cmd->add_option("--batch-us-per-row", flags->batch_us_per_row,
                   "precompute cost per row in a batch job, µs (default: --model-us-per-row)");
   cmd->add_option("--lookup-us", flags->lookup_us, "one table lookup, µs (default 5)");
-  cmd->add_option("--bytes-per-entry", flags->bytes_per_entry, "bytes of one table entry")
-      ->capture_default_str();
+  cmd->add_option("--bytes-per-entry", flags->bytes_per_entry,
+                  "bytes of one table entry (default: the server's table, else 64)");
   cmd->add_option("--overhead-us", flags->overhead_us, "protocol work per request, µs")
       ->capture_default_str();
   cmd->add_option("--refresh-hours", flags->refresh_hours, "how often tables are rebuilt")

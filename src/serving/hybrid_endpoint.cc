@@ -308,6 +308,12 @@ EndpointDescription HybridEndpoint::Describe() const {
     d.properties["table"] = config_.table;
     d.properties["table_version"] = std::to_string(m.version);
     d.properties["table_model"] = fmt::format("{}:{}", m.model_name, m.model_version);
+    const EndpointDescription t = table_->Describe();
+    for (const char* name : {"table_rows", "bytes_per_entry", "in_memory_bytes"}) {
+      if (auto it = t.properties.find(name); it != t.properties.end()) {
+        d.properties[name] = it->second;
+      }
+    }
     key = m.key.columns();
   } else {
     for (const std::string& k : config_.key) key.push_back({k, core::DataType::kInt64});

@@ -1,6 +1,7 @@
 #include "serving/server_core.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <future>
 
 #include "core/status_macros.h"
@@ -199,6 +200,10 @@ absl::StatusOr<advisor::WorkloadSnapshot> ServerCore::LiveWorkload(
     const EndpointDescription d = e->Describe();
     auto it = d.properties.find("model");
     model = it == d.properties.end() ? "" : it->second;
+    // What one entry of the endpoint's table costs, when it has one.
+    if (auto b = d.properties.find("bytes_per_entry"); b != d.properties.end()) {
+      snapshot.figures[std::string(advisor::kBytesPerEntry)] = std::atof(b->second.c_str());
+    }
   }
   if (!model.empty()) {
     absl::StatusOr<std::shared_ptr<const ServedModel>> served = FindModel(model, "");

@@ -219,9 +219,22 @@ EndpointDescription StaticEndpoint::Describe() const {
   d.properties["table_version"] = std::to_string(m.version);
   d.properties["model"] = m.model_name;
   d.properties["model_version"] = std::to_string(m.model_version);
+  d.properties["table_rows"] = std::to_string(m.rows);
+  // What one entry costs: measured when the version is held in memory,
+  // else its key and value bytes plus a store's usual per-entry overhead.
+  double per_entry = 0;
   if (const auto* pinned = dynamic_cast<const PinnedTable*>(table.get())) {
     d.properties["in_memory_bytes"] = std::to_string(pinned->bytes());
+    if (m.rows > 0) per_entry = static_cast<double>(pinned->bytes()) / static_cast<double>(m.rows);
   }
+  if (per_entry <= 0) {
+    size_t key_bytes = 0;
+    for (const store::KeyColumn& c : m.key.columns()) {
+      key_bytes += c.dtype == core::DataType::kBytes ? 16 : 8;
+    }
+    per_entry = static_cast<double>(m.ValueSize() + key_bytes + kPinnedRowOverhead);
+  }
+  d.properties["bytes_per_entry"] = fmt::format("{:.0f}", per_entry);
   if (std::string refused = last_error(); !refused.empty()) d.properties["refused"] = refused;
   return d;
 }

@@ -132,9 +132,16 @@ class LiveAdvisorTest(unittest.TestCase):
     def test_figures_are_measured_by_the_server(self):
         _, body, _ = self.get("/v2/advisor/scores")
         figures = body["figures"]
-        for name in ("model_us_per_row", "model_p50_us", "model_p99_us", "lookup_us"):
+        for name in ("model_us_per_row", "model_p50_us", "model_p99_us", "lookup_us",
+                     "bytes_per_entry"):
             self.assertIn(name, figures)
             self.assertGreater(figures[name], 0, name)
+        # The table is held in memory: its measured cost per entry.
+        _, meta, _ = self.get("/v2/models/scores")
+        self.assertEqual(meta["properties"]["table_rows"], str(TABLE_KEYS))
+        self.assertAlmostEqual(figures["bytes_per_entry"],
+                               int(meta["properties"]["in_memory_bytes"]) / TABLE_KEYS,
+                               delta=1)
         self.assertLessEqual(figures["model_p50_us"], figures["model_p99_us"])
 
     def test_index_lists_the_sketched_endpoints(self):
@@ -184,6 +191,7 @@ class LiveAdvisorTest(unittest.TestCase):
         _, live, _ = self.get("/v2/advisor/scores")
         self.assertAlmostEqual(report["figures"]["lookup_us"], live["figures"]["lookup_us"],
                                delta=0.05 * live["figures"]["lookup_us"])
+        self.assertEqual(report["figures"]["bytes_per_entry"], live["figures"]["bytes_per_entry"])
         # Hot keys exported from the live sketch are a batch-job input.
         out = os.path.join(self.dir, "hot.jsonl")
         result = subprocess.run(
