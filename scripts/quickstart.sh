@@ -23,6 +23,9 @@ In another terminal, try:
 
   curl -s http://127.0.0.1:${PORT}/v2/models/digits_mlp      # model metadata
   curl -s http://127.0.0.1:${PORT}/v2/health/ready
+  curl -s http://127.0.0.1:${PORT}/v2/advisor/breast_cancer_xgb  # its live workload, after a call
+
+Open http://127.0.0.1:${PORT}/ in a browser for the status page.
 
 Stop with Ctrl-C.
 MSG

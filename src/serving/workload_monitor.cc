@@ -110,7 +110,8 @@ std::shared_ptr<const advisor::WorkloadStats> WorkloadMonitor::FreshStats(
   if (w.stats == nullptr || now - w.stats_at >= options_.stats_max_age) {
     auto stats = std::make_shared<advisor::WorkloadStats>(w.sketch.Snapshot().Stats());
     const double seconds = std::chrono::duration<double>(now - w.started).count();
-    if (seconds > 0) stats->requests_per_second = static_cast<double>(stats->requests) / seconds;
+    // A rate over less than a second of observation says little.
+    if (seconds >= 1) stats->requests_per_second = static_cast<double>(stats->requests) / seconds;
     w.stats = std::move(stats);
     w.stats_at = now;
   }
