@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "api/json_writing.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
@@ -10,10 +11,6 @@ namespace strata::api {
 namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void WriteString(Writer& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
 
 // Finite numbers only: JSON has no NaN or infinity.
 void WriteNumber(Writer& w, double v) { w.Double(std::isfinite(v) ? v : 0.0); }

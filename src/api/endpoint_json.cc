@@ -1,35 +1,12 @@
 #include "api/endpoint_json.h"
 
+#include "api/json_writing.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
 namespace strata::api {
-namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void WriteString(Writer& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-void WriteSpecs(Writer& w, const std::vector<runtime::TensorSpec>& specs) {
-  w.StartArray();
-  for (const runtime::TensorSpec& spec : specs) {
-    w.StartObject();
-    w.Key("name");
-    WriteString(w, spec.name);
-    w.Key("datatype");
-    WriteString(w, core::DataTypeName(spec.dtype));
-    w.Key("shape");
-    w.StartArray();
-    for (int64_t d : spec.shape) w.Int64(d);
-    w.EndArray();
-    w.EndObject();
-  }
-  w.EndArray();
-}
-
-}  // namespace
 
 std::string EncodeEndpointMetadata(const serving::EndpointDescription& endpoint) {
   rapidjson::StringBuffer buffer;
@@ -44,9 +21,9 @@ std::string EncodeEndpointMetadata(const serving::EndpointDescription& endpoint)
   w.Key("platform");
   WriteString(w, "strata_" + endpoint.plan);
   w.Key("inputs");
-  WriteSpecs(w, endpoint.inputs);
+  WriteTensorSpecs(w, endpoint.inputs);
   w.Key("outputs");
-  WriteSpecs(w, endpoint.outputs);
+  WriteTensorSpecs(w, endpoint.outputs);
   w.Key("plan");
   WriteString(w, endpoint.plan);
   w.Key("state");

@@ -122,42 +122,38 @@ grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryIndex(
   return Finish(context, grpc::Status::OK);
 }
 
-grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelLoad(
-    grpc::CallbackServerContext* context,
-    const inference::RepositoryModelLoadRequest* request,
-    inference::RepositoryModelLoadResponse*) {
+template <typename Request>
+grpc::ServerUnaryReactor* GrpcInferenceService::RunRepositoryAction(
+    grpc::CallbackServerContext* context, const Request& request,
+    void (serving::ModelManager::*action)(std::string,
+                                          serving::ModelManager::ControlCallback)) {
   if (grpc::Status allowed = CheckControlAllowed(); !allowed.ok()) {
     return Finish(context, allowed);
   }
-  if (absl::Status s = CheckRepositoryRequest(request->repository_name(),
-                                              request->model_name(), request->parameters());
+  if (absl::Status s = CheckRepositoryRequest(request.repository_name(), request.model_name(),
+                                              request.parameters());
       !s.ok()) {
     return Finish(context, ToGrpcStatus(s));
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  core_.manager().Load(request->model_name(), [reactor](absl::StatusOr<std::string> result) {
+  (core_.manager().*action)(request.model_name(), [reactor](absl::StatusOr<std::string> result) {
     reactor->Finish(ToGrpcStatus(result.status()));
   });
   return reactor;
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelLoad(
+    grpc::CallbackServerContext* context,
+    const inference::RepositoryModelLoadRequest* request,
+    inference::RepositoryModelLoadResponse*) {
+  return RunRepositoryAction(context, *request, &serving::ModelManager::Load);
 }
 
 grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelUnload(
     grpc::CallbackServerContext* context,
     const inference::RepositoryModelUnloadRequest* request,
     inference::RepositoryModelUnloadResponse*) {
-  if (grpc::Status allowed = CheckControlAllowed(); !allowed.ok()) {
-    return Finish(context, allowed);
-  }
-  if (absl::Status s = CheckRepositoryRequest(request->repository_name(),
-                                              request->model_name(), request->parameters());
-      !s.ok()) {
-    return Finish(context, ToGrpcStatus(s));
-  }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  core_.manager().Unload(request->model_name(), [reactor](absl::StatusOr<std::string> result) {
-    reactor->Finish(ToGrpcStatus(result.status()));
-  });
-  return reactor;
+  return RunRepositoryAction(context, *request, &serving::ModelManager::Unload);
 }
 
 grpc::ServerUnaryReactor* GrpcInferenceService::ModelInfer(

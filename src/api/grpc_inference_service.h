@@ -73,6 +73,14 @@ class GrpcInferenceService final
   // PERMISSION_DENIED unless the control API is on.
   grpc::Status CheckControlAllowed() const;
 
+  // RepositoryModelLoad and RepositoryModelUnload: checks the call, then runs
+  // `action` (ModelManager::Load or Unload) and finishes when it is done.
+  template <typename Request>
+  grpc::ServerUnaryReactor* RunRepositoryAction(
+      grpc::CallbackServerContext* context, const Request& request,
+      void (serving::ModelManager::*action)(std::string,
+                                            serving::ModelManager::ControlCallback));
+
   const serving::ServerCore& core_;
   const GrpcServiceOptions options_;
 };

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "api/json_writing.h"
 #include "api/reserved_parameters.h"
 #include "core/status_macros.h"
 #include "fmt/format.h"
@@ -419,10 +420,6 @@ void WriteData(const core::Tensor& tensor, Writer& w) {
   w.EndArray();
 }
 
-void WriteString(Writer& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
 void WriteShape(Writer& w, const core::Shape& shape) {
   w.StartArray();
   for (int64_t dim : shape) w.Int64(dim);
@@ -446,20 +443,6 @@ void WriteParameters(Writer& w, const core::Parameters& parameters) {
   w.EndObject();
 }
 
-void WriteTensorSpecs(Writer& w, const std::vector<runtime::TensorSpec>& specs) {
-  w.StartArray();
-  for (const runtime::TensorSpec& spec : specs) {
-    w.StartObject();
-    w.Key("name");
-    WriteString(w, spec.name);
-    w.Key("datatype");
-    WriteString(w, core::DataTypeName(spec.dtype));
-    w.Key("shape");
-    WriteShape(w, spec.shape);
-    w.EndObject();
-  }
-  w.EndArray();
-}
 
 }  // namespace
 

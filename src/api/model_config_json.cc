@@ -1,5 +1,6 @@
 #include "api/model_config_json.h"
 
+#include "api/json_writing.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
@@ -7,10 +8,6 @@ namespace strata::api {
 namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void WriteString(Writer& w, const std::string& s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
 
 template <typename Dims>
 void WriteDims(Writer& w, const Dims& dims) {

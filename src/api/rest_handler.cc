@@ -195,10 +195,10 @@ HttpReply RestHandler::AdvisorRoute(const HttpRequestView& request,
     std::vector<advisor::WorkloadSnapshot> snapshots;
     std::vector<advisor::WorkloadStats> stats;
     for (const std::string& name : core_.WorkloadEndpoints()) {
-      absl::StatusOr<advisor::WorkloadSnapshot> snapshot = core_.LiveWorkload(name);
+      absl::StatusOr<advisor::WorkloadSnapshot> snapshot =
+          core_.LiveWorkload(name, /*with_sketch=*/false);
       absl::StatusOr<advisor::WorkloadStats> s = core_.LiveWorkloadStats(name);
       if (!snapshot.ok() || !s.ok()) continue;
-      snapshot->sketch = advisor::WorkloadSketch();  // the summary needs no sketch
       snapshots.push_back(*std::move(snapshot));
       stats.push_back(*std::move(s));
     }
@@ -217,7 +217,9 @@ HttpReply RestHandler::AdvisorRoute(const HttpRequestView& request,
                                   request.target));
   }
   const std::string& name = segments[2];
-  absl::StatusOr<advisor::WorkloadSnapshot> snapshot = core_.LiveWorkload(name);
+  // Only the binary form carries the sketch itself; the JSON view reads its
+  // (cached) statistics.
+  absl::StatusOr<advisor::WorkloadSnapshot> snapshot = core_.LiveWorkload(name, binary);
   if (!snapshot.ok()) return FromStatus(snapshot.status());
   if (binary) return {200, snapshot->Encode(), "application/octet-stream", {}};
   size_t top = 20;

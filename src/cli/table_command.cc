@@ -48,6 +48,28 @@ absl::StatusOr<int64_t> ChosenVersion(store::TableStore& s, const TableFlags& f)
   return *current;
 }
 
+// A table version opened for reading: `--version`, else the current one.
+struct OpenedVersion {
+  std::unique_ptr<store::TableStore> store;
+  int64_t version = 0;
+  std::shared_ptr<store::PredictionTable> table;
+};
+
+absl::StatusOr<OpenedVersion> OpenChosenVersion(const TableFlags& f) {
+  OpenedVersion opened;
+  absl::StatusOr<std::unique_ptr<store::TableStore>> s = Store(f);
+  if (!s.ok()) return s.status();
+  opened.store = *std::move(s);
+  absl::StatusOr<int64_t> v = ChosenVersion(*opened.store, f);
+  if (!v.ok()) return v.status();
+  opened.version = *v;
+  absl::StatusOr<std::shared_ptr<store::PredictionTable>> table =
+      opened.store->Open(f.table, opened.version);
+  if (!table.ok()) return table.status();
+  opened.table = *std::move(table);
+  return opened;
+}
+
 // The row's outputs as a JSON object: {"y": 1.5, "scores": [..]}.
 std::string OutputsJson(const store::TableManifest& m, std::string_view value) {
   std::string out = "{";
@@ -110,13 +132,10 @@ int Show(const TableFlags& f) {
 }
 
 int Get(const TableFlags& f) {
-  absl::StatusOr<std::unique_ptr<store::TableStore>> s = Store(f);
-  if (!s.ok()) return Fail(s.status());
-  absl::StatusOr<int64_t> v = ChosenVersion(**s, f);
-  if (!v.ok()) return Fail(v.status());
-  absl::StatusOr<std::shared_ptr<store::PredictionTable>> table = (*s)->Open(f.table, *v);
-  if (!table.ok()) return Fail(table.status());
-  const store::KeySchema& schema = (*table)->manifest().key;
+  absl::StatusOr<OpenedVersion> opened = OpenChosenVersion(f);
+  if (!opened.ok()) return Fail(opened.status());
+  const std::shared_ptr<store::PredictionTable>& table = opened->table;
+  const store::KeySchema& schema = table->manifest().key;
   if (f.key_values.size() != schema.size()) {
     return Fail(absl::InvalidArgumentError(fmt::format(
         "give one value per key column ({}), e.g. name=value", schema.ToString())));
@@ -129,24 +148,21 @@ int Get(const TableFlags& f) {
     if (absl::Status st = schema.AppendText(c, text, key); !st.ok()) return Fail(st);
   }
   absl::StatusOr<store::LookupResult> found =
-      (*table)->MultiGet(std::vector<std::string>{key});
+      table->MultiGet(std::vector<std::string>{key});
   if (!found.ok()) return Fail(found.status());
   if (!found->found[0]) {
-    fmt::print(stderr, "not found in table '{}' version {}\n", f.table, *v);
+    fmt::print(stderr, "not found in table '{}' version {}\n", f.table, opened->version);
     return 4;
   }
-  fmt::print("{}\n", OutputsJson((*table)->manifest(), found->values[0]));
+  fmt::print("{}\n", OutputsJson(table->manifest(), found->values[0]));
   return 0;
 }
 
 int Export(const TableFlags& f) {
-  absl::StatusOr<std::unique_ptr<store::TableStore>> s = Store(f);
-  if (!s.ok()) return Fail(s.status());
-  absl::StatusOr<int64_t> v = ChosenVersion(**s, f);
-  if (!v.ok()) return Fail(v.status());
-  absl::StatusOr<std::shared_ptr<store::PredictionTable>> table = (*s)->Open(f.table, *v);
-  if (!table.ok()) return Fail(table.status());
-  const store::TableManifest& m = (*table)->manifest();
+  absl::StatusOr<OpenedVersion> opened = OpenChosenVersion(f);
+  if (!opened.ok()) return Fail(opened.status());
+  const std::shared_ptr<store::PredictionTable>& table = opened->table;
+  const store::TableManifest& m = table->manifest();
   // stdout: through a temporary file, since the writer renames into place.
   const std::string path =
       f.output == "-" ? fmt::format("/tmp/strata-export-{}.out", ::getpid()) : f.output;
@@ -157,7 +173,7 @@ int Export(const TableFlags& f) {
   if (!writer.ok()) return Fail(writer.status());
   std::vector<std::string> texts;
   std::vector<std::string_view> views;
-  absl::Status scanned = (*table)->Scan([&](std::string_view key, std::string_view value) {
+  absl::Status scanned = table->Scan([&](std::string_view key, std::string_view value) {
     absl::StatusOr<std::vector<store::KeyValue>> values = m.key.Decode(key);
     if (!values.ok()) return values.status();
     texts.clear();

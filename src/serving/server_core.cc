@@ -176,12 +176,12 @@ std::vector<std::string> ServerCore::WorkloadEndpoints() const {
 }
 
 absl::StatusOr<advisor::WorkloadSnapshot> ServerCore::LiveWorkload(
-    std::string_view name) const {
+    std::string_view name, bool with_sketch) const {
   if (workload_ == nullptr) {
     return absl::NotFoundError(
         "workload sketches are off; start strata serve without --no-workload-sketches");
   }
-  STRATA_ASSIGN_OR_RETURN(advisor::WorkloadSnapshot snapshot, workload_->Snapshot(name));
+  STRATA_ASSIGN_OR_RETURN(advisor::WorkloadSnapshot snapshot, workload_->Snapshot(name, with_sketch));
   const std::string endpoint(name);
   if (std::optional<LayerSummary> table = metrics_->Layer(endpoint, "table");
       table && table->rows > 0) {

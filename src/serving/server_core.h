@@ -126,8 +126,11 @@ class ServerCore {
   // The live workload of `endpoint`: its sketch and the cost figures
   // measured so far (advisor/workload_snapshot.h names them): model time per
   // row from the model's statistics, the model layer's p50/p99 and the
-  // table layer's time per row. NOT_FOUND for an endpoint without a sketch.
-  absl::StatusOr<advisor::WorkloadSnapshot> LiveWorkload(std::string_view endpoint) const;
+  // table layer's time per row. Without `with_sketch` the snapshot's sketch
+  // is left empty (the JSON views need only its statistics, LiveWorkloadStats).
+  // NOT_FOUND for an endpoint without a sketch.
+  absl::StatusOr<advisor::WorkloadSnapshot> LiveWorkload(std::string_view endpoint,
+                                                         bool with_sketch = true) const;
   // Its statistics, at most a second old, and the sketch's memory.
   absl::StatusOr<advisor::WorkloadStats> LiveWorkloadStats(std::string_view endpoint) const;
   size_t WorkloadSketchBytes(std::string_view endpoint) const;

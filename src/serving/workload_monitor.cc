@@ -80,18 +80,18 @@ void WorkloadMonitor::Observe(std::string_view endpoint,
 void WorkloadMonitor::ObserveHashed(std::string_view model,
                                    const std::vector<std::string>& row_keys) {
   if (row_keys.empty()) return;
-  if (Find(model) == nullptr) {
+  Watched* w = Find(model);
+  if (w == nullptr) {
     std::unique_lock lock(mutex_);
-    if (!sketches_.contains(model)) {
-      sketches_.emplace(std::string(model),
-                        std::make_unique<Watched>(options_.sketch, /*hashed=*/true));
-    }
+    auto [it, added] = sketches_.try_emplace(std::string(model));
+    if (added) it->second = std::make_unique<Watched>(options_.sketch, /*hashed=*/true);
+    w = it->second.get();
   }
-  Observe(model, row_keys);
+  w->sketch.AddAll(row_keys);
 }
 
 absl::StatusOr<advisor::WorkloadSnapshot> WorkloadMonitor::Snapshot(
-    std::string_view endpoint) const {
+    std::string_view endpoint, bool with_sketch) const {
   const Watched* w = Find(endpoint);
   if (w == nullptr) return NotWatched(endpoint);
   advisor::WorkloadSnapshot snapshot;
@@ -99,7 +99,7 @@ absl::StatusOr<advisor::WorkloadSnapshot> WorkloadMonitor::Snapshot(
   snapshot.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - w->started).count();
   snapshot.hashed_keys = w->hashed_keys;
-  snapshot.sketch = w->sketch.Snapshot();
+  if (with_sketch) snapshot.sketch = w->sketch.Snapshot();
   return snapshot;
 }
 

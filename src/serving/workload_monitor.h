@@ -69,8 +69,10 @@ class WorkloadMonitor {
   void ObserveHashed(std::string_view model, const std::vector<std::string>& row_keys);
 
   // The endpoint's sketch so far and the seconds it has been observing
-  // (figures are left for the caller). NOT_FOUND when not watched.
-  absl::StatusOr<advisor::WorkloadSnapshot> Snapshot(std::string_view endpoint) const;
+  // (figures are left for the caller); without `with_sketch`, everything but
+  // the sketch, which costs a merge of its shards. NOT_FOUND when not watched.
+  absl::StatusOr<advisor::WorkloadSnapshot> Snapshot(std::string_view endpoint,
+                                                     bool with_sketch = true) const;
 
   // The endpoint's statistics, at most `stats_max_age` old. NOT_FOUND when
   // not watched.
