@@ -182,6 +182,9 @@ class BodyBudgetTest(unittest.TestCase):
 
         # Beyond the budget: 503 with Retry-After, not a body held in memory.
         time.sleep(0.5)
+        rss_growth = (proc_status_kib(fault.pid, "VmRSS") - rss_before) * 1024
+        self.assertLess(rss_growth, self.BUDGET + 16 * MIB,
+                        f"RSS grew {rss_growth / MIB:.0f} MiB under stalled uploads")
         refused, held = [], []
         for sock in uploads:
             try:
@@ -193,9 +196,6 @@ class BodyBudgetTest(unittest.TestCase):
                 held.append(sock)
         self.assertEqual(len(held), self.BUDGET // self.BODY)
         self.assertEqual(len(refused), self.STALLED - len(held))
-        rss_growth = (proc_status_kib(fault.pid, "VmRSS") - rss_before) * 1024
-        self.assertLess(rss_growth, self.BUDGET + 16 * MIB,
-                        f"RSS grew {rss_growth / MIB:.0f} MiB under stalled uploads")
 
         # A client that asks first is refused before it sends its body.
         asker = fault.connect()
