@@ -405,8 +405,10 @@ class RestServer::Impl {
     const AcceptBackoff::Decision decision =
         accept_backoff_.OnFailure(AcceptBackoff::Clock::now(), shortage);
     if (decision.log) {
-      spdlog::warn("accept failed: {} ({} time{} since the last such line){}", ec.message(),
-                   decision.failures, decision.failures == 1 ? "" : "s",
+      spdlog::warn("accept failed: {}{}{}", ec.message(),
+                   decision.failures > 1
+                       ? fmt::format(" ({} times since the last such line)", decision.failures)
+                       : std::string(),
                    shortage ? fmt::format("; the open-file limit is {} (ulimit -n); new "
                                           "connections wait while accepts pause for up to {} ms",
                                           DescriptorLimit(), AcceptBackoff::kMaxPause.count())
