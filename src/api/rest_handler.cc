@@ -343,8 +343,11 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request,
   std::string_view body = request.body;
   if (*encoding != ContentEncoding::kIdentity) {
     absl::StatusOr<std::string> decompressed =
-        Decompress(body, *encoding, request.max_body_bytes);
+        Decompress(body, *encoding, request.max_body_bytes, request.body_reservation);
     if (!decompressed.ok()) {
+      if (decompressed.status().code() == absl::StatusCode::kUnavailable) {
+        return FromStatus(decompressed.status());  // 503, Retry-After: the body budget
+      }
       const bool too_large =
           decompressed.status().code() == absl::StatusCode::kResourceExhausted;
       return Error(too_large ? 413 : 400, std::string(decompressed.status().message()));

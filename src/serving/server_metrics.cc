@@ -284,4 +284,35 @@ ModelStatistics ModelMetrics::Snapshot() const {
   return stats_;
 }
 
+ServerMetrics::HttpSeries ServerMetrics::BuildHttpSeries(prometheus::Registry& registry) {
+  auto& refused = prometheus::BuildCounter()
+                      .Name("strata_http_refused_requests_total")
+                      .Help("REST requests refused before their body was read or inflated: "
+                            "body memory budget spent (503), body stopped arriving (408)")
+                      .Register(registry);
+  return {
+      .accept_pauses = &prometheus::BuildCounter()
+                            .Name("strata_http_accept_pauses_total")
+                            .Help("Failed REST accepts (no file descriptors or memory left) "
+                                  "after which the acceptor paused")
+                            .Register(registry)
+                            .Add({}),
+      .body_budget_refusals = &refused.Add({{"reason", "body_budget"}}),
+      .body_timeouts = &refused.Add({{"reason", "body_timeout"}}),
+      .body_bytes = &prometheus::BuildGauge()
+                         .Name("strata_http_body_bytes")
+                         .Help("Bytes of REST request bodies held, buffered or inflated "
+                               "(bounded by --body-memory-budget)")
+                         .Register(registry)
+                         .Add({}),
+  };
+}
+
+void ServerMetrics::RecordAcceptPause() { http_.accept_pauses->Increment(); }
+void ServerMetrics::RecordBodyBudgetRefusal() { http_.body_budget_refusals->Increment(); }
+void ServerMetrics::RecordBodyTimeout() { http_.body_timeouts->Increment(); }
+void ServerMetrics::AddHttpBodyBytes(int64_t delta) {
+  http_.body_bytes->Increment(static_cast<double>(delta));
+}
+
 }  // namespace strata::serving

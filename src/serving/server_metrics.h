@@ -159,6 +159,29 @@ class ServerMetrics {
   std::mutex layer_mutex_;
   std::unordered_map<std::string, LayerSeries> layer_series_;  // guarded by layer_mutex_
   LayerSeries& SeriesOf(const std::string& endpoint, const std::string& layer);
+
+  // The REST frontend's defences (docs/operations.md).
+ public:
+  // An accept that failed for want of file descriptors or memory, after
+  // which the acceptor paused: strata_http_accept_pauses_total.
+  void RecordAcceptPause();
+  // A request refused because the request-body memory budget was spent
+  // (503), or whose body stopped arriving (408):
+  // strata_http_refused_requests_total{reason="body_budget"|"body_timeout"}.
+  void RecordBodyBudgetRefusal();
+  void RecordBodyTimeout();
+  // Bytes of request bodies held, buffered or inflated: strata_http_body_bytes.
+  void AddHttpBodyBytes(int64_t delta);
+
+ private:
+  struct HttpSeries {
+    prometheus::Counter* accept_pauses;
+    prometheus::Counter* body_budget_refusals;
+    prometheus::Counter* body_timeouts;
+    prometheus::Gauge* body_bytes;
+  };
+  static HttpSeries BuildHttpSeries(prometheus::Registry& registry);
+  HttpSeries http_ = BuildHttpSeries(*registry_);  // declared after registry_, which it needs
 };
 
 }  // namespace strata::serving
