@@ -60,12 +60,9 @@ def main():
     ap.add_argument("--no-fetch", action="store_true", help="do not fetch OpenBLAS")
     args = ap.parse_args()
 
-    started = report.now()
-    out = report.out_dir(args, "batching-bench")
-    repo = models.bench_models(args.models_dir, out, ["--delay-us", str(args.delay_us)])
-    binary, binfo = servers.strata_binary(args.strata, out)
+    started, out, repo, binary, info = report.begin(
+        args, "batching-bench", ["--delay-us", str(args.delay_us)])
     mcb = models.find_model_call_bench(args.model_call_bench)
-    info = dict(machine.machine_info(), **binfo)
 
     blases, envs, notes = [], {}, []
     for b in [x for x in args.blas.split(",") if x]:
@@ -207,10 +204,8 @@ def make_report(info, args, started, out, blases, inproc, results, problems):
               f"{report.spread([r['rps'] for r in runs], report.num)} | "
               f"{report.spread([r['p99_us'] for r in runs])} | "
               f"{report.spread([r['others_cpus'] for r in runs], report.cpus)} |")
-    lines += report.problems_lines(problems, "every response 2xx, no socket errors, servers "
-                                             "up until SIGTERM, no warnings in their logs")
-    lines += report.footer(out)
-    return "\n".join(lines)
+    return report.end(lines, problems, "every response 2xx, no socket errors, servers "
+                                       "up until SIGTERM, no warnings in their logs", out)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ Models:
 For each model: keys are ids 0..KEYS-1 (features cycling through the model's samples.json
 rows); the top --table-keys ids are precomputed by `strata batch` into a RocksDB table; the
 hybrid endpoint `scores` serves table -> cache (64MiB) -> model. Each request carries --rows
-Zipf(1.0)-drawn rows (bench/lib/zipf.py, seed 7) (--bodies pre-drawn bodies, cycled). The same bodies without the key column
-go to the model's own endpoint for the dynamic-only run. One server per model; the hybrid
+Zipf(1.0)-drawn rows (bench/lib/zipf.py, seed 7; --bodies pre-drawn bodies, cycled). The same
+bodies without the key column go to the model's own endpoint for the dynamic-only run. One server per model; the hybrid
 answers are first checked against the model's own; the cache is warmed with --warmup seconds
 of hybrid traffic; then dynamic and hybrid runs alternate (D H, H D, D H, ...) --repeats times
 and the report gives medians. Each run records requests/s, rows/s, p50/p99, the server's CPU

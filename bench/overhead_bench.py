@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Overhead over the model call: strata's single-connection REST p50 minus the in-process model call.
+"""Overhead over the model call: strata's single-connection REST p50 minus the in-process
+model call.
 
 Model: digits_mlp (examples/, TorchScript MLP 64 -> 128 -> 64 -> 10, config unchanged), alone in
 its repository. Each of --repeats (3) rounds, interleaved:
@@ -39,12 +40,8 @@ def main():
     ap.add_argument("--http-threads", type=int, default=0, help="0: strata's default")
     args = ap.parse_args()
 
-    started = report.now()
-    out = report.out_dir(args, "overhead-bench")
-    repo = models.bench_models(args.models_dir, out)
-    binary, binfo = servers.strata_binary(args.strata, out)
+    started, out, repo, binary, info = report.begin(args, "overhead-bench")
     mcb = models.find_model_call_bench(args.model_call_bench)
-    info = dict(machine.machine_info(), **binfo)
     served = models.subset_repo(repo, [MODEL], out, "repo-overhead")
     model_dir = os.path.join(served, "models", MODEL)
     server = servers.Strata(binary, served, out, label="strata-overhead",
@@ -128,10 +125,8 @@ def make_report(info, args, started, out, rounds, problems):
           f"same round; the difference of the medians is {p50:,.1f} − {run_us:,.1f} = "
           f"{p50 - run_us:,.1f} µs) (target ≤ {TARGET_US:.0f} µs): "
           f"{report.verdict(paired <= TARGET_US)}")
-    lines += report.problems_lines(problems, "every response 2xx, server up until SIGTERM, no "
-                                             "warnings in its log")
-    lines += report.footer(out)
-    return "\n".join(lines)
+    return report.end(lines, problems, "every response 2xx, server up until SIGTERM, no "
+                                       "warnings in its log", out)
 
 
 if __name__ == "__main__":

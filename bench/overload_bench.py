@@ -58,12 +58,8 @@ def main():
                     help="connections of the overload run")
     args = ap.parse_args()
 
-    started = report.now()
-    out = report.out_dir(args, "overload-bench")
-    repo = models.bench_models(args.models_dir, out,
-                               ["--overload-queue", str(args.overload_queue)])
-    binary, binfo = servers.strata_binary(args.strata, out)
-    info = dict(machine.machine_info(), **binfo)
+    started, out, repo, binary, info = report.begin(
+        args, "overload-bench", ["--overload-queue", str(args.overload_queue)])
     body_file = models.body_path(repo, MODEL)
     with open(body_file, "rb") as f:
         body = f.read()
@@ -220,9 +216,8 @@ def make_report(info, args, started, out, rounds, problems):
           f"{end / 1024:,.1f} MiB (peak {100 * (peak / start - 1):+.1f} %, end "
           f"{100 * (end / start - 1):+.1f} %): {report.verdict(flat)}")
     w(f"- the generator sent {ach:.1%} of the offered rate (median over rounds)")
-    lines += report.problems_lines(problems, "server up until SIGTERM, no warnings in its log")
-    lines += report.footer(out)
-    return "\n".join(lines)
+    return report.end(lines, problems, "server up until SIGTERM, no warnings in its log",
+                      out)
 
 
 if __name__ == "__main__":

@@ -52,11 +52,7 @@ def main():
                     help="also measure nginx's fixed response (the HTTP floor)")
     args = ap.parse_args()
 
-    started = report.now()
-    out = report.out_dir(args, "peer-bench")
-    repo = models.bench_models(args.models_dir, out)
-    binary, binfo = servers.strata_binary(args.strata, out)
-    info = dict(machine.machine_info(), **binfo)
+    started, out, repo, binary, info = report.begin(args, "peer-bench")
     served = models.subset_repo(repo, [MODEL], out, "repo-peer")
     body_file = models.body_path(repo, MODEL)
     with open(body_file) as f:
@@ -189,10 +185,8 @@ def make_report(info, args, started, out, labels, results, problems, sanity):
                   f"{report.spread([r['rps'] for r in runs], report.num)} | "
                   f"{report.spread([r['p99_us'] for r in runs])} | "
                   f"{report.spread([r['others_cpus'] for r in runs], report.cpus)} |")
-    lines += report.problems_lines(problems, "every response 2xx, no socket errors, servers up "
-                                             "until SIGTERM")
-    lines += report.footer(out)
-    return "\n".join(lines)
+    return report.end(lines, problems, "every response 2xx, no socket errors, servers up "
+                                       "until SIGTERM", out)
 
 
 if __name__ == "__main__":

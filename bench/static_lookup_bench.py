@@ -10,7 +10,8 @@ serves both as static endpoints (`strata serve --endpoints`), then measures,
     the RocksDB-backed endpoint and on the Redis-backed one.
 Loopback only; every run is bounded by --seconds.
 
-  /usr/bin/python3 bench/static_lookup_bench.py --strata build/release/strata [--seconds 10 --repeats 3]
+  /usr/bin/python3 bench/static_lookup_bench.py [--strata build/release/strata]
+      [--seconds 10 --repeats 3]
 """
 import json
 import os

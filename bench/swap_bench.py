@@ -272,11 +272,7 @@ def main():
                          "`version_marker: READY` in config.yaml and READY in the directory "
                          "(complete at first sight)")
     args = ap.parse_args()
-    started = report.now()
-    out = report.out_dir(args, "swap-bench")
-    repo = models.bench_models(args.models_dir, out)
-    binary, binfo = servers.strata_binary(args.strata, out)
-    info = dict(machine.machine_info(), **binfo)
+    started, out, repo, binary, info = report.begin(args, "swap-bench")
     problems, results = [], []
     for model in [m for m in args.models.split(",") if m]:
         for mode in [m for m in args.publish.split(",") if m]:
@@ -360,11 +356,9 @@ def make_report(info, args, started, out, results, problems):
           f"footprint); failed requests: {failed}; publish → new version "
           f"serving {ms(report.median([s['publish_to_first_ms'] for s in sws(r)]))} with "
           f"--poll-interval-ms {args.poll_interval_ms}")
-    lines += report.problems_lines(problems, "no failed request, no old-version response after "
-                                             "a window, no warnings in the log, server up "
-                                             "until SIGTERM")
-    lines += report.footer(out)
-    return "\n".join(lines)
+    return report.end(lines, problems, "no failed request, no old-version response after "
+                                       "a window, no warnings in the log, server up "
+                                       "until SIGTERM", out)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,18 @@ def add_common_args(ap, repeats=3, models_dir=True):
                         help="reuse a repository written by bench/make_bench_models.py")
 
 
+def begin(args, name, model_options=()):
+    """What a driver with add_common_args starts from: (started, out, repository of
+    bench/make_bench_models.py written with `model_options` (or --models-dir), private strata
+    binary, machine and binary info)."""
+    from . import machine, models, servers
+    started = now()
+    out = out_dir(args, name)
+    repo = models.bench_models(args.models_dir, out, model_options)
+    binary, binfo = servers.strata_binary(args.strata, out)
+    return started, out, repo, binary, dict(machine.machine_info(), **binfo)
+
+
 def out_dir(args, name):
     d = getattr(args, "out", None) or tempfile.mkdtemp(prefix=f"strata-{name}-")
     os.makedirs(d, exist_ok=True)
@@ -165,6 +177,12 @@ def commands_block(out):
 
 def footer(out):
     return ["\nCommands:\n", *commands_block(out), f"\nRaw output: {out}"]
+
+
+def end(lines, problems, none_text, out):
+    """The report's text: `lines`, then the problems seen (or none: `none_text`), the commands
+    and where the raw output is."""
+    return "\n".join(lines + problems_lines(problems, none_text) + footer(out))
 
 
 def save_results(out, data):
