@@ -214,9 +214,11 @@ absl::Status RepositoryRestore::RestoreRocksDbTables() {
   for (const BackupTable* t : tables) {
     absl::StatusOr<int64_t> current = (*store)->CurrentVersion(t->name);
     if (!current.ok()) return current.status();
+    // Set even when it reads the same: a missing pointer reads as the newest.
+    if (t->current != 0) {
+      if (absl::Status s = (*store)->SetCurrentVersion(t->name, t->current); !s.ok()) return s;
+    }
     if (t->current != 0 && *current != t->current) {
-      absl::Status s = (*store)->SetCurrentVersion(t->name, t->current);
-      if (!s.ok()) return s;
       summary_.restored.push_back(fmt::format("tables/{}/CURRENT -> {}", t->name, t->current));
     }
     for (const BackupTableVersion& v : t->versions) {
@@ -256,8 +258,10 @@ absl::Status RepositoryRestore::RestoreRedisTables() {
     }
     absl::StatusOr<int64_t> current = (*redis)->CurrentVersion(t->name);
     if (!current.ok()) return current.status();
-    if (t->current != 0 && *current != t->current) {
+    if (t->current != 0) {
       if (absl::Status s = (*redis)->SetCurrentVersion(t->name, t->current); !s.ok()) return s;
+    }
+    if (t->current != 0 && *current != t->current) {
       summary_.restored.push_back(fmt::format("redis:{} current -> {}", t->name, t->current));
     }
   }
