@@ -56,10 +56,12 @@ absl::StatusOr<CopiedFile> CopyHashed(const std::filesystem::path& from,
                                       CopyProgress* progress);
 
 // `path` relative to `root` ('/'-separated) when it lies inside it, else "".
-std::string RelativeInside(const std::filesystem::path& path, const std::filesystem::path& root);
+std::string RelativeInside(const std::filesystem::path& path,
+                           const std::filesystem::path& root);
 
 // Writes `data` to `path` and syncs it.
-absl::Status WriteSynced(const std::filesystem::path& path, std::string_view data);
+absl::Status WriteSynced(const std::filesystem::path& path,
+                         std::string_view data);
 // Syncs a directory, so the renames and creations inside it persist.
 void SyncDirectory(const std::filesystem::path& dir);
 

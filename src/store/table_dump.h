@@ -20,7 +20,8 @@
 namespace strata::store {
 
 struct TableDump {
-  std::vector<std::filesystem::path> runs = {};  // in `dir`, in the order written
+  std::vector<std::filesystem::path> runs =
+      {};  // in `dir`, in the order written
   int64_t rows = 0;
   std::string checksum = {};  // TableChecksum::ToString() of the records
 };
