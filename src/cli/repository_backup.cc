@@ -100,27 +100,37 @@ absl::StatusOr<BackupSummary> RepositoryBackup::Write(
   RepositoryBackup backup(options);
   fs::remove_all(backup.partial_, ec);  // left by a backup that was killed
   fs::create_directories(backup.partial_, ec);
-  if (ec)
+  if (ec) {
     return absl::InternalError(fmt::format(
         "cannot create {}: {}", backup.partial_.string(), ec.message()));
-  if (absl::Status s = backup.PlanRepository(); !s.ok()) return s;
-  if (fs::is_directory(TablesDir(options), ec)) {
-    absl::StatusOr<std::unique_ptr<store::TableStore>> rocksdb =
-        CreateTableStore(RocksDbFlags(TablesDir(options).string()),
-                         options.repository);
-    if (!rocksdb.ok()) return rocksdb.status();
-    absl::Status s = backup.PlanTables(**rocksdb, backup.manifest_.tables_held);
-    if (!s.ok()) return s;
   }
-  if (absl::Status s = backup.CopyFiles(); !s.ok()) return s;
-  if (!options.redis.empty()) {
-    absl::StatusOr<std::unique_ptr<store::TableStore>> redis =
-        CreateTableStore(RedisFlags(options.redis), options.repository);
-    if (!redis.ok()) return redis.status();
-    if (absl::Status s = backup.DumpRedisTables(**redis); !s.ok()) return s;
+  absl::Status s = backup.Run();
+  if (!s.ok()) {
+    fs::remove_all(backup.partial_, ec);  // a failed backup leaves nothing
+    return s;
   }
-  if (absl::Status s = backup.Finish(); !s.ok()) return s;
   return backup.summary_;
+}
+
+absl::Status RepositoryBackup::Run() {
+  std::error_code ec;
+  if (absl::Status s = PlanRepository(); !s.ok()) return s;
+  if (fs::is_directory(TablesDir(options_), ec)) {
+    absl::StatusOr<std::unique_ptr<store::TableStore>> rocksdb =
+        CreateTableStore(RocksDbFlags(TablesDir(options_).string()),
+                         options_.repository);
+    if (!rocksdb.ok()) return rocksdb.status();
+    if (absl::Status s = PlanTables(**rocksdb, manifest_.tables_held); !s.ok())
+      return s;
+  }
+  if (absl::Status s = CopyFiles(); !s.ok()) return s;
+  if (!options_.redis.empty()) {
+    absl::StatusOr<std::unique_ptr<store::TableStore>> redis =
+        CreateTableStore(RedisFlags(options_.redis), options_.repository);
+    if (!redis.ok()) return redis.status();
+    if (absl::Status s = DumpRedisTables(**redis); !s.ok()) return s;
+  }
+  return Finish();
 }
 
 absl::Status RepositoryBackup::PlanRepository() {

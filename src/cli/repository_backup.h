@@ -48,6 +48,7 @@ class RepositoryBackup {
  private:
   explicit RepositoryBackup(const BackupOptions& options);
 
+  absl::Status Run();
   absl::Status PlanRepository();
   absl::Status PlanTables(store::TableStore& store,
                           std::vector<BackupTable>& tables);
