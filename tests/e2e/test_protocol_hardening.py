@@ -75,7 +75,25 @@ def fetch(server, method, path, body=None, headers=None):
 X = [("x", "FP32", np.array([[1.0, -3.0, 2.0]], dtype=np.float32))]  # y = [[-1, 3, -2]]
 
 
-class HardeningTest(unittest.TestCase):
+class ProtocolTestCase(unittest.TestCase):
+    def assertCode(self, call, code, *fragments):
+        """`call` fails with gRPC status `code` and a message holding `fragments`."""
+        with self.assertRaises(grpc.RpcError) as raised:
+            call()
+        self.assertEqual(raised.exception.code(), code, raised.exception.details())
+        for fragment in fragments:
+            self.assertIn(fragment, raised.exception.details() or "")
+        return raised.exception.details()
+
+    def assertRestError(self, status, raw, expected, *fragments):
+        """An HTTP `expected` status with {"error": ...} holding `fragments`."""
+        self.assertEqual(status, expected, raw)
+        error = strict_json(raw)["error"]
+        for fragment in fragments:
+            self.assertIn(fragment, error)
+
+
+class HardeningTest(ProtocolTestCase):
     @classmethod
     def setUpClass(cls):
         cls.repository = make_repository(["dtype_fp32", "dtype_fp64", "dtype_int32",
@@ -89,20 +107,6 @@ class HardeningTest(unittest.TestCase):
         cls.client.close()
         cls.server.__exit__(None, None, None)
         shutil.rmtree(cls.repository)
-
-    def assertCode(self, call, code, *fragments):
-        with self.assertRaises(grpc.RpcError) as raised:
-            call()
-        self.assertEqual(raised.exception.code(), code, raised.exception.details())
-        for fragment in fragments:
-            self.assertIn(fragment, raised.exception.details() or "")
-        return raised.exception.details()
-
-    def assertRestError(self, status, raw, expected, *fragments):
-        self.assertEqual(status, expected, raw)
-        error = strict_json(raw)["error"]
-        for fragment in fragments:
-            self.assertIn(fragment, error)
 
     def post_json(self, model, body):
         return fetch(self.server, "POST", f"/v2/models/{model}/infer",
@@ -303,7 +307,8 @@ class HardeningTest(unittest.TestCase):
         body = b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 3], ' \
                b'"data": [1e39, 0, 0]}]}'
         status, raw, _ = self.post_json("dtype_fp32", body)
-        self.assertRestError(status, raw, 400, "value 1e39 is out of range")
+        self.assertRestError(status, raw, 400, "input 'x': value 1e+39 is out of range for "
+                             "its 32-bit floating-point datatype")
         status, raw, _ = self.post_json("dtype_fp32", body.replace(b"1e39", b"3.4028235e38"))
         self.assertEqual(status, 200, raw)
         self.assertEqual(strict_json(raw)["outputs"][0]["data"][0], -3.4028235e38)
@@ -359,7 +364,7 @@ class HardeningTest(unittest.TestCase):
                 model_name="dtype_bool"))
 
 
-class ReadinessTest(unittest.TestCase):
+class ReadinessTest(ProtocolTestCase):
     """A server with a model that failed to load (corrupt_pt)."""
 
     @classmethod
