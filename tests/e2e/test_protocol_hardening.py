@@ -206,6 +206,19 @@ class HardeningTest(ProtocolTestCase):
                          json.dumps({"parameters": {"config": config}}))
         self.assertEqual(details, strict_json(raw)["error"])  # REST and gRPC agree
 
+    def test_a_refused_control_body_is_answered_and_the_server_lives(self):
+        # A malformed body used to be answered through a reply callback that
+        # had already been moved away: std::bad_function_call, and the
+        # process terminated.
+        for action, body in (("default", "not json"), ("labels", '{"version": 1}'),
+                             ("load", "not json")):
+            status, raw, _ = fetch(self.server, "POST",
+                                   f"/v2/repository/models/dtype_int32/{action}", body)
+            self.assertEqual(status, 400, (action, raw))
+            self.assertIn("error", strict_json(raw))
+        status, _, _ = fetch(self.server, "GET", "/v2/health/live")
+        self.assertEqual(status, 200)
+
     # --- 5. classification ------------------------------------------------
 
     def test_classification_is_answered_over_json_binary_and_grpc(self):
