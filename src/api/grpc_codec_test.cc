@@ -228,7 +228,7 @@ TEST(GrpcCodecTest, RejectsUnsupportedParametersAndDropsBinaryOnes) {
   EXPECT_TRUE(decoded->outputs[0].parameters.empty());
 }
 
-TEST(GrpcCodecTest, TimeoutParameterMustBeANonNegativeInteger) {
+TEST(GrpcCodecTest, TimeoutParameterMustBeANumber) {
   inference::ModelInferRequest request = Request();
   (*request.mutable_parameters())["timeout"].set_int64_param(5000);
   absl::StatusOr<core::InferRequest> decoded = DecodeModelInferRequest(request);
