@@ -39,6 +39,7 @@ struct ServeFlags {
   double key_log_sample = 1;
   bool key_log_hash = false;
   bool workload_sketches = true;  // live sketches behind /v2/advisor
+  bool lenient_readiness = false;  // ready once started, whatever the models
   TableStoreFlags tables;    // where the endpoints' tables live
 };
 
@@ -128,7 +129,8 @@ int RunServe(const ServeFlags& flags) {
            .warmup_reader = api::ReadWarmupFile,
            .endpoints = *std::move(endpoints),
            .key_log = key_log,
-           .workload_sketches = flags.workload_sketches},
+           .workload_sketches = flags.workload_sketches,
+           .lenient_readiness = flags.lenient_readiness},
           backends);
   if (!core.ok()) {
     spdlog::error("{}", std::string(core.status().message()));
@@ -253,6 +255,9 @@ void AddServeCommand(CLI::App& app) {
                   "entropy; about 4 MiB) per endpoint with key columns, served at "
                   "/v2/advisor/{endpoint} and in /metrics, read by `strata advise --server` "
                   "(default: on)");
+  serve->add_flag("--lenient-readiness", flags->lenient_readiness,
+                  "Answer /v2/health/ready and ServerReady true once started, even when a "
+                  "model or endpoint is not ready (default: ready only when all are)");
   serve->add_option("--tables", flags->tables.tables,
                     "RocksDB tables directory for static endpoints (default: "
                     "<repository>/tables)");

@@ -260,17 +260,22 @@ void ModelMetrics::RecordQueueWait(nanoseconds waited) {
   stats_.queue.ns += Nanos(waited);
 }
 
-void ModelMetrics::RecordBatch(int64_t rows, nanoseconds compute) {
-  compute_->Observe(Seconds(compute));
-  batch_size_->Observe(static_cast<double>(rows));
+void ModelMetrics::RecordBatch(const BatchTiming& batch) {
+  compute_->Observe(Seconds(batch.infer));
+  batch_size_->Observe(static_cast<double>(batch.rows));
+  const auto add = [&batch](ComputeStats& stats) {
+    for (auto [stat, took] : {std::pair{&stats.input, batch.input},
+                              std::pair{&stats.infer, batch.infer},
+                              std::pair{&stats.output, batch.output}}) {
+      ++stat->count;
+      stat->ns += Nanos(took);
+    }
+  };
   std::lock_guard lock(mutex_);
   ++stats_.execution_count;
-  stats_.inference_count += static_cast<uint64_t>(rows);
-  ++stats_.compute_infer.count;
-  stats_.compute_infer.ns += Nanos(compute);
-  DurationStat& by_size = stats_.batch_stats[rows];
-  ++by_size.count;
-  by_size.ns += Nanos(compute);
+  stats_.inference_count += static_cast<uint64_t>(batch.rows);
+  add(stats_.compute);
+  add(stats_.batch_stats[batch.rows]);
 }
 
 void ModelMetrics::SetQueueDepth(size_t depth) {

@@ -83,8 +83,14 @@ class RestApiTest(unittest.TestCase):
         status, body, headers = self.server.request("GET", "/v2/health/live")
         self.assertEqual((status, body), (200, {"live": True}))
         self.assertEqual(headers["Content-Type"], "application/json")
+        # Readiness is strict: this repository holds the deliberately broken
+        # fixture models, so the server says it is not ready, and why
+        # (tests/e2e/test_protocol_hardening.py checks the ready and
+        # --lenient-readiness cases).
         status, body, _ = self.server.request("GET", "/v2/health/ready?test_1=1")
-        self.assertEqual((status, body), (200, {"ready": True}))
+        self.assertEqual(status, 503, body)
+        self.assertFalse(body["ready"])
+        self.assertIn("is not ready", body["error"])
 
     def test_server_metadata(self):
         status, body, _ = self.server.request("GET", "/v2")
@@ -301,6 +307,14 @@ class RestApiTest(unittest.TestCase):
         request = dict(good_request(), parameters={"sequence_id": 7})
         status, body, _ = self.server.infer("breast_cancer_xgb", request)
         self.assertError(status, body, 400, "'sequence_id' is not supported")
+        # Triton parameters strata cannot honour stay refused; the one
+        # Triton's C++ client always sends is accepted (docs/protocol.md).
+        request = dict(good_request(), parameters={"triton_unknown_option": True})
+        status, body, _ = self.server.infer("breast_cancer_xgb", request)
+        self.assertError(status, body, 400, "'triton_unknown_option' is not supported")
+        request = dict(good_request(), parameters={"triton_enable_empty_final_response": False})
+        status, body, _ = self.server.infer("breast_cancer_xgb", request)
+        self.assertEqual(status, 200, body)
         # gzip and deflate are decoded (tests/e2e/test_binary_tensor.py); a body
         # that only claims to be gzip is refused, and other codings get 415.
         status, body, _ = self.server.request(
