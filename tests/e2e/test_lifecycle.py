@@ -302,10 +302,11 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(results[-1][:3:2], (200, "2"))
 
     def test_7_memory_is_returned_after_unload(self):
-        """20 load/infer/unload cycles of a 34 MB model: RSS after each unload
-        stays flat to within a quarter of the model over all cycles, while
-        each load visibly adds the model (so a version kept after unload, even
-        once, would show)."""
+        """20 load/infer/unload cycles of a 33 MB model (tests/fixtures: many
+        1 MB tensors, so glibc's own slack stays small): each unload gives the
+        model's memory back, and RSS after the unloads stays flat to within a
+        quarter of the model (a version kept after unload, even once, would
+        add a whole one; one kept per cycle, 19)."""
         def rss_kib():
             with open("/proc/%d/status" % self.server.process.pid) as f:
                 return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -336,7 +337,7 @@ class LifecycleTest(unittest.TestCase):
             loaded, unloaded, model_kib)
         # The measurement sees the model: each unload gives most of it back.
         returned = sorted(l - u for l, u in zip(loaded, unloaded))
-        self.assertGreater(returned[len(returned) // 2], 0.5 * model_kib, readings)
+        self.assertGreater(returned[len(returned) // 2], 0.75 * model_kib, readings)
         # Nothing accumulates: the last unloads sit where the first ones did
         # (a version kept per cycle would add ~19 models, one kept once a whole one).
         first, last = sorted(unloaded[:5])[2], sorted(unloaded[-5:])[2]
