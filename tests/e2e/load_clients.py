@@ -91,10 +91,12 @@ class LoadClients:
         """Fails `test` when a client raised, hung, or recorded too little."""
         self.wait()
         messages = [f"client {index}: {error}" for index, error in self.errors]
+        failed = {index for index, _ in self.errors}
         for index, records in enumerate(self.by_client):
             if len(records) < min_records_per_client:
+                failed.add(index)
                 messages.append(f"client {index} recorded {len(records)} answers "
                                 f"(fewer than {min_records_per_client})")
         if messages:
-            test.fail(f"{len(messages)} of {self.count} load clients failed:\n"
+            test.fail(f"{len(failed)} of {self.count} load clients failed:\n"
                       + "\n".join(messages))
