@@ -1,6 +1,8 @@
 """End-to-end tests of `strata batch` against the real binary: tables and
 files out, keys passed through, predictions checked against XGBoost's own
-(samples.json from the training script), kill -9 and resume, shards,
+(on features that are a function of each row's id), kill -9 and resume
+(while chunks are computed, during the merge and at publication, with a
+server serving the table), a completed job not running again, shards,
 verification failures and malformed input. Also holds the helpers that the
 table and static-serving tests share (run_strata, RedisServer)."""
 import json
