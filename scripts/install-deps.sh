@@ -20,6 +20,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev curl wrk prometheus
   # the HTTP floor peer of the benchmarks (bench/lib/servers.py: nginx's fixed response)
   nginx
+  # kill -9 at an exact point of a batch job (tests/e2e/test_batch.py)
+  strace
   # example models and the benchmark peer (run by /usr/bin/python3)
   python3 python3-numpy python3-torch python3-xgboost python3-sklearn
   python3-fastapi python3-uvicorn python3-requests python3-pandas python3-redis

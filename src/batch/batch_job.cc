@@ -113,6 +113,16 @@ absl::StatusOr<BatchJobResult> RunBatchJob(const BatchJobOptions& options) {
   absl::StatusOr<FileLock> shard_lock = FileLock::Acquire(
       job_dir / "shards" / fmt::format("{}.lock", options.shard_index), false);
   if (!shard_lock.ok()) return shard_lock.status();
+  // A completed job does not run again: not its chunks (whose checkpoints are
+  // gone), and not its merge (checked again below, for a shard that finishes
+  // after another has published).
+  if (const std::optional<int64_t> done = ReadNumber(job_dir / "finalized")) {
+    spdlog::info("job {} is already complete (table version {}); pass another "
+                 "--job-id to run it again",
+                 result.job_id, *done);
+    result.version = *done;
+    return result;
+  }
 
   const bool csv = options.input_format == InputFormat::kCsv;
   absl::StatusOr<std::unique_ptr<ChunkReader>> reader =

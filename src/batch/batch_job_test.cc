@@ -138,6 +138,21 @@ TEST_F(BatchJobTest, ResumingAfterAFailureGivesTheSameTable) {
   EXPECT_EQ(resumed->rows, 200);
 }
 
+TEST_F(BatchJobTest, ACompletedJobDoesNotRunAgain) {
+  BatchJobOptions options = Options(WriteCsv("in.csv", 95));
+  options.job_id = "weekly";
+  absl::StatusOr<BatchJobResult> first = RunBatchJob(options);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(first->published);
+  absl::StatusOr<BatchJobResult> again = RunBatchJob(options);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->finalized);
+  EXPECT_EQ(again->version, first->version);
+  EXPECT_EQ(again->rows_processed, 0);  // not a chunk computed again
+  EXPECT_FALSE(fs::exists(dir_ / "staging" / "weekly" / "parts" / "part-00000000.run"));
+  EXPECT_EQ(*store_.ListVersions("forecast"), (std::vector<int64_t>{first->version}));
+}
+
 TEST_F(BatchJobTest, ShardsCombineIntoOneVersion) {
   const std::string input = WriteCsv("in.csv", 123);
   absl::StatusOr<BatchJobResult> whole = RunBatchJob(Options(input));

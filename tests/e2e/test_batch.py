@@ -1,6 +1,8 @@
 """End-to-end tests of `strata batch` against the real binary: tables and
 files out, keys passed through, predictions checked against XGBoost's own
-(samples.json from the training script), kill -9 and resume, shards,
+(on features that are a function of each row's id), kill -9 and resume
+(while chunks are computed, during the merge and at publication, with a
+server serving the table), a completed job not running again, shards,
 verification failures and malformed input. Also holds the helpers that the
 table and static-serving tests share (run_strata, RedisServer)."""
 import json
@@ -32,6 +34,56 @@ def samples():
     return rows, s["expected"]["outputs"][0]["data"]
 
 
+def _mix64(x):
+    """SplitMix64's finaliser on a numpy uint64 array: a well-spread hash."""
+    import numpy
+    x = x + numpy.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> numpy.uint64(30))) * numpy.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> numpy.uint64(27))) * numpy.uint64(0x94D049BB133111EB)
+    return x ^ (x >> numpy.uint64(31))
+
+
+def feature_rows(ids, salt=0):
+    """The 30 features of each id in `ids`, a deterministic function of the id
+    (and `salt`): feature j is drawn, by a hash of (salt, id, j), inside the
+    range the samples span for feature j, and rounded to float32. Unlike
+    cycling through the 32 samples, no two ids share a row, so answers
+    swapped between ids (or chunks) change the predictions: about 99.95% of
+    pairs of ids get different XGBoost answers."""
+    import numpy
+    rows, _ = samples()
+    lo = numpy.array([min(c) for c in zip(*rows)])
+    hi = numpy.array([max(c) for c in zip(*rows)])
+    with numpy.errstate(over="ignore"):
+        h = _mix64(_mix64(numpy.full(len(ids), salt, dtype=numpy.uint64))
+                   ^ numpy.array(ids, dtype=numpy.uint64))
+        cells = _mix64(h[:, None] ^ numpy.arange(1, 31, dtype=numpy.uint64)[None, :])
+    u = (cells >> numpy.uint64(11)).astype(numpy.float64) / float(1 << 53)
+    return (lo + (hi - lo) * u).astype(numpy.float32).astype(numpy.float64).tolist()
+
+
+def features(i, salt=0):
+    """Row `i`'s 30 features (feature_rows)."""
+    return feature_rows([i], salt)[0]
+
+
+_BOOSTERS = {}
+
+
+def predict(rows, model_file=None):
+    """XGBoost's own probabilities for `rows` (lists of 30 floats), from the
+    model file strata serves (default: the example's version 1)."""
+    import numpy
+    import xgboost
+    model_file = model_file or os.path.join(EXAMPLES, MODEL, "1", "model.json")
+    if model_file not in _BOOSTERS:
+        booster = xgboost.Booster(model_file=model_file)
+        booster.set_param({"nthread": 1})
+        _BOOSTERS[model_file] = booster
+    x = numpy.array(rows, dtype=numpy.float32).reshape(len(rows), 30)
+    return [float(p) for p in _BOOSTERS[model_file].inplace_predict(x)]
+
+
 def make_repository():
     root = tempfile.mkdtemp(prefix="strata-e2e-batch-")
     os.mkdir(os.path.join(root, "models"))
@@ -39,17 +91,18 @@ def make_repository():
     return root
 
 
-def write_csv(path, count, bad_line=None):
-    """Rows id = 0..count-1 cycling through the samples; returns expectations by id."""
-    rows, expected = samples()
+def write_csv(path, count, bad_line=None, salt=0):
+    """Rows id = 0..count-1 with features(id, salt); returns XGBoost's own
+    probability by id."""
+    table = feature_rows(range(count), salt)
     with open(path, "w") as f:
         f.write("id,name," + ",".join(f"f{j}" for j in range(30)) + "\n")
-        for i in range(count):
-            features = ",".join(repr(x) for x in rows[i % len(rows)])
+        for i, row in enumerate(table):
+            values = ",".join(repr(x) for x in row)
             if bad_line is not None and i + 2 == bad_line:
-                features = "not-a-number" + features[features.index(","):]
-            f.write(f"{i},row {i},{features}\n")
-    return {i: expected[i % len(rows)] for i in range(count)}
+                values = "not-a-number" + values[values.index(","):]
+            f.write(f"{i},row {i},{values}\n")
+    return dict(enumerate(predict(table))) if table else {}
 
 
 def run_strata(*args, stdin=None, timeout=120):
@@ -171,7 +224,7 @@ class BatchTest(unittest.TestCase):
 
     def test_kill_9_then_resume_gives_an_identical_table(self):
         source = os.path.join(self.dir, "in.csv")
-        write_csv(source, 6000)
+        expected = write_csv(source, 6000)
         code, out, err = self.batch("-i", source, "-k", "id:INT64", "-t", "reference",
                                     "--chunk-rows", "200")
         self.assertEqual(code, 0, err)
@@ -211,11 +264,15 @@ class BatchTest(unittest.TestCase):
         self.assertRegex(out, r"resumed from checkpoints: [1-9]\d*\)")
         self.assertEqual(summary_value(out, "rows"), "6000")
         self.assertEqual(summary_value(out, "checksum"), reference)
-        self.assertEqual(self.exported("resumed"), self.exported("reference"))
+        resumed = self.exported("resumed")
+        self.assertEqual(resumed, self.exported("reference"))
+        self.assertEqual(sorted(resumed), list(range(6000)))
+        for i, p in resumed.items():
+            self.assertClose(p, expected[i], f"id {i}")
 
     def test_shards_combine_into_one_version(self):
         source = os.path.join(self.dir, "in.csv")
-        write_csv(source, 1000)
+        expected = write_csv(source, 1000)
         code, out, err = self.batch("-i", source, "-k", "id:INT64", "-t", "whole",
                                     "--chunk-rows", "64")
         self.assertEqual(code, 0, err)
@@ -232,6 +289,58 @@ class BatchTest(unittest.TestCase):
         code, out, _ = self.table("list", "sharded")
         self.assertIn("current version 1", out)
         self.assertNotIn("   2", out)
+        # Every id's answer is XGBoost's for that id's own features: a chunk
+        # merged under another chunk's keys would show.
+        sharded = self.exported("sharded")
+        self.assertEqual(sorted(sharded), list(range(1000)))
+        for i, p in sharded.items():
+            self.assertClose(p, expected[i], f"id {i}")
+
+    def test_a_completed_job_does_not_run_again_under_the_same_id(self):
+        source = os.path.join(self.dir, "in.csv")
+        expected = write_csv(source, 1000)
+        args = ("-i", source, "-k", "id:INT64", "-t", "once", "--chunk-rows", "200")
+        code, out, err = self.batch(*args)
+        self.assertEqual(code, 0, err)
+        self.assertIn("table: once version 1 (published)", out)
+        job = summary_value(out, "job")
+        staging = os.path.join(self.repository, "tables", ".staging", "once", job)
+        table_dir = os.path.join(self.repository, "tables", "once")
+        for attempt in range(2):
+            code, out, err = self.batch(*args)
+            self.assertEqual(code, 0, err)
+            self.assertEqual(summary_value(out, "job"), job)
+            self.assertIn("already complete: table version 1", out)
+            # Not a row is computed again, and no checkpoint is written again.
+            self.assertIn("rows processed: 0 (resumed from checkpoints: 0)", out)
+            self.assertEqual(os.listdir(os.path.join(staging, "parts"))
+                             if os.path.isdir(os.path.join(staging, "parts")) else [], [])
+        self.assertEqual(sorted(os.listdir(table_dir)), ["1", "CURRENT"])
+        # A named job is the same: once complete, its id does not run again,
+        # even on another input.
+        code, out, err = self.batch(*args, "--job-id", "weekly")
+        self.assertEqual(code, 0, err)
+        self.assertIn("table: once version 2 (published)", out)
+        other = os.path.join(self.dir, "other.csv")
+        write_csv(other, 500, salt=1)
+        code, out, err = self.batch("-i", other, "-k", "id:INT64", "-t", "once",
+                                    "--chunk-rows", "200", "--job-id", "weekly")
+        self.assertEqual(code, 0, err)
+        self.assertIn("already complete: table version 2", out)
+        self.assertIn("rows processed: 0 (resumed from checkpoints: 0)", out)
+        code, out, _ = self.table("list", "once")
+        self.assertIn("current version 2", out)
+        got = self.exported("once")
+        self.assertEqual(sorted(got), list(range(1000)))
+        for i, p in got.items():
+            self.assertClose(p, expected[i], f"id {i}")
+        # A changed input is another job (the id is derived from it): it runs.
+        write_csv(source, 1000, salt=1)
+        code, out, err = self.batch(*args)
+        self.assertEqual(code, 0, err)
+        self.assertNotEqual(summary_value(out, "job"), job)
+        self.assertIn("rows processed: 1000 (resumed from checkpoints: 0)", out)
+        self.assertIn("table: once version 3 (published)", out)
 
     def test_a_failed_verification_publishes_nothing(self):
         source = os.path.join(self.dir, "in.csv")
@@ -279,6 +388,155 @@ class BatchTest(unittest.TestCase):
         code, _, err = self.batch("-i", source, "-k", "id:INT64", "-t", "x", "--shard", "3/3")
         self.assertEqual(code, 1)
         self.assertIn("--shard '3/3' is not i/N", err)
+
+
+def run_killed_at(args, path, syscalls, when=1):
+    """Runs `strata args` under strace, which SIGKILLs it at the `when`-th of
+    `syscalls` on `path` (an absolute path, or an open file of that path; for
+    a rename, its source): the
+    call fails with EIO and the process dies on its way back, so the call
+    never takes effect. A kill -9 at an exact point of the job, every time."""
+    names = ",".join(syscalls)
+    inject = f"{names}:error=EIO:signal=KILL" + (f":when={when}" if when > 1 else "")
+    done = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-P", path,
+                           "-e", f"trace={names}", "-e", f"inject={inject}",
+                           STRATA_BIN, *args], capture_output=True, text=True, timeout=120)
+    return done.returncode, done.stdout, done.stderr
+
+
+class BatchCrashTest(unittest.TestCase):
+    """kill -9 of `strata batch` while it merges its checkpoints into a table
+    version, and while it publishes that version, with a server serving the
+    table all along: the server keeps answering from the previous version (a
+    version the killed job left behind is never served), and running the job
+    again gives a correct, verified table (XGBoost's answers, the checksum of
+    an uninterrupted run) which the server then serves."""
+
+    ROWS = 8000
+    CHUNK = 4000  # runs of ~80 KB: the merge reads each in more than one 64 KB buffer
+
+    @classmethod
+    def setUpClass(cls):
+        cls.repository = make_repository()
+        cls.dir = tempfile.mkdtemp(prefix="strata-e2e-batch-crash-")
+        cls.monday = os.path.join(cls.dir, "monday.csv")
+        cls.expected_monday = write_csv(cls.monday, cls.ROWS)
+        cls.tuesday = os.path.join(cls.dir, "tuesday.csv")
+        cls.expected_tuesday = write_csv(cls.tuesday, cls.ROWS, salt=1)
+        cls.points = ("merge", "publish", "after_publish")
+        for table in cls.points:
+            code, out, err = cls.run_job(cls.monday, table, "monday")
+            assert code == 0 and "(published)" in out, err
+        code, out, err = cls.run_job(cls.tuesday, "reference", "tuesday")
+        assert code == 0, err
+        cls.reference = summary_value(out, "checksum")
+        endpoints = os.path.join(cls.dir, "strata.yaml")
+        with open(endpoints, "w") as f:
+            f.write("endpoints:\n" + "".join(
+                f"  {t}: {{plan: static, table: {t}, key: [id], default: -1}}\n"
+                for t in cls.points))
+        from strata_server import StrataServer
+        cls.server = StrataServer(cls.repository, ["--endpoints", endpoints,
+                                                   "--poll-interval-ms", "50"]).__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.__exit__(None, None, None)
+        shutil.rmtree(cls.repository)
+        shutil.rmtree(cls.dir)
+
+    @classmethod
+    def job_args(cls, source, table, job):
+        return ["batch", "-r", cls.repository, "-m", MODEL, "--progress", "off", *MAP,
+                "-i", source, "-k", "id:INT64", "-t", table, "--job-id", job,
+                "--chunk-rows", str(cls.CHUNK)]
+
+    @classmethod
+    def run_job(cls, source, table, job):
+        return run_strata(*cls.job_args(source, table, job))
+
+    def served(self, table, ids):
+        """(table version, answers) the server gives for `ids`."""
+        status, body, _ = self.server.infer(table, {"inputs": [
+            {"name": "id", "datatype": "INT64", "shape": [len(ids)], "data": ids}]})
+        self.assertEqual(status, 200, body)
+        got = {o["name"]: o["data"] for o in body["outputs"]}
+        self.assertEqual(got["found"], [True] * len(ids))
+        return body["parameters"]["table_version"], got["probability"]
+
+    def assertAnswers(self, answers, ids, expected, what):
+        for i, p in zip(ids, answers):
+            self.assertLessEqual(abs(p - expected[i]), TOLERANCE,
+                                 f"{what}: id {i}: strata {p} vs XGBoost {expected[i]}")
+
+    def kill_point(self, point, staging, table_dir):
+        """(path, syscalls, when) at which the job is killed."""
+        if point == "merge":
+            # The merge's second read of the last chunk's run: most rows merged
+            # into the new version's SST file, nothing committed.
+            last = self.ROWS // self.CHUNK - 1
+            return (os.path.join(staging, "parts", f"part-{last:08}.run"),
+                    ("read", "readv", "pread64"), 2)
+        if point == "publish":
+            # The rename that would make the new version current.
+            return (os.path.join(table_dir, "CURRENT.tmp"), ("rename", "renameat", "renameat2"), 1)
+        # Published, but the job not yet marked complete.
+        return (os.path.join(staging, "finalized.tmp"), ("rename", "renameat", "renameat2"), 1)
+
+    def test_kill_9_during_merge_or_publish_then_rerun(self):
+        ids = list(range(0, self.ROWS, 97))
+        for point in self.points:
+            with self.subTest(point=point):
+                table_dir = os.path.join(self.repository, "tables", point)
+                staging = os.path.join(self.repository, "tables", ".staging", point, "tuesday")
+                version, answers = self.served(point, ids)
+                self.assertEqual(version, 1)
+                self.assertAnswers(answers, ids, self.expected_monday, "monday")
+
+                path, syscalls, when = self.kill_point(point, staging, table_dir)
+                code, out, err = run_killed_at(self.job_args(self.tuesday, point, "tuesday"),
+                                               path, syscalls, when)
+                self.assertIn(code, (-9, 137), f"not killed at {path}: {out}{err}")
+                self.assertNotIn("published", out)
+                builds = [d for d in os.listdir(table_dir) if d.startswith(".build-")]
+                if point == "merge":
+                    self.assertEqual(len(builds), 1, "killed in the middle of the merge")
+                    self.assertEqual(sorted(os.listdir(table_dir)), sorted(["1", "CURRENT"] + builds))
+                    expected_version = 1
+                elif point == "publish":
+                    # Version 2 is committed but not current: never served.
+                    self.assertEqual(sorted(os.listdir(table_dir)),
+                                     ["1", "2", "CURRENT", "CURRENT.tmp"])
+                    expected_version = 1
+                else:
+                    expected_version = 2
+                time.sleep(0.5)  # ten polls of the server's table pointer
+                version, answers = self.served(point, ids)
+                self.assertEqual(version, expected_version)
+                self.assertAnswers(answers, ids, self.expected_tuesday if version == 2
+                                   else self.expected_monday, f"after the kill at {point}")
+
+                # Run again: the chunks come from the checkpoints, the merge
+                # and the publication are done again, whole.
+                code, out, err = self.run_job(self.tuesday, point, "tuesday")
+                self.assertEqual(code, 0, err)
+                self.assertIn(f"rows processed: 0 (resumed from checkpoints: {self.ROWS})", out)
+                self.assertEqual(summary_value(out, "verification"), "passed")
+                self.assertEqual(summary_value(out, "checksum"), self.reference)
+                published = int(re.search(rf"table: {point} version (\d+) \(published\)",
+                                          out).group(1))
+                self.assertGreater(published, 1)
+                deadline = time.monotonic() + 20
+                while self.served(point, ids[:1])[0] != published:
+                    self.assertLess(time.monotonic(), deadline, "new version not served")
+                    time.sleep(0.05)
+                everything = list(range(self.ROWS))
+                version, answers = self.served(point, everything)
+                self.assertEqual(version, published)
+                self.assertAnswers(answers, everything, self.expected_tuesday, "after the rerun")
+                code, out, err = run_strata("table", "verify", point, "-r", self.repository)
+                self.assertEqual(code, 0, out + err)
+                self.assertIn(self.reference, out)
 
 
 class RedisBatchTest(unittest.TestCase):

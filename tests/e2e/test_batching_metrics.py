@@ -2,6 +2,7 @@
 batching gives every caller its own correct answer, deadlines and overload
 are answered 504 and 429, health checks keep answering, and /metrics passes
 promtool and agrees with the requests sent."""
+import http.client
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
+from load_clients import LoadClients
 from strata_server import StrataServer
 from test_rest_api import EXAMPLES, FIXTURES, TOLERANCE, load_samples
 
@@ -38,6 +40,16 @@ def make_repository():
     for name in ("breast_cancer_xgb", "digits_mlp"):
         os.symlink(os.path.join(EXAMPLES, name), os.path.join(models, name))
     os.symlink(os.path.join(FIXTURES, "slow"), os.path.join(models, "slow"))
+    # The slow model behind a queue of 8: a health check queued behind its
+    # work would wait about 0.4 s.
+    deep = os.path.join(models, "slow_deep")
+    os.mkdir(deep)
+    with open(os.path.join(FIXTURES, "slow", "config.yaml")) as f:
+        config = f.read()
+    assert "max_queue_size: 4\n" in config
+    with open(os.path.join(deep, "config.yaml"), "w") as f:
+        f.write(config.replace("max_queue_size: 4\n", "max_queue_size: 8\n"))
+    os.symlink(os.path.join(FIXTURES, "slow", "1"), os.path.join(deep, "1"))
     batched = os.path.join(models, "digits_batched")
     os.mkdir(batched)
     with open(os.path.join(batched, "config.yaml"), "w") as f:
@@ -189,6 +201,55 @@ class BatchingMetricsTest(unittest.TestCase):
                 metric(after, "strata_inference_requests_total", model="slow", outcome=outcome)
                 - metric(before, "strata_inference_requests_total", model="slow", outcome=outcome),
                 statuses.count(status), outcome)
+
+    def test_health_checks_never_wait_behind_model_work(self):
+        """Health latency while the slow model's queue (one instance, 40 ms a
+        call, 8 queued) stays full: every check answers in well under the
+        ~0.4 s a request queued behind that work waits."""
+        def client(index, stop):
+            # A generous timeout: on a busy machine the queue drains slowly.
+            conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=300)
+            try:
+                while not stop.is_set():
+                    status, body, _ = self.server.infer("slow_deep", slow_request(), conn=conn)
+                    if status not in (200, 429):
+                        raise AssertionError(f"status {status}: {body}")
+                    yield status
+                    if status == 429:
+                        time.sleep(0.005)
+            finally:
+                conn.close()
+
+        latencies, depths = [], []
+        with LoadClients(12, client, join_timeout=300) as load:
+            deadline = time.monotonic() + 30
+            while 429 not in [r for _, r in load.records()]:  # the queue is full
+                self.assertLess(time.monotonic(), deadline, "the queue never filled")
+                time.sleep(0.02)
+            start = time.monotonic()
+            conn = self.server.connection()
+            for i in range(40):
+                path = ("/v2/health/live", "/v2/health/ready")[i % 2]
+                began = time.monotonic()
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                latencies.append(time.monotonic() - began)
+                self.assertEqual(response.status, 200, path)
+                if i % 10 == 5:
+                    depths.append(metric(parse_metrics(self.metrics()),
+                                         "strata_inference_queue_depth", model="slow_deep"))
+                time.sleep(0.02)
+            conn.close()
+            end = time.monotonic()
+        load.check(self)
+        during = [r for t, r in load.records() if start <= t <= end]
+        # The model was saturated the whole time: its queue deep, requests
+        # turned away.
+        self.assertIn(429, during)
+        self.assertIn(200, [r for _, r in load.records()])
+        self.assertGreaterEqual(min(depths), 4, depths)
+        self.assertLess(max(latencies), 0.2, "health latencies (s): %s" % sorted(latencies))
 
     def test_metrics_pass_promtool_and_count_requests(self):
         before = parse_metrics(self.metrics())

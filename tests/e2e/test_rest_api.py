@@ -196,29 +196,35 @@ class RestApiTest(unittest.TestCase):
         conn.close()
 
     def test_concurrent_clients_get_their_own_answers(self):
+        from load_clients import LoadClients  # records every client's exception
+
         samples = load_samples("digits_mlp")
         request = samples["request"]
         width = 64
-        errors = []
 
-        def client(offset):
+        def client(offset, _stop):
             conn = self.server.connection()
-            for i in range(offset, 32, 4):
-                row = {"inputs": [{"name": "pixels", "datatype": "FP32", "shape": [1, width],
-                                   "data": request["inputs"][0]["data"][i * width:(i + 1) * width]}]}
-                status, body, _ = self.server.infer("digits_mlp", row, conn=conn)
-                want = samples["expected"]["outputs"][0]["data"][i * 10:(i + 1) * 10]
-                got = body["outputs"][0]["data"] if status == 200 else None
-                if got is None or max(abs(g - w) for g, w in zip(got, want)) > TOLERANCE:
-                    errors.append((i, status, body))
-            conn.close()
+            try:
+                for i in range(offset, 32, 4):
+                    row = {"inputs": [{"name": "pixels", "datatype": "FP32", "shape": [1, width],
+                                       "data": request["inputs"][0]["data"][i * width:(i + 1) * width]}]}
+                    status, body, _ = self.server.infer("digits_mlp", row, conn=conn)
+                    yield i, status, body
+            finally:
+                conn.close()
 
-        threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        load = LoadClients(4, client).start()
+        load.wait()
+        # A client whose connection is reset raises: that fails the test too.
+        load.check(self, min_records_per_client=8)
+        errors = []
+        for _, (i, status, body) in load.records():
+            want = samples["expected"]["outputs"][0]["data"][i * 10:(i + 1) * 10]
+            got = body["outputs"][0]["data"] if status == 200 else None
+            if got is None or max(abs(g - w) for g, w in zip(got, want)) > TOLERANCE:
+                errors.append((i, status, body))
         self.assertEqual(errors, [])
+        self.assertEqual(sorted(r[0] for _, r in load.records()), list(range(32)))
 
     # --- bad inputs: clear error, right status, server keeps serving -----
 
