@@ -157,7 +157,7 @@ TEST(WorkloadSketchTest, ExpectedCoverageForecastsNewTraffic) {
   EXPECT_NEAR(s.expected_coverage.ShareAt(seen), 1.0 - s.unseen_share, 0.01);
 }
 
-// The documented bound (docs/advisor.md) holds whatever the keys: the
+// The documented bound (docs/hybrid.md) holds whatever the keys: the
 // heavy hitters keep at most core::kMaxKeyBytes of each.
 TEST(WorkloadSketchTest, MemoryIsBoundedWhateverTheKeys) {
   WorkloadSketch sketch;

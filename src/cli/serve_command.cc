@@ -250,9 +250,9 @@ void AddServeCommand(CLI::App& app) {
                   "Write a 64-bit fingerprint of each key instead of its values");
   serve->add_flag("--workload-sketches,!--no-workload-sketches", flags->workload_sketches,
                   "Keep a live workload sketch (requests, distinct keys, heavy hitters, "
-                  "entropy; about 4 MiB) per endpoint with key columns, served at "
-                  "/v2/advisor/{endpoint} and in /metrics, read by `strata advise --server` "
-                  "(default: on)");
+                  "entropy; about 4 MiB, at most 6.5 MiB) per endpoint with key columns, "
+                  "served at /v2/advisor/{endpoint} and in /metrics, read by "
+                  "`strata advise --server` (default: on)");
   serve->add_option("--tables", flags->tables.tables,
                     "RocksDB tables directory for static endpoints (default: "
                     "<repository>/tables)");

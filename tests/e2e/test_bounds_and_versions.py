@@ -5,7 +5,7 @@ against the real binary:
   A few hundred distinct ~1 MB BYTES keys sent to a keyed (hybrid) endpoint,
   and ~1 MB rows sent to a model's own endpoint and to a dynamic plan with a
   cache keyed by the rows' bytes, leave the server's memory within the
-  documented sketch bound (docs/advisor.md: at most 6.5 MiB per endpoint) plus
+  documented sketch bound (docs/hybrid.md: at most 6.5 MiB per endpoint) plus
   the caches' bounds, keep the key log to short lines, and every answer right;
 - item 10: deleting the directory of the only good version that serves does
   not take the model down: it keeps serving as the last known good, its status
@@ -36,7 +36,7 @@ import inference_pb2_grpc  # noqa: E402
 
 POLL_MS = 100
 MIB = 1 << 20
-SKETCH_BOUND = 6.5 * MIB   # docs/advisor.md: a live sketch never takes more
+SKETCH_BOUND = 6.5 * MIB   # docs/hybrid.md: a live sketch never takes more
 CACHE_BYTES = 4 * MIB      # each endpoint's cache below
 SLACK = 48 * MIB           # allocator and request buffers
 KEY_BYTES = 1 << 20        # each adversarial key
