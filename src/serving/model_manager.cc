@@ -151,6 +151,34 @@ struct ModelManager::ModelState {
     if (pinned >= 0) return pinned;
     return config ? config->lifecycle.default_version : 0;
   }
+
+  bool IsComplete(int64_t version) const {
+    return std::binary_search(complete.begin(), complete.end(), version);
+  }
+
+  // Complete versions the policy may choose from. Versions that failed
+  // before are not candidates until their directory changes (or a control
+  // call retries them), so the policy falls back to the newest version that
+  // can serve.
+  std::vector<int64_t> Candidates(bool force_retry) const {
+    std::vector<int64_t> candidates;
+    for (int64_t v : complete) {
+      auto f = failed.find(v);
+      const bool failed_before = f != failed.end() && f->second.first == scanner.Fingerprint(v);
+      if (!failed_before || force_retry) candidates.push_back(v);
+    }
+    return candidates;
+  }
+
+  // Loaded versions to load again: all after a config change, and a kept
+  // version whose directory is complete again (its files may differ).
+  std::set<int64_t> ToReload(bool config_changed) const {
+    std::set<int64_t> reload;
+    for (const auto& [v, version] : loaded) {
+      if (config_changed || (kept.contains(v) && IsComplete(v))) reload.insert(v);
+    }
+    return reload;
+  }
 };
 
 struct ModelManager::Draining {
@@ -409,24 +437,8 @@ void ModelManager::SyncModel(ModelState& state, bool force_retry) {
   std::set<int64_t> keep;
   for (const auto& [label, version] : state.Labels()) keep.insert(version);
   if (state.PinnedVersion() > 0) keep.insert(state.PinnedVersion());
-  // Versions that failed before are not candidates until their directory
-  // changes (or a control call retries them), so the policy falls back to
-  // the newest version that can serve.
-  std::vector<int64_t> candidates;
-  for (int64_t v : state.complete) {
-    auto failed = state.failed.find(v);
-    const bool failed_before = failed != state.failed.end() &&
-                               failed->second.first == state.scanner.Fingerprint(v);
-    if (!failed_before || force_retry) candidates.push_back(v);
-  }
-  std::set<int64_t> reload;  // loaded versions to load again
-  for (const auto& [v, loaded] : state.loaded) {
-    // A config change, or a version kept while its directory was gone whose
-    // files are back (perhaps different).
-    const bool back = state.kept.contains(v) &&
-                      std::binary_search(state.complete.begin(), state.complete.end(), v);
-    if (config_changed || back) reload.insert(v);
-  }
+  std::vector<int64_t> candidates = state.Candidates(force_retry);
+  std::set<int64_t> reload = state.ToReload(config_changed);
 
   std::vector<int64_t> aspired;
   for (size_t round = 0; round <= state.complete.size(); ++round) {
@@ -516,7 +528,7 @@ std::string ModelManager::KeptReason(const ModelState& state, int64_t version) c
   std::string why;
   if (!fs::exists(state.dir / std::to_string(version), ec)) {
     why = fmt::format("its directory {} is gone", dir);
-  } else if (!std::binary_search(state.complete.begin(), state.complete.end(), version)) {
+  } else if (!state.IsComplete(version)) {
     why = fmt::format("its directory {} is incomplete (changing, or without its marker)", dir);
   } else if (auto f = state.failed.find(version); f != state.failed.end()) {
     why = fmt::format("it failed to load again ({})", f->second.second);
@@ -581,6 +593,40 @@ void ModelManager::UnloadVersion(ModelState& state, int64_t version) {
   state.loaded.erase(it);
 }
 
+namespace {
+
+// The model's lines of the repository index; `reason` is why it is not
+// ready, for a model with no version directory at all.
+std::vector<VersionStatus> Statuses(const ModelManager::ModelState& state,
+                                    const std::string& reason) {
+  std::vector<VersionStatus> statuses;
+  if (!state.config_error.empty()) {
+    statuses.push_back({state.name, "", "UNAVAILABLE", state.config_error});
+  }
+  std::set<int64_t> versions(state.complete.begin(), state.complete.end());
+  for (const auto& [v, loaded] : state.loaded) versions.insert(v);
+  for (const auto& [v, failure] : state.failed) versions.insert(v);
+  for (int64_t v : versions) {
+    VersionStatus status{state.name, std::to_string(v), "UNAVAILABLE", ""};
+    if (state.loaded.contains(v)) {
+      status.state = "READY";
+      if (auto kept = state.kept.find(v); kept != state.kept.end()) status.reason = kept->second;
+    } else if (auto f = state.failed.find(v); f != state.failed.end()) {
+      status.reason = f->second.second;
+    } else {
+      status.reason = state.unloaded ? "unloaded through the control API"
+                                     : "not selected by the version policy";
+    }
+    statuses.push_back(std::move(status));
+  }
+  if (versions.empty() && state.config_error.empty()) {
+    statuses.push_back({state.name, "", "UNAVAILABLE", reason});
+  }
+  return statuses;
+}
+
+}  // namespace
+
 void ModelManager::Publish(ModelState& state) {
   auto snap = std::make_shared<ModelSnapshot>();
   snap->labels = state.Labels();
@@ -629,30 +675,10 @@ void ModelManager::Publish(ModelState& state) {
   unavailable->reason = reason;
   snap->unavailable = std::move(unavailable);
 
-  if (!state.config_error.empty()) {
-    snap->statuses.push_back({state.name, "", "UNAVAILABLE", state.config_error});
-  }
-  std::set<int64_t> versions(state.complete.begin(), state.complete.end());
-  for (const auto& [v, loaded] : state.loaded) versions.insert(v);
-  for (const auto& [v, failure] : state.failed) versions.insert(v);
-  for (int64_t v : versions) {
-    VersionStatus status{state.name, std::to_string(v), "UNAVAILABLE", ""};
-    if (state.loaded.contains(v)) {
-      status.state = "READY";
-      if (auto kept = state.kept.find(v); kept != state.kept.end()) status.reason = kept->second;
-    } else if (auto f = state.failed.find(v); f != state.failed.end()) {
-      status.reason = f->second.second;
-    } else {
-      status.reason = state.unloaded ? "unloaded through the control API"
-                                     : "not selected by the version policy";
-    }
-    snap->statuses.push_back(std::move(status));
-  }
-  if (versions.empty() && state.config_error.empty()) {
-    snap->statuses.push_back({state.name, "", "UNAVAILABLE", reason});
-  }
+  snap->statuses = Statuses(state, reason);
   state.snapshot.store(std::shared_ptr<const ModelSnapshot>(std::move(snap)));
 }
+
 
 void ModelManager::ReapDrained() {
   bool freed = false;
