@@ -19,6 +19,8 @@ ShardedWorkloadSketch::ShardedWorkloadSketch(const SketchOptions& options, int s
 }
 
 void ShardedWorkloadSketch::Add(std::string_view key) {
+  std::string marker;
+  if (key.size() > core::kMaxKeyBytes) key = marker = core::KeyFingerprintMarker(key);
   const uint64_t fingerprint = core::Fingerprint64(key);
   Shard& shard = *shards_[fingerprint & (shards_.size() - 1)];
   std::lock_guard<std::mutex> lock(shard.mutex);
@@ -29,7 +31,19 @@ void ShardedWorkloadSketch::AddAll(const std::vector<std::string>& keys) {
   if (keys.size() == 1) return Add(keys.front());
   thread_local std::vector<std::pair<uint64_t, const std::string*>> order;
   order.clear();
-  for (const std::string& key : keys) order.emplace_back(core::Fingerprint64(key), &key);
+  // Long keys are counted as their markers (rare: no allocation otherwise;
+  // reserved so that the pointers into it stay valid).
+  std::vector<std::string> markers;
+  markers.reserve(static_cast<size_t>(
+      std::count_if(keys.begin(), keys.end(),
+                    [](const std::string& k) { return k.size() > core::kMaxKeyBytes; })));
+  for (const std::string& key : keys) {
+    const std::string* kept = &key;
+    if (key.size() > core::kMaxKeyBytes) {
+      kept = &markers.emplace_back(core::KeyFingerprintMarker(key));
+    }
+    order.emplace_back(core::Fingerprint64(*kept), kept);
+  }
   const uint64_t mask = shards_.size() - 1;
   std::sort(order.begin(), order.end(),
             [mask](const auto& a, const auto& b) { return (a.first & mask) < (b.first & mask); });

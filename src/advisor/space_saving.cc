@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/fingerprint.h"
+
 namespace strata::advisor {
 
 SpaceSaving::SpaceSaving(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {
@@ -45,6 +47,17 @@ void SpaceSaving::SiftUp(size_t position) {
   }
 }
 
+namespace {
+
+// What a counter keeps of `key`: its bytes, or the marker of a long key.
+std::string_view KeptText(std::string_view key, std::string& marker) {
+  if (key.size() <= core::kMaxKeyBytes) return key;
+  marker = core::KeyFingerprintMarker(key);
+  return marker;
+}
+
+}  // namespace
+
 void SpaceSaving::Add(uint64_t fingerprint, std::string_view key, uint64_t weight) {
   if (auto it = index_.find(fingerprint); it != index_.end()) {
     const uint32_t place = position_[it->second];
@@ -53,6 +66,8 @@ void SpaceSaving::Add(uint64_t fingerprint, std::string_view key, uint64_t weigh
     SiftDown(place);
     return;
   }
+  std::string marker;
+  key = KeptText(key, marker);
   if (entries_.size() < capacity_) {
     const auto entry = static_cast<uint32_t>(entries_.size());
     entries_.push_back({.key = std::string(key),
@@ -71,7 +86,11 @@ void SpaceSaving::Add(uint64_t fingerprint, std::string_view key, uint64_t weigh
   index_.erase(victim.fingerprint);
   victim.error = victim.count;
   victim.count += weight;
-  victim.key.assign(key.data(), key.size());
+  if (key.size() > victim.key.capacity()) {
+    victim.key = std::string(key);  // exact capacity: no doubling beyond the bound
+  } else {
+    victim.key.assign(key.data(), key.size());
+  }
   victim.fingerprint = fingerprint;
   index_.emplace(fingerprint, entry);
   heap_[0].count = victim.count;
@@ -185,6 +204,7 @@ std::optional<SpaceSaving> SpaceSaving::DecodeFrom(ByteReader& in) {
         !in.Bytes(h.key, kMaxKey) || h.error > h.count || s.index_.contains(h.fingerprint)) {
       return std::nullopt;
     }
+    h.key = core::BoundedKey(std::move(h.key));
     s.Insert(std::move(h));
   }
   return s;

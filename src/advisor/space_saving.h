@@ -5,7 +5,9 @@
 // its `error`; a key that is not monitored occurred at most min_count()
 // times. When fewer distinct keys than counters have been seen, every
 // count is exact. Keys are identified by their 64-bit fingerprint; the
-// bytes are kept for reporting. Updates cost O(log capacity).
+// bytes are kept for reporting, at most core::kMaxKeyBytes of them (a
+// longer key is kept as its fingerprint marker, core::BoundedKey), so the
+// memory is bounded whatever the keys. Updates cost O(log capacity).
 // Not thread-safe: callers serialise access.
 #ifndef STRATA_ADVISOR_SPACE_SAVING_H_
 #define STRATA_ADVISOR_SPACE_SAVING_H_

@@ -104,6 +104,10 @@ WorkloadSketch::WorkloadSketch(const SketchOptions& options)
       sample_(std::max(options.sample_size, options.heavy_hitters)) {}
 
 void WorkloadSketch::Add(std::string_view key, uint64_t weight) {
+  if (key.size() > core::kMaxKeyBytes) {
+    const std::string marker = core::KeyFingerprintMarker(key);
+    return Add(core::Fingerprint64(marker), marker, weight);
+  }
   Add(core::Fingerprint64(key), key, weight);
 }
 

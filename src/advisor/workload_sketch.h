@@ -22,7 +22,9 @@
 
 namespace strata::advisor {
 
-// The defaults take about 4 MiB, count distinct keys within 0.4% (one
+// The defaults take about 4 MiB with short keys and never more than 6.5 MiB
+// whatever the keys (a heavy hitter keeps at most core::kMaxKeyBytes of its
+// key), count distinct keys within 0.4% (one
 // standard error), and keep the entropy within 0.1 bit of the
 // truth on Zipf workloads of exponent 0.8 to 1.2 (see the tests); the
 // entropy's error comes from the tail keys just below the heavy hitters'
@@ -37,8 +39,10 @@ class WorkloadSketch {
  public:
   explicit WorkloadSketch(const SketchOptions& options = {});
 
+  // A key longer than core::kMaxKeyBytes is counted as its fingerprint
+  // marker (core::BoundedKey), the key the server's row keys give for it.
   void Add(std::string_view key, uint64_t weight = 1);
-  // `fingerprint` must be core::Fingerprint64(key).
+  // `fingerprint` must be core::Fingerprint64(key), `key` a bounded key.
   void Add(uint64_t fingerprint, std::string_view key, uint64_t weight = 1);
   // REQUIRES: `other` was built with the same options.
   void Merge(const WorkloadSketch& other);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "api/json_writing.h"
+#include "core/fingerprint.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
@@ -62,10 +63,13 @@ std::string EncodeLiveWorkload(const LiveWorkloadView& view, size_t top) {
     const advisor::HeavyHitter& h = s.top[i];
     w.StartObject();
     w.Key("key");
-    // Keys are the JSON text of the row's key columns (serving/row_keys.h);
-    // anything else is written as a string.
+    // Keys are the JSON text of the row's key columns (serving/row_keys.h),
+    // or a long key's fingerprint marker (a JSON string); anything else is
+    // written as a string.
     if (!h.key.empty() && h.key.front() == '{' && h.key.back() == '}') {
       w.RawValue(h.key.data(), h.key.size(), rapidjson::kObjectType);
+    } else if (core::IsKeyFingerprintMarker(h.key)) {
+      w.RawValue(h.key.data(), h.key.size(), rapidjson::kStringType);
     } else {
       WriteString(w, h.key);
     }

@@ -568,7 +568,7 @@ std::string EncodeModelMetadata(const serving::ServedModel& model) {
   WriteTensorSpecs(w, model.config.outputs);
   w.Key("state");
   WriteString(w, model.ready() ? "READY" : "UNAVAILABLE");
-  if (!model.ready()) {
+  if (!model.reason.empty()) {  // why not ready, or a note (last known good)
     w.Key("reason");
     WriteString(w, model.reason);
   }

@@ -18,6 +18,7 @@
 #include "cli/builtin_backends.h"
 #include "cli/byte_size.h"
 #include "cli/model_timing.h"
+#include "core/fingerprint.h"
 #include "fmt/format.h"
 
 namespace strata::cli {
@@ -239,17 +240,28 @@ absl::Status ExportHotKeys(const AdviseFlags& f, const Observed& o,
   }
   std::ofstream out(f.export_to);
   if (!out) return absl::UnavailableError(fmt::format("cannot write {}", f.export_to));
-  size_t written = 0;
-  for (; written < std::min(k, stats.top.size()); ++written) {
-    const std::string& key = stats.top[written].key;
+  size_t written = 0, long_keys = 0;
+  for (size_t i = 0; i < stats.top.size() && written < k; ++i) {
+    const std::string& key = stats.top[i].key;
+    if (core::IsKeyFingerprintMarker(key)) {  // a long key, known by its fingerprint only
+      ++long_keys;
+      continue;
+    }
     if (!key.empty() && key.front() == '{') {
       out << key << '\n';
     } else {
       out << "{\"key\":" << key << "}\n";
     }
+    ++written;
   }
   out.close();
   if (!out) return absl::UnavailableError(fmt::format("cannot write {}", f.export_to));
+  if (long_keys > 0) {
+    fmt::print(stderr,
+               "strata advise: skipped {} hot keys longer than {} bytes, which the server "
+               "keeps only as fingerprints\n",
+               long_keys, core::kMaxKeyBytes);
+  }
   // The forecast for a table of these keys is the expected coverage (new
   // traffic); the share of the logged requests overstates it.
   fmt::print(stderr,

@@ -10,6 +10,7 @@
 #include "cli/table_gc.h"
 #include "cli/table_stores.h"
 #include "fmt/format.h"
+#include "runtime/library_error.h"
 #include "serving/model_config_parser.h"
 #include "serving/model_repository.h"
 #include "spdlog/spdlog.h"
@@ -93,9 +94,11 @@ absl::StatusOr<int64_t> LoadModel(const BatchFlags& flags,
   absl::StatusOr<std::unique_ptr<runtime::Model>> model =
       backend->factory(*config, model_dir / std::to_string(version));
   if (!model.ok()) {
+    const std::string detail = runtime::LibraryDetail(model.status());
     return absl::Status(model.status().code(),
-                        fmt::format("model '{}' version {} failed to load: {}", flags.model,
-                                    version, std::string(model.status().message())));
+                        fmt::format("model '{}' version {} failed to load: {}{}{}", flags.model,
+                                    version, std::string(model.status().message()),
+                                    detail.empty() ? "" : ": ", detail));
   }
   options.model_config = *std::move(config);
   options.model = std::shared_ptr<runtime::Model>(*std::move(model));

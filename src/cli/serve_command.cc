@@ -252,9 +252,9 @@ void AddServeCommand(CLI::App& app) {
                   "Write a 64-bit fingerprint of each key instead of its values");
   serve->add_flag("--workload-sketches,!--no-workload-sketches", flags->workload_sketches,
                   "Keep a live workload sketch (requests, distinct keys, heavy hitters, "
-                  "entropy; about 4 MiB) per endpoint with key columns, served at "
-                  "/v2/advisor/{endpoint} and in /metrics, read by `strata advise --server` "
-                  "(default: on)");
+                  "entropy; about 4 MiB, at most 6.5 MiB) per endpoint with key columns, "
+                  "served at /v2/advisor/{endpoint} and in /metrics, read by "
+                  "`strata advise --server` (default: on)");
   serve->add_flag("--lenient-readiness", flags->lenient_readiness,
                   "Answer /v2/health/ready and ServerReady true once started, even when a "
                   "model or endpoint is not ready (default: ready only when all are)");

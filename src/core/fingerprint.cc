@@ -87,4 +87,24 @@ std::string FingerprintHex(uint64_t fingerprint) {
   return fmt::format("{:016x}", fingerprint);
 }
 
+namespace {
+constexpr std::string_view kMarkerPrefix = "\"key-fingerprint:";
+// A second seed makes the marker name 128 bits of the key.
+constexpr uint64_t kSecondSeed = 0x6B65792D6D61726BULL;  // "key-mark"
+}  // namespace
+
+std::string KeyFingerprintMarker(std::string_view key) {
+  return fmt::format("{}{:016x}{:016x}\"", kMarkerPrefix, Fingerprint64(key),
+                     Fingerprint64(key, kSecondSeed));
+}
+
+bool IsKeyFingerprintMarker(std::string_view key) {
+  return key.size() == kKeyMarkerBytes && key.starts_with(kMarkerPrefix) && key.back() == '"';
+}
+
+std::string BoundedKey(std::string key) {
+  if (key.size() <= kMaxKeyBytes) return key;
+  return KeyFingerprintMarker(key);
+}
+
 }  // namespace strata::core

@@ -32,5 +32,47 @@ TEST(Fingerprint64Test, HexIsSixteenDigits) {
   EXPECT_EQ(FingerprintHex(0xabcULL), "0000000000000abc");
 }
 
+// Issue 11 item 8: 1 MB keys were kept whole in sketches and the key log.
+TEST(BoundedKeyTest, ShortKeysAreUnchanged) {
+  const std::string row_key = R"({"user_id":7,"product_id":42})";
+  EXPECT_EQ(BoundedKey(row_key), row_key);
+  EXPECT_EQ(BoundedKey(""), "");
+  const std::string longest(kMaxKeyBytes, 'k');
+  EXPECT_EQ(BoundedKey(longest), longest);
+  EXPECT_FALSE(IsKeyFingerprintMarker(row_key));
+  EXPECT_FALSE(IsKeyFingerprintMarker(FingerprintHex(Fingerprint64(row_key))));
+}
+
+TEST(BoundedKeyTest, LongKeyBecomesAFixedSizeMarker) {
+  const std::string just_over(kMaxKeyBytes + 1, 'k');
+  const std::string megabyte = "{\"id\":\"" + std::string(1 << 20, 'x') + "\"}";
+  for (const std::string& key : {just_over, megabyte}) {
+    const std::string bounded = BoundedKey(key);
+    EXPECT_EQ(bounded.size(), kKeyMarkerBytes);
+    EXPECT_EQ(bounded, KeyFingerprintMarker(key));
+    EXPECT_TRUE(IsKeyFingerprintMarker(bounded));
+    EXPECT_TRUE(bounded.starts_with("\"key-fingerprint:")) << bounded;
+    EXPECT_EQ(bounded.back(), '"');
+  }
+  // Deterministic, and different keys (even of one length) differ.
+  EXPECT_EQ(BoundedKey(megabyte), BoundedKey(std::string(megabyte)));
+  std::string other = megabyte;
+  other[other.size() / 2] = 'y';
+  EXPECT_NE(BoundedKey(other), BoundedKey(megabyte));
+  EXPECT_NE(BoundedKey(just_over), BoundedKey(std::string(kMaxKeyBytes + 2, 'k')));
+}
+
+TEST(BoundedKeyTest, MarkerNeverEqualsAShortKeysText) {
+  // Row key texts are JSON objects, content keys bare hex: a marker (a JSON
+  // string) is neither, and a short key is never rewritten, so no short key
+  // can take a long key's place. Markers are short keys themselves: bounding
+  // one again leaves it unchanged.
+  const std::string marker = BoundedKey(std::string(1000, 'z'));
+  EXPECT_NE(marker.front(), '{');
+  EXPECT_EQ(marker.find_first_not_of("0123456789abcdef"), 0u);
+  EXPECT_LE(kKeyMarkerBytes, kMaxKeyBytes);
+  EXPECT_EQ(BoundedKey(marker), marker);
+}
+
 }  // namespace
 }  // namespace strata::core

@@ -48,13 +48,17 @@ std::vector<std::string> KeyLog::LinesFor(std::string_view endpoint,
   std::vector<std::string> lines;
   std::string prefix = fmt::format("{{\"ts\":{:.3f},\"endpoint\":", ts);
   core::AppendJsonString(endpoint, prefix);
-  for (const std::string& key : row_keys) {
+  std::string marker;
+  for (const std::string& row_key : row_keys) {
     if (options_.sample < 1 && uniform(random) >= options_.sample) continue;
+    std::string_view key = row_key;
+    if (key.size() > core::kMaxKeyBytes) key = marker = core::KeyFingerprintMarker(key);
     std::string line = prefix;
     if (options_.hash) {
       line += fmt::format(",\"key_hash\":\"{}\"", core::FingerprintHex(core::Fingerprint64(key)));
     } else {
-      line += ",\"key\":" + key;
+      line += ",\"key\":";
+      line += key;
     }
     if (options_.sample < 1) line += fmt::format(",\"sample\":{}", options_.sample);
     line += "}\n";

@@ -5,10 +5,17 @@
 //   {"ts":1718000000.125,"endpoint":"purchase","key":{"user_id":7,"product_id":42}}
 //   {"ts":1718000000.127,"endpoint":"purchase","key_hash":"5f0c6b1e9a3d2c71","sample":0.1}
 //
-// Never payloads: only the endpoint's key columns. Each row is logged with
-// probability `sample`; with `hash`, the key is replaced by the 64-bit
-// fingerprint (core/fingerprint.h) of its JSON text. Lines are written whole
-// and flushed once per request. Thread-safe.
+// Never payloads: only the endpoint's key columns. A key text longer than
+// core::kMaxKeyBytes is written as its fixed-size fingerprint marker
+// (core::BoundedKey), so a line is never longer than a few hundred bytes
+// whatever the keys:
+//
+//   {"ts":1718000000.129,"endpoint":"purchase","key":"key-fingerprint:5f0c6b1e9a3d2c71..."}
+//
+// Each row is logged with probability `sample`; with `hash`, the key is
+// replaced by the 64-bit fingerprint (core/fingerprint.h) of its (bounded)
+// JSON text. Lines are written whole and flushed once per request.
+// Thread-safe.
 #ifndef STRATA_SERVING_KEY_LOG_H_
 #define STRATA_SERVING_KEY_LOG_H_
 

@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <future>
@@ -11,6 +12,7 @@
 
 #include "fmt/format.h"
 #include "fmt/ranges.h"
+#include "runtime/library_error.h"
 #include "serving/dynamic_batcher.h"
 #include "serving/model_config_parser.h"
 #include "serving/version_policy.h"
@@ -56,6 +58,32 @@ std::string ReadFile(const fs::path& path) {
   return text.str();
 }
 
+// The ways `repository` may appear at the head of a path in a message: as
+// given, absolute and canonical, each ending in '/', longest first.
+std::vector<std::string> RepositoryPrefixes(const fs::path& repository) {
+  std::error_code ec;
+  std::set<std::string> forms = {repository.string(),
+                                 fs::absolute(repository, ec).lexically_normal().string()};
+  const fs::path canonical = fs::weakly_canonical(repository, ec);
+  if (!ec) forms.insert(canonical.string());
+  std::vector<std::string> prefixes;
+  for (std::string form : forms) {
+    if (form.empty()) continue;
+    if (form.back() != '/') form += '/';
+    prefixes.push_back(std::move(form));
+  }
+  std::sort(prefixes.begin(), prefixes.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return prefixes;
+}
+
+// Whether `c` may be part of a path name (so a prefix found right after it
+// is the middle of another path, not the head of one).
+bool PathChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
+         c == '/';
+}
+
 std::shared_ptr<runtime::Model> QueueInFront(std::unique_ptr<runtime::Model> model,
                                              const runtime::ModelConfig& config,
                                              ModelMetrics* m) {
@@ -98,6 +126,9 @@ struct ModelManager::ModelState {
   std::map<int64_t, std::weak_ptr<ModelMetrics>> metrics;  // reused on reload
   std::map<int64_t, std::pair<std::string, std::string>> failed;  // fingerprint, reason
   std::map<std::string, int64_t, std::less<>> label_overrides;    // 0 removes
+  // Loaded versions no longer aspired that keep serving as the last known
+  // good while nothing aspired is ready, and why they left (for the status).
+  std::map<int64_t, std::string> kept;
   int64_t pinned = -1;  // -1: config's default_version; 0: newest; >0: pinned
   int64_t current_default = 0;
   std::vector<int64_t> default_history;
@@ -121,6 +152,34 @@ struct ModelManager::ModelState {
     if (pinned >= 0) return pinned;
     return config ? config->lifecycle.default_version : 0;
   }
+
+  bool IsComplete(int64_t version) const {
+    return std::binary_search(complete.begin(), complete.end(), version);
+  }
+
+  // Complete versions the policy may choose from. Versions that failed
+  // before are not candidates until their directory changes (or a control
+  // call retries them), so the policy falls back to the newest version that
+  // can serve.
+  std::vector<int64_t> Candidates(bool force_retry) const {
+    std::vector<int64_t> candidates;
+    for (int64_t v : complete) {
+      auto f = failed.find(v);
+      const bool failed_before = f != failed.end() && f->second.first == scanner.Fingerprint(v);
+      if (!failed_before || force_retry) candidates.push_back(v);
+    }
+    return candidates;
+  }
+
+  // Loaded versions to load again: all after a config change, and a kept
+  // version whose directory is complete again (its files may differ).
+  std::set<int64_t> ToReload(bool config_changed) const {
+    std::set<int64_t> reload;
+    for (const auto& [v, version] : loaded) {
+      if (config_changed || (kept.contains(v) && IsComplete(v))) reload.insert(v);
+    }
+    return reload;
+  }
 };
 
 struct ModelManager::Draining {
@@ -130,8 +189,31 @@ struct ModelManager::Draining {
 
 ModelManager::ModelManager(ModelManagerOptions options, const runtime::BackendRegistry& backends,
                            ServerMetrics& metrics)
-    : options_(std::move(options)), backends_(backends), metrics_(metrics) {
+    : options_(std::move(options)),
+      repository_prefixes_(RepositoryPrefixes(options_.repository)),
+      backends_(backends),
+      metrics_(metrics) {
   models_.store(std::make_shared<const ModelMap>());
+}
+
+std::string ModelManager::ClientText(std::string_view text) const {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    bool removed = false;
+    if (i == 0 || !PathChar(text[i - 1])) {
+      for (const std::string& prefix : repository_prefixes_) {
+        if (text.substr(i).starts_with(prefix)) {
+          i += prefix.size();
+          removed = true;
+          break;
+        }
+      }
+    }
+    if (!removed) out += text[i++];
+  }
+  return out;
 }
 
 absl::StatusOr<std::unique_ptr<ModelManager>> ModelManager::Create(
@@ -314,35 +396,40 @@ void ModelManager::SyncAll(bool force_retry) {
   if (changed) models_.store(std::shared_ptr<const ModelMap>(std::move(next)));
 }
 
-void ModelManager::SyncModel(ModelState& state, bool force_retry) {
-  // 1. The config: re-parsed whenever its text changes.
-  bool config_changed = false;
+// Re-parses config.yaml whenever its text changes; true when a config in
+// use was replaced (its versions load again).
+bool ModelManager::SyncConfig(ModelState& state) {
   const std::string text = ReadFile(state.dir / "config.yaml");
-  if (text != state.config_text || !state.config) {
-    const bool first = state.config_text.empty() && !state.config;
-    state.config_text = text;
-    absl::StatusOr<runtime::ModelConfig> parsed =
-        LoadModelConfig(state.dir / "config.yaml", state.name);
-    const runtime::Backend* backend = parsed.ok() ? backends_.Find(parsed->backend) : nullptr;
-    if (!parsed.ok()) {
-      state.config_error = std::string(parsed.status().message());
-    } else if (backend == nullptr) {
-      state.config_error = fmt::format(
-          "unknown backend '{}' in config.yaml; available backends: {}", parsed->backend,
-          fmt::join(backends_.Names(), ", "));
-    } else {
-      config_changed = !first && state.config != nullptr;
-      state.config = std::make_shared<const runtime::ModelConfig>(*std::move(parsed));
-      state.platform = backend->platform;
-      state.config_error.clear();
-    }
-    if (!state.config_error.empty()) {
-      spdlog::error("model '{}': {}{}", state.name, state.config_error,
-                    state.loaded.empty() ? "" : " (still serving with the previous config)");
-    } else if (config_changed) {
-      spdlog::info("model '{}': config.yaml changed; reloading its versions", state.name);
-    }
+  if (text == state.config_text && state.config) return false;
+  const bool first = state.config_text.empty() && !state.config;
+  state.config_text = text;
+  absl::StatusOr<runtime::ModelConfig> parsed =
+      LoadModelConfig(state.dir / "config.yaml", state.name);
+  const runtime::Backend* backend = parsed.ok() ? backends_.Find(parsed->backend) : nullptr;
+  std::string error;  // in full, for the log
+  if (!parsed.ok()) {
+    error = std::string(parsed.status().message());
+  } else if (backend == nullptr) {
+    error = fmt::format("unknown backend '{}' in config.yaml; available backends: {}",
+                        parsed->backend, fmt::join(backends_.Names(), ", "));
   }
+  if (!error.empty()) {
+    state.config_error = ClientText(error);
+    spdlog::error("model '{}': {}{}", state.name, error,
+                  state.loaded.empty() ? "" : " (still serving with the previous config)");
+    return false;
+  }
+  const bool changed = !first && state.config != nullptr;
+  state.config = std::make_shared<const runtime::ModelConfig>(*std::move(parsed));
+  state.platform = backend->platform;
+  state.config_error.clear();
+  if (changed) spdlog::info("model '{}': config.yaml changed; reloading its versions", state.name);
+  return changed;
+}
+
+void ModelManager::SyncModel(ModelState& state, bool force_retry) {
+  // 1. The config.
+  const bool config_changed = SyncConfig(state);
   if (!state.config) return Publish(state);
 
   // 2. Which versions should serve.
@@ -351,20 +438,8 @@ void ModelManager::SyncModel(ModelState& state, bool force_retry) {
   std::set<int64_t> keep;
   for (const auto& [label, version] : state.Labels()) keep.insert(version);
   if (state.PinnedVersion() > 0) keep.insert(state.PinnedVersion());
-  // Versions that failed before are not candidates until their directory
-  // changes (or a control call retries them), so the policy falls back to
-  // the newest version that can serve.
-  std::vector<int64_t> candidates;
-  for (int64_t v : state.complete) {
-    auto failed = state.failed.find(v);
-    const bool failed_before = failed != state.failed.end() &&
-                               failed->second.first == state.scanner.Fingerprint(v);
-    if (!failed_before || force_retry) candidates.push_back(v);
-  }
-  std::set<int64_t> reload;  // loaded versions to load again (config changed)
-  if (config_changed) {
-    for (const auto& [v, loaded] : state.loaded) reload.insert(v);
-  }
+  std::vector<int64_t> candidates = state.Candidates(force_retry);
+  std::set<int64_t> reload = state.ToReload(config_changed);
 
   std::vector<int64_t> aspired;
   for (size_t round = 0; round <= state.complete.size(); ++round) {
@@ -407,13 +482,62 @@ void ModelManager::SyncModel(ModelState& state, bool force_retry) {
     }
   }
   state.transient_reason.clear();
-  // Only now retire what is no longer aspired.
-  std::vector<int64_t> to_unload;
-  for (const auto& [v, loaded] : state.loaded) {
-    if (!std::binary_search(aspired.begin(), aspired.end(), v)) to_unload.push_back(v);
-  }
-  for (int64_t v : to_unload) UnloadVersion(state, v);
+  RetireVersions(state, aspired);
   Publish(state);
+}
+
+// Only now retire what is no longer aspired; but while nothing aspired is
+// ready, the default (or newest) of those keeps serving as the last known
+// good, e.g. when its directory was deleted.
+void ModelManager::RetireVersions(ModelState& state, const std::vector<int64_t>& aspired) {
+  bool replacement_ready = false;
+  std::vector<int64_t> retired;
+  for (const auto& [v, loaded] : state.loaded) {
+    if (std::binary_search(aspired.begin(), aspired.end(), v)) {
+      replacement_ready = true;
+    } else {
+      retired.push_back(v);
+    }
+  }
+  int64_t keep = 0;
+  if (!replacement_ready && !state.unloaded && !retired.empty()) {
+    const bool default_retired =
+        std::find(retired.begin(), retired.end(), state.current_default) != retired.end();
+    keep = default_retired ? state.current_default : retired.back();
+  }
+  for (int64_t v : retired) {
+    if (v != keep) {
+      if (state.kept.erase(v) > 0) {
+        spdlog::info("model '{}': version {} is replaced by a ready version", state.name, v);
+      }
+      UnloadVersion(state, v);
+    }
+  }
+  std::erase_if(state.kept, [&](const auto& entry) { return entry.first != keep; });
+  if (keep == 0) return;
+  std::string reason = KeptReason(state, keep);
+  if (state.kept[keep] != reason) {
+    spdlog::warn("model '{}' version {}: {}", state.name, keep, reason);
+    state.kept[keep] = std::move(reason);
+  }
+}
+
+// Why `version` left the aspired set, and that it serves on.
+std::string ModelManager::KeptReason(const ModelState& state, int64_t version) const {
+  const std::string dir = ClientText((state.dir / std::to_string(version)).string());
+  std::error_code ec;
+  std::string why;
+  if (!fs::exists(state.dir / std::to_string(version), ec)) {
+    why = fmt::format("its directory {} is gone", dir);
+  } else if (!state.IsComplete(version)) {
+    why = fmt::format("its directory {} is incomplete (changing, or without its marker)", dir);
+  } else if (auto f = state.failed.find(version); f != state.failed.end()) {
+    why = fmt::format("it failed to load again ({})", f->second.second);
+  } else {
+    why = "the version policy no longer selects it";
+  }
+  return fmt::format(
+      "{}; kept serving as the last known good version until a ready replacement exists", why);
 }
 
 bool ModelManager::LoadVersion(ModelState& state, int64_t version) {
@@ -430,9 +554,13 @@ bool ModelManager::LoadVersion(ModelState& state, int64_t version) {
                                                      std::string(status.message())));
   }
   if (!status.ok()) {
-    const std::string reason = std::string(status.message());
-    spdlog::error("model '{}' version {} is not served: {}", state.name, version, reason);
-    state.failed[version] = {state.scanner.Fingerprint(version), reason};
+    const std::string detail = runtime::LibraryDetail(model.status());
+    const std::string message(status.message());
+    spdlog::error("model '{}' version {} is not served: {}{}{}", state.name, version, message,
+                  detail.empty() ? "" : ": ", detail);
+    std::string reason = ClientText(message);
+    if (!detail.empty()) reason += " (the server log has the backend's error)";
+    state.failed[version] = {state.scanner.Fingerprint(version), std::move(reason)};
     metrics_.RecordLoad(state.name, false);
     return false;
   }
@@ -466,6 +594,40 @@ void ModelManager::UnloadVersion(ModelState& state, int64_t version) {
   state.loaded.erase(it);
 }
 
+namespace {
+
+// The model's lines of the repository index; `reason` is why it is not
+// ready, for a model with no version directory at all.
+std::vector<VersionStatus> Statuses(const ModelManager::ModelState& state,
+                                    const std::string& reason) {
+  std::vector<VersionStatus> statuses;
+  if (!state.config_error.empty()) {
+    statuses.push_back({state.name, "", "UNAVAILABLE", state.config_error});
+  }
+  std::set<int64_t> versions(state.complete.begin(), state.complete.end());
+  for (const auto& [v, loaded] : state.loaded) versions.insert(v);
+  for (const auto& [v, failure] : state.failed) versions.insert(v);
+  for (int64_t v : versions) {
+    VersionStatus status{state.name, std::to_string(v), "UNAVAILABLE", ""};
+    if (state.loaded.contains(v)) {
+      status.state = "READY";
+      if (auto kept = state.kept.find(v); kept != state.kept.end()) status.reason = kept->second;
+    } else if (auto f = state.failed.find(v); f != state.failed.end()) {
+      status.reason = f->second.second;
+    } else {
+      status.reason = state.unloaded ? "unloaded through the control API"
+                                     : "not selected by the version policy";
+    }
+    statuses.push_back(std::move(status));
+  }
+  if (versions.empty() && state.config_error.empty()) {
+    statuses.push_back({state.name, "", "UNAVAILABLE", reason});
+  }
+  return statuses;
+}
+
+}  // namespace
+
 void ModelManager::Publish(ModelState& state) {
   auto snap = std::make_shared<ModelSnapshot>();
   snap->labels = state.Labels();
@@ -498,6 +660,7 @@ void ModelManager::Publish(ModelState& state) {
     std::shared_ptr<ServedModel> model = view(v);
     model->metrics = loaded.metrics;
     model->model = loaded.model;
+    if (auto kept = state.kept.find(v); kept != state.kept.end()) model->reason = kept->second;
     snap->ready[v] = std::move(model);
   }
   std::string reason = state.config_error;
@@ -506,36 +669,17 @@ void ModelManager::Publish(ModelState& state) {
   if (reason.empty() && !state.failed.empty()) reason = state.failed.rbegin()->second.second;
   if (reason.empty()) {
     reason = fmt::format("no complete version directory (an integer-named directory such as {}/1)",
-                         state.dir.string());
+                         ClientText(state.dir.string()));
   }
   std::shared_ptr<ServedModel> unavailable = view(0);
   unavailable->versions.clear();
   unavailable->reason = reason;
   snap->unavailable = std::move(unavailable);
 
-  if (!state.config_error.empty()) {
-    snap->statuses.push_back({state.name, "", "UNAVAILABLE", state.config_error});
-  }
-  std::set<int64_t> versions(state.complete.begin(), state.complete.end());
-  for (const auto& [v, loaded] : state.loaded) versions.insert(v);
-  for (const auto& [v, failure] : state.failed) versions.insert(v);
-  for (int64_t v : versions) {
-    VersionStatus status{state.name, std::to_string(v), "UNAVAILABLE", ""};
-    if (state.loaded.contains(v)) {
-      status.state = "READY";
-    } else if (auto f = state.failed.find(v); f != state.failed.end()) {
-      status.reason = f->second.second;
-    } else {
-      status.reason = state.unloaded ? "unloaded through the control API"
-                                     : "not selected by the version policy";
-    }
-    snap->statuses.push_back(std::move(status));
-  }
-  if (versions.empty() && state.config_error.empty()) {
-    snap->statuses.push_back({state.name, "", "UNAVAILABLE", reason});
-  }
+  snap->statuses = Statuses(state, reason);
   state.snapshot.store(std::shared_ptr<const ModelSnapshot>(std::move(snap)));
 }
+
 
 void ModelManager::ReapDrained() {
   bool freed = false;

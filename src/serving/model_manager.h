@@ -5,8 +5,16 @@
 // snapshot per model through an atomic pointer, so they never block; a
 // version taken out of service finishes its in-flight requests and is then
 // unloaded on the lifecycle thread, its memory returned to the system.
-// Control operations (load, unload, labels, default, rollback) run on the
-// same thread, one at a time. Thread-safe.
+// While no version the policy asks for is ready, the default version keeps
+// serving as the last known good, even when its directory has gone away,
+// until a ready replacement exists (its status says so). Control
+// operations (load, unload, labels, default, rollback) run on the same
+// thread, one at a time.
+//
+// What clients see of a failure (statuses, reasons, control results) names
+// paths relative to the repository (models/<name>/<version>/...) and leaves
+// the backend library's own error text out; the log has both in full.
+// Thread-safe.
 #ifndef STRATA_SERVING_MODEL_MANAGER_H_
 #define STRATA_SERVING_MODEL_MANAGER_H_
 
@@ -47,7 +55,7 @@ struct VersionStatus {
   std::string model;
   std::string version;  // empty for a model-level problem
   std::string state;    // READY, UNAVAILABLE
-  std::string reason;
+  std::string reason;   // why not ready; for a ready version, a note (last known good)
 };
 
 class ModelManager {
@@ -105,14 +113,23 @@ class ModelManager {
   void LifecycleLoop();
   void SyncAll(bool force_retry);
   void SyncModel(ModelState& state, bool force_retry);
+  bool SyncConfig(ModelState& state);
   bool LoadVersion(ModelState& state, int64_t version);
   void UnloadVersion(ModelState& state, int64_t version);
+  void RetireVersions(ModelState& state, const std::vector<int64_t>& aspired);
+  std::string KeptReason(const ModelState& state, int64_t version) const;
+  // `text` as clients may see it: the repository's own path taken out of
+  // every path in it (see RepositoryPrefixes()).
+  std::string ClientText(std::string_view text) const;
   void Publish(ModelState& state);
   void ReapDrained();
   void WaitForDrain();
   std::shared_ptr<const ModelMap> Models() const { return models_.load(); }
 
   const ModelManagerOptions options_;
+  // The repository's path as given, absolute and canonical, each ending in
+  // '/', longest first: what ClientText() removes.
+  const std::vector<std::string> repository_prefixes_;
   const runtime::BackendRegistry& backends_;
   ServerMetrics& metrics_;
   std::atomic<std::shared_ptr<const ModelMap>> models_;

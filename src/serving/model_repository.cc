@@ -4,6 +4,7 @@
 
 #include "fmt/format.h"
 #include "fmt/ranges.h"
+#include "runtime/library_error.h"
 #include "serving/model_config_parser.h"
 #include "serving/version_scanner.h"
 #include "spdlog/spdlog.h"
@@ -47,8 +48,10 @@ ServedModel ModelRepository::LoadModel(const fs::path& model_dir,
   absl::StatusOr<std::unique_ptr<runtime::Model>> model =
       backend->factory(served.config, version_dir);
   if (!model.ok()) {
-    served.reason = fmt::format("version {} failed to load: {}", version,
-                                std::string(model.status().message()));
+    const std::string detail = runtime::LibraryDetail(model.status());
+    served.reason = fmt::format("version {} failed to load: {}{}{}", version,
+                                std::string(model.status().message()),
+                                detail.empty() ? "" : ": ", detail);
     return served;
   }
   served.version = version;

@@ -34,7 +34,9 @@ struct ServedModel {
   // Declared before `model`, which may report to it, so it is destroyed after.
   std::shared_ptr<ModelMetrics> metrics;  // null when not ready
   std::shared_ptr<runtime::Model> model;  // null when not ready
-  std::string reason;                     // why not ready; empty when ready
+  // Why not ready; for a ready version, a note on its state (kept serving
+  // as the last known good), else empty.
+  std::string reason;
 
   bool ready() const { return model != nullptr; }
 };

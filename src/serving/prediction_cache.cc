@@ -260,12 +260,27 @@ PredictionCache::Shard& PredictionCache::ShardOf(uint64_t hash) const {
   return *shards_[shard_bits_ == 0 ? 0 : hash >> (64 - shard_bits_)];
 }
 
+namespace {
+
+// The key as the cache keeps it: itself, or the marker of a long key.
+std::string_view Kept(std::string_view key, std::string& marker) {
+  if (key.size() <= core::kMaxKeyBytes) return key;
+  marker = core::KeyFingerprintMarker(key);
+  return marker;
+}
+
+}  // namespace
+
 bool PredictionCache::Get(std::string_view key, std::string& value) {
+  std::string marker;
+  key = Kept(key, marker);
   const uint64_t hash = core::Fingerprint64(key);
   return ShardOf(hash).Get(hash, key, value);
 }
 
 void PredictionCache::Put(std::string_view key, std::string_view value) {
+  std::string marker;
+  key = Kept(key, marker);
   const uint64_t hash = core::Fingerprint64(key);
   ShardOf(hash).Put(hash, key, value);
 }

@@ -12,7 +12,12 @@
 // the hot head, which plain LRU lets them do. With `admission = false` a
 // shard is a plain LRU (for comparison). Entries may carry a TTL.
 //
-// The byte bound covers keys, values and per-entry overhead. Thread-safe.
+// The byte bound covers keys, values and per-entry overhead. A key longer
+// than core::kMaxKeyBytes (a row keyed by a megabyte of input bytes, say) is
+// kept as its fixed-size 128-bit fingerprint marker (core::BoundedKey), so
+// one entry costs at most that plus its value, and a flood of long keys
+// cannot take more room than short ones. Keys made by Key() contain a NUL
+// and a marker never does, so a marker is never a short key. Thread-safe.
 #ifndef STRATA_SERVING_PREDICTION_CACHE_H_
 #define STRATA_SERVING_PREDICTION_CACHE_H_
 

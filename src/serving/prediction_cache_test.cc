@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/fingerprint.h"
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 
 namespace strata::serving {
@@ -79,6 +81,32 @@ TEST(PredictionCacheTest, OversizedValuesAreNotCached) {
   std::string value;
   EXPECT_FALSE(cache.Get(K(1), value));
   EXPECT_EQ(cache.Stats().bytes, 0u);
+}
+
+// Issue 11 item 8: a row keyed by a megabyte cost a megabyte of the cache.
+TEST(PredictionCacheTest, LongKeysCostAFixedSize) {
+  const size_t max_bytes = 64 * (PredictionCache::EntryOverhead() + 128);
+  PredictionCache cache({.max_bytes = max_bytes, .shards = 1, .admission = false});
+  auto long_key = [](int i) {
+    std::string row(1 << 20, 'x');
+    row.replace(0, 8, fmt::format("{:08d}", i));
+    return PredictionCache::Key("m", 1, row);
+  };
+  for (int i = 0; i < 32; ++i) cache.Put(long_key(i), V(i));
+  const PredictionCacheStats stats = cache.Stats();
+  EXPECT_EQ(stats.entries, 32u);  // a megabyte key would not fit at all
+  EXPECT_LE(stats.bytes, 32 * (PredictionCache::EntryOverhead() + core::kMaxKeyBytes + 16));
+  std::string value;
+  for (int i = 0; i < 32; ++i) {
+    ASSERT_TRUE(cache.Get(long_key(i), value)) << i;
+    EXPECT_EQ(value, V(i));  // each long key its own answer
+  }
+  EXPECT_FALSE(cache.Get(long_key(32), value));
+  EXPECT_FALSE(cache.Get(PredictionCache::Key("m", 2, std::string(1 << 20, 'x')), value));
+  // Short keys are kept as they are, beside the long ones.
+  cache.Put(K(1), V(1));
+  ASSERT_TRUE(cache.Get(K(1), value));
+  EXPECT_EQ(value, V(1));
 }
 
 TEST(PredictionCacheTest, EntriesExpireAfterTheirTtl) {

@@ -74,6 +74,7 @@ std::vector<std::string> RowKeyTexts(const std::vector<std::string>& key_columns
       if (!AppendValue(*columns[c], strings[c], r, key)) return {};
     }
     key += '}';
+    if (key.size() > core::kMaxKeyBytes) key = core::KeyFingerprintMarker(key);
   }
   return keys;
 }

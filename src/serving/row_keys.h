@@ -6,8 +6,11 @@
 // It is how the key log writes keys and how the live workload sketches
 // count them, so `strata advise` sees the same key from either source and
 // `--export-hot-keys` can write it back as a batch-job input. Key columns
-// are integer or BYTES tensors with one element per row. Pure functions;
-// thread-safe.
+// are integer or BYTES tensors with one element per row. A text longer than
+// core::kMaxKeyBytes (a BYTES key a megabyte long, say) is replaced by its
+// fixed-size fingerprint marker (core::BoundedKey), so no key costs the
+// sketches or the key log more than that; such a key is counted like any
+// other but cannot be exported. Pure functions; thread-safe.
 #ifndef STRATA_SERVING_ROW_KEYS_H_
 #define STRATA_SERVING_ROW_KEYS_H_
 
@@ -19,7 +22,7 @@
 
 namespace strata::serving {
 
-// One key text per row of `request`, or empty when a key column is missing,
+// One key text per row of `request`, each bounded, or empty when a key column is missing,
 // has another datatype, or its row count disagrees with the others (such a
 // request fails validation anyway).
 std::vector<std::string> RowKeyTexts(const std::vector<std::string>& key_columns,

@@ -7,7 +7,9 @@
 // cache in front of it would hit), though its keys cannot be exported. The
 // sketch holds requests,
 // distinct keys (HyperLogLog), heavy hitters (Space-Saving) and a tail
-// sample, in bounded memory (about 4 MiB per endpoint by default). It is
+// sample, in bounded memory (about 4 MiB per endpoint by default, at most
+// 6.5 MiB whatever the keys: a key over core::kMaxKeyBytes counts as its
+// fingerprint marker). It is
 // what `GET /v2/advisor/{endpoint}` reports, what `strata advise --server`
 // reads, and the strata_workload_* families of /metrics:
 //

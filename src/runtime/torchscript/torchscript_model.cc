@@ -17,6 +17,7 @@
 
 #include "core/status_macros.h"
 #include "fmt/format.h"
+#include "runtime/library_error.h"
 #include "runtime/signature_check.h"
 
 namespace strata::runtime {
@@ -330,9 +331,11 @@ absl::StatusOr<std::unique_ptr<Model>> TorchScriptModel::Create(
     STRATA_RETURN_IF_ERROR(CheckForwardArguments(config, state->module));
     state->copy_inputs = ForwardWritesInputs(state->module);
   } catch (const std::exception& e) {  // c10::Error is one
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}': cannot load {} as a TorchScript module: {}",
-                    config.name, options.artifact.string(), ErrorText(e)));
+    return WithLibraryDetail(
+        absl::InvalidArgumentError(
+            fmt::format("model '{}': cannot load {} as a TorchScript module",
+                        config.name, options.artifact.string())),
+        ErrorText(e));
   }
 
   std::unique_ptr<TorchScriptModel> model(

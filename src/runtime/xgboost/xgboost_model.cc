@@ -9,6 +9,7 @@
 
 #include "core/status_macros.h"
 #include "fmt/format.h"
+#include "runtime/library_error.h"
 #include "runtime/signature_check.h"
 
 namespace strata::runtime {
@@ -88,9 +89,10 @@ absl::StatusOr<BoosterPtr> LoadBooster(const XGBoostModel::Options& options) {
   }
   BoosterPtr booster(handle);
   if (XGBoosterLoadModel(handle, options.artifact.c_str()) != 0) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}': cannot load {} as an XGBoost model: {}", name,
-                    options.artifact.string(), LastError()));
+    return WithLibraryDetail(
+        absl::InvalidArgumentError(fmt::format("model '{}': cannot load {} as an XGBoost model",
+                                               name, options.artifact.string())),
+        LastError());
   }
   const std::string threads = std::to_string(options.threads);
   if (XGBoosterSetParam(handle, "nthread", threads.c_str()) != 0) {
