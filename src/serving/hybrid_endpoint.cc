@@ -578,7 +578,7 @@ void HybridEndpoint::AnswerRest(std::shared_ptr<Request> r, InferCallback done) 
                                  model_start - cache_start);
   }
   if (p.misses.empty()) return done(Respond(p, config_.name, config_.model, plan.version));
-  absl::StatusOr<core::InferRequest> model_request = ModelRequest(p);
+  absl::StatusOr<core::InferRequest> model_request = ModelRequest(*r);
   if (!model_request.ok()) return done(model_request.status());
   core_->InferModelAsync(*std::move(model_request),
                          [this, r, model_start, done = std::move(done)](
