@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <mutex>
 
 #include "fmt/format.h"
@@ -36,10 +37,14 @@ constexpr std::array<BreakerState, 3> kStates = {BreakerState::kClosed, BreakerS
 
 class GuardedTableStore::Guard {
  public:
-  Guard(std::string location, const GuardedTableStoreOptions& options);
+  // `probe` asks the store something cheap; it runs in the background when
+  // an open breaker's cool-down is over.
+  Guard(std::string location, const GuardedTableStoreOptions& options,
+        std::function<absl::Status()> probe);
 
-  // Runs `call` on the calling thread when the breaker admits it, else
-  // returns UNAVAILABLE at once; records its outcome.
+  // A store call of the refresh thread (or a tool): runs on the calling
+  // thread when the breaker admits it, and may be the probe; else
+  // UNAVAILABLE at once.
   template <typename Result, typename Call>
   Result Run(const Call& call) {
     const Clock::time_point started = Clock::now();
@@ -50,8 +55,20 @@ class GuardedTableStore::Guard {
     return result;
   }
 
-  // table->MultiGet(keys) on the executor; UNAVAILABLE at once when the
-  // breaker is open or the queue full.
+  // A lookup for a request: runs only while the breaker is closed, and is
+  // never the probe, so no request waits for a store that may still hang.
+  template <typename Result, typename Call>
+  Result Lookup(const Call& call) {
+    const Clock::time_point started = Clock::now();
+    if (absl::Status closed = AdmitLookup(started); !closed.ok()) return closed;
+    Result result = call();
+    Record(Admission::kAllowed, StatusOf(result), started);
+    return result;
+  }
+
+  // Lookup(table->MultiGet(keys)) on the executor; UNAVAILABLE at once,
+  // on the calling thread, when the breaker is not closed or the queue is
+  // full.
   void LookupAsync(std::shared_ptr<const store::PredictionTable> table,
                    std::span<const std::string> keys,
                    store::PredictionTable::LookupCallback done);
@@ -66,36 +83,43 @@ class GuardedTableStore::Guard {
  private:
   // The admission, or UNAVAILABLE (counted as rejected).
   absl::StatusOr<Admission> Admit(Clock::time_point now);
+  // OK while closed; else UNAVAILABLE, after starting the background probe
+  // when one is due.
+  absl::Status AdmitLookup(Clock::time_point now);
   void Record(Admission admission, const absl::Status& status, Clock::time_point started);
   // REQUIRES: mutex_ is held.
   absl::Status Rejected(Clock::time_point now);
+  void StartProbe(Clock::time_point now);
   // Logs and counts a change of state. REQUIRES: mutex_ is held.
   void Changed(BreakerState from, const absl::Status& why);
 
   const std::string location_;
   const std::string name_;
+  const std::function<absl::Status()> probe_;
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Counter* ok_;
   prometheus::Counter* failed_;
   prometheus::Counter* rejected_;
-  std::array<prometheus::Gauge*, 3> state_;        // by BreakerState
+  std::array<prometheus::Gauge*, 3> state_;          // by BreakerState
   std::array<prometheus::Counter*, 3> transitions_;  // by the state entered
   mutable std::mutex mutex_;
   CircuitBreaker breaker_;  // guarded by mutex_
   StoreExecutor executor_;  // last: its threads end before the rest goes
 };
 
-GuardedTableStore::Guard::Guard(std::string location, const GuardedTableStoreOptions& options)
+GuardedTableStore::Guard::Guard(std::string location, const GuardedTableStoreOptions& options,
+                                std::function<absl::Status()> probe)
     : location_(std::move(location)),
       name_(options.name),
+      probe_(std::move(probe)),
       registry_(std::make_shared<prometheus::Registry>()),
       breaker_(options.breaker),
       executor_(options.executor) {
   auto& calls = prometheus::BuildCounter()
                     .Name("strata_store_calls_total")
                     .Help("Calls to a table store by result: ok; failed (unreachable or "
-                          "timed out); rejected (not tried: circuit breaker open or lookup "
-                          "queue full)")
+                          "timed out); rejected (not tried: circuit breaker not closed or "
+                          "lookup queue full)")
                     .Register(*registry_);
   ok_ = &calls.Add({{"store", name_}, {"result", "ok"}});
   failed_ = &calls.Add({{"store", name_}, {"result", "failed"}});
@@ -126,6 +150,27 @@ absl::StatusOr<Admission> GuardedTableStore::Guard::Admit(Clock::time_point now)
   return admission;
 }
 
+absl::Status GuardedTableStore::Guard::AdmitLookup(Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  if (breaker_.state() == BreakerState::kClosed) return absl::OkStatus();
+  if (!breaker_.WouldReject(now)) StartProbe(now);
+  return Rejected(now);
+}
+
+void GuardedTableStore::Guard::StartProbe(Clock::time_point now) {
+  const BreakerState before = breaker_.state();
+  const Admission probe = breaker_.Admit(now);
+  Changed(before, absl::OkStatus());
+  const bool queued = executor_.Submit([this, probe] {
+    const Clock::time_point started = Clock::now();
+    Record(probe, probe_(), started);
+  });
+  if (!queued) {  // stopping, or the queue is full: the probe failed
+    breaker_.Record(probe, false, now, now);
+    Changed(BreakerState::kHalfOpen, absl::UnavailableError("no thread free to probe"));
+  }
+}
+
 void GuardedTableStore::Guard::Record(Admission admission, const absl::Status& status,
                                       Clock::time_point started) {
   const bool ok = !IsStoreFailure(status);
@@ -138,11 +183,15 @@ void GuardedTableStore::Guard::Record(Admission admission, const absl::Status& s
 
 absl::Status GuardedTableStore::Guard::Rejected(Clock::time_point now) {
   rejected_->Increment();
-  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-      breaker_.retry_at() - now);
+  if (breaker_.state() == BreakerState::kHalfOpen) {
+    return absl::UnavailableError(fmt::format(
+        "{} is not answering; not asked (circuit breaker half_open: probing)", location_));
+  }
+  const auto wait =
+      std::chrono::duration_cast<std::chrono::milliseconds>(breaker_.retry_at() - now);
   return absl::UnavailableError(fmt::format(
-      "{} is not answering; not asked (circuit breaker {}, next try in {} ms)", location_,
-      BreakerStateName(breaker_.state()), std::max<int64_t>(0, wait.count())));
+      "{} is not answering; not asked (circuit breaker open, next probe in {} ms)", location_,
+      std::max<int64_t>(0, wait.count())));
 }
 
 void GuardedTableStore::Guard::Changed(BreakerState from, const absl::Status& why) {
@@ -150,8 +199,8 @@ void GuardedTableStore::Guard::Changed(BreakerState from, const absl::Status& wh
   state_[static_cast<size_t>(from)]->Set(0);
   state_[static_cast<size_t>(to)]->Set(1);
   transitions_[static_cast<size_t>(to)]->Increment();
-  if (to == BreakerState::kOpen) {
-    spdlog::warn("table store {}: circuit breaker open, calls fail fast until a probe "
+  if (to == BreakerState::kOpen && from == BreakerState::kClosed) {
+    spdlog::warn("table store {}: circuit breaker open, lookups fail fast until a probe "
                  "succeeds: {}",
                  location_, std::string(why.message()));
   } else if (to == BreakerState::kClosed) {
@@ -162,17 +211,11 @@ void GuardedTableStore::Guard::Changed(BreakerState from, const absl::Status& wh
 void GuardedTableStore::Guard::LookupAsync(std::shared_ptr<const store::PredictionTable> table,
                                            std::span<const std::string> keys,
                                            store::PredictionTable::LookupCallback done) {
-  {
-    std::unique_lock lock(mutex_);
-    if (const Clock::time_point now = Clock::now(); breaker_.WouldReject(now)) {
-      absl::Status rejected = Rejected(now);
-      lock.unlock();
-      return done(std::move(rejected));
-    }
-  }
+  if (absl::Status closed = AdmitLookup(Clock::now()); !closed.ok()) return done(closed);
   auto callback = std::make_shared<store::PredictionTable::LookupCallback>(std::move(done));
   const bool queued = executor_.Submit([this, table = std::move(table), keys, callback] {
-    (*callback)(Run<absl::StatusOr<store::LookupResult>>([&] { return table->MultiGet(keys); }));
+    (*callback)(
+        Lookup<absl::StatusOr<store::LookupResult>>([&] { return table->MultiGet(keys); }));
   });
   if (!queued) {
     rejected_->Increment();
@@ -194,7 +237,7 @@ class GuardedTable : public store::PredictionTable {
 
   absl::StatusOr<store::LookupResult> MultiGet(
       std::span<const std::string> keys) const override {
-    return guard_->Run<absl::StatusOr<store::LookupResult>>(
+    return guard_->Lookup<absl::StatusOr<store::LookupResult>>(
         [&] { return table_->MultiGet(keys); });
   }
 
@@ -215,7 +258,10 @@ class GuardedTable : public store::PredictionTable {
 
 GuardedTableStore::GuardedTableStore(std::shared_ptr<store::TableStore> store,
                                      GuardedTableStoreOptions options)
-    : store_(std::move(store)), guard_(std::make_shared<Guard>(store_->location(), options)) {}
+    : store_(std::move(store)),
+      guard_(std::make_shared<Guard>(store_->location(), options, [store = store_] {
+        return store->ListTables().status();
+      })) {}
 
 GuardedTableStore::~GuardedTableStore() = default;
 

@@ -2,8 +2,11 @@
 // a store which stops answering cannot stall the server:
 //   - every call goes through the store's CircuitBreaker: after the store
 //     has hung (a call ran into its timeout) or failed a few times in a
-//     row, calls fail fast with UNAVAILABLE without touching it, and after
-//     a cool-down one call probes whether it is back;
+//     row, calls fail fast with UNAVAILABLE without touching it. After a
+//     cool-down one call probes whether it is back: a call of the refresh
+//     thread, or a cheap ListTables() the guard runs in the background;
+//     a request's lookup is never the probe, so no request waits for a
+//     store that may still hang;
 //   - the lookups of the tables it opens (PredictionTable::MultiGetAsync)
 //     run on its StoreExecutor, never on the caller's thread, so frontend
 //     I/O threads never wait for the store;

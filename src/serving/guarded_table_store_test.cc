@@ -108,26 +108,67 @@ TEST_F(GuardedTableStoreTest, AHungLookupNeverHoldsTheCallerAndOpensTheBreaker) 
   EXPECT_EQ(Series(*guarded_, "strata_store_breaker_transitions_total", "to", "open"), 1);
 }
 
-TEST_F(GuardedTableStoreTest, ConsecutiveFastFailuresOpenItAndAProbeClosesIt) {
-  Guard(Options(hours(1), std::chrono::nanoseconds(0)));  // probe at once once open
+// Waits (a generous 10 s for what takes microseconds) until the breaker is
+// `state`; false if it never gets there.
+bool AwaitState(const GuardedTableStore& store, BreakerState state) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (store.breaker_state() != state) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+TEST_F(GuardedTableStoreTest, ConsecutiveFastFailuresOpenItAndABackgroundProbeClosesIt) {
+  Guard(Options(hours(1), std::chrono::nanoseconds(0)));  // a probe is due at once
   inner_->Set(HangingTableStore::Mode::kRefusing);
   for (int i = 0; i < 2; ++i) EXPECT_FALSE(table_->MultiGet(keys_).ok());
   EXPECT_EQ(guarded_->breaker_state(), BreakerState::kClosed);
   EXPECT_FALSE(guarded_->CurrentVersion("t").ok());  // refresh calls count too
   EXPECT_EQ(guarded_->breaker_state(), BreakerState::kOpen);
-  EXPECT_FALSE(table_->MultiGet(keys_).ok());  // the probe: still refused
+  EXPECT_FALSE(guarded_->CurrentVersion("t").ok());  // a refresh call may probe: refused
   EXPECT_EQ(guarded_->breaker_state(), BreakerState::kOpen);
   EXPECT_EQ(inner_->calls(), 4);
+
+  // Store back. A request never probes: it is answered at once, and the
+  // probe (ListTables) runs in the background.
   inner_->Set(HangingTableStore::Mode::kAnswering);
-  std::promise<Result> probe;
-  table_->MultiGetAsync(keys_, [&](Result r) { probe.set_value(std::move(r)); });
-  Result r = probe.get_future().get();
+  bool refused = false;
+  table_->MultiGetAsync(keys_, [&](Result r) { refused = !r.ok(); });
+  EXPECT_TRUE(refused);
+  ASSERT_TRUE(AwaitState(*guarded_, BreakerState::kClosed));
+  EXPECT_EQ(inner_->calls(), 5);
+  Result r = table_->MultiGet(keys_);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->found, (std::vector<uint8_t>{1, 0}));
-  EXPECT_EQ(guarded_->breaker_state(), BreakerState::kClosed);
   EXPECT_EQ(Series(*guarded_, "strata_store_breaker_transitions_total", "to", "open"), 2);
   EXPECT_EQ(Series(*guarded_, "strata_store_breaker_transitions_total", "to", "half_open"), 2);
   EXPECT_EQ(Series(*guarded_, "strata_store_breaker_transitions_total", "to", "closed"), 1);
+}
+
+TEST_F(GuardedTableStoreTest, RequestsNeverWaitForAProbeOfAHungStore) {
+  Guard(Options(microseconds(1), std::chrono::nanoseconds(0)));
+  inner_->Set(HangingTableStore::Mode::kHanging);
+  std::promise<Result> first;
+  table_->MultiGetAsync(keys_, [&](Result r) { first.set_value(std::move(r)); });
+  inner_->AwaitHanging(1);
+  inner_->Release();
+  EXPECT_FALSE(first.get_future().get().ok());
+  ASSERT_EQ(guarded_->breaker_state(), BreakerState::kOpen);
+  inner_->Set(HangingTableStore::Mode::kHanging);  // later calls hang until released
+  // The next lookup starts a probe, which hangs; this lookup and the ones
+  // after it are answered at once.
+  for (int i = 0; i < 3; ++i) {
+    bool answered = false;
+    table_->MultiGetAsync(keys_, [&](Result r) { answered = !r.ok(); });
+    EXPECT_TRUE(answered);
+    EXPECT_FALSE(table_->MultiGet(keys_).ok());
+  }
+  inner_->AwaitHanging(1);  // the probe
+  EXPECT_EQ(guarded_->breaker_state(), BreakerState::kHalfOpen);
+  inner_->Release();
+  ASSERT_TRUE(AwaitState(*guarded_, BreakerState::kOpen));
+  EXPECT_EQ(inner_->calls(), 2);
 }
 
 TEST_F(GuardedTableStoreTest, AFullQueueAndLookupsQueuedBehindAHangFailFast) {

@@ -1,6 +1,6 @@
 // Test helper: HangingTableStore is a MemoryTableStore that can be made to
-// hang like a stopped Redis: while hung, every call (CurrentVersion, and
-// the lookups of the tables it opened) blocks until Release(), then fails
+// hang like a stopped Redis: while hung, every call (ListTables,
+// CurrentVersion, and the lookups of the tables it opened) blocks until Release(), then fails
 // UNAVAILABLE, as a call that ran into its timeout does; or to fail at once,
 // like a refused connection. It counts the calls that reached it.
 // Test-only code; thread-safe.
@@ -38,6 +38,11 @@ class HangingTableStore : public store::MemoryTableStore {
   void AwaitHanging(int n) const {
     std::unique_lock lock(switch_->mutex);
     switch_->wake.wait(lock, [&] { return switch_->hanging >= n; });
+  }
+
+  absl::StatusOr<std::vector<std::string>> ListTables() const override {
+    if (absl::Status s = switch_->Enter(); !s.ok()) return s;
+    return MemoryTableStore::ListTables();
   }
 
   absl::StatusOr<int64_t> CurrentVersion(std::string_view table) const override {
