@@ -20,6 +20,7 @@ import re
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -326,6 +327,13 @@ class StoreFaultsTest(unittest.TestCase):
                                 state="closed"), 1)
         self.assertGreaterEqual(metric(self.server, "strata_store_breaker_transitions_total",
                                        store="redis", to="open"), 1)
+        conn = self.server.connection()
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+        conn.close()
+        check = subprocess.run(["promtool", "check", "metrics"], input=text,
+                               capture_output=True, text=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
 
     def test_2_a_hybrid_endpoint_falls_back_to_cache_and_model_when_redis_is_killed(self):
         ids = [10, 11, 12, 170, 171]
