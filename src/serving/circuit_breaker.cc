@@ -4,18 +4,24 @@ namespace strata::serving {
 
 std::string_view BreakerStateName(BreakerState state) {
   switch (state) {
-    case BreakerState::kClosed: return "closed";
-    case BreakerState::kOpen: return "open";
-    case BreakerState::kHalfOpen: return "half_open";
+    case BreakerState::kClosed:
+      return "closed";
+    case BreakerState::kOpen:
+      return "open";
+    case BreakerState::kHalfOpen:
+      return "half_open";
   }
   return "closed";
 }
 
 bool CircuitBreaker::WouldReject(Clock::time_point now) const {
   switch (state_) {
-    case BreakerState::kClosed: return false;
-    case BreakerState::kOpen: return now < retry_at_;
-    case BreakerState::kHalfOpen: return probe_out_;
+    case BreakerState::kClosed:
+      return false;
+    case BreakerState::kOpen:
+      return now < retry_at_;
+    case BreakerState::kHalfOpen:
+      return probe_out_;
   }
   return false;
 }
@@ -28,8 +34,8 @@ CircuitBreaker::Admission CircuitBreaker::Admit(Clock::time_point now) {
   return Admission::kProbe;
 }
 
-void CircuitBreaker::Record(Admission admission, bool ok, Clock::time_point started,
-                            Clock::time_point now) {
+void CircuitBreaker::Record(Admission admission, bool ok,
+                            Clock::time_point started, Clock::time_point now) {
   if (admission == Admission::kProbe && state_ == BreakerState::kHalfOpen) {
     probe_out_ = false;
     if (ok) {
@@ -40,13 +46,16 @@ void CircuitBreaker::Record(Admission admission, bool ok, Clock::time_point star
     }
     return;
   }
-  if (admission != Admission::kAllowed || state_ != BreakerState::kClosed) return;
+  if (admission != Admission::kAllowed || state_ != BreakerState::kClosed)
+    return;
   if (ok) {
     failures_ = 0;
     return;
   }
   ++failures_;
-  if (failures_ >= options_.max_failures || now - started >= options_.hang_after) Open(now);
+  if (failures_ >= options_.max_failures ||
+      now - started >= options_.hang_after)
+    Open(now);
 }
 
 void CircuitBreaker::Open(Clock::time_point now) {

@@ -26,7 +26,8 @@ std::string_view BreakerStateName(BreakerState state);
 
 struct CircuitBreakerOptions {
   int max_failures = 3;  // consecutive failures that open a closed breaker
-  std::chrono::steady_clock::duration hang_after = std::chrono::milliseconds(500);
+  std::chrono::steady_clock::duration hang_after =
+      std::chrono::milliseconds(500);
   std::chrono::steady_clock::duration open_for = std::chrono::seconds(1);
 };
 

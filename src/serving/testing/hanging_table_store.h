@@ -1,9 +1,9 @@
 // Test helper: HangingTableStore is a MemoryTableStore that can be made to
 // hang like a stopped Redis: while hung, every call (ListTables,
-// CurrentVersion, and the lookups of the tables it opened) blocks until Release(), then fails
-// UNAVAILABLE, as a call that ran into its timeout does; or to fail at once,
-// like a refused connection. It counts the calls that reached it.
-// Test-only code; thread-safe.
+// CurrentVersion, and the lookups of the tables it opened) blocks until
+// Release(), then fails UNAVAILABLE, as a call that ran into its timeout does;
+// or to fail at once, like a refused connection. It counts the calls that
+// reached it. Test-only code; thread-safe.
 #ifndef STRATA_SERVING_TESTING_HANGING_TABLE_STORE_H_
 #define STRATA_SERVING_TESTING_HANGING_TABLE_STORE_H_
 
@@ -45,7 +45,8 @@ class HangingTableStore : public store::MemoryTableStore {
     return MemoryTableStore::ListTables();
   }
 
-  absl::StatusOr<int64_t> CurrentVersion(std::string_view table) const override {
+  absl::StatusOr<int64_t> CurrentVersion(
+      std::string_view table) const override {
     if (absl::Status s = switch_->Enter(); !s.ok()) return s;
     return MemoryTableStore::CurrentVersion(table);
   }
@@ -72,7 +73,8 @@ class HangingTableStore : public store::MemoryTableStore {
         wake.notify_all();
         wake.wait(lock, [&] { return released; });
         --hanging;
-        return absl::UnavailableError("Redis: Resource temporarily unavailable");
+        return absl::UnavailableError(
+            "Redis: Resource temporarily unavailable");
       }
       return absl::UnavailableError("Redis: Connection refused");
     }
@@ -87,15 +89,20 @@ class HangingTableStore : public store::MemoryTableStore {
 
   class Table : public store::PredictionTable {
    public:
-    Table(std::shared_ptr<store::PredictionTable> table, std::shared_ptr<Switch> s)
+    Table(std::shared_ptr<store::PredictionTable> table,
+          std::shared_ptr<Switch> s)
         : table_(std::move(table)), switch_(std::move(s)) {}
-    const store::TableManifest& manifest() const override { return table_->manifest(); }
+    const store::TableManifest& manifest() const override {
+      return table_->manifest();
+    }
     absl::StatusOr<store::LookupResult> MultiGet(
         std::span<const std::string> keys) const override {
       if (absl::Status s = switch_->Enter(); !s.ok()) return s;
       return table_->MultiGet(keys);
     }
-    absl::Status Scan(const Visitor& visit) const override { return table_->Scan(visit); }
+    absl::Status Scan(const Visitor& visit) const override {
+      return table_->Scan(visit);
+    }
 
    private:
     std::shared_ptr<store::PredictionTable> table_;
