@@ -51,21 +51,16 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
-
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import free_port, wait_port  # noqa: E402
+from lib import models, run_checked, servers  # noqa: E402
+from lib.zipf import zipf_ids  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = "breast_cancer_xgb"
-MODEL_DIR = os.path.join(ROOT, "examples", "repository", "models", MODEL)
 # What `strata advise --export-hot-keys` prints on stderr.
 EXPORT_LINE = re.compile(r"wrote the (\d+) hottest keys to .* \(([\d.]+)% of the logged requests; "
                          r"expected hit rate on new traffic ([\d.]+)%\)")
@@ -73,45 +68,6 @@ EXPORT_LINE = re.compile(r"wrote the (\d+) hottest keys to .* \(([\d.]+)% of the
 
 
 
-
-
-class Servers:
-    """Starts `strata serve` processes and stops every one of them."""
-
-    def __init__(self, strata, work):
-        self.strata, self.work, self.procs = strata, work, []
-
-    def start(self, name, repo, endpoints, extra=()):
-        port = free_port()
-        log = open(os.path.join(self.work, f"{name}.log"), "w")
-        proc = subprocess.Popen(
-            [self.strata, "serve", "-r", repo, "--port", str(port), "--grpc-port", "-1",
-             "--poll-interval-ms", "0", "--endpoints", endpoints, *extra],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.procs.append(proc)
-        wait_port(port, proc)
-        return proc, port
-
-    def stop(self, proc):
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    def stop_all(self):
-        for proc in self.procs:
-            self.stop(proc)
-
-
-def zipf_ids(keys, s, count, seed):
-    """`count` ids in [0, keys) with P(id = r) proportional to 1 / (r + 1)^s."""
-    cdf = np.cumsum(1.0 / np.arange(1, keys + 1, dtype=np.float64) ** s)
-    rng = np.random.default_rng(seed)
-    ids = np.searchsorted(cdf, rng.random(count) * cdf[-1], side="right")
-    return np.minimum(ids, keys - 1).tolist()
 
 
 class Client:
@@ -158,25 +114,8 @@ class Client:
         return totals
 
 
-def endpoint_rows(port):
-    """strata_endpoint_rows_total from /metrics: {(endpoint, layer): rows}."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30).read().decode()
-    rows = {}
-    for m in re.finditer(r"^strata_endpoint_rows_total\{([^}]*)\} (\S+)$", text, re.M):
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
-        rows[(labels.get("endpoint"), labels.get("layer"))] = float(m.group(2))
-    return rows
-
-
 def tag(s):
     return f"s{round(s * 100):03d}"
-
-
-def run_checked(args, what):
-    done = subprocess.run(args, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{what} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return done
 
 
 def main():
@@ -184,8 +123,8 @@ def main():
         description=__doc__.split("\n")[0] + " " + __doc__.split("\n")[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(__doc__.split("\n")[3:]))
-    ap.add_argument("--strata", default=os.path.join(ROOT, "build", "release", "strata"),
-                    help="the strata binary (copied before use)")
+    ap.add_argument("--strata", help="the strata binary (default: build/release/strata; "
+                                     "copied before use)")
     ap.add_argument("--keys", type=int, default=1_000_000, help="ids 0..KEYS-1")
     ap.add_argument("--requests", type=int, default=500_000,
                     help="rows of traffic per day and exponent")
@@ -216,29 +155,23 @@ def main():
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGHUP, interrupt)
 
-    if not os.access(args.strata, os.X_OK):
-        ap.error(f"no strata binary at {args.strata} (cmake --build build/release --target strata)")
-    if not os.path.exists(os.path.join(MODEL_DIR, "1", "model.json")):
-        ap.error("the XGBoost example is not trained (examples/train_all.sh)")
-    with open(os.path.join(MODEL_DIR, "1", "samples.json")) as f:
-        tensor = json.load(f)["request"]["inputs"][0]
-    n, width = tensor["shape"]
-    samples = [tensor["data"][i * width:(i + 1) * width] for i in range(n)]
-    csv_rows = [",".join(repr(x) for x in row) for row in samples]
-
     work = tempfile.mkdtemp(prefix="strata-advisor-replay-")
-    strata = os.path.join(work, "strata")
-    shutil.copy(args.strata, strata)
-    servers = Servers(strata, work)
+    strata, _ = servers.strata_binary(args.strata, work)
+    running = []
     started = time.monotonic()
+
+    def serve(name, repo, endpoints, extra=()):
+        server = servers.Strata(strata, repo, work, label=name, endpoints=endpoints,
+                                extra=["--poll-interval-ms", "0", *extra], ready="port")
+        running.append(server)
+        return server.start()
 
     def note(text):
         print(f"[{time.monotonic() - started:6.1f}s] {text}", file=sys.stderr, flush=True)
 
     try:
-        repo = os.path.join(work, "repo")
-        os.makedirs(os.path.join(repo, "models"))
-        os.symlink(MODEL_DIR, os.path.join(repo, "models", MODEL))
+        repo = models.example_repo(os.path.join(work, "repo"), [MODEL])
+        samples, width = models.sample_rows(repo, MODEL)
 
         # 1. Day 1 and its key log.
         day1 = {s: zipf_ids(args.keys, s, args.requests, args.seed + round(s * 100))
@@ -259,14 +192,14 @@ def main():
                 for s in exponents:
                     f.write(f"  day1_{tag(s)}: {{plan: hybrid, table: none_yet, key: [id], "
                             f"model: {MODEL}}}\n")
-            proc, port = servers.start("day1", repo, endpoints, ["--key-log", key_log])
-            client = Client(port, samples, args.rows, args.connections)
+            server = serve("day1", repo, endpoints, ["--key-log", key_log])
+            client = Client(server.port, samples, args.rows, args.connections)
             for s in exponents:
                 t0 = time.monotonic()
                 client.send(f"day1_{tag(s)}", day1[s])
                 note(f"day 1, s={s}: {args.requests} rows through the server in "
                      f"{time.monotonic() - t0:.1f}s")
-            servers.stop(proc)
+            server.stop()
             with open(key_log) as f:
                 logged = sum(1 for _ in f)
             if logged != len(exponents) * args.requests:
@@ -304,19 +237,12 @@ def main():
                             "strata advise did not print its forecast for the exported keys "
                             f"(a binary older than the bench?):\n{done.stderr}")
                     advise_s = time.monotonic() - t0
-                    exported = []
+                    with open(hot) as src:
+                        exported = [json.loads(line)["id"] for line in src]
                     csv = os.path.join(work, f"hot_{name}.csv")
-                    with open(hot) as src, open(csv, "w") as out:
-                        out.write("id," + ",".join(f"f{j}" for j in range(width)) + "\n")
-                        for line in src:
-                            i = json.loads(line)["id"]
-                            exported.append(i)
-                            out.write(f"{i},{csv_rows[i % n]}\n")
+                    models.write_keyed_csv(csv, exported, samples)
                     t0 = time.monotonic()
-                    run_checked([strata, "batch", "-r", repo, "-m", MODEL, "--progress", "off",
-                                 "--map", "features=" + ",".join(f"f{j}" for j in range(width)),
-                                 "-i", csv, "-k", "id:INT64", "-t", f"head_{name}"],
-                                "strata batch")
+                    models.build_table(strata, repo, MODEL, csv, f"head_{name}", width)
                     ranked = exact[s].most_common(len(exported))
                     top = {i for i, _ in ranked}
                     # An exported key is right when its day-1 count reaches
@@ -341,8 +267,8 @@ def main():
             f.write("\n".join(yaml) + "\n")
 
         # 4. Day 2 replayed through the hybrid endpoints.
-        proc, port = servers.start("day2", repo, endpoints)
-        client = Client(port, samples, args.rows, args.connections)
+        server = serve("day2", repo, endpoints)
+        client = Client(server.port, samples, args.rows, args.connections)
         for s in exponents:
             day2 = zipf_ids(args.keys, s, args.requests, args.seed + 1000 + round(s * 100))
             day2_counts = collections.Counter(day2)
@@ -352,7 +278,7 @@ def main():
                 t0 = time.monotonic()
                 off = client.send(f"t_{name}", day2)
                 on = client.send(f"c_{name}", day2)
-                metrics = endpoint_rows(port)
+                metrics = models.endpoint_rows(server)
                 for endpoint, counts in ((f"t_{name}", off), (f"c_{name}", on)):
                     for layer, rows in counts.items():
                         if metrics.get((endpoint, layer), 0) != rows:
@@ -373,7 +299,7 @@ def main():
                      f"{case['measured']:.2f}% (cache off), table + cache "
                      f"{case['with_cache']:.2f}% (cache on) in {time.monotonic() - t0:.1f}s")
             del day2, day2_counts
-        servers.stop(proc)
+        server.stop()
 
         # 5. The table.
         print(f"Zipf over {args.keys:,} ids; day 1 and day 2: {args.requests:,} rows each "
@@ -401,7 +327,7 @@ def main():
         print("interrupted", file=sys.stderr)
         return 130
     finally:
-        servers.stop_all()
+        servers.stop_all(running)
         if args.keep:
             print(f"work directory kept: {work}", file=sys.stderr)
         else:

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""gRPC vs REST-JSON vs REST-binary on the same strata server (issue 7).
+"""Throughput and latency of gRPC vs REST-JSON vs REST-binary on the same strata server (issue 7).
 
 A benchmark, not a test: it measures this machine and prints a markdown report. One strata
 server (gRPC and REST on 127.0.0.1) serves two TorchScript models:
@@ -36,96 +36,64 @@ Options: --strata PATH, --out DIR (raw results.json), --concurrency 1,16,64,
 Needs the strata binary, cmake and a C++ toolchain (to build strata_load), protoc, and
 /usr/bin/python3 with numpy, torch and grpcio. Only talks to 127.0.0.1; every run ends by itself.
 """
-import argparse
 import http.client
 import json
 import os
-import re
 import shutil
-import signal
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 
 import numpy as np
 
-SOURCE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import PYTHON, ROOT, load, models, report, run_checked, servers  # noqa: E402
+
 PROTOCOLS = ["grpc", "rest-json", "rest-binary"]
 
 
-def h2load_cell(h2load, server, model, protocol, concurrency, path, length, args, work):
-    """{"throughput", "mean_us"} from one h2load run."""
+def h2load_cell(server, model, protocol, concurrency, path, length, args, work):
+    """{"throughput", "mean_us", "failed"} from one h2load run."""
+    run = dict(duration=args.duration, warmup=args.warmup)
     if protocol == "grpc":
         with open(path, "rb") as f:
             message = f.read()
         framed = os.path.join(work, f"{model}.grpc.framed")
         with open(framed, "wb") as f:
-            f.write(b"\0" + len(message).to_bytes(4, "big") + message)
-        cmd = [h2load, "-c", "1", "-m", str(concurrency), "-d", framed,
-               "-H", "content-type: application/grpc", "-H", "te: trailers",
-               f"http://127.0.0.1:{server.grpc_port}/inference.GRPCInferenceService/ModelInfer"]
-    else:
-        cmd = [h2load, "--h1", "-c", str(concurrency), "-d", path,
-               "-H", "content-type: " + ("application/json" if length is None
-                                         else "application/octet-stream"),
-               f"http://127.0.0.1:{server.http_port}/v2/models/{model}/infer"]
-        if length is not None:
-            cmd[-1:-1] = ["-H", f"inference-header-content-length: {length}"]
-    cmd[1:1] = ["-D", str(int(args.duration)), "--warm-up-time", str(int(max(args.warmup, 1)))]
-    text = run(cmd, capture_output=True, text=True).stdout
-    finished = re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", text)
-    done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded", text)
-    mean = re.search(r"time for request:\s+\S+\s+\S+\s+(\S+)", text)
-    if not (finished and done and mean):
-        sys.exit("cannot read h2load's output:\n" + text)
-    value, unit = re.match(r"([\d.]+)(\w+)", mean.group(1)).groups()
-    scale = {"us": 1, "ms": 1000, "s": 1e6}[unit]
-    return {"throughput": float(finished.group(1)), "mean_us": float(value) * scale,
-            "failed": int(done.group(1)) - int(done.group(2))}
-
-
-def run(cmd, **kwargs):
-    return subprocess.run(cmd, check=True, **kwargs)
-
-
-def build_load_client(build_dir):
-    run(["cmake", "-S", os.path.join(SOURCE_DIR, "bench", "grpc_load"), "-B", build_dir,
-         "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release"], stdout=subprocess.DEVNULL)
-    run(["cmake", "--build", build_dir], stdout=subprocess.DEVNULL)
-    return os.path.join(build_dir, "strata_load")
+            f.write(load.grpc_frame(message))
+        return load.h2load(
+            f"http://127.0.0.1:{server.grpc_port}/inference.GRPCInferenceService/ModelInfer",
+            framed, 1, streams=concurrency,
+            headers=["content-type: application/grpc", "te: trailers"], **run)
+    headers = ["content-type: " + ("application/json" if length is None
+                                   else "application/octet-stream")]
+    if length is not None:
+        headers.append(f"inference-header-content-length: {length}")
+    return load.h2load(server.url(f"/v2/models/{model}/infer"), path, concurrency,
+                       headers=headers, h1=True, **run)
 
 
 def python_stubs(out):
-    run(["protoc", "-I", os.path.join(SOURCE_DIR, "proto"), f"--python_out={out}",
-         os.path.join(SOURCE_DIR, "proto", "inference.proto")])
+    run_checked(["protoc", "-I", os.path.join(ROOT, "proto"), f"--python_out={out}",
+                 os.path.join(ROOT, "proto", "inference.proto")], "protoc")
     sys.path.insert(0, out)
     import inference_pb2  # noqa: F401
     return sys.modules["inference_pb2"]
 
 
 def make_repository(root):
-    models = os.path.join(root, "models")
-    os.makedirs(models)
-    run(["/usr/bin/python3", os.path.join(SOURCE_DIR, "tests", "fixtures",
-                                          "make_protocol_fixtures.py"), "--out", root],
-        stdout=subprocess.DEVNULL)
-    for name in os.listdir(models):
+    models_dir = os.path.join(root, "models")
+    os.makedirs(models_dir)
+    run_checked([PYTHON, os.path.join(ROOT, "tests", "fixtures", "make_protocol_fixtures.py"),
+                 "--out", root], "make_protocol_fixtures.py")
+    for name in os.listdir(models_dir):
         if name != "wide_fp32":
-            shutil.rmtree(os.path.join(models, name))
-    os.symlink(os.path.join(SOURCE_DIR, "examples", "repository", "models", "digits_mlp"),
-               os.path.join(models, "digits_mlp"))
+            shutil.rmtree(os.path.join(models_dir, name))
+    models.example_repo(root, ["digits_mlp"])
 
 
 def model_input(model):
     if model == "digits_mlp":
-        path = os.path.join(SOURCE_DIR, "examples", "repository", "models", "digits_mlp", "1",
-                            "samples.json")
-        with open(path) as f:
-            tensor = json.load(f)["request"]["inputs"][0]
-        width = tensor["shape"][1]
-        return tensor["name"], np.array(tensor["data"][:width], dtype=np.float32).reshape(1, width)
+        tensor = models.one_row_body(models.load_samples(models.EXAMPLES, model))["inputs"][0]
+        return tensor["name"], np.array(tensor["data"], dtype=np.float32).reshape(tensor["shape"])
     return "x", np.sin(np.arange(4096, dtype=np.float32)).reshape(1, 4096)
 
 
@@ -147,34 +115,8 @@ def payloads(model, pb):
             "rest-binary": (header + raw, len(header))}
 
 
-class Server:
-    def __init__(self, strata, repository, extra):
-        self.log = tempfile.NamedTemporaryFile(mode="w+", suffix=".log", delete=False)
-        self.process = subprocess.Popen(
-            [strata, "serve", "--repository", repository, "--host", "127.0.0.1", "--port", "0",
-             "--grpc-port", "0", *extra],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            text = open(self.log.name).read()
-            http_port = re.search(r"listening on http://127\.0\.0\.1:(\d+)", text)
-            grpc_port = re.search(r"gRPC listening on 127\.0\.0\.1:(\d+)", text)
-            if http_port and grpc_port:
-                self.http_port, self.grpc_port = int(http_port.group(1)), int(grpc_port.group(1))
-                return
-            if self.process.poll() is not None:
-                sys.exit("strata exited:\n" + text)
-            time.sleep(0.05)
-        sys.exit("strata did not start")
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
-        os.unlink(self.log.name)
-
-
 def rest_outputs(server, model, body, header_length):
-    conn = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     headers = {"Content-Type": "application/json"}
     if header_length is not None:
         headers["Inference-Header-Content-Length"] = str(header_length)
@@ -218,29 +160,31 @@ def check_same_answers(server, model, encoded):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--strata", default=os.path.join(SOURCE_DIR, "build", "release", "strata"))
+    ap = report.parser(__doc__)
+    ap.add_argument("--strata", help="strata binary (default: build/release/strata; a private "
+                                     "copy is measured)")
     ap.add_argument("--models", default="digits_mlp,wide_fp32")
-    ap.add_argument("--concurrency", default="1,16,64")
-    ap.add_argument("--duration", type=float, default=5)
-    ap.add_argument("--warmup", type=float, default=1)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--http-threads", type=int, default=0)
-    ap.add_argument("--out", default=None)
+    ap.add_argument("--concurrency", default="1,16,64", help="callers, comma-separated")
+    ap.add_argument("--duration", type=float, default=5, help="seconds per run")
+    ap.add_argument("--warmup", type=float, default=1, help="seconds of warm-up per run")
+    ap.add_argument("--repeats", type=int, default=3, help="rounds; figures are medians")
+    ap.add_argument("--http-threads", type=int, default=0, help="0: strata's default")
+    ap.add_argument("--out", default=None, help="directory for results.json and the log")
     ap.add_argument("--no-h2load", action="store_true", help="skip the h2load cross-check")
     args = ap.parse_args()
 
-    work = tempfile.mkdtemp(prefix="strata-grpc-bench-")
-    out = args.out or work
-    os.makedirs(out, exist_ok=True)
-    load = build_load_client(os.path.join(SOURCE_DIR, "build", "grpc-load"))
+    out = report.out_dir(args, "grpc-bench")
+    work = os.path.join(out, "work")
+    os.makedirs(work, exist_ok=True)
+    strata, _ = servers.strata_binary(args.strata, work)
+    strata_load = load.build_strata_load()
     pb = python_stubs(work)
     repository = os.path.join(work, "repository")
     make_repository(repository)
-    models = args.models.split(",")
+    model_names = args.models.split(",")
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     files, sizes = {}, {}
-    for model in models:
+    for model in model_names:
         for protocol, (body, length) in payloads(model, pb).items():
             path = os.path.join(work, f"{model}.{protocol}")
             with open(path, "wb") as f:
@@ -248,31 +192,27 @@ def main():
             files[(model, protocol)] = (path, length)
             sizes[(model, protocol)] = len(body)
 
-    extra = ["--http-threads", str(args.http_threads)] if args.http_threads else []
-    server = Server(args.strata, repository, extra)
-    h2load = None if args.no_h2load else shutil.which("h2load")
+    server = servers.Strata(strata, repository, out, grpc=True, http_threads=args.http_threads)
+    server.start()
+    h2load = not args.no_h2load and shutil.which("h2load")
     results, cross = [], []
     try:
-        for model in models:
+        for model in model_names:
             check_same_answers(server, model, payloads(model, pb))
         for repeat in range(args.repeats):
-            for model in models:
+            for model in model_names:
                 for concurrency in concurrencies:
                     for protocol in PROTOCOLS:
                         path, length = files[(model, protocol)]
-                        port = server.grpc_port if protocol == "grpc" else server.http_port
-                        cmd = [load, "--protocol", protocol, "--port", str(port), "--model", model,
-                               "--payload", path, "--concurrency", str(concurrency),
-                               "--duration", str(args.duration), "--warmup", str(args.warmup)]
-                        if length is not None:
-                            cmd += ["--header-length", str(length)]
-                        line = run(cmd, capture_output=True, text=True).stdout.strip()
-                        result = json.loads(line)
+                        port = server.grpc_port if protocol == "grpc" else server.port
+                        result = load.strata_load(strata_load, protocol, port, model, path,
+                                                  concurrency, args.duration, args.warmup,
+                                                  length)
                         result["repeat"] = repeat
                         results.append(result)
-                        print(line, file=sys.stderr)
+                        print(json.dumps(result), file=sys.stderr)
                         if h2load:
-                            cell = h2load_cell(h2load, server, model, protocol, concurrency,
+                            cell = h2load_cell(server, model, protocol, concurrency,
                                                path, length, args, work)
                             cell.update(model=model, protocol=protocol,
                                         concurrency=concurrency, repeat=repeat)
@@ -280,35 +220,31 @@ def main():
                             print(json.dumps(cell), file=sys.stderr)
     finally:
         server.stop()
-    with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"strata_load": results, "h2load": cross}, f, indent=1)
+    report.save_results(out, {"strata_load": results, "h2load": cross})
 
     print("Request body sizes (bytes): " + ", ".join(
-        f"{m} {p} {sizes[(m, p)]}" for m in models for p in PROTOCOLS))
+        f"{m} {p} {sizes[(m, p)]}" for m in model_names for p in PROTOCOLS))
     print()
-    print("| model | callers | protocol | req/s | p50 ms | p99 ms | h2load req/s | "
-          "h2load mean ms |")
-    print("|---|---|---|---|---|---|---|---|")
-    for model in models:
+    rows = []
+    for model in model_names:
         for concurrency in concurrencies:
             for protocol in PROTOCOLS:
-                def median(rows, key):
-                    rows = [r for r in rows if r["model"] == model and
-                            r["concurrency"] == concurrency and r["protocol"] == protocol]
-                    return statistics.median(r[key] for r in rows) if rows else float("nan")
-                errors = sum(r["errors"] for r in results if r["model"] == model and
-                             r["concurrency"] == concurrency and r["protocol"] == protocol)
-                errors += sum(r["failed"] for r in cross if r["model"] == model and
-                              r["concurrency"] == concurrency and r["protocol"] == protocol)
+                cell = dict(model=model, concurrency=concurrency, protocol=protocol)
+                mine = [r for r in results if all(r[k] == v for k, v in cell.items())]
+                theirs = [r for r in cross if all(r[k] == v for k, v in cell.items())]
+                errors = sum(r["errors"] for r in mine) + sum(r["failed"] for r in theirs)
                 if errors:
                     print(f"warning: {errors} failed requests in {model}/{concurrency}/{protocol}",
                           file=sys.stderr)
-                print(f"| {model} | {concurrency} | {protocol} | "
-                      f"{median(results, 'throughput'):.0f} | "
-                      f"{median(results, 'p50_us') / 1000:.3f} | "
-                      f"{median(results, 'p99_us') / 1000:.3f} | "
-                      f"{median(cross, 'throughput'):.0f} | "
-                      f"{median(cross, 'mean_us') / 1000:.3f} |")
+                ms = lambda v: "—" if v is None else f"{v / 1000:.3f}"  # noqa: E731
+                rows.append([model, concurrency, protocol,
+                             report.num(report.median(mine, "throughput")),
+                             ms(report.median(mine, "p50_us")),
+                             ms(report.median(mine, "p99_us")),
+                             report.num(report.median(theirs, "throughput")),
+                             ms(report.median(theirs, "mean_us"))])
+    print("\n".join(report.table(["model", "callers", "protocol", "req/s", "p50 ms", "p99 ms",
+                                  "h2load req/s", "h2load mean ms"], rows)))
     print(f"\nraw results: {os.path.join(out, 'results.json')}")
 
 

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""Hybrid (table -> cache -> model) vs dynamic-only on a Zipf 1.0 workload, over HTTP with wrk
-at 64 connections, for two XGBoost models:
+"""Hybrid (table -> cache -> model) vs dynamic-only on a Zipf 1.0 workload: throughput, latency
+and server CPU per request over HTTP with wrk at 64 connections, for two XGBoost models.
+
+Models:
 
   example   breast_cancer_xgb (examples/repository): 50 trees of depth 4, well under a
             microsecond per row, so HTTP and JSON decide both plans' cost;
@@ -10,8 +12,8 @@ at 64 connections, for two XGBoost models:
 For each model: keys are ids 0..KEYS-1 (features cycling through the model's samples.json
 rows); the top --table-keys ids are precomputed by `strata batch` into a RocksDB table; the
 hybrid endpoint `scores` serves table -> cache (64MiB) -> model. Each request carries --rows
-Zipf(1.0)-drawn rows (--bodies pre-drawn bodies, cycled). The same bodies without the key column
-go to the model's own endpoint for the dynamic-only run. One server per model; the hybrid
+Zipf(1.0)-drawn rows (bench/lib/zipf.py, seed 7; --bodies pre-drawn bodies, cycled). The same
+bodies without the key column go to the model's own endpoint for the dynamic-only run. One server per model; the hybrid
 answers are first checked against the model's own; the cache is warmed with --warmup seconds
 of hybrid traffic; then dynamic and hybrid runs alternate (D H, H D, D H, ...) --repeats times
 and the report gives medians. Each run records requests/s, rows/s, p50/p99, the server's CPU
@@ -25,143 +27,26 @@ CPUs other processes used meanwhile and the load average; hybrid runs add the ro
 Loopback only; wrk shares the machine with the server; every run is bounded by -d; the driver
 stops its servers itself. About 3 minutes with the defaults.
 """
-import argparse
-import bisect
 import json
 import os
-import random
-import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(BENCH)
-sys.path.insert(0, BENCH)
-import benchlib  # noqa: E402  (CPU accounting, quiet waits, machine description)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_bench_models  # noqa: E402
-from benchlib import free_port, wait_port  # noqa: E402
+from lib import load, machine, models, report, servers, zipf  # noqa: E402
 
 EXAMPLE = "breast_cancer_xgb"
-EXAMPLE_DIR = os.path.join(ROOT, "examples", "repository", "models", EXAMPLE)
 ENDPOINT = "scores"
 
-LUA = r"""
-local bodies = {}
-local i = 0
-init = function(args)
-  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
-  i = math.random(#bodies)
-end
-request = function()
-  i = i % #bodies + 1
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, bodies[i])
-end
-done = function(summary, latency, requests)
-  io.write(string.format("WRK_JSON {\"requests\":%d,\"duration_us\":%d,\"non2xx\":%d," ..
-    "\"errors\":%d,\"p50_us\":%d,\"p99_us\":%d}\n", summary.requests, summary.duration,
-    summary.errors.status, summary.errors.connect + summary.errors.read +
-    summary.errors.write + summary.errors.timeout, latency:percentile(50),
-    latency:percentile(99)))
-end
-"""
 
-
-
-
-
-
-def zipf_sampler(n, s, rng):
-    cdf, total = [], 0.0
-    for k in range(1, n + 1):
-        total += 1.0 / k ** s
-        cdf.append(total)
-    return lambda: bisect.bisect_left(cdf, rng.random() * total)
-
-
-def post(url, body):
-    req = urllib.request.Request(url, data=body.encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())
-
-
-def run_wrk(url, bodies, script, seconds, connections):
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script, url, "--", bodies],
-        capture_output=True, text=True, timeout=seconds + 60).stdout
-    r = json.loads(re.search(r"^WRK_JSON (.*)$", out, re.M).group(1))
-    assert r["non2xx"] == 0 and r["errors"] == 0, out
-    return {"requests": r["requests"], "rps": r["requests"] / (r["duration_us"] / 1e6),
-            "p50_us": r["p50_us"], "p99_us": r["p99_us"]}
-
-
-def layer_rows(port):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
-    rows = {}
-    for m in re.finditer(r'^strata_endpoint_rows_total\{([^}]*)\} (\S+)$', text, re.M):
-        if f'endpoint="{ENDPOINT}"' in m.group(1):
-            rows[re.search(r'layer="(\w+)"', m.group(1)).group(1)] = float(m.group(2))
-    return rows
-
-
-def compute_ns(port, model):
-    """(requests, compute ns) the model has run so far, from /v2/models/{m}/stats."""
-    body = json.loads(urllib.request.urlopen(
-        f"http://127.0.0.1:{port}/v2/models/{model}/stats").read())
-    st = body["model_stats"][0]["inference_stats"]["compute_infer"]
-    return st["count"], st["ns"]
-
-
-class Instructions:
-    """Instructions the server retires during a run (`perf stat -p`), when perf works here:
-    a cost per request that other processes' load does not change, unlike CPU time."""
-
-    def __init__(self, pid, enabled):
-        self.pid, self.enabled, self.count = pid, enabled, None
-
-    def __enter__(self):
-        if self.enabled:
-            self.proc = subprocess.Popen(["perf", "stat", "-x", ",", "-e", "instructions",
-                                          "-p", str(self.pid)],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                         text=True)
-            time.sleep(0.1)  # attached before the load starts
-        return self
-
-    def __exit__(self, *exc):
-        if not self.enabled:
-            return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            _, err = self.proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.communicate()
-            return
-        for line in err.splitlines():
-            fields = line.split(",")
-            if len(fields) > 2 and fields[2].startswith("instructions") and fields[0].isdigit():
-                self.count = int(fields[0])
-
-
-def perf_works():
-    try:
-        r = subprocess.run(["perf", "stat", "-x", ",", "-e", "instructions", "true"],
-                           capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return r.returncode == 0 and "not supported" not in r.stderr and \
-        any(line.split(",")[0].isdigit() for line in r.stderr.splitlines())
-
-
-def loadavg():
-    return float(open("/proc/loadavg").read().split()[0])
+def layer_rows(server):
+    """Rows the hybrid endpoint answered so far, by layer, from /metrics."""
+    return {layer: rows for (endpoint, layer), rows in models.endpoint_rows(server).items()
+            if endpoint == ENDPOINT}
 
 
 class Setup:
@@ -170,48 +55,45 @@ class Setup:
     def __init__(self, name, strata, work, args):
         self.name, self.work = name, work
         repo = os.path.join(work, "repo")
-        models = os.path.join(repo, "models")
-        os.makedirs(models)
+        models_dir = os.path.join(repo, "models")
         if name == "example":
             self.model = EXAMPLE
-            os.symlink(EXAMPLE_DIR, os.path.join(models, EXAMPLE))
+            models.example_repo(repo, [EXAMPLE])
         else:
             self.model = make_bench_models.AD_GBDT["name"]
+            os.makedirs(models_dir)
             t0 = time.monotonic()
-            make_bench_models.write_ad_gbdt(models)
+            make_bench_models.write_ad_gbdt(models_dir)
             self.train_s = time.monotonic() - t0
         self.repo = repo
-        with open(os.path.join(models, self.model, "1", "samples.json")) as f:
-            samples = json.load(f)
-        tensor = samples["request"]["inputs"][0]
-        n, width = tensor["shape"]
-        self.samples = [tensor["data"][i * width:(i + 1) * width] for i in range(n)]
+        self.samples, width = models.sample_rows(repo, self.model)
+        n = len(self.samples)
         head = os.path.join(work, "head.csv")
-        with open(head, "w") as f:
-            f.write("id," + ",".join(f"f{j}" for j in range(width)) + "\n")
-            for i in range(args.table_keys):
-                f.write(f"{i}," + ",".join(repr(x) for x in self.samples[i % n]) + "\n")
-        subprocess.run([strata, "batch", "-r", repo, "-m", self.model, "--progress", "off",
-                        "--map", "features=" + ",".join(f"f{j}" for j in range(width)),
-                        "-i", head, "-k", "id:INT64", "-t", "head"],
-                       check=True, capture_output=True)
+        models.write_keyed_csv(head, range(args.table_keys), self.samples)
+        models.build_table(strata, repo, self.model, head, "head", width)
         self.endpoints = os.path.join(work, "strata.yaml")
         with open(self.endpoints, "w") as f:
             f.write(f"endpoints:\n  {ENDPOINT}: {{plan: hybrid, table: head, key: [id], "
                     f"model: {self.model}, cache: {{max_bytes: 64MiB}}}}\n")
-        rng = random.Random(7)
-        draw = zipf_sampler(args.keys, 1.0, rng)
+        draws = zipf.zipf_ids(args.keys, 1.0, args.bodies * args.rows, seed=7)
         self.hybrid_bodies = os.path.join(work, "hybrid.txt")
         self.dynamic_bodies = os.path.join(work, "dynamic.txt")
         with open(self.hybrid_bodies, "w") as h, open(self.dynamic_bodies, "w") as d:
-            for _ in range(args.bodies):
-                ids = [draw() for _ in range(args.rows)]
+            for b in range(args.bodies):
+                ids = draws[b * args.rows:(b + 1) * args.rows]
                 features = {"name": "features", "datatype": "FP32", "shape": [args.rows, width],
                             "data": [x for i in ids for x in self.samples[i % n]]}
                 key = {"name": "id", "datatype": "INT64", "shape": [args.rows], "data": ids}
                 h.write(json.dumps({"inputs": [key, features]}) + "\n")
                 d.write(json.dumps({"inputs": [features]}) + "\n")
         self.body_bytes = os.path.getsize(self.hybrid_bodies) / args.bodies
+
+
+def post(url, body):
+    status, answer = servers.http("POST", url, body)
+    if status != 200:
+        raise RuntimeError(f"{url}: {status} {answer}")
+    return answer
 
 
 def check_answers(base, setup, count=20):
@@ -227,44 +109,46 @@ def check_answers(base, setup, count=20):
                 raise RuntimeError(f"hybrid answers differ from the model's: {got} vs {want}")
 
 
-def measure_model(setup, strata, script, args):
-    port = free_port()
-    log = open(os.path.join(setup.work, "serve.log"), "w")
-    cmd = [strata, "serve", "-r", setup.repo, "--port", str(port), "--grpc-port", "-1",
-           "--endpoints", setup.endpoints]
-    if args.http_threads:
-        cmd += ["--http-threads", str(args.http_threads)]
-    server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+def run_wrk(url, bodies, seconds, connections):
+    r = load.wrk(url, bodies, 2, connections, seconds, lines=True)
+    if load.failures(r):
+        raise RuntimeError(f"{url}: {load.failure_text(r)}")
+    return {k: r[k] for k in ("requests", "rps", "p50_us", "p99_us")}
+
+
+def measure_model(setup, strata, args):
+    server = servers.Strata(strata, setup.repo, setup.work, label="serve",
+                            http_threads=args.http_threads, endpoints=setup.endpoints)
+    server.start()
     try:
-        wait_port(port, server)
-        base = f"http://127.0.0.1:{port}/v2/models"
+        base = server.url("/v2/models")
         check_answers(base, setup)
         urls = {"dynamic": (f"{base}/{setup.model}/infer", setup.dynamic_bodies),
                 "hybrid": (f"{base}/{ENDPOINT}/infer", setup.hybrid_bodies)}
         # Warm-up: the model's first calls, then the cache filled as traffic would fill it.
-        run_wrk(*urls["dynamic"], script, 2, args.connections)
-        run_wrk(*urls["hybrid"], script, args.warmup, args.connections)
-        quiet = benchlib.QuietWaiter(args.quiet_threshold, max_wait_each=10, max_wait_total=40)
+        run_wrk(*urls["dynamic"], 2, args.connections)
+        run_wrk(*urls["hybrid"], args.warmup, args.connections)
+        quiet = machine.QuietWaiter(args.quiet_threshold, max_wait_each=10, max_wait_total=40)
         runs = {"dynamic": [], "hybrid": []}
         for rep in range(args.repeats):
             order = ["dynamic", "hybrid"] if rep % 2 == 0 else ["hybrid", "dynamic"]
             for plan in order:
                 busy_before = quiet.wait()
-                load_before = loadavg()
-                layers0 = layer_rows(port)
-                stats0 = compute_ns(port, setup.model)
-                with Instructions(server.pid, args.perf) as ins, \
-                        benchlib.CpuAccount(server.pid) as cpu:
-                    r = run_wrk(*urls[plan], script, args.seconds, args.connections)
-                layers1 = layer_rows(port)
-                stats1 = compute_ns(port, setup.model)
+                load_before = machine.loadavg()
+                layers0 = layer_rows(server)
+                stats0 = models.model_stats(server, setup.model)["compute"]
+                with servers.Instructions(server, args.perf) as ins, \
+                        servers.CpuAccount(server) as cpu:
+                    r = run_wrk(*urls[plan], args.seconds, args.connections)
+                layers1 = layer_rows(server)
+                stats1 = models.model_stats(server, setup.model)["compute"]
                 r.update(cpu.result)
                 r["server_cpu_us_per_request"] = (cpu.result["server_cpus"] * args.seconds
                                                   / r["requests"] * 1e6)
                 r["server_kinstructions_per_request"] = (ins.count / r["requests"] / 1e3
                                                          if ins.count else None)
                 r["busy_before"] = busy_before
-                r["loadavg_before"], r["loadavg_after"] = load_before, loadavg()
+                r["loadavg_before"], r["loadavg_after"] = load_before, machine.loadavg()
                 calls = stats1[0] - stats0[0]
                 r["model_compute_us_per_call"] = ((stats1[1] - stats0[1]) / calls / 1e3
                                                   if calls else None)
@@ -282,25 +166,17 @@ def measure_model(setup, strata, script, args):
                       f"{r['others_cpus']:.2f} CPUs, load {load_before:.2f}", flush=True)
         return runs
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        server.stop()
 
 
-def med(runs, key):
-    values = [r[key] for r in runs if r.get(key) is not None]
-    return statistics.median(values) if values else None
+med = report.median
 
 
 def kins_text(k):
     return "—" if k is None else f"{k:,.0f}k"
 
 
-def report(results, args, info):
+def print_report(results, args, info):
     print(f"\n{args.rows} rows/request, Zipf 1.0 over {args.keys:,} ids, table of the top "
           f"{args.table_keys:,}, {args.connections} connections, {args.seconds} s per run, "
           f"medians of {args.repeats} alternating runs")
@@ -341,17 +217,19 @@ def report(results, args, info):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--strata", default=os.path.join(ROOT, "build", "release", "strata"))
+    ap = report.parser(__doc__)
+    ap.add_argument("--strata", help="strata binary (default: build/release/strata; a private "
+                                     "copy is measured)")
     ap.add_argument("--models", default="example,ad_gbdt")
-    ap.add_argument("--seconds", type=int, default=8)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=8, help="seconds per wrk run")
+    ap.add_argument("--repeats", type=int, default=3, help="dynamic/hybrid run pairs")
     ap.add_argument("--warmup", type=int, default=3, help="seconds of hybrid traffic first")
     ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--keys", type=int, default=100_000)
-    ap.add_argument("--table-keys", type=int, default=1_000)
+    ap.add_argument("--keys", type=int, default=100_000, help="ids 0..KEYS-1")
+    ap.add_argument("--table-keys", type=int, default=1_000,
+                    help="the ids precomputed into the table (the hottest)")
     ap.add_argument("--rows", type=int, default=16, help="rows per request")
-    ap.add_argument("--bodies", type=int, default=5_000)
+    ap.add_argument("--bodies", type=int, default=5_000, help="pre-drawn bodies, cycled")
     ap.add_argument("--quiet-threshold", type=float, default=0.2,
                     help="before each run, wait (at most 10 s, 40 s in all per model) until "
                          "the CPUs are less busy than this")
@@ -361,21 +239,14 @@ def main():
                     help="do not count the server's instructions with perf stat")
     ap.add_argument("--out", help="keep results.json and the server logs here")
     args = ap.parse_args()
-    args.perf = args.perf and perf_works()
-    if not os.path.isfile(args.strata):
-        sys.exit(f"no strata binary at {args.strata}")
-
+    args.perf = args.perf and servers.perf_works()
     work = tempfile.mkdtemp(prefix="strata-hybrid-bench-")
     started = time.time()
     try:
-        strata = os.path.join(work, "strata")  # a private copy: others may rebuild meanwhile
-        shutil.copy2(args.strata, strata)
-        script = os.path.join(work, "bodies.lua")
-        with open(script, "w") as f:
-            f.write(LUA)
-        info = benchlib.machine_info()
-        info["uptime"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-        print(f"{info['uptime']}; strata {args.strata}", flush=True)
+        strata, binfo = servers.strata_binary(args.strata, work)
+        info = dict(machine.machine_info(), **binfo)
+        info["uptime"] = machine.uptime()
+        print(f"{info['uptime']}; strata {info['strata_binary']}", flush=True)
         results = {}
         for name in args.models.split(","):
             mwork = os.path.join(work, name)
@@ -384,19 +255,17 @@ def main():
             print(f"{name}: model {setup.model}, {setup.body_bytes / 1024:.1f} KiB per hybrid "
                   "body", flush=True)
             results[name] = {"model": setup.model, "body_bytes": setup.body_bytes,
-                             "runs": measure_model(setup, strata, script, args)}
+                             "runs": measure_model(setup, strata, args)}
             if args.out:
                 os.makedirs(args.out, exist_ok=True)
                 shutil.copy(os.path.join(mwork, "serve.log"),
                             os.path.join(args.out, f"{name}_serve.log"))
-        report(results, args, info)
-        info["uptime_after"] = subprocess.run(["uptime"], capture_output=True,
-                                              text=True).stdout.strip()
+        print_report(results, args, info)
+        info["uptime_after"] = machine.uptime()
         print(f"\n{info['uptime_after']}; {time.time() - started:.0f} s in all")
         if args.out:
-            with open(os.path.join(args.out, "results.json"), "w") as f:
-                json.dump({"args": vars(args), "machine": info, "results": results}, f,
-                          indent=1)
+            report.save_results(args.out, {"args": vars(args), "machine": info,
+                                           "results": results})
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

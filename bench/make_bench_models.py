@@ -29,7 +29,7 @@ Written only when asked for (--only ad_gbdt, or write_ad_gbdt() from a driver):
                    output probability). Its 1/samples.json is a 1,024-row request plus
                    XGBoost's own predictions.  (hybrid_bench.py)
 
-Also writes DIR/bodies/<model>_1row.json, a 1-row KServe v2 request for wrk / openloop.py.
+Also writes DIR/bodies/<model>_1row.json, a 1-row KServe v2 request for wrk / lib/openloop.py.
 A wide model's samples.json is a 1-row KServe v2 request with the module's own output, named
 as warm-up in its config (`warmup: {samples: samples.json}`).
 
@@ -44,12 +44,12 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PYTHON = "/usr/bin/python3"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import models  # noqa: E402
+
 MLPS = {"mlp1k": [512, 1024, 1024, 10], "mlp2k": [512, 2048, 2048, 10]}
 MAX_BATCH = 64
 
@@ -178,16 +178,13 @@ def write_wide(models_dir, name, sizes, scripted, extra, queue):
 
 
 def copy_digits(models_dir):
-    src = os.path.join(ROOT, "examples", "repository", "models", "digits_mlp")
+    src = os.path.join(models.EXAMPLES, "models", "digits_mlp")
     if not os.path.exists(os.path.join(src, "1", "model.pt")):
-        subprocess.run([os.path.join(ROOT, "examples", "train_all.sh")], check=True)
+        models.train_examples()
     dst = os.path.join(models_dir, "digits_mlp")
     shutil.rmtree(dst, ignore_errors=True)
     shutil.copytree(src, dst)
-    with open(os.path.join(dst, "1", "samples.json")) as f:
-        t = json.load(f)["request"]["inputs"][0]
-    return {"inputs": [{"name": t["name"], "datatype": t["datatype"], "shape": [1, 64],
-                        "data": t["data"][:64]}]}
+    return models.one_row_body(models.load_samples(os.path.dirname(models_dir), "digits_mlp"))
 
 
 def measure(scripted, width, reps):

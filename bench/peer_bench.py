@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Issue 3 benchmark "Against the FastAPI peer": digits_mlp at 16 and 64 connections, same run.
+"""strata vs the FastAPI peer (and nginx's fixed response, the HTTP floor): digits_mlp at 16 and
+64 connections, same run.
 
 Servers, all up for the whole run (idle while another is measured):
   strata               `strata serve` (default --http-threads: one per core), digits_mlp alone
@@ -8,8 +9,10 @@ Servers, all up for the whole run (idle while another is measured):
                        asyncio+h11 with 1 worker, uvloop+httptools with 1 and 2 workers
                        (uvloop/httptools fetched by bench/peer/fetch_peer_deps.sh, as
                        bench/rest_bench.py does)
-Before measuring, every server must answer the 1-row and the 32-row sample request with the
-expected prediction (rest_bench.sanity).
+  nginx (--floor)      nginx answering every request with a fixed `return 200` JSON body (no
+                       model, no parsing): what a request costs when the server does nothing
+Before measuring, every server but nginx must answer the 1-row and the 32-row sample request with
+the expected prediction (bench/lib/models.py: sanity).
 
 For each of --repeats (3) repeats, for 16 then 64 connections, for each server in turn:
 wrk -t2 -cN -d{duration}s --latency -s bench/post.lua (1-row request). Medians reported.
@@ -21,15 +24,13 @@ p99).
   /usr/bin/python3 bench/peer_bench.py [--duration 5] [--peer-configs plain:1,standard:2]
 """
 
-import argparse
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import benchlib as bl  # noqa: E402
+from lib import load, log, machine, models, report, servers  # noqa: E402
 
-rb = bl.rb
 MODEL = "digits_mlp"
 CONNS = (16, 64)
 TARGET_RPS = 20.0
@@ -37,97 +38,90 @@ TARGET_P99 = 10.0
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    bl.add_common_args(ap)
-    ap.add_argument("--duration", type=int, default=5)
-    ap.add_argument("--peer-configs", default="plain:1,standard:1,standard:2")
-    ap.add_argument("--peer-deps", default=rb.DEFAULT_PEER_DEPS)
-    ap.add_argument("--no-fetch", action="store_true")
+    ap = report.parser(__doc__)
+    report.add_common_args(ap)
+    ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    ap.add_argument("--peer-configs", default="plain:1,standard:1,standard:2",
+                    help="STACK:WORKERS,...; stacks: plain (asyncio+h11), standard "
+                         "(uvloop+httptools)")
+    ap.add_argument("--peer-deps", default=servers.DEFAULT_PEER_DEPS,
+                    help="where bench/peer/fetch_peer_deps.sh unpacks uvloop + httptools")
+    ap.add_argument("--no-fetch", action="store_true",
+                    help="do not fetch uvloop + httptools if missing (skip those configs)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also measure nginx's fixed response (the HTTP floor)")
     args = ap.parse_args()
 
-    started = bl.now()
-    out = bl.out_dir(args, "peer-bench")
-    repo = bl.bench_models(args, out)
-    binary, binfo = bl.strata_binary(args, out)
-    info = dict(bl.machine_info(), **binfo)
-    served = bl.subset_repo(repo, [MODEL], out, "repo-peer")
-    body_file = bl.body_path(repo, MODEL)
+    started, out, repo, binary, info = report.begin(args, "peer-bench")
+    served = models.subset_repo(repo, [MODEL], out, "repo-peer")
+    body_file = models.body_path(repo, MODEL)
     with open(body_file) as f:
         body = json.load(f)
-    samples = rb.load_samples(served, MODEL)
+    samples = models.load_samples(served, MODEL)
 
-    servers, notes = [bl.Strata(binary, served, out, label="strata")], []
+    running, notes = [servers.Strata(binary, served, out, label="strata")], []
     for cfg in [c for c in args.peer_configs.split(",") if c]:
         stack, workers = cfg.split(":")
-        workers = int(workers)
-        label_stack, loop, httpimpl = rb.PEER_STACKS[stack]
-        env, env_note = None, ""
-        if stack == "standard":
-            env, detail = rb.peer_deps_env(args.peer_deps, fetch=not args.no_fetch)
-            if env is None:
-                notes.append(f"peer {cfg} skipped: {detail}")
-                continue
-            info["peer_extras"] = detail
-            env_note = (f"PYTHONPATH={args.peer_deps}/root/usr/lib/python3/dist-packages "
-                        f"LD_LIBRARY_PATH={args.peer_deps}/root/usr/lib/x86_64-linux-gnu ")
-        port = bl.free_port()
-        label = f"FastAPI {label_stack}, {workers} worker{'s' if workers > 1 else ''}"
-        servers.append(rb.Server(label, [bl.PYTHON, rb.PEER, "--repository", served, "--port",
-                                         str(port), "--workers", str(workers), "--loop", loop,
-                                         "--http", httpimpl],
-                                 port, os.path.join(out, f"peer_{stack}_w{workers}.log"),
-                                 env=env, env_note=env_note, workers=workers))
+        try:
+            peer = servers.fastapi_peer(served, out, stack, int(workers), args.peer_deps,
+                                        fetch=not args.no_fetch)
+        except servers.Unavailable as e:
+            notes.append(f"peer {cfg} skipped: {e}")
+            continue
+        if peer.extras:
+            info["peer_extras"] = peer.extras
+        running.append(peer)
+    if args.floor:
+        running.append(servers.nginx(out, label="nginx fixed response"))
 
     problems, results, sanity = [], {}, {}
     started_servers = []
     try:
-        for s in servers:
+        for s in running:
             s.start()
             started_servers.append(s)
-            bad, text = rb.sanity(s, MODEL, body, samples)
-            sanity[s.label] = text
-            if bad:
-                raise RuntimeError("sanity check failed:\n" + "\n".join(bad))
-            bl.run_wrk(s.url(f"/v2/models/{MODEL}/infer"), body_file, 2, 16, 1,
-                       os.path.join(out, f"warmup_{len(started_servers)}.txt"))
-        bl.log("all servers up and answering correctly")
-        quiet = bl.QuietWaiter(0.2, max_wait_each=10, max_wait_total=90)
+            if not s.label.startswith("nginx"):
+                bad, text = models.sanity(s, MODEL, body, samples)
+                sanity[s.label] = text
+                if bad:
+                    raise RuntimeError("sanity check failed:\n" + "\n".join(bad))
+            load.wrk(s.url(f"/v2/models/{MODEL}/infer"), body_file, 2, 16, 1,
+                     os.path.join(out, f"warmup_{len(started_servers)}.txt"))
+        log("all servers up and answering correctly")
+        quiet = machine.QuietWaiter(0.2, max_wait_each=10, max_wait_total=90)
         for rep in range(args.repeats):
             for conns in CONNS:
-                for i, s in enumerate(servers):
+                for i, s in enumerate(running):
                     busy = quiet.wait()
-                    with bl.CpuAccount(s.proc.pid) as cpu:
-                        r = bl.run_wrk(s.url(f"/v2/models/{MODEL}/infer"), body_file, 2, conns,
-                                       args.duration,
-                                       os.path.join(out, f"s{i}_c{conns}_r{rep + 1}.txt"))
+                    with servers.CpuAccount(s) as cpu:
+                        r = load.wrk(s.url(f"/v2/models/{MODEL}/infer"), body_file, 2, conns,
+                                     args.duration,
+                                     os.path.join(out, f"s{i}_c{conns}_r{rep + 1}.txt"))
                     r.update(cpu.result, busy_before=busy)
                     r["cpu_us_per_req"] = (r["server_cpus"] * r["duration_us"]
                                            / max(1, r["requests"]))
-                    errs = r["non2xx"] + r["errors_read"] + r["errors_write"] + \
-                        r["errors_timeout"] + r["errors_connect"]
-                    if errs:
-                        problems.append(f"{s.label} c{conns} rep {rep + 1}: {r['non2xx']} "
-                                        f"non-2xx, socket errors c/r/w/t {r['errors_connect']}/"
-                                        f"{r['errors_read']}/{r['errors_write']}/"
-                                        f"{r['errors_timeout']}")
-                    bl.log(f"{s.label:<36} c{conns:<3} rep {rep + 1}: {r['rps']:,.0f} req/s "
-                           f"p50 {r['p50_us']:.0f} p99 {r['p99_us']:.0f} µs; server "
-                           f"{r['server_cpus']:.2f} wrk {r['client_cpus']:.2f} others "
-                           f"{r['others_cpus']:.2f} CPUs")
+                    if load.failures(r):
+                        problems.append(f"{s.label} c{conns} rep {rep + 1}: "
+                                        f"{load.failure_text(r)}")
+                    log(f"{s.label:<36} c{conns:<3} rep {rep + 1}: {r['rps']:,.0f} req/s "
+                        f"p50 {r['p50_us']:.0f} p99 {r['p99_us']:.0f} µs; server "
+                        f"{r['server_cpus']:.2f} wrk {r['client_cpus']:.2f} others "
+                        f"{r['others_cpus']:.2f} CPUs")
                     results.setdefault(s.label, {}).setdefault(conns, []).append(r)
     finally:
         for s in started_servers:
-            if isinstance(s, bl.Strata):
-                problems.extend(bl.server_problems(s))
-            bl.stop(s, problems)
-    bl.save_results(out, {"machine": info, "args": vars(args), "results": results,
-                          "problems": problems})
-    print(report(info, args, started, out, [s.label for s in servers], results,
-                 problems + notes, sanity))
+            if isinstance(s, servers.Strata):
+                s.finish(problems)
+            else:
+                s.stop(problems)
+    report.save_results(out, {"machine": info, "args": vars(args), "results": results,
+                              "problems": problems})
+    print(make_report(info, args, started, out, [s.label for s in running], results,
+                      problems + notes, sanity))
 
 
-def report(info, args, started, out, labels, results, problems, sanity):
-    lines = bl.header(
+def make_report(info, args, started, out, labels, results, problems, sanity):
+    lines = report.header(
         "strata vs the FastAPI peer at 16 and 64 connections (issue 3)", info, started,
         ["model: digits_mlp (TorchScript MLP 64 → 128 → 64 → 10, `threads: 1`), 1-row "
          "request; every server answers the sample requests identically before the run",
@@ -146,7 +140,7 @@ def report(info, args, started, out, labels, results, problems, sanity):
         med = {}
         for label in labels:
             runs = results.get(label, {}).get(conns, [])
-            med[label] = {k: bl.median([r.get(k) for r in runs]) for k in
+            med[label] = {k: report.median([r.get(k) for r in runs]) for k in
                           ("rps", "p50_us", "p99_us", "cpu_us_per_req", "others_cpus")}
         s = med[strata]
         for label in labels:
@@ -158,10 +152,10 @@ def report(info, args, started, out, labels, results, problems, sanity):
             else:
                 rps_ratio = f"{s['rps'] / m['rps']:.1f}×"
                 p99_ratio = f"{m['p99_us'] / s['p99_us']:.1f}×"
-            w(f"| {conns} | {label} | {m['rps']:,.0f} | {bl.us(m['p50_us'])} | "
-              f"{bl.us(m['p99_us'])} | {bl.us(m['cpu_us_per_req'])} | {rps_ratio} | "
+            w(f"| {conns} | {label} | {m['rps']:,.0f} | {report.us(m['p50_us'])} | "
+              f"{report.us(m['p99_us'])} | {report.us(m['cpu_us_per_req'])} | {rps_ratio} | "
               f"{p99_ratio} | {m['others_cpus']:.2f} |")
-        peers = [l for l in labels[1:] if med[l]["rps"]]
+        peers = [l for l in labels[1:] if med[l]["rps"] and not l.startswith("nginx")]
         if peers and s["rps"]:
             best_rps = max(peers, key=lambda l: med[l]["rps"])
             best_p99 = min(peers, key=lambda l: med[l]["p99_us"])
@@ -170,10 +164,10 @@ def report(info, args, started, out, labels, results, problems, sanity):
             verdicts.append(
                 f"- {conns} connections: throughput **{ratio:.1f}×** the best peer "
                 f"({best_rps}, {med[best_rps]['rps']:,.0f} req/s; target ≥ {TARGET_RPS:.0f}×): "
-                f"{bl.verdict(ratio >= TARGET_RPS)}; p99 {bl.us(s['p99_us'])} = "
+                f"{report.verdict(ratio >= TARGET_RPS)}; p99 {report.us(s['p99_us'])} = "
                 f"**1/{p99r:.1f}** of the best peer p99 ({best_p99}, "
-                f"{bl.us(med[best_p99]['p99_us'])}; target ≤ 1/{TARGET_P99:.0f}): "
-                f"{bl.verdict(p99r >= TARGET_P99)}")
+                f"{report.us(med[best_p99]['p99_us'])}; target ≤ 1/{TARGET_P99:.0f}): "
+                f"{report.verdict(p99r >= TARGET_P99)}")
     w("\nTargets:")
     lines.extend(verdicts)
     w("\nAt a fixed number of connections a closed-loop client keeps, the mean latency is "
@@ -188,16 +182,11 @@ def report(info, args, started, out, labels, results, problems, sanity):
             runs = results.get(label, {}).get(conns, [])
             if runs:
                 w(f"| {conns} | {label} | "
-                  f"{bl.spread([r['rps'] for r in runs], lambda v: f'{v:,.0f}')} | "
-                  f"{bl.spread([r['p99_us'] for r in runs])} | "
-                  f"{bl.spread([r['others_cpus'] for r in runs], lambda v: f'{v:.2f}')} |")
-    w("\nProblems seen: " + ("none (every response 2xx, no socket errors, servers up until "
-                             "SIGTERM)" if not problems else ""))
-    lines.extend(f"- {p}" for p in problems)
-    w("\nCommands:\n")
-    lines.extend(bl.commands_block("bench/peer_bench.py", out))
-    w(f"\nRaw output: {out}")
-    return "\n".join(lines)
+                  f"{report.spread([r['rps'] for r in runs], report.num)} | "
+                  f"{report.spread([r['p99_us'] for r in runs])} | "
+                  f"{report.spread([r['others_cpus'] for r in runs], report.cpus)} |")
+    return report.end(lines, problems, "every response 2xx, no socket errors, servers up "
+                                       "until SIGTERM", out)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Issue 4 benchmark: hot swaps under load — latency in the swap window, publish-to-serving time,
-peak resident memory.
+"""Hot swaps under load: latency in the swap window, publish-to-serving time, peak resident
+memory.
 
 For each model in --models (default mlp2k, digits_mlp), alone in its repository, strata runs
 with `--poll-interval-ms {poll} --control-api` (memory_strategy availability, the default;
@@ -10,7 +10,7 @@ version_policy latest 1; warm-up from the version's samples.json):
     (.../load) through the control API; VmRSS from /proc/PID/status 0.5 s after each, the
     loaded one after 20 requests. footprint = median(loaded - unloaded); baseline = median
     unloaded RSS (the server without the model).
- 2. Load: bench/openloop.py's closed-loop client, 8 keep-alive connections sending 1-row
+ 2. Load: bench/lib/openloop.py's closed-loop client, 8 keep-alive connections sending 1-row
     requests as fast as they are answered, each response's `model_version` recorded; VmRSS
     sampled every 20 ms. {repeats} rounds, each: {steady} s steady state, then {swaps} swaps,
     each followed by {steady} s of steady state. A swap publishes a new version atomically:
@@ -34,7 +34,6 @@ the connections' buffers and the allocator's working set under load).
   /usr/bin/python3 bench/swap_bench.py [--models mlp2k,digits_mlp] [--poll-interval-ms 100]
 """
 
-import argparse
 import asyncio
 import os
 import re
@@ -43,8 +42,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import benchlib as bl  # noqa: E402
-import openloop  # noqa: E402
+from lib import load, log, machine, models, report, servers  # noqa: E402
+from lib.servers import http  # noqa: E402
 
 TARGET_P99 = 2.0
 CONNECTIONS = 8
@@ -53,7 +52,7 @@ CONNECTIONS = 8
 def wait_ready(server, model, want=True, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        status, _ = bl.http("GET", server.url(f"/v2/models/{model}/ready"))
+        status, _ = http("GET", server.url(f"/v2/models/{model}/ready"))
         if (status == 200) == want:
             return True
         time.sleep(0.05)
@@ -64,18 +63,18 @@ def footprint(server, model, body, cycles):
     """[(unloaded kB, loaded kB)] over `cycles` unload/load cycles through the control API."""
     out = []
     for _ in range(cycles):
-        st, msg = bl.http("POST", server.url(f"/v2/repository/models/{model}/unload"), b"{}")
+        st, msg = http("POST", server.url(f"/v2/repository/models/{model}/unload"), b"{}")
         if st != 200 or not wait_ready(server, model, want=False):
             raise RuntimeError(f"unload failed: {st} {msg}")
         time.sleep(0.5)
-        unloaded = bl.status_kb(server.pid, "VmRSS")
-        st, msg = bl.http("POST", server.url(f"/v2/repository/models/{model}/load"), b"{}")
+        unloaded = server.rss_kb("VmRSS")
+        st, msg = http("POST", server.url(f"/v2/repository/models/{model}/load"), b"{}")
         if st != 200 or not wait_ready(server, model):
             raise RuntimeError(f"load failed: {st} {msg}")
         for _ in range(20):
-            bl.http("POST", server.url(f"/v2/models/{model}/infer"), body)
+            http("POST", server.url(f"/v2/models/{model}/infer"), body)
         time.sleep(0.5)
-        out.append((unloaded, bl.status_kb(server.pid, "VmRSS")))
+        out.append((unloaded, server.rss_kb("VmRSS")))
     return out
 
 
@@ -110,7 +109,7 @@ async def session(server, model, model_dir, src_version_dir, body, args, first_v
     """One round: steady, then `swaps` swaps each followed by steady; returns its data."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    client = asyncio.ensure_future(openloop.closed_loop(
+    client = asyncio.ensure_future(load.closed_loop(
         server.url(f"/v2/models/{model}/infer"), body, CONNECTIONS, None, want_version=True,
         stop=stop))
     swaps, t_begin = [], loop.time()
@@ -119,7 +118,7 @@ async def session(server, model, model_dir, src_version_dir, body, args, first_v
     for _ in range(args.swaps):
         old, version = version, version + 1
         logw.skip_to_end()
-        bl.reset_peak_rss(server.pid)
+        servers.reset_peak_rss(server.pid)
         await loop.run_in_executor(None, publish, model_dir, src_version_dir, version)
         t_pub = loop.time()
         sw = {"version": version, "t_pub": t_pub, "load_ms": None, "t_unloaded": None}
@@ -138,7 +137,7 @@ async def session(server, model, model_dir, src_version_dir, body, args, first_v
                 break
         await asyncio.sleep(0.1)
         sw["t_end"] = loop.time()
-        sw["hwm_kb"] = bl.status_kb(server.pid, "VmHWM")
+        sw["hwm_kb"] = server.rss_kb("VmHWM")
         swaps.append(sw)
         await asyncio.sleep(args.steady)
     stop.set()
@@ -174,13 +173,13 @@ def analyze_round(rnd, rss):
     swap = [r.latency * 1e6 for r in recs if r.status == 200 and in_window(r.sent)]
     rnd["failed"] = sum(1 for r in recs if r.status != 200)
     rnd["failed_statuses"] = sorted({r.status for r in recs if r.status != 200})
-    rnd["steady_rss_kb"] = bl.median([kb for t, kb in rss.samples
+    rnd["steady_rss_kb"] = report.median([kb for t, kb in rss.samples
                                       if rnd["t_begin"] + 1 <= t and not in_window(t)
                                       and t <= rnd["t_end"]])
     rnd["n_steady"], rnd["n_swap"] = len(steady), len(swap)
     for name, vals in (("steady", steady), ("swap", swap)):
-        rnd[f"{name}_p50_us"] = openloop.percentile(vals, 50)
-        rnd[f"{name}_p99_us"] = openloop.percentile(vals, 99)
+        rnd[f"{name}_p50_us"] = load.percentile(vals, 50)
+        rnd[f"{name}_p99_us"] = load.percentile(vals, 99)
         rnd[f"{name}_max_us"] = max(vals) if vals else None
     rnd["rps"] = len(recs) / (rnd["t_end"] - rnd["t_begin"])
     del rnd["records"]
@@ -188,7 +187,7 @@ def analyze_round(rnd, rss):
 
 
 def bench_model(model, mode, repo, binary, out, args, info, problems):
-    served = bl.subset_repo(repo, [model], out, f"repo-swap-{model}-{mode}")
+    served = models.subset_repo(repo, [model], out, f"repo-swap-{model}-{mode}")
     model_dir = os.path.join(served, "models", model)
     cfg_path = os.path.join(model_dir, "config.yaml")
     with open(cfg_path) as f:
@@ -203,29 +202,30 @@ def bench_model(model, mode, repo, binary, out, args, info, problems):
     src = os.path.join(out, f"src-{model}-{mode}")  # what every new version gets
     shutil.rmtree(src, ignore_errors=True)
     shutil.copytree(os.path.join(model_dir, "1"), src)
-    with open(bl.body_path(repo, model), "rb") as f:
+    with open(models.body_path(repo, model), "rb") as f:
         body = f.read()
 
-    server = bl.Strata(binary, served, out, label=f"strata-swap-{model}-{mode}",
-                       extra=["--poll-interval-ms", str(args.poll_interval_ms), "--control-api"])
+    server = servers.Strata(binary, served, out, label=f"strata-swap-{model}-{mode}",
+                            extra=["--poll-interval-ms", str(args.poll_interval_ms),
+                                   "--control-api"])
     server.start()
     res = {"model": f"{model} ({mode})"}
     try:
-        res["blas"] = bl.blas_of(server.pid)
+        res["blas"] = servers.blas_of(server.pid)
         for _ in range(50):
-            bl.http("POST", server.url(f"/v2/models/{model}/infer"), body)
+            http("POST", server.url(f"/v2/models/{model}/infer"), body)
         fp = footprint(server, model, body, args.cycles)
         res["footprint_cycles"] = fp
-        res["baseline_kb"] = bl.median([u for u, _ in fp])
-        res["footprint_kb"] = bl.median([l - u for u, l in fp])
-        bl.log(f"{model}: RSS without / with the model {res['baseline_kb']} / "
-               f"{bl.median([l for _, l in fp])} kB -> footprint {res['footprint_kb']} kB")
+        res["baseline_kb"] = report.median([u for u, _ in fp])
+        res["footprint_kb"] = report.median([l - u for u, l in fp])
+        log(f"{model}: RSS without / with the model {res['baseline_kb']} / "
+               f"{report.median([l for _, l in fp])} kB -> footprint {res['footprint_kb']} kB")
         logw = LogWatch(server.log_path)
         rounds, version = [], 1
-        quiet = bl.QuietWaiter(0.2, max_wait_each=10, max_wait_total=45)
+        quiet = machine.QuietWaiter(0.2, max_wait_each=10, max_wait_total=45)
         for rep in range(args.repeats):
             quiet.wait()
-            with bl.RssSampler(server.pid, 0.02) as rss, bl.CpuAccount(server.pid) as cpu:
+            with servers.RssSampler(server, 0.02) as rss, servers.CpuAccount(server) as cpu:
                 rnd = asyncio.run(session(server, model, model_dir, src, body, args, version,
                                           logw))
             version = rnd["last_version"]
@@ -244,7 +244,7 @@ def bench_model(model, mode, repo, binary, out, args, info, problems):
             if rnd["failed"]:
                 problems.append(f"{model} round {rep + 1}: {rnd['failed']} failed requests "
                                 f"(statuses {rnd['failed_statuses']})")
-            bl.log(f"{model} round {rep + 1}: steady p50/p99 {rnd['steady_p50_us']:.0f}/"
+            log(f"{model} round {rep + 1}: steady p50/p99 {rnd['steady_p50_us']:.0f}/"
                    f"{rnd['steady_p99_us']:.0f} µs, swap {rnd['swap_p50_us']:.0f}/"
                    f"{rnd['swap_p99_us']:.0f} µs ({rnd['n_swap']} requests); publish->first "
                    f"{[round(s['publish_to_first_ms'] or -1) for s in rnd['swaps']]} ms; peak "
@@ -253,16 +253,16 @@ def bench_model(model, mode, repo, binary, out, args, info, problems):
             rounds.append(rnd)
         res["rounds"] = rounds
     finally:
-        problems.extend(bl.server_problems(server))
-        bl.stop(server, problems)
+        server.finish(problems)
     return res
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    bl.add_common_args(ap)
+    ap = report.parser(__doc__)
+    report.add_common_args(ap)
     ap.add_argument("--models", default="mlp2k,digits_mlp")
-    ap.add_argument("--poll-interval-ms", type=int, default=100)
+    ap.add_argument("--poll-interval-ms", type=int, default=100,
+                    help="strata serve --poll-interval-ms")
     ap.add_argument("--steady", type=float, default=3.0, help="seconds of steady state")
     ap.add_argument("--swaps", type=int, default=2, help="swaps per round")
     ap.add_argument("--cycles", type=int, default=3, help="unload/load cycles for footprint")
@@ -272,27 +272,23 @@ def main():
                          "`version_marker: READY` in config.yaml and READY in the directory "
                          "(complete at first sight)")
     args = ap.parse_args()
-    started = bl.now()
-    out = bl.out_dir(args, "swap-bench")
-    repo = bl.bench_models(args, out)
-    binary, binfo = bl.strata_binary(args, out)
-    info = dict(bl.machine_info(), **binfo)
+    started, out, repo, binary, info = report.begin(args, "swap-bench")
     problems, results = [], []
     for model in [m for m in args.models.split(",") if m]:
         for mode in [m for m in args.publish.split(",") if m]:
             results.append(bench_model(model, mode, repo, binary, out, args, info, problems))
-    bl.save_results(out, {"machine": info, "args": vars(args), "results": results,
-                          "problems": problems})
-    print(report(info, args, started, out, results, problems))
+    report.save_results(out, {"machine": info, "args": vars(args), "results": results,
+                              "problems": problems})
+    print(make_report(info, args, started, out, results, problems))
 
 
-def report(info, args, started, out, results, problems):
-    lines = bl.header(
+def make_report(info, args, started, out, results, problems):
+    lines = report.header(
         "Hot swap under load (issue 4)", info, started,
         [f"strata `--poll-interval-ms {args.poll_interval_ms} --control-api`; "
          "memory_strategy availability (default), version_policy latest 1, warm-up "
          "`{samples: samples.json}` (1 request for mlp2k, the 32-row sample for digits_mlp)",
-         f"load: closed loop, {CONNECTIONS} keep-alive connections (bench/openloop.py), 1-row "
+         f"load: closed loop, {CONNECTIONS} keep-alive connections (bench/lib/openloop.py), 1-row "
          f"requests; {args.repeats} rounds × {args.swaps} swaps, {args.steady:g} s of steady "
          "state before and after each swap; publish = copy into `.staging-N`, then rename to "
          "`N`; (rename): no marker, so the scanner waits until the directory has been "
@@ -303,12 +299,9 @@ def report(info, args, started, out, results, problems):
          "figures: latency per round, median over rounds; per-swap figures median over all "
          "swaps; spread (min – max) in brackets"])
     w = lines.append
-    mib = lambda kb: f"{kb / 1024:,.1f} MiB" if kb is not None else "—"
-    ms = lambda v: f"{v:,.0f} ms" if v is not None else "—"
-
-    def col(vals, f=bl.us):
-        vals = [v for v in vals if v is not None]
-        return f"{f(bl.median(vals))} ({f(min(vals))} – {f(max(vals))})" if vals else "—"
+    mib = report.mib
+    ms = lambda v: f"{v:,.0f} ms" if v is not None else "—"  # noqa: E731
+    col = report.median_spread
 
     w("\n| figure | " + " | ".join(r["model"] for r in results) + " |")
     w("|---|" + "---|" * len(results))
@@ -341,36 +334,31 @@ def report(info, args, started, out, results, problems):
     row("steady RSS under load", lambda r: col([x["steady_rss_kb"] for x in rs(r)], mib))
     row("peak RSS in the swap window", lambda r: col([s["rss_peak_kb"] for s in sws(r)], mib))
     row("bound: steady RSS under load + 1 × footprint", lambda r: mib(
-        bl.median([x["steady_rss_kb"] for x in rs(r)]) + r["footprint_kb"]))
+        report.median([x["steady_rss_kb"] for x in rs(r)]) + r["footprint_kb"]))
     row("CPUs: server / client / others", lambda r: " / ".join(
         col([x[k] for x in rs(r)], lambda v: f"{v:.2f}")
         for k in ("server_cpus", "client_cpus", "others_cpus")))
     w("\nTargets:")
     for r in results:
-        sp99 = bl.median([x["steady_p99_us"] for x in rs(r)])
-        wp99 = bl.median([x["swap_p99_us"] for x in rs(r)])
-        peak = bl.median([s["rss_peak_kb"] for s in sws(r)])
-        steady = bl.median([x["steady_rss_kb"] for x in rs(r)])
+        sp99 = report.median([x["steady_p99_us"] for x in rs(r)])
+        wp99 = report.median([x["swap_p99_us"] for x in rs(r)])
+        peak = report.median([s["rss_peak_kb"] for s in sws(r)])
+        steady = report.median([x["steady_rss_kb"] for x in rs(r)])
         fp = max(1, r["footprint_kb"])
         bound = steady + fp  # = (steady - footprint) + 2 x footprint
         failed = sum(x["failed"] for x in rs(r))
-        w(f"- {r['model']}: swap-window p99 {bl.us(wp99)} = **{wp99 / sp99:.2f}×** steady p99 "
-          f"{bl.us(sp99)} (target ≤ {TARGET_P99:.0f}×): {bl.verdict(wp99 <= TARGET_P99 * sp99)}"
+        w(f"- {r['model']}: swap-window p99 {report.us(wp99)} = **{wp99 / sp99:.2f}×** steady p99 "
+          f"{report.us(sp99)} (target ≤ {TARGET_P99:.0f}×): {report.verdict(wp99 <= TARGET_P99 * sp99)}"
           f"; peak RSS {mib(peak)} = steady {mib(steady)} + **{(peak - steady) / fp:.2f} × "
           f"footprint** ({mib(peak - steady)} over steady; target: baseline + 2 × footprint = "
-          f"steady + 1 × footprint = {mib(bound)}): {bl.verdict(peak <= bound)} (against the "
+          f"steady + 1 × footprint = {mib(bound)}): {report.verdict(peak <= bound)} (against the "
           f"idle, unloaded baseline: peak − baseline = {(peak - r['baseline_kb']) / fp:.2f} × "
           f"footprint); failed requests: {failed}; publish → new version "
-          f"serving {ms(bl.median([s['publish_to_first_ms'] for s in sws(r)]))} with "
+          f"serving {ms(report.median([s['publish_to_first_ms'] for s in sws(r)]))} with "
           f"--poll-interval-ms {args.poll_interval_ms}")
-    w("\nProblems seen: " + ("none (no failed request, no old-version response after a "
-                             "window, no warnings in the log, server up until SIGTERM)"
-                             if not problems else ""))
-    lines.extend(f"- {p}" for p in problems)
-    w("\nCommands:\n")
-    lines.extend(bl.commands_block("bench/swap_bench.py", out))
-    w(f"\nRaw output: {out}")
-    return "\n".join(lines)
+    return report.end(lines, problems, "no failed request, no old-version response after "
+                                       "a window, no warnings in the log, server up "
+                                       "until SIGTERM", out)
 
 
 if __name__ == "__main__":

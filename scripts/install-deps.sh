@@ -18,10 +18,18 @@ PACKAGES=(
   librocksdb-dev libhiredis-dev redis-server
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev curl wrk prometheus
+  # the HTTP floor peer of the benchmarks (bench/lib/servers.py: nginx's fixed response)
+  nginx
   # example models and the benchmark peer (run by /usr/bin/python3)
   python3 python3-numpy python3-torch python3-xgboost python3-sklearn
   python3-fastapi python3-uvicorn python3-requests python3-pandas python3-redis
+  # Kubernetes manifests (tests/k8s): the API models that check them; SHA-256
+  # of backups (OpenSSL's libcrypto)
+  python3-kubernetes python3-yaml libssl-dev
 )
+# `kubectl kustomize` renders the manifests: Debian's kubernetes-client where
+# no kubectl is installed (kubectl 1.20, whose Kustomize v2 the manifests keep to).
+command -v kubectl >/dev/null 2>&1 || PACKAGES+=(kubernetes-client)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

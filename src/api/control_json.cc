@@ -107,6 +107,46 @@ absl::StatusOr<LabelBody> DecodeLabelBody(std::string_view body) {
   return label;
 }
 
+absl::Status CheckRepositoryBody(RepositoryAction action, std::string_view body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return absl::OkStatus();
+  simdjson::dom::parser parser;
+  absl::StatusOr<element> root = ParseObject(
+      parser, body,
+      action == RepositoryAction::kLoad ? "{}" : R"({"parameters": {"unload_dependents": false}})");
+  if (!root.ok()) return root.status();
+  simdjson::dom::object object;
+  if (root->get_object().get(object)) {
+    return absl::InvalidArgumentError("the body must be a JSON object");
+  }
+  for (auto [key, value] : object) {
+    if (key != "parameters") {
+      return absl::InvalidArgumentError(
+          fmt::format("unknown key '{}' in the body; it may hold only \"parameters\"", key));
+    }
+    simdjson::dom::object parameters;
+    if (value.get_object().get(parameters)) {
+      return absl::InvalidArgumentError("'parameters' must be a JSON object");
+    }
+    for (auto [name, parameter] : parameters) {
+      core::ParameterValue parsed;
+      if (bool b; !parameter.get_bool().get(b)) {
+        parsed = b;
+      } else if (int64_t i; !parameter.get_int64().get(i)) {
+        parsed = i;
+      } else if (std::string_view text; !parameter.get_string().get(text)) {
+        parsed = std::string(text);
+      } else if (double d; !parameter.get_double().get(d)) {
+        parsed = d;
+      } else {
+        return absl::InvalidArgumentError(
+            fmt::format("parameter '{}' must be a string, number or boolean", name));
+      }
+      if (absl::Status s = CheckRepositoryParameter(action, name, parsed); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string EncodeMessage(std::string_view message) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);

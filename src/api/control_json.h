@@ -1,6 +1,6 @@
 // JSON for strata's model-control endpoints (/v2/repository/...): the
-// repository index in Triton's shape, and the small bodies of the label and
-// default-version calls. Pure functions; thread-safe.
+// repository index in Triton's shape, and the small bodies of the load,
+// unload, label and default-version calls. Pure functions; thread-safe.
 #ifndef STRATA_API_CONTROL_JSON_H_
 #define STRATA_API_CONTROL_JSON_H_
 
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "api/reserved_parameters.h"
 #include "serving/model_manager.h"
 
 namespace strata::api {
@@ -30,6 +31,13 @@ struct LabelBody {
 };
 // {"label": "canary", "version": 4}
 absl::StatusOr<LabelBody> DecodeLabelBody(std::string_view body);
+
+// Checks the body of a load or unload call: empty, or {"parameters":
+// {...}} with parameters that CheckRepositoryParameter accepts (Triton's
+// clients send {} to load and {"parameters": {"unload_dependents": false}}
+// to unload). INVALID_ARGUMENT naming what is refused: a body that is not a
+// JSON object, another key, a parameter strata does not honour.
+absl::Status CheckRepositoryBody(RepositoryAction action, std::string_view body);
 
 // {"message": ...}
 std::string EncodeMessage(std::string_view message);

@@ -1,6 +1,7 @@
 #include "api/endpoint_json.h"
 
 #include "api/json_writing.h"
+#include "fmt/format.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
@@ -54,6 +55,8 @@ std::string EncodeEndpointReady(const serving::EndpointDescription& endpoint) {
   if (!endpoint.ready) {
     w.Key("reason");
     WriteString(w, endpoint.reason);
+    w.Key("error");
+    WriteString(w, fmt::format("endpoint '{}' is not ready: {}", endpoint.name, endpoint.reason));
   }
   w.EndObject();
   return {buffer.GetString(), buffer.GetSize()};

@@ -17,7 +17,7 @@ namespace strata::api {
 // model_version, store).
 std::string EncodeEndpointMetadata(const serving::EndpointDescription& endpoint);
 
-// {"name": ..., "ready": ...} plus "reason" when not ready.
+// {"name": ..., "ready": ...} plus "reason" and "error" when not ready.
 std::string EncodeEndpointReady(const serving::EndpointDescription& endpoint);
 
 }  // namespace strata::api

@@ -20,9 +20,8 @@ absl::Status Invalid(const std::string& message) {
   return absl::InvalidArgumentError(message);
 }
 
-absl::StatusOr<core::ParameterValue> DecodeParameter(
+absl::StatusOr<core::ParameterValue> DecodeValue(
     const std::string& key, const inference::InferParameter& parameter) {
-  STRATA_RETURN_IF_ERROR(CheckParameterSupported(key));
   using P = inference::InferParameter;
   switch (parameter.parameter_choice_case()) {
     case P::kBoolParam: return core::ParameterValue(parameter.bool_param());
@@ -39,11 +38,22 @@ absl::StatusOr<core::ParameterValue> DecodeParameter(
   return Invalid(fmt::format("parameter '{}' has no value", key));
 }
 
+// Parameters that steer the REST binary extension; meaningless over gRPC,
+// where outputs are always raw, so they are accepted and dropped.
+bool IsBinaryExtensionParameter(std::string_view key) {
+  return key == "binary_data" || key == "binary_data_output" ||
+         key == "binary_data_size";
+}
+
+// The parameters in `map` that strata keeps, each checked for `scope`.
 absl::StatusOr<core::Parameters> DecodeParameters(
-    const google::protobuf::Map<std::string, inference::InferParameter>& map) {
+    const google::protobuf::Map<std::string, inference::InferParameter>& map,
+    ParameterScope scope) {
   core::Parameters parameters;
   for (const auto& [key, value] : map) {
-    STRATA_ASSIGN_OR_RETURN(core::ParameterValue decoded, DecodeParameter(key, value));
+    if (IsBinaryExtensionParameter(key)) continue;
+    STRATA_ASSIGN_OR_RETURN(core::ParameterValue decoded, DecodeValue(key, value));
+    STRATA_RETURN_IF_ERROR(CheckParameter(scope, key, decoded));
     parameters.emplace(key, std::move(decoded));
   }
   return parameters;
@@ -190,8 +200,6 @@ absl::StatusOr<core::Tensor> DecodeInput(const inference::ModelInferRequest& req
     return Invalid(fmt::format("input '{}' has a shape whose element count overflows",
                                input.name()));
   }
-  STRATA_ASSIGN_OR_RETURN(core::Parameters unused, DecodeParameters(input.parameters()));
-  (void)unused;
   if (request.raw_input_contents_size() > 0) {
     if (input.has_contents() && !FilledFields(input.contents()).empty()) {
       return Invalid(fmt::format(
@@ -216,11 +224,19 @@ absl::StatusOr<core::Tensor> DecodeInput(const inference::ModelInferRequest& req
   return tensor;
 }
 
-// Parameters that steer the REST binary extension; meaningless over gRPC,
-// where outputs are always raw, so they are accepted and dropped.
-bool IsBinaryExtensionParameter(std::string_view key) {
-  return key == "binary_data" || key == "binary_data_output" ||
-         key == "binary_data_size";
+// Checks every input's parameters, before anything counts their contents:
+// an input in shared memory is refused for what it is, not for the raw
+// contents it lacks.
+absl::Status CheckInputParameters(const inference::ModelInferRequest& request) {
+  for (const InputTensor& input : request.inputs()) {
+    absl::StatusOr<core::Parameters> parameters =
+        DecodeParameters(input.parameters(), ParameterScope::kInput);
+    if (!parameters.ok()) {
+      return Invalid(fmt::format("input '{}': {}", input.name(),
+                                 std::string(parameters.status().message())));
+    }
+  }
+  return absl::OkStatus();
 }
 
 inference::DataType ConfigDataType(DataType dtype) {
@@ -258,6 +274,9 @@ absl::StatusOr<core::InferRequest> DecodeModelInferRequest(
   if (request.model_name().empty()) {
     return Invalid("the request needs a model_name");
   }
+  STRATA_ASSIGN_OR_RETURN(core::Parameters parameters,
+                          DecodeParameters(request.parameters(), ParameterScope::kRequest));
+  STRATA_RETURN_IF_ERROR(CheckInputParameters(request));
   if (request.raw_input_contents_size() > 0 &&
       request.raw_input_contents_size() != request.inputs_size()) {
     return Invalid(fmt::format(
@@ -269,15 +288,7 @@ absl::StatusOr<core::InferRequest> DecodeModelInferRequest(
   decoded.model_name = request.model_name();
   decoded.model_version = request.model_version();
   decoded.id = request.id();
-  for (const auto& [key, value] : request.parameters()) {
-    if (IsBinaryExtensionParameter(key)) continue;
-    STRATA_ASSIGN_OR_RETURN(core::ParameterValue parameter, DecodeParameter(key, value));
-    if (key == "timeout" && (!std::holds_alternative<int64_t>(parameter) ||
-                             std::get<int64_t>(parameter) < 0)) {
-      return Invalid("parameter 'timeout' must be a non-negative int64 (microseconds)");
-    }
-    decoded.parameters.emplace(key, std::move(parameter));
-  }
+  decoded.parameters = std::move(parameters);
   decoded.inputs.reserve(request.inputs_size());
   for (int i = 0; i < request.inputs_size(); ++i) {
     STRATA_ASSIGN_OR_RETURN(core::Tensor tensor, DecodeInput(request, i));
@@ -287,11 +298,13 @@ absl::StatusOr<core::InferRequest> DecodeModelInferRequest(
     core::RequestedOutput requested;
     requested.name = output.name();
     if (requested.name.empty()) return Invalid("a requested output needs a name");
-    for (const auto& [key, value] : output.parameters()) {
-      if (IsBinaryExtensionParameter(key)) continue;
-      STRATA_ASSIGN_OR_RETURN(core::ParameterValue parameter, DecodeParameter(key, value));
-      requested.parameters.emplace(key, std::move(parameter));
+    absl::StatusOr<core::Parameters> parameters =
+        DecodeParameters(output.parameters(), ParameterScope::kOutput);
+    if (!parameters.ok()) {
+      return Invalid(fmt::format("output '{}': {}", requested.name,
+                                 std::string(parameters.status().message())));
     }
+    requested.parameters = *std::move(parameters);
     decoded.outputs.push_back(std::move(requested));
   }
   return decoded;
@@ -377,6 +390,7 @@ void EncodeModelConfig(const serving::ServedModel& model, inference::ModelConfig
     output->set_name(spec.name);
     output->set_data_type(ConfigDataType(spec.dtype));
     SetDims(config, spec.shape, *output->mutable_dims());
+    output->set_label_filename(spec.label_filename);
   }
   const runtime::SchedulingConfig& scheduling = config.scheduling;
   if (scheduling.batching) {
@@ -413,15 +427,15 @@ void EncodeModelStatistics(const serving::ModelStatistics& stats,
   set(stats.success, inference->mutable_success());
   set(stats.fail, inference->mutable_fail());
   set(stats.queue, inference->mutable_queue());
-  set(stats.compute_infer, inference->mutable_compute_infer());
-  inference->mutable_compute_input();
-  inference->mutable_compute_output();
+  set(stats.compute.input, inference->mutable_compute_input());
+  set(stats.compute.infer, inference->mutable_compute_infer());
+  set(stats.compute.output, inference->mutable_compute_output());
   for (const auto& [size, stat] : stats.batch_stats) {
     inference::InferBatchStatistics* batch = out.add_batch_stats();
     batch->set_batch_size(static_cast<uint64_t>(size));
-    set({stat.count, 0}, batch->mutable_compute_input());
-    set(stat, batch->mutable_compute_infer());
-    set({stat.count, 0}, batch->mutable_compute_output());
+    set(stat.input, batch->mutable_compute_input());
+    set(stat.infer, batch->mutable_compute_infer());
+    set(stat.output, batch->mutable_compute_output());
   }
 }
 
@@ -445,15 +459,22 @@ absl::Status CheckRepositoryName(const std::string& repository_name) {
 }
 
 absl::Status CheckRepositoryRequest(
-    const std::string& repository_name, const std::string& model_name,
+    RepositoryAction action, const std::string& repository_name, const std::string& model_name,
     const google::protobuf::Map<std::string, inference::ModelRepositoryParameter>& parameters) {
   STRATA_RETURN_IF_ERROR(CheckRepositoryName(repository_name));
   if (model_name.empty()) return Invalid("the request needs a model_name");
-  if (!parameters.empty()) {
-    return Invalid(fmt::format(
-        "parameter '{}' is not supported by strata; load and unload take none (new "
-        "versions and configs are read from the repository)",
-        parameters.begin()->first));
+  using P = inference::ModelRepositoryParameter;
+  for (const auto& [key, parameter] : parameters) {
+    core::ParameterValue value;
+    switch (parameter.parameter_choice_case()) {
+      case P::kBoolParam: value = parameter.bool_param(); break;
+      case P::kInt64Param: value = parameter.int64_param(); break;
+      case P::kStringParam: value = parameter.string_param(); break;
+      case P::kBytesParam: value = parameter.bytes_param(); break;
+      case P::PARAMETER_CHOICE_NOT_SET:
+        return Invalid(fmt::format("parameter '{}' has no value", key));
+    }
+    STRATA_RETURN_IF_ERROR(CheckRepositoryParameter(action, key, value));
   }
   return absl::OkStatus();
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "absl/status/statusor.h"
+#include "api/reserved_parameters.h"
 #include "core/infer_request.h"
 #include "inference.pb.h"
 #include "serving/endpoint.h"
@@ -20,8 +21,9 @@ namespace strata::api {
 // carry typed `contents` or `raw_input_contents` (one per input, in order),
 // never both. Typed values are range-checked against the datatype; FP16 and
 // BF16 must be raw. Raw contents must fit the shape (byte size, BYTES
-// length prefixes). Parameters that strata does not support (sequences,
-// priorities, shared memory) are rejected with INVALID_ARGUMENT.
+// length prefixes). Parameters are checked (reserved_parameters.h) before
+// anything else: those strata cannot honour (sequences, shared memory,
+// unknown triton_ keys) are rejected with INVALID_ARGUMENT.
 absl::StatusOr<core::InferRequest> DecodeModelInferRequest(
     const inference::ModelInferRequest& request);
 
@@ -50,8 +52,8 @@ void EncodeModelConfig(const serving::ServedModel& model,
                        inference::ModelConfig& out);
 
 // One model version's statistics in Triton's terms (the same figures as the
-// REST /stats JSON; strata does not time input and output copies apart, so
-// those durations are zero).
+// REST /stats JSON): compute_input, compute_infer and compute_output count
+// each batch once, so their counts agree.
 void EncodeModelStatistics(const serving::ModelStatistics& stats,
                            inference::ModelStatistics& out);
 
@@ -64,10 +66,11 @@ void EncodeRepositoryIndex(const std::vector<serving::VersionStatus>& index, boo
 absl::Status CheckRepositoryName(const std::string& repository_name);
 
 // Checks a load or unload request: no repository name, a model name, and
-// no parameters (INVALID_ARGUMENT names the one strata does not support
-// rather than ignoring it).
+// only parameters that CheckRepositoryParameter accepts for `action`
+// (INVALID_ARGUMENT names the one strata does not support rather than
+// ignoring it).
 absl::Status CheckRepositoryRequest(
-    const std::string& repository_name, const std::string& model_name,
+    RepositoryAction action, const std::string& repository_name, const std::string& model_name,
     const google::protobuf::Map<std::string, inference::ModelRepositoryParameter>& parameters);
 
 // Sets the request's "timeout" parameter (microseconds, as the serving core

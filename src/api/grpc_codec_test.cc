@@ -211,8 +211,9 @@ TEST(GrpcCodecTest, RejectsUnsupportedParametersAndDropsBinaryOnes) {
               HasSubstr("parameter 'sequence_id' is not supported"));
 
   request = Request();
-  (*request.mutable_parameters())["triton_enable_empty_final_response"].set_bool_param(true);
-  EXPECT_FALSE(DecodeError(request).ok());
+  (*request.mutable_parameters())["triton_unknown_option"].set_bool_param(true);
+  EXPECT_THAT(DecodeError(request).message(),
+              HasSubstr("parameter 'triton_unknown_option' is not supported"));
 
   request = Request();
   (*request.mutable_parameters())["binary_data_output"].set_bool_param(true);
@@ -227,7 +228,7 @@ TEST(GrpcCodecTest, RejectsUnsupportedParametersAndDropsBinaryOnes) {
   EXPECT_TRUE(decoded->outputs[0].parameters.empty());
 }
 
-TEST(GrpcCodecTest, TimeoutParameterMustBeANonNegativeInteger) {
+TEST(GrpcCodecTest, TimeoutParameterMustBeANumber) {
   inference::ModelInferRequest request = Request();
   (*request.mutable_parameters())["timeout"].set_int64_param(5000);
   absl::StatusOr<core::InferRequest> decoded = DecodeModelInferRequest(request);
@@ -344,6 +345,69 @@ TEST(GrpcCodecTest, EncodesModelConfigWithoutTheBatchDimension) {
   EXPECT_EQ(config.dynamic_batching().default_queue_policy().max_queue_size(), 64u);
 }
 
+// Triton's C++ client (libgrpcclient, perf_analyzer) adds
+// triton_enable_empty_final_response to every ModelInfer; tritonclient sends
+// priority as uint64 and sequence_id 0 for "no sequence".
+TEST(GrpcCodecTest, AcceptsTheParametersTritonClientsSendWithAHarmlessMeaning) {
+  inference::ModelInferRequest request = Request();
+  auto& parameters = *request.mutable_parameters();
+  parameters["triton_enable_empty_final_response"].set_bool_param(false);
+  parameters["priority"].set_uint64_param(3);
+  parameters["sequence_id"].set_int64_param(0);
+  parameters["sequence_start"].set_bool_param(false);
+  parameters["timeout"].set_uint64_param(std::numeric_limits<uint64_t>::max());
+  absl::StatusOr<core::InferRequest> decoded = DecodeModelInferRequest(request);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  parameters["triton_enable_empty_final_response"].set_int64_param(1);
+  EXPECT_THAT(DecodeError(request).message(),
+              HasSubstr("'triton_enable_empty_final_response' must be true or false"));
+  parameters["triton_enable_empty_final_response"].set_bool_param(true);
+  parameters["sequence_end"].set_bool_param(true);
+  EXPECT_THAT(DecodeError(request).message(), HasSubstr("no sequence batcher"));
+}
+
+// An input in shared memory has no raw contents: it is refused for the
+// shared memory, not with a misleading count of raw_input_contents.
+TEST(GrpcCodecTest, SharedMemoryIsRefusedBeforeRawContentsAreCounted) {
+  inference::ModelInferRequest request = Request();
+  AddInput(request, "a", "FP32", {1});
+  InputTensor* b = AddInput(request, "b", "FP32", {1});
+  (*b->mutable_parameters())["shared_memory_region"].set_string_param("region0");
+  (*b->mutable_parameters())["shared_memory_byte_size"].set_int64_param(4);
+  request.add_raw_input_contents(std::string(4, '\0'));
+  const std::string message(DecodeError(request).message());
+  EXPECT_THAT(message, HasSubstr("input 'b': parameter 'shared_memory_"));
+  EXPECT_THAT(message, HasSubstr("shared-memory"));
+  EXPECT_THAT(message, ::testing::Not(HasSubstr("raw_input_contents")));
+}
+
+TEST(GrpcCodecTest, ClassificationIsAPositiveIntegerOnAnOutput) {
+  inference::ModelInferRequest request = Request();
+  auto* output = request.add_outputs();
+  output->set_name("y");
+  (*output->mutable_parameters())["classification"].set_int64_param(3);
+  absl::StatusOr<core::InferRequest> decoded = DecodeModelInferRequest(request);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(std::get<int64_t>(decoded->outputs[0].parameters.at("classification")), 3);
+  (*output->mutable_parameters())["classification"].set_int64_param(0);
+  EXPECT_THAT(DecodeError(request).message(),
+              HasSubstr("output 'y': parameter 'classification' must be a positive integer"));
+}
+
+// FP32 travels as float in contents.fp32_contents: no narrowing, so a value
+// at the edge of float's range arrives as sent (the JSON path, which reads
+// doubles, refuses what float cannot hold).
+TEST(GrpcCodecTest, TypedFp32ValuesArriveUnchanged) {
+  inference::ModelInferRequest request = Request();
+  auto* c = AddInput(request, "x", "FP32", {2})->mutable_contents();
+  c->add_fp32_contents(std::numeric_limits<float>::max());
+  c->add_fp32_contents(-std::numeric_limits<float>::max());
+  absl::StatusOr<core::InferRequest> decoded = DecodeModelInferRequest(request);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_THAT(Values<float>(decoded->inputs[0]),
+              ElementsAre(std::numeric_limits<float>::max(), -std::numeric_limits<float>::max()));
+}
+
 TEST(GrpcCodecTest, EncodesModelStatistics) {
   serving::ModelStatistics stats;
   stats.name = "m";
@@ -354,8 +418,8 @@ TEST(GrpcCodecTest, EncodesModelStatistics) {
   stats.success = {9, 900};
   stats.fail = {1, 10};
   stats.queue = {10, 50};
-  stats.compute_infer = {3, 300};
-  stats.batch_stats[4] = {2, 200};
+  stats.compute = {.input = {3, 30}, .infer = {3, 300}, .output = {3, 3}};
+  stats.batch_stats[4] = {.input = {2, 20}, .infer = {2, 200}, .output = {2, 2}};
   inference::ModelStatistics out;
   EncodeModelStatistics(stats, out);
   EXPECT_EQ(out.name(), "m");
@@ -367,10 +431,17 @@ TEST(GrpcCodecTest, EncodesModelStatistics) {
   EXPECT_EQ(out.inference_stats().fail().ns(), 10u);
   EXPECT_EQ(out.inference_stats().queue().ns(), 50u);
   EXPECT_EQ(out.inference_stats().compute_infer().count(), 3u);
+  // perf_analyzer requires the three compute counts to agree.
+  EXPECT_EQ(out.inference_stats().compute_input().count(), 3u);
+  EXPECT_EQ(out.inference_stats().compute_input().ns(), 30u);
+  EXPECT_EQ(out.inference_stats().compute_output().count(), 3u);
+  EXPECT_EQ(out.inference_stats().compute_output().ns(), 3u);
   ASSERT_EQ(out.batch_stats_size(), 1);
   EXPECT_EQ(out.batch_stats(0).batch_size(), 4u);
   EXPECT_EQ(out.batch_stats(0).compute_infer().ns(), 200u);
   EXPECT_EQ(out.batch_stats(0).compute_input().count(), 2u);
+  EXPECT_EQ(out.batch_stats(0).compute_input().ns(), 20u);
+  EXPECT_EQ(out.batch_stats(0).compute_output().ns(), 2u);
 }
 
 TEST(GrpcCodecTest, EncodesTheRepositoryIndex) {
@@ -391,14 +462,35 @@ TEST(GrpcCodecTest, EncodesTheRepositoryIndex) {
 }
 
 TEST(GrpcCodecTest, RepositoryRequestsNameOneModelAndNoParameters) {
+  constexpr RepositoryAction kLoad = RepositoryAction::kLoad;
   google::protobuf::Map<std::string, inference::ModelRepositoryParameter> parameters;
-  EXPECT_TRUE(CheckRepositoryRequest("", "m", parameters).ok());
-  EXPECT_THAT(CheckRepositoryRequest("other", "m", parameters).message(),
+  EXPECT_TRUE(CheckRepositoryRequest(kLoad, "", "m", parameters).ok());
+  EXPECT_THAT(CheckRepositoryRequest(kLoad, "other", "m", parameters).message(),
               HasSubstr("strata serves one repository"));
-  EXPECT_THAT(CheckRepositoryRequest("", "", parameters).message(), HasSubstr("model_name"));
+  EXPECT_THAT(CheckRepositoryRequest(kLoad, "", "", parameters).message(),
+              HasSubstr("model_name"));
   parameters["config"].set_string_param("{}");
-  EXPECT_THAT(CheckRepositoryRequest("", "m", parameters).message(),
+  EXPECT_THAT(CheckRepositoryRequest(kLoad, "", "m", parameters).message(),
               HasSubstr("parameter 'config' is not supported"));
+}
+
+// tritonclient.grpc's unload_model() always sends unload_dependents (bool).
+TEST(GrpcCodecTest, UnloadAcceptsUnloadDependentsAndLoadRefusesOverrides) {
+  google::protobuf::Map<std::string, inference::ModelRepositoryParameter> parameters;
+  parameters["unload_dependents"].set_bool_param(false);
+  EXPECT_TRUE(CheckRepositoryRequest(RepositoryAction::kUnload, "", "m", parameters).ok());
+  parameters["unload_dependents"].set_bool_param(true);
+  EXPECT_TRUE(CheckRepositoryRequest(RepositoryAction::kUnload, "", "m", parameters).ok());
+  parameters["unload_dependents"].set_string_param("yes");
+  EXPECT_THAT(CheckRepositoryRequest(RepositoryAction::kUnload, "", "m", parameters).message(),
+              HasSubstr("'unload_dependents' must be true or false"));
+  google::protobuf::Map<std::string, inference::ModelRepositoryParameter> load;
+  load["unload_dependents"].set_bool_param(false);
+  EXPECT_FALSE(CheckRepositoryRequest(RepositoryAction::kLoad, "", "m", load).ok());
+  load.clear();
+  load["file:1/model.pt"].set_bytes_param("x");
+  EXPECT_THAT(CheckRepositoryRequest(RepositoryAction::kLoad, "", "m", load).message(),
+              HasSubstr("parameter 'file:1/model.pt' is not supported"));
 }
 
 TEST(GrpcCodecTest, DeadlineBecomesTheTimeoutParameter) {

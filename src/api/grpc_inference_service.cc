@@ -1,17 +1,57 @@
 #include "api/grpc_inference_service.h"
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "api/grpc_codec.h"
+#include "fmt/format.h"
 
 namespace strata::api {
 namespace {
 
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
-                                 const grpc::Status& status) {
+template <typename Request, typename Response>
+struct Messages {
+  Request request;
+  Response response;
+};
+
+template <typename Message>
+grpc::Status SerializeTo(const Message& message, grpc::ByteBuffer& out) {
+  grpc::ByteBuffer buffer;
+  bool own_buffer = false;
+  grpc::Status status =
+      grpc::SerializationTraits<Message>::Serialize(message, &buffer, &own_buffer);
+  if (!status.ok()) {
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        fmt::format("cannot serialize the {}: {}", message.GetTypeName(),
+                                    status.error_message()));
+  }
+  out.Swap(&buffer);
+  return grpc::Status::OK;
+}
+
+// One unary call: parses `in` as a Request (INVALID_ARGUMENT naming `rpc`
+// when it does not parse), runs `handler(request, response, reply)`, and
+// finishes the call when the handler replies, with the response serialized
+// into `out` on success. The messages live until then.
+template <typename Request, typename Response, typename Handler>
+grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, const grpc::ByteBuffer* in,
+                                grpc::ByteBuffer* out, std::string_view rpc, Handler&& handler) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
+  auto messages = std::make_shared<Messages<Request, Response>>();
+  grpc::ByteBuffer payload(*in);  // Deserialize consumes its buffer
+  if (!grpc::SerializationTraits<Request>::Deserialize(&payload, &messages->request).ok()) {
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        fmt::format("{}: the request cannot be parsed as an {} protobuf message", rpc,
+                    messages->request.GetTypeName())));
+    return reactor;
+  }
+  handler(messages->request, messages->response, [reactor, out, messages](grpc::Status status) {
+    if (status.ok()) status = SerializeTo(messages->response, *out);
+    reactor->Finish(status);
+  });
   return reactor;
 }
 
@@ -23,80 +63,155 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-grpc::ServerUnaryReactor* GrpcInferenceService::ServerLive(
-    grpc::CallbackServerContext* context, const inference::ServerLiveRequest*,
-    inference::ServerLiveResponse* response) {
-  response->set_live(true);
-  return Finish(context, grpc::Status::OK);
+std::string_view ServedRpcNames() {
+  return "ServerLive, ServerReady, ModelReady, ServerMetadata, ModelMetadata, ModelInfer, "
+         "ModelConfig, ModelStatistics, RepositoryIndex, RepositoryModelLoad, "
+         "RepositoryModelUnload";
 }
 
-grpc::ServerUnaryReactor* GrpcInferenceService::ServerReady(
-    grpc::CallbackServerContext* context, const inference::ServerReadyRequest*,
-    inference::ServerReadyResponse* response) {
-  response->set_ready(core_.Ready());
-  return Finish(context, grpc::Status::OK);
+grpc::ServerUnaryReactor* GrpcInferenceService::ServerLive(Context* c, const Bytes* in,
+                                                           Bytes* out) {
+  return Unary<inference::ServerLiveRequest, inference::ServerLiveResponse>(
+      c, in, out, "ServerLive", [](const auto&, auto& response, const Reply& reply) {
+        response.set_live(true);
+        reply(grpc::Status::OK);
+      });
 }
 
-grpc::ServerUnaryReactor* GrpcInferenceService::ModelReady(
-    grpc::CallbackServerContext* context, const inference::ModelReadyRequest* request,
-    inference::ModelReadyResponse* response) {
-  if (const serving::Endpoint* endpoint = core_.FindEndpoint(request->name())) {
-    response->set_ready(endpoint->Describe().ready);
-    return Finish(context, grpc::Status::OK);
+grpc::ServerUnaryReactor* GrpcInferenceService::ServerReady(Context* c, const Bytes* in,
+                                                            Bytes* out) {
+  return Unary<inference::ServerReadyRequest, inference::ServerReadyResponse>(
+      c, in, out, "ServerReady", [this](const auto&, auto& response, const Reply& reply) {
+        response.set_ready(core_.Ready());
+        reply(grpc::Status::OK);
+      });
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::ModelReady(Context* c, const Bytes* in,
+                                                           Bytes* out) {
+  return Unary<inference::ModelReadyRequest, inference::ModelReadyResponse>(
+      c, in, out, "ModelReady",
+      [this](const auto& request, auto& response, const Reply& reply) {
+        reply(Readiness(request, response));
+      });
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::ServerMetadata(Context* c, const Bytes* in,
+                                                               Bytes* out) {
+  return Unary<inference::ServerMetadataRequest, inference::ServerMetadataResponse>(
+      c, in, out, "ServerMetadata", [this](const auto&, auto& response, const Reply& reply) {
+        response.set_name(core_.name());
+        response.set_version(core_.version());
+        for (const std::string& extension : core_.extensions()) {
+          response.add_extensions(extension);
+        }
+        reply(grpc::Status::OK);
+      });
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::ModelMetadata(Context* c, const Bytes* in,
+                                                              Bytes* out) {
+  return Unary<inference::ModelMetadataRequest, inference::ModelMetadataResponse>(
+      c, in, out, "ModelMetadata",
+      [this](const auto& request, auto& response, const Reply& reply) {
+        reply(Metadata(request, response));
+      });
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::ModelConfig(Context* c, const Bytes* in,
+                                                            Bytes* out) {
+  return Unary<inference::ModelConfigRequest, inference::ModelConfigResponse>(
+      c, in, out, "ModelConfig", [this](const auto& request, auto& response, const Reply& reply) {
+        reply(Config(request, response));
+      });
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::ModelStatistics(Context* c, const Bytes* in,
+                                                                Bytes* out) {
+  return Unary<inference::ModelStatisticsRequest, inference::ModelStatisticsResponse>(
+      c, in, out, "ModelStatistics",
+      [this](const auto& request, auto& response, const Reply& reply) {
+        reply(Statistics(request, response));
+      });
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryIndex(Context* c, const Bytes* in,
+                                                                Bytes* out) {
+  return Unary<inference::RepositoryIndexRequest, inference::RepositoryIndexResponse>(
+      c, in, out, "RepositoryIndex",
+      [this](const auto& request, auto& response, const Reply& reply) {
+        reply(Index(request, response));
+      });
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelLoad(Context* c, const Bytes* in,
+                                                                    Bytes* out) {
+  return Unary<inference::RepositoryModelLoadRequest, inference::RepositoryModelLoadResponse>(
+      c, in, out, "RepositoryModelLoad", [this](const auto& request, auto&, Reply reply) {
+        RunRepositoryAction(request, /*load=*/true, std::move(reply));
+      });
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelUnload(Context* c,
+                                                                      const Bytes* in,
+                                                                      Bytes* out) {
+  return Unary<inference::RepositoryModelUnloadRequest,
+               inference::RepositoryModelUnloadResponse>(
+      c, in, out, "RepositoryModelUnload", [this](const auto& request, auto&, Reply reply) {
+        RunRepositoryAction(request, /*load=*/false, std::move(reply));
+      });
+}
+
+grpc::ServerUnaryReactor* GrpcInferenceService::ModelInfer(Context* c, const Bytes* in,
+                                                           Bytes* out) {
+  return Unary<inference::ModelInferRequest, inference::ModelInferResponse>(
+      c, in, out, "ModelInfer", [this, c](const auto& request, auto& response, Reply reply) {
+        Infer(c, request, response, std::move(reply));
+      });
+}
+
+grpc::Status GrpcInferenceService::Readiness(const inference::ModelReadyRequest& request,
+                                          inference::ModelReadyResponse& response) const {
+  if (const serving::Endpoint* endpoint = core_.FindEndpoint(request.name())) {
+    response.set_ready(endpoint->Describe().ready);
+    return grpc::Status::OK;
   }
-  auto model =
-      core_.FindModel(request->name(), request->version());
-  if (!model.ok()) return Finish(context, ToGrpcStatus(model.status()));
-  response->set_ready((*model)->ready());
-  return Finish(context, grpc::Status::OK);
+  auto model = core_.FindModel(request.name(), request.version());
+  if (!model.ok()) return ToGrpcStatus(model.status());
+  response.set_ready((*model)->ready());
+  return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* GrpcInferenceService::ServerMetadata(
-    grpc::CallbackServerContext* context, const inference::ServerMetadataRequest*,
-    inference::ServerMetadataResponse* response) {
-  response->set_name(core_.name());
-  response->set_version(core_.version());
-  for (const std::string& extension : core_.extensions()) {
-    response->add_extensions(extension);
+grpc::Status GrpcInferenceService::Metadata(const inference::ModelMetadataRequest& request,
+                                            inference::ModelMetadataResponse& response) const {
+  if (const serving::Endpoint* endpoint = core_.FindEndpoint(request.name())) {
+    EncodeEndpointMetadata(endpoint->Describe(), response);
+    return grpc::Status::OK;
   }
-  return Finish(context, grpc::Status::OK);
+  auto model = core_.FindModel(request.name(), request.version());
+  if (!model.ok()) return ToGrpcStatus(model.status());
+  EncodeModelMetadata(**model, response);
+  return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* GrpcInferenceService::ModelMetadata(
-    grpc::CallbackServerContext* context, const inference::ModelMetadataRequest* request,
-    inference::ModelMetadataResponse* response) {
-  if (const serving::Endpoint* endpoint = core_.FindEndpoint(request->name())) {
-    EncodeEndpointMetadata(endpoint->Describe(), *response);
-    return Finish(context, grpc::Status::OK);
-  }
-  auto model =
-      core_.FindModel(request->name(), request->version());
-  if (!model.ok()) return Finish(context, ToGrpcStatus(model.status()));
-  EncodeModelMetadata(**model, *response);
-  return Finish(context, grpc::Status::OK);
+grpc::Status GrpcInferenceService::Config(const inference::ModelConfigRequest& request,
+                                          inference::ModelConfigResponse& response) const {
+  auto model = core_.FindModel(request.name(), request.version());
+  if (!model.ok()) return ToGrpcStatus(model.status());
+  EncodeModelConfig(**model, *response.mutable_config());
+  return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* GrpcInferenceService::ModelConfig(
-    grpc::CallbackServerContext* context, const inference::ModelConfigRequest* request,
-    inference::ModelConfigResponse* response) {
-  auto model =
-      core_.FindModel(request->name(), request->version());
-  if (!model.ok()) return Finish(context, ToGrpcStatus(model.status()));
-  EncodeModelConfig(**model, *response->mutable_config());
-  return Finish(context, grpc::Status::OK);
-}
-
-grpc::ServerUnaryReactor* GrpcInferenceService::ModelStatistics(
-    grpc::CallbackServerContext* context,
-    const inference::ModelStatisticsRequest* request,
-    inference::ModelStatisticsResponse* response) {
+grpc::Status GrpcInferenceService::Statistics(
+    const inference::ModelStatisticsRequest& request,
+    inference::ModelStatisticsResponse& response) const {
   absl::StatusOr<std::vector<serving::ModelStatistics>> stats =
-      core_.Statistics(request->name(), request->version());
-  if (!stats.ok()) return Finish(context, ToGrpcStatus(stats.status()));
+      core_.Statistics(request.name(), request.version());
+  if (!stats.ok()) return ToGrpcStatus(stats.status());
   for (const serving::ModelStatistics& model : *stats) {
-    EncodeModelStatistics(model, *response->add_model_stats());
+    EncodeModelStatistics(model, *response.add_model_stats());
   }
-  return Finish(context, grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
 grpc::Status GrpcInferenceService::CheckControlAllowed() const {
@@ -107,75 +222,56 @@ grpc::Status GrpcInferenceService::CheckControlAllowed() const {
                       "RepositoryModelLoad/Unload");
 }
 
-grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryIndex(
-    grpc::CallbackServerContext* context, const inference::RepositoryIndexRequest* request,
-    inference::RepositoryIndexResponse* response) {
-  if (grpc::Status allowed = CheckControlAllowed(); !allowed.ok()) {
-    return Finish(context, allowed);
-  }
-  if (absl::Status s = CheckRepositoryName(request->repository_name()); !s.ok()) {
-    return Finish(context, ToGrpcStatus(s));
+grpc::Status GrpcInferenceService::Index(const inference::RepositoryIndexRequest& request,
+                                         inference::RepositoryIndexResponse& response) const {
+  if (grpc::Status allowed = CheckControlAllowed(); !allowed.ok()) return allowed;
+  if (absl::Status s = CheckRepositoryName(request.repository_name()); !s.ok()) {
+    return ToGrpcStatus(s);
   }
   serving::ModelManager& manager = core_.manager();
   manager.SyncNow();
-  EncodeRepositoryIndex(manager.Index(), request->ready(), *response);
-  return Finish(context, grpc::Status::OK);
+  EncodeRepositoryIndex(manager.Index(), request.ready(), response);
+  return grpc::Status::OK;
 }
 
 template <typename Request>
-grpc::ServerUnaryReactor* GrpcInferenceService::RunRepositoryAction(
-    grpc::CallbackServerContext* context, const Request& request,
-    void (serving::ModelManager::*action)(std::string,
-                                          serving::ModelManager::ControlCallback)) {
-  if (grpc::Status allowed = CheckControlAllowed(); !allowed.ok()) {
-    return Finish(context, allowed);
-  }
-  if (absl::Status s = CheckRepositoryRequest(request.repository_name(), request.model_name(),
-                                              request.parameters());
+void GrpcInferenceService::RunRepositoryAction(const Request& request, bool load,
+                                               Reply reply) const {
+  if (grpc::Status allowed = CheckControlAllowed(); !allowed.ok()) return reply(allowed);
+  if (absl::Status s = CheckRepositoryRequest(
+          load ? RepositoryAction::kLoad : RepositoryAction::kUnload,
+          request.repository_name(), request.model_name(), request.parameters());
       !s.ok()) {
-    return Finish(context, ToGrpcStatus(s));
+    return reply(ToGrpcStatus(s));
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  (core_.manager().*action)(request.model_name(), [reactor](absl::StatusOr<std::string> result) {
-    reactor->Finish(ToGrpcStatus(result.status()));
-  });
-  return reactor;
+  auto done = [reply = std::move(reply)](absl::StatusOr<std::string> result) {
+    reply(ToGrpcStatus(result.status()));
+  };
+  serving::ModelManager& manager = core_.manager();
+  if (load) {
+    manager.Load(request.model_name(), std::move(done));
+  } else {
+    manager.Unload(request.model_name(), std::move(done));
+  }
 }
 
-grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelLoad(
-    grpc::CallbackServerContext* context,
-    const inference::RepositoryModelLoadRequest* request,
-    inference::RepositoryModelLoadResponse*) {
-  return RunRepositoryAction(context, *request, &serving::ModelManager::Load);
-}
-
-grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelUnload(
-    grpc::CallbackServerContext* context,
-    const inference::RepositoryModelUnloadRequest* request,
-    inference::RepositoryModelUnloadResponse*) {
-  return RunRepositoryAction(context, *request, &serving::ModelManager::Unload);
-}
-
-grpc::ServerUnaryReactor* GrpcInferenceService::ModelInfer(
-    grpc::CallbackServerContext* context, const inference::ModelInferRequest* request,
-    inference::ModelInferResponse* response) {
-  absl::StatusOr<core::InferRequest> decoded = DecodeModelInferRequest(*request);
-  if (!decoded.ok()) return Finish(context, ToGrpcStatus(decoded.status()));
-  if (absl::Status s = ApplyDeadline(context->deadline(),
-                                     std::chrono::system_clock::now(), *decoded);
+void GrpcInferenceService::Infer(Context* context, const inference::ModelInferRequest& request,
+                                 inference::ModelInferResponse& response, Reply reply) const {
+  absl::StatusOr<core::InferRequest> decoded = DecodeModelInferRequest(request);
+  if (!decoded.ok()) return reply(ToGrpcStatus(decoded.status()));
+  if (absl::Status s = ApplyDeadline(context->deadline(), std::chrono::system_clock::now(),
+                                     *decoded);
       !s.ok()) {
-    return Finish(context, ToGrpcStatus(s));
+    return reply(ToGrpcStatus(s));
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // The call, and so `response`, lives until Finish(); the core calls back
-  // exactly once.
+  // `response` lives until `reply` runs; the core calls back exactly once.
   core_.InferAsync(*std::move(decoded),
-                   [reactor, response](absl::StatusOr<core::InferResponse> result) {
-                     if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
-                     EncodeModelInferResponse(*result, *response);
-                     reactor->Finish(grpc::Status::OK);
+                   [&response, reply = std::move(reply)](
+                       absl::StatusOr<core::InferResponse> result) {
+                     if (!result.ok()) return reply(ToGrpcStatus(result.status()));
+                     EncodeModelInferResponse(*result, response);
+                     reply(grpc::Status::OK);
                    });
-  return reactor;
 }
 
 }  // namespace strata::api

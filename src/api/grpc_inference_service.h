@@ -1,10 +1,16 @@
 // GrpcInferenceService answers the KServe v2 gRPC service
 // `inference.GRPCInferenceService` from a ServerCore, the same core the REST
 // frontend calls. It uses gRPC's callback API: a call waiting for its batch
-// holds no thread, and the core may answer on any thread. Thread-safe; the
+// holds no thread, and the core may answer on any thread. Every RPC is
+// registered raw (bytes in, bytes out) and parses its own request, so a
+// message that does not parse is answered INVALID_ARGUMENT naming the RPC
+// (gRPC's typed handlers answer an empty UNIMPLEMENTED). Thread-safe; the
 // core it borrows must outlive it.
 #ifndef STRATA_API_GRPC_INFERENCE_SERVICE_H_
 #define STRATA_API_GRPC_INFERENCE_SERVICE_H_
+
+#include <functional>
+#include <string_view>
 
 #include "grpcpp/grpcpp.h"
 #include "inference.grpc.pb.h"
@@ -18,68 +24,67 @@ struct GrpcServiceOptions {
   bool control_api = false;
 };
 
-class GrpcInferenceService final
-    : public inference::GRPCInferenceService::CallbackService {
+namespace internal {
+using G = inference::GRPCInferenceService;
+// Every RPC of the service, registered raw.
+using RawInferenceService = G::WithRawCallbackMethod_ServerLive<
+    G::WithRawCallbackMethod_ServerReady<G::WithRawCallbackMethod_ModelReady<
+        G::WithRawCallbackMethod_ServerMetadata<G::WithRawCallbackMethod_ModelMetadata<
+            G::WithRawCallbackMethod_ModelInfer<G::WithRawCallbackMethod_ModelConfig<
+                G::WithRawCallbackMethod_ModelStatistics<G::WithRawCallbackMethod_RepositoryIndex<
+                    G::WithRawCallbackMethod_RepositoryModelLoad<
+                        G::WithRawCallbackMethod_RepositoryModelUnload<G::Service>>>>>>>>>>>;
+}  // namespace internal
+
+class GrpcInferenceService final : public internal::RawInferenceService {
  public:
   explicit GrpcInferenceService(const serving::ServerCore& core,
                                 GrpcServiceOptions options = {})
       : core_(core), options_(options) {}
 
-  grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* context,
-                                       const inference::ServerLiveRequest* request,
-                                       inference::ServerLiveResponse* response) override;
-  grpc::ServerUnaryReactor* ServerReady(grpc::CallbackServerContext* context,
-                                        const inference::ServerReadyRequest* request,
-                                        inference::ServerReadyResponse* response) override;
-  grpc::ServerUnaryReactor* ModelReady(grpc::CallbackServerContext* context,
-                                       const inference::ModelReadyRequest* request,
-                                       inference::ModelReadyResponse* response) override;
-  grpc::ServerUnaryReactor* ServerMetadata(
-      grpc::CallbackServerContext* context,
-      const inference::ServerMetadataRequest* request,
-      inference::ServerMetadataResponse* response) override;
-  grpc::ServerUnaryReactor* ModelMetadata(
-      grpc::CallbackServerContext* context,
-      const inference::ModelMetadataRequest* request,
-      inference::ModelMetadataResponse* response) override;
-  grpc::ServerUnaryReactor* ModelConfig(grpc::CallbackServerContext* context,
-                                        const inference::ModelConfigRequest* request,
-                                        inference::ModelConfigResponse* response) override;
-  grpc::ServerUnaryReactor* ModelStatistics(
-      grpc::CallbackServerContext* context,
-      const inference::ModelStatisticsRequest* request,
-      inference::ModelStatisticsResponse* response) override;
-  grpc::ServerUnaryReactor* RepositoryIndex(
-      grpc::CallbackServerContext* context,
-      const inference::RepositoryIndexRequest* request,
-      inference::RepositoryIndexResponse* response) override;
+  using Context = grpc::CallbackServerContext;
+  using Bytes = grpc::ByteBuffer;
+  grpc::ServerUnaryReactor* ServerLive(Context* c, const Bytes* in, Bytes* out) override;
+  grpc::ServerUnaryReactor* ServerReady(Context* c, const Bytes* in, Bytes* out) override;
+  grpc::ServerUnaryReactor* ModelReady(Context* c, const Bytes* in, Bytes* out) override;
+  grpc::ServerUnaryReactor* ServerMetadata(Context* c, const Bytes* in, Bytes* out) override;
+  grpc::ServerUnaryReactor* ModelMetadata(Context* c, const Bytes* in, Bytes* out) override;
+  grpc::ServerUnaryReactor* ModelConfig(Context* c, const Bytes* in, Bytes* out) override;
+  grpc::ServerUnaryReactor* ModelStatistics(Context* c, const Bytes* in, Bytes* out) override;
+  grpc::ServerUnaryReactor* RepositoryIndex(Context* c, const Bytes* in, Bytes* out) override;
   // Load and unload run on the model manager's lifecycle thread; the call
   // finishes when the manager is done (an unload, once the versions drained).
-  grpc::ServerUnaryReactor* RepositoryModelLoad(
-      grpc::CallbackServerContext* context,
-      const inference::RepositoryModelLoadRequest* request,
-      inference::RepositoryModelLoadResponse* response) override;
-  grpc::ServerUnaryReactor* RepositoryModelUnload(
-      grpc::CallbackServerContext* context,
-      const inference::RepositoryModelUnloadRequest* request,
-      inference::RepositoryModelUnloadResponse* response) override;
+  grpc::ServerUnaryReactor* RepositoryModelLoad(Context* c, const Bytes* in, Bytes* out) override;
+  grpc::ServerUnaryReactor* RepositoryModelUnload(Context* c, const Bytes* in,
+                                                  Bytes* out) override;
   // Decodes the request, passes the call's deadline on as the request
   // timeout, and finishes the call when the core answers.
-  grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* context,
-                                       const inference::ModelInferRequest* request,
-                                       inference::ModelInferResponse* response) override;
+  grpc::ServerUnaryReactor* ModelInfer(Context* c, const Bytes* in, Bytes* out) override;
 
  private:
+  // Finishes a call once; called on any thread.
+  using Reply = std::function<void(grpc::Status)>;
+
+  grpc::Status Readiness(const inference::ModelReadyRequest& request,
+                      inference::ModelReadyResponse& response) const;
+  grpc::Status Metadata(const inference::ModelMetadataRequest& request,
+                        inference::ModelMetadataResponse& response) const;
+  grpc::Status Config(const inference::ModelConfigRequest& request,
+                      inference::ModelConfigResponse& response) const;
+  grpc::Status Statistics(const inference::ModelStatisticsRequest& request,
+                          inference::ModelStatisticsResponse& response) const;
+  grpc::Status Index(const inference::RepositoryIndexRequest& request,
+                     inference::RepositoryIndexResponse& response) const;
+  void Infer(Context* context, const inference::ModelInferRequest& request,
+             inference::ModelInferResponse& response, Reply reply) const;
+
   // PERMISSION_DENIED unless the control API is on.
   grpc::Status CheckControlAllowed() const;
 
   // RepositoryModelLoad and RepositoryModelUnload: checks the call, then runs
-  // `action` (ModelManager::Load or Unload) and finishes when it is done.
+  // `action` (ModelManager::Load or Unload) and replies when it is done.
   template <typename Request>
-  grpc::ServerUnaryReactor* RunRepositoryAction(
-      grpc::CallbackServerContext* context, const Request& request,
-      void (serving::ModelManager::*action)(std::string,
-                                            serving::ModelManager::ControlCallback));
+  void RunRepositoryAction(const Request& request, bool load, Reply reply) const;
 
   const serving::ServerCore& core_;
   const GrpcServiceOptions options_;
@@ -87,6 +92,9 @@ class GrpcInferenceService final
 
 // The gRPC status for `status`: the codes are the same, the message is kept.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The RPCs strata serves, by name, for error messages.
+std::string_view ServedRpcNames();
 
 }  // namespace strata::api
 

@@ -5,6 +5,7 @@
 #include "api/grpc_inference_service.h"
 #include "fmt/format.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
 
 namespace strata::api {
@@ -18,11 +19,34 @@ std::string Address(const std::string& host, uint16_t port) {
   return fmt::format("{}:{}", host, port);
 }
 
+// Every method no registered service has: answered UNIMPLEMENTED, naming
+// the method and the RPCs strata does serve (gRPC's default is an empty
+// message).
+class UnsupportedMethods final : public grpc::CallbackGenericService {
+ public:
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override {
+    class Reactor final : public grpc::ServerGenericBidiReactor {
+     public:
+      explicit Reactor(const std::string& method) {
+        Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                            fmt::format("strata does not support the RPC {}; it serves "
+                                        "inference.GRPCInferenceService/{{{}}}",
+                                        method, ServedRpcNames())));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Reactor(context->method());
+  }
+};
+
 }  // namespace
 
 GrpcServer::GrpcServer(GrpcServerOptions options,
                        std::unique_ptr<GrpcInferenceService> service)
-    : options_(std::move(options)), service_(std::move(service)) {}
+    : options_(std::move(options)),
+      service_(std::move(service)),
+      unsupported_(std::make_unique<UnsupportedMethods>()) {}
 
 GrpcServer::~GrpcServer() { Shutdown(); }
 
@@ -39,6 +63,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected_port);
   builder.RegisterService(server->service_.get());
+  builder.RegisterCallbackGenericService(server->unsupported_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(
       options.max_message_bytes, std::numeric_limits<int>::max())));
   builder.SetMaxSendMessageSize(-1);

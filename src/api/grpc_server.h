@@ -1,6 +1,8 @@
 // GrpcServer is the gRPC frontend: HTTP/2 on its own port, serving
 // GrpcInferenceService with gRPC's callback API and server reflection (so
-// generic tools such as grpcurl can discover the service). Request
+// generic tools such as grpcurl can discover the service). A call of any
+// other method (Triton's ModelStreamInfer, shared memory, ...) is answered
+// UNIMPLEMENTED with a message naming it. Request
 // compression (gzip, deflate) is gRPC's own. It owns the listening socket
 // and the service; every answer comes from the ServerCore, which must
 // outlive it. Start() from one thread; Shutdown() from any, at most once at
@@ -17,6 +19,7 @@
 #include "serving/server_core.h"
 
 namespace grpc {
+class CallbackGenericService;
 class Server;
 }  // namespace grpc
 
@@ -51,6 +54,8 @@ class GrpcServer {
 
   const GrpcServerOptions options_;
   std::unique_ptr<GrpcInferenceService> service_;
+  // Answers every method the service does not have: UNIMPLEMENTED, naming it.
+  std::unique_ptr<grpc::CallbackGenericService> unsupported_;
   std::unique_ptr<grpc::Server> server_;
   uint16_t port_ = 0;
   bool stopped_ = false;

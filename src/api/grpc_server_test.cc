@@ -1,11 +1,13 @@
 #include "api/grpc_server.h"
 
 #include <cstring>
+#include <future>
 #include <map>
 
 #include "api/grpc_inference_service.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "inference.grpc.pb.h"
@@ -72,10 +74,11 @@ TEST_F(GrpcServerTest, HealthAndServerMetadata) {
   ASSERT_TRUE(stub_->ServerLive(&live_context, {}, &live).ok());
   EXPECT_TRUE(live.live());
 
+  // The fake repository holds broken models: strictly, not ready.
   grpc::ClientContext ready_context;
   inference::ServerReadyResponse ready;
   ASSERT_TRUE(stub_->ServerReady(&ready_context, {}, &ready).ok());
-  EXPECT_TRUE(ready.ready());
+  EXPECT_FALSE(ready.ready());
 
   grpc::ClientContext metadata_context;
   inference::ServerMetadataResponse metadata;
@@ -230,8 +233,52 @@ TEST_F(GrpcServerTest, ControlListsUnloadsAndLoadsModels) {
 
   (*load.mutable_parameters())["config"].set_string_param("{}");
   grpc::ClientContext c6;
-  EXPECT_EQ(stub->RepositoryModelLoad(&c6, load, &loaded).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::Status refused = stub->RepositoryModelLoad(&c6, load, &loaded);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.error_message(), HasSubstr("parameter 'config' is not supported"));
+
+  // tritonclient.grpc's unload_model() always sends unload_dependents.
+  (*unload.mutable_parameters())["unload_dependents"].set_bool_param(false);
+  grpc::ClientContext c7;
+  ASSERT_TRUE(stub->RepositoryModelUnload(&c7, unload, &unloaded).ok());
+}
+
+// A raw call of `method` with `payload`, through the generic stub.
+grpc::Status CallRaw(uint16_t port, const std::string& method, const std::string& payload) {
+  grpc::GenericStub stub(grpc::CreateChannel(fmt::format("127.0.0.1:{}", port),
+                                             grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Slice slice(payload);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  return done.get_future().get();
+}
+
+TEST_F(GrpcServerTest, UnsupportedRpcsAreNamedInTheirError) {
+  for (const std::string rpc : {"ModelStreamInfer", "SystemSharedMemoryStatus", "LogSettings"}) {
+    grpc::Status status =
+        CallRaw(server_->port(), "/inference.GRPCInferenceService/" + rpc, "");
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << rpc;
+    EXPECT_THAT(status.error_message(), HasSubstr("strata does not support the RPC "
+                                                  "/inference.GRPCInferenceService/" + rpc));
+    EXPECT_THAT(status.error_message(), HasSubstr("ModelInfer"));
+  }
+}
+
+TEST_F(GrpcServerTest, AMessageThatDoesNotParseIsInvalidArgument) {
+  // Field 1 (model_name) as a length-delimited string running past the end.
+  grpc::Status status =
+      CallRaw(server_->port(), "/inference.GRPCInferenceService/ModelInfer", "\x0a\x7f\x01");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("ModelInfer"));
+  EXPECT_THAT(status.error_message(), HasSubstr("inference.ModelInferRequest"));
+  status = CallRaw(server_->port(), "/inference.GRPCInferenceService/ServerLive", "\xff");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("ServerLive"));
 }
 
 TEST_F(GrpcServerTest, ShutdownWaitsForNothingAndIsIdempotent) {

@@ -32,34 +32,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
-// Inflates `body` with zlib's `window_bits`; errors carry zlib's message.
-absl::StatusOr<std::string> Inflate(std::string_view body, int window_bits,
-                                    size_t max_bytes, std::string_view name) {
-  z_stream stream{};
-  if (inflateInit2(&stream, window_bits) != Z_OK) {
-    return absl::InternalError("zlib could not start inflating");
-  }
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
-  stream.avail_in = static_cast<uInt>(body.size());
-  std::string out;
-  int result = Z_OK;
-  while (result == Z_OK) {
-    if (out.size() >= max_bytes + 1) break;
-    const size_t offset = out.size();
-    const size_t chunk = std::min<size_t>(std::max<size_t>(body.size() * 4, 16384),
-                                          max_bytes + 1 - offset);
-    out.resize(offset + chunk);
-    stream.next_out = reinterpret_cast<Bytef*>(out.data() + offset);
-    stream.avail_out = static_cast<uInt>(chunk);
-    result = inflate(&stream, Z_NO_FLUSH);
-    out.resize(offset + chunk - stream.avail_out);
-    if (result == Z_BUF_ERROR && stream.avail_in == 0) break;  // truncated input
-    if (result == Z_BUF_ERROR) result = Z_OK;                   // output full
-  }
-  const bool trailing = stream.avail_in != 0;
-  const std::string zlib_message = stream.msg != nullptr ? stream.msg : "corrupt stream";
-  inflateEnd(&stream);
-  if (out.size() > max_bytes) {
+// What became of an inflation that ended with zlib's `result`.
+absl::Status InflateStatus(size_t size, size_t max_bytes, int result, bool trailing,
+                           std::string_view name, const std::string& zlib_message) {
+  if (size > max_bytes) {
     return absl::ResourceExhaustedError(fmt::format(
         "the {} request body inflates beyond the limit of {} bytes (--max-body-size)",
         name, max_bytes));
@@ -73,6 +49,84 @@ absl::StatusOr<std::string> Inflate(std::string_view body, int window_bits,
   if (trailing) {
     return absl::InvalidArgumentError(fmt::format(
         "the request body has bytes after the end of its {} stream", name));
+  }
+  return absl::OkStatus();
+}
+
+// Makes room for at least `size` bytes in `out`, at least doubling its
+// capacity (up to `limit`), once `reservation` covers the new capacity on
+// top of the `base` bytes it held before inflating. False when the budget
+// cannot. The old buffer is freed right after the copy, uncounted.
+bool Reserve(std::string& out, size_t size, size_t limit, BodyReservation* reservation,
+             size_t base) {
+  if (size <= out.capacity()) return true;
+  const size_t capacity = std::min(std::max(size, 2 * out.capacity()), limit);
+  if (reservation != nullptr && !reservation->GrowTo(base + capacity)) return false;
+  std::string grown;
+  grown.reserve(capacity);  // exactly: std::string would round up to double
+  grown.append(out);
+  out.swap(grown);
+  return true;
+}
+
+// A gzip stream ends with its inflated size (mod 2^32); 0 for other data.
+// Only a first guess, so that an honest body inflates into one exact
+// allocation (and the budget is asked for no more than it needs).
+size_t GzipSizeHint(std::string_view body) {
+  if (body.size() < 18 || body[0] != '\x1f' || body[1] != '\x8b') return 0;
+  const auto* end = reinterpret_cast<const unsigned char*>(body.data() + body.size());
+  return size_t{end[-4]} | size_t{end[-3]} << 8 | size_t{end[-2]} << 16 | size_t{end[-1]} << 24;
+}
+
+absl::Status BudgetSpent(const BodyReservation& reservation, std::string_view name) {
+  return absl::UnavailableError(fmt::format(
+      "the server holds too much request-body memory to inflate this {} body now "
+      "(--body-memory-budget {} bytes); retry later",
+      name, reservation.budget_limit()));
+}
+
+// Inflates `body` with zlib's `window_bits`; errors carry zlib's message.
+absl::StatusOr<std::string> Inflate(std::string_view body, int window_bits,
+                                    size_t max_bytes, std::string_view name,
+                                    BodyReservation* reservation) {
+  z_stream stream{};
+  if (inflateInit2(&stream, window_bits) != Z_OK) {
+    return absl::InternalError("zlib could not start inflating");
+  }
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+  stream.avail_in = static_cast<uInt>(body.size());
+  const size_t base = reservation != nullptr ? reservation->bytes() : 0;
+  const size_t limit = max_bytes + 1;  // one more byte tells "too large"
+  const size_t step = std::max<size_t>(body.size() * 4, 16384);
+  const size_t hint = GzipSizeHint(body);
+  std::string out;
+  int result = Z_OK;
+  bool budget_spent = !Reserve(out, std::min(limit, hint > 0 ? hint + 1 : step), limit,
+                               reservation, base);
+  while (!budget_spent && result == Z_OK && out.size() < limit) {
+    const size_t offset = out.size();
+    if (offset == out.capacity() && !Reserve(out, offset + 1, limit, reservation, base)) {
+      budget_spent = true;
+      break;
+    }
+    const size_t chunk = std::min(out.capacity() - offset, step);
+    out.resize(offset + chunk);
+    stream.next_out = reinterpret_cast<Bytef*>(out.data() + offset);
+    stream.avail_out = static_cast<uInt>(chunk);
+    result = inflate(&stream, Z_NO_FLUSH);
+    out.resize(offset + chunk - stream.avail_out);
+    if (result == Z_BUF_ERROR && stream.avail_in == 0) break;  // truncated input
+    if (result == Z_BUF_ERROR) result = Z_OK;                   // output full
+  }
+  const bool trailing = stream.avail_in != 0;
+  const std::string zlib_message = stream.msg != nullptr ? stream.msg : "corrupt stream";
+  inflateEnd(&stream);
+  absl::Status status = budget_spent ? BudgetSpent(*reservation, name)
+                                     : InflateStatus(out.size(), max_bytes, result, trailing,
+                                                     name, zlib_message);
+  if (!status.ok()) {
+    if (reservation != nullptr) reservation->ShrinkTo(base);
+    return status;
   }
   return out;
 }
@@ -104,18 +158,20 @@ absl::StatusOr<ContentEncoding> ParseContentEncoding(std::string_view header) {
 }
 
 absl::StatusOr<std::string> Decompress(std::string_view body, ContentEncoding encoding,
-                                       size_t max_bytes) {
+                                       size_t max_bytes, BodyReservation* reservation) {
   switch (encoding) {
     case ContentEncoding::kIdentity:
       return std::string(body);
     case ContentEncoding::kGzip:
-      return Inflate(body, kAutoDetectWindow, max_bytes, "gzip");
+      return Inflate(body, kAutoDetectWindow, max_bytes, "gzip", reservation);
     case ContentEncoding::kDeflate: {
-      absl::StatusOr<std::string> zlib = Inflate(body, kAutoDetectWindow, max_bytes, "deflate");
+      absl::StatusOr<std::string> zlib =
+          Inflate(body, kAutoDetectWindow, max_bytes, "deflate", reservation);
       if (zlib.ok() || zlib.status().code() != absl::StatusCode::kInvalidArgument) {
         return zlib;
       }
-      absl::StatusOr<std::string> raw = Inflate(body, kRawDeflateWindow, max_bytes, "deflate");
+      absl::StatusOr<std::string> raw =
+          Inflate(body, kRawDeflateWindow, max_bytes, "deflate", reservation);
       return raw.ok() ? raw : zlib;
     }
   }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "api/body_budget.h"
 
 namespace strata::api {
 
@@ -24,10 +25,14 @@ std::string_view ContentEncodingName(ContentEncoding encoding);
 absl::StatusOr<ContentEncoding> ParseContentEncoding(std::string_view header);
 
 // Inflates `body`. INVALID_ARGUMENT when it is corrupt or truncated;
-// RESOURCE_EXHAUSTED when it would inflate beyond `max_bytes`.
+// RESOURCE_EXHAUSTED when it would inflate beyond `max_bytes`. With a
+// `reservation`, the inflated bytes are taken from its budget as they grow
+// and stay taken when the call succeeds; UNAVAILABLE when the budget cannot
+// cover them (the caller answers 503: retry later).
 absl::StatusOr<std::string> Decompress(std::string_view body,
                                        ContentEncoding encoding,
-                                       size_t max_bytes);
+                                       size_t max_bytes,
+                                       BodyReservation* reservation = nullptr);
 
 // The coding to answer with, given the request's Accept-Encoding header:
 // gzip, else deflate, when the client accepts it (q > 0); else identity.

@@ -74,6 +74,45 @@ TEST(HttpCompressionTest, InflatingBeyondTheLimitIsRefused) {
   EXPECT_TRUE(Decompress(bomb, ContentEncoding::kGzip, 10 << 20).ok());
 }
 
+TEST(HttpCompressionTest, InflatedBytesAreTakenFromTheBodyBudget) {
+  const std::string text(3 << 20, 'a');
+  BodyBudget budget(8 << 20);
+  for (ContentEncoding encoding : {ContentEncoding::kGzip, ContentEncoding::kDeflate}) {
+    BodyReservation reservation(budget);
+    ASSERT_TRUE(reservation.GrowTo(1000));  // the compressed body, buffered
+    absl::StatusOr<std::string> inflated =
+        Decompress(Compress(text, encoding), encoding, 16 << 20, &reservation);
+    ASSERT_TRUE(inflated.ok()) << inflated.status();
+    EXPECT_EQ(*inflated, text);
+    EXPECT_GE(reservation.bytes(), 1000 + inflated->capacity());
+    // gzip names its size, so it inflates into one exact allocation; a
+    // deflate stream grows by doubling.
+    EXPECT_LE(reservation.bytes(),
+              1000 + (encoding == ContentEncoding::kGzip ? text.size() + 1 : 2 * text.size()));
+  }
+}
+
+TEST(HttpCompressionTest, InflatingBeyondTheBodyBudgetIsUnavailable) {
+  BodyBudget budget(4 << 20);
+  BodyReservation other(budget), reservation(budget);
+  ASSERT_TRUE(other.GrowTo(2 << 20));
+  ASSERT_TRUE(reservation.GrowTo(1000));
+  for (ContentEncoding encoding : {ContentEncoding::kGzip, ContentEncoding::kDeflate}) {
+    absl::StatusOr<std::string> inflated = Decompress(
+        Compress(std::string(3 << 20, 'a'), encoding), encoding, 16 << 20, &reservation);
+    EXPECT_EQ(inflated.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_THAT(inflated.status().message(),
+                HasSubstr("--body-memory-budget 4194304 bytes); retry later"));
+    EXPECT_EQ(reservation.bytes(), 1000u);  // what it held before
+  }
+  // A gzip body that lies about its size still stops at the budget.
+  std::string liar = Compress(std::string(3 << 20, 'a'), ContentEncoding::kGzip);
+  liar.replace(liar.size() - 4, 4, std::string("\x10\0\0\0", 4));
+  EXPECT_EQ(Decompress(liar, ContentEncoding::kGzip, 16 << 20, &reservation).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(budget.used(), (2u << 20) + 1000);
+}
+
 TEST(HttpCompressionTest, ParsesContentEncoding) {
   EXPECT_EQ(*ParseContentEncoding(""), ContentEncoding::kIdentity);
   EXPECT_EQ(*ParseContentEncoding("identity"), ContentEncoding::kIdentity);

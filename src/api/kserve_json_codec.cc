@@ -19,28 +19,15 @@ namespace {
 
 using simdjson::dom::element;
 using simdjson::dom::element_type;
-using Writer = rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>,
-                                 rapidjson::UTF8<>, rapidjson::CrtAllocator,
-                                 rapidjson::kWriteNanAndInfFlag>;
+// Without kWriteNanAndInfFlag: bare NaN and Infinity are not JSON, so
+// non-finite values are written as strings (WriteNumber).
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 absl::Status Invalid(const std::string& message) {
   return absl::InvalidArgumentError(message);
 }
 
-absl::Status CheckSupported(std::string_view key, const core::ParameterValue& value) {
-  STRATA_RETURN_IF_ERROR(CheckParameterSupported(key));
-  if ((key == "binary_data" || key == "binary_data_output") &&
-      !std::holds_alternative<bool>(value)) {
-    return Invalid(fmt::format("parameter '{}' must be true or false", key));
-  }
-  if (key == "binary_data_size" &&
-      (!std::holds_alternative<int64_t>(value) || std::get<int64_t>(value) < 0)) {
-    return Invalid("parameter 'binary_data_size' must be a non-negative integer");
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<core::Parameters> DecodeParameters(element node) {
+absl::StatusOr<core::Parameters> DecodeParameters(element node, ParameterScope scope) {
   simdjson::dom::object object;
   if (node.get_object().get(object)) {
     return Invalid("'parameters' must be a JSON object");
@@ -58,7 +45,7 @@ absl::StatusOr<core::Parameters> DecodeParameters(element node) {
         return Invalid(fmt::format(
             "parameter '{}' must be a string, number or boolean", key));
     }
-    STRATA_RETURN_IF_ERROR(CheckSupported(key, parsed));
+    STRATA_RETURN_IF_ERROR(CheckParameter(scope, key, parsed));
     parameters.emplace(std::string(key), std::move(parsed));
   }
   return parameters;
@@ -98,13 +85,52 @@ absl::Status AppendInteger(element value, const std::string& tensor,
                              simdjson::to_string(value)));
 }
 
+// The non-finite values as EncodeInferResponse writes them (JSON has no
+// literal for them); nullopt for any other string.
+std::optional<double> NonFiniteFromString(std::string_view s) {
+  if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  if (s == "Infinity") return std::numeric_limits<double>::infinity();
+  if (s == "-Infinity") return -std::numeric_limits<double>::infinity();
+  return std::nullopt;
+}
+
+// The smallest magnitude that rounds to infinity in T: the largest finite
+// value plus half a unit in its last place (2^128 - 2^103 for float). A
+// double holds any finite double.
+template <typename T>
+double FloatOverflow() {
+  if constexpr (std::is_same_v<T, double>) {
+    return std::numeric_limits<double>::infinity();
+  } else {
+    constexpr int kMaxExponent = std::numeric_limits<T>::max_exponent;  // 128
+    constexpr int kDigits = std::numeric_limits<T>::digits;              // 24
+    return std::ldexp(1.0, kMaxExponent) - std::ldexp(1.0, kMaxExponent - kDigits - 1);
+  }
+}
+
+// A JSON number, or "NaN", "Infinity" or "-Infinity". A finite number that
+// T cannot hold (1e39 for FP32) is refused, as out-of-range integers are,
+// rather than turned into infinity.
 template <typename T>
 absl::Status AppendFloat(element value, const std::string& tensor,
                          std::vector<uint8_t>& out) {
   double v = 0;
-  if (value.get_double().get(v)) {
+  std::string_view text;
+  if (!value.get_string().get(text)) {
+    std::optional<double> special = NonFiniteFromString(text);
+    if (!special) {
+      return Invalid(fmt::format("input '{}': expected a number (or \"NaN\", \"Infinity\", "
+                                 "\"-Infinity\"), got {}",
+                                 tensor, simdjson::to_string(value)));
+    }
+    v = *special;
+  } else if (value.get_double().get(v)) {
     return Invalid(fmt::format("input '{}': expected a number, got {}", tensor,
                                simdjson::to_string(value)));
+  } else if (std::abs(v) >= FloatOverflow<T>()) {
+    return Invalid(fmt::format("input '{}': value {} is out of range for its {}-bit "
+                               "floating-point datatype",
+                               tensor, simdjson::to_string(value), sizeof(T) * 8));
   }
   AppendValue(static_cast<T>(v), out);
   return absl::OkStatus();
@@ -229,7 +255,7 @@ absl::StatusOr<core::Tensor> DecodeInput(element node, size_t index,
   }
   core::Parameters parameters;
   if (element params; !object["parameters"].get(params)) {
-    STRATA_ASSIGN_OR_RETURN(parameters, DecodeParameters(params));
+    STRATA_ASSIGN_OR_RETURN(parameters, DecodeParameters(params, ParameterScope::kInput));
   }
   element data;
   const bool has_data = !object["data"].get(data);
@@ -263,7 +289,7 @@ absl::StatusOr<core::RequestedOutput> DecodeOutput(element node, size_t index) {
   output.name = std::string(name);
   element params;
   if (!node["parameters"].get(params)) {
-    STRATA_ASSIGN_OR_RETURN(output.parameters, DecodeParameters(params));
+    STRATA_ASSIGN_OR_RETURN(output.parameters, DecodeParameters(params, ParameterScope::kOutput));
   }
   return output;
 }
@@ -290,9 +316,10 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string_view body,
   if (element node; !root["id"].get(node)) {
     if (node.get_string().get(id)) return Invalid("'id' must be a string");
     request.id = std::string(id);
+    request.has_id = true;
   }
   if (element node; !root["parameters"].get(node)) {
-    STRATA_ASSIGN_OR_RETURN(request.parameters, DecodeParameters(node));
+    STRATA_ASSIGN_OR_RETURN(request.parameters, DecodeParameters(node, ParameterScope::kRequest));
   }
   simdjson::dom::array inputs;
   if (root["inputs"].get_array().get(inputs)) {
@@ -359,19 +386,33 @@ void WriteEach(const core::Tensor& tensor, F&& write) {
   }
 }
 
+// A double; a non-finite one as the string "NaN", "Infinity" or
+// "-Infinity", which strict JSON parsers accept and numpy (tritonclient's
+// as_numpy, the KServe SDK) reads back as the float value.
+void WriteNumber(Writer& w, double v) {
+  if (std::isnan(v)) {
+    w.String("NaN");
+  } else if (std::isinf(v)) {
+    w.String(v > 0 ? "Infinity" : "-Infinity");
+  } else {
+    w.Double(v);
+  }
+}
+
 // A float32 (or narrower) value in the shortest form that parses back to
 // the same float32 ("2.6235104", not the widened double's
 // "2.6235103607177736"): smaller bodies and cheaper formatting; clients
-// that read it as float32 get the exact value. Non-finite values as before.
+// that read it as float32 get the exact value. Non-finite values as
+// WriteNumber writes them.
 void WriteFloat(Writer& w, float v) {
   if (!std::isfinite(v)) {
-    w.Double(v);
+    WriteNumber(w, v);
     return;
   }
   char text[32];
   auto [end, ec] = std::to_chars(text, text + sizeof text - 2, v);
   if (ec != std::errc()) {
-    w.Double(v);
+    WriteNumber(w, v);
     return;
   }
   // An integral value keeps a ".0", as RapidJSON writes doubles, so that
@@ -408,7 +449,7 @@ void WriteData(const core::Tensor& tensor, Writer& w) {
       });
       break;
     case DataType::kFp32: WriteEach<float>(tensor, [&](float v) { WriteFloat(w, v); }); break;
-    case DataType::kFp64: WriteEach<double>(tensor, [&](double v) { w.Double(v); }); break;
+    case DataType::kFp64: WriteEach<double>(tensor, [&](double v) { WriteNumber(w, v); }); break;
     case DataType::kBytes: {
       std::vector<std::string_view> elements;
       if (core::SplitBytesElements(tensor.data, elements).ok()) {
@@ -435,7 +476,7 @@ void WriteParameters(Writer& w, const core::Parameters& parameters) {
           using V = std::decay_t<decltype(v)>;
           if constexpr (std::is_same_v<V, bool>) w.Bool(v);
           else if constexpr (std::is_same_v<V, int64_t>) w.Int64(v);
-          else if constexpr (std::is_same_v<V, double>) w.Double(v);
+          else if constexpr (std::is_same_v<V, double>) WriteNumber(w, v);
           else WriteString(w, v);
         },
         value);
@@ -455,7 +496,7 @@ std::string EncodeInferResponse(const core::InferResponse& response,
   WriteString(w, response.model_name);
   w.Key("model_version");
   WriteString(w, response.model_version);
-  if (!response.id.empty()) {
+  if (response.has_id || !response.id.empty()) {
     w.Key("id");
     WriteString(w, response.id);
   }
@@ -546,7 +587,21 @@ std::string EncodeModelReady(const serving::ServedModel& model) {
   if (!model.ready()) {
     w.Key("reason");
     WriteString(w, model.reason);
+    w.Key("error");
+    WriteString(w, fmt::format("model '{}' is not ready: {}", model.name, model.reason));
   }
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string EncodeServerNotReady(std::string_view why) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  w.Key("ready");
+  w.Bool(false);
+  w.Key("error");
+  WriteString(w, why);
   w.EndObject();
   return {buffer.GetString(), buffer.GetSize()};
 }

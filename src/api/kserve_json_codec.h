@@ -15,7 +15,10 @@ namespace strata::api {
 
 // Decodes an inference request body (`$inference_request`). Data may be
 // flat or nested; every datatype is parsed or rejected with a message that
-// names the tensor and the fix. Element counts are checked later, against
+// names the tensor and the fix; FP32 and FP64 data also take the strings
+// "NaN", "Infinity" and "-Infinity", and a number beyond FP32's range is
+// refused rather than turned into infinity. Reserved parameters are checked
+// (reserved_parameters.h). Element counts are checked later, against
 // the shape, by the serving core. The model name and version come from the
 // URL and are not set here.
 // `binary` holds the blobs of the binary tensor extension that follow the
@@ -25,7 +28,11 @@ namespace strata::api {
 absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string_view body,
                                                       std::string_view binary = {});
 
-// Encodes `$inference_response` with flat, row-major data. An output whose
+// Encodes `$inference_response` with flat, row-major data. The request's
+// id is echoed when it had one, even an empty one. Non-finite FP16, BF16,
+// FP32 and FP64 values, which JSON has no literal for, are written as the
+// strings "NaN", "Infinity" and "-Infinity" (strict JSON; numpy and
+// tritonclient read them back as numbers). An output whose
 // `binary_outputs` flag is set gets a `binary_data_size` parameter instead
 // of "data"; the caller appends its blob after the JSON.
 std::string EncodeInferResponse(const core::InferResponse& response,
@@ -40,8 +47,12 @@ std::string EncodeServerMetadata(const std::string& name,
 // not ready, "reason".
 std::string EncodeModelMetadata(const serving::ServedModel& model);
 
-// {"name": ..., "ready": ...} plus "reason" when not ready.
+// {"name": ..., "ready": ...} plus, when not ready, "reason" and an
+// "error" as every other failing call has.
 std::string EncodeModelReady(const serving::ServedModel& model);
+
+// {"ready": false, "error": why}: the body of a 503 from /v2/health/ready.
+std::string EncodeServerNotReady(std::string_view why);
 
 // {"error": message}
 std::string EncodeError(std::string_view message);

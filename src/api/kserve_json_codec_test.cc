@@ -1,6 +1,8 @@
 #include "api/kserve_json_codec.h"
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "gtest/gtest.h"
 
@@ -114,6 +116,96 @@ TEST(KserveJsonCodecTest, UnsupportedReservedParametersAreRejected) {
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->outputs.size(), 1u);
   EXPECT_EQ(std::get<std::string>(ok->parameters.at("custom")), "v");
+}
+
+// Decisions on the parameters Triton's clients send (docs/protocol.md).
+TEST(KserveJsonCodecTest, TritonClientParametersAreAcceptedOrRefusedOneByOne) {
+  absl::StatusOr<core::InferRequest> ok = DecodeInferRequest(
+      R"({"parameters": {"triton_enable_empty_final_response": true, "priority": 2,)"
+      R"( "sequence_id": 0, "sequence_start": false, "sequence_end": false},)"
+      R"( "inputs": [], "outputs": [{"name": "y", "parameters": {"classification": 3}}]})");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_NE(DecodeError(R"({"parameters": {"triton_other": 1}, "inputs": []})")
+                .find("parameter 'triton_other' is not supported by strata"),
+            std::string::npos);
+  EXPECT_NE(DecodeError(R"({"parameters": {"sequence_start": true}, "inputs": []})")
+                .find("no sequence batcher"),
+            std::string::npos);
+  EXPECT_NE(DecodeError(R"({"parameters": {"priority": -1}, "inputs": []})")
+                .find("'priority' must be a non-negative integer"),
+            std::string::npos);
+  EXPECT_NE(DecodeError(R"({"parameters": {"timeout": "soon"}, "inputs": []})")
+                .find("'timeout' must be a finite number"),
+            std::string::npos);
+  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32",)"
+                        R"( "parameters": {"shared_memory_region": "r"}}]})")
+                .find("shared-memory"),
+            std::string::npos);
+  EXPECT_NE(DecodeError(R"({"inputs": [], "outputs": [{"name": "y", "parameters":)"
+                        R"( {"classification": 0}}]})")
+                .find("'classification' must be a positive integer"),
+            std::string::npos);
+}
+
+// 1e39 does not fit FP32: refused like an out-of-range integer, never
+// turned into infinity. The largest value that rounds to FLT_MAX passes.
+TEST(KserveJsonCodecTest, Fp32BeyondFloatRangeIsRejected) {
+  for (const char* value : {"1e39", "-1e39", "3.5e38"}) {
+    const std::string error = DecodeError(
+        std::string(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [)") +
+        value + "]}]}");
+    EXPECT_NE(error.find("input 'x': value "), std::string::npos) << error;
+    EXPECT_NE(error.find(" is out of range for its 32-bit floating-point datatype"),
+              std::string::npos)
+        << error;
+  }
+  absl::StatusOr<core::InferRequest> edge = DecodeInferRequest(
+      R"({"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [3.4028235e38, -3.4028235e38]}]})");
+  ASSERT_TRUE(edge.ok()) << edge.status();
+  EXPECT_EQ(edge->inputs[0].As<float>()[0], std::numeric_limits<float>::max());
+  EXPECT_TRUE(DecodeInferRequest(
+                  R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [1e39]}]})")
+                  .ok());
+}
+
+// Bare NaN and Infinity are not JSON: strict parsers reject the whole body.
+TEST(KserveJsonCodecTest, NonFiniteValuesAreWrittenAsStringsAndReadBack) {
+  core::InferResponse response;
+  core::Tensor f = core::Tensor::Zeros("f", core::DataType::kFp32, {3});
+  f.MutableAs<float>()[0] = std::numeric_limits<float>::quiet_NaN();
+  f.MutableAs<float>()[1] = std::numeric_limits<float>::infinity();
+  f.MutableAs<float>()[2] = -std::numeric_limits<float>::infinity();
+  core::Tensor d = core::Tensor::Zeros("d", core::DataType::kFp64, {2});
+  d.MutableAs<double>()[0] = -std::numeric_limits<double>::infinity();
+  d.MutableAs<double>()[1] = 1.5;
+  response.outputs = {f, d};
+  response.parameters["p"] = std::numeric_limits<double>::quiet_NaN();
+  const std::string json = EncodeInferResponse(response);
+  EXPECT_NE(json.find(R"("data":["NaN","Infinity","-Infinity"])"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("data":["-Infinity",1.5])"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("parameters":{"p":"NaN"})"), std::string::npos) << json;
+  absl::StatusOr<core::InferRequest> back = DecodeInferRequest(
+      R"({"inputs": [{"name": "x", "shape": [3], "datatype": "FP32", "data": ["NaN", "Infinity", "-Infinity"]}]})");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(std::isnan(back->inputs[0].As<float>()[0]));
+  EXPECT_EQ(back->inputs[0].As<float>()[2], -std::numeric_limits<float>::infinity());
+  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": ["nan"]}]})")
+                .find("expected a number"),
+            std::string::npos);
+}
+
+TEST(KserveJsonCodecTest, AnEmptyIdIsEchoed) {
+  absl::StatusOr<core::InferRequest> request =
+      DecodeInferRequest(R"({"id": "", "inputs": []})");
+  ASSERT_TRUE(request.ok());
+  EXPECT_TRUE(request->has_id);
+  core::InferResponse response;
+  response.model_name = "m";
+  response.has_id = true;
+  EXPECT_EQ(EncodeInferResponse(response),
+            R"({"model_name":"m","model_version":"","id":"","outputs":[]})");
+  response.has_id = false;
+  EXPECT_EQ(EncodeInferResponse(response), R"({"model_name":"m","model_version":"","outputs":[]})");
 }
 
 TEST(KserveJsonCodecTest, EncodesResponse) {

@@ -76,6 +76,10 @@ std::string ModelConfigToJson(const inference::ModelConfig& config) {
     w.Key("data_type");
     WriteString(w, inference::DataType_Name(output.data_type()));
     WriteDims(w, output.dims());
+    if (!output.label_filename().empty()) {
+      w.Key("label_filename");
+      WriteString(w, output.label_filename());
+    }
     w.EndObject();
   }
   w.EndArray();

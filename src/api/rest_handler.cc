@@ -149,8 +149,9 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
     if (request.method != "GET") return MethodNotAllowed(request, "GET");
     if (segments[2] == "live") return Json(200, R"({"live":true})");
     if (segments[2] == "ready") {
-      return core_.Ready() ? Json(200, R"({"ready":true})")
-                           : Json(503, R"({"ready":false})");
+      const std::string not_ready = core_.NotReadyReason();
+      return not_ready.empty() ? Json(200, R"({"ready":true})")
+                               : Json(503, EncodeServerNotReady(not_ready));
     }
   }
   if (segments[1] == "repository") return ControlRoute(request, segments, done);
@@ -261,24 +262,31 @@ std::optional<HttpReply> RestHandler::ControlRoute(
   }
   std::string model = segments[3];
   const std::string& action = segments[4];
-  auto reply = [done = std::move(done)](absl::StatusOr<std::string> result) {
-    if (!result.ok()) return done(FromStatus(result.status()));
-    done(Json(200, EncodeMessage(*result)));
+  // Takes `done` over, once the body has been checked: a refused body is
+  // answered through the returned reply, by the caller, with `done`.
+  auto reply = [&done] {
+    return [done = std::move(done)](absl::StatusOr<std::string> result) {
+      if (!result.ok()) return done(FromStatus(result.status()));
+      done(Json(200, EncodeMessage(*result)));
+    };
   };
-  if (action == "load") {
-    manager.Load(std::move(model), std::move(reply));
-  } else if (action == "unload") {
-    manager.Unload(std::move(model), std::move(reply));
+  if (action == "load" || action == "unload") {
+    const bool load = action == "load";
+    absl::Status body = CheckRepositoryBody(
+        load ? RepositoryAction::kLoad : RepositoryAction::kUnload, request.body);
+    if (!body.ok()) return FromStatus(body);
+    (manager.*(load ? &serving::ModelManager::Load : &serving::ModelManager::Unload))(
+        std::move(model), reply());
   } else if (action == "rollback") {
-    manager.Rollback(std::move(model), std::move(reply));
+    manager.Rollback(std::move(model), reply());
   } else if (action == "default") {
     absl::StatusOr<int64_t> version = DecodeVersionBody(request.body);
     if (!version.ok()) return FromStatus(version.status());
-    manager.SetDefault(std::move(model), *version, std::move(reply));
+    manager.SetDefault(std::move(model), *version, reply());
   } else if (action == "labels") {
     absl::StatusOr<LabelBody> label = DecodeLabelBody(request.body);
     if (!label.ok()) return FromStatus(label.status());
-    manager.SetLabel(std::move(model), label->label, label->version, std::move(reply));
+    manager.SetLabel(std::move(model), label->label, label->version, reply());
   } else {
     return Error(404, fmt::format("no such control action '{}'; use load, unload, rollback, "
                                   "default or labels",
@@ -343,8 +351,11 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request,
   std::string_view body = request.body;
   if (*encoding != ContentEncoding::kIdentity) {
     absl::StatusOr<std::string> decompressed =
-        Decompress(body, *encoding, request.max_body_bytes);
+        Decompress(body, *encoding, request.max_body_bytes, request.body_reservation);
     if (!decompressed.ok()) {
+      if (decompressed.status().code() == absl::StatusCode::kUnavailable) {
+        return FromStatus(decompressed.status());  // 503, Retry-After: the body budget
+      }
       const bool too_large =
           decompressed.status().code() == absl::StatusCode::kResourceExhausted;
       return Error(too_large ? 413 : 400, std::string(decompressed.status().message()));
@@ -361,10 +372,12 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request,
   decoded->model_version = std::move(version);
   const BinaryOutputSelection binary = BinaryOutputSelection::Of(*decoded);
   const ContentEncoding reply_encoding = NegotiateEncoding(request.accept_encoding);
+  const bool has_id = decoded->has_id;  // echoed even when empty, whoever answers
   core_.InferAsync(*std::move(decoded),
-                   [done = std::move(done), binary, reply_encoding](
+                   [done = std::move(done), binary, reply_encoding, has_id](
                        absl::StatusOr<core::InferResponse> response) {
                      if (!response.ok()) return done(FromStatus(response.status()));
+                     response->has_id = response->has_id || has_id;
                      HttpReply reply = InferReply(*response, binary, reply_encoding);
                      reply.model_name = response->model_name;
                      reply.model_version = response->model_version;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/body_budget.h"
 #include "serving/server_core.h"
 
 namespace strata::api {
@@ -24,6 +25,9 @@ struct HttpRequestView {
   std::string_view inference_header_size;  // Inference-Header-Content-Length
   std::string_view accept_encoding = {};   // Accept-Encoding header
   size_t max_body_bytes = 64 << 20;        // limit for an inflated body
+  // The body's share of the server's body budget, which an inflated body
+  // grows (503 when it cannot); null: only max_body_bytes bounds it.
+  BodyReservation* body_reservation = nullptr;
 };
 
 struct HttpReply {

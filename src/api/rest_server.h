@@ -1,7 +1,12 @@
 // RestServer is the HTTP/1.1 frontend: Boost.Beast on Asio, a pool of I/O
-// threads, keep-alive, TCP_NODELAY, a request body limit, and graceful
-// shutdown on SIGTERM/SIGINT (stop accepting, finish in-flight requests,
-// return). It owns sockets only; every answer comes from a RestHandler.
+// threads, keep-alive, TCP_NODELAY, and graceful shutdown on SIGTERM/SIGINT
+// (stop accepting, finish in-flight requests, return). It defends the
+// process: a body limit per request (413, decided from Content-Length
+// before the body is read), a memory budget for the bodies of all requests
+// together (503), a timeout for a body that stops arriving (408),
+// `Expect: 100-continue`, and an acceptor that backs off when the process
+// runs out of file descriptors (docs/operations.md). It owns sockets only;
+// every answer comes from a RestHandler.
 // Start() and Run() are called from one thread; Shutdown() from any.
 #ifndef STRATA_API_REST_SERVER_H_
 #define STRATA_API_REST_SERVER_H_
@@ -13,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "api/rest_handler.h"
+#include "serving/server_metrics.h"
 
 namespace strata::api {
 
@@ -21,11 +27,21 @@ struct RestServerOptions {
   uint16_t port = 8000;  // 0 picks a free port; see RestServer::port()
   int threads = 0;       // I/O threads; 0 means one per core
   size_t max_body_bytes = 64 << 20;
+  // The request bodies of all connections together, as buffered and as
+  // inflated; a request that would go beyond it is answered 503 with
+  // Retry-After. At least max_body_bytes.
+  size_t body_memory_budget = size_t{256} << 20;
+  // A request body that stops arriving for this long is answered 408 and
+  // its connection closed.
+  std::chrono::milliseconds body_timeout{10000};
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds drain_timeout{30};
   // One JSON line per request on stdout: method, path, status, latency,
   // model, version, sizes. Never the payload.
   bool access_log = false;
+  // Where the defences are counted (/metrics); null: not counted. Must
+  // outlive the server.
+  serving::ServerMetrics* metrics = nullptr;
 };
 
 class RestServer {

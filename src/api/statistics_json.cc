@@ -44,9 +44,9 @@ std::string EncodeStatistics(const std::vector<serving::ModelStatistics>& stats)
     WriteStat(w, "success", s.success);
     WriteStat(w, "fail", s.fail);
     WriteStat(w, "queue", s.queue);
-    WriteStat(w, "compute_input", none);
-    WriteStat(w, "compute_infer", s.compute_infer);
-    WriteStat(w, "compute_output", none);
+    WriteStat(w, "compute_input", s.compute.input);
+    WriteStat(w, "compute_infer", s.compute.infer);
+    WriteStat(w, "compute_output", s.compute.output);
     WriteStat(w, "cache_hit", none);
     WriteStat(w, "cache_miss", none);
     w.EndObject();
@@ -56,9 +56,9 @@ std::string EncodeStatistics(const std::vector<serving::ModelStatistics>& stats)
       w.StartObject();
       w.Key("batch_size");
       w.Int64(size);
-      WriteStat(w, "compute_input", {stat.count, 0});
-      WriteStat(w, "compute_infer", stat);
-      WriteStat(w, "compute_output", {stat.count, 0});
+      WriteStat(w, "compute_input", stat.input);
+      WriteStat(w, "compute_infer", stat.infer);
+      WriteStat(w, "compute_output", stat.output);
       w.EndObject();
     }
     w.EndArray();

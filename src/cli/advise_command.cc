@@ -223,7 +223,7 @@ absl::Status ExportHotKeys(const AdviseFlags& f, const Observed& o,
     return absl::FailedPreconditionError(fmt::format(
         "'{}' is a model's own endpoint: its sketch counts fingerprints of the rows' inputs, "
         "which cannot be exported; declare a hybrid endpoint with key columns in front of the "
-        "model (README: Hybrid endpoints) and export from its sketch or key log",
+        "model (docs/hybrid.md: Hybrid endpoints) and export from its sketch or key log",
         o.snapshot.endpoint));
   }
   if (o.hashed) {

@@ -7,6 +7,7 @@
 
 #include "batch/batch_job.h"
 #include "cli/builtin_backends.h"
+#include "cli/table_gc.h"
 #include "cli/table_stores.h"
 #include "fmt/format.h"
 #include "serving/model_config_parser.h"
@@ -130,6 +131,21 @@ void PrintSummary(const batch::BatchJobResult& r, const batch::BatchJobOptions& 
   fmt::print("rate: {:.0f} rows/s\n", r.seconds > 0 ? r.rows_processed / r.seconds : 0.0);
 }
 
+// After a publish to Redis: versions that earlier runs killed mid-write left
+// behind, untouched for an hour, are removed (`strata table gc`).
+void CollectAbandonedVersions(const BatchFlags& flags) {
+  TableGcOptions gc;
+  gc.store = flags.store;
+  gc.repository = flags.repository;
+  gc.tables = {flags.table};
+  absl::StatusOr<TableGcResult> result = CollectTableGarbage(gc);
+  if (!result.ok()) {
+    spdlog::warn("table gc after publishing: {}", std::string(result.status().message()));
+    return;
+  }
+  for (const std::string& line : result->removed) fmt::print("table gc: removed {}\n", line);
+}
+
 int RunBatch(const BatchFlags& flags) {
   batch::BatchJobOptions options;
   auto fail = [](const absl::Status& s) {
@@ -222,6 +238,7 @@ int RunBatch(const BatchFlags& flags) {
     return 1;
   }
   PrintSummary(*result, options);
+  if (result->published && flags.store.store == "redis") CollectAbandonedVersions(flags);
   if (result->finalized && !result->verified) {
     for (const store::CheckResult& c : result->report.checks) {
       if (!c.passed) fmt::print(stderr, "verification failed: {}: {}\n", c.name, c.detail);

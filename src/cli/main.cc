@@ -1,6 +1,7 @@
 // strata: one binary for serving machine-learning predictions.
 #include "CLI/CLI.hpp"
 #include "cli/advise_command.h"
+#include "cli/backup_command.h"
 #include "cli/batch_command.h"
 #include "cli/model_command.h"
 #include "cli/serve_command.h"
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   strata::cli::AddBatchCommand(app);
   strata::cli::AddTableCommand(app);
   strata::cli::AddAdviseCommand(app);
+  strata::cli::AddBackupCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -30,6 +30,8 @@ struct ServeFlags {
   int grpc_port = 8001;  // -1: no gRPC frontend
   int http_threads = 0;
   std::string max_body_size = "64MiB";
+  std::string body_memory_budget = "256MiB";  // all request bodies together
+  int64_t body_timeout_ms = 10000;
   bool access_log = false;
   int64_t poll_interval_ms = 2000;
   bool control_api = false;
@@ -38,6 +40,7 @@ struct ServeFlags {
   double key_log_sample = 1;
   bool key_log_hash = false;
   bool workload_sketches = true;  // live sketches behind /v2/advisor
+  bool lenient_readiness = false;  // ready once started, whatever the models
   TableStoreFlags tables;    // where the endpoints' tables live
   int64_t redis_retry_ms = 1000;  // how long a failing Redis is not asked
   int redis_lookup_threads = 4;   // threads that wait for Redis lookups
@@ -128,6 +131,12 @@ int RunServe(const ServeFlags& flags) {
                   flags.max_body_size);
     return 2;
   }
+  const std::optional<size_t> body_budget = ParseByteSize(flags.body_memory_budget);
+  if (!body_budget || *body_budget < *max_body) {
+    spdlog::error("--body-memory-budget '{}' must be a size of at least --max-body-size ({})",
+                  flags.body_memory_budget, flags.max_body_size);
+    return 2;
+  }
   absl::StatusOr<LoadedEndpoints> endpoints = LoadEndpoints(flags);
   if (!endpoints.ok()) {
     spdlog::error("{}", std::string(endpoints.status().message()));
@@ -152,7 +161,8 @@ int RunServe(const ServeFlags& flags) {
            .endpoints = std::move(endpoints->endpoints),
            .guarded_stores = std::move(endpoints->guarded_stores),
            .key_log = key_log,
-           .workload_sketches = flags.workload_sketches},
+           .workload_sketches = flags.workload_sketches,
+           .lenient_readiness = flags.lenient_readiness},
           backends);
   if (!core.ok()) {
     spdlog::error("{}", std::string(core.status().message()));
@@ -170,7 +180,10 @@ int RunServe(const ServeFlags& flags) {
                                  .port = flags.port,
                                  .threads = flags.http_threads,
                                  .max_body_bytes = *max_body,
-                                 .access_log = flags.access_log};
+                                 .body_memory_budget = *body_budget,
+                                 .body_timeout = std::chrono::milliseconds(flags.body_timeout_ms),
+                                 .access_log = flags.access_log,
+                                 .metrics = &(*core)->metrics()};
   absl::StatusOr<std::unique_ptr<api::RestServer>> server =
       api::RestServer::Start(options, handler);
   if (!server.ok()) {
@@ -240,6 +253,14 @@ void AddServeCommand(CLI::App& app) {
   serve->add_option("--max-body-size", flags->max_body_size,
                     "Largest request body accepted; larger ones get 413")
       ->capture_default_str();
+  serve->add_option("--body-memory-budget", flags->body_memory_budget,
+                    "Memory for the request bodies of all connections together, as "
+                    "received and as inflated; beyond it requests get 503 with Retry-After")
+      ->capture_default_str();
+  serve->add_option("--body-timeout-ms", flags->body_timeout_ms,
+                    "A request body that stops arriving for this long closes its connection")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   serve->add_option("--poll-interval-ms", flags->poll_interval_ms,
                     "How often the repository is scanned for new versions and changed "
                     "configs; 0 disables watching")
@@ -266,6 +287,9 @@ void AddServeCommand(CLI::App& app) {
                   "entropy; about 4 MiB) per endpoint with key columns, served at "
                   "/v2/advisor/{endpoint} and in /metrics, read by `strata advise --server` "
                   "(default: on)");
+  serve->add_flag("--lenient-readiness", flags->lenient_readiness,
+                  "Answer /v2/health/ready and ServerReady true once started, even when a "
+                  "model or endpoint is not ready (default: ready only when all are)");
   serve->add_option("--tables", flags->tables.tables,
                     "RocksDB tables directory for static endpoints (default: "
                     "<repository>/tables)");

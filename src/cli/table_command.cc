@@ -9,10 +9,11 @@
 #include <string>
 
 #include "batch/file_output_writer.h"
+#include "cli/table_gc.h"
 #include "cli/table_stores.h"
 #include "core/text_escape.h"
 #include "fmt/format.h"
-#include "store/table_checksum.h"
+#include "store/table_verification.h"
 
 namespace strata::cli {
 namespace {
@@ -193,28 +194,14 @@ int Export(const TableFlags& f) {
   return 0;
 }
 
-// Opens the version (the store checks its data) and recomputes its row
-// count and checksum against the manifest.
+// Opens the version (the store checks its data), recomputes its row count
+// and checksum against the manifest, and refuses a version that failed its
+// checks when it was built.
 absl::Status VerifyVersion(store::TableStore& s, const std::string& table, int64_t v) {
-  absl::StatusOr<std::shared_ptr<store::PredictionTable>> opened = s.Open(table, v);
-  if (!opened.ok()) return opened.status();
-  const store::TableManifest& m = (*opened)->manifest();
-  store::TableChecksum checksum;
-  absl::Status scanned = (*opened)->Scan([&](std::string_view key, std::string_view value) {
-    if (value.size() != m.ValueSize()) {
-      return absl::DataLossError(fmt::format("a value has {} bytes, not {}", value.size(),
-                                             m.ValueSize()));
-    }
-    checksum.Add(key, value);
-    return absl::OkStatus();
-  });
-  if (!scanned.ok()) return scanned;
-  if (checksum.count() != m.rows || checksum.ToString() != m.checksum) {
-    return absl::DataLossError(fmt::format(
-        "table '{}' version {}: data checksum {} does not match the manifest's {}", table, v,
-        checksum.ToString(), m.checksum));
-  }
-  if (!m.verification.passed) {
+  if (absl::Status st = store::VerifyTableVersion(s, table, v); !st.ok()) return st;
+  absl::StatusOr<store::TableManifest> m = s.ReadManifest(table, v);
+  if (!m.ok()) return m.status();
+  if (!m->verification.passed) {
     return absl::FailedPreconditionError(fmt::format(
         "table '{}' version {} failed verification when it was built", table, v));
   }
@@ -257,6 +244,25 @@ int Publish(const TableFlags& f, bool rollback) {
   }
   if (absl::Status st = (*s)->SetCurrentVersion(f.table, target); !st.ok()) return Fail(st);
   fmt::print("table '{}': version {} is current\n", f.table, target);
+  return 0;
+}
+
+int Gc(const TableFlags& f, int64_t grace_seconds, bool dry_run) {
+  absl::StatusOr<TableGcResult> result = CollectTableGarbage(
+      {.store = f.store,
+       .repository = f.repository,
+       .tables = f.table.empty() ? std::vector<std::string>{} : std::vector{f.table},
+       .grace_seconds = grace_seconds,
+       .dry_run = dry_run});
+  if (!result.ok()) return Fail(result.status());
+  for (const std::string& line : result->removed) {
+    fmt::print("{}: {}\n", dry_run ? "would remove" : "removed", line);
+  }
+  for (const std::string& line : result->kept) {
+    fmt::print("kept (touched within the last {} s; a writer may still be running): {}\n",
+               grace_seconds, line);
+  }
+  if (result->removed.empty() && result->kept.empty()) fmt::print("nothing to collect\n");
   return 0;
 }
 
@@ -306,6 +312,20 @@ void AddTableCommand(CLI::App& app) {
   run(publish, [f] { return Publish(*f, false); });
   run(Sub(*table, "rollback", "Make the version before the current one current again", f, true),
       [f] { return Publish(*f, true); });
+  auto grace = std::make_shared<int64_t>(3600);
+  auto dry_run = std::make_shared<bool>(false);
+  CLI::App* gc = Sub(*table, "gc",
+                     "Remove what killed writers left: uncommitted Redis versions and RocksDB "
+                     "build directories nothing has touched for --grace seconds (all tables "
+                     "when none is named)",
+                     f, false);
+  gc->add_option("--grace", *grace,
+                 "Seconds without a write or read before a leftover counts as abandoned; 0 "
+                 "removes every leftover now (only while no batch job writes)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  gc->add_flag("--dry-run", *dry_run, "List what would be removed, remove nothing");
+  run(gc, [f, grace, dry_run] { return Gc(*f, *grace, *dry_run); });
 }
 
 }  // namespace strata::cli

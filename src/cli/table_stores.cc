@@ -9,6 +9,19 @@
 
 namespace strata::cli {
 
+TableStoreFlags RocksDbFlags(const std::string& tables) {
+  TableStoreFlags flags;
+  flags.tables = tables;
+  return flags;
+}
+
+TableStoreFlags RedisFlags(const std::string& redis_url) {
+  TableStoreFlags flags;
+  flags.store = "redis";
+  flags.redis = redis_url;
+  return flags;
+}
+
 void AddTableStoreFlags(CLI::App& command, TableStoreFlags& flags) {
   command.add_option("--store", flags.store, "Where tables live: rocksdb (embedded) or redis (shared)")
       ->capture_default_str()

@@ -22,6 +22,10 @@ struct TableStoreFlags {
   int redis_timeout_ms = 1000;  // connect and each command
 };
 
+// Flags for a RocksDB store in `tables` or a Redis store at `redis_url`.
+TableStoreFlags RocksDbFlags(const std::string& tables);
+TableStoreFlags RedisFlags(const std::string& redis_url);
+
 // Adds --store, --tables, --redis, --block-cache, --redis-grace to `command`.
 void AddTableStoreFlags(CLI::App& command, TableStoreFlags& flags);
 

@@ -27,7 +27,8 @@ struct RequestedOutput {
 struct InferRequest {
   std::string model_name;
   std::string model_version;  // empty: the server's default version
-  std::string id;             // echoed in the response when not empty
+  std::string id;             // echoed in the response
+  bool has_id = false;        // the request carried an id, even an empty one
   Parameters parameters;
   std::vector<Tensor> inputs;
   std::vector<RequestedOutput> outputs;  // empty: every output
@@ -37,6 +38,7 @@ struct InferResponse {
   std::string model_name;
   std::string model_version;
   std::string id;
+  bool has_id = false;  // echo `id` even when it is empty
   Parameters parameters;
   std::vector<Tensor> outputs;
 };

@@ -20,6 +20,11 @@ struct TensorSpec {
   std::string name;
   core::DataType dtype = core::DataType::kFp32;
   core::Shape shape;
+  // An output's class labels, by class index: the lines of the file its
+  // `label_filename` names (relative to the model's directory), read with
+  // the config. The classification extension appends them to its answers.
+  std::string label_filename = {};
+  std::vector<std::string> labels = {};
 };
 
 // How requests to a model are queued and run (the `dynamic_batching:`,

@@ -5,6 +5,21 @@
 #include "serving/tensor_batching.h"
 
 namespace strata::serving {
+namespace {
+
+// Each request's share of the batch's outputs, in batch order.
+absl::StatusOr<std::vector<std::vector<core::Tensor>>> SplitOutputs(
+    absl::StatusOr<std::vector<core::Tensor>> outputs, std::span<const int64_t> rows) {
+  if (!outputs.ok()) return outputs.status();
+  if (rows.size() == 1) {
+    std::vector<std::vector<core::Tensor>> one;
+    one.push_back(*std::move(outputs));
+    return one;
+  }
+  return SplitBatch(*outputs, rows);
+}
+
+}  // namespace
 
 DynamicBatcher::DynamicBatcher(std::shared_ptr<runtime::Model> model,
                                DynamicBatcherOptions options,
@@ -101,29 +116,27 @@ void DynamicBatcher::RunBatch(std::vector<QueuedRequest> batch) {
   if (hooks_.on_dequeue) {
     for (const QueuedRequest& request : batch) hooks_.on_dequeue(start - request.enqueued);
   }
-  int64_t total_rows = 0;
-  for (const QueuedRequest& request : batch) total_rows += request.rows;
-
-  if (batch.size() == 1) {
-    absl::StatusOr<std::vector<core::Tensor>> outputs = model_->Run(batch[0].inputs);
-    if (hooks_.on_batch) hooks_.on_batch(total_rows, Clock::now() - start);
-    batch[0].done(std::move(outputs));
-    return;
-  }
+  BatchPhases phases;
   std::vector<const std::vector<core::Tensor>*> parts;
   std::vector<int64_t> rows;
   for (const QueuedRequest& request : batch) {
+    phases.rows += request.rows;
     parts.push_back(&request.inputs);
     rows.push_back(request.rows);
   }
-  const std::vector<core::Tensor> merged = ConcatenateBatch(parts);
-  absl::StatusOr<std::vector<core::Tensor>> outputs = model_->Run(merged);
-  if (hooks_.on_batch) hooks_.on_batch(total_rows, Clock::now() - start);
-  if (!outputs.ok()) {
-    for (QueuedRequest& request : batch) request.done(outputs.status());
-    return;
-  }
-  absl::StatusOr<std::vector<std::vector<core::Tensor>>> pieces = SplitBatch(*outputs, rows);
+  // A lone request runs on its own inputs; only a merged batch is copied.
+  const std::vector<core::Tensor> merged =
+      batch.size() == 1 ? std::vector<core::Tensor>{} : ConcatenateBatch(parts);
+  const Clock::time_point input_done = Clock::now();
+  absl::StatusOr<std::vector<core::Tensor>> outputs =
+      model_->Run(batch.size() == 1 ? batch[0].inputs : merged);
+  const Clock::time_point infer_done = Clock::now();
+  absl::StatusOr<std::vector<std::vector<core::Tensor>>> pieces =
+      SplitOutputs(std::move(outputs), rows);
+  phases.input = input_done - start;
+  phases.infer = infer_done - input_done;
+  phases.output = Clock::now() - infer_done;
+  if (hooks_.on_batch) hooks_.on_batch(phases);
   for (size_t i = 0; i < batch.size(); ++i) {
     if (pieces.ok()) {
       batch[i].done(std::move((*pieces)[i]));

@@ -25,11 +25,19 @@ struct DynamicBatcherOptions {
   int instances = 1;
 };
 
-// Observers for metrics; each may be empty. Called from worker threads.
+// How long each phase of one batch took: merging the requests' inputs into
+// the batch, running the model, and splitting its outputs back.
+struct BatchPhases {
+  int64_t rows = 0;
+  Clock::duration input{0}, infer{0}, output{0};
+};
+
+// Observers for metrics; each may be empty. Called from worker threads;
+// on_batch before the batch's requests are answered.
 struct DynamicBatcherHooks {
   std::function<void(size_t depth)> on_queue_depth;
   std::function<void(Clock::duration waited)> on_dequeue;
-  std::function<void(int64_t rows, Clock::duration compute)> on_batch;
+  std::function<void(const BatchPhases& batch)> on_batch;
 };
 
 class DynamicBatcher : public runtime::Model {

@@ -67,6 +67,20 @@ absl::StatusOr<runtime::TensorSpec> ParseTensorSpec(const YAML::Node& node,
     }
     spec.shape.push_back(value);
   }
+  if (const YAML::Node labels = node["label_filename"]; labels) {
+    const std::string file = labels.IsScalar() ? labels.as<std::string>() : "";
+    if (list != "outputs") {
+      return Invalid(fmt::format("{} ('{}'): label_filename applies to outputs only", where,
+                                 spec.name));
+    }
+    if (file.empty() || std::filesystem::path(file).is_absolute() ||
+        file.find("..") != std::string::npos) {
+      return Invalid(fmt::format("{} ('{}'): label_filename must name a file in the model's "
+                                 "directory, e.g. labels.txt",
+                                 where, spec.name));
+    }
+    spec.label_filename = file;
+  }
   return spec;
 }
 
@@ -292,6 +306,29 @@ absl::StatusOr<runtime::ModelConfig> ParseModelConfig(std::string_view yaml,
   }
 }
 
+namespace {
+
+// Reads the labels files the outputs name, one label per line, from
+// `model_dir`.
+absl::Status ReadLabels(const std::filesystem::path& model_dir, runtime::ModelConfig& config) {
+  for (runtime::TensorSpec& output : config.outputs) {
+    if (output.label_filename.empty()) continue;
+    const std::filesystem::path file = model_dir / output.label_filename;
+    std::ifstream in(file);
+    if (!in) {
+      return absl::NotFoundError(fmt::format("output '{}': cannot read its labels file {}",
+                                             output.name, file.string()));
+    }
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      output.labels.push_back(std::move(line));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<runtime::ModelConfig> LoadModelConfig(
     const std::filesystem::path& path, const std::string& name) {
   std::ifstream in(path);
@@ -302,6 +339,11 @@ absl::StatusOr<runtime::ModelConfig> LoadModelConfig(
   std::stringstream text;
   text << in.rdbuf();
   absl::StatusOr<runtime::ModelConfig> config = ParseModelConfig(text.str(), name);
+  if (config.ok()) {
+    if (absl::Status labels = ReadLabels(path.parent_path(), *config); !labels.ok()) {
+      config = labels;
+    }
+  }
   if (!config.ok()) {
     return absl::Status(config.status().code(),
                         fmt::format("{}: {}", path.string(),

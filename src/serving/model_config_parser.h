@@ -8,6 +8,8 @@
 //     - {name: features, datatype: FP32, shape: [-1, 30]}
 //   outputs:                      # required, at least one
 //     - {name: probability, datatype: FP32, shape: [-1]}
+//     # label_filename: labels.txt  # optional: class labels, one per line,
+//     #                             # for the classification extension
 //   parameters: {threads: 1}      # optional backend options (scalars)
 //   instances: 2                  # batches run at once (default: cores)
 //   max_queue_size: 1024          # queued requests before 429 (default 1024)
@@ -37,7 +39,8 @@ namespace strata::serving {
 absl::StatusOr<runtime::ModelConfig> ParseModelConfig(std::string_view yaml,
                                                       const std::string& name);
 
-// Reads and parses `path`; errors name the file.
+// Reads and parses `path`, and the labels files its outputs name (beside
+// it); errors name the file.
 absl::StatusOr<runtime::ModelConfig> LoadModelConfig(
     const std::filesystem::path& path, const std::string& name);
 

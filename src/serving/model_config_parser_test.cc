@@ -1,5 +1,8 @@
 #include "serving/model_config_parser.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include "gtest/gtest.h"
 
 namespace strata::serving {
@@ -122,6 +125,43 @@ TEST(ModelConfigParserTest, RejectsBadScheduling) {
             std::string::npos);
   EXPECT_NE(ErrorOf(std::string(kValid) + "dynamic_batching: {delay: 3}\n")
                 .find("dynamic_batching.delay"),
+            std::string::npos);
+}
+
+TEST(ModelConfigParserTest, ReadsAnOutputsLabelsFileBesideTheConfig) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / "model_config_parser_labels";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "config.yaml") << R"(
+backend: xgboost
+inputs: [{name: x, datatype: FP32, shape: [4]}]
+outputs: [{name: p, datatype: FP32, shape: [3], label_filename: labels.txt}]
+)";
+  std::ofstream(dir / "labels.txt") << "cat\r\ndog\n\nbird";
+  absl::StatusOr<runtime::ModelConfig> config = LoadModelConfig(dir / "config.yaml", "m");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->outputs[0].label_filename, "labels.txt");
+  EXPECT_EQ(config->outputs[0].labels, (std::vector<std::string>{"cat", "dog", "", "bird"}));
+  std::filesystem::remove(dir / "labels.txt");
+  config = LoadModelConfig(dir / "config.yaml", "m");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("output 'p': cannot read its labels file"),
+            std::string::npos)
+      << config.status();
+}
+
+TEST(ModelConfigParserTest, LabelFilenameBelongsToAnOutputInTheModelsDirectory) {
+  EXPECT_NE(ErrorOf(R"(
+backend: xgboost
+inputs: [{name: x, datatype: FP32, shape: [4], label_filename: l.txt}]
+outputs: [{name: p, datatype: FP32, shape: [3]}]
+)").find("label_filename applies to outputs only"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"(
+backend: xgboost
+inputs: [{name: x, datatype: FP32, shape: [4]}]
+outputs: [{name: p, datatype: FP32, shape: [3], label_filename: ../l.txt}]
+)").find("must name a file in the model's directory"),
             std::string::npos);
 }
 

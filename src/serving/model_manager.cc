@@ -72,8 +72,9 @@ std::shared_ptr<runtime::Model> QueueInFront(std::unique_ptr<runtime::Model> mod
   hooks.on_dequeue = [m](Clock::duration waited) {
     m->RecordQueueWait(duration_cast<nanoseconds>(waited));
   };
-  hooks.on_batch = [m](int64_t rows, Clock::duration compute) {
-    m->RecordBatch(rows, duration_cast<nanoseconds>(compute));
+  hooks.on_batch = [m](const BatchPhases& b) {
+    m->RecordBatch({b.rows, duration_cast<nanoseconds>(b.input), duration_cast<nanoseconds>(b.infer),
+                    duration_cast<nanoseconds>(b.output)});
   };
   return std::make_shared<DynamicBatcher>(std::move(model), std::move(options),
                                           std::move(hooks));

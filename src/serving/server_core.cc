@@ -1,12 +1,14 @@
 #include "serving/server_core.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <future>
 
 #include "core/status_macros.h"
 #include "fmt/format.h"
 #include "serving/batch_queue.h"
+#include "serving/classification.h"
 #include "serving/request_validator.h"
 #include "serving/row_keys.h"
 
@@ -17,28 +19,44 @@ using std::chrono::duration_cast;
 using std::chrono::microseconds;
 using std::chrono::nanoseconds;
 
+// A timeout longer than this means no deadline: a year outlives any call,
+// and adding a timeout near INT64_MAX microseconds to the clock overflows.
+constexpr double kLongestTimeoutUs = 365.0 * 24 * 3600 * 1e6;
+
+// The "timeout" parameter in microseconds; 0 for a timeout too long to be a
+// deadline.
+absl::StatusOr<int64_t> TimeoutUs(const core::ParameterValue& value) {
+  double us = 0;
+  if (const auto* i = std::get_if<int64_t>(&value)) {
+    us = static_cast<double>(*i);
+  } else if (const auto* d = std::get_if<double>(&value)) {
+    us = *d;
+  } else {
+    return absl::InvalidArgumentError("parameter 'timeout' must be a number of microseconds");
+  }
+  if (!std::isfinite(us)) {
+    return absl::InvalidArgumentError(
+        fmt::format("parameter 'timeout' must be a finite number of microseconds, got {}", us));
+  }
+  if (us < 1) {
+    return absl::InvalidArgumentError(fmt::format(
+        "parameter 'timeout' must be a positive number of microseconds, got {}", us));
+  }
+  return us > kLongestTimeoutUs ? 0 : static_cast<int64_t>(us);
+}
+
 // The request's deadline from its "timeout" parameter (microseconds) or the
-// model's default.
+// model's default; none when neither sets one.
 absl::StatusOr<std::optional<Clock::time_point>> DeadlineOf(
     const core::InferRequest& request, const runtime::ModelConfig& config,
     Clock::time_point start) {
   int64_t timeout_us = config.scheduling.default_timeout_us;
   if (auto it = request.parameters.find("timeout"); it != request.parameters.end()) {
-    if (const auto* i = std::get_if<int64_t>(&it->second)) {
-      timeout_us = *i;
-    } else if (const auto* d = std::get_if<double>(&it->second)) {
-      timeout_us = static_cast<int64_t>(*d);
-    } else {
-      return absl::InvalidArgumentError(
-          "parameter 'timeout' must be a number of microseconds");
-    }
-    if (timeout_us <= 0) {
-      return absl::InvalidArgumentError(fmt::format(
-          "parameter 'timeout' must be a positive number of microseconds, got {}",
-          timeout_us));
-    }
+    STRATA_ASSIGN_OR_RETURN(timeout_us, TimeoutUs(it->second));
   }
-  if (timeout_us == 0) return std::nullopt;
+  if (timeout_us <= 0 || static_cast<double>(timeout_us) > kLongestTimeoutUs) {
+    return std::nullopt;
+  }
   return start + microseconds(timeout_us);
 }
 
@@ -81,32 +99,89 @@ absl::StatusOr<core::InferResponse> ServerCore::Infer(
 }
 
 void ServerCore::InferAsync(core::InferRequest request, InferCallback done) const {
+  absl::StatusOr<std::vector<Classification>> classes = TakeClassifications(request);
+  if (!classes.ok()) return done(classes.status());
   if (const Endpoint* endpoint = FindEndpoint(request.model_name)) {
-    const std::vector<std::string> columns = endpoint->key_columns();
-    if (columns.empty()) {  // sketched by the rows' content, like a model
-      if (workload_ != nullptr) {
-        workload_->ObserveHashed(endpoint->name(), RowContentKeys(request));
-      }
-      return endpoint->InferAsync(std::move(request), std::move(done));
+    if (!classes->empty()) {
+      // An endpoint's outputs carry the batch dimension and no labels.
+      done = [classes = *std::move(classes), done = std::move(done)](
+                 absl::StatusOr<core::InferResponse> response) {
+        if (response.ok()) {
+          absl::Status s = ApplyClassifications(classes, /*batched=*/true, {}, *response);
+          if (!s.ok()) return done(std::move(s));
+        }
+        done(std::move(response));
+      };
     }
-    const bool sketched = workload_ != nullptr && workload_->Watches(endpoint->name());
-    if (options_.key_log != nullptr || sketched) {
-      const std::vector<std::string> keys = RowKeyTexts(columns, request);
-      if (options_.key_log != nullptr && !keys.empty()) {
-        options_.key_log->RecordKeys(endpoint->name(), keys);
-      }
-      if (sketched) workload_->Observe(endpoint->name(), keys);
-    }
-    return endpoint->InferAsync(std::move(request), std::move(done));
+    return EndpointInfer(*endpoint, std::move(request), std::move(done));
   }
-  RunModel(std::move(request), std::move(done), /*sketch=*/workload_ != nullptr);
+  RunModel(std::move(request), std::move(done), /*sketch=*/workload_ != nullptr,
+           *std::move(classes));
+}
+
+void ServerCore::EndpointInfer(const Endpoint& endpoint, core::InferRequest request,
+                               InferCallback done) const {
+  const std::vector<std::string> columns = endpoint.key_columns();
+  if (columns.empty()) {  // sketched by the rows' content, like a model
+    if (workload_ != nullptr) {
+      workload_->ObserveHashed(endpoint.name(), RowContentKeys(request));
+    }
+    return endpoint.InferAsync(std::move(request), std::move(done));
+  }
+  const bool sketched = workload_ != nullptr && workload_->Watches(endpoint.name());
+  if (options_.key_log != nullptr || sketched) {
+    const std::vector<std::string> keys = RowKeyTexts(columns, request);
+    if (options_.key_log != nullptr && !keys.empty()) {
+      options_.key_log->RecordKeys(endpoint.name(), keys);
+    }
+    if (sketched) workload_->Observe(endpoint.name(), keys);
+  }
+  endpoint.InferAsync(std::move(request), std::move(done));
 }
 
 void ServerCore::InferModelAsync(core::InferRequest request, InferCallback done) const {
-  RunModel(std::move(request), std::move(done), /*sketch=*/false);
+  RunModel(std::move(request), std::move(done), /*sketch=*/false, {});
 }
 
-void ServerCore::RunModel(core::InferRequest request, InferCallback done, bool sketch) const {
+namespace {
+
+// The status a failed batch is answered with: the model and version named,
+// backend errors INTERNAL unless they blame the input.
+absl::Status ModelFailure(const ServedModel& served, const absl::Status& status) {
+  const absl::StatusCode code = status.code();
+  if (code == absl::StatusCode::kResourceExhausted ||
+      code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kUnavailable) {
+    return absl::Status(
+        code, fmt::format("model '{}': {}", served.name, std::string(status.message())));
+  }
+  return absl::Status(code == absl::StatusCode::kInvalidArgument ? code
+                                                                 : absl::StatusCode::kInternal,
+                      fmt::format("model '{}' version {} failed: {}", served.name,
+                                  served.version, std::string(status.message())));
+}
+
+// The response to a request: the selected outputs, named, then classified.
+absl::StatusOr<core::InferResponse> Respond(const ServedModel& served,
+                                            core::InferResponse response,
+                                            std::vector<core::Tensor> outputs,
+                                            const std::vector<size_t>& selected,
+                                            const std::vector<Classification>& classes) {
+  for (size_t index : selected) {
+    core::Tensor& out = outputs[index];
+    out.name = served.config.outputs[index].name;
+    response.outputs.push_back(std::move(out));
+  }
+  if (!classes.empty()) {
+    STRATA_RETURN_IF_ERROR(ApplyClassifications(classes, served.config.max_batch_size > 0,
+                                                served.config.outputs, response));
+  }
+  return response;
+}
+
+}  // namespace
+
+void ServerCore::RunModel(core::InferRequest request, InferCallback done, bool sketch,
+                          std::vector<Classification> classes) const {
   const Clock::time_point start = Clock::now();
   absl::StatusOr<std::shared_ptr<const ServedModel>> found =
       FindModel(request.model_name, request.model_version);
@@ -126,6 +201,9 @@ void ServerCore::RunModel(core::InferRequest request, InferCallback done, bool s
   }
   absl::StatusOr<std::vector<size_t>> selected = SelectOutputs(served->config, request);
   if (!selected.ok()) return fail(selected.status());
+  if (absl::Status s = CheckClassifiable(classes, served->config.outputs); !s.ok()) {
+    return fail(std::move(s));
+  }
   absl::StatusOr<std::optional<Clock::time_point>> deadline =
       DeadlineOf(request, served->config, start);
   if (!deadline.ok()) return fail(deadline.status());
@@ -138,36 +216,38 @@ void ServerCore::RunModel(core::InferRequest request, InferCallback done, bool s
   response.model_name = served->name;
   response.model_version = std::to_string(served->version);
   response.id = std::move(request.id);
+  response.has_id = request.has_id;
   runtime::Model& model = *served->model;
   model.RunAsync(
       std::move(request.inputs), {.deadline = *deadline},
-      [served, metrics, start, selected = *std::move(selected),
+      [served, metrics, start, selected = *std::move(selected), classes = std::move(classes),
        response = std::move(response),
        done = std::move(done)](absl::StatusOr<std::vector<core::Tensor>> outputs) mutable {
         metrics->AddInFlight(-1);
-        absl::Status status = outputs.status();
-        if (!outputs.ok() && status.code() != absl::StatusCode::kResourceExhausted &&
-            status.code() != absl::StatusCode::kDeadlineExceeded &&
-            status.code() != absl::StatusCode::kUnavailable) {
-          const absl::StatusCode code = status.code() == absl::StatusCode::kInvalidArgument
-                                            ? absl::StatusCode::kInvalidArgument
-                                            : absl::StatusCode::kInternal;
-          status = absl::Status(code, fmt::format("model '{}' version {} failed: {}",
-                                                  served->name, served->version,
-                                                  std::string(status.message())));
-        } else if (!outputs.ok()) {
-          status = absl::Status(status.code(), fmt::format("model '{}': {}", served->name,
-                                                           std::string(status.message())));
-        }
-        metrics->RecordOutcome(OutcomeOf(status), Clock::now() - start);
-        if (!status.ok()) return done(std::move(status));
-        for (size_t index : selected) {
-          core::Tensor& out = (*outputs)[index];
-          out.name = served->config.outputs[index].name;
-          response.outputs.push_back(std::move(out));
-        }
-        done(std::move(response));
+        absl::StatusOr<core::InferResponse> result =
+            outputs.ok() ? Respond(*served, std::move(response), *std::move(outputs), selected,
+                                   classes)
+                         : absl::StatusOr<core::InferResponse>(
+                               ModelFailure(*served, outputs.status()));
+        metrics->RecordOutcome(OutcomeOf(result.status()), Clock::now() - start);
+        done(std::move(result));
       });
+}
+
+std::string ServerCore::NotReadyReason() const {
+  if (options_.lenient_readiness) return "";
+  // The reason ModelManager gives a model unloaded on purpose: it is no
+  // longer one the server is asked to serve.
+  constexpr std::string_view kUnloaded = "unloaded through the control API";
+  for (const std::shared_ptr<const ServedModel>& model : manager_->List()) {
+    if (model->ready() || model->reason == kUnloaded) continue;
+    return fmt::format("model '{}' is not ready: {}", model->name, model->reason);
+  }
+  for (const Endpoint* endpoint : endpoints_->List()) {
+    const EndpointDescription d = endpoint->Describe();
+    if (!d.ready) return fmt::format("endpoint '{}' is not ready: {}", d.name, d.reason);
+  }
+  return "";
 }
 
 std::vector<prometheus::MetricFamily> ServerCore::CollectMetrics() const {
@@ -217,7 +297,7 @@ absl::StatusOr<advisor::WorkloadSnapshot> ServerCore::LiveWorkload(
       const ModelStatistics s = (*served)->metrics->Snapshot();
       if (s.inference_count > 0) {
         snapshot.figures[std::string(advisor::kModelUsPerRow)] =
-            1e-3 * static_cast<double>(s.compute_infer.ns) /
+            1e-3 * static_cast<double>(s.compute.infer.ns) /
             static_cast<double>(s.inference_count);
       }
       if (model == endpoint && s.success.count > 0) {

@@ -17,6 +17,7 @@
 #include "advisor/workload_snapshot.h"
 #include "core/infer_request.h"
 #include "runtime/backend_registry.h"
+#include "serving/classification.h"
 #include "serving/endpoint.h"
 #include "serving/endpoint_set.h"
 #include "serving/guarded_table_store.h"
@@ -50,6 +51,9 @@ struct ServerOptions {
   // (serving/workload_monitor.h); off: no sketch, no advisor endpoint.
   bool workload_sketches = true;
   WorkloadMonitorOptions workload = {};
+  // Ready() answers true once the server has started, even when models or
+  // endpoints are not ready (`--lenient-readiness`).
+  bool lenient_readiness = false;
 };
 
 class ServerCore {
@@ -66,12 +70,18 @@ class ServerCore {
   // Protocol extensions this server supports (server metadata), in the
   // names Triton uses.
   std::vector<std::string> extensions() const {
-    return {"binary_tensor_data", "model_configuration", "statistics"};
+    return {"binary_tensor_data", "classification", "model_configuration", "statistics"};
   }
 
-  // The server is ready once its repository has been loaded, even when some
-  // models failed (their own readiness says so).
-  bool Ready() const { return true; }
+  // Readiness in the protocol's sense: every model of the repository has a
+  // ready version (models unloaded through the control API excepted) and
+  // every endpoint is ready. With `lenient_readiness`, the server is ready
+  // once it has started, whatever its models. Reads published state only:
+  // never waits on a store or on model work.
+  bool Ready() const { return NotReadyReason().empty(); }
+  // Why the server is not ready, naming the first model or endpoint that is
+  // not; empty when it is ready.
+  std::string NotReadyReason() const;
 
   // One entry per model: its default version or its not-ready view.
   std::vector<std::shared_ptr<const ServedModel>> models() const {
@@ -99,7 +109,9 @@ class ServerCore {
   // Calls of an endpoint's name go to its plan. Otherwise:
   // validates `request` against the model's signature and runs it through
   // the model's queue. The request parameter "timeout" (microseconds) or the
-  // model's default_timeout_us sets its deadline.
+  // model's default_timeout_us sets its deadline; a timeout over a year
+  // means none. Outputs requested with the "classification" parameter are
+  // answered with their top classes (serving/classification.h).
   // NOT_FOUND (model/version), UNAVAILABLE (model not ready),
   // INVALID_ARGUMENT (inputs/outputs), RESOURCE_EXHAUSTED (queue full),
   // DEADLINE_EXCEEDED (expired while queued), INTERNAL (backend failure).
@@ -144,8 +156,14 @@ class ServerCore {
 
  private:
   // InferModelAsync's work; `sketch` adds the rows to the model's live
-  // workload sketch (calls of the model's own name, not a plan's misses).
-  void RunModel(core::InferRequest request, InferCallback done, bool sketch) const;
+  // workload sketch (calls of the model's own name, not a plan's misses);
+  // `classes` are the outputs to answer with their top classes.
+  void RunModel(core::InferRequest request, InferCallback done, bool sketch,
+                std::vector<Classification> classes) const;
+  // InferAsync's work for a name with a plan: the key log and the sketch,
+  // then the plan.
+  void EndpointInfer(const Endpoint& endpoint, core::InferRequest request,
+                     InferCallback done) const;
 
   ServerCore(ServerOptions options, std::unique_ptr<ServerMetrics> metrics)
       : options_(std::move(options)), metrics_(std::move(metrics)) {}

@@ -270,17 +270,22 @@ void ModelMetrics::RecordQueueWait(nanoseconds waited) {
   stats_.queue.ns += Nanos(waited);
 }
 
-void ModelMetrics::RecordBatch(int64_t rows, nanoseconds compute) {
-  compute_->Observe(Seconds(compute));
-  batch_size_->Observe(static_cast<double>(rows));
+void ModelMetrics::RecordBatch(const BatchTiming& batch) {
+  compute_->Observe(Seconds(batch.infer));
+  batch_size_->Observe(static_cast<double>(batch.rows));
+  const auto add = [&batch](ComputeStats& stats) {
+    for (auto [stat, took] : {std::pair{&stats.input, batch.input},
+                              std::pair{&stats.infer, batch.infer},
+                              std::pair{&stats.output, batch.output}}) {
+      ++stat->count;
+      stat->ns += Nanos(took);
+    }
+  };
   std::lock_guard lock(mutex_);
   ++stats_.execution_count;
-  stats_.inference_count += static_cast<uint64_t>(rows);
-  ++stats_.compute_infer.count;
-  stats_.compute_infer.ns += Nanos(compute);
-  DurationStat& by_size = stats_.batch_stats[rows];
-  ++by_size.count;
-  by_size.ns += Nanos(compute);
+  stats_.inference_count += static_cast<uint64_t>(batch.rows);
+  add(stats_.compute);
+  add(stats_.batch_stats[batch.rows]);
 }
 
 void ModelMetrics::SetQueueDepth(size_t depth) {
@@ -292,6 +297,37 @@ void ModelMetrics::AddInFlight(int delta) { in_flight_->Increment(delta); }
 ModelStatistics ModelMetrics::Snapshot() const {
   std::lock_guard lock(mutex_);
   return stats_;
+}
+
+ServerMetrics::HttpSeries ServerMetrics::BuildHttpSeries(prometheus::Registry& registry) {
+  auto& refused = prometheus::BuildCounter()
+                      .Name("strata_http_refused_requests_total")
+                      .Help("REST requests refused before their body was read or inflated: "
+                            "body memory budget spent (503), body stopped arriving (408)")
+                      .Register(registry);
+  return {
+      .accept_pauses = &prometheus::BuildCounter()
+                            .Name("strata_http_accept_pauses_total")
+                            .Help("Failed REST accepts (no file descriptors or memory left) "
+                                  "after which the acceptor paused")
+                            .Register(registry)
+                            .Add({}),
+      .body_budget_refusals = &refused.Add({{"reason", "body_budget"}}),
+      .body_timeouts = &refused.Add({{"reason", "body_timeout"}}),
+      .body_bytes = &prometheus::BuildGauge()
+                         .Name("strata_http_body_bytes")
+                         .Help("Bytes of REST request bodies held, buffered or inflated "
+                               "(bounded by --body-memory-budget)")
+                         .Register(registry)
+                         .Add({}),
+  };
+}
+
+void ServerMetrics::RecordAcceptPause() { http_.accept_pauses->Increment(); }
+void ServerMetrics::RecordBodyBudgetRefusal() { http_.body_budget_refusals->Increment(); }
+void ServerMetrics::RecordBodyTimeout() { http_.body_timeouts->Increment(); }
+void ServerMetrics::AddHttpBodyBytes(int64_t delta) {
+  http_.body_bytes->Increment(static_cast<double>(delta));
 }
 
 }  // namespace strata::serving

@@ -39,14 +39,30 @@ struct DurationStat {
   uint64_t ns = 0;
 };
 
+// The three phases of running one batch, as Triton's statistics name them:
+// compute_input (merging the queued requests' inputs into the batch),
+// compute_infer (the backend) and compute_output (splitting the outputs back
+// to the requests). Each batch counts once in all three, so their counts are
+// always equal (perf_analyzer requires it).
+struct ComputeStats {
+  DurationStat input, infer, output;
+};
+
 struct ModelStatistics {
   std::string name;
   std::string version;
   uint64_t last_inference_ms = 0;  // Unix epoch milliseconds; 0 = never
   uint64_t inference_count = 0;    // rows run
   uint64_t execution_count = 0;    // batches run
-  DurationStat success, fail, queue, compute_infer;
-  std::map<int64_t, DurationStat> batch_stats;  // by batch size (rows)
+  DurationStat success, fail, queue;
+  ComputeStats compute;                         // per batch
+  std::map<int64_t, ComputeStats> batch_stats;  // by batch size (rows)
+};
+
+// How long each phase of one batch took.
+struct BatchTiming {
+  int64_t rows = 0;
+  std::chrono::nanoseconds input{0}, infer{0}, output{0};
 };
 
 // What one layer of an endpoint's plan has done so far (from the series of
@@ -69,7 +85,9 @@ class ModelMetrics {
 
   void RecordOutcome(Outcome outcome, std::chrono::nanoseconds total);
   void RecordQueueWait(std::chrono::nanoseconds waited);
-  void RecordBatch(int64_t rows, std::chrono::nanoseconds compute);
+  // Records all three phases of a batch at once, so that a snapshot never
+  // sees their counts differ.
+  void RecordBatch(const BatchTiming& batch);
   void SetQueueDepth(size_t depth);
   void AddInFlight(int delta);
 
@@ -165,6 +183,29 @@ class ServerMetrics {
   std::mutex layer_mutex_;
   std::unordered_map<std::string, LayerSeries> layer_series_;  // guarded by layer_mutex_
   LayerSeries& SeriesOf(const std::string& endpoint, const std::string& layer);
+
+  // The REST frontend's defences (docs/operations.md).
+ public:
+  // An accept that failed for want of file descriptors or memory, after
+  // which the acceptor paused: strata_http_accept_pauses_total.
+  void RecordAcceptPause();
+  // A request refused because the request-body memory budget was spent
+  // (503), or whose body stopped arriving (408):
+  // strata_http_refused_requests_total{reason="body_budget"|"body_timeout"}.
+  void RecordBodyBudgetRefusal();
+  void RecordBodyTimeout();
+  // Bytes of request bodies held, buffered or inflated: strata_http_body_bytes.
+  void AddHttpBodyBytes(int64_t delta);
+
+ private:
+  struct HttpSeries {
+    prometheus::Counter* accept_pauses;
+    prometheus::Counter* body_budget_refusals;
+    prometheus::Counter* body_timeouts;
+    prometheus::Gauge* body_bytes;
+  };
+  static HttpSeries BuildHttpSeries(prometheus::Registry& registry);
+  HttpSeries http_ = BuildHttpSeries(*registry_);  // declared after registry_, which it needs
 };
 
 }  // namespace strata::serving

@@ -87,7 +87,9 @@ class GrpcApiTest(unittest.TestCase):
     def test_server_live_ready_and_metadata(self):
         stub = self.client.stub
         self.assertTrue(stub.ServerLive(inference_pb2.ServerLiveRequest()).live)
-        self.assertTrue(stub.ServerReady(inference_pb2.ServerReadyRequest()).ready)
+        # Strict readiness: the repository holds the deliberately broken
+        # fixture models (test_protocol_hardening.py checks the ready case).
+        self.assertFalse(stub.ServerReady(inference_pb2.ServerReadyRequest()).ready)
         metadata = stub.ServerMetadata(inference_pb2.ServerMetadataRequest())
         self.assertEqual(metadata.name, "strata")
         self.assertTrue(metadata.version)
@@ -317,7 +319,9 @@ class GrpcApiTest(unittest.TestCase):
         call = self.client.channel.unary_unary(
             "/inference.GRPCInferenceService/SystemSharedMemoryStatus",
             request_serializer=lambda _: b"", response_deserializer=lambda b: b)
-        self.assertCode(lambda: call(None), grpc.StatusCode.UNIMPLEMENTED)
+        self.assertCode(lambda: call(None), grpc.StatusCode.UNIMPLEMENTED,
+                        "strata does not support the RPC "
+                        "/inference.GRPCInferenceService/SystemSharedMemoryStatus")
 
     def test_model_control_is_off_by_default(self):
         stub = self.client.stub

@@ -10,7 +10,9 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 from strata_server import BINARY_DIR, SOURCE_DIR, StrataServer
 
@@ -81,8 +83,14 @@ class RestApiTest(unittest.TestCase):
         status, body, headers = self.server.request("GET", "/v2/health/live")
         self.assertEqual((status, body), (200, {"live": True}))
         self.assertEqual(headers["Content-Type"], "application/json")
+        # Readiness is strict: this repository holds the deliberately broken
+        # fixture models, so the server says it is not ready, and why
+        # (tests/e2e/test_protocol_hardening.py checks the ready and
+        # --lenient-readiness cases).
         status, body, _ = self.server.request("GET", "/v2/health/ready?test_1=1")
-        self.assertEqual((status, body), (200, {"ready": True}))
+        self.assertEqual(status, 503, body)
+        self.assertFalse(body["ready"])
+        self.assertIn("is not ready", body["error"])
 
     def test_server_metadata(self):
         status, body, _ = self.server.request("GET", "/v2")
@@ -299,6 +307,14 @@ class RestApiTest(unittest.TestCase):
         request = dict(good_request(), parameters={"sequence_id": 7})
         status, body, _ = self.server.infer("breast_cancer_xgb", request)
         self.assertError(status, body, 400, "'sequence_id' is not supported")
+        # Triton parameters strata cannot honour stay refused; the one
+        # Triton's C++ client always sends is accepted (docs/protocol.md).
+        request = dict(good_request(), parameters={"triton_unknown_option": True})
+        status, body, _ = self.server.infer("breast_cancer_xgb", request)
+        self.assertError(status, body, 400, "'triton_unknown_option' is not supported")
+        request = dict(good_request(), parameters={"triton_enable_empty_final_response": False})
+        status, body, _ = self.server.infer("breast_cancer_xgb", request)
+        self.assertEqual(status, 200, body)
         # gzip and deflate are decoded (tests/e2e/test_binary_tensor.py); a body
         # that only claims to be gzip is refused, and other codings get 415.
         status, body, _ = self.server.request(
@@ -353,37 +369,45 @@ class BodyLimitTest(unittest.TestCase):
 
 class ShutdownTest(unittest.TestCase):
     def test_sigterm_finishes_in_flight_requests_and_exits_zero(self):
+        # Three requests to the slow model (40 ms each, one at a time) are in
+        # flight when SIGTERM arrives: each must still get its correct 200
+        # answer, and a closed connection counts as a failure.
         repository = make_repository()
         try:
-            with StrataServer(repository) as server:
-                samples = load_samples("digits_mlp")
-                results = []
-
-                def client():
-                    conn = server.connection()
-                    for _ in range(50):
-                        try:
-                            status, _, _ = server.infer("digits_mlp", samples["request"], conn=conn)
-                            results.append(status)
-                        except (ConnectionError, OSError):
-                            results.append("closed")
-                            conn = server.connection()
-                            break
-
-                thread = threading.Thread(target=client)
-                thread.start()
-                while not results:
-                    pass
+            server = StrataServer(repository).__enter__()
+            request = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 4],
+                                   "data": [1, 2, 3, 4]}]}
+            with ThreadPoolExecutor(3) as pool:
+                calls = [pool.submit(server.infer, "slow", request) for _ in range(3)]
+                wait_arrived(self, server, "slow", 3)
                 self.assertEqual(server.stop(), 0, server.log_text())
-                thread.join()
-                # Every request that got an answer got a complete, good one.
-                self.assertTrue(all(r in (200, "closed") for r in results), results)
-                self.assertIn(200, results)
-                with self.assertRaises(OSError):
-                    socket.create_connection(("127.0.0.1", server.port), timeout=2)
+                for call in calls:
+                    status, body, _ = call.result()
+                    self.assertEqual(status, 200, body)
+                    self.assertEqual(body["outputs"][0]["data"], [2, 4, 6, 8])
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", server.port), timeout=2)
+            server.__exit__(None, None, None)
         finally:
             shutil.rmtree(repository)
 
+
+def wait_arrived(test, server, model, count):
+    """Waits until `count` requests for `model` reached the server's core (in
+    flight, or already answered)."""
+    series = ("strata_inference_in_flight_requests{", "strata_inference_requests_total{")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        conn = server.connection()
+        conn.request("GET", "/metrics")
+        lines = conn.getresponse().read().decode().splitlines()
+        conn.close()
+        seen = sum(float(line.rsplit(" ", 1)[1]) for line in lines
+                   if line.startswith(series) and f'model="{model}"' in line)
+        if seen >= count:
+            return
+        time.sleep(0.002)
+    test.fail(f"{count} requests for {model} never reached the server")
 
 if __name__ == "__main__":
     unittest.main()

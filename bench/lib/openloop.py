@@ -7,9 +7,9 @@ back, so a slow server slows the load down and its worst latencies are never sam
 server does; its latency is measured from the scheduled time, so time spent waiting for a free
 connection counts against the server, as a real client arriving at that moment would see it.
 
-  /usr/bin/python3 bench/openloop.py --url http://127.0.0.1:PORT/v2/models/m/infer \
+  /usr/bin/python3 bench/lib/openloop.py --url http://127.0.0.1:PORT/v2/models/m/infer \
       --body body.json --rate 600 --duration 30 --connections 256
-  /usr/bin/python3 bench/openloop.py --url ... --body ... --closed 8 --duration 10
+  /usr/bin/python3 bench/lib/openloop.py --url ... --body ... --closed 8 --duration 10
 
 Prints a markdown table: offered and achieved rate, generator lag (send time - scheduled time;
 if its p99 is large the generator, not the server, is the bottleneck), and latency percentiles
@@ -25,12 +25,17 @@ waits for one: the wait is part of the latency), writes the request and reads th
 import argparse
 import asyncio
 import json
+import os
 import re
-import statistics
 import sys
-import time
 import urllib.parse
 from dataclasses import dataclass
+
+if __package__ in (None, ""):  # run as a script: bench/lib/openloop.py
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from lib.report import us as fmt_us
+else:
+    from .report import us as fmt_us
 
 _VERSION_RE = re.compile(rb'"model_version"\s*:\s*"([^"]*)"')
 
@@ -214,12 +219,6 @@ def summarize(records, start=None, duration=None):
             "svc_p50_us": percentile(svc[s], 50), "svc_p99_us": percentile(svc[s], 99)}
         for s, v in sorted(by.items())}
     return out
-
-
-def fmt_us(v):
-    if v is None:
-        return "—"
-    return f"{v / 1000:,.2f} ms" if v >= 10000 else f"{v:,.0f} µs"
 
 
 def markdown(summary, offered=None):
