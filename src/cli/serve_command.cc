@@ -13,6 +13,7 @@
 #include "cli/table_stores.h"
 #include "fmt/format.h"
 #include "serving/endpoint_config.h"
+#include "serving/guarded_table_store.h"
 #include "serving/hybrid_endpoint.h"
 #include "serving/key_log.h"
 #include "serving/server_core.h"
@@ -41,14 +42,47 @@ struct ServeFlags {
   bool workload_sketches = true;  // live sketches behind /v2/advisor
   bool lenient_readiness = false;  // ready once started, whatever the models
   TableStoreFlags tables;    // where the endpoints' tables live
+  int64_t redis_retry_ms = 1000;  // how long a failing Redis is not asked
+  int redis_lookup_threads = 4;   // threads that wait for Redis lookups
 };
+
+// What LoadEndpoints() made: the endpoints, and the stores they read
+// through a guard (Redis).
+struct LoadedEndpoints {
+  std::vector<std::shared_ptr<serving::Endpoint>> endpoints;
+  std::vector<std::shared_ptr<serving::GuardedTableStore>> guarded_stores;
+};
+
+// The table store of kind `kind`; a Redis store behind a guard (its own
+// lookup threads and a circuit breaker), so a hung Redis never holds a
+// request thread.
+absl::StatusOr<std::shared_ptr<store::TableStore>> CreateServingStore(
+    const ServeFlags& flags, const std::string& kind, LoadedEndpoints& loaded) {
+  TableStoreFlags store_flags = flags.tables;
+  store_flags.store = kind;
+  absl::StatusOr<std::unique_ptr<store::TableStore>> created =
+      CreateTableStore(store_flags, flags.repository);
+  if (!created.ok()) return created.status();
+  if (kind != "redis") return std::shared_ptr<store::TableStore>(*std::move(created));
+  const auto timeout = std::chrono::milliseconds(flags.tables.redis_timeout_ms);
+  auto guarded = std::make_shared<serving::GuardedTableStore>(
+      *std::move(created),
+      serving::GuardedTableStoreOptions{
+          .name = kind,
+          .breaker = {.max_failures = 3,
+                      .hang_after = timeout / 2,
+                      .open_for = std::chrono::milliseconds(flags.redis_retry_ms)},
+          .executor = {.threads = flags.redis_lookup_threads, .max_queue = 1024}});
+  loaded.guarded_stores.push_back(guarded);
+  return std::shared_ptr<store::TableStore>(std::move(guarded));
+}
 
 // The endpoints of the --endpoints file, with one table store per kind.
 // An endpoint whose table does not open yet starts not ready.
-absl::StatusOr<std::vector<std::shared_ptr<serving::Endpoint>>> LoadEndpoints(
-    const ServeFlags& flags) {
-  std::vector<std::shared_ptr<serving::Endpoint>> endpoints;
-  if (flags.endpoints.empty()) return endpoints;
+absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
+  LoadedEndpoints loaded;
+  std::vector<std::shared_ptr<serving::Endpoint>>& endpoints = loaded.endpoints;
+  if (flags.endpoints.empty()) return loaded;
   absl::StatusOr<std::vector<serving::EndpointConfig>> configs =
       serving::ReadEndpointConfigs(flags.endpoints);
   if (!configs.ok()) return configs.status();
@@ -58,10 +92,8 @@ absl::StatusOr<std::vector<std::shared_ptr<serving::Endpoint>>> LoadEndpoints(
     std::shared_ptr<store::TableStore>& store =
         config.plan == "dynamic" ? no_store : stores[config.store];
     if (!store && config.plan != "dynamic") {
-      TableStoreFlags store_flags = flags.tables;
-      store_flags.store = config.store;
-      absl::StatusOr<std::unique_ptr<store::TableStore>> created =
-          CreateTableStore(store_flags, flags.repository);
+      absl::StatusOr<std::shared_ptr<store::TableStore>> created =
+          CreateServingStore(flags, config.store, loaded);
       if (!created.ok()) return created.status();
       store = *std::move(created);
     }
@@ -89,7 +121,7 @@ absl::StatusOr<std::vector<std::shared_ptr<serving::Endpoint>>> LoadEndpoints(
          .pin_max_bytes = config.table_in_memory_bytes},
         store));
   }
-  return endpoints;
+  return loaded;
 }
 
 int RunServe(const ServeFlags& flags) {
@@ -105,8 +137,7 @@ int RunServe(const ServeFlags& flags) {
                   flags.body_memory_budget, flags.max_body_size);
     return 2;
   }
-  absl::StatusOr<std::vector<std::shared_ptr<serving::Endpoint>>> endpoints =
-      LoadEndpoints(flags);
+  absl::StatusOr<LoadedEndpoints> endpoints = LoadEndpoints(flags);
   if (!endpoints.ok()) {
     spdlog::error("{}", std::string(endpoints.status().message()));
     return 2;
@@ -127,7 +158,8 @@ int RunServe(const ServeFlags& flags) {
           {.repository = flags.repository,
            .poll_interval = std::chrono::milliseconds(flags.poll_interval_ms),
            .warmup_reader = api::ReadWarmupFile,
-           .endpoints = *std::move(endpoints),
+           .endpoints = std::move(endpoints->endpoints),
+           .guarded_stores = std::move(endpoints->guarded_stores),
            .key_log = key_log,
            .workload_sketches = flags.workload_sketches,
            .lenient_readiness = flags.lenient_readiness},
@@ -264,6 +296,20 @@ void AddServeCommand(CLI::App& app) {
   serve->add_option("--redis", flags->tables.redis,
                     "Redis server for endpoints whose table is in Redis (store: redis)")
       ->capture_default_str();
+  serve->add_option("--redis-timeout-ms", flags->tables.redis_timeout_ms,
+                    "Timeout of each Redis call; a call that fails after half of it counts "
+                    "as a hang and opens the store's circuit breaker at once")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve->add_option("--redis-retry-ms", flags->redis_retry_ms,
+                    "How long an open circuit breaker answers without asking Redis before "
+                    "one call probes it again")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve->add_option("--redis-lookup-threads", flags->redis_lookup_threads,
+                    "Threads that wait for Redis lookups (never the HTTP or gRPC threads)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   serve->add_option("--block-cache", flags->tables.block_cache,
                     "RocksDB block cache size per table store")
       ->capture_default_str();

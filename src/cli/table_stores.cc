@@ -42,7 +42,9 @@ absl::StatusOr<std::unique_ptr<store::TableStore>> CreateTableStore(
   if (flags.store == "redis") {
     absl::StatusOr<std::unique_ptr<store::RedisTableStore>> redis =
         store::RedisTableStore::Create(
-            {.url = flags.redis, .grace_seconds = flags.redis_grace_seconds});
+            {.url = flags.redis,
+             .grace_seconds = flags.redis_grace_seconds,
+             .timeout = std::chrono::milliseconds(flags.redis_timeout_ms)});
     if (!redis.ok()) return redis.status();
     return std::unique_ptr<store::TableStore>(*std::move(redis));
   }

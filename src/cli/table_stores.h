@@ -19,6 +19,7 @@ struct TableStoreFlags {
   std::string redis = "redis://127.0.0.1:6379";
   std::string block_cache = "256MiB";
   int redis_grace_seconds = 300;
+  int redis_timeout_ms = 1000;  // connect and each command
 };
 
 // Flags for a RocksDB store in `tables` or a Redis store at `redis_url`.

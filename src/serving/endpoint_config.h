@@ -10,6 +10,8 @@
 //       key: [store_id, product_id, date]   # optional; checked against the table
 //       default: 0.01                  # every output of a row not in the table
 //       on_store_error: default        # default (flagged degraded) | unavailable (503)
+//                                      # when a lookup fails: store down or hung, or its
+//                                      # circuit breaker open (serving/guarded_table_store.h)
 //     purchase:
 //       plan: hybrid                   # table -> prediction cache -> model
 //       table: purchase_head

@@ -185,9 +185,17 @@ struct Pending {
   std::vector<size_t> misses;       // rows no table or cache answered
   std::vector<size_t> model_rows;   // the first row of each distinct missed key
   std::vector<size_t> computed_by;  // per miss: its index in model_rows
-  // The table version looked in, when it answered (kept alive for the
-  // response's parameters).
+  // The table version to look in (when the plan uses one), and the one
+  // that answered (kept alive for the response's parameters).
+  std::shared_ptr<const store::PredictionTable> asked;
   std::shared_ptr<const store::PredictionTable> table;
+  bool table_failed = false;  // the store could not be asked: degraded
+  // What the model call needs: the model's own inputs, the version and
+  // parameters the request named.
+  std::vector<core::Tensor> model_inputs;
+  std::string model_version;
+  core::Parameters parameters;
+  std::chrono::steady_clock::time_point table_start;
 };
 
 absl::StatusOr<core::InferResponse> Respond(Pending& p, const std::string& endpoint,
@@ -257,6 +265,7 @@ absl::StatusOr<core::InferResponse> Respond(Pending& p, const std::string& endpo
     response.parameters["table"] = p.table->manifest().table;
     response.parameters["table_version"] = p.table->manifest().version;
   }
+  if (p.table_failed) response.parameters["degraded"] = true;
   return response;
 }
 
@@ -392,153 +401,193 @@ std::shared_ptr<const HybridEndpoint::Plan> HybridEndpoint::PlanFor(
   return next;
 }
 
+// A request on its way through the layers (Pending, named for the header).
+struct HybridEndpoint::Request : Pending {};
+
 void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) const {
+  absl::StatusOr<std::shared_ptr<Request>> started = Start(std::move(request));
+  if (!started.ok()) return done(started.status());
+  LookUpTable(*std::move(started), std::move(done));
+}
+
+absl::StatusOr<std::shared_ptr<HybridEndpoint::Request>> HybridEndpoint::Start(
+    core::InferRequest request) const {
   if (core_ == nullptr) {
-    return done(absl::UnavailableError(
-        fmt::format("endpoint '{}' is not attached to a server", config_.name)));
+    return absl::UnavailableError(
+        fmt::format("endpoint '{}' is not attached to a server", config_.name));
   }
   absl::StatusOr<std::shared_ptr<const ServedModel>> found =
       core_->FindModel(config_.model, request.model_version);
-  if (!found.ok()) return done(found.status());
+  if (!found.ok()) return found.status();
   const std::shared_ptr<const ServedModel> served = *std::move(found);
   if (!served->ready()) {
-    return done(absl::UnavailableError(fmt::format(
-        "endpoint '{}': model '{}' is not ready: {}", config_.name, served->name,
-        served->reason)));
+    return absl::UnavailableError(fmt::format("endpoint '{}': model '{}' is not ready: {}",
+                                              config_.name, served->name, served->reason));
   }
-  const Clock::time_point table_start = Clock::now();
+  auto r = std::make_shared<Request>();
+  r->table_start = Clock::now();
   std::shared_ptr<const store::PredictionTable> table = table_ ? table_->table() : nullptr;
-  const std::shared_ptr<const Plan> plan_ref = PlanFor(served, table);
-  const Plan& plan = *plan_ref;
-  if (!plan.status.ok()) return done(plan.status);
-  if (plan.table_offsets.empty()) table.reset();
+  r->plan = PlanFor(served, table);
+  if (!r->plan->status.ok()) return r->plan->status;
+  if (!r->plan->table_offsets.empty()) r->asked = std::move(table);
+  r->id = std::move(request.id);
+  r->requested = std::move(request.outputs);
+  r->model_version = std::move(request.model_version);
+  r->parameters = std::move(request.parameters);
+  if (absl::Status s = TakeInputs(std::move(request.inputs), served->config, *r); !s.ok()) {
+    return s;
+  }
+  r->values.resize(r->keys.size() * r->plan->row_bytes);
+  r->layers.assign(r->keys.size(), kNone);
+  return r;
+}
 
-  Pending p;
-  p.plan = plan_ref;
-  p.id = std::move(request.id);
-  p.requested = std::move(request.outputs);
-
+absl::Status HybridEndpoint::TakeInputs(std::vector<core::Tensor> inputs,
+                                        const runtime::ModelConfig& model, Request& r) const {
   // Key columns address the table and the cache; the other inputs are the
   // model's.
+  std::vector<core::Tensor> key_tensors(config_.key.size());
   std::vector<const core::Tensor*> key_columns(config_.key.size(), nullptr);
-  std::vector<core::Tensor> model_inputs;
-  model_inputs.reserve(request.inputs.size());
-  for (core::Tensor& input : request.inputs) {
+  for (core::Tensor& input : inputs) {
     auto it = std::find(config_.key.begin(), config_.key.end(), input.name);
-    if (it != config_.key.end()) {
-      key_columns[static_cast<size_t>(it - config_.key.begin())] = &input;
-    } else {
-      model_inputs.push_back(std::move(input));
+    if (it == config_.key.end()) {
+      r.model_inputs.push_back(std::move(input));
+      continue;
     }
+    const size_t c = static_cast<size_t>(it - config_.key.begin());
+    key_tensors[c] = std::move(input);
+    key_columns[c] = &key_tensors[c];
   }
   for (size_t c = 0; c < key_columns.size(); ++c) {
     if (key_columns[c] == nullptr) {
-      return done(absl::InvalidArgumentError(fmt::format(
+      return absl::InvalidArgumentError(fmt::format(
           "endpoint '{}' needs the key columns [{}] and the model's inputs; key column '{}' "
           "is missing",
-          config_.name, fmt::join(config_.key, ", "), config_.key[c])));
+          config_.name, fmt::join(config_.key, ", "), config_.key[c]));
     }
   }
+  absl::StatusOr<std::vector<std::string>> keys = RowKeys(key_columns, model, r);
+  if (!keys.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("endpoint '{}': {}", config_.name, std::string(keys.status().message())));
+  }
+  r.keys = *std::move(keys);
+  for (const core::Tensor& input : r.model_inputs) {
+    if (input.shape.empty() || input.shape[0] != static_cast<int64_t>(r.keys.size())) {
+      return absl::InvalidArgumentError(fmt::format(
+          "endpoint '{}': input '{}' must have one row per key ({} rows)", config_.name,
+          input.name, r.keys.size()));
+    }
+  }
+  return absl::OkStatus();
+}
 
+absl::StatusOr<std::vector<std::string>> HybridEndpoint::RowKeys(
+    const std::vector<const core::Tensor*>& key_columns, const runtime::ModelConfig& model,
+    Request& r) const {
   // Without key columns (plan dynamic), a row's key is its own input bytes,
   // once the inputs are checked against the model's signature and put in
   // its order.
   if (config_.key.empty()) {
     core::InferRequest check;
-    check.inputs = std::move(model_inputs);
-    if (absl::Status s = ValidateAndOrderInputs(served->config, check); !s.ok()) {
-      return done(absl::InvalidArgumentError(
-          fmt::format("endpoint '{}': {}", config_.name, std::string(s.message()))));
-    }
-    model_inputs = std::move(check.inputs);
+    check.inputs = std::move(r.model_inputs);
+    absl::Status s = ValidateAndOrderInputs(model, check);
+    r.model_inputs = std::move(check.inputs);
+    if (!s.ok()) return s;
+    return RowInputKeys(r.model_inputs);
   }
-  absl::StatusOr<std::vector<std::string>> keys;
-  if (config_.key.empty()) {
-    keys = RowInputKeys(model_inputs);
-  } else if (table) {
-    keys = table->manifest().key.EncodeTensors(key_columns);
-  } else {
-    std::vector<store::KeyColumn> columns;
-    for (size_t c = 0; c < key_columns.size(); ++c) {
-      columns.push_back({config_.key[c], key_columns[c]->dtype == core::DataType::kBytes
-                                             ? core::DataType::kBytes
-                                             : core::DataType::kInt64});
-    }
-    keys = store::KeySchema(std::move(columns)).EncodeTensors(key_columns);
+  if (r.asked) return r.asked->manifest().key.EncodeTensors(key_columns);
+  std::vector<store::KeyColumn> columns;
+  for (size_t c = 0; c < key_columns.size(); ++c) {
+    columns.push_back({config_.key[c], key_columns[c]->dtype == core::DataType::kBytes
+                                           ? core::DataType::kBytes
+                                           : core::DataType::kInt64});
   }
-  if (!keys.ok()) {
-    return done(absl::InvalidArgumentError(
-        fmt::format("endpoint '{}': {}", config_.name, std::string(keys.status().message()))));
-  }
-  p.keys = *std::move(keys);
+  return store::KeySchema(std::move(columns)).EncodeTensors(key_columns);
+}
+
+void HybridEndpoint::LookUpTable(std::shared_ptr<Request> r, InferCallback done) const {
+  if (!r->asked) return AnswerRest(std::move(r), std::move(done));
+  const std::shared_ptr<const store::PredictionTable> table = r->asked;
+  // The table answers on any thread (a Redis table on its store's own).
+  table->MultiGetAsync(r->keys, [this, r, done = std::move(done)](
+                                    absl::StatusOr<store::LookupResult> got) mutable {
+    TakeTableRows(*r, got);
+    AnswerRest(std::move(r), std::move(done));
+  });
+}
+
+void HybridEndpoint::TakeTableRows(Request& p, const absl::StatusOr<store::LookupResult>& got)
+    const {
   const size_t rows = p.keys.size();
-  for (const core::Tensor& input : model_inputs) {
-    if (input.shape.empty() || input.shape[0] != static_cast<int64_t>(rows)) {
-      return done(absl::InvalidArgumentError(fmt::format(
-          "endpoint '{}': input '{}' must have one row per key ({} rows)", config_.name,
-          input.name, rows)));
-    }
+  if (!got.ok()) {  // unreachable store: every row goes on to the cache and model
+    p.table_failed = true;
+    if (rows > 0) core_->metrics().RecordTableUnavailable(config_.name, static_cast<int64_t>(rows));
+    return;
   }
+  const HybridPlan& plan = *p.plan;
   const size_t row_bytes = plan.row_bytes;
-  p.values.resize(rows * row_bytes);
-  p.layers.assign(rows, kNone);
-
+  p.table = p.asked;
   int64_t table_rows = 0;
-  if (table) {
-    absl::StatusOr<store::LookupResult> got = table->MultiGet(p.keys);
-    if (got.ok()) {  // unreachable store: every row goes on to the cache and model
-      p.table = table;
-      for (size_t r = 0; r < rows; ++r) {
-        const std::string& stored = got->values[r];
-        if (!got->found[r] || stored.size() != plan.table_value_bytes) continue;
-        uint8_t* value = p.values.data() + r * row_bytes;
-        if (plan.table_row_is_row) {
-          std::memcpy(value, stored.data(), row_bytes);
-        } else {
-          for (size_t o = 0; o < plan.slots.size(); ++o) {
-            std::memcpy(value + plan.slots[o].offset, stored.data() + plan.table_offsets[o],
-                        plan.slots[o].bytes);
-          }
-        }
-        p.layers[r] = kTable;
-        ++table_rows;
+  for (size_t r = 0; r < rows; ++r) {
+    const std::string& stored = got->values[r];
+    if (!got->found[r] || stored.size() != plan.table_value_bytes) continue;
+    uint8_t* value = p.values.data() + r * row_bytes;
+    if (plan.table_row_is_row) {
+      std::memcpy(value, stored.data(), row_bytes);
+    } else {
+      for (size_t o = 0; o < plan.slots.size(); ++o) {
+        std::memcpy(value + plan.slots[o].offset, stored.data() + plan.table_offsets[o],
+                    plan.slots[o].bytes);
       }
     }
+    p.layers[r] = kTable;
+    ++table_rows;
   }
-  ServerMetrics& metrics = core_->metrics();
-  const Clock::time_point cache_start = Clock::now();
   if (table_rows > 0) {
-    metrics.RecordLayer(config_.name, kTableLayer, table_rows, cache_start - table_start);
+    core_->metrics().RecordLayer(config_.name, kTableLayer, table_rows,
+                                 Clock::now() - p.table_start);
   }
+}
 
+void HybridEndpoint::AnswerRest(std::shared_ptr<Request> r, InferCallback done) const {
+  Pending& p = *r;
+  const HybridPlan& plan = *p.plan;
+  const size_t rows = p.keys.size();
+  const size_t row_bytes = plan.row_bytes;
+  const Clock::time_point cache_start = Clock::now();
   int64_t cache_rows = 0;
-  if (cache_ && table_rows < static_cast<int64_t>(rows)) {
-    std::string key = plan.cache_prefix;
-    std::string value;
-    const size_t prefix = key.size();
-    for (size_t r = 0; r < rows; ++r) {
-      if (p.layers[r] != kNone) continue;
-      key.resize(prefix);
-      key.append(p.keys[r]);
-      if (cache_->Get(key, value) && value.size() == row_bytes) {
-        std::memcpy(p.values.data() + r * row_bytes, value.data(), row_bytes);
-        p.layers[r] = kCache;
-        ++cache_rows;
-      } else {
-        p.misses.push_back(r);
-      }
-    }
-  } else {
-    for (size_t r = 0; r < rows; ++r) {
-      if (p.layers[r] == kNone) p.misses.push_back(r);
+  std::string key = plan.cache_prefix;
+  std::string value;
+  const size_t prefix = key.size();
+  for (size_t row = 0; row < rows; ++row) {
+    if (p.layers[row] != kNone) continue;
+    key.resize(prefix);
+    key.append(p.keys[row]);
+    if (cache_ && cache_->Get(key, value) && value.size() == row_bytes) {
+      std::memcpy(p.values.data() + row * row_bytes, value.data(), row_bytes);
+      p.layers[row] = kCache;
+      ++cache_rows;
+    } else {
+      p.misses.push_back(row);
     }
   }
   const Clock::time_point model_start = Clock::now();
   if (cache_rows > 0) {
-    metrics.RecordLayer(config_.name, kCacheLayer, cache_rows, model_start - cache_start);
+    core_->metrics().RecordLayer(config_.name, kCacheLayer, cache_rows,
+                                 model_start - cache_start);
   }
   if (p.misses.empty()) return done(Respond(p, config_.name, config_.model, plan.version));
+  absl::StatusOr<core::InferRequest> model_request = ModelRequest(*r);
+  if (!model_request.ok()) return done(model_request.status());
+  core_->InferModelAsync(*std::move(model_request),
+                         [this, r, model_start, done = std::move(done)](
+                             absl::StatusOr<core::InferResponse> answered) {
+                           done(TakeModelRows(*r, std::move(answered), model_start));
+                         });
+}
 
+absl::StatusOr<core::InferRequest> HybridEndpoint::ModelRequest(Request& p) const {
   // A key asked for twice in one request is computed once.
   std::unordered_map<std::string_view, size_t> first;
   for (size_t r : p.misses) {
@@ -546,79 +595,82 @@ void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
     if (added) p.model_rows.push_back(r);
     p.computed_by.push_back(it->second);
   }
-
+  const size_t rows = p.keys.size();
   core::InferRequest model_request;
   model_request.model_name = config_.model;
-  model_request.model_version = request.model_version;
-  model_request.parameters = std::move(request.parameters);
-  for (core::Tensor& input : model_inputs) {
+  model_request.model_version = std::move(p.model_version);
+  model_request.parameters = std::move(p.parameters);
+  for (core::Tensor& input : p.model_inputs) {
     if (p.model_rows.size() == rows) {
       model_request.inputs.push_back(std::move(input));
       continue;
     }
     absl::StatusOr<core::Tensor> gathered = GatherRows(input, p.model_rows, rows);
-    if (!gathered.ok()) return done(gathered.status());
+    if (!gathered.ok()) return gathered.status();
     model_request.inputs.push_back(*std::move(gathered));
   }
-  auto pending = std::make_shared<Pending>(std::move(p));
-  core_->InferModelAsync(
-      std::move(model_request),
-      [this, pending, model_start, done = std::move(done)](
-          absl::StatusOr<core::InferResponse> answered) {
-        Pending& p = *pending;
-        const HybridPlan& plan = *p.plan;
-        if (!answered.ok()) {
-          return done(absl::Status(answered.status().code(),
-                                   fmt::format("endpoint '{}': {}", config_.name,
-                                               std::string(answered.status().message()))));
-        }
-        const size_t computed = p.model_rows.size();
-        const size_t row_bytes = plan.row_bytes;
-        for (const OutputSlot& slot : plan.slots) {
-          auto it = std::find_if(answered->outputs.begin(), answered->outputs.end(),
-                                 [&](const core::Tensor& t) { return t.name == slot.name; });
-          if (it == answered->outputs.end() || it->data.size() != computed * slot.bytes) {
-            return done(absl::InternalError(fmt::format(
-                "endpoint '{}': model output '{}' missing or of the wrong size", config_.name,
-                slot.name)));
-          }
-          for (size_t i = 0; i < computed; ++i) {
-            std::memcpy(p.values.data() + p.model_rows[i] * row_bytes + slot.offset,
-                        it->data.data() + i * slot.bytes, slot.bytes);
-          }
-        }
-        // Cached under the version that computed the answers.
-        if (cache_) {
-          std::string key = plan.cache_prefix;
-          if (answered->model_version != plan.version) {
-            try {
-              key = PredictionCache::Key(config_.model, std::stoll(answered->model_version), "");
-            } catch (...) {  // not a number: the version the request was planned for
-            }
-          }
-          const size_t prefix = key.size();
-          for (size_t r : p.model_rows) {
-            key.resize(prefix);
-            key.append(p.keys[r]);
-            cache_->Put(key, std::string_view(
-                                 reinterpret_cast<const char*>(p.values.data()) + r * row_bytes,
-                                 row_bytes));
-          }
-        }
-        for (size_t i = 0; i < p.misses.size(); ++i) {
-          const size_t r = p.misses[i];
-          p.layers[r] = kModel;
-          const size_t computed_row = p.model_rows[p.computed_by[i]];
-          if (r != computed_row) {
-            std::memcpy(p.values.data() + r * row_bytes,
-                        p.values.data() + computed_row * row_bytes, row_bytes);
-          }
-        }
-        core_->metrics().RecordLayer(config_.name, kModelLayer,
-                                     static_cast<int64_t>(p.misses.size()),
-                                     Clock::now() - model_start);
-        done(Respond(p, config_.name, config_.model, answered->model_version));
-      });
+  p.model_inputs.clear();
+  return model_request;
+}
+
+absl::StatusOr<core::InferResponse> HybridEndpoint::TakeModelRows(
+    Request& p, absl::StatusOr<core::InferResponse> answered,
+    Clock::time_point model_start) const {
+  const HybridPlan& plan = *p.plan;
+  if (!answered.ok()) {
+    return absl::Status(answered.status().code(),
+                        fmt::format("endpoint '{}': {}", config_.name,
+                                    std::string(answered.status().message())));
+  }
+  const size_t computed = p.model_rows.size();
+  const size_t row_bytes = plan.row_bytes;
+  for (const OutputSlot& slot : plan.slots) {
+    auto it = std::find_if(answered->outputs.begin(), answered->outputs.end(),
+                           [&](const core::Tensor& t) { return t.name == slot.name; });
+    if (it == answered->outputs.end() || it->data.size() != computed * slot.bytes) {
+      return absl::InternalError(fmt::format(
+          "endpoint '{}': model output '{}' missing or of the wrong size", config_.name,
+          slot.name));
+    }
+    for (size_t i = 0; i < computed; ++i) {
+      std::memcpy(p.values.data() + p.model_rows[i] * row_bytes + slot.offset,
+                  it->data.data() + i * slot.bytes, slot.bytes);
+    }
+  }
+  CacheModelRows(p, answered->model_version);
+  for (size_t i = 0; i < p.misses.size(); ++i) {
+    const size_t r = p.misses[i];
+    p.layers[r] = kModel;
+    const size_t computed_row = p.model_rows[p.computed_by[i]];
+    if (r != computed_row) {
+      std::memcpy(p.values.data() + r * row_bytes, p.values.data() + computed_row * row_bytes,
+                  row_bytes);
+    }
+  }
+  core_->metrics().RecordLayer(config_.name, kModelLayer, static_cast<int64_t>(p.misses.size()),
+                               Clock::now() - model_start);
+  return Respond(p, config_.name, config_.model, answered->model_version);
+}
+
+void HybridEndpoint::CacheModelRows(const Request& p, const std::string& version) const {
+  if (!cache_) return;
+  const HybridPlan& plan = *p.plan;
+  // Cached under the version that computed the answers.
+  std::string key = plan.cache_prefix;
+  if (version != plan.version) {
+    try {
+      key = PredictionCache::Key(config_.model, std::stoll(version), "");
+    } catch (...) {  // not a number: the version the request was planned for
+    }
+  }
+  const size_t prefix = key.size();
+  for (size_t r : p.model_rows) {
+    key.resize(prefix);
+    key.append(p.keys[r]);
+    cache_->Put(key, std::string_view(
+                         reinterpret_cast<const char*>(p.values.data()) + r * plan.row_bytes,
+                         plan.row_bytes));
+  }
 }
 
 }  // namespace strata::serving

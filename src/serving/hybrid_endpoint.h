@@ -3,7 +3,10 @@
 //
 //   table  -> precomputed predictions (a StaticEndpoint's table, refreshed
 //             the same way), used only while the table's manifest names the
-//             endpoint's model AND the model version now serving;
+//             endpoint's model AND the model version now serving; when its
+//             store cannot be asked (unreachable, or its circuit breaker
+//             open: serving/guarded_table_store.h) every row goes on to the
+//             next layers and the response says `degraded: true`;
 //   cache  -> the PredictionCache, keyed by the row's canonical key bytes
 //             behind the model's name and the version actually serving, so
 //             a version swap never serves another version's answer;
@@ -36,11 +39,14 @@
 // cache key prefix) is worked out once per pair of versions, not per
 // request; a row answered by the table or the cache costs a hash lookup (the
 // table is held in memory when it fits, see StaticEndpoint) and a copy of
-// its output bytes, and such rows never leave the calling thread.
+// its output bytes; such rows never leave the calling thread, except that a
+// Redis table is asked on its store's own threads (the request goes on
+// there).
 #ifndef STRATA_SERVING_HYBRID_ENDPOINT_H_
 #define STRATA_SERVING_HYBRID_ENDPOINT_H_
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -90,6 +96,28 @@ class HybridEndpoint : public Endpoint {
   std::shared_ptr<const Plan> PlanFor(const std::shared_ptr<const ServedModel>& served,
                                       const std::shared_ptr<const store::PredictionTable>& table)
       const;
+
+  // The stages of a request: Start() (model, plan, keys) -> LookUpTable()
+  // (asynchronous: a Redis table answers on its store's threads) ->
+  // AnswerRest() (cache, then one model call for the misses) ->
+  // TakeModelRows() (the model's answers, cached) -> the response.
+  struct Request;
+  absl::StatusOr<std::shared_ptr<Request>> Start(core::InferRequest request) const;
+  absl::Status TakeInputs(std::vector<core::Tensor> inputs, const runtime::ModelConfig& model,
+                          Request& r) const;
+  absl::StatusOr<std::vector<std::string>> RowKeys(
+      const std::vector<const core::Tensor*>& key_columns, const runtime::ModelConfig& model,
+      Request& r) const;
+  void LookUpTable(std::shared_ptr<Request> r, InferCallback done) const;
+  // A failed lookup (store unreachable, breaker open) leaves every row to
+  // the cache and the model, and the response says `degraded`.
+  void TakeTableRows(Request& r, const absl::StatusOr<store::LookupResult>& got) const;
+  void AnswerRest(std::shared_ptr<Request> r, InferCallback done) const;
+  absl::StatusOr<core::InferRequest> ModelRequest(Request& r) const;
+  absl::StatusOr<core::InferResponse> TakeModelRows(
+      Request& r, absl::StatusOr<core::InferResponse> answered,
+      std::chrono::steady_clock::time_point model_start) const;
+  void CacheModelRows(const Request& r, const std::string& version) const;
 
   HybridEndpointConfig config_;
   std::unique_ptr<StaticEndpoint> table_;

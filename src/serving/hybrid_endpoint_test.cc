@@ -1,9 +1,12 @@
 #include "serving/hybrid_endpoint.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "gtest/gtest.h"
+#include "serving/guarded_table_store.h"
 #include "serving/server_core.h"
+#include "serving/testing/hanging_table_store.h"
 #include "serving/testing/fake_repository.h"
 #include "store/memory_table_store.h"
 
@@ -69,11 +72,12 @@ class HybridEndpointTest : public ::testing::Test {
   }
 
   // A server over the fake repository with one endpoint of `config`.
-  void Serve(HybridEndpointConfig config) {
+  void Serve(HybridEndpointConfig config, std::shared_ptr<store::TableStore> store = nullptr) {
     root_ = fs::path(::testing::TempDir()) /
             ::testing::UnitTest::GetInstance()->current_test_info()->name();
     testing::MakeFakeRepository(root_);
-    auto endpoint = std::make_shared<HybridEndpoint>(std::move(config), store_);
+    auto endpoint = std::make_shared<HybridEndpoint>(std::move(config),
+                                                     store ? std::move(store) : store_);
     endpoint_ = endpoint.get();
     auto core = ServerCore::Create(
         {.repository = root_, .poll_interval = std::chrono::milliseconds(0),
@@ -221,6 +225,45 @@ TEST_F(DynamicCacheTest, InputsAreCheckedAgainstTheModelFirst) {
   fp64.inputs[0] = core::Tensor::Zeros("x", core::DataType::kFp64, {1, 2});
   EXPECT_EQ(core_->Infer(fp64).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(endpoint_->cache_stats().inserts, 0u);
+}
+
+// The table's store is down (a Redis refusing connections, behind its
+// guard): every row goes on to the cache and the model, with the right
+// answers, the response says it is degraded, and the rows are counted.
+TEST_F(HybridEndpointTest, AStoreThatIsDownLeavesEveryRowToTheCacheAndTheModel) {
+  auto down = std::make_shared<testing::HangingTableStore>();
+  Publish(*down, 10);
+  auto guarded = std::make_shared<GuardedTableStore>(down, GuardedTableStoreOptions{});
+  Serve(HybridEndpointConfig{.name = "scores", .model = "good", .table = "head",
+                             .key = {"id"}, .cache_max_bytes = 1 << 20},
+        guarded);
+  auto up = core_->Infer(Request({1, 7}));
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(Layers(*up), (std::vector<std::string>{"table", "model"}));
+  down->Set(testing::HangingTableStore::Mode::kRefusing);
+  for (const std::vector<std::string>& layers :
+       {std::vector<std::string>{"model", "cache"}, std::vector<std::string>{"cache", "cache"}}) {
+    auto r = core_->Infer(Request({1, 7}));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(Layers(*r), layers);
+    auto y = r->outputs[0].As<float>();  // the model's answers, not the table's 101
+    EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{2, 2, 14, 2}));
+    EXPECT_EQ(std::get<bool>(r->parameters.at("degraded")), true);
+    EXPECT_EQ(r->parameters.count("table"), 0u);
+  }
+  const std::vector<prometheus::MetricFamily> families = core_->CollectMetrics();
+  auto unavailable = std::find_if(families.begin(), families.end(), [](const auto& f) {
+    return f.name == "strata_endpoint_table_unavailable_rows_total";
+  });
+  ASSERT_NE(unavailable, families.end());
+  EXPECT_EQ(unavailable->metric.at(0).counter.value, 4);
+  // Back: the table answers again once the breaker lets a probe through.
+  down->Set(testing::HangingTableStore::Mode::kAnswering);
+  EXPECT_EQ(guarded->breaker_state(), BreakerState::kClosed);  // 2 failures of 3
+  auto back = core_->Infer(Request({1, 7}));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(Layers(*back), (std::vector<std::string>{"table", "cache"}));
+  EXPECT_EQ(back->parameters.count("degraded"), 0u);
 }
 
 }  // namespace

@@ -85,6 +85,10 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
   return core;
 }
 
+ServerCore::~ServerCore() {
+  for (const std::shared_ptr<GuardedTableStore>& store : options_.guarded_stores) store->Stop();
+}
+
 absl::StatusOr<core::InferResponse> ServerCore::Infer(
     core::InferRequest request) const {
   std::promise<absl::StatusOr<core::InferResponse>> promise;
@@ -248,7 +252,9 @@ std::string ServerCore::NotReadyReason() const {
 
 std::vector<prometheus::MetricFamily> ServerCore::CollectMetrics() const {
   if (workload_ != nullptr) workload_->UpdateMetrics();
-  return metrics_->Collect();
+  std::vector<prometheus::MetricFamily> families = metrics_->Collect();
+  AppendStoreMetrics(options_.guarded_stores, families);
+  return families;
 }
 
 std::vector<std::string> ServerCore::WorkloadEndpoints() const {

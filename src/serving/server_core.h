@@ -20,6 +20,7 @@
 #include "serving/classification.h"
 #include "serving/endpoint.h"
 #include "serving/endpoint_set.h"
+#include "serving/guarded_table_store.h"
 #include "serving/key_log.h"
 #include "serving/model_manager.h"
 #include "serving/model_repository.h"
@@ -39,6 +40,10 @@ struct ServerOptions {
   // their name goes to them before any model of the same name. They are
   // refreshed every poll_interval.
   std::vector<std::shared_ptr<Endpoint>> endpoints = {};
+  // The table stores the endpoints read through a guard (a Redis store):
+  // their circuit breakers and calls are in /metrics, and their lookups
+  // finish before the endpoints go.
+  std::vector<std::shared_ptr<GuardedTableStore>> guarded_stores = {};
   // When set, the keys of the rows endpoints are asked for are written here
   // (`--key-log`).
   std::shared_ptr<KeyLog> key_log = nullptr;
@@ -57,6 +62,8 @@ class ServerCore {
   // as not ready; Create() fails only when the repository is unreadable.
   static absl::StatusOr<std::unique_ptr<ServerCore>> Create(
       const ServerOptions& options, const runtime::BackendRegistry& backends);
+  // Finishes the guarded stores' lookups in flight before anything goes.
+  ~ServerCore();
 
   const std::string& name() const { return options_.name; }
   const std::string& version() const { return options_.version; }

@@ -116,7 +116,17 @@ ServerMetrics::ServerMetrics()
       endpoint_layer_(prometheus::BuildHistogram()
                           .Name("strata_endpoint_layer_duration_seconds")
                           .Help("Time one layer of an endpoint's plan took for a request")
-                          .Register(*registry_)) {}
+                          .Register(*registry_)),
+      table_unavailable_(prometheus::BuildCounter()
+                             .Name("strata_endpoint_table_unavailable_rows_total")
+                             .Help("Rows whose table lookup failed (store unreachable or its "
+                                   "circuit breaker open), answered by the next layer or the "
+                                   "default")
+                             .Register(*registry_)) {}
+
+void ServerMetrics::RecordTableUnavailable(const std::string& endpoint, int64_t rows) {
+  table_unavailable_.Add({{"endpoint", endpoint}}).Increment(static_cast<double>(rows));
+}
 
 ServerMetrics::LayerSeries& ServerMetrics::SeriesOf(const std::string& endpoint,
                                                     const std::string& layer) {

@@ -134,6 +134,11 @@ class ServerMetrics {
   void RecordLayer(const std::string& endpoint, const std::string& layer, int64_t rows,
                    std::chrono::nanoseconds took);
 
+  // Rows of a request whose table lookup failed (the store unreachable, or
+  // its circuit breaker open) and that the plan's next layer answered:
+  // strata_endpoint_table_unavailable_rows_total, labelled endpoint.
+  void RecordTableUnavailable(const std::string& endpoint, int64_t rows);
+
   // The layer's totals, or nullopt when it has answered no row yet.
   std::optional<LayerSummary> Layer(const std::string& endpoint, const std::string& layer);
 
@@ -166,6 +171,7 @@ class ServerMetrics {
   prometheus::Gauge& start_time_;
   prometheus::Family<prometheus::Counter>& endpoint_rows_;
   prometheus::Family<prometheus::Histogram>& endpoint_layer_;
+  prometheus::Family<prometheus::Counter>& table_unavailable_;
   std::mutex process_mutex_;
   double last_cpu_seconds_ = 0;  // guarded by process_mutex_
   // RecordLayer's series by "endpoint\0layer": Family::Add would build a

@@ -154,16 +154,21 @@ std::vector<std::string> StaticEndpoint::key_columns() const {
 }
 
 std::string StaticEndpoint::last_error() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(error_mutex_);
   return last_error_;
 }
 
+void StaticEndpoint::SetLastError(std::string error) {
+  std::lock_guard lock(error_mutex_);
+  last_error_ = std::move(error);
+}
+
 absl::Status StaticEndpoint::Refresh() {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(refresh_mutex_);
   const std::shared_ptr<const store::PredictionTable> serving_table = table();
   const int64_t serving = serving_table ? serving_table->manifest().version : 0;
   auto not_ready = [&](absl::Status status) {
-    if (serving == 0) last_error_ = std::string(status.message());
+    if (serving == 0) SetLastError(std::string(status.message()));
     return status;
   };
   absl::StatusOr<int64_t> current = store_->CurrentVersion(config_.table);
@@ -182,14 +187,14 @@ absl::Status StaticEndpoint::Refresh() {
       return not_ready(absl::UnavailableError(why));  // try again next time
     }
     refused_version_ = *current;
-    last_error_ = why;
+    SetLastError(why);
     if (serving != 0) {
       spdlog::error("endpoint '{}': {}; version {} keeps serving", config_.name, why, serving);
     }
     return absl::Status(next.status().code(), why);
   }
   table_.store(*std::move(next), std::memory_order_release);
-  last_error_.clear();
+  SetLastError("");
   spdlog::info("endpoint '{}': table '{}' version {} is serving (was {})", config_.name,
                config_.table, *current, serving);
   return absl::OkStatus();
@@ -251,18 +256,32 @@ void StaticEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
           serving.empty() ? "none" : serving)));
     }
   }
-  done(Infer(request));
+  absl::StatusOr<Lookup> prepared = Prepare(request);
+  if (!prepared.ok()) return done(prepared.status());
+  auto lookup = std::make_shared<const Lookup>(*std::move(prepared));
+  lookup->table->MultiGetAsync(
+      lookup->keys, [this, lookup, done = std::move(done)](
+                        absl::StatusOr<store::LookupResult> found) {
+        done(Answer(*lookup, std::move(found)));
+      });
 }
 
 absl::StatusOr<core::InferResponse> StaticEndpoint::Infer(
     const core::InferRequest& request) const {
-  const std::shared_ptr<const store::PredictionTable> table = this->table();
-  if (!table) {
+  absl::StatusOr<Lookup> lookup = Prepare(request);
+  if (!lookup.ok()) return lookup.status();
+  return Answer(*lookup, lookup->table->MultiGet(lookup->keys));
+}
+
+absl::StatusOr<StaticEndpoint::Lookup> StaticEndpoint::Prepare(
+    const core::InferRequest& request) const {
+  Lookup lookup;
+  lookup.table = this->table();
+  if (!lookup.table) {
     return absl::UnavailableError(
         fmt::format("endpoint '{}' is not ready: {}", config_.name, last_error()));
   }
-  const store::TableManifest& manifest = table->manifest();
-  const store::KeySchema& key = manifest.key;
+  const store::KeySchema& key = lookup.table->manifest().key;
   std::vector<const core::Tensor*> columns(key.size(), nullptr);
   for (const core::Tensor& input : request.inputs) {
     bool known = false;
@@ -287,72 +306,104 @@ absl::StatusOr<core::InferResponse> StaticEndpoint::Infer(
   }
   absl::StatusOr<std::vector<std::string>> keys = key.EncodeTensors(columns);
   if (!keys.ok()) return keys.status();
-  const size_t rows = keys->size();
+  lookup.keys = *std::move(keys);
+  lookup.id = request.id;
+  lookup.outputs = request.outputs;
+  lookup.start = Clock::now();
+  return lookup;
+}
 
-  bool degraded = false;
-  const Clock::time_point start = Clock::now();
-  absl::StatusOr<store::LookupResult> found = table->MultiGet(*keys);
-  const Clock::duration took = Clock::now() - start;
-  if (!found.ok()) {
+void StaticEndpoint::RecordLayers(const store::LookupResult& found,
+                                  std::chrono::nanoseconds took) const {
+  const size_t rows = found.found.size();
+  if (core_ == nullptr || rows == 0) return;
+  // Both layers took the one lookup that found, or missed, their rows.
+  static const std::string kTableLayer = "table", kDefaultLayer = "default";
+  int64_t table_rows = 0;
+  for (uint8_t f : found.found) table_rows += f;
+  const int64_t default_rows = static_cast<int64_t>(rows) - table_rows;
+  ServerMetrics& metrics = core_->metrics();
+  if (table_rows > 0) metrics.RecordLayer(config_.name, kTableLayer, table_rows, took);
+  if (default_rows > 0) metrics.RecordLayer(config_.name, kDefaultLayer, default_rows, took);
+}
+
+namespace {
+
+// Column `column` (at `offset` in a row's value) of every row: the table's
+// bytes where found, else `default_value` in every element.
+core::Tensor OutputColumn(const store::OutputColumn& column, size_t offset,
+                          const store::LookupResult& found, double default_value) {
+  const size_t rows = found.found.size();
+  core::Shape shape = {static_cast<int64_t>(rows)};
+  shape.insert(shape.end(), column.shape.begin(), column.shape.end());
+  core::Tensor out = core::Tensor::Zeros(column.name, column.dtype, shape);
+  const size_t bytes = column.BytesPerRow();
+  const size_t elements = column.ElementsPerRow();
+  for (size_t r = 0; r < rows; ++r) {
+    if (found.found[r]) {
+      std::memcpy(out.data.data() + r * bytes, found.values[r].data() + offset, bytes);
+    } else {
+      for (size_t e = 0; e < elements; ++e) StoreDefault(out, r * elements + e, default_value);
+    }
+  }
+  return out;
+}
+
+// The outputs the request named, in its order; all when it named none.
+absl::StatusOr<std::vector<core::Tensor>> SelectOutputs(
+    std::vector<core::Tensor> outputs, const std::vector<core::RequestedOutput>& wanted,
+    const std::string& endpoint) {
+  if (wanted.empty()) return outputs;
+  std::vector<core::Tensor> selected;
+  for (const core::RequestedOutput& w : wanted) {
+    auto it = std::find_if(outputs.begin(), outputs.end(),
+                           [&](const core::Tensor& t) { return t.name == w.name; });
+    if (it == outputs.end()) {
+      return absl::InvalidArgumentError(
+          fmt::format("endpoint '{}' has no output '{}'", endpoint, w.name));
+    }
+    selected.push_back(*it);
+  }
+  return selected;
+}
+
+}  // namespace
+
+absl::StatusOr<core::InferResponse> StaticEndpoint::Answer(
+    const Lookup& lookup, absl::StatusOr<store::LookupResult> found) const {
+  const size_t rows = lookup.keys.size();
+  const bool degraded = !found.ok();
+  if (degraded) {
     if (!config_.default_when_unavailable) {
       return absl::UnavailableError(fmt::format("endpoint '{}': {}", config_.name,
                                                 std::string(found.status().message())));
     }
-    degraded = true;
-    found = store::LookupResult{std::vector<std::string>(rows),
-                                std::vector<uint8_t>(rows, 0)};
+    found = store::LookupResult{std::vector<std::string>(rows), std::vector<uint8_t>(rows, 0)};
+    if (core_ != nullptr && rows > 0) {
+      core_->metrics().RecordTableUnavailable(config_.name, static_cast<int64_t>(rows));
+    }
   }
-  if (core_ != nullptr && rows > 0) {
-    // Both layers took the one lookup that found, or missed, their rows.
-    static const std::string kTableLayer = "table", kDefaultLayer = "default";
-    int64_t table_rows = 0;
-    for (uint8_t f : found->found) table_rows += f;
-    const int64_t default_rows = static_cast<int64_t>(rows) - table_rows;
-    ServerMetrics& metrics = core_->metrics();
-    if (table_rows > 0) metrics.RecordLayer(config_.name, kTableLayer, table_rows, took);
-    if (default_rows > 0) metrics.RecordLayer(config_.name, kDefaultLayer, default_rows, took);
+  RecordLayers(*found, Clock::now() - lookup.start);
+  const store::TableManifest& manifest = lookup.table->manifest();
+  std::vector<core::Tensor> outputs;
+  size_t offset = 0;
+  for (const store::OutputColumn& column : manifest.outputs) {
+    outputs.push_back(OutputColumn(column, offset, *found, config_.default_value));
+    offset += column.BytesPerRow();
   }
+  core::Tensor mask =
+      core::Tensor::Zeros("found", core::DataType::kBool, {static_cast<int64_t>(rows)});
+  std::memcpy(mask.data.data(), found->found.data(), rows);
+  outputs.push_back(std::move(mask));
+  absl::StatusOr<std::vector<core::Tensor>> selected =
+      SelectOutputs(std::move(outputs), lookup.outputs, config_.name);
+  if (!selected.ok()) return selected.status();
 
   core::InferResponse response;
   response.model_name = config_.name;
   response.model_version = std::to_string(manifest.version);
-  response.id = request.id;
-  size_t offset = 0;
-  for (const store::OutputColumn& column : manifest.outputs) {
-    core::Shape shape = {static_cast<int64_t>(rows)};
-    shape.insert(shape.end(), column.shape.begin(), column.shape.end());
-    core::Tensor out = core::Tensor::Zeros(column.name, column.dtype, shape);
-    const size_t bytes = column.BytesPerRow();
-    const size_t elements = column.ElementsPerRow();
-    for (size_t r = 0; r < rows; ++r) {
-      if (found->found[r]) {
-        std::memcpy(out.data.data() + r * bytes, found->values[r].data() + offset, bytes);
-      } else {
-        for (size_t e = 0; e < elements; ++e) {
-          StoreDefault(out, r * elements + e, config_.default_value);
-        }
-      }
-    }
-    offset += bytes;
-    response.outputs.push_back(std::move(out));
-  }
-  core::Tensor mask = core::Tensor::Zeros("found", core::DataType::kBool,
-                                          {static_cast<int64_t>(rows)});
-  std::memcpy(mask.data.data(), found->found.data(), rows);
-  response.outputs.push_back(std::move(mask));
-  if (!request.outputs.empty()) {
-    std::vector<core::Tensor> selected;
-    for (const core::RequestedOutput& wanted : request.outputs) {
-      auto it = std::find_if(response.outputs.begin(), response.outputs.end(),
-                             [&](const core::Tensor& t) { return t.name == wanted.name; });
-      if (it == response.outputs.end()) {
-        return absl::InvalidArgumentError(fmt::format(
-            "endpoint '{}' has no output '{}'", config_.name, wanted.name));
-      }
-      selected.push_back(*it);
-    }
-    response.outputs = std::move(selected);
-  }
+  response.id = lookup.id;
+  response.outputs = *std::move(selected);
   response.parameters["table"] = manifest.table;
   response.parameters["table_version"] = manifest.version;
   response.parameters["model"] = manifest.model_name;

@@ -4,8 +4,11 @@
 // looked up with one multi-get); the response carries the table's outputs,
 // a BOOL output `found` per row, and parameters naming the table version and
 // the model version that produced it. Rows not in the table get the
-// configured default. When the store cannot be reached the endpoint answers
-// with defaults and `degraded: true`, or UNAVAILABLE, as configured.
+// configured default. When the store cannot be reached (or its circuit
+// breaker is open, serving/guarded_table_store.h) the endpoint answers with
+// defaults and `degraded: true`, or UNAVAILABLE, as configured. InferAsync
+// hands the lookup to the table's MultiGetAsync: a Redis table's lookups run
+// on the store's own threads, never on the caller's.
 //
 // The table version is a servable: Refresh() follows the store's current
 // pointer, opens the new version (the store checks it) and swaps it in
@@ -25,6 +28,7 @@
 #define STRATA_SERVING_STATIC_ENDPOINT_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -72,8 +76,9 @@ class StaticEndpoint : public Endpoint {
   // UNAVAILABLE before a version has opened.
   absl::StatusOr<core::InferResponse> Infer(const core::InferRequest& request) const;
 
-  // Endpoint: answers on the calling thread. A version in the request must
-  // be the table version being served (NOT_FOUND otherwise).
+  // Endpoint: answers on the thread the lookup completes on. A version in
+  // the request must be the table version being served (NOT_FOUND
+  // otherwise).
   const std::string& name() const override { return config_.name; }
   EndpointDescription Describe() const override;
   void InferAsync(core::InferRequest request, InferCallback done) const override;
@@ -99,6 +104,23 @@ class StaticEndpoint : public Endpoint {
                  std::shared_ptr<const store::PredictionTable> table)
       : config_(std::move(config)), store_(std::move(store)), table_(std::move(table)) {}
 
+  // One request between its keys and its answer.
+  struct Lookup {
+    std::shared_ptr<const store::PredictionTable> table;  // the version asked
+    std::vector<std::string> keys;
+    std::string id;
+    std::vector<core::RequestedOutput> outputs;
+    std::chrono::steady_clock::time_point start;
+  };
+  // The request's keys in the serving version; INVALID_ARGUMENT or
+  // UNAVAILABLE as Infer().
+  absl::StatusOr<Lookup> Prepare(const core::InferRequest& request) const;
+  // The response to `lookup` from what the table found.
+  absl::StatusOr<core::InferResponse> Answer(
+      const Lookup& lookup, absl::StatusOr<store::LookupResult> found) const;
+  void RecordLayers(const store::LookupResult& found, std::chrono::nanoseconds took) const;
+  void SetLastError(std::string error);
+
   // Opens `version` and checks its key against config_.key; holds it in
   // memory when it is a RocksDB table within pin_max_bytes.
   absl::StatusOr<std::shared_ptr<store::PredictionTable>> OpenVersion(int64_t version) const;
@@ -107,9 +129,11 @@ class StaticEndpoint : public Endpoint {
   std::shared_ptr<store::TableStore> store_;
   std::atomic<std::shared_ptr<const store::PredictionTable>> table_;
   const ServerCore* core_ = nullptr;  // set by Attach(); null in tests without a core
-  mutable std::mutex mutex_;  // serialises Refresh(); guards the fields below
-  int64_t refused_version_ = 0;
-  std::string last_error_;
+  // Serialises Refresh(), which may wait for the store; requests never take it.
+  std::mutex refresh_mutex_;
+  int64_t refused_version_ = 0;  // guarded by refresh_mutex_
+  mutable std::mutex error_mutex_;  // held only to copy last_error_
+  std::string last_error_;          // guarded by error_mutex_
 };
 
 }  // namespace strata::serving

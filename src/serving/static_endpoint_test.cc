@@ -1,10 +1,14 @@
 #include "serving/static_endpoint.h"
 
 #include <atomic>
+#include <future>
+#include <thread>
 #include <cstring>
 
 #include "gtest/gtest.h"
+#include "serving/guarded_table_store.h"
 #include "serving/server_core.h"
+#include "serving/testing/hanging_table_store.h"
 #include "serving/testing/fake_repository.h"
 #include "store/memory_table_store.h"
 
@@ -232,6 +236,72 @@ TEST(StaticEndpointTest, RowsPerLayerGoToTheServerMetrics) {
   EXPECT_EQ(table->requests, 2u);
   EXPECT_EQ(defaults->rows, 2);
   EXPECT_EQ(defaults->requests, 1u);
+}
+
+// A store that hangs (as a SIGSTOPped Redis does) behind its guard: the
+// request's thread is never held, and once the breaker is open every
+// request is answered at once, by the endpoint's policy.
+TEST(StaticEndpointTest, AHungStoreNeverHoldsTheCallerAndAnswersByPolicy) {
+  auto hanging = std::make_shared<testing::HangingTableStore>();
+  Publish(*hanging, 1.5f);
+  auto guarded = std::make_shared<GuardedTableStore>(
+      hanging, GuardedTableStoreOptions{
+                   .breaker = {.hang_after = std::chrono::microseconds(1),
+                               .open_for = std::chrono::hours(1)}});
+  auto lenient = *StaticEndpoint::Create({"sales", "forecast", 0.01}, guarded);
+  StaticEndpointConfig strict_config{"strict", "forecast", 0.01};
+  strict_config.default_when_unavailable = false;
+  auto strict = *StaticEndpoint::Create(strict_config, guarded);
+  hanging->Set(testing::HangingTableStore::Mode::kHanging);
+
+  std::promise<absl::StatusOr<core::InferResponse>> first;
+  lenient->InferAsync(Request({4}, {"mon"}), [&](absl::StatusOr<core::InferResponse> r) {
+    first.set_value(std::move(r));
+  });
+  hanging->AwaitHanging(1);  // InferAsync returned; the lookup hangs elsewhere
+  hanging->Release();
+  absl::StatusOr<core::InferResponse> degraded = first.get_future().get();
+  ASSERT_TRUE(degraded.ok()) << degraded.status();
+  EXPECT_EQ(std::get<bool>(degraded->parameters.at("degraded")), true);
+  EXPECT_EQ(degraded->outputs[0].As<float>()[0], 0.01f);
+  EXPECT_EQ(guarded->breaker_state(), BreakerState::kOpen);
+
+  // Open: answered on the calling thread, without asking the store.
+  const int calls = hanging->calls();
+  hanging->Set(testing::HangingTableStore::Mode::kHanging);
+  bool answered = false;
+  lenient->InferAsync(Request({4}, {"mon"}), [&](absl::StatusOr<core::InferResponse> r) {
+    answered = r.ok() && r->parameters.contains("degraded");
+  });
+  EXPECT_TRUE(answered);
+  absl::StatusOr<core::InferResponse> refused = strict->Infer(Request({4}, {"mon"}));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(refused.status().message().find("circuit breaker open"), std::string_view::npos);
+  EXPECT_FALSE(lenient->Refresh().ok());  // the refresh thread fails fast too
+  EXPECT_EQ(lenient->Describe().ready, true);
+  EXPECT_EQ(hanging->calls(), calls);
+  hanging->Release();
+}
+
+// A refresh waiting for a hung store holds nothing a request needs.
+TEST(StaticEndpointTest, ARefreshWaitingForTheStoreBlocksNoRequest) {
+  auto hanging = std::make_shared<testing::HangingTableStore>();
+  Publish(*hanging, 1.5f);
+  auto endpoint = *StaticEndpoint::Create({"sales", "forecast", 0.01}, hanging);
+  hanging->Set(testing::HangingTableStore::Mode::kHanging);
+  std::thread refresh([&] { EXPECT_FALSE(endpoint->Refresh().ok()); });
+  hanging->AwaitHanging(1);
+  // Metadata and readiness (what /ready and the status page call) while the
+  // refresh waits; before the fix they waited for it (10 s: a generous bound
+  // for a call that takes microseconds).
+  std::future<bool> described = std::async(std::launch::async, [&] {
+    return endpoint->Describe().ready && endpoint->last_error().empty();
+  });
+  const bool in_time = described.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  hanging->Release();
+  refresh.join();
+  EXPECT_TRUE(in_time);
+  EXPECT_TRUE(described.get());
 }
 
 }  // namespace

@@ -32,6 +32,16 @@ class PredictionTable {
   virtual absl::StatusOr<LookupResult> MultiGet(
       std::span<const std::string> keys) const = 0;
 
+  // MultiGet() that calls `done` exactly once with the result, on any
+  // thread (possibly before it returns). REQUIRES: `keys` stay valid until
+  // `done` is called. The default looks up inline; a table whose lookups
+  // can block (serving/guarded_table_store.h) runs them elsewhere.
+  using LookupCallback = std::function<void(absl::StatusOr<LookupResult>)>;
+  virtual void MultiGetAsync(std::span<const std::string> keys,
+                             LookupCallback done) const {
+    done(MultiGet(keys));
+  }
+
   // Calls `visit` for every record (in no promised order) until it returns
   // an error, which Scan returns.
   using Visitor =
