@@ -35,7 +35,7 @@ absl::StatusOr<std::unique_ptr<runtime::Model>> ModelLoader::LoadVersion(
     absl::Status status(model.status().code(),
                         fmt::format("version {} failed to load: {}", version,
                                     std::string(model.status().message())));
-    model.status().ForEachPayload([&](std::string_view url, const absl::Cord& payload) {
+    model.status().ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
       status.SetPayload(url, payload);
     });
     return status;

@@ -152,7 +152,7 @@ std::optional<std::chrono::steady_clock::time_point> ModelManager::Tick() {
 void ModelManager::SyncAll(bool force_retry) {
   absl::StatusOr<std::set<std::string>> names = watcher_.ListModels();
   if (!names.ok()) {
-    spdlog::error("{}; keeping what is loaded", names.status().message());
+    spdlog::error("{}; keeping what is loaded", std::string(names.status().message()));
     return;
   }
   std::shared_ptr<const ModelMap> current = Models();

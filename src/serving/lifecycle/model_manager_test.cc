@@ -67,11 +67,13 @@ class ModelManagerTest : public ::testing::Test {
     return found.ok() ? (*found)->version : -1;
   }
 
-  const VersionStatus* Status(const std::vector<VersionStatus>& index, std::string version) {
-    for (const VersionStatus& s : index) {
-      if (s.version == version) return &s;
+  // The index line of `version` (a copy; kUnavailable with no reason when
+  // the index has none).
+  VersionStatus Status(const std::string& version) {
+    for (const VersionStatus& s : manager_->Index()) {
+      if (s.version == version) return s;
     }
-    return nullptr;
+    return {"m", version, VersionState::kUnavailable, "not in the index"};
   }
 
   // Runs a control operation (inline: done before this returns).
@@ -102,7 +104,7 @@ TEST_F(ModelManagerTest, SwapsInANewVersionAtTheNextPoll) {
   NextPoll();
   EXPECT_EQ(Default(), 2);
   EXPECT_EQ(backend_.alive(), 1) << "version 1 had nothing in flight and is unloaded";
-  EXPECT_EQ(Status(manager_->Index(), "1")->state, VersionState::kUnavailable);
+  EXPECT_EQ(Status("1").state, VersionState::kUnavailable);
 }
 
 TEST_F(ModelManagerTest, AFailedLoadLeavesTheOldVersionServing) {
@@ -112,12 +114,10 @@ TEST_F(ModelManagerTest, AFailedLoadLeavesTheOldVersionServing) {
   Publish(2);
   NextPoll();
   EXPECT_EQ(Default(), 1);
-  const VersionStatus* two = Status(manager_->Index(), "2");
-  ASSERT_NE(two, nullptr);
-  EXPECT_EQ(two->state, VersionState::kUnavailable);
-  EXPECT_NE(two->reason.find("version 2 failed to load: scripted load failure"),
-            std::string::npos)
-      << two->reason;
+  const VersionStatus two = Status("2");
+  EXPECT_EQ(two.state, VersionState::kUnavailable);
+  EXPECT_NE(two.reason.find("version 2 failed to load: scripted load failure"), std::string::npos)
+      << two.reason;
   const int loads = backend_.loads();
   NextPoll();
   EXPECT_EQ(backend_.loads(), loads) << "an unchanged failed version is not retried";
@@ -130,7 +130,7 @@ TEST_F(ModelManagerTest, AFailedWarmUpLeavesTheOldVersionServing) {
   Publish(2);
   NextPoll();
   EXPECT_EQ(Default(), 1);
-  EXPECT_EQ(Status(manager_->Index(), "2")->state, VersionState::kUnavailable);
+  EXPECT_EQ(Status("2").state, VersionState::kUnavailable);
   EXPECT_EQ(backend_.alive(), 1) << "the version that failed its warm-up is destroyed";
 }
 
@@ -182,6 +182,9 @@ TEST_F(ModelManagerTest, ALabelKeepsItsVersionLoaded) {
   ASSERT_TRUE(
       Control([&](auto done) { manager_->SetLabel("m", "stable", 0, std::move(done)); }).ok());
   EXPECT_FALSE(manager_->Find("m", "stable").ok());
+  EXPECT_EQ(backend_.alive(), 2) << "version 1 drains while `stable` holds it";
+  stable = absl::NotFoundError("request finished");
+  executor_->RunTick();
   EXPECT_EQ(backend_.alive(), 1);
 }
 
@@ -224,7 +227,7 @@ TEST_F(ModelManagerTest, AnUnloadedModelSaysSoByItsState) {
   auto view = manager_->Find("m", "");
   ASSERT_TRUE(view.ok());
   EXPECT_EQ((*view)->state(), VersionState::kUnloaded);
-  EXPECT_EQ(Status(manager_->Index(), "1")->state, VersionState::kUnloaded);
+  EXPECT_EQ(Status("1").state, VersionState::kUnloaded);
   ASSERT_TRUE(Control([&](auto done) { manager_->Load("m", std::move(done)); }).ok());
   EXPECT_EQ(Default(), 1);
   EXPECT_EQ((*manager_->Find("m", ""))->state(), VersionState::kReady);
