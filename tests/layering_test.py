@@ -28,6 +28,29 @@ def read_tables(markdown):
     return allowed, owners
 
 
+def read_forbidden(markdown):
+    """Returns {module: set of headers it must not include} from the
+    three-column table (module, must not include, why)."""
+    forbidden = {}
+    for line in markdown.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if (len(cells) == 3 and line.strip().startswith("|") and
+                cells[0] not in ("module", "---") and not cells[0].startswith("-")):
+            forbidden[cells[0]] = {h.strip() for h in cells[1].split(",")}
+    return forbidden
+
+
+def forbidden_includes(files, forbidden, modules):
+    """Includes of headers that a (sub-)module's row says it must not include."""
+    found = []
+    for path, text in sorted(files.items()):
+        source = module_of(path, modules)
+        for header in INCLUDE.findall(text):
+            if header in forbidden.get(source, ()):
+                found.append(f"src/{path}: {source} must not include {header}")
+    return found
+
+
 def module_of(path, modules):
     """The longest module name that prefixes `path` (relative to src/)."""
     best = None
@@ -80,10 +103,14 @@ def source_files():
 class LayeringTest(unittest.TestCase):
     def setUp(self):
         with open(os.path.join(SOURCE_DIR, "docs", "architecture.md")) as f:
-            self.allowed, self.owners = read_tables(f.read())
+            markdown = f.read()
+        self.allowed, self.owners = read_tables(markdown)
+        self.forbidden = read_forbidden(markdown)
 
     def test_tables_were_read(self):
         self.assertEqual(self.allowed["core"], set())
+        self.assertIn("serving/lifecycle", self.allowed)
+        self.assertIn("serving/server_core.h", self.forbidden["serving/lifecycle"])
         self.assertIn("serving", self.allowed["api"])
         self.assertEqual(self.owners["torch"], {"runtime/torchscript"})
 
@@ -91,6 +118,18 @@ class LayeringTest(unittest.TestCase):
         files = source_files()
         self.assertGreater(len(files), 20)
         self.assertEqual(violations(files, self.allowed, self.owners), [])
+
+    def test_lifecycle_stays_below_the_serving_facade(self):
+        files = source_files()
+        self.assertTrue(any(p.startswith("serving/lifecycle/") for p in files))
+        self.assertEqual(forbidden_includes(files, self.forbidden, list(self.allowed)), [])
+
+    def test_checker_catches_a_lifecycle_file_reaching_up(self):
+        bad = {"serving/lifecycle/a.cc": '#include "serving/server_core.h"\n',
+               "serving/lifecycle/b.cc": '#include "api/rest_handler.h"\n'}
+        found = (violations(bad, self.allowed, self.owners) +
+                 forbidden_includes(bad, self.forbidden, list(self.allowed)))
+        self.assertEqual(len(found), 2, found)
 
     def test_checker_catches_forbidden_edges(self):
         bad = {

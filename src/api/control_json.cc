@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "api/version_state_text.h"
 #include "fmt/format.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -45,14 +46,15 @@ std::string EncodeIndex(const std::vector<serving::VersionStatus>& index, bool r
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
   w.StartArray();
   for (const serving::VersionStatus& s : index) {
-    if (ready_only && s.state != "READY") continue;
+    if (ready_only && s.state != serving::VersionState::kReady) continue;
     w.StartObject();
     w.Key("name");
     w.String(s.model.c_str());
     w.Key("version");
     w.String(s.version.c_str());
     w.Key("state");
-    w.String(s.state.c_str());
+    const std::string_view state = VersionStateText(s.state);
+    w.String(state.data(), static_cast<rapidjson::SizeType>(state.size()));
     w.Key("reason");
     w.String(s.reason.c_str());
     w.EndObject();

@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "api/reserved_parameters.h"
-#include "serving/model_manager.h"
+#include "serving/lifecycle/version_status.h"
 
 namespace strata::api {
 

@@ -1,6 +1,7 @@
 #include "api/endpoint_json.h"
 
 #include "api/json_writing.h"
+#include "api/version_state_text.h"
 #include "fmt/format.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -28,7 +29,7 @@ std::string EncodeEndpointMetadata(const serving::EndpointDescription& endpoint)
   w.Key("plan");
   WriteString(w, endpoint.plan);
   w.Key("state");
-  WriteString(w, endpoint.ready ? "READY" : "UNAVAILABLE");
+  WriteString(w, VersionStateText(endpoint.ready));
   if (!endpoint.ready) {
     w.Key("reason");
     WriteString(w, endpoint.reason);

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "api/reserved_parameters.h"
+#include "api/version_state_text.h"
 #include "core/status_macros.h"
 #include "fmt/format.h"
 
@@ -349,7 +350,7 @@ void EncodeModelMetadata(const serving::ServedModel& model,
   };
   for (const runtime::TensorSpec& spec : model.config.inputs) add(spec, out.add_inputs());
   for (const runtime::TensorSpec& spec : model.config.outputs) add(spec, out.add_outputs());
-  (*out.mutable_properties())["state"] = model.ready() ? "READY" : "UNAVAILABLE";
+  (*out.mutable_properties())["state"] = VersionStateText(model.state());
   if (!model.ready()) (*out.mutable_properties())["reason"] = model.reason;
 }
 
@@ -368,7 +369,7 @@ void EncodeEndpointMetadata(const serving::EndpointDescription& endpoint,
   auto& properties = *out.mutable_properties();
   for (const auto& [key, value] : endpoint.properties) properties[key] = value;
   properties["plan"] = endpoint.plan;
-  properties["state"] = endpoint.ready ? "READY" : "UNAVAILABLE";
+  properties["state"] = VersionStateText(endpoint.ready);
   if (!endpoint.ready) properties["reason"] = endpoint.reason;
 }
 
@@ -442,11 +443,11 @@ void EncodeModelStatistics(const serving::ModelStatistics& stats,
 void EncodeRepositoryIndex(const std::vector<serving::VersionStatus>& index, bool ready_only,
                            inference::RepositoryIndexResponse& out) {
   for (const serving::VersionStatus& status : index) {
-    if (ready_only && status.state != "READY") continue;
+    if (ready_only && status.state != serving::VersionState::kReady) continue;
     inference::RepositoryIndexResponse::ModelIndex* model = out.add_models();
     model->set_name(status.model);
     model->set_version(status.version);
-    model->set_state(status.state);
+    model->set_state(std::string(VersionStateText(status.state)));
     model->set_reason(status.reason);
   }
 }

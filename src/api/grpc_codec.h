@@ -11,7 +11,7 @@
 #include "core/infer_request.h"
 #include "inference.pb.h"
 #include "serving/endpoint.h"
-#include "serving/model_manager.h"
+#include "serving/lifecycle/version_status.h"
 #include "serving/model_repository.h"
 #include "serving/server_metrics.h"
 

@@ -446,8 +446,9 @@ TEST(GrpcCodecTest, EncodesModelStatistics) {
 
 TEST(GrpcCodecTest, EncodesTheRepositoryIndex) {
   const std::vector<serving::VersionStatus> index = {
-      {"a", "1", "READY", ""}, {"a", "2", "UNAVAILABLE", "warm-up failed"},
-      {"b", "", "UNAVAILABLE", "invalid YAML"}};
+      {"a", "1", serving::VersionState::kReady, ""},
+      {"a", "2", serving::VersionState::kUnavailable, "warm-up failed"},
+      {"b", "", serving::VersionState::kUnavailable, "invalid YAML"}};
   inference::RepositoryIndexResponse all;
   EncodeRepositoryIndex(index, false, all);
   ASSERT_EQ(all.models_size(), 3);

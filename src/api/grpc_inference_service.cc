@@ -228,9 +228,9 @@ grpc::Status GrpcInferenceService::Index(const inference::RepositoryIndexRequest
   if (absl::Status s = CheckRepositoryName(request.repository_name()); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  serving::ModelManager& manager = core_.manager();
-  manager.SyncNow();
-  EncodeRepositoryIndex(manager.Index(), request.ready(), response);
+  serving::ModelControl& control = core_.control();
+  control.SyncNow();
+  EncodeRepositoryIndex(control.Index(), request.ready(), response);
   return grpc::Status::OK;
 }
 
@@ -247,11 +247,11 @@ void GrpcInferenceService::RunRepositoryAction(const Request& request, bool load
   auto done = [reply = std::move(reply)](absl::StatusOr<std::string> result) {
     reply(ToGrpcStatus(result.status()));
   };
-  serving::ModelManager& manager = core_.manager();
+  serving::ModelControl& control = core_.control();
   if (load) {
-    manager.Load(request.model_name(), std::move(done));
+    control.Load(request.model_name(), std::move(done));
   } else {
-    manager.Unload(request.model_name(), std::move(done));
+    control.Unload(request.model_name(), std::move(done));
   }
 }
 

@@ -82,7 +82,7 @@ class GrpcInferenceService final : public internal::RawInferenceService {
   grpc::Status CheckControlAllowed() const;
 
   // RepositoryModelLoad and RepositoryModelUnload: checks the call, then runs
-  // `action` (ModelManager::Load or Unload) and replies when it is done.
+  // `action` (ModelControl::Load or Unload) and replies when it is done.
   template <typename Request>
   void RunRepositoryAction(const Request& request, bool load, Reply reply) const;
 

@@ -8,6 +8,7 @@
 
 #include "api/json_writing.h"
 #include "api/reserved_parameters.h"
+#include "api/version_state_text.h"
 #include "core/status_macros.h"
 #include "fmt/format.h"
 #include "rapidjson/stringbuffer.h"
@@ -567,7 +568,7 @@ std::string EncodeModelMetadata(const serving::ServedModel& model) {
   w.Key("outputs");
   WriteTensorSpecs(w, model.config.outputs);
   w.Key("state");
-  WriteString(w, model.ready() ? "READY" : "UNAVAILABLE");
+  WriteString(w, VersionStateText(model.state()));
   if (!model.reason.empty()) {  // why not ready, or a note (last known good)
     w.Key("reason");
     WriteString(w, model.reason);

@@ -250,12 +250,12 @@ std::optional<HttpReply> RestHandler::ControlRoute(
                       "--control-api to enable /v2/repository/...");
   }
   if (request.method != "POST") return MethodNotAllowed(request, "POST");
-  serving::ModelManager& manager = core_.manager();
+  serving::ModelControl& control = core_.control();
   if (segments.size() == 3 && segments[2] == "index") {
     absl::StatusOr<bool> ready_only = DecodeIndexRequest(request.body);
     if (!ready_only.ok()) return FromStatus(ready_only.status());
-    manager.SyncNow();
-    return Json(200, EncodeIndex(manager.Index(), *ready_only));
+    control.SyncNow();
+    return Json(200, EncodeIndex(control.Index(), *ready_only));
   }
   if (segments.size() != 5 || segments[2] != "models") {
     return Error(404, fmt::format("no such endpoint: {}", request.target));
@@ -275,18 +275,18 @@ std::optional<HttpReply> RestHandler::ControlRoute(
     absl::Status body = CheckRepositoryBody(
         load ? RepositoryAction::kLoad : RepositoryAction::kUnload, request.body);
     if (!body.ok()) return FromStatus(body);
-    (manager.*(load ? &serving::ModelManager::Load : &serving::ModelManager::Unload))(
+    (control.*(load ? &serving::ModelControl::Load : &serving::ModelControl::Unload))(
         std::move(model), reply());
   } else if (action == "rollback") {
-    manager.Rollback(std::move(model), reply());
+    control.Rollback(std::move(model), reply());
   } else if (action == "default") {
     absl::StatusOr<int64_t> version = DecodeVersionBody(request.body);
     if (!version.ok()) return FromStatus(version.status());
-    manager.SetDefault(std::move(model), *version, reply());
+    control.SetDefault(std::move(model), *version, reply());
   } else if (action == "labels") {
     absl::StatusOr<LabelBody> label = DecodeLabelBody(request.body);
     if (!label.ok()) return FromStatus(label.status());
-    manager.SetLabel(std::move(model), label->label, label->version, reply());
+    control.SetLabel(std::move(model), label->label, label->version, reply());
   } else {
     return Error(404, fmt::format("no such control action '{}'; use load, unload, rollback, "
                                   "default or labels",

@@ -11,8 +11,7 @@
 #include "cli/table_stores.h"
 #include "fmt/format.h"
 #include "runtime/library_error.h"
-#include "serving/model_config_parser.h"
-#include "serving/model_repository.h"
+#include "serving/lifecycle/model_loader.h"
 #include "spdlog/spdlog.h"
 
 namespace strata::cli {
@@ -72,38 +71,20 @@ absl::Status ParseShard(std::string_view text, int& index, int& count) {
 absl::StatusOr<int64_t> LoadModel(const BatchFlags& flags,
                                   const runtime::BackendRegistry& backends,
                                   batch::BatchJobOptions& options) {
-  const fs::path model_dir = fs::path(flags.repository) / "models" / flags.model;
-  absl::StatusOr<runtime::ModelConfig> config =
-      serving::LoadModelConfig(model_dir / "config.yaml", flags.model);
-  if (!config.ok()) return config.status();
-  const runtime::Backend* backend = backends.Find(config->backend);
-  if (backend == nullptr) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}' names unknown backend '{}'", flags.model, config->backend));
-  }
-  int64_t version = flags.model_version;
-  if (version == 0) {
-    const std::vector<int64_t> versions = serving::ModelRepository::ListVersions(model_dir);
-    if (versions.empty()) {
-      return absl::NotFoundError(
-          fmt::format("model '{}' has no version directory in {}", flags.model,
-                      model_dir.string()));
-    }
-    version = versions.back();
-  }
-  absl::StatusOr<std::unique_ptr<runtime::Model>> model =
-      backend->factory(*config, model_dir / std::to_string(version));
-  if (!model.ok()) {
-    const std::string detail = runtime::LibraryDetail(model.status());
-    return absl::Status(model.status().code(),
-                        fmt::format("model '{}' version {} failed to load: {}{}{}", flags.model,
-                                    version, std::string(model.status().message()),
+  const serving::ModelLoader loader(backends);
+  absl::StatusOr<serving::LoadedModel> loaded = loader.LoadNewest(
+      fs::path(flags.repository) / "models" / flags.model, flags.model, flags.model_version);
+  if (!loaded.ok()) {
+    const std::string detail = runtime::LibraryDetail(loaded.status());
+    return absl::Status(loaded.status().code(),
+                        fmt::format("model '{}': {}{}{}", flags.model,
+                                    std::string(loaded.status().message()),
                                     detail.empty() ? "" : ": ", detail));
   }
-  options.model_config = *std::move(config);
-  options.model = std::shared_ptr<runtime::Model>(*std::move(model));
-  options.model_version = version;
-  return version;
+  options.model_config = std::move(loaded->spec.config);
+  options.model = std::shared_ptr<runtime::Model>(std::move(loaded->model));
+  options.model_version = loaded->version;
+  return loaded->version;
 }
 
 void PrintSummary(const batch::BatchJobResult& r, const batch::BatchJobOptions& o) {

@@ -5,7 +5,8 @@
 #include <vector>
 
 #include "fmt/format.h"
-#include "serving/model_repository.h"
+#include "runtime/library_error.h"
+#include "serving/lifecycle/model_loader.h"
 
 namespace strata::cli {
 namespace {
@@ -42,24 +43,26 @@ double Micros(SteadyClock::duration d) {
 absl::StatusOr<ModelTiming> MeasureModel(const std::filesystem::path& repository,
                                          const std::string& model,
                                          const runtime::BackendRegistry& backends) {
-  serving::ServedModel served =
-      serving::ModelRepository::LoadModel(repository / "models" / model, backends);
-  if (!served.ready()) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}' did not load: {}", model, served.reason));
+  const serving::ModelLoader loader(backends);
+  absl::StatusOr<serving::LoadedModel> served = loader.LoadNewest(repository / "models" / model, model);
+  if (!served.ok()) {
+    const std::string detail = runtime::LibraryDetail(served.status());
+    return absl::InvalidArgumentError(fmt::format("model '{}' did not load: {}{}{}", model,
+                                                  std::string(served.status().message()),
+                                                  detail.empty() ? "" : ": ", detail));
   }
   ModelTiming timing{.model = model,
-                     .version = served.version,
+                     .version = served->version,
                      .single_row_p50_us = 0,
                      .single_row_p99_us = 0,
                      .batch_us_per_row = 0,
-                     .batch_rows = std::clamp<int64_t>(served.config.max_batch_size, 1, 256)};
-  absl::StatusOr<std::vector<core::Tensor>> one = ZeroInputs(served.config, 1);
+                     .batch_rows = std::clamp<int64_t>(served->spec.config.max_batch_size, 1, 256)};
+  absl::StatusOr<std::vector<core::Tensor>> one = ZeroInputs(served->spec.config, 1);
   if (!one.ok()) return one.status();
   std::vector<double> latencies;
   for (int i = 0; i < kSingleCalls + 10; ++i) {
     const SteadyClock::time_point start = SteadyClock::now();
-    absl::StatusOr<std::vector<core::Tensor>> out = served.model->Run(*one);
+    absl::StatusOr<std::vector<core::Tensor>> out = served->model->Run(*one);
     if (!out.ok()) {
       return absl::InvalidArgumentError(
           fmt::format("model '{}' failed on zero inputs: {}", model, std::string(out.status().message())));
@@ -70,11 +73,11 @@ absl::StatusOr<ModelTiming> MeasureModel(const std::filesystem::path& repository
   timing.single_row_p50_us = latencies[latencies.size() / 2];
   timing.single_row_p99_us = latencies[latencies.size() * 99 / 100];
 
-  absl::StatusOr<std::vector<core::Tensor>> batch = ZeroInputs(served.config, timing.batch_rows);
+  absl::StatusOr<std::vector<core::Tensor>> batch = ZeroInputs(served->spec.config, timing.batch_rows);
   if (!batch.ok()) return batch.status();
   const SteadyClock::time_point start = SteadyClock::now();
   for (int i = 0; i < kBatchCalls; ++i) {
-    if (absl::StatusOr<std::vector<core::Tensor>> out = served.model->Run(*batch); !out.ok()) {
+    if (absl::StatusOr<std::vector<core::Tensor>> out = served->model->Run(*batch); !out.ok()) {
       return out.status();
     }
   }

@@ -1,11 +1,7 @@
-// ModelRepository reads a model repository on disk and loads its models:
-//
-//   <root>/models/<name>/config.yaml     the declared signature and backend
-//   <root>/models/<name>/<version>/      an integer-named version directory
-//
-// Each model loads its highest version. A model whose config or artifact is
-// broken is kept, not ready, with the reason; the others load regardless.
-// Functions are thread-compatible; the returned ServedModels are immutable.
+// ServedModel is one model version as readers see it (or a model's
+// not-ready view), and ModelRepository lists a model's version
+// directories. Loading lives in serving/lifecycle/model_loader.h.
+// ServedModels are immutable once published.
 #ifndef STRATA_SERVING_MODEL_REPOSITORY_H_
 #define STRATA_SERVING_MODEL_REPOSITORY_H_
 
@@ -15,10 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
-#include "runtime/backend_registry.h"
 #include "runtime/model.h"
 #include "runtime/model_config.h"
+#include "serving/version_state.h"
 
 namespace strata::serving {
 
@@ -37,22 +32,19 @@ struct ServedModel {
   // Why not ready; for a ready version, a note on its state (kept serving
   // as the last known good), else empty.
   std::string reason;
+  // For a not-ready view: the model was taken out of service on purpose,
+  // through the control API (it is then not one the server must serve).
+  bool unloaded = false;
 
   bool ready() const { return model != nullptr; }
+  VersionState state() const {
+    if (ready()) return VersionState::kReady;
+    return unloaded ? VersionState::kUnloaded : VersionState::kUnavailable;
+  }
 };
 
 class ModelRepository {
  public:
-  // Loads every model under `root`/models. Error only when the directory
-  // itself cannot be read.
-  static absl::StatusOr<std::vector<ServedModel>> LoadAll(
-      const std::filesystem::path& root,
-      const runtime::BackendRegistry& backends);
-
-  // Loads the model in `model_dir`; never fails, see ServedModel::reason.
-  static ServedModel LoadModel(const std::filesystem::path& model_dir,
-                               const runtime::BackendRegistry& backends);
-
   // Integer-named subdirectories of `model_dir`, ascending.
   static std::vector<int64_t> ListVersions(
       const std::filesystem::path& model_dir);

@@ -236,11 +236,9 @@ void ServerCore::RunModel(core::InferRequest request, InferCallback done, bool s
 
 std::string ServerCore::NotReadyReason() const {
   if (options_.lenient_readiness) return "";
-  // The reason ModelManager gives a model unloaded on purpose: it is no
-  // longer one the server is asked to serve.
-  constexpr std::string_view kUnloaded = "unloaded through the control API";
   for (const std::shared_ptr<const ServedModel>& model : manager_->List()) {
-    if (model->ready() || model->reason == kUnloaded) continue;
+    // A model unloaded on purpose is no longer one the server must serve.
+    if (model->state() != VersionState::kUnavailable) continue;
     return fmt::format("model '{}' is not ready: {}", model->name, model->reason);
   }
   for (const Endpoint* endpoint : endpoints_->List()) {

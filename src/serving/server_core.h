@@ -22,7 +22,8 @@
 #include "serving/endpoint_set.h"
 #include "serving/guarded_table_store.h"
 #include "serving/key_log.h"
-#include "serving/model_manager.h"
+#include "serving/lifecycle/model_control.h"
+#include "serving/lifecycle/model_manager.h"
 #include "serving/model_repository.h"
 #include "serving/server_metrics.h"
 #include "serving/workload_monitor.h"
@@ -74,7 +75,7 @@ class ServerCore {
   }
 
   // Readiness in the protocol's sense: every model of the repository has a
-  // ready version (models unloaded through the control API excepted) and
+  // ready version (models in the kUnloaded state excepted) and
   // every endpoint is ready. With `lenient_readiness`, the server is ready
   // once it has started, whatever its models. Reads published state only:
   // never waits on a store or on model work.
@@ -103,8 +104,11 @@ class ServerCore {
   }
   std::vector<const Endpoint*> endpoints() const { return endpoints_->List(); }
 
-  // Versions, labels, the default, and the control operations.
-  ModelManager& manager() const { return *manager_; }
+  // The control operations (index, load, unload, labels, default,
+  // rollback) for the frontends' control routes. They run on the model
+  // lifecycle's own executor, not on this object, so a const core hands the
+  // capability out; ModelControl is thread-safe.
+  ModelControl& control() const { return *manager_; }
 
   // Calls of an endpoint's name go to its plan. Otherwise:
   // validates `request` against the model's signature and runs it through

@@ -121,7 +121,7 @@ TEST(ServerCoreReadinessTest, ModelsUnloadedOnPurposeDoNotCount) {
   ASSERT_TRUE(core.ok());
   EXPECT_TRUE((*core)->Ready()) << (*core)->NotReadyReason();
   std::promise<absl::StatusOr<std::string>> unloaded;
-  (*core)->manager().Unload("good", [&](absl::StatusOr<std::string> r) {
+  (*core)->control().Unload("good", [&](absl::StatusOr<std::string> r) {
     unloaded.set_value(std::move(r));
   });
   ASSERT_TRUE(unloaded.get_future().get().ok());
