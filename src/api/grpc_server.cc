@@ -2,11 +2,13 @@
 
 #include <limits>
 
+#include "api/grpc_acceptor.h"
 #include "api/grpc_inference_service.h"
 #include "fmt/format.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/server_posix.h"
 
 namespace strata::api {
 namespace {
@@ -52,35 +54,42 @@ GrpcServer::~GrpcServer() { Shutdown(); }
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const GrpcServerOptions& options, const serving::ServerCore& core) {
+  // strata accepts the port's connections itself (api/grpc_acceptor.h): gRPC
+  // 1.51's acceptor never accepts again after running out of descriptors.
+  absl::StatusOr<std::unique_ptr<GrpcAcceptor>> acceptor =
+      GrpcAcceptor::Listen(options.host, options.port);
+  if (!acceptor.ok()) return acceptor.status();
   std::unique_ptr<GrpcServer> server(
       new GrpcServer(options, std::make_unique<GrpcInferenceService>(
                                   core, GrpcServiceOptions{.control_api = options.control_api})));
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  int selected_port = 0;
-  const std::string address = Address(options.host, options.port);
-  // A second server on a busy port must fail, not share it silently.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected_port);
   builder.RegisterService(server->service_.get());
   builder.RegisterCallbackGenericService(server->unsupported_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(
       options.max_message_bytes, std::numeric_limits<int>::max())));
   builder.SetMaxSendMessageSize(-1);
   server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr || selected_port == 0) {
-    if (server->server_ == nullptr) server->stopped_ = true;
-    return absl::UnavailableError(
-        fmt::format("cannot listen for gRPC on {}: the address is in use or invalid",
-                    address));
+  if (server->server_ == nullptr) {
+    server->stopped_ = true;
+    return absl::InternalError(fmt::format(
+        "cannot start the gRPC server on {}", Address(options.host, options.port)));
   }
-  server->port_ = static_cast<uint16_t>(selected_port);
+  server->acceptor_ = *std::move(acceptor);
+  server->port_ = server->acceptor_->port();
+  grpc::Server* grpc_server = server->server_.get();
+  serving::ServerMetrics* metrics = options.metrics;
+  server->acceptor_->Start([grpc_server](int fd) { grpc::AddInsecureChannelFromFd(grpc_server, fd); },
+                           [metrics] {
+                             if (metrics != nullptr) metrics->RecordAcceptPause();
+                           });
   return server;
 }
 
 void GrpcServer::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  if (acceptor_ != nullptr) acceptor_->Stop();  // no new connections
   server_->Shutdown(std::chrono::system_clock::now() + options_.drain_timeout);
   server_->Wait();
 }

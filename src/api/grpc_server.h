@@ -3,8 +3,8 @@
 // generic tools such as grpcurl can discover the service). A call of any
 // other method (Triton's ModelStreamInfer, shared memory, ...) is answered
 // UNIMPLEMENTED with a message naming it. Request
-// compression (gzip, deflate) is gRPC's own. It owns the listening socket
-// and the service; every answer comes from the ServerCore, which must
+// compression (gzip, deflate) is gRPC's own. It owns the listening socket (accepted by
+// GrpcAcceptor, which survives running out of descriptors) and the service; every answer comes from the ServerCore, which must
 // outlive it. Start() from one thread; Shutdown() from any, at most once at
 // a time.
 #ifndef STRATA_API_GRPC_SERVER_H_
@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "serving/server_core.h"
+#include "serving/server_metrics.h"
 
 namespace grpc {
 class CallbackGenericService;
@@ -25,6 +26,7 @@ class Server;
 
 namespace strata::api {
 
+class GrpcAcceptor;
 class GrpcInferenceService;
 
 struct GrpcServerOptions {
@@ -33,6 +35,9 @@ struct GrpcServerOptions {
   size_t max_message_bytes = 64 << 20;  // larger requests: RESOURCE_EXHAUSTED
   std::chrono::seconds drain_timeout{30};
   bool control_api = false;  // RepositoryIndex, RepositoryModelLoad/Unload
+  // Where accept pauses are counted (strata_http_accept_pauses_total, shared
+  // with the REST frontend); null: not counted. Must outlive the server.
+  serving::ServerMetrics* metrics = nullptr;
 };
 
 class GrpcServer {
@@ -57,6 +62,7 @@ class GrpcServer {
   // Answers every method the service does not have: UNIMPLEMENTED, naming it.
   std::unique_ptr<grpc::CallbackGenericService> unsupported_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<GrpcAcceptor> acceptor_;  // the port's connections
   uint16_t port_ = 0;
   bool stopped_ = false;
 };

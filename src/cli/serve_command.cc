@@ -196,7 +196,8 @@ int RunServe(const ServeFlags& flags) {
         {.host = flags.host,
          .port = static_cast<uint16_t>(flags.grpc_port),
          .max_message_bytes = *max_body,
-         .control_api = flags.control_api},
+         .control_api = flags.control_api,
+         .metrics = &(*core)->metrics()},
         **core);
     if (!started.ok()) {
       spdlog::error("{}", std::string(started.status().message()));

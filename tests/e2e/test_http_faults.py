@@ -160,6 +160,48 @@ class DescriptorExhaustionTest(unittest.TestCase):
         watcher.close()
 
 
+class GrpcDescriptorExhaustionTest(unittest.TestCase):
+    """gRPC 1.51's own acceptor never accepted again after its first EMFILE
+    (grpc/grpc#20418); strata accepts the gRPC port's connections itself."""
+    CLIENTS = 60
+
+    def test_grpc_accepts_again_once_descriptors_free_up(self):
+        import grpc
+        import protocol_clients  # noqa: F401 (puts the generated stubs on the path)
+        import inference_pb2
+        import inference_pb2_grpc
+        repository = make_repository()
+        self.addCleanup(shutil.rmtree, repository)
+        server = StrataServer(repository, ["--http-threads", "1"]).__enter__()
+        self.addCleanup(server.__exit__, None, None, None)
+        pid, port = server.process.pid, server.grpc_port
+        self.assertIsNotNone(port)
+        limit = open_fds(pid) + 8
+        os.system(f"prlimit --pid {pid} --nofile={limit}:{limit}")
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=5)
+                   for _ in range(self.CLIENTS)]
+        deadline = time.monotonic() + 10
+        while open_fds(pid) < limit and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(open_fds(pid), limit, "the server never reached its descriptor limit")
+        cpu_before = cpu_seconds(pid)
+        time.sleep(2)
+        self.assertLess(cpu_seconds(pid) - cpu_before, 0.3, "the gRPC acceptor spins")
+        for c in clients:
+            c.close()
+        time.sleep(0.5)
+        # A new channel after the shortage must be served.
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = inference_pb2_grpc.GRPCInferenceServiceStub(channel)
+            live = stub.ServerLive(inference_pb2.ServerLiveRequest(), timeout=10)
+        self.assertTrue(live.live)
+        conn = server.connection()
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+        conn.close()
+        self.assertGreater(metric(parse_metrics(text), "strata_http_accept_pauses_total"), 0)
+
+
 class BodyBudgetTest(unittest.TestCase):
     STALLED = 16
     BODY = 8 * MIB      # announced by each stalled upload
