@@ -52,7 +52,15 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
     }
   }
   try {
-    if (node["plan"]) config.plan = node["plan"].as<std::string>();
+    if (node["plan"]) {
+      const std::string plan = node["plan"].as<std::string>();
+      const std::optional<PlanKind> kind = ParsePlanKind(plan);
+      if (!kind) {
+        return invalid(
+            fmt::format("plan '{}' is not supported; use static, hybrid or dynamic", plan));
+      }
+      config.plan = *kind;
+    }
     if (node["table"]) config.table = node["table"].as<std::string>();
     if (node["store"]) config.store = node["store"].as<std::string>();
     if (node["key"]) {
@@ -93,17 +101,13 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
   } catch (const YAML::Exception& e) {
     return invalid(fmt::format("{} (line {})", e.msg, e.mark.line + 1));
   }
-  if (config.plan != "static" && config.plan != "hybrid" && config.plan != "dynamic") {
-    return invalid(fmt::format("plan '{}' is not supported; use static, hybrid or dynamic",
-                               config.plan));
-  }
-  if (config.plan == "hybrid" && (config.model.empty() || config.key.empty())) {
+  if (config.plan == PlanKind::kHybrid && (config.model.empty() || config.key.empty())) {
     return invalid("plan hybrid needs model and key");
   }
-  if (config.plan == "static" && (!config.model.empty() || node["cache"])) {
+  if (config.plan == PlanKind::kStatic && (!config.model.empty() || node["cache"])) {
     return invalid("model and cache belong to plans hybrid and dynamic");
   }
-  if (config.plan == "dynamic") {
+  if (config.plan == PlanKind::kDynamic) {
     if (config.model.empty()) return invalid("plan dynamic needs model");
     if (node["table"] || node["store"] || node["default"] || node["on_store_error"] ||
         node["table_in_memory"]) {
@@ -118,7 +122,7 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
   if (config.store != "rocksdb" && config.store != "redis") {
     return invalid(fmt::format("store '{}' is not rocksdb or redis", config.store));
   }
-  if (config.plan != "dynamic") {
+  if (config.plan != PlanKind::kDynamic) {
     if (absl::Status s = store::ValidateTableName(config.table); !s.ok()) {
       return invalid(std::string(s.message()));
     }
