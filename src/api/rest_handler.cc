@@ -329,7 +329,8 @@ std::optional<HttpReply> RestHandler::ModelRoute(
     }
     return Json(200, EncodeEndpointMetadata(*d));
   }
-  const serving::ServedModel& served = *std::get<std::shared_ptr<const serving::ServedModel>>(*described);
+  const serving::ServedModel& served =
+      *std::get<std::shared_ptr<const serving::ServedModel>>(*described);
   if (action == "config") {
     inference::ModelConfig config;
     EncodeModelConfig(served, config);

@@ -177,7 +177,8 @@ class DynamicCacheTest : public HybridEndpointTest {
   void StartDynamic() {
     Serve(HybridEndpointConfig{.name = "good", .model = "good", .table = "", .key = {},
                                .cache_max_bytes = 1 << 20,
-                               .cache_ttl = std::chrono::nanoseconds(0), .plan = PlanKind::kDynamic});
+                               .cache_ttl = std::chrono::nanoseconds(0),
+                               .plan = PlanKind::kDynamic});
   }
 
   static core::InferRequest Rows(std::vector<float> firsts) {

@@ -182,11 +182,13 @@ absl::StatusOr<advisor::WorkloadSnapshot> ServerCore::LiveWorkload(
   }
   STRATA_ASSIGN_OR_RETURN(advisor::WorkloadSnapshot snapshot, workload_->Snapshot(name, with_sketch));
   const std::string endpoint(name);
-  if (std::optional<LayerSummary> table = metrics_->Layer(endpoint, "table");
+  if (std::optional<LayerSummary> table =
+          metrics_->Layer(endpoint, std::string(LayerName(Layer::kTable)));
       table && table->rows > 0) {
     snapshot.figures[std::string(advisor::kLookupUs)] = 1e6 * table->seconds / table->rows;
   }
-  if (std::optional<LayerSummary> model = metrics_->Layer(endpoint, "model");
+  if (std::optional<LayerSummary> model =
+          metrics_->Layer(endpoint, std::string(LayerName(Layer::kModel)));
       model && model->requests > 0) {
     snapshot.figures[std::string(advisor::kModelP50Us)] = 1e6 * model->p50_seconds;
     snapshot.figures[std::string(advisor::kModelP99Us)] = 1e6 * model->p99_seconds;

@@ -268,7 +268,9 @@ void StaticEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
 absl::StatusOr<core::InferResponse> StaticEndpoint::Infer(
     const core::InferRequest& request) const {
   std::promise<absl::StatusOr<core::InferResponse>> promise;
-  Run(request, [&promise](absl::StatusOr<core::InferResponse> r) { promise.set_value(std::move(r)); });
+  Run(request, [&promise](absl::StatusOr<core::InferResponse> r) {
+    promise.set_value(std::move(r));
+  });
   return promise.get_future().get();
 }
 

@@ -36,7 +36,9 @@ class StageList {
   explicit StageList(std::vector<std::unique_ptr<Stage>> stages) : stages_(std::move(stages)) {}
 
   // Runs every stage over `batch`, then calls `done` exactly once.
-  void Run(std::shared_ptr<RowBatch> batch, Stage::Next done) const { RunFrom(0, std::move(batch), std::move(done)); }
+  void Run(std::shared_ptr<RowBatch> batch, Stage::Next done) const {
+    RunFrom(0, std::move(batch), std::move(done));
+  }
 
   size_t size() const { return stages_.size(); }
   bool empty() const { return stages_.empty(); }
