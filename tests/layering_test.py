@@ -114,6 +114,16 @@ class LayeringTest(unittest.TestCase):
         self.assertIn("serving", self.allowed["api"])
         self.assertEqual(self.owners["torch"], {"runtime/torchscript"})
 
+    def test_plans_folder_is_a_module_of_serving(self):
+        self.assertIn("serving/plans", self.allowed["serving"])
+        self.assertEqual(self.allowed["serving/plans"], {"core", "runtime", "store", "serving"})
+        found = violations({"serving/plans/s.cc": '#include "api/rest_handler.h"\n',
+                            "serving/plans/t.cc": '#include "serving/server_metrics.h"\n',
+                            "serving/u.cc": '#include "serving/plans/stage.h"\n'},
+                           self.allowed, self.owners)
+        self.assertEqual(found, ["src/serving/plans/s.cc: serving/plans must not include "
+                                 "api/rest_handler.h (api)"])
+
     def test_source_tree_respects_layering(self):
         files = source_files()
         self.assertGreater(len(files), 20)

@@ -1,5 +1,7 @@
 #include "api/grpc_codec.h"
 
+#include "api/endpoint_json.h"
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -358,7 +360,7 @@ void EncodeEndpointMetadata(const serving::EndpointDescription& endpoint,
                             inference::ModelMetadataResponse& out) {
   out.set_name(endpoint.name);
   for (int64_t v : endpoint.versions) out.add_versions(std::to_string(v));
-  out.set_platform("strata_" + endpoint.plan);
+  out.set_platform(fmt::format("strata_{}", serving::PlanName(endpoint.plan)));
   const auto add = [](const runtime::TensorSpec& spec, auto* tensor) {
     tensor->set_name(spec.name);
     tensor->set_datatype(std::string(core::DataTypeName(spec.dtype)));
@@ -367,8 +369,8 @@ void EncodeEndpointMetadata(const serving::EndpointDescription& endpoint,
   for (const runtime::TensorSpec& spec : endpoint.inputs) add(spec, out.add_inputs());
   for (const runtime::TensorSpec& spec : endpoint.outputs) add(spec, out.add_outputs());
   auto& properties = *out.mutable_properties();
-  for (const auto& [key, value] : endpoint.properties) properties[key] = value;
-  properties["plan"] = endpoint.plan;
+  for (const auto& [key, value] : EndpointProperties(endpoint)) properties[key] = value;
+  properties["plan"] = std::string(serving::PlanName(endpoint.plan));
   properties["state"] = VersionStateText(endpoint.ready);
   if (!endpoint.ready) properties["reason"] = endpoint.reason;
 }

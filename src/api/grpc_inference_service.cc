@@ -172,25 +172,23 @@ grpc::ServerUnaryReactor* GrpcInferenceService::ModelInfer(Context* c, const Byt
 
 grpc::Status GrpcInferenceService::Readiness(const inference::ModelReadyRequest& request,
                                           inference::ModelReadyResponse& response) const {
-  if (const serving::Endpoint* endpoint = core_.FindEndpoint(request.name())) {
-    response.set_ready(endpoint->Describe().ready);
-    return grpc::Status::OK;
-  }
-  auto model = core_.FindModel(request.name(), request.version());
-  if (!model.ok()) return ToGrpcStatus(model.status());
-  response.set_ready((*model)->ready());
+  auto described = core_.Describe(request.name(), request.version());
+  if (!described.ok()) return ToGrpcStatus(described.status());
+  const auto* d = std::get_if<serving::EndpointDescription>(&*described);
+  response.set_ready(d != nullptr ? d->ready
+                                  : std::get<1>(*described)->ready());
   return grpc::Status::OK;
 }
 
 grpc::Status GrpcInferenceService::Metadata(const inference::ModelMetadataRequest& request,
                                             inference::ModelMetadataResponse& response) const {
-  if (const serving::Endpoint* endpoint = core_.FindEndpoint(request.name())) {
-    EncodeEndpointMetadata(endpoint->Describe(), response);
-    return grpc::Status::OK;
+  auto described = core_.Describe(request.name(), request.version());
+  if (!described.ok()) return ToGrpcStatus(described.status());
+  if (const auto* d = std::get_if<serving::EndpointDescription>(&*described)) {
+    EncodeEndpointMetadata(*d, response);
+  } else {
+    EncodeModelMetadata(*std::get<1>(*described), response);
   }
-  auto model = core_.FindModel(request.name(), request.version());
-  if (!model.ok()) return ToGrpcStatus(model.status());
-  EncodeModelMetadata(**model, response);
   return grpc::Status::OK;
 }
 

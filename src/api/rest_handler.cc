@@ -319,26 +319,25 @@ std::optional<HttpReply> RestHandler::ModelRoute(
   if (action != "" && action != "ready" && action != "config") {
     return Error(404, fmt::format("no such endpoint: {}", request.target));
   }
-  if (const serving::Endpoint* endpoint = core_.FindEndpoint(model)) {
-    const serving::EndpointDescription d = endpoint->Describe();
-    if (action == "ready") return Json(d.ready ? 200 : 503, EncodeEndpointReady(d));
+  auto described = core_.Describe(model, version);
+  if (!described.ok()) return FromStatus(described.status());
+  if (const auto* d = std::get_if<serving::EndpointDescription>(&*described)) {
+    if (action == "ready") return Json(d->ready ? 200 : 503, EncodeEndpointReady(*d));
     if (action == "config") {
       return Error(404, fmt::format("'{}' is a {} endpoint, not a model; it has no model "
-                                    "configuration", model, d.plan));
+                                    "configuration", model, serving::PlanName(d->plan)));
     }
-    return Json(200, EncodeEndpointMetadata(d));
+    return Json(200, EncodeEndpointMetadata(*d));
   }
-  auto found = core_.FindModel(model, version);
-  if (!found.ok()) return FromStatus(found.status());
+  const serving::ServedModel& served =
+      *std::get<std::shared_ptr<const serving::ServedModel>>(*described);
   if (action == "config") {
     inference::ModelConfig config;
-    EncodeModelConfig(**found, config);
+    EncodeModelConfig(served, config);
     return Json(200, ModelConfigToJson(config));
   }
-  if (action == "ready") {
-    return Json((*found)->ready() ? 200 : 503, EncodeModelReady(**found));
-  }
-  return Json(200, EncodeModelMetadata(**found));
+  if (action == "ready") return Json(served.ready() ? 200 : 503, EncodeModelReady(served));
+  return Json(200, EncodeModelMetadata(served));
 }
 
 std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request,

@@ -1,5 +1,7 @@
 #include "api/status_page.h"
 
+#include "api/endpoint_json.h"
+
 #include <map>
 
 #include "core/text_escape.h"
@@ -67,14 +69,14 @@ void Endpoints(const serving::ServerCore& core, std::string& out) {
   for (const serving::Endpoint* e : endpoints) {
     const serving::EndpointDescription d = e->Describe();
     std::string details;
-    for (const auto& [key, value] : d.properties) {
+    for (const auto& [key, value] : EndpointProperties(d)) {
       details += fmt::format("{}{}: {}", details.empty() ? "" : "; ", HtmlEscape(key),
                              HtmlEscape(value));
     }
     out += fmt::format(
         "<tr><td><a href=\"/v2/models/{0}\">{0}</a></td><td>{1}</td>{2}"
         "<td class=muted>{3}</td></tr>",
-        HtmlEscape(d.name), HtmlEscape(d.plan), ReadyCell(d.ready, d.reason), details);
+        HtmlEscape(d.name), serving::PlanName(d.plan), ReadyCell(d.ready, d.reason), details);
   }
   out += "</table>";
 }

@@ -90,14 +90,14 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
   for (const serving::EndpointConfig& config : *configs) {
     std::shared_ptr<store::TableStore> no_store;  // plan dynamic reads no table
     std::shared_ptr<store::TableStore>& store =
-        config.plan == "dynamic" ? no_store : stores[config.store];
-    if (!store && config.plan != "dynamic") {
+        config.plan == serving::PlanKind::kDynamic ? no_store : stores[config.store];
+    if (!store && config.plan != serving::PlanKind::kDynamic) {
       absl::StatusOr<std::shared_ptr<store::TableStore>> created =
           CreateServingStore(flags, config.store, loaded);
       if (!created.ok()) return created.status();
       store = *std::move(created);
     }
-    if (config.plan == "hybrid" || config.plan == "dynamic") {
+    if (config.plan == serving::PlanKind::kHybrid || config.plan == serving::PlanKind::kDynamic) {
       endpoints.push_back(std::make_shared<serving::HybridEndpoint>(
           serving::HybridEndpointConfig{
               .name = config.name,
@@ -208,16 +208,17 @@ int RunServe(const ServeFlags& flags) {
   }
   for (const serving::Endpoint* endpoint : (*core)->endpoints()) {
     const serving::EndpointDescription d = endpoint->Describe();
-    auto property = [&](const char* key) {
-      auto it = d.properties.find(key);
-      return it == d.properties.end() ? std::string("none") : it->second;
+    auto number = [](const std::optional<int64_t>& v) {
+      return v ? std::to_string(*v) : std::string("none");
     };
+    const std::optional<int64_t> table_version =
+        d.table && d.table->version != 0 ? std::optional<int64_t>(d.table->version) : std::nullopt;
     const std::string what =
-        d.plan == "hybrid"
-            ? fmt::format("model '{}' version {}, table version {}", property("model"),
-                          property("model_version"), property("table_version"))
-            : "table version " + property("table_version");
-    spdlog::info("endpoint '{}' ({}): {}", d.name, d.plan,
+        d.plan == serving::PlanKind::kHybrid
+            ? fmt::format("model '{}' version {}, table version {}", d.model,
+                          number(d.model_version), number(table_version))
+            : "table version " + number(table_version);
+    spdlog::info("endpoint '{}' ({}): {}", d.name, serving::PlanName(d.plan),
                  d.ready ? what + " ready" : "not ready: " + d.reason);
   }
   spdlog::info("{} of {} models ready; listening on http://{}:{}", ready,

@@ -1,37 +1,86 @@
 // Endpoint is the plan behind a name that clients call
 // (`/v2/models/{endpoint}/infer`) when that name is not simply a model: a
-// static plan (answers looked up in a table), and later hybrid, cascade and
-// split plans. ServerCore resolves a name to its Endpoint before it looks
-// for a model, so REST and gRPC share one code path. Implementations are
-// thread-safe: InferAsync and Describe run on many threads at once, Refresh
-// on the refresh thread.
+// static, hybrid or dynamic plan, each a list of stages over a row batch
+// (serving/plans/). ServerCore resolves a name to its Endpoint before it
+// looks for a model, so REST and gRPC share one code path. Implementations
+// are thread-safe: InferAsync and Describe run on many threads at once,
+// Refresh on the refresh thread.
 #ifndef STRATA_SERVING_ENDPOINT_H_
 #define STRATA_SERVING_ENDPOINT_H_
 
 #include <cstdint>
 #include <functional>
-#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/infer_request.h"
 #include "runtime/model_config.h"
+#include "serving/plans/model_runner.h"
+#include "serving/plans/plan_kind.h"
+#include "serving/plans/row_batch.h"
+#include "serving/prediction_cache.h"
 
 namespace strata::serving {
 
-class ServerCore;
+class ServerMetrics;
 
-// What metadata and readiness calls report about an endpoint.
+// The table an endpoint reads, as metadata reports it.
+struct EndpointTable {
+  std::string name;
+  std::string store;   // the store's kind: rocksdb, redis (static plans)
+  int64_t version = 0;  // 0: no version open yet
+  std::string model;    // the model version that produced it
+  int64_t model_version = 0;
+  int64_t rows = 0;
+  double bytes_per_entry = 0;          // what one entry costs
+  std::optional<size_t> in_memory_bytes;  // set when the version is held in memory
+  std::string refused;  // why the last version offered was refused; empty when none was
+};
+
+// The prediction cache of a plan that has one.
+struct EndpointCache {
+  size_t max_bytes = 0;
+  bool keyed_by_row_inputs = false;  // no key columns: a row's inputs are its key
+  PredictionCacheStats stats;
+};
+
+// What metadata and readiness calls report about an endpoint. Frontends
+// turn it into text (JSON, protobuf); nothing inside reads it back.
 struct EndpointDescription {
   std::string name;
-  std::string plan;                          // "static", ...
+  PlanKind plan = PlanKind::kStatic;
   std::vector<int64_t> versions;             // the servable versions answering
   std::vector<runtime::TensorSpec> inputs;   // shapes include the batch dimension as -1
   std::vector<runtime::TensorSpec> outputs;
   bool ready = false;
-  std::string reason;                        // why not ready; empty when ready
-  std::map<std::string, std::string> properties;  // plan details (table, model, ...)
+  std::string reason;  // why not ready; empty when ready
+  // The model: a static plan's table producer, else the model computing
+  // rows; its version once known.
+  std::string model;
+  std::optional<int64_t> model_version;
+  std::optional<EndpointTable> table;  // plans that read a table
+  std::optional<EndpointCache> cache;  // plans with a cache layer
+  // A plan that reads a table whose version is not open: why.
+  std::string table_reason;
+};
+
+// Sees the rows of every request to a keyed endpoint once their keys are
+// computed (the key log, the live workload sketch). Thread-safe.
+class RowObserver {
+ public:
+  virtual ~RowObserver() = default;
+  virtual void Observe(const RowBatch& batch) const = 0;
+};
+
+// What the server hands an endpoint before any call: the model port for
+// plans that run models, the metrics its layers are recorded in, and the
+// observer of its rows. Each may be null; all outlive the endpoint.
+struct PlanServices {
+  const ModelRunner* models = nullptr;
+  ServerMetrics* metrics = nullptr;
+  const RowObserver* rows = nullptr;
 };
 
 class Endpoint {
@@ -52,10 +101,8 @@ class Endpoint {
   // unreachable; the endpoint keeps serving what it had.
   virtual absl::Status Refresh() = 0;
 
-  // Called once by ServerCore::Create() with the core that will route calls
-  // here, before any call: plans that call models (hybrid) keep it. The
-  // core outlives the endpoint.
-  virtual void Attach(const ServerCore& /*core*/) {}
+  // Called once by ServerCore::Create(), before any call.
+  virtual void Connect(const PlanServices& services) = 0;
 
   // The names of the request inputs that are the row key (what the key log
   // writes); empty when the endpoint has none.

@@ -35,6 +35,59 @@ std::optional<size_t> ParseSize(const std::string& text) {
   return number * it->second;
 }
 
+// The `cache:` map of an endpoint, when given.
+absl::Status ParseCache(const YAML::Node& cache, EndpointConfig& config) {
+  auto invalid = [](const std::string& what) { return absl::InvalidArgumentError(what); };
+  if (!cache) return absl::OkStatus();
+  if (!cache.IsMap()) return invalid("cache must be a map of max_bytes and ttl_s");
+  for (const auto& entry : cache) {
+    const std::string key = entry.first.as<std::string>();
+    if (key != "max_bytes" && key != "ttl_s") {
+      return invalid(fmt::format("unknown cache key '{}'; known: max_bytes, ttl_s", key));
+    }
+  }
+  if (cache["max_bytes"]) {
+    const std::optional<size_t> bytes = ParseSize(cache["max_bytes"].as<std::string>());
+    if (!bytes) return invalid("cache max_bytes must be a size such as 64MiB or 1048576");
+    config.cache_max_bytes = *bytes;
+  }
+  if (cache["ttl_s"]) config.cache_ttl_s = cache["ttl_s"].as<double>();
+  if (config.cache_ttl_s < 0) return invalid("cache ttl_s must be >= 0");
+  return absl::OkStatus();
+}
+
+// What each plan needs and refuses.
+absl::Status CheckPlan(const YAML::Node& node, EndpointConfig& config) {
+  auto invalid = [](const std::string& what) { return absl::InvalidArgumentError(what); };
+  if (config.plan == PlanKind::kHybrid && (config.model.empty() || config.key.empty())) {
+    return invalid("plan hybrid needs model and key");
+  }
+  if (config.plan == PlanKind::kStatic && (!config.model.empty() || node["cache"])) {
+    return invalid("model and cache belong to plans hybrid and dynamic");
+  }
+  if (config.plan == PlanKind::kDynamic) {
+    if (config.model.empty()) return invalid("plan dynamic needs model");
+    if (node["table"] || node["store"] || node["default"] || node["on_store_error"] ||
+        node["table_in_memory"]) {
+      return invalid("plan dynamic has no table: table, store, default, on_store_error and "
+                     "table_in_memory belong to plans static and hybrid");
+    }
+    config.table.clear();
+    // The cache is what a dynamic plan adds to the model's own endpoint:
+    // off unless asked for.
+    if (!node["cache"]) config.cache_max_bytes = 0;
+  }
+  if (config.store != "rocksdb" && config.store != "redis") {
+    return invalid(fmt::format("store '{}' is not rocksdb or redis", config.store));
+  }
+  if (config.plan != PlanKind::kDynamic) {
+    if (absl::Status s = store::ValidateTableName(config.table); !s.ok()) {
+      return invalid(std::string(s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Node& node) {
   auto invalid = [&](std::string_view what) {
     return absl::InvalidArgumentError(fmt::format("endpoint '{}': {}", name, what));
@@ -52,7 +105,15 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
     }
   }
   try {
-    if (node["plan"]) config.plan = node["plan"].as<std::string>();
+    if (node["plan"]) {
+      const std::string plan = node["plan"].as<std::string>();
+      const std::optional<PlanKind> kind = ParsePlanKind(plan);
+      if (!kind) {
+        return invalid(
+            fmt::format("plan '{}' is not supported; use static, hybrid or dynamic", plan));
+      }
+      config.plan = *kind;
+    }
     if (node["table"]) config.table = node["table"].as<std::string>();
     if (node["store"]) config.store = node["store"].as<std::string>();
     if (node["key"]) {
@@ -74,55 +135,13 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
       if (!bytes) return invalid("table_in_memory must be a size such as 64MiB, or 0");
       config.table_in_memory_bytes = *bytes;
     }
-    if (const YAML::Node cache = node["cache"]) {
-      if (!cache.IsMap()) return invalid("cache must be a map of max_bytes and ttl_s");
-      for (const auto& entry : cache) {
-        const std::string key = entry.first.as<std::string>();
-        if (key != "max_bytes" && key != "ttl_s") {
-          return invalid(fmt::format("unknown cache key '{}'; known: max_bytes, ttl_s", key));
-        }
-      }
-      if (cache["max_bytes"]) {
-        const std::optional<size_t> bytes = ParseSize(cache["max_bytes"].as<std::string>());
-        if (!bytes) return invalid("cache max_bytes must be a size such as 64MiB or 1048576");
-        config.cache_max_bytes = *bytes;
-      }
-      if (cache["ttl_s"]) config.cache_ttl_s = cache["ttl_s"].as<double>();
-      if (config.cache_ttl_s < 0) return invalid("cache ttl_s must be >= 0");
+    if (absl::Status s = ParseCache(node["cache"], config); !s.ok()) {
+      return invalid(std::string(s.message()));
     }
   } catch (const YAML::Exception& e) {
     return invalid(fmt::format("{} (line {})", e.msg, e.mark.line + 1));
   }
-  if (config.plan != "static" && config.plan != "hybrid" && config.plan != "dynamic") {
-    return invalid(fmt::format("plan '{}' is not supported; use static, hybrid or dynamic",
-                               config.plan));
-  }
-  if (config.plan == "hybrid" && (config.model.empty() || config.key.empty())) {
-    return invalid("plan hybrid needs model and key");
-  }
-  if (config.plan == "static" && (!config.model.empty() || node["cache"])) {
-    return invalid("model and cache belong to plans hybrid and dynamic");
-  }
-  if (config.plan == "dynamic") {
-    if (config.model.empty()) return invalid("plan dynamic needs model");
-    if (node["table"] || node["store"] || node["default"] || node["on_store_error"] ||
-        node["table_in_memory"]) {
-      return invalid("plan dynamic has no table: table, store, default, on_store_error and "
-                     "table_in_memory belong to plans static and hybrid");
-    }
-    config.table.clear();
-    // The cache is what a dynamic plan adds to the model's own endpoint:
-    // off unless asked for.
-    if (!node["cache"]) config.cache_max_bytes = 0;
-  }
-  if (config.store != "rocksdb" && config.store != "redis") {
-    return invalid(fmt::format("store '{}' is not rocksdb or redis", config.store));
-  }
-  if (config.plan != "dynamic") {
-    if (absl::Status s = store::ValidateTableName(config.table); !s.ok()) {
-      return invalid(std::string(s.message()));
-    }
-  }
+  if (absl::Status s = CheckPlan(node, config); !s.ok()) return invalid(std::string(s.message()));
   return config;
 }
 

@@ -36,12 +36,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "serving/plans/plan_kind.h"
 
 namespace strata::serving {
 
 struct EndpointConfig {
   std::string name;
-  std::string plan = "static";
+  PlanKind plan = PlanKind::kStatic;
   std::string table;              // defaults to `name`
   std::string store = "rocksdb";  // rocksdb | redis
   std::vector<std::string> key = {};

@@ -22,7 +22,7 @@ endpoints:
   EXPECT_DOUBLE_EQ(sales.default_value, 0.01);
   EXPECT_FALSE(sales.default_when_unavailable);
   const EndpointConfig& scores = (*configs)[1];
-  EXPECT_EQ(scores.plan, "static");
+  EXPECT_EQ(scores.plan, PlanKind::kStatic);
   EXPECT_EQ(scores.table, "scores_v2");
   EXPECT_EQ(scores.store, "rocksdb");
   EXPECT_TRUE(scores.default_when_unavailable);
@@ -40,7 +40,7 @@ TEST(EndpointConfigTest, ParsesHybridEndpoints) {
   ASSERT_TRUE(configs.ok()) << configs.status();
   ASSERT_EQ(configs->size(), 1u);
   const EndpointConfig& c = (*configs)[0];
-  EXPECT_EQ(c.plan, "hybrid");
+  EXPECT_EQ(c.plan, PlanKind::kHybrid);
   EXPECT_EQ(c.table, "head");
   EXPECT_EQ(c.model, "m");
   EXPECT_EQ(c.cache_max_bytes, 2u << 20);
@@ -60,7 +60,7 @@ endpoints:
   small: {plan: static, table_in_memory: 0}
 )");
   ASSERT_TRUE(configs.ok()) << configs.status();
-  EXPECT_EQ((*configs)[0].plan, "dynamic");
+  EXPECT_EQ((*configs)[0].plan, PlanKind::kDynamic);
   EXPECT_EQ((*configs)[0].cache_max_bytes, 0u);  // no cache unless asked for
   EXPECT_EQ((*configs)[0].table, "");
   EXPECT_EQ((*configs)[1].cache_max_bytes, 1u << 20);

@@ -10,10 +10,14 @@
 //   cache  -> the PredictionCache, keyed by the row's canonical key bytes
 //             behind the model's name and the version actually serving, so
 //             a version swap never serves another version's answer;
-//   model  -> the rows still unanswered, sent as ONE request through
-//             ServerCore::InferModelAsync (the model's queue and batcher);
-//             their answers are written to the cache under the version that
-//             computed them.
+//   model  -> the rows still unanswered, sent as ONE request through the
+//             ModelRunner port (the model's queue and batcher) on the version
+//             handle found once for the request; their answers are written
+//             to the cache under that version.
+//
+// Each layer is a stage over the request's RowBatch (serving/plans/), built
+// by HybridPlan() or DynamicPlan(). A request does one model version lookup
+// and one validation of its inputs.
 //
 // A request carries the key columns (which address the table and the cache)
 // AND the model's own inputs for every row (what the model needs for the
@@ -35,9 +39,9 @@
 // requests.
 //
 // Cost: what a request needs to know about the model version and the table
-// version serving (output layout, where the outputs sit in a table row, the
-// cache key prefix) is worked out once per pair of versions, not per
-// request; a row answered by the table or the cache costs a hash lookup (the
+// version serving (the RowLayout: output layout, where the outputs sit in a
+// table row, the cache key prefix) is worked out once per pair of versions,
+// not per request; a row answered by the table or the cache costs a hash lookup (the
 // table is held in memory when it fits, see StaticEndpoint) and a copy of
 // its output bytes; such rows never leave the calling thread, except that a
 // Redis table is asked on its store's own threads (the request goes on
@@ -52,13 +56,13 @@
 #include <vector>
 
 #include "serving/endpoint.h"
+#include "serving/plans/layer_recorder.h"
+#include "serving/plans/stage.h"
 #include "serving/prediction_cache.h"
 #include "serving/static_endpoint.h"
 #include "store/table_store.h"
 
 namespace strata::serving {
-
-struct ServedModel;
 
 struct HybridEndpointConfig {
   std::string name;                   // the endpoint clients call
@@ -67,7 +71,7 @@ struct HybridEndpointConfig {
   std::vector<std::string> key = {};  // key columns, in order (hybrid: required)
   size_t cache_max_bytes = 64 << 20;  // 0: no cache layer
   std::chrono::nanoseconds cache_ttl{0};
-  std::string plan = "hybrid";        // or "dynamic" (no table)
+  PlanKind plan = PlanKind::kHybrid;  // or kDynamic (no table)
   size_t table_in_memory_bytes = 64 << 20;  // StaticEndpointConfig::pin_max_bytes
 };
 
@@ -84,46 +88,44 @@ class HybridEndpoint : public Endpoint {
   absl::Status Refresh() override {
     return table_ ? table_->Refresh() : absl::OkStatus();
   }
-  void Attach(const ServerCore& core) override { core_ = &core; }
+  // Models are run through `services.models`; without it every call is
+  // UNAVAILABLE.
+  void Connect(const PlanServices& services) override;
   std::vector<std::string> key_columns() const override { return config_.key; }
 
   PredictionCacheStats cache_stats() const;
 
  private:
-  struct Plan;
-  // The plan for `served` and `table`: the last one when both are the same
-  // versions, else a new one (published for the next requests).
-  std::shared_ptr<const Plan> PlanFor(const std::shared_ptr<const ServedModel>& served,
-                                      const std::shared_ptr<const store::PredictionTable>& table)
-      const;
-
-  // The stages of a request: Start() (model, plan, keys) -> LookUpTable()
-  // (asynchronous: a Redis table answers on its store's threads) ->
-  // AnswerRest() (cache, then one model call for the misses) ->
-  // TakeModelRows() (the model's answers, cached) -> the response.
-  struct Request;
-  absl::StatusOr<std::shared_ptr<Request>> Start(core::InferRequest request) const;
-  absl::Status TakeInputs(std::vector<core::Tensor> inputs, const runtime::ModelConfig& model,
-                          Request& r) const;
+  // The layout for `served` and `table`: the last one when both are the
+  // same versions, else a new one (kept for the next requests).
+  absl::StatusOr<std::shared_ptr<const RowLayout>> LayoutFor(
+      const ServedModel& served, const std::shared_ptr<const ServedModel>& handle,
+      const std::shared_ptr<const store::PredictionTable>& table) const;
+  // The request as a batch for `served`: keys, layout, the model's inputs.
+  absl::StatusOr<std::shared_ptr<RowBatch>> Prepare(
+      core::InferRequest request, std::shared_ptr<const ServedModel> served) const;
+  // Splits the inputs into key columns and the model's, and computes keys.
+  absl::Status TakeInputs(std::vector<core::Tensor> inputs, RowBatch& batch) const;
   absl::StatusOr<std::vector<std::string>> RowKeys(
-      const std::vector<const core::Tensor*>& key_columns, const runtime::ModelConfig& model,
-      Request& r) const;
-  void LookUpTable(std::shared_ptr<Request> r, InferCallback done) const;
-  // A failed lookup (store unreachable, breaker open) leaves every row to
-  // the cache and the model, and the response says `degraded`.
-  void TakeTableRows(Request& r, const absl::StatusOr<store::LookupResult>& got) const;
-  void AnswerRest(std::shared_ptr<Request> r, InferCallback done) const;
-  absl::StatusOr<core::InferRequest> ModelRequest(Request& r) const;
-  absl::StatusOr<core::InferResponse> TakeModelRows(
-      Request& r, absl::StatusOr<core::InferResponse> answered,
-      std::chrono::steady_clock::time_point model_start) const;
-  void CacheModelRows(const Request& r, const std::string& version) const;
+      const std::vector<const core::Tensor*>& key_columns, RowBatch& batch) const;
+  void DescribeTable(EndpointDescription& d) const;
+  void DescribeModel(EndpointDescription& d) const;
 
   HybridEndpointConfig config_;
   std::unique_ptr<StaticEndpoint> table_;
-  std::unique_ptr<PredictionCache> cache_;  // null when disabled
-  const ServerCore* core_ = nullptr;        // set by Attach()
-  mutable std::atomic<std::shared_ptr<const Plan>> plan_;
+  std::unique_ptr<PredictionCache> cache_;    // null when disabled
+  const ModelRunner* models_ = nullptr;       // set by Connect()
+  const RowObserver* observer_ = nullptr;     // set by Connect()
+  std::unique_ptr<LayerRecorder> recorder_;   // set by Connect()
+  StageList stages_;                          // set by Connect()
+  struct CachedLayout {
+    // Which versions it is for (compared by owner, never locked: a layout
+    // never keeps a version alive).
+    std::weak_ptr<const ServedModel> served;
+    std::weak_ptr<const store::PredictionTable> table;
+    absl::StatusOr<std::shared_ptr<const RowLayout>> layout;
+  };
+  mutable std::atomic<std::shared_ptr<const CachedLayout>> layout_;
 };
 
 }  // namespace strata::serving

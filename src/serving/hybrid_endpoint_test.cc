@@ -177,7 +177,8 @@ class DynamicCacheTest : public HybridEndpointTest {
   void StartDynamic() {
     Serve(HybridEndpointConfig{.name = "good", .model = "good", .table = "", .key = {},
                                .cache_max_bytes = 1 << 20,
-                               .cache_ttl = std::chrono::nanoseconds(0), .plan = "dynamic"});
+                               .cache_ttl = std::chrono::nanoseconds(0),
+                               .plan = PlanKind::kDynamic});
   }
 
   static core::InferRequest Rows(std::vector<float> firsts) {
@@ -207,9 +208,9 @@ TEST_F(DynamicCacheTest, RowsAreCachedByTheirInputBytes) {
   EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{4, 2, 6, 2, 2, 2}));
   EXPECT_EQ(second->model_name, "good");
   const EndpointDescription d = endpoint_->Describe();
-  EXPECT_EQ(d.plan, "dynamic");
-  EXPECT_EQ(d.properties.at("cache_key"), "row inputs");
-  EXPECT_EQ(d.properties.count("table"), 0u);
+  EXPECT_EQ(d.plan, PlanKind::kDynamic);
+  EXPECT_TRUE(d.cache->keyed_by_row_inputs);
+  EXPECT_FALSE(d.table.has_value());
   ASSERT_EQ(d.inputs.size(), 1u);
   EXPECT_EQ(d.inputs[0].name, "x");
 }

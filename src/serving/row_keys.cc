@@ -109,4 +109,31 @@ std::vector<std::string> RowContentKeys(const core::InferRequest& request) {
   return keys;
 }
 
+std::vector<std::string> KeyTextsOf(const store::KeySchema& key_schema,
+                                    const std::vector<std::string>& keys) {
+  const std::vector<store::KeyColumn>& columns = key_schema.columns();
+  if (columns.empty()) return {};
+  std::vector<std::string> texts;
+  texts.reserve(keys.size());
+  for (const std::string& key : keys) {
+    absl::StatusOr<std::vector<store::KeyValue>> values = key_schema.Decode(key);
+    if (!values.ok()) return {};
+    std::string text = "{";
+    for (size_t c = 0; c < columns.size(); ++c) {
+      if (c > 0) text += ',';
+      core::AppendJsonString(columns[c].name, text);
+      text += ':';
+      if (const auto* i = std::get_if<int64_t>(&(*values)[c])) {
+        fmt::format_to(std::back_inserter(text), "{}", *i);
+      } else {
+        core::AppendJsonString(std::get<std::string>((*values)[c]), text);
+      }
+    }
+    text += '}';
+    if (text.size() > core::kMaxKeyBytes) text = core::KeyFingerprintMarker(text);
+    texts.push_back(std::move(text));
+  }
+  return texts;
+}
+
 }  // namespace strata::serving

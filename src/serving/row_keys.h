@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/infer_request.h"
+#include "store/key_schema.h"
 
 namespace strata::serving {
 
@@ -27,6 +28,13 @@ namespace strata::serving {
 // request fails validation anyway).
 std::vector<std::string> RowKeyTexts(const std::vector<std::string>& key_columns,
                                      const core::InferRequest& request);
+
+// The same texts from canonical key bytes (store/key_schema.h) under
+// `schema`: how a plan that computed its keys once makes their text for the
+// key log and the sketch. Empty when `schema` has no columns or a key does
+// not decode.
+std::vector<std::string> KeyTextsOf(const store::KeySchema& schema,
+                                    const std::vector<std::string>& keys);
 
 // One key per row for a request without key columns (a model's own
 // endpoint): the 16 hex digits of the fingerprint of the row's bytes in

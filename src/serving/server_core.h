@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -25,6 +26,7 @@
 #include "serving/lifecycle/model_control.h"
 #include "serving/lifecycle/model_manager.h"
 #include "serving/model_repository.h"
+#include "serving/served_model_runner.h"
 #include "serving/server_metrics.h"
 #include "serving/workload_monitor.h"
 
@@ -104,6 +106,14 @@ class ServerCore {
   }
   std::vector<const Endpoint*> endpoints() const { return endpoints_->List(); }
 
+  // What metadata and readiness calls report about `name`: the endpoint's
+  // description when the name has a plan (`version` is then not looked
+  // at), else the model at `version` (its not-ready view when it has no
+  // ready version). NOT_FOUND as FindModel. The one place that decides
+  // whether a name is an endpoint or a model, for every frontend.
+  using Description = std::variant<EndpointDescription, std::shared_ptr<const ServedModel>>;
+  absl::StatusOr<Description> Describe(std::string_view name, std::string_view version) const;
+
   // The control operations (index, load, unload, labels, default,
   // rollback) for the frontends' control routes. They run on the model
   // lifecycle's own executor, not on this object, so a const core hands the
@@ -127,10 +137,6 @@ class ServerCore {
   using InferCallback =
       std::function<void(absl::StatusOr<core::InferResponse>)>;
   void InferAsync(core::InferRequest request, InferCallback done) const;
-
-  // InferAsync() for the model `request.model_name` itself, never an
-  // endpoint of that name: what a plan that calls its model (hybrid) uses.
-  void InferModelAsync(core::InferRequest request, InferCallback done) const;
 
   // The metrics registry's owner (endpoints add their layer series).
   ServerMetrics& metrics() const { return *metrics_; }
@@ -159,15 +165,12 @@ class ServerCore {
   size_t WorkloadSketchBytes(std::string_view endpoint) const;
 
  private:
-  // InferModelAsync's work; `sketch` adds the rows to the model's live
-  // workload sketch (calls of the model's own name, not a plan's misses);
-  // `classes` are the outputs to answer with their top classes.
+  // InferAsync's work for a model's own name: one lookup of the version,
+  // one validation, then the model port. `sketch` adds the rows to the
+  // model's live workload sketch; `classes` are the outputs to answer with
+  // their top classes.
   void RunModel(core::InferRequest request, InferCallback done, bool sketch,
                 std::vector<Classification> classes) const;
-  // InferAsync's work for a name with a plan: the key log and the sketch,
-  // then the plan.
-  void EndpointInfer(const Endpoint& endpoint, core::InferRequest request,
-                     InferCallback done) const;
 
   ServerCore(ServerOptions options, std::unique_ptr<ServerMetrics> metrics)
       : options_(std::move(options)), metrics_(std::move(metrics)) {}
@@ -175,6 +178,8 @@ class ServerCore {
   ServerOptions options_;
   std::unique_ptr<ServerMetrics> metrics_;  // outlives manager_
   std::unique_ptr<ModelManager> manager_;
+  std::unique_ptr<ServedModelRunner> runner_;  // the port plans run models through
+  std::unique_ptr<RowObserver> observer_;      // the key log and sketches of keyed plans
   std::unique_ptr<EndpointSet> endpoints_;  // fixed after Create()
   std::unique_ptr<WorkloadMonitor> workload_;  // null when sketches are off
 };

@@ -128,7 +128,7 @@ void ServerMetrics::RecordTableUnavailable(const std::string& endpoint, int64_t 
   table_unavailable_.Add({{"endpoint", endpoint}}).Increment(static_cast<double>(rows));
 }
 
-ServerMetrics::LayerSeries& ServerMetrics::SeriesOf(const std::string& endpoint,
+ServerMetrics::LayerSeries& ServerMetrics::LayerSeriesOf(const std::string& endpoint,
                                                     const std::string& layer) {
   std::string id = endpoint;
   id += '\0';
@@ -149,9 +149,12 @@ ServerMetrics::LayerSeries& ServerMetrics::SeriesOf(const std::string& endpoint,
 
 void ServerMetrics::RecordLayer(const std::string& endpoint, const std::string& layer,
                                 int64_t rows, std::chrono::nanoseconds took) {
-  LayerSeries& series = SeriesOf(endpoint, layer);
-  series.rows->Increment(static_cast<double>(rows));
-  series.took->Observe(Seconds(took));
+  LayerSeriesOf(endpoint, layer).Record(rows, took);
+}
+
+void ServerMetrics::LayerSeries::Record(int64_t count, std::chrono::nanoseconds spent) const {
+  rows->Increment(static_cast<double>(count));
+  took->Observe(Seconds(spent));
 }
 
 namespace {

@@ -134,6 +134,16 @@ class ServerMetrics {
   void RecordLayer(const std::string& endpoint, const std::string& layer, int64_t rows,
                    std::chrono::nanoseconds took);
 
+  // One layer's series of one endpoint, found once and kept by the
+  // endpoint's LayerRecorder (serving/plans/layer_recorder.h); valid as long
+  // as the ServerMetrics.
+  struct LayerSeries {
+    prometheus::Counter* rows;
+    prometheus::Histogram* took;
+    void Record(int64_t rows, std::chrono::nanoseconds took) const;
+  };
+  LayerSeries& LayerSeriesOf(const std::string& endpoint, const std::string& layer);
+
   // Rows of a request whose table lookup failed (the store unreachable, or
   // its circuit breaker open) and that the plan's next layer answered:
   // strata_endpoint_table_unavailable_rows_total, labelled endpoint.
@@ -176,13 +186,8 @@ class ServerMetrics {
   double last_cpu_seconds_ = 0;  // guarded by process_mutex_
   // RecordLayer's series by "endpoint\0layer": Family::Add would build a
   // histogram on every call just to find the existing one.
-  struct LayerSeries {
-    prometheus::Counter* rows;
-    prometheus::Histogram* took;
-  };
   std::mutex layer_mutex_;
   std::unordered_map<std::string, LayerSeries> layer_series_;  // guarded by layer_mutex_
-  LayerSeries& SeriesOf(const std::string& endpoint, const std::string& layer);
 
   // The REST frontend's defences (docs/operations.md).
  public:

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <future>
 
 #include "absl/container/flat_hash_map.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
-#include "serving/server_core.h"
+#include "serving/plans/plan_builder.h"
+#include "serving/plans/plan_response.h"
+#include "serving/plans/row_layout.h"
 #include "spdlog/spdlog.h"
 
 namespace strata::serving {
@@ -80,27 +83,12 @@ class PinnedTable : public store::PredictionTable {
   size_t bytes_ = 0;
 };
 
-// Writes `value` into element `index` of a fixed-size tensor.
-void StoreDefault(core::Tensor& t, size_t index, double value) {
-  uint8_t* p = t.data.data() + index * core::ElementSize(t.dtype);
-  auto put = [&](auto v) { std::memcpy(p, &v, sizeof v); };
-  switch (t.dtype) {
-    case core::DataType::kFp32: put(static_cast<float>(value)); break;
-    case core::DataType::kFp64: put(value); break;
-    case core::DataType::kInt32: put(static_cast<int32_t>(value)); break;
-    case core::DataType::kInt64: put(static_cast<int64_t>(value)); break;
-    case core::DataType::kBool:
-    case core::DataType::kUint8: put(static_cast<uint8_t>(value)); break;
-    default: break;  // other types keep zero
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StaticEndpoint>> StaticEndpoint::Create(
     StaticEndpointConfig config, std::shared_ptr<store::TableStore> store) {
   std::unique_ptr<StaticEndpoint> endpoint(
-      new StaticEndpoint(std::move(config), std::move(store), nullptr));
+      new StaticEndpoint(std::move(config), std::move(store)));
   if (absl::Status s = endpoint->Refresh(); !s.ok()) return s;
   return endpoint;
 }
@@ -108,12 +96,25 @@ absl::StatusOr<std::unique_ptr<StaticEndpoint>> StaticEndpoint::Create(
 std::unique_ptr<StaticEndpoint> StaticEndpoint::Start(StaticEndpointConfig config,
                                                       std::shared_ptr<store::TableStore> store) {
   std::unique_ptr<StaticEndpoint> endpoint(
-      new StaticEndpoint(std::move(config), std::move(store), nullptr));
+      new StaticEndpoint(std::move(config), std::move(store)));
   if (absl::Status s = endpoint->Refresh(); !s.ok()) {
     spdlog::warn("endpoint '{}' is not ready yet: {}", endpoint->name(),
                  std::string(s.message()));
   }
   return endpoint;
+}
+
+StaticEndpoint::StaticEndpoint(StaticEndpointConfig config,
+                               std::shared_ptr<store::TableStore> store)
+    : config_(std::move(config)),
+      store_(std::move(store)),
+      recorder_(std::make_unique<LayerRecorder>()),
+      stages_(StaticPlan(*recorder_, config_.default_value, !config_.default_when_unavailable)) {}
+
+void StaticEndpoint::Connect(const PlanServices& services) {
+  recorder_ = std::make_unique<LayerRecorder>(services.metrics, config_.name);
+  stages_ = StaticPlan(*recorder_, config_.default_value, !config_.default_when_unavailable);
+  observer_ = services.rows;
 }
 
 absl::StatusOr<std::shared_ptr<store::PredictionTable>> StaticEndpoint::OpenVersion(
@@ -204,9 +205,10 @@ EndpointDescription StaticEndpoint::Describe() const {
   const std::shared_ptr<const store::PredictionTable> table = this->table();
   EndpointDescription d;
   d.name = config_.name;
-  d.plan = "static";
-  d.properties["table"] = config_.table;
-  d.properties["store"] = std::string(store_->kind());
+  d.plan = PlanKind::kStatic;
+  d.table = EndpointTable{};
+  d.table->name = config_.table;
+  d.table->store = std::string(store_->kind());
   if (!table) {
     d.reason = last_error();
     return d;
@@ -221,67 +223,81 @@ EndpointDescription StaticEndpoint::Describe() const {
     d.outputs.push_back({c.name, c.dtype, shape});
   }
   d.outputs.push_back({"found", core::DataType::kBool, {-1}});
-  d.properties["table_version"] = std::to_string(m.version);
-  d.properties["model"] = m.model_name;
-  d.properties["model_version"] = std::to_string(m.model_version);
-  d.properties["table_rows"] = std::to_string(m.rows);
+  d.model = m.model_name;
+  d.model_version = m.model_version;
+  EndpointTable& t = *d.table;
+  t.version = m.version;
+  t.model = m.model_name;
+  t.model_version = m.model_version;
+  t.rows = m.rows;
   // What one entry costs: measured when the version is held in memory,
   // else its key and value bytes plus a store's usual per-entry overhead.
-  double per_entry = 0;
   if (const auto* pinned = dynamic_cast<const PinnedTable*>(table.get())) {
-    d.properties["in_memory_bytes"] = std::to_string(pinned->bytes());
-    if (m.rows > 0) per_entry = static_cast<double>(pinned->bytes()) / static_cast<double>(m.rows);
+    t.in_memory_bytes = pinned->bytes();
+    if (m.rows > 0) {
+      t.bytes_per_entry = static_cast<double>(pinned->bytes()) / static_cast<double>(m.rows);
+    }
   }
-  if (per_entry <= 0) {
+  if (t.bytes_per_entry <= 0) {
     size_t key_bytes = 0;
     for (const store::KeyColumn& c : m.key.columns()) {
       key_bytes += c.dtype == core::DataType::kBytes ? 16 : 8;
     }
-    per_entry = static_cast<double>(m.ValueSize() + key_bytes + kPinnedRowOverhead);
+    t.bytes_per_entry = static_cast<double>(m.ValueSize() + key_bytes + kPinnedRowOverhead);
   }
-  d.properties["bytes_per_entry"] = fmt::format("{:.0f}", per_entry);
-  if (std::string refused = last_error(); !refused.empty()) d.properties["refused"] = refused;
+  t.refused = last_error();
   return d;
 }
 
+absl::Status StaticEndpoint::CheckVersion(const std::string& version) const {
+  if (version.empty()) return absl::OkStatus();
+  const std::shared_ptr<const store::PredictionTable> table = this->table();
+  const std::string serving = table ? std::to_string(table->manifest().version) : "";
+  if (version == serving) return absl::OkStatus();
+  return absl::NotFoundError(fmt::format(
+      "Request for unknown model: '{}' version {} is not found; endpoint '{}' serves "
+      "table '{}' version {}",
+      config_.name, version, config_.name, config_.table, serving.empty() ? "none" : serving));
+}
+
 void StaticEndpoint::InferAsync(core::InferRequest request, InferCallback done) const {
-  if (!request.model_version.empty()) {
-    const std::shared_ptr<const store::PredictionTable> table = this->table();
-    const std::string serving = table ? std::to_string(table->manifest().version) : "";
-    if (request.model_version != serving) {
-      return done(absl::NotFoundError(fmt::format(
-          "Request for unknown model: '{}' version {} is not found; endpoint '{}' serves "
-          "table '{}' version {}",
-          config_.name, request.model_version, config_.name, config_.table,
-          serving.empty() ? "none" : serving)));
-    }
-  }
-  absl::StatusOr<Lookup> prepared = Prepare(request);
-  if (!prepared.ok()) return done(prepared.status());
-  auto lookup = std::make_shared<const Lookup>(*std::move(prepared));
-  lookup->table->MultiGetAsync(
-      lookup->keys, [this, lookup, done = std::move(done)](
-                        absl::StatusOr<store::LookupResult> found) {
-        done(Answer(*lookup, std::move(found)));
-      });
+  if (absl::Status s = CheckVersion(request.model_version); !s.ok()) return done(std::move(s));
+  Run(request, std::move(done));
 }
 
 absl::StatusOr<core::InferResponse> StaticEndpoint::Infer(
     const core::InferRequest& request) const {
-  absl::StatusOr<Lookup> lookup = Prepare(request);
-  if (!lookup.ok()) return lookup.status();
-  return Answer(*lookup, lookup->table->MultiGet(lookup->keys));
+  std::promise<absl::StatusOr<core::InferResponse>> promise;
+  Run(request, [&promise](absl::StatusOr<core::InferResponse> r) {
+    promise.set_value(std::move(r));
+  });
+  return promise.get_future().get();
 }
 
-absl::StatusOr<StaticEndpoint::Lookup> StaticEndpoint::Prepare(
-    const core::InferRequest& request) const {
-  Lookup lookup;
-  lookup.table = this->table();
-  if (!lookup.table) {
-    return absl::UnavailableError(
-        fmt::format("endpoint '{}' is not ready: {}", config_.name, last_error()));
+void StaticEndpoint::Run(const core::InferRequest& request, InferCallback done) const {
+  absl::StatusOr<std::shared_ptr<RowBatch>> prepared = Prepare(request);
+  if (!prepared.ok()) return done(prepared.status());
+  std::shared_ptr<RowBatch> batch = *std::move(prepared);
+  if (observer_ != nullptr) observer_->Observe(*batch);
+  stages_.Run(batch, [batch, done = std::move(done)](absl::Status status) {
+    if (!status.ok()) return done(std::move(status));
+    done(StaticResponse(*batch));
+  });
+}
+
+std::shared_ptr<const RowLayout> StaticEndpoint::LayoutFor(
+    const std::shared_ptr<const store::PredictionTable>& table) const {
+  std::shared_ptr<const CachedLayout> cached = layout_.load(std::memory_order_acquire);
+  if (cached && !cached->table.owner_before(table) && !table.owner_before(cached->table)) {
+    return cached->layout;
   }
-  const store::KeySchema& key = lookup.table->manifest().key;
+  auto next = std::make_shared<CachedLayout>(CachedLayout{table, TableLayout(table->manifest())});
+  layout_.store(next, std::memory_order_release);
+  return next->layout;
+}
+
+absl::StatusOr<std::vector<const core::Tensor*>> StaticEndpoint::KeyColumns(
+    const core::InferRequest& request, const store::KeySchema& key) const {
   std::vector<const core::Tensor*> columns(key.size(), nullptr);
   for (const core::Tensor& input : request.inputs) {
     bool known = false;
@@ -304,113 +320,30 @@ absl::StatusOr<StaticEndpoint::Lookup> StaticEndpoint::Prepare(
                       key.columns()[c].name, key.ToString()));
     }
   }
-  absl::StatusOr<std::vector<std::string>> keys = key.EncodeTensors(columns);
+  return columns;
+}
+
+absl::StatusOr<std::shared_ptr<RowBatch>> StaticEndpoint::Prepare(
+    const core::InferRequest& request) const {
+  auto batch = std::make_shared<RowBatch>();
+  batch->table = this->table();
+  if (!batch->table) {
+    return absl::UnavailableError(
+        fmt::format("endpoint '{}' is not ready: {}", config_.name, last_error()));
+  }
+  const store::KeySchema& key = batch->table->manifest().key;
+  absl::StatusOr<std::vector<const core::Tensor*>> columns = KeyColumns(request, key);
+  if (!columns.ok()) return columns.status();
+  absl::StatusOr<std::vector<std::string>> keys = key.EncodeTensors(*columns);
   if (!keys.ok()) return keys.status();
-  lookup.keys = *std::move(keys);
-  lookup.id = request.id;
-  lookup.outputs = request.outputs;
-  lookup.start = Clock::now();
-  return lookup;
-}
-
-void StaticEndpoint::RecordLayers(const store::LookupResult& found,
-                                  std::chrono::nanoseconds took) const {
-  const size_t rows = found.found.size();
-  if (core_ == nullptr || rows == 0) return;
-  // Both layers took the one lookup that found, or missed, their rows.
-  static const std::string kTableLayer = "table", kDefaultLayer = "default";
-  int64_t table_rows = 0;
-  for (uint8_t f : found.found) table_rows += f;
-  const int64_t default_rows = static_cast<int64_t>(rows) - table_rows;
-  ServerMetrics& metrics = core_->metrics();
-  if (table_rows > 0) metrics.RecordLayer(config_.name, kTableLayer, table_rows, took);
-  if (default_rows > 0) metrics.RecordLayer(config_.name, kDefaultLayer, default_rows, took);
-}
-
-namespace {
-
-// Column `column` (at `offset` in a row's value) of every row: the table's
-// bytes where found, else `default_value` in every element.
-core::Tensor OutputColumn(const store::OutputColumn& column, size_t offset,
-                          const store::LookupResult& found, double default_value) {
-  const size_t rows = found.found.size();
-  core::Shape shape = {static_cast<int64_t>(rows)};
-  shape.insert(shape.end(), column.shape.begin(), column.shape.end());
-  core::Tensor out = core::Tensor::Zeros(column.name, column.dtype, shape);
-  const size_t bytes = column.BytesPerRow();
-  const size_t elements = column.ElementsPerRow();
-  for (size_t r = 0; r < rows; ++r) {
-    if (found.found[r]) {
-      std::memcpy(out.data.data() + r * bytes, found.values[r].data() + offset, bytes);
-    } else {
-      for (size_t e = 0; e < elements; ++e) StoreDefault(out, r * elements + e, default_value);
-    }
-  }
-  return out;
-}
-
-// The outputs the request named, in its order; all when it named none.
-absl::StatusOr<std::vector<core::Tensor>> SelectOutputs(
-    std::vector<core::Tensor> outputs, const std::vector<core::RequestedOutput>& wanted,
-    const std::string& endpoint) {
-  if (wanted.empty()) return outputs;
-  std::vector<core::Tensor> selected;
-  for (const core::RequestedOutput& w : wanted) {
-    auto it = std::find_if(outputs.begin(), outputs.end(),
-                           [&](const core::Tensor& t) { return t.name == w.name; });
-    if (it == outputs.end()) {
-      return absl::InvalidArgumentError(
-          fmt::format("endpoint '{}' has no output '{}'", endpoint, w.name));
-    }
-    selected.push_back(*it);
-  }
-  return selected;
-}
-
-}  // namespace
-
-absl::StatusOr<core::InferResponse> StaticEndpoint::Answer(
-    const Lookup& lookup, absl::StatusOr<store::LookupResult> found) const {
-  const size_t rows = lookup.keys.size();
-  const bool degraded = !found.ok();
-  if (degraded) {
-    if (!config_.default_when_unavailable) {
-      return absl::UnavailableError(fmt::format("endpoint '{}': {}", config_.name,
-                                                std::string(found.status().message())));
-    }
-    found = store::LookupResult{std::vector<std::string>(rows), std::vector<uint8_t>(rows, 0)};
-    if (core_ != nullptr && rows > 0) {
-      core_->metrics().RecordTableUnavailable(config_.name, static_cast<int64_t>(rows));
-    }
-  }
-  RecordLayers(*found, Clock::now() - lookup.start);
-  const store::TableManifest& manifest = lookup.table->manifest();
-  std::vector<core::Tensor> outputs;
-  size_t offset = 0;
-  for (const store::OutputColumn& column : manifest.outputs) {
-    outputs.push_back(OutputColumn(column, offset, *found, config_.default_value));
-    offset += column.BytesPerRow();
-  }
-  core::Tensor mask =
-      core::Tensor::Zeros("found", core::DataType::kBool, {static_cast<int64_t>(rows)});
-  std::memcpy(mask.data.data(), found->found.data(), rows);
-  outputs.push_back(std::move(mask));
-  absl::StatusOr<std::vector<core::Tensor>> selected =
-      SelectOutputs(std::move(outputs), lookup.outputs, config_.name);
-  if (!selected.ok()) return selected.status();
-
-  core::InferResponse response;
-  response.model_name = config_.name;
-  response.model_version = std::to_string(manifest.version);
-  response.id = lookup.id;
-  response.outputs = *std::move(selected);
-  response.parameters["table"] = manifest.table;
-  response.parameters["table_version"] = manifest.version;
-  response.parameters["model"] = manifest.model_name;
-  response.parameters["model_version"] = manifest.model_version;
-  response.parameters["layer"] = std::string(degraded ? "default" : "table");
-  if (degraded) response.parameters["degraded"] = true;
-  return response;
+  batch->endpoint = config_.name;
+  batch->keys = *std::move(keys);
+  batch->key_schema = key;
+  batch->id = request.id;
+  batch->requested = request.outputs;
+  batch->Reset(LayoutFor(batch->table));
+  batch->start = RowBatch::Clock::now();
+  return batch;
 }
 
 }  // namespace strata::serving

@@ -19,9 +19,10 @@
 // RocksDB multi-get); a Redis table is always looked up remotely, so a
 // stopped Redis still shows as `degraded`.
 //
-// Attached to a ServerCore, the endpoint records each request's rows per
-// layer (ServerMetrics::RecordLayer): `table` for rows found, `default` for
-// rows answered with the default (missing, or the store unreachable).
+// The plan is two stages over the request's row batch (serving/plans/):
+// TableStage, then DefaultStage. Connected to a server, the stages record
+// each request's rows per layer: `table` for rows found, `default` for rows
+// answered with the default (missing, or the store unreachable).
 // A StaticEndpoint is an Endpoint (serving/endpoint.h): ServerCore routes
 // calls of its name here. Infer() and Refresh() are thread-safe.
 #ifndef STRATA_SERVING_STATIC_ENDPOINT_H_
@@ -38,6 +39,8 @@
 #include "absl/status/statusor.h"
 #include "core/infer_request.h"
 #include "serving/endpoint.h"
+#include "serving/plans/layer_recorder.h"
+#include "serving/plans/stage.h"
 #include "store/prediction_table.h"
 #include "store/table_store.h"
 
@@ -86,8 +89,8 @@ class StaticEndpoint : public Endpoint {
   // Swaps in the store's current version when it changed. Returns the error
   // of a refused version (the previous keeps serving).
   absl::Status Refresh() override;
-  // Per-layer row counts go to the core's metrics.
-  void Attach(const ServerCore& core) override { core_ = &core; }
+  // Per-layer row counts go to `services.metrics`, keys to `services.rows`.
+  void Connect(const PlanServices& services) override;
   // config().key, else the serving table's key columns.
   std::vector<std::string> key_columns() const override;
 
@@ -100,25 +103,22 @@ class StaticEndpoint : public Endpoint {
   std::string last_error() const;
 
  private:
-  StaticEndpoint(StaticEndpointConfig config, std::shared_ptr<store::TableStore> store,
-                 std::shared_ptr<const store::PredictionTable> table)
-      : config_(std::move(config)), store_(std::move(store)), table_(std::move(table)) {}
+  StaticEndpoint(StaticEndpointConfig config, std::shared_ptr<store::TableStore> store);
 
-  // One request between its keys and its answer.
-  struct Lookup {
-    std::shared_ptr<const store::PredictionTable> table;  // the version asked
-    std::vector<std::string> keys;
-    std::string id;
-    std::vector<core::RequestedOutput> outputs;
-    std::chrono::steady_clock::time_point start;
-  };
-  // The request's keys in the serving version; INVALID_ARGUMENT or
+  // The version check InferAsync makes: NOT_FOUND unless `version` is empty
+  // or the table version being served.
+  absl::Status CheckVersion(const std::string& version) const;
+  // The request's rows and keys in the serving version; INVALID_ARGUMENT or
   // UNAVAILABLE as Infer().
-  absl::StatusOr<Lookup> Prepare(const core::InferRequest& request) const;
-  // The response to `lookup` from what the table found.
-  absl::StatusOr<core::InferResponse> Answer(
-      const Lookup& lookup, absl::StatusOr<store::LookupResult> found) const;
-  void RecordLayers(const store::LookupResult& found, std::chrono::nanoseconds took) const;
+  absl::StatusOr<std::shared_ptr<RowBatch>> Prepare(const core::InferRequest& request) const;
+  // The key columns of `request` in `key`'s order.
+  absl::StatusOr<std::vector<const core::Tensor*>> KeyColumns(
+      const core::InferRequest& request, const store::KeySchema& key) const;
+  // The layout of `table`, worked out once per version.
+  std::shared_ptr<const RowLayout> LayoutFor(
+      const std::shared_ptr<const store::PredictionTable>& table) const;
+  // Prepares, observes and runs the stages; `done` gets the response.
+  void Run(const core::InferRequest& request, InferCallback done) const;
   void SetLastError(std::string error);
 
   // Opens `version` and checks its key against config_.key; holds it in
@@ -128,7 +128,14 @@ class StaticEndpoint : public Endpoint {
   StaticEndpointConfig config_;
   std::shared_ptr<store::TableStore> store_;
   std::atomic<std::shared_ptr<const store::PredictionTable>> table_;
-  const ServerCore* core_ = nullptr;  // set by Attach(); null in tests without a core
+  std::unique_ptr<LayerRecorder> recorder_;  // records nothing until Connect()
+  const RowObserver* observer_ = nullptr;    // set by Connect()
+  StageList stages_;                         // over recorder_
+  struct CachedLayout {
+    std::weak_ptr<const store::PredictionTable> table;  // compared, never locked
+    std::shared_ptr<const RowLayout> layout;
+  };
+  mutable std::atomic<std::shared_ptr<const CachedLayout>> layout_;
   // Serialises Refresh(), which may wait for the store; requests never take it.
   std::mutex refresh_mutex_;
   int64_t refused_version_ = 0;  // guarded by refresh_mutex_

@@ -113,14 +113,14 @@ TEST(StaticEndpointTest, StartsNotReadyAndBecomesReadyWhenATableAppears) {
   ASSERT_TRUE(endpoint->Refresh().ok());
   EndpointDescription d = endpoint->Describe();
   EXPECT_TRUE(d.ready);
-  EXPECT_EQ(d.plan, "static");
+  EXPECT_EQ(d.plan, PlanKind::kStatic);
   EXPECT_EQ(d.versions, (std::vector<int64_t>{1}));
   ASSERT_EQ(d.inputs.size(), 2u);
   EXPECT_EQ(d.inputs[1].name, "day");
   EXPECT_EQ(d.inputs[1].dtype, core::DataType::kBytes);
   ASSERT_EQ(d.outputs.size(), 2u);
   EXPECT_EQ(d.outputs[1].name, "found");
-  EXPECT_EQ(d.properties.at("model"), "sales_gbdt");
+  EXPECT_EQ(d.model, "sales_gbdt");
 }
 
 TEST(StaticEndpointTest, AVersionWithAnotherKeyIsRefused) {
@@ -183,7 +183,7 @@ TEST(StaticEndpointTest, ASmallRocksDbTableIsHeldInMemory) {
   auto s = std::make_shared<PretendRocksDb>();
   Publish(*s, 1.5f);
   auto endpoint = *StaticEndpoint::Create({"sales", "forecast", 0.01}, s);
-  EXPECT_GT(std::stoul(endpoint->Describe().properties.at("in_memory_bytes")), 0u);
+  EXPECT_GT(endpoint->Describe().table->in_memory_bytes.value_or(0), 0u);
   auto response = endpoint->Infer(Request({4, 99, 2, 9}, {"mon", "mon", "tue", "mon"}));
   ASSERT_TRUE(response.ok()) << response.status();
   auto units = response->outputs[0].As<float>();
@@ -205,7 +205,7 @@ TEST(StaticEndpointTest, ATableLargerThanPinMaxBytesIsLookedUpInTheStore) {
   StaticEndpointConfig config{"sales", "forecast", 0.01};
   config.pin_max_bytes = 100;  // 10 rows do not fit
   auto endpoint = *StaticEndpoint::Create(config, s);
-  EXPECT_EQ(endpoint->Describe().properties.count("in_memory_bytes"), 0u);
+  EXPECT_FALSE(endpoint->Describe().table->in_memory_bytes.has_value());
   auto response = endpoint->Infer(Request({4, 99}, {"mon", "mon"}));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->outputs[0].As<float>()[0], 6.0f);
