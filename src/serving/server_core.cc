@@ -207,7 +207,6 @@ void ServerCore::RunModel(core::InferRequest request, InferCallback done, bool s
   // the config's order now, so equal rows give equal keys).
   if (sketch) workload_->ObserveHashed(served->name, RowContentKeys(request));
 
-  metrics->AddInFlight(1);
   core::InferResponse response;
   response.model_name = served->name;
   response.model_version = std::to_string(served->version);
@@ -219,7 +218,6 @@ void ServerCore::RunModel(core::InferRequest request, InferCallback done, bool s
       [served, metrics, start, selected = *std::move(selected), classes = std::move(classes),
        response = std::move(response),
        done = std::move(done)](absl::StatusOr<std::vector<core::Tensor>> outputs) mutable {
-        metrics->AddInFlight(-1);
         absl::StatusOr<core::InferResponse> result =
             outputs.ok() ? Respond(*served, std::move(response), *std::move(outputs), selected,
                                    classes)
@@ -231,6 +229,7 @@ void ServerCore::RunModel(core::InferRequest request, InferCallback done, bool s
 }
 
 std::string ServerCore::NotReadyReason() const {
+  if (draining()) return "the server is shutting down (draining)";
   if (options_.lenient_readiness) return "";
   // The reason ModelManager gives a model unloaded on purpose: it is no
   // longer one the server is asked to serve.
