@@ -18,6 +18,8 @@ PACKAGES=(
   librocksdb-dev libhiredis-dev redis-server
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev curl wrk prometheus
+  # replicas behind a real load balancer (tests/e2e/test_replicas.py, bench/replicas_bench.py)
+  haproxy
   # the HTTP floor peer of the benchmarks (bench/lib/servers.py: nginx's fixed response)
   nginx
   # kill -9 at an exact point of a batch job (tests/e2e/test_batch.py)

@@ -5,6 +5,8 @@
   nginx(out, body)                      nginx answering every request with a fixed
                                         `return 200` JSON body: the HTTP floor
   redis(out)                            redis-server, no persistence
+  haproxy(out, ports)                   HAProxy, round robin over strata replicas on `ports`,
+                                        health checks on /v2/health/ready every 100 ms
   fastapi_peer(repository, out, ...)    bench/peer/fastapi_server.py on uvicorn (asyncio+h11
                                         or uvloop+httptools), 1..N workers
 
@@ -404,6 +406,41 @@ class Redis(Server):
 
 def redis(out, label="redis"):
     return Redis(out, label)
+
+
+HAPROXY_CONFIG = """global
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 30s
+  timeout server 30s
+  retries 3
+  option redispatch
+frontend strata
+  bind 127.0.0.1:{port}
+  default_backend replicas
+backend replicas
+  balance roundrobin
+  option httpchk GET /v2/health/ready
+  http-check expect status 200
+  default-server inter 100ms fall 1 rise 1
+{servers}
+"""
+
+
+def haproxy(out, ports, label="haproxy"):
+    """HAProxy in front of strata replicas on `ports` (the config of tests/e2e/test_replicas.py:
+    one failed readiness check takes a replica out, a refused connection is retried on another;
+    a request already sent is never retried). Its config: OUT/<label>.cfg."""
+    if not shutil.which("haproxy"):
+        raise Unavailable("haproxy is not installed (scripts/install-deps.sh)")
+    port = free_port()
+    config = os.path.join(out, f"{label}.cfg")
+    with open(config, "w") as f:
+        f.write(HAPROXY_CONFIG.format(port=port, servers="\n".join(
+            f"  server r{i} 127.0.0.1:{p} check" for i, p in enumerate(ports))))
+    return Server(label, ["haproxy", "-db", "-f", config], port, out, ready_path=None)
 
 
 def peer_deps_env(dest=DEFAULT_PEER_DEPS, fetch=True):

@@ -33,7 +33,7 @@ struct GrpcServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8001;  // 0 picks a free port; see GrpcServer::port()
   size_t max_message_bytes = 64 << 20;  // larger requests: RESOURCE_EXHAUSTED
-  std::chrono::seconds drain_timeout{30};
+  std::chrono::milliseconds drain_timeout{30000};
   bool control_api = false;  // RepositoryIndex, RepositoryModelLoad/Unload
   // Where accept pauses are counted (strata_http_accept_pauses_total, shared
   // with the REST frontend); null: not counted. Must outlive the server.

@@ -14,6 +14,7 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "core/text_escape.h"
+#include "serving/drain_sequence.h"
 #include "fmt/format.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
@@ -306,6 +307,7 @@ class RestServer::Impl {
         acceptor_(*contexts_[0]),
         signals_(*contexts_[0], SIGINT, SIGTERM),
         drain_timer_(*contexts_[0]),
+        drain_({.delay = options.drain_delay, .timeout = options.drain_timeout}),
         accept_timer_(*contexts_[0]) {}
 
   static BodyBudget MakeBodyBudget(const RestServerOptions& options) {
@@ -360,12 +362,7 @@ class RestServer::Impl {
 
   void Run() {
     Accept();
-    signals_.async_wait([this](beast::error_code ec, int signal) {
-      if (!ec) {
-        spdlog::info("received signal {}; finishing in-flight requests", signal);
-        BeginShutdown();
-      }
-    });
+    WaitForSignal();
     // The other contexts have no work until a connection arrives: keep them
     // running until shutdown stops them.
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -379,7 +376,10 @@ class RestServer::Impl {
   }
 
   void Shutdown() {
-    asio::post(*contexts_[0], [this] { BeginShutdown(); });
+    asio::post(*contexts_[0], [this] {
+      BeginDrain();
+      BeginDrain();  // the second request ends the delay
+    });
   }
 
  private:
@@ -422,23 +422,61 @@ class RestServer::Impl {
     });
   }
 
-  void BeginShutdown() {
-    if (state_.stopping.exchange(true)) return;
-    beast::error_code ec;
-    acceptor_.close(ec);
-    accept_timer_.cancel();
-    signals_.cancel(ec);
-    drain_deadline_ = std::chrono::steady_clock::now() + state_.options.drain_timeout;
-    WaitForDrain();
+  void WaitForSignal() {
+    signals_.async_wait([this](beast::error_code ec, int signal) {
+      if (ec) return;
+      spdlog::info("received signal {}; {}", signal,
+                   drain_.phase() == serving::DrainSequence::Phase::kServing
+                       ? fmt::format("not ready now; serving for {} ms more, then finishing "
+                                     "in-flight requests",
+                                     state_.options.drain_delay.count())
+                       : std::string("ending the drain delay"));
+      BeginDrain();
+      WaitForSignal();
+    });
   }
 
-  void WaitForDrain() {
-    if (state_.in_flight.load() == 0 || std::chrono::steady_clock::now() > drain_deadline_) {
+  // The first call starts the drain sequence; a second ends its delay.
+  void BeginDrain() {
+    if (drain_.Begin(std::chrono::steady_clock::now())) {
+      state_.stopping.store(true);  // answers carry Connection: close from now
+      if (state_.options.on_drain) state_.options.on_drain();
+    }
+    StepDrain();
+  }
+
+  // Follows the drain sequence: closes the listener after the delay, polls
+  // the in-flight count while requests finish, and stops the I/O threads at
+  // the end.
+  void StepDrain() {
+    const auto now = std::chrono::steady_clock::now();
+    const serving::DrainSequence::Decision d = drain_.Next(now, state_.in_flight.load());
+    if (d.close_listeners) CloseListener();
+    if (d.phase == serving::DrainSequence::Phase::kDone) {
+      if (d.timed_out) {
+        spdlog::warn("drain timeout ({} ms) passed with {} requests in flight; closing them",
+                     state_.options.drain_timeout.count(), state_.in_flight.load());
+      }
+      beast::error_code ec;
+      signals_.cancel(ec);
       for (auto& context : contexts_) context->stop();
       return;
     }
-    drain_timer_.expires_after(std::chrono::milliseconds(5));
-    drain_timer_.async_wait([this](beast::error_code) { WaitForDrain(); });
+    // While finishing, requests end without telling the sequence: poll.
+    const bool finishing = d.phase == serving::DrainSequence::Phase::kFinishing;
+    drain_timer_.expires_at(finishing ? std::min(now + std::chrono::milliseconds(5), *d.wake_at)
+                                      : *d.wake_at);
+    drain_timer_.async_wait([this](beast::error_code ec) {
+      if (ec != asio::error::operation_aborted) StepDrain();
+    });
+  }
+
+  void CloseListener() {
+    beast::error_code ec;
+    acceptor_.close(ec);
+    accept_timer_.cancel();
+    spdlog::info("listeners closed; finishing {} in-flight requests", state_.in_flight.load());
+    if (state_.options.on_close) state_.options.on_close();
   }
 
   ServerState state_;
@@ -447,7 +485,7 @@ class RestServer::Impl {
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer drain_timer_;
-  std::chrono::steady_clock::time_point drain_deadline_;
+  serving::DrainSequence drain_;  // used on the first context's thread only
   asio::steady_timer accept_timer_;  // the pause after a failed accept
   AcceptBackoff accept_backoff_;     // used on the first context's thread only
 };

@@ -1,6 +1,8 @@
 // RestServer is the HTTP/1.1 frontend: Boost.Beast on Asio, a pool of I/O
-// threads, keep-alive, TCP_NODELAY, and graceful shutdown on SIGTERM/SIGINT
-// (stop accepting, finish in-flight requests, return). It defends the
+// threads, keep-alive, TCP_NODELAY, and the drain sequence on SIGTERM/SIGINT
+// (serving/drain_sequence.h: not ready at once, serving on for the drain
+// delay with `Connection: close`, then stop accepting, finish in-flight
+// requests, return; a second signal ends the delay). It defends the
 // process: a body limit per request (413, decided from Content-Length
 // before the body is read), a memory budget for the bodies of all requests
 // together (503), a timeout for a body that stops arriving (408),
@@ -13,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,7 +38,15 @@ struct RestServerOptions {
   // its connection closed.
   std::chrono::milliseconds body_timeout{10000};
   std::chrono::seconds idle_timeout{60};
-  std::chrono::seconds drain_timeout{30};
+  // After a signal: serve on for drain_delay, then close the listener and
+  // let in-flight requests finish for at most drain_timeout.
+  std::chrono::milliseconds drain_delay{0};
+  std::chrono::milliseconds drain_timeout{30000};
+  // Called on the server's thread when the drain begins (readiness must
+  // turn false), and when the listener closes (other frontends close
+  // theirs). Each may be empty.
+  std::function<void()> on_drain;
+  std::function<void()> on_close;
   // One JSON line per request on stdout: method, path, status, latency,
   // model, version, sizes. Never the payload.
   bool access_log = false;
@@ -53,11 +64,12 @@ class RestServer {
 
   uint16_t port() const;
 
-  // Serves until SIGINT/SIGTERM or Shutdown(), then drains in-flight
-  // requests (at most drain_timeout) and returns.
+  // Serves until SIGINT/SIGTERM or Shutdown(), then drains (the delay,
+  // then in-flight requests for at most drain_timeout) and returns.
   void Run();
 
-  // Begins a graceful shutdown; Run() returns once it is done.
+  // Begins the drain sequence without its delay; Run() returns once it is
+  // done.
   void Shutdown();
 
   class Impl;

@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "api/grpc_server.h"
 #include "api/rest_handler.h"
@@ -44,6 +45,28 @@ struct ServeFlags {
   TableStoreFlags tables;    // where the endpoints' tables live
   int64_t redis_retry_ms = 1000;  // how long a failing Redis is not asked
   int redis_lookup_threads = 4;   // threads that wait for Redis lookups
+  double drain_delay_s = 0;     // serve on, not ready, after SIGTERM
+  double drain_timeout_s = 30;  // then let in-flight requests finish
+};
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+// The gRPC frontend's part in the drain sequence: it closes and finishes
+// its in-flight calls (at most its drain timeout) on a thread of its own,
+// when the REST listener closes, so that both frontends drain at once.
+struct GrpcDrain {
+  std::unique_ptr<api::GrpcServer> server;  // null when gRPC is off
+  std::thread thread;
+
+  void Begin() {
+    if (server && !thread.joinable()) thread = std::thread([this] { server->Shutdown(); });
+  }
+  void Finish() {
+    if (thread.joinable()) thread.join();
+    if (server) server->Shutdown();
+  }
 };
 
 // What LoadEndpoints() made: the endpoints, and the stores they read
@@ -176,12 +199,17 @@ int RunServe(const ServeFlags& flags) {
     model_count = models.size();
   }
   const api::RestHandler handler(**core, {.control_api = flags.control_api});
+  GrpcDrain grpc;
   api::RestServerOptions options{.host = flags.host,
                                  .port = flags.port,
                                  .threads = flags.http_threads,
                                  .max_body_bytes = *max_body,
                                  .body_memory_budget = *body_budget,
                                  .body_timeout = std::chrono::milliseconds(flags.body_timeout_ms),
+                                 .drain_delay = Millis(flags.drain_delay_s),
+                                 .drain_timeout = Millis(flags.drain_timeout_s),
+                                 .on_drain = [&core] { (*core)->BeginDrain(); },
+                                 .on_close = [&grpc] { grpc.Begin(); },
                                  .access_log = flags.access_log,
                                  .metrics = &(*core)->metrics()};
   absl::StatusOr<std::unique_ptr<api::RestServer>> server =
@@ -190,12 +218,13 @@ int RunServe(const ServeFlags& flags) {
     spdlog::error("{}", std::string(server.status().message()));
     return 1;
   }
-  std::unique_ptr<api::GrpcServer> grpc_server;
+  std::unique_ptr<api::GrpcServer>& grpc_server = grpc.server;
   if (flags.grpc_port >= 0) {
     absl::StatusOr<std::unique_ptr<api::GrpcServer>> started = api::GrpcServer::Start(
         {.host = flags.host,
          .port = static_cast<uint16_t>(flags.grpc_port),
          .max_message_bytes = *max_body,
+         .drain_timeout = Millis(flags.drain_timeout_s),
          .control_api = flags.control_api,
          .metrics = &(*core)->metrics()},
         **core);
@@ -224,7 +253,10 @@ int RunServe(const ServeFlags& flags) {
   spdlog::info("{} of {} models ready; listening on http://{}:{}", ready,
                model_count, flags.host, (*server)->port());
   (*server)->Run();
-  if (grpc_server) grpc_server->Shutdown();
+  grpc.Finish();
+  spdlog::info("frontends drained; unloading models");
+  server->reset();
+  core->reset();
   spdlog::info("stopped");
   return 0;
 }
@@ -315,6 +347,16 @@ void AddServeCommand(CLI::App& app) {
   serve->add_option("--block-cache", flags->tables.block_cache,
                     "RocksDB block cache size per table store")
       ->capture_default_str();
+  serve->add_option("--drain-delay", flags->drain_delay_s,
+                    "Seconds to go on serving after SIGTERM, not ready (/v2/health/ready 503), "
+                    "so that load balancers stop sending before the listeners close")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve->add_option("--drain-timeout", flags->drain_timeout_s,
+                    "Seconds in-flight REST and gRPC requests may take to finish once the "
+                    "listeners have closed; then the models unload")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   serve->add_flag("--access-log", flags->access_log,
                   "Write one JSON line per request to stdout (latency, model, "
                   "version, status; never the payload)");

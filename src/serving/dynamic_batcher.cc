@@ -41,6 +41,7 @@ DynamicBatcher::~DynamicBatcher() {
   }
   wake_.notify_all();
   for (std::thread& worker : workers_) worker.join();
+  Left(abandoned.size());
   for (QueuedRequest& request : abandoned) {
     request.done(absl::UnavailableError("the model was unloaded while the request was queued"));
   }
@@ -71,17 +72,18 @@ void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs,
   request.deadline = options.deadline;
   request.done = std::move(done);
   absl::Status pushed;
-  size_t depth = 0;
   {
     std::lock_guard lock(mutex_);
     pushed = queue_.Push(request);
-    depth = queue_.size();
+    if (pushed.ok()) {
+      if (hooks_.on_in_flight) hooks_.on_in_flight(1);
+      if (hooks_.on_queue_depth) hooks_.on_queue_depth(queue_.size());
+    }
   }
   if (!pushed.ok()) {
     request.done(pushed);
     return;
   }
-  if (hooks_.on_queue_depth) hooks_.on_queue_depth(depth);
   wake_.notify_one();
 }
 
@@ -89,7 +91,6 @@ void DynamicBatcher::WorkerLoop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     BatchQueue::Decision decision = queue_.Next(Clock::now());
-    const size_t depth = queue_.size();
     if (decision.batch.empty() && decision.expired.empty()) {
       if (decision.wake_at) {
         wake_.wait_until(lock, *decision.wake_at);
@@ -98,9 +99,13 @@ void DynamicBatcher::WorkerLoop() {
       }
       continue;
     }
+    if (hooks_.on_queue_depth) hooks_.on_queue_depth(queue_.size());
+    // Running from the moment it leaves the queue, so that the queue and the
+    // instances never both miss it.
+    if (!decision.batch.empty() && hooks_.on_running) hooks_.on_running(1);
     lock.unlock();
     if (!decision.batch.empty()) wake_.notify_one();  // others may form a batch
-    if (hooks_.on_queue_depth) hooks_.on_queue_depth(depth);
+    Left(decision.expired.size());
     for (QueuedRequest& request : decision.expired) {
       request.done(absl::DeadlineExceededError(
           "the request's deadline passed while it waited in the queue; it was "
@@ -109,6 +114,10 @@ void DynamicBatcher::WorkerLoop() {
     if (!decision.batch.empty()) RunBatch(std::move(decision.batch));
     lock.lock();
   }
+}
+
+void DynamicBatcher::Left(size_t requests) const {
+  if (requests > 0 && hooks_.on_in_flight) hooks_.on_in_flight(-static_cast<int>(requests));
 }
 
 void DynamicBatcher::RunBatch(std::vector<QueuedRequest> batch) {
@@ -137,6 +146,8 @@ void DynamicBatcher::RunBatch(std::vector<QueuedRequest> batch) {
   phases.infer = infer_done - input_done;
   phases.output = Clock::now() - infer_done;
   if (hooks_.on_batch) hooks_.on_batch(phases);
+  if (hooks_.on_running) hooks_.on_running(-1);
+  Left(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     if (pieces.ok()) {
       batch[i].done(std::move((*pieces)[i]));

@@ -32,10 +32,16 @@ struct BatchPhases {
   Clock::duration input{0}, infer{0}, output{0};
 };
 
-// Observers for metrics; each may be empty. Called from worker threads;
-// on_batch before the batch's requests are answered.
+// Observers for metrics; each may be empty. Called from the caller's and the
+// worker threads; on_batch before the batch's requests are answered.
+// on_queue_depth is called under the queue's lock, so the last depth
+// reported is the queue's depth (keep it cheap). on_in_flight counts requests
+// as they enter the batcher (+1) and as they leave it answered (-n: run,
+// expired or abandoned); on_running counts batches as they start and finish.
 struct DynamicBatcherHooks {
   std::function<void(size_t depth)> on_queue_depth;
+  std::function<void(int delta)> on_in_flight;
+  std::function<void(int delta)> on_running;
   std::function<void(Clock::duration waited)> on_dequeue;
   std::function<void(const BatchPhases& batch)> on_batch;
 };
@@ -60,6 +66,8 @@ class DynamicBatcher : public runtime::Model {
  private:
   void WorkerLoop();
   void RunBatch(std::vector<QueuedRequest> batch);
+  // `requests` left the batcher: answered, expired or abandoned.
+  void Left(size_t requests) const;
 
   const std::shared_ptr<runtime::Model> model_;
   const DynamicBatcherHooks hooks_;

@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "gtest/gtest.h"
 
@@ -178,6 +180,80 @@ TEST(DynamicBatcherTest, DestructionAnswersQueuedRequests) {
   if (!r.ok()) {
     EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   }
+}
+
+}  // namespace
+}  // namespace strata::serving
+
+namespace strata::serving {
+namespace {
+
+// What the saturation hooks have said so far.
+struct Signals {
+  std::mutex mutex;
+  size_t depth = 0;
+  int in_flight = 0;
+  int running = 0;
+  Signals() = default;
+  DynamicBatcherHooks Hooks() {
+    DynamicBatcherHooks hooks{.on_queue_depth =
+                [this](size_t d) {
+                  std::lock_guard lock(mutex);
+                  depth = d;
+                },
+            .on_in_flight =
+                [this](int delta) {
+                  std::lock_guard lock(mutex);
+                  in_flight += delta;
+                },
+            .on_running =
+                [this](int delta) {
+                  std::lock_guard lock(mutex);
+                  running += delta;
+                },
+                              .on_dequeue = {},
+                              .on_batch = {}};
+    return hooks;
+  }
+  std::tuple<size_t, int, int> Now() {
+    std::lock_guard lock(mutex);
+    return {depth, in_flight, running};
+  }
+};
+
+// The saturation signals move when requests enter and leave the queue and
+// when batches start, not when the requests complete: with the model
+// blocked, nothing has completed, yet they already show the load.
+TEST(DynamicBatcherTest, SaturationSignalsMoveBeforeAnythingCompletes) {
+  auto model = std::make_shared<RecordingModel>();
+  Signals signals;
+  DynamicBatcher batcher(model, Options(1, std::chrono::microseconds(0)), signals.Hooks());
+  model->Close();
+  auto first = Submit(batcher, 0);
+  WaitUntil([&] { return model->running() == 1; });
+  auto second = Submit(batcher, 1);
+  auto third = Submit(batcher, 2);
+  EXPECT_EQ(signals.Now(), std::make_tuple(size_t{2}, 3, 1));  // depth, in flight, running
+  model->Open();
+  EXPECT_TRUE(first.get().ok());
+  EXPECT_TRUE(second.get().ok());
+  EXPECT_TRUE(third.get().ok());
+  EXPECT_EQ(signals.Now(), std::make_tuple(size_t{0}, 0, 0));
+}
+
+TEST(DynamicBatcherTest, ExpiredRequestsLeaveTheInFlightCount) {
+  auto model = std::make_shared<RecordingModel>();
+  Signals signals;
+  DynamicBatcher batcher(model, Options(1, std::chrono::microseconds(0)), signals.Hooks());
+  model->Close();
+  auto running = Submit(batcher, 0);
+  WaitUntil([&] { return model->running() == 1; });
+  auto expired = Submit(batcher, 1, {.deadline = Clock::now()});
+  EXPECT_EQ(std::get<1>(signals.Now()), 2);
+  model->Open();
+  EXPECT_TRUE(running.get().ok());
+  EXPECT_EQ(expired.get().status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(signals.Now(), std::make_tuple(size_t{0}, 0, 0));
 }
 
 }  // namespace

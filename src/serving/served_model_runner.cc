@@ -102,7 +102,6 @@ void ServedModelRunner::Run(std::shared_ptr<const ServedModel> served, core::Inf
   absl::StatusOr<std::optional<Clock::time_point>> deadline =
       DeadlineOf(request, served->config, start);
   if (!deadline.ok()) return fail(deadline.status());
-  metrics->AddInFlight(1);
   core::InferResponse response;
   response.model_name = served->name;
   response.model_version = std::to_string(served->version);
@@ -113,7 +112,6 @@ void ServedModelRunner::Run(std::shared_ptr<const ServedModel> served, core::Inf
       std::move(request.inputs), {.deadline = *deadline},
       [served, metrics, start, selected = *std::move(selected), response = std::move(response),
        done = std::move(done)](absl::StatusOr<std::vector<core::Tensor>> outputs) mutable {
-        metrics->AddInFlight(-1);
         absl::StatusOr<core::InferResponse> result =
             outputs.ok()
                 ? absl::StatusOr<core::InferResponse>(

@@ -6,7 +6,7 @@
 #ifndef STRATA_SERVING_SERVED_MODEL_RUNNER_H_
 #define STRATA_SERVING_SERVED_MODEL_RUNNER_H_
 
-#include "serving/model_manager.h"
+#include "serving/lifecycle/model_manager.h"
 #include "serving/plans/model_runner.h"
 
 namespace strata::serving {

@@ -148,6 +148,7 @@ absl::StatusOr<ServerCore::Description> ServerCore::Describe(std::string_view na
 }
 
 std::string ServerCore::NotReadyReason() const {
+  if (draining()) return "the server is shutting down (draining)";
   if (options_.lenient_readiness) return "";
   for (const std::shared_ptr<const ServedModel>& model : manager_->List()) {
     // A model unloaded on purpose is no longer one the server must serve.

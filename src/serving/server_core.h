@@ -5,6 +5,7 @@
 #ifndef STRATA_SERVING_SERVER_CORE_H_
 #define STRATA_SERVING_SERVER_CORE_H_
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -85,6 +86,12 @@ class ServerCore {
   // Why the server is not ready, naming the first model or endpoint that is
   // not; empty when it is ready.
   std::string NotReadyReason() const;
+
+  // The drain sequence has begun (SIGTERM): from now on the server is not
+  // ready, whatever its models and `lenient_readiness`, so that load
+  // balancers stop sending while it goes on serving. Liveness is unchanged.
+  void BeginDrain() { draining_.store(true); }
+  bool draining() const { return draining_.load(); }
 
   // One entry per model: its default version or its not-ready view.
   std::vector<std::shared_ptr<const ServedModel>> models() const {
@@ -182,6 +189,7 @@ class ServerCore {
   std::unique_ptr<RowObserver> observer_;      // the key log and sketches of keyed plans
   std::unique_ptr<EndpointSet> endpoints_;  // fixed after Create()
   std::unique_ptr<WorkloadMonitor> workload_;  // null when sketches are off
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace strata::serving

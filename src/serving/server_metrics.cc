@@ -1,5 +1,6 @@
 #include "serving/server_metrics.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "serving/process_stats.h"
@@ -73,8 +74,15 @@ ServerMetrics::ServerMetrics()
                        .Register(*registry_)),
       in_flight_(prometheus::BuildGauge()
                      .Name("strata_inference_in_flight_requests")
-                     .Help("Requests accepted by the core and not yet answered")
+                     .Help("Requests in the model's batcher (queued or running), "
+                           "counted when they enter and when they leave it")
                      .Register(*registry_)),
+      saturation_(prometheus::BuildGauge()
+                      .Name("strata_saturation_ratio")
+                      .Help("max(queue depth / max_queue_size, running batches / instances), "
+                            "each a mean over the last seconds (time constant 2 s); 0 idle, "
+                            "1 saturated: the autoscaling metric")
+                      .Register(*registry_)),
       loads_(prometheus::BuildCounter()
                  .Name("strata_model_loads_total")
                  .Help("Model version loads (load and warm-up) by model and outcome")
@@ -223,13 +231,50 @@ void ServerMetrics::UpdateProcessMetrics() {
   start_time_.Set(stats.start_time_seconds);
 }
 
+void ServerMetrics::UpdateSaturation() {
+  const SaturationMeter::Clock::time_point now = SaturationMeter::Clock::now();
+  double depth = 0, in_flight = 0, ratio = 0;
+  std::lock_guard lock(models_mutex_);
+  for (ModelMetrics* model : models_) {
+    depth += model->queue_depth_->Value();
+    in_flight += model->in_flight_->Value();
+    ratio = std::max(ratio, model->UpdateSaturation(now));
+  }
+  process_saturation_.queue_depth->Set(depth);
+  process_saturation_.in_flight->Set(in_flight);
+  process_saturation_.ratio->Set(ratio);
+}
+
+ServerMetrics::ProcessSaturation ServerMetrics::BuildProcessSaturation(
+    prometheus::Registry& registry) {
+  auto gauge = [&registry](const char* name, const char* help) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+  };
+  return {
+      .queue_depth = gauge("strata_process_queue_depth",
+                           "Requests waiting in the queues of all model versions"),
+      .in_flight = gauge("strata_process_in_flight_requests",
+                         "Requests in the batchers of all model versions (queued or running)"),
+      .ratio = gauge("strata_process_saturation_ratio",
+                     "The largest strata_saturation_ratio of the process's model versions"),
+  };
+}
+
 std::vector<prometheus::MetricFamily> ServerMetrics::Collect() {
   UpdateProcessMetrics();
+  UpdateSaturation();
   return registry_->Collect();
 }
 
+// The saturation ratio's smoothing: short enough that a scrape every few
+// seconds follows the load, long enough that one scrape is not one instant.
+constexpr std::chrono::seconds kSaturationSmoothing{2};
+
 ModelMetrics::ModelMetrics(ServerMetrics& server, std::string name, std::string version)
-    : server_(server), name_(std::move(name)), version_(std::move(version)) {
+    : server_(server),
+      name_(std::move(name)),
+      version_(std::move(version)),
+      meter_(SaturationMeter::Clock::now(), kSaturationSmoothing) {
   const prometheus::Labels labels = {{"model", name_}, {"version", version_}};
   for (const char* outcome : kOutcomeNames) {
     prometheus::Labels with_outcome = labels;
@@ -242,8 +287,11 @@ ModelMetrics::ModelMetrics(ServerMetrics& server, std::string name, std::string 
   batch_size_ = &server_.batch_size_.Add(labels, kBatchBuckets);
   queue_depth_ = &server_.queue_depth_.Add(labels);
   in_flight_ = &server_.in_flight_.Add(labels);
+  saturation_ = &server_.saturation_.Add(labels);
   stats_.name = name_;
   stats_.version = version_;
+  std::lock_guard lock(server_.models_mutex_);
+  server_.models_.push_back(this);
 }
 
 ModelMetrics::~ModelMetrics() {
@@ -254,6 +302,9 @@ ModelMetrics::~ModelMetrics() {
   server_.batch_size_.Remove(batch_size_);
   server_.queue_depth_.Remove(queue_depth_);
   server_.in_flight_.Remove(in_flight_);
+  server_.saturation_.Remove(saturation_);
+  std::lock_guard lock(server_.models_mutex_);
+  std::erase(server_.models_, this);
 }
 
 void ModelMetrics::RecordOutcome(Outcome outcome, nanoseconds total) {
@@ -291,11 +342,33 @@ void ModelMetrics::RecordBatch(const BatchTiming& batch) {
   add(stats_.batch_stats[batch.rows]);
 }
 
+void ModelMetrics::SetCapacity(int instances, size_t queue_bound) {
+  std::lock_guard lock(meter_mutex_);
+  meter_.SetCapacity(instances, queue_bound, SaturationMeter::Clock::now());
+}
+
 void ModelMetrics::SetQueueDepth(size_t depth) {
   queue_depth_->Set(static_cast<double>(depth));
+  std::lock_guard lock(meter_mutex_);
+  meter_.SetQueueDepth(depth, SaturationMeter::Clock::now());
 }
 
 void ModelMetrics::AddInFlight(int delta) { in_flight_->Increment(delta); }
+
+void ModelMetrics::AddRunning(int delta) {
+  std::lock_guard lock(meter_mutex_);
+  meter_.AddRunning(delta, SaturationMeter::Clock::now());
+}
+
+double ModelMetrics::UpdateSaturation(SaturationMeter::Clock::time_point now) {
+  double ratio = 0;
+  {
+    std::lock_guard lock(meter_mutex_);
+    ratio = meter_.Ratio(now);
+  }
+  saturation_->Set(ratio);
+  return ratio;
+}
 
 ModelStatistics ModelMetrics::Snapshot() const {
   std::lock_guard lock(mutex_);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "serving/saturation_meter.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -88,8 +89,16 @@ class ModelMetrics {
   // Records all three phases of a batch at once, so that a snapshot never
   // sees their counts differ.
   void RecordBatch(const BatchTiming& batch);
+  // The saturation signals, updated as requests enter and leave the queue
+  // and as batches start and finish (never on completion alone):
+  // strata_inference_queue_depth, strata_inference_in_flight_requests and
+  // strata_saturation_ratio (docs/operations.md, "Saturation").
+  void SetCapacity(int instances, size_t queue_bound);
   void SetQueueDepth(size_t depth);
   void AddInFlight(int delta);
+  void AddRunning(int delta);
+  // The saturation ratio as of now; also sets its gauge.
+  double UpdateSaturation(SaturationMeter::Clock::time_point now);
 
   ModelStatistics Snapshot() const;
 
@@ -110,6 +119,10 @@ class ModelMetrics {
   prometheus::Histogram* batch_size_;
   prometheus::Gauge* queue_depth_;
   prometheus::Gauge* in_flight_;
+  prometheus::Gauge* saturation_;
+
+  std::mutex meter_mutex_;
+  SaturationMeter meter_;  // guarded by meter_mutex_
 
   mutable std::mutex mutex_;
   ModelStatistics stats_;  // guarded by mutex_
@@ -172,6 +185,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Histogram>& batch_size_;
   prometheus::Family<prometheus::Gauge>& queue_depth_;
   prometheus::Family<prometheus::Gauge>& in_flight_;
+  prometheus::Family<prometheus::Gauge>& saturation_;
   prometheus::Family<prometheus::Counter>& loads_;
   prometheus::Counter& cpu_seconds_;
   prometheus::Gauge& resident_bytes_;
@@ -188,6 +202,19 @@ class ServerMetrics {
   // histogram on every call just to find the existing one.
   std::mutex layer_mutex_;
   std::unordered_map<std::string, LayerSeries> layer_series_;  // guarded by layer_mutex_
+
+  // The process-wide saturation series: sums of the versions' queue depth
+  // and in-flight requests, and the largest saturation ratio.
+  void UpdateSaturation();
+  struct ProcessSaturation {
+    prometheus::Gauge* queue_depth;
+    prometheus::Gauge* in_flight;
+    prometheus::Gauge* ratio;
+  };
+  static ProcessSaturation BuildProcessSaturation(prometheus::Registry& registry);
+  ProcessSaturation process_saturation_ = BuildProcessSaturation(*registry_);
+  std::mutex models_mutex_;
+  std::vector<ModelMetrics*> models_;  // live versions; guarded by models_mutex_
 
   // The REST frontend's defences (docs/operations.md).
  public:

@@ -40,9 +40,10 @@ KUSTOMIZATIONS = ["overlays/dev", "overlays/production", "overlays/production-ke
 # Objects a kustomization may name without holding them: the batch Job runs
 # beside an overlay and uses its volume and Redis.
 EXTERNAL = {"batch": {("PersistentVolumeClaim", "strata-repository")}}
-# How long `strata serve` takes at most to finish its requests after SIGTERM
-# (serving/model_manager.h drain_timeout); the grace period must cover the
-# preStop sleep plus this. Becomes --drain-timeout when the flag exists.
+# `strata serve`'s drain after SIGTERM: --drain-delay (serving on, not ready)
+# then --drain-timeout (finishing in-flight requests); their defaults. The
+# grace period must exceed any preStop sleep plus both.
+DRAIN_DELAY_S = 0
 DRAIN_TIMEOUT_S = 30
 
 # apiVersion/kind -> model class of python3-kubernetes. Debian's client (22.x,
@@ -405,16 +406,29 @@ def prestop_sleep_seconds(container):
     return 0
 
 
+def flag_seconds(args, flag, default):
+    """The value of `--flag=N` or `--flag N` in `args`, in seconds."""
+    for i, arg in enumerate(args):
+        if arg.startswith(flag + "="):
+            return float(arg.split("=", 1)[1])
+        if arg == flag and i + 1 < len(args):
+            return float(args[i + 1])
+    return default
+
+
 def check_drain_timing(objects, problems):
     for where, spec in (p for o in objects for p in pod_specs(o)):
         for c in spec.get("containers") or []:
-            if not is_strata(c) or "serve" not in (c.get("args") or []):
+            args = [str(a) for a in c.get("args") or []]
+            if not is_strata(c) or "serve" not in args:
                 continue
             grace = spec.get("terminationGracePeriodSeconds", 30)
-            need = prestop_sleep_seconds(c) + DRAIN_TIMEOUT_S
+            need = (prestop_sleep_seconds(c) + flag_seconds(args, "--drain-delay", DRAIN_DELAY_S)
+                    + flag_seconds(args, "--drain-timeout", DRAIN_TIMEOUT_S))
             if grace <= need:
                 problems.add(where, f"terminationGracePeriodSeconds {grace} leaves no margin "
-                                    f"over the preStop sleep plus the drain timeout ({need} s)")
+                                    f"over the preStop sleep, the drain delay and the drain "
+                                    f"timeout ({need:g} s)")
 
 
 # ---- probes against the real binary ----------------------------------------

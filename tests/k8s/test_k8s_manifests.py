@@ -100,7 +100,13 @@ class ValidatorCatchesTest(unittest.TestCase):
     def test_a_grace_period_shorter_than_the_drain(self):
         self.assertCaught(self.text.replace("terminationGracePeriodSeconds: 45",
                                             "terminationGracePeriodSeconds: 30"),
-                          "leaves no margin over the preStop sleep plus the drain timeout")
+                          "leaves no margin over the preStop sleep, the drain delay and the "
+                          "drain timeout (35 s)")
+
+    def test_a_drain_longer_than_the_grace_period(self):
+        self.assertCaught(self.text.replace("--drain-timeout=30", "--drain-timeout=40"),
+                          "leaves no margin over the preStop sleep, the drain delay and the "
+                          "drain timeout (45 s)")
 
     def test_a_service_port_no_container_has(self):
         self.assertCaught(self.text.replace("targetPort: grpc", "targetPort: grcp"),

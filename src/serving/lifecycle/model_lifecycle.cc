@@ -41,7 +41,10 @@ std::shared_ptr<runtime::Model> QueueInFront(std::unique_ptr<runtime::Model> mod
   options.queue.max_queue_size = static_cast<size_t>(scheduling.max_queue_size);
   options.instances = scheduling.instances;
   DynamicBatcherHooks hooks;
+  m->SetCapacity(options.instances, options.queue.max_queue_size);
   hooks.on_queue_depth = [m](size_t depth) { m->SetQueueDepth(depth); };
+  hooks.on_in_flight = [m](int delta) { m->AddInFlight(delta); };
+  hooks.on_running = [m](int delta) { m->AddRunning(delta); };
   hooks.on_dequeue = [m](Clock::duration waited) {
     m->RecordQueueWait(duration_cast<nanoseconds>(waited));
   };
