@@ -15,8 +15,8 @@ import threading
 import time
 import unittest
 
-from strata_server import SOURCE_DIR, StrataServer
-from test_batching_metrics import metric, parse_metrics
+from harness.metrics import metric, parse_metrics
+from harness.strata_server import SOURCE_DIR, StrataServer
 
 EXAMPLES = os.path.join(SOURCE_DIR, "examples", "repository", "models")
 MODEL = "breast_cancer_xgb"
