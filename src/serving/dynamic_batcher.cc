@@ -35,11 +35,11 @@ DynamicBatcher::DynamicBatcher(std::shared_ptr<runtime::Model> model,
 DynamicBatcher::~DynamicBatcher() {
   std::vector<QueuedRequest> abandoned;
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     stopping_ = true;
     abandoned = queue_.TakeAll();
   }
-  wake_.notify_all();
+  wake_.SignalAll();
   for (std::thread& worker : workers_) worker.join();
   for (QueuedRequest& request : abandoned) {
     request.done(absl::UnavailableError("the model was unloaded while the request was queued"));
@@ -47,7 +47,7 @@ DynamicBatcher::~DynamicBatcher() {
 }
 
 size_t DynamicBatcher::queue_depth() const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   return queue_.size();
 }
 
@@ -73,7 +73,7 @@ void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs,
   absl::Status pushed;
   size_t depth = 0;
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     pushed = queue_.Push(request);
     depth = queue_.size();
   }
@@ -82,24 +82,24 @@ void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs,
     return;
   }
   if (hooks_.on_queue_depth) hooks_.on_queue_depth(depth);
-  wake_.notify_one();
+  wake_.Signal();
 }
 
 void DynamicBatcher::WorkerLoop() {
-  std::unique_lock lock(mutex_);
+  mutex_.Lock();
   while (!stopping_) {
     BatchQueue::Decision decision = queue_.Next(Clock::now());
     const size_t depth = queue_.size();
     if (decision.batch.empty() && decision.expired.empty()) {
       if (decision.wake_at) {
-        wake_.wait_until(lock, *decision.wake_at);
+        wake_.WaitUntil(mutex_, *decision.wake_at);
       } else {
-        wake_.wait(lock);
+        wake_.Wait(mutex_);
       }
       continue;
     }
-    lock.unlock();
-    if (!decision.batch.empty()) wake_.notify_one();  // others may form a batch
+    mutex_.Unlock();
+    if (!decision.batch.empty()) wake_.Signal();  // others may form a batch
     if (hooks_.on_queue_depth) hooks_.on_queue_depth(depth);
     for (QueuedRequest& request : decision.expired) {
       request.done(absl::DeadlineExceededError(
@@ -107,8 +107,9 @@ void DynamicBatcher::WorkerLoop() {
           "not run (raise the 'timeout' parameter or reduce the load)"));
     }
     if (!decision.batch.empty()) RunBatch(std::move(decision.batch));
-    lock.lock();
+    mutex_.Lock();
   }
+  mutex_.Unlock();
 }
 
 void DynamicBatcher::RunBatch(std::vector<QueuedRequest> batch) {
