@@ -27,8 +27,10 @@ import threading
 import time
 import unittest
 
-import test_batch as helpers
-from strata_server import StrataServer
+from harness import xgb_example
+from harness.redis_server import RedisServer
+from harness.repositories import TOLERANCE
+from harness.strata_server import StrataServer, run_strata
 
 POLL = ["--poll-interval-ms", "100"]
 TABLE_KEYS = 100  # the hybrid endpoint's table holds ids 0..99
@@ -138,21 +140,21 @@ def wait_for(predicate, timeout):
 class StoreFaultsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.repository = helpers.make_repository()
+        cls.repository = xgb_example.make_repository()
         cls.dir = tempfile.mkdtemp(prefix="strata-e2e-store-faults-")
-        cls.redis = helpers.RedisServer().start()
-        cls.rows, _ = helpers.samples()
+        cls.redis = RedisServer().start()
+        cls.rows, _ = xgb_example.samples()
         redis = ["--store", "redis", "--redis", cls.redis.url]
         lookup_csv = os.path.join(cls.dir, "lookup.csv")
-        cls.expected = helpers.write_csv(lookup_csv, 200)
+        cls.expected = xgb_example.write_csv(lookup_csv, 200)
         head_csv = os.path.join(cls.dir, "head.csv")
-        helpers.write_csv(head_csv, TABLE_KEYS)
+        xgb_example.write_csv(head_csv, TABLE_KEYS)
         for table, source, key, store in (("shared", lookup_csv, "id:INT64,name", redis),
                                           ("local", lookup_csv, "id:INT64,name", []),
                                           ("head", head_csv, "id:INT64", redis)):
-            code, _, err = helpers.run_strata(
-                "batch", "-r", cls.repository, "-m", helpers.MODEL, "--progress", "off",
-                *helpers.MAP, "-i", source, "-k", key, "-t", table, "--job-id", table, *store)
+            code, _, err = run_strata(
+                "batch", "-r", cls.repository, "-m", xgb_example.MODEL, "--progress", "off",
+                *xgb_example.MAP, "-i", source, "-k", key, "-t", table, "--job-id", table, *store)
             assert code == 0, err
         endpoints = os.path.join(cls.dir, "strata.yaml")
         with open(endpoints, "w") as f:
@@ -163,7 +165,7 @@ class StoreFaultsTest(unittest.TestCase):
                 "  redis_strict: {table: shared, store: redis, on_store_error: unavailable}\n"
                 "  local: {table: local, store: rocksdb, default: 0.5}\n"
                 "  hybrid: {plan: hybrid, table: head, store: redis, key: [id],"
-                f" model: {helpers.MODEL}, cache: {{max_bytes: 1MiB}}}}\n")
+                f" model: {xgb_example.MODEL}, cache: {{max_bytes: 1MiB}}}}\n")
         # Two HTTP I/O threads, whatever the machine: a Redis lookup holding
         # one of them shows at once.
         cls.server = StrataServer(cls.repository, [
@@ -186,10 +188,10 @@ class StoreFaultsTest(unittest.TestCase):
     def model_call(self, conn, _):
         body = {"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 30],
                             "data": self.rows[3]}]}
-        return post(conn, f"/v2/models/{helpers.MODEL}/infer", body)
+        return post(conn, f"/v2/models/{xgb_example.MODEL}/infer", body)
 
     def grpc_model_call(self, _, client):
-        client.infer(helpers.MODEL, [("features", "FP32", [self.rows[4]])], timeout=30)
+        client.infer(xgb_example.MODEL, [("features", "FP32", [self.rows[4]])], timeout=30)
         return 200
 
     def local_call(self, conn, _):
@@ -215,7 +217,7 @@ class StoreFaultsTest(unittest.TestCase):
                 ("local", self.local_call),
                 ("health_ready", lambda c, _: get(c, "/v2/health/ready")),
                 ("health_live", lambda c, _: get(c, "/v2/health/live")),
-                ("model_ready", lambda c, _: get(c, f"/v2/models/{helpers.MODEL}/ready"))]
+                ("model_ready", lambda c, _: get(c, f"/v2/models/{xgb_example.MODEL}/ready"))]
 
     def load(self, seconds):
         """Requests that never touch Redis, measured, with Redis-bound traffic
@@ -226,7 +228,7 @@ class StoreFaultsTest(unittest.TestCase):
         return results, unrelated, len(unrelated) / wall
 
     def model_answers(self, ids):
-        status, body, _ = self.server.infer(helpers.MODEL, {"inputs": [
+        status, body, _ = self.server.infer(xgb_example.MODEL, {"inputs": [
             {"name": "features", "datatype": "FP32", "shape": [len(ids), 30],
              "data": [x for i in ids for x in self.rows[i % len(self.rows)]]}]})
         self.assertEqual(status, 200, body)
@@ -240,7 +242,7 @@ class StoreFaultsTest(unittest.TestCase):
         got = outputs(body)
         self.assertTrue(set(got["layer"]) <= {"cache", "model"}, got["layer"])
         for i, p, want in zip(ids, got["probability"], self.model_answers(ids)):
-            self.assertAlmostEqual(p, want, delta=helpers.TOLERANCE, msg=f"id {i}")
+            self.assertAlmostEqual(p, want, delta=TOLERANCE, msg=f"id {i}")
         params = body["parameters"]
         self.assertIs(params["degraded"], True)
         self.assertEqual(params["layer_table"], 0)
@@ -316,7 +318,7 @@ class StoreFaultsTest(unittest.TestCase):
         self.assertTrue(body, f"Redis endpoints did not recover in {RECOVERY_S} s")
         print(f"recovered {time.monotonic() - began:.2f} s after SIGCONT", file=sys.stderr)
         self.assertLessEqual(abs(outputs(body)["probability"][0] - self.expected[3]),
-                             helpers.TOLERANCE)
+                             TOLERANCE)
         status, body, _ = self.server.infer("redis_strict", lookup_body([3]))
         self.assertEqual(status, 200, body)
         status, body, _ = self.server.infer("hybrid", hybrid_body([4, 150], self.rows))
