@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <type_traits>
 
 #include "absl/container/flat_hash_map.h"
 #include "fmt/format.h"
@@ -83,16 +84,16 @@ class PinnedTable : public store::PredictionTable {
 // Writes `value` into element `index` of a fixed-size tensor.
 void StoreDefault(core::Tensor& t, size_t index, double value) {
   uint8_t* p = t.data.data() + index * core::ElementSize(t.dtype);
-  auto put = [&](auto v) { std::memcpy(p, &v, sizeof v); };
-  switch (t.dtype) {
-    case core::DataType::kFp32: put(static_cast<float>(value)); break;
-    case core::DataType::kFp64: put(value); break;
-    case core::DataType::kInt32: put(static_cast<int32_t>(value)); break;
-    case core::DataType::kInt64: put(static_cast<int64_t>(value)); break;
-    case core::DataType::kBool:
-    case core::DataType::kUint8: put(static_cast<uint8_t>(value)); break;
-    default: break;  // other types keep zero
-  }
+  core::VisitDataType(t.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::Element;
+    // FP32, FP64, INT32, INT64, BOOL and UINT8; other types keep zero.
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> ||
+                  std::is_same_v<T, int32_t> || std::is_same_v<T, int64_t> ||
+                  std::is_same_v<T, uint8_t>) {
+      const T v = static_cast<T>(value);
+      std::memcpy(p, &v, sizeof v);
+    }
+  });
 }
 
 }  // namespace
