@@ -173,6 +173,127 @@ absl::Status AppendElement(element value, core::DataType dtype,
   });
 }
 
+// Appends `node` (an element or a nested array of elements) in row-major order.
+absl::Status AppendData(element node, core::DataType dtype,
+                        const std::string& tensor, std::vector<uint8_t>& out,
+                        int depth) {
+  if (!node.is_array()) return AppendElement(node, dtype, tensor, out);
+  if (depth > 32) {
+    return Invalid(fmt::format("input '{}': data is nested too deeply", tensor));
+  }
+  for (element child : node.get_array()) {
+    STRATA_RETURN_IF_ERROR(AppendData(child, dtype, tensor, out, depth + 1));
+  }
+  return absl::OkStatus();
+}
+
+// Moves the next `size` bytes of `binary` (the blobs after the JSON header)
+// into `tensor`, and checks them against its shape and datatype.
+absl::StatusOr<core::Tensor> TakeBinaryData(core::Tensor tensor, int64_t size,
+                                            std::string_view& binary) {
+  if (static_cast<uint64_t>(size) > binary.size()) {
+    return Invalid(fmt::format(
+        "input '{}': binary_data_size is {} bytes but only {} bytes of binary data "
+        "are left after the JSON header (Inference-Header-Content-Length) and the "
+        "inputs before it",
+        tensor.name, size, binary.size()));
+  }
+  tensor.data.assign(binary.begin(), binary.begin() + size);
+  binary.remove_prefix(static_cast<size_t>(size));
+  // The blob's framing is part of the wire format: check it here, whatever
+  // model the request is for.
+  STRATA_RETURN_IF_ERROR(core::ValidateTensorData(tensor));
+  return tensor;
+}
+
+// `binary`: the blobs that follow the JSON header; an input with a
+// binary_data_size parameter takes its data from their front.
+absl::StatusOr<core::Tensor> DecodeInput(element node, size_t index,
+                                         std::string_view& binary) {
+  simdjson::dom::object object;
+  if (node.get_object().get(object)) {
+    return Invalid(fmt::format("inputs[{}] must be a JSON object", index));
+  }
+  core::Tensor tensor;
+  std::string_view name;
+  if (object["name"].get_string().get(name) || name.empty()) {
+    return Invalid(fmt::format("inputs[{}] needs a non-empty string 'name'", index));
+  }
+  tensor.name = std::string(name);
+  std::string_view dtype_name;
+  if (object["datatype"].get_string().get(dtype_name)) {
+    return Invalid(fmt::format("input '{}' needs a string 'datatype', e.g. \"FP32\"",
+                               tensor.name));
+  }
+  std::optional<core::DataType> dtype = core::DataTypeFromName(dtype_name);
+  if (!dtype) {
+    return Invalid(fmt::format(
+        "input '{}' has unknown datatype '{}'; use one of BOOL, UINT8, UINT16, "
+        "UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, BF16, FP32, FP64, BYTES",
+        tensor.name, dtype_name));
+  }
+  tensor.dtype = *dtype;
+  simdjson::dom::array shape;
+  if (object["shape"].get_array().get(shape)) {
+    return Invalid(fmt::format("input '{}' needs a 'shape' array of integers",
+                               tensor.name));
+  }
+  for (element dim : shape) {
+    int64_t value = 0;
+    if (dim.get_int64().get(value) || value < 0) {
+      return Invalid(fmt::format(
+          "input '{}' has an invalid shape dimension {}; dimensions are "
+          "non-negative integers",
+          tensor.name, simdjson::to_string(dim)));
+    }
+    tensor.shape.push_back(value);
+  }
+  core::Parameters parameters;
+  if (element params; !object["parameters"].get(params)) {
+    STRATA_ASSIGN_OR_RETURN(parameters, DecodeParameters(params, ParameterScope::kInput));
+  }
+  element data;
+  const bool has_data = !object["data"].get(data);
+  if (auto size = parameters.find("binary_data_size"); size != parameters.end()) {
+    if (has_data) {
+      return Invalid(fmt::format(
+          "input '{}' has both 'data' and a binary_data_size; send its data one way",
+          tensor.name));
+    }
+    return TakeBinaryData(std::move(tensor), std::get<int64_t>(size->second), binary);
+  }
+  if (!has_data) {
+    return Invalid(fmt::format(
+        "input '{}' has no 'data' (nor a binary_data_size parameter)", tensor.name));
+  }
+  if (std::optional<int64_t> count = core::ElementCount(tensor.shape);
+      count && tensor.dtype != core::DataType::kBytes) {
+    tensor.data.reserve(static_cast<size_t>(
+        std::min<int64_t>(*count, 1 << 24) * core::ElementSize(tensor.dtype)));
+  }
+  STRATA_RETURN_IF_ERROR(AppendData(data, tensor.dtype, tensor.name, tensor.data, 0));
+  return tensor;
+}
+
+absl::StatusOr<core::RequestedOutput> DecodeOutput(element node, size_t index) {
+  core::RequestedOutput output;
+  std::string_view name;
+  if (node["name"].get_string().get(name)) {
+    return Invalid(fmt::format("outputs[{}] needs a string 'name'", index));
+  }
+  output.name = std::string(name);
+  element params;
+  if (!node["parameters"].get(params)) {
+    STRATA_ASSIGN_OR_RETURN(output.parameters, DecodeParameters(params, ParameterScope::kOutput));
+  }
+  return output;
+}
+
+simdjson::dom::parser& ThreadParser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
 }  // namespace
 
 absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string_view body,
@@ -305,14 +426,14 @@ void WriteData(const core::Tensor& tensor, Writer& w) {
     using T = typename Tag::Element;
     if constexpr (Tag::kIsBool) {
       WriteEach<T>(tensor, [&](T v) { w.Bool(v != 0); });
+    } else if constexpr (Tag::kIsInteger && std::is_unsigned_v<T> && sizeof(T) == 8) {
+      WriteEach<T>(tensor, [&](T v) { w.Uint64(v); });
     } else if constexpr (Tag::kIsInteger && std::is_unsigned_v<T>) {
-      WriteEach<T>(tensor, [&](T v) {
-        if constexpr (sizeof(T) == 8) w.Uint64(v); else w.Uint(v);
-      });
+      WriteEach<T>(tensor, [&](T v) { w.Uint(v); });
+    } else if constexpr (Tag::kIsInteger && sizeof(T) == 8) {
+      WriteEach<T>(tensor, [&](T v) { w.Int64(v); });
     } else if constexpr (Tag::kIsInteger) {
-      WriteEach<T>(tensor, [&](T v) {
-        if constexpr (sizeof(T) == 8) w.Int64(v); else w.Int(v);
-      });
+      WriteEach<T>(tensor, [&](T v) { w.Int(v); });
     } else if constexpr (Tag::kDataType == core::DataType::kFp16) {
       WriteEach<T>(tensor, [&](T v) { WriteFloat(w, HalfToFloat(v)); });
     } else if constexpr (Tag::kDataType == core::DataType::kBf16) {
