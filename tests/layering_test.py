@@ -1,7 +1,8 @@
 """Fails when a file under src/ includes across a forbidden module edge, or
 includes a framework's headers outside the module that owns them. The allowed
 edges are read from the tables in docs/architecture.md, so the rule and its
-documentation cannot drift apart."""
+documentation cannot drift apart. Also fails when an e2e test imports another
+test module instead of tests/e2e/harness/."""
 import os
 import re
 import sys
@@ -100,6 +101,15 @@ def source_files():
     return files
 
 
+IMPORTS_A_TEST = re.compile(r"^\s*(?:import|from)\s+test_\w+", re.M)
+
+
+def tests_importing_tests(files):
+    """`files`: {path: text} of Python test modules. Paths of those that import
+    another test module (shared helpers belong in tests/e2e/harness/)."""
+    return sorted(path for path, text in files.items() if IMPORTS_A_TEST.search(text))
+
+
 class LayeringTest(unittest.TestCase):
     def setUp(self):
         with open(os.path.join(SOURCE_DIR, "docs", "architecture.md")) as f:
@@ -176,6 +186,23 @@ class LayeringTest(unittest.TestCase):
         found = violations(files, allowed, owners)
         self.assertEqual(found, ["src/serving/c.cc: simdjson.h belongs to api, batch only, "
                                  "not serving"])
+
+    def test_no_e2e_test_imports_another_test(self):
+        files = {}
+        for directory in ("e2e", "k8s"):
+            root = os.path.join(SOURCE_DIR, "tests", directory)
+            for name in os.listdir(root):
+                if name.endswith(".py"):
+                    with open(os.path.join(root, name)) as f:
+                        files[os.path.join(directory, name)] = f.read()
+        self.assertIn("e2e/test_batch.py", files)
+        self.assertEqual(tests_importing_tests(files), [])
+
+    def test_checker_catches_a_test_importing_a_test(self):
+        files = {"a.py": "import test_batch as helpers\n",
+                 "b.py": "from test_rest_api import EXAMPLES\n",
+                 "c.py": "from harness.strata_server import StrataServer\n"}
+        self.assertEqual(tests_importing_tests(files), ["a.py", "b.py"])
 
 
 if __name__ == "__main__":

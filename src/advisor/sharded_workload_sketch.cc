@@ -23,7 +23,7 @@ void ShardedWorkloadSketch::Add(std::string_view key) {
   if (key.size() > core::kMaxKeyBytes) key = marker = core::KeyFingerprintMarker(key);
   const uint64_t fingerprint = core::Fingerprint64(key);
   Shard& shard = *shards_[fingerprint & (shards_.size() - 1)];
-  std::lock_guard<std::mutex> lock(shard.mutex);
+  core::MutexLock lock(shard.mutex);
   shard.sketch.Add(fingerprint, key);
 }
 
@@ -49,7 +49,7 @@ void ShardedWorkloadSketch::AddAll(const std::vector<std::string>& keys) {
             [mask](const auto& a, const auto& b) { return (a.first & mask) < (b.first & mask); });
   for (size_t i = 0; i < order.size();) {
     Shard& shard = *shards_[order[i].first & mask];
-    std::lock_guard<std::mutex> lock(shard.mutex);
+    core::MutexLock lock(shard.mutex);
     const uint64_t index = order[i].first & mask;
     for (; i < order.size() && (order[i].first & mask) == index; ++i) {
       shard.sketch.Add(order[i].first, *order[i].second);
@@ -60,7 +60,7 @@ void ShardedWorkloadSketch::AddAll(const std::vector<std::string>& keys) {
 WorkloadSketch ShardedWorkloadSketch::Snapshot() const {
   WorkloadSketch merged(options_);
   for (const auto& shard : shards_) {
-    std::lock_guard<std::mutex> lock(shard->mutex);
+    core::MutexLock lock(shard->mutex);
     merged.MergeDisjoint(shard->sketch);
   }
   return merged;
@@ -69,7 +69,7 @@ WorkloadSketch ShardedWorkloadSketch::Snapshot() const {
 size_t ShardedWorkloadSketch::MemoryBytes() const {
   size_t bytes = 0;
   for (const auto& shard : shards_) {
-    std::lock_guard<std::mutex> lock(shard->mutex);
+    core::MutexLock lock(shard->mutex);
     bytes += shard->sketch.MemoryBytes();
   }
   return bytes;

@@ -9,12 +9,12 @@
 
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "advisor/workload_sketch.h"
+#include "core/mutex.h"
 
 namespace strata::advisor {
 
@@ -36,8 +36,8 @@ class ShardedWorkloadSketch {
  private:
   struct Shard {
     explicit Shard(const SketchOptions& options) : sketch(options) {}
-    mutable std::mutex mutex;
-    WorkloadSketch sketch;  // guarded by mutex
+    mutable core::Mutex mutex;
+    WorkloadSketch sketch ABSL_GUARDED_BY(mutex);
   };
 
   SketchOptions options_;

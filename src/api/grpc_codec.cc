@@ -145,21 +145,24 @@ absl::Status DecodeTypedContents(const InputTensor& input, core::Tensor& tensor)
     }
   }
   std::vector<uint8_t>& out = tensor.data;
-  switch (tensor.dtype) {
-    case DataType::kBool:
+  return core::VisitDataType(tensor.dtype, [&](auto tag) -> absl::Status {
+    using Tag = decltype(tag);
+    using T = typename Tag::Element;
+    if constexpr (Tag::kIsBool) {
       for (bool v : c.bool_contents()) AppendValue<uint8_t>(v ? 1 : 0, out);
-      return absl::OkStatus();
-    case DataType::kInt8: return AppendNarrowed<int8_t>(c.int_contents(), input, out);
-    case DataType::kInt16: return AppendNarrowed<int16_t>(c.int_contents(), input, out);
-    case DataType::kInt32: return AppendNarrowed<int32_t>(c.int_contents(), input, out);
-    case DataType::kInt64: return AppendNarrowed<int64_t>(c.int64_contents(), input, out);
-    case DataType::kUint8: return AppendNarrowed<uint8_t>(c.uint_contents(), input, out);
-    case DataType::kUint16: return AppendNarrowed<uint16_t>(c.uint_contents(), input, out);
-    case DataType::kUint32: return AppendNarrowed<uint32_t>(c.uint_contents(), input, out);
-    case DataType::kUint64: return AppendNarrowed<uint64_t>(c.uint64_contents(), input, out);
-    case DataType::kFp32: return AppendNarrowed<float>(c.fp32_contents(), input, out);
-    case DataType::kFp64: return AppendNarrowed<double>(c.fp64_contents(), input, out);
-    case DataType::kBytes:
+    } else if constexpr (Tag::kIsInteger && std::is_signed_v<T> && sizeof(T) == 8) {
+      return AppendNarrowed<T>(c.int64_contents(), input, out);
+    } else if constexpr (Tag::kIsInteger && std::is_signed_v<T>) {
+      return AppendNarrowed<T>(c.int_contents(), input, out);
+    } else if constexpr (Tag::kIsInteger && sizeof(T) == 8) {
+      return AppendNarrowed<T>(c.uint64_contents(), input, out);
+    } else if constexpr (Tag::kIsInteger) {
+      return AppendNarrowed<T>(c.uint_contents(), input, out);
+    } else if constexpr (std::is_same_v<T, float>) {
+      return AppendNarrowed<T>(c.fp32_contents(), input, out);
+    } else if constexpr (std::is_same_v<T, double>) {
+      return AppendNarrowed<T>(c.fp64_contents(), input, out);
+    } else if constexpr (Tag::kIsBytes) {
       for (const std::string& element : c.bytes_contents()) {
         if (element.size() > std::numeric_limits<uint32_t>::max()) {
           return Invalid(fmt::format("input '{}': a BYTES element exceeds 4 GiB",
@@ -167,11 +170,9 @@ absl::Status DecodeTypedContents(const InputTensor& input, core::Tensor& tensor)
         }
         core::AppendBytesElement(element, out);
       }
-      return absl::OkStatus();
-    case DataType::kFp16:
-    case DataType::kBf16: break;
-  }
-  return absl::OkStatus();
+    }
+    return absl::OkStatus();  // FP16 and BF16 have no typed field: refused above
+  });
 }
 
 absl::StatusOr<core::Tensor> DecodeInput(const inference::ModelInferRequest& request,

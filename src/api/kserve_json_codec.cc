@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "api/json_writing.h"
 #include "api/reserved_parameters.h"
@@ -139,9 +140,10 @@ absl::Status AppendFloat(element value, const std::string& tensor,
 
 absl::Status AppendElement(element value, core::DataType dtype,
                            const std::string& tensor, std::vector<uint8_t>& out) {
-  using core::DataType;
-  switch (dtype) {
-    case DataType::kBool: {
+  return core::VisitDataType(dtype, [&](auto tag) -> absl::Status {
+    using Tag = decltype(tag);
+    using T = typename Tag::Element;
+    if constexpr (Tag::kIsBool) {
       bool v = false;
       if (value.get_bool().get(v)) {
         return Invalid(fmt::format("input '{}': BOOL data must be true or false, got {}",
@@ -149,18 +151,11 @@ absl::Status AppendElement(element value, core::DataType dtype,
       }
       AppendValue<uint8_t>(v ? 1 : 0, out);
       return absl::OkStatus();
-    }
-    case DataType::kUint8: return AppendInteger<uint8_t>(value, tensor, out);
-    case DataType::kUint16: return AppendInteger<uint16_t>(value, tensor, out);
-    case DataType::kUint32: return AppendInteger<uint32_t>(value, tensor, out);
-    case DataType::kUint64: return AppendInteger<uint64_t>(value, tensor, out);
-    case DataType::kInt8: return AppendInteger<int8_t>(value, tensor, out);
-    case DataType::kInt16: return AppendInteger<int16_t>(value, tensor, out);
-    case DataType::kInt32: return AppendInteger<int32_t>(value, tensor, out);
-    case DataType::kInt64: return AppendInteger<int64_t>(value, tensor, out);
-    case DataType::kFp32: return AppendFloat<float>(value, tensor, out);
-    case DataType::kFp64: return AppendFloat<double>(value, tensor, out);
-    case DataType::kBytes: {
+    } else if constexpr (Tag::kIsInteger) {
+      return AppendInteger<T>(value, tensor, out);
+    } else if constexpr (Tag::kIsFloat) {
+      return AppendFloat<T>(value, tensor, out);
+    } else if constexpr (Tag::kIsBytes) {
       std::string_view v;
       if (value.get_string().get(v)) {
         return Invalid(fmt::format("input '{}': BYTES data must be JSON strings, got {}",
@@ -168,15 +163,14 @@ absl::Status AppendElement(element value, core::DataType dtype,
       }
       core::AppendBytesElement(v, out);
       return absl::OkStatus();
+    } else {
+      static_assert(Tag::kIsHalf);
+      return Invalid(fmt::format(
+          "input '{}': {} cannot be sent as JSON; send it in binary form (the "
+          "binary_data_size parameter and Inference-Header-Content-Length), or as FP32",
+          tensor, core::DataTypeName(dtype)));
     }
-    case DataType::kFp16:
-    case DataType::kBf16:
-      break;
-  }
-  return Invalid(fmt::format(
-      "input '{}': {} cannot be sent as JSON; send it in binary form (the "
-      "binary_data_size parameter and Inference-Header-Content-Length), or as FP32",
-      tensor, core::DataTypeName(dtype)));
+  });
 }
 
 // Appends `node` (an element or a nested array of elements) in row-major order.
@@ -426,39 +420,41 @@ void WriteFloat(Writer& w, float v) {
 }
 
 void WriteData(const core::Tensor& tensor, Writer& w) {
-  using core::DataType;
   w.StartArray();
-  switch (tensor.dtype) {
-    case DataType::kBool: WriteEach<uint8_t>(tensor, [&](uint8_t v) { w.Bool(v != 0); }); break;
-    case DataType::kUint8: WriteEach<uint8_t>(tensor, [&](uint8_t v) { w.Uint(v); }); break;
-    case DataType::kUint16: WriteEach<uint16_t>(tensor, [&](uint16_t v) { w.Uint(v); }); break;
-    case DataType::kUint32: WriteEach<uint32_t>(tensor, [&](uint32_t v) { w.Uint(v); }); break;
-    case DataType::kUint64: WriteEach<uint64_t>(tensor, [&](uint64_t v) { w.Uint64(v); }); break;
-    case DataType::kInt8: WriteEach<int8_t>(tensor, [&](int8_t v) { w.Int(v); }); break;
-    case DataType::kInt16: WriteEach<int16_t>(tensor, [&](int16_t v) { w.Int(v); }); break;
-    case DataType::kInt32: WriteEach<int32_t>(tensor, [&](int32_t v) { w.Int(v); }); break;
-    case DataType::kInt64: WriteEach<int64_t>(tensor, [&](int64_t v) { w.Int64(v); }); break;
-    case DataType::kFp16:
-      WriteEach<uint16_t>(tensor, [&](uint16_t v) { WriteFloat(w, HalfToFloat(v)); });
-      break;
-    case DataType::kBf16:
-      WriteEach<uint16_t>(tensor, [&](uint16_t v) {
+  core::VisitDataType(tensor.dtype, [&](auto tag) {
+    using Tag = decltype(tag);
+    using T = typename Tag::Element;
+    if constexpr (Tag::kIsBool) {
+      WriteEach<T>(tensor, [&](T v) { w.Bool(v != 0); });
+    } else if constexpr (Tag::kIsInteger && std::is_unsigned_v<T> && sizeof(T) == 8) {
+      WriteEach<T>(tensor, [&](T v) { w.Uint64(v); });
+    } else if constexpr (Tag::kIsInteger && std::is_unsigned_v<T>) {
+      WriteEach<T>(tensor, [&](T v) { w.Uint(v); });
+    } else if constexpr (Tag::kIsInteger && sizeof(T) == 8) {
+      WriteEach<T>(tensor, [&](T v) { w.Int64(v); });
+    } else if constexpr (Tag::kIsInteger) {
+      WriteEach<T>(tensor, [&](T v) { w.Int(v); });
+    } else if constexpr (Tag::kDataType == core::DataType::kFp16) {
+      WriteEach<T>(tensor, [&](T v) { WriteFloat(w, HalfToFloat(v)); });
+    } else if constexpr (Tag::kDataType == core::DataType::kBf16) {
+      WriteEach<T>(tensor, [&](T v) {
         const uint32_t bits = uint32_t{v} << 16;
         float f;
         std::memcpy(&f, &bits, sizeof(f));
         WriteFloat(w, f);
       });
-      break;
-    case DataType::kFp32: WriteEach<float>(tensor, [&](float v) { WriteFloat(w, v); }); break;
-    case DataType::kFp64: WriteEach<double>(tensor, [&](double v) { WriteNumber(w, v); }); break;
-    case DataType::kBytes: {
+    } else if constexpr (std::is_same_v<T, float>) {
+      WriteEach<T>(tensor, [&](T v) { WriteFloat(w, v); });
+    } else if constexpr (std::is_same_v<T, double>) {
+      WriteEach<T>(tensor, [&](T v) { WriteNumber(w, v); });
+    } else {
+      static_assert(Tag::kIsBytes);
       std::vector<std::string_view> elements;
       if (core::SplitBytesElements(tensor.data, elements).ok()) {
         for (std::string_view e : elements) w.String(e.data(), static_cast<rapidjson::SizeType>(e.size()));
       }
-      break;
     }
-  }
+  });
   w.EndArray();
 }
 

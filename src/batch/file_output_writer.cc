@@ -28,25 +28,22 @@ void AppendCsvField(std::string_view value, std::string& out) {
 }
 
 void AppendNumber(DataType dtype, const char* p, std::string& out) {
-  auto put = [&](auto v) { fmt::format_to(std::back_inserter(out), "{}", v); };
-  auto load = [&](auto v) {
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  };
-  switch (dtype) {
-    case DataType::kFp32: put(load(float{})); break;
-    case DataType::kFp64: put(load(double{})); break;
-    case DataType::kInt8: put(int{load(int8_t{})}); break;
-    case DataType::kInt16: put(load(int16_t{})); break;
-    case DataType::kInt32: put(load(int32_t{})); break;
-    case DataType::kInt64: put(load(int64_t{})); break;
-    case DataType::kUint8: put(unsigned{load(uint8_t{})}); break;
-    case DataType::kUint16: put(load(uint16_t{})); break;
-    case DataType::kUint32: put(load(uint32_t{})); break;
-    case DataType::kUint64: put(load(uint64_t{})); break;
-    case DataType::kBool: out += load(uint8_t{}) ? "true" : "false"; break;
-    default: out += "null";
-  }
+  core::VisitDataType(dtype, [&](auto tag) {
+    using Tag = decltype(tag);
+    using T = typename Tag::Element;
+    if constexpr (Tag::kIsInteger || Tag::kIsFloat || Tag::kIsBool) {
+      T v;
+      std::memcpy(&v, p, sizeof v);
+      if constexpr (Tag::kIsBool) {
+        out += v ? "true" : "false";
+      } else {
+        // INT8 and UINT8 as numbers, not characters.
+        fmt::format_to(std::back_inserter(out), "{}", +v);
+      }
+    } else {
+      out += "null";
+    }
+  });
 }
 
 absl::StatusOr<std::unique_ptr<FileOutputWriter>> FileOutputWriter::Create(

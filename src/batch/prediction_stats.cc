@@ -12,28 +12,17 @@ using core::DataType;
 constexpr size_t kMaxClasses = 1000;
 
 double ElementAt(DataType dtype, const char* p) {
-  switch (dtype) {
-#define STRATA_CASE(kind, type) \
-  case DataType::kind: {        \
-    type v;                     \
-    std::memcpy(&v, p, sizeof v); \
-    return static_cast<double>(v); \
-  }
-    STRATA_CASE(kFp32, float)
-    STRATA_CASE(kFp64, double)
-    STRATA_CASE(kInt8, int8_t)
-    STRATA_CASE(kInt16, int16_t)
-    STRATA_CASE(kInt32, int32_t)
-    STRATA_CASE(kInt64, int64_t)
-    STRATA_CASE(kUint8, uint8_t)
-    STRATA_CASE(kUint16, uint16_t)
-    STRATA_CASE(kUint32, uint32_t)
-    STRATA_CASE(kUint64, uint64_t)
-    STRATA_CASE(kBool, uint8_t)
-#undef STRATA_CASE
-    default:
+  return core::VisitDataType(dtype, [&](auto tag) -> double {
+    using Tag = decltype(tag);
+    using T = typename Tag::Element;
+    if constexpr (Tag::kIsInteger || Tag::kIsFloat || Tag::kIsBool) {
+      T v;
+      std::memcpy(&v, p, sizeof v);
+      return static_cast<double>(v);
+    } else {
       return std::nan("");  // FP16/BF16 are not summarised
-  }
+    }
+  });
 }
 
 bool IsIntegral(DataType dtype) {

@@ -25,10 +25,13 @@ void ProgressReporter::Start(std::function<ProgressSnapshot()> sample) {
   const double interval =
       mode_ == ProgressMode::kBar ? std::min(interval_seconds_, 0.25) : interval_seconds_;
   thread_ = std::thread([this, interval] {
-    std::unique_lock lock(mutex_);
-    while (!wake_.wait_for(lock, std::chrono::duration<double>(interval),
-                           [this] { return stop_; })) {
-      Draw(false);
+    core::MutexLock lock(mutex_);
+    while (!stop_) {
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::duration<double>(interval);
+      while (!stop_ && wake_.WaitUntil(mutex_, deadline)) {
+      }
+      if (!stop_) Draw(false);
     }
   });
 }
@@ -36,10 +39,10 @@ void ProgressReporter::Start(std::function<ProgressSnapshot()> sample) {
 void ProgressReporter::Stop() {
   if (!thread_.joinable()) return;
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     stop_ = true;
   }
-  wake_.notify_all();
+  wake_.SignalAll();
   thread_.join();
   Draw(true);
 }

@@ -5,13 +5,13 @@
 #ifndef STRATA_BATCH_PROGRESS_REPORTER_H_
 #define STRATA_BATCH_PROGRESS_REPORTER_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
+
+#include "core/mutex.h"
 
 namespace strata::batch {
 
@@ -44,9 +44,9 @@ class ProgressReporter {
   std::FILE* out_;
   std::function<ProgressSnapshot()> sample_;
   std::chrono::steady_clock::time_point start_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stop_ = false;
+  core::Mutex mutex_;
+  core::CondVar wake_;
+  bool stop_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread thread_;
 };
 

@@ -135,30 +135,21 @@ absl::Status StoreJsonInteger(simdjson::dom::element v, core::Tensor& t, int64_t
 }
 
 absl::Status StoreJsonValue(simdjson::dom::element v, core::Tensor& t, int64_t i) {
-  double d = 0;
-  bool b = false;
-  switch (t.dtype) {
-    case DataType::kFp32:
-    case DataType::kFp64:
+  return core::VisitDataType(t.dtype, [&](auto tag) -> absl::Status {
+    using Tag = decltype(tag);
+    using T = typename Tag::Element;
+    if constexpr (Tag::kIsFloat) {
+      double d = 0;
       if (v.get_double().get(d) != simdjson::SUCCESS) {
         return absl::InvalidArgumentError(fmt::format("{} is not a number",
                                                       simdjson::minify(v)));
       }
-      if (t.dtype == DataType::kFp32) {
-        t.MutableAs<float>()[i] = static_cast<float>(d);
-      } else {
-        t.MutableAs<double>()[i] = d;
-      }
+      t.MutableAs<T>()[i] = static_cast<T>(d);
       return absl::OkStatus();
-    case DataType::kInt8: return StoreJsonInteger<int8_t>(v, t, i);
-    case DataType::kInt16: return StoreJsonInteger<int16_t>(v, t, i);
-    case DataType::kInt32: return StoreJsonInteger<int32_t>(v, t, i);
-    case DataType::kInt64: return StoreJsonInteger<int64_t>(v, t, i);
-    case DataType::kUint8: return StoreJsonInteger<uint8_t>(v, t, i);
-    case DataType::kUint16: return StoreJsonInteger<uint16_t>(v, t, i);
-    case DataType::kUint32: return StoreJsonInteger<uint32_t>(v, t, i);
-    case DataType::kUint64: return StoreJsonInteger<uint64_t>(v, t, i);
-    case DataType::kBool:
+    } else if constexpr (Tag::kIsInteger) {
+      return StoreJsonInteger<T>(v, t, i);
+    } else if constexpr (Tag::kIsBool) {
+      bool b = false;
       if (v.get_bool().get(b) == simdjson::SUCCESS) {
         t.data[i] = b ? 1 : 0;
         return absl::OkStatus();
@@ -167,10 +158,11 @@ absl::Status StoreJsonValue(simdjson::dom::element v, core::Tensor& t, int64_t i
         return absl::InvalidArgumentError(fmt::format("{} is not a BOOL", simdjson::minify(v)));
       }
       return absl::OkStatus();
-    default:
+    } else {
       return absl::InvalidArgumentError(fmt::format(
           "strata batch cannot fill {} inputs from JSON", core::DataTypeName(t.dtype)));
-  }
+    }
+  });
 }
 
 // The text of a key value: a string as it is, a number or boolean as JSON
@@ -304,18 +296,11 @@ absl::Status StoreNumber(std::string_view field, core::Tensor& tensor,
                          int64_t element) {
   if (field.empty()) return absl::InvalidArgumentError("the value is empty");
   if (!field.empty() && field.front() == '+') field.remove_prefix(1);
-  switch (tensor.dtype) {
-    case DataType::kFp32: return ParseInto<float>(field, tensor, element);
-    case DataType::kFp64: return ParseInto<double>(field, tensor, element);
-    case DataType::kInt8: return ParseInto<int8_t>(field, tensor, element);
-    case DataType::kInt16: return ParseInto<int16_t>(field, tensor, element);
-    case DataType::kInt32: return ParseInto<int32_t>(field, tensor, element);
-    case DataType::kInt64: return ParseInto<int64_t>(field, tensor, element);
-    case DataType::kUint8: return ParseInto<uint8_t>(field, tensor, element);
-    case DataType::kUint16: return ParseInto<uint16_t>(field, tensor, element);
-    case DataType::kUint32: return ParseInto<uint32_t>(field, tensor, element);
-    case DataType::kUint64: return ParseInto<uint64_t>(field, tensor, element);
-    case DataType::kBool:
+  return core::VisitDataType(tensor.dtype, [&](auto tag) -> absl::Status {
+    using Tag = decltype(tag);
+    if constexpr (Tag::kIsInteger || Tag::kIsFloat) {
+      return ParseInto<typename Tag::Element>(field, tensor, element);
+    } else if constexpr (Tag::kIsBool) {
       if (field == "true" || field == "1") {
         tensor.data[element] = 1;
       } else if (field == "false" || field == "0") {
@@ -324,10 +309,11 @@ absl::Status StoreNumber(std::string_view field, core::Tensor& tensor,
         return absl::InvalidArgumentError(fmt::format("'{}' is not a BOOL", field));
       }
       return absl::OkStatus();
-    default:
+    } else {
       return absl::InvalidArgumentError(fmt::format(
           "strata batch cannot fill {} inputs from text", core::DataTypeName(tensor.dtype)));
-  }
+    }
+  });
 }
 
 absl::Status SplitCsv(std::string_view line, std::vector<std::string_view>& fields,

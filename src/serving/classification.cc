@@ -15,24 +15,12 @@ using core::DataType;
 
 constexpr std::string_view kParameter = "classification";
 
+// Integers and FP32/FP64: not BOOL, FP16, BF16 or BYTES.
+template <typename Tag>
+constexpr bool kRankable = Tag::kIsInteger || Tag::kIsFloat;
+
 bool Rankable(DataType dtype) {
-  switch (dtype) {
-    case DataType::kUint8:
-    case DataType::kUint16:
-    case DataType::kUint32:
-    case DataType::kUint64:
-    case DataType::kInt8:
-    case DataType::kInt16:
-    case DataType::kInt32:
-    case DataType::kInt64:
-    case DataType::kFp32:
-    case DataType::kFp64: return true;
-    case DataType::kBool:
-    case DataType::kFp16:
-    case DataType::kBf16:
-    case DataType::kBytes: return false;
-  }
-  return false;
+  return core::VisitDataType(dtype, [](auto tag) { return kRankable<decltype(tag)>; });
 }
 
 absl::Status NotRankable(std::string_view output, DataType dtype) {
@@ -136,19 +124,14 @@ absl::StatusOr<core::Tensor> Classify(const core::Tensor& output, int64_t count,
                                       std::span<const std::string> labels) {
   batched = batched && !output.shape.empty();
   const int64_t rows = batched ? output.shape[0] : 1;
-  switch (output.dtype) {
-    case DataType::kUint8: return TopK<uint8_t>(output, rows, count, labels, batched);
-    case DataType::kUint16: return TopK<uint16_t>(output, rows, count, labels, batched);
-    case DataType::kUint32: return TopK<uint32_t>(output, rows, count, labels, batched);
-    case DataType::kUint64: return TopK<uint64_t>(output, rows, count, labels, batched);
-    case DataType::kInt8: return TopK<int8_t>(output, rows, count, labels, batched);
-    case DataType::kInt16: return TopK<int16_t>(output, rows, count, labels, batched);
-    case DataType::kInt32: return TopK<int32_t>(output, rows, count, labels, batched);
-    case DataType::kInt64: return TopK<int64_t>(output, rows, count, labels, batched);
-    case DataType::kFp32: return TopK<float>(output, rows, count, labels, batched);
-    case DataType::kFp64: return TopK<double>(output, rows, count, labels, batched);
-    default: return NotRankable(output.name, output.dtype);
-  }
+  return core::VisitDataType(output.dtype, [&](auto tag) -> absl::StatusOr<core::Tensor> {
+    using Tag = decltype(tag);
+    if constexpr (kRankable<Tag>) {
+      return TopK<typename Tag::Element>(output, rows, count, labels, batched);
+    } else {
+      return NotRankable(output.name, output.dtype);
+    }
+  });
 }
 
 absl::Status ApplyClassifications(std::span<const Classification> classifications,

@@ -35,11 +35,11 @@ DynamicBatcher::DynamicBatcher(std::shared_ptr<runtime::Model> model,
 DynamicBatcher::~DynamicBatcher() {
   std::vector<QueuedRequest> abandoned;
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     stopping_ = true;
     abandoned = queue_.TakeAll();
   }
-  wake_.notify_all();
+  wake_.SignalAll();
   for (std::thread& worker : workers_) worker.join();
   Left(abandoned.size());
   for (QueuedRequest& request : abandoned) {
@@ -48,7 +48,7 @@ DynamicBatcher::~DynamicBatcher() {
 }
 
 size_t DynamicBatcher::queue_depth() const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   return queue_.size();
 }
 
@@ -73,7 +73,7 @@ void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs,
   request.done = std::move(done);
   absl::Status pushed;
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     pushed = queue_.Push(request);
     if (pushed.ok()) {
       if (hooks_.on_in_flight) hooks_.on_in_flight(1);
@@ -84,18 +84,18 @@ void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs,
     request.done(pushed);
     return;
   }
-  wake_.notify_one();
+  wake_.Signal();
 }
 
 void DynamicBatcher::WorkerLoop() {
-  std::unique_lock lock(mutex_);
+  mutex_.Lock();
   while (!stopping_) {
     BatchQueue::Decision decision = queue_.Next(Clock::now());
     if (decision.batch.empty() && decision.expired.empty()) {
       if (decision.wake_at) {
-        wake_.wait_until(lock, *decision.wake_at);
+        wake_.WaitUntil(mutex_, *decision.wake_at);
       } else {
-        wake_.wait(lock);
+        wake_.Wait(mutex_);
       }
       continue;
     }
@@ -103,8 +103,8 @@ void DynamicBatcher::WorkerLoop() {
     // Running from the moment it leaves the queue, so that the queue and the
     // instances never both miss it.
     if (!decision.batch.empty() && hooks_.on_running) hooks_.on_running(1);
-    lock.unlock();
-    if (!decision.batch.empty()) wake_.notify_one();  // others may form a batch
+    mutex_.Unlock();
+    if (!decision.batch.empty()) wake_.Signal();  // others may form a batch
     Left(decision.expired.size());
     for (QueuedRequest& request : decision.expired) {
       request.done(absl::DeadlineExceededError(
@@ -112,8 +112,9 @@ void DynamicBatcher::WorkerLoop() {
           "not run (raise the 'timeout' parameter or reduce the load)"));
     }
     if (!decision.batch.empty()) RunBatch(std::move(decision.batch));
-    lock.lock();
+    mutex_.Lock();
   }
+  mutex_.Unlock();
 }
 
 void DynamicBatcher::Left(size_t requests) const {

@@ -8,13 +8,12 @@
 #ifndef STRATA_SERVING_DYNAMIC_BATCHER_H_
 #define STRATA_SERVING_DYNAMIC_BATCHER_H_
 
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "core/mutex.h"
 #include "runtime/model.h"
 #include "serving/batch_queue.h"
 
@@ -71,10 +70,10 @@ class DynamicBatcher : public runtime::Model {
 
   const std::shared_ptr<runtime::Model> model_;
   const DynamicBatcherHooks hooks_;
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  BatchQueue queue_;    // guarded by mutex_
-  bool stopping_ = false;  // guarded by mutex_
+  mutable core::Mutex mutex_;
+  core::CondVar wake_;
+  BatchQueue queue_ ABSL_GUARDED_BY(mutex_);
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::vector<std::thread> workers_;
 };
 

@@ -78,7 +78,7 @@ void KeyLog::RecordKeys(std::string_view endpoint, const std::vector<std::string
   if (lines.empty()) return;
   std::string text;
   for (const std::string& line : lines) text += line;
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   std::fwrite(text.data(), 1, text.size(), file_);
   std::fflush(file_);
 }

@@ -21,13 +21,13 @@
 
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/infer_request.h"
+#include "core/mutex.h"
 
 namespace strata::serving {
 
@@ -66,8 +66,8 @@ class KeyLog {
   KeyLog(KeyLogOptions options, std::FILE* file) : options_(std::move(options)), file_(file) {}
 
   const KeyLogOptions options_;
-  std::mutex mutex_;  // serialises writes
-  std::FILE* file_;
+  core::Mutex mutex_;  // serialises writes
+  std::FILE* file_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace strata::serving

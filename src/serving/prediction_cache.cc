@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <bit>
-#include <mutex>
 #include <utility>
 
 #include "absl/container/node_hash_map.h"
 #include "core/fingerprint.h"
+#include "core/mutex.h"
 #include "serving/frequency_sketch.h"
 
 namespace strata::serving {
@@ -69,7 +69,7 @@ class PredictionCache::Shard {
                     : 0) {}
 
   bool Get(uint64_t hash, std::string_view key, std::string& value) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    core::MutexLock lock(mutex_);
     if (options_.admission) sketch_.Record(hash);
     auto it = map_.find(absl::string_view(key.data(), key.size()));
     if (it == map_.end()) {
@@ -91,7 +91,7 @@ class PredictionCache::Shard {
 
   void Put(uint64_t hash, std::string_view key, std::string_view value) {
     const size_t charge = key.size() + value.size() + EntryOverhead();
-    std::lock_guard<std::mutex> lock(mutex_);
+    core::MutexLock lock(mutex_);
     if (charge > capacity_) {
       ++stats_.rejections;
       return;
@@ -120,7 +120,7 @@ class PredictionCache::Shard {
   }
 
   void AddStats(PredictionCacheStats& total) const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    core::MutexLock lock(mutex_);
     total.hits += stats_.hits;
     total.misses += stats_.misses;
     total.inserts += stats_.inserts;
@@ -138,7 +138,7 @@ class PredictionCache::Shard {
     return options_.clock ? options_.clock() : SteadyClock::now();
   }
 
-  List& ListOf(Segment segment) {
+  List& ListOf(Segment segment) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     switch (segment) {
       case Segment::kWindow: return window_;
       case Segment::kProbation: return probation_;
@@ -147,16 +147,15 @@ class PredictionCache::Shard {
     return window_;
   }
 
-  // REQUIRES: mutex_ is held.
-  void Erase(Map::iterator it) {
+  void Erase(Map::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     ListOf(it->second.segment).Remove(&it->second);
     map_.erase(it);
   }
-  void Erase(Entry* e) { Erase(map_.find(absl::string_view(*e->key))); }
+  void Erase(Entry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { Erase(map_.find(absl::string_view(*e->key))); }
 
   // A hit: window and protected entries move to the front; a probation
   // entry earns its place in the protected segment.
-  void Touch(Entry& e) {
+  void Touch(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     if (e.segment != Segment::kProbation) {
       List& list = ListOf(e.segment);
       list.Remove(&e);
@@ -176,7 +175,7 @@ class PredictionCache::Shard {
 
   // Moves entries out of the window until it fits, admitting each to the
   // main segment or dropping it.
-  void Rebalance() {
+  void Rebalance() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     if (!options_.admission) {
       while (window_.bytes > capacity_) {
         Erase(window_.tail);
@@ -197,7 +196,7 @@ class PredictionCache::Shard {
   }
 
   // REQUIRES: `candidate` is in no list.
-  void Admit(Entry* candidate) {
+  void Admit(Entry* candidate) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     const size_t main_capacity = capacity_ - window_capacity_;
     const int frequency = sketch_.Estimate(candidate->hash);
     while (probation_.bytes + protected_.bytes + candidate->charge > main_capacity) {
@@ -216,14 +215,16 @@ class PredictionCache::Shard {
 
   const PredictionCacheOptions& options_;
   const size_t capacity_, window_capacity_, protected_capacity_;
-  // std::mutex rather than absl::Mutex: Debian's Abseil is built without
-  // ThreadSanitizer annotations, and the cache's tests run under TSan.
-  mutable std::mutex mutex_;
-  // Guarded by mutex_:
-  Map map_;
-  List window_, probation_, protected_;
-  FrequencySketch sketch_;
-  PredictionCacheStats stats_;
+  // core::Mutex (std::mutex) rather than absl::Mutex: Debian's Abseil is
+  // built without ThreadSanitizer annotations, and the cache's tests run
+  // under TSan.
+  mutable core::Mutex mutex_;
+  Map map_ ABSL_GUARDED_BY(mutex_);
+  List window_ ABSL_GUARDED_BY(mutex_);
+  List probation_ ABSL_GUARDED_BY(mutex_);
+  List protected_ ABSL_GUARDED_BY(mutex_);
+  FrequencySketch sketch_ ABSL_GUARDED_BY(mutex_);
+  PredictionCacheStats stats_ ABSL_GUARDED_BY(mutex_);
 };
 
 PredictionCache::PredictionCache(PredictionCacheOptions options)

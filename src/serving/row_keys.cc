@@ -23,19 +23,18 @@ void AppendInteger(const core::Tensor& t, size_t i, std::string& out) {
 // another datatype.
 bool AppendValue(const core::Tensor& t, const std::vector<std::string_view>& strings, size_t i,
                  std::string& out) {
-  using core::DataType;
-  switch (t.dtype) {
-    case DataType::kInt8: AppendInteger<int8_t>(t, i, out); return true;
-    case DataType::kInt16: AppendInteger<int16_t>(t, i, out); return true;
-    case DataType::kInt32: AppendInteger<int32_t>(t, i, out); return true;
-    case DataType::kInt64: AppendInteger<int64_t>(t, i, out); return true;
-    case DataType::kUint8: AppendInteger<uint8_t>(t, i, out); return true;
-    case DataType::kUint16: AppendInteger<uint16_t>(t, i, out); return true;
-    case DataType::kUint32: AppendInteger<uint32_t>(t, i, out); return true;
-    case DataType::kUint64: AppendInteger<uint64_t>(t, i, out); return true;
-    case DataType::kBytes: AppendJsonString(strings[i], out); return true;
-    default: return false;
-  }
+  return core::VisitDataType(t.dtype, [&](auto tag) {
+    using Tag = decltype(tag);
+    if constexpr (Tag::kIsInteger) {
+      AppendInteger<typename Tag::Element>(t, i, out);
+      return true;
+    } else if constexpr (Tag::kIsBytes) {
+      AppendJsonString(strings[i], out);
+      return true;
+    } else {
+      return false;
+    }
+  });
 }
 
 }  // namespace

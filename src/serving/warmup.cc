@@ -12,16 +12,14 @@ namespace {
 
 void Randomize(core::Tensor& tensor, std::mt19937& rng) {
   std::uniform_real_distribution<float> unit(0.0f, 1.0f);
-  switch (tensor.dtype) {
-    case core::DataType::kFp32:
-      for (float& v : tensor.MutableAs<float>()) v = unit(rng);
-      break;
-    case core::DataType::kFp64:
-      for (double& v : tensor.MutableAs<double>()) v = unit(rng);
-      break;
-    default:  // integers and the rest: small non-negative values
+  core::VisitDataType(tensor.dtype, [&](auto tag) {
+    using Tag = decltype(tag);
+    if constexpr (Tag::kIsFloat) {
+      for (auto& v : tensor.MutableAs<typename Tag::Element>()) v = unit(rng);
+    } else {  // integers and the rest: small non-negative values
       for (uint8_t& b : tensor.data) b = static_cast<uint8_t>(rng() & 1);
-  }
+    }
+  });
 }
 
 absl::StatusOr<std::vector<std::vector<core::Tensor>>> WarmupInputs(

@@ -53,7 +53,7 @@ WorkloadMonitor::WorkloadMonitor(const std::vector<std::string>& endpoints,
 }
 
 WorkloadMonitor::Watched* WorkloadMonitor::Find(std::string_view endpoint) const {
-  std::shared_lock lock(mutex_);
+  core::ReaderMutexLock lock(mutex_);
   auto it = sketches_.find(endpoint);
   return it == sketches_.end() ? nullptr : it->second.get();
 }
@@ -63,7 +63,7 @@ bool WorkloadMonitor::Watches(std::string_view endpoint) const {
 }
 
 std::vector<std::string> WorkloadMonitor::endpoints() const {
-  std::shared_lock lock(mutex_);
+  core::ReaderMutexLock lock(mutex_);
   std::vector<std::string> names;
   for (const auto& [name, w] : sketches_) names.push_back(name);
   return names;
@@ -82,7 +82,7 @@ void WorkloadMonitor::ObserveHashed(std::string_view model,
   if (row_keys.empty()) return;
   Watched* w = Find(model);
   if (w == nullptr) {
-    std::unique_lock lock(mutex_);
+    core::WriterMutexLock lock(mutex_);
     auto [it, added] = sketches_.try_emplace(std::string(model));
     if (added) it->second = std::make_unique<Watched>(options_.sketch, /*hashed=*/true);
     w = it->second.get();
@@ -106,7 +106,7 @@ absl::StatusOr<advisor::WorkloadSnapshot> WorkloadMonitor::Snapshot(
 std::shared_ptr<const advisor::WorkloadStats> WorkloadMonitor::FreshStats(
     const Watched& w) const {
   const auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(w.stats_mutex);
+  core::MutexLock lock(w.stats_mutex);
   if (w.stats == nullptr || now - w.stats_at >= options_.stats_max_age) {
     auto stats = std::make_shared<advisor::WorkloadStats>(w.sketch.Snapshot().Stats());
     const double seconds = std::chrono::duration<double>(now - w.started).count();
@@ -132,14 +132,14 @@ size_t WorkloadMonitor::MemoryBytes(std::string_view endpoint) const {
 void WorkloadMonitor::UpdateMetrics() const {
   std::vector<std::pair<std::string, const Watched*>> watched;
   {
-    std::shared_lock lock(mutex_);
+    core::ReaderMutexLock lock(mutex_);
     for (const auto& [name, w] : sketches_) watched.emplace_back(name, w.get());
   }
   for (const auto& [name, w] : watched) {
     const std::shared_ptr<const advisor::WorkloadStats> stats = FreshStats(*w);
     const prometheus::Labels labels = {{"endpoint", name}};
     {
-      std::lock_guard lock(w->stats_mutex);
+      core::MutexLock lock(w->stats_mutex);
       if (stats->requests > w->exported_keys) {
         keys_.Add(labels).Increment(static_cast<double>(stats->requests - w->exported_keys));
         w->exported_keys = stats->requests;

@@ -29,8 +29,6 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +37,7 @@
 #include "advisor/sharded_workload_sketch.h"
 #include "advisor/workload_snapshot.h"
 #include "advisor/workload_stats.h"
+#include "core/mutex.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -93,10 +92,10 @@ class WorkloadMonitor {
     advisor::ShardedWorkloadSketch sketch;
     const bool hashed_keys;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-    mutable std::mutex stats_mutex;
-    mutable std::shared_ptr<const advisor::WorkloadStats> stats;  // guarded by stats_mutex
-    mutable std::chrono::steady_clock::time_point stats_at;        // guarded by stats_mutex
-    mutable uint64_t exported_keys = 0;                            // guarded by stats_mutex
+    mutable core::Mutex stats_mutex;
+    mutable std::shared_ptr<const advisor::WorkloadStats> stats ABSL_GUARDED_BY(stats_mutex);
+    mutable std::chrono::steady_clock::time_point stats_at ABSL_GUARDED_BY(stats_mutex);
+    mutable uint64_t exported_keys ABSL_GUARDED_BY(stats_mutex) = 0;
   };
 
   std::shared_ptr<const advisor::WorkloadStats> FreshStats(const Watched& w) const;
@@ -105,8 +104,8 @@ class WorkloadMonitor {
   Watched* Find(std::string_view endpoint) const;
 
   const WorkloadMonitorOptions options_;
-  mutable std::shared_mutex mutex_;  // guards the map, not the sketches
-  std::map<std::string, std::unique_ptr<Watched>, std::less<>> sketches_;
+  mutable core::SharedMutex mutex_;  // guards the map, not the sketches
+  std::map<std::string, std::unique_ptr<Watched>, std::less<>> sketches_ ABSL_GUARDED_BY(mutex_);
   prometheus::Family<prometheus::Counter>& keys_;
   prometheus::Family<prometheus::Gauge>& distinct_;
   prometheus::Family<prometheus::Gauge>& entropy_;

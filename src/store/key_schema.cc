@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <set>
+#include <type_traits>
 
 #include "fmt/format.h"
 
@@ -17,41 +18,27 @@ std::string_view Trim(std::string_view s) {
 }
 
 bool IsInteger(DataType dtype) {
-  switch (dtype) {
-    case DataType::kInt8:
-    case DataType::kInt16:
-    case DataType::kInt32:
-    case DataType::kInt64:
-    case DataType::kUint8:
-    case DataType::kUint16:
-    case DataType::kUint32:
-    case DataType::kUint64:
-      return true;
-    default:
-      return false;
-  }
+  return core::VisitDataType(dtype, [](auto tag) { return decltype(tag)::kIsInteger; });
 }
 
 // Element `row` of an integer tensor as int64; false when a UINT64 value
 // does not fit.
 bool IntAt(const core::Tensor& t, size_t row, int64_t& out) {
-  const uint8_t* p = t.data.data();
-  switch (t.dtype) {
-    case DataType::kInt8: out = reinterpret_cast<const int8_t*>(p)[row]; return true;
-    case DataType::kInt16: out = reinterpret_cast<const int16_t*>(p)[row]; return true;
-    case DataType::kInt32: out = reinterpret_cast<const int32_t*>(p)[row]; return true;
-    case DataType::kInt64: out = reinterpret_cast<const int64_t*>(p)[row]; return true;
-    case DataType::kUint8: out = p[row]; return true;
-    case DataType::kUint16: out = reinterpret_cast<const uint16_t*>(p)[row]; return true;
-    case DataType::kUint32: out = reinterpret_cast<const uint32_t*>(p)[row]; return true;
-    case DataType::kUint64: {
-      const uint64_t v = reinterpret_cast<const uint64_t*>(p)[row];
+  return core::VisitDataType(t.dtype, [&](auto tag) {
+    using Tag = decltype(tag);
+    using T = typename Tag::Element;
+    if constexpr (Tag::kIsInteger) {
+      const T v = reinterpret_cast<const T*>(t.data.data())[row];
       out = static_cast<int64_t>(v);
-      return v <= static_cast<uint64_t>(INT64_MAX);
-    }
-    default:
+      if constexpr (std::is_same_v<T, uint64_t>) {
+        return v <= static_cast<uint64_t>(INT64_MAX);
+      } else {
+        return true;
+      }
+    } else {
       return false;
-  }
+    }
+  });
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ class MemoryTableBuilder : public TableBuilder {
   }
   absl::StatusOr<int64_t> Commit(TableManifest manifest) override {
     manifest.store = "memory";
-    std::lock_guard lock(store_.mutex_);
+    core::MutexLock lock(store_.mutex_);
     auto& versions = store_.tables_[table_].versions;
     manifest.version = versions.empty() ? 1 : versions.rbegin()->first + 1;
     const int64_t version = manifest.version;
@@ -64,7 +64,7 @@ class MemoryTableBuilder : public TableBuilder {
 };
 
 absl::StatusOr<std::vector<std::string>> MemoryTableStore::ListTables() const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   std::vector<std::string> names;
   for (const auto& [name, table] : tables_) names.push_back(name);
   return names;
@@ -72,7 +72,7 @@ absl::StatusOr<std::vector<std::string>> MemoryTableStore::ListTables() const {
 
 absl::StatusOr<std::vector<int64_t>> MemoryTableStore::ListVersions(
     std::string_view table) const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   std::vector<int64_t> versions;
   if (auto it = tables_.find(table); it != tables_.end()) {
     for (const auto& [v, version] : it->second.versions) versions.push_back(v);
@@ -82,7 +82,7 @@ absl::StatusOr<std::vector<int64_t>> MemoryTableStore::ListVersions(
 
 absl::StatusOr<TableManifest> MemoryTableStore::ReadManifest(std::string_view table,
                                                              int64_t version) const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   auto it = tables_.find(table);
   if (it == tables_.end() || !it->second.versions.contains(version)) {
     return absl::NotFoundError(fmt::format("table '{}' has no version {}", table, version));
@@ -91,7 +91,7 @@ absl::StatusOr<TableManifest> MemoryTableStore::ReadManifest(std::string_view ta
 }
 
 absl::StatusOr<int64_t> MemoryTableStore::CurrentVersion(std::string_view table) const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   auto it = tables_.find(table);
   if (it == tables_.end() || it->second.versions.empty()) return 0;
   return it->second.current ? it->second.current
@@ -100,7 +100,7 @@ absl::StatusOr<int64_t> MemoryTableStore::CurrentVersion(std::string_view table)
 
 absl::Status MemoryTableStore::SetCurrentVersion(std::string_view table,
                                                  int64_t version) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   auto it = tables_.find(table);
   if (it == tables_.end() || !it->second.versions.contains(version)) {
     return absl::NotFoundError(fmt::format("table '{}' has no version {}", table, version));
@@ -117,7 +117,7 @@ absl::StatusOr<std::unique_ptr<TableBuilder>> MemoryTableStore::NewBuilder(
 
 absl::StatusOr<std::shared_ptr<PredictionTable>> MemoryTableStore::Open(
     std::string_view table, int64_t version) const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   auto it = tables_.find(table);
   if (it == tables_.end() || !it->second.versions.contains(version)) {
     return absl::NotFoundError(fmt::format("table '{}' has no version {}", table, version));
@@ -128,7 +128,7 @@ absl::StatusOr<std::shared_ptr<PredictionTable>> MemoryTableStore::Open(
 
 absl::StatusOr<int> MemoryTableStore::RemoveOldVersions(std::string_view table,
                                                         int keep) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   auto it = tables_.find(table);
   if (it == tables_.end()) return 0;
   auto& versions = it->second.versions;

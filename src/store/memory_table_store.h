@@ -7,9 +7,9 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "core/mutex.h"
 #include "store/table_store.h"
 
 namespace strata::store {
@@ -42,8 +42,8 @@ class MemoryTableStore : public TableStore {
   };
   friend class MemoryTableBuilder;
 
-  mutable std::mutex mutex_;
-  std::map<std::string, Table, std::less<>> tables_;  // GUARDED_BY(mutex_)
+  mutable core::Mutex mutex_;
+  std::map<std::string, Table, std::less<>> tables_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace strata::store

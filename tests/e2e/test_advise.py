@@ -10,7 +10,7 @@ import tempfile
 import unittest
 import xml.etree.ElementTree as ElementTree
 
-from strata_server import SOURCE_DIR, STRATA_BIN
+from harness.strata_server import SOURCE_DIR, STRATA_BIN
 
 sys.path.insert(0, os.path.join(SOURCE_DIR, "examples", "hybrid"))
 import workloads  # noqa: E402

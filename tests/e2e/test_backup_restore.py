@@ -14,8 +14,10 @@ import tempfile
 import time
 import unittest
 
-from strata_server import StrataServer
-from test_batch import EXAMPLES, MAP, MODEL, RedisServer, run_strata, write_csv
+from harness.redis_server import RedisServer
+from harness.repositories import EXAMPLES
+from harness.strata_server import StrataServer, run_strata
+from harness.xgb_example import MAP, MODEL, write_csv
 
 ROWS = 300
 

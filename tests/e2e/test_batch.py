@@ -3,157 +3,26 @@ files out, keys passed through, predictions checked against XGBoost's own
 (on features that are a function of each row's id), kill -9 and resume
 (while chunks are computed, during the merge and at publication, with a
 server serving the table), a completed job not running again, shards,
-verification failures and malformed input. Also holds the helpers that the
-table and static-serving tests share (run_strata, RedisServer)."""
+verification failures and malformed input."""
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 import unittest
 
-from strata_server import BINARY_DIR, SOURCE_DIR, STRATA_BIN
-
-EXAMPLES = os.path.join(SOURCE_DIR, "examples", "repository", "models")
-MODEL = "breast_cancer_xgb"
-TOLERANCE = 1e-5
-MAP = ("--map", "features=" + ",".join(f"f{j}" for j in range(30)))
-
-
-def samples():
-    """(rows of 30 features, XGBoost's probabilities for them)."""
-    with open(os.path.join(EXAMPLES, MODEL, "1", "samples.json")) as f:
-        s = json.load(f)
-    tensor = s["request"]["inputs"][0]
-    n, width = tensor["shape"]
-    rows = [tensor["data"][i * width:(i + 1) * width] for i in range(n)]
-    return rows, s["expected"]["outputs"][0]["data"]
-
-
-def _mix64(x):
-    """SplitMix64's finaliser on a numpy uint64 array: a well-spread hash."""
-    import numpy
-    x = x + numpy.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> numpy.uint64(30))) * numpy.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> numpy.uint64(27))) * numpy.uint64(0x94D049BB133111EB)
-    return x ^ (x >> numpy.uint64(31))
-
-
-def feature_rows(ids, salt=0):
-    """The 30 features of each id in `ids`, a deterministic function of the id
-    (and `salt`): feature j is drawn, by a hash of (salt, id, j), inside the
-    range the samples span for feature j, and rounded to float32. Unlike
-    cycling through the 32 samples, no two ids share a row, so answers
-    swapped between ids (or chunks) change the predictions: about 99.95% of
-    pairs of ids get different XGBoost answers."""
-    import numpy
-    rows, _ = samples()
-    lo = numpy.array([min(c) for c in zip(*rows)])
-    hi = numpy.array([max(c) for c in zip(*rows)])
-    with numpy.errstate(over="ignore"):
-        h = _mix64(_mix64(numpy.full(len(ids), salt, dtype=numpy.uint64))
-                   ^ numpy.array(ids, dtype=numpy.uint64))
-        cells = _mix64(h[:, None] ^ numpy.arange(1, 31, dtype=numpy.uint64)[None, :])
-    u = (cells >> numpy.uint64(11)).astype(numpy.float64) / float(1 << 53)
-    return (lo + (hi - lo) * u).astype(numpy.float32).astype(numpy.float64).tolist()
-
-
-def features(i, salt=0):
-    """Row `i`'s 30 features (feature_rows)."""
-    return feature_rows([i], salt)[0]
-
-
-_BOOSTERS = {}
-
-
-def predict(rows, model_file=None):
-    """XGBoost's own probabilities for `rows` (lists of 30 floats), from the
-    model file strata serves (default: the example's version 1)."""
-    import numpy
-    import xgboost
-    model_file = model_file or os.path.join(EXAMPLES, MODEL, "1", "model.json")
-    if model_file not in _BOOSTERS:
-        booster = xgboost.Booster(model_file=model_file)
-        booster.set_param({"nthread": 1})
-        _BOOSTERS[model_file] = booster
-    x = numpy.array(rows, dtype=numpy.float32).reshape(len(rows), 30)
-    return [float(p) for p in _BOOSTERS[model_file].inplace_predict(x)]
-
-
-def make_repository():
-    root = tempfile.mkdtemp(prefix="strata-e2e-batch-")
-    os.mkdir(os.path.join(root, "models"))
-    os.symlink(os.path.join(EXAMPLES, MODEL), os.path.join(root, "models", MODEL))
-    return root
-
-
-def write_csv(path, count, bad_line=None, salt=0):
-    """Rows id = 0..count-1 with features(id, salt); returns XGBoost's own
-    probability by id."""
-    table = feature_rows(range(count), salt)
-    with open(path, "w") as f:
-        f.write("id,name," + ",".join(f"f{j}" for j in range(30)) + "\n")
-        for i, row in enumerate(table):
-            values = ",".join(repr(x) for x in row)
-            if bad_line is not None and i + 2 == bad_line:
-                values = "not-a-number" + values[values.index(","):]
-            f.write(f"{i},row {i},{values}\n")
-    return dict(enumerate(predict(table))) if table else {}
-
-
-def run_strata(*args, stdin=None, timeout=120):
-    """Runs the binary; returns (exit code, stdout, stderr)."""
-    done = subprocess.run([STRATA_BIN, *args], input=stdin, capture_output=True,
-                          text=True, timeout=timeout)
-    return done.returncode, done.stdout, done.stderr
+from harness.redis_server import RedisServer
+from harness.repositories import TOLERANCE
+from harness.strata_server import STRATA_BIN, run_strata
+from harness.xgb_example import MAP, MODEL, make_repository, samples, write_csv
 
 
 def summary_value(stdout, name):
     match = re.search(rf"^{name}: (\S+)", stdout, re.M)
     return match.group(1) if match else None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """A real redis-server on a free loopback port, for one test class."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.process = None
-
-    def start(self):
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as c:
-                    c.sendall(b"PING\r\n")
-                    if c.recv(16).startswith(b"+PONG"):
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}"
 
 
 class BatchTest(unittest.TestCase):
@@ -435,7 +304,7 @@ class BatchCrashTest(unittest.TestCase):
             f.write("endpoints:\n" + "".join(
                 f"  {t}: {{plan: static, table: {t}, key: [id], default: -1}}\n"
                 for t in cls.points))
-        from strata_server import StrataServer
+        from harness.strata_server import StrataServer
         cls.server = StrataServer(cls.repository, ["--endpoints", endpoints,
                                                    "--poll-interval-ms", "50"]).__enter__()
 

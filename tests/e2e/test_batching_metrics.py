@@ -13,9 +13,10 @@ import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from load_clients import LoadClients
-from strata_server import StrataServer
-from test_rest_api import EXAMPLES, FIXTURES, TOLERANCE, load_samples
+from harness.load_clients import LoadClients
+from harness.metrics import metric, parse_metrics
+from harness.strata_server import StrataServer
+from harness.repositories import EXAMPLES, FIXTURES, TOLERANCE, load_samples
 
 BATCHED_CONFIG = """\
 # digits_mlp behind the dynamic batcher
@@ -64,29 +65,6 @@ def slow_request(timeout_us=None):
     if timeout_us is not None:
         request["parameters"] = {"timeout": timeout_us}
     return request
-
-
-def parse_metrics(text):
-    """{(name, frozenset(labels)): value} for every sample line."""
-    samples = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        name_labels, value = line.rsplit(" ", 1)
-        labels = frozenset()
-        if "{" in name_labels:
-            name, rest = name_labels.split("{", 1)
-            pairs = [p for p in rest.rstrip("}").split(",") if p]
-            labels = frozenset(tuple(p.split("=", 1)) for p in pairs)
-        else:
-            name = name_labels
-        samples[(name, labels)] = float(value)
-    return samples
-
-
-def metric(samples, name, **labels):
-    want = {(k, '"%s"' % v) for k, v in labels.items()}
-    return sum(v for (n, l), v in samples.items() if n == name and want <= l)
 
 
 class BatchingMetricsTest(unittest.TestCase):

@@ -11,11 +11,12 @@ import zlib
 import grpc
 import numpy as np
 
-from protocol_clients import (GrpcClient, binary_infer_body, decode_rest_response,
-                              json_infer_body, load_samples, make_repository,
-                              remove_repository, rest_infer, to_raw)
-from strata_server import StrataServer
-from test_grpc_api import DTYPE_VALUES, expected_dtype_output, first_row
+from harness.protocol_clients import (DTYPE_VALUES, GrpcClient, binary_infer_body,
+                                      decode_rest_response, expected_dtype_output, first_row,
+                                      json_infer_body, make_repository, remove_repository,
+                                      rest_infer, to_raw)
+from harness.repositories import load_samples
+from harness.strata_server import StrataServer
 
 DIGITS = "digits_mlp"
 

@@ -26,8 +26,9 @@ import unittest
 
 import torch
 
-import test_batch as helpers
-from strata_server import BINARY_DIR, StrataServer
+from harness import xgb_example
+from harness.repositories import EXAMPLES, TOLERANCE
+from harness.strata_server import BINARY_DIR, StrataServer
 
 sys.path.insert(0, os.environ.get("STRATA_PYTHON_PROTO", os.path.join(BINARY_DIR, "python_proto")))
 import grpc  # noqa: E402
@@ -81,10 +82,10 @@ def publish(model_dir, version, files):
     os.rename(staging, os.path.join(model_dir, str(version)))
 
 
-def copy_example(repository, model=helpers.MODEL):
+def copy_example(repository, model=xgb_example.MODEL):
     model_dir = os.path.join(repository, "models", model)
     os.makedirs(os.path.join(model_dir, "1"))
-    source = os.path.join(helpers.EXAMPLES, helpers.MODEL)
+    source = os.path.join(EXAMPLES, xgb_example.MODEL)
     shutil.copy(os.path.join(source, "config.yaml"), model_dir)
     shutil.copy(os.path.join(source, "1", "model.json"), os.path.join(model_dir, "1"))
     return model_dir
@@ -127,12 +128,12 @@ class LongKeysTest(unittest.TestCase):
         with open(os.path.join(wide, "config.yaml"), "w") as f:
             f.write(adder_config(KEY_BYTES // 4, out_width=1))
         publish(wide, 1, {"model.pt": script_bytes(RowSum())})
-        cls.rows, cls.expected = helpers.samples()
+        cls.rows, cls.expected = xgb_example.samples()
         endpoints = os.path.join(cls.dir, "strata.yaml")
         with open(endpoints, "w") as f:
             f.write("endpoints:\n"
                     "  scores:\n"  # no table version yet: a cache in front of the model
-                    f"    {{plan: hybrid, table: nothing_yet, key: [id], model: {helpers.MODEL},"
+                    f"    {{plan: hybrid, table: nothing_yet, key: [id], model: {xgb_example.MODEL},"
                     f" cache: {{max_bytes: {CACHE_BYTES}}}}}\n"
                     "  wide_cached:\n"  # cached by each row's input bytes
                     f"    {{plan: dynamic, model: wide, cache: {{max_bytes: {CACHE_BYTES}}}}}\n")
@@ -160,7 +161,7 @@ class LongKeysTest(unittest.TestCase):
         self.assertEqual(status, 200, answer)
         got = outputs(answer)
         self.assertAlmostEqual(got["probability"][0], self.expected[i % len(self.rows)],
-                               delta=helpers.TOLERANCE, msg=f"key {i}")
+                               delta=TOLERANCE, msg=f"key {i}")
         return got["layer"][0]
 
     def test_1_keyed_endpoint_with_megabyte_keys(self):

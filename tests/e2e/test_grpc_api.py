@@ -11,50 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import numpy as np
 
-from protocol_clients import (GrpcClient, binary_infer_body, json_infer_body, load_samples,
-                              make_repository, remove_repository, rest_infer)
+from harness.protocol_clients import (DTYPE_VALUES, GrpcClient, binary_infer_body,
+                                      expected_dtype_output, first_row, json_infer_body,
+                                      make_repository, remove_repository, rest_infer)
 import grpc_reflection_pb2  # noqa: E402 (generated; protocol_clients puts it on the path)
 import inference_pb2  # noqa: E402
-from strata_server import StrataServer
-from test_batching_metrics import metric, parse_metrics
+from harness.metrics import metric, parse_metrics
+from harness.strata_server import StrataServer
 
-TOLERANCE = 1e-5
-
-# Every datatype a backend (TorchScript) takes, the fixture model that takes it,
-# and what that model answers (tests/fixtures/make_protocol_fixtures.py).
-DTYPE_VALUES = {
-    "BOOL": np.array([[True, False, True]]),
-    "UINT8": np.array([[0, 7, 255]], dtype=np.uint8),
-    "INT8": np.array([[-127, 0, 127]], dtype=np.int8),
-    "INT16": np.array([[-32767, 5, 32767]], dtype=np.int16),
-    "INT32": np.array([[-2**31 + 1, 9, 2**31 - 1]], dtype=np.int32),
-    "INT64": np.array([[-2**63 + 1, 11, 2**63 - 1]], dtype=np.int64),
-    "FP16": np.array([[0.5, -65504, 1e-3]], dtype=np.float16),
-    "BF16": np.array([[0x3f80, 0xc040, 0x0000]], dtype=np.uint16),  # 1.0, -3.0, 0.0
-    "FP32": np.array([[1.5, -2.25, 3.4e38]], dtype=np.float32),
-    "FP64": np.array([[1e300, -2.5, 1e-300]], dtype=np.float64),
-}
-
-
-def expected_dtype_output(datatype, value):
-    if datatype == "BOOL":
-        return np.logical_not(value)
-    if datatype == "UINT8":
-        return 255 - value
-    if datatype == "BF16":
-        return value ^ np.uint16(0x8000)  # negation flips the sign bit
-    return -value
-
-
-def first_row(request):
-    """The first row of a samples.json request, as (name, datatype, array)."""
-    inputs = []
-    for tensor in request["inputs"]:
-        shape = tensor["shape"]
-        width = len(tensor["data"]) // shape[0] if shape[0] else 0
-        inputs.append((tensor["name"], tensor["datatype"],
-                       np.array(tensor["data"][:width], dtype=np.float32).reshape([1] + shape[1:])))
-    return inputs
+from harness.repositories import TOLERANCE, load_samples
 
 
 class GrpcApiTest(unittest.TestCase):

@@ -15,8 +15,8 @@ import threading
 import time
 import unittest
 
-from strata_server import SOURCE_DIR, StrataServer
-from test_batching_metrics import metric, parse_metrics
+from harness.metrics import metric, parse_metrics
+from harness.strata_server import SOURCE_DIR, StrataServer
 
 EXAMPLES = os.path.join(SOURCE_DIR, "examples", "repository", "models")
 MODEL = "breast_cancer_xgb"
@@ -167,7 +167,7 @@ class GrpcDescriptorExhaustionTest(unittest.TestCase):
 
     def test_grpc_accepts_again_once_descriptors_free_up(self):
         import grpc
-        import protocol_clients  # noqa: F401 (puts the generated stubs on the path)
+        from harness import protocol_clients  # noqa: F401 (puts the generated stubs on the path)
         import inference_pb2
         import inference_pb2_grpc
         repository = make_repository()

@@ -18,17 +18,18 @@ import tempfile
 import time
 import unittest
 
-import test_batch as helpers
-from strata_server import StrataServer
-from test_batching_metrics import metric, parse_metrics
+from harness import xgb_example
+from harness.repositories import EXAMPLES, TOLERANCE
+from harness.metrics import metric, parse_metrics
+from harness.strata_server import STRATA_BIN, StrataServer, run_strata
 
 POLL = ["--poll-interval-ms", "100"]
-KEYS = 300          # ids 0..299, each with its own features (helpers.feature_rows)
+KEYS = 300          # ids 0..299, each with its own features (xgb_example.feature_rows)
 TABLE_KEYS = 100    # the table holds ids 0..99
 
 
 def request(ids):
-    features = [x for row in helpers.feature_rows(ids) for x in row]
+    features = [x for row in xgb_example.feature_rows(ids) for x in row]
     return {"inputs": [
         {"name": "id", "datatype": "INT64", "shape": [len(ids)], "data": ids},
         {"name": "features", "datatype": "FP32", "shape": [len(ids), 30], "data": features}]}
@@ -43,16 +44,16 @@ class HybridEndpointTest(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="strata-e2e-hybrid-")
         cls.repository = os.path.join(cls.dir, "repo")
-        cls.model_dir = os.path.join(cls.repository, "models", helpers.MODEL)
+        cls.model_dir = os.path.join(cls.repository, "models", xgb_example.MODEL)
         os.makedirs(os.path.join(cls.model_dir, "1"))
-        source = os.path.join(helpers.EXAMPLES, helpers.MODEL)
+        source = os.path.join(EXAMPLES, xgb_example.MODEL)
         shutil.copy(os.path.join(source, "config.yaml"), cls.model_dir)
         shutil.copy(os.path.join(source, "1", "model.json"), os.path.join(cls.model_dir, "1"))
         csv = os.path.join(cls.dir, "head.csv")
-        helpers.write_csv(csv, TABLE_KEYS)
-        code, _, err = helpers.run_strata(
-            "batch", "-r", cls.repository, "-m", helpers.MODEL, "--progress", "off",
-            *helpers.MAP, "-i", csv, "-k", "id:INT64", "-t", "head", "--job-id", "1")
+        xgb_example.write_csv(csv, TABLE_KEYS)
+        code, _, err = run_strata(
+            "batch", "-r", cls.repository, "-m", xgb_example.MODEL, "--progress", "off",
+            *xgb_example.MAP, "-i", csv, "-k", "id:INT64", "-t", "head", "--job-id", "1")
         assert code == 0, err
         endpoints = os.path.join(cls.dir, "strata.yaml")
         with open(endpoints, "w") as f:
@@ -61,10 +62,10 @@ class HybridEndpointTest(unittest.TestCase):
                     "    plan: hybrid\n"
                     "    table: head\n"
                     "    key: [id]\n"
-                    f"    model: {helpers.MODEL}\n"
+                    f"    model: {xgb_example.MODEL}\n"
                     "    cache: {max_bytes: 1MiB, ttl_s: 0}\n"
                     "  cached:\n"  # no table version: a cache in front of the model
-                    f"    {{plan: hybrid, table: nothing_yet, key: [id], model: {helpers.MODEL}}}\n")
+                    f"    {{plan: hybrid, table: nothing_yet, key: [id], model: {xgb_example.MODEL}}}\n")
         cls.endpoints = endpoints
         cls.key_log = os.path.join(cls.dir, "keys.jsonl")
         cls.server = StrataServer(cls.repository, ["--endpoints", endpoints, *POLL,
@@ -77,7 +78,7 @@ class HybridEndpointTest(unittest.TestCase):
 
     def expected(self, ids, version=1):
         """XGBoost's own answers for the ids' features, from the version's model file."""
-        return helpers.predict(helpers.feature_rows(ids),
+        return xgb_example.predict(xgb_example.feature_rows(ids),
                                os.path.join(self.model_dir, str(version), "model.json"))
 
     def hybrid(self, ids):
@@ -90,7 +91,7 @@ class HybridEndpointTest(unittest.TestCase):
         got = outputs(body)
         self.assertEqual(len(got["probability"]), len(ids))
         for i, p, want in zip(ids, got["probability"], expected):
-            self.assertAlmostEqual(p, want, delta=helpers.TOLERANCE, msg=f"id {i}")
+            self.assertAlmostEqual(p, want, delta=TOLERANCE, msg=f"id {i}")
         self.assertEqual(got["layer"], layers)
         params = body["parameters"]
         for layer in ("table", "cache", "model"):
@@ -132,7 +133,7 @@ class HybridEndpointTest(unittest.TestCase):
         everything = [(i * 37) % KEYS for i in range(KEYS)]
         got = outputs(self.hybrid(everything))
         for i, p, want in zip(everything, got["probability"], self.expected(everything)):
-            self.assertAlmostEqual(p, want, delta=helpers.TOLERANCE, msg=f"id {i}")
+            self.assertAlmostEqual(p, want, delta=TOLERANCE, msg=f"id {i}")
         for i, layer in zip(everything, got["layer"]):
             if i < TABLE_KEYS:
                 self.assertEqual(layer, "table")
@@ -150,16 +151,16 @@ class HybridEndpointTest(unittest.TestCase):
             self.assertNotIn("table", body["parameters"])
 
     def test_1c_grpc_reaches_the_same_plan(self):
-        import protocol_clients  # grpc stubs generated by CMake
+        from harness import protocol_clients  # grpc stubs generated by CMake
         client = protocol_clients.GrpcClient(self.server.grpc_port)
         try:
             ids = [4, 4000, 4000]
-            features = helpers.feature_rows(ids)
+            features = xgb_example.feature_rows(ids)
             response = client.infer("scores", [("id", "INT64", ids), ("features", "FP32", features)])
             got = protocol_clients.GrpcClient.outputs(response)
             self.assertEqual(got["layer"], [b"table", b"model", b"model"])
             for p, i, want in zip(got["probability"], ids, self.expected(ids)):
-                self.assertAlmostEqual(float(p), want, delta=helpers.TOLERANCE, msg=f"id {i}")
+                self.assertAlmostEqual(float(p), want, delta=TOLERANCE, msg=f"id {i}")
             self.assertEqual(response.parameters["layer_model"].int64_param, 2)
             response = client.infer("scores", [("id", "INT64", ids[1:]),
                                                ("features", "FP32", features[1:])])
@@ -196,7 +197,7 @@ class HybridEndpointTest(unittest.TestCase):
         self.assertTrue(all(set(r["key"]) == {"id"} for r in records))  # never the features
         logged = [r["key"]["id"] for r in records]
         self.assertEqual(logged[-len(ids):], ids)
-        done = subprocess.run([helpers.STRATA_BIN, "advise", "--key-log", self.key_log, "--endpoint", "scores",
+        done = subprocess.run([STRATA_BIN, "advise", "--key-log", self.key_log, "--endpoint", "scores",
                                "--json", "--model-us-per-row", "200", "--model-p99-us", "600"],
                               capture_output=True, text=True, timeout=120)
         self.assertEqual(done.returncode, 0, done.stderr)
@@ -234,7 +235,7 @@ class HybridEndpointTest(unittest.TestCase):
         self.assertEqual(delta("strata_endpoint_rows_total", endpoint="scores", layer="model"), 3)
         # The model layer's time includes the model requests it made (queue and compute).
         model_requests = delta("strata_inference_request_duration_seconds_sum",
-                               model=helpers.MODEL)
+                               model=xgb_example.MODEL)
         self.assertGreater(model_requests, 0)
         self.assertGreaterEqual(delta(family + "_sum", endpoint="scores", layer="model"),
                                 model_requests)
@@ -256,10 +257,10 @@ class HybridEndpointTest(unittest.TestCase):
         os.rename(staging, os.path.join(self.model_dir, "2"))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            status, meta, _ = self.server.request("GET", f"/v2/models/{helpers.MODEL}")
+            status, meta, _ = self.server.request("GET", f"/v2/models/{xgb_example.MODEL}")
             if status == 200 and "2" in meta.get("versions", []):
                 status, body, _ = self.server.infer(
-                    helpers.MODEL, {"inputs": request([0])["inputs"][1:]})
+                    xgb_example.MODEL, {"inputs": request([0])["inputs"][1:]})
                 if status == 200 and body["model_version"] == "2":
                     break
             time.sleep(0.1)
@@ -282,7 +283,7 @@ class HybridEndpointTest(unittest.TestCase):
         for _ in range(30):
             self.hybrid([260, 270])
         hot = os.path.join(self.dir, "hot.jsonl")
-        done = subprocess.run([helpers.STRATA_BIN, "advise", "--key-log", self.key_log, "--endpoint", "scores",
+        done = subprocess.run([STRATA_BIN, "advise", "--key-log", self.key_log, "--endpoint", "scores",
                                "--json", "--model-us-per-row", "200", "--model-p99-us", "600",
                                "--export-hot-keys", "2", "--export-to", hot],
                               capture_output=True, text=True, timeout=120)
@@ -295,9 +296,9 @@ class HybridEndpointTest(unittest.TestCase):
         batch_input = os.path.join(self.dir, "hot_features.jsonl")
         with open(batch_input, "w") as f:
             for i in keys:
-                f.write(json.dumps({"id": i, "features": helpers.features(i)}) + "\n")
-        code, _, err = helpers.run_strata(
-            "batch", "-r", self.repository, "-m", helpers.MODEL, "--progress", "off",
+                f.write(json.dumps({"id": i, "features": xgb_example.features(i)}) + "\n")
+        code, _, err = run_strata(
+            "batch", "-r", self.repository, "-m", xgb_example.MODEL, "--progress", "off",
             "-i", batch_input, "-k", "id:INT64", "-t", "head", "--job-id", "hot",
             "--max-psi", "0")
         self.assertEqual(code, 0, err)
@@ -348,7 +349,7 @@ class HybridEndpointTest(unittest.TestCase):
         self.assertEqual(len(per), count, per)
         self.assertTrue(all(5 <= n <= 50 for n in per.values()), per)
         # strata advise scales the rate by the sample: the logged rows' rate / 0.25.
-        done = subprocess.run([helpers.STRATA_BIN, "advise", "--key-log", key_log, "--json",
+        done = subprocess.run([STRATA_BIN, "advise", "--key-log", key_log, "--json",
                                "--model-us-per-row", "200"],
                               capture_output=True, text=True, timeout=120)
         self.assertEqual(done.returncode, 0, done.stderr)
@@ -373,7 +374,7 @@ class HybridEndpointTest(unittest.TestCase):
         self.assertEqual([r["key_hash"] for r in lines],
                          ["%016x" % xxh64(json.dumps({"id": i}, separators=(",", ":")).encode())
                           for i in ids + [250]])
-        done = subprocess.run([helpers.STRATA_BIN, "advise", "--key-log", key_log, "--json",
+        done = subprocess.run([STRATA_BIN, "advise", "--key-log", key_log, "--json",
                                "--model-us-per-row", "200"],
                               capture_output=True, text=True, timeout=120)
         self.assertEqual(done.returncode, 0, done.stderr)
@@ -430,48 +431,48 @@ class DynamicCacheTest(unittest.TestCase):
     model's own requests and get the model's answers."""
 
     def test_the_models_callers_get_a_cache(self):
-        rows, expected = helpers.samples()
+        rows, expected = xgb_example.samples()
         with tempfile.TemporaryDirectory(prefix="strata-e2e-dynamic-") as d:
             endpoints = os.path.join(d, "strata.yaml")
             with open(endpoints, "w") as f:
                 f.write("endpoints:\n"
-                        f"  {helpers.MODEL}: {{plan: dynamic, model: {helpers.MODEL}, "
+                        f"  {xgb_example.MODEL}: {{plan: dynamic, model: {xgb_example.MODEL}, "
                         "cache: {max_bytes: 1MiB}}\n")
-            repository = helpers.make_repository()
+            repository = xgb_example.make_repository()
             try:
                 with StrataServer(repository, ["--endpoints", endpoints, *POLL]) as server:
                     body = {"inputs": [{"name": "features", "datatype": "FP32",
                                         "shape": [len(rows), 30],
                                         "data": [x for r in rows for x in r]}]}
                     for want_layer in ("model", "cache"):
-                        status, got, _ = server.infer(helpers.MODEL, body)
+                        status, got, _ = server.infer(xgb_example.MODEL, body)
                         self.assertEqual(status, 200, got)
                         out = outputs(got)
                         self.assertEqual(set(out["layer"]), {want_layer})
                         for p, e in zip(out["probability"], expected):
-                            self.assertAlmostEqual(p, e, delta=helpers.TOLERANCE)
+                            self.assertAlmostEqual(p, e, delta=TOLERANCE)
                     # Half the rows again, in another order, with two new ones
                     # (rows with a feature changed): hits and misses mixed.
                     changed = [r[:] for r in rows[:2]]
                     for r in changed:
                         r[0] += 1.0
                     mixed = rows[16:] + changed
-                    status, got, _ = server.infer(helpers.MODEL, {"inputs": [
+                    status, got, _ = server.infer(xgb_example.MODEL, {"inputs": [
                         {"name": "features", "datatype": "FP32", "shape": [len(mixed), 30],
                          "data": [x for r in mixed for x in r]}]})
                     self.assertEqual(status, 200, got)
                     self.assertEqual(outputs(got)["layer"], ["cache"] * 16 + ["model"] * 2)
-                    status, direct, _ = server.infer(helpers.MODEL, {"inputs": [
+                    status, direct, _ = server.infer(xgb_example.MODEL, {"inputs": [
                         {"name": "features", "datatype": "FP32", "shape": [2, 30],
                          "data": [x for r in changed for x in r]}]})
                     self.assertEqual(outputs(direct)["layer"], ["cache", "cache"])
                     self.assertEqual(outputs(direct)["probability"],
                                      outputs(got)["probability"][16:])
                     # Metadata says what answers; the sketch counts rows by content.
-                    status, meta, _ = server.request("GET", f"/v2/models/{helpers.MODEL}")
+                    status, meta, _ = server.request("GET", f"/v2/models/{xgb_example.MODEL}")
                     self.assertEqual(meta["plan"], "dynamic")
                     self.assertEqual(meta["properties"]["cache_key"], "row inputs")
-                    status, live, _ = server.request("GET", f"/v2/advisor/{helpers.MODEL}")
+                    status, live, _ = server.request("GET", f"/v2/advisor/{xgb_example.MODEL}")
                     self.assertEqual(status, 200, live)
                     self.assertTrue(live["hashed_keys"])
                     self.assertEqual(live["requests"], 2 * len(rows) + len(mixed) + 2)

@@ -15,9 +15,9 @@ import unittest
 
 import torch
 
-from load_clients import LoadClients
-from strata_server import STRATA_BIN, StrataServer
-from test_rest_api import EXAMPLES, FIXTURES
+from harness.load_clients import LoadClients
+from harness.repositories import EXAMPLES, FIXTURES
+from harness.strata_server import STRATA_BIN, StrataServer
 
 # Fixture models that the shared test repositories leave out (tests/fixtures/make_fixtures.py).
 LARGE_FIXTURES = os.path.join(os.path.dirname(FIXTURES), "large")

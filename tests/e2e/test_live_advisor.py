@@ -16,8 +16,9 @@ import subprocess
 import tempfile
 import unittest
 
-import test_batch as helpers
-from strata_server import BINARY_DIR, STRATA_BIN, StrataServer
+from harness import xgb_example
+from harness.repositories import EXAMPLES
+from harness.strata_server import BINARY_DIR, STRATA_BIN, StrataServer, run_strata
 
 import sys  # noqa: E402  (the gRPC stubs are generated into the build tree)
 sys.path.insert(0, os.environ.get("STRATA_PYTHON_PROTO", os.path.join(BINARY_DIR, "python_proto")))
@@ -25,7 +26,7 @@ import grpc  # noqa: E402
 import inference_pb2  # noqa: E402
 import inference_pb2_grpc  # noqa: E402
 
-KEYS = 2000        # ids 0..1999, each with its own features (helpers.feature_rows)
+KEYS = 2000        # ids 0..1999, each with its own features (xgb_example.feature_rows)
 TABLE_KEYS = 50    # the table holds ids 0..49
 ROWS_PER_REQUEST = 50
 REQUESTS = 300
@@ -37,7 +38,7 @@ PINNED = ["--model-us-per-row", "200", "--model-p50-us", "200", "--model-p99-us"
 
 
 def request(ids):
-    features = [x for row in helpers.feature_rows(ids) for x in row]
+    features = [x for row in xgb_example.feature_rows(ids) for x in row]
     return {"inputs": [
         {"name": "id", "datatype": "INT64", "shape": [len(ids)], "data": ids},
         {"name": "features", "datatype": "FP32", "shape": [len(ids), 30], "data": features}]}
@@ -71,20 +72,20 @@ class LiveAdvisorTest(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="strata-e2e-live-advisor-")
         cls.repository = os.path.join(cls.dir, "repo")
-        model_dir = os.path.join(cls.repository, "models", helpers.MODEL)
+        model_dir = os.path.join(cls.repository, "models", xgb_example.MODEL)
         os.makedirs(os.path.join(model_dir, "1"))
-        source = os.path.join(helpers.EXAMPLES, helpers.MODEL)
+        source = os.path.join(EXAMPLES, xgb_example.MODEL)
         shutil.copy(os.path.join(source, "config.yaml"), model_dir)
         shutil.copy(os.path.join(source, "1", "model.json"), os.path.join(model_dir, "1"))
-        cls.rows, _ = helpers.samples()
+        cls.rows, _ = xgb_example.samples()
         csv = os.path.join(cls.dir, "head.csv")
-        helpers.write_csv(csv, TABLE_KEYS)
-        code, _, err = helpers.run_strata(
-            "batch", "-r", cls.repository, "-m", helpers.MODEL, "--progress", "off",
-            *helpers.MAP, "-i", csv, "-k", "id:INT64", "-t", "head", "--job-id", "1")
+        xgb_example.write_csv(csv, TABLE_KEYS)
+        code, _, err = run_strata(
+            "batch", "-r", cls.repository, "-m", xgb_example.MODEL, "--progress", "off",
+            *xgb_example.MAP, "-i", csv, "-k", "id:INT64", "-t", "head", "--job-id", "1")
         assert code == 0, err
         cls.endpoints = os.path.join(cls.dir, "strata.yaml")
-        write_endpoints(cls.endpoints, helpers.MODEL)
+        write_endpoints(cls.endpoints, xgb_example.MODEL)
         cls.server = StrataServer(cls.repository, ["--endpoints", cls.endpoints]).__enter__()
         # The workload, with its exact counts.
         ids = zipf_ids(ROWS_PER_REQUEST * REQUESTS, seed=11)
@@ -281,7 +282,7 @@ class LiveAdvisorTest(unittest.TestCase):
             self.assertEqual(list(meta.inputs[1].shape), [-1, 30])
             self.assertIn("layer", [t.name for t in meta.outputs])
             self.assertEqual(meta.properties["plan"], "hybrid")
-            self.assertEqual(meta.properties["model"], helpers.MODEL)
+            self.assertEqual(meta.properties["model"], xgb_example.MODEL)
             self.assertEqual(meta.properties["state"], "READY")
             ready = stub.ModelReady(inference_pb2.ModelReadyRequest(name="scores"), timeout=10)
             self.assertTrue(ready.ready)
@@ -297,7 +298,7 @@ class LiveAdvisorTest(unittest.TestCase):
         conn.close()
         self.assertEqual(response.status, 200)
         self.assertTrue(response.getheader("Content-Type").startswith("text/html"))
-        self.assertIn(f'<a href="/v2/models/{helpers.MODEL}">{helpers.MODEL}</a>', page)
+        self.assertIn(f'<a href="/v2/models/{xgb_example.MODEL}">{xgb_example.MODEL}</a>', page)
         self.assertIn('<a href="/v2/models/scores">scores</a></td><td>hybrid</td>', page)
         # The workload row: requests and distinct keys as the sketch counted them.
         self.assertIn(f'<a href="/v2/advisor/scores">scores</a></td><td class=num>'
@@ -313,7 +314,7 @@ class LiveAdvisorTest(unittest.TestCase):
                             weights=[1 / (r + 1) for r in range(len(self.rows))], k=400)
         counts = collections.Counter(picks)
         with StrataServer(self.repository, ["--grpc-port", "-1"]) as s:
-            status, body, _ = s.request("GET", f"/v2/advisor/{helpers.MODEL}")
+            status, body, _ = s.request("GET", f"/v2/advisor/{xgb_example.MODEL}")
             self.assertEqual(status, 404)  # not called yet
             self.assertIn("not been called yet", body["error"])
             # A keyed endpoint's sketch exists from the start, but there is nothing to
@@ -323,12 +324,12 @@ class LiveAdvisorTest(unittest.TestCase):
             conn = s.connection()
             for start in range(0, len(picks), 4):
                 chunk = picks[start:start + 4]
-                status, body, _ = s.infer(helpers.MODEL, {"inputs": [
+                status, body, _ = s.infer(xgb_example.MODEL, {"inputs": [
                     {"name": "features", "datatype": "FP32", "shape": [len(chunk), 30],
                      "data": [x for r in chunk for x in self.rows[r]]}]}, conn=conn)
                 self.assertEqual(status, 200, body)
             conn.close()
-            status, body, _ = s.request("GET", f"/v2/advisor/{helpers.MODEL}?top=3")
+            status, body, _ = s.request("GET", f"/v2/advisor/{xgb_example.MODEL}?top=3")
             self.assertEqual(status, 200, body)
             self.assertTrue(body["hashed_keys"])
             self.assertEqual(body["requests"], len(picks))
@@ -343,12 +344,12 @@ class LiveAdvisorTest(unittest.TestCase):
             # strata advise reads it; its keys cannot be exported.
             url = f"http://127.0.0.1:{s.port}"
             result = subprocess.run(
-                [STRATA_BIN, "advise", "--server", url, "--endpoint", helpers.MODEL, "--json"],
+                [STRATA_BIN, "advise", "--server", url, "--endpoint", xgb_example.MODEL, "--json"],
                 capture_output=True, text=True, timeout=120, cwd=self.dir)
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertEqual(json.loads(result.stdout)["distinct_keys"], len(counts))
             result = subprocess.run(
-                [STRATA_BIN, "advise", "--server", url, "--endpoint", helpers.MODEL,
+                [STRATA_BIN, "advise", "--server", url, "--endpoint", xgb_example.MODEL,
                  "--export-hot-keys", "3", "--export-to", os.path.join(self.dir, "no.jsonl")],
                 capture_output=True, text=True, timeout=120, cwd=self.dir)
             self.assertEqual(result.returncode, 1)

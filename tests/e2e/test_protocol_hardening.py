@@ -18,10 +18,11 @@ import unittest
 import grpc
 import numpy as np
 
-from protocol_clients import (FIXTURES, PROTOCOL_FIXTURES, GrpcClient, binary_infer_body,
-                              from_raw, json_infer_body, rest_infer)
+from harness.protocol_clients import (GrpcClient, binary_infer_body, from_raw, json_infer_body,
+                                      rest_infer)
 import inference_pb2  # noqa: E402 (generated; protocol_clients puts it on the path)
-from strata_server import StrataServer
+from harness.repositories import FIXTURES, PROTOCOL_FIXTURES
+from harness.strata_server import StrataServer
 
 SERVICE = "/inference.GRPCInferenceService/"
 LABELS = ["zero", "one", "two"]

@@ -31,14 +31,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-import test_batch as helpers
-from load_clients import LoadClients
-from protocol_clients import GrpcClient
+from harness import xgb_example
+from harness.load_clients import LoadClients
+from harness.metrics import metric, parse_metrics
+from harness.protocol_clients import GrpcClient
 import inference_pb2  # noqa: E402 (generated; protocol_clients puts it on the path)
-from strata_server import BINARY_DIR, STRATA_BIN
-from test_batching_metrics import metric, parse_metrics
+from harness.redis_server import RedisServer
+from harness.repositories import EXAMPLES, TOLERANCE
+from harness.strata_server import BINARY_DIR, STRATA_BIN, run_strata
 
-MODEL = helpers.MODEL
+MODEL = xgb_example.MODEL
 SLOW_MODEL_PT = os.path.join(os.path.abspath(BINARY_DIR), "fixture_repository", "models", "slow", "1",
                              "model.pt")
 DRAIN_DELAY = 1.0  # seconds; HAProxy checks every 100 ms, so it has long marked a drain down
@@ -68,8 +70,8 @@ def make_repository(queue=8):
     root = tempfile.mkdtemp(prefix="strata-e2e-replicas-")
     xgb = os.path.join(root, "models", MODEL)
     os.makedirs(xgb)
-    shutil.copy(os.path.join(helpers.EXAMPLES, MODEL, "config.yaml"), xgb)
-    os.symlink(os.path.join(helpers.EXAMPLES, MODEL, "1"), os.path.join(xgb, "1"))
+    shutil.copy(os.path.join(EXAMPLES, MODEL, "config.yaml"), xgb)
+    os.symlink(os.path.join(EXAMPLES, MODEL, "1"), os.path.join(xgb, "1"))
     slow = os.path.join(root, "models", "slow")
     os.makedirs(os.path.join(slow, "1"))
     with open(os.path.join(slow, "config.yaml"), "w") as f:
@@ -80,12 +82,12 @@ def make_repository(queue=8):
 
 def publish_version(repository, version):
     """Adds version `version` of the XGBoost model (the same trees)."""
-    os.symlink(os.path.join(helpers.EXAMPLES, MODEL, "1"),
+    os.symlink(os.path.join(EXAMPLES, MODEL, "1"),
                os.path.join(repository, "models", MODEL, str(version)))
 
 
 def xgb_body():
-    rows, _ = helpers.samples()
+    rows, _ = xgb_example.samples()
     return json.dumps({"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 30],
                                    "data": rows[0]}]})
 
@@ -286,11 +288,11 @@ class ReplicasTest(unittest.TestCase):
     def setUpClass(cls):
         cls.repository = make_repository(queue=8)
         cls.dir = tempfile.mkdtemp(prefix="strata-e2e-replicas-data-")
-        cls.redis = helpers.RedisServer().start()
+        cls.redis = RedisServer().start()
         source = os.path.join(cls.dir, "in.csv")
-        cls.expected = helpers.write_csv(source, 200)
-        code, _, err = helpers.run_strata(
-            "batch", "-r", cls.repository, "-m", MODEL, "--progress", "off", *helpers.MAP,
+        cls.expected = xgb_example.write_csv(source, 200)
+        code, _, err = run_strata(
+            "batch", "-r", cls.repository, "-m", MODEL, "--progress", "off", *xgb_example.MAP,
             "-i", source, "-k", "id:INT64,name", "-t", "scores", "--job-id", "1",
             "--store", "redis", "--redis", cls.redis.url)
         assert code == 0, err
@@ -343,7 +345,7 @@ class ReplicasTest(unittest.TestCase):
             got = {o["name"]: o["data"] for o in answer["outputs"]}
             self.assertEqual(got["found"], [True] * len(ids), port)
             for i, p in zip(ids, got["probability"]):
-                self.assertLessEqual(abs(p - self.expected[i]), helpers.TOLERANCE)
+                self.assertLessEqual(abs(p - self.expected[i]), TOLERANCE)
             self.assertEqual(answer["parameters"]["table_version"], 1)
         # The balancer spread those lookups over every replica.
         for replica in self.replicas:

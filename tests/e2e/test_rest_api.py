@@ -14,17 +14,8 @@ import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from strata_server import BINARY_DIR, SOURCE_DIR, StrataServer
-
-EXAMPLES = os.path.join(SOURCE_DIR, "examples", "repository", "models")
-FIXTURES = os.path.join(BINARY_DIR, "fixture_repository", "models")
-TOLERANCE = 1e-5
-
-
-def load_samples(model):
-    with open(os.path.join(EXAMPLES, model, "1", "samples.json")) as f:
-        return json.load(f)
-
+from harness.repositories import EXAMPLES, FIXTURES, TOLERANCE, load_samples
+from harness.strata_server import StrataServer
 
 def make_repository():
     root = tempfile.mkdtemp(prefix="strata-e2e-repo-")
@@ -196,7 +187,7 @@ class RestApiTest(unittest.TestCase):
         conn.close()
 
     def test_concurrent_clients_get_their_own_answers(self):
-        from load_clients import LoadClients  # records every client's exception
+        from harness.load_clients import LoadClients  # records every client's exception
 
         samples = load_samples("digits_mlp")
         request = samples["request"]

@@ -12,15 +12,17 @@ import tempfile
 import time
 import unittest
 
-import test_batch as helpers
-from strata_server import StrataServer
+from harness import xgb_example
+from harness.redis_server import RedisServer
+from harness.repositories import TOLERANCE
+from harness.strata_server import StrataServer, run_strata
 
 POLL = ["--poll-interval-ms", "100"]
 
 
 def batch(repository, table, source, job, *store):
-    code, _, err = helpers.run_strata(
-        "batch", "-r", repository, "-m", helpers.MODEL, "--progress", "off", *helpers.MAP,
+    code, _, err = run_strata(
+        "batch", "-r", repository, "-m", xgb_example.MODEL, "--progress", "off", *xgb_example.MAP,
         "-i", source, "-k", "id:INT64,name", "-t", table, "--job-id", job, *store)
     assert code == 0, err
 
@@ -69,10 +71,10 @@ def wait_for(predicate, timeout=20):
 class StaticEndpointTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.repository = helpers.make_repository()
+        cls.repository = xgb_example.make_repository()
         cls.dir = tempfile.mkdtemp(prefix="strata-e2e-static-")
         source = os.path.join(cls.dir, "in.csv")
-        cls.expected = helpers.write_csv(source, 300)
+        cls.expected = xgb_example.write_csv(source, 300)
         batch(cls.repository, "scores", source, "1")
         endpoints = write_endpoints(cls.dir, (
             "endpoints:\n"
@@ -95,12 +97,12 @@ class StaticEndpointTest(unittest.TestCase):
         got = outputs(body)
         self.assertEqual(got["found"], [True] * 100 + [False, False])
         for i, p in zip(ids[:100], got["probability"][:100]):
-            self.assertLessEqual(abs(p - self.expected[i]), helpers.TOLERANCE)
+            self.assertLessEqual(abs(p - self.expected[i]), TOLERANCE)
         self.assertAlmostEqual(got["probability"][100], 0.01, places=6)
         self.assertAlmostEqual(got["probability"][101], 0.01, places=6)
         p = body["parameters"]
         self.assertEqual((p["table"], p["table_version"]), ("scores", 1))
-        self.assertEqual((p["model"], p["model_version"]), (helpers.MODEL, 1))
+        self.assertEqual((p["model"], p["model_version"]), (xgb_example.MODEL, 1))
         self.assertEqual(p["layer"], "table")
         self.assertNotIn("degraded", p)
 
@@ -134,13 +136,13 @@ class StaticEndpointTest(unittest.TestCase):
             {"name": "id", "datatype": "INT64", "shape": [-1]},
             {"name": "name", "datatype": "BYTES", "shape": [-1]}])
         self.assertEqual([o["name"] for o in body["outputs"]], ["probability", "found"])
-        self.assertEqual(body["properties"]["model"], helpers.MODEL)
+        self.assertEqual(body["properties"]["model"], xgb_example.MODEL)
         self.assertEqual(body["properties"]["store"], "rocksdb")
         self.assertGreater(int(body["properties"]["in_memory_bytes"]), 0)  # a small table
         status, body, _ = self.server.request("GET", "/v2/models/scores/ready")
         self.assertEqual((status, body), (200, {"name": "scores", "ready": True}))
         # The model keeps its own dynamic endpoint.
-        status, body, _ = self.server.request("GET", f"/v2/models/{helpers.MODEL}/ready")
+        status, body, _ = self.server.request("GET", f"/v2/models/{xgb_example.MODEL}/ready")
         self.assertEqual(status, 200, body)
 
     def test_wrong_key_types_or_missing_key_columns_are_400(self):
@@ -168,10 +170,10 @@ class StaticVersionTest(unittest.TestCase):
     3 are published while serving."""
 
     def setUp(self):
-        self.repository = helpers.make_repository()
+        self.repository = xgb_example.make_repository()
         self.dir = tempfile.mkdtemp(prefix="strata-e2e-static-versions-")
         source = os.path.join(self.dir, "in.csv")
-        helpers.write_csv(source, 200)
+        xgb_example.write_csv(source, 200)
         for job in ("1", "2", "3"):
             batch(self.repository, "scores", source, job)
         db = os.path.join(self.repository, "tables", "scores", "3", "db")
@@ -179,7 +181,7 @@ class StaticVersionTest(unittest.TestCase):
         with open(os.path.join(db, sst), "r+b") as f:
             f.seek(64)
             f.write(b"\xff" * 64)
-        code, _, err = helpers.run_strata("table", "publish", "scores", "1", "-r", self.repository)
+        code, _, err = run_strata("table", "publish", "scores", "1", "-r", self.repository)
         self.assertEqual(code, 0, err)
         self.endpoints = write_endpoints(self.dir, "endpoints:\n  scores: {default: 0}\n")
 
@@ -196,7 +198,7 @@ class StaticVersionTest(unittest.TestCase):
     def test_new_version_picked_up_and_corrupt_version_refused(self):
         with StrataServer(self.repository, ["--endpoints", self.endpoints, *POLL]) as server:
             self.assertEqual(self.table_version(server), 1)
-            code, _, err = helpers.run_strata("table", "publish", "scores", "2",
+            code, _, err = run_strata("table", "publish", "scores", "2",
                                               "-r", self.repository)
             self.assertEqual(code, 0, err)
             wait_for(lambda: self.table_version(server) == 2)
@@ -227,13 +229,13 @@ class StaticVersionTest(unittest.TestCase):
 
     def test_a_bad_endpoints_file_stops_the_server_with_a_clear_error(self):
         endpoints = write_endpoints(self.dir, "endpoints:\n  x: {plan: dynamc}\n")
-        code, out, err = helpers.run_strata("serve", "-r", self.repository, "--port", "0",
+        code, out, err = run_strata("serve", "-r", self.repository, "--port", "0",
                                             "--endpoints", endpoints, timeout=30)
         self.assertEqual(code, 2)
         self.assertIn("endpoint 'x': plan 'dynamc' is not supported", out + err)
 
 
-class PersistentRedis(helpers.RedisServer):
+class PersistentRedis(RedisServer):
     """A redis-server that keeps its data across a stop and start (an RDB
     file in its own directory), on the same port."""
 
@@ -268,11 +270,11 @@ class PersistentRedis(helpers.RedisServer):
 
 class RedisStaticEndpointTest(unittest.TestCase):
     def setUp(self):
-        self.repository = helpers.make_repository()
+        self.repository = xgb_example.make_repository()
         self.dir = tempfile.mkdtemp(prefix="strata-e2e-static-redis-")
         self.redis = PersistentRedis(self.dir).start()
         source = os.path.join(self.dir, "in.csv")
-        self.expected = helpers.write_csv(source, 200)
+        self.expected = xgb_example.write_csv(source, 200)
         batch(self.repository, "shared", source, "1", "--store", "redis",
               "--redis", self.redis.url)
         self.endpoints = write_endpoints(self.dir, (
@@ -293,7 +295,7 @@ class RedisStaticEndpointTest(unittest.TestCase):
             self.assertEqual(status, 200, answer)
             self.assertEqual(outputs(answer)["found"], [True, False])
             self.assertLessEqual(abs(outputs(answer)["probability"][0] - self.expected[3]),
-                                 helpers.TOLERANCE)
+                                 TOLERANCE)
             self.assertEqual(answer["parameters"]["table_version"], 1)
             status, meta, _ = server.request("GET", "/v2/models/shared")
             self.assertEqual(meta["properties"]["store"], "redis")

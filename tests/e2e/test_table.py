@@ -7,20 +7,21 @@ import shutil
 import tempfile
 import unittest
 
-import test_batch as helpers
+from harness import xgb_example
+from harness.strata_server import run_strata
 
 
 class TableTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.repository = helpers.make_repository()
+        cls.repository = xgb_example.make_repository()
         cls.dir = tempfile.mkdtemp(prefix="strata-e2e-table-")
         cls.source = os.path.join(cls.dir, "in.csv")
-        cls.expected = helpers.write_csv(cls.source, 300)
+        cls.expected = xgb_example.write_csv(cls.source, 300)
         for run in ("1", "2", "3"):
-            code, _, err = helpers.run_strata(
-                "batch", "-r", cls.repository, "-m", helpers.MODEL, "--progress", "off",
-                *helpers.MAP, "-i", cls.source, "-k", "id:INT64,name", "-t", "scores",
+            code, _, err = run_strata(
+                "batch", "-r", cls.repository, "-m", xgb_example.MODEL, "--progress", "off",
+                *xgb_example.MAP, "-i", cls.source, "-k", "id:INT64,name", "-t", "scores",
                 "--job-id", run)
             assert code == 0, err
 
@@ -30,7 +31,7 @@ class TableTest(unittest.TestCase):
         shutil.rmtree(cls.dir)
 
     def table(self, *args):
-        return helpers.run_strata("table", *args, "-r", self.repository)
+        return run_strata("table", *args, "-r", self.repository)
 
     def test_list_shows_versions_and_the_current_one(self):
         code, out, err = self.table("list")

@@ -15,17 +15,14 @@ import tempfile
 
 import numpy as np
 
-from strata_server import BINARY_DIR, SOURCE_DIR
+from harness.repositories import EXAMPLES, FIXTURES, PROTOCOL_FIXTURES
+from harness.strata_server import BINARY_DIR
 
 sys.path.insert(0, os.environ.get("STRATA_PYTHON_PROTO",
                                   os.path.join(BINARY_DIR, "python_proto")))
 import grpc  # noqa: E402
 import inference_pb2  # noqa: E402
 import inference_pb2_grpc  # noqa: E402
-
-EXAMPLES = os.path.join(SOURCE_DIR, "examples", "repository", "models")
-FIXTURES = os.path.join(BINARY_DIR, "fixture_repository", "models")
-PROTOCOL_FIXTURES = os.path.join(BINARY_DIR, "protocol_fixture_repository", "models")
 
 NUMPY_TYPES = {
     "BOOL": np.bool_, "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32,
@@ -58,9 +55,41 @@ def remove_repository(root):
     shutil.rmtree(root)
 
 
-def load_samples(model):
-    with open(os.path.join(EXAMPLES, model, "1", "samples.json")) as f:
-        return json.load(f)
+# Every datatype a backend (TorchScript) takes, the fixture model that takes it,
+# and what that model answers (tests/fixtures/make_protocol_fixtures.py).
+DTYPE_VALUES = {
+    "BOOL": np.array([[True, False, True]]),
+    "UINT8": np.array([[0, 7, 255]], dtype=np.uint8),
+    "INT8": np.array([[-127, 0, 127]], dtype=np.int8),
+    "INT16": np.array([[-32767, 5, 32767]], dtype=np.int16),
+    "INT32": np.array([[-2**31 + 1, 9, 2**31 - 1]], dtype=np.int32),
+    "INT64": np.array([[-2**63 + 1, 11, 2**63 - 1]], dtype=np.int64),
+    "FP16": np.array([[0.5, -65504, 1e-3]], dtype=np.float16),
+    "BF16": np.array([[0x3f80, 0xc040, 0x0000]], dtype=np.uint16),  # 1.0, -3.0, 0.0
+    "FP32": np.array([[1.5, -2.25, 3.4e38]], dtype=np.float32),
+    "FP64": np.array([[1e300, -2.5, 1e-300]], dtype=np.float64),
+}
+
+
+def expected_dtype_output(datatype, value):
+    if datatype == "BOOL":
+        return np.logical_not(value)
+    if datatype == "UINT8":
+        return 255 - value
+    if datatype == "BF16":
+        return value ^ np.uint16(0x8000)  # negation flips the sign bit
+    return -value
+
+
+def first_row(request):
+    """The first row of a samples.json request, as (name, datatype, array)."""
+    inputs = []
+    for tensor in request["inputs"]:
+        shape = tensor["shape"]
+        width = len(tensor["data"]) // shape[0] if shape[0] else 0
+        inputs.append((tensor["name"], tensor["datatype"],
+                       np.array(tensor["data"][:width], dtype=np.float32).reshape([1] + shape[1:])))
+    return inputs
 
 
 # --- the binary tensor layout ---------------------------------------------------

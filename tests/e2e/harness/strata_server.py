@@ -7,7 +7,8 @@ Used as a context manager:
 
 The server listens on free loopback ports (--port 0, and --grpc-port 0 unless
 the test passes its own --grpc-port); `port` and `grpc_port` name them. Its
-log goes to a file that failing tests print.
+log goes to a file that failing tests print. `run_strata` runs the binary's
+other commands (batch, table, advise, ...).
 """
 import http.client
 import json
@@ -21,7 +22,7 @@ import time
 STRATA_BIN = os.environ.get("STRATA_BIN", "build/release/strata")
 SOURCE_DIR = os.environ.get(
     "STRATA_SOURCE_DIR",
-    os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+    os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")))
 BINARY_DIR = os.environ.get("STRATA_BINARY_DIR",
                             os.path.join(SOURCE_DIR, "build", "release"))
 
@@ -102,3 +103,10 @@ class StrataServer:
             path += f"/versions/{version}"
         return self.request("POST", path + "/infer", body,
                             {"Content-Type": "application/json"}, conn)
+
+
+def run_strata(*args, stdin=None, timeout=120):
+    """Runs the binary; returns (exit code, stdout, stderr)."""
+    done = subprocess.run([STRATA_BIN, *args], input=stdin, capture_output=True,
+                          text=True, timeout=timeout)
+    return done.returncode, done.stdout, done.stderr
