@@ -306,7 +306,7 @@ void AddServeCommand(CLI::App& app) {
                   "and the gRPC RepositoryIndex and RepositoryModelLoad/Unload");
   serve->add_option("--endpoints", flags->endpoints,
                     "Endpoints file (YAML, `endpoints:` map): names served by a plan, e.g. "
-                    "static lookups in a prediction table (README: Static endpoints)")
+                    "static lookups in a prediction table (docs/tables.md: Static endpoints)")
       ->check(CLI::ExistingFile);
   serve->add_option("--key-log", flags->key_log,
                     "Append the keys of the rows endpoints are asked for to this JSON Lines "
