@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 import unittest
@@ -240,25 +239,8 @@ class PersistentRedis(RedisServer):
     file in its own directory), on the same port."""
 
     def __init__(self, directory):
-        super().__init__()
+        super().__init__(["--dir", directory])
         self.directory = directory
-
-    def start(self):
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", self.directory, "--save", "", "--appendonly", "no",
-             "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as c:
-                    c.sendall(b"PING\r\n")
-                    if c.recv(16).startswith(b"+PONG"):
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
 
     def stop(self):
         """Saves the data, then stops the server."""

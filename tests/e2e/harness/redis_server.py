@@ -13,14 +13,15 @@ def free_port():
 class RedisServer:
     """A real redis-server on a free loopback port, for one test class."""
 
-    def __init__(self):
+    def __init__(self, extra_args=()):
         self.port = free_port()
         self.process = None
+        self.extra_args = list(extra_args)
 
     def start(self):
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+             "--save", "", "--appendonly", "no", "--loglevel", "warning", *self.extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
