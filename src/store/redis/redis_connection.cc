@@ -150,4 +150,28 @@ PooledRedisConnection::~PooledRedisConnection() {
   if (connection_) pool_->Release(std::move(connection_));
 }
 
+absl::Status ScanKeys(RedisConnection& c, const std::string& pattern,
+                      const std::function<absl::Status(std::vector<std::string>&)>& visit) {
+  std::string cursor = "0";
+  do {
+    absl::StatusOr<RedisReply> reply =
+        c.Command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+    if (!reply.ok()) return reply.status();
+    const redisReply& r = **reply;
+    if (r.type != REDIS_REPLY_ARRAY || r.elements != 2) {
+      return absl::InternalError("unexpected SCAN reply");
+    }
+    cursor.assign(r.element[0]->str, r.element[0]->len);
+    std::vector<std::string> keys;
+    for (size_t i = 0; i < r.element[1]->elements; ++i) {
+      const redisReply* k = r.element[1]->element[i];
+      keys.emplace_back(k->str, k->len);
+    }
+    if (!keys.empty()) {
+      if (absl::Status s = visit(keys); !s.ok()) return s;
+    }
+  } while (cursor != "0");
+  return absl::OkStatus();
+}
+
 }  // namespace strata::store

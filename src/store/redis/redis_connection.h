@@ -6,6 +6,7 @@
 #define STRATA_STORE_REDIS_REDIS_CONNECTION_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -89,6 +90,11 @@ class PooledRedisConnection {
   RedisConnectionPool* pool_;
   std::unique_ptr<RedisConnection> connection_;
 };
+
+// Calls `visit(keys)` for batches of keys matching `pattern` (SCAN, 1000 at
+// a time); stops at the first error, from Redis or from `visit`.
+absl::Status ScanKeys(RedisConnection& c, const std::string& pattern,
+                      const std::function<absl::Status(std::vector<std::string>&)>& visit);
 
 }  // namespace strata::store
 

@@ -66,26 +66,7 @@ absl::StatusOr<std::vector<int64_t>> RedisTableMaintenance::CommittedVersions(
 absl::Status RedisTableMaintenance::Scan(
     const std::string& pattern,
     const std::function<absl::Status(std::vector<std::string>&)>& visit) {
-  std::string cursor = "0";
-  do {
-    absl::StatusOr<RedisReply> reply = connection_->Command(
-        {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
-    if (!reply.ok()) return reply.status();
-    const redisReply& r = **reply;
-    if (r.type != REDIS_REPLY_ARRAY || r.elements != 2) {
-      return absl::InternalError("unexpected SCAN reply");
-    }
-    cursor.assign(r.element[0]->str, r.element[0]->len);
-    std::vector<std::string> keys;
-    for (size_t i = 0; i < r.element[1]->elements; ++i) {
-      keys.emplace_back(r.element[1]->element[i]->str,
-                        r.element[1]->element[i]->len);
-    }
-    if (!keys.empty()) {
-      if (absl::Status s = visit(keys); !s.ok()) return s;
-    }
-  } while (cursor != "0");
-  return absl::OkStatus();
+  return ScanKeys(*connection_, pattern, visit);
 }
 
 absl::Status RedisTableMaintenance::AddIdleTimes(
