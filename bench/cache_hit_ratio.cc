@@ -30,8 +30,7 @@ std::string RowKey(uint64_t rank) {
 double Replay(const std::vector<uint32_t>& trace, size_t entries, bool admission) {
   const size_t entry_bytes =
       PredictionCache::EntryOverhead() + PredictionCache::Key("m", 1, RowKey(1)).size() + 6;
-  PredictionCache cache(
-      {.max_bytes = entries * entry_bytes, .shards = 16, .admission = admission});
+  PredictionCache cache({.max_bytes = entries * entry_bytes, .shards = 16, .admission = admission});
   uint64_t hits = 0;
   std::string value;
   for (uint32_t rank : trace) {
@@ -61,8 +60,9 @@ double BestStatic(const std::vector<uint32_t>& trace, size_t entries) {
 
 int main(int argc, char** argv) {
   const uint64_t requests = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 20'000'000;
-  std::printf("| Zipf s | cache (entries) | strata TinyLFU | plain LRU | best static top-K | "
-              "TinyLFU / static | TinyLFU - LRU |\n|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "| Zipf s | cache (entries) | strata TinyLFU | plain LRU | best static top-K | "
+      "TinyLFU / static | TinyLFU - LRU |\n|---|---|---|---|---|---|---|\n");
   for (double exponent : {0.8, 1.0, 1.2}) {
     ZipfSampler zipf(kKeys, exponent, 2024);
     std::vector<uint32_t> trace(requests);
@@ -73,8 +73,8 @@ int main(int argc, char** argv) {
       const double lru = Replay(trace, entries, false);
       const double best = BestStatic(trace, entries);
       std::printf("| %.1f | %.1f%% (%zu) | %.1f%% | %.1f%% | %.1f%% | %.2f | %+.1f pts |\n",
-                  exponent, 100 * share, entries, 100 * tiny, 100 * lru, 100 * best,
-                  tiny / best, 100 * (tiny - lru));
+                  exponent, 100 * share, entries, 100 * tiny, 100 * lru, 100 * best, tiny / best,
+                  100 * (tiny - lru));
       std::fflush(stdout);
     }
   }

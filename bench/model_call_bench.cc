@@ -34,13 +34,12 @@ using strata::core::DataType;
 using strata::core::Tensor;
 
 [[noreturn]] void Die(std::string_view message) {
-  std::fprintf(stderr, "model_call_bench: %.*s\n",
-               static_cast<int>(message.size()), message.data());
+  std::fprintf(stderr, "model_call_bench: %.*s\n", static_cast<int>(message.size()),
+               message.data());
   std::exit(2);
 }
 
-std::vector<Tensor> MakeInputs(const strata::runtime::ModelConfig& config,
-                               int64_t rows) {
+std::vector<Tensor> MakeInputs(const strata::runtime::ModelConfig& config, int64_t rows) {
   std::vector<Tensor> inputs;
   for (const auto& spec : config.inputs) {
     strata::core::Shape shape = spec.shape;
@@ -71,8 +70,7 @@ void BM_Run(benchmark::State& state, std::shared_ptr<strata::runtime::Model> mod
   state.counters["rows"] = static_cast<double>(rows);
   state.counters["us_per_row"] = benchmark::Counter(
       static_cast<double>(state.iterations()) * static_cast<double>(rows),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert,
-      benchmark::Counter::kIs1000);
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
 }
 
 }  // namespace
@@ -118,8 +116,8 @@ int main(int argc, char** argv) {
 
   for (int64_t r : rows) {
     benchmark::RegisterBenchmark(
-        (name + "/" + config->backend + "/Run/rows:" + std::to_string(r)).c_str(),
-        BM_Run, shared, MakeInputs(*config, r), r)
+        (name + "/" + config->backend + "/Run/rows:" + std::to_string(r)).c_str(), BM_Run, shared,
+        MakeInputs(*config, r), r)
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
   }

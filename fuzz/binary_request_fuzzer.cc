@@ -12,8 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const size_t newline = input.find('\n');
   if (newline == std::string_view::npos) return 0;
-  absl::StatusOr<strata::core::InferRequest> request = strata::api::DecodeBinaryInferRequest(
-      input.substr(newline + 1), input.substr(0, newline));
+  absl::StatusOr<strata::core::InferRequest> request =
+      strata::api::DecodeBinaryInferRequest(input.substr(newline + 1), input.substr(0, newline));
   if (request.ok()) strata::fuzz::RoundTrip(*request);
   return 0;
 }

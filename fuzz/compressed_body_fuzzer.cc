@@ -17,8 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (inflated.ok()) {
     if (inflated->size() > kLimit) std::abort();
     // What the server would send back must inflate to the same bytes.
-    absl::StatusOr<std::string> again = strata::api::Decompress(
-        strata::api::Compress(*inflated, encoding), encoding, kLimit);
+    absl::StatusOr<std::string> again =
+        strata::api::Decompress(strata::api::Compress(*inflated, encoding), encoding, kLimit);
     if (!again.ok() || *again != *inflated) std::abort();
   }
   strata::api::NegotiateEncoding(body);

@@ -12,8 +12,9 @@ PACKAGES=(
   libtorch-dev libxgboost-dev prometheus-cpp-dev
   # gRPC frontend: gRPC C++, protobuf and its compilers, zlib (request compression)
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc zlib1g-dev
-  # fuzz targets (libFuzzer ships with clang's runtime), gRPC e2e tests and h2load
-  clang libclang-rt-14-dev python3-grpcio python3-protobuf nghttp2-client
+  # fuzz targets (libFuzzer ships with clang's runtime), the formatting check,
+  # gRPC e2e tests and h2load
+  clang libclang-rt-14-dev clang-format python3-grpcio python3-protobuf nghttp2-client
   # prediction tables: RocksDB (embedded), hiredis and the Redis server (shared)
   librocksdb-dev libhiredis-dev redis-server
   # tests and benchmarks

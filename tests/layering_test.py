@@ -126,7 +126,15 @@ class LayeringTest(unittest.TestCase):
 
     def test_plans_folder_is_a_module_of_serving(self):
         self.assertIn("serving/plans", self.allowed["serving"])
-        self.assertEqual(self.allowed["serving/plans"], {"core", "runtime", "store", "serving"})
+        self.assertEqual(self.allowed["serving/plans"],
+                         {"core", "runtime", "store", "features", "serving"})
+
+    def test_features_sit_below_serving(self):
+        self.assertEqual(self.allowed["features"], {"core", "store"})
+        found = violations({"features/f.cc": '#include "serving/server_core.h"\n'},
+                           self.allowed, self.owners)
+        self.assertEqual(found, ["src/features/f.cc: features must not include "
+                                 "serving/server_core.h (serving)"])
         found = violations({"serving/plans/s.cc": '#include "api/rest_handler.h"\n',
                             "serving/plans/t.cc": '#include "serving/server_metrics.h"\n',
                             "serving/u.cc": '#include "serving/plans/stage.h"\n'},

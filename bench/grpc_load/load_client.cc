@@ -181,14 +181,13 @@ class RestConnection : public std::enable_shared_from_this<RestConnection> {
   void Read() {
     parser_.emplace();
     parser_->body_limit(1 << 30);
-    http::async_read(socket_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       if (ec) return self->Fail();
-                       const Clock::time_point now = Clock::now();
-                       self->recorder_.Record(self->sent_, now,
-                                              self->parser_->get().result_int() == 200);
-                       if (self->recorder_.Running(now)) self->Send();
-                     });
+    http::async_read(
+        socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (ec) return self->Fail();
+          const Clock::time_point now = Clock::now();
+          self->recorder_.Record(self->sent_, now, self->parser_->get().result_int() == 200);
+          if (self->recorder_.Running(now)) self->Send();
+        });
   }
 
   void Fail() {
@@ -239,15 +238,24 @@ Options Parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const std::string value = argv[i + 1];
-    if (flag == "--protocol") options.protocol = value;
-    else if (flag == "--host") options.host = value;
-    else if (flag == "--port") options.port = std::stoi(value);
-    else if (flag == "--model") options.model = value;
-    else if (flag == "--header-length") options.header_length = std::stoul(value);
-    else if (flag == "--concurrency") options.concurrency = std::stoi(value);
-    else if (flag == "--duration") options.duration = std::stod(value);
-    else if (flag == "--warmup") options.warmup = std::stod(value);
-    else if (flag == "--threads") options.threads = std::max(1, std::stoi(value));
+    if (flag == "--protocol")
+      options.protocol = value;
+    else if (flag == "--host")
+      options.host = value;
+    else if (flag == "--port")
+      options.port = std::stoi(value);
+    else if (flag == "--model")
+      options.model = value;
+    else if (flag == "--header-length")
+      options.header_length = std::stoul(value);
+    else if (flag == "--concurrency")
+      options.concurrency = std::stoi(value);
+    else if (flag == "--duration")
+      options.duration = std::stod(value);
+    else if (flag == "--warmup")
+      options.warmup = std::stod(value);
+    else if (flag == "--threads")
+      options.threads = std::max(1, std::stoi(value));
     else if (flag == "--payload") {
       std::ifstream file(value, std::ios::binary);
       options.payload.assign(std::istreambuf_iterator<char>(file), {});
@@ -272,9 +280,8 @@ Options Parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   const Options options = Parse(argc, argv);
-  const Clock::time_point start =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>(options.warmup));
+  const Clock::time_point start = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                     std::chrono::duration<double>(options.warmup));
   Recorder recorder(start, start + std::chrono::duration_cast<Clock::duration>(
                                        std::chrono::duration<double>(options.duration)));
   if (options.protocol == "grpc") {

@@ -16,13 +16,15 @@ constexpr double kCovX = 590, kCovY = 70, kCovW = 400, kCovH = 330;
 
 std::string_view Color(Plan plan) {
   switch (plan) {
-    case Plan::kStatic: return "#4c78a8";
-    case Plan::kHybrid: return "#59a14f";
-    case Plan::kDynamic: return "#f28e2b";
+    case Plan::kStatic:
+      return "#4c78a8";
+    case Plan::kHybrid:
+      return "#59a14f";
+    case Plan::kDynamic:
+      return "#f28e2b";
   }
   return "#999999";
 }
-
 
 // "10" with a superscript exponent.
 std::string PowerOfTen(int exponent) {
@@ -45,8 +47,8 @@ void MapPanel(const ChartInput& in, std::string& svg) {
   }
   svg += "</g>\n";
   svg += fmt::format(
-      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n",
-      kMapX, kMapY, kMapW, kMapH);
+      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", kMapX,
+      kMapY, kMapW, kMapH);
   const double span = o.max_log10_keys - o.min_log10_keys;
   for (int e = static_cast<int>(std::ceil(o.min_log10_keys)); e <= o.max_log10_keys; ++e) {
     const double x = kMapX + (e - o.min_log10_keys) / span * kMapW;
@@ -69,12 +71,11 @@ void MapPanel(const ChartInput& in, std::string& svg) {
       "<text transform=\"translate({},{}) rotate(-90)\" text-anchor=\"middle\">"
       "peakedness (1 − entropy / log2 keys)</text>\n",
       kMapX - 45, kMapY + kMapH / 2);
-  svg += fmt::format(
-      "<text x=\"{}\" y=\"{}\" font-weight=\"bold\">Where each plan wins</text>\n", kMapX,
-      kMapY - 12);
+  svg += fmt::format("<text x=\"{}\" y=\"{}\" font-weight=\"bold\">Where each plan wins</text>\n",
+                     kMapX, kMapY - 12);
   // The workload's point.
-  const double lx = std::clamp(std::log10(std::max(1.0, in.cardinality)), o.min_log10_keys,
-                               o.max_log10_keys);
+  const double lx =
+      std::clamp(std::log10(std::max(1.0, in.cardinality)), o.min_log10_keys, o.max_log10_keys);
   const double px = kMapX + (lx - o.min_log10_keys) / span * kMapW;
   const double py = kMapY + kMapH - std::clamp(in.peakedness, 0.0, 1.0) * kMapH;
   svg += fmt::format(
@@ -99,9 +100,7 @@ void CoveragePanel(const ChartInput& in, std::string& svg) {
   const CoverageCurve& curve = *in.coverage;
   const double total = std::max(10.0, curve.total_keys());
   const double span = std::log10(total);
-  auto X = [&](double keys) {
-    return kCovX + std::log10(std::max(1.0, keys)) / span * kCovW;
-  };
+  auto X = [&](double keys) { return kCovX + std::log10(std::max(1.0, keys)) / span * kCovW; };
   auto Y = [&](double share) { return kCovY + kCovH - share * kCovH; };
   svg += fmt::format(
       "<text x=\"{}\" y=\"{}\" font-weight=\"bold\">Coverage: share of requests taken by "
@@ -137,16 +136,15 @@ void CoveragePanel(const ChartInput& in, std::string& svg) {
         "stroke-dasharray=\"4,3\"/>\n",
         path(*in.observed));
   }
-  svg += fmt::format(
-      "<path d=\"{}\" fill=\"none\" stroke=\"#1f4e79\" stroke-width=\"2.5\"/>\n",
-      path(curve));
+  svg += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"#1f4e79\" stroke-width=\"2.5\"/>\n",
+                     path(curve));
   svg += fmt::format(
       "<text x=\"{}\" y=\"{}\" fill=\"#555\" font-size=\"11\">solid: expected on new "
       "traffic{}</text>\n",
       kCovX + 8, kCovY + 16, in.observed != nullptr ? "; dashed: in hindsight" : "");
-  svg += fmt::format(
-      "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">K (top keys, log scale)</text>\n",
-      kCovX + kCovW / 2, kCovY + kCovH + 42);
+  svg +=
+      fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">K (top keys, log scale)</text>\n",
+                  kCovX + kCovW / 2, kCovY + kCovH + 42);
   if (in.recommendation != nullptr) {
     const PlanEstimate& hybrid = in.recommendation->hybrid;
     const double k = std::max(1.0, hybrid.table_keys);
@@ -183,8 +181,7 @@ std::string RenderAdvisorChart(const ChartInput& in) {
     svg += fmt::format(
         "<text x=\"{}\" y=\"{}\" font-size=\"13\">recommended: <tspan font-weight=\"bold\" "
         "fill=\"{}\">{}</tspan></text>\n",
-        kCovX, kHeight - 30, Color(in.recommendation->chosen),
-        PlanName(in.recommendation->chosen));
+        kCovX, kHeight - 30, Color(in.recommendation->chosen), PlanName(in.recommendation->chosen));
   }
   svg += "</svg>\n";
   return svg;

@@ -8,8 +8,8 @@
 
 #include <string>
 
-#include "advisor/coverage_curve.h"
 #include "advisor/cost_model.h"
+#include "advisor/coverage_curve.h"
 #include "advisor/plan_map.h"
 
 namespace strata::advisor {

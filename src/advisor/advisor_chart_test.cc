@@ -16,10 +16,8 @@ size_t Count(const std::string& text, const std::string& what) {
 
 TEST(AdvisorChartTest, DrawsRegionsPointAndCurve) {
   CostModel model({});
-  PlanMap map = PlanMap::Compute(model, 1000, {.min_log10_keys = 1,
-                                               .max_log10_keys = 10,
-                                               .columns = 9,
-                                               .rows = 6});
+  PlanMap map = PlanMap::Compute(
+      model, 1000, {.min_log10_keys = 1, .max_log10_keys = 10, .columns = 9, .rows = 6});
   ZipfDistribution zipf(1e6, 1.0);
   WorkloadProfile profile;
   profile.cardinality = 1e6;

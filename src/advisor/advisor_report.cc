@@ -35,21 +35,20 @@ std::string PlanJson(const PlanEstimate& p) {
   return fmt::format(
       R"({{"table_keys":{},"hit_rate":{},"p50_us":{},"p99_us":{},"memory_bytes":{},)"
       R"("cpu_seconds_per_million":{},"cost_per_hour":{},"feasible":{},"why_not":{}}})",
-      Json(p.table_keys), Json(p.hit_rate), Json(p.p50_us), Json(p.p99_us),
-      Json(p.memory_bytes), Json(p.cpu_seconds_per_million), Json(p.cost_per_hour),
-      p.feasible ? "true" : "false", JsonString(p.why_not));
+      Json(p.table_keys), Json(p.hit_rate), Json(p.p50_us), Json(p.p99_us), Json(p.memory_bytes),
+      Json(p.cpu_seconds_per_million), Json(p.cost_per_hour), p.feasible ? "true" : "false",
+      JsonString(p.why_not));
 }
 
 std::string PlanRow(const PlanEstimate& p, bool chosen) {
   return fmt::format("  {:<8} {:>14} {:>8.1f}% {:>9} {:>9} {:>11} {:>12.1f} {:>9.4f}  {}{}\n",
                      PlanName(p.plan), FormatCount(p.table_keys), 100 * p.hit_rate,
-                     FormatMicros(p.p50_us), FormatMicros(p.p99_us),
-                     FormatBytes(p.memory_bytes), p.cpu_seconds_per_million, p.cost_per_hour,
-                     chosen ? "<- recommended" : "", p.feasible ? "" : fmt::format("  ({})", p.why_not));
+                     FormatMicros(p.p50_us), FormatMicros(p.p99_us), FormatBytes(p.memory_bytes),
+                     p.cpu_seconds_per_million, p.cost_per_hour, chosen ? "<- recommended" : "",
+                     p.feasible ? "" : fmt::format("  ({})", p.why_not));
 }
 
 }  // namespace
-
 
 std::string RenderText(const AdvisorReport& r) {
   const WorkloadStats& s = r.stats;
@@ -57,11 +56,10 @@ std::string RenderText(const AdvisorReport& r) {
   const Recommendation& rec = r.recommendation;
   std::string out = fmt::format("strata advise: endpoint '{}' ({})\n\n", r.endpoint, r.source);
   out += "workload\n";
-  out += fmt::format("  requests        {}{}{}\n", FormatCount(static_cast<double>(s.requests)),
-                     r.sample < 1 ? fmt::format(" logged (a {:.3g} sample)", r.sample) : "",
-                     s.requests_per_second > 0
-                         ? fmt::format(", {:.0f} requests/s", s.requests_per_second)
-                         : "");
+  out += fmt::format(
+      "  requests        {}{}{}\n", FormatCount(static_cast<double>(s.requests)),
+      r.sample < 1 ? fmt::format(" logged (a {:.3g} sample)", r.sample) : "",
+      s.requests_per_second > 0 ? fmt::format(", {:.0f} requests/s", s.requests_per_second) : "");
   out += fmt::format("  distinct keys   {} ({})\n", FormatCount(s.distinct_keys),
                      s.distinct_exact ? "counted" : "HyperLogLog estimate, ±0.4%");
   out += fmt::format("  key space       {} ({})\n", FormatCount(r.profile.cardinality),
@@ -83,25 +81,24 @@ std::string RenderText(const AdvisorReport& r) {
   out += "\n  heaviest keys\n";
   for (size_t i = 0; i < std::min(kTopKeys, s.top.size()); ++i) {
     // A count with an error is an upper bound (Space-Saving).
-    out += fmt::format("    {:>13}  {}\n",
-                       (s.top[i].error > 0 ? "≤" : "") +
-                           FormatCount(static_cast<double>(s.top[i].count)),
-                       s.top[i].key);
+    out += fmt::format(
+        "    {:>13}  {}\n",
+        (s.top[i].error > 0 ? "≤" : "") + FormatCount(static_cast<double>(s.top[i].count)),
+        s.top[i].key);
   }
   out += fmt::format(
       "\nplans at {:.0f} requests/s (model {} per row, p99 {}; lookup {}; {:.0f} B per "
       "entry; memory budget {}{})\n",
       rec.requests_per_second, FormatMicros(f.model_us_per_row),
-      FormatMicros(f.model_p99_us > 0 ? f.model_p99_us
-                                      : 2 * (f.model_p50_us > 0 ? f.model_p50_us
-                                                                : f.model_us_per_row)),
+      FormatMicros(f.model_p99_us > 0
+                       ? f.model_p99_us
+                       : 2 * (f.model_p50_us > 0 ? f.model_p50_us : f.model_us_per_row)),
       FormatMicros(f.lookup_us), f.bytes_per_entry, FormatBytes(r.options.budgets.memory_bytes),
       r.options.budgets.p99_objective_us > 0
           ? fmt::format("; p99 objective {}", FormatMicros(r.options.budgets.p99_objective_us))
           : "");
-  out += fmt::format("  {:<8} {:>14} {:>9} {:>9} {:>9} {:>11} {:>12} {:>9}\n", "plan",
-                     "table keys", "hit rate", "p50", "p99", "memory", "CPU s/1M req",
-                     "cost/h");
+  out += fmt::format("  {:<8} {:>14} {:>9} {:>9} {:>9} {:>11} {:>12} {:>9}\n", "plan", "table keys",
+                     "hit rate", "p50", "p99", "memory", "CPU s/1M req", "cost/h");
   out += PlanRow(rec.static_plan, rec.chosen == Plan::kStatic);
   out += PlanRow(rec.hybrid, rec.chosen == Plan::kHybrid);
   out += PlanRow(rec.dynamic, rec.chosen == Plan::kDynamic);
@@ -121,8 +118,8 @@ std::string RenderJson(const AdvisorReport& r) {
   }
   for (size_t i = 0; i < std::min(kTopKeys, s.top.size()); ++i) {
     top += fmt::format("{}{{\"key\":{},\"count\":{},\"error\":{}}}", top.empty() ? "" : ",",
-                       r.keys_are_json ? s.top[i].key : JsonString(s.top[i].key),
-                       s.top[i].count, s.top[i].error);
+                       r.keys_are_json ? s.top[i].key : JsonString(s.top[i].key), s.top[i].count,
+                       s.top[i].error);
   }
   return fmt::format(
       R"({{"endpoint":{},"source":{},"requests":{},"sample":{},"requests_per_second":{},)"

@@ -19,7 +19,7 @@ struct AdvisorReport {
   WorkloadProfile profile;
   CostModelOptions options;
   Recommendation recommendation;
-  double sample = 1;         // share of requests the keys represent
+  double sample = 1;          // share of requests the keys represent
   bool keys_are_json = true;  // top keys are JSON texts (else plain strings)
 };
 

@@ -46,9 +46,12 @@ std::string Percent(double share) {
 // Simpler plans win ties: fewer moving parts to run.
 int Simplicity(Plan plan) {
   switch (plan) {
-    case Plan::kDynamic: return 0;
-    case Plan::kStatic: return 1;
-    case Plan::kHybrid: return 2;
+    case Plan::kDynamic:
+      return 0;
+    case Plan::kStatic:
+      return 1;
+    case Plan::kHybrid:
+      return 2;
   }
   return 3;
 }
@@ -57,28 +60,33 @@ int Simplicity(Plan plan) {
 
 std::string_view PlanName(Plan plan) {
   switch (plan) {
-    case Plan::kStatic: return "static";
-    case Plan::kHybrid: return "hybrid";
-    case Plan::kDynamic: return "dynamic";
+    case Plan::kStatic:
+      return "static";
+    case Plan::kHybrid:
+      return "hybrid";
+    case Plan::kDynamic:
+      return "dynamic";
   }
   return "?";
 }
 
 const PlanEstimate& Recommendation::Chosen() const {
   switch (chosen) {
-    case Plan::kStatic: return static_plan;
-    case Plan::kHybrid: return hybrid;
-    case Plan::kDynamic: return dynamic;
+    case Plan::kStatic:
+      return static_plan;
+    case Plan::kHybrid:
+      return hybrid;
+    case Plan::kDynamic:
+      return dynamic;
   }
   return dynamic;
 }
 
-WorkloadProfile WorkloadProfile::FromStats(const WorkloadStats& stats,
-                                           double declared_keys) {
+WorkloadProfile WorkloadProfile::FromStats(const WorkloadStats& stats, double declared_keys) {
   WorkloadProfile profile;
   profile.declared = declared_keys > 0;
-  profile.cardinality = profile.declared ? std::max(declared_keys, stats.distinct_keys)
-                                         : stats.distinct_keys;
+  profile.cardinality =
+      profile.declared ? std::max(declared_keys, stats.distinct_keys) : stats.distinct_keys;
   profile.entropy_bits = stats.entropy_bits;
   profile.peakedness = Peakedness(stats.entropy_bits, profile.cardinality);
   profile.unseen_share = stats.unseen_share;
@@ -108,8 +116,9 @@ void CostModel::Price(const WorkloadProfile& profile, PlanEstimate& plan) const 
   const double rate = Rate(profile);
   const double batch_us = f.batch_us_per_row > 0 ? f.batch_us_per_row : f.model_us_per_row;
   const double lookup = plan.plan == Plan::kDynamic ? 0 : f.lookup_us;
-  const double online_us = f.request_overhead_us + lookup +
-                           (plan.plan == Plan::kStatic ? 0 : (1 - plan.hit_rate) * f.model_us_per_row);
+  const double online_us =
+      f.request_overhead_us + lookup +
+      (plan.plan == Plan::kStatic ? 0 : (1 - plan.hit_rate) * f.model_us_per_row);
   const double requests_per_refresh = rate * f.refresh_hours * 3600;
   const double batch_seconds = plan.table_keys * batch_us / 1e6;
   plan.cpu_seconds_per_million = online_us + batch_seconds * 1e6 / requests_per_refresh;
@@ -117,8 +126,8 @@ void CostModel::Price(const WorkloadProfile& profile, PlanEstimate& plan) const 
   plan.p99_us = LatencyQuantile(0.99, plan.plan == Plan::kStatic ? 1 : plan.hit_rate, lookup);
   const double cores = plan.cpu_seconds_per_million * rate / 1e6;
   const double gigabytes = plan.memory_bytes / double(1ULL << 30);
-  plan.cost_per_hour = cores * options_.prices.cpu_core_hour +
-                       gigabytes * options_.prices.memory_gb_hour;
+  plan.cost_per_hour =
+      cores * options_.prices.cpu_core_hour + gigabytes * options_.prices.memory_gb_hour;
 
   const Budgets& b = options_.budgets;
   std::vector<std::string> why;
@@ -131,9 +140,10 @@ void CostModel::Price(const WorkloadProfile& profile, PlanEstimate& plan) const 
                               FormatMicros(b.p99_objective_us)));
   }
   if (plan.plan == Plan::kStatic && 1 - plan.hit_rate > b.max_default_share) {
-    why.push_back(fmt::format("{} of requests would get the default (keys never seen; "
-                              "declare the key space to precompute it all)",
-                              Percent(1 - plan.hit_rate)));
+    why.push_back(
+        fmt::format("{} of requests would get the default (keys never seen; "
+                    "declare the key space to precompute it all)",
+                    Percent(1 - plan.hit_rate)));
   }
   plan.feasible = why.empty();
   plan.why_not = fmt::format("{}", fmt::join(why, "; "));
@@ -160,8 +170,8 @@ PlanEstimate CostModel::HybridWith(const WorkloadProfile& profile, double keys) 
 }
 
 PlanEstimate CostModel::Hybrid(const WorkloadProfile& profile) const {
-  const double fit = std::floor(options_.budgets.memory_bytes /
-                                std::max(1.0, options_.figures.bytes_per_entry));
+  const double fit =
+      std::floor(options_.budgets.memory_bytes / std::max(1.0, options_.figures.bytes_per_entry));
   const double max_keys = std::max(1.0, std::min(profile.cardinality, fit));
   PlanEstimate best;
   bool found = false;
@@ -214,9 +224,9 @@ Recommendation CostModel::Recommend(const WorkloadProfile& profile) const {
   }
   r.chosen = chosen->plan;
 
-  const std::string shape = fmt::format(
-      "entropy {:.1f} bits over {} keys, peakedness {:.2f}", profile.entropy_bits,
-      FormatCount(profile.cardinality), profile.peakedness);
+  const std::string shape =
+      fmt::format("entropy {:.1f} bits over {} keys, peakedness {:.2f}", profile.entropy_bits,
+                  FormatCount(profile.cardinality), profile.peakedness);
   const std::string saving =
       r.dynamic.cost_per_hour > 0
           ? fmt::format("{:.0f}% of dynamic's cost",
@@ -239,8 +249,9 @@ Recommendation CostModel::Recommend(const WorkloadProfile& profile) const {
         "table of them leaves the model {} of the traffic, at {} (p99 {}); {}",
         FormatCount(r.hybrid.table_keys),
         Percent(r.hybrid.table_keys / std::max(1.0, profile.cardinality)),
-        profile.declared ? "key space" : "keys seen", Percent(r.hybrid.hit_rate), FormatBytes(r.hybrid.memory_bytes),
-        Percent(1 - r.hybrid.hit_rate), saving, FormatMicros(r.hybrid.p99_us), shape);
+        profile.declared ? "key space" : "keys seen", Percent(r.hybrid.hit_rate),
+        FormatBytes(r.hybrid.memory_bytes), Percent(1 - r.hybrid.hit_rate), saving,
+        FormatMicros(r.hybrid.p99_us), shape);
   } else {
     std::string why;
     if (!r.static_plan.feasible) why = fmt::format("static fails: {}", r.static_plan.why_not);
@@ -248,7 +259,8 @@ Recommendation CostModel::Recommend(const WorkloadProfile& profile) const {
         "dynamic: a table does not pay for itself (the best hybrid, {} key{} covering "
         "{}, would cost {:.0f}% of dynamic){}; {}",
         FormatCount(r.hybrid.table_keys), r.hybrid.table_keys == 1 ? "" : "s",
-        Percent(r.hybrid.hit_rate), r.dynamic.cost_per_hour > 0 ? 100 * r.hybrid.cost_per_hour / r.dynamic.cost_per_hour : 0,
+        Percent(r.hybrid.hit_rate),
+        r.dynamic.cost_per_hour > 0 ? 100 * r.hybrid.cost_per_hour / r.dynamic.cost_per_hour : 0,
         why.empty() ? "" : fmt::format(", and {}", why), shape);
   }
   return r;

@@ -19,14 +19,14 @@ namespace strata::advisor {
 
 // What one request costs in each layer (microseconds, bytes).
 struct CostFigures {
-  double model_us_per_row = 200;  // model CPU time per row
-  double model_p50_us = 0;        // latency of a model answer; 0: model_us_per_row
-  double model_p99_us = 0;        // 0: twice the p50
-  double batch_us_per_row = 0;    // offline precompute per row; 0: model_us_per_row
-  double lookup_us = 5;           // one table lookup, latency and CPU
-  double bytes_per_entry = 64;    // one table entry: key, value, overhead
+  double model_us_per_row = 200;    // model CPU time per row
+  double model_p50_us = 0;          // latency of a model answer; 0: model_us_per_row
+  double model_p99_us = 0;          // 0: twice the p50
+  double batch_us_per_row = 0;      // offline precompute per row; 0: model_us_per_row
+  double lookup_us = 5;             // one table lookup, latency and CPU
+  double bytes_per_entry = 64;      // one table entry: key, value, overhead
   double request_overhead_us = 30;  // protocol work every request pays
-  double refresh_hours = 24;      // how often a table is rebuilt
+  double refresh_hours = 24;        // how often a table is rebuilt
 };
 
 struct Budgets {

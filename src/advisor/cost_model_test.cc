@@ -10,8 +10,7 @@ namespace strata::advisor {
 namespace {
 
 // A workload of `keys` keys following a Zipf law of `exponent`.
-WorkloadProfile ZipfProfile(double keys, double exponent, bool declared,
-                            double rate = 1000) {
+WorkloadProfile ZipfProfile(double keys, double exponent, bool declared, double rate = 1000) {
   ZipfDistribution zipf(keys, exponent);
   WorkloadProfile p;
   p.cardinality = keys;
@@ -93,15 +92,13 @@ TEST(CostModelTest, MixedLatencyQuantiles) {
   ASSERT_LT(k.hit_rate, 0.99);
   ASSERT_GT(k.hit_rate, 0.5);
   EXPECT_NEAR(k.p50_us, 30 + 5, 1e-9);  // a hit
-  EXPECT_GT(k.p99_us, 300);              // a model answer
+  EXPECT_GT(k.p99_us, 300);             // a model answer
 }
 
 TEST(PlanMapTest, RegionsAreWhereTheyBelong) {
   CostModel model(Options());
-  PlanMap map = PlanMap::Compute(model, 1000, {.min_log10_keys = 1,
-                                               .max_log10_keys = 10,
-                                               .columns = 18,
-                                               .rows = 10});
+  PlanMap map = PlanMap::Compute(
+      model, 1000, {.min_log10_keys = 1, .max_log10_keys = 10, .columns = 18, .rows = 10});
   EXPECT_EQ(map.At(3, 0.1), Plan::kStatic);
   EXPECT_EQ(map.At(9.8, 0.05), Plan::kDynamic);
   EXPECT_EQ(map.At(9.8, 0.6), Plan::kHybrid);

@@ -39,8 +39,7 @@ double Tau(double x) {
 }  // namespace
 
 HyperLogLog::HyperLogLog(int precision)
-    : precision_(std::clamp(precision, 4, 18)),
-      registers_(size_t{1} << precision_, 0) {}
+    : precision_(std::clamp(precision, 4, 18)), registers_(size_t{1} << precision_, 0) {}
 
 void HyperLogLog::Add(uint64_t fingerprint) {
   const size_t index = fingerprint >> (64 - precision_);

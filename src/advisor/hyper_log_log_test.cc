@@ -11,9 +11,7 @@ namespace {
 
 uint64_t KeyHash(uint64_t i) { return core::Fingerprint64("user-" + std::to_string(i)); }
 
-double RelativeError(double estimate, double truth) {
-  return std::abs(estimate - truth) / truth;
-}
+double RelativeError(double estimate, double truth) { return std::abs(estimate - truth) / truth; }
 
 TEST(HyperLogLogTest, EmptyIsZero) { EXPECT_EQ(HyperLogLog().Estimate(), 0); }
 

@@ -45,13 +45,26 @@ class Cursor {
       if (c == '\\') {
         if (++pos_ >= text_.size()) return false;
         switch (c = text_[pos_]) {
-          case 'n': out += '\n'; break;
-          case 't': out += '\t'; break;
-          case 'r': out += '\r'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'u': out += "\\u"; break;
-          default: out += c;
+          case 'n':
+            out += '\n';
+            break;
+          case 't':
+            out += '\t';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'u':
+            out += "\\u";
+            break;
+          default:
+            out += c;
         }
         continue;
       }
@@ -73,9 +86,9 @@ class Cursor {
     } else if (c == '{' || c == '[') {
       ok = Nested();
     } else {
-      while (pos_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[pos_])) ||
-                                     text_[pos_] == '-' || text_[pos_] == '+' ||
-                                     text_[pos_] == '.')) {
+      while (pos_ < text_.size() &&
+             (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '-' ||
+              text_[pos_] == '+' || text_[pos_] == '.')) {
         ++pos_;
       }
       ok = pos_ > start;
@@ -119,8 +132,8 @@ bool Number(std::string_view raw, double& out) {
 
 absl::StatusOr<KeyLogRecord> ParseKeyLogLine(std::string_view line) {
   auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(fmt::format("not a key log record ({}): {}", why,
-                                                  line.substr(0, 120)));
+    return absl::InvalidArgumentError(
+        fmt::format("not a key log record ({}): {}", why, line.substr(0, 120)));
   };
   Cursor cursor(line);
   KeyLogRecord record;

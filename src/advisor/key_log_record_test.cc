@@ -33,9 +33,9 @@ TEST(KeyLogRecordTest, UnknownFieldsAreIgnored) {
 }
 
 TEST(KeyLogRecordTest, RejectsWhatIsNotARecord) {
-  for (const char* line : {"", "[]", R"({"ts":1})", R"({"key":{"a":1})",
-                           R"({"key":1} trailing)", R"({"key":1,"ts":"x"})",
-                           R"({"key":1,"sample":0})", R"({"key_hash":5})"}) {
+  for (const char* line :
+       {"", "[]", R"({"ts":1})", R"({"key":{"a":1})", R"({"key":1} trailing)",
+        R"({"key":1,"ts":"x"})", R"({"key":1,"sample":0})", R"({"key_hash":5})"}) {
     EXPECT_FALSE(ParseKeyLogLine(line).ok()) << line;
   }
 }

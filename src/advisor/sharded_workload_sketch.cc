@@ -34,9 +34,10 @@ void ShardedWorkloadSketch::AddAll(const std::vector<std::string>& keys) {
   // Long keys are counted as their markers (rare: no allocation otherwise;
   // reserved so that the pointers into it stay valid).
   std::vector<std::string> markers;
-  markers.reserve(static_cast<size_t>(
-      std::count_if(keys.begin(), keys.end(),
-                    [](const std::string& k) { return k.size() > core::kMaxKeyBytes; })));
+  markers.reserve(
+      static_cast<size_t>(std::count_if(keys.begin(), keys.end(), [](const std::string& k) {
+        return k.size() > core::kMaxKeyBytes;
+      })));
   for (const std::string& key : keys) {
     const std::string* kept = &key;
     if (key.size() > core::kMaxKeyBytes) {

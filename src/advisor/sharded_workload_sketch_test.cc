@@ -36,8 +36,8 @@ TEST(ShardedWorkloadSketchTest, ConcurrentAddsMatchOneSketch) {
         return;
       }
       for (size_t i = 0; i < streams[t].size(); i += 16) {
-        sharded.AddAll({streams[t].begin() + i,
-                        streams[t].begin() + std::min(i + 16, streams[t].size())});
+        sharded.AddAll(
+            {streams[t].begin() + i, streams[t].begin() + std::min(i + 16, streams[t].size())});
       }
     });
   }
@@ -110,7 +110,8 @@ TEST(WorkloadSnapshotTest, RoundTripsThroughBytes) {
 }
 
 TEST(WorkloadSnapshotTest, RefusesDamagedBytes) {
-  WorkloadSnapshot snapshot{.endpoint = "e", .seconds = 1, .figures = {}, .sketch = WorkloadSketch()};
+  WorkloadSnapshot snapshot{
+      .endpoint = "e", .seconds = 1, .figures = {}, .sketch = WorkloadSketch()};
   snapshot.sketch.Add("a");
   const std::string bytes = snapshot.Encode();
   EXPECT_FALSE(WorkloadSnapshot::Decode("").ok());

@@ -70,10 +70,8 @@ void SpaceSaving::Add(uint64_t fingerprint, std::string_view key, uint64_t weigh
   key = KeptText(key, marker);
   if (entries_.size() < capacity_) {
     const auto entry = static_cast<uint32_t>(entries_.size());
-    entries_.push_back({.key = std::string(key),
-                        .fingerprint = fingerprint,
-                        .count = weight,
-                        .error = 0});
+    entries_.push_back(
+        {.key = std::string(key), .fingerprint = fingerprint, .count = weight, .error = 0});
     heap_.push_back({.count = weight, .entry = entry});
     position_.push_back(static_cast<uint32_t>(heap_.size() - 1));
     index_.emplace(fingerprint, entry);
@@ -120,9 +118,8 @@ void SpaceSaving::Merge(const SpaceSaving& other) {
   std::vector<HeavyHitter> all;
   all.reserve(merged.size());
   for (auto& [fingerprint, h] : merged) all.push_back(std::move(h));
-  std::sort(all.begin(), all.end(), [](const HeavyHitter& a, const HeavyHitter& b) {
-    return a.count > b.count;
-  });
+  std::sort(all.begin(), all.end(),
+            [](const HeavyHitter& a, const HeavyHitter& b) { return a.count > b.count; });
   if (all.size() > capacity_) all.resize(capacity_);
   entries_.clear();
   heap_.clear();

@@ -13,9 +13,7 @@
 namespace strata::advisor {
 namespace {
 
-void AddKey(SpaceSaving& s, const std::string& key) {
-  s.Add(core::Fingerprint64(key), key);
-}
+void AddKey(SpaceSaving& s, const std::string& key) { s.Add(core::Fingerprint64(key), key); }
 
 TEST(SpaceSavingTest, ExactBelowCapacity) {
   SpaceSaving s(10);

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <utility>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -60,7 +60,8 @@ void Describe(std::vector<Group> groups, double requests, WorkloadStats& stats) 
   for (const Group& g : groups) {
     weighted_log += g.keys * g.count * std::log2(g.count);
     const double r = std::round(g.count);
-    if (std::abs(g.count - r) < 1e-9 && r <= kGoodTuringLimit) seen_times[static_cast<int>(r)] += g.keys;
+    if (std::abs(g.count - r) < 1e-9 && r <= kGoodTuringLimit)
+      seen_times[static_cast<int>(r)] += g.keys;
   }
   stats.entropy_bits = std::max(0.0, std::log2(requests) - weighted_log / requests);
   stats.unseen_share = seen_times[1] / requests;
@@ -155,8 +156,7 @@ absl::StatusOr<WorkloadSketch> WorkloadSketch::Decode(std::string_view bytes) {
     return absl::InvalidArgumentError("not a strata workload sketch");
   }
   std::optional<HyperLogLog> distinct = HyperLogLog::DecodeFrom(in);
-  std::optional<SpaceSaving> heavy =
-      distinct ? SpaceSaving::DecodeFrom(in) : std::nullopt;
+  std::optional<SpaceSaving> heavy = distinct ? SpaceSaving::DecodeFrom(in) : std::nullopt;
   std::optional<KeySample> sample = heavy ? KeySample::DecodeFrom(in) : std::nullopt;
   if (!sample || !in.empty()) {
     return absl::InvalidArgumentError("malformed workload sketch");
@@ -176,8 +176,7 @@ void WorkloadSketch::Merge(const WorkloadSketch& other) {
 }
 
 size_t WorkloadSketch::MemoryBytes() const {
-  return sizeof(*this) + distinct_.MemoryBytes() + heavy_.MemoryBytes() +
-         sample_.MemoryBytes();
+  return sizeof(*this) + distinct_.MemoryBytes() + heavy_.MemoryBytes() + sample_.MemoryBytes();
 }
 
 WorkloadStats WorkloadSketch::Stats() const {

@@ -30,9 +30,9 @@ namespace strata::advisor {
 // entropy's error comes from the tail keys just below the heavy hitters'
 // reach, so more heavy-hitter counters help most.
 struct SketchOptions {
-  int hll_precision = 16;         // 64 KiB, 0.4% standard error
-  size_t heavy_hitters = 16384;   // Space-Saving counters
-  size_t sample_size = 65536;     // bottom-k sample of the tail
+  int hll_precision = 16;        // 64 KiB, 0.4% standard error
+  size_t heavy_hitters = 16384;  // Space-Saving counters
+  size_t sample_size = 65536;    // bottom-k sample of the tail
 };
 
 class WorkloadSketch {
@@ -62,8 +62,8 @@ class WorkloadSketch {
   size_t MemoryBytes() const;
 
  private:
-  WorkloadSketch(SketchOptions options, uint64_t requests, HyperLogLog distinct,
-                 SpaceSaving heavy, KeySample sample);
+  WorkloadSketch(SketchOptions options, uint64_t requests, HyperLogLog distinct, SpaceSaving heavy,
+                 KeySample sample);
 
   SketchOptions options_;
   uint64_t requests_ = 0;

@@ -27,9 +27,7 @@ double GeneralizedHarmonic(double k, double s) {
   const bool one = std::abs(1 - s) < 1e-9;
   return sum + TailSum(
                    kExactRanks, k, [s](double x) { return std::pow(x, -s); },
-                   [s, one](double x) {
-                     return one ? std::log(x) : std::pow(x, 1 - s) / (1 - s);
-                   },
+                   [s, one](double x) { return one ? std::log(x) : std::pow(x, 1 - s) / (1 - s); },
                    [s](double x) { return -s * std::pow(x, -s - 1); });
 }
 

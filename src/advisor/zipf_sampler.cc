@@ -42,8 +42,7 @@ double ZipfSampler::HIntegralInverse(double x) const {
 
 uint64_t ZipfSampler::Next() {
   for (;;) {
-    const double u = h_integral_keys_ +
-                     uniform_(random_) * (h_integral_x1_ - h_integral_keys_);
+    const double u = h_integral_keys_ + uniform_(random_) * (h_integral_x1_ - h_integral_keys_);
     const double x = HIntegralInverse(u);
     double k = std::floor(x + 0.5);
     k = std::clamp(k, 1.0, static_cast<double>(keys_));

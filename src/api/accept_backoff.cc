@@ -4,12 +4,10 @@
 
 namespace strata::api {
 
-AcceptBackoff::Decision AcceptBackoff::OnFailure(Clock::time_point now,
-                                                 bool out_of_resources) {
+AcceptBackoff::Decision AcceptBackoff::OnFailure(Clock::time_point now, bool out_of_resources) {
   Decision decision;
   if (out_of_resources) {
-    pause_ =
-        pause_.count() == 0 ? kFirstPause : std::min(2 * pause_, kMaxPause);
+    pause_ = pause_.count() == 0 ? kFirstPause : std::min(2 * pause_, kMaxPause);
     decision.pause = pause_;
   }
   ++unlogged_;

@@ -21,8 +21,7 @@ TEST(AcceptBackoffTest, ShortagesPauseLongerEachTimeUpToTheMaximum) {
 
 TEST(AcceptBackoffTest, AnErrorOfOneConnectionRetriesAtOnce) {
   AcceptBackoff backoff;
-  EXPECT_EQ(backoff.OnFailure(AcceptBackoff::Clock::time_point(), false).pause,
-            milliseconds(0));
+  EXPECT_EQ(backoff.OnFailure(AcceptBackoff::Clock::time_point(), false).pause, milliseconds(0));
 }
 
 TEST(AcceptBackoffTest, LogsOncePerIntervalCountingTheFailuresInBetween) {

@@ -25,13 +25,13 @@ absl::StatusOr<core::InferRequest> DecodeBinaryInferRequest(std::string_view bod
   const char* end = header_length.data() + header_length.size();
   auto [parsed_end, error] = std::from_chars(header_length.data(), end, length);
   if (header_length.empty() || error != std::errc() || parsed_end != end) {
-    return absl::InvalidArgumentError(fmt::format(
-        "Inference-Header-Content-Length '{}' is not a byte count", header_length));
+    return absl::InvalidArgumentError(
+        fmt::format("Inference-Header-Content-Length '{}' is not a byte count", header_length));
   }
   if (length > body.size()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "Inference-Header-Content-Length is {} but the body has only {} bytes",
-        length, body.size()));
+    return absl::InvalidArgumentError(
+        fmt::format("Inference-Header-Content-Length is {} but the body has only {} bytes", length,
+                    body.size()));
   }
   return DecodeInferRequest(body.substr(0, length), body.substr(length));
 }

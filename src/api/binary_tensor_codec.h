@@ -25,12 +25,12 @@ namespace strata::api {
 // bytes; `header_length` is the Inference-Header-Content-Length header's
 // text. INVALID_ARGUMENT, naming the problem, when the length is not a
 // number or exceeds the body, or the blob sizes do not add up.
-absl::StatusOr<core::InferRequest> DecodeBinaryInferRequest(
-    std::string_view body, std::string_view header_length);
+absl::StatusOr<core::InferRequest> DecodeBinaryInferRequest(std::string_view body,
+                                                            std::string_view header_length);
 
 // Which outputs a request wants back as blobs.
 struct BinaryOutputSelection {
-  bool by_default = false;  // the request's binary_data_output
+  bool by_default = false;                           // the request's binary_data_output
   std::map<std::string, bool, std::less<>> by_name;  // each output's binary_data
 
   // Reads the selection from a decoded request's parameters.
@@ -42,9 +42,9 @@ struct BinaryOutputSelection {
 
 struct EncodedInferResponse {
   std::string body;
-  size_t json_size = 0;         // bytes of JSON at the front of `body`
-  bool has_blobs = false;       // some output is binary: the reply needs
-                                // Inference-Header-Content-Length
+  size_t json_size = 0;    // bytes of JSON at the front of `body`
+  bool has_blobs = false;  // some output is binary: the reply needs
+                           // Inference-Header-Content-Length
 };
 
 // Encodes `response` with the selected outputs as blobs after the JSON.

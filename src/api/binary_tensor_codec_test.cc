@@ -12,8 +12,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 std::string Blob(const std::vector<float>& values) {
-  return std::string(reinterpret_cast<const char*>(values.data()),
-                     values.size() * sizeof(float));
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
 }
 
 // A body of `json` followed by `blobs`, and its header length as text.
@@ -30,13 +29,13 @@ TEST(BinaryTensorCodecTest, DecodesBinaryAndJsonInputsInOrder) {
   std::string bytes;
   bytes.append(std::string("\x02\x00\x00\x00hi", 6));
   bytes.append(std::string("\x00\x00\x00\x00", 4));  // an empty element
-  const auto [body, length] = Body(
-      R"({"inputs":[)"
-      R"({"name":"a","datatype":"FP32","shape":[1,2],"parameters":{"binary_data_size":8}},)"
-      R"({"name":"j","datatype":"INT32","shape":[1],"data":[7]},)"
-      R"({"name":"h","datatype":"FP16","shape":[1],"parameters":{"binary_data_size":2}},)"
-      R"({"name":"s","datatype":"BYTES","shape":[2],"parameters":{"binary_data_size":10}}]})",
-      Blob({1.5f, -2.0f}) + std::string("\x00\x3c", 2) + bytes);
+  const auto [body, length] =
+      Body(R"({"inputs":[)"
+           R"({"name":"a","datatype":"FP32","shape":[1,2],"parameters":{"binary_data_size":8}},)"
+           R"({"name":"j","datatype":"INT32","shape":[1],"data":[7]},)"
+           R"({"name":"h","datatype":"FP16","shape":[1],"parameters":{"binary_data_size":2}},)"
+           R"({"name":"s","datatype":"BYTES","shape":[2],"parameters":{"binary_data_size":10}}]})",
+           Blob({1.5f, -2.0f}) + std::string("\x00\x3c", 2) + bytes);
   absl::StatusOr<core::InferRequest> decoded = DecodeBinaryInferRequest(body, length);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   ASSERT_EQ(decoded->inputs.size(), 4u);

@@ -14,18 +14,15 @@ bool BodyBudget::TryAcquire(size_t held, size_t extra) {
         if (observer_.refused) observer_.refused();
         return false;
       }
-    } while (!used_.compare_exchange_weak(used, used + extra,
-                                          std::memory_order_relaxed));
+    } while (!used_.compare_exchange_weak(used, used + extra, std::memory_order_relaxed));
   }
-  if (observer_.held_changed)
-    observer_.held_changed(static_cast<int64_t>(extra));
+  if (observer_.held_changed) observer_.held_changed(static_cast<int64_t>(extra));
   return true;
 }
 
 void BodyBudget::Release(size_t bytes) {
   used_.fetch_sub(bytes, std::memory_order_relaxed);
-  if (observer_.held_changed)
-    observer_.held_changed(-static_cast<int64_t>(bytes));
+  if (observer_.held_changed) observer_.held_changed(-static_cast<int64_t>(bytes));
 }
 
 BodyReservation::BodyReservation(BodyReservation&& other) noexcept
@@ -42,8 +39,7 @@ BodyReservation& BodyReservation::operator=(BodyReservation&& other) noexcept {
 
 bool BodyReservation::GrowTo(size_t total) {
   if (total <= bytes_) return true;
-  if (budget_ != nullptr && !budget_->TryAcquire(bytes_, total - bytes_))
-    return false;
+  if (budget_ != nullptr && !budget_->TryAcquire(bytes_, total - bytes_)) return false;
   bytes_ = total;
   return true;
 }

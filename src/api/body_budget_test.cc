@@ -54,9 +54,8 @@ TEST(BodyBudgetTest, SmallBodiesAreAdmittedWhenTheBudgetIsSpent) {
 TEST(BodyBudgetTest, ReportsEveryChangeAndRefusal) {
   int64_t gauge = 0;
   int refusals = 0;
-  BodyBudget budget(
-      kMiB, {.held_changed = [&gauge](int64_t delta) { gauge += delta; },
-             .refused = [&refusals] { ++refusals; }});
+  BodyBudget budget(kMiB, {.held_changed = [&gauge](int64_t delta) { gauge += delta; },
+                           .refused = [&refusals] { ++refusals; }});
   BodyReservation a(budget);
   ASSERT_TRUE(a.GrowTo(1000));
   ASSERT_TRUE(a.GrowTo(5000));

@@ -21,7 +21,8 @@ absl::StatusOr<element> ParseObject(simdjson::dom::parser& parser, std::string_v
                                                   simdjson::error_message(error), example));
   }
   if (!root.is_object()) {
-    return absl::InvalidArgumentError(fmt::format("the body must be a JSON object, e.g. {}", example));
+    return absl::InvalidArgumentError(
+        fmt::format("the body must be a JSON object, e.g. {}", example));
   }
   return root;
 }
@@ -35,8 +36,9 @@ absl::StatusOr<int64_t> VersionOf(element value) {
     auto [end, err] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (err == std::errc() && end == s.data() + s.size() && v >= 0) return v;
   }
-  return absl::InvalidArgumentError(fmt::format(
-      "'version' must be a version number, \"latest\" or null, got {}", simdjson::to_string(value)));
+  return absl::InvalidArgumentError(
+      fmt::format("'version' must be a version number, \"latest\" or null, got {}",
+                  simdjson::to_string(value)));
 }
 
 }  // namespace
@@ -90,13 +92,13 @@ absl::StatusOr<int64_t> DecodeVersionBody(std::string_view body) {
 
 absl::StatusOr<LabelBody> DecodeLabelBody(std::string_view body) {
   simdjson::dom::parser parser;
-  absl::StatusOr<element> root =
-      ParseObject(parser, body, R"({"label": "canary", "version": 4})");
+  absl::StatusOr<element> root = ParseObject(parser, body, R"({"label": "canary", "version": 4})");
   if (!root.ok()) return root.status();
   LabelBody label;
   std::string_view name;
   if ((*root)["label"].get_string().get(name) || name.empty()) {
-    return absl::InvalidArgumentError(R"(the body needs "label", e.g. {"label": "canary", "version": 4})");
+    return absl::InvalidArgumentError(
+        R"(the body needs "label", e.g. {"label": "canary", "version": 4})");
   }
   label.label = std::string(name);
   element version;

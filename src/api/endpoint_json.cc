@@ -44,8 +44,8 @@ std::map<std::string, std::string> EndpointProperties(
   if (!endpoint.model.empty()) p["model"] = endpoint.model;
   if (endpoint.model_version) p["model_version"] = std::to_string(*endpoint.model_version);
   if (endpoint.table) TableProperties(*endpoint.table, static_plan, p);
-  if (!endpoint.table_reason.empty() || (endpoint.table && endpoint.table->version == 0 &&
-                                         !static_plan)) {
+  if (!endpoint.table_reason.empty() ||
+      (endpoint.table && endpoint.table->version == 0 && !static_plan)) {
     p["table_reason"] = endpoint.table_reason;
   }
   if (endpoint.cache) CacheProperties(*endpoint.cache, p);

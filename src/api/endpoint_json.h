@@ -19,8 +19,7 @@ namespace strata::api {
 // model_version, cache_*, table, table_version, table_model, table_rows,
 // bytes_per_entry, in_memory_bytes, table_reason. Only what is known is
 // written.
-std::map<std::string, std::string> EndpointProperties(
-    const serving::EndpointDescription& endpoint);
+std::map<std::string, std::string> EndpointProperties(const serving::EndpointDescription& endpoint);
 
 // `$metadata_model_response` (name, versions, platform "strata_<plan>",
 // inputs, outputs) plus "plan", "state", "reason" when not ready, and

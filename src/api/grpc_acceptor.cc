@@ -66,15 +66,14 @@ uint64_t DescriptorLimit() {
 }
 
 void LogFailure(int error, const AcceptBackoff::Decision& decision) {
-  spdlog::warn("gRPC accept failed: {}{}{}", std::strerror(error),
-               decision.failures > 1
-                   ? fmt::format(" ({} times since the last such line)", decision.failures)
-                   : std::string(),
-               IsShortage(error)
-                   ? fmt::format("; the open-file limit is {} (ulimit -n); new connections "
-                                 "wait while accepts pause for up to {} ms",
-                                 DescriptorLimit(), AcceptBackoff::kMaxPause.count())
-                   : std::string());
+  spdlog::warn(
+      "gRPC accept failed: {}{}{}", std::strerror(error),
+      decision.failures > 1 ? fmt::format(" ({} times since the last such line)", decision.failures)
+                            : std::string(),
+      IsShortage(error) ? fmt::format("; the open-file limit is {} (ulimit -n); new connections "
+                                      "wait while accepts pause for up to {} ms",
+                                      DescriptorLimit(), AcceptBackoff::kMaxPause.count())
+                        : std::string());
 }
 
 }  // namespace
@@ -91,8 +90,7 @@ absl::StatusOr<std::unique_ptr<GrpcAcceptor>> GrpcAcceptor::Listen(const std::st
     close(listen_fd);
     return absl::InternalError(fmt::format("eventfd: {}", std::strerror(errno)));
   }
-  return std::unique_ptr<GrpcAcceptor>(
-      new GrpcAcceptor(listen_fd, wake_fd, BoundPort(listen_fd)));
+  return std::unique_ptr<GrpcAcceptor>(new GrpcAcceptor(listen_fd, wake_fd, BoundPort(listen_fd)));
 }
 
 GrpcAcceptor::~GrpcAcceptor() {

@@ -1,13 +1,12 @@
 #include "api/grpc_codec.h"
 
-#include "api/endpoint_json.h"
-
 #include <algorithm>
 #include <cstring>
 #include <limits>
 #include <type_traits>
 #include <utility>
 
+#include "api/endpoint_json.h"
 #include "api/reserved_parameters.h"
 #include "api/version_state_text.h"
 #include "core/status_macros.h"
@@ -19,24 +18,27 @@ namespace {
 using core::DataType;
 using InputTensor = inference::ModelInferRequest::InferInputTensor;
 
-absl::Status Invalid(const std::string& message) {
-  return absl::InvalidArgumentError(message);
-}
+absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentError(message); }
 
-absl::StatusOr<core::ParameterValue> DecodeValue(
-    const std::string& key, const inference::InferParameter& parameter) {
+absl::StatusOr<core::ParameterValue> DecodeValue(const std::string& key,
+                                                 const inference::InferParameter& parameter) {
   using P = inference::InferParameter;
   switch (parameter.parameter_choice_case()) {
-    case P::kBoolParam: return core::ParameterValue(parameter.bool_param());
-    case P::kInt64Param: return core::ParameterValue(parameter.int64_param());
-    case P::kStringParam: return core::ParameterValue(parameter.string_param());
-    case P::kDoubleParam: return core::ParameterValue(parameter.double_param());
+    case P::kBoolParam:
+      return core::ParameterValue(parameter.bool_param());
+    case P::kInt64Param:
+      return core::ParameterValue(parameter.int64_param());
+    case P::kStringParam:
+      return core::ParameterValue(parameter.string_param());
+    case P::kDoubleParam:
+      return core::ParameterValue(parameter.double_param());
     case P::kUint64Param:
       if (parameter.uint64_param() <= uint64_t{std::numeric_limits<int64_t>::max()}) {
         return core::ParameterValue(static_cast<int64_t>(parameter.uint64_param()));
       }
       return core::ParameterValue(static_cast<double>(parameter.uint64_param()));
-    case P::PARAMETER_CHOICE_NOT_SET: break;
+    case P::PARAMETER_CHOICE_NOT_SET:
+      break;
   }
   return Invalid(fmt::format("parameter '{}' has no value", key));
 }
@@ -44,8 +46,7 @@ absl::StatusOr<core::ParameterValue> DecodeValue(
 // Parameters that steer the REST binary extension; meaningless over gRPC,
 // where outputs are always raw, so they are accepted and dropped.
 bool IsBinaryExtensionParameter(std::string_view key) {
-  return key == "binary_data" || key == "binary_data_output" ||
-         key == "binary_data_size";
+  return key == "binary_data" || key == "binary_data_output" || key == "binary_data_size";
 }
 
 // The parameters in `map` that strata keeps, each checked for `scope`.
@@ -77,8 +78,8 @@ absl::Status AppendNarrowed(const Values& values, const InputTensor& input,
   for (auto v : values) {
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, decltype(v)>) {
       if (!std::in_range<T>(v)) {
-        return Invalid(fmt::format("input '{}': value {} is out of range for {}",
-                                   input.name(), v, input.datatype()));
+        return Invalid(fmt::format("input '{}': value {} is out of range for {}", input.name(), v,
+                                   input.datatype()));
       }
     }
     AppendValue(static_cast<T>(v), out);
@@ -89,11 +90,10 @@ absl::Status AppendNarrowed(const Values& values, const InputTensor& input,
 // How many values each typed field of `contents` holds, by field number.
 std::vector<std::pair<int, int>> FilledFields(const inference::InferTensorContents& c) {
   std::vector<std::pair<int, int>> filled;
-  const std::pair<int, int> all[] = {
-      {1, c.bool_contents_size()},   {2, c.int_contents_size()},
-      {3, c.int64_contents_size()},  {4, c.uint_contents_size()},
-      {5, c.uint64_contents_size()}, {6, c.fp32_contents_size()},
-      {7, c.fp64_contents_size()},   {8, c.bytes_contents_size()}};
+  const std::pair<int, int> all[] = {{1, c.bool_contents_size()},   {2, c.int_contents_size()},
+                                     {3, c.int64_contents_size()},  {4, c.uint_contents_size()},
+                                     {5, c.uint64_contents_size()}, {6, c.fp32_contents_size()},
+                                     {7, c.fp64_contents_size()},   {8, c.bytes_contents_size()}};
   for (const auto& field : all) {
     if (field.second > 0) filled.push_back(field);
   }
@@ -101,29 +101,44 @@ std::vector<std::pair<int, int>> FilledFields(const inference::InferTensorConten
 }
 
 std::string_view FieldName(int number) {
-  constexpr std::string_view kNames[] = {
-      "",           "bool_contents",   "int_contents",  "int64_contents", "uint_contents",
-      "uint64_contents", "fp32_contents", "fp64_contents", "bytes_contents"};
+  constexpr std::string_view kNames[] = {"",
+                                         "bool_contents",
+                                         "int_contents",
+                                         "int64_contents",
+                                         "uint_contents",
+                                         "uint64_contents",
+                                         "fp32_contents",
+                                         "fp64_contents",
+                                         "bytes_contents"};
   return kNames[number];
 }
 
 // The typed field that carries `dtype`; 0 when it must be sent raw.
 int FieldFor(DataType dtype) {
   switch (dtype) {
-    case DataType::kBool: return 1;
+    case DataType::kBool:
+      return 1;
     case DataType::kInt8:
     case DataType::kInt16:
-    case DataType::kInt32: return 2;
-    case DataType::kInt64: return 3;
+    case DataType::kInt32:
+      return 2;
+    case DataType::kInt64:
+      return 3;
     case DataType::kUint8:
     case DataType::kUint16:
-    case DataType::kUint32: return 4;
-    case DataType::kUint64: return 5;
-    case DataType::kFp32: return 6;
-    case DataType::kFp64: return 7;
-    case DataType::kBytes: return 8;
+    case DataType::kUint32:
+      return 4;
+    case DataType::kUint64:
+      return 5;
+    case DataType::kFp32:
+      return 6;
+    case DataType::kFp64:
+      return 7;
+    case DataType::kBytes:
+      return 8;
     case DataType::kFp16:
-    case DataType::kBf16: return 0;
+    case DataType::kBf16:
+      return 0;
   }
   return 0;
 }
@@ -132,16 +147,16 @@ absl::Status DecodeTypedContents(const InputTensor& input, core::Tensor& tensor)
   const inference::InferTensorContents& c = input.contents();
   const int field = FieldFor(tensor.dtype);
   if (field == 0) {
-    return Invalid(fmt::format(
-        "input '{}': {} has no typed contents field; send it in raw_input_contents",
-        input.name(), input.datatype()));
+    return Invalid(
+        fmt::format("input '{}': {} has no typed contents field; send it in raw_input_contents",
+                    input.name(), input.datatype()));
   }
   for (const auto& [number, count] : FilledFields(c)) {
     if (number != field) {
-      return Invalid(fmt::format("input '{}' is {} and belongs in contents.{}, but "
-                                 "contents.{} holds {} values",
-                                 input.name(), input.datatype(), FieldName(field),
-                                 FieldName(number), count));
+      return Invalid(
+          fmt::format("input '{}' is {} and belongs in contents.{}, but "
+                      "contents.{} holds {} values",
+                      input.name(), input.datatype(), FieldName(field), FieldName(number), count));
     }
   }
   std::vector<uint8_t>& out = tensor.data;
@@ -165,8 +180,7 @@ absl::Status DecodeTypedContents(const InputTensor& input, core::Tensor& tensor)
     } else if constexpr (Tag::kIsBytes) {
       for (const std::string& element : c.bytes_contents()) {
         if (element.size() > std::numeric_limits<uint32_t>::max()) {
-          return Invalid(fmt::format("input '{}': a BYTES element exceeds 4 GiB",
-                                     input.name()));
+          return Invalid(fmt::format("input '{}': a BYTES element exceeds 4 GiB", input.name()));
         }
         core::AppendBytesElement(element, out);
       }
@@ -175,8 +189,7 @@ absl::Status DecodeTypedContents(const InputTensor& input, core::Tensor& tensor)
   });
 }
 
-absl::StatusOr<core::Tensor> DecodeInput(const inference::ModelInferRequest& request,
-                                         int index) {
+absl::StatusOr<core::Tensor> DecodeInput(const inference::ModelInferRequest& request, int index) {
   const InputTensor& input = request.inputs(index);
   core::Tensor tensor;
   if (input.name().empty()) {
@@ -185,31 +198,32 @@ absl::StatusOr<core::Tensor> DecodeInput(const inference::ModelInferRequest& req
   tensor.name = input.name();
   std::optional<DataType> dtype = core::DataTypeFromName(input.datatype());
   if (!dtype) {
-    return Invalid(fmt::format(
-        "input '{}' has unknown datatype '{}'; use one of BOOL, UINT8, UINT16, "
-        "UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, BF16, FP32, FP64, BYTES",
-        input.name(), input.datatype()));
+    return Invalid(
+        fmt::format("input '{}' has unknown datatype '{}'; use one of BOOL, UINT8, UINT16, "
+                    "UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, BF16, FP32, FP64, BYTES",
+                    input.name(), input.datatype()));
   }
   tensor.dtype = *dtype;
   for (int64_t dim : input.shape()) {
     if (dim < 0) {
-      return Invalid(fmt::format("input '{}' has an invalid shape dimension {}; "
-                                 "dimensions are non-negative integers",
-                                 input.name(), dim));
+      return Invalid(
+          fmt::format("input '{}' has an invalid shape dimension {}; "
+                      "dimensions are non-negative integers",
+                      input.name(), dim));
     }
     tensor.shape.push_back(dim);
   }
   const std::optional<int64_t> count = core::ElementCount(tensor.shape);
   if (!count) {
-    return Invalid(fmt::format("input '{}' has a shape whose element count overflows",
-                               input.name()));
+    return Invalid(
+        fmt::format("input '{}' has a shape whose element count overflows", input.name()));
   }
   if (request.raw_input_contents_size() > 0) {
     if (input.has_contents() && !FilledFields(input.contents()).empty()) {
-      return Invalid(fmt::format(
-          "input '{}' sets typed contents, but the request also uses "
-          "raw_input_contents; send every input one way",
-          input.name()));
+      return Invalid(
+          fmt::format("input '{}' sets typed contents, but the request also uses "
+                      "raw_input_contents; send every input one way",
+                      input.name()));
     }
     const std::string& raw = request.raw_input_contents(index);
     tensor.data.assign(raw.begin(), raw.end());
@@ -221,8 +235,7 @@ absl::StatusOr<core::Tensor> DecodeInput(const inference::ModelInferRequest& req
   if (tensor.dtype != DataType::kBytes &&
       static_cast<int64_t>(tensor.data.size() / core::ElementSize(tensor.dtype)) != *count) {
     return Invalid(fmt::format("input '{}' has {} values in contents but shape {} needs {}",
-                               input.name(),
-                               tensor.data.size() / core::ElementSize(tensor.dtype),
+                               input.name(), tensor.data.size() / core::ElementSize(tensor.dtype),
                                core::ShapeToString(tensor.shape), *count));
   }
   return tensor;
@@ -236,8 +249,8 @@ absl::Status CheckInputParameters(const inference::ModelInferRequest& request) {
     absl::StatusOr<core::Parameters> parameters =
         DecodeParameters(input.parameters(), ParameterScope::kInput);
     if (!parameters.ok()) {
-      return Invalid(fmt::format("input '{}': {}", input.name(),
-                                 std::string(parameters.status().message())));
+      return Invalid(
+          fmt::format("input '{}': {}", input.name(), std::string(parameters.status().message())));
     }
   }
   return absl::OkStatus();
@@ -245,20 +258,34 @@ absl::Status CheckInputParameters(const inference::ModelInferRequest& request) {
 
 inference::DataType ConfigDataType(DataType dtype) {
   switch (dtype) {
-    case DataType::kBool: return inference::TYPE_BOOL;
-    case DataType::kUint8: return inference::TYPE_UINT8;
-    case DataType::kUint16: return inference::TYPE_UINT16;
-    case DataType::kUint32: return inference::TYPE_UINT32;
-    case DataType::kUint64: return inference::TYPE_UINT64;
-    case DataType::kInt8: return inference::TYPE_INT8;
-    case DataType::kInt16: return inference::TYPE_INT16;
-    case DataType::kInt32: return inference::TYPE_INT32;
-    case DataType::kInt64: return inference::TYPE_INT64;
-    case DataType::kFp16: return inference::TYPE_FP16;
-    case DataType::kBf16: return inference::TYPE_BF16;
-    case DataType::kFp32: return inference::TYPE_FP32;
-    case DataType::kFp64: return inference::TYPE_FP64;
-    case DataType::kBytes: return inference::TYPE_STRING;
+    case DataType::kBool:
+      return inference::TYPE_BOOL;
+    case DataType::kUint8:
+      return inference::TYPE_UINT8;
+    case DataType::kUint16:
+      return inference::TYPE_UINT16;
+    case DataType::kUint32:
+      return inference::TYPE_UINT32;
+    case DataType::kUint64:
+      return inference::TYPE_UINT64;
+    case DataType::kInt8:
+      return inference::TYPE_INT8;
+    case DataType::kInt16:
+      return inference::TYPE_INT16;
+    case DataType::kInt32:
+      return inference::TYPE_INT32;
+    case DataType::kInt64:
+      return inference::TYPE_INT64;
+    case DataType::kFp16:
+      return inference::TYPE_FP16;
+    case DataType::kBf16:
+      return inference::TYPE_BF16;
+    case DataType::kFp32:
+      return inference::TYPE_FP32;
+    case DataType::kFp64:
+      return inference::TYPE_FP64;
+    case DataType::kBytes:
+      return inference::TYPE_STRING;
   }
   return inference::TYPE_INVALID;
 }
@@ -283,10 +310,10 @@ absl::StatusOr<core::InferRequest> DecodeModelInferRequest(
   STRATA_RETURN_IF_ERROR(CheckInputParameters(request));
   if (request.raw_input_contents_size() > 0 &&
       request.raw_input_contents_size() != request.inputs_size()) {
-    return Invalid(fmt::format(
-        "the request has {} raw_input_contents for {} inputs; raw_input_contents[i] "
-        "must hold inputs[i], one for each input",
-        request.raw_input_contents_size(), request.inputs_size()));
+    return Invalid(
+        fmt::format("the request has {} raw_input_contents for {} inputs; raw_input_contents[i] "
+                    "must hold inputs[i], one for each input",
+                    request.raw_input_contents_size(), request.inputs_size()));
   }
   core::InferRequest decoded;
   decoded.model_name = request.model_name();
@@ -324,10 +351,14 @@ void EncodeModelInferResponse(const core::InferResponse& response,
     std::visit(
         [&](const auto& v) {
           using V = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<V, bool>) parameter.set_bool_param(v);
-          else if constexpr (std::is_same_v<V, int64_t>) parameter.set_int64_param(v);
-          else if constexpr (std::is_same_v<V, double>) parameter.set_double_param(v);
-          else parameter.set_string_param(v);
+          if constexpr (std::is_same_v<V, bool>)
+            parameter.set_bool_param(v);
+          else if constexpr (std::is_same_v<V, int64_t>)
+            parameter.set_int64_param(v);
+          else if constexpr (std::is_same_v<V, double>)
+            parameter.set_double_param(v);
+          else
+            parameter.set_string_param(v);
         },
         value);
   }
@@ -341,8 +372,7 @@ void EncodeModelInferResponse(const core::InferResponse& response,
   }
 }
 
-void EncodeModelMetadata(const serving::ServedModel& model,
-                         inference::ModelMetadataResponse& out) {
+void EncodeModelMetadata(const serving::ServedModel& model, inference::ModelMetadataResponse& out) {
   out.set_name(model.name);
   if (model.ready()) out.add_versions(std::to_string(model.version));
   out.set_platform(model.platform);
@@ -407,18 +437,16 @@ void EncodeModelConfig(const serving::ServedModel& model, inference::ModelConfig
     inference::ModelQueuePolicy* policy = batching->mutable_default_queue_policy();
     policy->set_default_timeout_microseconds(
         static_cast<uint64_t>(std::max<int64_t>(scheduling.default_timeout_us, 0)));
-    policy->set_max_queue_size(static_cast<uint32_t>(std::clamp<int64_t>(
-        scheduling.max_queue_size, 0, std::numeric_limits<uint32_t>::max())));
+    policy->set_max_queue_size(static_cast<uint32_t>(
+        std::clamp<int64_t>(scheduling.max_queue_size, 0, std::numeric_limits<uint32_t>::max())));
   }
   for (const auto& [key, value] : config.parameters) {
     (*out.mutable_parameters())[key].set_string_value(value);
   }
 }
 
-void EncodeModelStatistics(const serving::ModelStatistics& stats,
-                           inference::ModelStatistics& out) {
-  const auto set = [](const serving::DurationStat& stat,
-                      inference::StatisticDuration* duration) {
+void EncodeModelStatistics(const serving::ModelStatistics& stats, inference::ModelStatistics& out) {
+  const auto set = [](const serving::DurationStat& stat, inference::StatisticDuration* duration) {
     duration->set_count(stat.count);
     duration->set_ns(stat.ns);
   };
@@ -457,9 +485,9 @@ void EncodeRepositoryIndex(const std::vector<serving::VersionStatus>& index, boo
 
 absl::Status CheckRepositoryName(const std::string& repository_name) {
   if (repository_name.empty()) return absl::OkStatus();
-  return Invalid(fmt::format(
-      "repository '{}': strata serves one repository; leave repository_name empty",
-      repository_name));
+  return Invalid(
+      fmt::format("repository '{}': strata serves one repository; leave repository_name empty",
+                  repository_name));
 }
 
 absl::Status CheckRepositoryRequest(
@@ -471,10 +499,18 @@ absl::Status CheckRepositoryRequest(
   for (const auto& [key, parameter] : parameters) {
     core::ParameterValue value;
     switch (parameter.parameter_choice_case()) {
-      case P::kBoolParam: value = parameter.bool_param(); break;
-      case P::kInt64Param: value = parameter.int64_param(); break;
-      case P::kStringParam: value = parameter.string_param(); break;
-      case P::kBytesParam: value = parameter.bytes_param(); break;
+      case P::kBoolParam:
+        value = parameter.bool_param();
+        break;
+      case P::kInt64Param:
+        value = parameter.int64_param();
+        break;
+      case P::kStringParam:
+        value = parameter.string_param();
+        break;
+      case P::kBytesParam:
+        value = parameter.bytes_param();
+        break;
       case P::PARAMETER_CHOICE_NOT_SET:
         return Invalid(fmt::format("parameter '{}' has no value", key));
     }
@@ -484,17 +520,15 @@ absl::Status CheckRepositoryRequest(
 }
 
 absl::Status ApplyDeadline(std::chrono::system_clock::time_point deadline,
-                           std::chrono::system_clock::time_point now,
-                           core::InferRequest& request) {
+                           std::chrono::system_clock::time_point now, core::InferRequest& request) {
   if (deadline == std::chrono::system_clock::time_point::max()) {
     return absl::OkStatus();
   }
   const int64_t remaining =
       std::chrono::duration_cast<std::chrono::microseconds>(deadline - now).count();
   if (remaining <= 0) {
-    return absl::DeadlineExceededError(
-        fmt::format("the call's deadline passed before model '{}' could run it",
-                    request.model_name));
+    return absl::DeadlineExceededError(fmt::format(
+        "the call's deadline passed before model '{}' could run it", request.model_name));
   }
   auto [it, inserted] = request.parameters.try_emplace("timeout", remaining);
   if (!inserted) {

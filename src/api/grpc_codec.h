@@ -35,8 +35,7 @@ void EncodeModelInferResponse(const core::InferResponse& response,
 
 // Model metadata. Shapes carry -1 for variable dimensions. `properties`
 // holds "state" (READY or UNAVAILABLE) and, when not ready, "reason".
-void EncodeModelMetadata(const serving::ServedModel& model,
-                         inference::ModelMetadataResponse& out);
+void EncodeModelMetadata(const serving::ServedModel& model, inference::ModelMetadataResponse& out);
 
 // The same for an endpoint with a plan (static, hybrid): platform
 // "strata_<plan>", its servable versions, inputs and outputs; properties
@@ -48,14 +47,12 @@ void EncodeEndpointMetadata(const serving::EndpointDescription& endpoint,
 // backend, max_batch_size, inputs and outputs (dims without the batch
 // dimension when the model batches), dynamic batching settings when the
 // model batches requests together, and the backend parameters.
-void EncodeModelConfig(const serving::ServedModel& model,
-                       inference::ModelConfig& out);
+void EncodeModelConfig(const serving::ServedModel& model, inference::ModelConfig& out);
 
 // One model version's statistics in Triton's terms (the same figures as the
 // REST /stats JSON): compute_input, compute_infer and compute_output count
 // each batch once, so their counts agree.
-void EncodeModelStatistics(const serving::ModelStatistics& stats,
-                           inference::ModelStatistics& out);
+void EncodeModelStatistics(const serving::ModelStatistics& stats, inference::ModelStatistics& out);
 
 // The repository index (every model version and its state); with
 // `ready_only`, READY versions only.
@@ -78,8 +75,7 @@ absl::Status CheckRepositoryRequest(
 // `deadline`, keeping a shorter timeout the client set itself. Does nothing
 // for an infinite deadline; DEADLINE_EXCEEDED when it has already passed.
 absl::Status ApplyDeadline(std::chrono::system_clock::time_point deadline,
-                           std::chrono::system_clock::time_point now,
-                           core::InferRequest& request);
+                           std::chrono::system_clock::time_point now, core::InferRequest& request);
 
 }  // namespace strata::api
 

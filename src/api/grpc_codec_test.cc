@@ -166,8 +166,7 @@ TEST(GrpcCodecTest, RejectsRawCountThatDisagreesWithInputs) {
   AddInput(request, "a", "FP32", {1});
   AddInput(request, "b", "FP32", {1});
   request.add_raw_input_contents(std::string(4, '\0'));
-  EXPECT_THAT(DecodeError(request).message(),
-              HasSubstr("1 raw_input_contents for 2 inputs"));
+  EXPECT_THAT(DecodeError(request).message(), HasSubstr("1 raw_input_contents for 2 inputs"));
 }
 
 TEST(GrpcCodecTest, RejectsRawThatDisagreesWithTheShape) {
@@ -340,8 +339,7 @@ TEST(GrpcCodecTest, EncodesModelConfigWithoutTheBatchDimension) {
   ASSERT_TRUE(config.has_dynamic_batching());
   EXPECT_EQ(config.dynamic_batching().max_queue_delay_microseconds(), 500u);
   EXPECT_THAT(config.dynamic_batching().preferred_batch_size(), ElementsAre(4, 8));
-  EXPECT_EQ(config.dynamic_batching().default_queue_policy().default_timeout_microseconds(),
-            2000u);
+  EXPECT_EQ(config.dynamic_batching().default_queue_policy().default_timeout_microseconds(), 2000u);
   EXPECT_EQ(config.dynamic_batching().default_queue_policy().max_queue_size(), 64u);
 }
 
@@ -468,8 +466,7 @@ TEST(GrpcCodecTest, RepositoryRequestsNameOneModelAndNoParameters) {
   EXPECT_TRUE(CheckRepositoryRequest(kLoad, "", "m", parameters).ok());
   EXPECT_THAT(CheckRepositoryRequest(kLoad, "other", "m", parameters).message(),
               HasSubstr("strata serves one repository"));
-  EXPECT_THAT(CheckRepositoryRequest(kLoad, "", "", parameters).message(),
-              HasSubstr("model_name"));
+  EXPECT_THAT(CheckRepositoryRequest(kLoad, "", "", parameters).message(), HasSubstr("model_name"));
   parameters["config"].set_string_param("{}");
   EXPECT_THAT(CheckRepositoryRequest(kLoad, "", "m", parameters).message(),
               HasSubstr("parameter 'config' is not supported"));

@@ -23,9 +23,9 @@ grpc::Status SerializeTo(const Message& message, grpc::ByteBuffer& out) {
   grpc::Status status =
       grpc::SerializationTraits<Message>::Serialize(message, &buffer, &own_buffer);
   if (!status.ok()) {
-    return grpc::Status(grpc::StatusCode::INTERNAL,
-                        fmt::format("cannot serialize the {}: {}", message.GetTypeName(),
-                                    status.error_message()));
+    return grpc::Status(
+        grpc::StatusCode::INTERNAL,
+        fmt::format("cannot serialize the {}: {}", message.GetTypeName(), status.error_message()));
   }
   out.Swap(&buffer);
   return grpc::Status::OK;
@@ -42,10 +42,10 @@ grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, const grpc
   auto messages = std::make_shared<Messages<Request, Response>>();
   grpc::ByteBuffer payload(*in);  // Deserialize consumes its buffer
   if (!grpc::SerializationTraits<Request>::Deserialize(&payload, &messages->request).ok()) {
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::INVALID_ARGUMENT,
-        fmt::format("{}: the request cannot be parsed as an {} protobuf message", rpc,
-                    messages->request.GetTypeName())));
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                     fmt::format("{}: the request cannot be parsed as an {} protobuf message", rpc,
+                                 messages->request.GetTypeName())));
     return reactor;
   }
   handler(messages->request, messages->response, [reactor, out, messages](grpc::Status status) {
@@ -59,8 +59,7 @@ grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, const grpc
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
 std::string_view ServedRpcNames() {
@@ -90,8 +89,7 @@ grpc::ServerUnaryReactor* GrpcInferenceService::ServerReady(Context* c, const By
 grpc::ServerUnaryReactor* GrpcInferenceService::ModelReady(Context* c, const Bytes* in,
                                                            Bytes* out) {
   return Unary<inference::ModelReadyRequest, inference::ModelReadyResponse>(
-      c, in, out, "ModelReady",
-      [this](const auto& request, auto& response, const Reply& reply) {
+      c, in, out, "ModelReady", [this](const auto& request, auto& response, const Reply& reply) {
         reply(Readiness(request, response));
       });
 }
@@ -112,8 +110,7 @@ grpc::ServerUnaryReactor* GrpcInferenceService::ServerMetadata(Context* c, const
 grpc::ServerUnaryReactor* GrpcInferenceService::ModelMetadata(Context* c, const Bytes* in,
                                                               Bytes* out) {
   return Unary<inference::ModelMetadataRequest, inference::ModelMetadataResponse>(
-      c, in, out, "ModelMetadata",
-      [this](const auto& request, auto& response, const Reply& reply) {
+      c, in, out, "ModelMetadata", [this](const auto& request, auto& response, const Reply& reply) {
         reply(Metadata(request, response));
       });
 }
@@ -152,11 +149,9 @@ grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelLoad(Context* c, 
       });
 }
 
-grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelUnload(Context* c,
-                                                                      const Bytes* in,
+grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelUnload(Context* c, const Bytes* in,
                                                                       Bytes* out) {
-  return Unary<inference::RepositoryModelUnloadRequest,
-               inference::RepositoryModelUnloadResponse>(
+  return Unary<inference::RepositoryModelUnloadRequest, inference::RepositoryModelUnloadResponse>(
       c, in, out, "RepositoryModelUnload", [this](const auto& request, auto&, Reply reply) {
         RunRepositoryAction(request, /*load=*/false, std::move(reply));
       });
@@ -171,12 +166,11 @@ grpc::ServerUnaryReactor* GrpcInferenceService::ModelInfer(Context* c, const Byt
 }
 
 grpc::Status GrpcInferenceService::Readiness(const inference::ModelReadyRequest& request,
-                                          inference::ModelReadyResponse& response) const {
+                                             inference::ModelReadyResponse& response) const {
   auto described = core_.Describe(request.name(), request.version());
   if (!described.ok()) return ToGrpcStatus(described.status());
   const auto* d = std::get_if<serving::EndpointDescription>(&*described);
-  response.set_ready(d != nullptr ? d->ready
-                                  : std::get<1>(*described)->ready());
+  response.set_ready(d != nullptr ? d->ready : std::get<1>(*described)->ready());
   return grpc::Status::OK;
 }
 
@@ -200,9 +194,8 @@ grpc::Status GrpcInferenceService::Config(const inference::ModelConfigRequest& r
   return grpc::Status::OK;
 }
 
-grpc::Status GrpcInferenceService::Statistics(
-    const inference::ModelStatisticsRequest& request,
-    inference::ModelStatisticsResponse& response) const {
+grpc::Status GrpcInferenceService::Statistics(const inference::ModelStatisticsRequest& request,
+                                              inference::ModelStatisticsResponse& response) const {
   absl::StatusOr<std::vector<serving::ModelStatistics>> stats =
       core_.Statistics(request.name(), request.version());
   if (!stats.ok()) return ToGrpcStatus(stats.status());
@@ -237,8 +230,8 @@ void GrpcInferenceService::RunRepositoryAction(const Request& request, bool load
                                                Reply reply) const {
   if (grpc::Status allowed = CheckControlAllowed(); !allowed.ok()) return reply(allowed);
   if (absl::Status s = CheckRepositoryRequest(
-          load ? RepositoryAction::kLoad : RepositoryAction::kUnload,
-          request.repository_name(), request.model_name(), request.parameters());
+          load ? RepositoryAction::kLoad : RepositoryAction::kUnload, request.repository_name(),
+          request.model_name(), request.parameters());
       !s.ok()) {
     return reply(ToGrpcStatus(s));
   }
@@ -257,19 +250,18 @@ void GrpcInferenceService::Infer(Context* context, const inference::ModelInferRe
                                  inference::ModelInferResponse& response, Reply reply) const {
   absl::StatusOr<core::InferRequest> decoded = DecodeModelInferRequest(request);
   if (!decoded.ok()) return reply(ToGrpcStatus(decoded.status()));
-  if (absl::Status s = ApplyDeadline(context->deadline(), std::chrono::system_clock::now(),
-                                     *decoded);
+  if (absl::Status s =
+          ApplyDeadline(context->deadline(), std::chrono::system_clock::now(), *decoded);
       !s.ok()) {
     return reply(ToGrpcStatus(s));
   }
   // `response` lives until `reply` runs; the core calls back exactly once.
-  core_.InferAsync(*std::move(decoded),
-                   [&response, reply = std::move(reply)](
-                       absl::StatusOr<core::InferResponse> result) {
-                     if (!result.ok()) return reply(ToGrpcStatus(result.status()));
-                     EncodeModelInferResponse(*result, response);
-                     reply(grpc::Status::OK);
-                   });
+  core_.InferAsync(*std::move(decoded), [&response, reply = std::move(reply)](
+                                            absl::StatusOr<core::InferResponse> result) {
+    if (!result.ok()) return reply(ToGrpcStatus(result.status()));
+    EncodeModelInferResponse(*result, response);
+    reply(grpc::Status::OK);
+  });
 }
 
 }  // namespace strata::api

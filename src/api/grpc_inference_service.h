@@ -38,8 +38,7 @@ using RawInferenceService = G::WithRawCallbackMethod_ServerLive<
 
 class GrpcInferenceService final : public internal::RawInferenceService {
  public:
-  explicit GrpcInferenceService(const serving::ServerCore& core,
-                                GrpcServiceOptions options = {})
+  explicit GrpcInferenceService(const serving::ServerCore& core, GrpcServiceOptions options = {})
       : core_(core), options_(options) {}
 
   using Context = grpc::CallbackServerContext;
@@ -55,8 +54,7 @@ class GrpcInferenceService final : public internal::RawInferenceService {
   // Load and unload run on the model manager's lifecycle thread; the call
   // finishes when the manager is done (an unload, once the versions drained).
   grpc::ServerUnaryReactor* RepositoryModelLoad(Context* c, const Bytes* in, Bytes* out) override;
-  grpc::ServerUnaryReactor* RepositoryModelUnload(Context* c, const Bytes* in,
-                                                  Bytes* out) override;
+  grpc::ServerUnaryReactor* RepositoryModelUnload(Context* c, const Bytes* in, Bytes* out) override;
   // Decodes the request, passes the call's deadline on as the request
   // timeout, and finishes the call when the core answers.
   grpc::ServerUnaryReactor* ModelInfer(Context* c, const Bytes* in, Bytes* out) override;
@@ -66,7 +64,7 @@ class GrpcInferenceService final : public internal::RawInferenceService {
   using Reply = std::function<void(grpc::Status)>;
 
   grpc::Status Readiness(const inference::ModelReadyRequest& request,
-                      inference::ModelReadyResponse& response) const;
+                         inference::ModelReadyResponse& response) const;
   grpc::Status Metadata(const inference::ModelMetadataRequest& request,
                         inference::ModelMetadataResponse& response) const;
   grpc::Status Config(const inference::ModelConfigRequest& request,

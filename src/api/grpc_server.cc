@@ -44,16 +44,15 @@ class UnsupportedMethods final : public grpc::CallbackGenericService {
 
 }  // namespace
 
-GrpcServer::GrpcServer(GrpcServerOptions options,
-                       std::unique_ptr<GrpcInferenceService> service)
+GrpcServer::GrpcServer(GrpcServerOptions options, std::unique_ptr<GrpcInferenceService> service)
     : options_(std::move(options)),
       service_(std::move(service)),
       unsupported_(std::make_unique<UnsupportedMethods>()) {}
 
 GrpcServer::~GrpcServer() { Shutdown(); }
 
-absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
-    const GrpcServerOptions& options, const serving::ServerCore& core) {
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOptions& options,
+                                                              const serving::ServerCore& core) {
   // strata accepts the port's connections itself (api/grpc_acceptor.h): gRPC
   // 1.51's acceptor never accepts again after running out of descriptors.
   absl::StatusOr<std::unique_ptr<GrpcAcceptor>> acceptor =
@@ -66,23 +65,24 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   grpc::ServerBuilder builder;
   builder.RegisterService(server->service_.get());
   builder.RegisterCallbackGenericService(server->unsupported_.get());
-  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(
-      options.max_message_bytes, std::numeric_limits<int>::max())));
+  builder.SetMaxReceiveMessageSize(static_cast<int>(
+      std::min<size_t>(options.max_message_bytes, std::numeric_limits<int>::max())));
   builder.SetMaxSendMessageSize(-1);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr) {
     server->stopped_ = true;
-    return absl::InternalError(fmt::format(
-        "cannot start the gRPC server on {}", Address(options.host, options.port)));
+    return absl::InternalError(
+        fmt::format("cannot start the gRPC server on {}", Address(options.host, options.port)));
   }
   server->acceptor_ = *std::move(acceptor);
   server->port_ = server->acceptor_->port();
   grpc::Server* grpc_server = server->server_.get();
   serving::ServerMetrics* metrics = options.metrics;
-  server->acceptor_->Start([grpc_server](int fd) { grpc::AddInsecureChannelFromFd(grpc_server, fd); },
-                           [metrics] {
-                             if (metrics != nullptr) metrics->RecordAcceptPause();
-                           });
+  server->acceptor_->Start(
+      [grpc_server](int fd) { grpc::AddInsecureChannelFromFd(grpc_server, fd); },
+      [metrics] {
+        if (metrics != nullptr) metrics->RecordAcceptPause();
+      });
   return server;
 }
 

@@ -4,9 +4,9 @@
 // other method (Triton's ModelStreamInfer, shared memory, ...) is answered
 // UNIMPLEMENTED with a message naming it. Request
 // compression (gzip, deflate) is gRPC's own. It owns the listening socket (accepted by
-// GrpcAcceptor, which survives running out of descriptors) and the service; every answer comes from the ServerCore, which must
-// outlive it. Start() from one thread; Shutdown() from any, at most once at
-// a time.
+// GrpcAcceptor, which survives running out of descriptors) and the service; every answer comes from
+// the ServerCore, which must outlive it. Start() from one thread; Shutdown() from any, at most once
+// at a time.
 #ifndef STRATA_API_GRPC_SERVER_H_
 #define STRATA_API_GRPC_SERVER_H_
 
@@ -31,7 +31,7 @@ class GrpcInferenceService;
 
 struct GrpcServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 8001;  // 0 picks a free port; see GrpcServer::port()
+  uint16_t port = 8001;                 // 0 picks a free port; see GrpcServer::port()
   size_t max_message_bytes = 64 << 20;  // larger requests: RESOURCE_EXHAUSTED
   std::chrono::milliseconds drain_timeout{30000};
   bool control_api = false;  // RepositoryIndex, RepositoryModelLoad/Unload
@@ -43,8 +43,8 @@ struct GrpcServerOptions {
 class GrpcServer {
  public:
   // Binds, listens and starts serving; error when the address is unusable.
-  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
-      const GrpcServerOptions& options, const serving::ServerCore& core);
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const GrpcServerOptions& options,
+                                                           const serving::ServerCore& core);
   // Shuts down (see Shutdown) if that has not happened yet.
   ~GrpcServer();
 

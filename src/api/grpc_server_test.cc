@@ -163,8 +163,8 @@ TEST_F(GrpcServerTest, InferWithTypedAndRawInputsAnswersRaw) {
 
   const std::vector<float> values = {1, 2, 3, 4};
   request.mutable_inputs(0)->clear_contents();
-  request.add_raw_input_contents(std::string(reinterpret_cast<const char*>(values.data()),
-                                             values.size() * sizeof(float)));
+  request.add_raw_input_contents(
+      std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
   inference::ModelInferResponse raw;
   ASSERT_TRUE(Infer(request, raw).ok());
   EXPECT_EQ(raw.raw_output_contents(0), typed.raw_output_contents(0));
@@ -209,7 +209,8 @@ TEST_F(GrpcServerTest, ControlListsUnloadsAndLoadsModels) {
   inference::RepositoryIndexResponse index;
   ASSERT_TRUE(stub->RepositoryIndex(&c1, {}, &index).ok());
   std::map<std::string, std::string> states;
-  for (const auto& model : index.models()) states[model.name() + "/" + model.version()] = model.state();
+  for (const auto& model : index.models())
+    states[model.name() + "/" + model.version()] = model.state();
   EXPECT_EQ(states["good/10"], "READY");
   EXPECT_EQ(states["corrupt/1"], "UNAVAILABLE");
 
@@ -245,8 +246,8 @@ TEST_F(GrpcServerTest, ControlListsUnloadsAndLoadsModels) {
 
 // A raw call of `method` with `payload`, through the generic stub.
 grpc::Status CallRaw(uint16_t port, const std::string& method, const std::string& payload) {
-  grpc::GenericStub stub(grpc::CreateChannel(fmt::format("127.0.0.1:{}", port),
-                                             grpc::InsecureChannelCredentials()));
+  grpc::GenericStub stub(
+      grpc::CreateChannel(fmt::format("127.0.0.1:{}", port), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::Slice slice(payload);
@@ -260,11 +261,11 @@ grpc::Status CallRaw(uint16_t port, const std::string& method, const std::string
 
 TEST_F(GrpcServerTest, UnsupportedRpcsAreNamedInTheirError) {
   for (const std::string rpc : {"ModelStreamInfer", "SystemSharedMemoryStatus", "LogSettings"}) {
-    grpc::Status status =
-        CallRaw(server_->port(), "/inference.GRPCInferenceService/" + rpc, "");
+    grpc::Status status = CallRaw(server_->port(), "/inference.GRPCInferenceService/" + rpc, "");
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << rpc;
     EXPECT_THAT(status.error_message(), HasSubstr("strata does not support the RPC "
-                                                  "/inference.GRPCInferenceService/" + rpc));
+                                                  "/inference.GRPCInferenceService/" +
+                                                  rpc));
     EXPECT_THAT(status.error_message(), HasSubstr("ModelInfer"));
   }
 }

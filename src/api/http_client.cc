@@ -47,8 +47,8 @@ absl::StatusOr<HttpResponse> HttpRequest(std::string_view method, std::string_vi
   const auto addresses = resolver.resolve(endpoint->host, endpoint->port, ec);
   if (!ec) stream.connect(addresses, ec);
   if (ec) {
-    return absl::UnavailableError(fmt::format("cannot reach strata at {}: {} (is it running?)",
-                                              url, ec.message()));
+    return absl::UnavailableError(
+        fmt::format("cannot reach strata at {}: {} (is it running?)", url, ec.message()));
   }
   http::request<http::string_body> request{http::string_to_verb(std::string(method)),
                                            std::string(target), 11};
@@ -61,8 +61,8 @@ absl::StatusOr<HttpResponse> HttpRequest(std::string_view method, std::string_vi
   http::response<http::string_body> response;
   if (!ec) http::read(stream, buffer, response, ec);
   if (ec) {
-    return absl::UnavailableError(fmt::format("request to {}{} failed: {}", url, target,
-                                              ec.message()));
+    return absl::UnavailableError(
+        fmt::format("request to {}{} failed: {}", url, target, ec.message()));
   }
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   return HttpResponse{static_cast<int>(response.result_int()), std::move(response.body())};

@@ -25,8 +25,7 @@ std::string_view Trim(std::string_view s) {
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -36,19 +35,18 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 absl::Status InflateStatus(size_t size, size_t max_bytes, int result, bool trailing,
                            std::string_view name, const std::string& zlib_message) {
   if (size > max_bytes) {
-    return absl::ResourceExhaustedError(fmt::format(
-        "the {} request body inflates beyond the limit of {} bytes (--max-body-size)",
-        name, max_bytes));
+    return absl::ResourceExhaustedError(
+        fmt::format("the {} request body inflates beyond the limit of {} bytes (--max-body-size)",
+                    name, max_bytes));
   }
   if (result != Z_STREAM_END) {
     return absl::InvalidArgumentError(fmt::format(
         "the request body is not valid {} data (Content-Encoding: {}): {}", name, name,
-        result == Z_OK || result == Z_BUF_ERROR ? std::string("it is truncated")
-                                                : zlib_message));
+        result == Z_OK || result == Z_BUF_ERROR ? std::string("it is truncated") : zlib_message));
   }
   if (trailing) {
-    return absl::InvalidArgumentError(fmt::format(
-        "the request body has bytes after the end of its {} stream", name));
+    return absl::InvalidArgumentError(
+        fmt::format("the request body has bytes after the end of its {} stream", name));
   }
   return absl::OkStatus();
 }
@@ -79,16 +77,15 @@ size_t GzipSizeHint(std::string_view body) {
 }
 
 absl::Status BudgetSpent(const BodyReservation& reservation, std::string_view name) {
-  return absl::UnavailableError(fmt::format(
-      "the server holds too much request-body memory to inflate this {} body now "
-      "(--body-memory-budget {} bytes); retry later",
-      name, reservation.budget_limit()));
+  return absl::UnavailableError(
+      fmt::format("the server holds too much request-body memory to inflate this {} body now "
+                  "(--body-memory-budget {} bytes); retry later",
+                  name, reservation.budget_limit()));
 }
 
 // Inflates `body` with zlib's `window_bits`; errors carry zlib's message.
-absl::StatusOr<std::string> Inflate(std::string_view body, int window_bits,
-                                    size_t max_bytes, std::string_view name,
-                                    BodyReservation* reservation) {
+absl::StatusOr<std::string> Inflate(std::string_view body, int window_bits, size_t max_bytes,
+                                    std::string_view name, BodyReservation* reservation) {
   z_stream stream{};
   if (inflateInit2(&stream, window_bits) != Z_OK) {
     return absl::InternalError("zlib could not start inflating");
@@ -101,8 +98,8 @@ absl::StatusOr<std::string> Inflate(std::string_view body, int window_bits,
   const size_t hint = GzipSizeHint(body);
   std::string out;
   int result = Z_OK;
-  bool budget_spent = !Reserve(out, std::min(limit, hint > 0 ? hint + 1 : step), limit,
-                               reservation, base);
+  bool budget_spent =
+      !Reserve(out, std::min(limit, hint > 0 ? hint + 1 : step), limit, reservation, base);
   while (!budget_spent && result == Z_OK && out.size() < limit) {
     const size_t offset = out.size();
     if (offset == out.capacity() && !Reserve(out, offset + 1, limit, reservation, base)) {
@@ -116,14 +113,14 @@ absl::StatusOr<std::string> Inflate(std::string_view body, int window_bits,
     result = inflate(&stream, Z_NO_FLUSH);
     out.resize(offset + chunk - stream.avail_out);
     if (result == Z_BUF_ERROR && stream.avail_in == 0) break;  // truncated input
-    if (result == Z_BUF_ERROR) result = Z_OK;                   // output full
+    if (result == Z_BUF_ERROR) result = Z_OK;                  // output full
   }
   const bool trailing = stream.avail_in != 0;
   const std::string zlib_message = stream.msg != nullptr ? stream.msg : "corrupt stream";
   inflateEnd(&stream);
-  absl::Status status = budget_spent ? BudgetSpent(*reservation, name)
-                                     : InflateStatus(out.size(), max_bytes, result, trailing,
-                                                     name, zlib_message);
+  absl::Status status =
+      budget_spent ? BudgetSpent(*reservation, name)
+                   : InflateStatus(out.size(), max_bytes, result, trailing, name, zlib_message);
   if (!status.ok()) {
     if (reservation != nullptr) reservation->ShrinkTo(base);
     return status;
@@ -135,9 +132,12 @@ absl::StatusOr<std::string> Inflate(std::string_view body, int window_bits,
 
 std::string_view ContentEncodingName(ContentEncoding encoding) {
   switch (encoding) {
-    case ContentEncoding::kIdentity: return "identity";
-    case ContentEncoding::kGzip: return "gzip";
-    case ContentEncoding::kDeflate: return "deflate";
+    case ContentEncoding::kIdentity:
+      return "identity";
+    case ContentEncoding::kGzip:
+      return "gzip";
+    case ContentEncoding::kDeflate:
+      return "deflate";
   }
   return "identity";
 }
@@ -151,10 +151,10 @@ absl::StatusOr<ContentEncoding> ParseContentEncoding(std::string_view header) {
     return ContentEncoding::kGzip;
   }
   if (EqualsIgnoreCase(coding, "deflate")) return ContentEncoding::kDeflate;
-  return absl::UnimplementedError(fmt::format(
-      "Content-Encoding '{}' is not supported; send the body uncompressed or "
-      "with exactly one of gzip, deflate",
-      coding));
+  return absl::UnimplementedError(
+      fmt::format("Content-Encoding '{}' is not supported; send the body uncompressed or "
+                  "with exactly one of gzip, deflate",
+                  coding));
 }
 
 absl::StatusOr<std::string> Decompress(std::string_view body, ContentEncoding encoding,
@@ -186,8 +186,8 @@ ContentEncoding NegotiateEncoding(std::string_view accept_encoding) {
   while (!accept_encoding.empty()) {
     const size_t comma = accept_encoding.find(',');
     std::string_view item = accept_encoding.substr(0, comma);
-    accept_encoding = comma == std::string_view::npos ? std::string_view()
-                                                      : accept_encoding.substr(comma + 1);
+    accept_encoding =
+        comma == std::string_view::npos ? std::string_view() : accept_encoding.substr(comma + 1);
     const size_t semicolon = item.find(';');
     const std::string_view coding = Trim(item.substr(0, semicolon));
     bool accepted = true;
@@ -197,9 +197,12 @@ ContentEncoding NegotiateEncoding(std::string_view accept_encoding) {
         accepted = std::strtod(std::string(parameter.substr(2)).c_str(), nullptr) > 0;
       }
     }
-    if (EqualsIgnoreCase(coding, "gzip") || EqualsIgnoreCase(coding, "x-gzip")) gzip = accepted;
-    else if (EqualsIgnoreCase(coding, "deflate")) deflate = accepted;
-    else if (coding == "*") any = accepted;
+    if (EqualsIgnoreCase(coding, "gzip") || EqualsIgnoreCase(coding, "x-gzip"))
+      gzip = accepted;
+    else if (EqualsIgnoreCase(coding, "deflate"))
+      deflate = accepted;
+    else if (coding == "*")
+      any = accepted;
   }
   if (gzip.value_or(any)) return ContentEncoding::kGzip;
   if (deflate.value_or(any)) return ContentEncoding::kDeflate;

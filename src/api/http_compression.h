@@ -29,10 +29,8 @@ absl::StatusOr<ContentEncoding> ParseContentEncoding(std::string_view header);
 // `reservation`, the inflated bytes are taken from its budget as they grow
 // and stay taken when the call succeeds; UNAVAILABLE when the budget cannot
 // cover them (the caller answers 503: retry later).
-absl::StatusOr<std::string> Decompress(std::string_view body,
-                                       ContentEncoding encoding,
-                                       size_t max_bytes,
-                                       BodyReservation* reservation = nullptr);
+absl::StatusOr<std::string> Decompress(std::string_view body, ContentEncoding encoding,
+                                       size_t max_bytes, BodyReservation* reservation = nullptr);
 
 // The coding to answer with, given the request's Accept-Encoding header:
 // gzip, else deflate, when the client accepts it (q > 0); else identity.

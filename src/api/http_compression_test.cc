@@ -61,8 +61,7 @@ TEST(HttpCompressionTest, CorruptTruncatedAndTrailingBodiesAreErrors) {
   EXPECT_EQ(truncated.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(truncated.status().message(), HasSubstr("truncated"));
 
-  absl::StatusOr<std::string> trailing =
-      Decompress(gzip + "junk", ContentEncoding::kGzip, 1 << 20);
+  absl::StatusOr<std::string> trailing = Decompress(gzip + "junk", ContentEncoding::kGzip, 1 << 20);
   EXPECT_THAT(trailing.status().message(), HasSubstr("bytes after the end"));
 }
 
@@ -98,8 +97,8 @@ TEST(HttpCompressionTest, InflatingBeyondTheBodyBudgetIsUnavailable) {
   ASSERT_TRUE(other.GrowTo(2 << 20));
   ASSERT_TRUE(reservation.GrowTo(1000));
   for (ContentEncoding encoding : {ContentEncoding::kGzip, ContentEncoding::kDeflate}) {
-    absl::StatusOr<std::string> inflated = Decompress(
-        Compress(std::string(3 << 20, 'a'), encoding), encoding, 16 << 20, &reservation);
+    absl::StatusOr<std::string> inflated =
+        Decompress(Compress(std::string(3 << 20, 'a'), encoding), encoding, 16 << 20, &reservation);
     EXPECT_EQ(inflated.status().code(), absl::StatusCode::kUnavailable);
     EXPECT_THAT(inflated.status().message(),
                 HasSubstr("--body-memory-budget 4194304 bytes); retry later"));

@@ -25,9 +25,7 @@ using simdjson::dom::element_type;
 // non-finite values are written as strings (WriteNumber).
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-absl::Status Invalid(const std::string& message) {
-  return absl::InvalidArgumentError(message);
-}
+absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentError(message); }
 
 absl::StatusOr<core::Parameters> DecodeParameters(element node, ParameterScope scope) {
   simdjson::dom::object object;
@@ -38,14 +36,23 @@ absl::StatusOr<core::Parameters> DecodeParameters(element node, ParameterScope s
   for (auto [key, value] : object) {
     core::ParameterValue parsed;
     switch (value.type()) {
-      case element_type::BOOL: parsed = bool(value.get_bool()); break;
-      case element_type::INT64: parsed = int64_t(value.get_int64()); break;
-      case element_type::UINT64: parsed = double(value.get_uint64()); break;
-      case element_type::DOUBLE: parsed = double(value.get_double()); break;
-      case element_type::STRING: parsed = std::string(value.get_string().value()); break;
+      case element_type::BOOL:
+        parsed = bool(value.get_bool());
+        break;
+      case element_type::INT64:
+        parsed = int64_t(value.get_int64());
+        break;
+      case element_type::UINT64:
+        parsed = double(value.get_uint64());
+        break;
+      case element_type::DOUBLE:
+        parsed = double(value.get_double());
+        break;
+      case element_type::STRING:
+        parsed = std::string(value.get_string().value());
+        break;
       default:
-        return Invalid(fmt::format(
-            "parameter '{}' must be a string, number or boolean", key));
+        return Invalid(fmt::format("parameter '{}' must be a string, number or boolean", key));
     }
     STRATA_RETURN_IF_ERROR(CheckParameter(scope, key, parsed));
     parameters.emplace(std::string(key), std::move(parsed));
@@ -61,8 +68,7 @@ void AppendValue(T value, std::vector<uint8_t>& out) {
 }
 
 template <typename T>
-absl::Status AppendInteger(element value, const std::string& tensor,
-                           std::vector<uint8_t>& out) {
+absl::Status AppendInteger(element value, const std::string& tensor, std::vector<uint8_t>& out) {
   const std::string_view type = std::is_signed_v<T> ? "signed" : "unsigned";
   if (value.is_int64()) {
     const int64_t v = value.get_int64();
@@ -83,8 +89,8 @@ absl::Status AppendInteger(element value, const std::string& tensor,
     AppendValue(static_cast<T>(v), out);
     return absl::OkStatus();
   }
-  return Invalid(fmt::format("input '{}': expected an integer, got {}", tensor,
-                             simdjson::to_string(value)));
+  return Invalid(
+      fmt::format("input '{}': expected an integer, got {}", tensor, simdjson::to_string(value)));
 }
 
 // The non-finite values as EncodeInferResponse writes them (JSON has no
@@ -105,7 +111,7 @@ double FloatOverflow() {
     return std::numeric_limits<double>::infinity();
   } else {
     constexpr int kMaxExponent = std::numeric_limits<T>::max_exponent;  // 128
-    constexpr int kDigits = std::numeric_limits<T>::digits;              // 24
+    constexpr int kDigits = std::numeric_limits<T>::digits;             // 24
     return std::ldexp(1.0, kMaxExponent) - std::ldexp(1.0, kMaxExponent - kDigits - 1);
   }
 }
@@ -114,40 +120,41 @@ double FloatOverflow() {
 // T cannot hold (1e39 for FP32) is refused, as out-of-range integers are,
 // rather than turned into infinity.
 template <typename T>
-absl::Status AppendFloat(element value, const std::string& tensor,
-                         std::vector<uint8_t>& out) {
+absl::Status AppendFloat(element value, const std::string& tensor, std::vector<uint8_t>& out) {
   double v = 0;
   std::string_view text;
   if (!value.get_string().get(text)) {
     std::optional<double> special = NonFiniteFromString(text);
     if (!special) {
-      return Invalid(fmt::format("input '{}': expected a number (or \"NaN\", \"Infinity\", "
-                                 "\"-Infinity\"), got {}",
-                                 tensor, simdjson::to_string(value)));
+      return Invalid(
+          fmt::format("input '{}': expected a number (or \"NaN\", \"Infinity\", "
+                      "\"-Infinity\"), got {}",
+                      tensor, simdjson::to_string(value)));
     }
     v = *special;
   } else if (value.get_double().get(v)) {
-    return Invalid(fmt::format("input '{}': expected a number, got {}", tensor,
-                               simdjson::to_string(value)));
+    return Invalid(
+        fmt::format("input '{}': expected a number, got {}", tensor, simdjson::to_string(value)));
   } else if (std::abs(v) >= FloatOverflow<T>()) {
-    return Invalid(fmt::format("input '{}': value {} is out of range for its {}-bit "
-                               "floating-point datatype",
-                               tensor, simdjson::to_string(value), sizeof(T) * 8));
+    return Invalid(
+        fmt::format("input '{}': value {} is out of range for its {}-bit "
+                    "floating-point datatype",
+                    tensor, simdjson::to_string(value), sizeof(T) * 8));
   }
   AppendValue(static_cast<T>(v), out);
   return absl::OkStatus();
 }
 
-absl::Status AppendElement(element value, core::DataType dtype,
-                           const std::string& tensor, std::vector<uint8_t>& out) {
+absl::Status AppendElement(element value, core::DataType dtype, const std::string& tensor,
+                           std::vector<uint8_t>& out) {
   return core::VisitDataType(dtype, [&](auto tag) -> absl::Status {
     using Tag = decltype(tag);
     using T = typename Tag::Element;
     if constexpr (Tag::kIsBool) {
       bool v = false;
       if (value.get_bool().get(v)) {
-        return Invalid(fmt::format("input '{}': BOOL data must be true or false, got {}",
-                                   tensor, simdjson::to_string(value)));
+        return Invalid(fmt::format("input '{}': BOOL data must be true or false, got {}", tensor,
+                                   simdjson::to_string(value)));
       }
       AppendValue<uint8_t>(v ? 1 : 0, out);
       return absl::OkStatus();
@@ -158,25 +165,24 @@ absl::Status AppendElement(element value, core::DataType dtype,
     } else if constexpr (Tag::kIsBytes) {
       std::string_view v;
       if (value.get_string().get(v)) {
-        return Invalid(fmt::format("input '{}': BYTES data must be JSON strings, got {}",
-                                   tensor, simdjson::to_string(value)));
+        return Invalid(fmt::format("input '{}': BYTES data must be JSON strings, got {}", tensor,
+                                   simdjson::to_string(value)));
       }
       core::AppendBytesElement(v, out);
       return absl::OkStatus();
     } else {
       static_assert(Tag::kIsHalf);
-      return Invalid(fmt::format(
-          "input '{}': {} cannot be sent as JSON; send it in binary form (the "
-          "binary_data_size parameter and Inference-Header-Content-Length), or as FP32",
-          tensor, core::DataTypeName(dtype)));
+      return Invalid(
+          fmt::format("input '{}': {} cannot be sent as JSON; send it in binary form (the "
+                      "binary_data_size parameter and Inference-Header-Content-Length), or as FP32",
+                      tensor, core::DataTypeName(dtype)));
     }
   });
 }
 
 // Appends `node` (an element or a nested array of elements) in row-major order.
-absl::Status AppendData(element node, core::DataType dtype,
-                        const std::string& tensor, std::vector<uint8_t>& out,
-                        int depth) {
+absl::Status AppendData(element node, core::DataType dtype, const std::string& tensor,
+                        std::vector<uint8_t>& out, int depth) {
   if (!node.is_array()) return AppendElement(node, dtype, tensor, out);
   if (depth > 32) {
     return Invalid(fmt::format("input '{}': data is nested too deeply", tensor));
@@ -192,11 +198,11 @@ absl::Status AppendData(element node, core::DataType dtype,
 absl::StatusOr<core::Tensor> TakeBinaryData(core::Tensor tensor, int64_t size,
                                             std::string_view& binary) {
   if (static_cast<uint64_t>(size) > binary.size()) {
-    return Invalid(fmt::format(
-        "input '{}': binary_data_size is {} bytes but only {} bytes of binary data "
-        "are left after the JSON header (Inference-Header-Content-Length) and the "
-        "inputs before it",
-        tensor.name, size, binary.size()));
+    return Invalid(
+        fmt::format("input '{}': binary_data_size is {} bytes but only {} bytes of binary data "
+                    "are left after the JSON header (Inference-Header-Content-Length) and the "
+                    "inputs before it",
+                    tensor.name, size, binary.size()));
   }
   tensor.data.assign(binary.begin(), binary.begin() + size);
   binary.remove_prefix(static_cast<size_t>(size));
@@ -208,8 +214,7 @@ absl::StatusOr<core::Tensor> TakeBinaryData(core::Tensor tensor, int64_t size,
 
 // `binary`: the blobs that follow the JSON header; an input with a
 // binary_data_size parameter takes its data from their front.
-absl::StatusOr<core::Tensor> DecodeInput(element node, size_t index,
-                                         std::string_view& binary) {
+absl::StatusOr<core::Tensor> DecodeInput(element node, size_t index, std::string_view& binary) {
   simdjson::dom::object object;
   if (node.get_object().get(object)) {
     return Invalid(fmt::format("inputs[{}] must be a JSON object", index));
@@ -222,29 +227,27 @@ absl::StatusOr<core::Tensor> DecodeInput(element node, size_t index,
   tensor.name = std::string(name);
   std::string_view dtype_name;
   if (object["datatype"].get_string().get(dtype_name)) {
-    return Invalid(fmt::format("input '{}' needs a string 'datatype', e.g. \"FP32\"",
-                               tensor.name));
+    return Invalid(fmt::format("input '{}' needs a string 'datatype', e.g. \"FP32\"", tensor.name));
   }
   std::optional<core::DataType> dtype = core::DataTypeFromName(dtype_name);
   if (!dtype) {
-    return Invalid(fmt::format(
-        "input '{}' has unknown datatype '{}'; use one of BOOL, UINT8, UINT16, "
-        "UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, BF16, FP32, FP64, BYTES",
-        tensor.name, dtype_name));
+    return Invalid(
+        fmt::format("input '{}' has unknown datatype '{}'; use one of BOOL, UINT8, UINT16, "
+                    "UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, BF16, FP32, FP64, BYTES",
+                    tensor.name, dtype_name));
   }
   tensor.dtype = *dtype;
   simdjson::dom::array shape;
   if (object["shape"].get_array().get(shape)) {
-    return Invalid(fmt::format("input '{}' needs a 'shape' array of integers",
-                               tensor.name));
+    return Invalid(fmt::format("input '{}' needs a 'shape' array of integers", tensor.name));
   }
   for (element dim : shape) {
     int64_t value = 0;
     if (dim.get_int64().get(value) || value < 0) {
-      return Invalid(fmt::format(
-          "input '{}' has an invalid shape dimension {}; dimensions are "
-          "non-negative integers",
-          tensor.name, simdjson::to_string(dim)));
+      return Invalid(
+          fmt::format("input '{}' has an invalid shape dimension {}; dimensions are "
+                      "non-negative integers",
+                      tensor.name, simdjson::to_string(dim)));
     }
     tensor.shape.push_back(value);
   }
@@ -257,19 +260,18 @@ absl::StatusOr<core::Tensor> DecodeInput(element node, size_t index,
   if (auto size = parameters.find("binary_data_size"); size != parameters.end()) {
     if (has_data) {
       return Invalid(fmt::format(
-          "input '{}' has both 'data' and a binary_data_size; send its data one way",
-          tensor.name));
+          "input '{}' has both 'data' and a binary_data_size; send its data one way", tensor.name));
     }
     return TakeBinaryData(std::move(tensor), std::get<int64_t>(size->second), binary);
   }
   if (!has_data) {
-    return Invalid(fmt::format(
-        "input '{}' has no 'data' (nor a binary_data_size parameter)", tensor.name));
+    return Invalid(
+        fmt::format("input '{}' has no 'data' (nor a binary_data_size parameter)", tensor.name));
   }
   if (std::optional<int64_t> count = core::ElementCount(tensor.shape);
       count && tensor.dtype != core::DataType::kBytes) {
-    tensor.data.reserve(static_cast<size_t>(
-        std::min<int64_t>(*count, 1 << 24) * core::ElementSize(tensor.dtype)));
+    tensor.data.reserve(
+        static_cast<size_t>(std::min<int64_t>(*count, 1 << 24) * core::ElementSize(tensor.dtype)));
   }
   STRATA_RETURN_IF_ERROR(AppendData(data, tensor.dtype, tensor.name, tensor.data, 0));
   return tensor;
@@ -300,8 +302,8 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string_view body,
                                                       std::string_view binary) {
   element root;
   if (auto error = ThreadParser().parse(body.data(), body.size(), true).get(root)) {
-    return Invalid(fmt::format("malformed JSON in request body: {}",
-                               simdjson::error_message(error)));
+    return Invalid(
+        fmt::format("malformed JSON in request body: {}", simdjson::error_message(error)));
   }
   if (!root.is_object()) {
     return Invalid("the request body must be a JSON object with 'inputs'");
@@ -326,19 +328,18 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string_view body,
     request.inputs.push_back(std::move(tensor));
   }
   if (!binary.empty()) {
-    return Invalid(fmt::format(
-        "{} bytes of binary data follow the JSON header but no input claims them; "
-        "each binary input needs a binary_data_size parameter, and the sizes must "
-        "add up to the body's length minus Inference-Header-Content-Length",
-        binary.size()));
+    return Invalid(
+        fmt::format("{} bytes of binary data follow the JSON header but no input claims them; "
+                    "each binary input needs a binary_data_size parameter, and the sizes must "
+                    "add up to the body's length minus Inference-Header-Content-Length",
+                    binary.size()));
   }
   if (element node; !root["outputs"].get(node)) {
     simdjson::dom::array outputs;
     if (node.get_array().get(outputs)) return Invalid("'outputs' must be an array");
     index = 0;
     for (element output : outputs) {
-      STRATA_ASSIGN_OR_RETURN(core::RequestedOutput requested,
-                              DecodeOutput(output, index++));
+      STRATA_ASSIGN_OR_RETURN(core::RequestedOutput requested, DecodeOutput(output, index++));
       request.outputs.push_back(std::move(requested));
     }
   }
@@ -451,7 +452,8 @@ void WriteData(const core::Tensor& tensor, Writer& w) {
       static_assert(Tag::kIsBytes);
       std::vector<std::string_view> elements;
       if (core::SplitBytesElements(tensor.data, elements).ok()) {
-        for (std::string_view e : elements) w.String(e.data(), static_cast<rapidjson::SizeType>(e.size()));
+        for (std::string_view e : elements)
+          w.String(e.data(), static_cast<rapidjson::SizeType>(e.size()));
       }
     }
   });
@@ -471,16 +473,19 @@ void WriteParameters(Writer& w, const core::Parameters& parameters) {
     std::visit(
         [&](const auto& v) {
           using V = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<V, bool>) w.Bool(v);
-          else if constexpr (std::is_same_v<V, int64_t>) w.Int64(v);
-          else if constexpr (std::is_same_v<V, double>) WriteNumber(w, v);
-          else WriteString(w, v);
+          if constexpr (std::is_same_v<V, bool>)
+            w.Bool(v);
+          else if constexpr (std::is_same_v<V, int64_t>)
+            w.Int64(v);
+          else if constexpr (std::is_same_v<V, double>)
+            WriteNumber(w, v);
+          else
+            WriteString(w, v);
         },
         value);
   }
   w.EndObject();
 }
-
 
 }  // namespace
 
@@ -529,8 +534,7 @@ std::string EncodeInferResponse(const core::InferResponse& response,
   return {buffer.GetString(), buffer.GetSize()};
 }
 
-std::string EncodeServerMetadata(const std::string& name,
-                                 const std::string& version,
+std::string EncodeServerMetadata(const std::string& name, const std::string& version,
                                  const std::vector<std::string>& extensions) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);

@@ -39,8 +39,7 @@ std::string EncodeInferResponse(const core::InferResponse& response,
                                 const std::vector<bool>& binary_outputs = {});
 
 // `$metadata_server_response`.
-std::string EncodeServerMetadata(const std::string& name,
-                                 const std::string& version,
+std::string EncodeServerMetadata(const std::string& name, const std::string& version,
                                  const std::vector<std::string>& extensions);
 
 // `$metadata_model_response`, plus strata's "state" and, when the model is

@@ -18,8 +18,10 @@ std::string DecodeError(std::string_view body) {
 
 TEST(KserveJsonCodecTest, DecodesFlatAndNestedData) {
   for (std::string_view data : {"[1, 2.5, 3, 4]", "[[1, 2.5], [3, 4]]"}) {
-    std::string body = std::string(R"({"id": "r1", "inputs": [{"name": "x", "datatype": "FP32", "shape": [2, 2], "data": )") +
-                       std::string(data) + "}]}";
+    std::string body =
+        std::string(
+            R"({"id": "r1", "inputs": [{"name": "x", "datatype": "FP32", "shape": [2, 2], "data": )") +
+        std::string(data) + "}]}";
     absl::StatusOr<core::InferRequest> request = DecodeInferRequest(body);
     ASSERT_TRUE(request.ok()) << request.status();
     EXPECT_EQ(request->id, "r1");
@@ -29,8 +31,7 @@ TEST(KserveJsonCodecTest, DecodesFlatAndNestedData) {
     EXPECT_EQ(x.dtype, core::DataType::kFp32);
     EXPECT_EQ(x.shape, (core::Shape{2, 2}));
     auto values = x.As<float>();
-    EXPECT_EQ(std::vector<float>(values.begin(), values.end()),
-              (std::vector<float>{1, 2.5, 3, 4}));
+    EXPECT_EQ(std::vector<float>(values.begin(), values.end()), (std::vector<float>{1, 2.5, 3, 4}));
   }
 }
 
@@ -40,13 +41,13 @@ TEST(KserveJsonCodecTest, DecodesEveryJsonDatatype) {
     const char* data;
     size_t bytes;
   };
-  for (const Case& c : {Case{"BOOL", "[true, false]", 2}, Case{"UINT8", "[0, 255]", 2},
-                        Case{"UINT16", "[1, 65535]", 4}, Case{"UINT32", "[1, 4294967295]", 8},
-                        Case{"UINT64", "[1, 18446744073709551615]", 16},
-                        Case{"INT8", "[-128, 127]", 2}, Case{"INT16", "[-1, 2]", 4},
-                        Case{"INT32", "[-1, 2]", 8}, Case{"INT64", "[-9223372036854775808, 2]", 16},
-                        Case{"FP32", "[0.5, -1]", 8}, Case{"FP64", "[0.1, 1e300]", 16},
-                        Case{"BYTES", R"(["ab", ""])", 10}}) {
+  for (const Case& c :
+       {Case{"BOOL", "[true, false]", 2}, Case{"UINT8", "[0, 255]", 2},
+        Case{"UINT16", "[1, 65535]", 4}, Case{"UINT32", "[1, 4294967295]", 8},
+        Case{"UINT64", "[1, 18446744073709551615]", 16}, Case{"INT8", "[-128, 127]", 2},
+        Case{"INT16", "[-1, 2]", 4}, Case{"INT32", "[-1, 2]", 8},
+        Case{"INT64", "[-9223372036854775808, 2]", 16}, Case{"FP32", "[0.5, -1]", 8},
+        Case{"FP64", "[0.1, 1e300]", 16}, Case{"BYTES", R"(["ab", ""])", 10}}) {
     std::string body = std::string(R"({"inputs": [{"name": "x", "shape": [2], "datatype": ")") +
                        c.dtype + R"(", "data": )" + c.data + "}]}";
     absl::StatusOr<core::InferRequest> request = DecodeInferRequest(body);
@@ -57,30 +58,37 @@ TEST(KserveJsonCodecTest, DecodesEveryJsonDatatype) {
 }
 
 TEST(KserveJsonCodecTest, IntegerValuesAreRangeChecked) {
-  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "UINT8", "data": [256]}]})")
+  EXPECT_NE(DecodeError(
+                R"({"inputs": [{"name": "x", "shape": [1], "datatype": "UINT8", "data": [256]}]})")
                 .find("out of range"),
             std::string::npos);
-  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "INT32", "data": [1.5]}]})")
+  EXPECT_NE(DecodeError(
+                R"({"inputs": [{"name": "x", "shape": [1], "datatype": "INT32", "data": [1.5]}]})")
                 .find("expected an integer"),
             std::string::npos);
-  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "UINT32", "data": [-1]}]})")
+  EXPECT_NE(DecodeError(
+                R"({"inputs": [{"name": "x", "shape": [1], "datatype": "UINT32", "data": [-1]}]})")
                 .find("out of range"),
             std::string::npos);
 }
 
 TEST(KserveJsonCodecTest, WrongValueTypesAreNamed) {
-  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": ["a"]}]})")
-                .find("input 'x': expected a number"),
-            std::string::npos);
-  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "BOOL", "data": [1]}]})")
-                .find("BOOL data must be true or false"),
-            std::string::npos);
-  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "BYTES", "data": [1]}]})")
-                .find("BYTES data must be JSON strings"),
-            std::string::npos);
-  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP16", "data": [1]}]})")
-                .find("FP16 cannot be sent as JSON"),
-            std::string::npos);
+  EXPECT_NE(
+      DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": ["a"]}]})")
+          .find("input 'x': expected a number"),
+      std::string::npos);
+  EXPECT_NE(
+      DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "BOOL", "data": [1]}]})")
+          .find("BOOL data must be true or false"),
+      std::string::npos);
+  EXPECT_NE(
+      DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "BYTES", "data": [1]}]})")
+          .find("BYTES data must be JSON strings"),
+      std::string::npos);
+  EXPECT_NE(
+      DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP16", "data": [1]}]})")
+          .find("FP16 cannot be sent as JSON"),
+      std::string::npos);
 }
 
 TEST(KserveJsonCodecTest, MalformedRequestsAreRejectedClearly) {
@@ -88,12 +96,14 @@ TEST(KserveJsonCodecTest, MalformedRequestsAreRejectedClearly) {
   EXPECT_NE(DecodeError("").find("malformed JSON"), std::string::npos);
   EXPECT_NE(DecodeError("[1]").find("must be a JSON object"), std::string::npos);
   EXPECT_NE(DecodeError("{}").find("'inputs' array"), std::string::npos);
-  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FLOAT", "data": [1]}]})")
-                .find("unknown datatype 'FLOAT'"),
-            std::string::npos);
-  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [-1], "datatype": "FP32", "data": [1]}]})")
-                .find("invalid shape dimension -1"),
-            std::string::npos);
+  EXPECT_NE(
+      DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FLOAT", "data": [1]}]})")
+          .find("unknown datatype 'FLOAT'"),
+      std::string::npos);
+  EXPECT_NE(
+      DecodeError(R"({"inputs": [{"name": "x", "shape": [-1], "datatype": "FP32", "data": [1]}]})")
+          .find("invalid shape dimension -1"),
+      std::string::npos);
   EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32"}]})")
                 .find("has no 'data'"),
             std::string::npos);
@@ -109,8 +119,8 @@ TEST(KserveJsonCodecTest, UnsupportedReservedParametersAreRejected) {
   EXPECT_NE(DecodeError(R"({"parameters": {"binary_data_output": 1}, "inputs": []})")
                 .find("'binary_data_output' must be true or false"),
             std::string::npos);
-  EXPECT_TRUE(DecodeInferRequest(R"({"parameters": {"binary_data_output": true}, "inputs": []})")
-                  .ok());
+  EXPECT_TRUE(
+      DecodeInferRequest(R"({"parameters": {"binary_data_output": true}, "inputs": []})").ok());
   absl::StatusOr<core::InferRequest> ok = DecodeInferRequest(
       R"({"parameters": {"binary_data_output": false, "custom": "v"}, "inputs": [], "outputs": [{"name": "y"}]})");
   ASSERT_TRUE(ok.ok()) << ok.status();
@@ -163,9 +173,10 @@ TEST(KserveJsonCodecTest, Fp32BeyondFloatRangeIsRejected) {
       R"({"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [3.4028235e38, -3.4028235e38]}]})");
   ASSERT_TRUE(edge.ok()) << edge.status();
   EXPECT_EQ(edge->inputs[0].As<float>()[0], std::numeric_limits<float>::max());
-  EXPECT_TRUE(DecodeInferRequest(
-                  R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [1e39]}]})")
-                  .ok());
+  EXPECT_TRUE(
+      DecodeInferRequest(
+          R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [1e39]}]})")
+          .ok());
 }
 
 // Bare NaN and Infinity are not JSON: strict parsers reject the whole body.
@@ -189,14 +200,14 @@ TEST(KserveJsonCodecTest, NonFiniteValuesAreWrittenAsStringsAndReadBack) {
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_TRUE(std::isnan(back->inputs[0].As<float>()[0]));
   EXPECT_EQ(back->inputs[0].As<float>()[2], -std::numeric_limits<float>::infinity());
-  EXPECT_NE(DecodeError(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": ["nan"]}]})")
+  EXPECT_NE(DecodeError(
+                R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": ["nan"]}]})")
                 .find("expected a number"),
             std::string::npos);
 }
 
 TEST(KserveJsonCodecTest, AnEmptyIdIsEchoed) {
-  absl::StatusOr<core::InferRequest> request =
-      DecodeInferRequest(R"({"id": "", "inputs": []})");
+  absl::StatusOr<core::InferRequest> request = DecodeInferRequest(R"({"id": "", "inputs": []})");
   ASSERT_TRUE(request.ok());
   EXPECT_TRUE(request->has_id);
   core::InferResponse response;
@@ -237,10 +248,10 @@ TEST(KserveJsonCodecTest, EncodesHalfPrecisionAsNumbers) {
 
 TEST(KserveJsonCodecTest, EncodesFloat32InTheShortestFormThatRoundTrips) {
   core::InferResponse response;
-  const std::vector<float> values = {2.6235104f, 0.1f, 1e-10f, 3.4028235e38f, -0.0f, 16777216.0f,
-                                     1.17549435e-38f};
-  core::Tensor y = core::Tensor::Zeros("y", core::DataType::kFp32,
-                                       {static_cast<int64_t>(values.size())});
+  const std::vector<float> values = {2.6235104f, 0.1f,        1e-10f,         3.4028235e38f,
+                                     -0.0f,      16777216.0f, 1.17549435e-38f};
+  core::Tensor y =
+      core::Tensor::Zeros("y", core::DataType::kFp32, {static_cast<int64_t>(values.size())});
   std::memcpy(y.data.data(), values.data(), values.size() * sizeof(float));
   response.outputs.push_back(y);
   const std::string json = EncodeInferResponse(response);
@@ -250,8 +261,8 @@ TEST(KserveJsonCodecTest, EncodesFloat32InTheShortestFormThatRoundTrips) {
   // Each number parses back to the very same float32.
   absl::StatusOr<core::InferRequest> back = DecodeInferRequest(
       R"({"inputs":[{"name":"y","datatype":"FP32","shape":[7],"data":)" +
-      json.substr(json.find("\"data\":") + 7, json.find(']', json.find("\"data\":")) -
-                                                      json.find("\"data\":") - 6) +
+      json.substr(json.find("\"data\":") + 7,
+                  json.find(']', json.find("\"data\":")) - json.find("\"data\":") - 6) +
       "}]}");
   ASSERT_TRUE(back.ok()) << back.status();
   const auto decoded = back->inputs[0].As<float>();

@@ -44,9 +44,9 @@ bool IsSharedMemory(std::string_view key) {
 
 absl::Status CheckRequestParameter(std::string_view key, const core::ParameterValue& value) {
   if (key == "timeout") {
-    const bool number = std::holds_alternative<int64_t>(value) ||
-                        (std::holds_alternative<double>(value) &&
-                         std::isfinite(std::get<double>(value)));
+    const bool number =
+        std::holds_alternative<int64_t>(value) ||
+        (std::holds_alternative<double>(value) && std::isfinite(std::get<double>(value)));
     return number ? absl::OkStatus() : Invalid(key, "a finite number of microseconds");
   }
   if (key == "binary_data_output" || key == "triton_enable_empty_final_response") {
@@ -56,12 +56,14 @@ absl::Status CheckRequestParameter(std::string_view key, const core::ParameterVa
     return IsCount(value, 0) ? absl::OkStatus() : Invalid(key, "a non-negative integer");
   }
   if (key == "sequence_id" && !IsNoSequence(value)) {
-    return Unsupported(key, "it serves stateless models and has no sequence batcher "
-                            "(sequence_id 0 or \"\", meaning no sequence, is accepted)");
+    return Unsupported(key,
+                       "it serves stateless models and has no sequence batcher "
+                       "(sequence_id 0 or \"\", meaning no sequence, is accepted)");
   }
   if ((key == "sequence_start" || key == "sequence_end") && (!IsBool(value) || IsTrue(value))) {
-    return Unsupported(key, "it serves stateless models and has no sequence batcher "
-                            "(false is accepted)");
+    return Unsupported(key,
+                       "it serves stateless models and has no sequence batcher "
+                       "(false is accepted)");
   }
   return absl::OkStatus();
 }
@@ -91,13 +93,15 @@ absl::Status CheckTensorParameter(ParameterScope scope, std::string_view key,
 absl::Status CheckParameter(ParameterScope scope, std::string_view key,
                             const core::ParameterValue& value) {
   if (IsSharedMemory(key)) {
-    return Unsupported(key, "it has no shared-memory extension; send the tensor's data in "
-                            "the request");
+    return Unsupported(key,
+                       "it has no shared-memory extension; send the tensor's data in "
+                       "the request");
   }
   if (key.starts_with("triton_") && key != "triton_enable_empty_final_response") {
-    return Unsupported(key, "it is a Triton server option that strata does not know (of "
-                            "the triton_ parameters strata accepts only "
-                            "triton_enable_empty_final_response)");
+    return Unsupported(key,
+                       "it is a Triton server option that strata does not know (of "
+                       "the triton_ parameters strata accepts only "
+                       "triton_enable_empty_final_response)");
   }
   if (scope == ParameterScope::kRequest) return CheckRequestParameter(key, value);
   if (key == "triton_enable_empty_final_response") {
@@ -112,8 +116,9 @@ absl::Status CheckRepositoryParameter(RepositoryAction action, std::string_view 
     return IsBool(value) ? absl::OkStatus() : Invalid(key, "true or false");
   }
   if (action == RepositoryAction::kLoad && (key == "config" || key.starts_with("file:"))) {
-    return Unsupported(key, "strata loads a model's config.yaml and files from the "
-                            "repository; write them there, then call load");
+    return Unsupported(key,
+                       "strata loads a model's config.yaml and files from the "
+                       "repository; write them there, then call load");
   }
   return Unsupported(key, action == RepositoryAction::kLoad
                               ? "load takes no parameters"

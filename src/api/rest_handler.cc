@@ -5,11 +5,11 @@
 
 #include "api/advisor_json.h"
 #include "api/binary_tensor_codec.h"
+#include "api/control_json.h"
+#include "api/endpoint_json.h"
 #include "api/grpc_codec.h"
 #include "api/http_compression.h"
 #include "api/http_status.h"
-#include "api/control_json.h"
-#include "api/endpoint_json.h"
 #include "api/kserve_json_codec.h"
 #include "api/model_config_json.h"
 #include "api/statistics_json.h"
@@ -24,13 +24,10 @@ HttpReply Json(int status, std::string body) {
   return {status, std::move(body), "application/json", {}};
 }
 
-HttpReply Error(int status, std::string_view message) {
-  return Json(status, EncodeError(message));
-}
+HttpReply Error(int status, std::string_view message) { return Json(status, EncodeError(message)); }
 
 HttpReply FromStatus(const absl::Status& status) {
-  HttpReply reply =
-      Error(HttpStatusFromCode(status.code()), std::string(status.message()));
+  HttpReply reply = Error(HttpStatusFromCode(status.code()), std::string(status.message()));
   if (status.code() == absl::StatusCode::kResourceExhausted ||
       status.code() == absl::StatusCode::kUnavailable) {
     reply.headers.emplace_back("Retry-After", "1");
@@ -40,15 +37,14 @@ HttpReply FromStatus(const absl::Status& status) {
 
 HttpReply Statistics(const serving::ServerCore& core, const std::string& model,
                      const std::string& version) {
-  absl::StatusOr<std::vector<serving::ModelStatistics>> stats =
-      core.Statistics(model, version);
+  absl::StatusOr<std::vector<serving::ModelStatistics>> stats = core.Statistics(model, version);
   if (!stats.ok()) return FromStatus(stats.status());
   return Json(200, EncodeStatistics(*stats));
 }
 
 HttpReply MethodNotAllowed(const HttpRequestView& request, std::string_view allowed) {
-  HttpReply reply = Error(405, fmt::format("method {} is not allowed on {}; use {}",
-                                           request.method, request.target, allowed));
+  HttpReply reply = Error(405, fmt::format("method {} is not allowed on {}; use {}", request.method,
+                                           request.target, allowed));
   reply.headers.emplace_back("Allow", std::string(allowed));
   return reply;
 }
@@ -62,8 +58,8 @@ int HexValue(char c) {
 
 // The 200 answer to an inference: JSON, or JSON then blobs when outputs are
 // binary, compressed when the client accepts it and the body is large.
-HttpReply InferReply(const core::InferResponse& response,
-                     const BinaryOutputSelection& binary, ContentEncoding encoding) {
+HttpReply InferReply(const core::InferResponse& response, const BinaryOutputSelection& binary,
+                     ContentEncoding encoding) {
   EncodedInferResponse encoded = EncodeBinaryInferResponse(response, binary);
   HttpReply reply = Json(200, std::move(encoded.body));
   if (encoded.has_blobs) {
@@ -71,8 +67,7 @@ HttpReply InferReply(const core::InferResponse& response,
     reply.headers.emplace_back("Inference-Header-Content-Length",
                                std::to_string(encoded.json_size));
   }
-  if (encoding != ContentEncoding::kIdentity &&
-      reply.body.size() >= kMinCompressedResponseBytes) {
+  if (encoding != ContentEncoding::kIdentity && reply.body.size() >= kMinCompressedResponseBytes) {
     reply.body = Compress(reply.body, encoding);
     reply.headers.emplace_back("Content-Encoding", std::string(ContentEncodingName(encoding)));
   }
@@ -83,8 +78,7 @@ std::string PercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() &&
-        HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
       i += 2;
     } else {
@@ -109,8 +103,7 @@ std::vector<std::string> SplitPath(std::string_view target) {
   return segments;
 }
 
-void RestHandler::Handle(const HttpRequestView& request,
-                         ReplyCallback done) const {
+void RestHandler::Handle(const HttpRequestView& request, ReplyCallback done) const {
   if (std::optional<HttpReply> reply = Route(request, done)) {
     done(*std::move(reply));
   }
@@ -137,13 +130,11 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
     return HttpReply{200, RenderStatusPage(core_), "text/html; charset=utf-8", {}};
   }
   if (segments.empty() || segments[0] != "v2") {
-    return Error(404, fmt::format("no such endpoint: {}; the API lives under /v2",
-                                  request.target));
+    return Error(404, fmt::format("no such endpoint: {}; the API lives under /v2", request.target));
   }
   if (segments.size() == 1) {
     if (request.method != "GET") return MethodNotAllowed(request, "GET");
-    return Json(200, EncodeServerMetadata(core_.name(), core_.version(),
-                                          core_.extensions()));
+    return Json(200, EncodeServerMetadata(core_.name(), core_.version(), core_.extensions()));
   }
   if (segments[1] == "health" && segments.size() == 3) {
     if (request.method != "GET") return MethodNotAllowed(request, "GET");
@@ -229,7 +220,8 @@ HttpReply RestHandler::AdvisorRoute(const HttpRequestView& request,
     const long long n = std::strtoll(t.c_str(), &end, 10);
     if (end == t.c_str() || *end != '\0' || n < 0 || n > 100000) {
       return Error(400, fmt::format("query parameter top={} must be a number of keys from 0 "
-                                    "to 100000", t));
+                                    "to 100000",
+                                    t));
     }
     top = static_cast<size_t>(n);
   }
@@ -241,13 +233,14 @@ HttpReply RestHandler::AdvisorRoute(const HttpRequestView& request,
                                       top));
 }
 
-std::optional<HttpReply> RestHandler::ControlRoute(
-    const HttpRequestView& request, const std::vector<std::string>& segments,
-    ReplyCallback& done) const {
+std::optional<HttpReply> RestHandler::ControlRoute(const HttpRequestView& request,
+                                                   const std::vector<std::string>& segments,
+                                                   ReplyCallback& done) const {
   // v2/repository/index, v2/repository/models/{m}/{load|unload|rollback|default|labels}
   if (!options_.control_api) {
-    return Error(403, "the model control API is disabled; start strata serve with "
-                      "--control-api to enable /v2/repository/...");
+    return Error(403,
+                 "the model control API is disabled; start strata serve with "
+                 "--control-api to enable /v2/repository/...");
   }
   if (request.method != "POST") return MethodNotAllowed(request, "POST");
   serving::ModelControl& control = core_.control();
@@ -295,9 +288,9 @@ std::optional<HttpReply> RestHandler::ControlRoute(
   return std::nullopt;
 }
 
-std::optional<HttpReply> RestHandler::ModelRoute(
-    const HttpRequestView& request, const std::vector<std::string>& segments,
-    ReplyCallback& done) const {
+std::optional<HttpReply> RestHandler::ModelRoute(const HttpRequestView& request,
+                                                 const std::vector<std::string>& segments,
+                                                 ReplyCallback& done) const {
   // v2/models/{m}[/versions/{v}][/ready|/infer|/config]
   std::string model = segments[2];
   std::string version;
@@ -325,7 +318,8 @@ std::optional<HttpReply> RestHandler::ModelRoute(
     if (action == "ready") return Json(d->ready ? 200 : 503, EncodeEndpointReady(*d));
     if (action == "config") {
       return Error(404, fmt::format("'{}' is a {} endpoint, not a model; it has no model "
-                                    "configuration", model, serving::PlanName(d->plan)));
+                                    "configuration",
+                                    model, serving::PlanName(d->plan)));
     }
     return Json(200, EncodeEndpointMetadata(*d));
   }
@@ -340,10 +334,8 @@ std::optional<HttpReply> RestHandler::ModelRoute(
   return Json(200, EncodeModelMetadata(served));
 }
 
-std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request,
-                                            std::string model,
-                                            std::string version,
-                                            ReplyCallback& done) const {
+std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std::string model,
+                                            std::string version, ReplyCallback& done) const {
   absl::StatusOr<ContentEncoding> encoding = ParseContentEncoding(request.content_encoding);
   if (!encoding.ok()) return Error(415, std::string(encoding.status().message()));
   std::string inflated;
@@ -355,8 +347,7 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request,
       if (decompressed.status().code() == absl::StatusCode::kUnavailable) {
         return FromStatus(decompressed.status());  // 503, Retry-After: the body budget
       }
-      const bool too_large =
-          decompressed.status().code() == absl::StatusCode::kResourceExhausted;
+      const bool too_large = decompressed.status().code() == absl::StatusCode::kResourceExhausted;
       return Error(too_large ? 413 : 400, std::string(decompressed.status().message()));
     }
     inflated = *std::move(decompressed);
@@ -372,16 +363,15 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request,
   const BinaryOutputSelection binary = BinaryOutputSelection::Of(*decoded);
   const ContentEncoding reply_encoding = NegotiateEncoding(request.accept_encoding);
   const bool has_id = decoded->has_id;  // echoed even when empty, whoever answers
-  core_.InferAsync(*std::move(decoded),
-                   [done = std::move(done), binary, reply_encoding, has_id](
-                       absl::StatusOr<core::InferResponse> response) {
-                     if (!response.ok()) return done(FromStatus(response.status()));
-                     response->has_id = response->has_id || has_id;
-                     HttpReply reply = InferReply(*response, binary, reply_encoding);
-                     reply.model_name = response->model_name;
-                     reply.model_version = response->model_version;
-                     done(std::move(reply));
-                   });
+  core_.InferAsync(*std::move(decoded), [done = std::move(done), binary, reply_encoding,
+                                         has_id](absl::StatusOr<core::InferResponse> response) {
+    if (!response.ok()) return done(FromStatus(response.status()));
+    response->has_id = response->has_id || has_id;
+    HttpReply reply = InferReply(*response, binary, reply_encoding);
+    reply.model_name = response->model_name;
+    reply.model_version = response->model_version;
+    done(std::move(reply));
+  });
   return std::nullopt;
 }
 

@@ -48,8 +48,7 @@ struct RestHandlerOptions {
 
 class RestHandler {
  public:
-  explicit RestHandler(const serving::ServerCore& core,
-                       RestHandlerOptions options = {})
+  explicit RestHandler(const serving::ServerCore& core, RestHandlerOptions options = {})
       : core_(core), options_(options) {}
 
   // Answers `request` by calling `done` exactly once, on any thread
@@ -63,14 +62,12 @@ class RestHandler {
 
  private:
   // nullopt when the request went to the core, which answers via `done`.
-  std::optional<HttpReply> Route(const HttpRequestView& request,
-                                 ReplyCallback& done) const;
+  std::optional<HttpReply> Route(const HttpRequestView& request, ReplyCallback& done) const;
   std::optional<HttpReply> ModelRoute(const HttpRequestView& request,
                                       const std::vector<std::string>& segments,
                                       ReplyCallback& done) const;
-  std::optional<HttpReply> Infer(const HttpRequestView& request,
-                                 std::string model, std::string version,
-                                 ReplyCallback& done) const;
+  std::optional<HttpReply> Infer(const HttpRequestView& request, std::string model,
+                                 std::string version, ReplyCallback& done) const;
 
   HttpReply AdvisorRoute(const HttpRequestView& request,
                          const std::vector<std::string>& segments) const;

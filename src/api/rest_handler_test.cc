@@ -17,7 +17,9 @@ class RestHandlerTest : public ::testing::Test {
     handler_ = std::make_unique<RestHandler>(*core_);
   }
 
-  HttpReply Get(std::string_view target) { return handler_->HandleForTest({"GET", target, "", "", ""}); }
+  HttpReply Get(std::string_view target) {
+    return handler_->HandleForTest({"GET", target, "", "", ""});
+  }
   HttpReply Post(std::string_view target, std::string_view body) {
     return handler_->HandleForTest({"POST", target, body, "", ""});
   }
@@ -50,8 +52,8 @@ TEST_F(RestHandlerTest, ServerIsNotReadyWhileAModelIsNot) {
 }
 
 TEST_F(RestHandlerTest, LenientReadinessIsReadyOnceStarted) {
-  auto core = serving::ServerCore::Create({.repository = root_, .lenient_readiness = true},
-                                          backends_);
+  auto core =
+      serving::ServerCore::Create({.repository = root_, .lenient_readiness = true}, backends_);
   ASSERT_TRUE(core.ok()) << core.status();
   RestHandler handler(**core);
   HttpReply ready = handler.HandleForTest({"GET", "/v2/health/ready", "", "", ""});
@@ -88,23 +90,25 @@ TEST_F(RestHandlerTest, BrokenModelIsNotReadyWithReason) {
   HttpReply meta = Get("/v2/models/corrupt");
   EXPECT_EQ(meta.status, 200);
   EXPECT_NE(meta.body.find(R"("state":"UNAVAILABLE")"), std::string::npos);
-  HttpReply infer = Post("/v2/models/corrupt/infer",
-                         R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1,2]}]})");
+  HttpReply infer =
+      Post("/v2/models/corrupt/infer",
+           R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1,2]}]})");
   EXPECT_EQ(infer.status, 503);
 }
 
 TEST_F(RestHandlerTest, InferEchoesIdAndNamesVersion) {
-  HttpReply reply = Post("/v2/models/good/infer",
-                         R"({"id":"q","inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[[1,2]]}]})");
+  HttpReply reply =
+      Post("/v2/models/good/infer",
+           R"({"id":"q","inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[[1,2]]}]})");
   EXPECT_EQ(reply.status, 200);
-  EXPECT_EQ(reply.body,
-            R"({"model_name":"good","model_version":"10","id":"q","outputs":[)"
-            R"({"name":"y","datatype":"FP32","shape":[1,2],"data":[2.0,4.0]}]})");
+  EXPECT_EQ(reply.body, R"({"model_name":"good","model_version":"10","id":"q","outputs":[)"
+                        R"({"name":"y","datatype":"FP32","shape":[1,2],"data":[2.0,4.0]}]})");
 }
 
 TEST_F(RestHandlerTest, AnEmptyIdIsEchoed) {
-  HttpReply reply = Post("/v2/models/good/infer",
-                         R"({"id":"","inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1,2]}]})");
+  HttpReply reply =
+      Post("/v2/models/good/infer",
+           R"({"id":"","inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1,2]}]})");
   EXPECT_EQ(reply.status, 200);
   EXPECT_NE(reply.body.find(R"("model_version":"10","id":"","outputs")"), std::string::npos)
       << reply.body;
@@ -114,9 +118,10 @@ TEST_F(RestHandlerTest, AnEmptyIdIsEchoed) {
 }
 
 TEST_F(RestHandlerTest, ClassificationAnswersTopClasses) {
-  HttpReply reply = Post("/v2/models/good/infer",
-                         R"({"inputs":[{"name":"x","datatype":"FP32","shape":[2,2],"data":[1,2,4,3]}],)"
-                         R"("outputs":[{"name":"y","parameters":{"classification":1}}]})");
+  HttpReply reply =
+      Post("/v2/models/good/infer",
+           R"({"inputs":[{"name":"x","datatype":"FP32","shape":[2,2],"data":[1,2,4,3]}],)"
+           R"("outputs":[{"name":"y","parameters":{"classification":1}}]})");
   EXPECT_EQ(reply.status, 200) << reply.body;
   EXPECT_NE(reply.body.find(R"({"name":"y","datatype":"BYTES","shape":[2,1],)"
                             R"("data":["4.000000:1","8.000000:0"]})"),
@@ -140,8 +145,8 @@ TEST_F(RestControlTest, LoadRefusesWhatItCannotDo) {
   EXPECT_EQ(config.status, 400);
   EXPECT_NE(config.body.find("parameter 'config' is not supported"), std::string::npos)
       << config.body;
-  HttpReply file = Post("/v2/repository/models/good/load",
-                        R"({"parameters":{"file:1/model.pt":"AAAA"}})");
+  HttpReply file =
+      Post("/v2/repository/models/good/load", R"({"parameters":{"file:1/model.pt":"AAAA"}})");
   EXPECT_EQ(file.status, 400);
   EXPECT_NE(file.body.find("'file:1/model.pt'"), std::string::npos) << file.body;
   HttpReply garbage = Post("/v2/repository/models/good/load", "not json");
@@ -163,13 +168,13 @@ TEST_F(RestControlTest, RefusedBodiesAreAnswered) {
 
 // tritonclient.http's unload_model() sends {"parameters": {"unload_dependents": false}}.
 TEST_F(RestControlTest, UnloadTakesUnloadDependents) {
-  EXPECT_EQ(Post("/v2/repository/models/good/unload",
-                 R"({"parameters":{"unload_dependents":false}})")
-                .status,
-            200);
+  EXPECT_EQ(
+      Post("/v2/repository/models/good/unload", R"({"parameters":{"unload_dependents":false}})")
+          .status,
+      200);
   EXPECT_EQ(Post("/v2/repository/models/good/load", "{}").status, 200);
-  HttpReply bad = Post("/v2/repository/models/good/unload",
-                       R"({"parameters":{"unload_dependents":"yes"}})");
+  HttpReply bad =
+      Post("/v2/repository/models/good/unload", R"({"parameters":{"unload_dependents":"yes"}})");
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("'unload_dependents' must be true or false"), std::string::npos);
 }
@@ -186,17 +191,22 @@ TEST_F(RestHandlerTest, ErrorsHaveTheRightStatus) {
                  R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1,3],"data":[1,2,3]}]})")
                 .status,
             400);
-  EXPECT_EQ(Post("/v2/models/good/infer",
-                 R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1,2]}],"outputs":[{"name":"z"}]})")
-                .status,
-            400);
+  EXPECT_EQ(
+      Post(
+          "/v2/models/good/infer",
+          R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1,2]}],"outputs":[{"name":"z"}]})")
+          .status,
+      400);
   EXPECT_EQ(Get("/v2/models/good/infer").status, 405);
   EXPECT_EQ(Get("/v1/models").status, 404);
   EXPECT_EQ(Get("/v2/models/good/bogus").status, 404);
   // A body that says gzip but is not: 400, never a silent misread.
-  EXPECT_EQ(handler_->HandleForTest({"POST", "/v2/models/good/infer", ok_body, "gzip", ""}).status, 400);
-  EXPECT_EQ(handler_->HandleForTest({"POST", "/v2/models/good/infer", ok_body, "br", ""}).status, 415);
-  EXPECT_EQ(handler_->HandleForTest({"POST", "/v2/models/good/infer", ok_body, "", "10"}).status, 400);
+  EXPECT_EQ(handler_->HandleForTest({"POST", "/v2/models/good/infer", ok_body, "gzip", ""}).status,
+            400);
+  EXPECT_EQ(handler_->HandleForTest({"POST", "/v2/models/good/infer", ok_body, "br", ""}).status,
+            415);
+  EXPECT_EQ(handler_->HandleForTest({"POST", "/v2/models/good/infer", ok_body, "", "10"}).status,
+            400);
 }
 
 }  // namespace

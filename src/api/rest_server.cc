@@ -14,8 +14,8 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "core/text_escape.h"
-#include "serving/drain_sequence.h"
 #include "fmt/format.h"
+#include "serving/drain_sequence.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -100,8 +100,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<HttpReply> Admit() {
     const beast::string_view expect = parser_->get()[http::field::expect];
     if (!expect.empty() && !beast::iequals(expect, "100-continue")) {
-      return ErrorReply(417, fmt::format("Expect: {} is not supported; only 100-continue",
-                                         ToView(expect)));
+      return ErrorReply(
+          417, fmt::format("Expect: {} is not supported; only 100-continue", ToView(expect)));
     }
     if (!reservation_.GrowTo(parser_->content_length().value_or(0))) return BudgetSpent();
     return std::nullopt;
@@ -137,8 +137,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void OnBody(beast::error_code ec, size_t) {
     if (ec) return OnReadError(ec, true);
-    if (!parser_->content_length() &&
-        !reservation_.GrowTo(parser_->get().body().capacity())) {
+    if (!parser_->content_length() && !reservation_.GrowTo(parser_->get().body().capacity())) {
       return Answer(BudgetSpent(), After::kDrainThenClose);
     }
     ReadBody();
@@ -161,12 +160,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                     After::kDrainThenClose);
     }
     if (ec == http::error::partial_message) {
-      return Answer(ErrorReply(400, "truncated request: the connection ended before the "
-                                    "body announced by Content-Length arrived"),
+      return Answer(ErrorReply(400,
+                               "truncated request: the connection ended before the "
+                               "body announced by Content-Length arrived"),
                     After::kClose);
     }
-    Answer(ErrorReply(400, fmt::format("malformed HTTP request: {}", ec.message())),
-           After::kClose);
+    Answer(ErrorReply(400, fmt::format("malformed HTTP request: {}", ec.message())), After::kClose);
   }
 
   void OnRequest() {
@@ -280,7 +279,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 // True for the accept errors that mean the process is short of a resource
 // (descriptors, buffers), which retrying at once cannot fix.
 bool IsResourceShortage(const beast::error_code& ec) {
-  return ec == asio::error::no_descriptors ||  // EMFILE
+  return ec == asio::error::no_descriptors ||                         // EMFILE
          ec == boost::system::errc::too_many_files_open_in_system ||  // ENFILE
          ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
@@ -313,16 +312,18 @@ class RestServer::Impl {
   static BodyBudget MakeBodyBudget(const RestServerOptions& options) {
     serving::ServerMetrics* metrics = options.metrics;
     if (metrics == nullptr) return BodyBudget(options.body_memory_budget);
-    return BodyBudget(options.body_memory_budget,
-                      {.held_changed = [metrics](int64_t delta) { metrics->AddHttpBodyBytes(delta); },
-                       .refused = [metrics] { metrics->RecordBodyBudgetRefusal(); }});
+    return BodyBudget(
+        options.body_memory_budget,
+        {.held_changed = [metrics](int64_t delta) { metrics->AddHttpBodyBytes(delta); },
+         .refused = [metrics] { metrics->RecordBodyBudgetRefusal(); }});
   }
 
   static std::shared_ptr<spdlog::logger> MakeAccessLog(const RestServerOptions& options) {
     if (!options.access_log) return nullptr;
     auto logger = std::make_shared<spdlog::logger>(
         "access", std::make_shared<spdlog::sinks::stdout_sink_mt>());
-    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","access":%v})", spdlog::pattern_time_type::utc);
+    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","access":%v})",
+                        spdlog::pattern_time_type::utc);
     return logger;
   }
 
@@ -351,9 +352,9 @@ class RestServer::Impl {
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      return absl::UnavailableError(fmt::format(
-          "cannot listen on {}:{}: {} (is another server using the port? try --port)",
-          state_.options.host, state_.options.port, ec.message()));
+      return absl::UnavailableError(
+          fmt::format("cannot listen on {}:{}: {} (is another server using the port? try --port)",
+                      state_.options.host, state_.options.port, ec.message()));
     }
     return absl::OkStatus();
   }
@@ -485,13 +486,13 @@ class RestServer::Impl {
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer drain_timer_;
-  serving::DrainSequence drain_;  // used on the first context's thread only
+  serving::DrainSequence drain_;     // used on the first context's thread only
   asio::steady_timer accept_timer_;  // the pause after a failed accept
   AcceptBackoff accept_backoff_;     // used on the first context's thread only
 };
 
-absl::StatusOr<std::unique_ptr<RestServer>> RestServer::Start(
-    const RestServerOptions& options, const RestHandler& handler) {
+absl::StatusOr<std::unique_ptr<RestServer>> RestServer::Start(const RestServerOptions& options,
+                                                              const RestHandler& handler) {
   auto impl = std::make_unique<Impl>(options, handler);
   if (absl::Status s = impl->Listen(); !s.ok()) return s;
   return std::unique_ptr<RestServer>(new RestServer(std::move(impl)));

@@ -58,8 +58,8 @@ struct RestServerOptions {
 class RestServer {
  public:
   // Binds and listens; error when the address is unusable.
-  static absl::StatusOr<std::unique_ptr<RestServer>> Start(
-      const RestServerOptions& options, const RestHandler& handler);
+  static absl::StatusOr<std::unique_ptr<RestServer>> Start(const RestServerOptions& options,
+                                                           const RestHandler& handler);
   ~RestServer();
 
   uint16_t port() const;

@@ -1,9 +1,8 @@
 #include "api/status_page.h"
 
-#include "api/endpoint_json.h"
-
 #include <map>
 
+#include "api/endpoint_json.h"
 #include "core/text_escape.h"
 #include "fmt/format.h"
 
@@ -38,9 +37,10 @@ void Models(const serving::ServerCore& core, std::string& out) {
   if (auto s = core.Statistics("", ""); s.ok()) {
     for (serving::ModelStatistics& m : *s) stats[m.name + "/" + m.version] = std::move(m);
   }
-  out += "<h2>Models</h2><table><tr><th>model</th><th>versions</th><th>platform</th>"
-         "<th>state</th><th class=num>requests</th><th class=num>failed</th>"
-         "<th class=num>mean latency</th></tr>";
+  out +=
+      "<h2>Models</h2><table><tr><th>model</th><th>versions</th><th>platform</th>"
+      "<th>state</th><th class=num>requests</th><th class=num>failed</th>"
+      "<th class=num>mean latency</th></tr>";
   for (const auto& m : core.models()) {
     std::string versions;
     for (int64_t v : m->versions) versions += (versions.empty() ? "" : ", ") + std::to_string(v);
@@ -55,8 +55,9 @@ void Models(const serving::ServerCore& core, std::string& out) {
         "<td class=num>{5}</td><td class=num>{6}</td><td class=num>{7}</td></tr>",
         HtmlEscape(m->name), HtmlEscape(m->name), HtmlEscape(versions), HtmlEscape(m->platform),
         ReadyCell(m->ready(), m->reason), ok, failed,
-        ok == 0 ? std::string("—")
-                : fmt::format("{:.0f} µs", 1e-3 * static_cast<double>(ns) / static_cast<double>(ok)));
+        ok == 0
+            ? std::string("—")
+            : fmt::format("{:.0f} µs", 1e-3 * static_cast<double>(ns) / static_cast<double>(ok)));
   }
   out += "</table>";
 }
@@ -64,14 +65,15 @@ void Models(const serving::ServerCore& core, std::string& out) {
 void Endpoints(const serving::ServerCore& core, std::string& out) {
   const std::vector<const serving::Endpoint*> endpoints = core.endpoints();
   if (endpoints.empty()) return;
-  out += "<h2>Endpoints</h2><table><tr><th>endpoint</th><th>plan</th><th>state</th>"
-         "<th>details</th></tr>";
+  out +=
+      "<h2>Endpoints</h2><table><tr><th>endpoint</th><th>plan</th><th>state</th>"
+      "<th>details</th></tr>";
   for (const serving::Endpoint* e : endpoints) {
     const serving::EndpointDescription d = e->Describe();
     std::string details;
     for (const auto& [key, value] : EndpointProperties(d)) {
-      details += fmt::format("{}{}: {}", details.empty() ? "" : "; ", HtmlEscape(key),
-                             HtmlEscape(value));
+      details +=
+          fmt::format("{}{}: {}", details.empty() ? "" : "; ", HtmlEscape(key), HtmlEscape(value));
     }
     out += fmt::format(
         "<tr><td><a href=\"/v2/models/{0}\">{0}</a></td><td>{1}</td>{2}"
@@ -84,10 +86,11 @@ void Endpoints(const serving::ServerCore& core, std::string& out) {
 void Workloads(const serving::ServerCore& core, std::string& out) {
   const std::vector<std::string> names = core.WorkloadEndpoints();
   if (names.empty()) return;
-  out += "<h2>Workload (live sketches)</h2><table><tr><th>endpoint</th>"
-         "<th class=num>requests</th><th class=num>distinct keys</th>"
-         "<th class=num>entropy</th><th class=num>peakedness</th><th>top 10 keys</th>"
-         "<th>top 100</th><th>top 1000</th></tr>";
+  out +=
+      "<h2>Workload (live sketches)</h2><table><tr><th>endpoint</th>"
+      "<th class=num>requests</th><th class=num>distinct keys</th>"
+      "<th class=num>entropy</th><th class=num>peakedness</th><th>top 10 keys</th>"
+      "<th>top 100</th><th>top 1000</th></tr>";
   for (const std::string& name : names) {
     absl::StatusOr<advisor::WorkloadStats> s = core.LiveWorkloadStats(name);
     if (!s.ok()) continue;
@@ -99,9 +102,10 @@ void Workloads(const serving::ServerCore& core, std::string& out) {
         s->entropy_bits, s->peakedness, ShareCell(s->coverage.ShareAt(10)),
         ShareCell(s->coverage.ShareAt(100)), ShareCell(s->coverage.ShareAt(1000)));
   }
-  out += "</table><p class=muted>Peakedness is 1 − entropy / log2(distinct keys): 0 for a flat "
-         "workload, towards 1 when a few keys take the traffic. <code>strata advise --server "
-         "URL --endpoint NAME</code> turns these into a recommendation.</p>";
+  out +=
+      "</table><p class=muted>Peakedness is 1 − entropy / log2(distinct keys): 0 for a flat "
+      "workload, towards 1 when a few keys take the traffic. <code>strata advise --server "
+      "URL --endpoint NAME</code> turns these into a recommendation.</p>";
 }
 
 }  // namespace
@@ -114,10 +118,11 @@ std::string RenderStatusPage(const serving::ServerCore& core) {
   Models(core, out);
   Endpoints(core, out);
   Workloads(core, out);
-  out += "<h2>More</h2><ul><li><a href=\"/metrics\">/metrics</a> (Prometheus)</li>"
-         "<li><a href=\"/v2/models/stats\">/v2/models/stats</a> (statistics)</li>"
-         "<li><a href=\"/v2/advisor\">/v2/advisor</a> (live workload, JSON)</li>"
-         "<li><a href=\"/v2\">/v2</a> (server metadata)</li></ul></body></html>\n";
+  out +=
+      "<h2>More</h2><ul><li><a href=\"/metrics\">/metrics</a> (Prometheus)</li>"
+      "<li><a href=\"/v2/models/stats\">/v2/models/stats</a> (statistics)</li>"
+      "<li><a href=\"/v2/advisor\">/v2/advisor</a> (live workload, JSON)</li>"
+      "<li><a href=\"/v2\">/v2</a> (server metadata)</li></ul></body></html>\n";
   return out;
 }
 

@@ -9,8 +9,7 @@
 
 namespace strata::api {
 
-absl::StatusOr<std::vector<core::InferRequest>> ReadWarmupFile(
-    const std::filesystem::path& file) {
+absl::StatusOr<std::vector<core::InferRequest>> ReadWarmupFile(const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in) {
     return absl::NotFoundError(fmt::format("cannot read warm-up file {}", file.string()));
@@ -27,8 +26,7 @@ absl::StatusOr<std::vector<core::InferRequest>> ReadWarmupFile(
   simdjson::dom::element root;
   if (!parser.parse(text).get(root) && root.is_object()) {
     simdjson::dom::element request;
-    const std::string body =
-        root["request"].get(request) ? text : simdjson::to_string(request);
+    const std::string body = root["request"].get(request) ? text : simdjson::to_string(request);
     absl::StatusOr<core::InferRequest> decoded = DecodeInferRequest(body);
     if (!decoded.ok()) return fail(decoded.status());
     return std::vector<core::InferRequest>{*std::move(decoded)};
@@ -40,8 +38,8 @@ absl::StatusOr<std::vector<core::InferRequest>> ReadWarmupFile(
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     absl::StatusOr<core::InferRequest> decoded = DecodeInferRequest(line);
     if (!decoded.ok()) {
-      return fail(absl::InvalidArgumentError(fmt::format(
-          "line {}: {}", requests.size() + 1, std::string(decoded.status().message()))));
+      return fail(absl::InvalidArgumentError(fmt::format("line {}: {}", requests.size() + 1,
+                                                         std::string(decoded.status().message()))));
     }
     requests.push_back(*std::move(decoded));
   }

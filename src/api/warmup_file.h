@@ -13,8 +13,7 @@
 
 namespace strata::api {
 
-absl::StatusOr<std::vector<core::InferRequest>> ReadWarmupFile(
-    const std::filesystem::path& file);
+absl::StatusOr<std::vector<core::InferRequest>> ReadWarmupFile(const std::filesystem::path& file);
 
 }  // namespace strata::api
 

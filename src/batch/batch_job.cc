@@ -35,8 +35,7 @@ class FileLock {
     if (::flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
       ::close(fd);
       return absl::FailedPreconditionError(fmt::format(
-          "{} is locked: another process is running this shard of the job",
-          path.string()));
+          "{} is locked: another process is running this shard of the job", path.string()));
     }
     return FileLock(fd);
   }
@@ -63,7 +62,7 @@ std::optional<int64_t> ReadNumber(const fs::path& path) {
 
 std::string DeriveJobId(const BatchJobOptions& o) {
   std::string input = o.input;
-  struct stat st{};
+  struct stat st {};
   if (o.input != "-" && ::stat(o.input.c_str(), &st) == 0) {
     std::error_code ec;
     input = fmt::format("{}:{}:{}.{}", fs::absolute(o.input, ec).string(), st.st_size,
@@ -73,14 +72,14 @@ std::string DeriveJobId(const BatchJobOptions& o) {
   for (const auto& [name, columns] : o.mapping) {
     mapping += fmt::format("{}={};", name, fmt::join(columns, ","));
   }
-  const std::string description = fmt::format(
-      "v1|model={}:{}|input={}|format={}|key={}|map={}|out={}|shards={}|chunk={}",
-      o.model_config.name, o.model_version, input, static_cast<int>(o.input_format),
-      o.key.ToString(), mapping,
-      o.store != nullptr ? fmt::format("table:{}:{}", o.store->kind(), o.table)
-                         : fmt::format("file:{}:{}", o.output_path,
-                                       static_cast<int>(o.output_format)),
-      o.shard_count, o.chunk_rows);
+  const std::string description =
+      fmt::format("v1|model={}:{}|input={}|format={}|key={}|map={}|out={}|shards={}|chunk={}",
+                  o.model_config.name, o.model_version, input, static_cast<int>(o.input_format),
+                  o.key.ToString(), mapping,
+                  o.store != nullptr
+                      ? fmt::format("table:{}:{}", o.store->kind(), o.table)
+                      : fmt::format("file:{}:{}", o.output_path, static_cast<int>(o.output_format)),
+                  o.shard_count, o.chunk_rows);
   return fmt::format("{:016x}", store::TableChecksum::Hash(description, 7));
 }
 
@@ -90,15 +89,14 @@ absl::StatusOr<BatchJobResult> RunBatchJob(const BatchJobOptions& options) {
   result.job_id = options.job_id.empty() ? DeriveJobId(options) : options.job_id;
   if (options.shard_count < 1 || options.shard_index < 0 ||
       options.shard_index >= options.shard_count) {
-    return absl::InvalidArgumentError(fmt::format(
-        "shard {}/{} is not valid: use i/N with 0 <= i < N", options.shard_index,
-        options.shard_count));
+    return absl::InvalidArgumentError(
+        fmt::format("shard {}/{} is not valid: use i/N with 0 <= i < N", options.shard_index,
+                    options.shard_count));
   }
   if (options.chunk_rows < 1 || options.batch_size < 1) {
     return absl::InvalidArgumentError("chunk rows and batch size must be positive");
   }
-  absl::StatusOr<std::vector<store::OutputColumn>> outputs =
-      TableOutputs(options.model_config);
+  absl::StatusOr<std::vector<store::OutputColumn>> outputs = TableOutputs(options.model_config);
   if (!outputs.ok()) return outputs.status();
 
   const fs::path job_dir = options.staging_root / result.job_id;
@@ -110,16 +108,17 @@ absl::StatusOr<BatchJobResult> RunBatchJob(const BatchJobOptions& options) {
     return absl::InternalError(
         fmt::format("cannot create job directory {}: {}", job_dir.string(), ec.message()));
   }
-  absl::StatusOr<FileLock> shard_lock = FileLock::Acquire(
-      job_dir / "shards" / fmt::format("{}.lock", options.shard_index), false);
+  absl::StatusOr<FileLock> shard_lock =
+      FileLock::Acquire(job_dir / "shards" / fmt::format("{}.lock", options.shard_index), false);
   if (!shard_lock.ok()) return shard_lock.status();
   // A completed job does not run again: not its chunks (whose checkpoints are
   // gone), and not its merge (checked again below, for a shard that finishes
   // after another has published).
   if (const std::optional<int64_t> done = ReadNumber(job_dir / "finalized")) {
-    spdlog::info("job {} is already complete (table version {}); pass another "
-                 "--job-id to run it again",
-                 result.job_id, *done);
+    spdlog::info(
+        "job {} is already complete (table version {}); pass another "
+        "--job-id to run it again",
+        result.job_id, *done);
     result.version = *done;
     return result;
   }
@@ -183,59 +182,56 @@ absl::StatusOr<BatchJobResult> RunBatchJob(const BatchJobOptions& options) {
 
   ProgressReporter progress(options.progress, options.progress_interval_s);
   progress.Start([&] {
-    return ProgressSnapshot{rows_done.load() + rows_resumed.load(),
-                            (*reader)->bytes_read(), (*reader)->total_bytes()};
+    return ProgressSnapshot{rows_done.load() + rows_resumed.load(), (*reader)->bytes_read(),
+                            (*reader)->total_bytes()};
   });
-  const int threads = options.threads > 0
-                          ? options.threads
-                          : std::max(1u, std::thread::hardware_concurrency());
+  const int threads =
+      options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> pool;
   for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
   for (std::thread& t : pool) t.join();
   progress.Stop();
   result.rows_processed = rows_done;
   result.rows_resumed = rows_resumed;
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!failure.ok()) return failure;
 
   absl::Status marked = store::WriteFileAtomically(
-      job_dir / "shards" / fmt::format("{}.done", options.shard_index),
-      std::to_string(chunks));
+      job_dir / "shards" / fmt::format("{}.done", options.shard_index), std::to_string(chunks));
   if (!marked.ok()) return marked;
 
   absl::StatusOr<FileLock> publish_lock = FileLock::Acquire(job_dir / "publish.lock", true);
   if (!publish_lock.ok()) return publish_lock.status();
   for (int i = 0; i < options.shard_count; ++i) {
-    const std::optional<int64_t> seen =
-        ReadNumber(job_dir / "shards" / fmt::format("{}.done", i));
+    const std::optional<int64_t> seen = ReadNumber(job_dir / "shards" / fmt::format("{}.done", i));
     if (!seen) {
-      spdlog::info("shard {}/{} done; shard {} has not finished, the last shard "
-                   "to finish publishes",
-                   options.shard_index, options.shard_count, i);
+      spdlog::info(
+          "shard {}/{} done; shard {} has not finished, the last shard "
+          "to finish publishes",
+          options.shard_index, options.shard_count, i);
       return result;
     }
     if (*seen != chunks) {
       return absl::FailedPreconditionError(fmt::format(
-          "shard {} saw {} chunks but this shard saw {}: the shards read different inputs",
-          i, *seen, chunks));
+          "shard {} saw {} chunks but this shard saw {}: the shards read different inputs", i,
+          *seen, chunks));
     }
   }
   if (const std::optional<int64_t> done = ReadNumber(job_dir / "finalized")) {
-    spdlog::info("job {} is already complete (table version {}); pass another "
-                 "--job-id to run it again",
-                 result.job_id, *done);
+    spdlog::info(
+        "job {} is already complete (table version {}); pass another "
+        "--job-id to run it again",
+        result.job_id, *done);
     result.version = *done;
     return result;
   }
   absl::Status finalized = FinalizeJob(options, job_dir, chunks, *outputs, result);
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!finalized.ok()) return finalized;
   if (!result.verified) return result;  // the runs stay: fix and re-verify
   // The job is complete: its checkpoints have served their purpose.
-  absl::Status s = store::WriteFileAtomically(job_dir / "finalized",
-                                              std::to_string(result.version));
+  absl::Status s =
+      store::WriteFileAtomically(job_dir / "finalized", std::to_string(result.version));
   if (!s.ok()) return s;
   fs::remove_all(parts, ec);
   return result;

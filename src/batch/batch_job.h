@@ -51,8 +51,8 @@ struct BatchJobOptions {
   // The output: a table of `store` (when set), else a file.
   store::TableStore* store = nullptr;  // not owned
   std::string table;
-  bool publish = true;     // make the new version current
-  int keep_versions = 3;   // older versions (not current) are removed
+  bool publish = true;    // make the new version current
+  int keep_versions = 3;  // older versions (not current) are removed
   std::string output_path;
   OutputFormat output_format = OutputFormat::kCsv;
 
@@ -62,8 +62,8 @@ struct BatchJobOptions {
   std::filesystem::path staging_root;  // the job directory's parent
   int threads = 0;                     // 0: one per core
   int64_t chunk_rows = 65536;
-  int64_t batch_size = 8192;           // rows per model run
-  std::string reject_path;  // empty: a malformed row fails the job
+  int64_t batch_size = 8192;  // rows per model run
+  std::string reject_path;    // empty: a malformed row fails the job
 
   Expectations expect;
   ProgressMode progress = ProgressMode::kAuto;
@@ -77,8 +77,8 @@ struct BatchJobResult {
   double seconds = 0;
   // Whether this process merged the shards; false while others still run.
   bool finalized = false;
-  int64_t rows = 0;      // in the output
-  int64_t rejected = 0;  // malformed rows skipped into the reject file
+  int64_t rows = 0;       // in the output
+  int64_t rejected = 0;   // malformed rows skipped into the reject file
   bool verified = false;  // false: nothing was published, see report
   int64_t version = 0;    // the table version written
   bool published = false;

@@ -16,8 +16,7 @@ namespace fs = std::filesystem;
 class LinearModel : public runtime::Model {
  public:
   explicit LinearModel(float offset = 0) : offset_(offset) {}
-  absl::StatusOr<std::vector<core::Tensor>> Run(
-      std::span<const core::Tensor> inputs) override {
+  absl::StatusOr<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs) override {
     const int64_t n = inputs[0].shape[0];
     core::Tensor y = core::Tensor::Zeros("y", core::DataType::kFp32, {n});
     auto x = inputs[0].As<float>();
@@ -127,8 +126,7 @@ TEST_F(BatchJobTest, ResumingAfterAFailureGivesTheSameTable) {
   options.threads = 1;
   absl::StatusOr<BatchJobResult> failed = RunBatchJob(options);
   ASSERT_FALSE(failed.ok());
-  EXPECT_NE(failed.status().message().find("line 150"), std::string_view::npos)
-      << failed.status();
+  EXPECT_NE(failed.status().message().find("line 150"), std::string_view::npos) << failed.status();
   WriteCsv("in.csv", 200);  // fixed in place; same job id
   absl::StatusOr<BatchJobResult> resumed = RunBatchJob(options);
   ASSERT_TRUE(resumed.ok()) << resumed.status();
@@ -170,9 +168,7 @@ TEST_F(BatchJobTest, ShardsCombineIntoOneVersion) {
   EXPECT_FALSE(results[0].finalized);
   EXPECT_FALSE(results[1].finalized);
   ASSERT_TRUE(results[2].finalized);
-  EXPECT_EQ(results[0].rows_processed + results[1].rows_processed +
-                results[2].rows_processed,
-            123);
+  EXPECT_EQ(results[0].rows_processed + results[1].rows_processed + results[2].rows_processed, 123);
   EXPECT_EQ(results[2].checksum, whole->checksum);
   EXPECT_EQ(*store_.ListVersions("forecast"), (std::vector<int64_t>{1, 2}));
 }
@@ -248,8 +244,7 @@ TEST_F(BatchJobTest, FileOutputKeepsInputOrderAndKeyTexts) {
   options.output_path = (dir_ / "out.csv").string();
   options.output_format = OutputFormat::kCsv;
   ASSERT_TRUE(RunBatchJob(options).ok());
-  EXPECT_EQ(*store::ReadFile(options.output_path),
-            "store_id,sku,y\n7,\"a\"\"b\",5\n3,c,0.5\n");
+  EXPECT_EQ(*store::ReadFile(options.output_path), "store_id,sku,y\n7,\"a\"\"b\",5\n3,c,0.5\n");
 }
 
 }  // namespace

@@ -38,37 +38,35 @@ struct Records {
 
 }  // namespace
 
-absl::StatusOr<std::vector<store::OutputColumn>> TableOutputs(
-    const runtime::ModelConfig& config) {
+absl::StatusOr<std::vector<store::OutputColumn>> TableOutputs(const runtime::ModelConfig& config) {
   std::vector<store::OutputColumn> outputs;
   const bool batched = config.max_batch_size > 0;
   for (const runtime::TensorSpec& spec : config.outputs) {
     if (spec.dtype == core::DataType::kBytes) {
       return absl::InvalidArgumentError(fmt::format(
-          "output '{}' is BYTES; strata batch writes fixed-size outputs only",
-          spec.name));
+          "output '{}' is BYTES; strata batch writes fixed-size outputs only", spec.name));
     }
     store::OutputColumn column{spec.name, spec.dtype, {}};
     for (size_t i = batched ? 1 : 0; i < spec.shape.size(); ++i) {
       if (spec.shape[i] < 0) {
-        return absl::InvalidArgumentError(fmt::format(
-            "output '{}' has a variable dimension besides the batch", spec.name));
+        return absl::InvalidArgumentError(
+            fmt::format("output '{}' has a variable dimension besides the batch", spec.name));
       }
       column.shape.push_back(spec.shape[i]);
     }
     outputs.push_back(std::move(column));
   }
   if (!batched) {
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}' has max_batch_size 0 (no batch dimension); strata batch "
-        "needs a model that takes rows in batches",
-        config.name));
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}' has max_batch_size 0 (no batch dimension); strata batch "
+                    "needs a model that takes rows in batches",
+                    config.name));
   }
   return outputs;
 }
 
-void EncodeFileValue(const std::vector<std::string>& key_texts,
-                     std::string_view outputs, std::string& value) {
+void EncodeFileValue(const std::vector<std::string>& key_texts, std::string_view outputs,
+                     std::string& value) {
   value.clear();
   for (const std::string& text : key_texts) {
     PutU32(static_cast<uint32_t>(text.size()), value);
@@ -78,8 +76,7 @@ void EncodeFileValue(const std::vector<std::string>& key_texts,
 }
 
 bool DecodeFileValue(std::string_view value, size_t key_columns,
-                     std::vector<std::string_view>& key_texts,
-                     std::string_view& outputs) {
+                     std::vector<std::string_view>& key_texts, std::string_view& outputs) {
   key_texts.clear();
   for (size_t c = 0; c < key_columns; ++c) {
     if (value.size() < 4) return false;
@@ -133,8 +130,8 @@ absl::StatusOr<int64_t> ChunkProcessor::Process(const Chunk& chunk) const {
               fmt::format("line {}: {}", line, std::string(s.message())));
         }
         ++rejected;
-        fmt::format_to(std::back_inserter(rejects), "{}\t{}\t{}\n", line,
-                       std::string(s.message()), chunk.lines[next]);
+        fmt::format_to(std::back_inserter(rejects), "{}\t{}\t{}\n", line, std::string(s.message()),
+                       chunk.lines[next]);
         continue;
       }
       positions[n] = chunk.first_row + static_cast<int64_t>(next);
@@ -148,23 +145,20 @@ absl::StatusOr<int64_t> ChunkProcessor::Process(const Chunk& chunk) const {
     }
     absl::StatusOr<std::vector<core::Tensor>> outputs = options_.model->Run(inputs);
     if (!outputs.ok()) {
-      return absl::InternalError(fmt::format(
-          "model '{}' failed on lines {}-{}: {}", config.name,
-          chunk.line_numbers.front(), chunk.line_numbers.back(),
-          std::string(outputs.status().message())));
+      return absl::InternalError(fmt::format("model '{}' failed on lines {}-{}: {}", config.name,
+                                             chunk.line_numbers.front(), chunk.line_numbers.back(),
+                                             std::string(outputs.status().message())));
     }
     if (outputs->size() != options_.outputs.size()) {
-      return absl::InternalError(fmt::format("model '{}' returned {} outputs, not {}",
-                                             config.name, outputs->size(),
-                                             options_.outputs.size()));
+      return absl::InternalError(fmt::format("model '{}' returned {} outputs, not {}", config.name,
+                                             outputs->size(), options_.outputs.size()));
     }
     for (size_t o = 0; o < outputs->size(); ++o) {
       const size_t expected = options_.outputs[o].BytesPerRow() * n;
       if ((*outputs)[o].data.size() != expected) {
-        return absl::InternalError(fmt::format(
-            "model '{}' output '{}' has {} bytes for {} rows; expected {}",
-            config.name, options_.outputs[o].name, (*outputs)[o].data.size(), n,
-            expected));
+        return absl::InternalError(
+            fmt::format("model '{}' output '{}' has {} bytes for {} rows; expected {}", config.name,
+                        options_.outputs[o].name, (*outputs)[o].data.size(), n, expected));
       }
     }
     std::string row_value(value_size, '\0');
@@ -172,8 +166,7 @@ absl::StatusOr<int64_t> ChunkProcessor::Process(const Chunk& chunk) const {
       size_t offset = 0;
       for (size_t o = 0; o < outputs->size(); ++o) {
         const size_t bytes = options_.outputs[o].BytesPerRow();
-        std::memcpy(row_value.data() + offset, (*outputs)[o].data.data() + r * bytes,
-                    bytes);
+        std::memcpy(row_value.data() + offset, (*outputs)[o].data.data() + r * bytes, bytes);
         offset += bytes;
       }
       if (options_.file_output) {

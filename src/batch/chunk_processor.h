@@ -37,16 +37,13 @@ struct ChunkProcessorOptions {
 
 class ChunkProcessor {
  public:
-  explicit ChunkProcessor(ChunkProcessorOptions options)
-      : options_(std::move(options)) {}
+  explicit ChunkProcessor(ChunkProcessorOptions options) : options_(std::move(options)) {}
 
   // Returns the number of rejected rows.
   absl::StatusOr<int64_t> Process(const Chunk& chunk) const;
 
-  static std::filesystem::path RunPath(const std::filesystem::path& parts_dir,
-                                       int64_t index);
-  static std::filesystem::path RejectsPath(const std::filesystem::path& parts_dir,
-                                           int64_t index);
+  static std::filesystem::path RunPath(const std::filesystem::path& parts_dir, int64_t index);
+  static std::filesystem::path RejectsPath(const std::filesystem::path& parts_dir, int64_t index);
 
  private:
   ChunkProcessorOptions options_;
@@ -54,16 +51,14 @@ class ChunkProcessor {
 
 // The table outputs of a model: its declared outputs without the batch
 // dimension. Error for BYTES or variable-size outputs.
-absl::StatusOr<std::vector<store::OutputColumn>> TableOutputs(
-    const runtime::ModelConfig& config);
+absl::StatusOr<std::vector<store::OutputColumn>> TableOutputs(const runtime::ModelConfig& config);
 
 // A file output record's value: each key text (u32 length, bytes), then the
 // row's outputs; and its inverse.
-void EncodeFileValue(const std::vector<std::string>& key_texts,
-                     std::string_view outputs, std::string& value);
+void EncodeFileValue(const std::vector<std::string>& key_texts, std::string_view outputs,
+                     std::string& value);
 bool DecodeFileValue(std::string_view value, size_t key_columns,
-                     std::vector<std::string_view>& key_texts,
-                     std::string_view& outputs);
+                     std::vector<std::string_view>& key_texts, std::string_view& outputs);
 
 }  // namespace strata::batch
 

@@ -10,18 +10,17 @@
 
 namespace strata::batch {
 
-absl::StatusOr<std::unique_ptr<ChunkReader>> ChunkReader::Open(
-    const std::string& path, bool has_header, int64_t rows_per_chunk) {
+absl::StatusOr<std::unique_ptr<ChunkReader>> ChunkReader::Open(const std::string& path,
+                                                               bool has_header,
+                                                               int64_t rows_per_chunk) {
   std::FILE* file = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
-    return absl::NotFoundError(
-        fmt::format("cannot open input {}: {}", path, std::strerror(errno)));
+    return absl::NotFoundError(fmt::format("cannot open input {}: {}", path, std::strerror(errno)));
   }
-  auto reader = std::unique_ptr<ChunkReader>(
-      new ChunkReader(file, path != "-", rows_per_chunk));
+  auto reader = std::unique_ptr<ChunkReader>(new ChunkReader(file, path != "-", rows_per_chunk));
   reader->buffer_.resize(4 << 20);
   std::setvbuf(file, reader->buffer_.data(), _IOFBF, reader->buffer_.size());
-  struct stat st{};
+  struct stat st {};
   if (::fstat(::fileno(file), &st) == 0 && S_ISREG(st.st_mode)) {
     reader->total_bytes_ = st.st_size;
   }
@@ -73,8 +72,7 @@ absl::StatusOr<std::optional<Chunk>> ChunkReader::Next(bool skip) {
     chunk.line_numbers.push_back(line_number_);
   }
   if (std::ferror(file_)) {
-    return absl::InternalError(
-        fmt::format("cannot read the input: {}", std::strerror(errno)));
+    return absl::InternalError(fmt::format("cannot read the input: {}", std::strerror(errno)));
   }
   if (count == 0) return std::nullopt;
   ++next_index_;
@@ -82,8 +80,7 @@ absl::StatusOr<std::optional<Chunk>> ChunkReader::Next(bool skip) {
   chunk.rows = count;
   offsets.push_back(chunk.text.size());
   for (size_t i = 0; i + 1 < offsets.size(); ++i) {
-    chunk.lines.emplace_back(chunk.text.data() + offsets[i],
-                             offsets[i + 1] - offsets[i]);
+    chunk.lines.emplace_back(chunk.text.data() + offsets[i], offsets[i + 1] - offsets[i]);
   }
   return chunk;
 }

@@ -28,16 +28,16 @@ struct Chunk {
   // The lines, without their newlines. A vector, not a string, so that
   // moving a Chunk keeps `lines` valid.
   std::vector<char> text;
-  std::vector<std::string_view> lines;     // views into text
-  std::vector<int64_t> line_numbers;       // 1-based, in the input
+  std::vector<std::string_view> lines;  // views into text
+  std::vector<int64_t> line_numbers;    // 1-based, in the input
 };
 
 class ChunkReader {
  public:
   // `path` "-" reads stdin. With `has_header`, the first non-blank line is
   // the header (see header()).
-  static absl::StatusOr<std::unique_ptr<ChunkReader>> Open(
-      const std::string& path, bool has_header, int64_t rows_per_chunk);
+  static absl::StatusOr<std::unique_ptr<ChunkReader>> Open(const std::string& path, bool has_header,
+                                                           int64_t rows_per_chunk);
   ~ChunkReader();
 
   const std::string& header() const { return header_; }

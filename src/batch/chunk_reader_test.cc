@@ -11,8 +11,8 @@ namespace strata::batch {
 namespace {
 
 TEST(ChunkReaderTest, CutsWholeLinesIntoFixedChunks) {
-  const std::string path = std::filesystem::temp_directory_path() /
-                           ("strata-chunks-" + std::to_string(::getpid()));
+  const std::string path =
+      std::filesystem::temp_directory_path() / ("strata-chunks-" + std::to_string(::getpid()));
   std::ofstream(path) << "h1,h2\r\n1,a\n\n2,b\n3,c\r\n4,d";
   auto reader = ChunkReader::Open(path, true, 3);
   ASSERT_TRUE(reader.ok());

@@ -52,12 +52,11 @@ absl::StatusOr<std::unique_ptr<FileOutputWriter>> FileOutputWriter::Create(
   const std::string tmp = path + ".tmp";
   std::FILE* file = std::fopen(tmp.c_str(), "wb");
   if (file == nullptr) {
-    return absl::InternalError(
-        fmt::format("cannot create {}: {}", tmp, std::strerror(errno)));
+    return absl::InternalError(fmt::format("cannot create {}: {}", tmp, std::strerror(errno)));
   }
   std::setvbuf(file, nullptr, _IOFBF, 1 << 20);
-  auto writer = std::unique_ptr<FileOutputWriter>(new FileOutputWriter(
-      path, format, std::move(key), std::move(outputs), file));
+  auto writer = std::unique_ptr<FileOutputWriter>(
+      new FileOutputWriter(path, format, std::move(key), std::move(outputs), file));
   if (format == OutputFormat::kCsv) {
     std::string header;
     for (const store::KeyColumn& c : writer->key_.columns()) {
@@ -68,8 +67,7 @@ absl::StatusOr<std::unique_ptr<FileOutputWriter>> FileOutputWriter::Create(
       const size_t n = o.ElementsPerRow();
       for (size_t e = 0; e < n; ++e) {
         header += ',';
-        AppendCsvField(o.shape.empty() ? o.name : fmt::format("{}_{}", o.name, e),
-                       header);
+        AppendCsvField(o.shape.empty() ? o.name : fmt::format("{}_{}", o.name, e), header);
       }
     }
     header += '\n';
@@ -135,8 +133,7 @@ absl::Status FileOutputWriter::Write(const std::vector<std::string_view>& key_te
   }
   line_ += '\n';
   if (std::fwrite(line_.data(), 1, line_.size(), file_) != line_.size()) {
-    return absl::InternalError(
-        fmt::format("cannot write {}.tmp: {}", path_, std::strerror(errno)));
+    return absl::InternalError(fmt::format("cannot write {}.tmp: {}", path_, std::strerror(errno)));
   }
   return absl::OkStatus();
 }

@@ -28,8 +28,7 @@ class FileOutputWriter {
   ~FileOutputWriter();  // without Finish(), removes the temporary file
 
   // `key_texts`: one per key column; `value`: the row's outputs.
-  absl::Status Write(const std::vector<std::string_view>& key_texts,
-                     std::string_view value);
+  absl::Status Write(const std::vector<std::string_view>& key_texts, std::string_view value);
   absl::Status Finish();
 
  private:

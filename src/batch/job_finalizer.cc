@@ -33,8 +33,7 @@ absl::StatusOr<int64_t> GatherRejects(const fs::path& parts, int64_t chunks,
   std::string all;
   int64_t count = 0;
   for (int64_t i = 0; i < chunks; ++i) {
-    absl::StatusOr<std::string> text =
-        store::ReadFile(ChunkProcessor::RejectsPath(parts, i));
+    absl::StatusOr<std::string> text = store::ReadFile(ChunkProcessor::RejectsPath(parts, i));
     if (!text.ok()) continue;
     count += std::count(text->begin(), text->end(), '\n');
     all += *text;
@@ -45,18 +44,16 @@ absl::StatusOr<int64_t> GatherRejects(const fs::path& parts, int64_t chunks,
 
 }  // namespace
 
-absl::Status FinalizeJob(const BatchJobOptions& options, const fs::path& job_dir,
-                         int64_t chunks,
-                         const std::vector<store::OutputColumn>& outputs,
-                         BatchJobResult& result) {
+absl::Status FinalizeJob(const BatchJobOptions& options, const fs::path& job_dir, int64_t chunks,
+                         const std::vector<store::OutputColumn>& outputs, BatchJobResult& result) {
   const fs::path parts = job_dir / "parts";
   std::vector<fs::path> runs;
   for (int64_t i = 0; i < chunks; ++i) {
     runs.push_back(ChunkProcessor::RunPath(parts, i));
     std::error_code ec;
     if (!fs::exists(runs.back(), ec)) {
-      return absl::InternalError(fmt::format(
-          "chunk {} has no run ({}); run its shard again", i, runs.back().string()));
+      return absl::InternalError(
+          fmt::format("chunk {} has no run ({}); run its shard again", i, runs.back().string()));
     }
   }
   if (!options.reject_path.empty()) {
@@ -85,8 +82,8 @@ absl::Status FinalizeJob(const BatchJobOptions& options, const fs::path& job_dir
     if (!b.ok()) return b.status();
     builder = *std::move(b);
   } else {
-    absl::StatusOr<std::unique_ptr<FileOutputWriter>> f = FileOutputWriter::Create(
-        options.output_path, options.output_format, options.key, outputs);
+    absl::StatusOr<std::unique_ptr<FileOutputWriter>> f =
+        FileOutputWriter::Create(options.output_path, options.output_format, options.key, outputs);
     if (!f.ok()) return f.status();
     file = *std::move(f);
   }
@@ -104,9 +101,9 @@ absl::Status FinalizeJob(const BatchJobOptions& options, const fs::path& job_dir
     const std::string_view value = merger->value();
     if (to_table) {
       if (rows > 0 && key == previous_key) {
-        return absl::InvalidArgumentError(fmt::format(
-            "duplicate key ({}): two input rows have the same key columns",
-            DescribeKey(options.key, key)));
+        return absl::InvalidArgumentError(
+            fmt::format("duplicate key ({}): two input rows have the same key columns",
+                        DescribeKey(options.key, key)));
       }
       previous_key.assign(key);
       absl::Status s = builder->Add(key, value);
@@ -132,8 +129,7 @@ absl::Status FinalizeJob(const BatchJobOptions& options, const fs::path& job_dir
   }
   result.rows = rows;
   result.checksum = checksum.ToString();
-  result.report = Verify(summary, rows, result.rejected, options.expect,
-                         previous.get(), psi);
+  result.report = Verify(summary, rows, result.rejected, options.expect, previous.get(), psi);
   result.finalized = true;
   result.verified = result.report.passed;
   if (!result.verified) return absl::OkStatus();  // builder/file discarded

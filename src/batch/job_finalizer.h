@@ -19,9 +19,8 @@ namespace strata::batch {
 
 // `chunks`: how many chunks the input has (every run 0..chunks-1 must
 // exist). Fills the output fields of `result`.
-absl::Status FinalizeJob(const BatchJobOptions& options,
-                         const std::filesystem::path& job_dir, int64_t chunks,
-                         const std::vector<store::OutputColumn>& outputs,
+absl::Status FinalizeJob(const BatchJobOptions& options, const std::filesystem::path& job_dir,
+                         int64_t chunks, const std::vector<store::OutputColumn>& outputs,
                          BatchJobResult& result);
 
 }  // namespace strata::batch

@@ -26,8 +26,8 @@ double ElementAt(DataType dtype, const char* p) {
 }
 
 bool IsIntegral(DataType dtype) {
-  return dtype != DataType::kFp32 && dtype != DataType::kFp64 &&
-         dtype != DataType::kFp16 && dtype != DataType::kBf16;
+  return dtype != DataType::kFp32 && dtype != DataType::kFp64 && dtype != DataType::kFp16 &&
+         dtype != DataType::kBf16;
 }
 
 uint64_t Mix(uint64_t z) {
@@ -38,11 +38,8 @@ uint64_t Mix(uint64_t z) {
 
 }  // namespace
 
-PredictionStats::PredictionStats(std::vector<store::OutputColumn> outputs,
-                                 size_t sample_size)
-    : outputs_(std::move(outputs)),
-      sample_size_(sample_size),
-      accumulators_(outputs_.size()) {}
+PredictionStats::PredictionStats(std::vector<store::OutputColumn> outputs, size_t sample_size)
+    : outputs_(std::move(outputs)), sample_size_(sample_size), accumulators_(outputs_.size()) {}
 
 void PredictionStats::Add(uint64_t row_hash, std::string_view value) {
   const char* p = value.data();

@@ -20,8 +20,7 @@ namespace strata::batch {
 
 class PredictionStats {
  public:
-  explicit PredictionStats(std::vector<store::OutputColumn> outputs,
-                           size_t sample_size = 20000);
+  explicit PredictionStats(std::vector<store::OutputColumn> outputs, size_t sample_size = 20000);
 
   // `value` is one row's outputs (store::TableManifest layout); `row_hash`
   // a hash of its key.

@@ -8,8 +8,7 @@
 
 namespace strata::batch {
 
-ProgressReporter::ProgressReporter(ProgressMode mode, double interval_seconds,
-                                   std::FILE* out)
+ProgressReporter::ProgressReporter(ProgressMode mode, double interval_seconds, std::FILE* out)
     : mode_(mode), interval_seconds_(interval_seconds), out_(out) {
   if (mode_ == ProgressMode::kAuto) {
     mode_ = ::isatty(::fileno(out_)) ? ProgressMode::kBar : ProgressMode::kLines;
@@ -57,8 +56,7 @@ void ProgressReporter::Draw(bool final) {
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double rate = elapsed > 0 ? s.rows / elapsed : 0;
-  const double fraction =
-      s.total_bytes > 0 ? std::min(1.0, double(s.bytes) / s.total_bytes) : -1;
+  const double fraction = s.total_bytes > 0 ? std::min(1.0, double(s.bytes) / s.total_bytes) : -1;
   std::string eta;
   if (fraction > 0 && fraction < 1) {
     const int seconds = static_cast<int>(elapsed / fraction - elapsed);

@@ -25,8 +25,7 @@ enum class ProgressMode { kAuto, kBar, kLines, kOff };
 
 class ProgressReporter {
  public:
-  ProgressReporter(ProgressMode mode, double interval_seconds,
-                   std::FILE* out = stderr);
+  ProgressReporter(ProgressMode mode, double interval_seconds, std::FILE* out = stderr);
   ~ProgressReporter();
 
   void Start(std::function<ProgressSnapshot()> sample);

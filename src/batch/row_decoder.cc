@@ -2,8 +2,8 @@
 
 #include <charconv>
 #include <cmath>
-#include <utility>
 #include <set>
+#include <utility>
 
 #include "fmt/format.h"
 #include "fmt/ranges.h"
@@ -25,23 +25,22 @@ absl::Status ParseInto(std::string_view text, core::Tensor& tensor, int64_t elem
   T value{};
   auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (err != std::errc() || end != text.data() + text.size()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "'{}' is not a {} value", text, core::DataTypeName(tensor.dtype)));
+    return absl::InvalidArgumentError(
+        fmt::format("'{}' is not a {} value", text, core::DataTypeName(tensor.dtype)));
   }
   tensor.MutableAs<T>()[element] = value;
   return absl::OkStatus();
 }
 
 // Elements per row of a declared input shape [-1, d1, d2, ...].
-absl::StatusOr<int64_t> ElementsPerRow(const runtime::TensorSpec& spec,
-                                       bool batched) {
+absl::StatusOr<int64_t> ElementsPerRow(const runtime::TensorSpec& spec, bool batched) {
   int64_t n = 1;
   for (size_t i = batched ? 1 : 0; i < spec.shape.size(); ++i) {
     if (spec.shape[i] <= 0) {
-      return absl::InvalidArgumentError(fmt::format(
-          "model input '{}' has a variable dimension besides the batch; "
-          "strata batch needs a fixed row width",
-          spec.name));
+      return absl::InvalidArgumentError(
+          fmt::format("model input '{}' has a variable dimension besides the batch; "
+                      "strata batch needs a fixed row width",
+                      spec.name));
     }
     n *= spec.shape[i];
   }
@@ -63,8 +62,7 @@ class CsvRowDecoder : public RowDecoder {
         inputs_(std::move(inputs)),
         field_count_(field_count) {}
 
-  absl::Status Decode(std::string_view line, int64_t index,
-                      std::vector<core::Tensor>& inputs,
+  absl::Status Decode(std::string_view line, int64_t index, std::vector<core::Tensor>& inputs,
                       DecodedRow& row) const override {
     thread_local std::vector<std::string_view> fields;
     thread_local std::deque<std::string> storage;
@@ -72,8 +70,8 @@ class CsvRowDecoder : public RowDecoder {
     storage.clear();
     if (absl::Status s = SplitCsv(line, fields, storage); !s.ok()) return s;
     if (fields.size() != field_count_) {
-      return absl::InvalidArgumentError(fmt::format(
-          "{} fields, but the header has {}", fields.size(), field_count_));
+      return absl::InvalidArgumentError(
+          fmt::format("{} fields, but the header has {}", fields.size(), field_count_));
     }
     row.key.clear();
     row.key_texts.resize(key_indices_.size());
@@ -85,11 +83,11 @@ class CsvRowDecoder : public RowDecoder {
     for (size_t i = 0; i < inputs_.size(); ++i) {
       const InputPlan& plan = inputs_[i];
       for (int64_t e = 0; e < plan.width; ++e) {
-        absl::Status s = StoreNumber(Trim(fields[plan.indices[e]]), inputs[i],
-                                     index * plan.width + e);
+        absl::Status s =
+            StoreNumber(Trim(fields[plan.indices[e]]), inputs[i], index * plan.width + e);
         if (!s.ok()) {
-          return absl::InvalidArgumentError(fmt::format(
-              "column '{}': {}", plan.columns[e], std::string(s.message())));
+          return absl::InvalidArgumentError(
+              fmt::format("column '{}': {}", plan.columns[e], std::string(s.message())));
         }
       }
     }
@@ -123,13 +121,11 @@ absl::Status StoreJsonInteger(simdjson::dom::element v, core::Tensor& t, int64_t
     in_range = std::in_range<T>(n);
     if (in_range) t.MutableAs<T>()[i] = static_cast<T>(n);
   } else {
-    return absl::InvalidArgumentError(fmt::format("{} is not an integer",
-                                                  simdjson::minify(v)));
+    return absl::InvalidArgumentError(fmt::format("{} is not an integer", simdjson::minify(v)));
   }
   if (!in_range) {
-    return absl::InvalidArgumentError(fmt::format("{} is out of range for {}",
-                                                  simdjson::minify(v),
-                                                  core::DataTypeName(t.dtype)));
+    return absl::InvalidArgumentError(
+        fmt::format("{} is out of range for {}", simdjson::minify(v), core::DataTypeName(t.dtype)));
   }
   return absl::OkStatus();
 }
@@ -141,8 +137,7 @@ absl::Status StoreJsonValue(simdjson::dom::element v, core::Tensor& t, int64_t i
     if constexpr (Tag::kIsFloat) {
       double d = 0;
       if (v.get_double().get(d) != simdjson::SUCCESS) {
-        return absl::InvalidArgumentError(fmt::format("{} is not a number",
-                                                      simdjson::minify(v)));
+        return absl::InvalidArgumentError(fmt::format("{} is not a number", simdjson::minify(v)));
       }
       t.MutableAs<T>()[i] = static_cast<T>(d);
       return absl::OkStatus();
@@ -159,8 +154,8 @@ absl::Status StoreJsonValue(simdjson::dom::element v, core::Tensor& t, int64_t i
       }
       return absl::OkStatus();
     } else {
-      return absl::InvalidArgumentError(fmt::format(
-          "strata batch cannot fill {} inputs from JSON", core::DataTypeName(t.dtype)));
+      return absl::InvalidArgumentError(
+          fmt::format("strata batch cannot fill {} inputs from JSON", core::DataTypeName(t.dtype)));
     }
   });
 }
@@ -191,8 +186,7 @@ class JsonlRowDecoder : public RowDecoder {
   JsonlRowDecoder(const store::KeySchema& key, std::vector<InputPlan> inputs)
       : key_(key), inputs_(std::move(inputs)) {}
 
-  absl::Status Decode(std::string_view line, int64_t index,
-                      std::vector<core::Tensor>& inputs,
+  absl::Status Decode(std::string_view line, int64_t index, std::vector<core::Tensor>& inputs,
                       DecodedRow& row) const override {
     thread_local simdjson::dom::parser parser;
     simdjson::dom::element root;
@@ -242,15 +236,15 @@ class JsonlRowDecoder : public RowDecoder {
           if (!s.ok()) return Named(name, s);
           continue;
         }
-        return absl::InvalidArgumentError(fmt::format(
-            "field '{}' must be {}", name,
-            plan.width == 1 ? std::string("a number")
-                            : fmt::format("an array of {} numbers", plan.width)));
+        return absl::InvalidArgumentError(
+            fmt::format("field '{}' must be {}", name,
+                        plan.width == 1 ? std::string("a number")
+                                        : fmt::format("an array of {} numbers", plan.width)));
       }
       for (int64_t e = 0; e < plan.width; ++e) {
         simdjson::dom::element field;
-        if (object.at_key(plan.columns[e]).get(field) != simdjson::SUCCESS ||
-            field.is_array() || field.is_object()) {
+        if (object.at_key(plan.columns[e]).get(field) != simdjson::SUCCESS || field.is_array() ||
+            field.is_object()) {
           return absl::InvalidArgumentError(
               fmt::format("field '{}' is missing or not a number", plan.columns[e]));
         }
@@ -275,8 +269,8 @@ class JsonlRowDecoder : public RowDecoder {
 absl::Status ParseMappingFlag(std::string_view flag, InputMapping& mapping) {
   const size_t eq = flag.find('=');
   if (eq == std::string_view::npos || eq == 0) {
-    return absl::InvalidArgumentError(fmt::format(
-        "--map '{}' is not INPUT=COLUMN,COLUMN,...", flag));
+    return absl::InvalidArgumentError(
+        fmt::format("--map '{}' is not INPUT=COLUMN,COLUMN,...", flag));
   }
   std::vector<std::string>& columns = mapping[std::string(Trim(flag.substr(0, eq)))];
   std::string_view rest = flag.substr(eq + 1);
@@ -292,8 +286,7 @@ absl::Status ParseMappingFlag(std::string_view flag, InputMapping& mapping) {
   return absl::OkStatus();
 }
 
-absl::Status StoreNumber(std::string_view field, core::Tensor& tensor,
-                         int64_t element) {
+absl::Status StoreNumber(std::string_view field, core::Tensor& tensor, int64_t element) {
   if (field.empty()) return absl::InvalidArgumentError("the value is empty");
   if (!field.empty() && field.front() == '+') field.remove_prefix(1);
   return core::VisitDataType(tensor.dtype, [&](auto tag) -> absl::Status {
@@ -310,8 +303,8 @@ absl::Status StoreNumber(std::string_view field, core::Tensor& tensor,
       }
       return absl::OkStatus();
     } else {
-      return absl::InvalidArgumentError(fmt::format(
-          "strata batch cannot fill {} inputs from text", core::DataTypeName(tensor.dtype)));
+      return absl::InvalidArgumentError(fmt::format("strata batch cannot fill {} inputs from text",
+                                                    core::DataTypeName(tensor.dtype)));
     }
   });
 }
@@ -360,17 +353,18 @@ absl::Status SplitCsv(std::string_view line, std::vector<std::string_view>& fiel
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<RowDecoder>> RowDecoder::Create(
-    InputFormat format, std::string_view header, const store::KeySchema& key,
-    const runtime::ModelConfig& model, const InputMapping& mapping) {
+absl::StatusOr<std::unique_ptr<RowDecoder>> RowDecoder::Create(InputFormat format,
+                                                               std::string_view header,
+                                                               const store::KeySchema& key,
+                                                               const runtime::ModelConfig& model,
+                                                               const InputMapping& mapping) {
   const bool batched = model.max_batch_size > 0;
   for (const auto& [name, columns] : mapping) {
     bool known = false;
     for (const runtime::TensorSpec& spec : model.inputs) known |= spec.name == name;
     if (!known) {
       return absl::InvalidArgumentError(
-          fmt::format("--map names '{}', which is not an input of model '{}'",
-                      name, model.name));
+          fmt::format("--map names '{}', which is not an input of model '{}'", name, model.name));
     }
   }
   std::vector<std::string_view> names;
@@ -395,9 +389,8 @@ absl::StatusOr<std::unique_ptr<RowDecoder>> RowDecoder::Create(
     if (format != InputFormat::kCsv) continue;
     std::optional<size_t> at = position(column.name);
     if (!at) {
-      return absl::InvalidArgumentError(fmt::format(
-          "key column '{}' is not in the CSV header ({})", column.name,
-          fmt::join(names, ",")));
+      return absl::InvalidArgumentError(fmt::format("key column '{}' is not in the CSV header ({})",
+                                                    column.name, fmt::join(names, ",")));
     }
     key_indices.push_back(*at);
   }
@@ -416,23 +409,22 @@ absl::StatusOr<std::unique_ptr<RowDecoder>> RowDecoder::Create(
         if (!key_names.contains(n)) plan.columns.emplace_back(n);
       }
     } else {
-      return absl::InvalidArgumentError(fmt::format(
-          "model input '{}' has no column; name one with --map {}=COLUMN,...",
-          spec.name, spec.name));
+      return absl::InvalidArgumentError(
+          fmt::format("model input '{}' has no column; name one with --map {}=COLUMN,...",
+                      spec.name, spec.name));
     }
     const bool array_field = format == InputFormat::kJsonl && plan.columns.size() == 1;
     if (!array_field && static_cast<int64_t>(plan.columns.size()) != plan.width) {
-      return absl::InvalidArgumentError(fmt::format(
-          "model input '{}' takes {} values per row but {} columns map to it ({})",
-          spec.name, plan.width, plan.columns.size(), fmt::join(plan.columns, ",")));
+      return absl::InvalidArgumentError(
+          fmt::format("model input '{}' takes {} values per row but {} columns map to it ({})",
+                      spec.name, plan.width, plan.columns.size(), fmt::join(plan.columns, ",")));
     }
     if (format == InputFormat::kCsv) {
       for (const std::string& column : plan.columns) {
         std::optional<size_t> at = position(column);
         if (!at) {
           return absl::InvalidArgumentError(fmt::format(
-              "column '{}' of model input '{}' is not in the CSV header", column,
-              spec.name));
+              "column '{}' of model input '{}' is not in the CSV header", column, spec.name));
         }
         plan.indices.push_back(*at);
       }

@@ -48,21 +48,21 @@ class RowDecoder {
 
   // `header` is the CSV header line (ignored for JSON Lines). Errors say
   // which column is missing or which input has the wrong column count.
-  static absl::StatusOr<std::unique_ptr<RowDecoder>> Create(
-      InputFormat format, std::string_view header, const store::KeySchema& key,
-      const runtime::ModelConfig& model, const InputMapping& mapping);
+  static absl::StatusOr<std::unique_ptr<RowDecoder>> Create(InputFormat format,
+                                                            std::string_view header,
+                                                            const store::KeySchema& key,
+                                                            const runtime::ModelConfig& model,
+                                                            const InputMapping& mapping);
 
   // Decodes `line` into `row` and into row `index` of `inputs` (one tensor
   // per model input, in config order, already sized). Errors describe the
   // bad field (the caller adds the line number).
   virtual absl::Status Decode(std::string_view line, int64_t index,
-                              std::vector<core::Tensor>& inputs,
-                              DecodedRow& row) const = 0;
+                              std::vector<core::Tensor>& inputs, DecodedRow& row) const = 0;
 };
 
 // Writes the text `field` as element `element` of `tensor` (of its dtype).
-absl::Status StoreNumber(std::string_view field, core::Tensor& tensor,
-                         int64_t element);
+absl::Status StoreNumber(std::string_view field, core::Tensor& tensor, int64_t element);
 
 // Splits a CSV record into fields (RFC 4180 quoting; no newlines inside
 // fields). Unquoted fields are views of `line`; unescaped quoted fields live

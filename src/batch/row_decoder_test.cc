@@ -38,8 +38,7 @@ TEST(RowDecoderTest, ExplicitMappingPicksAndOrdersColumns) {
   store::KeySchema key = *store::KeySchema::Parse("id");
   InputMapping mapping;
   ASSERT_TRUE(ParseMappingFlag("features=b,a", mapping).ok());
-  auto decoder =
-      RowDecoder::Create(InputFormat::kCsv, "id,a,b,unused", key, Config(), mapping);
+  auto decoder = RowDecoder::Create(InputFormat::kCsv, "id,a,b,unused", key, Config(), mapping);
   ASSERT_TRUE(decoder.ok()) << decoder.status();
   std::vector<core::Tensor> inputs = Inputs();
   DecodedRow row;
@@ -86,8 +85,8 @@ TEST(RowDecoderTest, JsonLinesAreValidatedAndTyped) {
       core::Tensor::Zeros("flag", core::DataType::kBool, {2})};
   DecodedRow row;
   absl::Status ok = (*decoder)->Decode(
-      R"({"user": "a \"q\" b", "day": 7, "features": [1.25, -2e3], "count": -5, "flag": true})",
-      1, inputs, row);
+      R"({"user": "a \"q\" b", "day": 7, "features": [1.25, -2e3], "count": -5, "flag": true})", 1,
+      inputs, row);
   ASSERT_TRUE(ok.ok()) << ok;
   EXPECT_EQ(row.key_texts, (std::vector<std::string>{"a \"q\" b", "7"}));
   EXPECT_EQ(inputs[0].As<float>()[2], 1.25f);

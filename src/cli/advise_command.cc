@@ -81,9 +81,10 @@ absl::StatusOr<Observed> ReadKeyLog(const AdviseFlags& f) {
   Observed o{.snapshot = {.endpoint = f.endpoint,
                           .seconds = 0,
                           .figures = {},
-                          .sketch = WorkloadSketch({.hll_precision = advisor::SketchOptions().hll_precision,
-                                                    .heavy_hitters = f.heavy_hitters,
-                                                    .sample_size = f.sample_size})},
+                          .sketch = WorkloadSketch(
+                              {.hll_precision = advisor::SketchOptions().hll_precision,
+                               .heavy_hitters = f.heavy_hitters,
+                               .sample_size = f.sample_size})},
              .source = fmt::format("key log {}", f.key_log),
              .sample = 1,
              .hashed = false};
@@ -113,8 +114,8 @@ absl::StatusOr<Observed> ReadKeyLog(const AdviseFlags& f) {
                name);
   }
   if (o.snapshot.sketch.requests() == 0) {
-    return absl::InvalidArgumentError(fmt::format("no keys of endpoint '{}' in {}",
-                                                  o.snapshot.endpoint, f.key_log));
+    return absl::InvalidArgumentError(
+        fmt::format("no keys of endpoint '{}' in {}", o.snapshot.endpoint, f.key_log));
   }
   o.snapshot.seconds = std::max(0.0, last_ts - first_ts);
   return o;
@@ -128,8 +129,7 @@ absl::StatusOr<Observed> FetchSnapshot(const AdviseFlags& f) {
       api::HttpRequest("GET", f.server, fmt::format("/v2/advisor/{}/snapshot", f.endpoint), "");
   if (!r.ok()) return r.status();
   if (r->status != 200) {
-    return absl::UnavailableError(
-        fmt::format("{} answered {}: {}", f.server, r->status, r->body));
+    return absl::UnavailableError(fmt::format("{} answered {}: {}", f.server, r->status, r->body));
   }
   absl::StatusOr<WorkloadSnapshot> snapshot = WorkloadSnapshot::Decode(r->body);
   if (!snapshot.ok()) return snapshot.status();
@@ -175,7 +175,8 @@ absl::StatusOr<advisor::CostModelOptions> Options(const AdviseFlags& f, const Ob
     auto it = o.snapshot.figures.find(name);
     return it == o.snapshot.figures.end() ? 0.0 : it->second;
   };
-  c.model_us_per_row = f.model_us_per_row > 0 ? f.model_us_per_row : measured(advisor::kModelUsPerRow);
+  c.model_us_per_row =
+      f.model_us_per_row > 0 ? f.model_us_per_row : measured(advisor::kModelUsPerRow);
   c.model_p50_us = f.model_p50_us > 0 ? f.model_p50_us : measured(advisor::kModelP50Us);
   c.model_p99_us = f.model_p99_us > 0 ? f.model_p99_us : measured(advisor::kModelP99Us);
   c.batch_us_per_row = f.batch_us_per_row;
@@ -343,8 +344,8 @@ int RunAdvise(AdviseFlags f) {
   if (f.rate > 0) {
     report.stats.requests_per_second = f.rate;
   } else if (observed->snapshot.seconds > 0) {
-    report.stats.requests_per_second = static_cast<double>(report.stats.requests) /
-                                       observed->snapshot.seconds / observed->sample;
+    report.stats.requests_per_second =
+        static_cast<double>(report.stats.requests) / observed->snapshot.seconds / observed->sample;
   }
   report.profile = advisor::WorkloadProfile::FromStats(report.stats, *key_space);
   report.options = *options;
@@ -419,8 +420,7 @@ void AddAdviseCommand(CLI::App& app) {
   cmd->add_option("--p99-objective-us", flags->p99_objective_us,
                   "latency objective, µs (default: none)");
   cmd->add_option("--rate", flags->rate, "requests per second (default: measured)");
-  cmd->add_option("--cpu-cost", flags->cpu_cost, "price of a CPU core-hour")
-      ->capture_default_str();
+  cmd->add_option("--cpu-cost", flags->cpu_cost, "price of a CPU core-hour")->capture_default_str();
   cmd->add_option("--memory-cost", flags->memory_cost, "price of a GiB-hour of memory")
       ->capture_default_str();
   cmd->add_option("--chart", flags->chart, "write the SVG chart here");

@@ -16,8 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 absl::Status Errno(std::string_view what, const fs::path& path) {
-  return absl::InternalError(
-      fmt::format("{} {}: {}", what, path.string(), std::strerror(errno)));
+  return absl::InternalError(fmt::format("{} {}: {}", what, path.string(), std::strerror(errno)));
 }
 
 // Closes the descriptor when it goes out of scope.
@@ -28,8 +27,7 @@ struct Fd {
   }
 };
 
-absl::Status WriteAll(int fd, const char* data, size_t size,
-                      const fs::path& path) {
+absl::Status WriteAll(int fd, const char* data, size_t size, const fs::path& path) {
   while (size > 0) {
     const ssize_t n = ::write(fd, data, size);
     if (n < 0 && errno == EINTR) continue;
@@ -42,8 +40,7 @@ absl::Status WriteAll(int fd, const char* data, size_t size,
 
 }  // namespace
 
-CopyProgress::CopyProgress(std::string what, ProgressMode mode,
-                           uint64_t total_bytes)
+CopyProgress::CopyProgress(std::string what, ProgressMode mode, uint64_t total_bytes)
     : what_(std::move(what)),
       enabled_(mode == ProgressMode::kLines ||
                (mode == ProgressMode::kAuto && ::isatty(STDERR_FILENO))),
@@ -55,11 +52,9 @@ void CopyProgress::Add(uint64_t bytes, std::string_view item) {
   const auto now = std::chrono::steady_clock::now();
   if (!enabled_ || now - last_ < std::chrono::seconds(2)) return;
   last_ = now;
-  const double share =
-      total_ > 0 ? 100.0 * static_cast<double>(done_) / total_ : 100.0;
-  fmt::print(stderr, "{}: {:.0f}% ({} of {}) {}\n", what_,
-             std::min(share, 100.0), HumanBytes(done_), HumanBytes(total_),
-             item);
+  const double share = total_ > 0 ? 100.0 * static_cast<double>(done_) / total_ : 100.0;
+  fmt::print(stderr, "{}: {:.0f}% ({} of {}) {}\n", what_, std::min(share, 100.0),
+             HumanBytes(done_), HumanBytes(total_), item);
 }
 
 void CopyProgress::Note(std::string_view line) {
@@ -74,17 +69,15 @@ std::string HumanBytes(uint64_t bytes) {
     value /= 1024;
     ++unit;
   }
-  return unit == 0 ? fmt::format("{} B", bytes)
-                   : fmt::format("{:.1f} {}", value, units[unit]);
+  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
 }
 
-std::vector<std::string> ListFiles(const fs::path& dir,
-                                   std::string_view exclude) {
+std::vector<std::string> ListFiles(const fs::path& dir, std::string_view exclude) {
   std::vector<std::string> files;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return files;
-  for (auto it = fs::recursive_directory_iterator(dir, ec);
-       !ec && it != fs::end(it); it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
     const std::string rel = fs::relative(it->path(), dir).generic_string();
     const bool hidden = it->path().filename().string().starts_with(".");
     if (hidden || (!exclude.empty() && rel == exclude)) {
@@ -114,14 +107,11 @@ absl::StatusOr<CopiedFile> CopyHashed(const fs::path& from, const fs::path& to,
     if (n < 0) return Errno("cannot read", from);
     if (n == 0) break;
     sha.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
-    if (absl::Status s =
-            WriteAll(out.fd, buffer.data(), static_cast<size_t>(n), to);
-        !s.ok()) {
+    if (absl::Status s = WriteAll(out.fd, buffer.data(), static_cast<size_t>(n), to); !s.ok()) {
       return s;
     }
     copied.size += static_cast<uint64_t>(n);
-    if (progress != nullptr)
-      progress->Add(static_cast<uint64_t>(n), from.filename().string());
+    if (progress != nullptr) progress->Add(static_cast<uint64_t>(n), from.filename().string());
   }
   if (::fsync(out.fd) != 0) return Errno("cannot sync", to);
   copied.sha256 = sha.HexDigest();
@@ -139,9 +129,7 @@ std::string RelativeInside(const fs::path& path, const fs::path& root) {
 absl::Status WriteSynced(const fs::path& path, std::string_view data) {
   Fd out{::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
   if (out.fd < 0) return Errno("cannot create", path);
-  if (absl::Status s = WriteAll(out.fd, data.data(), data.size(), path);
-      !s.ok())
-    return s;
+  if (absl::Status s = WriteAll(out.fd, data.data(), data.size(), path); !s.ok()) return s;
   if (::fsync(out.fd) != 0) return Errno("cannot sync", path);
   return absl::OkStatus();
 }

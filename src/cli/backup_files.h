@@ -41,8 +41,7 @@ std::string HumanBytes(uint64_t bytes);
 // Regular files under `dir`, as '/'-separated paths relative to it, sorted.
 // Names starting with '.' (staging, temporary) are skipped at any depth,
 // and so is `exclude` (a path relative to `dir`) when given.
-std::vector<std::string> ListFiles(const std::filesystem::path& dir,
-                                   std::string_view exclude = {});
+std::vector<std::string> ListFiles(const std::filesystem::path& dir, std::string_view exclude = {});
 
 struct CopiedFile {
   uint64_t size = 0;
@@ -52,16 +51,13 @@ struct CopiedFile {
 // Copies `from` to `to` (creating its directory), hashing the bytes as they
 // pass, and syncs `to`.
 absl::StatusOr<CopiedFile> CopyHashed(const std::filesystem::path& from,
-                                      const std::filesystem::path& to,
-                                      CopyProgress* progress);
+                                      const std::filesystem::path& to, CopyProgress* progress);
 
 // `path` relative to `root` ('/'-separated) when it lies inside it, else "".
-std::string RelativeInside(const std::filesystem::path& path,
-                           const std::filesystem::path& root);
+std::string RelativeInside(const std::filesystem::path& path, const std::filesystem::path& root);
 
 // Writes `data` to `path` and syncs it.
-absl::Status WriteSynced(const std::filesystem::path& path,
-                         std::string_view data);
+absl::Status WriteSynced(const std::filesystem::path& path, std::string_view data);
 // Syncs a directory, so the renames and creations inside it persist.
 void SyncDirectory(const std::filesystem::path& dir);
 

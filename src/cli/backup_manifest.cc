@@ -9,14 +9,13 @@ namespace {
 void EmitModels(YAML::Emitter& out, const std::vector<BackupModel>& models) {
   out << YAML::Key << "models" << YAML::Value << YAML::BeginSeq;
   for (const BackupModel& m : models) {
-    out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value
-        << m.name << YAML::Key << "versions" << YAML::Value << YAML::Flow
-        << m.versions;
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << m.name << YAML::Key
+        << "versions" << YAML::Value << YAML::Flow << m.versions;
     out << YAML::Key << "labels" << YAML::Value << YAML::Flow << YAML::BeginMap;
     for (const auto& [label, version] : m.labels)
       out << YAML::Key << label << YAML::Value << version;
-    out << YAML::EndMap << YAML::Key << "default_version" << YAML::Value
-        << m.default_version << YAML::EndMap;
+    out << YAML::EndMap << YAML::Key << "default_version" << YAML::Value << m.default_version
+        << YAML::EndMap;
   }
   out << YAML::EndSeq;
 }
@@ -24,15 +23,13 @@ void EmitModels(YAML::Emitter& out, const std::vector<BackupModel>& models) {
 void EmitTables(YAML::Emitter& out, const std::vector<BackupTable>& tables) {
   out << YAML::Key << "tables" << YAML::Value << YAML::BeginSeq;
   for (const BackupTable& t : tables) {
-    out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << t.name
-        << YAML::Key << "store" << YAML::Value << t.store << YAML::Key
-        << "current" << YAML::Value << t.current << YAML::Key << "versions"
-        << YAML::Value << YAML::BeginSeq;
+    out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << t.name << YAML::Key << "store"
+        << YAML::Value << t.store << YAML::Key << "current" << YAML::Value << t.current << YAML::Key
+        << "versions" << YAML::Value << YAML::BeginSeq;
     for (const BackupTableVersion& v : t.versions) {
-      out << YAML::Flow << YAML::BeginMap << YAML::Key << "version"
-          << YAML::Value << v.version << YAML::Key << "rows" << YAML::Value
-          << v.rows << YAML::Key << "checksum" << YAML::Value << v.checksum
-          << YAML::EndMap;
+      out << YAML::Flow << YAML::BeginMap << YAML::Key << "version" << YAML::Value << v.version
+          << YAML::Key << "rows" << YAML::Value << v.rows << YAML::Key << "checksum" << YAML::Value
+          << v.checksum << YAML::EndMap;
     }
     out << YAML::EndSeq << YAML::EndMap;
   }
@@ -47,8 +44,7 @@ void EmitLifecycle(YAML::Emitter& out) {
       "models/<name>/config.yaml: version_labels, default_version. Labels and "
       "pins set "
       "through the control API are held in the server's memory only.");
-  out << YAML::Key << "rollouts" << YAML::Value << YAML::Flow << YAML::BeginSeq
-      << YAML::EndSeq;
+  out << YAML::Key << "rollouts" << YAML::Value << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
   out << YAML::Comment(
       "reserved for the rollout controller's persisted state (none exists in "
       "format 1)");
@@ -75,8 +71,7 @@ BackupTable ParseTable(const YAML::Node& t) {
 BackupModel ParseModel(const YAML::Node& m) {
   BackupModel model{.name = m["name"].as<std::string>()};
   if (m["versions"]) model.versions = m["versions"].as<std::vector<int64_t>>();
-  if (m["labels"])
-    model.labels = m["labels"].as<std::map<std::string, int64_t>>();
+  if (m["labels"]) model.labels = m["labels"].as<std::map<std::string, int64_t>>();
   model.default_version = Get<int64_t>(m, "default_version", 0);
   return model;
 }
@@ -89,18 +84,17 @@ std::string BackupManifestToYaml(const BackupManifest& m) {
   out << YAML::Key << "format" << YAML::Value << m.format;
   out << YAML::Key << "created" << YAML::Value << m.created;
   out << YAML::Key << "strata" << YAML::Value << m.strata_version;
-  out << YAML::Key << "source" << YAML::Value << YAML::BeginMap << YAML::Key
-      << "repository" << YAML::Value << m.repository << YAML::Key << "tables"
-      << YAML::Value << m.tables << YAML::Key << "redis" << YAML::Value
-      << m.redis << YAML::EndMap;
+  out << YAML::Key << "source" << YAML::Value << YAML::BeginMap << YAML::Key << "repository"
+      << YAML::Value << m.repository << YAML::Key << "tables" << YAML::Value << m.tables
+      << YAML::Key << "redis" << YAML::Value << m.redis << YAML::EndMap;
   EmitModels(out, m.models);
   EmitTables(out, m.tables_held);
   EmitLifecycle(out);
   out << YAML::Key << "files" << YAML::Value << YAML::BeginSeq;
   for (const BackupFile& f : m.files) {
-    out << YAML::Flow << YAML::BeginMap << YAML::Key << "path" << YAML::Value
-        << f.path << YAML::Key << "size" << YAML::Value << f.size << YAML::Key
-        << "sha256" << YAML::Value << f.sha256 << YAML::EndMap;
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "path" << YAML::Value << f.path << YAML::Key
+        << "size" << YAML::Value << f.size << YAML::Key << "sha256" << YAML::Value << f.sha256
+        << YAML::EndMap;
   }
   out << YAML::EndSeq << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
@@ -110,8 +104,7 @@ absl::StatusOr<BackupManifest> ParseBackupManifest(std::string_view yaml) {
   BackupManifest m;
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
-    if (!root.IsMap())
-      return absl::DataLossError("MANIFEST.yaml is not a YAML map");
+    if (!root.IsMap()) return absl::DataLossError("MANIFEST.yaml is not a YAML map");
     m.format = root["format"].as<int>();
     if (m.format != kBackupFormat) {
       return absl::FailedPreconditionError(
@@ -125,10 +118,8 @@ absl::StatusOr<BackupManifest> ParseBackupManifest(std::string_view yaml) {
     m.repository = Get<std::string>(root["source"], "repository", "");
     m.tables = Get<std::string>(root["source"], "tables", "");
     m.redis = Get<std::string>(root["source"], "redis", "");
-    for (const YAML::Node& model : root["models"])
-      m.models.push_back(ParseModel(model));
-    for (const YAML::Node& table : root["tables"])
-      m.tables_held.push_back(ParseTable(table));
+    for (const YAML::Node& model : root["models"]) m.models.push_back(ParseModel(model));
+    for (const YAML::Node& table : root["tables"]) m.tables_held.push_back(ParseTable(table));
     for (const YAML::Node& f : root["files"]) {
       m.files.push_back({.path = f["path"].as<std::string>(),
                          .size = f["size"].as<uint64_t>(),
@@ -140,16 +131,13 @@ absl::StatusOr<BackupManifest> ParseBackupManifest(std::string_view yaml) {
   return m;
 }
 
-std::string Sha256Sums(const std::vector<BackupFile>& files,
-                       std::string_view manifest_sha256) {
+std::string Sha256Sums(const std::vector<BackupFile>& files, std::string_view manifest_sha256) {
   std::string text;
-  for (const BackupFile& f : files)
-    text += fmt::format("{}  {}\n", f.sha256, f.path);
+  for (const BackupFile& f : files) text += fmt::format("{}  {}\n", f.sha256, f.path);
   return text + fmt::format("{}  MANIFEST.yaml\n", manifest_sha256);
 }
 
-absl::StatusOr<std::map<std::string, std::string>> ParseSha256Sums(
-    std::string_view text) {
+absl::StatusOr<std::map<std::string, std::string>> ParseSha256Sums(std::string_view text) {
   std::map<std::string, std::string> sums;
   size_t line_number = 0;
   while (!text.empty()) {
@@ -159,8 +147,8 @@ absl::StatusOr<std::map<std::string, std::string>> ParseSha256Sums(
     text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
     if (line.empty()) continue;
     if (line.size() < 67 || line.substr(64, 2) != "  ") {
-      return absl::DataLossError(fmt::format(
-          "SHA256SUMS line {} is not '<sha256>  <path>'", line_number));
+      return absl::DataLossError(
+          fmt::format("SHA256SUMS line {} is not '<sha256>  <path>'", line_number));
     }
     sums[std::string(line.substr(66))] = std::string(line.substr(0, 64));
   }

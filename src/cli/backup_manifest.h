@@ -35,8 +35,7 @@ struct BackupFile {
 struct BackupTableVersion {
   int64_t version = 0;
   int64_t rows = 0;
-  std::string checksum =
-      {};  // the table manifest's TableChecksum, verified at backup
+  std::string checksum = {};  // the table manifest's TableChecksum, verified at backup
 };
 
 struct BackupTable {
@@ -70,11 +69,9 @@ std::string BackupManifestToYaml(const BackupManifest& manifest);
 absl::StatusOr<BackupManifest> ParseBackupManifest(std::string_view yaml);
 
 // "<sha256>  <path>\n" per file, then the manifest's own line.
-std::string Sha256Sums(const std::vector<BackupFile>& files,
-                       std::string_view manifest_sha256);
+std::string Sha256Sums(const std::vector<BackupFile>& files, std::string_view manifest_sha256);
 // path -> sha256. INVALID_ARGUMENT for a malformed line.
-absl::StatusOr<std::map<std::string, std::string>> ParseSha256Sums(
-    std::string_view text);
+absl::StatusOr<std::map<std::string, std::string>> ParseSha256Sums(std::string_view text);
 
 }  // namespace strata::cli
 

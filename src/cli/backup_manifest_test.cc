@@ -12,18 +12,13 @@ BackupManifest Example() {
   m.repository = "/repo";
   m.tables = "/repo/tables";
   m.redis = "redis://127.0.0.1:6379";
-  m.models = {{.name = "m",
-               .versions = {1, 2},
-               .labels = {{"stable", 1}},
-               .default_version = 2}};
-  m.tables_held = {
-      {.name = "t",
-       .store = "redis",
-       .current = 3,
-       .versions = {{.version = 3, .rows = 10, .checksum = "10:abc"}}}};
-  m.files = {{.path = "repository/models/m/config.yaml",
-              .size = 12,
-              .sha256 = std::string(64, 'a')}};
+  m.models = {{.name = "m", .versions = {1, 2}, .labels = {{"stable", 1}}, .default_version = 2}};
+  m.tables_held = {{.name = "t",
+                    .store = "redis",
+                    .current = 3,
+                    .versions = {{.version = 3, .rows = 10, .checksum = "10:abc"}}}};
+  m.files = {
+      {.path = "repository/models/m/config.yaml", .size = 12, .sha256 = std::string(64, 'a')}};
   return m;
 }
 
@@ -48,16 +43,13 @@ TEST(BackupManifestTest, RoundTrips) {
 TEST(BackupManifestTest, RefusesAnotherFormatAndGarbage) {
   std::string yaml = BackupManifestToYaml(Example());
   yaml.replace(yaml.find("format: 1"), 9, "format: 9");
-  EXPECT_EQ(ParseBackupManifest(yaml).status().code(),
-            absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(ParseBackupManifest("[1, 2").status().code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ParseBackupManifest(yaml).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ParseBackupManifest("[1, 2").status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(BackupManifestTest, Sha256SumsReadBackWhatTheyWrite) {
   const std::string text = Sha256Sums(Example().files, std::string(64, 'b'));
-  absl::StatusOr<std::map<std::string, std::string>> sums =
-      ParseSha256Sums(text);
+  absl::StatusOr<std::map<std::string, std::string>> sums = ParseSha256Sums(text);
   ASSERT_TRUE(sums.ok()) << sums.status();
   EXPECT_EQ(sums->at("repository/models/m/config.yaml"), std::string(64, 'a'));
   EXPECT_EQ(sums->at("MANIFEST.yaml"), std::string(64, 'b'));

@@ -59,27 +59,24 @@ absl::Status ParseShard(std::string_view text, int& index, int& count) {
     return err == std::errc() && end == s.data() + s.size();
   };
   if (slash == std::string_view::npos || !number(text.substr(0, slash), index) ||
-      !number(text.substr(slash + 1), count) || count < 1 || index < 0 ||
-      index >= count) {
-    return absl::InvalidArgumentError(fmt::format(
-        "--shard '{}' is not i/N with 0 <= i < N (e.g. 0/4)", text));
+      !number(text.substr(slash + 1), count) || count < 1 || index < 0 || index >= count) {
+    return absl::InvalidArgumentError(
+        fmt::format("--shard '{}' is not i/N with 0 <= i < N (e.g. 0/4)", text));
   }
   return absl::OkStatus();
 }
 
 // Loads `flags.model` (the given version, or the highest) from the repository.
-absl::StatusOr<int64_t> LoadModel(const BatchFlags& flags,
-                                  const runtime::BackendRegistry& backends,
+absl::StatusOr<int64_t> LoadModel(const BatchFlags& flags, const runtime::BackendRegistry& backends,
                                   batch::BatchJobOptions& options) {
   const serving::ModelLoader loader(backends);
   absl::StatusOr<serving::LoadedModel> loaded = loader.LoadNewest(
       fs::path(flags.repository) / "models" / flags.model, flags.model, flags.model_version);
   if (!loaded.ok()) {
     const std::string detail = runtime::LibraryDetail(loaded.status());
-    return absl::Status(loaded.status().code(),
-                        fmt::format("model '{}': {}{}{}", flags.model,
-                                    std::string(loaded.status().message()),
-                                    detail.empty() ? "" : ": ", detail));
+    return absl::Status(loaded.status().code(), fmt::format("model '{}': {}{}{}", flags.model,
+                                                            std::string(loaded.status().message()),
+                                                            detail.empty() ? "" : ": ", detail));
   }
   options.model_config = std::move(loaded->spec.config);
   options.model = std::shared_ptr<runtime::Model>(std::move(loaded->model));
@@ -89,8 +86,8 @@ absl::StatusOr<int64_t> LoadModel(const BatchFlags& flags,
 
 void PrintSummary(const batch::BatchJobResult& r, const batch::BatchJobOptions& o) {
   fmt::print("job: {}\n", r.job_id);
-  fmt::print("rows processed: {} (resumed from checkpoints: {}) in {:.2f} s\n",
-             r.rows_processed, r.rows_resumed, r.seconds);
+  fmt::print("rows processed: {} (resumed from checkpoints: {}) in {:.2f} s\n", r.rows_processed,
+             r.rows_resumed, r.seconds);
   if (!r.finalized) {
     if (r.version > 0) fmt::print("already complete: table version {}\n", r.version);
     return;
@@ -99,8 +96,8 @@ void PrintSummary(const batch::BatchJobResult& r, const batch::BatchJobOptions& 
   if (!o.reject_path.empty()) fmt::print("rejected: {} (in {})\n", r.rejected, o.reject_path);
   fmt::print("checksum: {}\n", r.checksum);
   for (const store::OutputStats& s : r.report.outputs) {
-    fmt::print("output {}: min {} max {} mean {} p50 {} nan {} inf {}\n", s.name, s.min,
-               s.max, s.mean, s.Quantile(0.5), s.nan, s.inf);
+    fmt::print("output {}: min {} max {} mean {} p50 {} nan {} inf {}\n", s.name, s.min, s.max,
+               s.mean, s.Quantile(0.5), s.nan, s.inf);
   }
   if (r.report.psi) {
     fmt::print("psi vs version {}: {:.4f}\n", r.report.previous_version, *r.report.psi);
@@ -137,8 +134,8 @@ int RunBatch(const BatchFlags& flags) {
     return 1;
   };
   if (flags.table.empty() == flags.output.empty()) {
-    return fail(absl::InvalidArgumentError(
-        "name exactly one output: --table NAME or --output FILE"));
+    return fail(
+        absl::InvalidArgumentError("name exactly one output: --table NAME or --output FILE"));
   }
   absl::StatusOr<store::KeySchema> key = store::KeySchema::Parse(flags.key);
   if (!key.ok()) return fail(key.status());
@@ -146,15 +143,13 @@ int RunBatch(const BatchFlags& flags) {
   for (const std::string& map : flags.maps) {
     if (absl::Status s = batch::ParseMappingFlag(map, options.mapping); !s.ok()) return fail(s);
   }
-  if (absl::Status s = ParseShard(flags.shard, options.shard_index, options.shard_count);
-      !s.ok()) {
+  if (absl::Status s = ParseShard(flags.shard, options.shard_index, options.shard_count); !s.ok()) {
     return fail(s);
   }
   std::string input_format = flags.input_format;
   if (input_format == "auto") {
-    input_format = EndsWith(flags.input, ".jsonl") || EndsWith(flags.input, ".json")
-                       ? "jsonl"
-                       : "csv";
+    input_format =
+        EndsWith(flags.input, ".jsonl") || EndsWith(flags.input, ".json") ? "jsonl" : "csv";
   }
   options.input = flags.input;
   options.input_format =
@@ -177,9 +172,8 @@ int RunBatch(const BatchFlags& flags) {
     options.keep_versions = flags.keep_versions;
     options.staging_root =
         flags.staging.empty()
-            ? fs::path(flags.store.tables.empty()
-                           ? (fs::path(flags.repository) / "tables").string()
-                           : flags.store.tables) /
+            ? fs::path(flags.store.tables.empty() ? (fs::path(flags.repository) / "tables").string()
+                                                  : flags.store.tables) /
                   ".staging" / flags.table
             : fs::path(flags.staging);
   } else {
@@ -190,8 +184,8 @@ int RunBatch(const BatchFlags& flags) {
     options.output_path = flags.output;
     options.output_format =
         output_format == "jsonl" ? batch::OutputFormat::kJsonl : batch::OutputFormat::kCsv;
-    options.staging_root = flags.staging.empty() ? fs::path(flags.output + ".staging")
-                                                 : fs::path(flags.staging);
+    options.staging_root =
+        flags.staging.empty() ? fs::path(flags.output + ".staging") : fs::path(flags.staging);
   }
   options.job_id = flags.job_id;
   options.threads = flags.threads;
@@ -258,7 +252,8 @@ void AddBatchCommand(CLI::App& app) {
                   "Columns of a model input: INPUT=COL,COL,... (default: the column named "
                   "like the input, or every non-key column for a single input)");
   cmd->add_option("-t,--table", f->table, "Write a prediction table of this name");
-  cmd->add_flag("--no-publish", f->no_publish, "Build and verify the version, do not make it current");
+  cmd->add_flag("--no-publish", f->no_publish,
+                "Build and verify the version, do not make it current");
   cmd->add_option("--keep-versions", f->keep_versions, "Table versions kept after publishing")
       ->capture_default_str();
   AddTableStoreFlags(*cmd, f->store);
@@ -284,8 +279,10 @@ void AddBatchCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--expect-min", f->min_value, "Verification: smallest allowed value");
   cmd->add_option("--expect-max", f->max_value, "Verification: largest allowed value");
-  cmd->add_option("--expect-min-mean", f->min_mean, "Verification: lowest mean of the first output");
-  cmd->add_option("--expect-max-mean", f->max_mean, "Verification: highest mean of the first output");
+  cmd->add_option("--expect-min-mean", f->min_mean,
+                  "Verification: lowest mean of the first output");
+  cmd->add_option("--expect-max-mean", f->max_mean,
+                  "Verification: highest mean of the first output");
   cmd->add_option("--max-psi", f->max_psi,
                   "Verification: largest PSI against the current version; 0 disables")
       ->capture_default_str();

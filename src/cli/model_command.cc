@@ -42,18 +42,17 @@ CLI::App* AddAction(CLI::App& model, const std::string& name, const std::string&
 void AddModelCommand(CLI::App& app) {
   auto flags = std::make_shared<ModelFlags>();
   CLI::App* model = app.add_subcommand(
-      "model",
-      "Control the models of a running server (needs `strata serve --control-api`)");
+      "model", "Control the models of a running server (needs `strata serve --control-api`)");
   model->require_subcommand(1);
 
   AddAction(*model, "rollback",
-            "Make the previous default version (the last known good) the default again",
-            flags)
+            "Make the previous default version (the last known good) the default again", flags)
       ->callback([flags] { throw CLI::RuntimeError(Call(*flags, "rollback", "")); });
   AddAction(*model, "load", "Re-read the model from disk and load its versions", flags)
       ->callback([flags] { throw CLI::RuntimeError(Call(*flags, "load", "")); });
-  AddAction(*model, "unload", "Unload every version of the model", flags)
-      ->callback([flags] { throw CLI::RuntimeError(Call(*flags, "unload", "")); });
+  AddAction(*model, "unload", "Unload every version of the model", flags)->callback([flags] {
+    throw CLI::RuntimeError(Call(*flags, "unload", ""));
+  });
   CLI::App* def = AddAction(*model, "default",
                             "Pin the default version, or 'latest' to follow the newest", flags);
   def->add_option("version", flags->version, "Version number or 'latest'")->required();
@@ -69,9 +68,9 @@ void AddModelCommand(CLI::App& app) {
   label->callback([flags] {
     const std::string version =
         flags->version == "none" ? "null" : fmt::format("\"{}\"", flags->version);
-    throw CLI::RuntimeError(Call(
-        *flags, "labels",
-        fmt::format(R"({{"label": "{}", "version": {}}})", flags->label, version)));
+    throw CLI::RuntimeError(
+        Call(*flags, "labels",
+             fmt::format(R"({{"label": "{}", "version": {}}})", flags->label, version)));
   });
 }
 

@@ -44,7 +44,8 @@ absl::StatusOr<ModelTiming> MeasureModel(const std::filesystem::path& repository
                                          const std::string& model,
                                          const runtime::BackendRegistry& backends) {
   const serving::ModelLoader loader(backends);
-  absl::StatusOr<serving::LoadedModel> served = loader.LoadNewest(repository / "models" / model, model);
+  absl::StatusOr<serving::LoadedModel> served =
+      loader.LoadNewest(repository / "models" / model, model);
   if (!served.ok()) {
     const std::string detail = runtime::LibraryDetail(served.status());
     return absl::InvalidArgumentError(fmt::format("model '{}' did not load: {}{}{}", model,
@@ -64,8 +65,8 @@ absl::StatusOr<ModelTiming> MeasureModel(const std::filesystem::path& repository
     const SteadyClock::time_point start = SteadyClock::now();
     absl::StatusOr<std::vector<core::Tensor>> out = served->model->Run(*one);
     if (!out.ok()) {
-      return absl::InvalidArgumentError(
-          fmt::format("model '{}' failed on zero inputs: {}", model, std::string(out.status().message())));
+      return absl::InvalidArgumentError(fmt::format("model '{}' failed on zero inputs: {}", model,
+                                                    std::string(out.status().message())));
     }
     if (i >= 10) latencies.push_back(Micros(SteadyClock::now() - start));  // after warm-up
   }
@@ -73,7 +74,8 @@ absl::StatusOr<ModelTiming> MeasureModel(const std::filesystem::path& repository
   timing.single_row_p50_us = latencies[latencies.size() / 2];
   timing.single_row_p99_us = latencies[latencies.size() * 99 / 100];
 
-  absl::StatusOr<std::vector<core::Tensor>> batch = ZeroInputs(served->spec.config, timing.batch_rows);
+  absl::StatusOr<std::vector<core::Tensor>> batch =
+      ZeroInputs(served->spec.config, timing.batch_rows);
   if (!batch.ok()) return batch.status();
   const SteadyClock::time_point start = SteadyClock::now();
   for (int i = 0; i < kBatchCalls; ++i) {
@@ -81,8 +83,7 @@ absl::StatusOr<ModelTiming> MeasureModel(const std::filesystem::path& repository
       return out.status();
     }
   }
-  timing.batch_us_per_row =
-      Micros(SteadyClock::now() - start) / (kBatchCalls * timing.batch_rows);
+  timing.batch_us_per_row = Micros(SteadyClock::now() - start) / (kBatchCalls * timing.batch_rows);
   return timing;
 }
 

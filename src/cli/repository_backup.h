@@ -24,12 +24,11 @@ namespace strata::cli {
 
 struct BackupOptions {
   std::filesystem::path repository = {};
-  std::filesystem::path tables =
-      {};                  // RocksDB tables; default <repository>/tables
-  std::string redis = {};  // a Redis URL to include its tables; empty: none
+  std::filesystem::path tables = {};  // RocksDB tables; default <repository>/tables
+  std::string redis = {};             // a Redis URL to include its tables; empty: none
   std::filesystem::path output = {};  // a directory that does not exist yet
   bool current_only = false;          // each table's current version only
-  bool skip_corrupt = false;  // leave damaged table versions out, and say so
+  bool skip_corrupt = false;          // leave damaged table versions out, and say so
   ProgressMode progress = ProgressMode::kAuto;
 };
 
@@ -50,15 +49,13 @@ class RepositoryBackup {
 
   absl::Status Run();
   absl::Status PlanRepository();
-  absl::Status PlanTables(store::TableStore& store,
-                          std::vector<BackupTable>& tables);
+  absl::Status PlanTables(store::TableStore& store, std::vector<BackupTable>& tables);
   absl::StatusOr<std::vector<int64_t>> ChooseVersions(store::TableStore& store,
-                                                      const std::string& table,
-                                                      bool verify);
+                                                      const std::string& table, bool verify);
   absl::Status CopyFiles();
   absl::Status DumpRedisTables(store::TableStore& redis);
-  absl::Status DumpRedisVersion(store::TableStore& redis,
-                                const std::string& table, int64_t version);
+  absl::Status DumpRedisVersion(store::TableStore& redis, const std::string& table,
+                                int64_t version);
   absl::Status AddWrittenFile(const std::string& rel);
   absl::Status Finish();
 
@@ -73,8 +70,7 @@ class RepositoryBackup {
 
 // The repository's models as the backup records them: versions, labels and
 // the pinned default from each config.yaml.
-std::vector<BackupModel> DescribeModels(
-    const std::filesystem::path& repository);
+std::vector<BackupModel> DescribeModels(const std::filesystem::path& repository);
 
 }  // namespace strata::cli
 

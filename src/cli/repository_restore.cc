@@ -25,16 +25,14 @@ absl::Status Refused(std::string_view why) {
 }
 
 bool IsVersion(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return c >= '0' && c <= '9';
-  });
+  return !name.empty() &&
+         std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 std::vector<std::string> Split(std::string_view path) {
   std::vector<std::string> parts;
   size_t start = 0;
-  for (size_t slash; (slash = path.find('/', start)) != std::string_view::npos;
-       start = slash + 1) {
+  for (size_t slash; (slash = path.find('/', start)) != std::string_view::npos; start = slash + 1) {
     parts.emplace_back(path.substr(start, slash - start));
   }
   parts.emplace_back(path.substr(start));
@@ -45,29 +43,27 @@ absl::Status CheckFile(const fs::path& backup, const BackupFile& f,
                        const std::map<std::string, std::string>& sums) {
   auto listed = sums.find(f.path);
   if (listed == sums.end() || listed->second != f.sha256) {
-    return Refused(
-        fmt::format("SHA256SUMS and MANIFEST.yaml disagree on {}", f.path));
+    return Refused(fmt::format("SHA256SUMS and MANIFEST.yaml disagree on {}", f.path));
   }
   std::error_code ec;
   const uint64_t size = fs::file_size(backup / f.path, ec);
   if (ec) return Refused(fmt::format("{} is missing", f.path));
   if (size != f.size) {
-    return Refused(fmt::format("{} has {} bytes, the backup recorded {}",
-                               f.path, size, f.size));
+    return Refused(fmt::format("{} has {} bytes, the backup recorded {}", f.path, size, f.size));
   }
   absl::StatusOr<std::string> sha = Sha256::OfFile(backup / f.path);
   if (!sha.ok()) return Refused(std::string(sha.status().message()));
   if (*sha != f.sha256) {
-    return Refused(fmt::format("{} has SHA-256 {}, the backup recorded {}",
-                               f.path, *sha, f.sha256));
+    return Refused(
+        fmt::format("{} has SHA-256 {}, the backup recorded {}", f.path, *sha, f.sha256));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<BackupManifest> RepositoryRestore::VerifyBackup(
-    const fs::path& backup, ProgressMode mode) {
+absl::StatusOr<BackupManifest> RepositoryRestore::VerifyBackup(const fs::path& backup,
+                                                               ProgressMode mode) {
   absl::StatusOr<std::string> text = store::ReadFile(backup / "MANIFEST.yaml");
   if (!text.ok()) {
     return Refused(
@@ -75,11 +71,9 @@ absl::StatusOr<BackupManifest> RepositoryRestore::VerifyBackup(
                     "written is named *.partial)",
                     backup.string()));
   }
-  absl::StatusOr<std::string> sums_text =
-      store::ReadFile(backup / "SHA256SUMS");
+  absl::StatusOr<std::string> sums_text = store::ReadFile(backup / "SHA256SUMS");
   if (!sums_text.ok()) return Refused("SHA256SUMS is missing");
-  absl::StatusOr<std::map<std::string, std::string>> sums =
-      ParseSha256Sums(*sums_text);
+  absl::StatusOr<std::map<std::string, std::string>> sums = ParseSha256Sums(*sums_text);
   if (!sums.ok()) return Refused(std::string(sums.status().message()));
   if ((*sums)["MANIFEST.yaml"] != Sha256::Of(*text)) {
     return Refused("MANIFEST.yaml does not match its SHA-256 in SHA256SUMS");
@@ -99,21 +93,17 @@ absl::StatusOr<BackupManifest> RepositoryRestore::VerifyBackup(
   return manifest;
 }
 
-RepositoryRestore::RepositoryRestore(const RestoreOptions& options,
-                                     BackupManifest manifest)
+RepositoryRestore::RepositoryRestore(const RestoreOptions& options, BackupManifest manifest)
     : options_(options),
       manifest_(std::move(manifest)),
-      tables_(options.tables.empty() ? options.repository / "tables"
-                                     : options.tables) {}
+      tables_(options.tables.empty() ? options.repository / "tables" : options.tables) {}
 
-std::map<std::string, RepositoryRestore::Unit> RepositoryRestore::BackupUnits()
-    const {
+std::map<std::string, RepositoryRestore::Unit> RepositoryRestore::BackupUnits() const {
   std::map<std::string, Unit> units;
   for (const BackupFile& f : manifest_.files) {
     const std::vector<std::string> p = Split(f.path);
     Unit unit;
-    if (p[0] == "repository" && p.size() >= 5 && p[1] == "models" &&
-        IsVersion(p[3])) {
+    if (p[0] == "repository" && p.size() >= 5 && p[1] == "models" && IsVersion(p[3])) {
       unit = {.name = fmt::format("models/{}/{}", p[2], p[3]),
               .target = options_.repository / "models" / p[2] / p[3],
               .directory = true,
@@ -145,8 +135,7 @@ bool RepositoryRestore::Matches(const Unit& unit) const {
     return sha.ok() && *sha == f.sha256;
   }
   std::vector<std::string> expected;
-  for (const BackupFile* f : unit.files)
-    expected.push_back(f->path.substr(unit.prefix.size()));
+  for (const BackupFile* f : unit.files) expected.push_back(f->path.substr(unit.prefix.size()));
   std::sort(expected.begin(), expected.end());
   if (ListFiles(unit.target) != expected) return false;
   for (const BackupFile* f : unit.files) {
@@ -160,19 +149,15 @@ bool RepositoryRestore::Matches(const Unit& unit) const {
 absl::Status RepositoryRestore::RestoreUnit(const Unit& unit) {
   const fs::path parent = unit.target.parent_path();
   const std::string name = unit.target.filename().string();
-  const fs::path staging =
-      parent / fmt::format(".{}.restore-{}", name, ::getpid());
-  const fs::path replaced =
-      parent / fmt::format(".{}.replaced-{}", name, ::getpid());
+  const fs::path staging = parent / fmt::format(".{}.restore-{}", name, ::getpid());
+  const fs::path replaced = parent / fmt::format(".{}.replaced-{}", name, ::getpid());
   std::error_code ec;
   fs::create_directories(parent, ec);
   fs::remove_all(staging, ec);
   CopyProgress progress("restore", options_.progress, 0);
   for (const BackupFile* f : unit.files) {
-    const fs::path to =
-        unit.directory ? staging / f->path.substr(unit.prefix.size()) : staging;
-    absl::StatusOr<CopiedFile> copied =
-        CopyHashed(options_.backup / f->path, to, &progress);
+    const fs::path to = unit.directory ? staging / f->path.substr(unit.prefix.size()) : staging;
+    absl::StatusOr<CopiedFile> copied = CopyHashed(options_.backup / f->path, to, &progress);
     if (!copied.ok()) return copied.status();
     if (copied->sha256 != f->sha256) {
       return absl::DataLossError(
@@ -181,12 +166,11 @@ absl::Status RepositoryRestore::RestoreUnit(const Unit& unit) {
                       f->path, unit.name));
     }
   }
-  if (unit.directory && fs::exists(unit.target, ec))
-    fs::rename(unit.target, replaced, ec);
+  if (unit.directory && fs::exists(unit.target, ec)) fs::rename(unit.target, replaced, ec);
   fs::rename(staging, unit.target, ec);
   if (ec) {
-    return absl::InternalError(fmt::format("cannot move {} into place: {}",
-                                           unit.target.string(), ec.message()));
+    return absl::InternalError(
+        fmt::format("cannot move {} into place: {}", unit.target.string(), ec.message()));
   }
   fs::remove_all(replaced, ec);
   SyncDirectory(parent);
@@ -198,15 +182,13 @@ std::vector<std::pair<std::string, fs::path>> RepositoryRestore::Extras(
   std::set<std::string> seen;
   std::vector<std::pair<std::string, fs::path>> extras;
   auto add = [&](const std::string& name, const fs::path& path) {
-    if (!units.contains(name) && seen.insert(name).second)
-      extras.emplace_back(name, path);
+    if (!units.contains(name) && seen.insert(name).second) extras.emplace_back(name, path);
   };
   const std::string tables_rel = RelativeInside(tables_, options_.repository);
   for (const std::string& rel : ListFiles(options_.repository, tables_rel)) {
     const std::vector<std::string> p = Split(rel);
     if (p.size() >= 4 && p[0] == "models" && IsVersion(p[2])) {
-      add(fmt::format("models/{}/{}", p[1], p[2]),
-          options_.repository / "models" / p[1] / p[2]);
+      add(fmt::format("models/{}/{}", p[1], p[2]), options_.repository / "models" / p[1] / p[2]);
     } else {
       add(rel, options_.repository / rel);
     }
@@ -228,33 +210,27 @@ absl::Status RepositoryRestore::RestoreRocksDbTables() {
   if (tables.empty()) return absl::OkStatus();
   std::error_code ec;
   fs::create_directories(tables_, ec);
-  absl::StatusOr<std::unique_ptr<store::TableStore>> store = CreateTableStore(
-      RocksDbFlags(tables_.string()), options_.repository.string());
+  absl::StatusOr<std::unique_ptr<store::TableStore>> store =
+      CreateTableStore(RocksDbFlags(tables_.string()), options_.repository.string());
   if (!store.ok()) return store.status();
   for (const BackupTable* t : tables) {
     absl::StatusOr<int64_t> current = (*store)->CurrentVersion(t->name);
     if (!current.ok()) return current.status();
     // Set even when it reads the same: a missing pointer reads as the newest.
     if (t->current != 0) {
-      if (absl::Status s = (*store)->SetCurrentVersion(t->name, t->current);
-          !s.ok())
-        return s;
+      if (absl::Status s = (*store)->SetCurrentVersion(t->name, t->current); !s.ok()) return s;
     }
     if (t->current != 0 && *current != t->current) {
-      summary_.restored.push_back(
-          fmt::format("tables/{}/CURRENT -> {}", t->name, t->current));
+      summary_.restored.push_back(fmt::format("tables/{}/CURRENT -> {}", t->name, t->current));
     }
     for (const BackupTableVersion& v : t->versions) {
-      if (absl::Status s =
-              store::VerifyTableVersion(**store, t->name, v.version);
-          !s.ok()) {
-        return absl::DataLossError(fmt::format(
-            "table '{}' version {} does not verify after the restore: {}",
-            t->name, v.version, std::string(s.message())));
+      if (absl::Status s = store::VerifyTableVersion(**store, t->name, v.version); !s.ok()) {
+        return absl::DataLossError(
+            fmt::format("table '{}' version {} does not verify after the restore: {}", t->name,
+                        v.version, std::string(s.message())));
       }
-      summary_.verified.push_back(
-          fmt::format("table '{}' version {}: ok ({} rows, checksum {})",
-                      t->name, v.version, v.rows, v.checksum));
+      summary_.verified.push_back(fmt::format("table '{}' version {}: ok ({} rows, checksum {})",
+                                              t->name, v.version, v.rows, v.checksum));
     }
   }
   return absl::OkStatus();
@@ -270,43 +246,38 @@ absl::Status RepositoryRestore::RestoreRedisTables() {
   }
   if (tables.empty()) return absl::OkStatus();
   if (options_.redis.empty() || options_.dry_run) {
-    summary_.notes.push_back(fmt::format(
-        "the backup holds Redis tables ({}){}", names,
-        options_.dry_run ? "" : "; pass --redis URL to rebuild them"));
+    summary_.notes.push_back(
+        fmt::format("the backup holds Redis tables ({}){}", names,
+                    options_.dry_run ? "" : "; pass --redis URL to rebuild them"));
     return absl::OkStatus();
   }
-  absl::StatusOr<std::unique_ptr<store::TableStore>> redis = CreateTableStore(
-      RedisFlags(options_.redis), options_.repository.string());
+  absl::StatusOr<std::unique_ptr<store::TableStore>> redis =
+      CreateTableStore(RedisFlags(options_.redis), options_.repository.string());
   if (!redis.ok()) return redis.status();
   for (const BackupTable* t : tables) {
     for (const BackupTableVersion& v : t->versions) {
-      if (absl::Status s = RestoreRedisVersion(**redis, *t, v); !s.ok())
-        return s;
+      if (absl::Status s = RestoreRedisVersion(**redis, *t, v); !s.ok()) return s;
     }
     absl::StatusOr<int64_t> current = (*redis)->CurrentVersion(t->name);
     if (!current.ok()) return current.status();
     if (t->current != 0) {
-      if (absl::Status s = (*redis)->SetCurrentVersion(t->name, t->current);
-          !s.ok())
-        return s;
+      if (absl::Status s = (*redis)->SetCurrentVersion(t->name, t->current); !s.ok()) return s;
     }
     if (t->current != 0 && *current != t->current) {
-      summary_.restored.push_back(
-          fmt::format("redis:{} current -> {}", t->name, t->current));
+      summary_.restored.push_back(fmt::format("redis:{} current -> {}", t->name, t->current));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status RepositoryRestore::RestoreRedisVersion(
-    store::TableStore& redis, const BackupTable& table,
-    const BackupTableVersion& v) {
+absl::Status RepositoryRestore::RestoreRedisVersion(store::TableStore& redis,
+                                                    const BackupTable& table,
+                                                    const BackupTableVersion& v) {
   const std::string name = fmt::format("redis:{}/{}", table.name, v.version);
   const std::string verified =
-      fmt::format("table '{}' version {} (redis): ok ({} rows, checksum {})",
-                  table.name, v.version, v.rows, v.checksum);
-  absl::StatusOr<store::TableManifest> held =
-      redis.ReadManifest(table.name, v.version);
+      fmt::format("table '{}' version {} (redis): ok ({} rows, checksum {})", table.name, v.version,
+                  v.rows, v.checksum);
+  absl::StatusOr<store::TableManifest> held = redis.ReadManifest(table.name, v.version);
   if (held.ok() && held->checksum == v.checksum &&
       store::VerifyTableVersion(redis, table.name, v.version).ok()) {
     ++summary_.intact;
@@ -314,19 +285,16 @@ absl::Status RepositoryRestore::RestoreRedisVersion(
     return absl::OkStatus();
   }
   const std::string dir = fmt::format("redis/{}/{}/", table.name, v.version);
-  absl::StatusOr<std::string> text =
-      store::ReadFile(options_.backup / (dir + "manifest.yaml"));
+  absl::StatusOr<std::string> text = store::ReadFile(options_.backup / (dir + "manifest.yaml"));
   if (!text.ok()) return text.status();
   absl::StatusOr<store::TableManifest> manifest = store::ParseManifest(*text);
   if (!manifest.ok()) return manifest.status();
   std::vector<fs::path> runs;
   for (const BackupFile& f : manifest_.files) {
-    if (f.path.starts_with(dir + "run-"))
-      runs.push_back(options_.backup / f.path);
+    if (f.path.starts_with(dir + "run-")) runs.push_back(options_.backup / f.path);
   }
   if (absl::Status s = store::VerifyDump(runs, *manifest); !s.ok()) return s;
-  absl::StatusOr<store::SortedRunMerger> records =
-      store::SortedRunMerger::Open(runs);
+  absl::StatusOr<store::SortedRunMerger> records = store::SortedRunMerger::Open(runs);
   if (!records.ok()) return records.status();
   absl::StatusOr<std::unique_ptr<store::RedisTableMaintenance>> maintenance =
       store::RedisTableMaintenance::Connect(options_.redis);
@@ -337,28 +305,23 @@ absl::Status RepositoryRestore::RestoreRedisVersion(
         progress.Note(fmt::format("{}: {} rows", name, n));
       });
   if (!rows.ok()) return rows.status();
-  if (absl::Status s = store::VerifyTableVersion(redis, table.name, v.version);
-      !s.ok()) {
+  if (absl::Status s = store::VerifyTableVersion(redis, table.name, v.version); !s.ok()) {
     return absl::DataLossError(
-        fmt::format("{} does not verify after the rebuild: {}", name,
-                    std::string(s.message())));
+        fmt::format("{} does not verify after the rebuild: {}", name, std::string(s.message())));
   }
   summary_.restored.push_back(name);
   summary_.verified.push_back(verified);
   return absl::OkStatus();
 }
 
-absl::StatusOr<RestoreSummary> RepositoryRestore::Run(
-    const RestoreOptions& options) {
-  absl::StatusOr<BackupManifest> manifest =
-      VerifyBackup(options.backup, options.progress);
+absl::StatusOr<RestoreSummary> RepositoryRestore::Run(const RestoreOptions& options) {
+  absl::StatusOr<BackupManifest> manifest = VerifyBackup(options.backup, options.progress);
   if (!manifest.ok()) return manifest.status();
   RepositoryRestore restore(options, *std::move(manifest));
   RestoreSummary& summary = restore.summary_;
   const std::map<std::string, Unit> units = restore.BackupUnits();
   std::error_code ec;
-  if (!options.dry_run)
-    fs::create_directories(options.repository / "models", ec);
+  if (!options.dry_run) fs::create_directories(options.repository / "models", ec);
   for (const auto& [name, unit] : units) {
     if (restore.Matches(unit)) {
       ++summary.intact;

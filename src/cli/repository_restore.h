@@ -33,29 +33,26 @@ namespace strata::cli {
 struct RestoreOptions {
   std::filesystem::path backup = {};
   std::filesystem::path repository = {};
-  std::filesystem::path tables =
-      {};                  // RocksDB tables; default <repository>/tables
-  std::string redis = {};  // rebuild Redis tables there; empty: leave them
-  bool prune = false;      // remove what the backup does not hold
-  bool dry_run = false;    // verify the backup and report, change nothing
+  std::filesystem::path tables = {};  // RocksDB tables; default <repository>/tables
+  std::string redis = {};             // rebuild Redis tables there; empty: leave them
+  bool prune = false;                 // remove what the backup does not hold
+  bool dry_run = false;               // verify the backup and report, change nothing
   ProgressMode progress = ProgressMode::kAuto;
 };
 
 struct RestoreSummary {
   std::vector<std::string> restored = {};  // units written back
   size_t intact = 0;                       // units that already matched
-  std::vector<std::string> extras =
-      {};  // not in the backup (removed when pruning)
-  std::vector<std::string> verified =
-      {};  // table versions checked after restoring
+  std::vector<std::string> extras = {};    // not in the backup (removed when pruning)
+  std::vector<std::string> verified = {};  // table versions checked after restoring
   std::vector<std::string> notes = {};
 };
 
 class RepositoryRestore {
  public:
   // Checks every checksum of the backup. DATA_LOSS naming what is damaged.
-  static absl::StatusOr<BackupManifest> VerifyBackup(
-      const std::filesystem::path& backup, ProgressMode progress);
+  static absl::StatusOr<BackupManifest> VerifyBackup(const std::filesystem::path& backup,
+                                                     ProgressMode progress);
 
   static absl::StatusOr<RestoreSummary> Run(const RestoreOptions& options);
 
@@ -64,8 +61,7 @@ class RepositoryRestore {
     std::string name = {};              // e.g. "models/m/3", "tables/t/2"
     std::filesystem::path target = {};  // where it goes
     bool directory = false;
-    std::string prefix =
-        {};  // its path in the backup, '/'-ended for directories
+    std::string prefix = {};  // its path in the backup, '/'-ended for directories
     std::vector<const BackupFile*> files = {};
   };
 
@@ -79,8 +75,7 @@ class RepositoryRestore {
       const std::map<std::string, Unit>& units) const;
   absl::Status RestoreRocksDbTables();
   absl::Status RestoreRedisTables();
-  absl::Status RestoreRedisVersion(store::TableStore& redis,
-                                   const BackupTable& table,
+  absl::Status RestoreRedisVersion(store::TableStore& redis, const BackupTable& table,
                                    const BackupTableVersion& version);
 
   const RestoreOptions options_;

@@ -36,17 +36,17 @@ struct ServeFlags {
   bool access_log = false;
   int64_t poll_interval_ms = 2000;
   bool control_api = false;
-  std::string endpoints;     // the endpoints file; empty: models only
-  std::string key_log;       // JSON Lines file of endpoints' request keys; empty: none
+  std::string endpoints;  // the endpoints file; empty: models only
+  std::string key_log;    // JSON Lines file of endpoints' request keys; empty: none
   double key_log_sample = 1;
   bool key_log_hash = false;
-  bool workload_sketches = true;  // live sketches behind /v2/advisor
+  bool workload_sketches = true;   // live sketches behind /v2/advisor
   bool lenient_readiness = false;  // ready once started, whatever the models
-  TableStoreFlags tables;    // where the endpoints' tables live
-  int64_t redis_retry_ms = 1000;  // how long a failing Redis is not asked
-  int redis_lookup_threads = 4;   // threads that wait for Redis lookups
-  double drain_delay_s = 0;     // serve on, not ready, after SIGTERM
-  double drain_timeout_s = 30;  // then let in-flight requests finish
+  TableStoreFlags tables;          // where the endpoints' tables live
+  int64_t redis_retry_ms = 1000;   // how long a failing Redis is not asked
+  int redis_lookup_threads = 4;    // threads that wait for Redis lookups
+  double drain_delay_s = 0;        // serve on, not ready, after SIGTERM
+  double drain_timeout_s = 30;     // then let in-flight requests finish
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -79,8 +79,9 @@ struct LoadedEndpoints {
 // The table store of kind `kind`; a Redis store behind a guard (its own
 // lookup threads and a circuit breaker), so a hung Redis never holds a
 // request thread.
-absl::StatusOr<std::shared_ptr<store::TableStore>> CreateServingStore(
-    const ServeFlags& flags, const std::string& kind, LoadedEndpoints& loaded) {
+absl::StatusOr<std::shared_ptr<store::TableStore>> CreateServingStore(const ServeFlags& flags,
+                                                                      const std::string& kind,
+                                                                      LoadedEndpoints& loaded) {
   TableStoreFlags store_flags = flags.tables;
   store_flags.store = kind;
   absl::StatusOr<std::unique_ptr<store::TableStore>> created =
@@ -135,14 +136,14 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
           store));
       continue;
     }
-    endpoints.push_back(serving::StaticEndpoint::Start(
-        {.name = config.name,
-         .table = config.table,
-         .default_value = config.default_value,
-         .default_when_unavailable = config.default_when_unavailable,
-         .key = config.key,
-         .pin_max_bytes = config.table_in_memory_bytes},
-        store));
+    endpoints.push_back(
+        serving::StaticEndpoint::Start({.name = config.name,
+                                        .table = config.table,
+                                        .default_value = config.default_value,
+                                        .default_when_unavailable = config.default_when_unavailable,
+                                        .key = config.key,
+                                        .pin_max_bytes = config.table_in_memory_bytes},
+                                       store));
   }
   return loaded;
 }
@@ -176,17 +177,16 @@ int RunServe(const ServeFlags& flags) {
     key_log = *std::move(opened);
   }
   const runtime::BackendRegistry backends = BuiltinBackends();
-  absl::StatusOr<std::unique_ptr<serving::ServerCore>> core =
-      serving::ServerCore::Create(
-          {.repository = flags.repository,
-           .poll_interval = std::chrono::milliseconds(flags.poll_interval_ms),
-           .warmup_reader = api::ReadWarmupFile,
-           .endpoints = std::move(endpoints->endpoints),
-           .guarded_stores = std::move(endpoints->guarded_stores),
-           .key_log = key_log,
-           .workload_sketches = flags.workload_sketches,
-           .lenient_readiness = flags.lenient_readiness},
-          backends);
+  absl::StatusOr<std::unique_ptr<serving::ServerCore>> core = serving::ServerCore::Create(
+      {.repository = flags.repository,
+       .poll_interval = std::chrono::milliseconds(flags.poll_interval_ms),
+       .warmup_reader = api::ReadWarmupFile,
+       .endpoints = std::move(endpoints->endpoints),
+       .guarded_stores = std::move(endpoints->guarded_stores),
+       .key_log = key_log,
+       .workload_sketches = flags.workload_sketches,
+       .lenient_readiness = flags.lenient_readiness},
+      backends);
   if (!core.ok()) {
     spdlog::error("{}", std::string(core.status().message()));
     return 1;
@@ -220,14 +220,14 @@ int RunServe(const ServeFlags& flags) {
   }
   std::unique_ptr<api::GrpcServer>& grpc_server = grpc.server;
   if (flags.grpc_port >= 0) {
-    absl::StatusOr<std::unique_ptr<api::GrpcServer>> started = api::GrpcServer::Start(
-        {.host = flags.host,
-         .port = static_cast<uint16_t>(flags.grpc_port),
-         .max_message_bytes = *max_body,
-         .drain_timeout = Millis(flags.drain_timeout_s),
-         .control_api = flags.control_api,
-         .metrics = &(*core)->metrics()},
-        **core);
+    absl::StatusOr<std::unique_ptr<api::GrpcServer>> started =
+        api::GrpcServer::Start({.host = flags.host,
+                                .port = static_cast<uint16_t>(flags.grpc_port),
+                                .max_message_bytes = *max_body,
+                                .drain_timeout = Millis(flags.drain_timeout_s),
+                                .control_api = flags.control_api,
+                                .metrics = &(*core)->metrics()},
+                               **core);
     if (!started.ok()) {
       spdlog::error("{}", std::string(started.status().message()));
       return 1;
@@ -242,16 +242,15 @@ int RunServe(const ServeFlags& flags) {
     };
     const std::optional<int64_t> table_version =
         d.table && d.table->version != 0 ? std::optional<int64_t>(d.table->version) : std::nullopt;
-    const std::string what =
-        d.plan == serving::PlanKind::kHybrid
-            ? fmt::format("model '{}' version {}, table version {}", d.model,
-                          number(d.model_version), number(table_version))
-            : "table version " + number(table_version);
+    const std::string what = d.plan == serving::PlanKind::kHybrid
+                                 ? fmt::format("model '{}' version {}, table version {}", d.model,
+                                               number(d.model_version), number(table_version))
+                                 : "table version " + number(table_version);
     spdlog::info("endpoint '{}' ({}): {}", d.name, serving::PlanName(d.plan),
                  d.ready ? what + " ready" : "not ready: " + d.reason);
   }
-  spdlog::info("{} of {} models ready; listening on http://{}:{}", ready,
-               model_count, flags.host, (*server)->port());
+  spdlog::info("{} of {} models ready; listening on http://{}:{}", ready, model_count, flags.host,
+               (*server)->port());
   (*server)->Run();
   grpc.Finish();
   spdlog::info("frontends drained; unloading models");
@@ -266,53 +265,59 @@ int RunServe(const ServeFlags& flags) {
 void AddServeCommand(CLI::App& app) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* serve = app.add_subcommand(
-      "serve",
-      "Serve the models of a repository over the KServe v2 REST and gRPC protocols");
-  serve->add_option("-r,--repository", flags->repository,
-                    "Model repository: a directory holding models/<name>/config.yaml "
-                    "and models/<name>/<version>/")
+      "serve", "Serve the models of a repository over the KServe v2 REST and gRPC protocols");
+  serve
+      ->add_option("-r,--repository", flags->repository,
+                   "Model repository: a directory holding models/<name>/config.yaml "
+                   "and models/<name>/<version>/")
       ->required()
       ->check(CLI::ExistingDirectory);
   serve->add_option("--host", flags->host, "Address to listen on")->capture_default_str();
   serve->add_option("-p,--port", flags->port, "HTTP port (0 picks a free one)")
       ->capture_default_str();
-  serve->add_option("--grpc-port", flags->grpc_port,
-                    "gRPC port (0 picks a free one, -1 turns gRPC off)")
+  serve
+      ->add_option("--grpc-port", flags->grpc_port,
+                   "gRPC port (0 picks a free one, -1 turns gRPC off)")
       ->capture_default_str()
       ->check(CLI::Range(-1, 65535));
-  serve->add_option("--http-threads", flags->http_threads,
-                    "HTTP I/O threads; 0 means one per core")
+  serve->add_option("--http-threads", flags->http_threads, "HTTP I/O threads; 0 means one per core")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  serve->add_option("--max-body-size", flags->max_body_size,
-                    "Largest request body accepted; larger ones get 413")
+  serve
+      ->add_option("--max-body-size", flags->max_body_size,
+                   "Largest request body accepted; larger ones get 413")
       ->capture_default_str();
-  serve->add_option("--body-memory-budget", flags->body_memory_budget,
-                    "Memory for the request bodies of all connections together, as "
-                    "received and as inflated; beyond it requests get 503 with Retry-After")
+  serve
+      ->add_option("--body-memory-budget", flags->body_memory_budget,
+                   "Memory for the request bodies of all connections together, as "
+                   "received and as inflated; beyond it requests get 503 with Retry-After")
       ->capture_default_str();
-  serve->add_option("--body-timeout-ms", flags->body_timeout_ms,
-                    "A request body that stops arriving for this long closes its connection")
+  serve
+      ->add_option("--body-timeout-ms", flags->body_timeout_ms,
+                   "A request body that stops arriving for this long closes its connection")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  serve->add_option("--poll-interval-ms", flags->poll_interval_ms,
-                    "How often the repository is scanned for new versions and changed "
-                    "configs; 0 disables watching")
+  serve
+      ->add_option("--poll-interval-ms", flags->poll_interval_ms,
+                   "How often the repository is scanned for new versions and changed "
+                   "configs; 0 disables watching")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   serve->add_flag("--control-api", flags->control_api,
                   "Enable model control: POST /v2/repository/index and "
                   "/v2/repository/models/{m}/{load,unload,rollback,default,labels}, "
                   "and the gRPC RepositoryIndex and RepositoryModelLoad/Unload");
-  serve->add_option("--endpoints", flags->endpoints,
-                    "Endpoints file (YAML, `endpoints:` map): names served by a plan, e.g. "
-                    "static lookups in a prediction table (docs/tables.md: Static endpoints)")
+  serve
+      ->add_option("--endpoints", flags->endpoints,
+                   "Endpoints file (YAML, `endpoints:` map): names served by a plan, e.g. "
+                   "static lookups in a prediction table (docs/tables.md: Static endpoints)")
       ->check(CLI::ExistingFile);
   serve->add_option("--key-log", flags->key_log,
                     "Append the keys of the rows endpoints are asked for to this JSON Lines "
                     "file, the format `strata advise --key-log` reads (never payloads)");
-  serve->add_option("--key-log-sample", flags->key_log_sample,
-                    "Share of rows written to the key log, in (0, 1]")
+  serve
+      ->add_option("--key-log-sample", flags->key_log_sample,
+                   "Share of rows written to the key log, in (0, 1]")
       ->capture_default_str();
   serve->add_flag("--key-log-hash", flags->key_log_hash,
                   "Write a 64-bit fingerprint of each key instead of its values");
@@ -327,34 +332,41 @@ void AddServeCommand(CLI::App& app) {
   serve->add_option("--tables", flags->tables.tables,
                     "RocksDB tables directory for static endpoints (default: "
                     "<repository>/tables)");
-  serve->add_option("--redis", flags->tables.redis,
-                    "Redis server for endpoints whose table is in Redis (store: redis)")
+  serve
+      ->add_option("--redis", flags->tables.redis,
+                   "Redis server for endpoints whose table is in Redis (store: redis)")
       ->capture_default_str();
-  serve->add_option("--redis-timeout-ms", flags->tables.redis_timeout_ms,
-                    "Timeout of each Redis call; a call that fails after half of it counts "
-                    "as a hang and opens the store's circuit breaker at once")
+  serve
+      ->add_option("--redis-timeout-ms", flags->tables.redis_timeout_ms,
+                   "Timeout of each Redis call; a call that fails after half of it counts "
+                   "as a hang and opens the store's circuit breaker at once")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  serve->add_option("--redis-retry-ms", flags->redis_retry_ms,
-                    "How long an open circuit breaker answers without asking Redis before "
-                    "one call probes it again")
+  serve
+      ->add_option("--redis-retry-ms", flags->redis_retry_ms,
+                   "How long an open circuit breaker answers without asking Redis before "
+                   "one call probes it again")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  serve->add_option("--redis-lookup-threads", flags->redis_lookup_threads,
-                    "Threads that wait for Redis lookups (never the HTTP or gRPC threads)")
+  serve
+      ->add_option("--redis-lookup-threads", flags->redis_lookup_threads,
+                   "Threads that wait for Redis lookups (never the HTTP or gRPC threads)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  serve->add_option("--block-cache", flags->tables.block_cache,
-                    "RocksDB block cache size per table store")
+  serve
+      ->add_option("--block-cache", flags->tables.block_cache,
+                   "RocksDB block cache size per table store")
       ->capture_default_str();
-  serve->add_option("--drain-delay", flags->drain_delay_s,
-                    "Seconds to go on serving after SIGTERM, not ready (/v2/health/ready 503), "
-                    "so that load balancers stop sending before the listeners close")
+  serve
+      ->add_option("--drain-delay", flags->drain_delay_s,
+                   "Seconds to go on serving after SIGTERM, not ready (/v2/health/ready 503), "
+                   "so that load balancers stop sending before the listeners close")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  serve->add_option("--drain-timeout", flags->drain_timeout_s,
-                    "Seconds in-flight REST and gRPC requests may take to finish once the "
-                    "listeners have closed; then the models unload")
+  serve
+      ->add_option("--drain-timeout", flags->drain_timeout_s,
+                   "Seconds in-flight REST and gRPC requests may take to finish once the "
+                   "listeners have closed; then the models unload")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   serve->add_flag("--access-log", flags->access_log,

@@ -31,8 +31,7 @@ std::string Sha256::HexDigest() {
   unsigned int size = 0;
   EVP_DigestFinal_ex(context_->md, digest, &size);
   std::string hex;
-  for (unsigned int i = 0; i < size; ++i)
-    hex += fmt::format("{:02x}", digest[i]);
+  for (unsigned int i = 0; i < size; ++i) hex += fmt::format("{:02x}", digest[i]);
   return hex;
 }
 
@@ -56,8 +55,7 @@ absl::StatusOr<std::string> Sha256::OfFile(const std::filesystem::path& path) {
   }
   const bool failed = std::ferror(file) != 0;
   std::fclose(file);
-  if (failed)
-    return absl::DataLossError(fmt::format("cannot read {}", path.string()));
+  if (failed) return absl::DataLossError(fmt::format("cannot read {}", path.string()));
   return sha.HexDigest();
 }
 

@@ -43,8 +43,8 @@ absl::StatusOr<int64_t> ChosenVersion(store::TableStore& s, const TableFlags& f)
   absl::StatusOr<int64_t> current = s.CurrentVersion(f.table);
   if (!current.ok()) return current.status();
   if (*current == 0) {
-    return absl::NotFoundError(fmt::format("table '{}' has no versions in {}", f.table,
-                                           s.location()));
+    return absl::NotFoundError(
+        fmt::format("table '{}' has no versions in {}", f.table, s.location()));
   }
   return *current;
 }
@@ -105,8 +105,8 @@ int List(const TableFlags& f) {
     absl::StatusOr<std::vector<int64_t>> versions = (*s)->ListVersions(table);
     if (!current.ok()) return Fail(current.status());
     if (!versions.ok()) return Fail(versions.status());
-    fmt::print("table {} ({}, {}): current version {}\n", table, (*s)->kind(),
-               (*s)->location(), *current);
+    fmt::print("table {} ({}, {}): current version {}\n", table, (*s)->kind(), (*s)->location(),
+               *current);
     for (int64_t v : *versions) {
       absl::StatusOr<store::TableManifest> m = (*s)->ReadManifest(table, v);
       if (!m.ok()) {
@@ -114,8 +114,8 @@ int List(const TableFlags& f) {
         continue;
       }
       fmt::print("  {:>4}{} rows {:>10}  model {} v{}  created {}  checksum {}\n", v,
-                 v == *current ? "*" : " ", m->rows, m->model_name, m->model_version,
-                 m->created, m->checksum);
+                 v == *current ? "*" : " ", m->rows, m->model_name, m->model_version, m->created,
+                 m->checksum);
     }
   }
   return 0;
@@ -138,8 +138,8 @@ int Get(const TableFlags& f) {
   const std::shared_ptr<store::PredictionTable>& table = opened->table;
   const store::KeySchema& schema = table->manifest().key;
   if (f.key_values.size() != schema.size()) {
-    return Fail(absl::InvalidArgumentError(fmt::format(
-        "give one value per key column ({}), e.g. name=value", schema.ToString())));
+    return Fail(absl::InvalidArgumentError(
+        fmt::format("give one value per key column ({}), e.g. name=value", schema.ToString())));
   }
   std::string key;
   for (size_t c = 0; c < schema.size(); ++c) {
@@ -148,8 +148,7 @@ int Get(const TableFlags& f) {
     if (text.starts_with(name + "=")) text.remove_prefix(name.size() + 1);
     if (absl::Status st = schema.AppendText(c, text, key); !st.ok()) return Fail(st);
   }
-  absl::StatusOr<store::LookupResult> found =
-      table->MultiGet(std::vector<std::string>{key});
+  absl::StatusOr<store::LookupResult> found = table->MultiGet(std::vector<std::string>{key});
   if (!found.ok()) return Fail(found.status());
   if (!found->found[0]) {
     fmt::print(stderr, "not found in table '{}' version {}\n", f.table, opened->version);
@@ -167,10 +166,9 @@ int Export(const TableFlags& f) {
   // stdout: through a temporary file, since the writer renames into place.
   const std::string path =
       f.output == "-" ? fmt::format("/tmp/strata-export-{}.out", ::getpid()) : f.output;
-  absl::StatusOr<std::unique_ptr<batch::FileOutputWriter>> writer =
-      batch::FileOutputWriter::Create(
-          path, f.format == "jsonl" ? batch::OutputFormat::kJsonl : batch::OutputFormat::kCsv,
-          m.key, m.outputs);
+  absl::StatusOr<std::unique_ptr<batch::FileOutputWriter>> writer = batch::FileOutputWriter::Create(
+      path, f.format == "jsonl" ? batch::OutputFormat::kJsonl : batch::OutputFormat::kCsv, m.key,
+      m.outputs);
   if (!writer.ok()) return Fail(writer.status());
   std::vector<std::string> texts;
   std::vector<std::string_view> views;
@@ -202,8 +200,8 @@ absl::Status VerifyVersion(store::TableStore& s, const std::string& table, int64
   absl::StatusOr<store::TableManifest> m = s.ReadManifest(table, v);
   if (!m.ok()) return m.status();
   if (!m->verification.passed) {
-    return absl::FailedPreconditionError(fmt::format(
-        "table '{}' version {} failed verification when it was built", table, v));
+    return absl::FailedPreconditionError(
+        fmt::format("table '{}' version {} failed verification when it was built", table, v));
   }
   return absl::OkStatus();
 }
@@ -234,8 +232,8 @@ int Publish(const TableFlags& f, bool rollback) {
       if (v < *current) target = v;
     }
     if (target == 0) {
-      return Fail(absl::NotFoundError(fmt::format(
-          "table '{}' has no version before {} to roll back to", f.table, *current)));
+      return Fail(absl::NotFoundError(
+          fmt::format("table '{}' has no version before {} to roll back to", f.table, *current)));
     }
   }
   if (absl::Status st = VerifyVersion(**s, f.table, target); !st.ok()) {
@@ -269,8 +267,7 @@ int Gc(const TableFlags& f, int64_t grace_seconds, bool dry_run) {
 CLI::App* Sub(CLI::App& parent, const std::string& name, const std::string& help,
               const std::shared_ptr<TableFlags>& f, bool needs_table) {
   CLI::App* cmd = parent.add_subcommand(name, help);
-  cmd->add_option("-r,--repository", f->repository,
-                  "Repository (tables in <repository>/tables)");
+  cmd->add_option("-r,--repository", f->repository, "Repository (tables in <repository>/tables)");
   AddTableStoreFlags(*cmd, f->store);
   CLI::Option* table = cmd->add_option("table", f->table, "Table name");
   if (needs_table) table->required();
@@ -289,10 +286,12 @@ void AddTableCommand(CLI::App& app) {
   };
   run(Sub(*table, "list", "List tables and their versions (* = current)", f, false),
       [f] { return List(*f); });
-  CLI::App* show = Sub(*table, "show", "Print a version's manifest and verification report", f, true);
+  CLI::App* show =
+      Sub(*table, "show", "Print a version's manifest and verification report", f, true);
   show->add_option("--version", f->version, "Version (default: current)");
   run(show, [f] { return Show(*f); });
-  CLI::App* get = Sub(*table, "get", "Look up one key: strata table get T store_id=1 date=x", f, true);
+  CLI::App* get =
+      Sub(*table, "get", "Look up one key: strata table get T store_id=1 date=x", f, true);
   get->add_option("key", f->key_values, "One value per key column, in order (name=value)")
       ->required();
   get->add_option("--version", f->version, "Version (default: current)");

@@ -16,26 +16,23 @@ namespace {
 int64_t IdleSeconds(const fs::path& dir) {
   std::error_code ec;
   fs::file_time_type newest = fs::last_write_time(dir, ec);
-  for (auto it = fs::recursive_directory_iterator(dir, ec);
-       !ec && it != fs::end(it); it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
     newest = std::max(newest, fs::last_write_time(it->path(), ec));
   }
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             fs::file_time_type::clock::now() - newest)
+  return std::chrono::duration_cast<std::chrono::seconds>(fs::file_time_type::clock::now() - newest)
       .count();
 }
 
-absl::Status CollectRocksDb(const TableGcOptions& o, const fs::path& root,
-                            const std::string& table, TableGcResult& result) {
+absl::Status CollectRocksDb(const TableGcOptions& o, const fs::path& root, const std::string& table,
+                            TableGcResult& result) {
   std::error_code ec;
-  for (const fs::directory_entry& entry :
-       fs::directory_iterator(root / table, ec)) {
+  for (const fs::directory_entry& entry : fs::directory_iterator(root / table, ec)) {
     const std::string name = entry.path().filename().string();
     if (!entry.is_directory() || !name.starts_with(".build-")) continue;
     const int64_t idle = IdleSeconds(entry.path());
-    const std::string what =
-        fmt::format("table '{}': build directory {} (idle {} s)", table,
-                    entry.path().string(), idle);
+    const std::string what = fmt::format("table '{}': build directory {} (idle {} s)", table,
+                                         entry.path().string(), idle);
     if (idle < o.grace_seconds) {
       result.kept.push_back(what);
       continue;
@@ -57,18 +54,15 @@ absl::Status CollectRedis(const TableGcOptions& o, const std::string& table,
   for (const store::AbandonedVersion& a : *abandoned) {
     const std::string what =
         o.grace_seconds > 0
-            ? fmt::format(
-                  "table '{}': uncommitted version {} ({} keys, idle {} s)",
-                  table, a.version, a.keys, a.idle_seconds)
-            : fmt::format("table '{}': uncommitted version {} ({} keys)", table,
-                          a.version, a.keys);
+            ? fmt::format("table '{}': uncommitted version {} ({} keys, idle {} s)", table,
+                          a.version, a.keys, a.idle_seconds)
+            : fmt::format("table '{}': uncommitted version {} ({} keys)", table, a.version, a.keys);
     if (!a.removable) {
       result.kept.push_back(what);
       continue;
     }
     if (!o.dry_run) {
-      absl::StatusOr<int64_t> removed =
-          (*redis)->RemoveVersion(table, a.version);
+      absl::StatusOr<int64_t> removed = (*redis)->RemoveVersion(table, a.version);
       if (!removed.ok()) return removed.status();
     }
     result.removed.push_back(what);
@@ -78,8 +72,7 @@ absl::Status CollectRedis(const TableGcOptions& o, const std::string& table,
 
 }  // namespace
 
-absl::StatusOr<TableGcResult> CollectTableGarbage(
-    const TableGcOptions& options) {
+absl::StatusOr<TableGcResult> CollectTableGarbage(const TableGcOptions& options) {
   absl::StatusOr<std::unique_ptr<store::TableStore>> store =
       CreateTableStore(options.store, options.repository);
   if (!store.ok()) return store.status();
@@ -92,11 +85,9 @@ absl::StatusOr<TableGcResult> CollectTableGarbage(
   TableGcResult result;
   for (const std::string& table : tables) {
     if (absl::Status s = store::ValidateTableName(table); !s.ok()) return s;
-    absl::Status s =
-        options.store.store == "redis"
-            ? CollectRedis(options, table, result)
-            : CollectRocksDb(options, fs::path((*store)->location()), table,
-                             result);
+    absl::Status s = options.store.store == "redis"
+                         ? CollectRedis(options, table, result)
+                         : CollectRocksDb(options, fs::path((*store)->location()), table, result);
     if (!s.ok()) return s;
   }
   return result;

@@ -18,7 +18,7 @@ namespace strata::cli {
 
 struct TableGcOptions {
   TableStoreFlags store = {};
-  std::string repository = {};  // default tables directory: <repository>/tables
+  std::string repository = {};           // default tables directory: <repository>/tables
   std::vector<std::string> tables = {};  // empty: every table of the store
   int64_t grace_seconds = 3600;
   bool dry_run = false;
@@ -26,12 +26,10 @@ struct TableGcOptions {
 
 struct TableGcResult {
   std::vector<std::string> removed = {};  // one line each: what and how big
-  std::vector<std::string> kept =
-      {};  // abandoned-looking but touched within the grace
+  std::vector<std::string> kept = {};     // abandoned-looking but touched within the grace
 };
 
-absl::StatusOr<TableGcResult> CollectTableGarbage(
-    const TableGcOptions& options);
+absl::StatusOr<TableGcResult> CollectTableGarbage(const TableGcOptions& options);
 
 }  // namespace strata::cli
 

@@ -23,7 +23,8 @@ TableStoreFlags RedisFlags(const std::string& redis_url) {
 }
 
 void AddTableStoreFlags(CLI::App& command, TableStoreFlags& flags) {
-  command.add_option("--store", flags.store, "Where tables live: rocksdb (embedded) or redis (shared)")
+  command
+      .add_option("--store", flags.store, "Where tables live: rocksdb (embedded) or redis (shared)")
       ->capture_default_str()
       ->check(CLI::IsMember({"rocksdb", "redis"}));
   command.add_option("--tables", flags.tables,
@@ -32,19 +33,19 @@ void AddTableStoreFlags(CLI::App& command, TableStoreFlags& flags) {
       ->capture_default_str();
   command.add_option("--block-cache", flags.block_cache, "RocksDB block cache size")
       ->capture_default_str();
-  command.add_option("--redis-grace", flags.redis_grace_seconds,
-                     "Seconds a replaced Redis table version stays readable before it expires")
+  command
+      .add_option("--redis-grace", flags.redis_grace_seconds,
+                  "Seconds a replaced Redis table version stays readable before it expires")
       ->capture_default_str();
 }
 
-absl::StatusOr<std::unique_ptr<store::TableStore>> CreateTableStore(
-    const TableStoreFlags& flags, const std::string& repository) {
+absl::StatusOr<std::unique_ptr<store::TableStore>> CreateTableStore(const TableStoreFlags& flags,
+                                                                    const std::string& repository) {
   if (flags.store == "redis") {
-    absl::StatusOr<std::unique_ptr<store::RedisTableStore>> redis =
-        store::RedisTableStore::Create(
-            {.url = flags.redis,
-             .grace_seconds = flags.redis_grace_seconds,
-             .timeout = std::chrono::milliseconds(flags.redis_timeout_ms)});
+    absl::StatusOr<std::unique_ptr<store::RedisTableStore>> redis = store::RedisTableStore::Create(
+        {.url = flags.redis,
+         .grace_seconds = flags.redis_grace_seconds,
+         .timeout = std::chrono::milliseconds(flags.redis_timeout_ms)});
     if (!redis.ok()) return redis.status();
     return std::unique_ptr<store::TableStore>(*std::move(redis));
   }

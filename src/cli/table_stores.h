@@ -30,8 +30,8 @@ TableStoreFlags RedisFlags(const std::string& redis_url);
 void AddTableStoreFlags(CLI::App& command, TableStoreFlags& flags);
 
 // `repository` supplies the default tables directory (<repository>/tables).
-absl::StatusOr<std::unique_ptr<store::TableStore>> CreateTableStore(
-    const TableStoreFlags& flags, const std::string& repository);
+absl::StatusOr<std::unique_ptr<store::TableStore>> CreateTableStore(const TableStoreFlags& flags,
+                                                                    const std::string& repository);
 
 }  // namespace strata::cli
 

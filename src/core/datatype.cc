@@ -29,9 +29,7 @@ constexpr std::array<DataTypeInfo, 14> kInfos = {{
     {DataType::kBytes, "BYTES", 0},
 }};
 
-const DataTypeInfo& InfoOf(DataType dtype) {
-  return kInfos[static_cast<size_t>(dtype)];
-}
+const DataTypeInfo& InfoOf(DataType dtype) { return kInfos[static_cast<size_t>(dtype)]; }
 
 }  // namespace
 

@@ -45,21 +45,64 @@ size_t ElementSize(DataType dtype);
 struct BytesElement {};
 
 namespace datatype_internal {
-template <DataType D> struct ElementOf;
-template <> struct ElementOf<DataType::kBool> { using type = uint8_t; };
-template <> struct ElementOf<DataType::kUint8> { using type = uint8_t; };
-template <> struct ElementOf<DataType::kUint16> { using type = uint16_t; };
-template <> struct ElementOf<DataType::kUint32> { using type = uint32_t; };
-template <> struct ElementOf<DataType::kUint64> { using type = uint64_t; };
-template <> struct ElementOf<DataType::kInt8> { using type = int8_t; };
-template <> struct ElementOf<DataType::kInt16> { using type = int16_t; };
-template <> struct ElementOf<DataType::kInt32> { using type = int32_t; };
-template <> struct ElementOf<DataType::kInt64> { using type = int64_t; };
-template <> struct ElementOf<DataType::kFp16> { using type = uint16_t; };
-template <> struct ElementOf<DataType::kBf16> { using type = uint16_t; };
-template <> struct ElementOf<DataType::kFp32> { using type = float; };
-template <> struct ElementOf<DataType::kFp64> { using type = double; };
-template <> struct ElementOf<DataType::kBytes> { using type = BytesElement; };
+template <DataType D>
+struct ElementOf;
+template <>
+struct ElementOf<DataType::kBool> {
+  using type = uint8_t;
+};
+template <>
+struct ElementOf<DataType::kUint8> {
+  using type = uint8_t;
+};
+template <>
+struct ElementOf<DataType::kUint16> {
+  using type = uint16_t;
+};
+template <>
+struct ElementOf<DataType::kUint32> {
+  using type = uint32_t;
+};
+template <>
+struct ElementOf<DataType::kUint64> {
+  using type = uint64_t;
+};
+template <>
+struct ElementOf<DataType::kInt8> {
+  using type = int8_t;
+};
+template <>
+struct ElementOf<DataType::kInt16> {
+  using type = int16_t;
+};
+template <>
+struct ElementOf<DataType::kInt32> {
+  using type = int32_t;
+};
+template <>
+struct ElementOf<DataType::kInt64> {
+  using type = int64_t;
+};
+template <>
+struct ElementOf<DataType::kFp16> {
+  using type = uint16_t;
+};
+template <>
+struct ElementOf<DataType::kBf16> {
+  using type = uint16_t;
+};
+template <>
+struct ElementOf<DataType::kFp32> {
+  using type = float;
+};
+template <>
+struct ElementOf<DataType::kFp64> {
+  using type = double;
+};
+template <>
+struct ElementOf<DataType::kBytes> {
+  using type = BytesElement;
+};
 }  // namespace datatype_internal
 
 // What VisitDataType hands its visitor: the datatype as a constant and
@@ -94,20 +137,34 @@ struct DataTypeTag {
 template <class F>
 decltype(auto) VisitDataType(DataType dtype, F&& f) {
   switch (dtype) {
-    case DataType::kBool: return std::forward<F>(f)(DataTypeTag<DataType::kBool>{});
-    case DataType::kUint8: return std::forward<F>(f)(DataTypeTag<DataType::kUint8>{});
-    case DataType::kUint16: return std::forward<F>(f)(DataTypeTag<DataType::kUint16>{});
-    case DataType::kUint32: return std::forward<F>(f)(DataTypeTag<DataType::kUint32>{});
-    case DataType::kUint64: return std::forward<F>(f)(DataTypeTag<DataType::kUint64>{});
-    case DataType::kInt8: return std::forward<F>(f)(DataTypeTag<DataType::kInt8>{});
-    case DataType::kInt16: return std::forward<F>(f)(DataTypeTag<DataType::kInt16>{});
-    case DataType::kInt32: return std::forward<F>(f)(DataTypeTag<DataType::kInt32>{});
-    case DataType::kInt64: return std::forward<F>(f)(DataTypeTag<DataType::kInt64>{});
-    case DataType::kFp16: return std::forward<F>(f)(DataTypeTag<DataType::kFp16>{});
-    case DataType::kBf16: return std::forward<F>(f)(DataTypeTag<DataType::kBf16>{});
-    case DataType::kFp32: return std::forward<F>(f)(DataTypeTag<DataType::kFp32>{});
-    case DataType::kFp64: return std::forward<F>(f)(DataTypeTag<DataType::kFp64>{});
-    case DataType::kBytes: return std::forward<F>(f)(DataTypeTag<DataType::kBytes>{});
+    case DataType::kBool:
+      return std::forward<F>(f)(DataTypeTag<DataType::kBool>{});
+    case DataType::kUint8:
+      return std::forward<F>(f)(DataTypeTag<DataType::kUint8>{});
+    case DataType::kUint16:
+      return std::forward<F>(f)(DataTypeTag<DataType::kUint16>{});
+    case DataType::kUint32:
+      return std::forward<F>(f)(DataTypeTag<DataType::kUint32>{});
+    case DataType::kUint64:
+      return std::forward<F>(f)(DataTypeTag<DataType::kUint64>{});
+    case DataType::kInt8:
+      return std::forward<F>(f)(DataTypeTag<DataType::kInt8>{});
+    case DataType::kInt16:
+      return std::forward<F>(f)(DataTypeTag<DataType::kInt16>{});
+    case DataType::kInt32:
+      return std::forward<F>(f)(DataTypeTag<DataType::kInt32>{});
+    case DataType::kInt64:
+      return std::forward<F>(f)(DataTypeTag<DataType::kInt64>{});
+    case DataType::kFp16:
+      return std::forward<F>(f)(DataTypeTag<DataType::kFp16>{});
+    case DataType::kBf16:
+      return std::forward<F>(f)(DataTypeTag<DataType::kBf16>{});
+    case DataType::kFp32:
+      return std::forward<F>(f)(DataTypeTag<DataType::kFp32>{});
+    case DataType::kFp64:
+      return std::forward<F>(f)(DataTypeTag<DataType::kFp64>{});
+    case DataType::kBytes:
+      return std::forward<F>(f)(DataTypeTag<DataType::kBytes>{});
   }
   std::abort();  // not a DataType: values come from DataTypeFromName
 }

@@ -8,9 +8,8 @@ namespace strata::core {
 namespace {
 
 TEST(DataTypeTest, NamesRoundTrip) {
-  for (std::string_view name : {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64",
-                                "INT8", "INT16", "INT32", "INT64", "FP16",
-                                "BF16", "FP32", "FP64", "BYTES"}) {
+  for (std::string_view name : {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
+                                "INT32", "INT64", "FP16", "BF16", "FP32", "FP64", "BYTES"}) {
     std::optional<DataType> dtype = DataTypeFromName(name);
     ASSERT_TRUE(dtype.has_value()) << name;
     EXPECT_EQ(DataTypeName(*dtype), name);
@@ -33,9 +32,8 @@ TEST(DataTypeTest, ElementSizes) {
 }
 
 TEST(DataTypeTest, VisitorHandsEachDataTypeItsElementType) {
-  for (std::string_view name : {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64",
-                                "INT8", "INT16", "INT32", "INT64", "FP16",
-                                "BF16", "FP32", "FP64", "BYTES"}) {
+  for (std::string_view name : {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
+                                "INT32", "INT64", "FP16", "BF16", "FP32", "FP64", "BYTES"}) {
     const DataType dtype = *DataTypeFromName(name);
     VisitDataType(dtype, [&](auto tag) {
       using Tag = decltype(tag);

@@ -44,16 +44,14 @@ uint64_t Fingerprint64(std::string_view bytes, uint64_t seed) {
   const char* const end = p + bytes.size();
   uint64_t h;
   if (bytes.size() >= 32) {
-    uint64_t v1 = seed + kPrime1 + kPrime2, v2 = seed + kPrime2, v3 = seed,
-             v4 = seed - kPrime1;
+    uint64_t v1 = seed + kPrime1 + kPrime2, v2 = seed + kPrime2, v3 = seed, v4 = seed - kPrime1;
     for (; p + 32 <= end; p += 32) {
       v1 = Round(v1, Read64(p));
       v2 = Round(v2, Read64(p + 8));
       v3 = Round(v3, Read64(p + 16));
       v4 = Round(v4, Read64(p + 24));
     }
-    h = std::rotl(v1, 1) + std::rotl(v2, 7) + std::rotl(v3, 12) +
-        std::rotl(v4, 18);
+    h = std::rotl(v1, 1) + std::rotl(v2, 7) + std::rotl(v3, 12) + std::rotl(v4, 18);
     h = MergeRound(h, v1);
     h = MergeRound(h, v2);
     h = MergeRound(h, v3);
@@ -83,9 +81,7 @@ uint64_t Fingerprint64(std::string_view bytes, uint64_t seed) {
   return h;
 }
 
-std::string FingerprintHex(uint64_t fingerprint) {
-  return fmt::format("{:016x}", fingerprint);
-}
+std::string FingerprintHex(uint64_t fingerprint) { return fmt::format("{:016x}", fingerprint); }
 
 namespace {
 constexpr std::string_view kMarkerPrefix = "\"key-fingerprint:";

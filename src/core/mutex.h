@@ -67,8 +67,7 @@ class ABSL_LOCKABLE SharedMutex {
 // Holds `mutex` exclusively for its scope.
 class ABSL_SCOPED_LOCKABLE WriterMutexLock {
  public:
-  explicit WriterMutexLock(SharedMutex& mutex) ABSL_EXCLUSIVE_LOCK_FUNCTION(mutex)
-      : mutex_(mutex) {
+  explicit WriterMutexLock(SharedMutex& mutex) ABSL_EXCLUSIVE_LOCK_FUNCTION(mutex) : mutex_(mutex) {
     mutex_.Lock();
   }
   ~WriterMutexLock() ABSL_UNLOCK_FUNCTION() { mutex_.Unlock(); }
@@ -82,8 +81,7 @@ class ABSL_SCOPED_LOCKABLE WriterMutexLock {
 // Holds `mutex` shared for its scope.
 class ABSL_SCOPED_LOCKABLE ReaderMutexLock {
  public:
-  explicit ReaderMutexLock(SharedMutex& mutex) ABSL_SHARED_LOCK_FUNCTION(mutex)
-      : mutex_(mutex) {
+  explicit ReaderMutexLock(SharedMutex& mutex) ABSL_SHARED_LOCK_FUNCTION(mutex) : mutex_(mutex) {
     mutex_.ReaderLock();
   }
   ~ReaderMutexLock() ABSL_UNLOCK_FUNCTION() { mutex_.ReaderUnlock(); }

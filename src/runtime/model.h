@@ -22,21 +22,18 @@ class Model {
   // Runs one batch. REQUIRES: `inputs` are in the order of the config's
   // inputs and each matches its declared datatype and shape. Returns one
   // tensor per declared output, in declared order.
-  virtual absl::StatusOr<std::vector<core::Tensor>> Run(
-      std::span<const core::Tensor> inputs) = 0;
+  virtual absl::StatusOr<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs) = 0;
 
   struct RunOptions {
     // A request still queued at this time is answered DEADLINE_EXCEEDED
     // instead of run; one already running completes.
     std::optional<std::chrono::steady_clock::time_point> deadline;
   };
-  using RunCallback =
-      std::function<void(absl::StatusOr<std::vector<core::Tensor>>)>;
+  using RunCallback = std::function<void(absl::StatusOr<std::vector<core::Tensor>>)>;
 
   // Runs `inputs` and calls `done` exactly once, on any thread. The default
   // runs inline; decorators such as the dynamic batcher queue the request.
-  virtual void RunAsync(std::vector<core::Tensor> inputs, RunOptions options,
-                        RunCallback done) {
+  virtual void RunAsync(std::vector<core::Tensor> inputs, RunOptions options, RunCallback done) {
     (void)options;
     done(Run(inputs));
   }

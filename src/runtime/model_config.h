@@ -33,9 +33,9 @@ struct SchedulingConfig {
   bool batching = false;  // merge requests into batches
   int64_t max_queue_delay_us = 0;
   std::vector<int64_t> preferred_batch_sizes;
-  int instances = 1;              // batches of this model that may run at once
-  int64_t max_queue_size = 1024;  // queued requests; beyond it: rejected
-  int64_t default_timeout_us = 0; // 0: no deadline unless the request sets one
+  int instances = 1;               // batches of this model that may run at once
+  int64_t max_queue_size = 1024;   // queued requests; beyond it: rejected
+  int64_t default_timeout_us = 0;  // 0: no deadline unless the request sets one
 };
 
 // Which versions serve, how a new one is warmed up and swapped in (the
@@ -44,15 +44,15 @@ struct SchedulingConfig {
 struct LifecycleConfig {
   enum class Policy { kLatest, kSpecific, kAll };
   Policy policy = Policy::kLatest;
-  int64_t latest = 1;               // kLatest: how many of the newest
-  std::vector<int64_t> specific;    // kSpecific: exactly these
+  int64_t latest = 1;                                  // kLatest: how many of the newest
+  std::vector<int64_t> specific;                       // kSpecific: exactly these
   std::map<std::string, int64_t, std::less<>> labels;  // e.g. stable: 3
-  int64_t default_version = 0;      // pinned default; 0: the newest ready
+  int64_t default_version = 0;                         // pinned default; 0: the newest ready
   // Warm-up before a version takes traffic: requests from a samples file in
   // the version directory, or generated inputs ("zeros" or "random").
-  std::string warmup_samples;       // file name, e.g. samples.json
-  std::string warmup_generate;      // "", "zeros" or "random"
-  int64_t warmup_count = 1;         // generated requests (batch of 1 each)
+  std::string warmup_samples;   // file name, e.g. samples.json
+  std::string warmup_generate;  // "", "zeros" or "random"
+  int64_t warmup_count = 1;     // generated requests (batch of 1 each)
   // true: load the new version, then unload the old (needs room for two);
   // false: unload the old first (the model is unavailable in between).
   bool availability_preserving = true;

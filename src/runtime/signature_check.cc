@@ -5,13 +5,12 @@
 
 namespace strata::runtime {
 
-absl::StatusOr<std::vector<core::Tensor>> MakeDryRunInputs(
-    const ModelConfig& config, int64_t batch) {
+absl::StatusOr<std::vector<core::Tensor>> MakeDryRunInputs(const ModelConfig& config,
+                                                           int64_t batch) {
   std::vector<core::Tensor> inputs;
   for (const TensorSpec& spec : config.inputs) {
     if (spec.dtype == core::DataType::kBytes) {
-      return absl::UnimplementedError(
-          fmt::format("cannot dry-run BYTES input '{}'", spec.name));
+      return absl::UnimplementedError(fmt::format("cannot dry-run BYTES input '{}'", spec.name));
     }
     core::Shape shape = spec.shape;
     for (int64_t& dim : shape) {
@@ -22,59 +21,53 @@ absl::StatusOr<std::vector<core::Tensor>> MakeDryRunInputs(
   return inputs;
 }
 
-absl::Status CheckOutputsMatch(const ModelConfig& config,
-                               std::span<const core::Tensor> outputs) {
+absl::Status CheckOutputsMatch(const ModelConfig& config, std::span<const core::Tensor> outputs) {
   if (outputs.size() != config.outputs.size()) {
     return absl::FailedPreconditionError(
-        fmt::format("model '{}' produces {} outputs but config.yaml declares {}",
-                    config.name, outputs.size(), config.outputs.size()));
+        fmt::format("model '{}' produces {} outputs but config.yaml declares {}", config.name,
+                    outputs.size(), config.outputs.size()));
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     const TensorSpec& spec = config.outputs[i];
     const core::Tensor& out = outputs[i];
     if (out.dtype != spec.dtype) {
-      return absl::FailedPreconditionError(fmt::format(
-          "model '{}' output '{}' is {} but config.yaml declares {}",
-          config.name, spec.name, core::DataTypeName(out.dtype),
-          core::DataTypeName(spec.dtype)));
+      return absl::FailedPreconditionError(
+          fmt::format("model '{}' output '{}' is {} but config.yaml declares {}", config.name,
+                      spec.name, core::DataTypeName(out.dtype), core::DataTypeName(spec.dtype)));
     }
     if (!core::ShapeMatches(spec.shape, out.shape)) {
       return absl::FailedPreconditionError(fmt::format(
-          "model '{}' output '{}' has shape {} but config.yaml declares {}",
-          config.name, spec.name, core::ShapeToString(out.shape),
-          core::ShapeToString(spec.shape)));
+          "model '{}' output '{}' has shape {} but config.yaml declares {}", config.name, spec.name,
+          core::ShapeToString(out.shape), core::ShapeToString(spec.shape)));
     }
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> IntParameter(const ModelConfig& config,
-                                 std::string_view key, int fallback) {
+absl::StatusOr<int> IntParameter(const ModelConfig& config, std::string_view key, int fallback) {
   auto it = config.parameters.find(key);
   if (it == config.parameters.end()) return fallback;
   int value = 0;
   if (!absl::SimpleAtoi(it->second, &value)) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}' parameter '{}' must be an integer, got '{}'",
-                    config.name, key, it->second));
+    return absl::InvalidArgumentError(fmt::format(
+        "model '{}' parameter '{}' must be an integer, got '{}'", config.name, key, it->second));
   }
   return value;
 }
 
-absl::StatusOr<std::filesystem::path> ArtifactPath(
-    const ModelConfig& config, const std::filesystem::path& version_dir,
-    std::string_view default_name) {
+absl::StatusOr<std::filesystem::path> ArtifactPath(const ModelConfig& config,
+                                                   const std::filesystem::path& version_dir,
+                                                   std::string_view default_name) {
   std::string artifact(default_name);
   if (auto it = config.parameters.find("artifact"); it != config.parameters.end()) {
     artifact = it->second;
   }
   const std::filesystem::path relative(artifact);
-  if (relative.empty() || relative.is_absolute() ||
-      *relative.lexically_normal().begin() == "..") {
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}' parameter 'artifact' must name a file inside the version "
-        "directory, got '{}'",
-        config.name, artifact));
+  if (relative.empty() || relative.is_absolute() || *relative.lexically_normal().begin() == "..") {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}' parameter 'artifact' must name a file inside the version "
+                    "directory, got '{}'",
+                    config.name, artifact));
   }
   std::filesystem::path path = version_dir / relative;
   std::error_code error;
@@ -88,9 +81,8 @@ absl::StatusOr<std::filesystem::path> ArtifactPath(
 absl::StatusOr<int> ThreadsParameter(const ModelConfig& config) {
   absl::StatusOr<int> threads = IntParameter(config, "threads", 1);
   if (threads.ok() && *threads < 1) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}' parameter 'threads' must be at least 1, got {}",
-                    config.name, *threads));
+    return absl::InvalidArgumentError(fmt::format(
+        "model '{}' parameter 'threads' must be at least 1, got {}", config.name, *threads));
   }
   return threads;
 }

@@ -17,24 +17,22 @@ namespace strata::runtime {
 
 // Zero-filled inputs, one per declared input, with every variable dimension
 // set to `batch` (for a dry run at load time). Error for BYTES inputs.
-absl::StatusOr<std::vector<core::Tensor>> MakeDryRunInputs(
-    const ModelConfig& config, int64_t batch);
+absl::StatusOr<std::vector<core::Tensor>> MakeDryRunInputs(const ModelConfig& config,
+                                                           int64_t batch);
 
 // Checks that `outputs` match the declared outputs in count, name, datatype
 // and shape; the error names the first mismatch.
-absl::Status CheckOutputsMatch(const ModelConfig& config,
-                               std::span<const core::Tensor> outputs);
+absl::Status CheckOutputsMatch(const ModelConfig& config, std::span<const core::Tensor> outputs);
 
 // Reads an integer backend option, or `fallback` when absent.
-absl::StatusOr<int> IntParameter(const ModelConfig& config,
-                                 std::string_view key, int fallback);
+absl::StatusOr<int> IntParameter(const ModelConfig& config, std::string_view key, int fallback);
 
 // The artifact file of a version: the `artifact` parameter (a path inside
 // the version directory) or `default_name`. NOT_FOUND when it is missing;
 // INVALID_ARGUMENT when the parameter points outside the directory.
-absl::StatusOr<std::filesystem::path> ArtifactPath(
-    const ModelConfig& config, const std::filesystem::path& version_dir,
-    std::string_view default_name);
+absl::StatusOr<std::filesystem::path> ArtifactPath(const ModelConfig& config,
+                                                   const std::filesystem::path& version_dir,
+                                                   std::string_view default_name);
 
 // The `threads` parameter (default 1); INVALID_ARGUMENT when below 1.
 absl::StatusOr<int> ThreadsParameter(const ModelConfig& config);

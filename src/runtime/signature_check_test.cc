@@ -9,8 +9,7 @@ ModelConfig TwoOutputConfig() {
   ModelConfig config;
   config.name = "m";
   config.inputs = {{"x", core::DataType::kFp32, {-1, 4}}};
-  config.outputs = {{"a", core::DataType::kFp32, {-1, 2}},
-                    {"b", core::DataType::kInt64, {-1}}};
+  config.outputs = {{"a", core::DataType::kFp32, {-1, 2}}, {"b", core::DataType::kInt64, {-1}}};
   return config;
 }
 
@@ -23,25 +22,19 @@ TEST(SignatureCheckTest, DryRunInputsFillVariableDims) {
 }
 
 TEST(SignatureCheckTest, OutputsMatch) {
-  std::vector<core::Tensor> outs = {
-      core::Tensor::Zeros("a", core::DataType::kFp32, {3, 2}),
-      core::Tensor::Zeros("b", core::DataType::kInt64, {3})};
+  std::vector<core::Tensor> outs = {core::Tensor::Zeros("a", core::DataType::kFp32, {3, 2}),
+                                    core::Tensor::Zeros("b", core::DataType::kInt64, {3})};
   EXPECT_TRUE(CheckOutputsMatch(TwoOutputConfig(), outs).ok());
 }
 
 TEST(SignatureCheckTest, OutputMismatchNamesTheProblem) {
-  std::vector<core::Tensor> outs = {
-      core::Tensor::Zeros("a", core::DataType::kFp32, {3, 5}),
-      core::Tensor::Zeros("b", core::DataType::kInt64, {3})};
+  std::vector<core::Tensor> outs = {core::Tensor::Zeros("a", core::DataType::kFp32, {3, 5}),
+                                    core::Tensor::Zeros("b", core::DataType::kInt64, {3})};
   absl::Status s = CheckOutputsMatch(TwoOutputConfig(), outs);
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("output 'a' has shape [3,5]"),
-            std::string_view::npos)
-      << s;
+  EXPECT_NE(s.message().find("output 'a' has shape [3,5]"), std::string_view::npos) << s;
   outs.pop_back();
-  EXPECT_NE(CheckOutputsMatch(TwoOutputConfig(), outs)
-                .message()
-                .find("produces 1 outputs"),
+  EXPECT_NE(CheckOutputsMatch(TwoOutputConfig(), outs).message().find("produces 1 outputs"),
             std::string_view::npos);
 }
 

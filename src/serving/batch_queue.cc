@@ -8,9 +8,8 @@ namespace strata::serving {
 
 absl::Status BatchQueue::Push(QueuedRequest& request) {
   if (queue_.size() >= options_.max_queue_size) {
-    return absl::ResourceExhaustedError(fmt::format(
-        "the queue is full ({} requests waiting); retry later",
-        queue_.size()));
+    return absl::ResourceExhaustedError(
+        fmt::format("the queue is full ({} requests waiting); retry later", queue_.size()));
   }
   queue_.push_back(std::move(request));
   return absl::OkStatus();

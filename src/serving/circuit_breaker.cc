@@ -34,8 +34,8 @@ CircuitBreaker::Admission CircuitBreaker::Admit(Clock::time_point now) {
   return Admission::kProbe;
 }
 
-void CircuitBreaker::Record(Admission admission, bool ok,
-                            Clock::time_point started, Clock::time_point now) {
+void CircuitBreaker::Record(Admission admission, bool ok, Clock::time_point started,
+                            Clock::time_point now) {
   if (admission == Admission::kProbe && state_ == BreakerState::kHalfOpen) {
     probe_out_ = false;
     if (ok) {
@@ -46,16 +46,13 @@ void CircuitBreaker::Record(Admission admission, bool ok,
     }
     return;
   }
-  if (admission != Admission::kAllowed || state_ != BreakerState::kClosed)
-    return;
+  if (admission != Admission::kAllowed || state_ != BreakerState::kClosed) return;
   if (ok) {
     failures_ = 0;
     return;
   }
   ++failures_;
-  if (failures_ >= options_.max_failures ||
-      now - started >= options_.hang_after)
-    Open(now);
+  if (failures_ >= options_.max_failures || now - started >= options_.hang_after) Open(now);
 }
 
 void CircuitBreaker::Open(Clock::time_point now) {

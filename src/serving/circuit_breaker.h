@@ -26,8 +26,7 @@ std::string_view BreakerStateName(BreakerState state);
 
 struct CircuitBreakerOptions {
   int max_failures = 3;  // consecutive failures that open a closed breaker
-  std::chrono::steady_clock::duration hang_after =
-      std::chrono::milliseconds(500);
+  std::chrono::steady_clock::duration hang_after = std::chrono::milliseconds(500);
   std::chrono::steady_clock::duration open_for = std::chrono::seconds(1);
 };
 
@@ -51,8 +50,7 @@ class CircuitBreaker {
   // The outcome of a call Admit() allowed, which started at `started` and
   // ended at `now`. Outcomes of calls admitted before the breaker opened
   // change nothing; only the probe decides a half-open breaker.
-  void Record(Admission admission, bool ok, Clock::time_point started,
-              Clock::time_point now);
+  void Record(Admission admission, bool ok, Clock::time_point started, Clock::time_point now);
 
   BreakerState state() const { return state_; }
   // When an open breaker lets its probe through.

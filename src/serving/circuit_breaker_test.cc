@@ -11,14 +11,12 @@ const CircuitBreaker::Clock::time_point kT0 =
     CircuitBreaker::Clock::time_point() + std::chrono::hours(1);
 
 CircuitBreaker Breaker() {
-  return CircuitBreaker({.max_failures = 3,
-                         .hang_after = milliseconds(500),
-                         .open_for = milliseconds(1000)});
+  return CircuitBreaker(
+      {.max_failures = 3, .hang_after = milliseconds(500), .open_for = milliseconds(1000)});
 }
 
 // One admitted call from `start` lasting `took`; returns its admission.
-Admission Call(CircuitBreaker& b, bool ok,
-               CircuitBreaker::Clock::time_point start,
+Admission Call(CircuitBreaker& b, bool ok, CircuitBreaker::Clock::time_point start,
                milliseconds took = milliseconds(1)) {
   const Admission a = b.Admit(start);
   if (a != Admission::kRejected) b.Record(a, ok, start, start + took);
@@ -88,8 +86,7 @@ TEST(CircuitBreakerTest, AFailedProbeReopensForAnotherCoolDown) {
   EXPECT_EQ(b.Admit(retry + milliseconds(2000)), Admission::kProbe);
 }
 
-TEST(CircuitBreakerTest,
-     LateOutcomesOfCallsAdmittedBeforeItOpenedChangeNothing) {
+TEST(CircuitBreakerTest, LateOutcomesOfCallsAdmittedBeforeItOpenedChangeNothing) {
   CircuitBreaker b = Breaker();
   const Admission early = b.Admit(kT0);  // in flight while the store hangs
   Call(b, false, kT0, milliseconds(1000));

@@ -24,10 +24,10 @@ bool Rankable(DataType dtype) {
 }
 
 absl::Status NotRankable(std::string_view output, DataType dtype) {
-  return absl::InvalidArgumentError(fmt::format(
-      "output '{}' is {}; classification ranks numeric outputs (INT8..INT64, "
-      "UINT8..UINT64, FP32, FP64)",
-      output, core::DataTypeName(dtype)));
+  return absl::InvalidArgumentError(
+      fmt::format("output '{}' is {}; classification ranks numeric outputs (INT8..INT64, "
+                  "UINT8..UINT64, FP32, FP64)",
+                  output, core::DataTypeName(dtype)));
 }
 
 // Larger first; NaN after every number.
@@ -46,8 +46,8 @@ std::string ValueText(T value) {
   if constexpr (std::is_floating_point_v<T>) {
     return fmt::format("{:f}", value);
   } else {
-    return fmt::format("{}", static_cast<std::conditional_t<std::is_signed_v<T>, int64_t,
-                                                            uint64_t>>(value));
+    return fmt::format(
+        "{}", static_cast<std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>>(value));
   }
 }
 
@@ -79,8 +79,8 @@ core::Tensor TopK(const core::Tensor& output, int64_t rows, int64_t count,
   core::Tensor classes;
   classes.name = output.name;
   classes.dtype = DataType::kBytes;
-  classes.shape = batched ? core::Shape{rows, static_cast<int64_t>(k)}
-                          : core::Shape{static_cast<int64_t>(k)};
+  classes.shape =
+      batched ? core::Shape{rows, static_cast<int64_t>(k)} : core::Shape{static_cast<int64_t>(k)};
   std::vector<size_t> order;
   for (int64_t r = 0; r < rows; ++r) {
     AppendTopK(values.subspan(static_cast<size_t>(r) * width, width), k, labels, order,
@@ -134,8 +134,8 @@ absl::StatusOr<core::Tensor> Classify(const core::Tensor& output, int64_t count,
   });
 }
 
-absl::Status ApplyClassifications(std::span<const Classification> classifications,
-                                  bool batched, std::span<const runtime::TensorSpec> specs,
+absl::Status ApplyClassifications(std::span<const Classification> classifications, bool batched,
+                                  std::span<const runtime::TensorSpec> specs,
                                   core::InferResponse& response) {
   for (const Classification& c : classifications) {
     auto output = std::find_if(response.outputs.begin(), response.outputs.end(),

@@ -45,8 +45,8 @@ absl::StatusOr<core::Tensor> Classify(const core::Tensor& output, int64_t count,
 
 // Replaces each classified output of `response` by its classes; labels come
 // from the spec of the same name in `specs` (none when absent).
-absl::Status ApplyClassifications(std::span<const Classification> classifications,
-                                  bool batched, std::span<const runtime::TensorSpec> specs,
+absl::Status ApplyClassifications(std::span<const Classification> classifications, bool batched,
+                                  std::span<const runtime::TensorSpec> specs,
                                   core::InferResponse& response);
 
 }  // namespace strata::serving

@@ -11,7 +11,8 @@ namespace {
 
 template <typename T>
 core::Tensor TensorOf(core::DataType dtype, core::Shape shape, std::vector<T> values) {
-  core::Tensor tensor{"y", dtype, std::move(shape), std::vector<uint8_t>(values.size() * sizeof(T))};
+  core::Tensor tensor{"y", dtype, std::move(shape),
+                      std::vector<uint8_t>(values.size() * sizeof(T))};
   std::memcpy(tensor.data.data(), values.data(), tensor.data.size());
   return tensor;
 }
@@ -24,9 +25,9 @@ std::vector<std::string> Strings(const core::Tensor& tensor) {
 
 TEST(ClassificationTest, TopClassesOfEachRowWithLabels) {
   const std::vector<std::string> labels = {"cat", "dog", "bird"};
-  absl::StatusOr<core::Tensor> classes =
-      Classify(TensorOf<float>(core::DataType::kFp32, {2, 3}, {0.1f, 0.7f, 0.2f, 0.5f, 0.25f, 0.25f}),
-               2, /*batched=*/true, labels);
+  absl::StatusOr<core::Tensor> classes = Classify(
+      TensorOf<float>(core::DataType::kFp32, {2, 3}, {0.1f, 0.7f, 0.2f, 0.5f, 0.25f, 0.25f}), 2,
+      /*batched=*/true, labels);
   ASSERT_TRUE(classes.ok()) << classes.status();
   EXPECT_EQ(classes->name, "y");
   EXPECT_EQ(classes->dtype, core::DataType::kBytes);
@@ -37,9 +38,9 @@ TEST(ClassificationTest, TopClassesOfEachRowWithLabels) {
 }
 
 TEST(ClassificationTest, UnbatchedShortLabelsAndTooManyClasses) {
-  absl::StatusOr<core::Tensor> classes = Classify(
-      TensorOf<int32_t>(core::DataType::kInt32, {3}, {-4, 9, 2}), 10, /*batched=*/false,
-      std::vector<std::string>{"only-zero"});
+  absl::StatusOr<core::Tensor> classes =
+      Classify(TensorOf<int32_t>(core::DataType::kInt32, {3}, {-4, 9, 2}), 10, /*batched=*/false,
+               std::vector<std::string>{"only-zero"});
   ASSERT_TRUE(classes.ok());
   EXPECT_EQ(classes->shape, (core::Shape{3}));
   EXPECT_EQ(Strings(*classes), (std::vector<std::string>{"9:1", "2:2", "-4:0:only-zero"}));
@@ -50,8 +51,7 @@ TEST(ClassificationTest, NanRanksLastAndUnsignedPrintsAsNumbers) {
   absl::StatusOr<core::Tensor> doubles =
       Classify(TensorOf<double>(core::DataType::kFp64, {1, 3}, {nan, -1.0, 2.5}), 3, true, {});
   ASSERT_TRUE(doubles.ok());
-  EXPECT_EQ(Strings(*doubles),
-            (std::vector<std::string>{"2.500000:2", "-1.000000:1", "nan:0"}));
+  EXPECT_EQ(Strings(*doubles), (std::vector<std::string>{"2.500000:2", "-1.000000:1", "nan:0"}));
   absl::StatusOr<core::Tensor> bytes =
       Classify(TensorOf<uint8_t>(core::DataType::kUint8, {1, 2}, {7, 200}), 1, true, {});
   ASSERT_TRUE(bytes.ok());
@@ -92,8 +92,8 @@ TEST(ClassificationTest, ApplyReplacesOnlyTheClassifiedOutputs) {
   response.outputs[1].name = "raw";
   std::vector<runtime::TensorSpec> specs = {{"y", core::DataType::kFp32, {-1, 2}}};
   specs[0].labels = {"a", "b"};
-  ASSERT_TRUE(ApplyClassifications(std::vector<Classification>{{"y", 1}}, true, specs, response)
-                  .ok());
+  ASSERT_TRUE(
+      ApplyClassifications(std::vector<Classification>{{"y", 1}}, true, specs, response).ok());
   EXPECT_EQ(Strings(response.outputs[0]), (std::vector<std::string>{"3.000000:1:b"}));
   EXPECT_EQ(response.outputs[1].dtype, core::DataType::kFp32);
 }

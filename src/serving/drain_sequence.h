@@ -57,7 +57,7 @@ class DrainSequence {
  private:
   const DrainSequenceOptions options_;
   Phase phase_ = Phase::kServing;
-  Clock::time_point close_at_;   // the end of the delay
+  Clock::time_point close_at_;    // the end of the delay
   Clock::time_point give_up_at_;  // the end of the timeout, once closing
 };
 

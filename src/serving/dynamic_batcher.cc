@@ -21,12 +21,9 @@ absl::StatusOr<std::vector<std::vector<core::Tensor>>> SplitOutputs(
 
 }  // namespace
 
-DynamicBatcher::DynamicBatcher(std::shared_ptr<runtime::Model> model,
-                               DynamicBatcherOptions options,
+DynamicBatcher::DynamicBatcher(std::shared_ptr<runtime::Model> model, DynamicBatcherOptions options,
                                DynamicBatcherHooks hooks)
-    : model_(std::move(model)),
-      hooks_(std::move(hooks)),
-      queue_(std::move(options.queue)) {
+    : model_(std::move(model)), hooks_(std::move(hooks)), queue_(std::move(options.queue)) {
   for (int i = 0; i < std::max(1, options.instances); ++i) {
     workers_.emplace_back([this] { WorkerLoop(); });
   }
@@ -62,8 +59,8 @@ absl::StatusOr<std::vector<core::Tensor>> DynamicBatcher::Run(
   return promise.get_future().get();
 }
 
-void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs,
-                              RunOptions options, RunCallback done) {
+void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs, RunOptions options,
+                              RunCallback done) {
   QueuedRequest request;
   request.rows = inputs.empty() || inputs[0].shape.empty() ? 1 : inputs[0].shape[0];
   request.batch_key = BatchKey(inputs);

@@ -47,18 +47,16 @@ struct DynamicBatcherHooks {
 
 class DynamicBatcher : public runtime::Model {
  public:
-  DynamicBatcher(std::shared_ptr<runtime::Model> model,
-                 DynamicBatcherOptions options, DynamicBatcherHooks hooks = {});
+  DynamicBatcher(std::shared_ptr<runtime::Model> model, DynamicBatcherOptions options,
+                 DynamicBatcherHooks hooks = {});
   // Stops the workers after the running batches; still-queued requests are
   // answered UNAVAILABLE.
   ~DynamicBatcher() override;
 
   // Queues and waits.
-  absl::StatusOr<std::vector<core::Tensor>> Run(
-      std::span<const core::Tensor> inputs) override;
+  absl::StatusOr<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs) override;
 
-  void RunAsync(std::vector<core::Tensor> inputs, RunOptions options,
-                RunCallback done) override;
+  void RunAsync(std::vector<core::Tensor> inputs, RunOptions options, RunCallback done) override;
 
   size_t queue_depth() const;
 

@@ -15,8 +15,7 @@ namespace {
 // closed, Run() blocks, so tests can fill the queue deterministically.
 class RecordingModel : public runtime::Model {
  public:
-  absl::StatusOr<std::vector<core::Tensor>> Run(
-      std::span<const core::Tensor> inputs) override {
+  absl::StatusOr<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs) override {
     {
       std::unique_lock lock(mutex_);
       ++running_;
@@ -69,8 +68,7 @@ std::future<Result> Submit(DynamicBatcher& batcher, float value,
                            runtime::Model::RunOptions options = {}) {
   auto promise = std::make_shared<std::promise<Result>>();
   std::future<Result> future = promise->get_future();
-  batcher.RunAsync(Row(value), options,
-                   [promise](Result r) { promise->set_value(std::move(r)); });
+  batcher.RunAsync(Row(value), options, [promise](Result r) { promise->set_value(std::move(r)); });
   return future;
 }
 
@@ -197,20 +195,20 @@ struct Signals {
   Signals() = default;
   DynamicBatcherHooks Hooks() {
     DynamicBatcherHooks hooks{.on_queue_depth =
-                [this](size_t d) {
-                  std::lock_guard lock(mutex);
-                  depth = d;
-                },
-            .on_in_flight =
-                [this](int delta) {
-                  std::lock_guard lock(mutex);
-                  in_flight += delta;
-                },
-            .on_running =
-                [this](int delta) {
-                  std::lock_guard lock(mutex);
-                  running += delta;
-                },
+                                  [this](size_t d) {
+                                    std::lock_guard lock(mutex);
+                                    depth = d;
+                                  },
+                              .on_in_flight =
+                                  [this](int delta) {
+                                    std::lock_guard lock(mutex);
+                                    in_flight += delta;
+                                  },
+                              .on_running =
+                                  [this](int delta) {
+                                    std::lock_guard lock(mutex);
+                                    running += delta;
+                                  },
                               .on_dequeue = {},
                               .on_batch = {}};
     return hooks;

@@ -29,12 +29,12 @@ class ServerMetrics;
 // The table an endpoint reads, as metadata reports it.
 struct EndpointTable {
   std::string name;
-  std::string store;   // the store's kind: rocksdb, redis (static plans)
+  std::string store;    // the store's kind: rocksdb, redis (static plans)
   int64_t version = 0;  // 0: no version open yet
   std::string model;    // the model version that produced it
   int64_t model_version = 0;
   int64_t rows = 0;
-  double bytes_per_entry = 0;          // what one entry costs
+  double bytes_per_entry = 0;             // what one entry costs
   std::optional<size_t> in_memory_bytes;  // set when the version is held in memory
   std::string refused;  // why the last version offered was refused; empty when none was
 };
@@ -51,8 +51,8 @@ struct EndpointCache {
 struct EndpointDescription {
   std::string name;
   PlanKind plan = PlanKind::kStatic;
-  std::vector<int64_t> versions;             // the servable versions answering
-  std::vector<runtime::TensorSpec> inputs;   // shapes include the batch dimension as -1
+  std::vector<int64_t> versions;            // the servable versions answering
+  std::vector<runtime::TensorSpec> inputs;  // shapes include the batch dimension as -1
   std::vector<runtime::TensorSpec> outputs;
   bool ready = false;
   std::string reason;  // why not ready; empty when ready

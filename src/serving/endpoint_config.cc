@@ -14,9 +14,9 @@
 namespace strata::serving {
 namespace {
 
-const std::set<std::string, std::less<>> kEndpointKeys = {
-    "plan", "table", "store", "key", "default", "on_store_error", "model", "cache",
-    "table_in_memory"};
+const std::set<std::string, std::less<>> kEndpointKeys = {"plan",  "table",   "store",
+                                                          "key",   "default", "on_store_error",
+                                                          "model", "cache",   "table_in_memory"};
 
 // "64MiB", "1GiB", "4096" (bytes); nullopt when it is not a size.
 std::optional<size_t> ParseSize(const std::string& text) {
@@ -28,8 +28,8 @@ std::optional<size_t> ParseSize(const std::string& text) {
   const size_t number = std::stoull(text.substr(0, digits));
   const std::string unit = text.substr(digits);
   static const std::map<std::string, size_t> kUnits = {
-      {"", 1},          {"B", 1},          {"KiB", 1ull << 10}, {"MiB", 1ull << 20},
-      {"GiB", 1ull << 30}, {"KB", 1000},   {"MB", 1000000},     {"GB", 1000000000}};
+      {"", 1},      {"B", 1},        {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+      {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000}};
   auto it = kUnits.find(unit);
   if (it == kUnits.end()) return std::nullopt;
   return number * it->second;
@@ -69,8 +69,9 @@ absl::Status CheckPlan(const YAML::Node& node, EndpointConfig& config) {
     if (config.model.empty()) return invalid("plan dynamic needs model");
     if (node["table"] || node["store"] || node["default"] || node["on_store_error"] ||
         node["table_in_memory"]) {
-      return invalid("plan dynamic has no table: table, store, default, on_store_error and "
-                     "table_in_memory belong to plans static and hybrid");
+      return invalid(
+          "plan dynamic has no table: table, store, default, on_store_error and "
+          "table_in_memory belong to plans static and hybrid");
     }
     config.table.clear();
     // The cache is what a dynamic plan adds to the model's own endpoint:
@@ -99,9 +100,10 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
   for (const auto& entry : node) {
     const std::string key = entry.first.as<std::string>();
     if (!kEndpointKeys.contains(key)) {
-      return invalid(fmt::format("unknown key '{}'; known keys: plan, table, store, key, "
-                                 "default, on_store_error, model, cache, table_in_memory",
-                                 key));
+      return invalid(
+          fmt::format("unknown key '{}'; known keys: plan, table, store, key, "
+                      "default, on_store_error, model, cache, table_in_memory",
+                      key));
     }
   }
   try {
@@ -124,8 +126,7 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
     if (node["on_store_error"]) {
       const std::string policy = node["on_store_error"].as<std::string>();
       if (policy != "default" && policy != "unavailable") {
-        return invalid(fmt::format(
-            "on_store_error '{}' is not default or unavailable", policy));
+        return invalid(fmt::format("on_store_error '{}' is not default or unavailable", policy));
       }
       config.default_when_unavailable = policy == "default";
     }
@@ -156,8 +157,8 @@ absl::StatusOr<std::vector<EndpointConfig>> ParseEndpointConfigs(std::string_vie
   }
   std::vector<EndpointConfig> configs;
   if (!root || root.IsNull()) return configs;
-  if (!root.IsMap() || (root["endpoints"] && !root["endpoints"].IsMap() &&
-                        !root["endpoints"].IsNull())) {
+  if (!root.IsMap() ||
+      (root["endpoints"] && !root["endpoints"].IsMap() && !root["endpoints"].IsNull())) {
     return absl::InvalidArgumentError("expected a map with an 'endpoints:' map of names");
   }
   for (const auto& entry : root) {
@@ -169,16 +170,14 @@ absl::StatusOr<std::vector<EndpointConfig>> ParseEndpointConfigs(std::string_vie
   }
   if (!root["endpoints"] || root["endpoints"].IsNull()) return configs;
   for (const auto& entry : root["endpoints"]) {
-    absl::StatusOr<EndpointConfig> config =
-        ParseOne(entry.first.as<std::string>(), entry.second);
+    absl::StatusOr<EndpointConfig> config = ParseOne(entry.first.as<std::string>(), entry.second);
     if (!config.ok()) return config.status();
     configs.push_back(*std::move(config));
   }
   return configs;
 }
 
-absl::StatusOr<std::vector<EndpointConfig>> ReadEndpointConfigs(
-    const std::filesystem::path& file) {
+absl::StatusOr<std::vector<EndpointConfig>> ReadEndpointConfigs(const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in) {
     return absl::NotFoundError(fmt::format("cannot read endpoints file {}", file.string()));
@@ -187,8 +186,9 @@ absl::StatusOr<std::vector<EndpointConfig>> ReadEndpointConfigs(
   text << in.rdbuf();
   absl::StatusOr<std::vector<EndpointConfig>> configs = ParseEndpointConfigs(text.str());
   if (!configs.ok()) {
-    return absl::Status(configs.status().code(),
-                        fmt::format("{}: {}", file.string(), std::string(configs.status().message())));
+    return absl::Status(
+        configs.status().code(),
+        fmt::format("{}: {}", file.string(), std::string(configs.status().message())));
   }
   return configs;
 }

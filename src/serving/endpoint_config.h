@@ -63,8 +63,7 @@ struct EndpointConfig {
 // INVALID_ARGUMENT naming the endpoint and key for anything unknown or
 // mistyped.
 absl::StatusOr<std::vector<EndpointConfig>> ParseEndpointConfigs(std::string_view yaml);
-absl::StatusOr<std::vector<EndpointConfig>> ReadEndpointConfigs(
-    const std::filesystem::path& file);
+absl::StatusOr<std::vector<EndpointConfig>> ReadEndpointConfigs(const std::filesystem::path& file);
 
 }  // namespace strata::serving
 

@@ -6,8 +6,8 @@
 namespace strata::serving {
 namespace {
 
-constexpr uint64_t kSeeds[] = {0x9E3779B97F4A7C15ULL, 0xC2B2AE3D27D4EB4FULL,
-                               0x165667B19E3779F9ULL, 0x85EBCA77C2B2AE63ULL};
+constexpr uint64_t kSeeds[] = {0x9E3779B97F4A7C15ULL, 0xC2B2AE3D27D4EB4FULL, 0x165667B19E3779F9ULL,
+                               0x85EBCA77C2B2AE63ULL};
 
 uint64_t Mix(uint64_t hash, uint64_t seed) {
   uint64_t h = (hash ^ seed) * 0xFF51AFD7ED558CCDULL;

@@ -30,8 +30,8 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
   return s.status();
 }
 
-constexpr std::array<BreakerState, 3> kStates = {
-    BreakerState::kClosed, BreakerState::kOpen, BreakerState::kHalfOpen};
+constexpr std::array<BreakerState, 3> kStates = {BreakerState::kClosed, BreakerState::kOpen,
+                                                 BreakerState::kHalfOpen};
 
 }  // namespace
 
@@ -70,16 +70,13 @@ class GuardedTableStore::Guard {
   // on the calling thread, when the breaker is not closed or the queue is
   // full.
   void LookupAsync(std::shared_ptr<const store::PredictionTable> table,
-                   std::span<const std::string> keys,
-                   store::PredictionTable::LookupCallback done);
+                   std::span<const std::string> keys, store::PredictionTable::LookupCallback done);
 
   BreakerState state() const {
     std::lock_guard lock(mutex_);
     return breaker_.state();
   }
-  std::vector<prometheus::MetricFamily> Collect() const {
-    return registry_->Collect();
-  }
+  std::vector<prometheus::MetricFamily> Collect() const { return registry_->Collect(); }
   void Stop() { executor_.Stop(); }
 
  private:
@@ -88,8 +85,7 @@ class GuardedTableStore::Guard {
   // OK while closed; else UNAVAILABLE, after starting the background probe
   // when one is due.
   absl::Status AdmitLookup(Clock::time_point now);
-  void Record(Admission admission, const absl::Status& status,
-              Clock::time_point started);
+  void Record(Admission admission, const absl::Status& status, Clock::time_point started);
   // REQUIRES: mutex_ is held.
   absl::Status Rejected(Clock::time_point now);
   void StartProbe(Clock::time_point now);
@@ -110,8 +106,7 @@ class GuardedTableStore::Guard {
   StoreExecutor executor_;  // last: its threads end before the rest goes
 };
 
-GuardedTableStore::Guard::Guard(std::string location,
-                                const GuardedTableStoreOptions& options,
+GuardedTableStore::Guard::Guard(std::string location, const GuardedTableStoreOptions& options,
                                 std::function<absl::Status()> probe)
     : location_(std::move(location)),
       name_(options.name),
@@ -119,41 +114,35 @@ GuardedTableStore::Guard::Guard(std::string location,
       registry_(std::make_shared<prometheus::Registry>()),
       breaker_(options.breaker),
       executor_(options.executor) {
-  auto& calls =
-      prometheus::BuildCounter()
-          .Name("strata_store_calls_total")
-          .Help(
-              "Calls to a table store by result: ok; failed (unreachable or "
-              "timed out); rejected (not tried: circuit breaker not closed or "
-              "lookup queue full)")
-          .Register(*registry_);
+  auto& calls = prometheus::BuildCounter()
+                    .Name("strata_store_calls_total")
+                    .Help(
+                        "Calls to a table store by result: ok; failed (unreachable or "
+                        "timed out); rejected (not tried: circuit breaker not closed or "
+                        "lookup queue full)")
+                    .Register(*registry_);
   ok_ = &calls.Add({{"store", name_}, {"result", "ok"}});
   failed_ = &calls.Add({{"store", name_}, {"result", "failed"}});
   rejected_ = &calls.Add({{"store", name_}, {"result", "rejected"}});
-  auto& states =
-      prometheus::BuildGauge()
-          .Name("strata_store_breaker_state")
-          .Help("1 for the state the table store's circuit breaker is in")
-          .Register(*registry_);
-  auto& transitions =
-      prometheus::BuildCounter()
-          .Name("strata_store_breaker_transitions_total")
-          .Help(
-              "Circuit breaker state changes of a table store, by the "
-              "state entered")
-          .Register(*registry_);
+  auto& states = prometheus::BuildGauge()
+                     .Name("strata_store_breaker_state")
+                     .Help("1 for the state the table store's circuit breaker is in")
+                     .Register(*registry_);
+  auto& transitions = prometheus::BuildCounter()
+                          .Name("strata_store_breaker_transitions_total")
+                          .Help(
+                              "Circuit breaker state changes of a table store, by the "
+                              "state entered")
+                          .Register(*registry_);
   for (BreakerState s : kStates) {
     const std::string state(BreakerStateName(s));
-    state_[static_cast<size_t>(s)] =
-        &states.Add({{"store", name_}, {"state", state}});
-    transitions_[static_cast<size_t>(s)] =
-        &transitions.Add({{"store", name_}, {"to", state}});
+    state_[static_cast<size_t>(s)] = &states.Add({{"store", name_}, {"state", state}});
+    transitions_[static_cast<size_t>(s)] = &transitions.Add({{"store", name_}, {"to", state}});
   }
   state_[static_cast<size_t>(BreakerState::kClosed)]->Set(1);
 }
 
-absl::StatusOr<Admission> GuardedTableStore::Guard::Admit(
-    Clock::time_point now) {
+absl::StatusOr<Admission> GuardedTableStore::Guard::Admit(Clock::time_point now) {
   std::lock_guard lock(mutex_);
   const BreakerState before = breaker_.state();
   const Admission admission = breaker_.Admit(now);
@@ -179,13 +168,11 @@ void GuardedTableStore::Guard::StartProbe(Clock::time_point now) {
   });
   if (!queued) {  // stopping, or the queue is full: the probe failed
     breaker_.Record(probe, false, now, now);
-    Changed(BreakerState::kHalfOpen,
-            absl::UnavailableError("no thread free to probe"));
+    Changed(BreakerState::kHalfOpen, absl::UnavailableError("no thread free to probe"));
   }
 }
 
-void GuardedTableStore::Guard::Record(Admission admission,
-                                      const absl::Status& status,
+void GuardedTableStore::Guard::Record(Admission admission, const absl::Status& status,
                                       Clock::time_point started) {
   const bool ok = !IsStoreFailure(status);
   (ok ? ok_ : failed_)->Increment();
@@ -199,19 +186,17 @@ absl::Status GuardedTableStore::Guard::Rejected(Clock::time_point now) {
   rejected_->Increment();
   if (breaker_.state() == BreakerState::kHalfOpen) {
     return absl::UnavailableError(fmt::format(
-        "{} is not answering; not asked (circuit breaker half_open: probing)",
-        location_));
+        "{} is not answering; not asked (circuit breaker half_open: probing)", location_));
   }
-  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-      breaker_.retry_at() - now);
+  const auto wait =
+      std::chrono::duration_cast<std::chrono::milliseconds>(breaker_.retry_at() - now);
   return absl::UnavailableError(
       fmt::format("{} is not answering; not asked (circuit breaker open, next "
                   "probe in {} ms)",
                   location_, std::max<int64_t>(0, wait.count())));
 }
 
-void GuardedTableStore::Guard::Changed(BreakerState from,
-                                       const absl::Status& why) {
+void GuardedTableStore::Guard::Changed(BreakerState from, const absl::Status& why) {
   const BreakerState to = breaker_.state();
   state_[static_cast<size_t>(from)]->Set(0);
   state_[static_cast<size_t>(to)]->Set(1);
@@ -222,28 +207,22 @@ void GuardedTableStore::Guard::Changed(BreakerState from,
         "succeeds: {}",
         location_, std::string(why.message()));
   } else if (to == BreakerState::kClosed) {
-    spdlog::info("table store {}: answering again, circuit breaker closed",
-                 location_);
+    spdlog::info("table store {}: answering again, circuit breaker closed", location_);
   }
 }
 
-void GuardedTableStore::Guard::LookupAsync(
-    std::shared_ptr<const store::PredictionTable> table,
-    std::span<const std::string> keys,
-    store::PredictionTable::LookupCallback done) {
-  if (absl::Status closed = AdmitLookup(Clock::now()); !closed.ok())
-    return done(closed);
-  auto callback =
-      std::make_shared<store::PredictionTable::LookupCallback>(std::move(done));
-  const bool queued =
-      executor_.Submit([this, table = std::move(table), keys, callback] {
-        (*callback)(Lookup<absl::StatusOr<store::LookupResult>>(
-            [&] { return table->MultiGet(keys); }));
-      });
+void GuardedTableStore::Guard::LookupAsync(std::shared_ptr<const store::PredictionTable> table,
+                                           std::span<const std::string> keys,
+                                           store::PredictionTable::LookupCallback done) {
+  if (absl::Status closed = AdmitLookup(Clock::now()); !closed.ok()) return done(closed);
+  auto callback = std::make_shared<store::PredictionTable::LookupCallback>(std::move(done));
+  const bool queued = executor_.Submit([this, table = std::move(table), keys, callback] {
+    (*callback)(Lookup<absl::StatusOr<store::LookupResult>>([&] { return table->MultiGet(keys); }));
+  });
   if (!queued) {
     rejected_->Increment();
-    (*callback)(absl::UnavailableError(
-        fmt::format("{}: too many lookups waiting; not asked", location_)));
+    (*callback)(
+        absl::UnavailableError(fmt::format("{}: too many lookups waiting; not asked", location_)));
   }
 }
 
@@ -256,18 +235,14 @@ class GuardedTable : public store::PredictionTable {
                std::shared_ptr<GuardedTableStore::Guard> guard)
       : table_(std::move(table)), guard_(std::move(guard)) {}
 
-  const store::TableManifest& manifest() const override {
-    return table_->manifest();
-  }
+  const store::TableManifest& manifest() const override { return table_->manifest(); }
 
-  absl::StatusOr<store::LookupResult> MultiGet(
-      std::span<const std::string> keys) const override {
+  absl::StatusOr<store::LookupResult> MultiGet(std::span<const std::string> keys) const override {
     return guard_->Lookup<absl::StatusOr<store::LookupResult>>(
         [&] { return table_->MultiGet(keys); });
   }
 
-  void MultiGetAsync(std::span<const std::string> keys,
-                     LookupCallback done) const override {
+  void MultiGetAsync(std::span<const std::string> keys, LookupCallback done) const override {
     guard_->LookupAsync(table_, keys, std::move(done));
   }
 
@@ -285,9 +260,8 @@ class GuardedTable : public store::PredictionTable {
 GuardedTableStore::GuardedTableStore(std::shared_ptr<store::TableStore> store,
                                      GuardedTableStoreOptions options)
     : store_(std::move(store)),
-      guard_(std::make_shared<Guard>(
-          store_->location(), options,
-          [store = store_] { return store->ListTables().status(); })) {}
+      guard_(std::make_shared<Guard>(store_->location(), options,
+                                     [store = store_] { return store->ListTables().status(); })) {}
 
 GuardedTableStore::~GuardedTableStore() = default;
 
@@ -296,28 +270,23 @@ absl::StatusOr<std::vector<std::string>> GuardedTableStore::ListTables() const {
       [&] { return store_->ListTables(); });
 }
 
-absl::StatusOr<std::vector<int64_t>> GuardedTableStore::ListVersions(
-    std::string_view table) const {
+absl::StatusOr<std::vector<int64_t>> GuardedTableStore::ListVersions(std::string_view table) const {
   return guard_->Run<absl::StatusOr<std::vector<int64_t>>>(
       [&] { return store_->ListVersions(table); });
 }
 
-absl::StatusOr<store::TableManifest> GuardedTableStore::ReadManifest(
-    std::string_view table, int64_t version) const {
+absl::StatusOr<store::TableManifest> GuardedTableStore::ReadManifest(std::string_view table,
+                                                                     int64_t version) const {
   return guard_->Run<absl::StatusOr<store::TableManifest>>(
       [&] { return store_->ReadManifest(table, version); });
 }
 
-absl::StatusOr<int64_t> GuardedTableStore::CurrentVersion(
-    std::string_view table) const {
-  return guard_->Run<absl::StatusOr<int64_t>>(
-      [&] { return store_->CurrentVersion(table); });
+absl::StatusOr<int64_t> GuardedTableStore::CurrentVersion(std::string_view table) const {
+  return guard_->Run<absl::StatusOr<int64_t>>([&] { return store_->CurrentVersion(table); });
 }
 
-absl::Status GuardedTableStore::SetCurrentVersion(std::string_view table,
-                                                  int64_t version) {
-  return guard_->Run<absl::Status>(
-      [&] { return store_->SetCurrentVersion(table, version); });
+absl::Status GuardedTableStore::SetCurrentVersion(std::string_view table, int64_t version) {
+  return guard_->Run<absl::Status>([&] { return store_->SetCurrentVersion(table, version); });
 }
 
 absl::StatusOr<std::shared_ptr<store::PredictionTable>> GuardedTableStore::Open(
@@ -330,37 +299,30 @@ absl::StatusOr<std::shared_ptr<store::PredictionTable>> GuardedTableStore::Open(
       std::make_shared<GuardedTable>(*std::move(opened), guard_));
 }
 
-absl::StatusOr<int> GuardedTableStore::RemoveOldVersions(std::string_view table,
-                                                         int keep) {
-  return guard_->Run<absl::StatusOr<int>>(
-      [&] { return store_->RemoveOldVersions(table, keep); });
+absl::StatusOr<int> GuardedTableStore::RemoveOldVersions(std::string_view table, int keep) {
+  return guard_->Run<absl::StatusOr<int>>([&] { return store_->RemoveOldVersions(table, keep); });
 }
 
-BreakerState GuardedTableStore::breaker_state() const {
-  return guard_->state();
-}
+BreakerState GuardedTableStore::breaker_state() const { return guard_->state(); }
 
 void GuardedTableStore::Stop() { guard_->Stop(); }
 
-std::vector<prometheus::MetricFamily> GuardedTableStore::CollectMetrics()
-    const {
+std::vector<prometheus::MetricFamily> GuardedTableStore::CollectMetrics() const {
   return guard_->Collect();
 }
 
-void AppendStoreMetrics(
-    const std::vector<std::shared_ptr<GuardedTableStore>>& stores,
-    std::vector<prometheus::MetricFamily>& families) {
+void AppendStoreMetrics(const std::vector<std::shared_ptr<GuardedTableStore>>& stores,
+                        std::vector<prometheus::MetricFamily>& families) {
   const size_t before = families.size();
   for (const std::shared_ptr<GuardedTableStore>& store : stores) {
     for (prometheus::MetricFamily& family : store->CollectMetrics()) {
-      auto same = std::find_if(
-          families.begin() + static_cast<std::ptrdiff_t>(before),
-          families.end(), [&](const auto& f) { return f.name == family.name; });
+      auto same =
+          std::find_if(families.begin() + static_cast<std::ptrdiff_t>(before), families.end(),
+                       [&](const auto& f) { return f.name == family.name; });
       if (same == families.end()) {
         families.push_back(std::move(family));
       } else {
-        same->metric.insert(same->metric.end(), family.metric.begin(),
-                            family.metric.end());
+        same->metric.insert(same->metric.end(), family.metric.begin(), family.metric.end());
       }
     }
   }

@@ -37,30 +37,26 @@ struct GuardedTableStoreOptions {
 
 class GuardedTableStore : public store::TableStore {
  public:
-  GuardedTableStore(std::shared_ptr<store::TableStore> store,
-                    GuardedTableStoreOptions options);
+  GuardedTableStore(std::shared_ptr<store::TableStore> store, GuardedTableStoreOptions options);
   ~GuardedTableStore() override;
 
   std::string_view kind() const override { return store_->kind(); }
   std::string location() const override { return store_->location(); }
   absl::StatusOr<std::vector<std::string>> ListTables() const override;
-  absl::StatusOr<std::vector<int64_t>> ListVersions(
-      std::string_view table) const override;
-  absl::StatusOr<store::TableManifest> ReadManifest(
-      std::string_view table, int64_t version) const override;
+  absl::StatusOr<std::vector<int64_t>> ListVersions(std::string_view table) const override;
+  absl::StatusOr<store::TableManifest> ReadManifest(std::string_view table,
+                                                    int64_t version) const override;
   absl::StatusOr<int64_t> CurrentVersion(std::string_view table) const override;
-  absl::Status SetCurrentVersion(std::string_view table,
-                                 int64_t version) override;
+  absl::Status SetCurrentVersion(std::string_view table, int64_t version) override;
   // Builders write in bulk and are not guarded (strata serve builds none).
   absl::StatusOr<std::unique_ptr<store::TableBuilder>> NewBuilder(
       std::string_view table, const std::filesystem::path& scratch) override {
     return store_->NewBuilder(table, scratch);
   }
   // The table's lookups are guarded and MultiGetAsync runs on the executor.
-  absl::StatusOr<std::shared_ptr<store::PredictionTable>> Open(
-      std::string_view table, int64_t version) const override;
-  absl::StatusOr<int> RemoveOldVersions(std::string_view table,
-                                        int keep) override;
+  absl::StatusOr<std::shared_ptr<store::PredictionTable>> Open(std::string_view table,
+                                                               int64_t version) const override;
+  absl::StatusOr<int> RemoveOldVersions(std::string_view table, int keep) override;
 
   BreakerState breaker_state() const;
 
@@ -80,9 +76,8 @@ class GuardedTableStore : public store::TableStore {
 };
 
 // Appends the series of `stores` to `families` (one family per name).
-void AppendStoreMetrics(
-    const std::vector<std::shared_ptr<GuardedTableStore>>& stores,
-    std::vector<prometheus::MetricFamily>& families);
+void AppendStoreMetrics(const std::vector<std::shared_ptr<GuardedTableStore>>& stores,
+                        std::vector<prometheus::MetricFamily>& families);
 
 }  // namespace strata::serving
 

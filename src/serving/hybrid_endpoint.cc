@@ -16,11 +16,13 @@ HybridEndpoint::HybridEndpoint(HybridEndpointConfig config,
                                std::shared_ptr<store::TableStore> store)
     : config_(std::move(config)) {
   if (!config_.table.empty()) {
-    table_ = StaticEndpoint::Start(
-        {.name = config_.name, .table = config_.table, .default_value = 0,
-         .default_when_unavailable = true, .key = config_.key,
-         .pin_max_bytes = config_.table_in_memory_bytes},
-        std::move(store));
+    table_ = StaticEndpoint::Start({.name = config_.name,
+                                    .table = config_.table,
+                                    .default_value = 0,
+                                    .default_when_unavailable = true,
+                                    .key = config_.key,
+                                    .pin_max_bytes = config_.table_in_memory_bytes},
+                                   std::move(store));
   }
   if (config_.cache_max_bytes > 0) {
     PredictionCacheOptions options;
@@ -109,10 +111,10 @@ absl::StatusOr<std::shared_ptr<const RowLayout>> HybridEndpoint::LayoutFor(
   if (cached && same(cached->served, handle) && same(cached->table, table)) {
     return cached->layout;
   }
-  auto next = std::make_shared<CachedLayout>(CachedLayout{
-      handle, table,
-      ModelLayout(served.config, config_.model, served.version,
-                  table ? &table->manifest() : nullptr)});
+  auto next = std::make_shared<CachedLayout>(
+      CachedLayout{handle, table,
+                   ModelLayout(served.config, config_.model, served.version,
+                               table ? &table->manifest() : nullptr)});
   layout_.store(next, std::memory_order_release);
   return next->layout;
 }
@@ -126,9 +128,9 @@ void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
       models_->Find(config_.model, request.model_version);
   if (!found.ok()) return done(found.status());
   if (!(*found)->ready()) {
-    return done(absl::UnavailableError(fmt::format("endpoint '{}': model '{}' is not ready: {}",
-                                                   config_.name, (*found)->name,
-                                                   (*found)->reason)));
+    return done(
+        absl::UnavailableError(fmt::format("endpoint '{}': model '{}' is not ready: {}",
+                                           config_.name, (*found)->name, (*found)->reason)));
   }
   absl::StatusOr<std::shared_ptr<RowBatch>> prepared =
       Prepare(std::move(request), *std::move(found));
@@ -190,9 +192,9 @@ absl::Status HybridEndpoint::TakeInputs(std::vector<core::Tensor> inputs, RowBat
   batch.keys = *std::move(keys);
   for (const core::Tensor& input : batch.model_inputs) {
     if (input.shape.empty() || input.shape[0] != static_cast<int64_t>(batch.rows())) {
-      return absl::InvalidArgumentError(fmt::format(
-          "endpoint '{}': input '{}' must have one row per key ({} rows)", config_.name,
-          input.name, batch.rows()));
+      return absl::InvalidArgumentError(
+          fmt::format("endpoint '{}': input '{}' must have one row per key ({} rows)", config_.name,
+                      input.name, batch.rows()));
     }
   }
   return absl::OkStatus();

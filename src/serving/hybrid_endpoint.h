@@ -71,7 +71,7 @@ struct HybridEndpointConfig {
   std::vector<std::string> key = {};  // key columns, in order (hybrid: required)
   size_t cache_max_bytes = 64 << 20;  // 0: no cache layer
   std::chrono::nanoseconds cache_ttl{0};
-  PlanKind plan = PlanKind::kHybrid;  // or kDynamic (no table)
+  PlanKind plan = PlanKind::kHybrid;        // or kDynamic (no table)
   size_t table_in_memory_bytes = 64 << 20;  // StaticEndpointConfig::pin_max_bytes
 };
 
@@ -85,9 +85,7 @@ class HybridEndpoint : public Endpoint {
   EndpointDescription Describe() const override;
   // A version in the request selects the model's version (number or label).
   void InferAsync(core::InferRequest request, InferCallback done) const override;
-  absl::Status Refresh() override {
-    return table_ ? table_->Refresh() : absl::OkStatus();
-  }
+  absl::Status Refresh() override { return table_ ? table_->Refresh() : absl::OkStatus(); }
   // Models are run through `services.models`; without it every call is
   // UNAVAILABLE.
   void Connect(const PlanServices& services) override;
@@ -113,11 +111,11 @@ class HybridEndpoint : public Endpoint {
 
   HybridEndpointConfig config_;
   std::unique_ptr<StaticEndpoint> table_;
-  std::unique_ptr<PredictionCache> cache_;    // null when disabled
-  const ModelRunner* models_ = nullptr;       // set by Connect()
-  const RowObserver* observer_ = nullptr;     // set by Connect()
-  std::unique_ptr<LayerRecorder> recorder_;   // set by Connect()
-  StageList stages_;                          // set by Connect()
+  std::unique_ptr<PredictionCache> cache_;   // null when disabled
+  const ModelRunner* models_ = nullptr;      // set by Connect()
+  const RowObserver* observer_ = nullptr;    // set by Connect()
+  std::unique_ptr<LayerRecorder> recorder_;  // set by Connect()
+  StageList stages_;                         // set by Connect()
   struct CachedLayout {
     // Which versions it is for (compared by owner, never locked: a layout
     // never keeps a version alive).

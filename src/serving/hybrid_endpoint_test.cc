@@ -6,8 +6,8 @@
 #include "gtest/gtest.h"
 #include "serving/guarded_table_store.h"
 #include "serving/server_core.h"
-#include "serving/testing/hanging_table_store.h"
 #include "serving/testing/fake_repository.h"
+#include "serving/testing/hanging_table_store.h"
 #include "store/memory_table_store.h"
 
 namespace strata::serving {
@@ -42,11 +42,11 @@ void Publish(store::TableStore& s, int64_t model_version) {
 core::InferRequest Request(std::vector<int64_t> ids) {
   core::InferRequest r;
   r.model_name = "scores";
-  core::Tensor id = core::Tensor::Zeros("id", core::DataType::kInt64,
-                                        {static_cast<int64_t>(ids.size())});
+  core::Tensor id =
+      core::Tensor::Zeros("id", core::DataType::kInt64, {static_cast<int64_t>(ids.size())});
   std::memcpy(id.data.data(), ids.data(), ids.size() * 8);
-  core::Tensor x = core::Tensor::Zeros("x", core::DataType::kFp32,
-                                       {static_cast<int64_t>(ids.size()), 2});
+  core::Tensor x =
+      core::Tensor::Zeros("x", core::DataType::kFp32, {static_cast<int64_t>(ids.size()), 2});
   for (size_t i = 0; i < ids.size(); ++i) {
     x.MutableAs<float>()[2 * i] = static_cast<float>(ids[i]);
     x.MutableAs<float>()[2 * i + 1] = 1;
@@ -66,8 +66,11 @@ class HybridEndpointTest : public ::testing::Test {
   void Start(int64_t table_model_version) {
     store_ = std::make_shared<store::MemoryTableStore>();
     Publish(*store_, table_model_version);
-    Serve(HybridEndpointConfig{.name = "scores", .model = "good", .table = "head",
-                               .key = {"id"}, .cache_max_bytes = 1 << 20,
+    Serve(HybridEndpointConfig{.name = "scores",
+                               .model = "good",
+                               .table = "head",
+                               .key = {"id"},
+                               .cache_max_bytes = 1 << 20,
                                .cache_ttl = std::chrono::nanoseconds(0)});
   }
 
@@ -76,13 +79,13 @@ class HybridEndpointTest : public ::testing::Test {
     root_ = fs::path(::testing::TempDir()) /
             ::testing::UnitTest::GetInstance()->current_test_info()->name();
     testing::MakeFakeRepository(root_);
-    auto endpoint = std::make_shared<HybridEndpoint>(std::move(config),
-                                                     store ? std::move(store) : store_);
+    auto endpoint =
+        std::make_shared<HybridEndpoint>(std::move(config), store ? std::move(store) : store_);
     endpoint_ = endpoint.get();
-    auto core = ServerCore::Create(
-        {.repository = root_, .poll_interval = std::chrono::milliseconds(0),
-         .endpoints = {endpoint}},
-        backends_);
+    auto core = ServerCore::Create({.repository = root_,
+                                    .poll_interval = std::chrono::milliseconds(0),
+                                    .endpoints = {endpoint}},
+                                   backends_);
     ASSERT_TRUE(core.ok()) << core.status();
     core_ = *std::move(core);
   }
@@ -120,8 +123,7 @@ TEST_F(HybridEndpointTest, AKeyAskedForTwiceIsComputedOnce) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(Layers(*r), (std::vector<std::string>{"model", "model", "model"}));
   auto y = r->outputs[0].As<float>();
-  EXPECT_EQ(std::vector<float>(y.begin(), y.end()),
-            (std::vector<float>{40, 2, 42, 2, 40, 2}));
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{40, 2, 42, 2, 40, 2}));
   EXPECT_EQ(endpoint_->cache_stats().inserts, 2u);
 }
 
@@ -175,7 +177,10 @@ TEST_F(HybridEndpointTest, BadRequestsAreInvalid) {
 class DynamicCacheTest : public HybridEndpointTest {
  protected:
   void StartDynamic() {
-    Serve(HybridEndpointConfig{.name = "good", .model = "good", .table = "", .key = {},
+    Serve(HybridEndpointConfig{.name = "good",
+                               .model = "good",
+                               .table = "",
+                               .key = {},
                                .cache_max_bytes = 1 << 20,
                                .cache_ttl = std::chrono::nanoseconds(0),
                                .plan = PlanKind::kDynamic});
@@ -184,8 +189,8 @@ class DynamicCacheTest : public HybridEndpointTest {
   static core::InferRequest Rows(std::vector<float> firsts) {
     core::InferRequest r;
     r.model_name = "good";
-    core::Tensor x = core::Tensor::Zeros("x", core::DataType::kFp32,
-                                         {static_cast<int64_t>(firsts.size()), 2});
+    core::Tensor x =
+        core::Tensor::Zeros("x", core::DataType::kFp32, {static_cast<int64_t>(firsts.size()), 2});
     for (size_t i = 0; i < firsts.size(); ++i) {
       x.MutableAs<float>()[2 * i] = firsts[i];
       x.MutableAs<float>()[2 * i + 1] = 1;
@@ -235,8 +240,11 @@ TEST_F(HybridEndpointTest, AStoreThatIsDownLeavesEveryRowToTheCacheAndTheModel) 
   auto down = std::make_shared<testing::HangingTableStore>();
   Publish(*down, 10);
   auto guarded = std::make_shared<GuardedTableStore>(down, GuardedTableStoreOptions{});
-  Serve(HybridEndpointConfig{.name = "scores", .model = "good", .table = "head",
-                             .key = {"id"}, .cache_max_bytes = 1 << 20},
+  Serve(HybridEndpointConfig{.name = "scores",
+                             .model = "good",
+                             .table = "head",
+                             .key = {"id"},
+                             .cache_max_bytes = 1 << 20},
         guarded);
   auto up = core_->Infer(Request({1, 7}));
   ASSERT_TRUE(up.ok()) << up.status();

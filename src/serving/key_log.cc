@@ -13,8 +13,7 @@ namespace strata::serving {
 namespace {
 
 double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -26,8 +25,8 @@ absl::StatusOr<std::unique_ptr<KeyLog>> KeyLog::Open(KeyLogOptions options) {
   }
   std::FILE* file = std::fopen(options.path.c_str(), "a");
   if (file == nullptr) {
-    return absl::InvalidArgumentError(fmt::format("cannot open key log {}: {}", options.path,
-                                                  std::strerror(errno)));
+    return absl::InvalidArgumentError(
+        fmt::format("cannot open key log {}: {}", options.path, std::strerror(errno)));
   }
   return std::unique_ptr<KeyLog>(new KeyLog(std::move(options), file));
 }

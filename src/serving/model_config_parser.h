@@ -41,8 +41,8 @@ absl::StatusOr<runtime::ModelConfig> ParseModelConfig(std::string_view yaml,
 
 // Reads and parses `path`, and the labels files its outputs name (beside
 // it); errors name the file.
-absl::StatusOr<runtime::ModelConfig> LoadModelConfig(
-    const std::filesystem::path& path, const std::string& name);
+absl::StatusOr<runtime::ModelConfig> LoadModelConfig(const std::filesystem::path& path,
+                                                     const std::string& name);
 
 }  // namespace strata::serving
 

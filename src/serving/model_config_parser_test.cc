@@ -78,10 +78,10 @@ TEST(ModelConfigParserTest, RejectsDuplicateNamesAndEmptyLists) {
 backend: x
 inputs: [{name: a, datatype: FP32, shape: [4]}, {name: a, datatype: FP32, shape: [4]}]
 outputs: [{name: b, datatype: FP32, shape: [4]}]
-)").find("names 'a' twice"),
+)")
+                .find("names 'a' twice"),
             std::string::npos);
-  EXPECT_NE(ErrorOf("backend: x\ninputs: []\noutputs: []\n").find("non-empty"),
-            std::string::npos);
+  EXPECT_NE(ErrorOf("backend: x\ninputs: []\noutputs: []\n").find("non-empty"), std::string::npos);
 }
 
 TEST(ModelConfigParserTest, RejectsNameThatDiffersFromDirectory) {
@@ -119,8 +119,7 @@ TEST(ModelConfigParserTest, BatchingIsOffWithoutItsSection) {
 TEST(ModelConfigParserTest, RejectsBadScheduling) {
   EXPECT_NE(ErrorOf(std::string(kValid) + "instances: 0\n").find("'instances' must be >= 1"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(std::string(kValid) +
-                    "dynamic_batching: {preferred_batch_sizes: [2000]}\n")
+  EXPECT_NE(ErrorOf(std::string(kValid) + "dynamic_batching: {preferred_batch_sizes: [2000]}\n")
                 .find("between 1 and max_batch_size"),
             std::string::npos);
   EXPECT_NE(ErrorOf(std::string(kValid) + "dynamic_batching: {delay: 3}\n")
@@ -155,13 +154,15 @@ TEST(ModelConfigParserTest, LabelFilenameBelongsToAnOutputInTheModelsDirectory) 
 backend: xgboost
 inputs: [{name: x, datatype: FP32, shape: [4], label_filename: l.txt}]
 outputs: [{name: p, datatype: FP32, shape: [3]}]
-)").find("label_filename applies to outputs only"),
+)")
+                .find("label_filename applies to outputs only"),
             std::string::npos);
   EXPECT_NE(ErrorOf(R"(
 backend: xgboost
 inputs: [{name: x, datatype: FP32, shape: [4]}]
 outputs: [{name: p, datatype: FP32, shape: [3], label_filename: ../l.txt}]
-)").find("must name a file in the model's directory"),
+)")
+                .find("must name a file in the model's directory"),
             std::string::npos);
 }
 

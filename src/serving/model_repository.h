@@ -46,8 +46,7 @@ struct ServedModel {
 class ModelRepository {
  public:
   // Integer-named subdirectories of `model_dir`, ascending.
-  static std::vector<int64_t> ListVersions(
-      const std::filesystem::path& model_dir);
+  static std::vector<int64_t> ListVersions(const std::filesystem::path& model_dir);
 };
 
 }  // namespace strata::serving

@@ -22,8 +22,8 @@ struct Entry {
   size_t charge = 0;
   SteadyClock::time_point expires = SteadyClock::time_point::max();
   Segment segment = Segment::kWindow;
-  Entry* prev = nullptr;  // towards the most recently used
-  Entry* next = nullptr;  // towards the least recently used
+  Entry* prev = nullptr;             // towards the most recently used
+  Entry* next = nullptr;             // towards the least recently used
   const std::string* key = nullptr;  // the map's key (node_hash_map: stable)
 };
 
@@ -62,11 +62,10 @@ class PredictionCache::Shard {
         window_capacity_(options.admission
                              ? static_cast<size_t>(static_cast<double>(capacity) * kWindowShare)
                              : capacity),
-        protected_capacity_(static_cast<size_t>(
-            static_cast<double>(capacity - window_capacity_) * kProtectedShare)),
-        sketch_(options.admission
-                    ? capacity / std::max<size_t>(options.expected_entry_bytes, 1)
-                    : 0) {}
+        protected_capacity_(static_cast<size_t>(static_cast<double>(capacity - window_capacity_) *
+                                                kProtectedShare)),
+        sketch_(options.admission ? capacity / std::max<size_t>(options.expected_entry_bytes, 1)
+                                  : 0) {}
 
   bool Get(uint64_t hash, std::string_view key, std::string& value) {
     core::MutexLock lock(mutex_);
@@ -140,9 +139,12 @@ class PredictionCache::Shard {
 
   List& ListOf(Segment segment) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     switch (segment) {
-      case Segment::kWindow: return window_;
-      case Segment::kProbation: return probation_;
-      case Segment::kProtected: return protected_;
+      case Segment::kWindow:
+        return window_;
+      case Segment::kProbation:
+        return probation_;
+      case Segment::kProtected:
+        return protected_;
     }
     return window_;
   }
@@ -151,7 +153,9 @@ class PredictionCache::Shard {
     ListOf(it->second.segment).Remove(&it->second);
     map_.erase(it);
   }
-  void Erase(Entry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { Erase(map_.find(absl::string_view(*e->key))); }
+  void Erase(Entry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    Erase(map_.find(absl::string_view(*e->key)));
+  }
 
   // A hit: window and protected entries move to the front; a probation
   // entry earns its place in the protected segment.
@@ -227,8 +231,7 @@ class PredictionCache::Shard {
   PredictionCacheStats stats_ ABSL_GUARDED_BY(mutex_);
 };
 
-PredictionCache::PredictionCache(PredictionCacheOptions options)
-    : options_(std::move(options)) {
+PredictionCache::PredictionCache(PredictionCacheOptions options) : options_(std::move(options)) {
   const size_t shards = std::bit_ceil(static_cast<size_t>(std::max(options_.shards, 1)));
   shard_bits_ = std::countr_zero(shards);
   for (size_t i = 0; i < shards; ++i) {

@@ -7,7 +7,7 @@
 namespace strata::serving {
 
 struct ProcessStats {
-  double cpu_seconds = 0;        // user + system
+  double cpu_seconds = 0;  // user + system
   int64_t resident_bytes = 0;
   int64_t open_fds = 0;
   int64_t open_sockets = 0;

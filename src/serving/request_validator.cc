@@ -9,9 +9,7 @@
 namespace strata::serving {
 namespace {
 
-absl::Status Invalid(const std::string& message) {
-  return absl::InvalidArgumentError(message);
-}
+absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentError(message); }
 
 std::string DeclaredNames(const std::vector<runtime::TensorSpec>& specs) {
   std::vector<std::string> names;
@@ -19,25 +17,21 @@ std::string DeclaredNames(const std::vector<runtime::TensorSpec>& specs) {
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
-absl::Status CheckInput(const runtime::ModelConfig& config,
-                        const runtime::TensorSpec& spec,
+absl::Status CheckInput(const runtime::ModelConfig& config, const runtime::TensorSpec& spec,
                         const core::Tensor& input) {
   if (input.dtype != spec.dtype) {
-    return Invalid(fmt::format(
-        "input '{}' has datatype {} but model '{}' expects {}", input.name,
-        core::DataTypeName(input.dtype), config.name,
-        core::DataTypeName(spec.dtype)));
+    return Invalid(fmt::format("input '{}' has datatype {} but model '{}' expects {}", input.name,
+                               core::DataTypeName(input.dtype), config.name,
+                               core::DataTypeName(spec.dtype)));
   }
   if (!core::ShapeMatches(spec.shape, input.shape)) {
-    return Invalid(fmt::format(
-        "input '{}' has shape {} but model '{}' expects {} (-1 = any size)",
-        input.name, core::ShapeToString(input.shape), config.name,
-        core::ShapeToString(spec.shape)));
+    return Invalid(fmt::format("input '{}' has shape {} but model '{}' expects {} (-1 = any size)",
+                               input.name, core::ShapeToString(input.shape), config.name,
+                               core::ShapeToString(spec.shape)));
   }
   if (config.max_batch_size > 0 && input.shape[0] > config.max_batch_size) {
-    return Invalid(fmt::format(
-        "input '{}' has batch size {} but model '{}' accepts at most {}",
-        input.name, input.shape[0], config.name, config.max_batch_size));
+    return Invalid(fmt::format("input '{}' has batch size {} but model '{}' accepts at most {}",
+                               input.name, input.shape[0], config.name, config.max_batch_size));
   }
   return core::ValidateTensorData(input);
 }
@@ -54,9 +48,8 @@ absl::Status ValidateAndOrderInputs(const runtime::ModelConfig& config,
       ++index;
     }
     if (index == config.inputs.size()) {
-      return Invalid(fmt::format("unknown input '{}' for model '{}'; it takes: {}",
-                                 input.name, config.name,
-                                 DeclaredNames(config.inputs)));
+      return Invalid(fmt::format("unknown input '{}' for model '{}'; it takes: {}", input.name,
+                                 config.name, DeclaredNames(config.inputs)));
     }
     if (seen[index]) {
       return Invalid(fmt::format("input '{}' is given more than once", input.name));
@@ -70,16 +63,15 @@ absl::Status ValidateAndOrderInputs(const runtime::ModelConfig& config,
   for (size_t i = 0; i < seen.size(); ++i) {
     if (!seen[i]) {
       return Invalid(fmt::format("missing input '{}' for model '{}'; it takes: {}",
-                                 config.inputs[i].name, config.name,
-                                 DeclaredNames(config.inputs)));
+                                 config.inputs[i].name, config.name, DeclaredNames(config.inputs)));
     }
   }
   if (config.max_batch_size > 0) {
     for (const core::Tensor& input : ordered) {
       if (input.shape[0] != ordered[0].shape[0]) {
-        return Invalid(fmt::format(
-            "inputs '{}' and '{}' disagree on the batch size ({} vs {})",
-            ordered[0].name, input.name, ordered[0].shape[0], input.shape[0]));
+        return Invalid(fmt::format("inputs '{}' and '{}' disagree on the batch size ({} vs {})",
+                                   ordered[0].name, input.name, ordered[0].shape[0],
+                                   input.shape[0]));
       }
     }
   }
@@ -87,8 +79,8 @@ absl::Status ValidateAndOrderInputs(const runtime::ModelConfig& config,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<size_t>> SelectOutputs(
-    const runtime::ModelConfig& config, const core::InferRequest& request) {
+absl::StatusOr<std::vector<size_t>> SelectOutputs(const runtime::ModelConfig& config,
+                                                  const core::InferRequest& request) {
   std::vector<size_t> selected;
   if (request.outputs.empty()) {
     for (size_t i = 0; i < config.outputs.size(); ++i) selected.push_back(i);
@@ -100,13 +92,11 @@ absl::StatusOr<std::vector<size_t>> SelectOutputs(
       ++index;
     }
     if (index == config.outputs.size()) {
-      return Invalid(fmt::format("unknown output '{}' for model '{}'; it has: {}",
-                                 wanted.name, config.name,
-                                 DeclaredNames(config.outputs)));
+      return Invalid(fmt::format("unknown output '{}' for model '{}'; it has: {}", wanted.name,
+                                 config.name, DeclaredNames(config.outputs)));
     }
     if (std::find(selected.begin(), selected.end(), index) != selected.end()) {
-      return Invalid(fmt::format("output '{}' is requested more than once",
-                                 wanted.name));
+      return Invalid(fmt::format("output '{}' is requested more than once", wanted.name));
     }
     selected.push_back(index);
   }

@@ -20,8 +20,8 @@ absl::Status ValidateAndOrderInputs(const runtime::ModelConfig& config,
 
 // Indices into config.outputs of the outputs to return: the requested ones
 // in request order, or all when none are requested.
-absl::StatusOr<std::vector<size_t>> SelectOutputs(
-    const runtime::ModelConfig& config, const core::InferRequest& request);
+absl::StatusOr<std::vector<size_t>> SelectOutputs(const runtime::ModelConfig& config,
+                                                  const core::InferRequest& request);
 
 }  // namespace strata::serving
 

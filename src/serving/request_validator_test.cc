@@ -9,10 +9,8 @@ runtime::ModelConfig TwoInputConfig() {
   runtime::ModelConfig config;
   config.name = "m";
   config.max_batch_size = 8;
-  config.inputs = {{"a", core::DataType::kFp32, {-1, 2}},
-                   {"b", core::DataType::kInt64, {-1, 2}}};
-  config.outputs = {{"x", core::DataType::kFp32, {-1}},
-                    {"y", core::DataType::kFp32, {-1}}};
+  config.inputs = {{"a", core::DataType::kFp32, {-1, 2}}, {"b", core::DataType::kInt64, {-1, 2}}};
+  config.outputs = {{"x", core::DataType::kFp32, {-1}}, {"y", core::DataType::kFp32, {-1}}};
   return config;
 }
 
@@ -54,8 +52,7 @@ TEST(RequestValidatorTest, WrongShape) {
 TEST(RequestValidatorTest, WrongElementCount) {
   core::InferRequest request = Request(2);
   request.inputs[1].data.resize(12);
-  EXPECT_NE(ErrorOf(request).find("has 3 elements but shape [2,2] needs 4"),
-            std::string::npos);
+  EXPECT_NE(ErrorOf(request).find("has 3 elements but shape [2,2] needs 4"), std::string::npos);
 }
 
 TEST(RequestValidatorTest, UnknownMissingDuplicateInputs) {

@@ -34,17 +34,17 @@ absl::StatusOr<int64_t> TimeoutUs(const core::ParameterValue& value) {
         fmt::format("parameter 'timeout' must be a finite number of microseconds, got {}", us));
   }
   if (us < 1) {
-    return absl::InvalidArgumentError(fmt::format(
-        "parameter 'timeout' must be a positive number of microseconds, got {}", us));
+    return absl::InvalidArgumentError(
+        fmt::format("parameter 'timeout' must be a positive number of microseconds, got {}", us));
   }
   return us > kLongestTimeoutUs ? 0 : static_cast<int64_t>(us);
 }
 
 // The request's deadline from its "timeout" parameter (microseconds) or the
 // model's default; none when neither sets one.
-absl::StatusOr<std::optional<Clock::time_point>> DeadlineOf(
-    const core::InferRequest& request, const runtime::ModelConfig& config,
-    Clock::time_point start) {
+absl::StatusOr<std::optional<Clock::time_point>> DeadlineOf(const core::InferRequest& request,
+                                                            const runtime::ModelConfig& config,
+                                                            Clock::time_point start) {
   int64_t timeout_us = config.scheduling.default_timeout_us;
   if (auto it = request.parameters.find("timeout"); it != request.parameters.end()) {
     STRATA_ASSIGN_OR_RETURN(timeout_us, TimeoutUs(it->second));
@@ -59,15 +59,15 @@ absl::StatusOr<std::optional<Clock::time_point>> DeadlineOf(
 // backend errors INTERNAL unless they blame the input.
 absl::Status ModelFailure(const ServedModel& served, const absl::Status& status) {
   const absl::StatusCode code = status.code();
-  if (code == absl::StatusCode::kResourceExhausted ||
-      code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kUnavailable) {
-    return absl::Status(
-        code, fmt::format("model '{}': {}", served.name, std::string(status.message())));
+  if (code == absl::StatusCode::kResourceExhausted || code == absl::StatusCode::kDeadlineExceeded ||
+      code == absl::StatusCode::kUnavailable) {
+    return absl::Status(code,
+                        fmt::format("model '{}': {}", served.name, std::string(status.message())));
   }
-  return absl::Status(code == absl::StatusCode::kInvalidArgument ? code
-                                                                 : absl::StatusCode::kInternal,
-                      fmt::format("model '{}' version {} failed: {}", served.name,
-                                  served.version, std::string(status.message())));
+  return absl::Status(
+      code == absl::StatusCode::kInvalidArgument ? code : absl::StatusCode::kInternal,
+      fmt::format("model '{}' version {} failed: {}", served.name, served.version,
+                  std::string(status.message())));
 }
 
 // The response to a request: the selected outputs, named.
@@ -85,7 +85,7 @@ core::InferResponse Respond(const ServedModel& served, core::InferResponse respo
 }  // namespace
 
 absl::Status ServedModelRunner::Validate(const ServedModel& version,
-                                        core::InferRequest& request) const {
+                                         core::InferRequest& request) const {
   return ValidateAndOrderInputs(version.config, request);
 }
 

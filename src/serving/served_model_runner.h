@@ -17,8 +17,8 @@ class ServedModelRunner : public ModelRunner {
 
   // A model with no ready version yields its not-ready view (ready() is
   // false, with the reason); callers check it.
-  absl::StatusOr<std::shared_ptr<const ServedModel>> Find(
-      std::string_view model, std::string_view version) const override {
+  absl::StatusOr<std::shared_ptr<const ServedModel>> Find(std::string_view model,
+                                                          std::string_view version) const override {
     return manager_.Find(model, version);
   }
 

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <future>
 
+#include "core/fingerprint.h"
 #include "core/status_macros.h"
 #include "fmt/format.h"
-#include "core/fingerprint.h"
 #include "serving/batch_queue.h"
 #include "serving/classification.h"
 #include "serving/request_validator.h"
@@ -53,17 +53,16 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
   manager_options.repository = options.repository;
   manager_options.poll_interval = options.poll_interval;
   manager_options.warmup_reader = options.warmup_reader;
-  STRATA_ASSIGN_OR_RETURN(core->manager_,
-                          ModelManager::Create(std::move(manager_options), backends,
-                                               *core->metrics_));
+  STRATA_ASSIGN_OR_RETURN(
+      core->manager_, ModelManager::Create(std::move(manager_options), backends, *core->metrics_));
   core->runner_ = std::make_unique<ServedModelRunner>(*core->manager_);
   if (options.workload_sketches) {
     std::vector<std::string> keyed;
     for (const std::shared_ptr<Endpoint>& endpoint : options.endpoints) {
       if (!endpoint->key_columns().empty()) keyed.push_back(endpoint->name());
     }
-    core->workload_ = std::make_unique<WorkloadMonitor>(keyed, options.workload,
-                                                        core->metrics_->registry());
+    core->workload_ =
+        std::make_unique<WorkloadMonitor>(keyed, options.workload, core->metrics_->registry());
   }
   core->observer_ = std::make_unique<KeyObserver>(options.key_log.get(), core->workload_.get());
   const PlanServices services{core->runner_.get(), core->metrics_.get(), core->observer_.get()};
@@ -76,8 +75,7 @@ ServerCore::~ServerCore() {
   for (const std::shared_ptr<GuardedTableStore>& store : options_.guarded_stores) store->Stop();
 }
 
-absl::StatusOr<core::InferResponse> ServerCore::Infer(
-    core::InferRequest request) const {
+absl::StatusOr<core::InferResponse> ServerCore::Infer(core::InferRequest request) const {
   std::promise<absl::StatusOr<core::InferResponse>> promise;
   InferAsync(std::move(request), [&promise](absl::StatusOr<core::InferResponse> r) {
     promise.set_value(std::move(r));
@@ -91,8 +89,8 @@ void ServerCore::InferAsync(core::InferRequest request, InferCallback done) cons
   if (const Endpoint* endpoint = FindEndpoint(request.model_name)) {
     if (!classes->empty()) {
       // An endpoint's outputs carry the batch dimension and no labels.
-      done = [classes = *std::move(classes), done = std::move(done)](
-                 absl::StatusOr<core::InferResponse> response) {
+      done = [classes = *std::move(classes),
+              done = std::move(done)](absl::StatusOr<core::InferResponse> response) {
         if (response.ok()) {
           absl::Status s = ApplyClassifications(classes, /*batched=*/true, {}, *response);
           if (!s.ok()) return done(std::move(s));
@@ -114,8 +112,8 @@ void ServerCore::RunModel(core::InferRequest request, InferCallback done, bool s
   if (!found.ok()) return done(found.status());
   std::shared_ptr<const ServedModel> served = *std::move(found);
   if (!served->ready()) {
-    return done(absl::UnavailableError(fmt::format(
-        "model '{}' is not ready: {}", served->name, served->reason)));
+    return done(absl::UnavailableError(
+        fmt::format("model '{}' is not ready: {}", served->name, served->reason)));
   }
   absl::Status valid = runner_->Validate(*served, request);
   if (valid.ok()) valid = CheckClassifiable(classes, served->config.outputs);
@@ -173,13 +171,14 @@ std::vector<std::string> ServerCore::WorkloadEndpoints() const {
   return workload_ == nullptr ? std::vector<std::string>{} : workload_->endpoints();
 }
 
-absl::StatusOr<advisor::WorkloadSnapshot> ServerCore::LiveWorkload(
-    std::string_view name, bool with_sketch) const {
+absl::StatusOr<advisor::WorkloadSnapshot> ServerCore::LiveWorkload(std::string_view name,
+                                                                   bool with_sketch) const {
   if (workload_ == nullptr) {
     return absl::NotFoundError(
         "workload sketches are off; start strata serve without --no-workload-sketches");
   }
-  STRATA_ASSIGN_OR_RETURN(advisor::WorkloadSnapshot snapshot, workload_->Snapshot(name, with_sketch));
+  STRATA_ASSIGN_OR_RETURN(advisor::WorkloadSnapshot snapshot,
+                          workload_->Snapshot(name, with_sketch));
   const std::string endpoint(name);
   if (std::optional<LayerSummary> table =
           metrics_->Layer(endpoint, std::string(LayerName(Layer::kTable)));
@@ -210,8 +209,7 @@ absl::StatusOr<advisor::WorkloadSnapshot> ServerCore::LiveWorkload(
       const ModelStatistics s = (*served)->metrics->Snapshot();
       if (s.inference_count > 0) {
         snapshot.figures[std::string(advisor::kModelUsPerRow)] =
-            1e-3 * static_cast<double>(s.compute.infer.ns) /
-            static_cast<double>(s.inference_count);
+            1e-3 * static_cast<double>(s.compute.infer.ns) / static_cast<double>(s.inference_count);
       }
       if (model == endpoint && s.success.count > 0) {
         const auto [p50, p99] = (*served)->metrics->LatencyP50P99Seconds();
@@ -223,8 +221,7 @@ absl::StatusOr<advisor::WorkloadSnapshot> ServerCore::LiveWorkload(
   return snapshot;
 }
 
-absl::StatusOr<advisor::WorkloadStats> ServerCore::LiveWorkloadStats(
-    std::string_view name) const {
+absl::StatusOr<advisor::WorkloadStats> ServerCore::LiveWorkloadStats(std::string_view name) const {
   if (workload_ == nullptr) {
     return absl::NotFoundError(
         "workload sketches are off; start strata serve without --no-workload-sketches");

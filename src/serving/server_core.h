@@ -94,23 +94,19 @@ class ServerCore {
   bool draining() const { return draining_.load(); }
 
   // One entry per model: its default version or its not-ready view.
-  std::vector<std::shared_ptr<const ServedModel>> models() const {
-    return manager_->List();
-  }
+  std::vector<std::shared_ptr<const ServedModel>> models() const { return manager_->List(); }
 
   // The model `name` at `version` (a number, a label, or empty for the
   // default). NOT_FOUND, worded as Triton does ("Request for unknown model:
   // ..."), for an unknown model or a version that is not served. A model with
   // no ready version yields its not-ready view (model == nullptr, reason).
-  absl::StatusOr<std::shared_ptr<const ServedModel>> FindModel(
-      std::string_view name, std::string_view version) const {
+  absl::StatusOr<std::shared_ptr<const ServedModel>> FindModel(std::string_view name,
+                                                               std::string_view version) const {
     return manager_->Find(name, version);
   }
 
   // The endpoint called `name` (a plan other than a model's own), or null.
-  const Endpoint* FindEndpoint(std::string_view name) const {
-    return endpoints_->Find(name);
-  }
+  const Endpoint* FindEndpoint(std::string_view name) const { return endpoints_->Find(name); }
   std::vector<const Endpoint*> endpoints() const { return endpoints_->List(); }
 
   // What metadata and readiness calls report about `name`: the endpoint's
@@ -141,8 +137,7 @@ class ServerCore {
   // The same as Infer(), but calls `done` exactly once with the result, on
   // any thread (possibly before InferAsync returns). Frontends use this so
   // that a request waiting for its batch does not hold an I/O thread.
-  using InferCallback =
-      std::function<void(absl::StatusOr<core::InferResponse>)>;
+  using InferCallback = std::function<void(absl::StatusOr<core::InferResponse>)>;
   void InferAsync(core::InferRequest request, InferCallback done) const;
 
   // The metrics registry's owner (endpoints add their layer series).
@@ -150,8 +145,8 @@ class ServerCore {
 
   // Statistics of the served versions of `name` (every model when empty),
   // in Triton's statistics-extension terms. NOT_FOUND as FindModel.
-  absl::StatusOr<std::vector<ModelStatistics>> Statistics(
-      std::string_view name, std::string_view version) const;
+  absl::StatusOr<std::vector<ModelStatistics>> Statistics(std::string_view name,
+                                                          std::string_view version) const;
 
   // Prometheus families for /metrics.
   std::vector<prometheus::MetricFamily> CollectMetrics() const;
@@ -187,7 +182,7 @@ class ServerCore {
   std::unique_ptr<ModelManager> manager_;
   std::unique_ptr<ServedModelRunner> runner_;  // the port plans run models through
   std::unique_ptr<RowObserver> observer_;      // the key log and sketches of keyed plans
-  std::unique_ptr<EndpointSet> endpoints_;  // fixed after Create()
+  std::unique_ptr<EndpointSet> endpoints_;     // fixed after Create()
   std::unique_ptr<WorkloadMonitor> workload_;  // null when sketches are off
   std::atomic<bool> draining_{false};
 };

@@ -28,8 +28,8 @@ class ServerCoreTest : public ::testing::Test {
     request.model_name = "good";
     request.model_version = std::move(version);
     request.id = "req-1";
-    core::Tensor x = core::Tensor::Zeros(
-        "x", core::DataType::kFp32, {static_cast<int64_t>(values.size() / 2), 2});
+    core::Tensor x = core::Tensor::Zeros("x", core::DataType::kFp32,
+                                         {static_cast<int64_t>(values.size() / 2), 2});
     std::copy(values.begin(), values.end(), x.MutableAs<float>().begin());
     request.inputs.push_back(std::move(x));
     return request;
@@ -64,8 +64,7 @@ TEST_F(ServerCoreTest, BrokenModelsAreReportedAndOthersServe) {
 
   core::InferRequest request = Request({1, 2});
   request.model_name = "corrupt";
-  EXPECT_EQ(core_->Infer(std::move(request)).status().code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(core_->Infer(std::move(request)).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(core_->Infer(Request({1, 2})).ok());
 }
 
@@ -121,9 +120,8 @@ TEST(ServerCoreReadinessTest, ModelsUnloadedOnPurposeDoNotCount) {
   ASSERT_TRUE(core.ok());
   EXPECT_TRUE((*core)->Ready()) << (*core)->NotReadyReason();
   std::promise<absl::StatusOr<std::string>> unloaded;
-  (*core)->control().Unload("good", [&](absl::StatusOr<std::string> r) {
-    unloaded.set_value(std::move(r));
-  });
+  (*core)->control().Unload(
+      "good", [&](absl::StatusOr<std::string> r) { unloaded.set_value(std::move(r)); });
   ASSERT_TRUE(unloaded.get_future().get().ok());
   EXPECT_TRUE((*core)->Ready()) << (*core)->NotReadyReason();
 }
@@ -131,16 +129,15 @@ TEST(ServerCoreReadinessTest, ModelsUnloadedOnPurposeDoNotCount) {
 // A timeout near INT64_MAX used to overflow into an immediate 504, and 1e30
 // into an undefined cast: huge timeouts mean no deadline.
 TEST_F(ServerCoreTest, HugeTimeoutsMeanNoDeadline) {
-  for (core::ParameterValue timeout :
-       {core::ParameterValue(std::numeric_limits<int64_t>::max()), core::ParameterValue(1e30),
-        core::ParameterValue(9.3e18)}) {
+  for (core::ParameterValue timeout : {core::ParameterValue(std::numeric_limits<int64_t>::max()),
+                                       core::ParameterValue(1e30), core::ParameterValue(9.3e18)}) {
     core::InferRequest request = Request({1, 2});
     request.parameters["timeout"] = timeout;
     auto response = core_->Infer(std::move(request));
     EXPECT_TRUE(response.ok()) << response.status();
   }
-  for (double bad : {std::numeric_limits<double>::quiet_NaN(),
-                     std::numeric_limits<double>::infinity(), -5.0}) {
+  for (double bad :
+       {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(), -5.0}) {
     core::InferRequest request = Request({1, 2});
     request.parameters["timeout"] = bad;
     absl::Status s = core_->Infer(std::move(request)).status();
@@ -176,12 +173,11 @@ TEST_F(ServerCoreTest, ClassificationAnswersEachRowsTopClasses) {
   EXPECT_EQ(y.shape, (core::Shape{2, 2}));
   std::vector<std::string_view> classes;
   ASSERT_TRUE(core::SplitBytesElements(y.data, classes).ok());
-  EXPECT_EQ(classes, (std::vector<std::string_view>{"10.000000:1", "2.000000:0",
-                                                     "14.000000:0", "6.000000:1"}));
+  EXPECT_EQ(classes, (std::vector<std::string_view>{"10.000000:1", "2.000000:0", "14.000000:0",
+                                                    "6.000000:1"}));
   request = Request({1, 2});
   request.outputs.push_back({"y", {{"classification", std::string("2")}}});
-  EXPECT_EQ(core_->Infer(std::move(request)).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(core_->Infer(std::move(request)).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ServerCoreCreateTest, MissingRepositoryIsAnError) {

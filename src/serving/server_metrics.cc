@@ -13,14 +13,13 @@ using std::chrono::nanoseconds;
 
 // Seconds; fine below a millisecond for the tails of fast models.
 const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
-    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-    0.005,   0.01,     0.025,   0.05,   0.1,     0.25,   0.5,   1.0,
-    2.5,     5.0,      10.0};
-const prometheus::Histogram::BucketBoundaries kBatchBuckets = {
-    1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+    0.025,   0.05,     0.1,     0.25,   0.5,     1.0,    2.5,   5.0,    10.0};
+const prometheus::Histogram::BucketBoundaries kBatchBuckets = {1,  2,   4,   8,   16,   32,
+                                                               64, 128, 256, 512, 1024, 4096};
 
-constexpr const char* kOutcomeNames[] = {"success", "client_error", "rejected",
-                                         "deadline", "internal_error"};
+constexpr const char* kOutcomeNames[] = {"success", "client_error", "rejected", "deadline",
+                                         "internal_error"};
 
 double Seconds(nanoseconds ns) { return duration<double>(ns).count(); }
 
@@ -36,13 +35,18 @@ uint64_t NowEpochMs() {
 
 Outcome OutcomeOf(const absl::Status& status) {
   switch (status.code()) {
-    case absl::StatusCode::kOk: return Outcome::kSuccess;
-    case absl::StatusCode::kResourceExhausted: return Outcome::kRejected;
-    case absl::StatusCode::kDeadlineExceeded: return Outcome::kDeadline;
+    case absl::StatusCode::kOk:
+      return Outcome::kSuccess;
+    case absl::StatusCode::kResourceExhausted:
+      return Outcome::kRejected;
+    case absl::StatusCode::kDeadlineExceeded:
+      return Outcome::kDeadline;
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kOutOfRange: return Outcome::kClientError;
-    default: return Outcome::kInternalError;
+    case absl::StatusCode::kOutOfRange:
+      return Outcome::kClientError;
+    default:
+      return Outcome::kInternalError;
   }
 }
 
@@ -137,15 +141,14 @@ void ServerMetrics::RecordTableUnavailable(const std::string& endpoint, int64_t 
 }
 
 ServerMetrics::LayerSeries& ServerMetrics::LayerSeriesOf(const std::string& endpoint,
-                                                    const std::string& layer) {
+                                                         const std::string& layer) {
   std::string id = endpoint;
   id += '\0';
   id += layer;
   std::lock_guard lock(layer_mutex_);
   auto it = layer_series_.find(id);
   if (it == layer_series_.end()) {
-    const std::map<std::string, std::string> labels = {{"endpoint", endpoint},
-                                                       {"layer", layer}};
+    const std::map<std::string, std::string> labels = {{"endpoint", endpoint}, {"layer", layer}};
     it = layer_series_
              .emplace(std::move(id),
                       LayerSeries{.rows = &endpoint_rows_.Add(labels),
@@ -155,8 +158,8 @@ ServerMetrics::LayerSeries& ServerMetrics::LayerSeriesOf(const std::string& endp
   return it->second;  // references into an unordered_map stay valid
 }
 
-void ServerMetrics::RecordLayer(const std::string& endpoint, const std::string& layer,
-                                int64_t rows, std::chrono::nanoseconds took) {
+void ServerMetrics::RecordLayer(const std::string& endpoint, const std::string& layer, int64_t rows,
+                                std::chrono::nanoseconds took) {
   LayerSeriesOf(endpoint, layer).Record(rows, took);
 }
 
@@ -177,8 +180,9 @@ double HistogramQuantile(const prometheus::ClientMetric::Histogram& h, double q)
     if (static_cast<double>(b.cumulative_count) >= rank) {
       if (std::isinf(b.upper_bound)) return lower;  // beyond the last bound
       const uint64_t in_bucket = b.cumulative_count - below;
-      const double at = in_bucket == 0 ? 1.0 : (rank - static_cast<double>(below)) /
-                                                   static_cast<double>(in_bucket);
+      const double at = in_bucket == 0
+                            ? 1.0
+                            : (rank - static_cast<double>(below)) / static_cast<double>(in_bucket);
       return lower + (b.upper_bound - lower) * at;
     }
     below = b.cumulative_count;
@@ -199,8 +203,7 @@ std::optional<LayerSummary> ServerMetrics::Layer(const std::string& endpoint,
   const std::map<std::string, std::string> labels = {{"endpoint", endpoint}, {"layer", layer}};
   if (!endpoint_rows_.Has(labels) || !endpoint_layer_.Has(labels)) return std::nullopt;
   const prometheus::ClientMetric rows = endpoint_rows_.Add(labels).Collect();
-  const prometheus::ClientMetric took =
-      endpoint_layer_.Add(labels, kLatencyBuckets).Collect();
+  const prometheus::ClientMetric took = endpoint_layer_.Add(labels, kLatencyBuckets).Collect();
   return LayerSummary{.rows = rows.counter.value,
                       .requests = took.histogram.sample_count,
                       .seconds = took.histogram.sample_sum,
@@ -328,9 +331,9 @@ void ModelMetrics::RecordBatch(const BatchTiming& batch) {
   compute_->Observe(Seconds(batch.infer));
   batch_size_->Observe(static_cast<double>(batch.rows));
   const auto add = [&batch](ComputeStats& stats) {
-    for (auto [stat, took] : {std::pair{&stats.input, batch.input},
-                              std::pair{&stats.infer, batch.infer},
-                              std::pair{&stats.output, batch.output}}) {
+    for (auto [stat, took] :
+         {std::pair{&stats.input, batch.input}, std::pair{&stats.infer, batch.infer},
+          std::pair{&stats.output, batch.output}}) {
       ++stat->count;
       stat->ns += Nanos(took);
     }
@@ -378,8 +381,9 @@ ModelStatistics ModelMetrics::Snapshot() const {
 ServerMetrics::HttpSeries ServerMetrics::BuildHttpSeries(prometheus::Registry& registry) {
   auto& refused = prometheus::BuildCounter()
                       .Name("strata_http_refused_requests_total")
-                      .Help("REST requests refused before their body was read or inflated: "
-                            "body memory budget spent (503), body stopped arriving (408)")
+                      .Help(
+                          "REST requests refused before their body was read or inflated: "
+                          "body memory budget spent (503), body stopped arriving (408)")
                       .Register(registry);
   return {
       .accept_pauses = &prometheus::BuildCounter()

@@ -19,13 +19,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "serving/saturation_meter.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
+#include "serving/saturation_meter.h"
 
 namespace strata::serving {
 
@@ -134,8 +134,7 @@ class ServerMetrics {
 
   // Series for one model version; they disappear when it is destroyed.
   // REQUIRES: the ServerMetrics outlives the returned object.
-  std::unique_ptr<ModelMetrics> ForModel(const std::string& name,
-                                         const std::string& version);
+  std::unique_ptr<ModelMetrics> ForModel(const std::string& name, const std::string& version);
 
   // Counts a model version load attempt (strata_model_loads_total).
   void RecordLoad(const std::string& model, bool success);

@@ -44,8 +44,7 @@ class PinnedTable : public store::PredictionTable {
         fits = false;
         return absl::OutOfRangeError("too large to pin");
       }
-      pinned->rows_.emplace(absl::string_view(key.data(), key.size()),
-                            std::string(value));
+      pinned->rows_.emplace(absl::string_view(key.data(), key.size()), std::string(value));
       return absl::OkStatus();
     });
     if (!fits) return nullptr;
@@ -56,8 +55,7 @@ class PinnedTable : public store::PredictionTable {
 
   const store::TableManifest& manifest() const override { return table_->manifest(); }
 
-  absl::StatusOr<store::LookupResult> MultiGet(
-      std::span<const std::string> keys) const override {
+  absl::StatusOr<store::LookupResult> MultiGet(std::span<const std::string> keys) const override {
     store::LookupResult result;
     result.values.resize(keys.size());
     result.found.assign(keys.size(), 0);
@@ -75,8 +73,7 @@ class PinnedTable : public store::PredictionTable {
   size_t bytes() const { return bytes_; }
 
  private:
-  explicit PinnedTable(std::shared_ptr<store::PredictionTable> table)
-      : table_(std::move(table)) {}
+  explicit PinnedTable(std::shared_ptr<store::PredictionTable> table) : table_(std::move(table)) {}
 
   std::shared_ptr<store::PredictionTable> table_;  // the store's reader
   absl::flat_hash_map<std::string, std::string> rows_;
@@ -87,19 +84,16 @@ class PinnedTable : public store::PredictionTable {
 
 absl::StatusOr<std::unique_ptr<StaticEndpoint>> StaticEndpoint::Create(
     StaticEndpointConfig config, std::shared_ptr<store::TableStore> store) {
-  std::unique_ptr<StaticEndpoint> endpoint(
-      new StaticEndpoint(std::move(config), std::move(store)));
+  std::unique_ptr<StaticEndpoint> endpoint(new StaticEndpoint(std::move(config), std::move(store)));
   if (absl::Status s = endpoint->Refresh(); !s.ok()) return s;
   return endpoint;
 }
 
 std::unique_ptr<StaticEndpoint> StaticEndpoint::Start(StaticEndpointConfig config,
                                                       std::shared_ptr<store::TableStore> store) {
-  std::unique_ptr<StaticEndpoint> endpoint(
-      new StaticEndpoint(std::move(config), std::move(store)));
+  std::unique_ptr<StaticEndpoint> endpoint(new StaticEndpoint(std::move(config), std::move(store)));
   if (absl::Status s = endpoint->Refresh(); !s.ok()) {
-    spdlog::warn("endpoint '{}' is not ready yet: {}", endpoint->name(),
-                 std::string(s.message()));
+    spdlog::warn("endpoint '{}' is not ready yet: {}", endpoint->name(), std::string(s.message()));
   }
   return endpoint;
 }
@@ -138,7 +132,7 @@ absl::StatusOr<std::shared_ptr<store::PredictionTable>> StaticEndpoint::OpenVers
   absl::StatusOr<std::shared_ptr<PinnedTable>> pinned =
       PinnedTable::Load(*table, config_.pin_max_bytes);
   if (!pinned.ok()) return pinned.status();  // the data does not read back
-  if (*pinned == nullptr) return table;       // too large: looked up in RocksDB
+  if (*pinned == nullptr) return table;      // too large: looked up in RocksDB
   spdlog::info("endpoint '{}': table '{}' version {} held in memory ({} rows, {:.1f} MiB)",
                config_.name, config_.table, version, (*table)->manifest().rows,
                static_cast<double>((*pinned)->bytes()) / (1 << 20));
@@ -175,9 +169,9 @@ absl::Status StaticEndpoint::Refresh() {
   absl::StatusOr<int64_t> current = store_->CurrentVersion(config_.table);
   if (!current.ok()) return not_ready(current.status());  // unreachable: keep serving
   if (*current == 0) {
-    return not_ready(absl::NotFoundError(fmt::format(
-        "endpoint '{}': table '{}' has no version in {}", config_.name, config_.table,
-        store_->location())));
+    return not_ready(
+        absl::NotFoundError(fmt::format("endpoint '{}': table '{}' has no version in {}",
+                                        config_.name, config_.table, store_->location())));
   }
   if (*current == serving || *current == refused_version_) return absl::OkStatus();
   absl::StatusOr<std::shared_ptr<store::PredictionTable>> next = OpenVersion(*current);
@@ -265,12 +259,10 @@ void StaticEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
   Run(request, std::move(done));
 }
 
-absl::StatusOr<core::InferResponse> StaticEndpoint::Infer(
-    const core::InferRequest& request) const {
+absl::StatusOr<core::InferResponse> StaticEndpoint::Infer(const core::InferRequest& request) const {
   std::promise<absl::StatusOr<core::InferResponse>> promise;
-  Run(request, [&promise](absl::StatusOr<core::InferResponse> r) {
-    promise.set_value(std::move(r));
-  });
+  Run(request,
+      [&promise](absl::StatusOr<core::InferResponse> r) { promise.set_value(std::move(r)); });
   return promise.get_future().get();
 }
 
@@ -308,9 +300,9 @@ absl::StatusOr<std::vector<const core::Tensor*>> StaticEndpoint::KeyColumns(
       }
     }
     if (!known) {
-      return absl::InvalidArgumentError(fmt::format(
-          "endpoint '{}' takes the key columns {}; '{}' is not one of them", config_.name,
-          key.ToString(), input.name));
+      return absl::InvalidArgumentError(
+          fmt::format("endpoint '{}' takes the key columns {}; '{}' is not one of them",
+                      config_.name, key.ToString(), input.name));
     }
   }
   for (size_t c = 0; c < key.size(); ++c) {

@@ -47,8 +47,8 @@
 namespace strata::serving {
 
 struct StaticEndpointConfig {
-  std::string name;   // the endpoint clients call
-  std::string table;  // the table it reads
+  std::string name;          // the endpoint clients call
+  std::string table;         // the table it reads
   double default_value = 0;  // every output element of a missing row
   // When the store is unreachable: answer defaults flagged `degraded`
   // (true), or fail with UNAVAILABLE (false).
@@ -112,8 +112,8 @@ class StaticEndpoint : public Endpoint {
   // UNAVAILABLE as Infer().
   absl::StatusOr<std::shared_ptr<RowBatch>> Prepare(const core::InferRequest& request) const;
   // The key columns of `request` in `key`'s order.
-  absl::StatusOr<std::vector<const core::Tensor*>> KeyColumns(
-      const core::InferRequest& request, const store::KeySchema& key) const;
+  absl::StatusOr<std::vector<const core::Tensor*>> KeyColumns(const core::InferRequest& request,
+                                                              const store::KeySchema& key) const;
   // The layout of `table`, worked out once per version.
   std::shared_ptr<const RowLayout> LayoutFor(
       const std::shared_ptr<const store::PredictionTable>& table) const;
@@ -138,7 +138,7 @@ class StaticEndpoint : public Endpoint {
   mutable std::atomic<std::shared_ptr<const CachedLayout>> layout_;
   // Serialises Refresh(), which may wait for the store; requests never take it.
   std::mutex refresh_mutex_;
-  int64_t refused_version_ = 0;  // guarded by refresh_mutex_
+  int64_t refused_version_ = 0;     // guarded by refresh_mutex_
   mutable std::mutex error_mutex_;  // held only to copy last_error_
   std::string last_error_;          // guarded by error_mutex_
 };

@@ -1,20 +1,19 @@
 #include "serving/static_endpoint.h"
 
 #include <atomic>
+#include <cstring>
 #include <future>
 #include <thread>
-#include <cstring>
 
 #include "gtest/gtest.h"
 #include "serving/guarded_table_store.h"
 #include "serving/server_core.h"
-#include "serving/testing/hanging_table_store.h"
 #include "serving/testing/fake_repository.h"
+#include "serving/testing/hanging_table_store.h"
 #include "store/memory_table_store.h"
 
 namespace strata::serving {
 namespace {
-
 
 std::string Key(int64_t id, const std::string& day) {
   std::string key;
@@ -45,8 +44,8 @@ int64_t Publish(store::TableStore& s, float scale) {
 core::InferRequest Request(std::vector<int64_t> ids, std::vector<std::string> days) {
   core::InferRequest r;
   r.model_name = "sales";
-  core::Tensor id = core::Tensor::Zeros("store_id", core::DataType::kInt64,
-                                        {static_cast<int64_t>(ids.size())});
+  core::Tensor id =
+      core::Tensor::Zeros("store_id", core::DataType::kInt64, {static_cast<int64_t>(ids.size())});
   std::memcpy(id.data.data(), ids.data(), ids.size() * 8);
   core::Tensor day{"day", core::DataType::kBytes, {static_cast<int64_t>(days.size())}, {}};
   for (const std::string& d : days) core::AppendBytesElement(d, day.data);
@@ -107,8 +106,7 @@ TEST(StaticEndpointTest, StartsNotReadyAndBecomesReadyWhenATableAppears) {
   std::unique_ptr<StaticEndpoint> endpoint = StaticEndpoint::Start({"sales", "forecast"}, s);
   EXPECT_FALSE(endpoint->Describe().ready);
   EXPECT_NE(endpoint->Describe().reason.find("has no version"), std::string::npos);
-  EXPECT_EQ(endpoint->Infer(Request({1}, {"mon"})).status().code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(endpoint->Infer(Request({1}, {"mon"})).status().code(), absl::StatusCode::kUnavailable);
   Publish(*s, 1);
   ASSERT_TRUE(endpoint->Refresh().ok());
   EndpointDescription d = endpoint->Describe();
@@ -152,8 +150,8 @@ TEST(StaticEndpointTest, AsyncCallsAcceptOnlyTheServedVersion) {
 class PretendRocksDb : public store::MemoryTableStore {
  public:
   std::string_view kind() const override { return "rocksdb"; }
-  absl::StatusOr<std::shared_ptr<store::PredictionTable>> Open(
-      std::string_view table, int64_t version) const override {
+  absl::StatusOr<std::shared_ptr<store::PredictionTable>> Open(std::string_view table,
+                                                               int64_t version) const override {
     auto opened = MemoryTableStore::Open(table, version);
     if (!opened.ok()) return opened;
     return std::make_shared<Counting>(*std::move(opened), lookups);
@@ -166,8 +164,7 @@ class PretendRocksDb : public store::MemoryTableStore {
     Counting(std::shared_ptr<store::PredictionTable> table, std::atomic<int>& lookups)
         : table_(std::move(table)), lookups_(lookups) {}
     const store::TableManifest& manifest() const override { return table_->manifest(); }
-    absl::StatusOr<store::LookupResult> MultiGet(
-        std::span<const std::string> keys) const override {
+    absl::StatusOr<store::LookupResult> MultiGet(std::span<const std::string> keys) const override {
       ++lookups_;
       return table_->MultiGet(keys);
     }
@@ -221,8 +218,7 @@ TEST(StaticEndpointTest, RowsPerLayerGoToTheServerMetrics) {
   std::shared_ptr<StaticEndpoint> endpoint = *StaticEndpoint::Create({"sales", "forecast"}, s);
   runtime::BackendRegistry backends = testing::FakeBackends();
   auto core = ServerCore::Create(
-      {.repository = root, .poll_interval = std::chrono::milliseconds(0),
-       .endpoints = {endpoint}},
+      {.repository = root, .poll_interval = std::chrono::milliseconds(0), .endpoints = {endpoint}},
       backends);
   ASSERT_TRUE(core.ok()) << core.status();
   ASSERT_TRUE((*core)->Infer(Request({4, 99, 2}, {"mon", "mon", "tue"})).ok());
@@ -245,9 +241,8 @@ TEST(StaticEndpointTest, AHungStoreNeverHoldsTheCallerAndAnswersByPolicy) {
   auto hanging = std::make_shared<testing::HangingTableStore>();
   Publish(*hanging, 1.5f);
   auto guarded = std::make_shared<GuardedTableStore>(
-      hanging, GuardedTableStoreOptions{
-                   .breaker = {.hang_after = std::chrono::microseconds(1),
-                               .open_for = std::chrono::hours(1)}});
+      hanging, GuardedTableStoreOptions{.breaker = {.hang_after = std::chrono::microseconds(1),
+                                                    .open_for = std::chrono::hours(1)}});
   auto lenient = *StaticEndpoint::Create({"sales", "forecast", 0.01}, guarded);
   StaticEndpointConfig strict_config{"strict", "forecast", 0.01};
   strict_config.default_when_unavailable = false;

@@ -13,8 +13,7 @@ namespace {
 TEST(StoreExecutorTest, RunsTasksOnItsOwnThreads) {
   StoreExecutor executor({.threads = 2, .max_queue = 8});
   std::promise<std::thread::id> ran;
-  ASSERT_TRUE(
-      executor.Submit([&] { ran.set_value(std::this_thread::get_id()); }));
+  ASSERT_TRUE(executor.Submit([&] { ran.set_value(std::this_thread::get_id()); }));
   EXPECT_NE(ran.get_future().get(), std::this_thread::get_id());
 }
 
@@ -39,8 +38,7 @@ TEST(StoreExecutorTest, AFullQueueRefusesAtOnceAndStopRunsWhatWasQueued) {
 }
 
 TEST(StoreExecutorTest, ATaskMayDropTheExecutorsLastOwner) {
-  auto executor =
-      std::make_shared<StoreExecutor>(StoreExecutorOptions{.threads = 1});
+  auto executor = std::make_shared<StoreExecutor>(StoreExecutorOptions{.threads = 1});
   std::promise<void> done;
   std::weak_ptr<StoreExecutor> weak = executor;
   ASSERT_TRUE(executor->Submit([owner = executor, &done]() mutable {

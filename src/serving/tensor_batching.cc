@@ -41,8 +41,7 @@ std::vector<core::Tensor> ConcatenateBatch(
 namespace {
 
 // Byte offsets of each row boundary of `tensor` (rows + 1 entries).
-absl::StatusOr<std::vector<size_t>> RowOffsets(const core::Tensor& tensor,
-                                               int64_t total_rows) {
+absl::StatusOr<std::vector<size_t>> RowOffsets(const core::Tensor& tensor, int64_t total_rows) {
   std::vector<size_t> offsets(static_cast<size_t>(total_rows) + 1, 0);
   if (tensor.dtype != core::DataType::kBytes) {
     const size_t row_bytes = tensor.data.size() / static_cast<size_t>(total_rows);
@@ -68,10 +67,10 @@ absl::StatusOr<std::vector<std::vector<core::Tensor>>> SplitBatch(
   std::vector<std::vector<core::Tensor>> pieces(rows.size());
   for (const core::Tensor& output : outputs) {
     if (output.shape.empty() || output.shape[0] != total) {
-      return absl::InternalError(fmt::format(
-          "output '{}' has shape {} but the batch has {} rows; a batching "
-          "model must keep the batch dimension first",
-          output.name, core::ShapeToString(output.shape), total));
+      return absl::InternalError(
+          fmt::format("output '{}' has shape {} but the batch has {} rows; a batching "
+                      "model must keep the batch dimension first",
+                      output.name, core::ShapeToString(output.shape), total));
     }
     absl::StatusOr<std::vector<size_t>> offsets = RowOffsets(output, total);
     if (!offsets.ok()) return offsets.status();

@@ -17,8 +17,7 @@ std::string FingerprintOf(const fs::path& dir) {
     std::error_code stat_ec;
     const auto size = it->is_regular_file(stat_ec) ? it->file_size(stat_ec) : 0;
     const auto mtime = it->last_write_time(stat_ec).time_since_epoch().count();
-    entries.push_back(fmt::format("{}:{}:{}", fs::relative(it->path(), dir).string(), size,
-                                  mtime));
+    entries.push_back(fmt::format("{}:{}:{}", fs::relative(it->path(), dir).string(), size, mtime));
   }
   std::sort(entries.begin(), entries.end());
   return fmt::format("{}", fmt::join(entries, "|"));
@@ -55,8 +54,7 @@ std::vector<int64_t> VersionScanner::CompleteVersions(const fs::path& model_dir,
       done = fs::exists(dir / marker, ec);
     } else {
       auto previous = fingerprints_.find(version);
-      done = first_scan_ ||
-             (previous != fingerprints_.end() && previous->second == fingerprint);
+      done = first_scan_ || (previous != fingerprints_.end() && previous->second == fingerprint);
     }
     if (done) complete.push_back(version);
     seen[version] = std::move(fingerprint);

@@ -66,12 +66,12 @@ absl::Status WarmUp(runtime::Model& model, const runtime::ModelConfig& config,
   }
   for (size_t i = 0; i < batches->size(); ++i) {
     absl::StatusOr<std::vector<core::Tensor>> outputs = model.Run((*batches)[i]);
-    absl::Status status = outputs.ok() ? runtime::CheckOutputsMatch(config, *outputs)
-                                       : outputs.status();
+    absl::Status status =
+        outputs.ok() ? runtime::CheckOutputsMatch(config, *outputs) : outputs.status();
     if (!status.ok()) {
-      return absl::FailedPreconditionError(fmt::format(
-          "warm-up request {} of {} failed: {}", i + 1, batches->size(),
-          std::string(status.message())));
+      return absl::FailedPreconditionError(fmt::format("warm-up request {} of {} failed: {}", i + 1,
+                                                       batches->size(),
+                                                       std::string(status.message())));
     }
   }
   return absl::OkStatus();

@@ -58,9 +58,7 @@ WorkloadMonitor::Watched* WorkloadMonitor::Find(std::string_view endpoint) const
   return it == sketches_.end() ? nullptr : it->second.get();
 }
 
-bool WorkloadMonitor::Watches(std::string_view endpoint) const {
-  return Find(endpoint) != nullptr;
-}
+bool WorkloadMonitor::Watches(std::string_view endpoint) const { return Find(endpoint) != nullptr; }
 
 std::vector<std::string> WorkloadMonitor::endpoints() const {
   core::ReaderMutexLock lock(mutex_);
@@ -69,8 +67,7 @@ std::vector<std::string> WorkloadMonitor::endpoints() const {
   return names;
 }
 
-void WorkloadMonitor::Observe(std::string_view endpoint,
-                              const std::vector<std::string>& row_keys) {
+void WorkloadMonitor::Observe(std::string_view endpoint, const std::vector<std::string>& row_keys) {
   Watched* w = Find(endpoint);
   if (w == nullptr) return;
   // The sketch is thread-safe; only the map needs the lock.
@@ -78,7 +75,7 @@ void WorkloadMonitor::Observe(std::string_view endpoint,
 }
 
 void WorkloadMonitor::ObserveHashed(std::string_view model,
-                                   const std::vector<std::string>& row_keys) {
+                                    const std::vector<std::string>& row_keys) {
   if (row_keys.empty()) return;
   Watched* w = Find(model);
   if (w == nullptr) {
@@ -90,8 +87,8 @@ void WorkloadMonitor::ObserveHashed(std::string_view model,
   w->sketch.AddAll(row_keys);
 }
 
-absl::StatusOr<advisor::WorkloadSnapshot> WorkloadMonitor::Snapshot(
-    std::string_view endpoint, bool with_sketch) const {
+absl::StatusOr<advisor::WorkloadSnapshot> WorkloadMonitor::Snapshot(std::string_view endpoint,
+                                                                    bool with_sketch) const {
   const Watched* w = Find(endpoint);
   if (w == nullptr) return NotWatched(endpoint);
   advisor::WorkloadSnapshot snapshot;
@@ -103,8 +100,7 @@ absl::StatusOr<advisor::WorkloadSnapshot> WorkloadMonitor::Snapshot(
   return snapshot;
 }
 
-std::shared_ptr<const advisor::WorkloadStats> WorkloadMonitor::FreshStats(
-    const Watched& w) const {
+std::shared_ptr<const advisor::WorkloadStats> WorkloadMonitor::FreshStats(const Watched& w) const {
   const auto now = std::chrono::steady_clock::now();
   core::MutexLock lock(w.stats_mutex);
   if (w.stats == nullptr || now - w.stats_at >= options_.stats_max_age) {

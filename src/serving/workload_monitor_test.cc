@@ -62,14 +62,13 @@ TEST(WorkloadMonitorTest, StatisticsAreRecomputedOnlyWhenOld) {
   cached.Observe("a", Keys(0, 5));
   EXPECT_EQ(cached.Stats("a")->requests, 5u);
   cached.Observe("a", Keys(0, 5));
-  EXPECT_EQ(cached.Stats("a")->requests, 5u);     // within max age: the cached figures
+  EXPECT_EQ(cached.Stats("a")->requests, 5u);               // within max age: the cached figures
   EXPECT_EQ(cached.Snapshot("a")->sketch.requests(), 10u);  // a snapshot is always current
 }
 
 TEST(WorkloadMonitorTest, MetricsFollowTheSketch) {
   prometheus::Registry registry;
-  WorkloadMonitor monitor({"a", "b"}, {.stats_max_age = std::chrono::milliseconds(0)},
-                          registry);
+  WorkloadMonitor monitor({"a", "b"}, {.stats_max_age = std::chrono::milliseconds(0)}, registry);
   monitor.Observe("a", Keys(0, 8));
   monitor.Observe("a", Keys(0, 8));
   monitor.UpdateMetrics();

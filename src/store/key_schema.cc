@@ -59,17 +59,14 @@ absl::StatusOr<KeySchema> KeySchema::Parse(std::string_view spec) {
         column.dtype = DataType::kInt64;
       } else if (type != "BYTES") {
         return absl::InvalidArgumentError(fmt::format(
-            "key column '{}' has type '{}'; a key column is INT64 or BYTES",
-            column.name, type));
+            "key column '{}' has type '{}'; a key column is INT64 or BYTES", column.name, type));
       }
     }
     if (column.name.empty()) {
-      return absl::InvalidArgumentError(
-          fmt::format("key column '{}' has no name", item));
+      return absl::InvalidArgumentError(fmt::format("key column '{}' has no name", item));
     }
     if (!seen.insert(column.name).second) {
-      return absl::InvalidArgumentError(
-          fmt::format("key column '{}' is named twice", column.name));
+      return absl::InvalidArgumentError(fmt::format("key column '{}' is named twice", column.name));
     }
     columns.push_back(std::move(column));
   }
@@ -104,8 +101,7 @@ void KeySchema::AppendBytes(std::string_view value, std::string& key) {
   key.append(value);
 }
 
-absl::Status KeySchema::AppendText(size_t index, std::string_view field,
-                                   std::string& key) const {
+absl::Status KeySchema::AppendText(size_t index, std::string_view field, std::string& key) const {
   const KeyColumn& column = columns_[index];
   if (column.dtype == DataType::kBytes) {
     AppendBytes(field, key);
@@ -113,12 +109,10 @@ absl::Status KeySchema::AppendText(size_t index, std::string_view field,
   }
   int64_t value = 0;
   const std::string_view digits = Trim(field);
-  auto [end, err] =
-      std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (err != std::errc() || end != digits.data() + digits.size() ||
-      digits.empty()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "key column '{}' is INT64 but the value is '{}'", column.name, field));
+  auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (err != std::errc() || end != digits.data() + digits.size() || digits.empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("key column '{}' is INT64 but the value is '{}'", column.name, field));
   }
   AppendInt(value, key);
   return absl::OkStatus();
@@ -127,50 +121,44 @@ absl::Status KeySchema::AppendText(size_t index, std::string_view field,
 absl::StatusOr<std::vector<std::string>> KeySchema::EncodeTensors(
     std::span<const core::Tensor* const> tensors) const {
   if (tensors.size() != columns_.size()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "expected {} key columns ({}), got {}", columns_.size(), ToString(),
-        tensors.size()));
+    return absl::InvalidArgumentError(fmt::format("expected {} key columns ({}), got {}",
+                                                  columns_.size(), ToString(), tensors.size()));
   }
   int64_t rows = -1;
   std::vector<std::vector<std::string_view>> strings(columns_.size());
   for (size_t c = 0; c < columns_.size(); ++c) {
     const core::Tensor& t = *tensors[c];
     const KeyColumn& column = columns_[c];
-    const bool shape_ok =
-        t.shape.size() == 1 || (t.shape.size() == 2 && t.shape[1] == 1);
+    const bool shape_ok = t.shape.size() == 1 || (t.shape.size() == 2 && t.shape[1] == 1);
     if (!shape_ok) {
-      return absl::InvalidArgumentError(fmt::format(
-          "key column '{}' must have shape [rows] or [rows, 1]", column.name));
+      return absl::InvalidArgumentError(
+          fmt::format("key column '{}' must have shape [rows] or [rows, 1]", column.name));
     }
     if (rows >= 0 && t.shape[0] != rows) {
-      return absl::InvalidArgumentError(fmt::format(
-          "key column '{}' has {} rows but '{}' has {}", column.name,
-          t.shape[0], columns_[0].name, rows));
+      return absl::InvalidArgumentError(fmt::format("key column '{}' has {} rows but '{}' has {}",
+                                                    column.name, t.shape[0], columns_[0].name,
+                                                    rows));
     }
     rows = t.shape[0];
     if (column.dtype == DataType::kBytes) {
       if (t.dtype != DataType::kBytes) {
-        return absl::InvalidArgumentError(fmt::format(
-            "key column '{}' must be BYTES, got {}", column.name,
-            core::DataTypeName(t.dtype)));
+        return absl::InvalidArgumentError(fmt::format("key column '{}' must be BYTES, got {}",
+                                                      column.name, core::DataTypeName(t.dtype)));
       }
       if (absl::Status s = core::SplitBytesElements(t.data, strings[c]); !s.ok()) {
         return s;
       }
       if (static_cast<int64_t>(strings[c].size()) != rows) {
-        return absl::InvalidArgumentError(fmt::format(
-            "key column '{}' has {} elements for {} rows", column.name,
-            strings[c].size(), rows));
+        return absl::InvalidArgumentError(fmt::format("key column '{}' has {} elements for {} rows",
+                                                      column.name, strings[c].size(), rows));
       }
     } else if (!IsInteger(t.dtype)) {
+      return absl::InvalidArgumentError(
+          fmt::format("key column '{}' must be an integer (INT64), got {}", column.name,
+                      core::DataTypeName(t.dtype)));
+    } else if (t.data.size() != static_cast<size_t>(rows) * core::ElementSize(t.dtype)) {
       return absl::InvalidArgumentError(fmt::format(
-          "key column '{}' must be an integer (INT64), got {}", column.name,
-          core::DataTypeName(t.dtype)));
-    } else if (t.data.size() !=
-               static_cast<size_t>(rows) * core::ElementSize(t.dtype)) {
-      return absl::InvalidArgumentError(fmt::format(
-          "key column '{}' has {} bytes of data for {} rows", column.name,
-          t.data.size(), rows));
+          "key column '{}' has {} bytes of data for {} rows", column.name, t.data.size(), rows));
     }
   }
   std::vector<std::string> keys(rows < 0 ? 0 : rows);
@@ -183,8 +171,8 @@ absl::StatusOr<std::vector<std::string>> KeySchema::EncodeTensors(
       }
       int64_t value = 0;
       if (!IntAt(*tensors[c], r, value)) {
-        return absl::InvalidArgumentError(fmt::format(
-            "key column '{}' row {} does not fit INT64", columns_[c].name, r));
+        return absl::InvalidArgumentError(
+            fmt::format("key column '{}' row {} does not fit INT64", columns_[c].name, r));
       }
       AppendInt(value, key);
     }
@@ -192,8 +180,7 @@ absl::StatusOr<std::vector<std::string>> KeySchema::EncodeTensors(
   return keys;
 }
 
-absl::StatusOr<std::vector<KeyValue>> KeySchema::Decode(
-    std::string_view key) const {
+absl::StatusOr<std::vector<KeyValue>> KeySchema::Decode(std::string_view key) const {
   std::vector<KeyValue> values;
   auto byte = [&](size_t i) { return static_cast<uint8_t>(key[i]); };
   for (const KeyColumn& column : columns_) {
@@ -213,8 +200,7 @@ absl::StatusOr<std::vector<KeyValue>> KeySchema::Decode(
     }
   }
   if (values.size() != columns_.size() || !key.empty()) {
-    return absl::DataLossError(
-        fmt::format("a key does not match the key columns {}", ToString()));
+    return absl::DataLossError(fmt::format("a key does not match the key columns {}", ToString()));
   }
   return values;
 }

@@ -31,8 +31,7 @@ using KeyValue = std::variant<int64_t, std::string>;
 class KeySchema {
  public:
   KeySchema() = default;
-  explicit KeySchema(std::vector<KeyColumn> columns)
-      : columns_(std::move(columns)) {}
+  explicit KeySchema(std::vector<KeyColumn> columns) : columns_(std::move(columns)) {}
 
   // Parses "store_id:INT64,product_id:INT64,date" (a column without a type
   // is BYTES). Error for an empty list, a repeated name or another type.
@@ -45,8 +44,7 @@ class KeySchema {
 
   // Appends column `index`'s encoding of the text `field` (an integer's
   // decimal digits, or a string's bytes) to `key`.
-  absl::Status AppendText(size_t index, std::string_view field,
-                          std::string& key) const;
+  absl::Status AppendText(size_t index, std::string_view field, std::string& key) const;
   static void AppendInt(int64_t value, std::string& key);
   static void AppendBytes(std::string_view value, std::string& key);
 

@@ -8,15 +8,14 @@ namespace {
 using core::DataType;
 
 core::Tensor Ints(std::string name, std::vector<int64_t> values) {
-  core::Tensor t = core::Tensor::Zeros(std::move(name), DataType::kInt64,
-                                       {static_cast<int64_t>(values.size())});
+  core::Tensor t =
+      core::Tensor::Zeros(std::move(name), DataType::kInt64, {static_cast<int64_t>(values.size())});
   std::copy(values.begin(), values.end(), t.MutableAs<int64_t>().begin());
   return t;
 }
 
 core::Tensor Strings(std::string name, std::vector<std::string> values) {
-  core::Tensor t{std::move(name), DataType::kBytes,
-                 {static_cast<int64_t>(values.size())}, {}};
+  core::Tensor t{std::move(name), DataType::kBytes, {static_cast<int64_t>(values.size())}, {}};
   for (const std::string& v : values) core::AppendBytesElement(v, t.data);
   return t;
 }
@@ -80,8 +79,7 @@ TEST(KeySchemaTest, WrongTypesAreClearErrors) {
   const core::Tensor* columns[] = {&floats, &dates};
   absl::StatusOr<std::vector<std::string>> keys = schema.EncodeTensors(columns);
   ASSERT_FALSE(keys.ok());
-  EXPECT_NE(keys.status().message().find("'store_id' must be an integer"),
-            std::string_view::npos)
+  EXPECT_NE(keys.status().message().find("'store_id' must be an integer"), std::string_view::npos)
       << keys.status();
   core::Tensor ids = Ints("store_id", {1});
   core::Tensor int_dates = Ints("date", {1});

@@ -12,8 +12,7 @@ class MemoryPredictionTable : public PredictionTable {
   MemoryPredictionTable(TableManifest manifest, std::shared_ptr<const Records> records)
       : manifest_(std::move(manifest)), records_(std::move(records)) {}
   const TableManifest& manifest() const override { return manifest_; }
-  absl::StatusOr<LookupResult> MultiGet(
-      std::span<const std::string> keys) const override {
+  absl::StatusOr<LookupResult> MultiGet(std::span<const std::string> keys) const override {
     LookupResult result;
     result.values.resize(keys.size());
     result.found.assign(keys.size(), 0);
@@ -70,8 +69,7 @@ absl::StatusOr<std::vector<std::string>> MemoryTableStore::ListTables() const {
   return names;
 }
 
-absl::StatusOr<std::vector<int64_t>> MemoryTableStore::ListVersions(
-    std::string_view table) const {
+absl::StatusOr<std::vector<int64_t>> MemoryTableStore::ListVersions(std::string_view table) const {
   core::MutexLock lock(mutex_);
   std::vector<int64_t> versions;
   if (auto it = tables_.find(table); it != tables_.end()) {
@@ -94,12 +92,10 @@ absl::StatusOr<int64_t> MemoryTableStore::CurrentVersion(std::string_view table)
   core::MutexLock lock(mutex_);
   auto it = tables_.find(table);
   if (it == tables_.end() || it->second.versions.empty()) return 0;
-  return it->second.current ? it->second.current
-                            : it->second.versions.rbegin()->first;
+  return it->second.current ? it->second.current : it->second.versions.rbegin()->first;
 }
 
-absl::Status MemoryTableStore::SetCurrentVersion(std::string_view table,
-                                                 int64_t version) {
+absl::Status MemoryTableStore::SetCurrentVersion(std::string_view table, int64_t version) {
   core::MutexLock lock(mutex_);
   auto it = tables_.find(table);
   if (it == tables_.end() || !it->second.versions.contains(version)) {
@@ -115,8 +111,8 @@ absl::StatusOr<std::unique_ptr<TableBuilder>> MemoryTableStore::NewBuilder(
   return std::unique_ptr<TableBuilder>(new MemoryTableBuilder(*this, std::string(table)));
 }
 
-absl::StatusOr<std::shared_ptr<PredictionTable>> MemoryTableStore::Open(
-    std::string_view table, int64_t version) const {
+absl::StatusOr<std::shared_ptr<PredictionTable>> MemoryTableStore::Open(std::string_view table,
+                                                                        int64_t version) const {
   core::MutexLock lock(mutex_);
   auto it = tables_.find(table);
   if (it == tables_.end() || !it->second.versions.contains(version)) {
@@ -126,8 +122,7 @@ absl::StatusOr<std::shared_ptr<PredictionTable>> MemoryTableStore::Open(
   return std::shared_ptr<PredictionTable>(new MemoryPredictionTable(v.manifest, v.records));
 }
 
-absl::StatusOr<int> MemoryTableStore::RemoveOldVersions(std::string_view table,
-                                                        int keep) {
+absl::StatusOr<int> MemoryTableStore::RemoveOldVersions(std::string_view table, int keep) {
   core::MutexLock lock(mutex_);
   auto it = tables_.find(table);
   if (it == tables_.end()) return 0;

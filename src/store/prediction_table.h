@@ -29,23 +29,20 @@ class PredictionTable {
 
   // Looks up every key at once (one multi-get). UNAVAILABLE when the store
   // cannot be reached; the caller decides what to answer then.
-  virtual absl::StatusOr<LookupResult> MultiGet(
-      std::span<const std::string> keys) const = 0;
+  virtual absl::StatusOr<LookupResult> MultiGet(std::span<const std::string> keys) const = 0;
 
   // MultiGet() that calls `done` exactly once with the result, on any
   // thread (possibly before it returns). REQUIRES: `keys` stay valid until
   // `done` is called. The default looks up inline; a table whose lookups
   // can block (serving/guarded_table_store.h) runs them elsewhere.
   using LookupCallback = std::function<void(absl::StatusOr<LookupResult>)>;
-  virtual void MultiGetAsync(std::span<const std::string> keys,
-                             LookupCallback done) const {
+  virtual void MultiGetAsync(std::span<const std::string> keys, LookupCallback done) const {
     done(MultiGet(keys));
   }
 
   // Calls `visit` for every record (in no promised order) until it returns
   // an error, which Scan returns.
-  using Visitor =
-      std::function<absl::Status(std::string_view key, std::string_view value)>;
+  using Visitor = std::function<absl::Status(std::string_view key, std::string_view value)>;
   virtual absl::Status Scan(const Visitor& visit) const = 0;
 };
 

@@ -26,14 +26,12 @@ uint32_t GetU32(const char* in) {
 }
 
 absl::Status IoError(std::string_view what, const fs::path& path) {
-  return absl::InternalError(
-      fmt::format("{} {}: {}", what, path.string(), std::strerror(errno)));
+  return absl::InternalError(fmt::format("{} {}: {}", what, path.string(), std::strerror(errno)));
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SortedRunWriter>> SortedRunWriter::Create(
-    const fs::path& path) {
+absl::StatusOr<std::unique_ptr<SortedRunWriter>> SortedRunWriter::Create(const fs::path& path) {
   const fs::path tmp = fs::path(path.string() + ".tmp");
   std::FILE* file = std::fopen(tmp.c_str(), "wb");
   if (file == nullptr) return IoError("cannot create", tmp);
@@ -81,15 +79,13 @@ absl::Status SortedRunWriter::Finish() {
   std::error_code ec;
   fs::rename(tmp, path_, ec);
   if (ec) {
-    return absl::InternalError(fmt::format("cannot rename {} to {}: {}",
-                                           tmp.string(), path_.string(),
-                                           ec.message()));
+    return absl::InternalError(
+        fmt::format("cannot rename {} to {}: {}", tmp.string(), path_.string(), ec.message()));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<SortedRunReader>> SortedRunReader::Open(
-    const fs::path& path) {
+absl::StatusOr<std::unique_ptr<SortedRunReader>> SortedRunReader::Open(const fs::path& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) return IoError("cannot open", path);
   auto reader = std::unique_ptr<SortedRunReader>(new SortedRunReader(path, file));
@@ -106,8 +102,7 @@ bool SortedRunReader::Next() {
   if (!status_.ok() || file_ == nullptr) return false;
   auto truncated = [&] {
     status_ = absl::DataLossError(
-        fmt::format("sorted run {} is truncated after {} records",
-                    path_.string(), count_));
+        fmt::format("sorted run {} is truncated after {} records", path_.string(), count_));
     return false;
   };
   char header[8];
@@ -120,8 +115,7 @@ bool SortedRunReader::Next() {
     for (int i = 7; i >= 0; --i) n = n << 8 | static_cast<uint8_t>(count[i]);
     if (static_cast<int64_t>(n) != count_) {
       status_ = absl::DataLossError(fmt::format(
-          "sorted run {} holds {} records but its footer says {}",
-          path_.string(), count_, n));
+          "sorted run {} holds {} records but its footer says {}", path_.string(), count_, n));
     }
     std::fclose(file_);
     file_ = nullptr;
@@ -139,8 +133,7 @@ bool SortedRunReader::Next() {
   return true;
 }
 
-absl::StatusOr<SortedRunMerger> SortedRunMerger::Open(
-    const std::vector<fs::path>& paths) {
+absl::StatusOr<SortedRunMerger> SortedRunMerger::Open(const std::vector<fs::path>& paths) {
   SortedRunMerger merger;
   for (const fs::path& path : paths) {
     absl::StatusOr<std::unique_ptr<SortedRunReader>> run = SortedRunReader::Open(path);
@@ -178,9 +171,7 @@ bool SortedRunMerger::Next() {
 }
 
 std::string_view SortedRunMerger::key() const { return runs_[current_]->key(); }
-std::string_view SortedRunMerger::value() const {
-  return runs_[current_]->value();
-}
+std::string_view SortedRunMerger::value() const { return runs_[current_]->value(); }
 
 absl::Status SortedRunMerger::status() const {
   for (const auto& run : runs_) {

@@ -24,8 +24,7 @@ namespace strata::store {
 
 class SortedRunWriter {
  public:
-  static absl::StatusOr<std::unique_ptr<SortedRunWriter>> Create(
-      const std::filesystem::path& path);
+  static absl::StatusOr<std::unique_ptr<SortedRunWriter>> Create(const std::filesystem::path& path);
   ~SortedRunWriter();  // an unfinished run is removed
 
   // REQUIRES: keys ascend (the writer does not check).
@@ -43,8 +42,7 @@ class SortedRunWriter {
 
 class SortedRunReader {
  public:
-  static absl::StatusOr<std::unique_ptr<SortedRunReader>> Open(
-      const std::filesystem::path& path);
+  static absl::StatusOr<std::unique_ptr<SortedRunReader>> Open(const std::filesystem::path& path);
   ~SortedRunReader();
 
   // Advances to the next record; false at the end or on error (see status()).
@@ -70,8 +68,7 @@ class SortedRunReader {
 // runs come out one after the other (callers treat them as duplicates).
 class SortedRunMerger {
  public:
-  static absl::StatusOr<SortedRunMerger> Open(
-      const std::vector<std::filesystem::path>& paths);
+  static absl::StatusOr<SortedRunMerger> Open(const std::vector<std::filesystem::path>& paths);
 
   bool Next();
   std::string_view key() const;

@@ -33,8 +33,7 @@ class SortedRunTest : public ::testing::Test {
 
 TEST_F(SortedRunTest, MergesRunsInKeyOrder) {
   std::vector<fs::path> runs = {Write("a", {{"b", "1"}, {"d", "2"}}),
-                                Write("b", {{"a", "3"}, {"c", "4"}, {"e", "5"}}),
-                                Write("c", {})};
+                                Write("b", {{"a", "3"}, {"c", "4"}, {"e", "5"}}), Write("c", {})};
   absl::StatusOr<SortedRunMerger> merger = SortedRunMerger::Open(runs);
   ASSERT_TRUE(merger.ok());
   std::string keys, values;

@@ -56,8 +56,7 @@ absl::Status WriteFileAtomically(const fs::path& path, std::string_view data) {
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string error = std::strerror(errno);
     ::unlink(tmp.c_str());
-    return absl::InternalError(
-        fmt::format("cannot write {}: {}", path.string(), error));
+    return absl::InternalError(fmt::format("cannot write {}: {}", path.string(), error));
   }
   SyncDirectory(path.parent_path());
   return absl::OkStatus();
@@ -77,8 +76,7 @@ fs::path TableDirectory::TableDir(std::string_view table) const {
   return root_ / std::string(table);
 }
 
-fs::path TableDirectory::VersionDir(std::string_view table,
-                                    int64_t version) const {
+fs::path TableDirectory::VersionDir(std::string_view table, int64_t version) const {
   return TableDir(table) / std::to_string(version);
 }
 
@@ -106,18 +104,17 @@ std::vector<int64_t> TableDirectory::ListVersions(std::string_view table) const 
   return versions;
 }
 
-absl::StatusOr<TableManifest> TableDirectory::ReadManifest(
-    std::string_view table, int64_t version) const {
+absl::StatusOr<TableManifest> TableDirectory::ReadManifest(std::string_view table,
+                                                           int64_t version) const {
   const fs::path path = VersionDir(table, version) / "manifest.yaml";
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) {
-    return absl::NotFoundError(
-        fmt::format("table '{}' has no version {}", table, version));
+    return absl::NotFoundError(fmt::format("table '{}' has no version {}", table, version));
   }
   absl::StatusOr<TableManifest> manifest = ParseManifest(*text);
   if (!manifest.ok()) {
-    return absl::DataLossError(fmt::format("{}: {}", path.string(),
-                                           std::string(manifest.status().message())));
+    return absl::DataLossError(
+        fmt::format("{}: {}", path.string(), std::string(manifest.status().message())));
   }
   return manifest;
 }
@@ -139,25 +136,22 @@ absl::StatusOr<int64_t> TableDirectory::CurrentVersion(std::string_view table) c
   return versions.empty() ? 0 : versions.back();
 }
 
-absl::Status TableDirectory::SetCurrentVersion(std::string_view table,
-                                               int64_t version) const {
+absl::Status TableDirectory::SetCurrentVersion(std::string_view table, int64_t version) const {
   std::error_code ec;
   if (!fs::exists(VersionDir(table, version) / "manifest.yaml", ec)) {
-    return absl::NotFoundError(
-        fmt::format("table '{}' has no version {}", table, version));
+    return absl::NotFoundError(fmt::format("table '{}' has no version {}", table, version));
   }
-  return WriteFileAtomically(TableDir(table) / "CURRENT",
-                             fmt::format("{}\n", version));
+  return WriteFileAtomically(TableDir(table) / "CURRENT", fmt::format("{}\n", version));
 }
 
-absl::StatusOr<int64_t> TableDirectory::CommitVersion(
-    std::string_view table, const fs::path& build_dir,
-    TableManifest manifest) const {
+absl::StatusOr<int64_t> TableDirectory::CommitVersion(std::string_view table,
+                                                      const fs::path& build_dir,
+                                                      TableManifest manifest) const {
   std::error_code ec;
   fs::create_directories(TableDir(table), ec);
   if (ec) {
-    return absl::InternalError(fmt::format("cannot create {}: {}",
-                                           TableDir(table).string(), ec.message()));
+    return absl::InternalError(
+        fmt::format("cannot create {}: {}", TableDir(table).string(), ec.message()));
   }
   const std::vector<int64_t> versions = ListVersions(table);
   int64_t version = versions.empty() ? 1 : versions.back() + 1;
@@ -173,17 +167,15 @@ absl::StatusOr<int64_t> TableDirectory::CommitVersion(
       return version;
     }
     if (errno != EEXIST && errno != ENOTEMPTY) {
-      return absl::InternalError(fmt::format("cannot rename {} to {}: {}",
-                                             build_dir.string(), target.string(),
-                                             std::strerror(errno)));
+      return absl::InternalError(fmt::format("cannot rename {} to {}: {}", build_dir.string(),
+                                             target.string(), std::strerror(errno)));
     }
   }
   return absl::InternalError(
       fmt::format("cannot find a free version number for table '{}'", table));
 }
 
-absl::StatusOr<int> TableDirectory::RemoveOldVersions(std::string_view table,
-                                                      int keep) const {
+absl::StatusOr<int> TableDirectory::RemoveOldVersions(std::string_view table, int keep) const {
   absl::StatusOr<int64_t> current = CurrentVersion(table);
   if (!current.ok()) return current.status();
   std::vector<int64_t> versions = ListVersions(table);
@@ -196,8 +188,8 @@ absl::StatusOr<int> TableDirectory::RemoveOldVersions(std::string_view table,
     fs::rename(VersionDir(table, versions[i]), doomed, ec);
     if (!ec) fs::remove_all(doomed, ec);
     if (ec) {
-      return absl::InternalError(fmt::format("cannot remove {}: {}",
-                                             doomed.string(), ec.message()));
+      return absl::InternalError(
+          fmt::format("cannot remove {}: {}", doomed.string(), ec.message()));
     }
     ++removed;
   }

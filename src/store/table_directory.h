@@ -32,8 +32,7 @@ class TableDirectory {
   std::vector<std::string> ListTables() const;
   // Integer-named directories that hold a manifest.yaml, ascending.
   std::vector<int64_t> ListVersions(std::string_view table) const;
-  absl::StatusOr<TableManifest> ReadManifest(std::string_view table,
-                                             int64_t version) const;
+  absl::StatusOr<TableManifest> ReadManifest(std::string_view table, int64_t version) const;
   absl::StatusOr<int64_t> CurrentVersion(std::string_view table) const;
   absl::Status SetCurrentVersion(std::string_view table, int64_t version) const;
 
@@ -51,8 +50,7 @@ class TableDirectory {
 };
 
 // Writes `data` to `path` through a synced temporary file and a rename.
-absl::Status WriteFileAtomically(const std::filesystem::path& path,
-                                 std::string_view data);
+absl::Status WriteFileAtomically(const std::filesystem::path& path, std::string_view data);
 absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path);
 
 }  // namespace strata::store

@@ -28,8 +28,7 @@ class ChunkedRunWriter {
     if (records_.empty()) return absl::OkStatus();
     std::sort(records_.begin(), records_.end());
     const fs::path path = dir_ / fmt::format("run-{:05}", runs_.size());
-    absl::StatusOr<std::unique_ptr<SortedRunWriter>> writer =
-        SortedRunWriter::Create(path);
+    absl::StatusOr<std::unique_ptr<SortedRunWriter>> writer = SortedRunWriter::Create(path);
     if (!writer.ok()) return writer.status();
     for (const auto& [key, value] : records_) {
       if (absl::Status s = (*writer)->Add(key, value); !s.ok()) return s;
@@ -53,40 +52,33 @@ class ChunkedRunWriter {
 
 }  // namespace
 
-absl::StatusOr<TableDump> DumpTable(const PredictionTable& table,
-                                    const fs::path& dir, size_t chunk_bytes,
-                                    const DumpProgress& progress) {
+absl::StatusOr<TableDump> DumpTable(const PredictionTable& table, const fs::path& dir,
+                                    size_t chunk_bytes, const DumpProgress& progress) {
   ChunkedRunWriter writer(dir, chunk_bytes);
   TableChecksum checksum;
-  absl::Status scanned =
-      table.Scan([&](std::string_view key, std::string_view value) {
-        checksum.Add(key, value);
-        if (progress && checksum.count() % 100000 == 0)
-          progress(checksum.count());
-        return writer.Add(key, value);
-      });
+  absl::Status scanned = table.Scan([&](std::string_view key, std::string_view value) {
+    checksum.Add(key, value);
+    if (progress && checksum.count() % 100000 == 0) progress(checksum.count());
+    return writer.Add(key, value);
+  });
   if (!scanned.ok()) return scanned;
   if (absl::Status s = writer.Flush(); !s.ok()) return s;
   if (progress) progress(checksum.count());
-  return TableDump{.runs = writer.runs(),
-                   .rows = checksum.count(),
-                   .checksum = checksum.ToString()};
+  return TableDump{
+      .runs = writer.runs(), .rows = checksum.count(), .checksum = checksum.ToString()};
 }
 
-absl::Status VerifyDump(const std::vector<fs::path>& runs,
-                        const TableManifest& manifest) {
+absl::Status VerifyDump(const std::vector<fs::path>& runs, const TableManifest& manifest) {
   absl::StatusOr<SortedRunMerger> merger = SortedRunMerger::Open(runs);
   if (!merger.ok()) return merger.status();
   TableChecksum checksum;
   while (merger->Next()) checksum.Add(merger->key(), merger->value());
   if (absl::Status s = merger->status(); !s.ok()) return s;
-  if (checksum.count() != manifest.rows ||
-      checksum.ToString() != manifest.checksum) {
+  if (checksum.count() != manifest.rows || checksum.ToString() != manifest.checksum) {
     return absl::DataLossError(
         fmt::format("the dump of table '{}' version {} has checksum {}, not "
                     "the manifest's {}",
-                    manifest.table, manifest.version, checksum.ToString(),
-                    manifest.checksum));
+                    manifest.table, manifest.version, checksum.ToString(), manifest.checksum));
   }
   return absl::OkStatus();
 }

@@ -20,8 +20,7 @@
 namespace strata::store {
 
 struct TableDump {
-  std::vector<std::filesystem::path> runs =
-      {};  // in `dir`, in the order written
+  std::vector<std::filesystem::path> runs = {};  // in `dir`, in the order written
   int64_t rows = 0;
   std::string checksum = {};  // TableChecksum::ToString() of the records
 };
@@ -31,8 +30,7 @@ using DumpProgress = std::function<void(int64_t rows)>;
 
 // REQUIRES: `dir` exists. The caller compares the dump's checksum with the
 // manifest's.
-absl::StatusOr<TableDump> DumpTable(const PredictionTable& table,
-                                    const std::filesystem::path& dir,
+absl::StatusOr<TableDump> DumpTable(const PredictionTable& table, const std::filesystem::path& dir,
                                     size_t chunk_bytes = size_t{64} << 20,
                                     const DumpProgress& progress = {});
 

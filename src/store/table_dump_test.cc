@@ -18,8 +18,7 @@ namespace fs = std::filesystem;
 class TableDumpTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("strata-dump-" + std::to_string(::getpid()));
+    dir_ = fs::temp_directory_path() / ("strata-dump-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     auto builder = store_.NewBuilder("t", dir_);
@@ -28,8 +27,7 @@ class TableDumpTest : public ::testing::Test {
     TableManifest manifest;
     manifest.table = "t";
     manifest.key = KeySchema({{"id", core::DataType::kInt64}});
-    manifest.outputs = {
-        {.name = "y", .dtype = core::DataType::kFp32, .shape = {}}};
+    manifest.outputs = {{.name = "y", .dtype = core::DataType::kFp32, .shape = {}}};
     for (int i = 0; i < 1000; ++i) {
       std::string key = std::to_string(100000 + i);
       const std::string value = "abcd";
@@ -75,8 +73,7 @@ TEST_F(TableDumpTest, ADamagedDumpOrAnotherManifestIsDataLoss) {
   other.checksum = "1000:00000000000000000000000000000000";
   EXPECT_EQ(VerifyDump(dump->runs, other).code(), absl::StatusCode::kDataLoss);
   fs::resize_file(dump->runs[0], fs::file_size(dump->runs[0]) - 3);
-  EXPECT_EQ(VerifyDump(dump->runs, (*table)->manifest()).code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(VerifyDump(dump->runs, (*table)->manifest()).code(), absl::StatusCode::kDataLoss);
 }
 
 }  // namespace

@@ -16,9 +16,7 @@ size_t OutputColumn::ElementsPerRow() const {
   return n;
 }
 
-size_t OutputColumn::BytesPerRow() const {
-  return ElementsPerRow() * core::ElementSize(dtype);
-}
+size_t OutputColumn::BytesPerRow() const { return ElementsPerRow() * core::ElementSize(dtype); }
 
 size_t TableManifest::ValueSize() const {
   size_t n = 0;
@@ -40,8 +38,7 @@ double OutputStats::Quantile(double q) const {
 }
 
 std::string UtcNow() {
-  const std::time_t now =
-      std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};
   gmtime_r(&now, &tm);
   char buffer[32];
@@ -113,22 +110,20 @@ std::string ManifestToYaml(const TableManifest& m) {
   out << YAML::Key << "table" << YAML::Value << m.table;
   out << YAML::Key << "version" << YAML::Value << m.version;
   out << YAML::Key << "store" << YAML::Value << m.store;
-  out << YAML::Key << "model" << YAML::Value << YAML::Flow << YAML::BeginMap
-      << YAML::Key << "name" << YAML::Value << m.model_name << YAML::Key
-      << "version" << YAML::Value << m.model_version << YAML::EndMap;
+  out << YAML::Key << "model" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "name"
+      << YAML::Value << m.model_name << YAML::Key << "version" << YAML::Value << m.model_version
+      << YAML::EndMap;
   out << YAML::Key << "key" << YAML::Value << YAML::BeginSeq;
   for (const KeyColumn& c : m.key.columns()) {
-    out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value
-        << c.name << YAML::Key << "datatype" << YAML::Value
-        << std::string(core::DataTypeName(c.dtype)) << YAML::EndMap;
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << c.name << YAML::Key
+        << "datatype" << YAML::Value << std::string(core::DataTypeName(c.dtype)) << YAML::EndMap;
   }
   out << YAML::EndSeq;
   out << YAML::Key << "outputs" << YAML::Value << YAML::BeginSeq;
   for (const OutputColumn& o : m.outputs) {
-    out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value
-        << o.name << YAML::Key << "datatype" << YAML::Value
-        << std::string(core::DataTypeName(o.dtype)) << YAML::Key << "shape"
-        << YAML::Value << YAML::Flow << o.shape << YAML::EndMap;
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << o.name << YAML::Key
+        << "datatype" << YAML::Value << std::string(core::DataTypeName(o.dtype)) << YAML::Key
+        << "shape" << YAML::Value << YAML::Flow << o.shape << YAML::EndMap;
   }
   out << YAML::EndSeq;
   out << YAML::Key << "rows" << YAML::Value << m.rows;
@@ -146,9 +141,9 @@ std::string ManifestToYaml(const TableManifest& m) {
   out << YAML::EndSeq;
   out << YAML::Key << "checks" << YAML::Value << YAML::BeginSeq;
   for (const CheckResult& c : v.checks) {
-    out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value
-        << c.name << YAML::Key << "passed" << YAML::Value << c.passed
-        << YAML::Key << "detail" << YAML::Value << c.detail << YAML::EndMap;
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << c.name << YAML::Key
+        << "passed" << YAML::Value << c.passed << YAML::Key << "detail" << YAML::Value << c.detail
+        << YAML::EndMap;
   }
   out << YAML::EndSeq;
   out << YAML::EndMap;
@@ -180,8 +175,7 @@ absl::StatusOr<TableManifest> ParseManifest(std::string_view yaml) {
       if (*dtype == core::DataType::kBytes) {
         return absl::DataLossError("a table output cannot be BYTES");
       }
-      m.outputs.push_back(
-          {o["name"].as<std::string>(), *dtype, o["shape"].as<core::Shape>()});
+      m.outputs.push_back({o["name"].as<std::string>(), *dtype, o["shape"].as<core::Shape>()});
     }
     if (m.outputs.empty()) return absl::DataLossError("the manifest names no outputs");
     m.rows = root["rows"].as<int64_t>();
@@ -218,9 +212,8 @@ absl::StatusOr<TableManifest> ParseManifest(std::string_view yaml) {
         m.verification.outputs.push_back(std::move(stats));
       }
       for (const YAML::Node& c : v["checks"]) {
-        m.verification.checks.push_back({c["name"].as<std::string>(),
-                                         c["passed"].as<bool>(),
-                                         c["detail"].as<std::string>("")});
+        m.verification.checks.push_back(
+            {c["name"].as<std::string>(), c["passed"].as<bool>(), c["detail"].as<std::string>("")});
       }
     }
   } catch (const YAML::Exception& e) {

@@ -58,11 +58,11 @@ struct OutputStats {
   double Quantile(double q) const;
 };
 
-inline constexpr double kReportedQuantiles[] = {
-    0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0};
+inline constexpr double kReportedQuantiles[] = {0.0, 0.01, 0.05, 0.1, 0.2,  0.3,  0.4, 0.5,
+                                                0.6, 0.7,  0.8,  0.9, 0.95, 0.99, 1.0};
 
 struct CheckResult {
-  std::string name;    // e.g. "nan", "range", "psi"
+  std::string name;  // e.g. "nan", "range", "psi"
   bool passed = true;
   std::string detail;  // what was measured against what was expected
 };
@@ -72,7 +72,7 @@ struct VerificationReport {
   int64_t rows = 0;
   std::vector<OutputStats> outputs;
   int64_t previous_version = 0;  // compared against; 0 when none
-  std::optional<double> psi;      // of the first output vs previous_version
+  std::optional<double> psi;     // of the first output vs previous_version
   std::vector<CheckResult> checks;
 };
 

@@ -15,8 +15,7 @@ TableManifest Sample() {
   m.model_name = "sales_gbdt";
   m.model_version = 3;
   m.key = *KeySchema::Parse("store_id:INT64,date");
-  m.outputs = {{"prediction", core::DataType::kFp32, {}},
-               {"scores", core::DataType::kFp64, {3}}};
+  m.outputs = {{"prediction", core::DataType::kFp32, {}}, {"scores", core::DataType::kFp64, {3}}};
   m.rows = 42;
   m.created = "2026-11-22T15:37:44Z";
   m.checksum = "42:00ff";

@@ -31,8 +31,7 @@ class TableStore {
 
   virtual absl::StatusOr<std::vector<std::string>> ListTables() const = 0;
   // Committed versions of `table`, ascending; empty for an unknown table.
-  virtual absl::StatusOr<std::vector<int64_t>> ListVersions(
-      std::string_view table) const = 0;
+  virtual absl::StatusOr<std::vector<int64_t>> ListVersions(std::string_view table) const = 0;
   virtual absl::StatusOr<TableManifest> ReadManifest(std::string_view table,
                                                      int64_t version) const = 0;
 
@@ -40,8 +39,7 @@ class TableStore {
   // version; 0 when there is none.
   virtual absl::StatusOr<int64_t> CurrentVersion(std::string_view table) const = 0;
   // Switches the pointer atomically. REQUIRES: `version` is committed.
-  virtual absl::Status SetCurrentVersion(std::string_view table,
-                                         int64_t version) = 0;
+  virtual absl::Status SetCurrentVersion(std::string_view table, int64_t version) = 0;
 
   // A builder for a new version of `table`. `scratch` is a local directory
   // the builder may use for temporary files.
@@ -49,13 +47,12 @@ class TableStore {
       std::string_view table, const std::filesystem::path& scratch) = 0;
 
   // Opens a committed version read-only. DATA_LOSS when it is corrupt.
-  virtual absl::StatusOr<std::shared_ptr<PredictionTable>> Open(
-      std::string_view table, int64_t version) const = 0;
+  virtual absl::StatusOr<std::shared_ptr<PredictionTable>> Open(std::string_view table,
+                                                                int64_t version) const = 0;
 
   // Removes versions that are neither current nor among the `keep` newest,
   // after their grace period where the store has one. Returns how many.
-  virtual absl::StatusOr<int> RemoveOldVersions(std::string_view table,
-                                                int keep) = 0;
+  virtual absl::StatusOr<int> RemoveOldVersions(std::string_view table, int keep) = 0;
 };
 
 // Table names: letters, digits, '_', '-', '.'; not starting with '.'.

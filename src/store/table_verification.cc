@@ -10,15 +10,14 @@ namespace strata::store {
 absl::Status VerifyTableData(const PredictionTable& table) {
   const TableManifest& m = table.manifest();
   TableChecksum checksum;
-  absl::Status scanned =
-      table.Scan([&](std::string_view key, std::string_view value) {
-        if (value.size() != m.ValueSize()) {
-          return absl::DataLossError(fmt::format("a value has {} bytes, not {}",
-                                                 value.size(), m.ValueSize()));
-        }
-        checksum.Add(key, value);
-        return absl::OkStatus();
-      });
+  absl::Status scanned = table.Scan([&](std::string_view key, std::string_view value) {
+    if (value.size() != m.ValueSize()) {
+      return absl::DataLossError(
+          fmt::format("a value has {} bytes, not {}", value.size(), m.ValueSize()));
+    }
+    checksum.Add(key, value);
+    return absl::OkStatus();
+  });
   if (!scanned.ok()) return scanned;
   if (checksum.count() != m.rows || checksum.ToString() != m.checksum) {
     return absl::DataLossError(
@@ -29,10 +28,8 @@ absl::Status VerifyTableData(const PredictionTable& table) {
   return absl::OkStatus();
 }
 
-absl::Status VerifyTableVersion(const TableStore& store, std::string_view table,
-                                int64_t version) {
-  absl::StatusOr<std::shared_ptr<PredictionTable>> opened =
-      store.Open(table, version);
+absl::Status VerifyTableVersion(const TableStore& store, std::string_view table, int64_t version) {
+  absl::StatusOr<std::shared_ptr<PredictionTable>> opened = store.Open(table, version);
   if (!opened.ok()) return opened.status();
   return VerifyTableData(**opened);
 }

@@ -21,8 +21,7 @@ absl::Status VerifyTableData(const PredictionTable& table);
 
 // Opens the committed version `version` of `table` (the store checks its
 // files) and verifies its data.
-absl::Status VerifyTableVersion(const TableStore& store, std::string_view table,
-                                int64_t version);
+absl::Status VerifyTableVersion(const TableStore& store, std::string_view table, int64_t version);
 
 }  // namespace strata::store
 

@@ -11,21 +11,19 @@
 namespace strata::runtime {
 namespace {
 
-absl::StatusOr<TorchScriptModel::Options> ParseOptions(
-    const ModelConfig& config, const std::filesystem::path& version_dir) {
+absl::StatusOr<TorchScriptModel::Options> ParseOptions(const ModelConfig& config,
+                                                       const std::filesystem::path& version_dir) {
   TorchScriptModel::Options options;
   options.config = config;
 
-  STRATA_ASSIGN_OR_RETURN(options.artifact,
-                          ArtifactPath(config, version_dir, "model.pt"));
+  STRATA_ASSIGN_OR_RETURN(options.artifact, ArtifactPath(config, version_dir, "model.pt"));
   STRATA_ASSIGN_OR_RETURN(options.threads, ThreadsParameter(config));
   return options;
 }
 
 absl::StatusOr<std::unique_ptr<Model>> LoadTorchScriptModel(
     const ModelConfig& config, const std::filesystem::path& version_dir) {
-  STRATA_ASSIGN_OR_RETURN(TorchScriptModel::Options options,
-                          ParseOptions(config, version_dir));
+  STRATA_ASSIGN_OR_RETURN(TorchScriptModel::Options options, ParseOptions(config, version_dir));
   return TorchScriptModel::Create(std::move(options));
 }
 

@@ -33,10 +33,8 @@ std::filesystem::path FixtureDir(const std::string& model) {
 // An FP32 tensor from one {name, datatype, shape, data} object of samples.json.
 core::Tensor TensorFromJson(const rapidjson::Value& json) {
   core::Shape shape;
-  for (const auto& dim : json["shape"].GetArray())
-    shape.push_back(dim.GetInt64());
-  core::Tensor tensor = core::Tensor::Zeros(json["name"].GetString(),
-                                            core::DataType::kFp32, shape);
+  for (const auto& dim : json["shape"].GetArray()) shape.push_back(dim.GetInt64());
+  core::Tensor tensor = core::Tensor::Zeros(json["name"].GetString(), core::DataType::kFp32, shape);
   auto values = tensor.MutableAs<float>();
   size_t i = 0;
   for (const auto& v : json["data"].GetArray()) values[i++] = v.GetFloat();
@@ -55,16 +53,16 @@ rapidjson::Document ReadSamples(const std::filesystem::path& path) {
 }
 
 template <typename T>
-core::Tensor MakeTensor(std::string name, core::DataType dtype,
-                        core::Shape shape, std::vector<T> values) {
+core::Tensor MakeTensor(std::string name, core::DataType dtype, core::Shape shape,
+                        std::vector<T> values) {
   core::Tensor tensor = core::Tensor::Zeros(std::move(name), dtype, shape);
   EXPECT_EQ(tensor.data.size(), values.size() * sizeof(T));
   std::memcpy(tensor.data.data(), values.data(), tensor.data.size());
   return tensor;
 }
 
-absl::StatusOr<std::unique_ptr<Model>> Load(
-    const ModelConfig& config, const std::filesystem::path& version_dir) {
+absl::StatusOr<std::unique_ptr<Model>> Load(const ModelConfig& config,
+                                            const std::filesystem::path& version_dir) {
   return TorchScriptBackend().factory(config, version_dir);
 }
 
@@ -87,8 +85,7 @@ ModelConfig DigitsConfig() {
 
 ModelConfig TwoInputsConfig() {
   ModelConfig config = BaseConfig("two_inputs");
-  config.inputs = {{"a", core::DataType::kFp32, {-1, 4}},
-                   {"b", core::DataType::kFp32, {-1, 4}}};
+  config.inputs = {{"a", core::DataType::kFp32, {-1, 4}}, {"b", core::DataType::kFp32, {-1, 4}}};
   config.outputs = {{"sum", core::DataType::kFp32, {-1, 4}},
                     {"product", core::DataType::kFp32, {-1, 4}}};
   return config;
@@ -119,8 +116,7 @@ TEST(TorchScriptBackendTest, ExampleDictOutputsMatchSamples) {
   auto model = Load(DigitsConfig(), dir);
   ASSERT_TRUE(model.ok()) << model.status();
   const auto samples = ReadSamples(dir / "samples.json");
-  std::vector<core::Tensor> inputs = {
-      TensorFromJson(samples["request"]["inputs"][0])};
+  std::vector<core::Tensor> inputs = {TensorFromJson(samples["request"]["inputs"][0])};
   auto outputs = (*model)->Run(inputs);
   ASSERT_TRUE(outputs.ok()) << outputs.status();
   const auto& expected = samples["expected"]["outputs"];
@@ -131,8 +127,7 @@ TEST(TorchScriptBackendTest, ExampleDictOutputsMatchSamples) {
     EXPECT_EQ(got.name, want.name);
     ASSERT_EQ(got.shape, want.shape);
     for (size_t j = 0; j < want.As<float>().size(); ++j) {
-      EXPECT_NEAR(got.As<float>()[j], want.As<float>()[j], 1e-5)
-          << got.name << "[" << j << "]";
+      EXPECT_NEAR(got.As<float>()[j], want.As<float>()[j], 1e-5) << got.name << "[" << j << "]";
     }
   }
 }
@@ -161,20 +156,16 @@ TEST(TorchScriptBackendTest, TwoNamedInputsAndTupleOutputs) {
   auto model = Load(TwoInputsConfig(), FixtureDir("two_inputs") / "1");
   ASSERT_TRUE(model.ok()) << model.status();
   std::vector<core::Tensor> inputs = {
-      MakeTensor<float>("a", core::DataType::kFp32, {2, 4},
-                        {1, 2, 3, 4, 5, 6, 7, 8}),
-      MakeTensor<float>("b", core::DataType::kFp32, {2, 4},
-                        {2, 2, 2, 2, -1, 0, 1, 0.5})};
+      MakeTensor<float>("a", core::DataType::kFp32, {2, 4}, {1, 2, 3, 4, 5, 6, 7, 8}),
+      MakeTensor<float>("b", core::DataType::kFp32, {2, 4}, {2, 2, 2, 2, -1, 0, 1, 0.5})};
   auto outputs = (*model)->Run(inputs);
   ASSERT_TRUE(outputs.ok()) << outputs.status();
   ASSERT_EQ(outputs->size(), 2u);
   EXPECT_EQ((*outputs)[0].name, "sum");
   EXPECT_EQ((*outputs)[0].shape, (core::Shape{2, 4}));
-  EXPECT_THAT((*outputs)[0].As<float>(),
-              ::testing::ElementsAre(3, 4, 5, 6, 4, 6, 8, 8.5));
+  EXPECT_THAT((*outputs)[0].As<float>(), ::testing::ElementsAre(3, 4, 5, 6, 4, 6, 8, 8.5));
   EXPECT_EQ((*outputs)[1].name, "product");
-  EXPECT_THAT((*outputs)[1].As<float>(),
-              ::testing::ElementsAre(2, 4, 6, 8, -5, 0, 7, 4));
+  EXPECT_THAT((*outputs)[1].As<float>(), ::testing::ElementsAre(2, 4, 6, 8, -5, 0, 7, 4));
 }
 
 TEST(TorchScriptBackendTest, ForwardArgumentCountMustMatchInputs) {
@@ -182,9 +173,8 @@ TEST(TorchScriptBackendTest, ForwardArgumentCountMustMatchInputs) {
   config.inputs.pop_back();
   auto model = Load(config, FixtureDir("two_inputs") / "1");
   ASSERT_FALSE(model.ok());
-  EXPECT_THAT(model.status().message(),
-              HasSubstr("forward() takes 2 inputs (a, b) but config.yaml "
-                        "declares 1 (a)"));
+  EXPECT_THAT(model.status().message(), HasSubstr("forward() takes 2 inputs (a, b) but config.yaml "
+                                                  "declares 1 (a)"));
 }
 
 TEST(TorchScriptBackendTest, TupleLengthMustMatchOutputs) {
@@ -192,16 +182,15 @@ TEST(TorchScriptBackendTest, TupleLengthMustMatchOutputs) {
   config.outputs.pop_back();
   auto model = Load(config, FixtureDir("two_inputs") / "1");
   ASSERT_FALSE(model.ok());
-  EXPECT_THAT(model.status().message(),
-              HasSubstr("forward() returned 2 tensors but config.yaml "
-                        "declares 1 outputs (sum)"));
+  EXPECT_THAT(model.status().message(), HasSubstr("forward() returned 2 tensors but config.yaml "
+                                                  "declares 1 outputs (sum)"));
 }
 
 TEST(TorchScriptBackendTest, Int64InputsAndOutputs) {
   auto model = Load(IntEchoConfig(), FixtureDir("int_echo") / "1");
   ASSERT_TRUE(model.ok()) << model.status();
-  std::vector<core::Tensor> inputs = {MakeTensor<int64_t>(
-      "x", core::DataType::kInt64, {2, 3}, {1, 2, 3, -4, int64_t{1} << 40, 0})};
+  std::vector<core::Tensor> inputs = {
+      MakeTensor<int64_t>("x", core::DataType::kInt64, {2, 3}, {1, 2, 3, -4, int64_t{1} << 40, 0})};
   auto outputs = (*model)->Run(inputs);
   ASSERT_TRUE(outputs.ok()) << outputs.status();
   ASSERT_EQ(outputs->size(), 1u);
@@ -233,8 +222,7 @@ TEST(TorchScriptBackendTest, BytesIsRejectedAtLoad) {
 TEST(TorchScriptBackendTest, RunRejectsMismatchedInputs) {
   auto model = Load(IntEchoConfig(), FixtureDir("int_echo") / "1");
   ASSERT_TRUE(model.ok()) << model.status();
-  std::vector<core::Tensor> inputs = {
-      core::Tensor::Zeros("x", core::DataType::kFp32, {2, 3})};
+  std::vector<core::Tensor> inputs = {core::Tensor::Zeros("x", core::DataType::kFp32, {2, 3})};
   auto outputs = (*model)->Run(inputs);
   ASSERT_FALSE(outputs.ok());
   EXPECT_EQ(outputs.status().code(), absl::StatusCode::kInvalidArgument);
@@ -244,21 +232,19 @@ TEST(TorchScriptBackendTest, RunRejectsMismatchedInputs) {
   inputs[0].data.pop_back();
   EXPECT_FALSE((*model)->Run(inputs).ok());
   inputs.push_back(inputs[0]);
-  EXPECT_THAT((*model)->Run(inputs).status().message(),
-              HasSubstr("takes 1 inputs (x), got 2"));
+  EXPECT_THAT((*model)->Run(inputs).status().message(), HasSubstr("takes 1 inputs (x), got 2"));
 }
 
 TEST(TorchScriptBackendTest, MultiVersionDirectoriesLoadIndividually) {
   for (int version : {1, 2, 10}) {
-    auto model = Load(XyConfig("multi_version"),
-                      FixtureDir("multi_version") / std::to_string(version));
+    auto model =
+        Load(XyConfig("multi_version"), FixtureDir("multi_version") / std::to_string(version));
     ASSERT_TRUE(model.ok()) << version << ": " << model.status();
     std::vector<core::Tensor> inputs = {
         MakeTensor<float>("x", core::DataType::kFp32, {1, 2}, {0.5, -1})};
     auto outputs = (*model)->Run(inputs);
     ASSERT_TRUE(outputs.ok()) << outputs.status();
-    EXPECT_THAT((*outputs)[0].As<float>(),
-                ::testing::ElementsAre(0.5f + version, -1.0f + version));
+    EXPECT_THAT((*outputs)[0].As<float>(), ::testing::ElementsAre(0.5f + version, -1.0f + version));
   }
 }
 
@@ -266,8 +252,7 @@ TEST(TorchScriptBackendTest, CorruptArtifactFailsCleanly) {
   auto model = Load(XyConfig("corrupt_pt"), FixtureDir("corrupt_pt") / "1");
   ASSERT_FALSE(model.ok());
   EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(model.status().message(),
-              HasSubstr("model.pt as a TorchScript module"));
+  EXPECT_THAT(model.status().message(), HasSubstr("model.pt as a TorchScript module"));
 }
 
 TEST(TorchScriptBackendTest, MissingArtifactIsNotFound) {
@@ -292,8 +277,7 @@ TEST(TorchScriptBackendTest, ConcurrentRunsGiveIdenticalResults) {
   auto model = Load(DigitsConfig(), dir);
   ASSERT_TRUE(model.ok()) << model.status();
   const auto samples = ReadSamples(dir / "samples.json");
-  const std::vector<core::Tensor> inputs = {
-      TensorFromJson(samples["request"]["inputs"][0])};
+  const std::vector<core::Tensor> inputs = {TensorFromJson(samples["request"]["inputs"][0])};
   auto reference = (*model)->Run(inputs);
   ASSERT_TRUE(reference.ok()) << reference.status();
 

@@ -90,8 +90,7 @@ std::string Names(const std::vector<TensorSpec>& specs) {
 // TorchScript traceback before it.
 std::string ErrorText(const std::exception& error) {
   const auto* c10_error = dynamic_cast<const c10::Error*>(&error);
-  std::string_view text =
-      c10_error ? c10_error->what_without_backtrace() : error.what();
+  std::string_view text = c10_error ? c10_error->what_without_backtrace() : error.what();
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
     text.remove_suffix(1);
   }
@@ -111,11 +110,11 @@ absl::Status CheckDeclaredDtypes(const ModelConfig& config) {
   for (const auto* specs : {&config.inputs, &config.outputs}) {
     for (const TensorSpec& spec : *specs) {
       if (!ToTorch(spec.dtype)) {
-        return absl::InvalidArgumentError(fmt::format(
-            "model '{}': {} '{}' is {}, which the torchscript backend does "
-            "not support",
-            config.name, specs == &config.inputs ? "input" : "output",
-            spec.name, core::DataTypeName(spec.dtype)));
+        return absl::InvalidArgumentError(
+            fmt::format("model '{}': {} '{}' is {}, which the torchscript backend does "
+                        "not support",
+                        config.name, specs == &config.inputs ? "input" : "output", spec.name,
+                        core::DataTypeName(spec.dtype)));
       }
     }
   }
@@ -123,8 +122,7 @@ absl::Status CheckDeclaredDtypes(const ModelConfig& config) {
 }
 
 // forward() must take one Tensor per declared input (after `self`).
-absl::Status CheckForwardArguments(const ModelConfig& config,
-                                   const torch::jit::Module& module) {
+absl::Status CheckForwardArguments(const ModelConfig& config, const torch::jit::Module& module) {
   c10::optional<torch::jit::Method> forward = module.find_method("forward");
   if (!forward) {
     return absl::InvalidArgumentError(
@@ -137,17 +135,17 @@ absl::Status CheckForwardArguments(const ModelConfig& config,
   }
   const size_t count = arguments.empty() ? 0 : arguments.size() - 1;
   if (count != config.inputs.size()) {
-    return absl::FailedPreconditionError(fmt::format(
-        "model '{}': forward() takes {} inputs ({}) but config.yaml declares "
-        "{} ({}); inputs are passed by position in declared order",
-        config.name, count, names, config.inputs.size(), Names(config.inputs)));
+    return absl::FailedPreconditionError(
+        fmt::format("model '{}': forward() takes {} inputs ({}) but config.yaml declares "
+                    "{} ({}); inputs are passed by position in declared order",
+                    config.name, count, names, config.inputs.size(), Names(config.inputs)));
   }
   for (size_t i = 1; i < arguments.size(); ++i) {
     if (arguments[i].type()->kind() != c10::TypeKind::TensorType) {
-      return absl::FailedPreconditionError(fmt::format(
-          "model '{}': forward() argument '{}' is {}; only Tensor arguments "
-          "are supported",
-          config.name, arguments[i].name(), arguments[i].type()->str()));
+      return absl::FailedPreconditionError(
+          fmt::format("model '{}': forward() argument '{}' is {}; only Tensor arguments "
+                      "are supported",
+                      config.name, arguments[i].name(), arguments[i].type()->str()));
     }
   }
   return absl::OkStatus();
@@ -157,8 +155,7 @@ absl::Status CheckForwardArguments(const ModelConfig& config,
 // analysis of its graph with submodule calls inlined. Such a model must get
 // copies of the caller's (const) buffers.
 bool ForwardWritesInputs(const torch::jit::Module& module) {
-  std::shared_ptr<torch::jit::Graph> graph =
-      module.get_method("forward").graph()->copy();
+  std::shared_ptr<torch::jit::Graph> graph = module.get_method("forward").graph()->copy();
   torch::jit::Inline(*graph);
   const torch::jit::AliasDb alias_db(graph);
   const auto inputs = graph->inputs();
@@ -169,8 +166,8 @@ bool ForwardWritesInputs(const torch::jit::Module& module) {
 }
 
 // Arranges forward()'s result in declared output order.
-absl::StatusOr<std::vector<at::Tensor>> OrderOutputs(
-    const ModelConfig& config, const c10::IValue& result) {
+absl::StatusOr<std::vector<at::Tensor>> OrderOutputs(const ModelConfig& config,
+                                                     const c10::IValue& result) {
   const size_t declared = config.outputs.size();
   std::vector<c10::IValue> values;
   if (result.isTensor()) {
@@ -188,57 +185,52 @@ absl::StatusOr<std::vector<at::Tensor>> OrderOutputs(
       if (it == dict.end()) {
         std::string keys;
         for (const auto& entry : dict) {
-          keys += (keys.empty() ? "" : ", ") + (entry.key().isString()
-                                                    ? entry.key().toStringRef()
-                                                    : entry.key().tagKind());
+          keys += (keys.empty() ? "" : ", ") +
+                  (entry.key().isString() ? entry.key().toStringRef() : entry.key().tagKind());
         }
-        return absl::FailedPreconditionError(fmt::format(
-            "model '{}': forward() returned a dict without the declared "
-            "output '{}' (its keys: {})",
-            config.name, spec.name, keys));
+        return absl::FailedPreconditionError(
+            fmt::format("model '{}': forward() returned a dict without the declared "
+                        "output '{}' (its keys: {})",
+                        config.name, spec.name, keys));
       }
       values.push_back(it->value());
     }
   } else {
-    return absl::FailedPreconditionError(fmt::format(
-        "model '{}': forward() returned {}; expected a Tensor, a tuple or "
-        "list of Tensors, or a Dict[str, Tensor]",
-        config.name, result.tagKind()));
+    return absl::FailedPreconditionError(
+        fmt::format("model '{}': forward() returned {}; expected a Tensor, a tuple or "
+                    "list of Tensors, or a Dict[str, Tensor]",
+                    config.name, result.tagKind()));
   }
   if (values.size() != declared) {
-    return absl::FailedPreconditionError(fmt::format(
-        "model '{}': forward() returned {} tensors but config.yaml declares "
-        "{} outputs ({})",
-        config.name, values.size(), declared, Names(config.outputs)));
+    return absl::FailedPreconditionError(
+        fmt::format("model '{}': forward() returned {} tensors but config.yaml declares "
+                    "{} outputs ({})",
+                    config.name, values.size(), declared, Names(config.outputs)));
   }
   std::vector<at::Tensor> tensors;
   for (size_t i = 0; i < values.size(); ++i) {
     if (!values[i].isTensor()) {
-      return absl::FailedPreconditionError(fmt::format(
-          "model '{}': forward() returned {} for output '{}'; expected a "
-          "Tensor",
-          config.name, values[i].tagKind(), config.outputs[i].name));
+      return absl::FailedPreconditionError(
+          fmt::format("model '{}': forward() returned {} for output '{}'; expected a "
+                      "Tensor",
+                      config.name, values[i].tagKind(), config.outputs[i].name));
     }
     tensors.push_back(values[i].toTensor());
   }
   return tensors;
 }
 
-absl::StatusOr<core::Tensor> CopyOutput(const ModelConfig& config,
-                                        const TensorSpec& spec,
+absl::StatusOr<core::Tensor> CopyOutput(const ModelConfig& config, const TensorSpec& spec,
                                         const at::Tensor& tensor) {
   std::optional<core::DataType> dtype = FromTorch(tensor.scalar_type());
   if (!dtype) {
-    return absl::FailedPreconditionError(fmt::format(
-        "model '{}' output '{}' has torch dtype {}, which strata cannot "
-        "represent",
-        config.name, spec.name, c10::toString(tensor.scalar_type())));
+    return absl::FailedPreconditionError(
+        fmt::format("model '{}' output '{}' has torch dtype {}, which strata cannot "
+                    "represent",
+                    config.name, spec.name, c10::toString(tensor.scalar_type())));
   }
   const at::Tensor dense = tensor.to(at::kCPU).contiguous();
-  core::Tensor out{spec.name,
-                   *dtype,
-                   core::Shape(dense.sizes().begin(), dense.sizes().end()),
-                   {}};
+  core::Tensor out{spec.name, *dtype, core::Shape(dense.sizes().begin(), dense.sizes().end()), {}};
   out.data.resize(dense.nbytes());
   if (!out.data.empty()) {
     std::memcpy(out.data.data(), dense.data_ptr(), out.data.size());
@@ -246,34 +238,30 @@ absl::StatusOr<core::Tensor> CopyOutput(const ModelConfig& config,
   return out;
 }
 
-absl::Status CheckInputs(const ModelConfig& config,
-                         std::span<const core::Tensor> inputs) {
+absl::Status CheckInputs(const ModelConfig& config, std::span<const core::Tensor> inputs) {
   if (inputs.size() != config.inputs.size()) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}' takes {} inputs ({}), got {}", config.name,
-                    config.inputs.size(), Names(config.inputs), inputs.size()));
+    return absl::InvalidArgumentError(fmt::format("model '{}' takes {} inputs ({}), got {}",
+                                                  config.name, config.inputs.size(),
+                                                  Names(config.inputs), inputs.size()));
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
     const TensorSpec& spec = config.inputs[i];
     const core::Tensor& in = inputs[i];
     std::optional<int64_t> count = core::ElementCount(in.shape);
     if (in.dtype != spec.dtype || !count ||
-        in.data.size() !=
-            static_cast<size_t>(*count) * core::ElementSize(in.dtype)) {
-      return absl::InvalidArgumentError(fmt::format(
-          "model '{}' input '{}' must be {} with data matching its shape; got "
-          "{} {} with {} bytes",
-          config.name, spec.name, core::DataTypeName(spec.dtype),
-          core::DataTypeName(in.dtype), core::ShapeToString(in.shape),
-          in.data.size()));
+        in.data.size() != static_cast<size_t>(*count) * core::ElementSize(in.dtype)) {
+      return absl::InvalidArgumentError(
+          fmt::format("model '{}' input '{}' must be {} with data matching its shape; got "
+                      "{} {} with {} bytes",
+                      config.name, spec.name, core::DataTypeName(spec.dtype),
+                      core::DataTypeName(in.dtype), core::ShapeToString(in.shape), in.data.size()));
     }
   }
   return absl::OkStatus();
 }
 
 bool AllZero(const std::vector<uint8_t>& data) {
-  return std::all_of(data.begin(), data.end(),
-                     [](uint8_t byte) { return byte == 0; });
+  return std::all_of(data.begin(), data.end(), [](uint8_t byte) { return byte == 0; });
 }
 
 }  // namespace
@@ -285,8 +273,7 @@ struct TorchScriptModel::State {
   bool copy_inputs = false;  // the model may write to its inputs
 
   // Runs forward() on `inputs`; LibTorch may throw, the caller catches.
-  absl::StatusOr<std::vector<core::Tensor>> Forward(
-      std::span<const core::Tensor> inputs);
+  absl::StatusOr<std::vector<core::Tensor>> Forward(std::span<const core::Tensor> inputs);
 };
 
 absl::StatusOr<std::vector<core::Tensor>> TorchScriptModel::State::Forward(
@@ -300,25 +287,22 @@ absl::StatusOr<std::vector<core::Tensor>> TorchScriptModel::State::Forward(
     // LibTorch wants a mutable pointer; the buffer is only read unless the
     // model writes to its inputs, and then copy_inputs is set.
     auto* data = const_cast<uint8_t*>(in.data.data());
-    at::Tensor tensor = torch::from_blob(
-        data, in.shape, at::TensorOptions().dtype(*ToTorch(in.dtype)));
+    at::Tensor tensor =
+        torch::from_blob(data, in.shape, at::TensorOptions().dtype(*ToTorch(in.dtype)));
     arguments.emplace_back(copy_inputs ? tensor.clone() : tensor);
   }
   const c10::IValue result = module.forward(std::move(arguments));
-  STRATA_ASSIGN_OR_RETURN(std::vector<at::Tensor> tensors,
-                          OrderOutputs(config, result));
+  STRATA_ASSIGN_OR_RETURN(std::vector<at::Tensor> tensors, OrderOutputs(config, result));
   std::vector<core::Tensor> outputs;
   outputs.reserve(tensors.size());
   for (size_t i = 0; i < tensors.size(); ++i) {
-    STRATA_ASSIGN_OR_RETURN(core::Tensor out,
-                            CopyOutput(config, config.outputs[i], tensors[i]));
+    STRATA_ASSIGN_OR_RETURN(core::Tensor out, CopyOutput(config, config.outputs[i], tensors[i]));
     outputs.push_back(std::move(out));
   }
   return outputs;
 }
 
-absl::StatusOr<std::unique_ptr<Model>> TorchScriptModel::Create(
-    Options options) {
+absl::StatusOr<std::unique_ptr<Model>> TorchScriptModel::Create(Options options) {
   auto state = std::make_unique<State>();
   state->config = std::move(options.config);
   state->threads = options.threads;
@@ -332,19 +316,15 @@ absl::StatusOr<std::unique_ptr<Model>> TorchScriptModel::Create(
     state->copy_inputs = ForwardWritesInputs(state->module);
   } catch (const std::exception& e) {  // c10::Error is one
     return WithLibraryDetail(
-        absl::InvalidArgumentError(
-            fmt::format("model '{}': cannot load {} as a TorchScript module",
-                        config.name, options.artifact.string())),
+        absl::InvalidArgumentError(fmt::format("model '{}': cannot load {} as a TorchScript module",
+                                               config.name, options.artifact.string())),
         ErrorText(e));
   }
 
-  std::unique_ptr<TorchScriptModel> model(
-      new TorchScriptModel(std::move(state)));
+  std::unique_ptr<TorchScriptModel> model(new TorchScriptModel(std::move(state)));
   const int64_t batch = config.max_batch_size > 0 ? 2 : 1;
-  STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> dry_inputs,
-                          MakeDryRunInputs(config, batch));
-  absl::StatusOr<std::vector<core::Tensor>> dry_outputs =
-      model->Run(dry_inputs);
+  STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> dry_inputs, MakeDryRunInputs(config, batch));
+  absl::StatusOr<std::vector<core::Tensor>> dry_outputs = model->Run(dry_inputs);
   if (dry_outputs.status().code() == absl::StatusCode::kInternal) {
     return absl::FailedPreconditionError(
         fmt::format("{} (in the dry run at load, on zero-filled inputs)",
@@ -361,8 +341,7 @@ absl::StatusOr<std::unique_ptr<Model>> TorchScriptModel::Create(
   return model;
 }
 
-TorchScriptModel::TorchScriptModel(std::unique_ptr<State> state)
-    : state_(std::move(state)) {}
+TorchScriptModel::TorchScriptModel(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
 TorchScriptModel::~TorchScriptModel() = default;
 
@@ -372,8 +351,7 @@ absl::StatusOr<std::vector<core::Tensor>> TorchScriptModel::Run(
   try {
     return state_->Forward(inputs);
   } catch (const std::exception& e) {  // c10::Error is one
-    return absl::InternalError(
-        fmt::format("model '{}': forward() failed: {}", name, ErrorText(e)));
+    return absl::InternalError(fmt::format("model '{}': forward() failed: {}", name, ErrorText(e)));
   }
 }
 

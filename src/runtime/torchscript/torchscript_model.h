@@ -35,8 +35,7 @@ class TorchScriptModel final : public Model {
   // Inputs are handed to LibTorch without a copy, except to a model found at
   // load (by alias analysis of forward(), or by the dry run) to write to its
   // inputs in place, which gets copies.
-  absl::StatusOr<std::vector<core::Tensor>> Run(
-      std::span<const core::Tensor> inputs) override;
+  absl::StatusOr<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs) override;
 
  private:
   struct State;  // the module and what Run() needs; defined in the .cc

@@ -21,12 +21,10 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // Compiles `source` (a TorchScript `def forward(self, ...)`) and saves it.
-std::filesystem::path SaveModule(const std::string& name,
-                                 const std::string& source) {
+std::filesystem::path SaveModule(const std::string& name, const std::string& source) {
   torch::jit::Module module("M");
   module.define(source);
-  const auto dir = std::filesystem::path(::testing::TempDir()) /
-                   "torchscript_model_test" / name;
+  const auto dir = std::filesystem::path(::testing::TempDir()) / "torchscript_model_test" / name;
   std::filesystem::create_directories(dir);
   module.save((dir / "model.pt").string());
   return dir / "model.pt";
@@ -36,11 +34,9 @@ TensorSpec Spec(std::string name, core::DataType dtype, core::Shape shape) {
   return {std::move(name), dtype, std::move(shape)};
 }
 
-absl::StatusOr<std::unique_ptr<Model>> Create(const std::string& name,
-                                              const std::string& source,
+absl::StatusOr<std::unique_ptr<Model>> Create(const std::string& name, const std::string& source,
                                               std::vector<TensorSpec> inputs,
-                                              std::vector<TensorSpec> outputs,
-                                              int threads = 1) {
+                                              std::vector<TensorSpec> outputs, int threads = 1) {
   TorchScriptModel::Options options;
   options.config.name = name;
   options.config.max_batch_size = 16;
@@ -51,10 +47,8 @@ absl::StatusOr<std::unique_ptr<Model>> Create(const std::string& name,
   return TorchScriptModel::Create(std::move(options));
 }
 
-core::Tensor Floats(std::string name, core::Shape shape,
-                    std::vector<float> values) {
-  core::Tensor tensor =
-      core::Tensor::Zeros(std::move(name), core::DataType::kFp32, shape);
+core::Tensor Floats(std::string name, core::Shape shape, std::vector<float> values) {
+  core::Tensor tensor = core::Tensor::Zeros(std::move(name), core::DataType::kFp32, shape);
   std::memcpy(tensor.data.data(), values.data(), tensor.data.size());
   return tensor;
 }
@@ -63,10 +57,9 @@ constexpr core::DataType kFp32 = core::DataType::kFp32;
 
 TEST(TorchScriptModelTest, EverySupportedDtypeRoundTrips) {
   const std::vector<core::DataType> dtypes = {
-      core::DataType::kBool,  core::DataType::kUint8, core::DataType::kInt8,
-      core::DataType::kInt16, core::DataType::kInt32, core::DataType::kInt64,
-      core::DataType::kFp16,  core::DataType::kBf16,  core::DataType::kFp32,
-      core::DataType::kFp64};
+      core::DataType::kBool,  core::DataType::kUint8, core::DataType::kInt8, core::DataType::kInt16,
+      core::DataType::kInt32, core::DataType::kInt64, core::DataType::kFp16, core::DataType::kBf16,
+      core::DataType::kFp32,  core::DataType::kFp64};
   std::vector<TensorSpec> inputs, outputs;
   std::string args, results;
   for (size_t i = 0; i < dtypes.size(); ++i) {
@@ -76,9 +69,8 @@ TEST(TorchScriptModelTest, EverySupportedDtypeRoundTrips) {
     args += ", " + name;
     results += (i == 0 ? "" : ", ") + name;
   }
-  auto model = Create(
-      "dtypes", "def forward(self" + args + "):\n  return (" + results + ")\n",
-      inputs, outputs);
+  auto model = Create("dtypes", "def forward(self" + args + "):\n  return (" + results + ")\n",
+                      inputs, outputs);
   ASSERT_TRUE(model.ok()) << model.status();
 
   std::vector<core::Tensor> values;
@@ -142,11 +134,11 @@ TEST(TorchScriptModelTest, InPlaceWriteInvisibleToDryRunIsFound) {
 }
 
 TEST(TorchScriptModelTest, ListOutputsMapByPosition) {
-  auto model = Create("list",
-                      "def forward(self, x) -> List[Tensor]:\n"
-                      "  return [x, x + 1.0]\n",
-                      {Spec("x", kFp32, {-1})},
-                      {Spec("same", kFp32, {-1}), Spec("plus", kFp32, {-1})});
+  auto model =
+      Create("list",
+             "def forward(self, x) -> List[Tensor]:\n"
+             "  return [x, x + 1.0]\n",
+             {Spec("x", kFp32, {-1})}, {Spec("same", kFp32, {-1}), Spec("plus", kFp32, {-1})});
   ASSERT_TRUE(model.ok()) << model.status();
   auto outputs = (*model)->Run({{Floats("x", {2}, {1, 5})}});
   ASSERT_TRUE(outputs.ok()) << outputs.status();
@@ -160,8 +152,7 @@ TEST(TorchScriptModelTest, NonContiguousOutputIsCopiedInRowMajorOrder) {
   options.config.max_batch_size = 0;  // fixed shapes, no batch dimension
   options.config.inputs = {Spec("x", kFp32, {2, 3})};
   options.config.outputs = {Spec("y", kFp32, {3, 2})};
-  options.artifact =
-      SaveModule("transpose", "def forward(self, x):\n  return x.t()\n");
+  options.artifact = SaveModule("transpose", "def forward(self, x):\n  return x.t()\n");
   auto model = TorchScriptModel::Create(std::move(options));
   ASSERT_TRUE(model.ok()) << model.status();
   auto outputs = (*model)->Run({{Floats("x", {2, 3}, {1, 2, 3, 4, 5, 6})}});
@@ -172,20 +163,16 @@ TEST(TorchScriptModelTest, NonContiguousOutputIsCopiedInRowMajorOrder) {
 
 TEST(TorchScriptModelTest, NonTensorArgumentIsRejected) {
   auto model = Create("int_arg", "def forward(self, x, k: int):\n  return x\n",
-                      {Spec("x", kFp32, {-1}), Spec("k", kFp32, {-1})},
-                      {Spec("y", kFp32, {-1})});
+                      {Spec("x", kFp32, {-1}), Spec("k", kFp32, {-1})}, {Spec("y", kFp32, {-1})});
   ASSERT_FALSE(model.ok());
-  EXPECT_THAT(model.status().message(),
-              HasSubstr("forward() argument 'k' is int; only Tensor"));
+  EXPECT_THAT(model.status().message(), HasSubstr("forward() argument 'k' is int; only Tensor"));
 }
 
 TEST(TorchScriptModelTest, NonTensorResultIsRejected) {
-  auto model =
-      Create("int_result", "def forward(self, x) -> int:\n  return 1\n",
-             {Spec("x", kFp32, {-1})}, {Spec("y", kFp32, {-1})});
+  auto model = Create("int_result", "def forward(self, x) -> int:\n  return 1\n",
+                      {Spec("x", kFp32, {-1})}, {Spec("y", kFp32, {-1})});
   ASSERT_FALSE(model.ok());
-  EXPECT_THAT(model.status().message(),
-              HasSubstr("forward() returned Int; expected a Tensor"));
+  EXPECT_THAT(model.status().message(), HasSubstr("forward() returned Int; expected a Tensor"));
 }
 
 TEST(TorchScriptModelTest, UnrepresentableOutputDtypeIsRejected) {
@@ -193,8 +180,7 @@ TEST(TorchScriptModelTest, UnrepresentableOutputDtypeIsRejected) {
   auto model = Create("complex", "def forward(self, x):\n  return x.to(9)\n",
                       {Spec("x", kFp32, {-1})}, {Spec("y", kFp32, {-1})});
   ASSERT_FALSE(model.ok());
-  EXPECT_THAT(model.status().message(),
-              HasSubstr("output 'y' has torch dtype ComplexFloat"));
+  EXPECT_THAT(model.status().message(), HasSubstr("output 'y' has torch dtype ComplexFloat"));
 }
 
 TEST(TorchScriptModelTest, ExceptionInForwardBecomesStatus) {
@@ -223,8 +209,8 @@ TEST(TorchScriptModelTest, ExceptionInDryRunFailsTheLoad) {
 }
 
 TEST(TorchScriptModelTest, ThreadsParameterSetsLibTorchThreads) {
-  auto model = Create("threads", "def forward(self, x):\n  return x\n",
-                      {Spec("x", kFp32, {-1})}, {Spec("y", kFp32, {-1})},
+  auto model = Create("threads", "def forward(self, x):\n  return x\n", {Spec("x", kFp32, {-1})},
+                      {Spec("y", kFp32, {-1})},
                       /*threads=*/2);
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_EQ(at::get_num_threads(), 2);

@@ -34,10 +34,8 @@ std::filesystem::path FixtureDir(const std::string& model) {
 // An FP32 tensor from one {name, datatype, shape, data} object of samples.json.
 core::Tensor TensorFromJson(const rapidjson::Value& json) {
   core::Shape shape;
-  for (const auto& dim : json["shape"].GetArray())
-    shape.push_back(dim.GetInt64());
-  core::Tensor tensor = core::Tensor::Zeros(json["name"].GetString(),
-                                            core::DataType::kFp32, shape);
+  for (const auto& dim : json["shape"].GetArray()) shape.push_back(dim.GetInt64());
+  core::Tensor tensor = core::Tensor::Zeros(json["name"].GetString(), core::DataType::kFp32, shape);
   auto values = tensor.MutableAs<float>();
   size_t i = 0;
   for (const auto& v : json["data"].GetArray()) values[i++] = v.GetFloat();
@@ -66,13 +64,12 @@ ModelConfig BreastCancerConfig() {
   return config;
 }
 
-absl::StatusOr<std::unique_ptr<Model>> Load(
-    const ModelConfig& config, const std::filesystem::path& version_dir) {
+absl::StatusOr<std::unique_ptr<Model>> Load(const ModelConfig& config,
+                                            const std::filesystem::path& version_dir) {
   return XGBoostBackend().factory(config, version_dir);
 }
 
-absl::StatusOr<std::vector<core::Tensor>> RunOne(Model& model,
-                                                 core::Tensor input) {
+absl::StatusOr<std::vector<core::Tensor>> RunOne(Model& model, core::Tensor input) {
   std::vector<core::Tensor> inputs;
   inputs.push_back(std::move(input));
   return model.Run(inputs);
@@ -88,8 +85,7 @@ void ExpectNear(const core::Tensor& actual, const core::Tensor& expected) {
 }
 
 // Runs samples.json's request and compares with its `expected_key` outputs.
-void ExpectSamples(Model& model, const rapidjson::Document& samples,
-                   const char* expected_key) {
+void ExpectSamples(Model& model, const rapidjson::Document& samples, const char* expected_key) {
   std::vector<core::Tensor> inputs;
   for (const auto& in : samples["request"]["inputs"].GetArray()) {
     inputs.push_back(TensorFromJson(in));
@@ -131,29 +127,24 @@ TEST(XGBoostBackendTest, DeclaredRankTwoOutputGetsColumnShape) {
   config.outputs[0].shape = {-1, 1};
   auto model = Load(config, ExampleDir("breast_cancer_xgb") / "1");
   ASSERT_TRUE(model.ok()) << model.status();
-  auto outputs = RunOne(
-      **model, core::Tensor::Zeros("features", core::DataType::kFp32, {3, 30}));
+  auto outputs = RunOne(**model, core::Tensor::Zeros("features", core::DataType::kFp32, {3, 30}));
   ASSERT_TRUE(outputs.ok()) << outputs.status();
   EXPECT_EQ((*outputs)[0].shape, (core::Shape{3, 1}));
 }
 
 TEST(XGBoostBackendTest, EmptyBatchGivesEmptyOutput) {
-  auto model =
-      Load(BreastCancerConfig(), ExampleDir("breast_cancer_xgb") / "1");
+  auto model = Load(BreastCancerConfig(), ExampleDir("breast_cancer_xgb") / "1");
   ASSERT_TRUE(model.ok()) << model.status();
-  auto outputs = RunOne(
-      **model, core::Tensor::Zeros("features", core::DataType::kFp32, {0, 30}));
+  auto outputs = RunOne(**model, core::Tensor::Zeros("features", core::DataType::kFp32, {0, 30}));
   ASSERT_TRUE(outputs.ok()) << outputs.status();
   EXPECT_EQ((*outputs)[0].shape, (core::Shape{0}));
   EXPECT_TRUE((*outputs)[0].data.empty());
 }
 
 TEST(XGBoostBackendTest, RunRejectsWrongFeatureCount) {
-  auto model =
-      Load(BreastCancerConfig(), ExampleDir("breast_cancer_xgb") / "1");
+  auto model = Load(BreastCancerConfig(), ExampleDir("breast_cancer_xgb") / "1");
   ASSERT_TRUE(model.ok()) << model.status();
-  auto outputs = RunOne(
-      **model, core::Tensor::Zeros("features", core::DataType::kFp32, {2, 29}));
+  auto outputs = RunOne(**model, core::Tensor::Zeros("features", core::DataType::kFp32, {2, 29}));
   ASSERT_FALSE(outputs.ok());
   EXPECT_THAT(outputs.status().message(), HasSubstr("must be FP32 [N,30]"));
 }
@@ -163,8 +154,7 @@ TEST(XGBoostBackendTest, ConcurrentRunsGiveIdenticalResults) {
   auto model = Load(BreastCancerConfig(), dir);
   ASSERT_TRUE(model.ok()) << model.status();
   const auto samples = ReadSamples(dir / "samples.json");
-  const std::vector<core::Tensor> inputs = {
-      TensorFromJson(samples["request"]["inputs"][0])};
+  const std::vector<core::Tensor> inputs = {TensorFromJson(samples["request"]["inputs"][0])};
   auto reference = (*model)->Run(inputs);
   ASSERT_TRUE(reference.ok()) << reference.status();
 
@@ -199,8 +189,7 @@ TEST(XGBoostBackendTest, BadThreadsParameterIsRejected) {
   config.parameters["threads"] = "0";
   auto model = Load(config, ExampleDir("breast_cancer_xgb") / "1");
   ASSERT_FALSE(model.ok());
-  EXPECT_THAT(model.status().message(),
-              HasSubstr("'threads' must be at least 1"));
+  EXPECT_THAT(model.status().message(), HasSubstr("'threads' must be at least 1"));
 }
 
 TEST(XGBoostBackendTest, ArtifactParameterNamesTheFile) {
@@ -214,8 +203,7 @@ TEST(XGBoostBackendTest, ArtifactParameterNamesTheFile) {
   config.parameters["artifact"] = "../1/model.json";
   model = Load(config, ExampleDir("breast_cancer_xgb") / "1");
   ASSERT_FALSE(model.ok());
-  EXPECT_THAT(model.status().message(),
-              HasSubstr("inside the version directory"));
+  EXPECT_THAT(model.status().message(), HasSubstr("inside the version directory"));
 }
 
 TEST(XGBoostBackendTest, CorruptArtifactFailsCleanly) {
@@ -226,12 +214,10 @@ TEST(XGBoostBackendTest, CorruptArtifactFailsCleanly) {
 }
 
 TEST(XGBoostBackendTest, FeatureCountMismatchIsRejected) {
-  auto model =
-      Load(BreastCancerConfig(), FixtureDir("signature_mismatch") / "1");
+  auto model = Load(BreastCancerConfig(), FixtureDir("signature_mismatch") / "1");
   ASSERT_FALSE(model.ok());
-  EXPECT_THAT(
-      model.status().message(),
-      HasSubstr("model expects 5 features but config.yaml declares 30"));
+  EXPECT_THAT(model.status().message(),
+              HasSubstr("model expects 5 features but config.yaml declares 30"));
 }
 
 TEST(XGBoostBackendTest, DeclaredOutputShapeMustMatchModel) {

@@ -36,8 +36,7 @@ std::string LastError() {
       error.remove_prefix(end + 2);  // "./src/c_api/c_api.cc:1073"
     }
   }
-  while (!error.empty() &&
-         (error.back() == '\n' || error.back() == ' ' || error.back() == ':')) {
+  while (!error.empty() && (error.back() == '\n' || error.back() == ' ' || error.back() == ':')) {
     error.remove_suffix(1);
   }
   return std::string(error);
@@ -47,35 +46,33 @@ std::string LastError() {
 // of rank 1 or 2; checked before the artifact is read.
 absl::Status CheckSignatureShape(const ModelConfig& config) {
   if (config.inputs.size() != 1) {
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}': the xgboost backend takes exactly one input, config.yaml "
-        "declares {}",
-        config.name, config.inputs.size()));
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}': the xgboost backend takes exactly one input, config.yaml "
+                    "declares {}",
+                    config.name, config.inputs.size()));
   }
   const TensorSpec& input = config.inputs[0];
-  if (input.dtype != core::DataType::kFp32 || input.shape.size() != 2 ||
-      input.shape[1] <= 0) {
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}': the xgboost backend's input must be FP32 of shape "
-        "[-1, F] with a fixed feature count F; config.yaml declares '{}' as "
-        "{} {}",
-        config.name, input.name, core::DataTypeName(input.dtype),
-        core::ShapeToString(input.shape)));
+  if (input.dtype != core::DataType::kFp32 || input.shape.size() != 2 || input.shape[1] <= 0) {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}': the xgboost backend's input must be FP32 of shape "
+                    "[-1, F] with a fixed feature count F; config.yaml declares '{}' as "
+                    "{} {}",
+                    config.name, input.name, core::DataTypeName(input.dtype),
+                    core::ShapeToString(input.shape)));
   }
   if (config.outputs.size() != 1) {
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}': the xgboost backend produces exactly one output, "
-        "config.yaml declares {}",
-        config.name, config.outputs.size()));
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}': the xgboost backend produces exactly one output, "
+                    "config.yaml declares {}",
+                    config.name, config.outputs.size()));
   }
   const TensorSpec& output = config.outputs[0];
-  if (output.dtype != core::DataType::kFp32 || output.shape.empty() ||
-      output.shape.size() > 2) {
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}': the xgboost backend's output must be FP32 of shape [-1] "
-        "or [-1, K]; config.yaml declares '{}' as {} {}",
-        config.name, output.name, core::DataTypeName(output.dtype),
-        core::ShapeToString(output.shape)));
+  if (output.dtype != core::DataType::kFp32 || output.shape.empty() || output.shape.size() > 2) {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}': the xgboost backend's output must be FP32 of shape [-1] "
+                    "or [-1, K]; config.yaml declares '{}' as {} {}",
+                    config.name, output.name, core::DataTypeName(output.dtype),
+                    core::ShapeToString(output.shape)));
   }
   return absl::OkStatus();
 }
@@ -84,8 +81,8 @@ absl::StatusOr<BoosterPtr> LoadBooster(const XGBoostModel::Options& options) {
   const std::string& name = options.config.name;
   void* handle = nullptr;
   if (XGBoosterCreate(nullptr, 0, &handle) != 0) {
-    return absl::InternalError(fmt::format(
-        "model '{}': cannot create an XGBoost booster: {}", name, LastError()));
+    return absl::InternalError(
+        fmt::format("model '{}': cannot create an XGBoost booster: {}", name, LastError()));
   }
   BoosterPtr booster(handle);
   if (XGBoosterLoadModel(handle, options.artifact.c_str()) != 0) {
@@ -96,8 +93,8 @@ absl::StatusOr<BoosterPtr> LoadBooster(const XGBoostModel::Options& options) {
   }
   const std::string threads = std::to_string(options.threads);
   if (XGBoosterSetParam(handle, "nthread", threads.c_str()) != 0) {
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}': cannot set nthread={}: {}", name, threads, LastError()));
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}': cannot set nthread={}: {}", name, threads, LastError()));
   }
   return booster;
 }
@@ -105,11 +102,10 @@ absl::StatusOr<BoosterPtr> LoadBooster(const XGBoostModel::Options& options) {
 std::string PredictConfig(bool margin) {
   // Every key is required by XGBoost 1.7's in-place prediction; type 0 is
   // the objective's transformed value, 1 the raw margin. NaN marks missing.
-  return fmt::format(
-      R"({{"type": {}, "training": false, "iteration_begin": 0, )"
-      R"("iteration_end": 0, "strict_shape": false, "cache_id": 0, )"
-      R"("missing": NaN}})",
-      margin ? 1 : 0);
+  return fmt::format(R"({{"type": {}, "training": false, "iteration_begin": 0, )"
+                     R"("iteration_end": 0, "strict_shape": false, "cache_id": 0, )"
+                     R"("missing": NaN}})",
+                     margin ? 1 : 0);
 }
 
 }  // namespace
@@ -122,28 +118,24 @@ absl::StatusOr<std::unique_ptr<Model>> XGBoostModel::Create(Options options) {
   bst_ulong num_features = 0;
   if (XGBoosterGetNumFeature(booster.get(), &num_features) != 0) {
     return absl::InternalError(
-        fmt::format("model '{}': cannot read the feature count: {}",
-                    config.name, LastError()));
+        fmt::format("model '{}': cannot read the feature count: {}", config.name, LastError()));
   }
   const TensorSpec& input = config.inputs[0];
   if (static_cast<int64_t>(num_features) != input.shape[1]) {
     return absl::FailedPreconditionError(fmt::format(
         "model '{}': model expects {} features but config.yaml declares {} "
         "(input '{}' {})",
-        config.name, num_features, input.shape[1], input.name,
-        core::ShapeToString(input.shape)));
+        config.name, num_features, input.shape[1], input.name, core::ShapeToString(input.shape)));
   }
 
   const int64_t batch = config.max_batch_size > 0 ? 2 : 1;
   std::unique_ptr<XGBoostModel> model(
-      new XGBoostModel(std::move(options), booster.release(),
-                       static_cast<int64_t>(num_features)));
+      new XGBoostModel(std::move(options), booster.release(), static_cast<int64_t>(num_features)));
   // The first prediction configures the booster; doing it here, on one
   // thread, is what makes concurrent Run() calls safe afterwards.
   STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> dry_inputs,
                           MakeDryRunInputs(model->config_, batch));
-  STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> dry_outputs,
-                          model->Run(dry_inputs));
+  STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> dry_outputs, model->Run(dry_inputs));
   STRATA_RETURN_IF_ERROR(CheckOutputsMatch(model->config_, dry_outputs));
   return model;
 }
@@ -156,22 +148,20 @@ XGBoostModel::XGBoostModel(Options options, void* booster, int64_t num_features)
 
 XGBoostModel::~XGBoostModel() { XGBoosterFree(booster_); }
 
-absl::StatusOr<std::vector<core::Tensor>> XGBoostModel::Run(
-    std::span<const core::Tensor> inputs) {
+absl::StatusOr<std::vector<core::Tensor>> XGBoostModel::Run(std::span<const core::Tensor> inputs) {
   if (inputs.size() != 1) {
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}' takes 1 input, got {}", config_.name, inputs.size()));
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}' takes 1 input, got {}", config_.name, inputs.size()));
   }
   const core::Tensor& x = inputs[0];
-  if (x.dtype != core::DataType::kFp32 || x.shape.size() != 2 ||
-      x.shape[0] < 0 || x.shape[1] != num_features_ ||
-      x.data.size() !=
-          static_cast<size_t>(x.shape[0] * num_features_) * sizeof(float)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}' input '{}' must be FP32 [N,{}] with matching data; got "
-        "{} {} with {} bytes",
-        config_.name, x.name, num_features_, core::DataTypeName(x.dtype),
-        core::ShapeToString(x.shape), x.data.size()));
+  if (x.dtype != core::DataType::kFp32 || x.shape.size() != 2 || x.shape[0] < 0 ||
+      x.shape[1] != num_features_ ||
+      x.data.size() != static_cast<size_t>(x.shape[0] * num_features_) * sizeof(float)) {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}' input '{}' must be FP32 [N,{}] with matching data; got "
+                    "{} {} with {} bytes",
+                    config_.name, x.name, num_features_, core::DataTypeName(x.dtype),
+                    core::ShapeToString(x.shape), x.data.size()));
   }
   const int64_t rows = x.shape[0];
   const TensorSpec& spec = config_.outputs[0];
@@ -184,27 +174,24 @@ absl::StatusOr<std::vector<core::Tensor>> XGBoostModel::Run(
         core::Tensor::Zeros(spec.name, core::DataType::kFp32, declared)};
   }
 
-  const std::string array = fmt::format(
-      R"({{"data": [{}, true], "shape": [{}, {}], "strides": null, )"
-      R"("typestr": "<f4", "version": 3}})",
-      reinterpret_cast<uintptr_t>(x.data.data()), rows, num_features_);
+  const std::string array =
+      fmt::format(R"({{"data": [{}, true], "shape": [{}, {}], "strides": null, )"
+                  R"("typestr": "<f4", "version": 3}})",
+                  reinterpret_cast<uintptr_t>(x.data.data()), rows, num_features_);
   const bst_ulong* out_shape = nullptr;
   bst_ulong out_dim = 0;
   const float* result = nullptr;
-  if (XGBoosterPredictFromDense(booster_, array.c_str(),
-                                predict_config_.c_str(), nullptr, &out_shape,
-                                &out_dim, &result) != 0) {
+  if (XGBoosterPredictFromDense(booster_, array.c_str(), predict_config_.c_str(), nullptr,
+                                &out_shape, &out_dim, &result) != 0) {
     return absl::InternalError(
-        fmt::format("model '{}': XGBoost prediction failed: {}", config_.name,
-                    LastError()));
+        fmt::format("model '{}': XGBoost prediction failed: {}", config_.name, LastError()));
   }
 
   // XGBoost's shape is [N] for one output group and [N, K] for K groups;
   // the declared rank wins when the element counts agree ([N] vs [N, 1]).
   core::Shape xgb_shape(out_shape, out_shape + out_dim);
   const int64_t count = core::ElementCount(xgb_shape).value_or(0);
-  core::Shape shape =
-      core::ElementCount(declared) == count ? declared : xgb_shape;
+  core::Shape shape = core::ElementCount(declared) == count ? declared : xgb_shape;
   core::Tensor out{spec.name, core::DataType::kFp32, std::move(shape), {}};
   out.data.resize(static_cast<size_t>(count) * sizeof(float));
   std::memcpy(out.data.data(), result, out.data.size());

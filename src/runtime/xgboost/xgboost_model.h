@@ -35,8 +35,7 @@ class XGBoostModel final : public Model {
   XGBoostModel(const XGBoostModel&) = delete;
   XGBoostModel& operator=(const XGBoostModel&) = delete;
 
-  absl::StatusOr<std::vector<core::Tensor>> Run(
-      std::span<const core::Tensor> inputs) override;
+  absl::StatusOr<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs) override;
 
  private:
   // Takes ownership of `booster` (an XGBoost BoosterHandle).

@@ -30,8 +30,7 @@ std::string ReadFile(const fs::path& path) {
 // The model's batcher: its queue in front of the backend's model, reporting
 // to the version's metrics.
 std::shared_ptr<runtime::Model> QueueInFront(std::unique_ptr<runtime::Model> model,
-                                             const runtime::ModelConfig& config,
-                                             ModelMetrics* m) {
+                                             const runtime::ModelConfig& config, ModelMetrics* m) {
   const runtime::SchedulingConfig& scheduling = config.scheduling;
   DynamicBatcherOptions options;
   options.queue.batching = scheduling.batching;
@@ -49,11 +48,10 @@ std::shared_ptr<runtime::Model> QueueInFront(std::unique_ptr<runtime::Model> mod
     m->RecordQueueWait(duration_cast<nanoseconds>(waited));
   };
   hooks.on_batch = [m](const BatchPhases& b) {
-    m->RecordBatch({b.rows, duration_cast<nanoseconds>(b.input), duration_cast<nanoseconds>(b.infer),
-                    duration_cast<nanoseconds>(b.output)});
+    m->RecordBatch({b.rows, duration_cast<nanoseconds>(b.input),
+                    duration_cast<nanoseconds>(b.infer), duration_cast<nanoseconds>(b.output)});
   };
-  return std::make_shared<DynamicBatcher>(std::move(model), std::move(options),
-                                          std::move(hooks));
+  return std::make_shared<DynamicBatcher>(std::move(model), std::move(options), std::move(hooks));
 }
 
 std::string ReadyList(const std::map<int64_t, LoadedVersion>& loaded) {
@@ -117,8 +115,8 @@ void ModelLifecycle::LoadAspired(std::vector<int64_t>& aspired, bool force_retry
   std::vector<int64_t> candidates = state_.Candidates(force_retry);
   std::set<int64_t> reload = state_.ToReload(config_changed);
   for (size_t round = 0; round <= state_.complete.size(); ++round) {
-    aspired = state_.unloaded ? std::vector<int64_t>{}
-                              : AspiredVersions(lifecycle, candidates, keep);
+    aspired =
+        state_.unloaded ? std::vector<int64_t>{} : AspiredVersions(lifecycle, candidates, keep);
     std::vector<int64_t> to_load;
     for (int64_t v : aspired) {
       if (!state_.loaded.contains(v) || reload.contains(v)) to_load.push_back(v);
@@ -239,10 +237,10 @@ bool ModelLifecycle::LoadVersion(int64_t version) {
   state_.loaded[version] = std::move(loaded);
   state_.failed.erase(version);
   context_.metrics.RecordLoad(state_.name, true);
-  spdlog::info("model '{}' version {} ready ({}, loaded and warmed up in {} ms)", state_.name,
-               version, state_.platform,
-               std::chrono::duration_cast<std::chrono::milliseconds>(context_.time.Now() - started)
-                   .count());
+  spdlog::info(
+      "model '{}' version {} ready ({}, loaded and warmed up in {} ms)", state_.name, version,
+      state_.platform,
+      std::chrono::duration_cast<std::chrono::milliseconds>(context_.time.Now() - started).count());
   return true;
 }
 
@@ -335,9 +333,8 @@ absl::StatusOr<std::string> ModelLifecycle::SetDefault(int64_t version) {
   state_.pinned = version;
   Sync(/*force_retry=*/version > 0);
   if (version > 0 && state_.current_default != version) {
-    return absl::FailedPreconditionError(
-        fmt::format("version {} did not become ready; the default stays {}", version,
-                    state_.current_default));
+    return absl::FailedPreconditionError(fmt::format(
+        "version {} did not become ready; the default stays {}", version, state_.current_default));
   }
   return version > 0 ? fmt::format("version {} is pinned as the default", version)
                      : fmt::format("the default follows the newest ready version ({})",

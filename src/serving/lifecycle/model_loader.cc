@@ -16,14 +16,16 @@ absl::StatusOr<ModelSpec> ModelLoader::ReadSpec(const fs::path& model_dir,
   const runtime::Backend* backend = backends_.Find(config.backend);
   if (backend == nullptr) {
     return absl::InvalidArgumentError(
-        fmt::format("unknown backend '{}' in config.yaml; available backends: {}",
-                    config.backend, fmt::join(backends_.Names(), ", ")));
+        fmt::format("unknown backend '{}' in config.yaml; available backends: {}", config.backend,
+                    fmt::join(backends_.Names(), ", ")));
   }
   return ModelSpec{std::move(config), backend->platform};
 }
 
-absl::StatusOr<std::unique_ptr<runtime::Model>> ModelLoader::LoadVersion(
-    const ModelSpec& spec, const fs::path& model_dir, int64_t version, bool warm_up) const {
+absl::StatusOr<std::unique_ptr<runtime::Model>> ModelLoader::LoadVersion(const ModelSpec& spec,
+                                                                         const fs::path& model_dir,
+                                                                         int64_t version,
+                                                                         bool warm_up) const {
   const runtime::Backend* backend = backends_.Find(spec.config.backend);
   if (backend == nullptr) {
     return absl::FailedPreconditionError(
@@ -32,12 +34,10 @@ absl::StatusOr<std::unique_ptr<runtime::Model>> ModelLoader::LoadVersion(
   const fs::path dir = model_dir / std::to_string(version);
   absl::StatusOr<std::unique_ptr<runtime::Model>> model = backend->factory(spec.config, dir);
   if (!model.ok()) {
-    absl::Status status(model.status().code(),
-                        fmt::format("version {} failed to load: {}", version,
-                                    std::string(model.status().message())));
-    model.status().ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-      status.SetPayload(url, payload);
-    });
+    absl::Status status(model.status().code(), fmt::format("version {} failed to load: {}", version,
+                                                           std::string(model.status().message())));
+    model.status().ForEachPayload(
+        [&](absl::string_view url, const absl::Cord& payload) { status.SetPayload(url, payload); });
     return status;
   }
   if (warm_up) STRATA_RETURN_IF_ERROR(WarmUp(**model, spec.config, dir, warmup_reader_));

@@ -41,15 +41,14 @@ ModelManager::ModelManager(ModelManagerOptions options, const runtime::BackendRe
 }
 
 absl::StatusOr<std::unique_ptr<ModelManager>> ModelManager::Create(
-    ModelManagerOptions options, const runtime::BackendRegistry& backends,
-    ServerMetrics& metrics) {
+    ModelManagerOptions options, const runtime::BackendRegistry& backends, ServerMetrics& metrics) {
   const fs::path models_dir = options.repository / "models";
   std::error_code ec;
   if (!fs::is_directory(models_dir, ec)) {
-    return absl::NotFoundError(fmt::format(
-        "model repository {} has no 'models' directory; expected "
-        "{}/models/<name>/config.yaml",
-        options.repository.string(), options.repository.string()));
+    return absl::NotFoundError(
+        fmt::format("model repository {} has no 'models' directory; expected "
+                    "{}/models/<name>/config.yaml",
+                    options.repository.string(), options.repository.string()));
   }
   std::unique_ptr<ModelManager> manager(new ModelManager(std::move(options), backends, metrics));
   manager->SyncAll(false);
@@ -90,9 +89,9 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> ModelManager::Find(
   std::vector<std::string> served;
   for (const auto& [v, model] : snap->ready) served.push_back(std::to_string(v));
   for (const auto& [label, v] : snap->labels) served.push_back(fmt::format("{}={}", label, v));
-  return absl::NotFoundError(fmt::format(
-      "Request for unknown model: '{}' version '{}' is not found (served versions: {})", name,
-      version, fmt::join(served, ", ")));
+  return absl::NotFoundError(
+      fmt::format("Request for unknown model: '{}' version '{}' is not found (served versions: {})",
+                  name, version, fmt::join(served, ", ")));
 }
 
 std::vector<std::shared_ptr<const ServedModel>> ModelManager::List() const {
@@ -183,8 +182,8 @@ void ModelManager::RunControl(std::string name, ControlCallback done, Operation 
     const std::shared_ptr<const ModelMap> models = Models();
     auto it = models->find(name);
     if (it == models->end()) {
-      return done(absl::NotFoundError(
-          fmt::format("Request for unknown model: '{}' is not found", name)));
+      return done(
+          absl::NotFoundError(fmt::format("Request for unknown model: '{}' is not found", name)));
     }
     done(op(*it->second));
   });

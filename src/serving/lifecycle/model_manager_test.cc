@@ -169,16 +169,14 @@ TEST_F(ModelManagerTest, ALabelKeepsItsVersionLoaded) {
   ASSERT_TRUE(stable.ok()) << stable.status();
   EXPECT_EQ((*stable)->version, 1);
   EXPECT_EQ(Default(), 2);
-  EXPECT_EQ(
-      Control([&](auto done) { manager_->SetLabel("m", "9lives", 1, std::move(done)); })
-          .status()
-          .code(),
-      absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(
-      Control([&](auto done) { manager_->SetLabel("m", "next", 7, std::move(done)); })
-          .status()
-          .code(),
-      absl::StatusCode::kNotFound);
+  EXPECT_EQ(Control([&](auto done) { manager_->SetLabel("m", "9lives", 1, std::move(done)); })
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Control([&](auto done) { manager_->SetLabel("m", "next", 7, std::move(done)); })
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
   ASSERT_TRUE(
       Control([&](auto done) { manager_->SetLabel("m", "stable", 0, std::move(done)); }).ok());
   EXPECT_FALSE(manager_->Find("m", "stable").ok());

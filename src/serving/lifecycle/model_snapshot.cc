@@ -77,8 +77,8 @@ std::shared_ptr<const ModelSnapshot> BuildSnapshot(const ModelVersions& state,
   std::shared_ptr<ServedModel> unavailable = view(0);
   unavailable->versions.clear();
   unavailable->reason = reason;
-  unavailable->unloaded = state.unloaded && state.config_error.empty() &&
-                          state.transient_reason.empty();
+  unavailable->unloaded =
+      state.unloaded && state.config_error.empty() && state.transient_reason.empty();
   snap->unavailable = std::move(unavailable);
   snap->statuses = Statuses(state, reason);
   return snap;

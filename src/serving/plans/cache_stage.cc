@@ -32,8 +32,8 @@ void CacheFillStage::Run(std::shared_ptr<RowBatch> batch, Next next) const {
   for (size_t row : batch->model_rows) {
     key.resize(prefix);
     key.append(batch->keys[row]);
-    cache_.Put(key, std::string_view(reinterpret_cast<const char*>(batch->Row(row)),
-                                     layout.row_bytes));
+    cache_.Put(key,
+               std::string_view(reinterpret_cast<const char*>(batch->Row(row)), layout.row_bytes));
   }
   next(absl::OkStatus());
 }

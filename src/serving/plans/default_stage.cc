@@ -9,13 +9,24 @@ namespace {
 void PutValue(core::DataType dtype, double value, uint8_t* out) {
   auto put = [&](auto v) { std::memcpy(out, &v, sizeof v); };
   switch (dtype) {
-    case core::DataType::kFp32: put(static_cast<float>(value)); break;
-    case core::DataType::kFp64: put(value); break;
-    case core::DataType::kInt32: put(static_cast<int32_t>(value)); break;
-    case core::DataType::kInt64: put(static_cast<int64_t>(value)); break;
+    case core::DataType::kFp32:
+      put(static_cast<float>(value));
+      break;
+    case core::DataType::kFp64:
+      put(value);
+      break;
+    case core::DataType::kInt32:
+      put(static_cast<int32_t>(value));
+      break;
+    case core::DataType::kInt64:
+      put(static_cast<int64_t>(value));
+      break;
     case core::DataType::kBool:
-    case core::DataType::kUint8: put(static_cast<uint8_t>(value)); break;
-    default: break;
+    case core::DataType::kUint8:
+      put(static_cast<uint8_t>(value));
+      break;
+    default:
+      break;
   }
 }
 

@@ -13,8 +13,7 @@ namespace strata::serving {
 class DefaultStage : public Stage {
  public:
   // `recorder` must outlive the stage.
-  DefaultStage(double value, const LayerRecorder& recorder)
-      : value_(value), recorder_(recorder) {}
+  DefaultStage(double value, const LayerRecorder& recorder) : value_(value), recorder_(recorder) {}
 
   void Run(std::shared_ptr<RowBatch> batch, Next next) const override;
 

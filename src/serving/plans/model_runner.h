@@ -32,8 +32,7 @@ class ModelRunner {
 
   // Checks `request`'s inputs against `version`'s signature and puts them in
   // its order (serving/request_validator.h). INVALID_ARGUMENT.
-  virtual absl::Status Validate(const ServedModel& version,
-                                core::InferRequest& request) const = 0;
+  virtual absl::Status Validate(const ServedModel& version, core::InferRequest& request) const = 0;
 
   // Runs `request` on `version` through its queue. REQUIRES: the request's
   // inputs passed Validate() against `version`. The

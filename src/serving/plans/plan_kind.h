@@ -19,9 +19,12 @@ inline constexpr size_t kLayerCount = 5;
 
 constexpr std::string_view PlanName(PlanKind plan) {
   switch (plan) {
-    case PlanKind::kStatic: return "static";
-    case PlanKind::kHybrid: return "hybrid";
-    case PlanKind::kDynamic: return "dynamic";
+    case PlanKind::kStatic:
+      return "static";
+    case PlanKind::kHybrid:
+      return "hybrid";
+    case PlanKind::kDynamic:
+      return "dynamic";
   }
   return "static";
 }
@@ -35,11 +38,16 @@ constexpr std::optional<PlanKind> ParsePlanKind(std::string_view name) {
 
 constexpr std::string_view LayerName(Layer layer) {
   switch (layer) {
-    case Layer::kNone: return "none";
-    case Layer::kTable: return "table";
-    case Layer::kCache: return "cache";
-    case Layer::kModel: return "model";
-    case Layer::kDefault: return "default";
+    case Layer::kNone:
+      return "none";
+    case Layer::kTable:
+      return "table";
+    case Layer::kCache:
+      return "cache";
+    case Layer::kModel:
+      return "model";
+    case Layer::kDefault:
+      return "default";
   }
   return "none";
 }

@@ -8,9 +8,9 @@ namespace {
 
 absl::StatusOr<OutputSlot> SlotOf(const runtime::TensorSpec& spec, const std::string& model) {
   if (spec.dtype == core::DataType::kBytes || spec.shape.empty()) {
-    return absl::FailedPreconditionError(fmt::format(
-        "model '{}' output '{}' has no fixed size per row; a hybrid plan needs one", model,
-        spec.name));
+    return absl::FailedPreconditionError(
+        fmt::format("model '{}' output '{}' has no fixed size per row; a hybrid plan needs one",
+                    model, spec.name));
   }
   OutputSlot slot{spec.name, spec.dtype, {}, core::ElementSize(spec.dtype), 0};
   for (size_t d = 1; d < spec.shape.size(); ++d) {
@@ -53,8 +53,8 @@ std::vector<size_t> TableOffsets(const store::TableManifest& manifest,
 std::shared_ptr<const RowLayout> TableLayout(const store::TableManifest& manifest) {
   auto layout = std::make_shared<RowLayout>();
   for (const store::OutputColumn& column : manifest.outputs) {
-    layout->slots.push_back({column.name, column.dtype, column.shape, column.BytesPerRow(),
-                             layout->row_bytes});
+    layout->slots.push_back(
+        {column.name, column.dtype, column.shape, column.BytesPerRow(), layout->row_bytes});
     layout->table_offsets.push_back(layout->row_bytes);
     layout->row_bytes += column.BytesPerRow();
   }
@@ -63,9 +63,10 @@ std::shared_ptr<const RowLayout> TableLayout(const store::TableManifest& manifes
   return layout;
 }
 
-absl::StatusOr<std::shared_ptr<const RowLayout>> ModelLayout(
-    const runtime::ModelConfig& config, const std::string& model, int64_t version,
-    const store::TableManifest* table) {
+absl::StatusOr<std::shared_ptr<const RowLayout>> ModelLayout(const runtime::ModelConfig& config,
+                                                             const std::string& model,
+                                                             int64_t version,
+                                                             const store::TableManifest* table) {
   auto layout = std::make_shared<RowLayout>();
   for (const runtime::TensorSpec& spec : config.outputs) {
     absl::StatusOr<OutputSlot> slot = SlotOf(spec, model);

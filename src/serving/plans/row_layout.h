@@ -22,9 +22,10 @@ std::shared_ptr<const RowLayout> TableLayout(const store::TableManifest& manifes
 // cache prefix of `version`, using `table` when it was produced by that model
 // version and has its outputs. FAILED_PRECONDITION for an output without a
 // fixed size per row.
-absl::StatusOr<std::shared_ptr<const RowLayout>> ModelLayout(
-    const runtime::ModelConfig& config, const std::string& model, int64_t version,
-    const store::TableManifest* table);
+absl::StatusOr<std::shared_ptr<const RowLayout>> ModelLayout(const runtime::ModelConfig& config,
+                                                             const std::string& model,
+                                                             int64_t version,
+                                                             const store::TableManifest* table);
 
 }  // namespace strata::serving
 

@@ -19,8 +19,8 @@ absl::StatusOr<core::Tensor> GatherRows(const core::Tensor& t, const std::vector
     std::vector<std::string_view> elements;
     if (absl::Status s = core::SplitBytesElements(t.data, elements); !s.ok()) return s;
     if (elements.size() % total_rows != 0) {
-      return absl::InvalidArgumentError(fmt::format("input '{}' does not split into {} rows",
-                                                    t.name, total_rows));
+      return absl::InvalidArgumentError(
+          fmt::format("input '{}' does not split into {} rows", t.name, total_rows));
     }
     const size_t per_row = elements.size() / total_rows;
     for (size_t r : rows) {
@@ -37,8 +37,7 @@ absl::StatusOr<core::Tensor> GatherRows(const core::Tensor& t, const std::vector
   const size_t row_bytes = t.data.size() / total_rows;
   out.data.resize(rows.size() * row_bytes);
   for (size_t i = 0; i < rows.size(); ++i) {
-    std::memcpy(out.data.data() + i * row_bytes, t.data.data() + rows[i] * row_bytes,
-                row_bytes);
+    std::memcpy(out.data.data() + i * row_bytes, t.data.data() + rows[i] * row_bytes, row_bytes);
   }
   return out;
 }
@@ -51,8 +50,8 @@ absl::StatusOr<std::vector<std::string>> RowInputKeys(const std::vector<core::Te
   std::vector<std::string> keys(rows);
   for (const core::Tensor& t : inputs) {
     if (t.shape.empty() || t.shape[0] != static_cast<int64_t>(rows)) {
-      return absl::InvalidArgumentError(fmt::format(
-          "input '{}' must have {} rows like the first input", t.name, rows));
+      return absl::InvalidArgumentError(
+          fmt::format("input '{}' must have {} rows like the first input", t.name, rows));
     }
     if (rows == 0) continue;
     if (t.dtype == core::DataType::kBytes) {

@@ -58,7 +58,7 @@ std::shared_ptr<const ServedModel> Doubling(int64_t version) {
 class CountingRunner : public ModelRunner {
  public:
   absl::StatusOr<std::shared_ptr<const ServedModel>> Find(std::string_view,
-                                                           std::string_view) const override {
+                                                          std::string_view) const override {
     ++finds;
     return served;
   }
@@ -85,8 +85,8 @@ class CountingRunner : public ModelRunner {
 };
 
 core::Tensor Xs(const std::vector<float>& firsts) {
-  core::Tensor x = core::Tensor::Zeros("x", core::DataType::kFp32,
-                                       {static_cast<int64_t>(firsts.size()), 2});
+  core::Tensor x =
+      core::Tensor::Zeros("x", core::DataType::kFp32, {static_cast<int64_t>(firsts.size()), 2});
   for (size_t i = 0; i < firsts.size(); ++i) {
     x.MutableAs<float>()[2 * i] = firsts[i];
     x.MutableAs<float>()[2 * i + 1] = 1;
@@ -239,7 +239,10 @@ absl::StatusOr<core::InferResponse> Call(const Endpoint& endpoint, core::InferRe
 
 TEST(HybridPlanTest, ARequestLooksItsModelVersionUpOnceAndValidatesOnce) {
   CountingRunner runner;
-  HybridEndpoint endpoint({.name = "scores", .model = "good", .table = "head", .key = {"id"},
+  HybridEndpoint endpoint({.name = "scores",
+                           .model = "good",
+                           .table = "head",
+                           .key = {"id"},
                            .cache_max_bytes = 1 << 20},
                           HeadTable());
   endpoint.Connect({.models = &runner, .metrics = nullptr, .rows = nullptr});
@@ -260,8 +263,12 @@ TEST(HybridPlanTest, ARequestLooksItsModelVersionUpOnceAndValidatesOnce) {
 
 TEST(DynamicPlanTest, KeysAreTheValidatedInputsAndAreNotValidatedAgain) {
   CountingRunner runner;
-  HybridEndpoint endpoint({.name = "good", .model = "good", .table = "", .key = {},
-                           .cache_max_bytes = 1 << 20, .plan = PlanKind::kDynamic},
+  HybridEndpoint endpoint({.name = "good",
+                           .model = "good",
+                           .table = "",
+                           .key = {},
+                           .cache_max_bytes = 1 << 20,
+                           .plan = PlanKind::kDynamic},
                           nullptr);
   endpoint.Connect({.models = &runner, .metrics = nullptr, .rows = nullptr});
   core::InferRequest request;

@@ -21,8 +21,8 @@ absl::Status TableStage::Take(RowBatch& batch, const absl::StatusOr<store::Looku
   const size_t rows = batch.rows();
   if (!got.ok()) {
     if (fail_when_unavailable_) {
-      return absl::UnavailableError(fmt::format("endpoint '{}': {}", batch.endpoint,
-                                                std::string(got.status().message())));
+      return absl::UnavailableError(
+          fmt::format("endpoint '{}': {}", batch.endpoint, std::string(got.status().message())));
     }
     batch.degraded = true;  // every row goes on to the next stage
     recorder_.RecordTableUnavailable(static_cast<int64_t>(rows));

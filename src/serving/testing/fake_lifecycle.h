@@ -138,7 +138,8 @@ class ScriptedBackend {
     auto it = script.find(version);
     const FakeVersion what = it == script.end() ? FakeVersion::kServes : it->second;
     ++*loads_;
-    if (what == FakeVersion::kFailsToLoad) return absl::InvalidArgumentError("scripted load failure");
+    if (what == FakeVersion::kFailsToLoad)
+      return absl::InvalidArgumentError("scripted load failure");
     return std::make_unique<Model>(what == FakeVersion::kFailsWarmUp, alive_);
   }
 

@@ -15,10 +15,8 @@ namespace strata::serving::testing {
 
 class DoublingModel : public runtime::Model {
  public:
-  absl::StatusOr<std::vector<core::Tensor>> Run(
-      std::span<const core::Tensor> inputs) override {
-    core::Tensor out =
-        core::Tensor::Zeros("y", core::DataType::kFp32, inputs[0].shape);
+  absl::StatusOr<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs) override {
+    core::Tensor out = core::Tensor::Zeros("y", core::DataType::kFp32, inputs[0].shape);
     auto in = inputs[0].As<float>();
     auto dst = out.MutableAs<float>();
     for (size_t i = 0; i < in.size(); ++i) dst[i] = 2 * in[i];
@@ -30,15 +28,14 @@ class DoublingModel : public runtime::Model {
 // named "corrupt".
 inline runtime::BackendRegistry FakeBackends() {
   runtime::BackendRegistry registry;
-  registry.Register(
-      {"doubling", "fake_doubling",
-       [](const runtime::ModelConfig&, const std::filesystem::path& dir)
-           -> absl::StatusOr<std::unique_ptr<runtime::Model>> {
-         if (std::filesystem::exists(dir / "corrupt")) {
-           return absl::InvalidArgumentError("artifact is corrupt");
-         }
-         return std::make_unique<DoublingModel>();
-       }});
+  registry.Register({"doubling", "fake_doubling",
+                     [](const runtime::ModelConfig&, const std::filesystem::path& dir)
+                         -> absl::StatusOr<std::unique_ptr<runtime::Model>> {
+                       if (std::filesystem::exists(dir / "corrupt")) {
+                         return absl::InvalidArgumentError("artifact is corrupt");
+                       }
+                       return std::make_unique<DoublingModel>();
+                     }});
   return registry;
 }
 

@@ -45,14 +45,13 @@ class HangingTableStore : public store::MemoryTableStore {
     return MemoryTableStore::ListTables();
   }
 
-  absl::StatusOr<int64_t> CurrentVersion(
-      std::string_view table) const override {
+  absl::StatusOr<int64_t> CurrentVersion(std::string_view table) const override {
     if (absl::Status s = switch_->Enter(); !s.ok()) return s;
     return MemoryTableStore::CurrentVersion(table);
   }
 
-  absl::StatusOr<std::shared_ptr<store::PredictionTable>> Open(
-      std::string_view table, int64_t version) const override {
+  absl::StatusOr<std::shared_ptr<store::PredictionTable>> Open(std::string_view table,
+                                                               int64_t version) const override {
     absl::StatusOr<std::shared_ptr<store::PredictionTable>> opened =
         MemoryTableStore::Open(table, version);
     if (!opened.ok()) return opened;
@@ -73,8 +72,7 @@ class HangingTableStore : public store::MemoryTableStore {
         wake.notify_all();
         wake.wait(lock, [&] { return released; });
         --hanging;
-        return absl::UnavailableError(
-            "Redis: Resource temporarily unavailable");
+        return absl::UnavailableError("Redis: Resource temporarily unavailable");
       }
       return absl::UnavailableError("Redis: Connection refused");
     }
@@ -89,20 +87,14 @@ class HangingTableStore : public store::MemoryTableStore {
 
   class Table : public store::PredictionTable {
    public:
-    Table(std::shared_ptr<store::PredictionTable> table,
-          std::shared_ptr<Switch> s)
+    Table(std::shared_ptr<store::PredictionTable> table, std::shared_ptr<Switch> s)
         : table_(std::move(table)), switch_(std::move(s)) {}
-    const store::TableManifest& manifest() const override {
-      return table_->manifest();
-    }
-    absl::StatusOr<store::LookupResult> MultiGet(
-        std::span<const std::string> keys) const override {
+    const store::TableManifest& manifest() const override { return table_->manifest(); }
+    absl::StatusOr<store::LookupResult> MultiGet(std::span<const std::string> keys) const override {
       if (absl::Status s = switch_->Enter(); !s.ok()) return s;
       return table_->MultiGet(keys);
     }
-    absl::Status Scan(const Visitor& visit) const override {
-      return table_->Scan(visit);
-    }
+    absl::Status Scan(const Visitor& visit) const override { return table_->Scan(visit); }
 
    private:
     std::shared_ptr<store::PredictionTable> table_;

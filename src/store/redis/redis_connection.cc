@@ -9,9 +9,7 @@
 namespace strata::store {
 namespace {
 
-RedisReply Own(void* reply) {
-  return RedisReply(static_cast<redisReply*>(reply), freeReplyObject);
-}
+RedisReply Own(void* reply) { return RedisReply(static_cast<redisReply*>(reply), freeReplyObject); }
 
 std::vector<const char*> Pointers(const std::vector<std::string_view>& args,
                                   std::vector<size_t>& lengths) {
@@ -67,8 +65,8 @@ absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
         fmt::format("cannot connect to Redis at {}: {}", address.ToString(), error));
   }
   redisSetTimeout(context, tv);
-  auto connection = std::unique_ptr<RedisConnection>(
-      new RedisConnection(context, address.ToString()));
+  auto connection =
+      std::unique_ptr<RedisConnection>(new RedisConnection(context, address.ToString()));
   if (address.db != 0) {
     const std::string db = std::to_string(address.db);
     absl::StatusOr<RedisReply> selected = connection->Command({"SELECT", db});
@@ -82,20 +80,18 @@ RedisConnection::~RedisConnection() { redisFree(context_); }
 bool RedisConnection::healthy() const { return context_->err == 0; }
 
 absl::Status RedisConnection::Error(std::string_view what) const {
-  return absl::UnavailableError(
-      fmt::format("Redis at {}: {}: {}", name_, what, context_->errstr));
+  return absl::UnavailableError(fmt::format("Redis at {}: {}: {}", name_, what, context_->errstr));
 }
 
-absl::StatusOr<RedisReply> RedisConnection::Command(
-    const std::vector<std::string_view>& args) {
+absl::StatusOr<RedisReply> RedisConnection::Command(const std::vector<std::string_view>& args) {
   std::vector<size_t> lengths;
   std::vector<const char*> pointers = Pointers(args, lengths);
-  RedisReply reply = Own(redisCommandArgv(context_, static_cast<int>(args.size()),
-                                          pointers.data(), lengths.data()));
+  RedisReply reply = Own(
+      redisCommandArgv(context_, static_cast<int>(args.size()), pointers.data(), lengths.data()));
   if (reply == nullptr) return Error(args.empty() ? "" : args[0]);
   if (reply->type == REDIS_REPLY_ERROR) {
-    return absl::InternalError(fmt::format("Redis at {}: {} failed: {}", name_,
-                                           args[0], std::string(reply->str, reply->len)));
+    return absl::InternalError(fmt::format("Redis at {}: {} failed: {}", name_, args[0],
+                                           std::string(reply->str, reply->len)));
   }
   return reply;
 }
@@ -115,8 +111,8 @@ absl::StatusOr<RedisReply> RedisConnection::ReadReply() {
   if (redisGetReply(context_, &raw) != REDIS_OK) return Error("pipeline reply");
   RedisReply reply = Own(raw);
   if (reply->type == REDIS_REPLY_ERROR) {
-    return absl::InternalError(fmt::format("Redis at {}: {}", name_,
-                                           std::string(reply->str, reply->len)));
+    return absl::InternalError(
+        fmt::format("Redis at {}: {}", name_, std::string(reply->str, reply->len)));
   }
   return reply;
 }
@@ -139,8 +135,7 @@ void RedisConnectionPool::Release(std::unique_ptr<RedisConnection> connection) {
   idle_.push_back(std::move(connection));
 }
 
-absl::StatusOr<PooledRedisConnection> PooledRedisConnection::Acquire(
-    RedisConnectionPool& pool) {
+absl::StatusOr<PooledRedisConnection> PooledRedisConnection::Acquire(RedisConnectionPool& pool) {
   absl::StatusOr<std::unique_ptr<RedisConnection>> c = pool.Acquire();
   if (!c.ok()) return c.status();
   return PooledRedisConnection(pool, *std::move(c));

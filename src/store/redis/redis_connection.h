@@ -84,8 +84,7 @@ class PooledRedisConnection {
   RedisConnection& get() { return *connection_; }
 
  private:
-  PooledRedisConnection(RedisConnectionPool& pool,
-                        std::unique_ptr<RedisConnection> connection)
+  PooledRedisConnection(RedisConnectionPool& pool, std::unique_ptr<RedisConnection> connection)
       : pool_(&pool), connection_(std::move(connection)) {}
   RedisConnectionPool* pool_;
   std::unique_ptr<RedisConnection> connection_;

@@ -40,37 +40,32 @@ struct AbandonedVersion {
 class RedisTableMaintenance {
  public:
   // `url`: redis://host:port[/db].
-  static absl::StatusOr<std::unique_ptr<RedisTableMaintenance>> Connect(
-      std::string_view url);
+  static absl::StatusOr<std::unique_ptr<RedisTableMaintenance>> Connect(std::string_view url);
 
   // Every uncommitted version of `table` that still has keys, ascending;
   // `removable` where idle for `grace_seconds` or more (0: all of them,
   // without asking Redis for idle times).
-  absl::StatusOr<std::vector<AbandonedVersion>> FindAbandoned(
-      std::string_view table, int64_t grace_seconds);
+  absl::StatusOr<std::vector<AbandonedVersion>> FindAbandoned(std::string_view table,
+                                                              int64_t grace_seconds);
 
   // Deletes every key of `version` and takes it out of the versions set.
   // Returns how many keys went.
-  absl::StatusOr<int64_t> RemoveVersion(std::string_view table,
-                                        int64_t version);
+  absl::StatusOr<int64_t> RemoveVersion(std::string_view table, int64_t version);
 
   // Writes `manifest.version` of `manifest.table` from `records` (ascending
   // or not), replacing whatever that version held, then its manifest, and
   // adds it to the versions set; the version counter is raised past it.
   // Does not move the current pointer. Returns the rows written.
-  absl::StatusOr<int64_t> RestoreVersion(
-      const TableManifest& manifest, SortedRunMerger& records,
-      const std::function<void(int64_t)>& progress = {});
+  absl::StatusOr<int64_t> RestoreVersion(const TableManifest& manifest, SortedRunMerger& records,
+                                         const std::function<void(int64_t)>& progress = {});
 
  private:
   explicit RedisTableMaintenance(std::unique_ptr<RedisConnection> connection)
       : connection_(std::move(connection)) {}
 
-  absl::StatusOr<std::vector<int64_t>> CommittedVersions(
-      std::string_view table);
-  absl::Status Scan(
-      const std::string& pattern,
-      const std::function<absl::Status(std::vector<std::string>&)>& visit);
+  absl::StatusOr<std::vector<int64_t>> CommittedVersions(std::string_view table);
+  absl::Status Scan(const std::string& pattern,
+                    const std::function<absl::Status(std::vector<std::string>&)>& visit);
   absl::Status AddIdleTimes(const std::vector<std::string>& keys,
                             const std::vector<AbandonedVersion*>& versions);
   absl::StatusOr<bool> IsRetiring(std::string_view table, int64_t version);

@@ -27,8 +27,7 @@ class RedisPredictionTable : public PredictionTable {
 
   const TableManifest& manifest() const override { return manifest_; }
 
-  absl::StatusOr<LookupResult> MultiGet(
-      std::span<const std::string> keys) const override {
+  absl::StatusOr<LookupResult> MultiGet(std::span<const std::string> keys) const override {
     LookupResult result;
     result.values.resize(keys.size());
     result.found.assign(keys.size(), 0);
@@ -117,13 +116,11 @@ class RedisTableBuilder : public TableBuilder {
     manifest.version = version_;
     const std::string yaml = ManifestToYaml(manifest);
     const std::string version = std::to_string(version_);
-    const std::string manifest_key =
-        RedisTableStore::VersionPrefix(table_, version_) + "manifest";
+    const std::string manifest_key = RedisTableStore::VersionPrefix(table_, version_) + "manifest";
     const std::string versions_key = RedisTableStore::TableKey(table_, "versions");
-    const std::vector<std::vector<std::string_view>> commands = {
-        {"SET", manifest_key, yaml},
-        {"SADD", versions_key, version},
-        {"SADD", "strata:tables", table_}};
+    const std::vector<std::vector<std::string_view>> commands = {{"SET", manifest_key, yaml},
+                                                                 {"SADD", versions_key, version},
+                                                                 {"SADD", "strata:tables", table_}};
     for (const std::vector<std::string_view>& command : commands) {
       absl::StatusOr<RedisReply> reply = connection_->Command(command);
       if (!reply.ok()) return reply.status();
@@ -161,13 +158,11 @@ std::string RedisTableStore::VersionPrefix(std::string_view table, int64_t versi
   return fmt::format("strata:t:{}:v{}:", table, version);
 }
 
-absl::StatusOr<std::unique_ptr<RedisTableStore>> RedisTableStore::Create(
-    RedisOptions options) {
+absl::StatusOr<std::unique_ptr<RedisTableStore>> RedisTableStore::Create(RedisOptions options) {
   absl::StatusOr<RedisAddress> address = RedisAddress::Parse(options.url);
   if (!address.ok()) return address.status();
   auto pool = std::make_shared<RedisConnectionPool>(*address, options.timeout);
-  return std::unique_ptr<RedisTableStore>(
-      new RedisTableStore(std::move(options), std::move(pool)));
+  return std::unique_ptr<RedisTableStore>(new RedisTableStore(std::move(options), std::move(pool)));
 }
 
 absl::StatusOr<std::vector<std::string>> RedisTableStore::ListTables() const {
@@ -183,8 +178,7 @@ absl::StatusOr<std::vector<std::string>> RedisTableStore::ListTables() const {
   return tables;
 }
 
-absl::StatusOr<std::vector<int64_t>> RedisTableStore::ListVersions(
-    std::string_view table) const {
+absl::StatusOr<std::vector<int64_t>> RedisTableStore::ListVersions(std::string_view table) const {
   absl::StatusOr<PooledRedisConnection> c = PooledRedisConnection::Acquire(*pool_);
   if (!c.ok()) return c.status();
   absl::StatusOr<RedisReply> reply = (*c)->Command({"SMEMBERS", TableKey(table, "versions")});
@@ -233,8 +227,7 @@ absl::Status RedisTableStore::SetCurrentVersion(std::string_view table, int64_t 
   absl::StatusOr<PooledRedisConnection> c = PooledRedisConnection::Acquire(*pool_);
   if (!c.ok()) return c.status();
   const std::string v = std::to_string(version);
-  absl::StatusOr<RedisReply> member =
-      (*c)->Command({"SISMEMBER", TableKey(table, "versions"), v});
+  absl::StatusOr<RedisReply> member = (*c)->Command({"SISMEMBER", TableKey(table, "versions"), v});
   if (!member.ok()) return member.status();
   if ((*member)->integer != 1) {
     return absl::NotFoundError(fmt::format("table '{}' has no version {}", table, version));
@@ -257,16 +250,16 @@ absl::StatusOr<std::unique_ptr<TableBuilder>> RedisTableStore::NewBuilder(
     version = versions->back() + 1;
     (void)(*c)->Command({"SET", TableKey(table, "next"), std::to_string(version)});
   }
-  return std::unique_ptr<TableBuilder>(new RedisTableBuilder(
-      std::string(table), version, *std::move(c), options_.pipeline_depth));
+  return std::unique_ptr<TableBuilder>(
+      new RedisTableBuilder(std::string(table), version, *std::move(c), options_.pipeline_depth));
 }
 
-absl::StatusOr<std::shared_ptr<PredictionTable>> RedisTableStore::Open(
-    std::string_view table, int64_t version) const {
+absl::StatusOr<std::shared_ptr<PredictionTable>> RedisTableStore::Open(std::string_view table,
+                                                                       int64_t version) const {
   absl::StatusOr<TableManifest> manifest = ReadManifest(table, version);
   if (!manifest.ok()) return manifest.status();
-  return std::shared_ptr<PredictionTable>(new RedisPredictionTable(
-      *std::move(manifest), pool_, VersionPrefix(table, version) + "k:"));
+  return std::shared_ptr<PredictionTable>(
+      new RedisPredictionTable(*std::move(manifest), pool_, VersionPrefix(table, version) + "k:"));
 }
 
 absl::StatusOr<int> RedisTableStore::RemoveOldVersions(std::string_view table, int keep) {
@@ -285,18 +278,18 @@ absl::StatusOr<int> RedisTableStore::RemoveOldVersions(std::string_view table, i
         (*c)->Command({"SREM", TableKey(table, "versions"), std::to_string(v)});
     if (!reply.ok()) return reply.status();
     // Keys expire after the grace period; replicas reading them finish first.
-    absl::Status s = ScanKeys(c->get(), VersionPrefix(table, v) + "*",
-                              [&](std::vector<std::string>& keys) {
-                                for (const std::string& k : keys) {
-                                  absl::Status a = (*c)->Append({"EXPIRE", k, grace});
-                                  if (!a.ok()) return a;
-                                }
-                                for (size_t n = 0; n < keys.size(); ++n) {
-                                  absl::StatusOr<RedisReply> r = (*c)->ReadReply();
-                                  if (!r.ok()) return r.status();
-                                }
-                                return absl::OkStatus();
-                              });
+    absl::Status s =
+        ScanKeys(c->get(), VersionPrefix(table, v) + "*", [&](std::vector<std::string>& keys) {
+          for (const std::string& k : keys) {
+            absl::Status a = (*c)->Append({"EXPIRE", k, grace});
+            if (!a.ok()) return a;
+          }
+          for (size_t n = 0; n < keys.size(); ++n) {
+            absl::StatusOr<RedisReply> r = (*c)->ReadReply();
+            if (!r.ok()) return r.status();
+          }
+          return absl::OkStatus();
+        });
     if (!s.ok()) return s;
     ++removed;
   }

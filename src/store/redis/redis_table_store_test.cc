@@ -36,11 +36,12 @@ class RedisServer {
 
   void Start() {
     const std::string port = std::to_string(port_);
-    const char* argv[] = {"redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-                          "--save", "", "--appendonly", "no", "--loglevel", "warning", nullptr};
-    ASSERT_EQ(::posix_spawnp(&pid_, "redis-server", nullptr, nullptr,
-                             const_cast<char**>(argv), environ),
-              0);
+    const char* argv[] = {"redis-server", "--port",     port.c_str(), "--bind",
+                          "127.0.0.1",    "--save",     "",           "--appendonly",
+                          "no",           "--loglevel", "warning",    nullptr};
+    ASSERT_EQ(
+        ::posix_spawnp(&pid_, "redis-server", nullptr, nullptr, const_cast<char**>(argv), environ),
+        0);
     for (int i = 0; i < 200; ++i) {
       if (RedisConnection::Connect({.port = port_}, std::chrono::milliseconds(100)).ok()) {
         return;
@@ -82,8 +83,8 @@ std::string Key(int64_t id) {
 class RedisTableStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = RedisTableStore::Create({.url = server_.url(), .grace_seconds = 1,
-                                          .pipeline_depth = 100});
+    auto store =
+        RedisTableStore::Create({.url = server_.url(), .grace_seconds = 1, .pipeline_depth = 100});
     ASSERT_TRUE(store.ok());
     store_ = *std::move(store);
   }
@@ -117,12 +118,14 @@ TEST_F(RedisTableStoreTest, PipelinedVersionsSwitchByPointer) {
   EXPECT_EQ(found->found, (std::vector<uint8_t>{1, 0, 1}));
   EXPECT_EQ(found->values[0], "aaaa");
   int64_t scanned = 0;
-  ASSERT_TRUE((*table)->Scan([&](std::string_view key, std::string_view value) {
-                        EXPECT_EQ(key.size(), 8u);
-                        EXPECT_EQ(value, "aaaa");
-                        ++scanned;
-                        return absl::OkStatus();
-                      }).ok());
+  ASSERT_TRUE((*table)
+                  ->Scan([&](std::string_view key, std::string_view value) {
+                    EXPECT_EQ(key.size(), 8u);
+                    EXPECT_EQ(value, "aaaa");
+                    ++scanned;
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(scanned, 1000);
 }
 
@@ -132,8 +135,8 @@ TEST_F(RedisTableStoreTest, AnAbandonedBuildLeavesNoKeys) {
     for (int i = 0; i < 300; ++i) ASSERT_TRUE((*builder)->Add(Key(i), "x").ok());
   }
   EXPECT_TRUE(store_->ListVersions("t")->empty());
-  auto c = RedisConnection::Connect(*RedisAddress::Parse(server_.url()),
-                                    std::chrono::milliseconds(500));
+  auto c =
+      RedisConnection::Connect(*RedisAddress::Parse(server_.url()), std::chrono::milliseconds(500));
   auto size = (*c)->Command({"DBSIZE"});
   EXPECT_EQ((*size)->integer, 1);  // only the version counter
 }

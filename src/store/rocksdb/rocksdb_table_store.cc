@@ -37,16 +37,15 @@ class RocksDbPredictionTable : public PredictionTable {
 
   const TableManifest& manifest() const override { return manifest_; }
 
-  absl::StatusOr<LookupResult> MultiGet(
-      std::span<const std::string> keys) const override {
+  absl::StatusOr<LookupResult> MultiGet(std::span<const std::string> keys) const override {
     LookupResult result;
     result.values.resize(keys.size());
     result.found.assign(keys.size(), 0);
     std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
     std::vector<rocksdb::PinnableSlice> values(keys.size());
     std::vector<rocksdb::Status> statuses(keys.size());
-    db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), keys.size(),
-                  slices.data(), values.data(), statuses.data());
+    db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), keys.size(), slices.data(),
+                  values.data(), statuses.data());
     for (size_t i = 0; i < keys.size(); ++i) {
       if (statuses[i].ok()) {
         result.values[i].assign(values[i].data(), values[i].size());
@@ -77,9 +76,8 @@ class RocksDbPredictionTable : public PredictionTable {
 // new database in .build-<id>/db and commits that directory as a version.
 class RocksDbTableBuilder : public TableBuilder {
  public:
-  RocksDbTableBuilder(std::string table, const TableDirectory& directory,
-                      rocksdb::Options options, uint64_t target_file_bytes,
-                      fs::path build_dir)
+  RocksDbTableBuilder(std::string table, const TableDirectory& directory, rocksdb::Options options,
+                      uint64_t target_file_bytes, fs::path build_dir)
       : table_(std::move(table)),
         directory_(directory),
         options_(std::move(options)),
@@ -177,8 +175,8 @@ absl::StatusOr<std::unique_ptr<RocksDbTableStore>> RocksDbTableStore::Create(
   std::error_code ec;
   fs::create_directories(options.root, ec);
   if (ec) {
-    return absl::InternalError(fmt::format("cannot create table directory {}: {}",
-                                           options.root.string(), ec.message()));
+    return absl::InternalError(
+        fmt::format("cannot create table directory {}: {}", options.root.string(), ec.message()));
   }
   auto shared = std::make_shared<Shared>();
   rocksdb::BlockBasedTableOptions table;
@@ -196,11 +194,8 @@ absl::StatusOr<std::unique_ptr<RocksDbTableStore>> RocksDbTableStore::Create(
       new RocksDbTableStore(std::move(options), std::move(shared)));
 }
 
-RocksDbTableStore::RocksDbTableStore(RocksDbOptions options,
-                                     std::shared_ptr<Shared> shared)
-    : options_(std::move(options)),
-      directory_(options_.root),
-      shared_(std::move(shared)) {}
+RocksDbTableStore::RocksDbTableStore(RocksDbOptions options, std::shared_ptr<Shared> shared)
+    : options_(std::move(options)), directory_(options_.root), shared_(std::move(shared)) {}
 
 RocksDbTableStore::~RocksDbTableStore() = default;
 
@@ -208,23 +203,20 @@ absl::StatusOr<std::vector<std::string>> RocksDbTableStore::ListTables() const {
   return directory_.ListTables();
 }
 
-absl::StatusOr<std::vector<int64_t>> RocksDbTableStore::ListVersions(
-    std::string_view table) const {
+absl::StatusOr<std::vector<int64_t>> RocksDbTableStore::ListVersions(std::string_view table) const {
   return directory_.ListVersions(table);
 }
 
-absl::StatusOr<TableManifest> RocksDbTableStore::ReadManifest(
-    std::string_view table, int64_t version) const {
+absl::StatusOr<TableManifest> RocksDbTableStore::ReadManifest(std::string_view table,
+                                                              int64_t version) const {
   return directory_.ReadManifest(table, version);
 }
 
-absl::StatusOr<int64_t> RocksDbTableStore::CurrentVersion(
-    std::string_view table) const {
+absl::StatusOr<int64_t> RocksDbTableStore::CurrentVersion(std::string_view table) const {
   return directory_.CurrentVersion(table);
 }
 
-absl::Status RocksDbTableStore::SetCurrentVersion(std::string_view table,
-                                                  int64_t version) {
+absl::Status RocksDbTableStore::SetCurrentVersion(std::string_view table, int64_t version) {
   return directory_.SetCurrentVersion(table, version);
 }
 
@@ -240,19 +232,18 @@ absl::StatusOr<std::unique_ptr<TableBuilder>> RocksDbTableStore::NewBuilder(
         fmt::format("cannot create {}: {}", build_dir.string(), ec.message()));
   }
   return std::unique_ptr<TableBuilder>(new RocksDbTableBuilder(
-      std::string(table), directory_, shared_->options, options_.target_file_bytes,
-      build_dir));
+      std::string(table), directory_, shared_->options, options_.target_file_bytes, build_dir));
 }
 
-absl::StatusOr<std::shared_ptr<PredictionTable>> RocksDbTableStore::Open(
-    std::string_view table, int64_t version) const {
+absl::StatusOr<std::shared_ptr<PredictionTable>> RocksDbTableStore::Open(std::string_view table,
+                                                                         int64_t version) const {
   absl::StatusOr<TableManifest> manifest = directory_.ReadManifest(table, version);
   if (!manifest.ok()) return manifest.status();
   const fs::path db_dir = directory_.VersionDir(table, version) / "db";
   const std::string what = fmt::format("table '{}' version {}", table, version);
   rocksdb::DB* raw = nullptr;
-  absl::Status s = FromRocks(
-      rocksdb::DB::OpenForReadOnly(shared_->options, db_dir.string(), &raw), what);
+  absl::Status s =
+      FromRocks(rocksdb::DB::OpenForReadOnly(shared_->options, db_dir.string(), &raw), what);
   if (!s.ok()) return s;
   std::unique_ptr<rocksdb::DB> db(raw);
   if (options_.verify_on_open) {
@@ -262,15 +253,14 @@ absl::StatusOr<std::shared_ptr<PredictionTable>> RocksDbTableStore::Open(
   uint64_t keys = 0;
   db->GetIntProperty(rocksdb::DB::Properties::kEstimateNumKeys, &keys);
   if (static_cast<int64_t>(keys) != manifest->rows) {
-    return absl::DataLossError(fmt::format(
-        "{} holds {} rows but its manifest says {}", what, keys, manifest->rows));
+    return absl::DataLossError(
+        fmt::format("{} holds {} rows but its manifest says {}", what, keys, manifest->rows));
   }
   return std::shared_ptr<PredictionTable>(
       new RocksDbPredictionTable(*std::move(manifest), std::move(db)));
 }
 
-absl::StatusOr<int> RocksDbTableStore::RemoveOldVersions(std::string_view table,
-                                                         int keep) {
+absl::StatusOr<int> RocksDbTableStore::RemoveOldVersions(std::string_view table, int keep) {
   return directory_.RemoveOldVersions(table, keep);
 }
 

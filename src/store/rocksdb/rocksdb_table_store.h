@@ -32,23 +32,21 @@ struct RocksDbOptions {
 
 class RocksDbTableStore : public TableStore {
  public:
-  static absl::StatusOr<std::unique_ptr<RocksDbTableStore>> Create(
-      RocksDbOptions options);
+  static absl::StatusOr<std::unique_ptr<RocksDbTableStore>> Create(RocksDbOptions options);
   ~RocksDbTableStore() override;
 
   std::string_view kind() const override { return "rocksdb"; }
   std::string location() const override { return options_.root.string(); }
   absl::StatusOr<std::vector<std::string>> ListTables() const override;
-  absl::StatusOr<std::vector<int64_t>> ListVersions(
-      std::string_view table) const override;
+  absl::StatusOr<std::vector<int64_t>> ListVersions(std::string_view table) const override;
   absl::StatusOr<TableManifest> ReadManifest(std::string_view table,
                                              int64_t version) const override;
   absl::StatusOr<int64_t> CurrentVersion(std::string_view table) const override;
   absl::Status SetCurrentVersion(std::string_view table, int64_t version) override;
   absl::StatusOr<std::unique_ptr<TableBuilder>> NewBuilder(
       std::string_view table, const std::filesystem::path& scratch) override;
-  absl::StatusOr<std::shared_ptr<PredictionTable>> Open(
-      std::string_view table, int64_t version) const override;
+  absl::StatusOr<std::shared_ptr<PredictionTable>> Open(std::string_view table,
+                                                        int64_t version) const override;
   absl::StatusOr<int> RemoveOldVersions(std::string_view table, int keep) override;
 
  private:

@@ -37,9 +37,8 @@ class RocksDbTableStoreTest : public ::testing::Test {
             ("strata-rocks-" + std::to_string(::getpid()) + "-" +
              ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root_);
-    auto store = RocksDbTableStore::Create({.root = root_,
-                                            .block_cache_bytes = 1 << 20,
-                                            .target_file_bytes = 4096});
+    auto store = RocksDbTableStore::Create(
+        {.root = root_, .block_cache_bytes = 1 << 20, .target_file_bytes = 4096});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
@@ -64,9 +63,8 @@ class RocksDbTableStoreTest : public ::testing::Test {
 TEST_F(RocksDbTableStoreTest, BuildsAndLooksUpManyKeysAtOnce) {
   const int64_t version = Build(2000);  // several SST files at 4 KiB each
   EXPECT_EQ(version, 1);
-  EXPECT_GT(std::distance(fs::directory_iterator(root_ / "t" / "1" / "db"),
-                          fs::directory_iterator{}),
-            3);
+  EXPECT_GT(
+      std::distance(fs::directory_iterator(root_ / "t" / "1" / "db"), fs::directory_iterator{}), 3);
   absl::StatusOr<std::shared_ptr<PredictionTable>> table = store_->Open("t", 1);
   ASSERT_TRUE(table.ok()) << table.status();
   EXPECT_EQ((*table)->manifest().store, "rocksdb");
@@ -77,10 +75,12 @@ TEST_F(RocksDbTableStoreTest, BuildsAndLooksUpManyKeysAtOnce) {
   EXPECT_EQ(result->values[0], Value(5.0f));
   EXPECT_EQ(result->values[2], Value(1999.0f));
   int64_t scanned = 0;
-  ASSERT_TRUE((*table)->Scan([&](std::string_view, std::string_view) {
-                        ++scanned;
-                        return absl::OkStatus();
-                      }).ok());
+  ASSERT_TRUE((*table)
+                  ->Scan([&](std::string_view, std::string_view) {
+                    ++scanned;
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(scanned, 2000);
 }
 
