@@ -2,10 +2,12 @@
 // time strata's REST path spends inside the backend for a request.
 //
 //   model_call_bench --model_dir=examples/repository/models/digits_mlp
-//                    [--version=1] [--rows=1,8,64] [Google Benchmark flags]
+//                    [--version=1] [--rows=1,8,64] [--backend=trees|xgboost]
+//                    [Google Benchmark flags]
 //
 // Loads the model the way strata does: serving::LoadModelConfig() parses
-// config.yaml, and the backend named there (torchscript or xgboost) builds the
+// config.yaml, and the backend named there (or by --backend: torchscript,
+// xgboost, or trees, the native tree engine, for an XGBoost model) builds the
 // model from the version directory through its factory. Then it times Run() on
 // a fixed input of `rows` rows (values (i % 17) / 16, so XGBoost trees and MLPs
 // see varied data) of every declared input. The input tensors are built once;
@@ -25,6 +27,7 @@
 #include "runtime/backend_registry.h"
 #include "runtime/model.h"
 #include "runtime/torchscript/torchscript_backend.h"
+#include "runtime/trees/trees_backend.h"
 #include "runtime/xgboost/xgboost_backend.h"
 #include "serving/model_config_parser.h"
 
@@ -79,12 +82,15 @@ int main(int argc, char** argv) {
   std::filesystem::path model_dir;
   std::string version = "1";
   std::vector<int64_t> rows = {1};
+  std::string backend_name;
   // Our own flags first; Google Benchmark parses the rest.
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.starts_with("--model_dir=")) {
       model_dir = std::string(arg.substr(12));
+    } else if (arg.starts_with("--backend=")) {
+      backend_name = std::string(arg.substr(10));
     } else if (arg.starts_with("--version=")) {
       version = std::string(arg.substr(10));
     } else if (arg.starts_with("--rows=")) {
@@ -108,6 +114,8 @@ int main(int argc, char** argv) {
   strata::runtime::BackendRegistry registry;
   registry.Register(strata::runtime::TorchScriptBackend());
   registry.Register(strata::runtime::XGBoostBackend());
+  registry.Register(strata::runtime::TreesBackend());
+  if (!backend_name.empty()) config->backend = backend_name;
   const strata::runtime::Backend* backend = registry.Find(config->backend);
   if (backend == nullptr) Die("unknown backend " + config->backend);
   auto model = backend->factory(*config, model_dir / version);

@@ -87,4 +87,37 @@ absl::StatusOr<int> ThreadsParameter(const ModelConfig& config) {
   return threads;
 }
 
+absl::Status CheckTreeModelSignature(const ModelConfig& config, std::string_view backend) {
+  if (config.inputs.size() != 1) {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}': the {} backend takes exactly one input, config.yaml "
+                    "declares {}",
+                    config.name, backend, config.inputs.size()));
+  }
+  const TensorSpec& input = config.inputs[0];
+  if (input.dtype != core::DataType::kFp32 || input.shape.size() != 2 || input.shape[1] <= 0) {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}': the {} backend's input must be FP32 of shape "
+                    "[-1, F] with a fixed feature count F; config.yaml declares '{}' as "
+                    "{} {}",
+                    config.name, backend, input.name, core::DataTypeName(input.dtype),
+                    core::ShapeToString(input.shape)));
+  }
+  if (config.outputs.size() != 1) {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}': the {} backend produces exactly one output, "
+                    "config.yaml declares {}",
+                    config.name, backend, config.outputs.size()));
+  }
+  const TensorSpec& output = config.outputs[0];
+  if (output.dtype != core::DataType::kFp32 || output.shape.empty() || output.shape.size() > 2) {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}': the {} backend's output must be FP32 of shape [-1] "
+                    "or [-1, K]; config.yaml declares '{}' as {} {}",
+                    config.name, backend, output.name, core::DataTypeName(output.dtype),
+                    core::ShapeToString(output.shape)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace strata::runtime

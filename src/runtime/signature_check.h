@@ -37,6 +37,11 @@ absl::StatusOr<std::filesystem::path> ArtifactPath(const ModelConfig& config,
 // The `threads` parameter (default 1); INVALID_ARGUMENT when below 1.
 absl::StatusOr<int> ThreadsParameter(const ModelConfig& config);
 
+// A tree model's signature (the xgboost and trees backends): one FP32
+// [-1, F] input with a fixed F and one FP32 output of shape [-1] or [-1, K];
+// checked before the artifact is read. The error names `backend`.
+absl::Status CheckTreeModelSignature(const ModelConfig& config, std::string_view backend);
+
 }  // namespace strata::runtime
 
 #endif  // STRATA_RUNTIME_SIGNATURE_CHECK_H_

@@ -42,41 +42,6 @@ std::string LastError() {
   return std::string(error);
 }
 
-// The declared signature must be one FP32 [N, F] input and one FP32 output
-// of rank 1 or 2; checked before the artifact is read.
-absl::Status CheckSignatureShape(const ModelConfig& config) {
-  if (config.inputs.size() != 1) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}': the xgboost backend takes exactly one input, config.yaml "
-                    "declares {}",
-                    config.name, config.inputs.size()));
-  }
-  const TensorSpec& input = config.inputs[0];
-  if (input.dtype != core::DataType::kFp32 || input.shape.size() != 2 || input.shape[1] <= 0) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}': the xgboost backend's input must be FP32 of shape "
-                    "[-1, F] with a fixed feature count F; config.yaml declares '{}' as "
-                    "{} {}",
-                    config.name, input.name, core::DataTypeName(input.dtype),
-                    core::ShapeToString(input.shape)));
-  }
-  if (config.outputs.size() != 1) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}': the xgboost backend produces exactly one output, "
-                    "config.yaml declares {}",
-                    config.name, config.outputs.size()));
-  }
-  const TensorSpec& output = config.outputs[0];
-  if (output.dtype != core::DataType::kFp32 || output.shape.empty() || output.shape.size() > 2) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}': the xgboost backend's output must be FP32 of shape [-1] "
-                    "or [-1, K]; config.yaml declares '{}' as {} {}",
-                    config.name, output.name, core::DataTypeName(output.dtype),
-                    core::ShapeToString(output.shape)));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<BoosterPtr> LoadBooster(const XGBoostModel::Options& options) {
   const std::string& name = options.config.name;
   void* handle = nullptr;
@@ -112,7 +77,7 @@ std::string PredictConfig(bool margin) {
 
 absl::StatusOr<std::unique_ptr<Model>> XGBoostModel::Create(Options options) {
   const ModelConfig& config = options.config;
-  STRATA_RETURN_IF_ERROR(CheckSignatureShape(config));
+  STRATA_RETURN_IF_ERROR(CheckTreeModelSignature(config, "xgboost"));
   STRATA_ASSIGN_OR_RETURN(BoosterPtr booster, LoadBooster(options));
 
   bst_ulong num_features = 0;

@@ -1,0 +1,218 @@
+#include "runtime/trees/tree_ensemble.h"
+
+#include <simdjson.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "core/status_macros.h"
+#include "fmt/format.h"
+
+namespace strata::runtime::trees {
+namespace {
+
+using simdjson::dom::array;
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+absl::Status Malformed(std::string_view what) {
+  return absl::InvalidArgumentError(fmt::format("not an XGBoost JSON model: {}", what));
+}
+
+absl::Status Unsupported(std::string_view what) {
+  return absl::UnimplementedError(fmt::format("the tree engine cannot express {}", what));
+}
+
+absl::StatusOr<element> Field(element node, std::string_view key) {
+  element value;
+  if (node[key].get(value) != simdjson::SUCCESS) {
+    return Malformed(fmt::format("no '{}'", key));
+  }
+  return value;
+}
+
+absl::StatusOr<array> ArrayField(element node, std::string_view key) {
+  STRATA_ASSIGN_OR_RETURN(element value, Field(node, key));
+  array list;
+  if (value.get(list) != simdjson::SUCCESS)
+    return Malformed(fmt::format("'{}' is not a list", key));
+  return list;
+}
+
+// XGBoost writes its parameters as strings ("5E-1", "3").
+absl::StatusOr<double> NumberParameter(element node, std::string_view key) {
+  STRATA_ASSIGN_OR_RETURN(element value, Field(node, key));
+  std::string_view text;
+  if (value.get(text) == simdjson::SUCCESS) {
+    std::string copy(text);
+    char* end = nullptr;
+    const double number = std::strtod(copy.c_str(), &end);
+    if (end == copy.c_str() || *end != '\0') {
+      return Malformed(fmt::format("'{}' is not a number: '{}'", key, text));
+    }
+    return number;
+  }
+  double number = 0;
+  if (value.get(number) != simdjson::SUCCESS) return Malformed(fmt::format("'{}'", key));
+  return number;
+}
+
+template <typename T>
+absl::StatusOr<std::vector<T>> Numbers(element tree, std::string_view key) {
+  STRATA_ASSIGN_OR_RETURN(array list, ArrayField(tree, key));
+  std::vector<T> out;
+  out.reserve(list.size());
+  for (element item : list) {
+    if constexpr (std::is_floating_point_v<T>) {
+      double value = 0;
+      if (item.get(value) != simdjson::SUCCESS) return Malformed(fmt::format("'{}' item", key));
+      out.push_back(static_cast<T>(value));
+    } else {
+      int64_t value = 0;
+      if (item.get(value) != simdjson::SUCCESS) return Malformed(fmt::format("'{}' item", key));
+      out.push_back(static_cast<T>(value));
+    }
+  }
+  return out;
+}
+
+absl::Status CheckTreeIsPlain(element tree, size_t nodes) {
+  STRATA_ASSIGN_OR_RETURN(std::vector<int64_t> split_type, Numbers<int64_t>(tree, "split_type"));
+  for (int64_t type : split_type) {
+    if (type != 0) return Unsupported("categorical splits");
+  }
+  STRATA_ASSIGN_OR_RETURN(element param, Field(tree, "tree_param"));
+  if (param["size_leaf_vector"].error() == simdjson::SUCCESS) {
+    STRATA_ASSIGN_OR_RETURN(double leaf_vector, NumberParameter(param, "size_leaf_vector"));
+    if (leaf_vector > 1) return Unsupported("vector leaves (multi-target trees)");
+  }
+  if (split_type.size() != nodes) return Malformed("tree arrays of different lengths");
+  return absl::OkStatus();
+}
+
+// Appends one tree's nodes, children made absolute.
+absl::Status AppendTree(element tree, TreeEnsemble& ensemble) {
+  STRATA_ASSIGN_OR_RETURN(auto left, Numbers<int64_t>(tree, "left_children"));
+  STRATA_ASSIGN_OR_RETURN(auto right, Numbers<int64_t>(tree, "right_children"));
+  STRATA_ASSIGN_OR_RETURN(auto conditions, Numbers<float>(tree, "split_conditions"));
+  STRATA_ASSIGN_OR_RETURN(auto indices, Numbers<int64_t>(tree, "split_indices"));
+  STRATA_ASSIGN_OR_RETURN(auto default_left, Numbers<int64_t>(tree, "default_left"));
+  const size_t n = left.size();
+  if (n == 0 || right.size() != n || conditions.size() != n || indices.size() != n ||
+      default_left.size() != n) {
+    return Malformed("tree arrays of different lengths");
+  }
+  STRATA_RETURN_IF_ERROR(CheckTreeIsPlain(tree, n));
+  const auto base = static_cast<int32_t>(ensemble.nodes.size());
+  ensemble.roots.push_back(base);
+  for (size_t i = 0; i < n; ++i) {
+    TreeNode node;
+    node.value = conditions[i];
+    const bool leaf = left[i] < 0;
+    if (!leaf) {
+      if (left[i] >= static_cast<int64_t>(n) || right[i] < 0 ||
+          right[i] >= static_cast<int64_t>(n) || indices[i] < 0 ||
+          indices[i] >= ensemble.num_features) {
+        return Malformed(fmt::format("node {} points outside its tree or features", i));
+      }
+      node.left = base + static_cast<int32_t>(left[i]);
+      node.right = base + static_cast<int32_t>(right[i]);
+      node.feature =
+          static_cast<uint32_t>(indices[i]) | (default_left[i] ? TreeNode::kDefaultLeft : 0);
+    }
+    ensemble.nodes.push_back(node);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadObjective(element learner, TreeEnsemble& ensemble) {
+  STRATA_ASSIGN_OR_RETURN(element objective, Field(learner, "objective"));
+  std::string_view name;
+  if (objective["name"].get(name) != simdjson::SUCCESS) return Malformed("no objective name");
+  ensemble.objective_name = std::string(name);
+  if (name == "binary:logistic" || name == "reg:logistic") {
+    ensemble.objective = Objective::kSigmoid;
+  } else if (name == "multi:softprob") {
+    ensemble.objective = Objective::kSoftprob;
+  } else if (name == "multi:softmax") {
+    ensemble.objective = Objective::kSoftmax;
+  } else if (name == "reg:squarederror" || name == "reg:absoluteerror" ||
+             name == "binary:logitraw" || name == "reg:linear" || name == "rank:pairwise" ||
+             name == "rank:ndcg" || name == "rank:map") {
+    ensemble.objective = Objective::kIdentity;
+  } else {
+    return Unsupported(fmt::format("the objective '{}'", name));
+  }
+  return absl::OkStatus();
+}
+
+// The margin every row starts from: base_score, turned into a margin by the
+// objective the way XGBoost 1.7 does (ProbToMargin), in float.
+absl::Status ReadBase(element learner, TreeEnsemble& ensemble) {
+  STRATA_ASSIGN_OR_RETURN(element param, Field(learner, "learner_model_param"));
+  STRATA_ASSIGN_OR_RETURN(double base_score, NumberParameter(param, "base_score"));
+  STRATA_ASSIGN_OR_RETURN(double features, NumberParameter(param, "num_feature"));
+  STRATA_ASSIGN_OR_RETURN(double classes, NumberParameter(param, "num_class"));
+  if (param["num_target"].error() == simdjson::SUCCESS) {
+    STRATA_ASSIGN_OR_RETURN(double targets, NumberParameter(param, "num_target"));
+    if (targets > 1) return Unsupported("more than one target");
+  }
+  ensemble.num_features = static_cast<int32_t>(features);
+  ensemble.num_groups = classes > 1 ? static_cast<int32_t>(classes) : 1;
+  const auto base = static_cast<float>(base_score);
+  ensemble.base_margin =
+      ensemble.objective == Objective::kSigmoid ? -std::log(1.0f / base - 1.0f) : base;
+  return absl::OkStatus();
+}
+
+absl::Status ReadTrees(element booster, TreeEnsemble& ensemble) {
+  std::string_view name;
+  if (booster["name"].get(name) != simdjson::SUCCESS) return Malformed("no booster name");
+  if (name != "gbtree") return Unsupported(fmt::format("the '{}' booster", name));
+  STRATA_ASSIGN_OR_RETURN(element model, Field(booster, "model"));
+  STRATA_ASSIGN_OR_RETURN(element param, Field(model, "gbtree_model_param"));
+  STRATA_ASSIGN_OR_RETURN(double parallel, NumberParameter(param, "num_parallel_tree"));
+  (void)parallel;  // parallel trees are summed like any other trees
+  STRATA_ASSIGN_OR_RETURN(array trees, ArrayField(model, "trees"));
+  STRATA_ASSIGN_OR_RETURN(std::vector<int32_t> groups, Numbers<int32_t>(model, "tree_info"));
+  if (groups.size() != trees.size()) return Malformed("tree_info does not match the trees");
+  for (int32_t group : groups) {
+    if (group < 0 || group >= ensemble.num_groups) return Malformed("tree_info names no group");
+  }
+  ensemble.groups = std::move(groups);
+  for (element tree : trees) STRATA_RETURN_IF_ERROR(AppendTree(tree, ensemble));
+  return absl::OkStatus();
+}
+
+// XGBoost writes a categorical node's threshold as a bare NaN, which is not
+// JSON; such a model is recognised by its non-empty category lists before
+// parsing.
+bool HasCategoricalSplits(std::string_view json) {
+  constexpr std::string_view kNodes = "\"categories_nodes\":[";
+  for (size_t at = json.find(kNodes); at != json.npos; at = json.find(kNodes, at + 1)) {
+    const size_t next = at + kNodes.size();
+    if (next < json.size() && json[next] != ']') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<TreeEnsemble> ParseXGBoostJson(std::string_view json) {
+  if (HasCategoricalSplits(json)) return Unsupported("categorical splits");
+  simdjson::dom::parser parser;
+  element root;
+  if (auto error = parser.parse(simdjson::padded_string(json)).get(root); error) {
+    return Malformed(simdjson::error_message(error));
+  }
+  STRATA_ASSIGN_OR_RETURN(element learner, Field(root, "learner"));
+  TreeEnsemble ensemble;
+  STRATA_RETURN_IF_ERROR(ReadObjective(learner, ensemble));
+  STRATA_RETURN_IF_ERROR(ReadBase(learner, ensemble));
+  STRATA_ASSIGN_OR_RETURN(element booster, Field(learner, "gradient_booster"));
+  STRATA_RETURN_IF_ERROR(ReadTrees(booster, ensemble));
+  return ensemble;
+}
+
+}  // namespace strata::runtime::trees

@@ -1,0 +1,95 @@
+#include "runtime/trees/tree_predictor.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace strata::runtime::trees {
+namespace {
+
+constexpr int64_t kBlockRows = 64;
+
+inline float LeafValue(const TreeNode* nodes, int32_t index, const float* row) {
+  const TreeNode* node = nodes + index;
+  while (node->left >= 0) {
+    const float x = row[node->feature & TreeNode::kFeatureMask];
+    int32_t next;
+    if (std::isnan(x)) {
+      next = (node->feature & TreeNode::kDefaultLeft) ? node->left : node->right;
+    } else {
+      next = x < node->value ? node->left : node->right;
+    }
+    node = nodes + next;
+  }
+  return node->value;
+}
+
+void PredictBlock(const TreeEnsemble& ensemble, const float* features, int64_t rows,
+                  float* margins) {
+  const int64_t width = ensemble.num_features;
+  const int64_t groups = ensemble.num_groups;
+  const TreeNode* nodes = ensemble.nodes.data();
+  for (size_t tree = 0; tree < ensemble.roots.size(); ++tree) {
+    const int32_t root = ensemble.roots[tree];
+    const int64_t group = ensemble.groups[tree];
+    for (int64_t row = 0; row < rows; ++row) {
+      margins[row * groups + group] += LeafValue(nodes, root, features + row * width);
+    }
+  }
+}
+
+// XGBoost 1.7's common::Sigmoid.
+inline float Sigmoid(float x) {
+  constexpr float kEps = 1e-16f;
+  x = std::min(-x, 88.7f);
+  const float denominator = std::exp(x) + 1.0f + kEps;
+  return 1.0f / denominator;
+}
+
+// XGBoost 1.7's common::Softmax over one row's groups.
+void Softmax(float* begin, float* end) {
+  float largest = *begin;
+  for (float* it = begin + 1; it != end; ++it) largest = std::max(*it, largest);
+  double sum = 0;
+  for (float* it = begin; it != end; ++it) {
+    *it = std::exp(*it - largest);
+    sum += *it;
+  }
+  for (float* it = begin; it != end; ++it) *it /= static_cast<float>(sum);
+}
+
+}  // namespace
+
+void PredictMargins(const TreeEnsemble& ensemble, std::span<const float> features, int64_t rows,
+                    std::span<float> margins) {
+  std::fill(margins.begin(), margins.end(), ensemble.base_margin);
+  const int64_t width = ensemble.num_features;
+  const int64_t groups = ensemble.num_groups;
+  for (int64_t start = 0; start < rows; start += kBlockRows) {
+    const int64_t block = std::min(kBlockRows, rows - start);
+    PredictBlock(ensemble, features.data() + start * width, block, margins.data() + start * groups);
+  }
+}
+
+void TransformMargins(const TreeEnsemble& ensemble, int64_t rows, std::span<float> margins) {
+  const int64_t groups = ensemble.num_groups;
+  switch (ensemble.objective) {
+    case Objective::kIdentity:
+      return;
+    case Objective::kSigmoid:
+      for (float& margin : margins) margin = Sigmoid(margin);
+      return;
+    case Objective::kSoftprob:
+      for (int64_t row = 0; row < rows; ++row) {
+        Softmax(margins.data() + row * groups, margins.data() + (row + 1) * groups);
+      }
+      return;
+    case Objective::kSoftmax:
+      for (int64_t row = 0; row < rows; ++row) {
+        const float* begin = margins.data() + row * groups;
+        margins[row] = static_cast<float>(std::max_element(begin, begin + groups) - begin);
+      }
+      return;
+  }
+}
+
+}  // namespace strata::runtime::trees

@@ -1,0 +1,119 @@
+#include "runtime/trees/trees_backend.h"
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "core/status_macros.h"
+#include "fmt/format.h"
+#include "runtime/signature_check.h"
+#include "runtime/trees/tree_ensemble.h"
+#include "runtime/trees/tree_predictor.h"
+
+namespace strata::runtime {
+namespace {
+
+class TreesModel : public Model {
+ public:
+  TreesModel(ModelConfig config, trees::TreeEnsemble ensemble, bool margin)
+      : config_(std::move(config)), ensemble_(std::move(ensemble)), margin_(margin) {}
+
+  absl::StatusOr<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs) override;
+
+ private:
+  absl::Status CheckInput(std::span<const core::Tensor> inputs) const;
+  core::Shape OutputShape(int64_t rows) const;
+
+  ModelConfig config_;
+  trees::TreeEnsemble ensemble_;
+  bool margin_;
+};
+
+absl::Status TreesModel::CheckInput(std::span<const core::Tensor> inputs) const {
+  const int64_t width = ensemble_.num_features;
+  if (inputs.size() != 1 || inputs[0].dtype != core::DataType::kFp32 ||
+      inputs[0].shape.size() != 2 || inputs[0].shape[0] < 0 || inputs[0].shape[1] != width ||
+      inputs[0].data.size() != static_cast<size_t>(inputs[0].shape[0] * width) * sizeof(float)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "model '{}' takes one FP32 [N,{}] input with matching data", config_.name, width));
+  }
+  return absl::OkStatus();
+}
+
+// XGBoost's shape ([N] for one value per row, [N, K] for K probabilities),
+// with the declared rank winning when the element counts agree.
+core::Shape TreesModel::OutputShape(int64_t rows) const {
+  const bool per_group =
+      ensemble_.num_groups > 1 && (margin_ || ensemble_.objective != trees::Objective::kSoftmax);
+  core::Shape natural = per_group ? core::Shape{rows, ensemble_.num_groups} : core::Shape{rows};
+  core::Shape declared = config_.outputs[0].shape;
+  for (int64_t& dim : declared) {
+    if (dim < 0) dim = rows;
+  }
+  return core::ElementCount(declared) == core::ElementCount(natural) ? declared : natural;
+}
+
+absl::StatusOr<std::vector<core::Tensor>> TreesModel::Run(std::span<const core::Tensor> inputs) {
+  STRATA_RETURN_IF_ERROR(CheckInput(inputs));
+  const int64_t rows = inputs[0].shape[0];
+  std::vector<float> margins(static_cast<size_t>(rows * ensemble_.num_groups));
+  trees::PredictMargins(ensemble_, inputs[0].As<float>(), rows, margins);
+  if (!margin_) trees::TransformMargins(ensemble_, rows, margins);
+  core::Tensor out{config_.outputs[0].name, core::DataType::kFp32, OutputShape(rows), {}};
+  out.data.resize(static_cast<size_t>(core::ElementCount(out.shape).value_or(0)) * sizeof(float));
+  std::memcpy(out.data.data(), margins.data(), out.data.size());
+  std::vector<core::Tensor> outputs;
+  outputs.push_back(std::move(out));
+  return outputs;
+}
+
+absl::StatusOr<bool> MarginParameter(const ModelConfig& config) {
+  auto it = config.parameters.find("output");
+  if (it == config.parameters.end() || it->second == "probability") return false;
+  if (it->second == "margin") return true;
+  return absl::InvalidArgumentError(
+      fmt::format("model '{}' parameter 'output' must be 'probability' or 'margin', got '{}'",
+                  config.name, it->second));
+}
+
+absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(fmt::format("cannot read {}", path.string()));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Model>> LoadTreesModel(const ModelConfig& config,
+                                                      const std::filesystem::path& version_dir) {
+  STRATA_RETURN_IF_ERROR(CheckTreeModelSignature(config, "trees"));
+  STRATA_ASSIGN_OR_RETURN(std::filesystem::path artifact,
+                          ArtifactPath(config, version_dir, "model.json"));
+  STRATA_ASSIGN_OR_RETURN(bool margin, MarginParameter(config));
+  STRATA_ASSIGN_OR_RETURN(std::string json, ReadFile(artifact));
+  absl::StatusOr<trees::TreeEnsemble> ensemble = trees::ParseXGBoostJson(json);
+  if (!ensemble.ok()) {
+    return absl::Status(
+        ensemble.status().code(),
+        fmt::format("model '{}': {}", config.name, std::string(ensemble.status().message())));
+  }
+  const int64_t declared = config.inputs[0].shape[1];
+  if (declared != ensemble->num_features) {
+    return absl::FailedPreconditionError(
+        fmt::format("model '{}': model expects {} features but config.yaml declares {}",
+                    config.name, ensemble->num_features, declared));
+  }
+  auto model = std::make_unique<TreesModel>(config, *std::move(ensemble), margin);
+  STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> dry_inputs,
+                          MakeDryRunInputs(config, config.max_batch_size > 0 ? 2 : 1));
+  STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> dry_outputs, model->Run(dry_inputs));
+  STRATA_RETURN_IF_ERROR(CheckOutputsMatch(config, dry_outputs));
+  return model;
+}
+
+Backend TreesBackend() { return Backend{"trees", "strata_trees", &LoadTreesModel}; }
+
+}  // namespace strata::runtime
