@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -91,38 +92,59 @@ absl::Status CheckTreeIsPlain(element tree, size_t nodes) {
   return absl::OkStatus();
 }
 
-// Appends one tree's nodes, children made absolute.
-absl::Status AppendTree(element tree, TreeEnsemble& ensemble) {
-  STRATA_ASSIGN_OR_RETURN(auto left, Numbers<int64_t>(tree, "left_children"));
-  STRATA_ASSIGN_OR_RETURN(auto right, Numbers<int64_t>(tree, "right_children"));
-  STRATA_ASSIGN_OR_RETURN(auto conditions, Numbers<float>(tree, "split_conditions"));
-  STRATA_ASSIGN_OR_RETURN(auto indices, Numbers<int64_t>(tree, "split_indices"));
-  STRATA_ASSIGN_OR_RETURN(auto default_left, Numbers<int64_t>(tree, "default_left"));
-  const size_t n = left.size();
-  if (n == 0 || right.size() != n || conditions.size() != n || indices.size() != n ||
-      default_left.size() != n) {
+// One tree's arrays as XGBoost writes them.
+struct RawTree {
+  std::vector<int64_t> left, right, indices, default_left;
+  std::vector<float> conditions;
+};
+
+absl::StatusOr<RawTree> ReadRawTree(element tree) {
+  RawTree raw;
+  STRATA_ASSIGN_OR_RETURN(raw.left, Numbers<int64_t>(tree, "left_children"));
+  STRATA_ASSIGN_OR_RETURN(raw.right, Numbers<int64_t>(tree, "right_children"));
+  STRATA_ASSIGN_OR_RETURN(raw.conditions, Numbers<float>(tree, "split_conditions"));
+  STRATA_ASSIGN_OR_RETURN(raw.indices, Numbers<int64_t>(tree, "split_indices"));
+  STRATA_ASSIGN_OR_RETURN(raw.default_left, Numbers<int64_t>(tree, "default_left"));
+  const size_t n = raw.left.size();
+  if (n == 0 || raw.right.size() != n || raw.conditions.size() != n || raw.indices.size() != n ||
+      raw.default_left.size() != n) {
     return Malformed("tree arrays of different lengths");
   }
   STRATA_RETURN_IF_ERROR(CheckTreeIsPlain(tree, n));
+  return raw;
+}
+
+// Appends one tree's nodes in breadth-first order, so that every split's
+// two children sit side by side (left, then right at left + 1): the walk
+// then picks the next node with arithmetic instead of a branch.
+absl::Status AppendTree(const RawTree& raw, int32_t num_features, TreeEnsemble& ensemble) {
+  const auto n = static_cast<int64_t>(raw.left.size());
   const auto base = static_cast<int32_t>(ensemble.nodes.size());
   ensemble.roots.push_back(base);
-  for (size_t i = 0; i < n; ++i) {
+  std::vector<int64_t> order = {0};  // old index of each new node
+  std::vector<int32_t> level = {0};  // splits above each new node
+  int32_t depth = 0;
+  for (size_t next = 0; next < order.size(); ++next) {
+    const int64_t old = order[next];
+    depth = std::max(depth, level[next]);
     TreeNode node;
-    node.value = conditions[i];
-    const bool leaf = left[i] < 0;
-    if (!leaf) {
-      if (left[i] >= static_cast<int64_t>(n) || right[i] < 0 ||
-          right[i] >= static_cast<int64_t>(n) || indices[i] < 0 ||
-          indices[i] >= ensemble.num_features) {
-        return Malformed(fmt::format("node {} points outside its tree or features", i));
+    node.value = raw.conditions[old];
+    if (raw.left[old] >= 0) {
+      const int64_t l = raw.left[old], r = raw.right[old], f = raw.indices[old];
+      if (l >= n || r < 0 || r >= n || f < 0 || f >= num_features ||
+          static_cast<int64_t>(order.size()) + 2 > n) {
+        return Malformed(fmt::format("node {} points outside its tree or features", old));
       }
-      node.left = base + static_cast<int32_t>(left[i]);
-      node.right = base + static_cast<int32_t>(right[i]);
+      node.left = base + static_cast<int32_t>(order.size());
       node.feature =
-          static_cast<uint32_t>(indices[i]) | (default_left[i] ? TreeNode::kDefaultLeft : 0);
+          static_cast<uint32_t>(f) | (raw.default_left[old] ? TreeNode::kDefaultLeft : 0);
+      order.push_back(l);
+      order.push_back(r);
+      level.insert(level.end(), 2, level[next] + 1);
     }
     ensemble.nodes.push_back(node);
   }
+  ensemble.depths.push_back(depth);
   return absl::OkStatus();
 }
 
@@ -181,7 +203,10 @@ absl::Status ReadTrees(element booster, TreeEnsemble& ensemble) {
     if (group < 0 || group >= ensemble.num_groups) return Malformed("tree_info names no group");
   }
   ensemble.groups = std::move(groups);
-  for (element tree : trees) STRATA_RETURN_IF_ERROR(AppendTree(tree, ensemble));
+  for (element tree : trees) {
+    STRATA_ASSIGN_OR_RETURN(RawTree raw, ReadRawTree(tree));
+    STRATA_RETURN_IF_ERROR(AppendTree(raw, ensemble.num_features, ensemble));
+  }
   return absl::OkStatus();
 }
 

@@ -1,11 +1,11 @@
 // TreeEnsemble is a gradient-boosted tree model in flat arrays laid out for
-// the walk: every tree's nodes side by side in one vector of 16-byte nodes,
-// children as absolute indices, the default direction for a missing value
-// packed into the feature index. ParseXGBoostJson() reads XGBoost's JSON
-// model format (1.x: `learner.gradient_booster.model.trees`) and refuses,
-// with the reason, what the engine cannot express (categorical splits,
-// gblinear, dart, vector leaves, an objective it does not know), so the
-// caller can fall back to XGBoost. A value type, immutable once parsed.
+// the walk: every tree's nodes side by side in one vector of 12-byte nodes,
+// in breadth-first order so a split's children are adjacent (left, left + 1),
+// the default direction for a missing value packed into the feature index. ParseXGBoostJson() reads
+// XGBoost's JSON model format (1.x: `learner.gradient_booster.model.trees`) and refuses, with the
+// reason, what the engine cannot express (categorical splits, gblinear, dart, vector leaves, an
+// objective it does not know), so the caller can fall back to XGBoost. A value type, immutable once
+// parsed.
 #ifndef STRATA_RUNTIME_TREES_TREE_ENSEMBLE_H_
 #define STRATA_RUNTIME_TREES_TREE_ENSEMBLE_H_
 
@@ -24,8 +24,7 @@ struct TreeNode {
 
   float value = 0;       // split threshold (go left when x < value), or the leaf value
   uint32_t feature = 0;  // split feature | kDefaultLeft when a missing value goes left
-  int32_t left = -1;     // absolute node index; -1 for a leaf
-  int32_t right = -1;
+  int32_t left = -1;     // absolute index of the left child (the right is left + 1); -1: leaf
 };
 
 // What turns a row's summed margins into the answer.
@@ -40,6 +39,7 @@ struct TreeEnsemble {
   std::vector<TreeNode> nodes;
   std::vector<int32_t> roots;   // per tree, its root's index in `nodes`
   std::vector<int32_t> groups;  // per tree, the output group it adds to
+  std::vector<int32_t> depths;  // per tree, the most splits from root to a leaf
   int32_t num_groups = 1;
   int32_t num_features = 0;
   float base_margin = 0;  // every group's starting margin

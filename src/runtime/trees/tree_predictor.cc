@@ -12,15 +12,35 @@ inline float LeafValue(const TreeNode* nodes, int32_t index, const float* row) {
   const TreeNode* node = nodes + index;
   while (node->left >= 0) {
     const float x = row[node->feature & TreeNode::kFeatureMask];
-    int32_t next;
-    if (std::isnan(x)) {
-      next = (node->feature & TreeNode::kDefaultLeft) ? node->left : node->right;
-    } else {
-      next = x < node->value ? node->left : node->right;
-    }
-    node = nodes + next;
+    // XGBoost: a missing value takes the default branch, else x < value goes left.
+    const bool right =
+        std::isnan(x) ? (node->feature & TreeNode::kDefaultLeft) == 0 : !(x < node->value);
+    node = nodes + node->left + static_cast<int32_t>(right);
   }
   return node->value;
+}
+
+// Walks one tree for `kLanes` rows at once, level by level: the rows'
+// node loads are independent, so the processor overlaps them.
+constexpr int64_t kLanes = 8;
+
+void WalkLanes(const TreeNode* nodes, int32_t root, int32_t depth, const float* rows, int64_t width,
+               float* margins, int64_t groups, int64_t group) {
+  int32_t at[kLanes];
+  for (int64_t lane = 0; lane < kLanes; ++lane) at[lane] = root;
+  for (int32_t level = 0; level < depth; ++level) {
+    for (int64_t lane = 0; lane < kLanes; ++lane) {
+      const TreeNode& node = nodes[at[lane]];
+      if (node.left < 0) continue;
+      const float x = rows[lane * width + (node.feature & TreeNode::kFeatureMask)];
+      const bool right =
+          std::isnan(x) ? (node.feature & TreeNode::kDefaultLeft) == 0 : !(x < node.value);
+      at[lane] = node.left + static_cast<int32_t>(right);
+    }
+  }
+  for (int64_t lane = 0; lane < kLanes; ++lane) {
+    margins[lane * groups + group] += nodes[at[lane]].value;
+  }
 }
 
 void PredictBlock(const TreeEnsemble& ensemble, const float* features, int64_t rows,
@@ -28,10 +48,15 @@ void PredictBlock(const TreeEnsemble& ensemble, const float* features, int64_t r
   const int64_t width = ensemble.num_features;
   const int64_t groups = ensemble.num_groups;
   const TreeNode* nodes = ensemble.nodes.data();
+  const int64_t laned = rows - rows % kLanes;
   for (size_t tree = 0; tree < ensemble.roots.size(); ++tree) {
     const int32_t root = ensemble.roots[tree];
     const int64_t group = ensemble.groups[tree];
-    for (int64_t row = 0; row < rows; ++row) {
+    for (int64_t row = 0; row < laned; row += kLanes) {
+      WalkLanes(nodes, root, ensemble.depths[tree], features + row * width, width,
+                margins + row * groups, groups, group);
+    }
+    for (int64_t row = laned; row < rows; ++row) {
       margins[row * groups + group] += LeafValue(nodes, root, features + row * width);
     }
   }
