@@ -133,6 +133,10 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&bargc, rest.data());
   if (benchmark::ReportUnrecognizedArguments(bargc, rest.data())) return 1;
   benchmark::RunSpecifiedBenchmarks();
+  // The model goes before main returns: XGBoost's booster freed during static
+  // destruction, after its own globals, crashed the process at exit.
+  benchmark::ClearRegisteredBenchmarks();
+  shared.reset();
   benchmark::Shutdown();
   return 0;
 }

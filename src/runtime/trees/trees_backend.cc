@@ -1,9 +1,11 @@
 #include "runtime/trees/trees_backend.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "core/status_macros.h"
 #include "fmt/format.h"
@@ -16,19 +18,52 @@ namespace {
 
 class TreesModel : public Model {
  public:
-  TreesModel(ModelConfig config, trees::TreeEnsemble ensemble, bool margin)
-      : config_(std::move(config)), ensemble_(std::move(ensemble)), margin_(margin) {}
+  TreesModel(ModelConfig config, trees::TreeEnsemble ensemble, bool margin, int threads)
+      : config_(std::move(config)),
+        ensemble_(std::move(ensemble)),
+        margin_(margin),
+        threads_(threads) {}
 
   absl::StatusOr<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs) override;
 
  private:
   absl::Status CheckInput(std::span<const core::Tensor> inputs) const;
   core::Shape OutputShape(int64_t rows) const;
+  void Predict(std::span<const float> features, int64_t rows, std::span<float> margins) const;
 
   ModelConfig config_;
   trees::TreeEnsemble ensemble_;
   bool margin_;
+  int threads_;  // the `threads` parameter: walkers for a large batch
 };
+
+// Below this many rows a batch is walked on the calling thread only.
+constexpr int64_t kRowsPerExtraThread = 8192;
+
+// Splits a large batch into `threads_` row ranges walked at once; each row
+// is still summed by one thread in tree order, so the answer is the same.
+void TreesModel::Predict(std::span<const float> features, int64_t rows,
+                         std::span<float> margins) const {
+  const int64_t parts =
+      std::min<int64_t>(threads_, std::max<int64_t>(1, rows / kRowsPerExtraThread));
+  const int64_t width = ensemble_.num_features, groups = ensemble_.num_groups;
+  const int64_t per_part = (rows + parts - 1) / parts;
+  std::vector<std::thread> walkers;
+  for (int64_t part = parts - 1; part >= 0; --part) {
+    const int64_t begin = part * per_part, count = std::min(per_part, rows - begin);
+    if (count <= 0) continue;
+    auto walk = [&, begin, count] {
+      trees::PredictMargins(ensemble_, features.subspan(begin * width, count * width), count,
+                            margins.subspan(begin * groups, count * groups));
+    };
+    if (part == 0) {
+      walk();
+    } else {
+      walkers.emplace_back(walk);
+    }
+  }
+  for (std::thread& walker : walkers) walker.join();
+}
 
 absl::Status TreesModel::CheckInput(std::span<const core::Tensor> inputs) const {
   const int64_t width = ensemble_.num_features;
@@ -58,7 +93,7 @@ absl::StatusOr<std::vector<core::Tensor>> TreesModel::Run(std::span<const core::
   STRATA_RETURN_IF_ERROR(CheckInput(inputs));
   const int64_t rows = inputs[0].shape[0];
   std::vector<float> margins(static_cast<size_t>(rows * ensemble_.num_groups));
-  trees::PredictMargins(ensemble_, inputs[0].As<float>(), rows, margins);
+  Predict(inputs[0].As<float>(), rows, margins);
   if (!margin_) trees::TransformMargins(ensemble_, rows, margins);
   core::Tensor out{config_.outputs[0].name, core::DataType::kFp32, OutputShape(rows), {}};
   out.data.resize(static_cast<size_t>(core::ElementCount(out.shape).value_or(0)) * sizeof(float));
@@ -93,6 +128,7 @@ absl::StatusOr<std::unique_ptr<Model>> LoadTreesModel(const ModelConfig& config,
   STRATA_ASSIGN_OR_RETURN(std::filesystem::path artifact,
                           ArtifactPath(config, version_dir, "model.json"));
   STRATA_ASSIGN_OR_RETURN(bool margin, MarginParameter(config));
+  STRATA_ASSIGN_OR_RETURN(int threads, ThreadsParameter(config));
   STRATA_ASSIGN_OR_RETURN(std::string json, ReadFile(artifact));
   absl::StatusOr<trees::TreeEnsemble> ensemble = trees::ParseXGBoostJson(json);
   if (!ensemble.ok()) {
@@ -106,7 +142,7 @@ absl::StatusOr<std::unique_ptr<Model>> LoadTreesModel(const ModelConfig& config,
         fmt::format("model '{}': model expects {} features but config.yaml declares {}",
                     config.name, ensemble->num_features, declared));
   }
-  auto model = std::make_unique<TreesModel>(config, *std::move(ensemble), margin);
+  auto model = std::make_unique<TreesModel>(config, *std::move(ensemble), margin, threads);
   STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> dry_inputs,
                           MakeDryRunInputs(config, config.max_batch_size > 0 ? 2 : 1));
   STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> dry_outputs, model->Run(dry_inputs));

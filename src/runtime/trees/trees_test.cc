@@ -56,21 +56,33 @@ ModelConfig ConfigFor(const Case& meta, bool margin) {
   return config;
 }
 
-// How many rows differ from XGBoost's answer in any bit.
-int64_t Mismatches(const std::string& name, bool margin) {
+template <typename T>
+std::vector<T> Repeat(const std::vector<T>& values, int times) {
+  std::vector<T> out;
+  for (int i = 0; i < times; ++i) out.insert(out.end(), values.begin(), values.end());
+  return out;
+}
+
+// How many rows differ from XGBoost's answer in any bit. `copies` > 1 runs
+// the fixture's rows that many times over in one batch on 2 threads.
+int64_t Mismatches(const std::string& name, bool margin, int copies = 1) {
   const std::filesystem::path dir = FixtureDir() / name;
-  const Case meta = ReadMeta(dir);
-  auto model = LoadTreesModel(ConfigFor(meta, margin), dir);
+  Case meta = ReadMeta(dir);
+  ModelConfig config = ConfigFor(meta, margin);
+  if (copies > 1) config.parameters["threads"] = "2";
+  auto model = LoadTreesModel(config, dir);
   EXPECT_TRUE(model.ok()) << model.status();
   if (!model.ok()) return -1;
+  meta.rows *= copies;
   core::Tensor x{"x", core::DataType::kFp32, {meta.rows, meta.features}, {}};
-  const std::vector<float> inputs = ReadFloats(dir / "inputs.f32");
+  const std::vector<float> inputs = Repeat(ReadFloats(dir / "inputs.f32"), copies);
   x.data.resize(inputs.size() * sizeof(float));
   std::memcpy(x.data.data(), inputs.data(), x.data.size());
   auto outputs = (*model)->Run(std::span<const core::Tensor>(&x, 1));
   EXPECT_TRUE(outputs.ok()) << outputs.status();
   if (!outputs.ok()) return -1;
-  const std::vector<float> expected = ReadFloats(dir / (margin ? "margin.f32" : "expected.f32"));
+  const std::vector<float> expected =
+      Repeat(ReadFloats(dir / (margin ? "margin.f32" : "expected.f32")), copies);
   const std::span<const float> got = (*outputs)[0].As<float>();
   EXPECT_EQ(got.size(), expected.size());
   if (got.size() != expected.size()) return -1;
@@ -88,6 +100,10 @@ class TreesMatchXGBoost : public testing::TestWithParam<std::string> {};
 TEST_P(TreesMatchXGBoost, AnswersAreBitIdentical) { EXPECT_EQ(Mismatches(GetParam(), false), 0); }
 
 TEST_P(TreesMatchXGBoost, MarginsAreBitIdentical) { EXPECT_EQ(Mismatches(GetParam(), true), 0); }
+
+TEST_P(TreesMatchXGBoost, LargeBatchesOnTwoThreadsAreBitIdentical) {
+  EXPECT_EQ(Mismatches(GetParam(), false, 6), 0);
+}
 
 INSTANTIATE_TEST_SUITE_P(Objectives, TreesMatchXGBoost,
                          testing::Values("logistic", "regression", "softprob", "softmax",

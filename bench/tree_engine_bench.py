@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""The native tree engine against XGBoost's own predictor, in process (bench/model_call_bench).
+
+  /usr/bin/python3 bench/tree_engine_bench.py [--repeats 3] [--out DIR]
+
+Models: the example breast_cancer_xgb (50 trees, depth 3, 30 features) and gbdt100, 100 trees of
+depth 6 on 30 generated features (binary:logistic, trained here in a few seconds). For each, one
+row per call on one thread, and 1,000,000 rows per call on 2 threads (`threads: 2`: XGBoost's
+nthread, the engine's walkers). XGBoost and the engine alternate, --repeats rounds each; figures
+are medians. One-row figures are CPU time per call (Google Benchmark's thread CPU time); the
+2-thread figures are wall time, since the walkers' CPU is not the main thread's.
+
+Targets (issue 17): one row ≤ 1 µs and ≥ 10× faster than XGBoost; 1M rows on 2 threads ≥ 3×
+XGBoost's rows/s.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import ROOT, log, machine, models, report  # noqa: E402
+
+BENCH = os.path.join(ROOT, "build", "release", "bench", "model_call_bench")
+CONFIG = """backend: xgboost
+max_batch_size: 0
+inputs:
+  - {{name: features, datatype: FP32, shape: [-1, 30]}}
+outputs:
+  - {{name: probability, datatype: FP32, shape: [-1]}}
+parameters:
+  threads: {threads}
+"""
+
+
+def write_gbdt100(models_dir):
+    import numpy as np
+    import xgboost as xgb
+    rng = np.random.default_rng(100)
+    x = rng.normal(size=(20000, 30)).astype(np.float32)
+    z = x[:, 0] - x[:, 1] * x[:, 2] + np.sin(2 * x[:, 3]) + 0.3 * x[:, 4:10].sum(1)
+    y = (rng.random(len(z)) < 1 / (1 + np.exp(-z))).astype(np.float32)
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 6, "eta": 0.1,
+                         "tree_method": "hist", "seed": 0}, xgb.DMatrix(x, label=y), 100)
+    os.makedirs(os.path.join(models_dir, "gbdt100", "1"), exist_ok=True)
+    booster.save_model(os.path.join(models_dir, "gbdt100", "1", "model.json"))
+
+
+def model_dir(out, source, name, threads):
+    """A copy of the model with `threads` in its config (the bench reads config.yaml)."""
+    d = os.path.join(out, "models", f"{name}_t{threads}")
+    os.makedirs(os.path.join(d, "1"), exist_ok=True)
+    shutil.copy(os.path.join(source, "1", "model.json"), os.path.join(d, "1", "model.json"))
+    with open(os.path.join(d, "config.yaml"), "w") as f:
+        f.write(CONFIG.format(threads=threads))
+    return d
+
+
+def one_run(directory, backend, rows):
+    cmd = [BENCH, f"--model_dir={directory}", f"--rows={rows}", f"--backend={backend}",
+           "--benchmark_min_time=1"]
+    log(" ".join(cmd))
+    # The console format: Debian's Google Benchmark 1.7 crashes writing JSON's context here.
+    text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    line = next(x for x in text.splitlines() if "/Run/rows:" in x)
+    m = re.search(r"\s([\d.]+) (ns|us|ms)\s+([\d.]+) (ns|us|ms)", line)
+    scale = {"us": 1.0, "ms": 1e3, "ns": 1e-3}
+    return {"real_us": float(m.group(1)) * scale[m.group(2)],
+            "cpu_us": float(m.group(3)) * scale[m.group(4)]}
+
+
+def measure(out, name, source, rows, threads, repeats):
+    directory = model_dir(out, source, name, threads)
+    runs = {"xgboost": [], "trees": []}
+    for _ in range(repeats):
+        for backend in runs:
+            runs[backend].append(one_run(directory, backend, rows))
+    key = "cpu_us" if threads == 1 else "real_us"
+    xgb_us = report.median([r[key] for r in runs["xgboost"]])
+    trees_us = report.median([r[key] for r in runs["trees"]])
+    return {"model": name, "rows": rows, "threads": threads, "figure": key,
+            "xgboost_us": xgb_us, "trees_us": trees_us, "ratio": xgb_us / trees_us, "runs": runs}
+
+
+def main():
+    ap = report.parser(__doc__)
+    ap.add_argument("--out")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    out = report.out_dir(args, "trees")
+    if not os.path.exists(BENCH):
+        sys.exit(f"build it first: cmake --build --preset release --target model_call_bench")
+    models.train_examples()
+    write_gbdt100(os.path.join(out, "models"))
+    sources = {"breast_cancer_xgb": os.path.join(models.EXAMPLES, "models", "breast_cancer_xgb"),
+               "gbdt100": os.path.join(out, "models", "gbdt100")}
+    load_before = machine.loadavg()
+    results = []
+    for name, source in sources.items():
+        results.append(measure(out, name, source, 1, 1, args.repeats))
+        results.append(measure(out, name, source, 1_000_000, 2, args.repeats))
+    print(f"\nMachine: {machine.machine_info()}; load average before {load_before}, "
+          f"after {machine.loadavg()}\n")
+    print("| model | rows per call | threads | XGBoost | tree engine | engine per row | speed-up |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        what = "CPU" if r["figure"] == "cpu_us" else "wall"
+        print(f"| {r['model']} | {r['rows']:,} | {r['threads']} | {r['xgboost_us']:,.2f} µs {what} "
+              f"| {r['trees_us']:,.2f} µs {what} | {r['trees_us'] / r['rows'] * 1000:,.1f} ns "
+              f"| {r['ratio']:.1f}× |")
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"command": report.command_line(), "results": results}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
