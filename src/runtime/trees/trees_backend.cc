@@ -9,6 +9,7 @@
 
 #include "core/status_macros.h"
 #include "fmt/format.h"
+#include "runtime/library_error.h"
 #include "runtime/signature_check.h"
 #include "runtime/trees/tree_ensemble.h"
 #include "runtime/trees/tree_predictor.h"
@@ -131,10 +132,16 @@ absl::StatusOr<std::unique_ptr<Model>> LoadTreesModel(const ModelConfig& config,
   STRATA_ASSIGN_OR_RETURN(int threads, ThreadsParameter(config));
   STRATA_ASSIGN_OR_RETURN(std::string json, ReadFile(artifact));
   absl::StatusOr<trees::TreeEnsemble> ensemble = trees::ParseXGBoostJson(json);
-  if (!ensemble.ok()) {
-    return absl::Status(
-        ensemble.status().code(),
+  if (ensemble.status().code() == absl::StatusCode::kUnimplemented) {
+    return absl::UnimplementedError(
         fmt::format("model '{}': {}", config.name, std::string(ensemble.status().message())));
+  }
+  if (!ensemble.ok()) {
+    return WithLibraryDetail(
+        absl::Status(ensemble.status().code(),
+                     fmt::format("model '{}': cannot load {} as an XGBoost JSON model", config.name,
+                                 artifact.string())),
+        ensemble.status().message());
   }
   const int64_t declared = config.inputs[0].shape[1];
   if (declared != ensemble->num_features) {
