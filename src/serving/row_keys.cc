@@ -1,6 +1,7 @@
 #include "serving/row_keys.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "core/fingerprint.h"
@@ -129,25 +130,30 @@ std::vector<std::string> KeyTextsOf(const store::KeySchema& key_schema,
                                     const std::vector<std::string>& keys) {
   const std::vector<store::KeyColumn>& columns = key_schema.columns();
   if (columns.empty()) return {};
-  std::vector<std::string> texts;
-  texts.reserve(keys.size());
-  for (const std::string& key : keys) {
-    absl::StatusOr<std::vector<store::KeyValue>> values = key_schema.Decode(key);
-    if (!values.ok()) return {};
-    std::string text = "{";
-    for (size_t c = 0; c < columns.size(); ++c) {
-      if (c > 0) text += ',';
-      core::AppendJsonString(columns[c].name, text);
-      text += ':';
-      if (const auto* i = std::get_if<int64_t>(&(*values)[c])) {
-        fmt::format_to(std::back_inserter(text), "{}", *i);
-      } else {
-        core::AppendJsonString(std::get<std::string>((*values)[c]), text);
-      }
-    }
+  // Each column's text before its value: {"a": then ,"b": and so on.
+  std::vector<std::string> heads(columns.size());
+  for (size_t c = 0; c < columns.size(); ++c) {
+    heads[c] = c == 0 ? "{" : ",";
+    core::AppendJsonString(columns[c].name, heads[c]);
+    heads[c] += ':';
+  }
+  std::vector<std::string> texts(keys.size());
+  for (size_t k = 0; k < keys.size(); ++k) {
+    std::string& text = texts[k];
+    const bool fits = key_schema.Visit(
+        keys[k],
+        [&](size_t c, int64_t v) {
+          text += heads[c];
+          char digits[24];
+          text.append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr);
+        },
+        [&](size_t c, std::string_view v) {
+          text += heads[c];
+          core::AppendJsonString(v, text);
+        });
+    if (!fits) return {};
     text += '}';
     if (text.size() > core::kMaxKeyBytes) text = core::KeyFingerprintMarker(text);
-    texts.push_back(std::move(text));
   }
   return texts;
 }
