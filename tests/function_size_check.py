@@ -12,7 +12,7 @@ import sys
 
 SOURCE_DIR = os.environ.get(
     "STRATA_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
-CHECKED = ["src/serving", "src/features"]
+CHECKED = ["src"]
 NOT_A_FUNCTION = re.compile(r"^(namespace|class|struct|enum|union|extern|template\s*<[^>]*>\s*(class|struct))\b")
 
 

@@ -31,8 +31,8 @@ std::string PowerOfTen(int exponent) {
   return fmt::format("10<tspan dy=\"-6\" font-size=\"9\">{}</tspan>", exponent);
 }
 
-void MapPanel(const ChartInput& in, std::string& svg) {
-  const PlanMap& map = *in.map;
+// The map's cells, each colored by the plan that wins there.
+void MapCells(const PlanMap& map, std::string& svg) {
   const PlanMapOptions& o = map.options();
   const double cw = kMapW / o.columns, ch = kMapH / o.rows;
   svg += "<g shape-rendering=\"crispEdges\">\n";
@@ -46,6 +46,10 @@ void MapPanel(const ChartInput& in, std::string& svg) {
     }
   }
   svg += "</g>\n";
+}
+
+// The map's frame, ticks, axis titles and panel title.
+void MapAxes(const PlanMapOptions& o, std::string& svg) {
   svg += fmt::format(
       "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", kMapX,
       kMapY, kMapW, kMapH);
@@ -73,7 +77,11 @@ void MapPanel(const ChartInput& in, std::string& svg) {
       kMapX - 45, kMapY + kMapH / 2);
   svg += fmt::format("<text x=\"{}\" y=\"{}\" font-weight=\"bold\">Where each plan wins</text>\n",
                      kMapX, kMapY - 12);
-  // The workload's point.
+}
+
+// The workload's point on the map, and the legend under it.
+void MapPointAndLegend(const ChartInput& in, const PlanMapOptions& o, std::string& svg) {
+  const double span = o.max_log10_keys - o.min_log10_keys;
   const double lx =
       std::clamp(std::log10(std::max(1.0, in.cardinality)), o.min_log10_keys, o.max_log10_keys);
   const double px = kMapX + (lx - o.min_log10_keys) / span * kMapW;
@@ -85,7 +93,6 @@ void MapPanel(const ChartInput& in, std::string& svg) {
       "this workload</text>\n",
       px, py, px + (px > kMapX + kMapW * 0.7 ? -12 : 12), py + 4,
       px > kMapX + kMapW * 0.7 ? "end" : "start");
-  // Legend.
   double x = kMapX;
   for (Plan plan : {Plan::kStatic, Plan::kHybrid, Plan::kDynamic}) {
     svg += fmt::format(
@@ -96,12 +103,21 @@ void MapPanel(const ChartInput& in, std::string& svg) {
   }
 }
 
-void CoveragePanel(const ChartInput& in, std::string& svg) {
-  const CoverageCurve& curve = *in.coverage;
-  const double total = std::max(10.0, curve.total_keys());
-  const double span = std::log10(total);
-  auto X = [&](double keys) { return kCovX + std::log10(std::max(1.0, keys)) / span * kCovW; };
-  auto Y = [&](double share) { return kCovY + kCovH - share * kCovH; };
+void MapPanel(const ChartInput& in, std::string& svg) {
+  MapCells(*in.map, svg);
+  MapAxes(in.map->options(), svg);
+  MapPointAndLegend(in, in.map->options(), svg);
+}
+
+// The coverage panel's scale: keys on a log axis up to the curve's total.
+struct CoverageScale {
+  double span;
+  double X(double keys) const { return kCovX + std::log10(std::max(1.0, keys)) / span * kCovW; }
+  double Y(double share) const { return kCovY + kCovH - share * kCovH; }
+};
+
+// The coverage panel's title, frame and grid.
+void CoverageGrid(const CoverageScale& scale, std::string& svg) {
   svg += fmt::format(
       "<text x=\"{}\" y=\"{}\" font-weight=\"bold\">Coverage: share of requests taken by "
       "the top K keys</text>\n",
@@ -109,24 +125,28 @@ void CoveragePanel(const ChartInput& in, std::string& svg) {
   svg += fmt::format(
       "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#fafafa\" stroke=\"#333\"/>\n",
       kCovX, kCovY, kCovW, kCovH);
-  for (int e = 0; e <= static_cast<int>(std::floor(span)); ++e) {
-    const double x = X(std::pow(10.0, e));
+  for (int e = 0; e <= static_cast<int>(std::floor(scale.span)); ++e) {
+    const double x = scale.X(std::pow(10.0, e));
     svg += fmt::format(
         "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#ddd\"/>"
         "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
         x, kCovY, kCovY + kCovH, kCovY + kCovH + 20, PowerOfTen(e));
   }
   for (int i = 0; i <= 4; ++i) {
-    const double y = Y(i / 4.0);
+    const double y = scale.Y(i / 4.0);
     svg += fmt::format(
         "<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"#ddd\"/>"
         "<text x=\"{3}\" y=\"{4:.1f}\" text-anchor=\"end\">{5}%</text>\n",
         kCovX, y, kCovX + kCovW, kCovX - 8, y + 4, i * 25);
   }
+}
+
+// The expected curve (solid), the observed one (dashed) and their captions.
+void CoverageCurves(const ChartInput& in, const CoverageScale& scale, std::string& svg) {
   auto path = [&](const CoverageCurve& c) {
-    std::string d = fmt::format("M{:.1f},{:.1f}", X(1), Y(c.ShareAt(1)));
+    std::string d = fmt::format("M{:.1f},{:.1f}", scale.X(1), scale.Y(c.ShareAt(1)));
     for (const CoveragePoint& p : c.points()) {
-      d += fmt::format(" L{:.1f},{:.1f}", X(p.keys), Y(p.share));
+      d += fmt::format(" L{:.1f},{:.1f}", scale.X(p.keys), scale.Y(p.share));
     }
     return d;
   };
@@ -137,7 +157,7 @@ void CoveragePanel(const ChartInput& in, std::string& svg) {
         path(*in.observed));
   }
   svg += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"#1f4e79\" stroke-width=\"2.5\"/>\n",
-                     path(curve));
+                     path(*in.coverage));
   svg += fmt::format(
       "<text x=\"{}\" y=\"{}\" fill=\"#555\" font-size=\"11\">solid: expected on new "
       "traffic{}</text>\n",
@@ -145,23 +165,31 @@ void CoveragePanel(const ChartInput& in, std::string& svg) {
   svg +=
       fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">K (top keys, log scale)</text>\n",
                   kCovX + kCovW / 2, kCovY + kCovH + 42);
-  if (in.recommendation != nullptr) {
-    const PlanEstimate& hybrid = in.recommendation->hybrid;
-    const double k = std::max(1.0, hybrid.table_keys);
-    const double x = X(k), y = Y(hybrid.hit_rate);
-    svg += fmt::format(
-        "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"{3}\" "
-        "stroke-dasharray=\"5,4\" stroke-width=\"1.5\"/>"
-        "<line x1=\"{4}\" y1=\"{5:.1f}\" x2=\"{0:.1f}\" y2=\"{5:.1f}\" stroke=\"{3}\" "
-        "stroke-dasharray=\"5,4\" stroke-width=\"1.5\"/>"
-        "<circle cx=\"{0:.1f}\" cy=\"{5:.1f}\" r=\"5\" fill=\"{3}\"/>\n",
-        x, kCovY, kCovY + kCovH, Color(Plan::kHybrid), kCovX, y);
-    svg += fmt::format(
-        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\" paint-order=\"stroke\" "
-        "stroke=\"#fafafa\" stroke-width=\"3\">K = {} → {:.1f}% of requests</text>\n",
-        x + (x > kCovX + kCovW * 0.6 ? -8 : 8), std::min(y + 18, kCovY + kCovH - 8),
-        x > kCovX + kCovW * 0.6 ? "end" : "start", FormatCount(k), 100 * hybrid.hit_rate);
-  }
+}
+
+// The recommended hybrid table's size K and the share of requests it takes.
+void CoverageMarker(const PlanEstimate& hybrid, const CoverageScale& scale, std::string& svg) {
+  const double k = std::max(1.0, hybrid.table_keys);
+  const double x = scale.X(k), y = scale.Y(hybrid.hit_rate);
+  svg += fmt::format(
+      "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"{3}\" "
+      "stroke-dasharray=\"5,4\" stroke-width=\"1.5\"/>"
+      "<line x1=\"{4}\" y1=\"{5:.1f}\" x2=\"{0:.1f}\" y2=\"{5:.1f}\" stroke=\"{3}\" "
+      "stroke-dasharray=\"5,4\" stroke-width=\"1.5\"/>"
+      "<circle cx=\"{0:.1f}\" cy=\"{5:.1f}\" r=\"5\" fill=\"{3}\"/>\n",
+      x, kCovY, kCovY + kCovH, Color(Plan::kHybrid), kCovX, y);
+  svg += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\" paint-order=\"stroke\" "
+      "stroke=\"#fafafa\" stroke-width=\"3\">K = {} → {:.1f}% of requests</text>\n",
+      x + (x > kCovX + kCovW * 0.6 ? -8 : 8), std::min(y + 18, kCovY + kCovH - 8),
+      x > kCovX + kCovW * 0.6 ? "end" : "start", FormatCount(k), 100 * hybrid.hit_rate);
+}
+
+void CoveragePanel(const ChartInput& in, std::string& svg) {
+  const CoverageScale scale{std::log10(std::max(10.0, in.coverage->total_keys()))};
+  CoverageGrid(scale, svg);
+  CoverageCurves(in, scale, svg);
+  if (in.recommendation != nullptr) CoverageMarker(in.recommendation->hybrid, scale, svg);
 }
 
 }  // namespace

@@ -194,57 +194,64 @@ PlanEstimate CostModel::Dynamic(const WorkloadProfile& profile) const {
   return plan;
 }
 
-Recommendation CostModel::Recommend(const WorkloadProfile& profile) const {
-  Recommendation r;
-  r.requests_per_second = Rate(profile);
-  r.static_plan = Static(profile);
-  r.hybrid = Hybrid(profile);
-  r.dynamic = Dynamic(profile);
-  const PlanEstimate* plans[] = {&r.dynamic, &r.static_plan, &r.hybrid};
+namespace {
+
+// The cheapest plan that meets the budgets; null when none does.
+const PlanEstimate* Cheapest(const std::vector<const PlanEstimate*>& plans) {
   const PlanEstimate* cheapest = nullptr;
   for (const PlanEstimate* p : plans) {
     if (p->feasible && (cheapest == nullptr || p->cost_per_hour < cheapest->cost_per_hour)) {
       cheapest = p;
     }
   }
+  return cheapest;
+}
+
+// The plan to recommend: a simpler plan within 5% of the cheapest wins; when
+// nothing meets the budgets, the lowest p99 comes closest.
+const PlanEstimate* Choose(const std::vector<const PlanEstimate*>& plans,
+                           const PlanEstimate* cheapest) {
   const PlanEstimate* chosen = cheapest;
   if (cheapest != nullptr) {
-    // A simpler plan within 5% of the cheapest wins.
     for (const PlanEstimate* p : plans) {
       if (p->feasible && Simplicity(p->plan) < Simplicity(chosen->plan) &&
           p->cost_per_hour <= cheapest->cost_per_hour * 1.05) {
         chosen = p;
       }
     }
-  } else {
-    // Nothing meets the budgets: the lowest p99 comes closest.
-    for (const PlanEstimate* p : plans) {
-      if (chosen == nullptr || p->p99_us < chosen->p99_us) chosen = p;
-    }
+    return chosen;
   }
-  r.chosen = chosen->plan;
+  for (const PlanEstimate* p : plans) {
+    if (chosen == nullptr || p->p99_us < chosen->p99_us) chosen = p;
+  }
+  return chosen;
+}
 
+// Why `r.chosen` was recommended, in a sentence or two.
+std::string Explain(const Recommendation& r, const PlanEstimate& chosen, bool any_feasible,
+                    const WorkloadProfile& profile) {
   const std::string shape =
       fmt::format("entropy {:.1f} bits over {} keys, peakedness {:.2f}", profile.entropy_bits,
                   FormatCount(profile.cardinality), profile.peakedness);
-  const std::string saving =
-      r.dynamic.cost_per_hour > 0
-          ? fmt::format("{:.0f}% of dynamic's cost",
-                        100 * chosen->cost_per_hour / r.dynamic.cost_per_hour)
-          : std::string("no model cost");
-  if (cheapest == nullptr) {
-    r.reason = fmt::format(
+  const std::string saving = r.dynamic.cost_per_hour > 0
+                                 ? fmt::format("{:.0f}% of dynamic's cost",
+                                               100 * chosen.cost_per_hour / r.dynamic.cost_per_hour)
+                                 : std::string("no model cost");
+  if (!any_feasible) {
+    return fmt::format(
         "no plan meets the budgets ({}); {} comes closest with p99 {}. Raise the "
         "memory budget, relax the objective or make the model faster",
-        shape, PlanName(chosen->plan), FormatMicros(chosen->p99_us));
-  } else if (r.chosen == Plan::kStatic) {
-    r.reason = fmt::format(
+        shape, PlanName(chosen.plan), FormatMicros(chosen.p99_us));
+  }
+  if (r.chosen == Plan::kStatic) {
+    return fmt::format(
         "static: the whole key space ({} keys) fits in {} and {} of requests find "
         "their key, so every answer is a lookup (p99 {}) at {}; {}",
         FormatCount(r.static_plan.table_keys), FormatBytes(r.static_plan.memory_bytes),
         Percent(r.static_plan.hit_rate), FormatMicros(r.static_plan.p99_us), saving, shape);
-  } else if (r.chosen == Plan::kHybrid) {
-    r.reason = fmt::format(
+  }
+  if (r.chosen == Plan::kHybrid) {
+    return fmt::format(
         "hybrid: the top {} keys ({} of the {}) take {} of requests; a {} "
         "table of them leaves the model {} of the traffic, at {} (p99 {}); {}",
         FormatCount(r.hybrid.table_keys),
@@ -252,17 +259,31 @@ Recommendation CostModel::Recommend(const WorkloadProfile& profile) const {
         profile.declared ? "key space" : "keys seen", Percent(r.hybrid.hit_rate),
         FormatBytes(r.hybrid.memory_bytes), Percent(1 - r.hybrid.hit_rate), saving,
         FormatMicros(r.hybrid.p99_us), shape);
-  } else {
-    std::string why;
-    if (!r.static_plan.feasible) why = fmt::format("static fails: {}", r.static_plan.why_not);
-    r.reason = fmt::format(
-        "dynamic: a table does not pay for itself (the best hybrid, {} key{} covering "
-        "{}, would cost {:.0f}% of dynamic){}; {}",
-        FormatCount(r.hybrid.table_keys), r.hybrid.table_keys == 1 ? "" : "s",
-        Percent(r.hybrid.hit_rate),
-        r.dynamic.cost_per_hour > 0 ? 100 * r.hybrid.cost_per_hour / r.dynamic.cost_per_hour : 0,
-        why.empty() ? "" : fmt::format(", and {}", why), shape);
   }
+  std::string why;
+  if (!r.static_plan.feasible) why = fmt::format("static fails: {}", r.static_plan.why_not);
+  return fmt::format(
+      "dynamic: a table does not pay for itself (the best hybrid, {} key{} covering "
+      "{}, would cost {:.0f}% of dynamic){}; {}",
+      FormatCount(r.hybrid.table_keys), r.hybrid.table_keys == 1 ? "" : "s",
+      Percent(r.hybrid.hit_rate),
+      r.dynamic.cost_per_hour > 0 ? 100 * r.hybrid.cost_per_hour / r.dynamic.cost_per_hour : 0,
+      why.empty() ? "" : fmt::format(", and {}", why), shape);
+}
+
+}  // namespace
+
+Recommendation CostModel::Recommend(const WorkloadProfile& profile) const {
+  Recommendation r;
+  r.requests_per_second = Rate(profile);
+  r.static_plan = Static(profile);
+  r.hybrid = Hybrid(profile);
+  r.dynamic = Dynamic(profile);
+  const std::vector<const PlanEstimate*> plans = {&r.dynamic, &r.static_plan, &r.hybrid};
+  const PlanEstimate* cheapest = Cheapest(plans);
+  const PlanEstimate* chosen = Choose(plans, cheapest);
+  r.chosen = chosen->plan;
+  r.reason = Explain(r, *chosen, cheapest != nullptr, profile);
   return r;
 }
 

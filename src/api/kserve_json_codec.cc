@@ -212,13 +212,8 @@ absl::StatusOr<core::Tensor> TakeBinaryData(core::Tensor tensor, int64_t size,
   return tensor;
 }
 
-// `binary`: the blobs that follow the JSON header; an input with a
-// binary_data_size parameter takes its data from their front.
-absl::StatusOr<core::Tensor> DecodeInput(element node, size_t index, std::string_view& binary) {
-  simdjson::dom::object object;
-  if (node.get_object().get(object)) {
-    return Invalid(fmt::format("inputs[{}] must be a JSON object", index));
-  }
+// An input's name, datatype and shape: a tensor without data.
+absl::StatusOr<core::Tensor> DecodeInputHeader(const simdjson::dom::object& object, size_t index) {
   core::Tensor tensor;
   std::string_view name;
   if (object["name"].get_string().get(name) || name.empty()) {
@@ -251,6 +246,13 @@ absl::StatusOr<core::Tensor> DecodeInput(element node, size_t index, std::string
     }
     tensor.shape.push_back(value);
   }
+  return tensor;
+}
+
+// Fills `tensor` from the input's 'data', or from the front of `binary` when
+// the input has a binary_data_size parameter.
+absl::StatusOr<core::Tensor> DecodeInputData(const simdjson::dom::object& object,
+                                             core::Tensor tensor, std::string_view& binary) {
   core::Parameters parameters;
   if (element params; !object["parameters"].get(params)) {
     STRATA_ASSIGN_OR_RETURN(parameters, DecodeParameters(params, ParameterScope::kInput));
@@ -275,6 +277,18 @@ absl::StatusOr<core::Tensor> DecodeInput(element node, size_t index, std::string
   }
   STRATA_RETURN_IF_ERROR(AppendData(data, tensor.dtype, tensor.name, tensor.data, 0));
   return tensor;
+}
+
+// `binary`: the blobs that follow the JSON header; an input with a
+// binary_data_size parameter takes its data from their front.
+absl::StatusOr<core::Tensor> DecodeInput(element node, size_t index, std::string_view& binary) {
+  simdjson::dom::object object;
+  if (node.get_object().get(object)) {
+    return Invalid(fmt::format("inputs[{}] must be a JSON object", index));
+  }
+  absl::StatusOr<core::Tensor> tensor = DecodeInputHeader(object, index);
+  if (!tensor.ok()) return tensor.status();
+  return DecodeInputData(object, *std::move(tensor), binary);
 }
 
 absl::StatusOr<core::RequestedOutput> DecodeOutput(element node, size_t index) {

@@ -273,106 +273,128 @@ absl::Status ExportHotKeys(const AdviseFlags& f, const Observed& o,
   return absl::OkStatus();
 }
 
-int RunAdvise(AdviseFlags f) {
+// Space-Saving ranks the head exactly, but once there are more distinct
+// keys than counters the bottom ranks fill with recent tail keys whose
+// counts are overestimated: on a flat workload most of an exported top K
+// would not be the top K. A key log can be read again with a counter per
+// distinct key, which counts every key exactly; `observed` is then replaced.
+absl::Status RereadForExactExport(AdviseFlags& f, absl::StatusOr<Observed>& observed) {
+  if (f.export_hot_keys <= 0 || !f.server.empty() || f.heavy_hitters_given) {
+    return absl::OkStatus();
+  }
+  const double distinct = observed->snapshot.sketch.Stats().distinct_keys;
+  if (distinct <= static_cast<double>(f.heavy_hitters)) return absl::OkStatus();
+  const size_t wanted = static_cast<size_t>(distinct * 1.05) + 1024;
+  if (f.key_log == "-") {
+    fmt::print(stderr,
+               "strata advise: about {:.0f} distinct keys exceed the {} heavy-hitter "
+               "counters and stdin cannot be read twice; the last exported ranks are "
+               "approximate (give a file, or --heavy-hitters {})\n",
+               distinct, f.heavy_hitters, wanted);
+    return absl::OkStatus();
+  }
+  f.heavy_hitters = std::min(wanted, kMaxExportCounters);
+  fmt::print(stderr,
+             "strata advise: about {:.0f} distinct keys exceed the heavy-hitter "
+             "counters; reading {} again with {} counters so that the exported keys are "
+             "the top {}\n",
+             distinct, f.key_log, f.heavy_hitters, f.export_hot_keys);
+  if (wanted > kMaxExportCounters) {
+    fmt::print(stderr,
+               "strata advise: capped at {} counters (about {} of memory); the last "
+               "exported ranks are approximate (--heavy-hitters N to choose)\n",
+               kMaxExportCounters, "1.5 GiB");
+  }
+  observed = ReadKeyLog(f);
+  return observed.status();
+}
+
+// A server's sketch cannot be read again: says when its top K is approximate.
+void WarnApproximateServerExport(const AdviseFlags& f, const Observed& observed) {
+  if (f.export_hot_keys <= 0 || f.server.empty()) return;
+  const advisor::WorkloadSketch& sketch = observed.snapshot.sketch;
+  const double distinct = sketch.Stats().distinct_keys;
+  if (distinct <= static_cast<double>(sketch.options().heavy_hitters)) return;
+  fmt::print(
+      stderr,
+      "strata advise: the server's sketch tracks {} heavy keys of about {:.0f} "
+      "distinct; exported keys seen fewer than about {:.0f} times may not be the "
+      "true top {} (export from a key log, `strata serve --key-log`, for an exact "
+      "top K)\n",
+      sketch.options().heavy_hitters, distinct,
+      static_cast<double>(sketch.requests()) / static_cast<double>(sketch.options().heavy_hitters),
+      f.export_hot_keys);
+}
+
+// The workload, from the key log or the server, counted for the export.
+absl::StatusOr<Observed> Observe(AdviseFlags& f) {
   if (f.key_log.empty() == f.server.empty()) {
-    return Fail(absl::InvalidArgumentError("give one of --key-log FILE or --server URL"));
+    return absl::InvalidArgumentError("give one of --key-log FILE or --server URL");
   }
   if (f.export_hot_keys > 0 && f.heavy_hitters < static_cast<size_t>(2 * f.export_hot_keys)) {
     f.heavy_hitters = static_cast<size_t>(2 * f.export_hot_keys);
   }
   absl::StatusOr<Observed> observed = f.server.empty() ? ReadKeyLog(f) : FetchSnapshot(f);
+  if (!observed.ok()) return observed.status();
+  if (absl::Status s = RereadForExactExport(f, observed); !s.ok()) return s;
+  WarnApproximateServerExport(f, *observed);
+  return observed;
+}
+
+// The report's workload: what was observed, its rate, and its profile.
+advisor::AdvisorReport Report(const AdviseFlags& f, const Observed& observed, double key_space,
+                              const advisor::CostModelOptions& options) {
+  advisor::AdvisorReport report;
+  report.endpoint = observed.snapshot.endpoint;
+  report.source = observed.source;
+  report.sample = observed.sample;
+  report.keys_are_json = !observed.hashed;
+  report.stats = observed.snapshot.sketch.Stats();
+  if (f.rate > 0) {
+    report.stats.requests_per_second = f.rate;
+  } else if (observed.snapshot.seconds > 0) {
+    report.stats.requests_per_second =
+        static_cast<double>(report.stats.requests) / observed.snapshot.seconds / observed.sample;
+  }
+  report.profile = advisor::WorkloadProfile::FromStats(report.stats, key_space);
+  report.options = options;
+  return report;
+}
+
+absl::Status WriteChart(const std::string& path, const advisor::CostModel& model,
+                        const advisor::AdvisorReport& report) {
+  const advisor::PlanMap map = advisor::PlanMap::Compute(
+      model, report.recommendation.requests_per_second, advisor::PlanMapOptions());
+  const std::string svg = advisor::RenderAdvisorChart(
+      {.title = fmt::format("strata advise: {} ({} recommended)", report.endpoint,
+                            advisor::PlanName(report.recommendation.chosen)),
+       .map = &map,
+       .cardinality = report.profile.cardinality,
+       .peakedness = report.profile.peakedness,
+       .coverage = &report.stats.expected_coverage,
+       .recommendation = &report.recommendation,
+       .observed = &report.stats.coverage});
+  std::ofstream out(path);
+  out << svg;
+  if (!out) return absl::UnavailableError(fmt::format("cannot write {}", path));
+  fmt::print(stderr, "strata advise: chart written to {}\n", path);
+  return absl::OkStatus();
+}
+
+int RunAdvise(AdviseFlags f) {
+  absl::StatusOr<Observed> observed = Observe(f);
   if (!observed.ok()) return Fail(observed.status());
-  // Space-Saving ranks the head exactly, but once there are more distinct
-  // keys than counters the bottom ranks fill with recent tail keys whose
-  // counts are overestimated: on a flat workload most of an exported top K
-  // would not be the top K. A key log can be read again with a counter per
-  // distinct key, which counts every key exactly.
-  if (f.export_hot_keys > 0 && f.server.empty() && !f.heavy_hitters_given) {
-    const double distinct = observed->snapshot.sketch.Stats().distinct_keys;
-    if (distinct > static_cast<double>(f.heavy_hitters)) {
-      const size_t wanted = static_cast<size_t>(distinct * 1.05) + 1024;
-      if (f.key_log == "-") {
-        fmt::print(stderr,
-                   "strata advise: about {:.0f} distinct keys exceed the {} heavy-hitter "
-                   "counters and stdin cannot be read twice; the last exported ranks are "
-                   "approximate (give a file, or --heavy-hitters {})\n",
-                   distinct, f.heavy_hitters, wanted);
-      } else {
-        f.heavy_hitters = std::min(wanted, kMaxExportCounters);
-        fmt::print(stderr,
-                   "strata advise: about {:.0f} distinct keys exceed the heavy-hitter "
-                   "counters; reading {} again with {} counters so that the exported keys are "
-                   "the top {}\n",
-                   distinct, f.key_log, f.heavy_hitters, f.export_hot_keys);
-        if (wanted > kMaxExportCounters) {
-          fmt::print(stderr,
-                     "strata advise: capped at {} counters (about {} of memory); the last "
-                     "exported ranks are approximate (--heavy-hitters N to choose)\n",
-                     kMaxExportCounters, "1.5 GiB");
-        }
-        observed = ReadKeyLog(f);
-        if (!observed.ok()) return Fail(observed.status());
-      }
-    }
-  }
-  if (f.export_hot_keys > 0 && !f.server.empty()) {
-    const advisor::WorkloadSketch& sketch = observed->snapshot.sketch;
-    const double distinct = sketch.Stats().distinct_keys;
-    if (distinct > static_cast<double>(sketch.options().heavy_hitters)) {
-      fmt::print(stderr,
-                 "strata advise: the server's sketch tracks {} heavy keys of about {:.0f} "
-                 "distinct; exported keys seen fewer than about {:.0f} times may not be the "
-                 "true top {} (export from a key log, `strata serve --key-log`, for an exact "
-                 "top K)\n",
-                 sketch.options().heavy_hitters, distinct,
-                 static_cast<double>(sketch.requests()) /
-                     static_cast<double>(sketch.options().heavy_hitters),
-                 f.export_hot_keys);
-    }
-  }
   absl::StatusOr<double> key_space = KeySpace(f);
   if (!key_space.ok()) return Fail(key_space.status());
   absl::StatusOr<advisor::CostModelOptions> options = Options(f, *observed);
   if (!options.ok()) return Fail(options.status());
 
-  advisor::AdvisorReport report;
-  report.endpoint = observed->snapshot.endpoint;
-  report.source = observed->source;
-  report.sample = observed->sample;
-  report.keys_are_json = !observed->hashed;
-  report.stats = observed->snapshot.sketch.Stats();
-  if (f.rate > 0) {
-    report.stats.requests_per_second = f.rate;
-  } else if (observed->snapshot.seconds > 0) {
-    report.stats.requests_per_second =
-        static_cast<double>(report.stats.requests) / observed->snapshot.seconds / observed->sample;
-  }
-  report.profile = advisor::WorkloadProfile::FromStats(report.stats, *key_space);
-  report.options = *options;
+  advisor::AdvisorReport report = Report(f, *observed, *key_space, *options);
   const advisor::CostModel model(*options);
   report.recommendation = model.Recommend(report.profile);
-
-  if (f.json) {
-    fmt::print("{}", advisor::RenderJson(report));
-  } else {
-    fmt::print("{}", advisor::RenderText(report));
-  }
+  fmt::print("{}", f.json ? advisor::RenderJson(report) : advisor::RenderText(report));
   if (!f.chart.empty()) {
-    const advisor::PlanMap map = advisor::PlanMap::Compute(
-        model, report.recommendation.requests_per_second, advisor::PlanMapOptions());
-    const std::string svg = advisor::RenderAdvisorChart(
-        {.title = fmt::format("strata advise: {} ({} recommended)", report.endpoint,
-                              advisor::PlanName(report.recommendation.chosen)),
-         .map = &map,
-         .cardinality = report.profile.cardinality,
-         .peakedness = report.profile.peakedness,
-         .coverage = &report.stats.expected_coverage,
-         .recommendation = &report.recommendation,
-         .observed = &report.stats.coverage});
-    std::ofstream out(f.chart);
-    out << svg;
-    if (!out) return Fail(absl::UnavailableError(fmt::format("cannot write {}", f.chart)));
-    fmt::print(stderr, "strata advise: chart written to {}\n", f.chart);
+    if (absl::Status s = WriteChart(f.chart, model, report); !s.ok()) return Fail(s);
   }
   if (f.export_hot_keys > 0) {
     if (absl::Status s = ExportHotKeys(f, *observed, report.stats); !s.ok()) return Fail(s);

@@ -148,116 +148,311 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
   return loaded;
 }
 
-int RunServe(const ServeFlags& flags) {
-  const std::optional<size_t> max_body = ParseByteSize(flags.max_body_size);
-  if (!max_body || *max_body == 0) {
-    spdlog::error("--max-body-size '{}' is not a size; use e.g. 64MiB or 1048576",
-                  flags.max_body_size);
-    return 2;
+// A failed start: the message and the process's exit code (2: a flag or
+// config is wrong; 1: a part did not start).
+struct StartError {
+  absl::Status status;
+  int exit_code;
+};
+
+// `strata serve` as a composition of its parts, each built by one function
+// in the order they depend on each other: the limits of the flags, the
+// endpoints and their stores, the key log, the core, the REST and gRPC
+// frontends; then it serves until a signal and drains. A new part is a
+// member and a Build/Start function called from Start().
+class ServeProcess {
+ public:
+  explicit ServeProcess(const ServeFlags& flags) : flags_(flags) {}
+
+  // Builds and starts every part; the first failure stops the start.
+  std::optional<StartError> Start() {
+    if (absl::Status s = ParseLimits(); !s.ok()) return StartError{s, 2};
+    if (absl::Status s = BuildEndpoints(); !s.ok()) return StartError{s, 2};
+    if (absl::Status s = OpenKeyLog(); !s.ok()) return StartError{s, 2};
+    if (absl::Status s = BuildCore(); !s.ok()) return StartError{s, 1};
+    CountReadyModels();
+    if (absl::Status s = StartRest(); !s.ok()) return StartError{s, 1};
+    if (absl::Status s = StartGrpc(); !s.ok()) return StartError{s, 1};
+    return std::nullopt;
   }
-  const std::optional<size_t> body_budget = ParseByteSize(flags.body_memory_budget);
-  if (!body_budget || *body_budget < *max_body) {
-    spdlog::error("--body-memory-budget '{}' must be a size of at least --max-body-size ({})",
-                  flags.body_memory_budget, flags.max_body_size);
-    return 2;
+
+  // Serves until SIGINT/SIGTERM, then drains the frontends (both at once)
+  // and unloads the models.
+  void ServeUntilDrained() {
+    LogEndpoints();
+    spdlog::info("{} of {} models ready; listening on http://{}:{}", ready_models_, model_count_,
+                 flags_.host, rest_->port());
+    rest_->Run();
+    grpc_.Finish();
+    spdlog::info("frontends drained; unloading models");
+    rest_.reset();
+    core_.reset();
+    spdlog::info("stopped");
   }
-  absl::StatusOr<LoadedEndpoints> endpoints = LoadEndpoints(flags);
-  if (!endpoints.ok()) {
-    spdlog::error("{}", std::string(endpoints.status().message()));
-    return 2;
+
+ private:
+  absl::Status ParseLimits() {
+    const std::optional<size_t> max_body = ParseByteSize(flags_.max_body_size);
+    if (!max_body || *max_body == 0) {
+      return absl::InvalidArgumentError(fmt::format(
+          "--max-body-size '{}' is not a size; use e.g. 64MiB or 1048576", flags_.max_body_size));
+    }
+    const std::optional<size_t> body_budget = ParseByteSize(flags_.body_memory_budget);
+    if (!body_budget || *body_budget < *max_body) {
+      return absl::InvalidArgumentError(
+          fmt::format("--body-memory-budget '{}' must be a size of at least --max-body-size ({})",
+                      flags_.body_memory_budget, flags_.max_body_size));
+    }
+    max_body_ = *max_body;
+    body_budget_ = *body_budget;
+    return absl::OkStatus();
   }
-  std::shared_ptr<serving::KeyLog> key_log;
-  if (!flags.key_log.empty()) {
+
+  absl::Status BuildEndpoints() {
+    absl::StatusOr<LoadedEndpoints> loaded = LoadEndpoints(flags_);
+    if (!loaded.ok()) return loaded.status();
+    endpoints_ = *std::move(loaded);
+    return absl::OkStatus();
+  }
+
+  absl::Status OpenKeyLog() {
+    if (flags_.key_log.empty()) return absl::OkStatus();
     absl::StatusOr<std::unique_ptr<serving::KeyLog>> opened = serving::KeyLog::Open(
-        {.path = flags.key_log, .sample = flags.key_log_sample, .hash = flags.key_log_hash});
-    if (!opened.ok()) {
-      spdlog::error("{}", std::string(opened.status().message()));
-      return 2;
-    }
-    key_log = *std::move(opened);
+        {.path = flags_.key_log, .sample = flags_.key_log_sample, .hash = flags_.key_log_hash});
+    if (!opened.ok()) return opened.status();
+    key_log_ = *std::move(opened);
+    return absl::OkStatus();
   }
-  const runtime::BackendRegistry backends = BuiltinBackends();
-  absl::StatusOr<std::unique_ptr<serving::ServerCore>> core = serving::ServerCore::Create(
-      {.repository = flags.repository,
-       .poll_interval = std::chrono::milliseconds(flags.poll_interval_ms),
-       .warmup_reader = api::ReadWarmupFile,
-       .endpoints = std::move(endpoints->endpoints),
-       .guarded_stores = std::move(endpoints->guarded_stores),
-       .key_log = key_log,
-       .workload_sketches = flags.workload_sketches,
-       .lenient_readiness = flags.lenient_readiness},
-      backends);
-  if (!core.ok()) {
-    spdlog::error("{}", std::string(core.status().message()));
-    return 1;
+
+  absl::Status BuildCore() {
+    absl::StatusOr<std::unique_ptr<serving::ServerCore>> core = serving::ServerCore::Create(
+        {.repository = flags_.repository,
+         .poll_interval = std::chrono::milliseconds(flags_.poll_interval_ms),
+         .warmup_reader = api::ReadWarmupFile,
+         .endpoints = std::move(endpoints_.endpoints),
+         .guarded_stores = std::move(endpoints_.guarded_stores),
+         .key_log = key_log_,
+         .workload_sketches = flags_.workload_sketches,
+         .lenient_readiness = flags_.lenient_readiness},
+        backends_);
+    if (!core.ok()) return core.status();
+    core_ = *std::move(core);
+    return absl::OkStatus();
   }
-  int ready = 0;
-  size_t model_count = 0;
-  {  // a scope: holding these views would keep their versions loaded
-    const auto models = (*core)->models();
-    for (const auto& model : models) ready += model->ready();
-    model_count = models.size();
+
+  // Counts the models ready once the core has loaded them; the views are not
+  // kept, as holding them would keep their versions loaded.
+  void CountReadyModels() {
+    const auto models = core_->models();
+    for (const auto& model : models) ready_models_ += model->ready();
+    model_count_ = models.size();
   }
-  const api::RestHandler handler(**core, {.control_api = flags.control_api});
-  GrpcDrain grpc;
-  api::RestServerOptions options{.host = flags.host,
-                                 .port = flags.port,
-                                 .threads = flags.http_threads,
-                                 .max_body_bytes = *max_body,
-                                 .body_memory_budget = *body_budget,
-                                 .body_timeout = std::chrono::milliseconds(flags.body_timeout_ms),
-                                 .drain_delay = Millis(flags.drain_delay_s),
-                                 .drain_timeout = Millis(flags.drain_timeout_s),
-                                 .on_drain = [&core] { (*core)->BeginDrain(); },
-                                 .on_close = [&grpc] { grpc.Begin(); },
-                                 .access_log = flags.access_log,
-                                 .metrics = &(*core)->metrics()};
-  absl::StatusOr<std::unique_ptr<api::RestServer>> server =
-      api::RestServer::Start(options, handler);
-  if (!server.ok()) {
-    spdlog::error("{}", std::string(server.status().message()));
-    return 1;
+
+  absl::Status StartRest() {
+    handler_ = std::make_unique<api::RestHandler>(
+        *core_, api::RestHandlerOptions{.control_api = flags_.control_api});
+    api::RestServerOptions options{
+        .host = flags_.host,
+        .port = flags_.port,
+        .threads = flags_.http_threads,
+        .max_body_bytes = max_body_,
+        .body_memory_budget = body_budget_,
+        .body_timeout = std::chrono::milliseconds(flags_.body_timeout_ms),
+        .drain_delay = Millis(flags_.drain_delay_s),
+        .drain_timeout = Millis(flags_.drain_timeout_s),
+        .on_drain = [this] { core_->BeginDrain(); },
+        .on_close = [this] { grpc_.Begin(); },
+        .access_log = flags_.access_log,
+        .metrics = &core_->metrics()};
+    absl::StatusOr<std::unique_ptr<api::RestServer>> server =
+        api::RestServer::Start(options, *handler_);
+    if (!server.ok()) return server.status();
+    rest_ = *std::move(server);
+    return absl::OkStatus();
   }
-  std::unique_ptr<api::GrpcServer>& grpc_server = grpc.server;
-  if (flags.grpc_port >= 0) {
+
+  absl::Status StartGrpc() {
+    if (flags_.grpc_port < 0) return absl::OkStatus();
     absl::StatusOr<std::unique_ptr<api::GrpcServer>> started =
-        api::GrpcServer::Start({.host = flags.host,
-                                .port = static_cast<uint16_t>(flags.grpc_port),
-                                .max_message_bytes = *max_body,
-                                .drain_timeout = Millis(flags.drain_timeout_s),
-                                .control_api = flags.control_api,
-                                .metrics = &(*core)->metrics()},
-                               **core);
-    if (!started.ok()) {
-      spdlog::error("{}", std::string(started.status().message()));
-      return 1;
-    }
-    grpc_server = *std::move(started);
-    spdlog::info("gRPC listening on {}:{}", flags.host, grpc_server->port());
+        api::GrpcServer::Start({.host = flags_.host,
+                                .port = static_cast<uint16_t>(flags_.grpc_port),
+                                .max_message_bytes = max_body_,
+                                .drain_timeout = Millis(flags_.drain_timeout_s),
+                                .control_api = flags_.control_api,
+                                .metrics = &core_->metrics()},
+                               *core_);
+    if (!started.ok()) return started.status();
+    grpc_.server = *std::move(started);
+    spdlog::info("gRPC listening on {}:{}", flags_.host, grpc_.server->port());
+    return absl::OkStatus();
   }
-  for (const serving::Endpoint* endpoint : (*core)->endpoints()) {
-    const serving::EndpointDescription d = endpoint->Describe();
+
+  void LogEndpoints() const {
     auto number = [](const std::optional<int64_t>& v) {
       return v ? std::to_string(*v) : std::string("none");
     };
-    const std::optional<int64_t> table_version =
-        d.table && d.table->version != 0 ? std::optional<int64_t>(d.table->version) : std::nullopt;
-    const std::string what = d.plan == serving::PlanKind::kHybrid
-                                 ? fmt::format("model '{}' version {}, table version {}", d.model,
-                                               number(d.model_version), number(table_version))
-                                 : "table version " + number(table_version);
-    spdlog::info("endpoint '{}' ({}): {}", d.name, serving::PlanName(d.plan),
-                 d.ready ? what + " ready" : "not ready: " + d.reason);
+    for (const serving::Endpoint* endpoint : core_->endpoints()) {
+      const serving::EndpointDescription d = endpoint->Describe();
+      const std::optional<int64_t> table_version = d.table && d.table->version != 0
+                                                       ? std::optional<int64_t>(d.table->version)
+                                                       : std::nullopt;
+      const std::string what = d.plan == serving::PlanKind::kHybrid
+                                   ? fmt::format("model '{}' version {}, table version {}", d.model,
+                                                 number(d.model_version), number(table_version))
+                                   : "table version " + number(table_version);
+      spdlog::info("endpoint '{}' ({}): {}", d.name, serving::PlanName(d.plan),
+                   d.ready ? what + " ready" : "not ready: " + d.reason);
+    }
   }
-  spdlog::info("{} of {} models ready; listening on http://{}:{}", ready, model_count, flags.host,
-               (*server)->port());
-  (*server)->Run();
-  grpc.Finish();
-  spdlog::info("frontends drained; unloading models");
-  server->reset();
-  core->reset();
-  spdlog::info("stopped");
+
+  const ServeFlags& flags_;
+  size_t max_body_ = 0;
+  size_t body_budget_ = 0;
+  LoadedEndpoints endpoints_;  // moved into the core
+  std::shared_ptr<serving::KeyLog> key_log_;
+  const runtime::BackendRegistry backends_ = BuiltinBackends();
+  std::unique_ptr<serving::ServerCore> core_;
+  int ready_models_ = 0;
+  size_t model_count_ = 0;
+  std::unique_ptr<api::RestHandler> handler_;
+  GrpcDrain grpc_;
+  std::unique_ptr<api::RestServer> rest_;
+};
+
+int RunServe(const ServeFlags& flags) {
+  ServeProcess process(flags);
+  if (std::optional<StartError> error = process.Start()) {
+    spdlog::error("{}", std::string(error->status.message()));
+    return error->exit_code;
+  }
+  process.ServeUntilDrained();
   return 0;
+}
+
+// The model repository and how it is watched and controlled.
+void AddRepositoryFlags(CLI::App& serve, ServeFlags& flags) {
+  serve
+      .add_option("-r,--repository", flags.repository,
+                  "Model repository: a directory holding models/<name>/config.yaml "
+                  "and models/<name>/<version>/")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  serve
+      .add_option("--poll-interval-ms", flags.poll_interval_ms,
+                  "How often the repository is scanned for new versions and changed "
+                  "configs; 0 disables watching")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve.add_flag("--control-api", flags.control_api,
+                 "Enable model control: POST /v2/repository/index and "
+                 "/v2/repository/models/{m}/{load,unload,rollback,default,labels}, "
+                 "and the gRPC RepositoryIndex and RepositoryModelLoad/Unload");
+  serve.add_flag("--lenient-readiness", flags.lenient_readiness,
+                 "Answer /v2/health/ready and ServerReady true once started, even when a "
+                 "model or endpoint is not ready (default: ready only when all are)");
+}
+
+// The REST and gRPC listeners and what they accept.
+void AddFrontendFlags(CLI::App& serve, ServeFlags& flags) {
+  serve.add_option("--host", flags.host, "Address to listen on")->capture_default_str();
+  serve.add_option("-p,--port", flags.port, "HTTP port (0 picks a free one)")
+      ->capture_default_str();
+  serve
+      .add_option("--grpc-port", flags.grpc_port,
+                  "gRPC port (0 picks a free one, -1 turns gRPC off)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 65535));
+  serve.add_option("--http-threads", flags.http_threads, "HTTP I/O threads; 0 means one per core")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve
+      .add_option("--max-body-size", flags.max_body_size,
+                  "Largest request body accepted; larger ones get 413")
+      ->capture_default_str();
+  serve
+      .add_option("--body-memory-budget", flags.body_memory_budget,
+                  "Memory for the request bodies of all connections together, as "
+                  "received and as inflated; beyond it requests get 503 with Retry-After")
+      ->capture_default_str();
+  serve
+      .add_option("--body-timeout-ms", flags.body_timeout_ms,
+                  "A request body that stops arriving for this long closes its connection")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve.add_flag("--access-log", flags.access_log,
+                 "Write one JSON line per request to stdout (latency, model, "
+                 "version, status; never the payload)");
+}
+
+// The endpoints file, and what is recorded of the keys endpoints are asked for.
+void AddEndpointFlags(CLI::App& serve, ServeFlags& flags) {
+  serve
+      .add_option("--endpoints", flags.endpoints,
+                  "Endpoints file (YAML, `endpoints:` map): names served by a plan, e.g. "
+                  "static lookups in a prediction table (docs/tables.md: Static endpoints)")
+      ->check(CLI::ExistingFile);
+  serve.add_option("--key-log", flags.key_log,
+                   "Append the keys of the rows endpoints are asked for to this JSON Lines "
+                   "file, the format `strata advise --key-log` reads (never payloads)");
+  serve
+      .add_option("--key-log-sample", flags.key_log_sample,
+                  "Share of rows written to the key log, in (0, 1]")
+      ->capture_default_str();
+  serve.add_flag("--key-log-hash", flags.key_log_hash,
+                 "Write a 64-bit fingerprint of each key instead of its values");
+  serve.add_flag("--workload-sketches,!--no-workload-sketches", flags.workload_sketches,
+                 "Keep a live workload sketch (requests, distinct keys, heavy hitters, "
+                 "entropy; about 4 MiB, at most 6.5 MiB) per endpoint with key columns, "
+                 "served at /v2/advisor/{endpoint} and in /metrics, read by "
+                 "`strata advise --server` (default: on)");
+}
+
+// Where the endpoints' tables live, and how a failing Redis is guarded.
+void AddTableStoreServeFlags(CLI::App& serve, ServeFlags& flags) {
+  serve.add_option("--tables", flags.tables.tables,
+                   "RocksDB tables directory for static endpoints (default: "
+                   "<repository>/tables)");
+  serve
+      .add_option("--redis", flags.tables.redis,
+                  "Redis server for endpoints whose table is in Redis (store: redis)")
+      ->capture_default_str();
+  serve
+      .add_option("--redis-timeout-ms", flags.tables.redis_timeout_ms,
+                  "Timeout of each Redis call; a call that fails after half of it counts "
+                  "as a hang and opens the store's circuit breaker at once")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      .add_option("--redis-retry-ms", flags.redis_retry_ms,
+                  "How long an open circuit breaker answers without asking Redis before "
+                  "one call probes it again")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      .add_option("--redis-lookup-threads", flags.redis_lookup_threads,
+                  "Threads that wait for Redis lookups (never the HTTP or gRPC threads)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      .add_option("--block-cache", flags.tables.block_cache,
+                  "RocksDB block cache size per table store")
+      ->capture_default_str();
+}
+
+// The drain sequence after SIGTERM.
+void AddDrainFlags(CLI::App& serve, ServeFlags& flags) {
+  serve
+      .add_option("--drain-delay", flags.drain_delay_s,
+                  "Seconds to go on serving after SIGTERM, not ready (/v2/health/ready 503), "
+                  "so that load balancers stop sending before the listeners close")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve
+      .add_option("--drain-timeout", flags.drain_timeout_s,
+                  "Seconds in-flight REST and gRPC requests may take to finish once the "
+                  "listeners have closed; then the models unload")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
 }
 
 }  // namespace
@@ -266,112 +461,11 @@ void AddServeCommand(CLI::App& app) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* serve = app.add_subcommand(
       "serve", "Serve the models of a repository over the KServe v2 REST and gRPC protocols");
-  serve
-      ->add_option("-r,--repository", flags->repository,
-                   "Model repository: a directory holding models/<name>/config.yaml "
-                   "and models/<name>/<version>/")
-      ->required()
-      ->check(CLI::ExistingDirectory);
-  serve->add_option("--host", flags->host, "Address to listen on")->capture_default_str();
-  serve->add_option("-p,--port", flags->port, "HTTP port (0 picks a free one)")
-      ->capture_default_str();
-  serve
-      ->add_option("--grpc-port", flags->grpc_port,
-                   "gRPC port (0 picks a free one, -1 turns gRPC off)")
-      ->capture_default_str()
-      ->check(CLI::Range(-1, 65535));
-  serve->add_option("--http-threads", flags->http_threads, "HTTP I/O threads; 0 means one per core")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  serve
-      ->add_option("--max-body-size", flags->max_body_size,
-                   "Largest request body accepted; larger ones get 413")
-      ->capture_default_str();
-  serve
-      ->add_option("--body-memory-budget", flags->body_memory_budget,
-                   "Memory for the request bodies of all connections together, as "
-                   "received and as inflated; beyond it requests get 503 with Retry-After")
-      ->capture_default_str();
-  serve
-      ->add_option("--body-timeout-ms", flags->body_timeout_ms,
-                   "A request body that stops arriving for this long closes its connection")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  serve
-      ->add_option("--poll-interval-ms", flags->poll_interval_ms,
-                   "How often the repository is scanned for new versions and changed "
-                   "configs; 0 disables watching")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  serve->add_flag("--control-api", flags->control_api,
-                  "Enable model control: POST /v2/repository/index and "
-                  "/v2/repository/models/{m}/{load,unload,rollback,default,labels}, "
-                  "and the gRPC RepositoryIndex and RepositoryModelLoad/Unload");
-  serve
-      ->add_option("--endpoints", flags->endpoints,
-                   "Endpoints file (YAML, `endpoints:` map): names served by a plan, e.g. "
-                   "static lookups in a prediction table (docs/tables.md: Static endpoints)")
-      ->check(CLI::ExistingFile);
-  serve->add_option("--key-log", flags->key_log,
-                    "Append the keys of the rows endpoints are asked for to this JSON Lines "
-                    "file, the format `strata advise --key-log` reads (never payloads)");
-  serve
-      ->add_option("--key-log-sample", flags->key_log_sample,
-                   "Share of rows written to the key log, in (0, 1]")
-      ->capture_default_str();
-  serve->add_flag("--key-log-hash", flags->key_log_hash,
-                  "Write a 64-bit fingerprint of each key instead of its values");
-  serve->add_flag("--workload-sketches,!--no-workload-sketches", flags->workload_sketches,
-                  "Keep a live workload sketch (requests, distinct keys, heavy hitters, "
-                  "entropy; about 4 MiB, at most 6.5 MiB) per endpoint with key columns, "
-                  "served at /v2/advisor/{endpoint} and in /metrics, read by "
-                  "`strata advise --server` (default: on)");
-  serve->add_flag("--lenient-readiness", flags->lenient_readiness,
-                  "Answer /v2/health/ready and ServerReady true once started, even when a "
-                  "model or endpoint is not ready (default: ready only when all are)");
-  serve->add_option("--tables", flags->tables.tables,
-                    "RocksDB tables directory for static endpoints (default: "
-                    "<repository>/tables)");
-  serve
-      ->add_option("--redis", flags->tables.redis,
-                   "Redis server for endpoints whose table is in Redis (store: redis)")
-      ->capture_default_str();
-  serve
-      ->add_option("--redis-timeout-ms", flags->tables.redis_timeout_ms,
-                   "Timeout of each Redis call; a call that fails after half of it counts "
-                   "as a hang and opens the store's circuit breaker at once")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  serve
-      ->add_option("--redis-retry-ms", flags->redis_retry_ms,
-                   "How long an open circuit breaker answers without asking Redis before "
-                   "one call probes it again")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  serve
-      ->add_option("--redis-lookup-threads", flags->redis_lookup_threads,
-                   "Threads that wait for Redis lookups (never the HTTP or gRPC threads)")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  serve
-      ->add_option("--block-cache", flags->tables.block_cache,
-                   "RocksDB block cache size per table store")
-      ->capture_default_str();
-  serve
-      ->add_option("--drain-delay", flags->drain_delay_s,
-                   "Seconds to go on serving after SIGTERM, not ready (/v2/health/ready 503), "
-                   "so that load balancers stop sending before the listeners close")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  serve
-      ->add_option("--drain-timeout", flags->drain_timeout_s,
-                   "Seconds in-flight REST and gRPC requests may take to finish once the "
-                   "listeners have closed; then the models unload")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  serve->add_flag("--access-log", flags->access_log,
-                  "Write one JSON line per request to stdout (latency, model, "
-                  "version, status; never the payload)");
+  AddRepositoryFlags(*serve, *flags);
+  AddFrontendFlags(*serve, *flags);
+  AddEndpointFlags(*serve, *flags);
+  AddTableStoreServeFlags(*serve, *flags);
+  AddDrainFlags(*serve, *flags);
   serve->callback([flags] { throw CLI::RuntimeError(RunServe(*flags)); });
 }
 

@@ -1,6 +1,7 @@
 #include "serving/row_keys.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "core/fingerprint.h"
@@ -78,59 +79,81 @@ std::vector<std::string> RowKeyTexts(const std::vector<std::string>& key_columns
   return keys;
 }
 
-std::vector<std::string> RowContentKeys(const core::InferRequest& request) {
-  if (request.inputs.empty()) return {};
-  const core::Tensor& first = request.inputs.front();
-  if (first.shape.empty() || first.shape[0] <= 0) return {};
-  const size_t rows = static_cast<size_t>(first.shape[0]);
-  for (const core::Tensor& t : request.inputs) {
-    if (t.dtype == core::DataType::kBytes || t.shape.empty() ||
-        t.shape[0] != static_cast<int64_t>(rows) || t.data.size() % rows != 0) {
-      return {};
-    }
+absl::StatusOr<std::vector<std::string>> RowInputKeys(const std::vector<core::Tensor>& inputs) {
+  if (inputs.empty() || inputs.front().shape.empty()) {
+    return absl::InvalidArgumentError("the request has no inputs with rows");
   }
-  std::vector<const core::Tensor*> by_name;
-  for (const core::Tensor& t : request.inputs) by_name.push_back(&t);
-  std::sort(by_name.begin(), by_name.end(),
-            [](const core::Tensor* a, const core::Tensor* b) { return a->name < b->name; });
+  const size_t rows = static_cast<size_t>(std::max<int64_t>(0, inputs.front().shape[0]));
   std::vector<std::string> keys(rows);
-  for (size_t r = 0; r < rows; ++r) {
-    uint64_t h = 0;
-    for (const core::Tensor* t : by_name) {
-      const size_t row_bytes = t->data.size() / rows;
-      h = core::Fingerprint64(
-          std::string_view(reinterpret_cast<const char*>(t->data.data()) + r * row_bytes,
-                           row_bytes),
-          h);
+  for (const core::Tensor& t : inputs) {
+    if (t.shape.empty() || t.shape[0] != static_cast<int64_t>(rows)) {
+      return absl::InvalidArgumentError(
+          fmt::format("input '{}' must have {} rows like the first input", t.name, rows));
     }
-    keys[r] = core::FingerprintHex(h);
+    if (rows == 0) continue;
+    if (t.dtype == core::DataType::kBytes) {
+      std::vector<std::string_view> elements;
+      if (absl::Status s = core::SplitBytesElements(t.data, elements); !s.ok()) return s;
+      if (elements.size() % rows != 0) {
+        return absl::InvalidArgumentError(
+            fmt::format("input '{}' does not split into {} rows", t.name, rows));
+      }
+      const size_t per_row = elements.size() / rows;
+      for (size_t r = 0; r < rows; ++r) {
+        for (size_t e = 0; e < per_row; ++e) {
+          const std::string_view element = elements[r * per_row + e];
+          const uint32_t length = static_cast<uint32_t>(element.size());
+          keys[r].append(reinterpret_cast<const char*>(&length), sizeof length);
+          keys[r].append(element);
+        }
+      }
+      continue;
+    }
+    const size_t row_bytes = t.data.size() / rows;
+    for (size_t r = 0; r < rows; ++r) {
+      keys[r].append(reinterpret_cast<const char*>(t.data.data()) + r * row_bytes, row_bytes);
+    }
   }
   return keys;
+}
+
+std::vector<std::string> ContentFingerprints(const std::vector<std::string>& content_keys) {
+  std::vector<std::string> fingerprints;
+  fingerprints.reserve(content_keys.size());
+  for (const std::string& key : content_keys) {
+    fingerprints.push_back(core::FingerprintHex(core::Fingerprint64(key)));
+  }
+  return fingerprints;
 }
 
 std::vector<std::string> KeyTextsOf(const store::KeySchema& key_schema,
                                     const std::vector<std::string>& keys) {
   const std::vector<store::KeyColumn>& columns = key_schema.columns();
   if (columns.empty()) return {};
-  std::vector<std::string> texts;
-  texts.reserve(keys.size());
-  for (const std::string& key : keys) {
-    absl::StatusOr<std::vector<store::KeyValue>> values = key_schema.Decode(key);
-    if (!values.ok()) return {};
-    std::string text = "{";
-    for (size_t c = 0; c < columns.size(); ++c) {
-      if (c > 0) text += ',';
-      core::AppendJsonString(columns[c].name, text);
-      text += ':';
-      if (const auto* i = std::get_if<int64_t>(&(*values)[c])) {
-        fmt::format_to(std::back_inserter(text), "{}", *i);
-      } else {
-        core::AppendJsonString(std::get<std::string>((*values)[c]), text);
-      }
-    }
+  // Each column's text before its value: {"a": then ,"b": and so on.
+  std::vector<std::string> heads(columns.size());
+  for (size_t c = 0; c < columns.size(); ++c) {
+    heads[c] = c == 0 ? "{" : ",";
+    core::AppendJsonString(columns[c].name, heads[c]);
+    heads[c] += ':';
+  }
+  std::vector<std::string> texts(keys.size());
+  for (size_t k = 0; k < keys.size(); ++k) {
+    std::string& text = texts[k];
+    const bool fits = key_schema.Visit(
+        keys[k],
+        [&](size_t c, int64_t v) {
+          text += heads[c];
+          char digits[24];
+          text.append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr);
+        },
+        [&](size_t c, std::string_view v) {
+          text += heads[c];
+          core::AppendJsonString(v, text);
+        });
+    if (!fits) return {};
     text += '}';
     if (text.size() > core::kMaxKeyBytes) text = core::KeyFingerprintMarker(text);
-    texts.push_back(std::move(text));
   }
   return texts;
 }

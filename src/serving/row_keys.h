@@ -18,7 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "core/infer_request.h"
+#include "core/tensor.h"
 #include "store/key_schema.h"
 
 namespace strata::serving {
@@ -36,12 +38,19 @@ std::vector<std::string> RowKeyTexts(const std::vector<std::string>& key_columns
 std::vector<std::string> KeyTextsOf(const store::KeySchema& schema,
                                     const std::vector<std::string>& keys);
 
-// One key per row for a request without key columns (a model's own
-// endpoint): the 16 hex digits of the fingerprint of the row's bytes in
-// every input, inputs taken in name order (so the order a client lists them
-// in does not matter). Empty when an input is BYTES or the inputs disagree
-// on the row count.
-std::vector<std::string> RowContentKeys(const core::InferRequest& request);
+// The content key of each row, for a plan or model without key columns:
+// the row's bytes across `inputs` (a fixed-size input's row slice; a BYTES
+// input's elements, each behind its 4-byte length), inputs taken in their
+// order. Computed once per request from the validated inputs (in the
+// config's order, so the order a client lists them in does not matter): a
+// dynamic plan's cache keys rows by it, and the live sketch counts its
+// fingerprint (ContentFingerprints), the same for a model's own endpoint.
+absl::StatusOr<std::vector<std::string>> RowInputKeys(const std::vector<core::Tensor>& inputs);
+
+// The sketch's key of each row without key columns: the 16 hex digits of
+// the fingerprint (core::Fingerprint64) of its content key, so a sketch
+// entry costs the same whatever the row's size.
+std::vector<std::string> ContentFingerprints(const std::vector<std::string>& content_keys);
 
 }  // namespace strata::serving
 

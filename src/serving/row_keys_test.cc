@@ -48,6 +48,23 @@ TEST(RowKeyTextsTest, LongKeysBecomeTheirMarker) {
   EXPECT_EQ(keys[3], R"({"name":"short"})");
 }
 
+// A plan's keys are canonical bytes; their texts are the ones RowKeyTexts
+// makes from the request's tensors, long keys included.
+TEST(KeyTextsOfTest, CanonicalKeysGiveTheSameTextsAsTheTensors) {
+  const std::string long_name(200, 'x');
+  const core::InferRequest request = Keys({"a\"b", "c", long_name}, -7);
+  const store::KeySchema schema({{"id", core::DataType::kInt64}, {"name", core::DataType::kBytes}});
+  const core::Tensor* columns[] = {&request.inputs[1], &request.inputs[0]};
+  absl::StatusOr<std::vector<std::string>> keys = schema.EncodeTensors(columns);
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  const std::vector<std::string> texts = KeyTextsOf(schema, *keys);
+  EXPECT_EQ(texts, RowKeyTexts({"id", "name"}, request));
+  ASSERT_EQ(texts.size(), 3u);
+  EXPECT_EQ(texts[0], R"({"id":-7,"name":"a\"b"})");
+  EXPECT_TRUE(core::IsKeyFingerprintMarker(texts[2]));
+  EXPECT_TRUE(KeyTextsOf(schema, {"short"}).empty());  // does not fit the columns
+}
+
 TEST(KeyLogTest, LongKeysAreLoggedAsTheirMarker) {
   auto log = KeyLog::Open({.path = "/dev/null", .sample = 1, .hash = false});
   ASSERT_TRUE(log.ok()) << log.status();

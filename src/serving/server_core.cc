@@ -4,7 +4,6 @@
 #include <cmath>
 #include <future>
 
-#include "core/fingerprint.h"
 #include "core/status_macros.h"
 #include "fmt/format.h"
 #include "serving/batch_queue.h"
@@ -23,14 +22,10 @@ class KeyObserver : public RowObserver {
       : key_log_(key_log), workload_(workload) {}
 
   void Observe(const RowBatch& batch) const override {
-    if (batch.key_schema.size() == 0) {  // sketched by the rows' content, like a model
-      if (workload_ == nullptr) return;
-      std::vector<std::string> hashed;
-      hashed.reserve(batch.rows());
-      for (const std::string& key : batch.keys) {
-        hashed.push_back(core::FingerprintHex(core::Fingerprint64(key)));
-      }
-      return workload_->ObserveHashed(batch.endpoint, hashed);
+    if (batch.key_schema.size() == 0) {  // keys are the rows' content, as for a model
+      if (workload_ != nullptr)
+        workload_->ObserveHashed(batch.endpoint, ContentFingerprints(batch.keys));
+      return;
     }
     const bool sketched = workload_ != nullptr && workload_->Watches(batch.endpoint);
     if (key_log_ == nullptr && !sketched) return;
@@ -121,9 +116,13 @@ void ServerCore::RunModel(core::InferRequest request, InferCallback done, bool s
     served->metrics->RecordOutcome(OutcomeOf(valid), Clock::now() - start);
     return done(std::move(valid));
   }
-  // A model's own endpoint is sketched by its rows' content (inputs are in
-  // the config's order now, so equal rows give equal keys).
-  if (sketch) workload_->ObserveHashed(served->name, RowContentKeys(request));
+  // A model's own endpoint is sketched by its rows' content keys, as a
+  // dynamic plan's (inputs are in the config's order now, so equal rows
+  // give equal keys).
+  if (sketch) {
+    absl::StatusOr<std::vector<std::string>> keys = RowInputKeys(request.inputs);
+    if (keys.ok()) workload_->ObserveHashed(served->name, ContentFingerprints(*keys));
+  }
   if (!classes.empty()) {
     done = [served, classes = std::move(classes),
             done = std::move(done)](absl::StatusOr<core::InferResponse> response) {

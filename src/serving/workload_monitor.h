@@ -2,7 +2,8 @@
 // a request asks for adds its key to the endpoint's ShardedWorkloadSketch.
 // For an endpoint with key columns (static, hybrid) the key is the row's key
 // text (serving/row_keys.h); for a model's own dynamic endpoint, which has
-// none, it is the fingerprint of the row's input bytes (RowContentKeys), so
+// none, it is the fingerprint of the row's content key (serving/row_keys.h:
+// ContentFingerprints of RowInputKeys, what a dynamic plan's cache keys by), so
 // the sketch still measures how peaked the model's traffic is (what a
 // cache in front of it would hit), though its keys cannot be exported. The
 // sketch holds requests,
@@ -65,7 +66,7 @@ class WorkloadMonitor {
   // Adds one key per row; a no-op for an endpoint that is not watched.
   void Observe(std::string_view endpoint, const std::vector<std::string>& row_keys);
   // The same for an endpoint without key columns (a model's own, or a
-  // dynamic plan without `key`), whose sketch of hashed keys (RowContentKeys)
+  // dynamic plan without `key`), whose sketch of hashed keys (ContentFingerprints)
   // is created on its first call.
   void ObserveHashed(std::string_view model, const std::vector<std::string>& row_keys);
 

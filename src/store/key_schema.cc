@@ -182,24 +182,10 @@ absl::StatusOr<std::vector<std::string>> KeySchema::EncodeTensors(
 
 absl::StatusOr<std::vector<KeyValue>> KeySchema::Decode(std::string_view key) const {
   std::vector<KeyValue> values;
-  auto byte = [&](size_t i) { return static_cast<uint8_t>(key[i]); };
-  for (const KeyColumn& column : columns_) {
-    if (column.dtype == DataType::kBytes) {
-      if (key.size() < 4) break;
-      const uint32_t n = uint32_t{byte(0)} << 24 | uint32_t{byte(1)} << 16 |
-                         uint32_t{byte(2)} << 8 | uint32_t{byte(3)};
-      if (key.size() - 4 < n) break;
-      values.emplace_back(std::string(key.substr(4, n)));
-      key.remove_prefix(4 + n);
-    } else {
-      if (key.size() < 8) break;
-      uint64_t bits = 0;
-      for (size_t i = 0; i < 8; ++i) bits = bits << 8 | byte(i);
-      values.emplace_back(static_cast<int64_t>(bits ^ (uint64_t{1} << 63)));
-      key.remove_prefix(8);
-    }
-  }
-  if (values.size() != columns_.size() || !key.empty()) {
+  const bool fits = Visit(
+      key, [&](size_t, int64_t v) { values.emplace_back(v); },
+      [&](size_t, std::string_view v) { values.emplace_back(std::string(v)); });
+  if (!fits) {
     return absl::DataLossError(fmt::format("a key does not match the key columns {}", ToString()));
   }
   return values;

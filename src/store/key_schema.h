@@ -57,6 +57,31 @@ class KeySchema {
   // Splits a key back into its values; error when it does not fit.
   absl::StatusOr<std::vector<KeyValue>> Decode(std::string_view key) const;
 
+  // Calls on_int(column, int64_t) or on_bytes(column, std::string_view) for
+  // each value of `key`, in column order, without copying; false (after
+  // some calls, maybe) when the key does not fit the columns.
+  template <typename OnInt, typename OnBytes>
+  bool Visit(std::string_view key, OnInt&& on_int, OnBytes&& on_bytes) const {
+    auto byte = [&](size_t i) { return static_cast<uint8_t>(key[i]); };
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      if (columns_[c].dtype == core::DataType::kBytes) {
+        if (key.size() < 4) return false;
+        const uint32_t n = uint32_t{byte(0)} << 24 | uint32_t{byte(1)} << 16 |
+                           uint32_t{byte(2)} << 8 | uint32_t{byte(3)};
+        if (key.size() - 4 < n) return false;
+        on_bytes(c, key.substr(4, n));
+        key.remove_prefix(4 + n);
+      } else {
+        if (key.size() < 8) return false;
+        uint64_t bits = 0;
+        for (size_t i = 0; i < 8; ++i) bits = bits << 8 | byte(i);
+        on_int(c, static_cast<int64_t>(bits ^ (uint64_t{1} << 63)));
+        key.remove_prefix(8);
+      }
+    }
+    return key.empty();
+  }
+
  private:
   std::vector<KeyColumn> columns_;
 };

@@ -151,6 +151,73 @@ std::string ManifestToYaml(const TableManifest& m) {
   return std::string(out.c_str()) + "\n";
 }
 
+namespace {
+
+// The helpers below throw YAML::Exception on a malformed node; ParseManifest
+// turns it into DATA_LOSS.
+
+absl::StatusOr<KeySchema> ParseKey(const YAML::Node& node) {
+  std::vector<KeyColumn> key;
+  for (const YAML::Node& c : node) {
+    absl::StatusOr<core::DataType> dtype = ParseDtype(c["datatype"]);
+    if (!dtype.ok()) return dtype.status();
+    key.push_back({c["name"].as<std::string>(), *dtype});
+  }
+  if (key.empty()) return absl::DataLossError("the manifest names no key columns");
+  return KeySchema(std::move(key));
+}
+
+absl::StatusOr<std::vector<OutputColumn>> ParseOutputs(const YAML::Node& node) {
+  std::vector<OutputColumn> outputs;
+  for (const YAML::Node& o : node) {
+    absl::StatusOr<core::DataType> dtype = ParseDtype(o["datatype"]);
+    if (!dtype.ok()) return dtype.status();
+    if (*dtype == core::DataType::kBytes) {
+      return absl::DataLossError("a table output cannot be BYTES");
+    }
+    outputs.push_back({o["name"].as<std::string>(), *dtype, o["shape"].as<core::Shape>()});
+  }
+  if (outputs.empty()) return absl::DataLossError("the manifest names no outputs");
+  return outputs;
+}
+
+OutputStats ParseOutputStats(const YAML::Node& s) {
+  OutputStats stats;
+  stats.name = s["name"].as<std::string>();
+  stats.count = s["count"].as<int64_t>();
+  stats.nan = s["nan"].as<int64_t>();
+  stats.inf = s["inf"].as<int64_t>();
+  stats.min = ToDouble(s["min"]);
+  stats.max = ToDouble(s["max"]);
+  stats.mean = ToDouble(s["mean"]);
+  for (const auto& q : s["quantiles"]) {
+    stats.quantiles.emplace_back(ToDouble(q.first), ToDouble(q.second));
+  }
+  std::sort(stats.quantiles.begin(), stats.quantiles.end());
+  for (const YAML::Node& e : s["psi_edges"]) stats.psi_edges.push_back(ToDouble(e));
+  for (const YAML::Node& f : s["psi_fractions"]) stats.psi_fractions.push_back(ToDouble(f));
+  if (s["classes"]) {
+    for (const auto& c : s["classes"]) {
+      stats.classes[c.first.as<int64_t>()] = c.second.as<int64_t>();
+    }
+  }
+  return stats;
+}
+
+void ParseVerification(const YAML::Node& v, VerificationReport& report) {
+  report.passed = v["passed"].as<bool>(true);
+  report.rows = v["rows"].as<int64_t>(0);
+  report.previous_version = v["previous_version"].as<int64_t>(0);
+  if (v["psi"]) report.psi = ToDouble(v["psi"]);
+  for (const YAML::Node& s : v["outputs"]) report.outputs.push_back(ParseOutputStats(s));
+  for (const YAML::Node& c : v["checks"]) {
+    report.checks.push_back(
+        {c["name"].as<std::string>(), c["passed"].as<bool>(), c["detail"].as<std::string>("")});
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<TableManifest> ParseManifest(std::string_view yaml) {
   TableManifest m;
   try {
@@ -161,60 +228,18 @@ absl::StatusOr<TableManifest> ParseManifest(std::string_view yaml) {
     m.store = root["store"].as<std::string>();
     m.model_name = root["model"]["name"].as<std::string>();
     m.model_version = root["model"]["version"].as<int64_t>();
-    std::vector<KeyColumn> key;
-    for (const YAML::Node& c : root["key"]) {
-      absl::StatusOr<core::DataType> dtype = ParseDtype(c["datatype"]);
-      if (!dtype.ok()) return dtype.status();
-      key.push_back({c["name"].as<std::string>(), *dtype});
-    }
-    if (key.empty()) return absl::DataLossError("the manifest names no key columns");
-    m.key = KeySchema(std::move(key));
-    for (const YAML::Node& o : root["outputs"]) {
-      absl::StatusOr<core::DataType> dtype = ParseDtype(o["datatype"]);
-      if (!dtype.ok()) return dtype.status();
-      if (*dtype == core::DataType::kBytes) {
-        return absl::DataLossError("a table output cannot be BYTES");
-      }
-      m.outputs.push_back({o["name"].as<std::string>(), *dtype, o["shape"].as<core::Shape>()});
-    }
-    if (m.outputs.empty()) return absl::DataLossError("the manifest names no outputs");
+    absl::StatusOr<KeySchema> key = ParseKey(root["key"]);
+    if (!key.ok()) return key.status();
+    m.key = *std::move(key);
+    absl::StatusOr<std::vector<OutputColumn>> outputs = ParseOutputs(root["outputs"]);
+    if (!outputs.ok()) return outputs.status();
+    m.outputs = *std::move(outputs);
     m.rows = root["rows"].as<int64_t>();
     m.created = root["created"].as<std::string>("");
     m.checksum = root["checksum"].as<std::string>("");
     m.job = root["job"].as<std::string>("");
     if (const YAML::Node v = root["verification"]; v && v.IsMap()) {
-      m.verification.passed = v["passed"].as<bool>(true);
-      m.verification.rows = v["rows"].as<int64_t>(0);
-      m.verification.previous_version = v["previous_version"].as<int64_t>(0);
-      if (v["psi"]) m.verification.psi = ToDouble(v["psi"]);
-      for (const YAML::Node& s : v["outputs"]) {
-        OutputStats stats;
-        stats.name = s["name"].as<std::string>();
-        stats.count = s["count"].as<int64_t>();
-        stats.nan = s["nan"].as<int64_t>();
-        stats.inf = s["inf"].as<int64_t>();
-        stats.min = ToDouble(s["min"]);
-        stats.max = ToDouble(s["max"]);
-        stats.mean = ToDouble(s["mean"]);
-        for (const auto& q : s["quantiles"]) {
-          stats.quantiles.emplace_back(ToDouble(q.first), ToDouble(q.second));
-        }
-        std::sort(stats.quantiles.begin(), stats.quantiles.end());
-        for (const YAML::Node& e : s["psi_edges"]) stats.psi_edges.push_back(ToDouble(e));
-        for (const YAML::Node& f : s["psi_fractions"]) {
-          stats.psi_fractions.push_back(ToDouble(f));
-        }
-        if (s["classes"]) {
-          for (const auto& c : s["classes"]) {
-            stats.classes[c.first.as<int64_t>()] = c.second.as<int64_t>();
-          }
-        }
-        m.verification.outputs.push_back(std::move(stats));
-      }
-      for (const YAML::Node& c : v["checks"]) {
-        m.verification.checks.push_back(
-            {c["name"].as<std::string>(), c["passed"].as<bool>(), c["detail"].as<std::string>("")});
-      }
+      ParseVerification(v, m.verification);
     }
   } catch (const YAML::Exception& e) {
     return absl::DataLossError(fmt::format("the manifest is malformed: {}", e.what()));

@@ -42,42 +42,4 @@ absl::StatusOr<core::Tensor> GatherRows(const core::Tensor& t, const std::vector
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> RowInputKeys(const std::vector<core::Tensor>& inputs) {
-  if (inputs.empty() || inputs.front().shape.empty()) {
-    return absl::InvalidArgumentError("the request has no inputs with rows");
-  }
-  const size_t rows = static_cast<size_t>(std::max<int64_t>(0, inputs.front().shape[0]));
-  std::vector<std::string> keys(rows);
-  for (const core::Tensor& t : inputs) {
-    if (t.shape.empty() || t.shape[0] != static_cast<int64_t>(rows)) {
-      return absl::InvalidArgumentError(
-          fmt::format("input '{}' must have {} rows like the first input", t.name, rows));
-    }
-    if (rows == 0) continue;
-    if (t.dtype == core::DataType::kBytes) {
-      std::vector<std::string_view> elements;
-      if (absl::Status s = core::SplitBytesElements(t.data, elements); !s.ok()) return s;
-      if (elements.size() % rows != 0) {
-        return absl::InvalidArgumentError(
-            fmt::format("input '{}' does not split into {} rows", t.name, rows));
-      }
-      const size_t per_row = elements.size() / rows;
-      for (size_t r = 0; r < rows; ++r) {
-        for (size_t e = 0; e < per_row; ++e) {
-          const std::string_view element = elements[r * per_row + e];
-          const uint32_t length = static_cast<uint32_t>(element.size());
-          keys[r].append(reinterpret_cast<const char*>(&length), sizeof length);
-          keys[r].append(element);
-        }
-      }
-      continue;
-    }
-    const size_t row_bytes = t.data.size() / rows;
-    for (size_t r = 0; r < rows; ++r) {
-      keys[r].append(reinterpret_cast<const char*>(t.data.data()) + r * row_bytes, row_bytes);
-    }
-  }
-  return keys;
-}
-
 }  // namespace strata::serving
