@@ -1,5 +1,6 @@
 #include "api/grpc_inference_service.h"
 
+#include <cctype>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -89,15 +90,19 @@ grpc::ServerUnaryReactor* GrpcInferenceService::ServerReady(Context* c, const By
 grpc::ServerUnaryReactor* GrpcInferenceService::ModelReady(Context* c, const Bytes* in,
                                                            Bytes* out) {
   return Unary<inference::ModelReadyRequest, inference::ModelReadyResponse>(
-      c, in, out, "ModelReady", [this](const auto& request, auto& response, const Reply& reply) {
-        reply(Readiness(request, response));
+      c, in, out, "ModelReady", [this, c](const auto& request, auto& response, const Reply& reply) {
+        grpc::Status allowed = Authorize(c, auth::Scope::kMetadata, request.name());
+        reply(allowed.ok() ? Readiness(request, response) : allowed);
       });
 }
 
 grpc::ServerUnaryReactor* GrpcInferenceService::ServerMetadata(Context* c, const Bytes* in,
                                                                Bytes* out) {
   return Unary<inference::ServerMetadataRequest, inference::ServerMetadataResponse>(
-      c, in, out, "ServerMetadata", [this](const auto&, auto& response, const Reply& reply) {
+      c, in, out, "ServerMetadata", [this, c](const auto&, auto& response, const Reply& reply) {
+        if (grpc::Status s = Authorize(c, auth::Scope::kMetadata, std::nullopt); !s.ok()) {
+          return reply(s);
+        }
         response.set_name(core_.name());
         response.set_version(core_.version());
         for (const std::string& extension : core_.extensions()) {
@@ -110,16 +115,20 @@ grpc::ServerUnaryReactor* GrpcInferenceService::ServerMetadata(Context* c, const
 grpc::ServerUnaryReactor* GrpcInferenceService::ModelMetadata(Context* c, const Bytes* in,
                                                               Bytes* out) {
   return Unary<inference::ModelMetadataRequest, inference::ModelMetadataResponse>(
-      c, in, out, "ModelMetadata", [this](const auto& request, auto& response, const Reply& reply) {
-        reply(Metadata(request, response));
+      c, in, out, "ModelMetadata",
+      [this, c](const auto& request, auto& response, const Reply& reply) {
+        grpc::Status allowed = Authorize(c, auth::Scope::kMetadata, request.name());
+        reply(allowed.ok() ? Metadata(request, response) : allowed);
       });
 }
 
 grpc::ServerUnaryReactor* GrpcInferenceService::ModelConfig(Context* c, const Bytes* in,
                                                             Bytes* out) {
   return Unary<inference::ModelConfigRequest, inference::ModelConfigResponse>(
-      c, in, out, "ModelConfig", [this](const auto& request, auto& response, const Reply& reply) {
-        reply(Config(request, response));
+      c, in, out, "ModelConfig",
+      [this, c](const auto& request, auto& response, const Reply& reply) {
+        grpc::Status allowed = Authorize(c, auth::Scope::kMetadata, request.name());
+        reply(allowed.ok() ? Config(request, response) : allowed);
       });
 }
 
@@ -127,8 +136,10 @@ grpc::ServerUnaryReactor* GrpcInferenceService::ModelStatistics(Context* c, cons
                                                                 Bytes* out) {
   return Unary<inference::ModelStatisticsRequest, inference::ModelStatisticsResponse>(
       c, in, out, "ModelStatistics",
-      [this](const auto& request, auto& response, const Reply& reply) {
-        reply(Statistics(request, response));
+      [this, c](const auto& request, auto& response, const Reply& reply) {
+        const std::string_view model = request.name().empty() ? "*" : request.name();
+        grpc::Status allowed = Authorize(c, auth::Scope::kMetadata, model);
+        reply(allowed.ok() ? Statistics(request, response) : allowed);
       });
 }
 
@@ -136,15 +147,18 @@ grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryIndex(Context* c, cons
                                                                 Bytes* out) {
   return Unary<inference::RepositoryIndexRequest, inference::RepositoryIndexResponse>(
       c, in, out, "RepositoryIndex",
-      [this](const auto& request, auto& response, const Reply& reply) {
-        reply(Index(request, response));
+      [this, c](const auto& request, auto& response, const Reply& reply) {
+        grpc::Status allowed = Authorize(c, auth::Scope::kControl, "*");
+        reply(allowed.ok() ? Index(request, response) : allowed);
       });
 }
 
 grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelLoad(Context* c, const Bytes* in,
                                                                     Bytes* out) {
   return Unary<inference::RepositoryModelLoadRequest, inference::RepositoryModelLoadResponse>(
-      c, in, out, "RepositoryModelLoad", [this](const auto& request, auto&, Reply reply) {
+      c, in, out, "RepositoryModelLoad", [this, c](const auto& request, auto&, Reply reply) {
+        grpc::Status allowed = Authorize(c, auth::Scope::kControl, request.model_name());
+        if (!allowed.ok()) return reply(allowed);
         RunRepositoryAction(request, /*load=*/true, std::move(reply));
       });
 }
@@ -152,7 +166,9 @@ grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelLoad(Context* c, 
 grpc::ServerUnaryReactor* GrpcInferenceService::RepositoryModelUnload(Context* c, const Bytes* in,
                                                                       Bytes* out) {
   return Unary<inference::RepositoryModelUnloadRequest, inference::RepositoryModelUnloadResponse>(
-      c, in, out, "RepositoryModelUnload", [this](const auto& request, auto&, Reply reply) {
+      c, in, out, "RepositoryModelUnload", [this, c](const auto& request, auto&, Reply reply) {
+        grpc::Status allowed = Authorize(c, auth::Scope::kControl, request.model_name());
+        if (!allowed.ok()) return reply(allowed);
         RunRepositoryAction(request, /*load=*/false, std::move(reply));
       });
 }
@@ -205,6 +221,38 @@ grpc::Status GrpcInferenceService::Statistics(const inference::ModelStatisticsRe
   return grpc::Status::OK;
 }
 
+grpc::Status GrpcInferenceService::Authorize(const Context* context, auth::Scope scope,
+                                             std::optional<std::string_view> model,
+                                             std::string* tenant) const {
+  if (options_.guard == nullptr) return grpc::Status::OK;
+  std::string_view header;
+  const auto& metadata = context->client_metadata();
+  if (auto found = metadata.find("authorization"); found != metadata.end()) {
+    header = std::string_view(found->second.data(), found->second.size());
+  }
+  const auth::AuthDecision decision = options_.guard->Authorize(header, scope, model);
+  if (decision.allowed()) {
+    if (tenant != nullptr) *tenant = decision.tenant;
+    return grpc::Status::OK;
+  }
+  return grpc::Status(decision.http_status() == 401 ? grpc::StatusCode::UNAUTHENTICATED
+                                                    : grpc::StatusCode::PERMISSION_DENIED,
+                      decision.message);
+}
+
+grpc::Status GrpcInferenceService::ChargeTenant(Context* context, const std::string& tenant,
+                                                const core::InferRequest& request) const {
+  if (options_.guard == nullptr || tenant.empty()) return grpc::Status::OK;
+  const RateCharge charge = options_.guard->Charge(tenant, RequestRows(request));
+  for (const auto& [name, value] : charge.Headers()) {
+    std::string key = name;
+    for (char& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    context->AddTrailingMetadata(key, value);
+  }
+  if (charge.admitted) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, charge.message);
+}
+
 grpc::Status GrpcInferenceService::CheckControlAllowed() const {
   if (options_.control_api) return grpc::Status::OK;
   return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
@@ -248,8 +296,14 @@ void GrpcInferenceService::RunRepositoryAction(const Request& request, bool load
 
 void GrpcInferenceService::Infer(Context* context, const inference::ModelInferRequest& request,
                                  inference::ModelInferResponse& response, Reply reply) const {
+  std::string tenant;
+  if (grpc::Status s = Authorize(context, auth::Scope::kInfer, request.model_name(), &tenant);
+      !s.ok()) {
+    return reply(s);
+  }
   absl::StatusOr<core::InferRequest> decoded = DecodeModelInferRequest(request);
   if (!decoded.ok()) return reply(ToGrpcStatus(decoded.status()));
+  if (grpc::Status s = ChargeTenant(context, tenant, *decoded); !s.ok()) return reply(s);
   if (absl::Status s =
           ApplyDeadline(context->deadline(), std::chrono::system_clock::now(), *decoded);
       !s.ok()) {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <string_view>
 
+#include "api/access_guard.h"
 #include "grpcpp/grpcpp.h"
 #include "inference.grpc.pb.h"
 #include "serving/server_core.h"
@@ -22,6 +23,9 @@ struct GrpcServiceOptions {
   // Model control (RepositoryIndex, RepositoryModelLoad/Unload): off unless
   // asked for, since it changes what the server serves; PERMISSION_DENIED.
   bool control_api = false;
+  // API keys (`authorization: Bearer <key>` metadata) and tenants' rate
+  // limits; null: every RPC is open. ServerLive and ServerReady always are.
+  const AccessGuard* guard = nullptr;
 };
 
 namespace internal {
@@ -78,6 +82,18 @@ class GrpcInferenceService final : public internal::RawInferenceService {
 
   // PERMISSION_DENIED unless the control API is on.
   grpc::Status CheckControlAllowed() const;
+
+  // OK when the call's key may use `scope` on `model` (nullopt: no model;
+  // "*": every model), with the key's tenant in `tenant`; else
+  // UNAUTHENTICATED or PERMISSION_DENIED.
+  grpc::Status Authorize(const Context* context, auth::Scope scope,
+                         std::optional<std::string_view> model,
+                         std::string* tenant = nullptr) const;
+  // OK when the tenant's rate limit admits the request's rows (or it has
+  // none); else RESOURCE_EXHAUSTED. The x-ratelimit-* and retry-after
+  // values go into the call's trailing metadata.
+  grpc::Status ChargeTenant(Context* context, const std::string& tenant,
+                            const core::InferRequest& request) const;
 
   // RepositoryModelLoad and RepositoryModelUnload: checks the call, then runs
   // `action` (ModelControl::Load or Unload) and replies when it is done.

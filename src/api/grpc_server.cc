@@ -8,6 +8,9 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/server_posix.h"
 
 namespace strata::api {
@@ -42,6 +45,27 @@ class UnsupportedMethods final : public grpc::CallbackGenericService {
   }
 };
 
+// TLS server credentials that follow the files: gRPC's file watcher reads
+// them again every `reload_seconds`.
+std::shared_ptr<grpc::ServerCredentials> TlsCredentials(const TlsFiles& files,
+                                                        unsigned int reload_seconds) {
+  namespace ex = grpc::experimental;
+  auto provider = files.client_ca.empty()
+                      ? std::make_shared<ex::FileWatcherCertificateProvider>(
+                            files.key, files.cert, std::max(1u, reload_seconds))
+                      : std::make_shared<ex::FileWatcherCertificateProvider>(
+                            files.key, files.cert, files.client_ca, std::max(1u, reload_seconds));
+  ex::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (!files.client_ca.empty()) {
+    options.watch_root_certs();
+    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  }
+  return ex::TlsServerCredentials(options);
+}
+
 }  // namespace
 
 GrpcServer::GrpcServer(GrpcServerOptions options, std::unique_ptr<GrpcInferenceService> service)
@@ -53,28 +77,43 @@ GrpcServer::~GrpcServer() { Shutdown(); }
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOptions& options,
                                                               const serving::ServerCore& core) {
-  // strata accepts the port's connections itself (api/grpc_acceptor.h): gRPC
-  // 1.51's acceptor never accepts again after running out of descriptors.
-  absl::StatusOr<std::unique_ptr<GrpcAcceptor>> acceptor =
-      GrpcAcceptor::Listen(options.host, options.port);
-  if (!acceptor.ok()) return acceptor.status();
-  std::unique_ptr<GrpcServer> server(
-      new GrpcServer(options, std::make_unique<GrpcInferenceService>(
-                                  core, GrpcServiceOptions{.control_api = options.control_api})));
+  // Plain gRPC: strata accepts the port's connections itself
+  // (api/grpc_acceptor.h): gRPC 1.51's acceptor never accepts again after
+  // running out of descriptors.
+  std::unique_ptr<GrpcAcceptor> acceptor;
+  if (!options.tls.enabled()) {
+    absl::StatusOr<std::unique_ptr<GrpcAcceptor>> listening =
+        GrpcAcceptor::Listen(options.host, options.port);
+    if (!listening.ok()) return listening.status();
+    acceptor = *std::move(listening);
+  }
+  std::unique_ptr<GrpcServer> server(new GrpcServer(
+      options,
+      std::make_unique<GrpcInferenceService>(
+          core, GrpcServiceOptions{.control_api = options.control_api, .guard = options.guard})));
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  int tls_port = 0;
+  if (options.tls.enabled()) {
+    builder.AddListeningPort(Address(options.host, options.port),
+                             TlsCredentials(options.tls, options.tls_reload_seconds), &tls_port);
+  }
   builder.RegisterService(server->service_.get());
   builder.RegisterCallbackGenericService(server->unsupported_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(
       std::min<size_t>(options.max_message_bytes, std::numeric_limits<int>::max())));
   builder.SetMaxSendMessageSize(-1);
   server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr) {
-    server->stopped_ = true;
-    return absl::InternalError(
+  if (server->server_ == nullptr || (options.tls.enabled() && tls_port == 0)) {
+    server->stopped_ = server->server_ == nullptr;
+    return absl::UnavailableError(
         fmt::format("cannot start the gRPC server on {}", Address(options.host, options.port)));
   }
-  server->acceptor_ = *std::move(acceptor);
+  if (acceptor == nullptr) {
+    server->port_ = static_cast<uint16_t>(tls_port);
+    return server;
+  }
+  server->acceptor_ = std::move(acceptor);
   server->port_ = server->acceptor_->port();
   grpc::Server* grpc_server = server->server_.get();
   serving::ServerMetrics* metrics = options.metrics;

@@ -16,6 +16,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "api/access_guard.h"
+#include "api/tls_server_context.h"
 #include "serving/server_core.h"
 #include "serving/server_metrics.h"
 
@@ -38,6 +40,16 @@ struct GrpcServerOptions {
   // Where accept pauses are counted (strata_http_accept_pauses_total, shared
   // with the REST frontend); null: not counted. Must outlive the server.
   serving::ServerMetrics* metrics = nullptr;
+  // TLS (and mutual TLS with tls.client_ca) from the same files as REST,
+  // watched by gRPC's FileWatcherCertificateProvider every
+  // tls_reload_seconds: new handshakes use a changed certificate. With TLS
+  // the port is gRPC's own (grpc 1.51 hands accepted descriptors only to
+  // insecure servers), so GrpcAcceptor's recovery from running out of
+  // descriptors applies to plain gRPC only.
+  TlsFiles tls = {};
+  unsigned int tls_reload_seconds = 1;
+  // API keys and rate limits (`authorization` metadata); null: open.
+  const AccessGuard* guard = nullptr;
 };
 
 class GrpcServer {

@@ -4,6 +4,7 @@
 #include <future>
 
 #include "api/advisor_json.h"
+#include "api/auth/route_access.h"
 #include "api/binary_tensor_codec.h"
 #include "api/control_json.h"
 #include "api/endpoint_json.h"
@@ -115,15 +116,67 @@ HttpReply RestHandler::HandleForTest(const HttpRequestView& request) const {
   return promise.get_future().get();
 }
 
+namespace {
+
+bool IsAdminRoute(const std::vector<std::string>& segments) {
+  return segments.empty() || (segments.size() == 1 && segments[0] == "metrics") ||
+         (segments.size() >= 2 && segments[0] == "v2" && segments[1] == "repository");
+}
+
+bool IsHealthRoute(const std::vector<std::string>& segments) {
+  return segments.size() == 3 && segments[0] == "v2" && segments[1] == "health";
+}
+
+}  // namespace
+
+std::optional<HttpReply> RestHandler::Admit(const HttpRequestView& request,
+                                            const std::vector<std::string>& segments,
+                                            std::string& tenant) const {
+  const bool admin = IsAdminRoute(segments);
+  if ((options_.listener == RestListener::kPublic && admin) ||
+      (options_.listener == RestListener::kAdmin && !admin && !IsHealthRoute(segments))) {
+    return Error(404, fmt::format("no such endpoint on this port: {}; /metrics, the status page "
+                                  "and /v2/repository are on the admin port, the rest on the "
+                                  "main port",
+                                  request.target));
+  }
+  if (options_.guard == nullptr) return std::nullopt;
+  const auth::RouteAccess access = auth::RestRouteAccess(segments);
+  if (access.open) return std::nullopt;
+  const auth::AuthDecision decision =
+      options_.guard->Authorize(request.authorization, access.scope, access.model);
+  if (decision.allowed()) {
+    tenant = decision.tenant;
+    return std::nullopt;
+  }
+  HttpReply reply = Error(decision.http_status(), decision.message);
+  if (decision.http_status() == 401) {
+    reply.headers.emplace_back("WWW-Authenticate", R"(Bearer realm="strata")");
+  }
+  return reply;
+}
+
+HttpReply RestHandler::Metrics() const {
+  std::vector<prometheus::MetricFamily> families = core_.CollectMetrics();
+  if (options_.guard != nullptr) {
+    std::vector<prometheus::MetricFamily> access = options_.guard->Collect();
+    families.insert(families.end(), std::make_move_iterator(access.begin()),
+                    std::make_move_iterator(access.end()));
+  }
+  return HttpReply{200,
+                   prometheus::TextSerializer().Serialize(families),
+                   "text/plain; version=0.0.4; charset=utf-8",
+                   {}};
+}
+
 std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
                                             ReplyCallback& done) const {
   const std::vector<std::string> segments = SplitPath(request.target);
+  std::string tenant;
+  if (std::optional<HttpReply> refusal = Admit(request, segments, tenant)) return refusal;
   if (segments.size() == 1 && segments[0] == "metrics") {
     if (request.method != "GET") return MethodNotAllowed(request, "GET");
-    return HttpReply{200,
-                     prometheus::TextSerializer().Serialize(core_.CollectMetrics()),
-                     "text/plain; version=0.0.4; charset=utf-8",
-                     {}};
+    return Metrics();
   }
   if (segments.empty() && request.target.substr(0, request.target.find('?')) == "/") {
     if (request.method != "GET") return MethodNotAllowed(request, "GET");
@@ -152,7 +205,7 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
     return Statistics(core_, "", "");
   }
   if (segments[1] == "models" && segments.size() >= 3) {
-    return ModelRoute(request, segments, done);
+    return ModelRoute(request, segments, tenant, done);
   }
   return Error(404, fmt::format("no such endpoint: {}", request.target));
 }
@@ -290,22 +343,20 @@ std::optional<HttpReply> RestHandler::ControlRoute(const HttpRequestView& reques
 
 std::optional<HttpReply> RestHandler::ModelRoute(const HttpRequestView& request,
                                                  const std::vector<std::string>& segments,
+                                                 const std::string& tenant,
                                                  ReplyCallback& done) const {
-  // v2/models/{m}[/versions/{v}][/ready|/infer|/config]
-  std::string model = segments[2];
-  std::string version;
-  size_t next = 3;
-  if (segments.size() >= 5 && segments[3] == "versions") {
-    version = segments[4];
-    next = 5;
-  }
-  const std::string_view action = next < segments.size() ? std::string_view(segments[next]) : "";
-  if (next + (action.empty() ? 0 : 1) != segments.size()) {
+  // v2/models/{m}[/versions/{v}][/ready|/infer|/config]; read as the access
+  // check reads it (auth::ParseModelPath).
+  auth::ModelPath path = auth::ParseModelPath(segments);
+  std::string& model = path.model;
+  std::string& version = path.version;
+  const std::string_view action = path.action;
+  if (!path.valid) {
     return Error(404, fmt::format("no such endpoint: {}", request.target));
   }
   if (action == "infer") {
     if (request.method != "POST") return MethodNotAllowed(request, "POST");
-    return Infer(request, std::move(model), std::move(version), done);
+    return Infer(request, std::move(model), std::move(version), tenant, done);
   }
   if (request.method != "GET") return MethodNotAllowed(request, "GET");
   if (action == "stats") return Statistics(core_, model, version);
@@ -335,7 +386,8 @@ std::optional<HttpReply> RestHandler::ModelRoute(const HttpRequestView& request,
 }
 
 std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std::string model,
-                                            std::string version, ReplyCallback& done) const {
+                                            std::string version, const std::string& tenant,
+                                            ReplyCallback& done) const {
   absl::StatusOr<ContentEncoding> encoding = ParseContentEncoding(request.content_encoding);
   if (!encoding.ok()) return Error(415, std::string(encoding.status().message()));
   std::string inflated;
@@ -360,14 +412,25 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std:
   if (!decoded.ok()) return FromStatus(decoded.status());
   decoded->model_name = std::move(model);
   decoded->model_version = std::move(version);
+  RateCharge charge;
+  if (options_.guard != nullptr && !tenant.empty()) {
+    charge = options_.guard->Charge(tenant, RequestRows(*decoded));
+    if (!charge.admitted) {
+      HttpReply refused = Error(429, charge.message);
+      refused.headers = charge.Headers();
+      return refused;
+    }
+  }
   const BinaryOutputSelection binary = BinaryOutputSelection::Of(*decoded);
   const ContentEncoding reply_encoding = NegotiateEncoding(request.accept_encoding);
   const bool has_id = decoded->has_id;  // echoed even when empty, whoever answers
-  core_.InferAsync(*std::move(decoded), [done = std::move(done), binary, reply_encoding,
-                                         has_id](absl::StatusOr<core::InferResponse> response) {
+  core_.InferAsync(*std::move(decoded), [done = std::move(done), binary, reply_encoding, has_id,
+                                         limit_headers = charge.Headers()](
+                                            absl::StatusOr<core::InferResponse> response) {
     if (!response.ok()) return done(FromStatus(response.status()));
     response->has_id = response->has_id || has_id;
     HttpReply reply = InferReply(*response, binary, reply_encoding);
+    reply.headers.insert(reply.headers.end(), limit_headers.begin(), limit_headers.end());
     reply.model_name = response->model_name;
     reply.model_version = response->model_version;
     done(std::move(reply));

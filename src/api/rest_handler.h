@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/access_guard.h"
 #include "api/body_budget.h"
 #include "serving/server_core.h"
 
@@ -24,6 +25,7 @@ struct HttpRequestView {
   std::string_view content_encoding;       // Content-Encoding header
   std::string_view inference_header_size;  // Inference-Header-Content-Length
   std::string_view accept_encoding = {};   // Accept-Encoding header
+  std::string_view authorization = {};     // Authorization header
   size_t max_body_bytes = 64 << 20;        // limit for an inflated body
   // The body's share of the server's body budget, which an inflated body
   // grows (503 when it cannot); null: only max_body_bytes bounds it.
@@ -40,10 +42,19 @@ struct HttpReply {
   std::string model_version = {};
 };
 
+// Which routes a listener serves: all of them, or (with --admin-port) the
+// public ones on the main port and /metrics, the status page and the control
+// API on the admin port. Health probes are served on both.
+enum class RestListener { kAll, kPublic, kAdmin };
+
 struct RestHandlerOptions {
   // Model control (/v2/repository/...): off unless asked for, since it
   // changes what the server serves.
   bool control_api = false;
+  RestListener listener = RestListener::kAll;
+  // API keys, scopes and tenants' rate limits; null: every route is open.
+  // Must outlive the handler.
+  const AccessGuard* guard = nullptr;
 };
 
 class RestHandler {
@@ -63,11 +74,18 @@ class RestHandler {
  private:
   // nullopt when the request went to the core, which answers via `done`.
   std::optional<HttpReply> Route(const HttpRequestView& request, ReplyCallback& done) const;
+  // The refusal when this listener does not serve the route, or the key may
+  // not use it; else nullopt, with the key's tenant in `tenant`.
+  std::optional<HttpReply> Admit(const HttpRequestView& request,
+                                 const std::vector<std::string>& segments,
+                                 std::string& tenant) const;
   std::optional<HttpReply> ModelRoute(const HttpRequestView& request,
                                       const std::vector<std::string>& segments,
-                                      ReplyCallback& done) const;
+                                      const std::string& tenant, ReplyCallback& done) const;
   std::optional<HttpReply> Infer(const HttpRequestView& request, std::string model,
-                                 std::string version, ReplyCallback& done) const;
+                                 std::string version, const std::string& tenant,
+                                 ReplyCallback& done) const;
+  HttpReply Metrics() const;
 
   HttpReply AdvisorRoute(const HttpRequestView& request,
                          const std::vector<std::string>& segments) const;

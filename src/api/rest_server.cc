@@ -10,9 +10,11 @@
 #include "api/accept_backoff.h"
 #include "api/body_budget.h"
 #include "api/kserve_json_codec.h"
+#include "api/tls_server_context.h"
 #include "boost/asio.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "boost/beast/ssl.hpp"
 #include "core/text_escape.h"
 #include "fmt/format.h"
 #include "serving/drain_sequence.h"
@@ -25,11 +27,12 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 struct ServerState {
   const RestServerOptions options;
-  const RestHandler& handler;
   std::shared_ptr<spdlog::logger> access_log;  // null when off
   BodyBudget body_budget;
   std::atomic<bool> stopping{false};
@@ -54,25 +57,61 @@ HttpReply ErrorReply(int status, std::string_view message) {
   return {status, EncodeError(message), "application/json", {}};
 }
 
-// One client connection: read a request's header, admit or refuse its body,
-// read the body, answer; repeat while kept alive. The body counts against
-// the server's body budget from the header (its Content-Length) until the
-// answer is written.
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+// One client connection: (over TLS, the handshake, then) read a request's
+// header, admit or refuse its body, read the body, answer; repeat while kept
+// alive. The body counts against the server's body budget from the header
+// (its Content-Length) until the answer is written. `Stream` is a
+// beast::tcp_stream or a TlsStream over one.
+template <typename Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(tcp::socket socket, ServerState& state)
-      : stream_(std::move(socket)), state_(state), reservation_(state.body_budget) {}
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
-  void Start() { ReadHeader(); }
+  // `tls`: the TLS context of the handshake (kTls only), kept for as long
+  // as the connection lives.
+  HttpSession(tcp::socket socket, ServerState& state, const RestHandler& handler,
+              std::shared_ptr<ssl::context> tls)
+      : tls_(std::move(tls)),
+        stream_(MakeStream(std::move(socket), tls_.get())),
+        state_(state),
+        handler_(handler),
+        reservation_(state.body_budget) {}
+
+  void Start() {
+    if constexpr (kTls) {
+      Lowest().expires_after(state_.options.body_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Close();  // counted by nobody: no answer
+                                self->ReadHeader();
+                              });
+    } else {
+      ReadHeader();
+    }
+  }
   asio::any_io_executor executor() { return stream_.get_executor(); }
 
  private:
+  using std::enable_shared_from_this<HttpSession<Stream>>::shared_from_this;
+
+  static Stream MakeStream(tcp::socket socket, ssl::context* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      (void)tls;
+      return Stream(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
   void ReadHeader() {
     parser_.emplace();
     parser_->body_limit(state_.options.max_body_bytes);
-    stream_.expires_after(state_.options.idle_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&HttpSession::OnHeader, shared_from_this()));
+    Lowest().expires_after(state_.options.idle_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&HttpSession<Stream>::OnHeader, shared_from_this()));
   }
 
   void OnHeader(beast::error_code ec, size_t) {
@@ -119,7 +158,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // The client waits for this before it sends the body (curl does, for a
   // second, for bodies over 1 MB).
   void SendContinue() {
-    stream_.expires_after(state_.options.body_timeout);
+    Lowest().expires_after(state_.options.body_timeout);
     asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                       [self = shared_from_this()](beast::error_code ec, size_t) {
                         if (ec) return self->Close();
@@ -130,9 +169,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Reads the body piece by piece, each within the body timeout.
   void ReadBody() {
     if (parser_->is_done()) return OnRequest();
-    stream_.expires_after(state_.options.body_timeout);
-    http::async_read_some(stream_, buffer_, *parser_,
-                          beast::bind_front_handler(&HttpSession::OnBody, shared_from_this()));
+    Lowest().expires_after(state_.options.body_timeout);
+    http::async_read_some(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&HttpSession<Stream>::OnBody, shared_from_this()));
   }
 
   void OnBody(beast::error_code ec, size_t) {
@@ -179,11 +219,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         .content_encoding = ToView(req[http::field::content_encoding]),
         .inference_header_size = ToView(req["Inference-Header-Content-Length"]),
         .accept_encoding = ToView(req[http::field::accept_encoding]),
+        .authorization = ToView(req[http::field::authorization]),
         .max_body_bytes = state_.options.max_body_bytes,
         .body_reservation = &reservation_,
     };
     const After after = req.keep_alive() ? After::kReadNext : After::kClose;
-    state_.handler.Handle(view, [self = shared_from_this(), after](HttpReply reply) {
+    handler_.Handle(view, [self = shared_from_this(), after](HttpReply reply) {
       // The core may answer on its own thread; writes happen on the
       // connection's (its context has one thread).
       asio::dispatch(self->stream_.get_executor(),
@@ -245,30 +286,36 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         response_.body().size());
   }
 
+  // Over TLS, the rest of the refused body is dropped as raw bytes.
   void DrainThenClose() {
     Close();
-    stream_.expires_after(kDrainTime);
+    Lowest().expires_after(kDrainTime);
     Discard();
   }
 
   void Discard() {
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(kDrainChunk),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              if (!ec) self->Discard();
-                            });
+    Lowest().async_read_some(buffer_.prepare(kDrainChunk),
+                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                               if (!ec) self->Discard();
+                             });
   }
 
+  // Over TLS too the connection ends with a TCP shutdown, without a
+  // close_notify: every answer carries its length, so no client reads to
+  // the end of the stream.
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<ssl::context> tls_;  // null for plain HTTP
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
   ServerState& state_;
+  const RestHandler& handler_;
   BodyReservation reservation_;  // the request's body: buffered and inflated
   // Access-log fields of the request being answered.
   std::chrono::steady_clock::time_point started_;
@@ -300,14 +347,14 @@ std::string DescriptorLimit() {
 // first context; accepted sockets are dealt to the contexts in turn.
 class RestServer::Impl {
  public:
-  Impl(const RestServerOptions& options, const RestHandler& handler)
-      : state_{options, handler, MakeAccessLog(options), MakeBodyBudget(options)},
+  Impl(const RestServerOptions& options, std::unique_ptr<TlsServerContext> tls)
+      : state_{options, MakeAccessLog(options), MakeBodyBudget(options)},
         contexts_(MakeContexts(ThreadCount(options))),
-        acceptor_(*contexts_[0]),
         signals_(*contexts_[0], SIGINT, SIGTERM),
         drain_timer_(*contexts_[0]),
         drain_({.delay = options.drain_delay, .timeout = options.drain_timeout}),
-        accept_timer_(*contexts_[0]) {}
+        tls_(std::move(tls)),
+        tls_timer_(*contexts_[0]) {}
 
   static BodyBudget MakeBodyBudget(const RestServerOptions& options) {
     serving::ServerMetrics* metrics = options.metrics;
@@ -339,31 +386,39 @@ class RestServer::Impl {
     return contexts;
   }
 
-  absl::Status Listen() {
+  // Opens a listener on `port` whose requests `handler` answers.
+  absl::Status Listen(uint16_t port, const RestHandler& handler) {
+    auto listener = std::make_unique<Listener>(*contexts_[0], handler);
+    tcp::acceptor& acceptor = listener->acceptor;
     beast::error_code ec;
     const asio::ip::address address = asio::ip::make_address(state_.options.host, ec);
     if (ec) {
       return absl::InvalidArgumentError(
           fmt::format("invalid --host '{}': {}", state_.options.host, ec.message()));
     }
-    const tcp::endpoint endpoint(address, state_.options.port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    const tcp::endpoint endpoint(address, port);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
       return absl::UnavailableError(
           fmt::format("cannot listen on {}:{}: {} (is another server using the port? try --port)",
-                      state_.options.host, state_.options.port, ec.message()));
+                      state_.options.host, port, ec.message()));
     }
+    listeners_.push_back(std::move(listener));
     return absl::OkStatus();
   }
 
-  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  uint16_t port(size_t listener) const {
+    return listeners_[listener]->acceptor.local_endpoint().port();
+  }
+  size_t listener_count() const { return listeners_.size(); }
 
   void Run() {
-    Accept();
+    for (auto& listener : listeners_) Accept(*listener);
     WaitForSignal();
+    WatchTlsFiles();
     // The other contexts have no work until a connection arrives: keep them
     // running until shutdown stops them.
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -384,27 +439,61 @@ class RestServer::Impl {
   }
 
  private:
-  void Accept() {
+  // One listening port, the handler of its requests, and its accept backoff.
+  struct Listener {
+    Listener(asio::io_context& context, const RestHandler& h)
+        : acceptor(context), handler(h), accept_timer(context) {}
+    tcp::acceptor acceptor;
+    const RestHandler& handler;
+    asio::steady_timer accept_timer;  // the pause after a failed accept
+    AcceptBackoff accept_backoff;     // used on the first context's thread only
+  };
+
+  void Accept(Listener& listener) {
     asio::io_context& context = *contexts_[next_context_++ % contexts_.size()];
-    acceptor_.async_accept(context, [this](beast::error_code ec, tcp::socket socket) {
-      if (ec) return OnAcceptError(ec);
-      accept_backoff_.OnSuccess();
-      socket.set_option(tcp::no_delay(true), ec);
-      auto session = std::make_shared<HttpSession>(std::move(socket), state_);
-      // Start on the connection's own thread.
+    listener.acceptor.async_accept(context,
+                                   [this, &listener](beast::error_code ec, tcp::socket socket) {
+                                     if (ec) return OnAcceptError(listener, ec);
+                                     listener.accept_backoff.OnSuccess();
+                                     socket.set_option(tcp::no_delay(true), ec);
+                                     StartSession(std::move(socket), listener.handler);
+                                     Accept(listener);
+                                   });
+  }
+
+  void StartSession(tcp::socket socket, const RestHandler& handler) {
+    if (tls_ != nullptr) {
+      auto session = std::make_shared<HttpSession<TlsStream>>(std::move(socket), state_, handler,
+                                                              tls_->Current());
       asio::post(session->executor(), [session] { session->Start(); });
-      Accept();
+      return;
+    }
+    auto session = std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), state_,
+                                                                    handler, nullptr);
+    // Start on the connection's own thread.
+    asio::post(session->executor(), [session] { session->Start(); });
+  }
+
+  // Looks at the certificate files every tls_reload_interval; new
+  // connections take a changed certificate.
+  void WatchTlsFiles() {
+    if (tls_ == nullptr || state_.options.tls_reload_interval.count() <= 0) return;
+    tls_timer_.expires_after(state_.options.tls_reload_interval);
+    tls_timer_.async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      tls_->ReloadIfChanged();
+      WatchTlsFiles();
     });
   }
 
   // Retries at once after an error of one connection; pauses when the
   // process is out of descriptors, so that closing connections (or raising
   // the limit) lets it recover. Logs at most once per interval.
-  void OnAcceptError(const beast::error_code& ec) {
-    if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
+  void OnAcceptError(Listener& listener, const beast::error_code& ec) {
+    if (!listener.acceptor.is_open() || ec == asio::error::operation_aborted) return;
     const bool shortage = IsResourceShortage(ec);
     const AcceptBackoff::Decision decision =
-        accept_backoff_.OnFailure(AcceptBackoff::Clock::now(), shortage);
+        listener.accept_backoff.OnFailure(AcceptBackoff::Clock::now(), shortage);
     if (decision.log) {
       spdlog::warn("accept failed: {}{}{}", ec.message(),
                    decision.failures > 1
@@ -415,11 +504,11 @@ class RestServer::Impl {
                                           DescriptorLimit(), AcceptBackoff::kMaxPause.count())
                             : std::string());
     }
-    if (decision.pause.count() == 0) return Accept();
+    if (decision.pause.count() == 0) return Accept(listener);
     if (state_.options.metrics) state_.options.metrics->RecordAcceptPause();
-    accept_timer_.expires_after(decision.pause);
-    accept_timer_.async_wait([this](beast::error_code timer_ec) {
-      if (!timer_ec && acceptor_.is_open()) Accept();
+    listener.accept_timer.expires_after(decision.pause);
+    listener.accept_timer.async_wait([this, &listener](beast::error_code timer_ec) {
+      if (!timer_ec && listener.acceptor.is_open()) Accept(listener);
     });
   }
 
@@ -474,8 +563,11 @@ class RestServer::Impl {
 
   void CloseListener() {
     beast::error_code ec;
-    acceptor_.close(ec);
-    accept_timer_.cancel();
+    for (auto& listener : listeners_) {
+      listener->acceptor.close(ec);
+      listener->accept_timer.cancel();
+    }
+    tls_timer_.cancel();
     spdlog::info("listeners closed; finishing {} in-flight requests", state_.in_flight.load());
     if (state_.options.on_close) state_.options.on_close();
   }
@@ -483,24 +575,39 @@ class RestServer::Impl {
   ServerState state_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   size_t next_context_ = 0;  // used on the first context's thread only
-  tcp::acceptor acceptor_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
   asio::signal_set signals_;
   asio::steady_timer drain_timer_;
-  serving::DrainSequence drain_;     // used on the first context's thread only
-  asio::steady_timer accept_timer_;  // the pause after a failed accept
-  AcceptBackoff accept_backoff_;     // used on the first context's thread only
+  serving::DrainSequence drain_;           // used on the first context's thread only
+  std::unique_ptr<TlsServerContext> tls_;  // null: plain HTTP
+  asio::steady_timer tls_timer_;
 };
 
 absl::StatusOr<std::unique_ptr<RestServer>> RestServer::Start(const RestServerOptions& options,
-                                                              const RestHandler& handler) {
-  auto impl = std::make_unique<Impl>(options, handler);
-  if (absl::Status s = impl->Listen(); !s.ok()) return s;
+                                                              const RestHandler& handler,
+                                                              const RestHandler* admin_handler) {
+  std::unique_ptr<TlsServerContext> tls;
+  if (options.tls.enabled()) {
+    absl::StatusOr<std::unique_ptr<TlsServerContext>> created =
+        TlsServerContext::Create(options.tls);
+    if (!created.ok()) return created.status();
+    tls = *std::move(created);
+  }
+  auto impl = std::make_unique<Impl>(options, std::move(tls));
+  if (absl::Status s = impl->Listen(options.port, handler); !s.ok()) return s;
+  if (admin_handler != nullptr) {
+    if (absl::Status s = impl->Listen(options.admin_port, *admin_handler); !s.ok()) return s;
+  }
   return std::unique_ptr<RestServer>(new RestServer(std::move(impl)));
 }
 
 RestServer::RestServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RestServer::~RestServer() = default;
-uint16_t RestServer::port() const { return impl_->port(); }
+uint16_t RestServer::port() const { return impl_->port(0); }
+std::optional<uint16_t> RestServer::admin_port() const {
+  if (impl_->listener_count() < 2) return std::nullopt;
+  return impl_->port(1);
+}
 void RestServer::Run() { impl_->Run(); }
 void RestServer::Shutdown() { impl_->Shutdown(); }
 

@@ -17,10 +17,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "api/rest_handler.h"
+#include "api/tls_server_context.h"
 #include "serving/server_metrics.h"
 
 namespace strata::api {
@@ -53,16 +55,28 @@ struct RestServerOptions {
   // Where the defences are counted (/metrics); null: not counted. Must
   // outlive the server.
   serving::ServerMetrics* metrics = nullptr;
+  // HTTPS on every listener when tls.cert is set; the files are looked at
+  // every tls_reload_interval and a changed certificate is used by new
+  // connections (api/tls_server_context.h).
+  TlsFiles tls = {};
+  std::chrono::milliseconds tls_reload_interval{1000};
+  // The admin listener's port, when Start() is given an admin handler (0
+  // picks a free port; see RestServer::admin_port()).
+  uint16_t admin_port = 0;
 };
 
 class RestServer {
  public:
-  // Binds and listens; error when the address is unusable.
-  static absl::StatusOr<std::unique_ptr<RestServer>> Start(const RestServerOptions& options,
-                                                           const RestHandler& handler);
+  // Binds and listens; error when the address is unusable or the TLS files
+  // cannot be used. With `admin_handler`, a second listener on admin_port
+  // answers with it (RestListener::kAdmin).
+  static absl::StatusOr<std::unique_ptr<RestServer>> Start(
+      const RestServerOptions& options, const RestHandler& handler,
+      const RestHandler* admin_handler = nullptr);
   ~RestServer();
 
   uint16_t port() const;
+  std::optional<uint16_t> admin_port() const;
 
   // Serves until SIGINT/SIGTERM or Shutdown(), then drains (the delay,
   // then in-flight requests for at most drain_timeout) and returns.

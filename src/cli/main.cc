@@ -3,6 +3,7 @@
 #include "cli/advise_command.h"
 #include "cli/backup_command.h"
 #include "cli/batch_command.h"
+#include "cli/keys_command.h"
 #include "cli/model_command.h"
 #include "cli/serve_command.h"
 #include "cli/table_command.h"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   strata::cli::AddTableCommand(app);
   strata::cli::AddAdviseCommand(app);
   strata::cli::AddBackupCommands(app);
+  strata::cli::AddKeysCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

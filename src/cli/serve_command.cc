@@ -11,6 +11,7 @@
 #include "api/warmup_file.h"
 #include "cli/builtin_backends.h"
 #include "cli/byte_size.h"
+#include "cli/security_flags.h"
 #include "cli/table_stores.h"
 #include "fmt/format.h"
 #include "serving/endpoint_config.h"
@@ -47,6 +48,7 @@ struct ServeFlags {
   int redis_lookup_threads = 4;    // threads that wait for Redis lookups
   double drain_delay_s = 0;        // serve on, not ready, after SIGTERM
   double drain_timeout_s = 30;     // then let in-flight requests finish
+  SecurityFlags security;          // TLS, admin port, API keys
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -169,6 +171,7 @@ class ServeProcess {
     if (absl::Status s = ParseLimits(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildEndpoints(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = OpenKeyLog(); !s.ok()) return StartError{s, 2};
+    if (absl::Status s = OpenGuard(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildCore(); !s.ok()) return StartError{s, 1};
     CountReadyModels();
     if (absl::Status s = StartRest(); !s.ok()) return StartError{s, 1};
@@ -180,8 +183,11 @@ class ServeProcess {
   // and unloads the models.
   void ServeUntilDrained() {
     LogEndpoints();
-    spdlog::info("{} of {} models ready; listening on http://{}:{}", ready_models_, model_count_,
-                 flags_.host, rest_->port());
+    spdlog::info("{} of {} models ready; listening on {}://{}:{}", ready_models_, model_count_,
+                 flags_.security.tls.enabled() ? "https" : "http", flags_.host, rest_->port());
+    if (rest_->admin_port()) {
+      spdlog::info("admin routes (/metrics, /, /v2/repository) on port {}", *rest_->admin_port());
+    }
     rest_->Run();
     grpc_.Finish();
     spdlog::info("frontends drained; unloading models");
@@ -224,6 +230,13 @@ class ServeProcess {
     return absl::OkStatus();
   }
 
+  absl::Status OpenGuard() {
+    absl::StatusOr<std::unique_ptr<api::AccessGuard>> guard = OpenAccessGuard(flags_.security);
+    if (!guard.ok()) return guard.status();
+    guard_ = *std::move(guard);
+    return absl::OkStatus();
+  }
+
   absl::Status BuildCore() {
     absl::StatusOr<std::unique_ptr<serving::ServerCore>> core = serving::ServerCore::Create(
         {.repository = flags_.repository,
@@ -249,8 +262,18 @@ class ServeProcess {
   }
 
   absl::Status StartRest() {
+    const bool admin = flags_.security.admin_port >= 0;
     handler_ = std::make_unique<api::RestHandler>(
-        *core_, api::RestHandlerOptions{.control_api = flags_.control_api});
+        *core_, api::RestHandlerOptions{
+                    .control_api = flags_.control_api,
+                    .listener = admin ? api::RestListener::kPublic : api::RestListener::kAll,
+                    .guard = guard_.get()});
+    if (admin) {
+      admin_handler_ = std::make_unique<api::RestHandler>(
+          *core_, api::RestHandlerOptions{.control_api = flags_.control_api,
+                                          .listener = api::RestListener::kAdmin,
+                                          .guard = guard_.get()});
+    }
     api::RestServerOptions options{
         .host = flags_.host,
         .port = flags_.port,
@@ -263,9 +286,12 @@ class ServeProcess {
         .on_drain = [this] { core_->BeginDrain(); },
         .on_close = [this] { grpc_.Begin(); },
         .access_log = flags_.access_log,
-        .metrics = &core_->metrics()};
+        .metrics = &core_->metrics(),
+        .tls = flags_.security.tls,
+        .tls_reload_interval = std::chrono::milliseconds(flags_.security.reload_interval_ms),
+        .admin_port = static_cast<uint16_t>(std::max(0, flags_.security.admin_port))};
     absl::StatusOr<std::unique_ptr<api::RestServer>> server =
-        api::RestServer::Start(options, *handler_);
+        api::RestServer::Start(options, *handler_, admin_handler_.get());
     if (!server.ok()) return server.status();
     rest_ = *std::move(server);
     return absl::OkStatus();
@@ -273,14 +299,18 @@ class ServeProcess {
 
   absl::Status StartGrpc() {
     if (flags_.grpc_port < 0) return absl::OkStatus();
-    absl::StatusOr<std::unique_ptr<api::GrpcServer>> started =
-        api::GrpcServer::Start({.host = flags_.host,
-                                .port = static_cast<uint16_t>(flags_.grpc_port),
-                                .max_message_bytes = max_body_,
-                                .drain_timeout = Millis(flags_.drain_timeout_s),
-                                .control_api = flags_.control_api,
-                                .metrics = &core_->metrics()},
-                               *core_);
+    absl::StatusOr<std::unique_ptr<api::GrpcServer>> started = api::GrpcServer::Start(
+        {.host = flags_.host,
+         .port = static_cast<uint16_t>(flags_.grpc_port),
+         .max_message_bytes = max_body_,
+         .drain_timeout = Millis(flags_.drain_timeout_s),
+         .control_api = flags_.control_api,
+         .metrics = &core_->metrics(),
+         .tls = flags_.security.tls,
+         .tls_reload_seconds =
+             static_cast<unsigned>(std::max<int64_t>(1, flags_.security.reload_interval_ms / 1000)),
+         .guard = guard_.get()},
+        *core_);
     if (!started.ok()) return started.status();
     grpc_.server = *std::move(started);
     spdlog::info("gRPC listening on {}:{}", flags_.host, grpc_.server->port());
@@ -314,7 +344,9 @@ class ServeProcess {
   std::unique_ptr<serving::ServerCore> core_;
   int ready_models_ = 0;
   size_t model_count_ = 0;
+  std::unique_ptr<api::AccessGuard> guard_;  // null: no keys file
   std::unique_ptr<api::RestHandler> handler_;
+  std::unique_ptr<api::RestHandler> admin_handler_;  // null: no admin port
   GrpcDrain grpc_;
   std::unique_ptr<api::RestServer> rest_;
 };
@@ -466,6 +498,7 @@ void AddServeCommand(CLI::App& app) {
   AddEndpointFlags(*serve, *flags);
   AddTableStoreServeFlags(*serve, *flags);
   AddDrainFlags(*serve, *flags);
+  AddSecurityFlags(*serve, flags->security);
   serve->callback([flags] { throw CLI::RuntimeError(RunServe(*flags)); });
 }
 

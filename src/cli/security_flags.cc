@@ -1,0 +1,54 @@
+#include "cli/security_flags.h"
+
+#include "spdlog/spdlog.h"
+
+namespace strata::cli {
+
+void AddSecurityFlags(CLI::App& serve, SecurityFlags& flags) {
+  CLI::Option* cert =
+      serve
+          .add_option("--tls-cert", flags.tls.cert,
+                      "PEM certificate chain: serve HTTPS and gRPC over TLS (both ports, and "
+                      "the admin port); reloaded when the file changes")
+          ->check(CLI::ExistingFile);
+  serve.add_option("--tls-key", flags.tls.key, "PEM private key of --tls-cert")
+      ->check(CLI::ExistingFile)
+      ->needs(cert);
+  cert->needs(serve.get_option_no_throw("--tls-key"));
+  serve
+      .add_option("--tls-client-ca", flags.tls.client_ca,
+                  "PEM CA bundle: require a client certificate signed by it (mutual TLS)")
+      ->check(CLI::ExistingFile)
+      ->needs(cert);
+  serve
+      .add_option("--admin-port", flags.admin_port,
+                  "Serve /metrics, the status page and the control API (/v2/repository) on "
+                  "this port only, not on --port (0 picks a free one; -1: on --port)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 65535));
+  serve
+      .add_option("--keys-file", flags.keys_file,
+                  "API keys (YAML: hashed secrets, tenants, scopes, models, expiry) and "
+                  "tenants' rate limits; every route but the health probes then needs "
+                  "`Authorization: Bearer <key>`. Reloaded when it changes")
+      ->check(CLI::ExistingFile);
+  serve
+      .add_option("--security-reload-ms", flags.reload_interval_ms,
+                  "How often the keys file and the TLS files are looked at for changes")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+}
+
+absl::StatusOr<std::unique_ptr<api::AccessGuard>> OpenAccessGuard(const SecurityFlags& flags) {
+  if (flags.keys_file.empty()) {
+    spdlog::warn(
+        "no --keys-file: every route is open to anyone who can reach the ports (no API "
+        "keys, scopes or rate limits; docs/security.md)");
+    return std::unique_ptr<api::AccessGuard>();
+  }
+  return api::AccessGuard::Open(
+      {.keys_file = flags.keys_file,
+       .reload_interval = std::chrono::milliseconds(flags.reload_interval_ms)});
+}
+
+}  // namespace strata::cli
