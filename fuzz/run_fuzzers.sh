@@ -3,7 +3,7 @@
 # for a bounded time, starting from the seeds in fuzz/corpus/<target>/.
 # Fails on any crash, leak, sanitizer report or timeout.
 #
-#   fuzz/run_fuzzers.sh BUILD_DIR [SECONDS_PER_TARGET]   (default 15: 60 s in all)
+#   fuzz/run_fuzzers.sh BUILD_DIR [SECONDS_PER_TARGET]   (default 15: 75 s in all)
 #
 # New inputs that libFuzzer finds go to a temporary directory, never into the
 # source tree; a crashing input is kept in BUILD_DIR/crashes/.
@@ -20,7 +20,7 @@ cmake --build "$build_dir"
 mkdir -p "$build_dir/crashes"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$source_dir/fuzz/ubsan.supp
-for target in json_request binary_request grpc_request compressed_body; do
+for target in json_request binary_request grpc_request compressed_body auth_header; do
   scratch=$(mktemp -d)
   trap 'rm -rf "$scratch"' EXIT
   echo "fuzzing $target for ${seconds}s"
