@@ -35,6 +35,7 @@ class StrataServer:
         self.process = None
         self.port = None
         self.grpc_port = None  # None when gRPC is off (--grpc-port -1)
+        self.admin_port = None  # set with --admin-port
         self.log = tempfile.NamedTemporaryFile(
             mode="w+", prefix="strata-e2e-", suffix=".log", delete=False)
 
@@ -46,13 +47,15 @@ class StrataServer:
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
-            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)",
+            match = re.search(r"listening on https?://127\.0\.0\.1:(\d+)",
                               self.log_text())
             if match:
                 self.port = int(match.group(1))
                 # Printed before the HTTP line when gRPC is on.
                 grpc = re.search(r"gRPC listening on 127\.0\.0\.1:(\d+)", self.log_text())
                 self.grpc_port = int(grpc.group(1)) if grpc else None
+                admin = re.search(r"admin routes .* on port (\d+)", self.log_text())
+                self.admin_port = int(admin.group(1)) if admin else None
                 return self
             if self.process.poll() is not None:
                 raise RuntimeError("strata exited early:\n" + self.log_text())
