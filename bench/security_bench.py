@@ -44,7 +44,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 from harness import certificates  # noqa: E402
-from lib import load, machine  # noqa: E402
+from lib import load, machine, servers  # noqa: E402
 
 SECRET = "sk_bench_0123456789abcdef"
 FEATURES = 30
@@ -143,14 +143,24 @@ def run_s_time(port, ca, duration):
     return {"handshakes_per_s": int(real.group(1)) / int(real.group(2)), "cmd": shlex.join(cmd)}
 
 
-def measure(server, secured, files, args):
+def measure(server, name, files, args):
+    secured = name in ("secured", "tls")
+    keys = name in ("secured", "keys")
     scheme = "https" if secured else "http"
-    rest_headers = ["Authorization: Bearer " + SECRET] if secured else []
-    grpc_headers = ["authorization: Bearer " + SECRET] if secured else []
+    rest_headers = ["Authorization: Bearer " + SECRET] if keys else []
+    grpc_headers = ["authorization: Bearer " + SECRET] if keys else []
+    cpu = servers.proc_tree_cpu_seconds(server.proc.pid)
     rest = run_wrk("%s://127.0.0.1:%d/v2/models/m/infer" % (scheme, server.port), files["body"],
                    args.duration, rest_headers)
+    rest["server_cpu_us_per_request"] = (
+        (servers.proc_tree_cpu_seconds(server.proc.pid) - cpu) * 1e6 / rest["requests"])
+    cpu = servers.proc_tree_cpu_seconds(server.proc.pid)
     grpc = run_h2load("%s://127.0.0.1:%d/inference.GRPCInferenceService/ModelInfer" %
                       (scheme, server.grpc_port), files["grpc"], args.duration, grpc_headers)
+    # h2load's warm-up second is served too: per request of the measured window, an upper bound
+    grpc["server_cpu_us_per_request"] = (
+        (servers.proc_tree_cpu_seconds(server.proc.pid) - cpu) * 1e6 /
+        (grpc["rps"] * (args.duration + 1)))
     result = {"rest": rest, "grpc": grpc}
     if secured:
         result["handshake"] = run_s_time(server.port, files["ca"], args.duration)
@@ -186,11 +196,18 @@ def median(runs, *path):
 
 
 def report(results, args):
+    for name in results:
+        if name not in ("plain", "secured"):
+            print("%s: REST %.0f req/s p99 %.0f us, gRPC %.0f req/s" % (
+                name, median(results[name], "rest", "rps"), median(results[name], "rest", "p99_us"),
+                median(results[name], "grpc", "rps")))
     plain, secured = results["plain"], results["secured"]
     rows = []
     for label, path in (("REST req/s", ("rest", "rps")), ("REST p50 µs", ("rest", "p50_us")),
                         ("REST p99 µs", ("rest", "p99_us")), ("gRPC req/s", ("grpc", "rps")),
-                        ("gRPC mean µs", ("grpc", "mean_us"))):
+                        ("REST server CPU µs per request", ("rest", "server_cpu_us_per_request")),
+                        ("gRPC mean µs", ("grpc", "mean_us")),
+                        ("gRPC server CPU µs per request", ("grpc", "server_cpu_us_per_request"))):
         a, b = median(plain, *path), median(secured, *path)
         rows.append("| %s | %.0f | %.0f | %.2f |" % (label, a, b, b / a))
     print("| figure (median of %d rounds, %d s each) | plain | TLS + API key | ratio |" %
@@ -210,6 +227,8 @@ def main():
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--split", action="store_true",
+                    help="also measure TLS alone and API keys alone")
     args = ap.parse_args()
     work = args.out or tempfile.mkdtemp(prefix="security-bench-")
     os.makedirs(work, exist_ok=True)
@@ -218,13 +237,16 @@ def main():
         "plain": [],
         "secured": ["--tls-cert", files["cert"], "--tls-key", files["key"], "--keys-file",
                     files["keys"]]}
+    if args.split:
+        configurations["tls"] = ["--tls-cert", files["cert"], "--tls-key", files["key"]]
+        configurations["keys"] = ["--keys-file", files["keys"]]
     results = {name: [] for name in configurations}
     for round_number in range(args.repeats):
         for name, extra in configurations.items():
             print("round %d: %s" % (round_number + 1, name), file=sys.stderr)
             log_path = os.path.join(work, "%s-%d.log" % (name, round_number))
             with Server(args.strata, files["repository"], extra, log_path) as server:
-                results[name].append(measure(server, name == "secured", files, args))
+                results[name].append(measure(server, name, files, args))
     with open(os.path.join(work, "results.json"), "w") as f:
         json.dump({"command": shlex.join(sys.argv), "machine": machine.machine_info(),
                    "results": results}, f, indent=1)

@@ -31,6 +31,9 @@ PACKAGES=(
   # Kubernetes manifests (tests/k8s): the API models that check them; SHA-256
   # of backups (OpenSSL's libcrypto)
   python3-kubernetes python3-yaml libssl-dev
+  # TLS (libssl through Asio and gRPC); the openssl command makes the TLS tests'
+  # certificates and measures the handshake rate (openssl s_client, s_time)
+  openssl
 )
 # `kubectl kustomize` renders the manifests: Debian's kubernetes-client where
 # no kubectl is installed (kubectl 1.20, whose Kustomize v2 the manifests keep to).
