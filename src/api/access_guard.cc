@@ -173,8 +173,9 @@ RateCharge AccessGuard::Charge(const std::string& tenant, int64_t rows) const {
     charge.reset = CeilSeconds(taken->decision.until_full);
     if (taken->decision.retry_after) charge.retry_after = CeilSeconds(*taken->decision.retry_after);
   }
+  const TenantCounters counters = CountersOf(tenant);
   if (!charge.admitted) {
-    tenant_limited_->Add({{"tenant", tenant}}).Increment();
+    counters.limited->Increment();
     charge.message = fmt::format(
         "tenant '{}' is over its rate limit ({} rows per second, burst {}): this request of "
         "{} rows {}",
@@ -183,8 +184,22 @@ RateCharge AccessGuard::Charge(const std::string& tenant, int64_t rows) const {
                            : std::string("is larger than the burst or the rate is 0"));
     return charge;
   }
-  tenant_rows_->Add({{"tenant", tenant}}).Increment(static_cast<double>(rows));
+  counters.rows->Increment(static_cast<double>(rows));
   return charge;
+}
+
+AccessGuard::TenantCounters AccessGuard::CountersOf(const std::string& tenant) const {
+  {
+    core::ReaderMutexLock lock(counters_mutex_);
+    if (auto found = counters_.find(tenant); found != counters_.end()) return found->second;
+  }
+  core::WriterMutexLock lock(counters_mutex_);
+  auto [it, added] = counters_.try_emplace(tenant, TenantCounters{nullptr, nullptr});
+  if (added) {
+    it->second = {&tenant_rows_->Add({{"tenant", tenant}}),
+                  &tenant_limited_->Add({{"tenant", tenant}})};
+  }
+  return it->second;
 }
 
 std::vector<prometheus::MetricFamily> AccessGuard::Collect() const { return registry_->Collect(); }

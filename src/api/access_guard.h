@@ -9,6 +9,7 @@
 #define STRATA_API_ACCESS_GUARD_H_
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,6 +84,17 @@ class AccessGuard {
   std::shared_ptr<const auth::KeySet> keys_ ABSL_GUARDED_BY(mutex_);
   std::string stamp_ ABSL_GUARDED_BY(mutex_);  // mtime and size last read
   mutable auth::TenantRateLimiter limiter_;
+
+  // A tenant's counters, found once: Family::Add builds and hashes a label
+  // map on every call.
+  struct TenantCounters {
+    prometheus::Counter* rows;
+    prometheus::Counter* limited;
+  };
+  TenantCounters CountersOf(const std::string& tenant) const;
+  mutable core::SharedMutex counters_mutex_;
+  mutable std::map<std::string, TenantCounters, std::less<>> counters_
+      ABSL_GUARDED_BY(counters_mutex_);
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* failures_;
