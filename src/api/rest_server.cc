@@ -189,8 +189,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       if (state_.options.metrics) state_.options.metrics->RecordBodyTimeout();
       return;
     }
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+    // A TLS client that hangs up without close_notify (most do, between
+    // requests) ends its stream "truncated": a close like any other.
+    if (ec == http::error::end_of_stream || ec == ssl::error::stream_truncated ||
+        ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset) {
       return Close();
     }
     if (ec == http::error::body_limit) {
