@@ -14,9 +14,12 @@ and for each:
 
   REST:  wrk -t2 -c16 -dDs --latency -s bench/lib/post.lua [-H 'Authorization: Bearer ..']
          http[s]://127.0.0.1:PORT/v2/models/m/infer -- body.json      (keep-alive, 1-row JSON)
-  gRPC:  h2load -c16 -m1 -D D -d request.grpc [-H 'authorization: Bearer ..']
-         http[s]://127.0.0.1:PORT/inference.GRPCInferenceService/ModelInfer   (16 HTTP/2
-         connections, one stream each; h2load reports throughput and mean latency, no p99)
+  gRPC:  strata_load --protocol grpc --channels 16 --concurrency 16 --duration D --warmup 1
+         [--tls-ca ca.pem --authorization 'Bearer ..']   (bench/grpc_load: 16 connections, one
+         call in flight on each; throughput, p50, p99), and as a cross-check
+         h2load -c16 -m1 -D D -d request.grpc [-H 'authorization: Bearer ..']
+         http[s]://127.0.0.1:PORT/inference.GRPCInferenceService/ModelInfer   (throughput and
+         mean latency only)
   TLS handshakes (secured only): openssl s_time -connect 127.0.0.1:PORT -new -time D
          (full handshakes, one connection at a time, no session reuse)
 
@@ -76,7 +79,10 @@ def grpc_request_file(work):
     path = os.path.join(work, "request.grpc")
     with open(path, "wb") as f:
         f.write(load.grpc_frame(request.SerializeToString()))
-    return path
+    message = os.path.join(work, "request.pb")
+    with open(message, "wb") as f:
+        f.write(request.SerializeToString())
+    return path, message
 
 
 class Server:
@@ -135,6 +141,21 @@ def run_h2load(url, data, duration, headers):
             "ok_2xx": int(status.group(1)) if status else -1, "cmd": shlex.join(cmd)}
 
 
+def run_strata_load(binary, port, files, duration, secured, keys):
+    cmd = [binary, "--protocol", "grpc", "--port", str(port), "--model", "m", "--payload",
+           files["grpc_message"], "--channels", "16", "--concurrency", "16", "--duration",
+           str(duration), "--warmup", "1"]
+    if secured:
+        cmd += ["--tls-ca", files["ca"]]
+    if keys:
+        cmd += ["--authorization", "Bearer " + SECRET]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True)
+    result = json.loads(out.stdout.strip())
+    result["rps"] = result["throughput"]
+    result["cmd"] = shlex.join(cmd)
+    return result
+
+
 def run_s_time(port, ca, duration):
     cmd = ["openssl", "s_time", "-connect", "127.0.0.1:%d" % port, "-new", "-time",
            str(duration), "-CAfile", ca]
@@ -155,13 +176,19 @@ def measure(server, name, files, args):
     rest["server_cpu_us_per_request"] = (
         (servers.proc_tree_cpu_seconds(server.proc.pid) - cpu) * 1e6 / rest["requests"])
     cpu = servers.proc_tree_cpu_seconds(server.proc.pid)
-    grpc = run_h2load("%s://127.0.0.1:%d/inference.GRPCInferenceService/ModelInfer" %
-                      (scheme, server.grpc_port), files["grpc"], args.duration, grpc_headers)
-    # h2load's warm-up second is served too: per request of the measured window, an upper bound
+    grpc = run_strata_load(files["strata_load"], server.grpc_port, files, args.duration, secured,
+                           keys)
     grpc["server_cpu_us_per_request"] = (
         (servers.proc_tree_cpu_seconds(server.proc.pid) - cpu) * 1e6 /
         (grpc["rps"] * (args.duration + 1)))
-    result = {"rest": rest, "grpc": grpc}
+    cpu = servers.proc_tree_cpu_seconds(server.proc.pid)
+    h2 = run_h2load("%s://127.0.0.1:%d/inference.GRPCInferenceService/ModelInfer" %
+                      (scheme, server.grpc_port), files["grpc"], args.duration, grpc_headers)
+    # the warm-up second is served too: CPU over (duration + 1) s of requests, an estimate
+    h2["server_cpu_us_per_request"] = (
+        (servers.proc_tree_cpu_seconds(server.proc.pid) - cpu) * 1e6 /
+        (h2["rps"] * (args.duration + 1)))
+    result = {"rest": rest, "grpc": grpc, "grpc_h2load": h2}
     if secured:
         result["handshake"] = run_s_time(server.port, files["ca"], args.duration)
     return result
@@ -181,7 +208,9 @@ def prepare(work):
     with open(keys, "w") as f:
         f.write("keys:\n  - {id: bench, tenant: bench, secret_sha256: %s, scopes: [infer], "
                 "models: [\"*\"]}\n" % digest)
-    return {"repository": repository, "body": body, "grpc": grpc_request_file(work),
+    framed, message = grpc_request_file(work)
+    return {"repository": repository, "body": body, "grpc": framed, "grpc_message": message,
+            "strata_load": load.build_strata_load(),
             "ca": paths["ca"], "cert": paths["cert"], "key": paths["key"], "keys": keys}
 
 
@@ -206,8 +235,10 @@ def report(results, args):
     for label, path in (("REST req/s", ("rest", "rps")), ("REST p50 µs", ("rest", "p50_us")),
                         ("REST p99 µs", ("rest", "p99_us")), ("gRPC req/s", ("grpc", "rps")),
                         ("REST server CPU µs per request", ("rest", "server_cpu_us_per_request")),
-                        ("gRPC mean µs", ("grpc", "mean_us")),
-                        ("gRPC server CPU µs per request", ("grpc", "server_cpu_us_per_request"))):
+                        ("gRPC p50 µs", ("grpc", "p50_us")), ("gRPC p99 µs", ("grpc", "p99_us")),
+                        ("gRPC server CPU µs per request", ("grpc", "server_cpu_us_per_request")),
+                        ("gRPC req/s (h2load)", ("grpc_h2load", "rps")),
+                        ("gRPC mean µs (h2load)", ("grpc_h2load", "mean_us"))):
         a, b = median(plain, *path), median(secured, *path)
         rows.append("| %s | %.0f | %.0f | %.2f |" % (label, a, b, b / a))
     print("| figure (median of %d rounds, %d s each) | plain | TLS + API key | ratio |" %
@@ -216,8 +247,8 @@ def report(results, args):
     print("\n".join(rows))
     print("\nTLS handshakes (openssl s_time -new, one at a time): %.0f per second" %
           median(secured, "handshake", "handshakes_per_s"))
-    failures = sum(r["rest"]["non2xx"] + r["rest"]["errors"] + max(r["grpc"]["failed"], 0)
-                   for r in plain + secured)
+    failures = sum(r["rest"]["non2xx"] + r["rest"]["errors"] + r["grpc"]["errors"] +
+                   max(r["grpc_h2load"]["failed"], 0) for r in plain + secured)
     print("failed requests in all runs: %d" % failures)
 
 

@@ -7,6 +7,7 @@
 //   strata_load --protocol grpc|rest-json|rest-binary --port P --model M
 //               --payload FILE [--header-length N] [--concurrency C]
 //               [--duration S] [--warmup S] [--threads T] [--host H]
+//               [--channels N] [--tls-ca FILE] [--authorization VALUE]   (gRPC)
 //
 // The payload is the exact request: a serialized ModelInferRequest for grpc,
 // the HTTP body for REST (for rest-binary, `--header-length` is its
@@ -53,6 +54,12 @@ struct Options {
   double duration = 5;
   double warmup = 1;
   int threads = 2;  // REST client I/O threads (gRPC runs its own pool)
+  // gRPC only: connections (one channel each; calls are dealt to them in
+  // turn), TLS with this CA (server name "localhost"), and an
+  // `authorization` metadata value sent with every call.
+  int channels = 1;
+  std::string tls_ca;
+  std::string authorization;
 };
 
 // Collects the latencies of calls that complete inside the measured window.
@@ -98,13 +105,24 @@ class Recorder {
 // call's completion callback, on one channel.
 class GrpcLoad {
  public:
-  GrpcLoad(const Options& options, Recorder& recorder) : recorder_(recorder) {
+  GrpcLoad(const Options& options, Recorder& recorder)
+      : recorder_(recorder), authorization_(options.authorization) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    channel_ = grpc::CreateCustomChannel(fmt::format("{}:{}", options.host, options.port),
-                                         grpc::InsecureChannelCredentials(), args);
-    stub_ = inference::GRPCInferenceService::NewStub(channel_);
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection per channel
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+    if (!options.tls_ca.empty()) {
+      std::ifstream file(options.tls_ca);
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs.assign(std::istreambuf_iterator<char>(file), {});
+      credentials = grpc::SslCredentials(ssl);
+      args.SetSslTargetNameOverride("localhost");
+    }
+    for (int i = 0; i < std::max(1, options.channels); ++i) {
+      channels_.push_back(grpc::CreateCustomChannel(
+          fmt::format("{}:{}", options.host, options.port), credentials, args));
+      stubs_.push_back(inference::GRPCInferenceService::NewStub(channels_.back()));
+    }
     if (!request_.ParseFromString(options.payload)) {
       std::fprintf(stderr, "the payload is not a serialized ModelInferRequest\n");
       std::exit(2);
@@ -112,7 +130,7 @@ class GrpcLoad {
   }
 
   void Run(int concurrency) {
-    for (int i = 0; i < concurrency; ++i) Issue();
+    for (int i = 0; i < concurrency; ++i) Issue(*stubs_[i % stubs_.size()]);
     std::unique_lock lock(mutex_);
     done_.wait(lock, [&] { return outstanding_ == 0; });
   }
@@ -124,28 +142,31 @@ class GrpcLoad {
     Clock::time_point sent;
   };
 
-  void Issue() {
+  // Keeps one call of `stub`'s connection in flight.
+  void Issue(inference::GRPCInferenceService::Stub& stub) {
     {
       std::lock_guard lock(mutex_);
       ++outstanding_;
     }
     auto* call = new Call;
     call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    if (!authorization_.empty()) call->context.AddMetadata("authorization", authorization_);
     call->sent = Clock::now();
-    stub_->async()->ModelInfer(&call->context, &request_, &call->response,
-                               [this, call](grpc::Status status) {
-                                 const Clock::time_point now = Clock::now();
-                                 recorder_.Record(call->sent, now, status.ok());
-                                 delete call;
-                                 if (recorder_.Running(now)) Issue();
-                                 std::lock_guard lock(mutex_);
-                                 if (--outstanding_ == 0) done_.notify_all();
-                               });
+    stub.async()->ModelInfer(&call->context, &request_, &call->response,
+                             [this, call, &stub](grpc::Status status) {
+                               const Clock::time_point now = Clock::now();
+                               recorder_.Record(call->sent, now, status.ok());
+                               delete call;
+                               if (recorder_.Running(now)) Issue(stub);
+                               std::lock_guard lock(mutex_);
+                               if (--outstanding_ == 0) done_.notify_all();
+                             });
   }
 
   Recorder& recorder_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
+  const std::string authorization_;
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;
+  std::vector<std::unique_ptr<inference::GRPCInferenceService::Stub>> stubs_;
   inference::ModelInferRequest request_;
   std::mutex mutex_;
   std::condition_variable done_;
@@ -256,6 +277,12 @@ Options Parse(int argc, char** argv) {
       options.warmup = std::stod(value);
     else if (flag == "--threads")
       options.threads = std::max(1, std::stoi(value));
+    else if (flag == "--channels")
+      options.channels = std::max(1, std::stoi(value));
+    else if (flag == "--tls-ca")
+      options.tls_ca = value;
+    else if (flag == "--authorization")
+      options.authorization = value;
     else if (flag == "--payload") {
       std::ifstream file(value, std::ios::binary);
       options.payload.assign(std::istreambuf_iterator<char>(file), {});
@@ -270,7 +297,8 @@ Options Parse(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: strata_load --protocol grpc|rest-json|rest-binary --port P --model M "
                  "--payload FILE [--header-length N] [--concurrency C] [--duration S] "
-                 "[--warmup S] [--threads T] [--host H]\n");
+                 "[--warmup S] [--threads T] [--host H] [--channels N] [--tls-ca FILE] "
+                 "[--authorization VALUE]\n");
     std::exit(2);
   }
   return options;
