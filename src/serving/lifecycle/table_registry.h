@@ -67,10 +67,11 @@ class TableRegistry : public TableControl {
   TableRegistry& operator=(const TableRegistry&) = delete;
 
   // Follows `table`: its versions open in the background. A table already
-  // followed keeps its store; a key given here is checked from now on.
-  // INVALID_ARGUMENT for a bad name; FAILED_PRECONDITION when no store is
-  // given and there is no default store, or when the table is followed
-  // from another store or with another key.
+  // followed keeps its store and its key (a key given here applies when it
+  // had none); the larger in-memory bound wins. INVALID_ARGUMENT for a bad
+  // name; FAILED_PRECONDITION when no store is given and there is no
+  // default store, or when the table is followed from another kind of
+  // store.
   absl::Status Follow(std::string table, TableFollowOptions options = {});
 
   // Polls `table` now and waits for it: picks up a new published version.
