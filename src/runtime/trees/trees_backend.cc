@@ -141,7 +141,7 @@ absl::StatusOr<std::unique_ptr<Model>> LoadTreesModel(const ModelConfig& config,
         absl::Status(ensemble.status().code(),
                      fmt::format("model '{}': cannot load {} as an XGBoost JSON model", config.name,
                                  artifact.string())),
-        ensemble.status().message());
+        std::string(ensemble.status().message()));
   }
   const int64_t declared = config.inputs[0].shape[1];
   if (declared != ensemble->num_features) {
