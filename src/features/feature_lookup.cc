@@ -153,7 +153,7 @@ absl::Status FeatureLookup::ApplyResult(size_t table, const store::PredictionTab
   }
   state.report.versions[table] = opened->manifest().version;
   for (size_t r = 0; r < rows.rows(); ++r) {
-    if (r >= result->found.size() || !result->found[r]) {
+    if (r >= result->found.size() || r >= result->values.size() || !result->found[r]) {
       ClearTableSlots(table, rows, r);
       ++state.report.missing[table];
       continue;

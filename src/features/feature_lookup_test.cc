@@ -222,6 +222,15 @@ TEST_F(FeatureLookupTest, JoinsCallbacksFromOtherThreads) {
   EXPECT_EQ(At(again, 0, "user_stats", "avg_price"), FeatureValue(20.0));
 }
 
+TEST_F(FeatureLookupTest, NoRowsIsAnEmptyReport) {
+  FeatureLookup lookup(pipeline_);
+  RawRows rows = Rows({});
+  auto report = lookup.Fill(source_, rows, kNow);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_THAT(report->found, ElementsAre(0, 0));
+  EXPECT_THAT(report->versions, ElementsAre(3, 5));
+}
+
 TEST_F(FeatureLookupTest, AMissingKeyIsNamed) {
   FeatureLookup lookup(pipeline_);
   RawRows rows = Rows({42, 43});
