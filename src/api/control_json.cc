@@ -65,6 +65,38 @@ std::string EncodeIndex(const std::vector<serving::VersionStatus>& index, bool r
   return {buffer.GetString(), buffer.GetSize()};
 }
 
+std::string EncodeTableIndex(const std::vector<serving::TableVersionStatus>& index,
+                             bool ready_only) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartArray();
+  for (const serving::TableVersionStatus& s : index) {
+    if (ready_only && s.state != serving::VersionState::kReady) continue;
+    w.StartObject();
+    w.Key("name");
+    w.String(s.table.c_str());
+    w.Key("version");
+    const std::string version = s.version == 0 ? "" : std::to_string(s.version);
+    w.String(version.c_str());
+    w.Key("state");
+    const std::string_view state = VersionStateText(s.state);
+    w.String(state.data(), static_cast<rapidjson::SizeType>(state.size()));
+    w.Key("reason");
+    w.String(s.reason.c_str());
+    w.Key("labels");
+    w.StartArray();
+    for (const std::string& label : s.labels) w.String(label.c_str());
+    w.EndArray();
+    w.Key("default");
+    w.Bool(s.is_default);
+    w.Key("published");
+    w.Bool(s.published);
+    w.EndObject();
+  }
+  w.EndArray();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
 absl::StatusOr<bool> DecodeIndexRequest(std::string_view body) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return false;
   simdjson::dom::parser parser;

@@ -12,12 +12,19 @@
 
 #include "absl/status/statusor.h"
 #include "api/reserved_parameters.h"
+#include "serving/lifecycle/table_control.h"
 #include "serving/lifecycle/version_status.h"
 
 namespace strata::api {
 
 // [{"name", "version", "state", "reason"}, ...]; with `ready_only`, READY only.
 std::string EncodeIndex(const std::vector<serving::VersionStatus>& index, bool ready_only);
+
+// The table index: [{"name", "version", "state", "reason", "labels": [...],
+// "default": bool, "published": bool}, ...]; "version" is "" for a line about
+// the table as a whole. With `ready_only`, READY only.
+std::string EncodeTableIndex(const std::vector<serving::TableVersionStatus>& index,
+                             bool ready_only);
 
 // Reads {"ready": bool} from an index request body (empty body: false).
 absl::StatusOr<bool> DecodeIndexRequest(std::string_view body);

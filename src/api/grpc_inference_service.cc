@@ -204,7 +204,7 @@ grpc::Status GrpcInferenceService::Metadata(const inference::ModelMetadataReques
 
 grpc::Status GrpcInferenceService::Config(const inference::ModelConfigRequest& request,
                                           inference::ModelConfigResponse& response) const {
-  auto model = core_.FindModel(request.name(), request.version());
+  auto model = core_.DescribeModel(request.name(), request.version());
   if (!model.ok()) return ToGrpcStatus(model.status());
   EncodeModelConfig(**model, *response.mutable_config());
   return grpc::Status::OK;
@@ -267,7 +267,7 @@ grpc::Status GrpcInferenceService::Index(const inference::RepositoryIndexRequest
   if (absl::Status s = CheckRepositoryName(request.repository_name()); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  serving::ModelControl& control = core_.control();
+  serving::ModelControl& control = core_.model_control();
   control.SyncNow();
   EncodeRepositoryIndex(control.Index(), request.ready(), response);
   return grpc::Status::OK;
@@ -286,7 +286,7 @@ void GrpcInferenceService::RunRepositoryAction(const Request& request, bool load
   auto done = [reply = std::move(reply)](absl::StatusOr<std::string> result) {
     reply(ToGrpcStatus(result.status()));
   };
-  serving::ModelControl& control = core_.control();
+  serving::ModelControl& control = core_.model_control();
   if (load) {
     control.Load(request.model_name(), std::move(done));
   } else {

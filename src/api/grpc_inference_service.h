@@ -42,7 +42,7 @@ using RawInferenceService = G::WithRawCallbackMethod_ServerLive<
 
 class GrpcInferenceService final : public internal::RawInferenceService {
  public:
-  explicit GrpcInferenceService(const serving::ServerCore& core, GrpcServiceOptions options = {})
+  explicit GrpcInferenceService(serving::ServerCore& core, GrpcServiceOptions options = {})
       : core_(core), options_(options) {}
 
   using Context = grpc::CallbackServerContext;
@@ -100,7 +100,7 @@ class GrpcInferenceService final : public internal::RawInferenceService {
   template <typename Request>
   void RunRepositoryAction(const Request& request, bool load, Reply reply) const;
 
-  const serving::ServerCore& core_;
+  serving::ServerCore& core_;
   const GrpcServiceOptions options_;
 };
 

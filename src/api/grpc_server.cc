@@ -76,7 +76,7 @@ GrpcServer::GrpcServer(GrpcServerOptions options, std::unique_ptr<GrpcInferenceS
 GrpcServer::~GrpcServer() { Shutdown(); }
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOptions& options,
-                                                              const serving::ServerCore& core) {
+                                                              serving::ServerCore& core) {
   // Plain gRPC: strata accepts the port's connections itself
   // (api/grpc_acceptor.h): gRPC 1.51's acceptor never accepts again after
   // running out of descriptors.

@@ -56,7 +56,7 @@ class GrpcServer {
  public:
   // Binds, listens and starts serving; error when the address is unusable.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const GrpcServerOptions& options,
-                                                           const serving::ServerCore& core);
+                                                           serving::ServerCore& core);
   // Shuts down (see Shutdown) if that has not happened yet.
   ~GrpcServer();
 

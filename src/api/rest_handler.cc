@@ -286,17 +286,41 @@ HttpReply RestHandler::AdvisorRoute(const HttpRequestView& request,
                                       top));
 }
 
+namespace {
+
+// Takes `done` over, once the body has been checked (a refused body is
+// answered through the returned reply, by the caller, with `done`): the
+// control operation's message, or its error.
+std::function<void(absl::StatusOr<std::string>)> ControlResult(RestHandler::ReplyCallback& done) {
+  return [done = std::move(done)](absl::StatusOr<std::string> result) {
+    if (!result.ok()) return done(FromStatus(result.status()));
+    done(Json(200, EncodeMessage(*result)));
+  };
+}
+
+HttpReply NoSuchAction(const std::string& action) {
+  return Error(404, fmt::format("no such control action '{}'; use load, unload, rollback, "
+                                "default or labels",
+                                action));
+}
+
+}  // namespace
+
 std::optional<HttpReply> RestHandler::ControlRoute(const HttpRequestView& request,
                                                    const std::vector<std::string>& segments,
                                                    ReplyCallback& done) const {
-  // v2/repository/index, v2/repository/models/{m}/{load|unload|rollback|default|labels}
+  // v2/repository/index, v2/repository/models/{m}/{load|unload|rollback|default|labels},
+  // v2/repository/tables/index, v2/repository/tables/{t}/{the same actions}
   if (!options_.control_api) {
     return Error(403,
                  "the model control API is disabled; start strata serve with "
                  "--control-api to enable /v2/repository/...");
   }
   if (request.method != "POST") return MethodNotAllowed(request, "POST");
-  serving::ModelControl& control = core_.control();
+  if (segments.size() >= 4 && segments[2] == "tables") {
+    return TableControlRoute(request, segments, done);
+  }
+  serving::ModelControl& control = core_.model_control();
   if (segments.size() == 3 && segments[2] == "index") {
     absl::StatusOr<bool> ready_only = DecodeIndexRequest(request.body);
     if (!ready_only.ok()) return FromStatus(ready_only.status());
@@ -308,35 +332,60 @@ std::optional<HttpReply> RestHandler::ControlRoute(const HttpRequestView& reques
   }
   std::string model = segments[3];
   const std::string& action = segments[4];
-  // Takes `done` over, once the body has been checked: a refused body is
-  // answered through the returned reply, by the caller, with `done`.
-  auto reply = [&done] {
-    return [done = std::move(done)](absl::StatusOr<std::string> result) {
-      if (!result.ok()) return done(FromStatus(result.status()));
-      done(Json(200, EncodeMessage(*result)));
-    };
-  };
   if (action == "load" || action == "unload") {
     const bool load = action == "load";
     absl::Status body = CheckRepositoryBody(
         load ? RepositoryAction::kLoad : RepositoryAction::kUnload, request.body);
     if (!body.ok()) return FromStatus(body);
     (control.*(load ? &serving::ModelControl::Load : &serving::ModelControl::Unload))(
-        std::move(model), reply());
+        std::move(model), ControlResult(done));
   } else if (action == "rollback") {
-    control.Rollback(std::move(model), reply());
+    control.Rollback(std::move(model), ControlResult(done));
   } else if (action == "default") {
     absl::StatusOr<int64_t> version = DecodeVersionBody(request.body);
     if (!version.ok()) return FromStatus(version.status());
-    control.SetDefault(std::move(model), *version, reply());
+    control.SetDefault(std::move(model), *version, ControlResult(done));
   } else if (action == "labels") {
     absl::StatusOr<LabelBody> label = DecodeLabelBody(request.body);
     if (!label.ok()) return FromStatus(label.status());
-    control.SetLabel(std::move(model), label->label, label->version, reply());
+    control.SetLabel(std::move(model), label->label, label->version, ControlResult(done));
   } else {
-    return Error(404, fmt::format("no such control action '{}'; use load, unload, rollback, "
-                                  "default or labels",
-                                  action));
+    return NoSuchAction(action);
+  }
+  return std::nullopt;
+}
+
+std::optional<HttpReply> RestHandler::TableControlRoute(const HttpRequestView& request,
+                                                        const std::vector<std::string>& segments,
+                                                        ReplyCallback& done) const {
+  serving::TableControl& control = core_.table_control();
+  if (segments.size() == 4 && segments[3] == "index") {
+    absl::StatusOr<bool> ready_only = DecodeIndexRequest(request.body);
+    if (!ready_only.ok()) return FromStatus(ready_only.status());
+    return Json(200, EncodeTableIndex(control.Index(), *ready_only));
+  }
+  if (segments.size() != 5) return Error(404, fmt::format("no such endpoint: {}", request.target));
+  std::string table = segments[3];
+  const std::string& action = segments[4];
+  if (action == "load" || action == "unload") {
+    const bool load = action == "load";
+    absl::Status body = CheckRepositoryBody(
+        load ? RepositoryAction::kLoad : RepositoryAction::kUnload, request.body);
+    if (!body.ok()) return FromStatus(body);
+    (control.*(load ? &serving::TableControl::Load : &serving::TableControl::Unload))(
+        std::move(table), ControlResult(done));
+  } else if (action == "rollback") {
+    control.Rollback(std::move(table), ControlResult(done));
+  } else if (action == "default") {
+    absl::StatusOr<int64_t> version = DecodeVersionBody(request.body);
+    if (!version.ok()) return FromStatus(version.status());
+    control.SetDefault(std::move(table), *version, ControlResult(done));
+  } else if (action == "labels") {
+    absl::StatusOr<LabelBody> label = DecodeLabelBody(request.body);
+    if (!label.ok()) return FromStatus(label.status());
+    control.SetLabel(std::move(table), label->label, label->version, ControlResult(done));
+  } else {
+    return NoSuchAction(action);
   }
   return std::nullopt;
 }

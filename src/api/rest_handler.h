@@ -1,7 +1,8 @@
 // RestHandler answers one KServe v2 REST request: it routes the path, calls
 // the ServerCore and encodes the answer. It knows HTTP semantics but no
 // sockets, so it is tested without a network. Thread-safe (stateless apart
-// from the const core it borrows, which must outlive it).
+// from the core it borrows, which must outlive it; it changes the core only
+// through the control routes).
 #ifndef STRATA_API_REST_HANDLER_H_
 #define STRATA_API_REST_HANDLER_H_
 
@@ -48,8 +49,8 @@ struct HttpReply {
 enum class RestListener { kAll, kPublic, kAdmin };
 
 struct RestHandlerOptions {
-  // Model control (/v2/repository/...): off unless asked for, since it
-  // changes what the server serves.
+  // Model and table control (/v2/repository/...): off unless asked for,
+  // since it changes what the server serves.
   bool control_api = false;
   RestListener listener = RestListener::kAll;
   // API keys, scopes and tenants' rate limits; null: every route is open.
@@ -59,7 +60,7 @@ struct RestHandlerOptions {
 
 class RestHandler {
  public:
-  explicit RestHandler(const serving::ServerCore& core, RestHandlerOptions options = {})
+  explicit RestHandler(serving::ServerCore& core, RestHandlerOptions options = {})
       : core_(core), options_(options) {}
 
   // Answers `request` by calling `done` exactly once, on any thread
@@ -92,8 +93,12 @@ class RestHandler {
   std::optional<HttpReply> ControlRoute(const HttpRequestView& request,
                                         const std::vector<std::string>& segments,
                                         ReplyCallback& done) const;
+  // v2/repository/tables/...: the same routes for followed tables.
+  std::optional<HttpReply> TableControlRoute(const HttpRequestView& request,
+                                             const std::vector<std::string>& segments,
+                                             ReplyCallback& done) const;
 
-  const serving::ServerCore& core_;
+  serving::ServerCore& core_;
   const RestHandlerOptions options_;
 };
 

@@ -17,16 +17,8 @@ struct ModelFlags {
   std::string label;
 };
 
-// POSTs to the control API and prints the server's answer.
 int Call(const ModelFlags& flags, const std::string& action, const std::string& body) {
-  absl::StatusOr<api::HttpResponse> response = api::HttpRequest(
-      "POST", flags.url, fmt::format("/v2/repository/models/{}/{}", flags.model, action), body);
-  if (!response.ok()) {
-    std::cerr << "strata model " << action << ": " << response.status().message() << "\n";
-    return 1;
-  }
-  (response->status == 200 ? std::cout : std::cerr) << response->body << "\n";
-  return response->status == 200 ? 0 : 1;
+  return CallControl({flags.url, "models", flags.model}, action, body);
 }
 
 CLI::App* AddAction(CLI::App& model, const std::string& name, const std::string& help,
@@ -56,22 +48,37 @@ void AddModelCommand(CLI::App& app) {
   CLI::App* def = AddAction(*model, "default",
                             "Pin the default version, or 'latest' to follow the newest", flags);
   def->add_option("version", flags->version, "Version number or 'latest'")->required();
-  def->callback([flags] {
-    const std::string version =
-        flags->version == "latest" ? "\"latest\"" : fmt::format("\"{}\"", flags->version);
-    throw CLI::RuntimeError(Call(*flags, "default", fmt::format(R"({{"version": {}}})", version)));
-  });
+  def->callback(
+      [flags] { throw CLI::RuntimeError(Call(*flags, "default", DefaultBody(flags->version))); });
   CLI::App* label = AddAction(*model, "label", "Point a label (e.g. canary) at a version", flags);
   label->add_option("label", flags->label, "Label name, e.g. stable or canary")->required();
   label->add_option("version", flags->version, "Version number, or 'none' to remove the label")
       ->required();
   label->callback([flags] {
-    const std::string version =
-        flags->version == "none" ? "null" : fmt::format("\"{}\"", flags->version);
-    throw CLI::RuntimeError(
-        Call(*flags, "labels",
-             fmt::format(R"({{"label": "{}", "version": {}}})", flags->label, version)));
+    throw CLI::RuntimeError(Call(*flags, "labels", LabelBody(flags->label, flags->version)));
   });
+}
+
+int CallControl(const ControlCall& call, const std::string& action, const std::string& body) {
+  absl::StatusOr<api::HttpResponse> response = api::HttpRequest(
+      "POST", call.url, fmt::format("/v2/repository/{}/{}/{}", call.kind, call.name, action), body);
+  if (!response.ok()) {
+    std::cerr << "strata " << (call.kind == "tables" ? "table " : "model ") << action << ": "
+              << response.status().message() << "\n";
+    return 1;
+  }
+  (response->status == 200 ? std::cout : std::cerr) << response->body << "\n";
+  return response->status == 200 ? 0 : 1;
+}
+
+std::string DefaultBody(const std::string& version) {
+  const std::string v = version == "latest" ? "\"latest\"" : fmt::format("\"{}\"", version);
+  return fmt::format(R"({{"version": {}}})", v);
+}
+
+std::string LabelBody(const std::string& label, const std::string& version) {
+  const std::string v = version == "none" ? "null" : fmt::format("\"{}\"", version);
+  return fmt::format(R"({{"label": "{}", "version": {}}})", label, v);
 }
 
 }  // namespace strata::cli

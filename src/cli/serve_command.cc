@@ -71,11 +71,12 @@ struct GrpcDrain {
   }
 };
 
-// What LoadEndpoints() made: the endpoints, and the stores they read
-// through a guard (Redis).
+// What LoadEndpoints() made: the endpoints, the stores they read through a
+// guard (Redis), and the registry that follows their tables.
 struct LoadedEndpoints {
   std::vector<std::shared_ptr<serving::Endpoint>> endpoints;
   std::vector<std::shared_ptr<serving::GuardedTableStore>> guarded_stores;
+  std::shared_ptr<serving::TableRegistry> tables;
 };
 
 // The table store of kind `kind`; a Redis store behind a guard (its own
@@ -107,12 +108,20 @@ absl::StatusOr<std::shared_ptr<store::TableStore>> CreateServingStore(const Serv
 // An endpoint whose table does not open yet starts not ready.
 absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
   LoadedEndpoints loaded;
+  std::map<std::string, std::shared_ptr<store::TableStore>> stores;
+  // The `--store` store: where tables no endpoint names (feature tables,
+  // the control API's load) are opened from.
+  absl::StatusOr<std::shared_ptr<store::TableStore>> default_store =
+      CreateServingStore(flags, flags.tables.store, loaded);
+  if (default_store.ok()) stores[flags.tables.store] = *default_store;
+  loaded.tables = std::make_shared<serving::TableRegistry>(serving::TableRegistryOptions{
+      .default_store = default_store.value_or(nullptr),
+      .poll_interval = std::chrono::milliseconds(flags.poll_interval_ms)});
   std::vector<std::shared_ptr<serving::Endpoint>>& endpoints = loaded.endpoints;
   if (flags.endpoints.empty()) return loaded;
   absl::StatusOr<std::vector<serving::EndpointConfig>> configs =
       serving::ReadEndpointConfigs(flags.endpoints);
   if (!configs.ok()) return configs.status();
-  std::map<std::string, std::shared_ptr<store::TableStore>> stores;
   for (const serving::EndpointConfig& config : *configs) {
     std::shared_ptr<store::TableStore> no_store;  // plan dynamic reads no table
     std::shared_ptr<store::TableStore>& store =
@@ -124,29 +133,36 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
       store = *std::move(created);
     }
     if (config.plan == serving::PlanKind::kHybrid || config.plan == serving::PlanKind::kDynamic) {
-      endpoints.push_back(std::make_shared<serving::HybridEndpoint>(
-          serving::HybridEndpointConfig{
-              .name = config.name,
-              .model = config.model,
-              .table = config.table,  // empty for dynamic
-              .key = config.key,
-              .cache_max_bytes = config.cache_max_bytes,
-              .cache_ttl = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                  std::chrono::duration<double>(config.cache_ttl_s)),
-              .plan = config.plan,
-              .table_in_memory_bytes = config.table_in_memory_bytes},
-          store));
+      serving::HybridEndpointConfig hybrid{
+          .name = config.name,
+          .model = config.model,
+          .table = config.table,  // empty for dynamic
+          .key = config.key,
+          .cache_max_bytes = config.cache_max_bytes,
+          .cache_ttl = std::chrono::duration_cast<std::chrono::nanoseconds>(
+              std::chrono::duration<double>(config.cache_ttl_s)),
+          .plan = config.plan,
+          .table_in_memory_bytes = config.table_in_memory_bytes};
+      if (!hybrid.table.empty()) {
+        absl::Status s = loaded.tables->Follow(hybrid.table, hybrid.FollowOptions(store));
+        if (!s.ok()) return s;
+      }
+      endpoints.push_back(std::make_shared<serving::HybridEndpoint>(loaded.tables, hybrid));
       continue;
     }
-    endpoints.push_back(
-        serving::StaticEndpoint::Start({.name = config.name,
-                                        .table = config.table,
-                                        .default_value = config.default_value,
-                                        .default_when_unavailable = config.default_when_unavailable,
-                                        .key = config.key,
-                                        .pin_max_bytes = config.table_in_memory_bytes},
-                                       store));
+    serving::StaticEndpointConfig static_config{
+        .name = config.name,
+        .table = config.table,
+        .default_value = config.default_value,
+        .default_when_unavailable = config.default_when_unavailable,
+        .key = config.key,
+        .pin_max_bytes = config.table_in_memory_bytes};
+    absl::Status s = loaded.tables->Follow(
+        config.table, serving::StaticEndpoint::FollowOptions(static_config, store));
+    if (!s.ok()) return s;
+    endpoints.push_back(std::make_shared<serving::StaticEndpoint>(static_config, loaded.tables));
   }
+  loaded.tables->RefreshAll();  // the first versions open before the server starts
   return loaded;
 }
 
@@ -244,6 +260,7 @@ class ServeProcess {
          .warmup_reader = api::ReadWarmupFile,
          .endpoints = std::move(endpoints_.endpoints),
          .guarded_stores = std::move(endpoints_.guarded_stores),
+         .tables = endpoints_.tables,
          .key_log = key_log_,
          .workload_sketches = flags_.workload_sketches,
          .lenient_readiness = flags_.lenient_readiness},

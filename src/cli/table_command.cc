@@ -9,6 +9,7 @@
 #include <string>
 
 #include "batch/file_output_writer.h"
+#include "cli/model_command.h"
 #include "cli/table_gc.h"
 #include "cli/table_stores.h"
 #include "core/text_escape.h"
@@ -274,6 +275,52 @@ CLI::App* Sub(CLI::App& parent, const std::string& name, const std::string& help
   return cmd;
 }
 
+// A verb that talks to a running server's control API
+// (/v2/repository/tables/...; needs `strata serve --control-api`).
+CLI::App* ServerVerb(CLI::App& table, const std::string& name, const std::string& help,
+                     const std::shared_ptr<ControlCall>& call) {
+  CLI::App* cmd = table.add_subcommand(name, help + " (on a running server: --url)");
+  cmd->add_option("table", call->name, "Table name")->required();
+  cmd->add_option("--url", call->url, "The server's HTTP address")->capture_default_str();
+  return cmd;
+}
+
+void AddServerVerbs(CLI::App& table, const std::shared_ptr<TableFlags>& f) {
+  auto call = std::make_shared<ControlCall>(ControlCall{"http://127.0.0.1:8000", "tables", ""});
+  auto version = std::make_shared<std::string>();
+  auto label = std::make_shared<std::string>();
+  // Without --url, rollback moves the store's pointer (every server follows);
+  // with it, one server pins its previous version (the pointer stays).
+  auto url = std::make_shared<std::string>();
+  CLI::App* rollback =
+      Sub(table, "rollback",
+          "Make the version before the current one current again; with --url, make a running "
+          "server's previous version its default (pinned) instead",
+          f, true);
+  rollback->add_option("--url", *url, "A running server's HTTP address (control API)");
+  rollback->callback([f, url] {
+    const int code =
+        url->empty() ? Publish(*f, true) : CallControl({*url, "tables", f->table}, "rollback", "");
+    throw CLI::RuntimeError(code);
+  });
+  ServerVerb(table, "load", "Follow the table again, retrying versions that failed", call)
+      ->callback([call] { throw CLI::RuntimeError(CallControl(*call, "load", "")); });
+  ServerVerb(table, "unload", "Stop following the table: its versions drain and close", call)
+      ->callback([call] { throw CLI::RuntimeError(CallControl(*call, "unload", "")); });
+  CLI::App* def = ServerVerb(
+      table, "default", "Pin the default version, or 'latest' to follow the published one", call);
+  def->add_option("version", *version, "Version number or 'latest'")->required();
+  def->callback([call, version] {
+    throw CLI::RuntimeError(CallControl(*call, "default", DefaultBody(*version)));
+  });
+  CLI::App* lab = ServerVerb(table, "label", "Point a label (e.g. canary) at a version", call);
+  lab->add_option("label", *label, "Label name, e.g. stable or canary")->required();
+  lab->add_option("version", *version, "Version number, or 'none' to remove the label")->required();
+  lab->callback([call, label, version] {
+    throw CLI::RuntimeError(CallControl(*call, "labels", LabelBody(*label, *version)));
+  });
+}
+
 }  // namespace
 
 void AddTableCommand(CLI::App& app) {
@@ -309,8 +356,7 @@ void AddTableCommand(CLI::App& app) {
   CLI::App* publish = Sub(*table, "publish", "Verify a version and make it current", f, true);
   publish->add_option("version", f->version, "Version to publish")->required();
   run(publish, [f] { return Publish(*f, false); });
-  run(Sub(*table, "rollback", "Make the version before the current one current again", f, true),
-      [f] { return Publish(*f, true); });
+  AddServerVerbs(*table, f);
   auto grace = std::make_shared<int64_t>(3600);
   auto dry_run = std::make_shared<bool>(false);
   CLI::App* gc = Sub(*table, "gc",

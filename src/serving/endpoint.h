@@ -3,8 +3,9 @@
 // static, hybrid or dynamic plan, each a list of stages over a row batch
 // (serving/plans/). ServerCore resolves a name to its Endpoint before it
 // looks for a model, so REST and gRPC share one code path. Implementations
-// are thread-safe: InferAsync and Describe run on many threads at once,
-// Refresh on the refresh thread.
+// are thread-safe: InferAsync and Describe run on many threads at once.
+// The tables a plan reads are followed by the server's TableRegistry
+// (serving/lifecycle/table_registry.h), not by the endpoint.
 #ifndef STRATA_SERVING_ENDPOINT_H_
 #define STRATA_SERVING_ENDPOINT_H_
 
@@ -95,11 +96,6 @@ class Endpoint {
   // Answers `request` (its model_version is empty or a servable version) by
   // calling `done` exactly once, on any thread.
   virtual void InferAsync(core::InferRequest request, InferCallback done) const = 0;
-
-  // Picks up new versions of what the endpoint reads; called every poll
-  // interval. An error means a version was refused or the source is
-  // unreachable; the endpoint keeps serving what it had.
-  virtual absl::Status Refresh() = 0;
 
   // Called once by ServerCore::Create(), before any call.
   virtual void Connect(const PlanServices& services) = 0;

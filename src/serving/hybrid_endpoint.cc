@@ -9,27 +9,40 @@
 #include "serving/plans/plan_response.h"
 #include "serving/plans/row_layout.h"
 #include "serving/plans/row_tensors.h"
+#include "spdlog/spdlog.h"
 
 namespace strata::serving {
 
-HybridEndpoint::HybridEndpoint(HybridEndpointConfig config,
-                               std::shared_ptr<store::TableStore> store)
+HybridEndpoint::HybridEndpoint(std::shared_ptr<TableRegistry> tables, HybridEndpointConfig config)
     : config_(std::move(config)) {
-  if (!config_.table.empty()) {
-    table_ = StaticEndpoint::Start({.name = config_.name,
-                                    .table = config_.table,
-                                    .default_value = 0,
-                                    .default_when_unavailable = true,
-                                    .key = config_.key,
-                                    .pin_max_bytes = config_.table_in_memory_bytes},
-                                   std::move(store));
-  }
+  if (!config_.table.empty()) tables_ = std::move(tables);
   if (config_.cache_max_bytes > 0) {
     PredictionCacheOptions options;
     options.max_bytes = config_.cache_max_bytes;
     options.ttl = config_.cache_ttl;
     cache_ = std::make_unique<PredictionCache>(std::move(options));
   }
+}
+
+HybridEndpoint::HybridEndpoint(HybridEndpointConfig config,
+                               std::shared_ptr<store::TableStore> store)
+    : HybridEndpoint(std::make_shared<TableRegistry>(
+                         TableRegistryOptions{.poll_interval = std::chrono::milliseconds(0)}),
+                     config) {
+  if (!tables_) return;
+  absl::Status s = tables_->Follow(config_.table, config_.FollowOptions(std::move(store)));
+  if (s.ok()) s = Refresh();
+  if (!s.ok()) {
+    spdlog::warn("endpoint '{}': table not ready yet: {}", config_.name, std::string(s.message()));
+  }
+}
+
+absl::Status HybridEndpoint::Refresh() {
+  return tables_ ? tables_->Refresh(config_.table) : absl::OkStatus();
+}
+
+std::shared_ptr<const store::PredictionTable> HybridEndpoint::Table() const {
+  return tables_ ? tables_->Current(config_.table) : nullptr;
 }
 
 void HybridEndpoint::Connect(const PlanServices& services) {
@@ -46,21 +59,25 @@ PredictionCacheStats HybridEndpoint::cache_stats() const {
 }
 
 void HybridEndpoint::DescribeTable(EndpointDescription& d) const {
-  if (!table_) return;
-  const std::shared_ptr<const store::PredictionTable> table = table_->table();
+  if (!tables_) return;
+  std::shared_ptr<const TableSnapshot> snapshot = tables_->Snapshot(config_.table);
+  const std::shared_ptr<const store::PredictionTable> table =
+      snapshot ? snapshot->Default() : nullptr;
+  d.table = EndpointTable{};
+  d.table->name = config_.table;
   if (!table) {
     for (const std::string& k : config_.key) d.inputs.push_back({k, core::DataType::kInt64, {-1}});
-    d.table = EndpointTable{};
-    d.table->name = config_.table;
-    d.table_reason = table_->last_error();
+    d.table_reason = snapshot ? snapshot->reason : "the table is not followed";
     return;
   }
-  d.table = table_->Describe().table;
-  d.table->refused.clear();
-  d.table->store.clear();
-  for (const store::KeyColumn& c : table->manifest().key.columns()) {
-    d.inputs.push_back({c.name, c.dtype, {-1}});
-  }
+  const store::TableManifest& m = table->manifest();
+  d.table->version = m.version;
+  d.table->model = m.model_name;
+  d.table->model_version = m.model_version;
+  d.table->rows = m.rows;
+  d.table->in_memory_bytes = InMemoryBytes(*table);
+  d.table->bytes_per_entry = BytesPerEntry(*table);
+  for (const store::KeyColumn& c : m.key.columns()) d.inputs.push_back({c.name, c.dtype, {-1}});
 }
 
 void HybridEndpoint::DescribeModel(EndpointDescription& d) const {
@@ -93,7 +110,7 @@ EndpointDescription HybridEndpoint::Describe() const {
   d.cache = EndpointCache{.max_bytes = config_.cache_max_bytes,
                           .keyed_by_row_inputs = config_.key.empty(),
                           .stats = cache_stats()};
-  if (!table_) {
+  if (!tables_) {
     for (const std::string& k : config_.key) d.inputs.push_back({k, core::DataType::kInt64, {-1}});
   }
   DescribeTable(d);
@@ -146,7 +163,7 @@ void HybridEndpoint::InferAsync(core::InferRequest request, InferCallback done) 
 absl::StatusOr<std::shared_ptr<RowBatch>> HybridEndpoint::Prepare(
     core::InferRequest request, std::shared_ptr<const ServedModel> served) const {
   auto batch = std::make_shared<RowBatch>();
-  std::shared_ptr<const store::PredictionTable> table = table_ ? table_->table() : nullptr;
+  std::shared_ptr<const store::PredictionTable> table = Table();
   absl::StatusOr<std::shared_ptr<const RowLayout>> layout = LayoutFor(*served, served, table);
   if (!layout.ok()) return layout.status();
   if (!(*layout)->table_offsets.empty()) batch->table = std::move(table);

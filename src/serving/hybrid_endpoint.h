@@ -1,8 +1,8 @@
 // HybridEndpoint answers an endpoint whose plan is `hybrid`: each row is
 // answered by the first of three layers that has it,
 //
-//   table  -> precomputed predictions (a StaticEndpoint's table, refreshed
-//             the same way), used only while the table's manifest names the
+//   table  -> precomputed predictions (the table's default version, followed
+//             by the server's TableRegistry), used only while the table's manifest names the
 //             endpoint's model AND the model version now serving; when its
 //             store cannot be asked (unreachable, or its circuit breaker
 //             open: serving/guarded_table_store.h) every row goes on to the
@@ -56,10 +56,10 @@
 #include <vector>
 
 #include "serving/endpoint.h"
+#include "serving/lifecycle/table_registry.h"
 #include "serving/plans/layer_recorder.h"
 #include "serving/plans/stage.h"
 #include "serving/prediction_cache.h"
-#include "serving/static_endpoint.h"
 #include "store/table_store.h"
 
 namespace strata::serving {
@@ -73,19 +73,28 @@ struct HybridEndpointConfig {
   std::chrono::nanoseconds cache_ttl{0};
   PlanKind plan = PlanKind::kHybrid;        // or kDynamic (no table)
   size_t table_in_memory_bytes = 64 << 20;  // StaticEndpointConfig::pin_max_bytes
+
+  // The options a registry should follow `table` with.
+  TableFollowOptions FollowOptions(std::shared_ptr<store::TableStore> store) const {
+    return {.store = std::move(store), .key = key, .in_memory_bytes = table_in_memory_bytes};
+  }
 };
 
 class HybridEndpoint : public Endpoint {
  public:
-  // Starts even when the table has no version yet (rows then go to the
-  // cache and the model); Refresh() keeps following the table.
+  // Reads `config.table` (when set) from `tables`, which follows it.
+  HybridEndpoint(std::shared_ptr<TableRegistry> tables, HybridEndpointConfig config);
+  // The same over a registry of its own that follows the table in `store`
+  // (polled on Refresh() only). Starts even when the table has no version
+  // yet (rows then go to the cache and the model).
   HybridEndpoint(HybridEndpointConfig config, std::shared_ptr<store::TableStore> store);
 
   const std::string& name() const override { return config_.name; }
   EndpointDescription Describe() const override;
   // A version in the request selects the model's version (number or label).
   void InferAsync(core::InferRequest request, InferCallback done) const override;
-  absl::Status Refresh() override { return table_ ? table_->Refresh() : absl::OkStatus(); }
+  // Polls the table now (TableRegistry::Refresh).
+  absl::Status Refresh();
   // Models are run through `services.models`; without it every call is
   // UNAVAILABLE.
   void Connect(const PlanServices& services) override;
@@ -108,9 +117,11 @@ class HybridEndpoint : public Endpoint {
       const std::vector<const core::Tensor*>& key_columns, RowBatch& batch) const;
   void DescribeTable(EndpointDescription& d) const;
   void DescribeModel(EndpointDescription& d) const;
+  // The table's default version; null without one.
+  std::shared_ptr<const store::PredictionTable> Table() const;
 
   HybridEndpointConfig config_;
-  std::unique_ptr<StaticEndpoint> table_;
+  std::shared_ptr<TableRegistry> tables_;    // null without a table
   std::unique_ptr<PredictionCache> cache_;   // null when disabled
   const ModelRunner* models_ = nullptr;      // set by Connect()
   const RowObserver* observer_ = nullptr;    // set by Connect()

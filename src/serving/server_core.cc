@@ -62,7 +62,10 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
   core->observer_ = std::make_unique<KeyObserver>(options.key_log.get(), core->workload_.get());
   const PlanServices services{core->runner_.get(), core->metrics_.get(), core->observer_.get()};
   for (const std::shared_ptr<Endpoint>& endpoint : options.endpoints) endpoint->Connect(services);
-  core->endpoints_ = std::make_unique<EndpointSet>(options.endpoints, options.poll_interval);
+  core->tables_ = options.tables ? options.tables
+                                 : std::make_shared<TableRegistry>(TableRegistryOptions{
+                                       .poll_interval = options.poll_interval});
+  core->endpoints_ = std::make_unique<EndpointSet>(options.endpoints);
   return core;
 }
 
@@ -137,10 +140,20 @@ void ServerCore::RunModel(core::InferRequest request, InferCallback done, bool s
   runner_->Run(std::move(served), std::move(request), std::move(done));
 }
 
+absl::StatusOr<std::shared_ptr<const ServedModel>> ServerCore::FindModel(
+    std::string_view name, std::string_view version) const {
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served, manager_->Find(name, version));
+  if (!served->ready()) {
+    return absl::UnavailableError(
+        fmt::format("model '{}' is not ready: {}", served->name, served->reason));
+  }
+  return served;
+}
+
 absl::StatusOr<ServerCore::Description> ServerCore::Describe(std::string_view name,
                                                              std::string_view version) const {
   if (const Endpoint* endpoint = FindEndpoint(name)) return endpoint->Describe();
-  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> model, FindModel(name, version));
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> model, DescribeModel(name, version));
   return model;
 }
 
@@ -203,7 +216,7 @@ absl::StatusOr<advisor::WorkloadSnapshot> ServerCore::LiveWorkload(std::string_v
     }
   }
   if (!model.empty()) {
-    absl::StatusOr<std::shared_ptr<const ServedModel>> served = FindModel(model, "");
+    absl::StatusOr<std::shared_ptr<const ServedModel>> served = DescribeModel(model, "");
     if (served.ok() && (*served)->metrics != nullptr) {
       const ModelStatistics s = (*served)->metrics->Snapshot();
       if (s.inference_count > 0) {
@@ -241,7 +254,7 @@ absl::StatusOr<std::vector<ModelStatistics>> ServerCore::Statistics(
     }
     return stats;
   }
-  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served, FindModel(name, version));
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> served, DescribeModel(name, version));
   if (served->metrics) stats.push_back(served->metrics->Snapshot());
   return stats;
 }

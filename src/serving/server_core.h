@@ -26,6 +26,8 @@
 #include "serving/key_log.h"
 #include "serving/lifecycle/model_control.h"
 #include "serving/lifecycle/model_manager.h"
+#include "serving/lifecycle/table_control.h"
+#include "serving/lifecycle/table_registry.h"
 #include "serving/model_repository.h"
 #include "serving/served_model_runner.h"
 #include "serving/server_metrics.h"
@@ -41,13 +43,16 @@ struct ServerOptions {
   std::chrono::milliseconds poll_interval{2000};
   WarmupReader warmup_reader = {};  // reads warm-up samples files
   // Endpoints with a plan of their own (serving/endpoint.h). A call of
-  // their name goes to them before any model of the same name. They are
-  // refreshed every poll_interval.
+  // their name goes to them before any model of the same name.
   std::vector<std::shared_ptr<Endpoint>> endpoints = {};
   // The table stores the endpoints read through a guard (a Redis store):
   // their circuit breakers and calls are in /metrics, and their lookups
   // finish before the endpoints go.
   std::vector<std::shared_ptr<GuardedTableStore>> guarded_stores = {};
+  // The tables the endpoints (and the feature stage) read, followed through
+  // the servable lifecycle; its control operations are the table control
+  // routes'. Null: an empty registry of the core's own, without a store.
+  std::shared_ptr<TableRegistry> tables = nullptr;
   // When set, the keys of the rows endpoints are asked for are written here
   // (`--key-log`).
   std::shared_ptr<KeyLog> key_log = nullptr;
@@ -96,12 +101,17 @@ class ServerCore {
   // One entry per model: its default version or its not-ready view.
   std::vector<std::shared_ptr<const ServedModel>> models() const { return manager_->List(); }
 
-  // The model `name` at `version` (a number, a label, or empty for the
-  // default). NOT_FOUND, worded as Triton does ("Request for unknown model:
-  // ..."), for an unknown model or a version that is not served. A model with
-  // no ready version yields its not-ready view (model == nullptr, reason).
+  // The ready model `name` at `version` (a number, a label, or empty for
+  // the default). NOT_FOUND, worded as Triton does ("Request for unknown
+  // model: ..."), for an unknown model or a version that is not served;
+  // UNAVAILABLE, with the reason, for a model with no ready version.
   absl::StatusOr<std::shared_ptr<const ServedModel>> FindModel(std::string_view name,
-                                                               std::string_view version) const {
+                                                               std::string_view version) const;
+  // What metadata and config calls report about the model `name` at
+  // `version`: the ready version, or the model's not-ready view (model ==
+  // nullptr, with the reason). NOT_FOUND as FindModel.
+  absl::StatusOr<std::shared_ptr<const ServedModel>> DescribeModel(std::string_view name,
+                                                                   std::string_view version) const {
     return manager_->Find(name, version);
   }
 
@@ -112,16 +122,18 @@ class ServerCore {
   // What metadata and readiness calls report about `name`: the endpoint's
   // description when the name has a plan (`version` is then not looked
   // at), else the model at `version` (its not-ready view when it has no
-  // ready version). NOT_FOUND as FindModel. The one place that decides
+  // ready version, DescribeModel). NOT_FOUND as FindModel. The one place that decides
   // whether a name is an endpoint or a model, for every frontend.
   using Description = std::variant<EndpointDescription, std::shared_ptr<const ServedModel>>;
   absl::StatusOr<Description> Describe(std::string_view name, std::string_view version) const;
 
   // The control operations (index, load, unload, labels, default,
-  // rollback) for the frontends' control routes. They run on the model
-  // lifecycle's own executor, not on this object, so a const core hands the
-  // capability out; ModelControl is thread-safe.
-  ModelControl& control() const { return *manager_; }
+  // rollback) of the frontends' control routes, for models and for tables.
+  // Only a mutable core hands them out; both are thread-safe.
+  ModelControl& model_control() { return *manager_; }
+  TableControl& table_control() { return *tables_; }
+  // The tables endpoints read.
+  const TableRegistry& tables() const { return *tables_; }
 
   // Calls of an endpoint's name go to its plan. Otherwise:
   // validates `request` against the model's signature and runs it through
@@ -140,8 +152,9 @@ class ServerCore {
   using InferCallback = std::function<void(absl::StatusOr<core::InferResponse>)>;
   void InferAsync(core::InferRequest request, InferCallback done) const;
 
-  // The metrics registry's owner (endpoints add their layer series).
-  ServerMetrics& metrics() const { return *metrics_; }
+  // The metrics registry's owner (frontends add their series).
+  ServerMetrics& metrics() { return *metrics_; }
+  const ServerMetrics& metrics() const { return *metrics_; }
 
   // Statistics of the served versions of `name` (every model when empty),
   // in Triton's statistics-extension terms. NOT_FOUND as FindModel.
@@ -182,6 +195,7 @@ class ServerCore {
   std::unique_ptr<ModelManager> manager_;
   std::unique_ptr<ServedModelRunner> runner_;  // the port plans run models through
   std::unique_ptr<RowObserver> observer_;      // the key log and sketches of keyed plans
+  std::shared_ptr<TableRegistry> tables_;      // outlives endpoints_
   std::unique_ptr<EndpointSet> endpoints_;     // fixed after Create()
   std::unique_ptr<WorkloadMonitor> workload_;  // null when sketches are off
   std::atomic<bool> draining_{false};

@@ -51,15 +51,19 @@ TEST_F(ServerCoreTest, LoadsHighestVersionNumerically) {
 
 TEST_F(ServerCoreTest, BrokenModelsAreReportedAndOthersServe) {
   ASSERT_EQ(core_->models().size(), 4u);
-  auto broken = core_->FindModel("broken", "");
+  // Metadata describes a model with no ready version; FindModel refuses it.
+  auto not_ready = core_->FindModel("broken", "");
+  EXPECT_EQ(not_ready.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(not_ready.status().message().find("invalid YAML"), std::string::npos);
+  auto broken = core_->DescribeModel("broken", "");
   ASSERT_TRUE(broken.ok());
   EXPECT_FALSE((*broken)->ready());
   EXPECT_NE((*broken)->reason.find("invalid YAML"), std::string::npos);
-  auto corrupt = core_->FindModel("corrupt", "");
+  auto corrupt = core_->DescribeModel("corrupt", "");
   EXPECT_NE((*corrupt)->reason.find("version 1 failed to load: artifact is corrupt"),
             std::string::npos)
       << (*corrupt)->reason;
-  auto nobackend = core_->FindModel("nobackend", "");
+  auto nobackend = core_->DescribeModel("nobackend", "");
   EXPECT_NE((*nobackend)->reason.find("unknown backend 'onnx'"), std::string::npos);
 
   core::InferRequest request = Request({1, 2});
@@ -120,7 +124,7 @@ TEST(ServerCoreReadinessTest, ModelsUnloadedOnPurposeDoNotCount) {
   ASSERT_TRUE(core.ok());
   EXPECT_TRUE((*core)->Ready()) << (*core)->NotReadyReason();
   std::promise<absl::StatusOr<std::string>> unloaded;
-  (*core)->control().Unload(
+  (*core)->model_control().Unload(
       "good", [&](absl::StatusOr<std::string> r) { unloaded.set_value(std::move(r)); });
   ASSERT_TRUE(unloaded.get_future().get().ok());
   EXPECT_TRUE((*core)->Ready()) << (*core)->NotReadyReason();

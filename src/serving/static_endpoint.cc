@@ -5,7 +5,6 @@
 #include <cstring>
 #include <future>
 
-#include "absl/container/flat_hash_map.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "serving/plans/plan_builder.h"
@@ -16,127 +15,57 @@
 namespace strata::serving {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// What one pinned row costs beyond its key and value bytes: the hash table's
-// slot (two std::string) and control byte, at its 7/8 maximum load.
-constexpr size_t kPinnedRowOverhead = (2 * sizeof(std::string) + 1) * 8 / 7 + 1;
-
-// A table version held in memory: every record read once (Scan, which also
-// checks the data) into a hash table. Lookups never touch the store.
-class PinnedTable : public store::PredictionTable {
- public:
-  // Null when the table does not fit in `max_bytes`.
-  static absl::StatusOr<std::shared_ptr<PinnedTable>> Load(
-      std::shared_ptr<store::PredictionTable> table, size_t max_bytes) {
-    const store::TableManifest& m = table->manifest();
-    const size_t min_row = m.ValueSize() + m.key.size() + kPinnedRowOverhead;
-    if (m.rows < 0 || static_cast<size_t>(m.rows) > max_bytes / std::max<size_t>(min_row, 1)) {
-      return nullptr;
-    }
-    std::shared_ptr<PinnedTable> pinned(new PinnedTable(table));
-    pinned->rows_.reserve(static_cast<size_t>(m.rows));
-    size_t bytes = 0;
-    bool fits = true;
-    absl::Status s = table->Scan([&](std::string_view key, std::string_view value) {
-      bytes += key.size() + value.size() + kPinnedRowOverhead;
-      if (bytes > max_bytes) {
-        fits = false;
-        return absl::OutOfRangeError("too large to pin");
-      }
-      pinned->rows_.emplace(absl::string_view(key.data(), key.size()), std::string(value));
-      return absl::OkStatus();
-    });
-    if (!fits) return nullptr;
-    if (!s.ok()) return s;
-    pinned->bytes_ = bytes;
-    return pinned;
-  }
-
-  const store::TableManifest& manifest() const override { return table_->manifest(); }
-
-  absl::StatusOr<store::LookupResult> MultiGet(std::span<const std::string> keys) const override {
-    store::LookupResult result;
-    result.values.resize(keys.size());
-    result.found.assign(keys.size(), 0);
-    for (size_t i = 0; i < keys.size(); ++i) {
-      auto it = rows_.find(absl::string_view(keys[i].data(), keys[i].size()));
-      if (it == rows_.end()) continue;
-      result.values[i] = it->second;
-      result.found[i] = 1;
-    }
-    return result;
-  }
-
-  absl::Status Scan(const Visitor& visit) const override { return table_->Scan(visit); }
-
-  size_t bytes() const { return bytes_; }
-
- private:
-  explicit PinnedTable(std::shared_ptr<store::PredictionTable> table) : table_(std::move(table)) {}
-
-  std::shared_ptr<store::PredictionTable> table_;  // the store's reader
-  absl::flat_hash_map<std::string, std::string> rows_;
-  size_t bytes_ = 0;
-};
+// An endpoint's own registry: polled only when the endpoint is refreshed.
+std::shared_ptr<TableRegistry> OwnRegistry() {
+  return std::make_shared<TableRegistry>(
+      TableRegistryOptions{.poll_interval = std::chrono::milliseconds(0)});
+}
 
 }  // namespace
 
+StaticEndpoint::StaticEndpoint(StaticEndpointConfig config, std::shared_ptr<TableRegistry> tables)
+    : config_(std::move(config)),
+      tables_(std::move(tables)),
+      recorder_(std::make_unique<LayerRecorder>()),
+      stages_(StaticPlan(*recorder_, config_.default_value, !config_.default_when_unavailable)) {}
+
+TableFollowOptions StaticEndpoint::FollowOptions(const StaticEndpointConfig& config,
+                                                 std::shared_ptr<store::TableStore> store) {
+  return {.store = std::move(store), .key = config.key, .in_memory_bytes = config.pin_max_bytes};
+}
+
 absl::StatusOr<std::unique_ptr<StaticEndpoint>> StaticEndpoint::Create(
     StaticEndpointConfig config, std::shared_ptr<store::TableStore> store) {
-  std::unique_ptr<StaticEndpoint> endpoint(new StaticEndpoint(std::move(config), std::move(store)));
-  if (absl::Status s = endpoint->Refresh(); !s.ok()) return s;
-  return endpoint;
+  std::shared_ptr<TableRegistry> tables = OwnRegistry();
+  if (absl::Status s = tables->Follow(config.table, FollowOptions(config, std::move(store)));
+      !s.ok()) {
+    return s;
+  }
+  auto endpoint = std::make_unique<StaticEndpoint>(std::move(config), std::move(tables));
+  absl::Status s = endpoint->Refresh();
+  if (endpoint->table() != nullptr) return endpoint;
+  // A refused version is refused once: its reason is the endpoint's error.
+  return s.ok() ? absl::FailedPreconditionError(endpoint->last_error()) : s;
 }
 
 std::unique_ptr<StaticEndpoint> StaticEndpoint::Start(StaticEndpointConfig config,
                                                       std::shared_ptr<store::TableStore> store) {
-  std::unique_ptr<StaticEndpoint> endpoint(new StaticEndpoint(std::move(config), std::move(store)));
-  if (absl::Status s = endpoint->Refresh(); !s.ok()) {
+  std::shared_ptr<TableRegistry> tables = OwnRegistry();
+  absl::Status s = tables->Follow(config.table, FollowOptions(config, std::move(store)));
+  auto endpoint = std::make_unique<StaticEndpoint>(std::move(config), std::move(tables));
+  if (s.ok()) s = endpoint->Refresh();
+  if (!s.ok()) {
     spdlog::warn("endpoint '{}' is not ready yet: {}", endpoint->name(), std::string(s.message()));
   }
   return endpoint;
 }
 
-StaticEndpoint::StaticEndpoint(StaticEndpointConfig config,
-                               std::shared_ptr<store::TableStore> store)
-    : config_(std::move(config)),
-      store_(std::move(store)),
-      recorder_(std::make_unique<LayerRecorder>()),
-      stages_(StaticPlan(*recorder_, config_.default_value, !config_.default_when_unavailable)) {}
+absl::Status StaticEndpoint::Refresh() { return tables_->Refresh(config_.table); }
 
 void StaticEndpoint::Connect(const PlanServices& services) {
   recorder_ = std::make_unique<LayerRecorder>(services.metrics, config_.name);
   stages_ = StaticPlan(*recorder_, config_.default_value, !config_.default_when_unavailable);
   observer_ = services.rows;
-}
-
-absl::StatusOr<std::shared_ptr<store::PredictionTable>> StaticEndpoint::OpenVersion(
-    int64_t version) const {
-  absl::StatusOr<std::shared_ptr<store::PredictionTable>> table =
-      store_->Open(config_.table, version);
-  if (!table.ok()) return table;
-  if (!config_.key.empty()) {
-    const std::vector<store::KeyColumn>& columns = (*table)->manifest().key.columns();
-    bool same = columns.size() == config_.key.size();
-    for (size_t c = 0; same && c < columns.size(); ++c) {
-      same = columns[c].name == config_.key[c];
-    }
-    if (!same) {
-      return absl::FailedPreconditionError(
-          fmt::format("its key is {} but the endpoint's key is [{}]",
-                      (*table)->manifest().key.ToString(), fmt::join(config_.key, ", ")));
-    }
-  }
-  if (store_->kind() != "rocksdb" || config_.pin_max_bytes == 0) return table;
-  absl::StatusOr<std::shared_ptr<PinnedTable>> pinned =
-      PinnedTable::Load(*table, config_.pin_max_bytes);
-  if (!pinned.ok()) return pinned.status();  // the data does not read back
-  if (*pinned == nullptr) return table;      // too large: looked up in RocksDB
-  spdlog::info("endpoint '{}': table '{}' version {} held in memory ({} rows, {:.1f} MiB)",
-               config_.name, config_.table, version, (*table)->manifest().rows,
-               static_cast<double>((*pinned)->bytes()) / (1 << 20));
-  return std::shared_ptr<store::PredictionTable>(*std::move(pinned));
 }
 
 std::vector<std::string> StaticEndpoint::key_columns() const {
@@ -149,60 +78,21 @@ std::vector<std::string> StaticEndpoint::key_columns() const {
 }
 
 std::string StaticEndpoint::last_error() const {
-  std::lock_guard lock(error_mutex_);
-  return last_error_;
-}
-
-void StaticEndpoint::SetLastError(std::string error) {
-  std::lock_guard lock(error_mutex_);
-  last_error_ = std::move(error);
-}
-
-absl::Status StaticEndpoint::Refresh() {
-  std::lock_guard lock(refresh_mutex_);
-  const std::shared_ptr<const store::PredictionTable> serving_table = table();
-  const int64_t serving = serving_table ? serving_table->manifest().version : 0;
-  auto not_ready = [&](absl::Status status) {
-    if (serving == 0) SetLastError(std::string(status.message()));
-    return status;
-  };
-  absl::StatusOr<int64_t> current = store_->CurrentVersion(config_.table);
-  if (!current.ok()) return not_ready(current.status());  // unreachable: keep serving
-  if (*current == 0) {
-    return not_ready(
-        absl::NotFoundError(fmt::format("endpoint '{}': table '{}' has no version in {}",
-                                        config_.name, config_.table, store_->location())));
-  }
-  if (*current == serving || *current == refused_version_) return absl::OkStatus();
-  absl::StatusOr<std::shared_ptr<store::PredictionTable>> next = OpenVersion(*current);
-  if (!next.ok()) {
-    const std::string why = fmt::format("table '{}' version {} refused: {}", config_.table,
-                                        *current, std::string(next.status().message()));
-    if (next.status().code() == absl::StatusCode::kUnavailable) {
-      return not_ready(absl::UnavailableError(why));  // try again next time
-    }
-    refused_version_ = *current;
-    SetLastError(why);
-    if (serving != 0) {
-      spdlog::error("endpoint '{}': {}; version {} keeps serving", config_.name, why, serving);
-    }
-    return absl::Status(next.status().code(), why);
-  }
-  table_.store(*std::move(next), std::memory_order_release);
-  SetLastError("");
-  spdlog::info("endpoint '{}': table '{}' version {} is serving (was {})", config_.name,
-               config_.table, *current, serving);
-  return absl::OkStatus();
+  std::shared_ptr<const TableSnapshot> snapshot = tables_->Snapshot(config_.table);
+  if (!snapshot) return fmt::format("table '{}' is not followed", config_.table);
+  return snapshot->default_version == 0 ? snapshot->reason : snapshot->refused;
 }
 
 EndpointDescription StaticEndpoint::Describe() const {
-  const std::shared_ptr<const store::PredictionTable> table = this->table();
+  std::shared_ptr<const TableSnapshot> snapshot = tables_->Snapshot(config_.table);
+  const std::shared_ptr<const store::PredictionTable> table =
+      snapshot ? snapshot->Default() : nullptr;
   EndpointDescription d;
   d.name = config_.name;
   d.plan = PlanKind::kStatic;
   d.table = EndpointTable{};
   d.table->name = config_.table;
-  d.table->store = std::string(store_->kind());
+  d.table->store = snapshot ? snapshot->store_kind : "";
   if (!table) {
     d.reason = last_error();
     return d;
@@ -224,50 +114,49 @@ EndpointDescription StaticEndpoint::Describe() const {
   t.model = m.model_name;
   t.model_version = m.model_version;
   t.rows = m.rows;
-  // What one entry costs: measured when the version is held in memory,
-  // else its key and value bytes plus a store's usual per-entry overhead.
-  if (const auto* pinned = dynamic_cast<const PinnedTable*>(table.get())) {
-    t.in_memory_bytes = pinned->bytes();
-    if (m.rows > 0) {
-      t.bytes_per_entry = static_cast<double>(pinned->bytes()) / static_cast<double>(m.rows);
-    }
-  }
-  if (t.bytes_per_entry <= 0) {
-    size_t key_bytes = 0;
-    for (const store::KeyColumn& c : m.key.columns()) {
-      key_bytes += c.dtype == core::DataType::kBytes ? 16 : 8;
-    }
-    t.bytes_per_entry = static_cast<double>(m.ValueSize() + key_bytes + kPinnedRowOverhead);
-  }
-  t.refused = last_error();
+  t.in_memory_bytes = InMemoryBytes(*table);
+  t.bytes_per_entry = BytesPerEntry(*table);
+  t.refused = snapshot->refused;
   return d;
 }
 
-absl::Status StaticEndpoint::CheckVersion(const std::string& version) const {
-  if (version.empty()) return absl::OkStatus();
+absl::StatusOr<std::shared_ptr<const store::PredictionTable>> StaticEndpoint::Resolve(
+    const std::string& version) const {
+  absl::StatusOr<std::shared_ptr<const store::PredictionTable>> found =
+      tables_->Find(config_.table, version);
+  if (found.ok() || version.empty()) {
+    if (found.ok()) return found;
+    return absl::UnavailableError(
+        fmt::format("endpoint '{}' is not ready: {}", config_.name, last_error()));
+  }
   const std::shared_ptr<const store::PredictionTable> table = this->table();
-  const std::string serving = table ? std::to_string(table->manifest().version) : "";
-  if (version == serving) return absl::OkStatus();
-  return absl::NotFoundError(fmt::format(
-      "Request for unknown model: '{}' version {} is not found; endpoint '{}' serves "
-      "table '{}' version {}",
-      config_.name, version, config_.name, config_.table, serving.empty() ? "none" : serving));
+  const std::string serving = table ? std::to_string(table->manifest().version) : "none";
+  return absl::NotFoundError(
+      fmt::format("Request for unknown model: '{}' version {} is not found; endpoint '{}' serves "
+                  "table '{}' version {}",
+                  config_.name, version, config_.name, config_.table, serving));
 }
 
 void StaticEndpoint::InferAsync(core::InferRequest request, InferCallback done) const {
-  if (absl::Status s = CheckVersion(request.model_version); !s.ok()) return done(std::move(s));
-  Run(request, std::move(done));
+  absl::StatusOr<std::shared_ptr<const store::PredictionTable>> table =
+      Resolve(request.model_version);
+  if (!table.ok()) return done(table.status());
+  Run(request, *std::move(table), std::move(done));
 }
 
 absl::StatusOr<core::InferResponse> StaticEndpoint::Infer(const core::InferRequest& request) const {
+  absl::StatusOr<std::shared_ptr<const store::PredictionTable>> table = Resolve("");
+  if (!table.ok()) return table.status();
   std::promise<absl::StatusOr<core::InferResponse>> promise;
-  Run(request,
+  Run(request, *std::move(table),
       [&promise](absl::StatusOr<core::InferResponse> r) { promise.set_value(std::move(r)); });
   return promise.get_future().get();
 }
 
-void StaticEndpoint::Run(const core::InferRequest& request, InferCallback done) const {
-  absl::StatusOr<std::shared_ptr<RowBatch>> prepared = Prepare(request);
+void StaticEndpoint::Run(const core::InferRequest& request,
+                         std::shared_ptr<const store::PredictionTable> table,
+                         InferCallback done) const {
+  absl::StatusOr<std::shared_ptr<RowBatch>> prepared = Prepare(request, std::move(table));
   if (!prepared.ok()) return done(prepared.status());
   std::shared_ptr<RowBatch> batch = *std::move(prepared);
   if (observer_ != nullptr) observer_->Observe(*batch);
@@ -316,13 +205,9 @@ absl::StatusOr<std::vector<const core::Tensor*>> StaticEndpoint::KeyColumns(
 }
 
 absl::StatusOr<std::shared_ptr<RowBatch>> StaticEndpoint::Prepare(
-    const core::InferRequest& request) const {
+    const core::InferRequest& request, std::shared_ptr<const store::PredictionTable> table) const {
   auto batch = std::make_shared<RowBatch>();
-  batch->table = this->table();
-  if (!batch->table) {
-    return absl::UnavailableError(
-        fmt::format("endpoint '{}' is not ready: {}", config_.name, last_error()));
-  }
+  batch->table = std::move(table);
   const store::KeySchema& key = batch->table->manifest().key;
   absl::StatusOr<std::vector<const core::Tensor*>> columns = KeyColumns(request, key);
   if (!columns.ok()) return columns.status();

@@ -10,14 +10,15 @@
 // hands the lookup to the table's MultiGetAsync: a Redis table's lookups run
 // on the store's own threads, never on the caller's.
 //
-// The table version is a servable: Refresh() follows the store's current
-// pointer, opens the new version (the store checks it) and swaps it in
-// atomically; readers never block and keep the version they started with.
-// A version that fails to open is refused and the previous keeps serving.
-// A RocksDB table version small enough (`pin_max_bytes`) is read into memory
-// when it opens and looked up there (a hash lookup per row instead of a
-// RocksDB multi-get); a Redis table is always looked up remotely, so a
-// stopped Redis still shows as `degraded`.
+// The table version is a servable, followed by the server's TableRegistry
+// (serving/lifecycle/table_registry.h) like a model version: it opens in the
+// background, is published atomically (readers never block and keep the
+// version they started with), drains, and can be labelled, pinned and
+// rolled back through /v2/repository/tables/...; a version that fails to
+// open is refused and the previous keeps serving. A request's version (a
+// number or a label) picks an open table version. A RocksDB table version
+// small enough (`pin_max_bytes`) is held in memory
+// (serving/lifecycle/table_opener.h).
 //
 // The plan is two stages over the request's row batch (serving/plans/):
 // TableStage, then DefaultStage. Connected to a server, the stages record
@@ -39,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "core/infer_request.h"
 #include "serving/endpoint.h"
+#include "serving/lifecycle/table_registry.h"
 #include "serving/plans/layer_recorder.h"
 #include "serving/plans/stage.h"
 #include "store/prediction_table.h"
@@ -63,11 +65,19 @@ struct StaticEndpointConfig {
 
 class StaticEndpoint : public Endpoint {
  public:
-  // Opens the table's current version. UNAVAILABLE or NOT_FOUND when there
-  // is none that opens; the endpoint then cannot start.
+  // Reads `config.table` from `tables`, which follows it (Follow()).
+  StaticEndpoint(StaticEndpointConfig config, std::shared_ptr<TableRegistry> tables);
+
+  // The options `tables` should follow the endpoint's table with.
+  static TableFollowOptions FollowOptions(const StaticEndpointConfig& config,
+                                          std::shared_ptr<store::TableStore> store);
+
+  // An endpoint over a registry of its own that follows the table in
+  // `store` (polled on Refresh() only), its current version open.
+  // UNAVAILABLE or NOT_FOUND when there is none that opens; the endpoint
+  // then cannot start.
   static absl::StatusOr<std::unique_ptr<StaticEndpoint>> Create(
       StaticEndpointConfig config, std::shared_ptr<store::TableStore> store);
-
   // Like Create(), but when no version opens the endpoint starts not ready
   // (UNAVAILABLE to callers, with the reason) and Refresh() keeps trying.
   static std::unique_ptr<StaticEndpoint> Start(StaticEndpointConfig config,
@@ -80,37 +90,36 @@ class StaticEndpoint : public Endpoint {
   absl::StatusOr<core::InferResponse> Infer(const core::InferRequest& request) const;
 
   // Endpoint: answers on the thread the lookup completes on. A version in
-  // the request must be the table version being served (NOT_FOUND
+  // the request must be an open table version or a table label (NOT_FOUND
   // otherwise).
   const std::string& name() const override { return config_.name; }
   EndpointDescription Describe() const override;
   void InferAsync(core::InferRequest request, InferCallback done) const override;
 
-  // Swaps in the store's current version when it changed. Returns the error
-  // of a refused version (the previous keeps serving).
-  absl::Status Refresh() override;
+  // Polls the table now (TableRegistry::Refresh). Returns the error of a
+  // refused version (the previous keeps serving).
+  absl::Status Refresh();
   // Per-layer row counts go to `services.metrics`, keys to `services.rows`.
   void Connect(const PlanServices& services) override;
   // config().key, else the serving table's key columns.
   std::vector<std::string> key_columns() const override;
 
-  // The version being served; null only before a Start()ed endpoint's
-  // first version opens.
+  // The default version of the table; null while none is open.
   std::shared_ptr<const store::PredictionTable> table() const {
-    return table_.load(std::memory_order_acquire);
+    return tables_->Current(config_.table);
   }
-  // Why the last refresh refused a version; empty when it did not.
+  // Why no version serves, or why the last version offered was refused;
+  // empty when neither.
   std::string last_error() const;
 
  private:
-  StaticEndpoint(StaticEndpointConfig config, std::shared_ptr<store::TableStore> store);
-
-  // The version check InferAsync makes: NOT_FOUND unless `version` is empty
-  // or the table version being served.
-  absl::Status CheckVersion(const std::string& version) const;
-  // The request's rows and keys in the serving version; INVALID_ARGUMENT or
-  // UNAVAILABLE as Infer().
-  absl::StatusOr<std::shared_ptr<RowBatch>> Prepare(const core::InferRequest& request) const;
+  // The table version `version` names (empty: the default). NOT_FOUND
+  // unless it is open; UNAVAILABLE while none is.
+  absl::StatusOr<std::shared_ptr<const store::PredictionTable>> Resolve(
+      const std::string& version) const;
+  // The request's rows and keys in `table`; INVALID_ARGUMENT as Infer().
+  absl::StatusOr<std::shared_ptr<RowBatch>> Prepare(
+      const core::InferRequest& request, std::shared_ptr<const store::PredictionTable> table) const;
   // The key columns of `request` in `key`'s order.
   absl::StatusOr<std::vector<const core::Tensor*>> KeyColumns(const core::InferRequest& request,
                                                               const store::KeySchema& key) const;
@@ -118,16 +127,11 @@ class StaticEndpoint : public Endpoint {
   std::shared_ptr<const RowLayout> LayoutFor(
       const std::shared_ptr<const store::PredictionTable>& table) const;
   // Prepares, observes and runs the stages; `done` gets the response.
-  void Run(const core::InferRequest& request, InferCallback done) const;
-  void SetLastError(std::string error);
-
-  // Opens `version` and checks its key against config_.key; holds it in
-  // memory when it is a RocksDB table within pin_max_bytes.
-  absl::StatusOr<std::shared_ptr<store::PredictionTable>> OpenVersion(int64_t version) const;
+  void Run(const core::InferRequest& request, std::shared_ptr<const store::PredictionTable> table,
+           InferCallback done) const;
 
   StaticEndpointConfig config_;
-  std::shared_ptr<store::TableStore> store_;
-  std::atomic<std::shared_ptr<const store::PredictionTable>> table_;
+  std::shared_ptr<TableRegistry> tables_;
   std::unique_ptr<LayerRecorder> recorder_;  // records nothing until Connect()
   const RowObserver* observer_ = nullptr;    // set by Connect()
   StageList stages_;                         // over recorder_
@@ -136,11 +140,6 @@ class StaticEndpoint : public Endpoint {
     std::shared_ptr<const RowLayout> layout;
   };
   mutable std::atomic<std::shared_ptr<const CachedLayout>> layout_;
-  // Serialises Refresh(), which may wait for the store; requests never take it.
-  std::mutex refresh_mutex_;
-  int64_t refused_version_ = 0;     // guarded by refresh_mutex_
-  mutable std::mutex error_mutex_;  // held only to copy last_error_
-  std::string last_error_;          // guarded by error_mutex_
 };
 
 }  // namespace strata::serving
