@@ -261,6 +261,7 @@ class TlsAndKeysTest(unittest.TestCase):
         ("GET", "/", None, "all", "meta"),
         ("POST", "/v2/repository/index", "{}", "all", "meta"),
         ("POST", "/v2/repository/models/alpha/load", None, "all", "meta"),
+        ("POST", "/v2/repository/tables/index", "{}", "all", "meta"),
     ]
 
     def test_every_route_needs_a_valid_key_with_its_scope(self):

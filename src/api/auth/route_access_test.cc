@@ -47,6 +47,10 @@ TEST(RestRouteAccessTest, ControlAndMetricsHaveTheirScopes) {
   EXPECT_EQ(load.scope, Scope::kControl);
   EXPECT_EQ(load.model, "m1");
   EXPECT_EQ(RestRouteAccess({"v2", "repository", "index"}).model, "*");
+  // Tables are not models: their control needs a key for every model.
+  const RouteAccess table = RestRouteAccess({"v2", "repository", "tables", "t1", "load"});
+  EXPECT_EQ(table.scope, Scope::kControl);
+  EXPECT_EQ(table.model, "*");
   EXPECT_EQ(RestRouteAccess({"metrics"}).scope, Scope::kMetrics);
   EXPECT_EQ(RestRouteAccess({}).scope, Scope::kMetrics);
 }
