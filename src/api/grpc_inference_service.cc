@@ -254,6 +254,11 @@ grpc::Status GrpcInferenceService::ChargeTenant(Context* context, const std::str
 }
 
 grpc::Status GrpcInferenceService::CheckControlAllowed() const {
+  if (options_.control_on_admin_port) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "the control API is served on the admin port only (--admin-port): "
+                        "POST /v2/repository/... there");
+  }
   if (options_.control_api) return grpc::Status::OK;
   return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                       "the model control API is disabled; start strata serve with "

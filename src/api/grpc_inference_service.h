@@ -23,6 +23,9 @@ struct GrpcServiceOptions {
   // Model control (RepositoryIndex, RepositoryModelLoad/Unload): off unless
   // asked for, since it changes what the server serves; PERMISSION_DENIED.
   bool control_api = false;
+  // With --admin-port the control API is served on the REST admin listener
+  // only: the control RPCs answer PERMISSION_DENIED saying so.
+  bool control_on_admin_port = false;
   // API keys (`authorization: Bearer <key>` metadata) and tenants' rate
   // limits; null: every RPC is open. ServerLive and ServerReady always are.
   const AccessGuard* guard = nullptr;

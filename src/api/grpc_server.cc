@@ -88,9 +88,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
     acceptor = *std::move(listening);
   }
   std::unique_ptr<GrpcServer> server(new GrpcServer(
-      options,
-      std::make_unique<GrpcInferenceService>(
-          core, GrpcServiceOptions{.control_api = options.control_api, .guard = options.guard})));
+      options, std::make_unique<GrpcInferenceService>(
+                   core, GrpcServiceOptions{.control_api = options.control_api,
+                                            .control_on_admin_port = options.control_on_admin_port,
+                                            .guard = options.guard})));
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int tls_port = 0;

@@ -36,7 +36,8 @@ struct GrpcServerOptions {
   uint16_t port = 8001;                 // 0 picks a free port; see GrpcServer::port()
   size_t max_message_bytes = 64 << 20;  // larger requests: RESOURCE_EXHAUSTED
   std::chrono::milliseconds drain_timeout{30000};
-  bool control_api = false;  // RepositoryIndex, RepositoryModelLoad/Unload
+  bool control_api = false;            // RepositoryIndex, RepositoryModelLoad/Unload
+  bool control_on_admin_port = false;  // see GrpcServiceOptions
   // Where accept pauses are counted (strata_http_accept_pauses_total, shared
   // with the REST frontend); null: not counted. Must outlive the server.
   serving::ServerMetrics* metrics = nullptr;

@@ -322,6 +322,7 @@ class ServeProcess {
          .max_message_bytes = max_body_,
          .drain_timeout = Millis(flags_.drain_timeout_s),
          .control_api = flags_.control_api,
+         .control_on_admin_port = flags_.security.admin_port >= 0,
          .metrics = &core_->metrics(),
          .tls = flags_.security.tls,
          .tls_reload_seconds =

@@ -475,6 +475,11 @@ class MutualTlsAndAdminPortTest(unittest.TestCase):
                                        infer_body(1), bearer("all"))[0], 404)
         self.assertEqual(https_request(admin, context, "GET", "/v2/health/ready")[0], 200)
         self.assertEqual(https_request(admin, context, "GET", "/metrics")[0], 401)
+        channel, stub = grpc_stub(self.server.grpc_port, self.paths, client=True)
+        with channel, self.assertRaises(grpc.RpcError) as caught:
+            stub.RepositoryIndex(inference_pb2.RepositoryIndexRequest(), metadata=metadata("all"))
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+        self.assertIn("admin port", caught.exception.details())
 
 
 class CertificateRotationTest(unittest.TestCase):
