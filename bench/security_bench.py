@@ -21,7 +21,8 @@ and for each:
          http[s]://127.0.0.1:PORT/inference.GRPCInferenceService/ModelInfer   (throughput and
          mean latency only)
   TLS handshakes (secured only): openssl s_time -connect 127.0.0.1:PORT -new -time D
-         (full handshakes, one connection at a time, no session reuse)
+         (full handshakes, one connection at a time, no session reuse), with the RSA-2048
+         certificate, and once more at the end with a P-256 (ECDSA) one
 
 Medians over --repeats rounds; the ratio secured/plain is the figure (target >= 0.8).
 
@@ -208,10 +209,12 @@ def prepare(work):
     with open(keys, "w") as f:
         f.write("keys:\n  - {id: bench, tenant: bench, secret_sha256: %s, scopes: [infer], "
                 "models: [\"*\"]}\n" % digest)
+    ec_cert, ec_key = certificates.make_signed(work, "server-ec", "strata-ec", key_type="ec")
     framed, message = grpc_request_file(work)
     return {"repository": repository, "body": body, "grpc": framed, "grpc_message": message,
             "strata_load": load.build_strata_load(),
-            "ca": paths["ca"], "cert": paths["cert"], "key": paths["key"], "keys": keys}
+            "ca": paths["ca"], "cert": paths["cert"], "key": paths["key"], "keys": keys,
+            "ec_cert": ec_cert, "ec_key": ec_key}
 
 
 def median(runs, *path):
@@ -226,7 +229,7 @@ def median(runs, *path):
 
 def report(results, args):
     for name in results:
-        if name not in ("plain", "secured"):
+        if name not in ("plain", "secured", "handshake_ec"):
             print("%s: REST %.0f req/s p99 %.0f us, gRPC %.0f req/s" % (
                 name, median(results[name], "rest", "rps"), median(results[name], "rest", "p99_us"),
                 median(results[name], "grpc", "rps")))
@@ -245,8 +248,9 @@ def report(results, args):
           (args.repeats, args.duration))
     print("|---|---|---|---|")
     print("\n".join(rows))
-    print("\nTLS handshakes (openssl s_time -new, one at a time): %.0f per second" %
-          median(secured, "handshake", "handshakes_per_s"))
+    print("\nTLS handshakes (openssl s_time -new, one at a time): %.0f per second with RSA-2048, "
+          "%.0f with P-256" % (median(secured, "handshake", "handshakes_per_s"),
+                               results["handshake_ec"]["handshakes_per_s"]))
     failures = sum(r["rest"]["non2xx"] + r["rest"]["errors"] + r["grpc"]["errors"] +
                    max(r["grpc_h2load"]["failed"], 0) for r in plain + secured)
     print("failed requests in all runs: %d" % failures)
@@ -278,6 +282,9 @@ def main():
             log_path = os.path.join(work, "%s-%d.log" % (name, round_number))
             with Server(args.strata, files["repository"], extra, log_path) as server:
                 results[name].append(measure(server, name, files, args))
+    ec = ["--tls-cert", files["ec_cert"], "--tls-key", files["ec_key"]]
+    with Server(args.strata, files["repository"], ec, os.path.join(work, "ec.log")) as server:
+        results["handshake_ec"] = run_s_time(server.port, files["ca"], args.duration)
     with open(os.path.join(work, "results.json"), "w") as f:
         json.dump({"command": shlex.join(sys.argv), "machine": machine.machine_info(),
                    "results": results}, f, indent=1)

@@ -16,9 +16,10 @@ def make_ca(directory):
     return os.path.join(directory, "ca.pem")
 
 
-def make_signed(directory, name, common_name, server=True):
+def make_signed(directory, name, common_name, server=True, key_type="rsa"):
     """<name>.key and <name>.pem signed by the CA of `directory`; a server
-    certificate names 127.0.0.1 and localhost. Returns (cert, key) paths."""
+    certificate names 127.0.0.1 and localhost. key_type: "rsa" (2048 bits) or
+    "ec" (P-256). Returns (cert, key) paths."""
     extensions = os.path.join(directory, name + ".ext")
     with open(extensions, "w") as f:
         if server:
@@ -26,7 +27,9 @@ def make_signed(directory, name, common_name, server=True):
                     "extendedKeyUsage=serverAuth\n")
         else:
             f.write("extendedKeyUsage=clientAuth\n")
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + common_name,
+    newkey = (["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"] if key_type == "ec"
+              else ["-newkey", "rsa:2048"])
+    _openssl("req", *newkey, "-nodes", "-subj", "/CN=" + common_name,
              "-keyout", name + ".key", "-out", name + ".csr", cwd=directory)
     _openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
              "-CAcreateserial", "-days", "2", "-extfile", extensions,
