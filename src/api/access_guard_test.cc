@@ -109,8 +109,12 @@ TEST_F(AccessGuardTest, TheHandlerChecksEveryRouteButHealth) {
   EXPECT_EQ(Call(handler, "GET", "/v2/models/%67ood//", "Bearer sk_reader").status, 200);
   EXPECT_EQ(Call(handler, "GET", "/metrics", "Bearer sk_reader").status, 403);
   EXPECT_EQ(Call(handler, "GET", "/metrics", "Bearer sk_ops").status, 200);
-  // `..` is a literal segment: checked as a path about "good", routed nowhere.
-  EXPECT_EQ(Call(handler, "GET", "/v2/models/good/../corrupt", "Bearer sk_reader").status, 404);
+  // No route has a dot segment or an encoded '/' or NUL: refused before any check.
+  EXPECT_EQ(Call(handler, "GET", "/v2/models/good/../corrupt", "Bearer sk_reader").status, 400);
+  EXPECT_EQ(Call(handler, "GET", "/v2/models/good/%2e%2e/corrupt", "").status, 400);
+  EXPECT_EQ(Call(handler, "GET", "/v2/models/good%2Fx", "Bearer sk_reader").status, 400);
+  EXPECT_EQ(Call(handler, "GET", "/v2/models/good%00", "Bearer sk_reader").status, 400);
+  EXPECT_EQ(Call(handler, "GET", "/v2/health/live/..", "").status, 400);
   EXPECT_EQ(Call(handler, "GET", "/v2/models/corrupt", "Bearer sk_reader").status, 403);
   EXPECT_EQ(Call(handler, "POST", "/v2/repository/index", "Bearer sk_reader", "{}").status, 403);
   const std::string body =

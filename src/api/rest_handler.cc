@@ -123,6 +123,23 @@ bool IsAdminRoute(const std::vector<std::string>& segments) {
          (segments.size() >= 2 && segments[0] == "v2" && segments[1] == "repository");
 }
 
+// A segment no route has, which a client can only mean as a path trick:
+// dot segments (kept literal, never resolved) and, once decoded, a '/' or NUL.
+bool HasOddSegment(const std::vector<std::string>& segments) {
+  for (const std::string& segment : segments) {
+    if (segment == "." || segment == ".." ||
+        segment.find_first_of(std::string_view("/\0", 2)) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The request's path without its query, as the client sent it (not decoded).
+std::string SplitPathForError(std::string_view target) {
+  return std::string(target.substr(0, target.find('?')));
+}
+
 bool IsHealthRoute(const std::vector<std::string>& segments) {
   return segments.size() == 3 && segments[0] == "v2" && segments[1] == "health";
 }
@@ -172,6 +189,11 @@ HttpReply RestHandler::Metrics() const {
 std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
                                             ReplyCallback& done) const {
   const std::vector<std::string> segments = SplitPath(request.target);
+  if (HasOddSegment(segments)) {
+    return Error(400, fmt::format("{}: no route has a '.' or '..' segment, or a '/' or NUL "
+                                  "encoded in a segment",
+                                  SplitPathForError(request.target)));
+  }
   std::string tenant;
   if (std::optional<HttpReply> refusal = Admit(request, segments, tenant)) return refusal;
   if (segments.size() == 1 && segments[0] == "metrics") {
