@@ -110,6 +110,7 @@ std::string ManifestToYaml(const TableManifest& m) {
   out << YAML::Key << "table" << YAML::Value << m.table;
   out << YAML::Key << "version" << YAML::Value << m.version;
   out << YAML::Key << "store" << YAML::Value << m.store;
+  if (m.kind == TableKind::kFeatures) out << YAML::Key << "kind" << YAML::Value << "features";
   out << YAML::Key << "model" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "name"
       << YAML::Value << m.model_name << YAML::Key << "version" << YAML::Value << m.model_version
       << YAML::EndMap;
@@ -159,6 +160,11 @@ absl::StatusOr<TableManifest> ParseManifest(std::string_view yaml) {
     m.table = root["table"].as<std::string>();
     m.version = root["version"].as<int64_t>();
     m.store = root["store"].as<std::string>();
+    const std::string kind = root["kind"].as<std::string>("predictions");
+    if (kind != "predictions" && kind != "features") {
+      return absl::DataLossError(fmt::format("unknown table kind '{}'", kind));
+    }
+    if (kind == "features") m.kind = TableKind::kFeatures;
     m.model_name = root["model"]["name"].as<std::string>();
     m.model_version = root["model"]["version"].as<int64_t>();
     std::vector<KeyColumn> key;
@@ -172,7 +178,7 @@ absl::StatusOr<TableManifest> ParseManifest(std::string_view yaml) {
     for (const YAML::Node& o : root["outputs"]) {
       absl::StatusOr<core::DataType> dtype = ParseDtype(o["datatype"]);
       if (!dtype.ok()) return dtype.status();
-      if (*dtype == core::DataType::kBytes) {
+      if (*dtype == core::DataType::kBytes && m.kind != TableKind::kFeatures) {
         return absl::DataLossError("a table output cannot be BYTES");
       }
       m.outputs.push_back({o["name"].as<std::string>(), *dtype, o["shape"].as<core::Shape>()});

@@ -76,8 +76,15 @@ struct VerificationReport {
   std::vector<CheckResult> checks;
 };
 
+// What a table holds: predictions written by `strata batch` (fixed-size
+// values, `outputs`), or a feature table written by `strata features
+// materialize` (values are features::EncodeFeatureRow rows of variable size;
+// `outputs` lists the table's columns: INT64, FP64 or BYTES, shape []).
+enum class TableKind { kPredictions, kFeatures };
+
 struct TableManifest {
   std::string table;
+  TableKind kind = TableKind::kPredictions;
   int64_t version = 0;
   std::string store;  // "rocksdb" or "redis"
   std::string model_name;
