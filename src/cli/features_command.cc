@@ -304,8 +304,8 @@ void RunSkew(const SkewFlags& flags) {
     if (line.empty()) continue;
     absl::StatusOr<features::ServedRow> row = features::ParseServedRow(line, definition);
     if (!row.ok()) {
-      Fail(absl::InvalidArgumentError(
-               fmt::format("{} line {}: {}", flags.log, number, row.status().message())),
+      Fail(absl::InvalidArgumentError(fmt::format("{} line {}: {}", flags.log, number,
+                                                  std::string(row.status().message()))),
            "skew");
     }
     checker.Add(*row);

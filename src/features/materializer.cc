@@ -49,7 +49,7 @@ absl::Status CheckExistingTable(const store::TableStore& store, const FeatureDef
   return absl::FailedPreconditionError(
       fmt::format("table '{}' in {} already holds version {} that does not fit: {}; materialize "
                   "under another table name, or remove the old table first",
-                  table.name, store.location(), *current, s.message()));
+                  table.name, store.location(), *current, std::string(s.message())));
 }
 
 // Reads the new version back through the store: its rows and checksum.
@@ -59,7 +59,7 @@ absl::Status VerifyWritten(store::TableStore& store, const std::string& table, i
   return absl::DataLossError(
       fmt::format("table '{}' version {} failed verification, not "
                   "published: {}",
-                  table, version, s.message()));
+                  table, version, std::string(s.message())));
 }
 
 }  // namespace
@@ -77,7 +77,7 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LatestRows(
     absl::StatusOr<std::string> key = EncodeEntityKey(*entity, values);
     if (!key.ok()) {
       return absl::InvalidArgumentError(
-          fmt::format("source row {}: {}", r + 1, key.status().message()));
+          fmt::format("source row {}: {}", r + 1, std::string(key.status().message())));
     }
     const FeatureValue& time = rows.columns[keys][r];
     if (!std::holds_alternative<int64_t>(time)) {

@@ -24,8 +24,8 @@ class TableHistory {
       for (size_t k = 0; k < keys; ++k) values[k] = &rows.columns[k][r];
       absl::StatusOr<std::string> key = EncodeEntityKey(entity, values);
       if (!key.ok()) {
-        return absl::InvalidArgumentError(
-            fmt::format("table '{}' source row {}: {}", table, r + 1, key.status().message()));
+        return absl::InvalidArgumentError(fmt::format("table '{}' source row {}: {}", table, r + 1,
+                                                      std::string(key.status().message())));
       }
       const FeatureValue& time = rows.columns[keys][r];
       if (!std::holds_alternative<int64_t>(time)) {
@@ -231,7 +231,8 @@ absl::Status WriteTrainingSet(const std::filesystem::path& file, const FeaturePi
     absl::Status s = pipeline.TransformRow(rows.raw.Row(r), vector);
     if (!s.ok()) {
       std::filesystem::remove(temporary);
-      return absl::InvalidArgumentError(fmt::format("labels row {}: {}", r + 1, s.message()));
+      return absl::InvalidArgumentError(
+          fmt::format("labels row {}: {}", r + 1, std::string(s.message())));
     }
     line = fmt::format("{}", rows.timestamps[r]);
     if (labelled) fmt::format_to(std::back_inserter(line), ",{}", rows.labels[r]);
@@ -244,7 +245,8 @@ absl::Status WriteTrainingSet(const std::filesystem::path& file, const FeaturePi
   std::error_code ec;
   std::filesystem::rename(temporary, file, ec);
   if (ec)
-    return absl::DataLossError(fmt::format("renaming {}: {}", temporary.string(), ec.message()));
+    return absl::DataLossError(
+        fmt::format("renaming {}: {}", temporary.string(), std::string(ec.message())));
   return absl::OkStatus();
 }
 

@@ -235,7 +235,8 @@ void SkewChecker::Add(const ServedRow& row) {
   absl::Status s = raw.ok() ? pipeline_->TransformRow(raw->Row(0), expected) : raw.status();
   if (!s.ok()) {
     ++report_.unmatched;
-    Problem(fmt::format("request {}: not recomputed: {}", row.request_id, s.message()));
+    Problem(
+        fmt::format("request {}: not recomputed: {}", row.request_id, std::string(s.message())));
     return;
   }
   Compare(row, expected);

@@ -85,8 +85,8 @@ void StartColumns(std::span<const SourceColumn> columns, SourceRows& out) {
 
 absl::Status FieldError(std::string_view origin, size_t line, std::string_view column,
                         const absl::Status& status) {
-  return absl::InvalidArgumentError(
-      fmt::format("{} line {}: column '{}': {}", origin, line, column, status.message()));
+  return absl::InvalidArgumentError(fmt::format("{} line {}: column '{}': {}", origin, line, column,
+                                                std::string(status.message())));
 }
 
 absl::StatusOr<SourceRows> ParseCsv(std::string_view text, std::span<const SourceColumn> columns,
@@ -99,7 +99,8 @@ absl::StatusOr<SourceRows> ParseCsv(std::string_view text, std::span<const Sourc
   if (!std::getline(in, line))
     return absl::InvalidArgumentError(fmt::format("{} is empty", origin));
   if (absl::Status s = SplitCsvLine(TrimLine(line), fields); !s.ok()) {
-    return absl::InvalidArgumentError(fmt::format("{} header: {}", origin, s.message()));
+    return absl::InvalidArgumentError(
+        fmt::format("{} header: {}", origin, std::string(s.message())));
   }
   absl::StatusOr<std::vector<int>> index = MatchColumns(fields, columns, origin, out);
   if (!index.ok()) return index.status();
@@ -113,7 +114,8 @@ absl::StatusOr<SourceRows> ParseCsv(std::string_view text, std::span<const Sourc
           fmt::format("{} fields where the header has {}", fields.size(), width));
     }
     if (!s.ok())
-      return absl::InvalidArgumentError(fmt::format("{} line {}: {}", origin, number, s.message()));
+      return absl::InvalidArgumentError(
+          fmt::format("{} line {}: {}", origin, number, std::string(s.message())));
     for (size_t c = 0; c < columns.size(); ++c) {
       FeatureValue value;
       if ((*index)[c] >= 0) {
@@ -212,8 +214,8 @@ absl::StatusOr<SourceFormat> SourceFormatOf(const fs::path& file) {
 }
 
 absl::StatusOr<FeatureValue> ParseFieldText(std::string_view field, ValueType type) {
-  if (field.empty()) return FeatureValue{};
   if (type == ValueType::kString) return FeatureValue{std::string(field)};
+  if (field.empty()) return FeatureValue{};
   if (type == ValueType::kInt64) {
     int64_t n = 0;
     auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), n);

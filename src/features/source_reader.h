@@ -1,9 +1,11 @@
 // Source files of the offline feature jobs (`strata features fit|build|
 // materialize`, the Python binding): a CSV file with a header line or a JSON
 // Lines file, read as raw feature values by column name, column-major. An
-// empty CSV field, a JSON null or an absent JSON field is a missing value.
+// empty numeric CSV field, a JSON null or an absent JSON field is missing.
 // Also the canonical key bytes of an entity (store/key_schema.h) from raw
-// values, which feature tables are keyed by. Pure functions; thread-safe.
+// values, which feature tables are keyed by. An empty CSV field of a STRING
+// column is the empty string (the same text in every reader, the Python
+// binding's included). Pure functions; thread-safe.
 #ifndef STRATA_FEATURES_SOURCE_READER_H_
 #define STRATA_FEATURES_SOURCE_READER_H_
 
@@ -51,7 +53,7 @@ absl::StatusOr<SourceRows> ParseSource(std::string_view text, SourceFormat forma
 absl::StatusOr<SourceRows> ReadSourceFile(const std::filesystem::path& file,
                                           std::span<const SourceColumn> columns);
 
-// Parses one text field as `type`; an empty field is missing.
+// Parses one text field as `type`; an empty numeric field is missing.
 absl::StatusOr<FeatureValue> ParseFieldText(std::string_view field, ValueType type);
 
 // One column per slot: "owner.column", then the bare column name.

@@ -131,6 +131,13 @@ std::string ManifestToYaml(const TableManifest& m) {
   out << YAML::Key << "created" << YAML::Value << m.created;
   out << YAML::Key << "checksum" << YAML::Value << m.checksum;
   out << YAML::Key << "job" << YAML::Value << m.job;
+  if (!m.feature_tables.empty()) {
+    out << YAML::Key << "feature_tables" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    for (const auto& [table, version] : m.feature_tables) {
+      out << YAML::Key << table << YAML::Value << version;
+    }
+    out << YAML::EndMap;
+  }
   const VerificationReport& v = m.verification;
   out << YAML::Key << "verification" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "passed" << YAML::Value << v.passed;
@@ -188,6 +195,9 @@ absl::StatusOr<TableManifest> ParseManifest(std::string_view yaml) {
     m.created = root["created"].as<std::string>("");
     m.checksum = root["checksum"].as<std::string>("");
     m.job = root["job"].as<std::string>("");
+    for (const auto& t : root["feature_tables"]) {
+      m.feature_tables[t.first.as<std::string>()] = t.second.as<int64_t>();
+    }
     if (const YAML::Node v = root["verification"]; v && v.IsMap()) {
       m.verification.passed = v["passed"].as<bool>(true);
       m.verification.rows = v["rows"].as<int64_t>(0);

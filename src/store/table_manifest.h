@@ -95,6 +95,9 @@ struct TableManifest {
   std::string created;   // UTC, ISO 8601
   std::string checksum;  // TableChecksum::ToString() of every (key, value)
   std::string job;       // the batch job id that built it
+  // For predictions computed through features.yaml: each feature table read
+  // and its version (`strata batch` reads the versions published at start).
+  std::map<std::string, int64_t, std::less<>> feature_tables;
   VerificationReport verification;
 
   size_t ValueSize() const;

@@ -53,11 +53,13 @@ TEST(TableManifestTest, RoundTrips) {
 TEST(TableManifestTest, FeatureTableRoundTripsWithBytesColumns) {
   TableManifest m = Sample();
   m.kind = TableKind::kFeatures;
+  m.feature_tables = {{"user_stats", 3}};
   m.outputs = {{"price", core::DataType::kFp64, {}}, {"category", core::DataType::kBytes, {}}};
   absl::StatusOr<TableManifest> back = ParseManifest(ManifestToYaml(m));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->kind, TableKind::kFeatures);
   EXPECT_EQ(back->outputs[1].dtype, core::DataType::kBytes);
+  EXPECT_EQ(back->feature_tables.at("user_stats"), 3);
   // A prediction table never holds BYTES outputs.
   m.kind = TableKind::kPredictions;
   EXPECT_FALSE(ParseManifest(ManifestToYaml(m)).ok());

@@ -34,7 +34,7 @@ namespace {
 
 template <typename T>
 T OrThrow(absl::StatusOr<T> value) {
-  if (!value.ok()) throw py::value_error(std::string(value.status().message()));
+  if (!value.ok()) throw py::value_error(std::string(value.std::string(status().message())));
   return *std::move(value);
 }
 
@@ -63,7 +63,8 @@ py::array_t<float> Transform(const FeaturePipeline& pipeline, const RawRows& raw
     for (size_t r = 0; r < raw.rows() && status.ok(); ++r) {
       status = pipeline.TransformRow(raw.Row(r), std::span<float>(data + r * width, width));
       if (!status.ok())
-        status = absl::InvalidArgumentError(fmt::format("row {}: {}", r, status.message()));
+        status =
+            absl::InvalidArgumentError(fmt::format("row {}: {}", r, std::string(status.message())));
     }
   }
   OrThrow(status);
