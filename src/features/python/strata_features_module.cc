@@ -34,7 +34,7 @@ namespace {
 
 template <typename T>
 T OrThrow(absl::StatusOr<T> value) {
-  if (!value.ok()) throw py::value_error(std::string(value.std::string(status().message())));
+  if (!value.ok()) throw py::value_error(std::string(value.status().message()));
   return *std::move(value);
 }
 
@@ -136,25 +136,34 @@ void DefineDefinition(py::module_& m) {
       "The definition with its fitted parameters computed from rows (by slot name)");
 }
 
+// The pipeline as Python holds it (pybind11 takes no holder of a const type).
+struct PyPipeline {
+  std::shared_ptr<const FeaturePipeline> pipeline;
+};
+
 void DefinePipeline(py::module_& m) {
-  using PipelinePtr = std::shared_ptr<const FeaturePipeline>;
-  py::class_<FeaturePipeline, PipelinePtr>(m, "Pipeline", "The feature pipeline of strata")
-      .def(py::init([](const FeatureDefinition& d) { return OrThrow(FeaturePipeline::Create(d)); }),
+  py::class_<PyPipeline>(m, "Pipeline", "The feature pipeline of strata")
+      .def(py::init([](const FeatureDefinition& d) {
+             return PyPipeline{OrThrow(FeaturePipeline::Create(d))};
+           }),
            py::arg("definition"))
       .def_static(
           "load",
           [](const std::string& path) {
-            return OrThrow(FeaturePipeline::Create(OrThrow(LoadFeatureDefinition(path))));
+            return PyPipeline{
+                OrThrow(FeaturePipeline::Create(OrThrow(LoadFeatureDefinition(path))))};
           },
           py::arg("path"))
-      .def_property_readonly("width", &FeaturePipeline::width)
-      .def_property_readonly("slots", [](const FeaturePipeline& p) { return SlotNames(p.slots()); })
-      .def_property_readonly("definition", &FeaturePipeline::definition)
-      .def("column_names", &FeaturePipeline::ColumnNames)
+      .def_property_readonly("width", [](const PyPipeline& p) { return p.pipeline->width(); })
+      .def_property_readonly("slots",
+                             [](const PyPipeline& p) { return SlotNames(p.pipeline->slots()); })
+      .def_property_readonly("definition",
+                             [](const PyPipeline& p) { return p.pipeline->definition(); })
+      .def("column_names", [](const PyPipeline& p) { return p.pipeline->ColumnNames(); })
       .def(
           "transform",
-          [](const FeaturePipeline& p, const py::dict& rows) {
-            return Transform(p, RowsOf(rows, p.slots()));
+          [](const PyPipeline& p, const py::dict& rows) {
+            return Transform(*p.pipeline, RowsOf(rows, p.pipeline->slots()));
           },
           py::arg("rows"), "Rows (dict of column -> values) to float32 [n, width]");
 }
@@ -178,12 +187,12 @@ void DefineTrainingSets(py::module_& m) {
       "Each label row joined to every table's values as of its timestamp: {raw, y, ts}");
   m.def(
       "build_training_set",
-      [](const FeaturePipeline& p, const py::dict& labels, const py::dict& sources,
+      [](const PyPipeline& p, const py::dict& labels, const py::dict& sources,
          const std::string& timestamp, const std::string& label, const std::string& event_time) {
-        const TrainingRows rows =
-            Join(p.definition(), labels, sources, JoinOptions(timestamp, label, event_time));
+        const TrainingRows rows = Join(p.pipeline->definition(), labels, sources,
+                                       JoinOptions(timestamp, label, event_time));
         py::tuple yts = LabelsAndTimes(rows);
-        return py::make_tuple(Transform(p, rows.raw), yts[0], yts[1]);
+        return py::make_tuple(Transform(*p.pipeline, rows.raw), yts[0], yts[1]);
       },
       py::arg("pipeline"), py::arg("labels"), py::arg("sources"), py::arg("timestamp") = "ts",
       py::arg("label") = "label", py::arg("event_time") = "event_time",
