@@ -2,7 +2,6 @@
 // docs/features.md, in double, rounded to float once at the end.
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cmath>
 
 #include "absl/strings/string_view.h"
@@ -56,11 +55,7 @@ absl::Status FeaturePipeline::ReadInput(size_t feature, std::span<const FeatureV
     missing = true;
   } else {
     // A STRING input is read as a decimal number ("nan" is missing).
-    const std::string& text = std::get<std::string>(value);
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), x);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-      return NotANumber(feature, slot);
-    }
+    if (!ParseNumber(std::get<std::string>(value), x)) return NotANumber(feature, slot);
     missing = std::isnan(x) || (finite_only && std::isinf(x));
   }
   if (missing && plan.required) return MissingRequired(feature, slot);

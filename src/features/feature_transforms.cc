@@ -41,6 +41,11 @@ void HashTokens(std::string_view text, std::span<float> out) {
   }
 }
 
+bool ParseNumber(std::string_view text, double& x) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), x);
+  return !text.empty() && error == std::errc() && end == text.data() + text.size();
+}
+
 double HourOfDay(double seconds) {
   double in_day = std::fmod(std::floor(seconds), 86400.0);
   if (in_day < 0) in_day += 86400.0;

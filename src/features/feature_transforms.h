@@ -23,6 +23,10 @@ uint64_t Fnv1a64(std::string_view bytes, uint64_t hash = kFnvOffset);
 // are the runs between ASCII whitespace, ASCII letters lowercased.
 void HashTokens(std::string_view text, std::span<float> out);
 
+// Reads `text` whole as a decimal number (std::from_chars: no leading '+'
+// or spaces; "nan" and "inf" read as themselves); false when it is not one.
+bool ParseNumber(std::string_view text, double& x);
+
 // The UTC hour (0..23) of a finite unix time in seconds.
 double HourOfDay(double seconds);
 
