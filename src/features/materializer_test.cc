@@ -44,8 +44,7 @@ std::pair<std::vector<FeatureValue>, int64_t> RowOf(const store::TableStore& sto
 TEST(MaterializerTest, WritesTheLatestRowPerKeyAsOfAndPublishes) {
   const FeatureDefinition d = TestDefinition();
   store::MemoryTableStore store;
-  absl::StatusOr<MaterializeResult> r =
-      Materialize(store, d, Users(d), {.table = "user_stats", .as_of = 250});
+  absl::StatusOr<MaterializeResult> r = Materialize(store, d, Users(d), testing::UserStats(250));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->rows, 2);  // users 1 and 2; user 3's only row is after as_of
   EXPECT_EQ(r->future_rows, 2);
@@ -66,8 +65,8 @@ TEST(MaterializerTest, WritesTheLatestRowPerKeyAsOfAndPublishes) {
 TEST(MaterializerTest, WithoutAsOfEveryRowCountsAndANewVersionIsPublished) {
   const FeatureDefinition d = TestDefinition();
   store::MemoryTableStore store;
-  ASSERT_TRUE(Materialize(store, d, Users(d), {.table = "user_stats", .as_of = 250}).ok());
-  absl::StatusOr<MaterializeResult> r = Materialize(store, d, Users(d), {.table = "user_stats"});
+  ASSERT_TRUE(Materialize(store, d, Users(d), testing::UserStats(250)).ok());
+  absl::StatusOr<MaterializeResult> r = Materialize(store, d, Users(d), testing::UserStats());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->rows, 3);
   EXPECT_EQ(r->version, 2);
@@ -94,8 +93,8 @@ TEST(MaterializerTest, RefusesKeysThatDoNotMatchTheEntity) {
   other.entities[0].keys[0].type = ValueType::kString;
   SourceRows string_keys = Parse("user_id,event_time,purchases,country\nu1,100,5,fr\n",
                                  TableSourceColumns(other, other.tables[0], "event_time"));
-  ASSERT_TRUE(Materialize(store, other, string_keys, {.table = "user_stats"}).ok());
-  absl::StatusOr<MaterializeResult> r = Materialize(store, d, Users(d), {.table = "user_stats"});
+  ASSERT_TRUE(Materialize(store, other, string_keys, testing::UserStats()).ok());
+  absl::StatusOr<MaterializeResult> r = Materialize(store, d, Users(d), testing::UserStats());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("user_id:BYTES"), std::string::npos) << r.status();
@@ -104,8 +103,7 @@ TEST(MaterializerTest, RefusesKeysThatDoNotMatchTheEntity) {
 TEST(MaterializerTest, NothingAtOrBeforeAsOfWritesNothing) {
   const FeatureDefinition d = TestDefinition();
   store::MemoryTableStore store;
-  absl::StatusOr<MaterializeResult> r =
-      Materialize(store, d, Users(d), {.table = "user_stats", .as_of = 10});
+  absl::StatusOr<MaterializeResult> r = Materialize(store, d, Users(d), testing::UserStats(10));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(*store.CurrentVersion("user_stats"), 0);
 }

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "features/feature_definition.h"
+#include "features/materializer.h"
 #include "features/source_reader.h"
 #include "gtest/gtest.h"
 
@@ -41,6 +42,13 @@ inline SourceRows Parse(std::string_view csv, const std::vector<SourceColumn>& c
   absl::StatusOr<SourceRows> rows = ParseSource(csv, SourceFormat::kCsv, columns, "test.csv");
   EXPECT_TRUE(rows.ok()) << rows.status();
   return rows.ok() ? *rows : SourceRows{};
+}
+
+inline MaterializeOptions UserStats(std::optional<int64_t> as_of = std::nullopt) {
+  MaterializeOptions options;
+  options.table = "user_stats";
+  options.as_of = as_of;
+  return options;
 }
 
 }  // namespace strata::features::testing

@@ -101,10 +101,10 @@ absl::StatusOr<ServedRow> ParseServedRow(std::string_view line,
   }
   ServedRow row;
   std::string_view text;
-  (void)object["ts"].get_int64().get(row.ts);
+  if (object["ts"].get_int64().get(row.ts) != 0) return absl::InvalidArgumentError("no 'ts'");
   if (object["request_id"].get_string().get(text) == 0) row.request_id = std::string(text);
   if (object["model"].get_string().get(text) == 0) row.model = std::string(text);
-  (void)object["version"].get_int64().get(row.version);
+  if (object["version"].get_int64().get(row.version) != 0) row.version = 0;
   if (absl::Status s = ParseMaps(object, row); !s.ok()) return s;
   simdjson::dom::object request;
   if (object["request"].get(request) == 0) {

@@ -24,7 +24,7 @@ class SkewTest : public ::testing::Test {
     const SourceRows users =
         Parse("user_id,event_time,purchases,country\n1,100,5,fr\n2,150,3,de\n",
               TableSourceColumns(definition_, definition_.tables[0], "event_time"));
-    version_ = Materialize(store_, definition_, users, {.table = "user_stats"})->version;
+    version_ = Materialize(store_, definition_, users, testing::UserStats())->version;
   }
 
   // A log line as the server writes it, for `user` at `ts`, with the vector the
@@ -96,7 +96,7 @@ TEST_F(SkewTest, ATamperedTableIsReported) {
   const SourceRows users =
       Parse("user_id,event_time,purchases,country\n1,100,6,fr\n",
             TableSourceColumns(definition_, definition_.tables[0], "event_time"));
-  version_ = Materialize(store_, definition_, users, {.table = "user_stats"})->version;
+  version_ = Materialize(store_, definition_, users, testing::UserStats())->version;
   const SkewReport r = Check({LogLine(1, 3600, {}), line});
   EXPECT_EQ(r.rows, 2);
   EXPECT_GE(r.differing_rows, 1);
@@ -120,7 +120,7 @@ TEST_F(SkewTest, PsiAgainstATrainingSetIsZeroForTheSameDistribution) {
 
 TEST_F(SkewTest, AMalformedLineNamesTheField) {
   absl::StatusOr<ServedRow> row =
-      ParseServedRow("{\"tables\":{\"user_stats\":\"x\"}}", definition_);
+      ParseServedRow("{\"ts\":1,\"tables\":{\"user_stats\":\"x\"}}", definition_);
   ASSERT_FALSE(row.ok());
   EXPECT_NE(row.status().message().find("tables.user_stats"), std::string::npos);
 }
