@@ -146,7 +146,7 @@ class FeaturesOfflineTest(unittest.TestCase):
             "features", "materialize", "--definition", self.fixture.definition,
             "--table", "user_stats", "--source", bad, "--tables", os.path.join(self.work, "t2"))
         self.assertEqual(code, 1)
-        self.assertIn("no column 'user_id'", err)
+        self.assertIn("no column 'user_id'", err + out)
 
     def test_build_writes_what_the_binding_computes(self):
         train = os.path.join(self.work, "train.csv")
