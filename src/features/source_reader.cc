@@ -222,7 +222,10 @@ absl::StatusOr<FeatureValue> ParseFieldText(std::string_view field, ValueType ty
     if (ec == std::errc() && end == field.data() + field.size()) return FeatureValue{n};
     return absl::InvalidArgumentError(fmt::format("'{}' is not an INT64", field));
   }
-  const std::string copy(field);
+  double number = 0;  // from_chars first: exact like strtod, without a copy
+  auto [last, error] = std::from_chars(field.data(), field.data() + field.size(), number);
+  if (error == std::errc() && last == field.data() + field.size()) return FeatureValue{number};
+  const std::string copy(field);  // strtod for the rest ("+1", hexadecimal)
   char* end = nullptr;
   const double d = std::strtod(copy.c_str(), &end);
   if (end == copy.c_str() + copy.size()) return FeatureValue{d};
