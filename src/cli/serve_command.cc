@@ -14,9 +14,11 @@
 #include "cli/table_stores.h"
 #include "fmt/format.h"
 #include "serving/endpoint_config.h"
+#include "serving/feature_tables.h"
 #include "serving/guarded_table_store.h"
 #include "serving/hybrid_endpoint.h"
 #include "serving/key_log.h"
+#include "serving/served_features.h"
 #include "serving/server_core.h"
 #include "serving/static_endpoint.h"
 #include "spdlog/spdlog.h"
@@ -47,6 +49,12 @@ struct ServeFlags {
   int redis_lookup_threads = 4;    // threads that wait for Redis lookups
   double drain_delay_s = 0;        // serve on, not ready, after SIGTERM
   double drain_timeout_s = 30;     // then let in-flight requests finish
+  // Models with a features.yaml (docs/features.md, "Serving with features").
+  std::string feature_store = "rocksdb";  // where feature tables are: rocksdb or redis
+  int64_t feature_timeout_ms = 100;       // longest feature lookup of a request; 0: none
+  std::string feature_log;                // served-feature log (JSON Lines); empty: none
+  double feature_log_sample = 0.01;
+  std::string feature_log_secret;  // the keyed hash's secret file
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -148,6 +156,39 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
   return loaded;
 }
 
+// The feature tables, deadline and log of models with a features.yaml.
+absl::StatusOr<serving::FeatureServices> LoadFeatureServices(const ServeFlags& flags,
+                                                             LoadedEndpoints& loaded) {
+  serving::FeatureServices services;
+  if (!flags.feature_log.empty()) {
+    if (flags.feature_log_secret.empty()) {
+      return absl::InvalidArgumentError(
+          "--feature-log needs --feature-log-secret FILE (entity keys are logged as keyed "
+          "hashes, never raw)");
+    }
+    absl::StatusOr<std::unique_ptr<serving::FeatureLog>> log =
+        serving::FeatureLog::Open({.file = flags.feature_log,
+                                   .secret = flags.feature_log_secret,
+                                   .sample_rate = flags.feature_log_sample});
+    if (!log.ok()) return log.status();
+    services.log = *std::move(log);
+  }
+  services.timeout = std::chrono::milliseconds(flags.feature_timeout_ms);
+  services.timer = std::make_shared<serving::FeatureDeadlineTimer>();
+  absl::StatusOr<std::shared_ptr<store::TableStore>> store =
+      CreateServingStore(flags, flags.feature_store, loaded);
+  if (!store.ok()) {  // models without features do not need it
+    spdlog::warn("feature tables ({}): {}", flags.feature_store,
+                 std::string(store.status().message()));
+    return services;
+  }
+  auto tables = std::make_shared<serving::FeatureTables>(
+      *std::move(store), std::chrono::milliseconds(flags.poll_interval_ms));
+  services.follow_table = [tables](std::string_view table) { (void)tables->Follow(table); };
+  services.tables = std::move(tables);
+  return services;
+}
+
 int RunServe(const ServeFlags& flags) {
   const std::optional<size_t> max_body = ParseByteSize(flags.max_body_size);
   if (!max_body || *max_body == 0) {
@@ -164,6 +205,11 @@ int RunServe(const ServeFlags& flags) {
   absl::StatusOr<LoadedEndpoints> endpoints = LoadEndpoints(flags);
   if (!endpoints.ok()) {
     spdlog::error("{}", std::string(endpoints.status().message()));
+    return 2;
+  }
+  absl::StatusOr<serving::FeatureServices> features = LoadFeatureServices(flags, *endpoints);
+  if (!features.ok()) {
+    spdlog::error("{}", std::string(features.status().message()));
     return 2;
   }
   std::shared_ptr<serving::KeyLog> key_log;
@@ -185,7 +231,8 @@ int RunServe(const ServeFlags& flags) {
        .guarded_stores = std::move(endpoints->guarded_stores),
        .key_log = key_log,
        .workload_sketches = flags.workload_sketches,
-       .lenient_readiness = flags.lenient_readiness},
+       .lenient_readiness = flags.lenient_readiness,
+       .features = *std::move(features)},
       backends);
   if (!core.ok()) {
     spdlog::error("{}", std::string(core.status().message()));
@@ -369,6 +416,29 @@ void AddServeCommand(CLI::App& app) {
                    "listeners have closed; then the models unload")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  serve
+      ->add_option("--feature-store", flags->feature_store,
+                   "Where the feature tables of models with a features.yaml are: rocksdb "
+                   "(--tables) or redis (--redis) (docs/features.md)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"rocksdb", "redis"}));
+  serve
+      ->add_option("--feature-timeout-ms", flags->feature_timeout_ms,
+                   "Longest the feature lookups of one request may take (the request's "
+                   "timeout when sooner); then each table's on_store_error policy answers")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve->add_option("--feature-log", flags->feature_log,
+                    "Append sampled served feature vectors to this JSON Lines file, for "
+                    "`strata features skew` (needs --feature-log-secret)");
+  serve
+      ->add_option("--feature-log-sample", flags->feature_log_sample,
+                   "Share of served rows written to --feature-log")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  serve->add_option("--feature-log-secret", flags->feature_log_secret,
+                    "File holding the secret (at least 16 bytes) entity keys are hashed with "
+                    "in --feature-log");
   serve->add_flag("--access-log", flags->access_log,
                   "Write one JSON line per request to stdout (latency, model, "
                   "version, status; never the payload)");

@@ -1,5 +1,6 @@
 #include "serving/feature_log.h"
 
+#include <cmath>
 #include <cstdio>
 #include <random>
 
@@ -60,8 +61,7 @@ std::string FeatureLogLine(const ServedFeatureRow& row) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<FeatureLog>> FeatureLog::Open(FeatureLogOptions options,
-                                                             FeatureMetrics* metrics) {
+absl::StatusOr<std::unique_ptr<FeatureLog>> FeatureLog::Open(FeatureLogOptions options) {
   if (!(options.sample_rate >= 0 && options.sample_rate <= 1)) {
     return absl::InvalidArgumentError(
         fmt::format("--feature-log-sample must be between 0 and 1, got {}", options.sample_rate));
@@ -77,17 +77,20 @@ absl::StatusOr<std::unique_ptr<FeatureLog>> FeatureLog::Open(FeatureLogOptions o
     return absl::InvalidArgumentError(
         fmt::format("--feature-log {}: cannot open for appending", options.file.string()));
   }
-  return std::unique_ptr<FeatureLog>(
-      new FeatureLog(std::move(options), *std::move(hasher), file, metrics));
+  return std::unique_ptr<FeatureLog>(new FeatureLog(std::move(options), *std::move(hasher), file));
 }
 
-FeatureLog::FeatureLog(FeatureLogOptions options, features::KeyedHasher hasher, std::FILE* file,
-                       FeatureMetrics* metrics)
+FeatureLog::FeatureLog(FeatureLogOptions options, features::KeyedHasher hasher, std::FILE* file)
     : options_(std::move(options)),
       hasher_(std::move(hasher)),
       file_(file),
-      metrics_(metrics),
       thread_([this] { Loop(); }) {}
+
+void FeatureLog::Count(bool written) {
+  if (FeatureMetrics* metrics = metrics_.load(std::memory_order_relaxed)) {
+    metrics->RecordLogLine(written);
+  }
+}
 
 FeatureLog::~FeatureLog() {
   {
@@ -117,8 +120,8 @@ void FeatureLog::Write(std::string line) {
   }
   if (kept) {
     queued_.Signal();
-  } else if (metrics_ != nullptr) {
-    metrics_->RecordLogLine(false);
+  } else {
+    Count(false);
   }
 }
 
@@ -135,7 +138,7 @@ void FeatureLog::Loop() {
     mutex_.Unlock();
     for (const std::string& line : batch) {
       std::fwrite(line.data(), 1, line.size(), file_);
-      if (metrics_ != nullptr) metrics_->RecordLogLine(true);
+      Count(true);
     }
     std::fflush(file_);
     mutex_.Lock();

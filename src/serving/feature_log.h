@@ -16,6 +16,7 @@
 #ifndef STRATA_SERVING_FEATURE_LOG_H_
 #define STRATA_SERVING_FEATURE_LOG_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -59,9 +60,10 @@ std::string FeatureLogLine(const ServedFeatureRow& row);
 class FeatureLog {
  public:
   // Opens `options.file` for appending and reads the secret. Error when
-  // either fails or the rate is outside [0, 1]. `metrics` may be null.
-  static absl::StatusOr<std::unique_ptr<FeatureLog>> Open(FeatureLogOptions options,
-                                                          FeatureMetrics* metrics);
+  // either fails or the rate is outside [0, 1].
+  static absl::StatusOr<std::unique_ptr<FeatureLog>> Open(FeatureLogOptions options);
+  // Where written and dropped lines are counted from now on; must outlive the log.
+  void AttachMetrics(FeatureMetrics* metrics) { metrics_.store(metrics); }
   ~FeatureLog();  // writes what is queued, then stops
 
   // Whether to log the next row (a draw at the sample rate).
@@ -71,14 +73,14 @@ class FeatureLog {
   void Write(std::string line);
 
  private:
-  FeatureLog(FeatureLogOptions options, features::KeyedHasher hasher, std::FILE* file,
-             FeatureMetrics* metrics);
+  FeatureLog(FeatureLogOptions options, features::KeyedHasher hasher, std::FILE* file);
+  void Count(bool written);
   void Loop();
 
   const FeatureLogOptions options_;
   const features::KeyedHasher hasher_;
   std::FILE* const file_;
-  FeatureMetrics* const metrics_;
+  std::atomic<FeatureMetrics*> metrics_{nullptr};
   core::Mutex mutex_;
   core::CondVar queued_;
   std::deque<std::string> lines_ ABSL_GUARDED_BY(mutex_);

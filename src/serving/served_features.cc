@@ -110,6 +110,7 @@ absl::Status ServedFeatures::CheckTables() const {
   if (!services_.tables) return absl::OkStatus();
   const features::FeatureDefinition& d = pipeline_->definition();
   for (const features::FeatureTable& t : d.tables) {
+    if (services_.follow_table) services_.follow_table(t.name);
     std::shared_ptr<const store::PredictionTable> open = services_.tables->Current(t.name);
     if (!open) continue;  // no version yet: its policy answers until one opens
     std::vector<store::KeyColumn> keys;

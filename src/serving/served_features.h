@@ -44,6 +44,9 @@ namespace strata::serving {
 // timer (no deadline).
 struct FeatureServices {
   std::shared_ptr<const features::FeatureTableSource> tables;
+  // Called for each feature table at load, before its open version is
+  // checked against the definition (the server follows and opens it then).
+  std::function<void(std::string_view)> follow_table;
   FeatureMetrics* metrics = nullptr;
   // The longest the lookups of one request may take; 0: only the request's
   // own timeout bounds them.

@@ -56,6 +56,7 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
   manager_options.warmup_reader = options.warmup_reader;
   manager_options.features = options.features;
   manager_options.features.metrics = &core->metrics_->features();
+  if (options.features.log) options.features.log->AttachMetrics(&core->metrics_->features());
   STRATA_ASSIGN_OR_RETURN(
       core->manager_, ModelManager::Create(std::move(manager_options), backends, *core->metrics_));
   core->runner_ = std::make_unique<ServedModelRunner>(*core->manager_);
