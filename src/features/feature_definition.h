@@ -26,6 +26,7 @@ inline constexpr std::string_view kFeatureDefinitionFile = "features.yaml";
 struct Column {
   std::string name;
   ValueType type = ValueType::kFloat64;
+  bool operator==(const Column&) const = default;
 };
 
 // An entity (`user`, `product`) and the columns of its key, in key order.
@@ -34,6 +35,7 @@ struct Column {
 struct Entity {
   std::string name;
   std::vector<Column> keys;
+  bool operator==(const Entity&) const = default;
 };
 
 // What a lookup answers when a feature table cannot be read (store down,
@@ -51,6 +53,7 @@ struct FeatureTable {
   // missing; 0: rows never go stale.
   int64_t max_age_seconds = 0;
   StoreErrorPolicy on_store_error = StoreErrorPolicy::kImpute;
+  bool operator==(const FeatureTable&) const = default;
 };
 
 // A field the caller sends with each row (a query string, the event time).
@@ -58,6 +61,7 @@ struct RequestField {
   std::string name;
   ValueType type = ValueType::kFloat64;
   bool required = false;  // a row without it is refused (400)
+  bool operator==(const RequestField&) const = default;
 };
 
 enum class TransformKind {
@@ -77,6 +81,8 @@ enum class TransformKind {
 };
 
 std::string_view TransformName(TransformKind kind);  // "standardize", ...
+// Parses TransformName()'s text; false when unknown.
+bool ParseTransformKind(std::string_view text, TransformKind& kind);
 
 // How a missing raw value becomes a number, or refuses the row.
 enum class MissingPolicy { kImpute, kRequired };
@@ -92,6 +98,7 @@ struct TransformParams {
   // Fit settings: how many vocabulary entries / quantile buckets to keep.
   int64_t max_vocabulary = 0;
   int64_t quantiles = 0;
+  bool operator==(const TransformParams&) const = default;
 };
 
 struct Feature {
@@ -103,10 +110,14 @@ struct Feature {
   TransformKind transform = TransformKind::kIdentity;
   TransformParams params;
   MissingPolicy missing = MissingPolicy::kImpute;
-  // The value a missing input becomes, before the transformation's output
-  // (for one_hot/vocabulary/bucketize: the out-of-vocabulary slot); when
-  // unset, the fitted mean for standardize, otherwise 0.
+  // What a missing input becomes (docs/features.md, "Missing values"): for
+  // a one-input numeric transformation the raw value put in its place
+  // before transforming (unset: the fitted mean for standardize, otherwise
+  // 0); for time_since, ratio and cross the output itself (unset: 0).
+  // one_hot and vocabulary answer the out-of-vocabulary slot and
+  // hash_buckets all zeros instead; they take no impute.
   std::optional<double> impute;
+  bool operator==(const Feature&) const = default;
 };
 
 // One model input tensor: FP32 [rows, width], the named features'
@@ -114,6 +125,7 @@ struct Feature {
 struct Output {
   std::string tensor;
   std::vector<std::string> features;
+  bool operator==(const Output&) const = default;
 };
 
 struct FeatureDefinition {
@@ -125,7 +137,14 @@ struct FeatureDefinition {
 
   const Entity* FindEntity(std::string_view name) const;
   const FeatureTable* FindTable(std::string_view name) const;
+  const Feature* FindFeature(std::string_view name) const;
+  bool operator==(const FeatureDefinition&) const = default;
 };
+
+// The checks of ParseFeatureDefinition() on a definition built in code (the
+// Python binding, Fit()). INVALID_ARGUMENT naming the offending entry.
+absl::Status ValidateFeatureDefinition(const FeatureDefinition& definition,
+                                       bool allow_unfitted = false);
 
 // Parses and checks a definition: every source resolves, every feature a
 // transformation needs fitted parameters for has them (unless

@@ -22,6 +22,10 @@
 
 namespace strata::features {
 
+namespace internal {
+struct PipelinePlan;  // feature_plan.h: the per-feature plans TransformRow runs
+}  // namespace internal
+
 // Where one raw input comes from.
 struct Slot {
   enum class Source { kRequest, kKey, kTable };
@@ -76,8 +80,10 @@ class FeaturePipeline {
 
   // Computes one row: `out` holds width() floats, the outputs concatenated
   // in order. INVALID_ARGUMENT naming the feature and its source when a
-  // required input is missing. `now` (unix seconds) is what time_since
-  // measures from when its first source is not a request field.
+  // required input is missing, or the field when a required request field
+  // is. time_since measures from its first source (usually the request's
+  // time field, so training rows measure from their label's time), never
+  // from a clock. Allocates nothing on the numeric path.
   absl::Status TransformRow(std::span<const FeatureValue> raw, std::span<float> out,
                             FeatureCounters* counters = nullptr) const;
 
@@ -89,6 +95,26 @@ class FeaturePipeline {
 
  private:
   FeaturePipeline() = default;
+  void BuildPlan();
+  // One feature into `out` (its width); `imputed` set when an input was
+  // missing (or, for ratio, the quotient undefined).
+  absl::Status ComputeFeature(size_t feature, std::span<const FeatureValue> raw,
+                              std::span<float> out, bool& imputed) const;
+  absl::Status ComputeNumeric(size_t feature, std::span<const FeatureValue> raw,
+                              std::span<float> out, bool& imputed) const;
+  absl::Status ComputePair(size_t feature, std::span<const FeatureValue> raw, std::span<float> out,
+                           bool& imputed) const;
+  absl::Status ComputeCategorical(size_t feature, std::span<const FeatureValue> raw,
+                                  std::span<float> out, bool& imputed) const;
+  absl::Status ComputeCross(size_t feature, std::span<const FeatureValue> raw, std::span<float> out,
+                            bool& imputed) const;
+  // Reads input `index` of `feature` as a number; `missing` when it is
+  // missing, NaN, or (for `finite_only`) infinite. Errors when a required
+  // input is missing or a number is a string.
+  absl::Status ReadInput(size_t feature, std::span<const FeatureValue> raw, size_t index,
+                         bool finite_only, double& x, bool& missing) const;
+  absl::Status MissingRequired(size_t feature, int slot) const;
+  absl::Status NotANumber(size_t feature, int slot) const;
 
   FeatureDefinition definition_;
   std::vector<Slot> slots_;
@@ -98,6 +124,8 @@ class FeaturePipeline {
   // Per feature, the slots of its sources; per output, its features.
   std::vector<std::vector<int>> feature_slots_;
   std::vector<std::vector<int>> output_features_;
+  // Precomputed at Create: what TransformRow runs per feature.
+  std::shared_ptr<const internal::PipelinePlan> plan_;
 };
 
 }  // namespace strata::features
