@@ -31,6 +31,8 @@ PACKAGES=(
   # Kubernetes manifests (tests/k8s): the API models that check them; SHA-256
   # of backups (OpenSSL's libcrypto)
   python3-kubernetes python3-yaml libssl-dev
+  # the Python binding of the feature pipeline (src/features/python)
+  pybind11-dev python3-dev
 )
 # `kubectl kustomize` renders the manifests: Debian's kubernetes-client where
 # no kubectl is installed (kubectl 1.20, whose Kustomize v2 the manifests keep to).

@@ -77,6 +77,20 @@ TEST(FeatureDefinitionTest, ParsesTheDocumentedExample) {
   EXPECT_EQ(definition->outputs[0].features.size(), 6u);
 }
 
+TEST(FeatureDefinitionTest, TheExampleInTheDocsParsesToTheSame) {
+  const char* source = std::getenv("STRATA_SOURCE_DIR");
+  std::ifstream in(std::string(source ? source : ".") + "/docs/features.md");
+  std::stringstream page;
+  page << in.rdbuf();
+  const std::string text = page.str();
+  const size_t begin = text.find("```yaml\n");
+  ASSERT_NE(begin, std::string::npos);
+  const size_t end = text.find("```", begin + 8);
+  auto documented = ParseFeatureDefinition(text.substr(begin + 8, end - begin - 8));
+  ASSERT_TRUE(documented.ok()) << documented.status();
+  EXPECT_EQ(*documented, *ParseFeatureDefinition(ExampleYaml()));
+}
+
 TEST(FeatureDefinitionTest, KeysMayCarryTheirTypes) {
   auto definition = ParseFeatureDefinition(
       ExampleWith("user: {keys: [user_id]}", "user: {keys: [{name: user_id, type: STRING}]}"));

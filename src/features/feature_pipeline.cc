@@ -56,6 +56,21 @@ void SetParameters(const Feature& feature, FeaturePlan& plan) {
   plan.buckets = p.buckets;
 }
 
+bool IsOneInputNumeric(TransformKind kind) {
+  switch (kind) {
+    case TransformKind::kIdentity:
+    case TransformKind::kStandardize:
+    case TransformKind::kMinMax:
+    case TransformKind::kClip:
+    case TransformKind::kLog1p:
+    case TransformKind::kBucketize:
+    case TransformKind::kHourOfDay:
+      return true;
+    default:
+      return false;
+  }
+}
+
 FeaturePlan PlanOf(const Feature& feature, std::vector<int> slots) {
   FeaturePlan plan;
   plan.kind = feature.transform;
@@ -63,6 +78,8 @@ FeaturePlan PlanOf(const Feature& feature, std::vector<int> slots) {
   plan.required = feature.missing == MissingPolicy::kRequired;
   plan.impute = feature.impute.value_or(0.0);
   plan.width = WidthOf(feature);
+  plan.slot = plan.slots[0];
+  plan.one_numeric_input = plan.slots.size() == 1 && IsOneInputNumeric(feature.transform);
   SetParameters(feature, plan);
   return plan;
 }
@@ -175,8 +192,8 @@ absl::Status FeaturePipeline::NotANumber(size_t feature, int slot) const {
                                                 slots_[static_cast<size_t>(slot)].Name()));
 }
 
-absl::Status FeaturePipeline::TransformRow(std::span<const FeatureValue> raw, std::span<float> out,
-                                           FeatureCounters* counters) const {
+absl::Status FeaturePipeline::CheckRow(std::span<const FeatureValue> raw,
+                                       std::span<float> out) const {
   if (raw.size() != slots_.size() || out.size() != width_) {
     return absl::InvalidArgumentError(
         fmt::format("TransformRow: {} raw values for {} slots, {} floats for width {}", raw.size(),
@@ -193,16 +210,24 @@ absl::Status FeaturePipeline::TransformRow(std::span<const FeatureValue> raw, st
       if (IsMissingInput(raw[static_cast<size_t>(slot)])) return MissingRequired(feature, slot);
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status FeaturePipeline::TransformRow(std::span<const FeatureValue> raw, std::span<float> out,
+                                           FeatureCounters* counters) const {
+  if (auto s = CheckRow(raw, out); !s.ok()) return s;
   for (const internal::Placement& placement : plan_->placements) {
-    const size_t width = feature_widths_[placement.feature];
+    const FeaturePlan& plan = plan_->features[placement.feature];
     float* target = out.data() + placement.offset;
+    // The hot path: a one-input numeric transformation of a finite number.
+    if (plan.one_numeric_input && internal::TryNumeric(plan, raw[plan.slot], *target)) continue;
     if (placement.copy_from >= 0) {
       const size_t from = plan_->placements[static_cast<size_t>(placement.copy_from)].offset;
-      std::memcpy(target, out.data() + from, width * sizeof(float));
+      std::memcpy(target, out.data() + from, plan.width * sizeof(float));
       continue;
     }
     bool imputed = false;
-    if (auto s = ComputeFeature(placement.feature, raw, {target, width}, imputed); !s.ok()) {
+    if (auto s = ComputeFeature(placement.feature, raw, {target, plan.width}, imputed); !s.ok()) {
       return s;
     }
     if (imputed && counters != nullptr) counters->AddImputed(placement.feature);

@@ -96,6 +96,8 @@ class FeaturePipeline {
  private:
   FeaturePipeline() = default;
   void BuildPlan();
+  // The size and required-input checks of TransformRow.
+  absl::Status CheckRow(std::span<const FeatureValue> raw, std::span<float> out) const;
   // One feature into `out` (its width); `imputed` set when an input was
   // missing (or, for ratio, the quotient undefined).
   absl::Status ComputeFeature(size_t feature, std::span<const FeatureValue> raw,

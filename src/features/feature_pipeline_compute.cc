@@ -12,25 +12,8 @@
 namespace strata::features {
 namespace {
 
+using internal::ApplyNumeric;
 using internal::FeaturePlan;
-
-double ApplyNumeric(const FeaturePlan& plan, double x) {
-  switch (plan.kind) {
-    case TransformKind::kStandardize:
-    case TransformKind::kMinMax:
-      return (x - plan.a) / plan.b;
-    case TransformKind::kClip:
-      return std::min(std::max(x, plan.a), plan.b);
-    case TransformKind::kLog1p:
-      return std::log1p(std::max(x, 0.0));
-    case TransformKind::kBucketize:
-      return static_cast<double>(Bucketize(x, plan.boundaries));
-    case TransformKind::kHourOfDay:
-      return HourOfDay(x);
-    default:
-      return x;
-  }
-}
 
 bool IsMissingValue(const FeatureValue& value) {
   const auto* d = std::get_if<double>(&value);

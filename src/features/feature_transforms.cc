@@ -68,9 +68,4 @@ std::string_view CanonicalText(const FeatureValue& value, std::span<char, 32> bu
   return {buffer.data(), std::min(result.size, buffer.size())};
 }
 
-float ToFiniteFloat(double value) {
-  constexpr double kMax = std::numeric_limits<float>::max();
-  return static_cast<float>(std::clamp(value, -kMax, kMax));
-}
-
 }  // namespace strata::features

@@ -4,7 +4,9 @@
 #ifndef STRATA_FEATURES_FEATURE_TRANSFORMS_H_
 #define STRATA_FEATURES_FEATURE_TRANSFORMS_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -41,7 +43,10 @@ std::string_view CanonicalText(const FeatureValue& value, std::span<char, 32> bu
 
 // A double result as the float it becomes: ±infinity (and anything beyond
 // the float range) clamped to ±FLT_MAX. REQUIRES: not NaN.
-float ToFiniteFloat(double value);
+inline float ToFiniteFloat(double value) {
+  constexpr double kMax = std::numeric_limits<float>::max();
+  return static_cast<float>(std::clamp(value, -kMax, kMax));
+}
 
 }  // namespace strata::features
 

@@ -110,6 +110,7 @@ std::string ManifestToYaml(const TableManifest& m) {
   out << YAML::Key << "table" << YAML::Value << m.table;
   out << YAML::Key << "version" << YAML::Value << m.version;
   out << YAML::Key << "store" << YAML::Value << m.store;
+  if (m.kind == TableKind::kFeatures) out << YAML::Key << "kind" << YAML::Value << "features";
   out << YAML::Key << "model" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "name"
       << YAML::Value << m.model_name << YAML::Key << "version" << YAML::Value << m.model_version
       << YAML::EndMap;
@@ -130,6 +131,13 @@ std::string ManifestToYaml(const TableManifest& m) {
   out << YAML::Key << "created" << YAML::Value << m.created;
   out << YAML::Key << "checksum" << YAML::Value << m.checksum;
   out << YAML::Key << "job" << YAML::Value << m.job;
+  if (!m.feature_tables.empty()) {
+    out << YAML::Key << "feature_tables" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    for (const auto& [table, version] : m.feature_tables) {
+      out << YAML::Key << table << YAML::Value << version;
+    }
+    out << YAML::EndMap;
+  }
   const VerificationReport& v = m.verification;
   out << YAML::Key << "verification" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "passed" << YAML::Value << v.passed;
@@ -159,6 +167,11 @@ absl::StatusOr<TableManifest> ParseManifest(std::string_view yaml) {
     m.table = root["table"].as<std::string>();
     m.version = root["version"].as<int64_t>();
     m.store = root["store"].as<std::string>();
+    const std::string kind = root["kind"].as<std::string>("predictions");
+    if (kind != "predictions" && kind != "features") {
+      return absl::DataLossError(fmt::format("unknown table kind '{}'", kind));
+    }
+    if (kind == "features") m.kind = TableKind::kFeatures;
     m.model_name = root["model"]["name"].as<std::string>();
     m.model_version = root["model"]["version"].as<int64_t>();
     std::vector<KeyColumn> key;
@@ -172,7 +185,7 @@ absl::StatusOr<TableManifest> ParseManifest(std::string_view yaml) {
     for (const YAML::Node& o : root["outputs"]) {
       absl::StatusOr<core::DataType> dtype = ParseDtype(o["datatype"]);
       if (!dtype.ok()) return dtype.status();
-      if (*dtype == core::DataType::kBytes) {
+      if (*dtype == core::DataType::kBytes && m.kind != TableKind::kFeatures) {
         return absl::DataLossError("a table output cannot be BYTES");
       }
       m.outputs.push_back({o["name"].as<std::string>(), *dtype, o["shape"].as<core::Shape>()});
@@ -182,6 +195,9 @@ absl::StatusOr<TableManifest> ParseManifest(std::string_view yaml) {
     m.created = root["created"].as<std::string>("");
     m.checksum = root["checksum"].as<std::string>("");
     m.job = root["job"].as<std::string>("");
+    for (const auto& t : root["feature_tables"]) {
+      m.feature_tables[t.first.as<std::string>()] = t.second.as<int64_t>();
+    }
     if (const YAML::Node v = root["verification"]; v && v.IsMap()) {
       m.verification.passed = v["passed"].as<bool>(true);
       m.verification.rows = v["rows"].as<int64_t>(0);
