@@ -28,6 +28,35 @@ core::DataType KeyDataType(features::ValueType type) {
 
 std::string KeyText(const store::KeySchema& key) { return key.ToString(); }
 
+core::DataType ColumnDataType(features::ValueType type) {
+  switch (type) {
+    case features::ValueType::kInt64:
+      return core::DataType::kInt64;
+    case features::ValueType::kFloat64:
+      return core::DataType::kFp64;
+    case features::ValueType::kString:
+      return core::DataType::kBytes;
+  }
+  return core::DataType::kBytes;
+}
+
+// Empty when `manifest` is a feature table with exactly `table`'s columns,
+// else what differs.
+std::string ColumnMismatch(const store::TableManifest& manifest,
+                           const features::FeatureTable& table) {
+  if (manifest.kind != store::TableKind::kFeatures) return "it is not a feature table";
+  std::vector<std::string> got, want;
+  for (const store::OutputColumn& c : manifest.outputs) {
+    got.push_back(fmt::format("{}:{}", c.name, core::DataTypeName(c.dtype)));
+  }
+  for (const features::Column& c : table.columns) {
+    want.push_back(fmt::format("{}:{}", c.name, core::DataTypeName(ColumnDataType(c.type))));
+  }
+  if (got == want) return "";
+  return fmt::format("its columns are [{}] but features.yaml declares [{}]", fmt::join(got, ", "),
+                     fmt::join(want, ", "));
+}
+
 }  // namespace
 
 // One ComputeAsync call: what the lookup fills and the deadline may
@@ -124,6 +153,11 @@ absl::Status ServedFeatures::CheckTables() const {
           "feature table '{}' version {} is keyed by [{}] but features.yaml keys entity '{}' by "
           "[{}]",
           t.name, open->manifest().version, KeyText(got), t.entity, KeyText(expected)));
+    }
+    if (std::string why = ColumnMismatch(open->manifest(), t); !why.empty()) {
+      return absl::FailedPreconditionError(
+          fmt::format("feature table '{}' version {} does not match features.yaml: {}", t.name,
+                      open->manifest().version, why));
     }
   }
   return absl::OkStatus();

@@ -64,6 +64,10 @@ class CountingTable : public store::PredictionTable {
     manifest_.table = "user_stats";
     manifest_.version = 7;
     manifest_.key = *store::KeySchema::Parse("user_id:INT64");
+    manifest_.kind = store::TableKind::kFeatures;
+    for (const features::Column& c : kColumns) {
+      manifest_.outputs.push_back({c.name, core::DataType::kFp64, {}});
+    }
     const int64_t now = std::time(nullptr);
     for (int64_t id = 1; id <= 3; ++id) {
       const std::vector<features::FeatureValue> values = {double(id), 9.0, 2.0 * double(id)};
@@ -142,7 +146,9 @@ struct Fixture {
     absl::StatusOr<std::shared_ptr<const ServedFeatures>> loaded = Load();
     if (!loaded.ok()) return loaded.status();
     const size_t rows = static_cast<size_t>(inputs[0].shape[0]);
-    ServedFeatures::Job job{.inputs = std::move(inputs), .rows = {}, .want_vectors = true};
+    ServedFeatures::Job job;
+    job.inputs = std::move(inputs);
+    job.want_vectors = true;
     for (size_t r = 0; r < rows; ++r) job.rows.push_back(r);
     std::promise<absl::StatusOr<ServedFeatures::Computed>> promise;
     (*loaded)->ComputeAsync(std::move(job), [&](absl::StatusOr<ServedFeatures::Computed> c) {
@@ -262,6 +268,14 @@ TEST(FeatureStage, LoadRefusesATableKeyedOtherwise) {
   auto loaded = f.Load();
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kFailedPrecondition) << loaded.status();
   EXPECT_NE(loaded.status().message().find("user_stats"), std::string::npos);
+}
+
+TEST(FeatureStage, LoadRefusesATableWithOtherColumns) {
+  Fixture f;
+  f.source->table->manifest_.outputs.pop_back();
+  auto loaded = f.Load();
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kFailedPrecondition) << loaded.status();
+  EXPECT_NE(loaded.status().message().find("visits"), std::string::npos);
 }
 
 TEST(FeatureStage, LoadRefusesAnUnknownFeature) {
