@@ -40,8 +40,9 @@ echo "== precompute the hot head with strata batch (keys + request fields -> fea
   --staging "$OUT/staging" --job-id "purchase-head-$(date +%s)" --progress off \
   --expect-min 0 --expect-max 1
 "$STRATA_BIN" table list --tables "$OUT/tables"
-echo "user 1, product 1 from the head:"
-"$STRATA_BIN" table get --tables "$OUT/tables" purchase_head user_id=1 product_id=1
+IFS=, read -r USER PRODUCT _ < <(sed -n 2p "$OUT/data/requests.csv")
+echo "the hottest pair, user $USER and product $PRODUCT, from the head:"
+"$STRATA_BIN" table get --tables "$OUT/tables" purchase_head "user_id=$USER" "product_id=$PRODUCT"
 
 echo "== serve: key-only requests"
 "$PYTHON" "$HERE/ask.py" --strata "$STRATA_BIN" --repository "$OUT/repo" --tables "$OUT/tables" \

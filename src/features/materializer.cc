@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "features/feature_lookup.h"
 #include "features/feature_row_codec.h"
 #include "fmt/format.h"
 #include "store/table_builder.h"
@@ -70,10 +71,10 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LatestRows(
   const Entity* entity = definition.FindEntity(table.entity);
   const size_t keys = entity->keys.size();
   std::unordered_map<std::string, std::pair<int64_t, size_t>> latest;  // key -> (time, row)
-  std::vector<const FeatureValue*> values(keys);
+  std::vector<FeatureValue> values(keys);
   future_rows = 0;
   for (size_t r = 0; r < rows.rows; ++r) {
-    for (size_t k = 0; k < keys; ++k) values[k] = &rows.columns[k][r];
+    for (size_t k = 0; k < keys; ++k) values[k] = rows.columns[k][r];
     absl::StatusOr<std::string> key = EncodeEntityKey(*entity, values);
     if (!key.ok()) {
       return absl::InvalidArgumentError(

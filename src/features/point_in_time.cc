@@ -6,6 +6,7 @@
 #include <iterator>
 #include <unordered_map>
 
+#include "features/feature_lookup.h"
 #include "fmt/format.h"
 
 namespace strata::features {
@@ -19,9 +20,9 @@ class TableHistory {
                                             std::string_view table) {
     TableHistory history;
     const size_t keys = entity.keys.size();
-    std::vector<const FeatureValue*> values(keys);
+    std::vector<FeatureValue> values(keys);
     for (size_t r = 0; r < rows.rows; ++r) {
-      for (size_t k = 0; k < keys; ++k) values[k] = &rows.columns[k][r];
+      for (size_t k = 0; k < keys; ++k) values[k] = rows.columns[k][r];
       absl::StatusOr<std::string> key = EncodeEntityKey(entity, values);
       if (!key.ok()) {
         return absl::InvalidArgumentError(fmt::format("table '{}' source row {}: {}", table, r + 1,
@@ -122,9 +123,9 @@ std::vector<std::string> LabelKeys(const Entity& entity, const std::vector<Slot>
     }
   }
   std::vector<std::string> keys(rows.raw.rows());
-  std::vector<const FeatureValue*> values(key_slots.size());
+  std::vector<FeatureValue> values(key_slots.size());
   for (size_t r = 0; r < rows.raw.rows(); ++r) {
-    for (size_t k = 0; k < key_slots.size(); ++k) values[k] = &rows.raw.At(r, key_slots[k]);
+    for (size_t k = 0; k < key_slots.size(); ++k) values[k] = rows.raw.At(r, key_slots[k]);
     absl::StatusOr<std::string> key = EncodeEntityKey(entity, values);
     if (key.ok()) keys[r] = *std::move(key);
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "features/feature_lookup.h"
 #include "features/feature_row_codec.h"
 #include "fmt/format.h"
 #include "simdjson.h"

@@ -265,32 +265,4 @@ RawRows RawRowsFromSource(const SourceRows& source) {
   return rows;
 }
 
-store::KeySchema EntityKeySchema(const Entity& entity) {
-  std::vector<store::KeyColumn> columns;
-  for (const Column& c : entity.keys) {
-    columns.push_back(
-        {c.name, c.type == ValueType::kString ? core::DataType::kBytes : core::DataType::kInt64});
-  }
-  return store::KeySchema(std::move(columns));
-}
-
-absl::StatusOr<std::string> EncodeEntityKey(const Entity& entity,
-                                            std::span<const FeatureValue* const> values) {
-  std::string key;
-  for (size_t c = 0; c < entity.keys.size(); ++c) {
-    const Column& column = entity.keys[c];
-    const FeatureValue& v = *values[c];
-    if (column.type == ValueType::kString && std::holds_alternative<std::string>(v)) {
-      store::KeySchema::AppendBytes(std::get<std::string>(v), key);
-    } else if (column.type != ValueType::kString && std::holds_alternative<int64_t>(v)) {
-      store::KeySchema::AppendInt(std::get<int64_t>(v), key);
-    } else {
-      return absl::InvalidArgumentError(fmt::format(
-          "key column '{}' of entity '{}' is {}", column.name, entity.name,
-          IsMissing(v) ? "missing" : fmt::format("not {}", ValueTypeName(column.type))));
-    }
-  }
-  return key;
-}
-
 }  // namespace strata::features

@@ -2,8 +2,7 @@
 // materialize`, the Python binding): a CSV file with a header line or a JSON
 // Lines file, read as raw feature values by column name, column-major. An
 // empty numeric CSV field, a JSON null or an absent JSON field is missing.
-// Also the canonical key bytes of an entity (store/key_schema.h) from raw
-// values, which feature tables are keyed by. An empty CSV field of a STRING
+// An empty CSV field of a STRING
 // column is the empty string (the same text in every reader, the Python
 // binding's included). Pure functions; thread-safe.
 #ifndef STRATA_FEATURES_SOURCE_READER_H_
@@ -20,7 +19,6 @@
 #include "features/feature_definition.h"
 #include "features/feature_pipeline.h"
 #include "features/feature_value.h"
-#include "store/key_schema.h"
 
 namespace strata::features {
 
@@ -60,13 +58,6 @@ absl::StatusOr<FeatureValue> ParseFieldText(std::string_view field, ValueType ty
 std::vector<SourceColumn> SlotColumns(std::span<const Slot> slots, bool required);
 // The rows of `source` (read with SlotColumns(slots)) laid out by `slots`.
 RawRows RawRowsFromSource(const SourceRows& source);
-
-// The key schema of an entity: its key columns as INT64 or BYTES, in order.
-store::KeySchema EntityKeySchema(const Entity& entity);
-// The canonical key bytes of an entity from its key columns' values.
-// INVALID_ARGUMENT naming the column when one is missing or of another type.
-absl::StatusOr<std::string> EncodeEntityKey(const Entity& entity,
-                                            std::span<const FeatureValue* const> values);
 
 }  // namespace strata::features
 
