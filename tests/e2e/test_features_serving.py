@@ -40,8 +40,16 @@ def key_only(rows, parameters=None):
 
 
 def infer(server, model, body):
-    status, raw = server.infer(model, body)
-    return status, json.loads(raw)
+    status, response, _ = server.infer(model, body)
+    return status, response
+
+
+def metrics_text(server):
+    conn = server.connection()
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    return text
 
 
 def output(response, name):
@@ -87,7 +95,7 @@ class FeaturesServingTest(unittest.TestCase):
         cls.server = StrataServer(cls.fixture.repository, [
             "--tables", cls.fixture.tables, "--endpoints", cls.endpoints,
             "--feature-log", cls.log, "--feature-log-sample", "1",
-            "--feature-log-secret", cls.secret, "--poll-interval-ms", "200"])
+            "--feature-log-secret", cls.secret, "--poll-interval-ms", "200", "--control-api"])
         cls.server.__enter__()
 
     @classmethod
@@ -126,7 +134,7 @@ class FeaturesServingTest(unittest.TestCase):
             self.assertEqual(vectors.shape, want.shape)
             self.assertTrue(np.array_equal(vectors.view(np.uint32), want.view(np.uint32)),
                             f"rows {start}..: {np.argwhere(vectors != want)[:5]}")
-            predictions = output(response, "output__0").reshape(-1)
+            predictions = output(response, "probability").reshape(-1)
             self.assertTrue(np.array_equal(predictions,
                                            self.golden.predictions[start:start + 250]))
 
@@ -139,7 +147,7 @@ class FeaturesServingTest(unittest.TestCase):
                 ("product_id", "INT64", np.array([r["product_id"] for r in rows], dtype=np.int64)),
                 ("query", "BYTES", [r["query"].encode() for r in rows]),
                 ("ts", "INT64", np.array([r["ts"] for r in rows], dtype=np.int64))])
-            got = GrpcClient.outputs(response)["output__0"].reshape(-1)
+            got = GrpcClient.outputs(response)["probability"].reshape(-1)
         finally:
             client.close()
         self.assertTrue(np.array_equal(got, self.golden.predictions[:20]))
@@ -157,14 +165,14 @@ class FeaturesServingTest(unittest.TestCase):
             pair = (self.golden.rows[i]["user_id"], self.golden.rows[i]["product_id"])
             self.assertEqual(layer, "table" if pair in head_pairs else "model", i)
             want.append(self.golden.predictions[head_pairs.get(pair, i)])
-        got = output(response, "output__0").reshape(-1)
+        got = output(response, "probability").reshape(-1)
         np.testing.assert_allclose(got, np.asarray(want, dtype=np.float32), rtol=1e-6)
 
     def test_dynamic_endpoint_key_only(self):
         rows = self.golden.rows[100:130]
         status, response = infer(self.server, "purchase_dynamic", key_only(rows))
         self.assertEqual(status, 200, response)
-        got = output(response, "output__0").reshape(-1)
+        got = output(response, "probability").reshape(-1)
         self.assertTrue(np.array_equal(got, self.golden.predictions[100:130]))
 
     def test_bad_input_is_refused_naming_the_field(self):
@@ -172,16 +180,17 @@ class FeaturesServingTest(unittest.TestCase):
         cases = [
             ([("product_id", "INT64", [1]), ("ts", "INT64", [row["ts"]])], "user_id"),
             ([("user_id", "BYTES", [b"seven"]), ("product_id", "INT64", [1]),
-              ("ts", "INT64", [row["ts"]])], "'user_id' must be INT64"),
+              ("ts", "INT64", [row["ts"]])], "INT64"),
             ([("user_id", "INT64", [1]), ("product_id", "INT64", [1]),
               ("ts", "INT64", [row["ts"]]), ("colour", "INT64", [3])], "'colour'"),
-            ([("user_id", "INT64", [1]), ("product_id", "INT64", [1])], "hour"),
+            ([("user_id", "INT64", [1]), ("product_id", "INT64", [1])], "'ts' is required"),
         ]
         for model in (MODEL, "purchase_dynamic", "purchase_hybrid"):
             for inputs, named in cases:
                 status, response = infer(self.server, model, json_infer_body(inputs))
                 self.assertEqual(status, 400, (model, inputs, response))
                 self.assertIn(named, response["error"], (model, response))
+                self.assertIn("user_id" if named == "INT64" else named, response["error"])
         status, response = infer(self.server, "plain", json_infer_body(
             [("x", "FP32", [[1, 2]])], parameters={"return_features": True}))
         self.assertEqual(status, 400, response)
@@ -189,8 +198,7 @@ class FeaturesServingTest(unittest.TestCase):
 
     def test_metrics_and_feature_log(self):
         infer(self.server, MODEL, key_only(self.golden.rows[:5]))
-        status, text = self.server.request("GET", "/metrics")
-        samples = parse_metrics(text.decode())
+        samples = parse_metrics(metrics_text(self.server))
         self.assertGreater(metric(samples, "strata_feature_lookups_total",
                                   table="user_stats", result="found"), 0)
         self.assertGreater(metric(samples, "strata_feature_stage_duration_seconds_count",
@@ -219,8 +227,8 @@ class FeaturesServingTest(unittest.TestCase):
             deadline = time.time() + 20
             reason = ""
             while time.time() < deadline and "features.yaml" not in reason:
-                status, raw = self.server.request("POST", "/v2/repository/index", b"{}")
-                for entry in json.loads(raw):
+                status, index, _ = self.server.request("POST", "/v2/repository/index", b"{}")
+                for entry in index or []:
                     if entry["name"] == MODEL and entry.get("version") == "2":
                         reason = entry.get("reason", "")
                 time.sleep(0.2)
@@ -250,11 +258,11 @@ class FeaturesOnRedisTest(unittest.TestCase):
             code, out, err = run_strata(
                 "features", "materialize", "--definition", cls.fixture.definition, "--table",
                 table, "--source", os.path.join(cls.fixture.data, source + ".csv"), "--redis",
-                cls.redis.url())
+                cls.redis.url)
             if code != 0:
                 raise RuntimeError(err)
         cls.server = StrataServer(cls.fixture.repository, [
-            "--feature-store", "redis", "--redis", cls.redis.url(),
+            "--feature-store", "redis", "--redis", cls.redis.url,
             "--feature-timeout-ms", "50", "--redis-timeout-ms", "200",
             "--redis-retry-ms", "300", "--poll-interval-ms", "200"])
         cls.server.__enter__()
@@ -279,7 +287,7 @@ class FeaturesOnRedisTest(unittest.TestCase):
         out = []
         for _ in range(n):
             start = time.perf_counter()
-            status, _ = self.server.infer("plain", body)
+            status, _, _ = self.server.infer("plain", body)
             self.assertEqual(status, 200)
             out.append(time.perf_counter() - start)
         return out
@@ -288,7 +296,7 @@ class FeaturesOnRedisTest(unittest.TestCase):
         rows = self.fixture.golden.rows[:10]
         status, response, _ = self.feature_call(rows)
         self.assertEqual(status, 200, response)
-        self.assertTrue(np.array_equal(output(response, "output__0").reshape(-1),
+        self.assertTrue(np.array_equal(output(response, "probability").reshape(-1),
                                        self.fixture.golden.predictions[:10]))
         self.assertNotIn("degraded", response.get("parameters", {}))
         baseline = statistics.median(self.plain_latencies(50))
@@ -315,7 +323,7 @@ class FeaturesOnRedisTest(unittest.TestCase):
                 break
             time.sleep(0.2)
         self.assertNotIn("degraded", response.get("parameters", {}))
-        self.assertTrue(np.array_equal(output(response, "output__0").reshape(-1),
+        self.assertTrue(np.array_equal(output(response, "probability").reshape(-1),
                                        self.fixture.golden.predictions[:10]))
 
 
