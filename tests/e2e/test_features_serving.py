@@ -176,14 +176,15 @@ class FeaturesServingTest(unittest.TestCase):
         self.assertTrue(np.array_equal(got, self.golden.predictions[100:130]))
 
     def test_bad_input_is_refused_naming_the_field(self):
+        # user 2, product 3: not in the hybrid endpoint's head, so every plan computes it
         row = self.golden.rows[0]
         cases = [
-            ([("product_id", "INT64", [1]), ("ts", "INT64", [row["ts"]])], "user_id"),
-            ([("user_id", "BYTES", [b"seven"]), ("product_id", "INT64", [1]),
+            ([("product_id", "INT64", [3]), ("ts", "INT64", [row["ts"]])], "user_id"),
+            ([("user_id", "BYTES", [b"seven"]), ("product_id", "INT64", [3]),
               ("ts", "INT64", [row["ts"]])], "INT64"),
-            ([("user_id", "INT64", [1]), ("product_id", "INT64", [1]),
+            ([("user_id", "INT64", [2]), ("product_id", "INT64", [3]),
               ("ts", "INT64", [row["ts"]]), ("colour", "INT64", [3])], "'colour'"),
-            ([("user_id", "INT64", [1]), ("product_id", "INT64", [1])], "'ts' is required"),
+            ([("user_id", "INT64", [2]), ("product_id", "INT64", [3])], "'ts' is required"),
         ]
         for model in (MODEL, "purchase_dynamic", "purchase_hybrid"):
             for inputs, named in cases:

@@ -69,7 +69,11 @@ void FeatureStage::Run(std::shared_ptr<RowBatch> batch, Next next) const {
   std::vector<size_t> rows(batch->rows());
   std::iota(rows.begin(), rows.end(), size_t{0});
   if (!*want && !by_vector) rows = batch->Unanswered();
-  if (rows.empty()) return next(absl::OkStatus());
+  if (rows.empty()) {  // every row answered: the request is still checked
+    absl::Status valid =
+        ReadRawRows(features->pipeline(), batch->model_inputs, {}, batch->model->name).status();
+    return next(valid.ok() ? valid : InEndpoint(*batch, valid));
+  }
   ServedFeatures::Job job{.inputs = std::move(batch->model_inputs),
                           .rows = rows,
                           .deadline = RequestDeadline(*batch),
