@@ -31,6 +31,8 @@ PACKAGES=(
   # Kubernetes manifests (tests/k8s): the API models that check them; SHA-256
   # of backups (OpenSSL's libcrypto)
   python3-kubernetes python3-yaml libssl-dev
+  # the Python binding of the feature pipeline (src/features/python)
+  pybind11-dev python3-dev
   # TLS (libssl through Asio and gRPC); the openssl command makes the TLS tests'
   # certificates and measures the handshake rate (openssl s_client, s_time)
   openssl

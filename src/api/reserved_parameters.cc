@@ -49,7 +49,8 @@ absl::Status CheckRequestParameter(std::string_view key, const core::ParameterVa
         (std::holds_alternative<double>(value) && std::isfinite(std::get<double>(value)));
     return number ? absl::OkStatus() : Invalid(key, "a finite number of microseconds");
   }
-  if (key == "binary_data_output" || key == "triton_enable_empty_final_response") {
+  if (key == "binary_data_output" || key == "triton_enable_empty_final_response" ||
+      key == "return_features") {
     return IsBool(value) ? absl::OkStatus() : Invalid(key, "true or false");
   }
   if (key == "priority") {

@@ -72,6 +72,9 @@ std::string DeriveJobId(const BatchJobOptions& o) {
   for (const auto& [name, columns] : o.mapping) {
     mapping += fmt::format("{}={};", name, fmt::join(columns, ","));
   }
+  for (const auto& [table, version] : o.feature_table_versions) {
+    mapping += fmt::format("features:{}@{};", table, version);
+  }
   const std::string description =
       fmt::format("v1|model={}:{}|input={}|format={}|key={}|map={}|out={}|shards={}|chunk={}",
                   o.model_config.name, o.model_version, input, static_cast<int>(o.input_format),
@@ -207,6 +210,25 @@ class ShardPass {
   std::atomic<int64_t> rows_done_{0}, rows_resumed_{0};
 };
 
+// The row decoder, or for a model with features.yaml the feature stage.
+absl::Status CreateDecoder(const BatchJobOptions& options, std::string_view header,
+                           std::unique_ptr<RowDecoder>& decoder,
+                           std::unique_ptr<FeatureBatch>& features) {
+  if (options.features != nullptr) {
+    absl::StatusOr<std::unique_ptr<FeatureBatch>> created =
+        FeatureBatch::Create(options.input_format, header, options.key, options.model_config,
+                             options.features, *options.feature_tables, options.features_now);
+    if (!created.ok()) return created.status();
+    features = *std::move(created);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::unique_ptr<RowDecoder>> created = RowDecoder::Create(
+      options.input_format, header, options.key, options.model_config, options.mapping);
+  if (!created.ok()) return created.status();
+  decoder = *std::move(created);
+  return absl::OkStatus();
+}
+
 // Decodes, runs and writes this shard's chunks into the job's parts.
 absl::Status ProcessShard(const BatchJobOptions& options, const JobDirectory& dir,
                           const std::vector<store::OutputColumn>& outputs, int64_t& chunks,
@@ -215,13 +237,15 @@ absl::Status ProcessShard(const BatchJobOptions& options, const JobDirectory& di
   absl::StatusOr<std::unique_ptr<ChunkReader>> reader =
       ChunkReader::Open(options.input, csv, options.chunk_rows);
   if (!reader.ok()) return reader.status();
-  absl::StatusOr<std::unique_ptr<RowDecoder>> decoder =
-      RowDecoder::Create(options.input_format, (*reader)->header(), options.key,
-                         options.model_config, options.mapping);
-  if (!decoder.ok()) return decoder.status();
+  std::unique_ptr<RowDecoder> decoder;
+  std::unique_ptr<FeatureBatch> features;
+  if (absl::Status s = CreateDecoder(options, (*reader)->header(), decoder, features); !s.ok()) {
+    return s;
+  }
   const ChunkProcessor processor({.model_config = &options.model_config,
                                   .model = options.model.get(),
-                                  .decoder = decoder->get(),
+                                  .decoder = decoder.get(),
+                                  .features = features.get(),
                                   .outputs = outputs,
                                   .parts_dir = dir.parts(),
                                   .batch_size = options.batch_size,

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,8 @@
 #include "batch/progress_reporter.h"
 #include "batch/row_decoder.h"
 #include "batch/verifier.h"
+#include "features/feature_lookup.h"
+#include "features/feature_pipeline.h"
 #include "runtime/model.h"
 #include "runtime/model_config.h"
 #include "store/key_schema.h"
@@ -42,6 +45,14 @@ struct BatchJobOptions {
   runtime::ModelConfig model_config;
   std::shared_ptr<runtime::Model> model;
   int64_t model_version = 0;
+
+  // A model version with features.yaml (batch/feature_batch.h): rows carry
+  // entity keys and request fields; the feature tables are read from
+  // `feature_tables` (not owned) and their versions go into the manifest.
+  std::shared_ptr<const features::FeaturePipeline> features;
+  const features::FeatureTableSource* feature_tables = nullptr;
+  std::map<std::string, int64_t, std::less<>> feature_table_versions;
+  int64_t features_now = 0;  // unix seconds: max_age is judged at job start
 
   std::string input = "-";  // a path, or "-" for stdin
   InputFormat input_format = InputFormat::kCsv;

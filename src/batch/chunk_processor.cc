@@ -118,13 +118,14 @@ class ChunkRun {
   // Runs every line of the chunk through the model.
   absl::Status RunAll() {
     while (next_ < chunk_.lines.size()) {
-      std::vector<core::Tensor> inputs = EmptyBatch();
-      absl::StatusOr<int64_t> n = DecodeBatch(inputs);
-      if (!n.ok()) return n.status();
-      if (*n == 0) break;
-      absl::StatusOr<std::vector<core::Tensor>> outputs = RunModel(inputs, *n);
+      int64_t n = 0;
+      absl::StatusOr<std::vector<core::Tensor>> inputs =
+          options_.features != nullptr ? FeatureInputs(n) : DecodedInputs(n);
+      if (!inputs.ok()) return inputs.status();
+      if (n == 0) break;
+      absl::StatusOr<std::vector<core::Tensor>> outputs = RunModel(*inputs, n);
       if (!outputs.ok()) return outputs.status();
-      AddRecords(*outputs, *n);
+      AddRecords(*outputs, n);
     }
     return absl::OkStatus();
   }
@@ -163,10 +164,11 @@ class ChunkRun {
 
   // Decodes the next lines into `inputs`, up to a batch; returns the rows
   // decoded. A malformed line fails the chunk or, with rejects on, is kept.
-  absl::StatusOr<int64_t> DecodeBatch(std::vector<core::Tensor>& inputs) {
+  template <typename DecodeLine>
+  absl::StatusOr<int64_t> DecodeBatch(const DecodeLine& decode) {
     int64_t n = 0;
     for (; next_ < chunk_.lines.size() && n < batch_limit_; ++next_) {
-      absl::Status s = options_.decoder->Decode(chunk_.lines[next_], n, inputs, rows_[n]);
+      absl::Status s = decode(chunk_.lines[next_], n);
       if (!s.ok()) {
         const int64_t line = chunk_.line_numbers[next_];
         if (!options_.reject) {
@@ -184,14 +186,50 @@ class ChunkRun {
     return n;
   }
 
-  // Runs the model on the first `n` rows of `inputs`; checks its outputs.
-  absl::StatusOr<std::vector<core::Tensor>> RunModel(std::vector<core::Tensor>& inputs,
-                                                     int64_t n) const {
+  // The next batch's model inputs, decoded from the lines' columns; `n` rows.
+  absl::StatusOr<std::vector<core::Tensor>> DecodedInputs(int64_t& n) {
+    std::vector<core::Tensor> inputs = EmptyBatch();
+    absl::StatusOr<int64_t> decoded = DecodeBatch([&](std::string_view line, int64_t row) {
+      return options_.decoder->Decode(line, row, inputs, rows_[row]);
+    });
+    if (!decoded.ok()) return decoded.status();
+    n = *decoded;
     for (core::Tensor& input : inputs) {
       const size_t row_bytes = input.data.size() / batch_limit_;
       input.shape[0] = n;
       input.data.resize(row_bytes * n);
     }
+    return inputs;
+  }
+
+  // The next batch's model inputs through the feature stage (keys and
+  // request fields -> lookups -> transformations); `n` rows.
+  absl::StatusOr<std::vector<core::Tensor>> FeatureInputs(int64_t& n) {
+    features::RawRows raw(batch_limit_, options_.features->slots());
+    absl::StatusOr<int64_t> decoded = DecodeBatch([&](std::string_view line, int64_t row) {
+      return options_.features->Decode(line, raw, row, rows_[row]);
+    });
+    if (!decoded.ok()) return decoded.status();
+    n = *decoded;
+    if (n == 0) return std::vector<core::Tensor>{};
+    if (n < batch_limit_) {
+      features::RawRows part(n, raw.slots());
+      for (int64_t r = 0; r < n; ++r)
+        std::move(raw.Row(r).begin(), raw.Row(r).end(), part.Row(r).begin());
+      raw = std::move(part);
+    }
+    absl::StatusOr<std::vector<core::Tensor>> inputs = options_.features->Inputs(raw);
+    if (!inputs.ok()) {
+      return absl::InvalidArgumentError(fmt::format("lines {}-{}: {}", chunk_.line_numbers.front(),
+                                                    chunk_.line_numbers.back(),
+                                                    std::string(inputs.status().message())));
+    }
+    return inputs;
+  }
+
+  // Runs the model on `inputs` (`n` rows); checks its outputs.
+  absl::StatusOr<std::vector<core::Tensor>> RunModel(std::vector<core::Tensor>& inputs,
+                                                     int64_t n) const {
     absl::StatusOr<std::vector<core::Tensor>> outputs = options_.model->Run(inputs);
     if (!outputs.ok()) {
       return absl::InternalError(fmt::format(

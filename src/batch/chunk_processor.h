@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "batch/chunk_reader.h"
+#include "batch/feature_batch.h"
 #include "batch/row_decoder.h"
 #include "runtime/model.h"
 #include "runtime/model_config.h"
@@ -28,6 +29,9 @@ struct ChunkProcessorOptions {
   const runtime::ModelConfig* model_config = nullptr;
   runtime::Model* model = nullptr;
   const RowDecoder* decoder = nullptr;
+  // Set for a model with features.yaml: rows are decoded and turned into the
+  // model's inputs by the feature stage instead of `decoder`.
+  const FeatureBatch* features = nullptr;
   std::vector<store::OutputColumn> outputs;
   std::filesystem::path parts_dir;
   int64_t batch_size = 8192;

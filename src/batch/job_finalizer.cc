@@ -145,6 +145,7 @@ absl::Status FinalizeJob(const BatchJobOptions& options, const fs::path& job_dir
   manifest.created = store::UtcNow();
   manifest.checksum = result.checksum;
   manifest.job = result.job_id;
+  manifest.feature_tables = options.feature_table_versions;
   manifest.verification = result.report;
   absl::StatusOr<int64_t> version = builder->Commit(std::move(manifest));
   if (!version.ok()) return version.status();

@@ -1,14 +1,18 @@
 #include "cli/batch_command.h"
 
 #include <charconv>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <string>
 
 #include "batch/batch_job.h"
+#include "batch/feature_batch.h"
 #include "cli/builtin_backends.h"
 #include "cli/table_gc.h"
 #include "cli/table_stores.h"
+#include "features/feature_definition.h"
+#include "features/feature_pipeline.h"
 #include "fmt/format.h"
 #include "runtime/library_error.h"
 #include "serving/lifecycle/model_loader.h"
@@ -230,6 +234,47 @@ int Report(const absl::StatusOr<batch::BatchJobResult>& result, const BatchFlags
   return 0;
 }
 
+// A model version with features.yaml: its pipeline, and its feature tables
+// at the versions published now (from the output's store, or the store
+// flags' for a file output).
+struct BatchFeatures {
+  std::unique_ptr<store::TableStore> store;
+  std::unique_ptr<batch::PublishedFeatureTables> tables;
+};
+
+absl::Status SetFeatures(const BatchFlags& flags, batch::BatchJobOptions& options,
+                         BatchFeatures& features) {
+  const fs::path file = fs::path(flags.repository) / "models" / flags.model /
+                        std::to_string(options.model_version) / features::kFeatureDefinitionFile;
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return absl::OkStatus();
+  absl::StatusOr<features::FeatureDefinition> definition = features::LoadFeatureDefinition(file);
+  if (!definition.ok()) return definition.status();
+  absl::StatusOr<std::shared_ptr<const features::FeaturePipeline>> pipeline =
+      features::FeaturePipeline::Create(*std::move(definition));
+  if (!pipeline.ok()) return pipeline.status();
+  store::TableStore* store = options.store;
+  if (store == nullptr) {
+    absl::StatusOr<std::unique_ptr<store::TableStore>> created =
+        CreateTableStore(flags.store, flags.repository);
+    if (!created.ok()) return created.status();
+    features.store = *std::move(created);
+    store = features.store.get();
+  }
+  absl::StatusOr<std::unique_ptr<batch::PublishedFeatureTables>> tables =
+      batch::PublishedFeatureTables::Open(*store, (*pipeline)->definition());
+  if (!tables.ok()) return tables.status();
+  features.tables = *std::move(tables);
+  options.features = *pipeline;
+  options.feature_tables = features.tables.get();
+  options.feature_table_versions = features.tables->versions();
+  options.features_now = static_cast<int64_t>(std::time(nullptr));
+  for (const auto& [table, version] : features.tables->versions()) {
+    spdlog::info("batch: features from table '{}' version {}", table, version);
+  }
+  return absl::OkStatus();
+}
+
 int RunBatch(const BatchFlags& flags) {
   batch::BatchJobOptions options;
   if (absl::Status s = SetInput(flags, options); !s.ok()) return Fail(s);
@@ -242,6 +287,8 @@ int RunBatch(const BatchFlags& flags) {
   } else {
     SetFileOutput(flags, options);
   }
+  BatchFeatures features;
+  if (absl::Status s = SetFeatures(flags, options, features); !s.ok()) return Fail(s);
   SetJobFlags(flags, options);
   spdlog::info("batch: model '{}' version {} over {}, shard {}/{}", flags.model, *version,
                flags.input, options.shard_index, options.shard_count);

@@ -3,6 +3,7 @@
 #include "cli/advise_command.h"
 #include "cli/backup_command.h"
 #include "cli/batch_command.h"
+#include "cli/features_command.h"
 #include "cli/keys_command.h"
 #include "cli/model_command.h"
 #include "cli/serve_command.h"
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   strata::cli::AddServeCommand(app);
   strata::cli::AddModelCommand(app);
   strata::cli::AddBatchCommand(app);
+  strata::cli::AddFeaturesCommand(app);
   strata::cli::AddTableCommand(app);
   strata::cli::AddAdviseCommand(app);
   strata::cli::AddBackupCommands(app);

@@ -15,9 +15,11 @@
 #include "cli/table_stores.h"
 #include "fmt/format.h"
 #include "serving/endpoint_config.h"
+#include "serving/feature_tables.h"
 #include "serving/guarded_table_store.h"
 #include "serving/hybrid_endpoint.h"
 #include "serving/key_log.h"
+#include "serving/served_features.h"
 #include "serving/server_core.h"
 #include "serving/static_endpoint.h"
 #include "spdlog/spdlog.h"
@@ -48,6 +50,12 @@ struct ServeFlags {
   int redis_lookup_threads = 4;    // threads that wait for Redis lookups
   double drain_delay_s = 0;        // serve on, not ready, after SIGTERM
   double drain_timeout_s = 30;     // then let in-flight requests finish
+  // Models with a features.yaml (docs/features.md, "Serving with features").
+  std::string feature_store = "rocksdb";  // where feature tables are: rocksdb or redis
+  int64_t feature_timeout_ms = 100;       // longest feature lookup of a request; 0: none
+  std::string feature_log;                // served-feature log (JSON Lines); empty: none
+  double feature_log_sample = 0.01;
+  std::string feature_log_secret;  // the keyed hash's secret file
   SecurityFlags security;          // TLS, admin port, API keys
 };
 
@@ -166,6 +174,48 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
   return loaded;
 }
 
+// The feature tables, deadline and log of models with a features.yaml. The
+// feature tables are servables of the same registry as the endpoints'
+// tables, read from --feature-store.
+absl::StatusOr<serving::FeatureServices> LoadFeatureServices(const ServeFlags& flags,
+                                                             LoadedEndpoints& loaded) {
+  serving::FeatureServices services;
+  if (!flags.feature_log.empty()) {
+    if (flags.feature_log_secret.empty()) {
+      return absl::InvalidArgumentError(
+          "--feature-log needs --feature-log-secret FILE (entity keys are logged as keyed "
+          "hashes, never raw)");
+    }
+    absl::StatusOr<std::unique_ptr<serving::FeatureLog>> log =
+        serving::FeatureLog::Open({.file = flags.feature_log,
+                                   .secret = flags.feature_log_secret,
+                                   .sample_rate = flags.feature_log_sample});
+    if (!log.ok()) return log.status();
+    services.log = *std::move(log);
+  }
+  services.timeout = std::chrono::milliseconds(flags.feature_timeout_ms);
+  services.timer = std::make_shared<serving::FeatureDeadlineTimer>();
+  std::shared_ptr<store::TableStore> store;  // null: the registry's default store
+  if (flags.feature_store != flags.tables.store) {
+    absl::StatusOr<std::shared_ptr<store::TableStore>> created =
+        CreateServingStore(flags, flags.feature_store, loaded);
+    if (!created.ok()) {  // models without features do not need it
+      spdlog::warn("feature tables ({}): {}", flags.feature_store,
+                   std::string(created.status().message()));
+      return services;
+    }
+    store = *std::move(created);
+  }
+  auto tables = std::make_shared<serving::FeatureTables>(loaded.tables, std::move(store));
+  services.follow_table = [tables](std::string_view table) {
+    if (absl::Status s = tables->Follow(table); !s.ok()) {
+      spdlog::warn("feature table '{}': {}", table, std::string(s.message()));
+    }
+  };
+  services.tables = std::move(tables);
+  return services;
+}
+
 // A failed start: the message and the process's exit code (2: a flag or
 // config is wrong; 1: a part did not start).
 struct StartError {
@@ -186,6 +236,7 @@ class ServeProcess {
   std::optional<StartError> Start() {
     if (absl::Status s = ParseLimits(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildEndpoints(); !s.ok()) return StartError{s, 2};
+    if (absl::Status s = BuildFeatureServices(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = OpenKeyLog(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = OpenGuard(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildCore(); !s.ok()) return StartError{s, 1};
@@ -237,6 +288,13 @@ class ServeProcess {
     return absl::OkStatus();
   }
 
+  absl::Status BuildFeatureServices() {
+    absl::StatusOr<serving::FeatureServices> features = LoadFeatureServices(flags_, endpoints_);
+    if (!features.ok()) return features.status();
+    features_ = *std::move(features);
+    return absl::OkStatus();
+  }
+
   absl::Status OpenKeyLog() {
     if (flags_.key_log.empty()) return absl::OkStatus();
     absl::StatusOr<std::unique_ptr<serving::KeyLog>> opened = serving::KeyLog::Open(
@@ -263,7 +321,8 @@ class ServeProcess {
          .tables = endpoints_.tables,
          .key_log = key_log_,
          .workload_sketches = flags_.workload_sketches,
-         .lenient_readiness = flags_.lenient_readiness},
+         .lenient_readiness = flags_.lenient_readiness,
+         .features = std::move(features_)},
         backends_);
     if (!core.ok()) return core.status();
     core_ = *std::move(core);
@@ -358,6 +417,7 @@ class ServeProcess {
   size_t body_budget_ = 0;
   LoadedEndpoints endpoints_;  // moved into the core
   std::shared_ptr<serving::KeyLog> key_log_;
+  serving::FeatureServices features_;
   const runtime::BackendRegistry backends_ = BuiltinBackends();
   std::unique_ptr<serving::ServerCore> core_;
   int ready_models_ = 0;
@@ -507,6 +567,32 @@ void AddDrainFlags(CLI::App& serve, ServeFlags& flags) {
 
 }  // namespace
 
+void AddFeatureFlags(CLI::App& serve, ServeFlags& flags) {
+  serve
+      .add_option("--feature-store", flags.feature_store,
+                  "Where the feature tables of models with a features.yaml are: rocksdb "
+                  "(--tables) or redis (--redis) (docs/features.md)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"rocksdb", "redis"}));
+  serve
+      .add_option("--feature-timeout-ms", flags.feature_timeout_ms,
+                  "Longest the feature lookups of one request may take (the request's "
+                  "timeout when sooner); then each table's on_store_error policy answers")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve.add_option("--feature-log", flags.feature_log,
+                   "Append sampled served feature vectors to this JSON Lines file, for "
+                   "`strata features skew` (needs --feature-log-secret)");
+  serve
+      .add_option("--feature-log-sample", flags.feature_log_sample,
+                  "Share of served rows written to --feature-log")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  serve.add_option("--feature-log-secret", flags.feature_log_secret,
+                   "File holding the secret (at least 16 bytes) entity keys are hashed with "
+                   "in --feature-log");
+}
+
 void AddServeCommand(CLI::App& app) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* serve = app.add_subcommand(
@@ -516,6 +602,7 @@ void AddServeCommand(CLI::App& app) {
   AddEndpointFlags(*serve, *flags);
   AddTableStoreServeFlags(*serve, *flags);
   AddDrainFlags(*serve, *flags);
+  AddFeatureFlags(*serve, *flags);
   AddSecurityFlags(*serve, flags->security);
   serve->callback([flags] { throw CLI::RuntimeError(RunServe(*flags)); });
 }

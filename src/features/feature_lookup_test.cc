@@ -29,8 +29,16 @@ constexpr int64_t kNow = 1700000000;
 class FakeTable : public store::PredictionTable {
  public:
   explicit FakeTable(int64_t version) { manifest_.version = version; }
+  // The last reference may be dropped by the lookup on one of this table's
+  // own threads, once its callback has run: that thread cannot join itself.
   ~FakeTable() override {
-    for (std::thread& thread : threads_) thread.join();
+    for (std::thread& thread : threads_) {
+      if (thread.get_id() == std::this_thread::get_id()) {
+        thread.detach();
+      } else {
+        thread.join();
+      }
+    }
   }
 
   std::map<std::string, std::string, std::less<>> rows;

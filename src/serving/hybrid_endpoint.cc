@@ -190,8 +190,13 @@ absl::Status HybridEndpoint::TakeInputs(std::vector<core::Tensor> inputs, RowBat
       continue;
     }
     const size_t c = static_cast<size_t>(it - config_.key.begin());
-    key_tensors[c] = std::move(input);
     key_columns[c] = &key_tensors[c];
+    if (batch.model->features) {  // key-only: the feature stage reads the keys too
+      key_tensors[c] = input;
+      batch.model_inputs.push_back(std::move(input));
+      continue;
+    }
+    key_tensors[c] = std::move(input);
   }
   for (size_t c = 0; c < key_columns.size(); ++c) {
     if (key_columns[c] == nullptr) {
@@ -222,6 +227,9 @@ absl::StatusOr<std::vector<std::string>> HybridEndpoint::RowKeys(
   // Without key columns (plan dynamic), a row's key is its own input bytes,
   // once the inputs are checked against the model's signature and put in
   // its order: the request's one validation.
+  if (config_.key.empty() && batch.model->features) {
+    return RowInputKeys(batch.model_inputs);  // the feature stage keys rows by their vectors
+  }
   if (config_.key.empty()) {
     core::InferRequest check;
     check.inputs = std::move(batch.model_inputs);

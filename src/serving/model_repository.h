@@ -18,6 +18,7 @@
 namespace strata::serving {
 
 class ModelMetrics;
+class ServedFeatures;
 
 // One model of the repository as the server serves it.
 struct ServedModel {
@@ -29,6 +30,9 @@ struct ServedModel {
   // Declared before `model`, which may report to it, so it is destroyed after.
   std::shared_ptr<ModelMetrics> metrics;  // null when not ready
   std::shared_ptr<runtime::Model> model;  // null when not ready
+  // The version's feature pipeline when its directory has a features.yaml
+  // (serving/served_features.h): it then answers key-only requests.
+  std::shared_ptr<const ServedFeatures> features;
   // Why not ready; for a ready version, a note on its state (kept serving
   // as the last known good), else empty.
   std::string reason;

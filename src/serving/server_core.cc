@@ -8,6 +8,7 @@
 #include "fmt/format.h"
 #include "serving/batch_queue.h"
 #include "serving/classification.h"
+#include "serving/feature_model_call.h"
 #include "serving/request_validator.h"
 #include "serving/row_keys.h"
 
@@ -48,6 +49,9 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
   manager_options.repository = options.repository;
   manager_options.poll_interval = options.poll_interval;
   manager_options.warmup_reader = options.warmup_reader;
+  manager_options.features = options.features;
+  manager_options.features.metrics = &core->metrics_->features();
+  if (options.features.log) options.features.log->AttachMetrics(&core->metrics_->features());
   STRATA_ASSIGN_OR_RETURN(
       core->manager_, ModelManager::Create(std::move(manager_options), backends, *core->metrics_));
   core->runner_ = std::make_unique<ServedModelRunner>(*core->manager_);
@@ -112,6 +116,9 @@ void ServerCore::RunModel(core::InferRequest request, InferCallback done, bool s
   if (!served->ready()) {
     return done(absl::UnavailableError(
         fmt::format("model '{}' is not ready: {}", served->name, served->reason)));
+  }
+  if (CallsFeatures(*served, request)) {  // a key-only request: features first
+    return RunWithFeatures(*runner_, std::move(served), std::move(request), std::move(done));
   }
   absl::Status valid = runner_->Validate(*served, request);
   if (valid.ok()) valid = CheckClassifiable(classes, served->config.outputs);

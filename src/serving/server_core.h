@@ -63,6 +63,9 @@ struct ServerOptions {
   // Ready() answers true once the server has started, even when models or
   // endpoints are not ready (`--lenient-readiness`).
   bool lenient_readiness = false;
+  // Feature tables, deadline and log of the model versions with a
+  // features.yaml (serving/served_features.h); metrics are the server's.
+  FeatureServices features = {};
 };
 
 class ServerCore {

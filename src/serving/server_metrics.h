@@ -25,6 +25,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
+#include "serving/feature_metrics.h"
 #include "serving/saturation_meter.h"
 
 namespace strata::serving {
@@ -164,6 +165,9 @@ class ServerMetrics {
   // The layer's totals, or nullopt when it has answered no row yet.
   std::optional<LayerSummary> Layer(const std::string& endpoint, const std::string& layer);
 
+  // The series of the feature stages (serving/feature_metrics.h).
+  FeatureMetrics& features() { return features_; }
+
   // The registry, for components that own families of their own (the
   // workload monitor).
   prometheus::Registry& registry() { return *registry_; }
@@ -237,6 +241,7 @@ class ServerMetrics {
   };
   static HttpSeries BuildHttpSeries(prometheus::Registry& registry);
   HttpSeries http_ = BuildHttpSeries(*registry_);  // declared after registry_, which it needs
+  FeatureMetrics features_{*registry_};
 };
 
 }  // namespace strata::serving

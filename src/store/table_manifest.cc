@@ -110,6 +110,7 @@ std::string ManifestToYaml(const TableManifest& m) {
   out << YAML::Key << "table" << YAML::Value << m.table;
   out << YAML::Key << "version" << YAML::Value << m.version;
   out << YAML::Key << "store" << YAML::Value << m.store;
+  if (m.kind == TableKind::kFeatures) out << YAML::Key << "kind" << YAML::Value << "features";
   out << YAML::Key << "model" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "name"
       << YAML::Value << m.model_name << YAML::Key << "version" << YAML::Value << m.model_version
       << YAML::EndMap;
@@ -130,6 +131,13 @@ std::string ManifestToYaml(const TableManifest& m) {
   out << YAML::Key << "created" << YAML::Value << m.created;
   out << YAML::Key << "checksum" << YAML::Value << m.checksum;
   out << YAML::Key << "job" << YAML::Value << m.job;
+  if (!m.feature_tables.empty()) {
+    out << YAML::Key << "feature_tables" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    for (const auto& [table, version] : m.feature_tables) {
+      out << YAML::Key << table << YAML::Value << version;
+    }
+    out << YAML::EndMap;
+  }
   const VerificationReport& v = m.verification;
   out << YAML::Key << "verification" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "passed" << YAML::Value << v.passed;
@@ -167,12 +175,13 @@ absl::StatusOr<KeySchema> ParseKey(const YAML::Node& node) {
   return KeySchema(std::move(key));
 }
 
-absl::StatusOr<std::vector<OutputColumn>> ParseOutputs(const YAML::Node& node) {
+// Prediction tables hold numbers; feature tables may hold strings too.
+absl::StatusOr<std::vector<OutputColumn>> ParseOutputs(const YAML::Node& node, TableKind kind) {
   std::vector<OutputColumn> outputs;
   for (const YAML::Node& o : node) {
     absl::StatusOr<core::DataType> dtype = ParseDtype(o["datatype"]);
     if (!dtype.ok()) return dtype.status();
-    if (*dtype == core::DataType::kBytes) {
+    if (*dtype == core::DataType::kBytes && kind != TableKind::kFeatures) {
       return absl::DataLossError("a table output cannot be BYTES");
     }
     outputs.push_back({o["name"].as<std::string>(), *dtype, o["shape"].as<core::Shape>()});
@@ -226,18 +235,26 @@ absl::StatusOr<TableManifest> ParseManifest(std::string_view yaml) {
     m.table = root["table"].as<std::string>();
     m.version = root["version"].as<int64_t>();
     m.store = root["store"].as<std::string>();
+    const std::string kind = root["kind"].as<std::string>("predictions");
+    if (kind != "predictions" && kind != "features") {
+      return absl::DataLossError(fmt::format("unknown table kind '{}'", kind));
+    }
+    if (kind == "features") m.kind = TableKind::kFeatures;
     m.model_name = root["model"]["name"].as<std::string>();
     m.model_version = root["model"]["version"].as<int64_t>();
     absl::StatusOr<KeySchema> key = ParseKey(root["key"]);
     if (!key.ok()) return key.status();
     m.key = *std::move(key);
-    absl::StatusOr<std::vector<OutputColumn>> outputs = ParseOutputs(root["outputs"]);
+    absl::StatusOr<std::vector<OutputColumn>> outputs = ParseOutputs(root["outputs"], m.kind);
     if (!outputs.ok()) return outputs.status();
     m.outputs = *std::move(outputs);
     m.rows = root["rows"].as<int64_t>();
     m.created = root["created"].as<std::string>("");
     m.checksum = root["checksum"].as<std::string>("");
     m.job = root["job"].as<std::string>("");
+    for (const auto& t : root["feature_tables"]) {
+      m.feature_tables[t.first.as<std::string>()] = t.second.as<int64_t>();
+    }
     if (const YAML::Node v = root["verification"]; v && v.IsMap()) {
       ParseVerification(v, m.verification);
     }

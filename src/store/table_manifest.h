@@ -76,8 +76,15 @@ struct VerificationReport {
   std::vector<CheckResult> checks;
 };
 
+// What a table holds: predictions written by `strata batch` (fixed-size
+// values, `outputs`), or a feature table written by `strata features
+// materialize` (values are features::EncodeFeatureRow rows of variable size;
+// `outputs` lists the table's columns: INT64, FP64 or BYTES, shape []).
+enum class TableKind { kPredictions, kFeatures };
+
 struct TableManifest {
   std::string table;
+  TableKind kind = TableKind::kPredictions;
   int64_t version = 0;
   std::string store;  // "rocksdb" or "redis"
   std::string model_name;
@@ -88,6 +95,9 @@ struct TableManifest {
   std::string created;   // UTC, ISO 8601
   std::string checksum;  // TableChecksum::ToString() of every (key, value)
   std::string job;       // the batch job id that built it
+  // For predictions computed through features.yaml: each feature table read
+  // and its version (`strata batch` reads the versions published at start).
+  std::map<std::string, int64_t, std::less<>> feature_tables;
   VerificationReport verification;
 
   size_t ValueSize() const;

@@ -50,6 +50,21 @@ TEST(TableManifestTest, RoundTrips) {
   EXPECT_DOUBLE_EQ(back->verification.outputs[0].Quantile(0.25), -0.6875);
 }
 
+TEST(TableManifestTest, FeatureTableRoundTripsWithBytesColumns) {
+  TableManifest m = Sample();
+  m.kind = TableKind::kFeatures;
+  m.feature_tables = {{"user_stats", 3}};
+  m.outputs = {{"price", core::DataType::kFp64, {}}, {"category", core::DataType::kBytes, {}}};
+  absl::StatusOr<TableManifest> back = ParseManifest(ManifestToYaml(m));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->kind, TableKind::kFeatures);
+  EXPECT_EQ(back->outputs[1].dtype, core::DataType::kBytes);
+  EXPECT_EQ(back->feature_tables.at("user_stats"), 3);
+  // A prediction table never holds BYTES outputs.
+  m.kind = TableKind::kPredictions;
+  EXPECT_FALSE(ParseManifest(ManifestToYaml(m)).ok());
+}
+
 TEST(TableManifestTest, MalformedIsDataLoss) {
   EXPECT_EQ(ParseManifest("table: [").status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(ParseManifest("a: 1").status().code(), absl::StatusCode::kDataLoss);

@@ -11,7 +11,7 @@ absl::Status VerifyTableData(const PredictionTable& table) {
   const TableManifest& m = table.manifest();
   TableChecksum checksum;
   absl::Status scanned = table.Scan([&](std::string_view key, std::string_view value) {
-    if (value.size() != m.ValueSize()) {
+    if (m.kind == TableKind::kPredictions && value.size() != m.ValueSize()) {
       return absl::DataLossError(
           fmt::format("a value has {} bytes, not {}", value.size(), m.ValueSize()));
     }

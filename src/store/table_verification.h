@@ -15,8 +15,9 @@
 
 namespace strata::store {
 
-// DATA_LOSS naming the table and version when a value has the wrong size or
-// the checksum of every (key, value) differs from the manifest's.
+// DATA_LOSS naming the table and version when a value has the wrong size (a
+// prediction table; feature rows vary in size) or the checksum of every
+// (key, value) differs from the manifest's.
 absl::Status VerifyTableData(const PredictionTable& table);
 
 // Opens the committed version `version` of `table` (the store checks its

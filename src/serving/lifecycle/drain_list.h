@@ -17,10 +17,13 @@
 
 namespace strata::serving {
 
+class ServedFeatures;
+
 // A loaded version: its queue in front of the backend's model, and metrics.
 struct LoadedVersion {
   std::shared_ptr<ModelMetrics> metrics;
   std::shared_ptr<runtime::Model> model;
+  std::shared_ptr<const ServedFeatures> features;  // null: no features.yaml
 };
 
 class DrainList {

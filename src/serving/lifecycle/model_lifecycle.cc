@@ -211,8 +211,11 @@ std::string ModelLifecycle::KeptReason(int64_t version) const {
 bool ModelLifecycle::LoadVersion(int64_t version) {
   const auto started = context_.time.Now();
   const ModelSpec spec{*state_.config, state_.platform};
+  absl::StatusOr<std::shared_ptr<const ServedFeatures>> features =
+      context_.loader.LoadFeatures(spec, state_.dir, version);
   absl::StatusOr<std::unique_ptr<runtime::Model>> model =
-      context_.loader.LoadVersion(spec, state_.dir, version, /*warm_up=*/true);
+      features.ok() ? context_.loader.LoadVersion(spec, state_.dir, version, /*warm_up=*/true)
+                    : features.status();
   if (!model.ok()) {
     const std::string detail = runtime::LibraryDetail(model.status());
     const std::string message(model.status().message());
@@ -229,7 +232,8 @@ bool ModelLifecycle::LoadVersion(int64_t version) {
     metrics = context_.metrics.ForModel(state_.name, std::to_string(version));
     state_.metrics[version] = metrics;
   }
-  LoadedVersion loaded{metrics, QueueInFront(*std::move(model), *state_.config, metrics.get())};
+  LoadedVersion loaded{metrics, QueueInFront(*std::move(model), *state_.config, metrics.get()),
+                       *std::move(features)};
   if (auto old = state_.loaded.find(version); old != state_.loaded.end()) {
     context_.drain.Add(fmt::format("{} version {} (replaced)", state_.name, version),
                        std::move(old->second));

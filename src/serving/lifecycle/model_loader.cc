@@ -44,6 +44,18 @@ absl::StatusOr<std::unique_ptr<runtime::Model>> ModelLoader::LoadVersion(const M
   return model;
 }
 
+absl::StatusOr<std::shared_ptr<const ServedFeatures>> ModelLoader::LoadFeatures(
+    const ModelSpec& spec, const fs::path& model_dir, int64_t version) const {
+  absl::StatusOr<std::shared_ptr<const ServedFeatures>> features = ServedFeatures::Load(
+      model_dir / std::to_string(version), spec.config, spec.config.name, version, features_);
+  if (!features.ok()) {
+    return absl::Status(features.status().code(),
+                        fmt::format("version {} failed to load: {}", version,
+                                    std::string(features.status().message())));
+  }
+  return features;
+}
+
 absl::StatusOr<LoadedModel> ModelLoader::LoadNewest(const fs::path& model_dir,
                                                     const std::string& name,
                                                     int64_t version) const {

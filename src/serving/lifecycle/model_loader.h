@@ -2,7 +2,9 @@
 // checks config.yaml, finds the backend it names, loads one version through
 // the backend's factory and, when asked, runs its warm-up. It is the one
 // place models are loaded: by `strata serve` (ModelManager), `strata batch`
-// and `strata advise`. It keeps nothing between calls. Thread-safe.
+// and `strata advise`. A version whose directory holds a features.yaml also
+// gets its feature pipeline (LoadFeatures). It keeps nothing between calls.
+// Thread-safe.
 //
 // Statuses carry the client-facing message; a backend library's own error
 // text stays attached as a payload (runtime/library_error.h) for the log.
@@ -18,6 +20,7 @@
 #include "runtime/backend_registry.h"
 #include "runtime/model.h"
 #include "runtime/model_config.h"
+#include "serving/served_features.h"
 #include "serving/warmup.h"
 
 namespace strata::serving {
@@ -39,8 +42,12 @@ class ModelLoader {
  public:
   // `backends` must outlive the loader. Without a reader, a warm-up from a
   // samples file fails (generated warm-up needs none).
-  explicit ModelLoader(const runtime::BackendRegistry& backends, WarmupReader warmup_reader = {})
-      : backends_(backends), warmup_reader_(std::move(warmup_reader)) {}
+  // Versions with a features.yaml get their pipeline with `features`.
+  explicit ModelLoader(const runtime::BackendRegistry& backends, WarmupReader warmup_reader = {},
+                       FeatureServices features = {})
+      : backends_(backends),
+        warmup_reader_(std::move(warmup_reader)),
+        features_(std::move(features)) {}
   virtual ~ModelLoader() = default;
 
   // Parses `model_dir`/config.yaml for the model `name` and checks that its
@@ -55,6 +62,14 @@ class ModelLoader {
       const ModelSpec& spec, const std::filesystem::path& model_dir, int64_t version,
       bool warm_up) const;
 
+  // The feature pipeline of `version` when its directory holds a
+  // features.yaml, else null. An error (a malformed or unfitted
+  // definition, outputs that are not the model's inputs, a feature table
+  // whose open version does not match) refuses the version ("version 3
+  // failed to load: features.yaml: ...").
+  virtual absl::StatusOr<std::shared_ptr<const ServedFeatures>> LoadFeatures(
+      const ModelSpec& spec, const std::filesystem::path& model_dir, int64_t version) const;
+
   // ReadSpec, then LoadVersion of `version`, or of the highest version
   // directory when `version` is 0; no warm-up (batch and advise).
   absl::StatusOr<LoadedModel> LoadNewest(const std::filesystem::path& model_dir,
@@ -63,6 +78,7 @@ class ModelLoader {
  private:
   const runtime::BackendRegistry& backends_;
   const WarmupReader warmup_reader_;
+  const FeatureServices features_;
 };
 
 }  // namespace strata::serving

@@ -51,6 +51,8 @@ struct ModelManagerOptions {
   // configs; zero disables watching (control calls still work).
   std::chrono::milliseconds poll_interval{2000};
   WarmupReader warmup_reader;
+  // What versions with a features.yaml are served with.
+  FeatureServices features;
   // How long an unload waits for in-flight requests before giving up.
   std::chrono::milliseconds drain_timeout{30000};
   // Where the lifecycle work runs; null: a ThreadExecutor of its own.

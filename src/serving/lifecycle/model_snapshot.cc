@@ -70,6 +70,7 @@ std::shared_ptr<const ModelSnapshot> BuildSnapshot(const ModelVersions& state,
     std::shared_ptr<ServedModel> model = view(v);
     model->metrics = loaded.metrics;
     model->model = loaded.model;
+    model->features = loaded.features;
     if (auto kept = state.kept.find(v); kept != state.kept.end()) model->reason = kept->second;
     snap->ready[v] = std::move(model);
   }

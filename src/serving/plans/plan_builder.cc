@@ -2,17 +2,20 @@
 
 #include "serving/plans/cache_stage.h"
 #include "serving/plans/default_stage.h"
+#include "serving/plans/feature_stage.h"
 #include "serving/plans/model_stage.h"
 #include "serving/plans/table_stage.h"
 
 namespace strata::serving {
 namespace {
 
-// The cache (when there is one), then the model, then the cache again for
-// the rows the model computed.
+// The cache (when there is one), the features of the rows left (models
+// with a features.yaml), the model, then the cache again for the rows the
+// model computed.
 void AddCacheAndModel(const LayerRecorder& recorder, const ModelRunner& models,
                       PredictionCache* cache, std::vector<std::unique_ptr<Stage>>& stages) {
   if (cache != nullptr) stages.push_back(std::make_unique<CacheStage>(*cache, recorder));
+  stages.push_back(std::make_unique<FeatureStage>(FeatureStage::Place::kBeforeModel));
   stages.push_back(std::make_unique<ModelStage>(models, recorder));
   if (cache != nullptr) stages.push_back(std::make_unique<CacheFillStage>(*cache));
 }
@@ -38,6 +41,7 @@ StageList HybridPlan(const LayerRecorder& recorder, const ModelRunner& models,
 StageList DynamicPlan(const LayerRecorder& recorder, const ModelRunner& models,
                       PredictionCache* cache) {
   std::vector<std::unique_ptr<Stage>> stages;
+  stages.push_back(std::make_unique<FeatureStage>(FeatureStage::Place::kBeforeCache));
   AddCacheAndModel(recorder, models, cache, stages);
   return StageList(std::move(stages));
 }

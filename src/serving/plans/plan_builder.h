@@ -1,11 +1,17 @@
 // The plans strata serves, as lists of stages (serving/plans/stage.h):
 //
 //   static   table -> default
-//   hybrid   table -> cache -> model (-> cache fill)
-//   dynamic           cache -> model (-> cache fill)
+//   hybrid   table -> cache -> features -> model (-> cache fill)
+//   dynamic           cache -> features -> model (-> cache fill)
 //
-// A plan without a cache leaves the cache stages out. New plans (feature
-// lookup, split, shadow, cascade) are new stages and a new list here. The
+// The feature stage (serving/plans/feature_stage.h) computes the model's
+// inputs from a key-only request when the model version has a
+// features.yaml, for the rows no table or cache answered; it passes
+// through for other models. A dynamic plan without key columns computes
+// features first instead (features -> cache -> model), so its cache is
+// keyed by the feature vector. A plan without a cache leaves the cache
+// stages out. New plans (split, shadow, cascade) are new stages and a new
+// list here. The
 // references passed must outlive the returned list. Thread-safe.
 #ifndef STRATA_SERVING_PLANS_PLAN_BUILDER_H_
 #define STRATA_SERVING_PLANS_PLAN_BUILDER_H_

@@ -104,6 +104,7 @@ absl::StatusOr<core::InferResponse> LayeredResponse(RowBatch& batch, const std::
     p["table_version"] = batch.table->manifest().version;
   }
   if (batch.degraded) p["degraded"] = true;
+  if (batch.feature_vectors) response->outputs.push_back(*std::move(batch.feature_vectors));
   return response;
 }
 

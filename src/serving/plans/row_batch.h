@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,14 @@ struct RowBatch {
   // The rows the model computed, one per distinct key (what the cache
   // keeps); rows with a key asked twice share its answer.
   std::vector<size_t> model_rows;
+
+  // Models with a features.yaml (serving/served_features.h): until the
+  // FeatureStage runs, `model_inputs` are the request's key columns and
+  // request fields; then they are the model's inputs. `feature_vectors` is
+  // the vector of every row ([rows, width] FP32, output `features`) when
+  // the request asked for it (parameter `return_features`).
+  bool features_done = false;
+  std::optional<core::Tensor> feature_vectors;
 
   Clock::time_point start = Clock::now();
 
