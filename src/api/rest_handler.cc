@@ -136,7 +136,7 @@ bool HasOddSegment(const std::vector<std::string>& segments) {
 }
 
 // The request's path without its query, as the client sent it (not decoded).
-std::string SplitPathForError(std::string_view target) {
+std::string PathOf(std::string_view target) {
   return std::string(target.substr(0, target.find('?')));
 }
 
@@ -192,7 +192,7 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
   if (HasOddSegment(segments)) {
     return Error(400, fmt::format("{}: no route has a '.' or '..' segment, or a '/' or NUL "
                                   "encoded in a segment",
-                                  SplitPathForError(request.target)));
+                                  PathOf(request.target)));
   }
   std::string tenant;
   if (std::optional<HttpReply> refusal = Admit(request, segments, tenant)) return refusal;
