@@ -162,13 +162,20 @@ class TlsAndKeysTest(unittest.TestCase):
         cls.keys = fixture.keys
         cls.server = StrataServer(fixture.repository, [
             "--tls-cert", cls.paths["cert"], "--tls-key", cls.paths["key"],
-            "--keys-file", cls.keys, "--control-api", "--security-reload-ms", "200"])
+            "--keys-file", cls.keys, "--control-api", "--security-reload-ms", "200",
+            "--access-log"])
         cls.server.__enter__()
         cls.context = tls_context(cls.paths)
 
     @classmethod
     def tearDownClass(cls):
+        # The log (with the access log) never holds a secret or its hash.
+        log = cls.server.log_text()
         cls.server.__exit__(None, None, None)
+        leaked = [key_id for key_id, secret in SECRETS.items()
+                  if secret in log or key_hash(secret) in log]
+        assert "Bearer" not in log and not leaked, "secrets in the server log: %s" % leaked
+        assert '"access":' in log, "the access log was not written"
 
     def request(self, method, path, key_id=None, body=None):
         headers = bearer(key_id)
