@@ -139,7 +139,7 @@ absl::StatusOr<std::unique_ptr<Model>> LoadTreesModel(const ModelConfig& config,
   if (!ensemble.ok()) {
     return WithLibraryDetail(
         absl::Status(ensemble.status().code(),
-                     fmt::format("model '{}': cannot load {} as an XGBoost JSON model", config.name,
+                     fmt::format("model '{}': cannot load {} as an XGBoost model", config.name,
                                  artifact.string())),
         std::string(ensemble.status().message()));
   }
