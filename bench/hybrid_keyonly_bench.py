@@ -17,7 +17,7 @@ alternate --repeats times and the report gives medians, the hybrid's rows per la
 nginx's fixed response at the same connections (the HTTP floor) in the same run.
 
   /usr/bin/python3 bench/hybrid_keyonly_bench.py [--seconds 6] [--repeats 3] [--head 30000]
-      [--out build/bench/hybrid_keyonly]
+      [--rows 1] [--skip-setup] [--out build/bench/hybrid_keyonly]
 
 Loopback only, every run bounded by -d; about 2 minutes plus the example's setup (~1 min).
 """
@@ -74,16 +74,19 @@ def setup(out, head):
     return ex, users, products
 
 
-def write_bodies(path, users, products, count):
+def write_bodies(path, users, products, count, rows):
     keys = len(users) * len(products)
+    draws = zipf.zipf_ids(keys, 1.0, count * rows, seed=7)
     with open(path, "w") as f:
-        for rank in zipf.zipf_ids(keys, 1.0, count, seed=7):
-            u, p = pair(rank, users, products)
+        for b in range(count):
+            pairs = [pair(r, users, products) for r in draws[b * rows:(b + 1) * rows]]
             f.write(json.dumps({"inputs": [
-                {"name": "user_id", "datatype": "INT64", "shape": [1], "data": [u]},
-                {"name": "product_id", "datatype": "INT64", "shape": [1], "data": [p]},
-                {"name": "query", "datatype": "BYTES", "shape": [1], "data": [""]},
-                {"name": "ts", "datatype": "INT64", "shape": [1], "data": [TS]}]}) + "\n")
+                {"name": "user_id", "datatype": "INT64", "shape": [rows],
+                 "data": [u for u, _ in pairs]},
+                {"name": "product_id", "datatype": "INT64", "shape": [rows],
+                 "data": [p for _, p in pairs]},
+                {"name": "query", "datatype": "BYTES", "shape": [rows], "data": [""] * rows},
+                {"name": "ts", "datatype": "INT64", "shape": [rows], "data": [TS] * rows}]}) + "\n")
     return keys
 
 
@@ -94,9 +97,9 @@ def check_answers(base, bodies, count=200):
                    (ENDPOINT, "purchase")]
             if any(status != 200 for status, _ in got):
                 raise RuntimeError(f"not 200: {got}")
-            a, b = (next(o["data"][0] for o in g["outputs"] if o["name"] == "probability")
+            a, b = (next(o["data"] for o in g["outputs"] if o["name"] == "probability")
                     for _, g in got)
-            if abs(a - b) > 1e-6:
+            if len(a) != len(b) or any(abs(x - y) > 1e-6 for x, y in zip(a, b)):
                 raise RuntimeError(f"hybrid {a} != dynamic {b} for {line}")
 
 
@@ -110,7 +113,7 @@ def run(url, bodies, seconds):
 def measure(ex, out, bodies, args):
     strata = servers.Strata(STRATA, os.path.join(ex, "repo"), out, label="strata",
                             endpoints=os.path.join(out, "endpoints.yaml"),
-                            extra=["--tables", os.path.join(ex, "tables")])
+                            extra=["--tables", os.path.join(ex, "tables"), *args.serve_arg])
     runs = {"dynamic": [], "hybrid": []}
     with strata:
         base = strata.url("/v2/models")
@@ -137,20 +140,32 @@ def main():
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--head", type=int, default=30000)
-    parser.add_argument("--bodies", type=int, default=200000)
+    parser.add_argument("--bodies", type=int, default=100000)
+    parser.add_argument("--rows", type=int, default=1, help="(user, product) rows per request")
+    parser.add_argument("--serve-arg", action="append", default=[],
+                        help="extra `strata serve` flag, e.g. --serve-arg=--no-workload-sketches")
+    parser.add_argument("--skip-setup", action="store_true",
+                        help="reuse the example and head table an earlier run left in --out")
     parser.add_argument("--out", default=os.path.join(ROOT, "build", "bench", "hybrid_keyonly"))
     args = parser.parse_args()
+    args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
-    print("setting up the purchase example and the head table...", flush=True)
-    ex, users, products = setup(args.out, args.head)
-    bodies = os.path.join(args.out, "bodies.txt")
-    keys = write_bodies(bodies, users, products, args.bodies)
+    if not args.skip_setup:
+        print("setting up the purchase example and the head table...", flush=True)
+    if args.skip_setup:
+        ex = os.path.join(args.out, "example")
+        users = ids_of(os.path.join(ex, "data", "users.csv"), "user_id")
+        products = ids_of(os.path.join(ex, "data", "products.csv"), "product_id")
+    else:
+        ex, users, products = setup(args.out, args.head)
+    bodies = os.path.join(args.out, f"bodies_{args.rows}.txt")
+    keys = write_bodies(bodies, users, products, args.bodies, args.rows)
     runs, layers = measure(ex, args.out, bodies, args)
     floor = servers.nginx(args.out)
     with floor:
         nginx = run(floor.url("/"), bodies, args.seconds)
     d, h = (median(runs[p], "rps") for p in ("dynamic", "hybrid"))
-    report = {"keys": keys, "head": args.head, "connections": 64,
+    report = {"serve_args": args.serve_arg, "keys": keys, "head": args.head, "rows_per_request": args.rows, "connections": 64,
               "dynamic": {"rps": d, "p50_us": median(runs["dynamic"], "p50_us"),
                           "p99_us": median(runs["dynamic"], "p99_us")},
               "hybrid": {"rps": h, "p50_us": median(runs["hybrid"], "p50_us"),
