@@ -279,6 +279,7 @@ std::optional<HttpReply> RestHandler::ControlRoute(const HttpRequestView& reques
   }
   std::string model = segments[3];
   const std::string& action = segments[4];
+  if (absl::Status name = CheckControlName(model); !name.ok()) return FromStatus(name);
   if (action == "load" || action == "unload") {
     const bool load = action == "load";
     absl::Status body = CheckRepositoryBody(
@@ -314,6 +315,7 @@ std::optional<HttpReply> RestHandler::TableControlRoute(const HttpRequestView& r
   if (segments.size() != 5) return Error(404, fmt::format("no such endpoint: {}", request.target));
   std::string table = segments[3];
   const std::string& action = segments[4];
+  if (absl::Status name = CheckControlName(table); !name.ok()) return FromStatus(name);
   if (action == "load" || action == "unload") {
     const bool load = action == "load";
     absl::Status body = CheckRepositoryBody(

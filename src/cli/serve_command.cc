@@ -55,6 +55,7 @@ struct ServeFlags {
   std::string feature_log;                // served-feature log (JSON Lines); empty: none
   double feature_log_sample = 0.01;
   std::string feature_log_secret;  // the keyed hash's secret file
+  std::string trusted_key;         // Ed25519 public key (PEM) versions must be signed by
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -309,7 +310,8 @@ class ServeProcess {
          .key_log = key_log_,
          .workload_sketches = flags_.workload_sketches,
          .lenient_readiness = flags_.lenient_readiness,
-         .features = std::move(features_)},
+         .features = std::move(features_),
+         .artifact_verifier = flags_.tables.artifact_verifier},
         backends_);
     if (!core.ok()) return core.status();
     core_ = *std::move(core);
@@ -396,7 +398,34 @@ class ServeProcess {
   std::unique_ptr<api::RestServer> rest_;
 };
 
-int RunServe(const ServeFlags& flags) {
+// The verifier every model and RocksDB table version is checked by
+// (store/artifact_verifier.h): with --trusted-key, signatures are required.
+absl::StatusOr<std::shared_ptr<const store::ArtifactVerifier>> LoadArtifactVerifier(
+    const ServeFlags& flags) {
+  if (flags.trusted_key.empty()) {
+    spdlog::info(
+        "versions are checked against their SHA256SUMS when they have one; "
+        "no trusted key, so signatures are not required");
+    return std::make_shared<const store::ArtifactVerifier>();
+  }
+  absl::StatusOr<std::shared_ptr<const store::ArtifactVerifier>> verifier =
+      store::ArtifactVerifier::WithTrustedKeyFile(flags.trusted_key);
+  if (verifier.ok()) {
+    spdlog::info("model and table versions must carry a SHA256SUMS signed by --trusted-key {}",
+                 flags.trusted_key);
+  }
+  return verifier;
+}
+
+int RunServe(const ServeFlags& given) {
+  ServeFlags flags = given;
+  absl::StatusOr<std::shared_ptr<const store::ArtifactVerifier>> verifier =
+      LoadArtifactVerifier(flags);
+  if (!verifier.ok()) {
+    spdlog::error("{}", std::string(verifier.status().message()));
+    return 2;
+  }
+  flags.tables.artifact_verifier = *verifier;
   ServeProcess process(flags);
   if (std::optional<StartError> error = process.Start()) {
     spdlog::error("{}", std::string(error->status.message()));
@@ -555,6 +584,12 @@ void AddFeatureFlags(CLI::App& serve, ServeFlags& flags) {
                   "Share of served rows written to --feature-log")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  serve
+      .add_option("--trusted-key", flags.trusted_key,
+                  "Ed25519 public key (PEM): every model and table version must carry a "
+                  "SHA256SUMS signed by it (SHA256SUMS.sig), else it is refused "
+                  "(docs/security.md)")
+      ->check(CLI::ExistingFile);
   serve.add_option("--feature-log-secret", flags.feature_log_secret,
                    "File holding the secret (at least 16 bytes) entity keys are hashed with "
                    "in --feature-log");
