@@ -7,12 +7,14 @@
 #define STRATA_API_REST_HANDLER_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "api/audit_log.h"
 #include "api/body_budget.h"
 #include "serving/server_core.h"
 
@@ -29,6 +31,8 @@ struct HttpRequestView {
   // The body's share of the server's body budget, which an inflated body
   // grows (503 when it cannot); null: only max_body_bytes bounds it.
   BodyReservation* body_reservation = nullptr;
+  // The client's "address:port", for the audit log; empty when unknown.
+  std::string_view remote_address = {};
 };
 
 struct HttpReply {
@@ -45,6 +49,9 @@ struct RestHandlerOptions {
   // Model and table control (/v2/repository/...): off unless asked for,
   // since it changes what the server serves.
   bool control_api = false;
+  // Every control call (/v2/repository/...) is recorded here when set
+  // (`--audit-log`); must outlive the handler.
+  std::shared_ptr<AuditLog> audit_log = nullptr;
 };
 
 class RestHandler {
@@ -72,6 +79,10 @@ class RestHandler {
 
   HttpReply AdvisorRoute(const HttpRequestView& request,
                          const std::vector<std::string>& segments) const;
+  // ControlRoute, recording the call and its answer in the audit log.
+  std::optional<HttpReply> AuditedControlRoute(const HttpRequestView& request,
+                                               const std::vector<std::string>& segments,
+                                               ReplyCallback& done) const;
   std::optional<HttpReply> ControlRoute(const HttpRequestView& request,
                                         const std::vector<std::string>& segments,
                                         ReplyCallback& done) const;

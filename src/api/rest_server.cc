@@ -181,6 +181,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         .accept_encoding = ToView(req[http::field::accept_encoding]),
         .max_body_bytes = state_.options.max_body_bytes,
         .body_reservation = &reservation_,
+        .remote_address = RemoteAddress(),
     };
     const After after = req.keep_alive() ? After::kReadNext : After::kClose;
     state_.handler.Handle(view, [self = shared_from_this(), after](HttpReply reply) {
@@ -234,6 +235,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     response_ = {};
   }
 
+  // The client's "address:port" (the audit log's "remote"), found once.
+  std::string_view RemoteAddress() {
+    if (remote_.empty()) {
+      beast::error_code ec;
+      const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+      if (!ec) remote_ = fmt::format("{}:{}", peer.address().to_string(), peer.port());
+    }
+    return remote_;
+  }
+
   // One JSON line per request: never the payload, only what an operator needs.
   void LogAccess(const HttpReply& reply) {
     const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -265,6 +276,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   beast::tcp_stream stream_;
+  std::string remote_;  // RemoteAddress()
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;

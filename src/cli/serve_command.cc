@@ -1,5 +1,7 @@
 #include "cli/serve_command.h"
 
+#include <openssl/rand.h>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -12,6 +14,7 @@
 #include "cli/builtin_backends.h"
 #include "cli/byte_size.h"
 #include "cli/table_stores.h"
+#include "features/keyed_hash.h"
 #include "fmt/format.h"
 #include "serving/endpoint_config.h"
 #include "serving/feature_tables.h"
@@ -56,6 +59,9 @@ struct ServeFlags {
   double feature_log_sample = 0.01;
   std::string feature_log_secret;  // the keyed hash's secret file
   std::string trusted_key;         // Ed25519 public key (PEM) versions must be signed by
+  std::string key_hash_secret;     // HMAC secret of keys in the key log and sketches
+  bool key_log_raw_keys = false;   // raw keys in the key log and sketches (opt-in)
+  std::string audit_log;           // JSON Lines of control API calls; empty: none
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -236,6 +242,7 @@ class ServeProcess {
     if (absl::Status s = ParseLimits(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildEndpoints(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildFeatureServices(); !s.ok()) return StartError{s, 2};
+    if (absl::Status s = BuildKeyHasher(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = OpenKeyLog(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildCore(); !s.ok()) return StartError{s, 1};
     CountReadyModels();
@@ -290,10 +297,44 @@ class ServeProcess {
     return absl::OkStatus();
   }
 
+  // Keys in the key log and the live sketches are keyed hashes (HMAC-SHA256)
+  // unless --key-log-raw-keys: with --key-hash-secret's secret, else with a
+  // random secret of this process (hashes do not join across restarts).
+  absl::Status BuildKeyHasher() {
+    if (flags_.key_log_raw_keys) {
+      spdlog::warn("--key-log-raw-keys: the key log and live sketches hold raw key values");
+      return absl::OkStatus();
+    }
+    std::optional<features::KeyedHasher> hasher;
+    if (!flags_.key_hash_secret.empty()) {
+      absl::StatusOr<features::KeyedHasher> read =
+          features::KeyedHasher::FromFile(flags_.key_hash_secret);
+      if (!read.ok()) return read.status();
+      hasher.emplace(*std::move(read));
+      spdlog::info(
+          "keys in the key log and live sketches are hashed (HMAC-SHA256, "
+          "--key-hash-secret)");
+    } else {
+      unsigned char secret[32];
+      if (RAND_bytes(secret, sizeof(secret)) != 1) {
+        return absl::InternalError("cannot generate a key hash secret");
+      }
+      hasher.emplace(std::string(reinterpret_cast<const char*>(secret), sizeof(secret)));
+      spdlog::info(
+          "keys in the key log and live sketches are hashed with an ephemeral "
+          "per-process secret (give --key-hash-secret FILE for stable hashes)");
+    }
+    key_hasher_ = [hasher = *std::move(hasher)](std::string_view key) { return hasher.Hash(key); };
+    return absl::OkStatus();
+  }
+
   absl::Status OpenKeyLog() {
     if (flags_.key_log.empty()) return absl::OkStatus();
-    absl::StatusOr<std::unique_ptr<serving::KeyLog>> opened = serving::KeyLog::Open(
-        {.path = flags_.key_log, .sample = flags_.key_log_sample, .hash = flags_.key_log_hash});
+    absl::StatusOr<std::unique_ptr<serving::KeyLog>> opened =
+        serving::KeyLog::Open({.path = flags_.key_log,
+                               .sample = flags_.key_log_sample,
+                               .hash = flags_.key_log_hash,
+                               .key_hasher = key_hasher_});
     if (!opened.ok()) return opened.status();
     key_log_ = *std::move(opened);
     return absl::OkStatus();
@@ -309,6 +350,7 @@ class ServeProcess {
          .tables = endpoints_.tables,
          .key_log = key_log_,
          .workload_sketches = flags_.workload_sketches,
+         .workload = {.key_hasher = key_hasher_},
          .lenient_readiness = flags_.lenient_readiness,
          .features = std::move(features_),
          .artifact_verifier = flags_.tables.artifact_verifier},
@@ -327,8 +369,14 @@ class ServeProcess {
   }
 
   absl::Status StartRest() {
+    std::shared_ptr<api::AuditLog> audit_log;
+    if (!flags_.audit_log.empty()) {
+      absl::StatusOr<std::unique_ptr<api::AuditLog>> opened = api::AuditLog::Open(flags_.audit_log);
+      if (!opened.ok()) return opened.status();
+      audit_log = *std::move(opened);
+    }
     handler_ = std::make_unique<api::RestHandler>(
-        *core_, api::RestHandlerOptions{.control_api = flags_.control_api});
+        *core_, api::RestHandlerOptions{.control_api = flags_.control_api, .audit_log = audit_log});
     api::RestServerOptions options{
         .host = flags_.host,
         .port = flags_.port,
@@ -388,6 +436,7 @@ class ServeProcess {
   size_t body_budget_ = 0;
   LoadedEndpoints endpoints_;  // moved into the core
   std::shared_ptr<serving::KeyLog> key_log_;
+  serving::KeyHasher key_hasher_;  // null: raw keys (--key-log-raw-keys)
   serving::FeatureServices features_;
   const runtime::BackendRegistry backends_ = BuiltinBackends();
   std::unique_ptr<serving::ServerCore> core_;
@@ -449,6 +498,9 @@ void AddRepositoryFlags(CLI::App& serve, ServeFlags& flags) {
                   "configs; 0 disables watching")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  serve.add_option("--audit-log", flags.audit_log,
+                   "Append one JSON line per control API call (time, remote address, action, "
+                   "target, status, outcome) to this file");
   serve.add_flag("--control-api", flags.control_api,
                  "Enable model control: POST /v2/repository/index and "
                  "/v2/repository/models/{m}/{load,unload,rollback,default,labels}, "
@@ -505,7 +557,17 @@ void AddEndpointFlags(CLI::App& serve, ServeFlags& flags) {
                   "Share of rows written to the key log, in (0, 1]")
       ->capture_default_str();
   serve.add_flag("--key-log-hash", flags.key_log_hash,
-                 "Write a 64-bit fingerprint of each key instead of its values");
+                 "With --key-log-raw-keys: write a 64-bit fingerprint of each key instead "
+                 "of its values (keys are keyed hashes by default)");
+  serve
+      .add_option("--key-hash-secret", flags.key_hash_secret,
+                  "File holding the secret (at least 16 bytes) of the keyed hash "
+                  "(HMAC-SHA256) the key log and live sketches write instead of keys; "
+                  "default: a random secret per process")
+      ->check(CLI::ExistingFile);
+  serve.add_flag("--key-log-raw-keys", flags.key_log_raw_keys,
+                 "Write raw key values to the key log and the live sketches (and allow "
+                 "exporting hot keys) instead of keyed hashes");
   serve.add_flag("--workload-sketches,!--no-workload-sketches", flags.workload_sketches,
                  "Keep a live workload sketch (requests, distinct keys, heavy hitters, "
                  "entropy; about 4 MiB, at most 6.5 MiB) per endpoint with key columns, "

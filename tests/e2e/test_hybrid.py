@@ -69,7 +69,7 @@ class HybridEndpointTest(unittest.TestCase):
         cls.endpoints = endpoints
         cls.key_log = os.path.join(cls.dir, "keys.jsonl")
         cls.server = StrataServer(cls.repository, ["--endpoints", endpoints, *POLL,
-                                                   "--key-log", cls.key_log]).__enter__()
+                                                   "--key-log", cls.key_log, "--key-log-raw-keys"]).__enter__()
 
     @classmethod
     def tearDownClass(cls):
