@@ -165,5 +165,58 @@ class VerifiedArtifactsTest(unittest.TestCase):
             self.assertEqual(self.infer_version(server), "1")
 
 
+    def test_no_log_holds_a_raw_key_value(self):
+        source = os.path.join(self.dir, "in.csv")
+        xgb_example.write_csv(source, 5)
+        code, _, err = run_strata(
+            "batch", "-r", self.repository, "-m", MODEL, "--progress", "off",
+            *xgb_example.MAP, "-i", source, "-k", "id:INT64,name", "-t", "scores",
+            "--job-id", "1")
+        self.assertEqual(code, 0, err)
+        endpoints = os.path.join(self.dir, "strata.yaml")
+        with open(endpoints, "w") as f:
+            f.write("endpoints:\n  scores: {plan: static, table: scores, default: 0}\n")
+        key_log = os.path.join(self.dir, "keys.jsonl")
+        audit_log = os.path.join(self.dir, "audit.jsonl")
+        secret_id, secret_name = 987654321, "secret-user-name-xyz"
+        body = {"inputs": [
+            {"name": "id", "datatype": "INT64", "shape": [2], "data": [secret_id, 1]},
+            {"name": "name", "datatype": "BYTES", "shape": [2],
+             "data": [secret_name, "row 1"]}]}
+        server = StrataServer(self.repository, [
+            *CONTROL, "--endpoints", endpoints, "--key-log", key_log,
+            "--audit-log", audit_log, "--access-log"])
+        with server:
+            for _ in range(3):
+                status, reply, _ = server.infer("scores", body)
+                self.assertEqual(status, 200, reply)
+            status, advisor, _ = server.request("GET", "/v2/advisor/scores")
+            self.assertEqual(status, 200, advisor)
+            self.assertTrue(advisor["hashed_keys"])
+            self.assertNotIn(secret_name, json.dumps(advisor))
+            self.assertEqual(server.request("POST", "/v2/repository/models/%2e%2e/load",
+                                            {})[0], 400)
+            self.assertEqual(server.request("POST", f"/v2/repository/models/{MODEL}/load",
+                                            {})[0], 200)
+            server.request("POST", "/v2/repository/tables/scores/labels",
+                           {"label": "stable", "version": 1})
+            server_log = server.log_text()
+        with open(key_log) as f:
+            keys = [json.loads(line) for line in f]
+        self.assertEqual(len(keys), 6)
+        self.assertTrue(all(set(k) == {"ts", "endpoint", "key_hash"} for k in keys), keys)
+        with open(audit_log) as f:
+            audit = [json.loads(line) for line in f]
+        self.assertEqual([(a["action"], a["target"], a["status"]) for a in audit],
+                         [("models.load", "..", 400), ("models.load", MODEL, 200),
+                          ("tables.labels", "scores", 200)])
+        self.assertTrue(all(a["remote"].startswith("127.0.0.1:") and a["ts"] for a in audit))
+        self.assertIn("ephemeral", server_log)
+        for name, text in (("key log", json.dumps(keys)), ("audit log", json.dumps(audit)),
+                           ("server and access log", server_log)):
+            self.assertNotIn(secret_name, text, name)
+            self.assertNotIn(str(secret_id), text, name)
+
+
 if __name__ == "__main__":
     unittest.main()
