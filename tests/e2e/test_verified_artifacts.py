@@ -73,8 +73,9 @@ class VerifiedArtifactsTest(unittest.TestCase):
         changes model.json after (still valid JSON)."""
         target = os.path.join(self.model_dir, str(version))
         shutil.copytree(os.path.join(self.model_dir, "1"), target,
-                        ignore=shutil.ignore_patterns("SHA256SUMS.sig"))
-        write_sums(target)
+                        ignore=shutil.ignore_patterns("SHA256SUMS*"))
+        code, out, err = run_strata("model", "checksum", target)
+        assert code == 0, out + err
         if tamper:
             with open(os.path.join(target, "model.json"), "a") as f:
                 f.write(" ")
