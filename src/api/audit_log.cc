@@ -31,8 +31,7 @@ std::string ReplyMessage(std::string_view body) {
   doc.Parse(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject()) return "";
   for (const char* field : {"message", "error"}) {
-    auto it = doc.FindMember(field);
-    if (it != doc.MemberEnd() && it->value.IsString()) return it->value.GetString();
+    if (doc.HasMember(field) && doc[field].IsString()) return doc[field].GetString();
   }
   return "";
 }
