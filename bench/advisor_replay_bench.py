@@ -192,7 +192,7 @@ def main():
                 for s in exponents:
                     f.write(f"  day1_{tag(s)}: {{plan: hybrid, table: none_yet, key: [id], "
                             f"model: {MODEL}}}\n")
-            server = serve("day1", repo, endpoints, ["--key-log", key_log])
+            server = serve("day1", repo, endpoints, ["--key-log", key_log, "--key-log-raw-keys"])
             client = Client(server.port, samples, args.rows, args.connections)
             for s in exponents:
                 t0 = time.monotonic()

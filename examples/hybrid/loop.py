@@ -143,7 +143,7 @@ def main():
     rng = random.Random(2026)
     print(f"[1/4] serve: hybrid endpoint 'scores' (table 'head' empty, model {MODEL}), "
           f"key log {key_log}")
-    server = Server(strata, repository, ["--endpoints", endpoints, "--key-log", key_log,
+    server = Server(strata, repository, ["--endpoints", endpoints, "--key-log", key_log, "--key-log-raw-keys",
                                          "--poll-interval-ms", "200"],
                     os.path.join(work, "serve.log"))
     failed = False

@@ -193,4 +193,15 @@ std::string EncodeMessage(std::string_view message) {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
+absl::Status CheckControlName(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= 256 && name.front() != '.';
+  for (char c : name) {
+    ok = ok && c != '/' && c != '\\' && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+  }
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      "not a valid model or table name: names cannot be empty, start with '.', or hold '/', "
+      "'\\' or control characters");
+}
+
 }  // namespace strata::api

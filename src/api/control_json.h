@@ -46,6 +46,12 @@ absl::StatusOr<LabelBody> DecodeLabelBody(std::string_view body);
 // JSON object, another key, a parameter strata does not honour.
 absl::Status CheckRepositoryBody(RepositoryAction action, std::string_view body);
 
+// Checks a model or table name taken from a control route (after percent
+// decoding): INVALID_ARGUMENT for a name that could reach outside the
+// repository: empty, starting with '.' (".", ".."), holding '/', '\\' or a
+// control character. Checked before any control operation runs.
+absl::Status CheckControlName(std::string_view name);
+
 // {"message": ...}
 std::string EncodeMessage(std::string_view message);
 

@@ -220,7 +220,7 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
                                : Json(503, EncodeServerNotReady(not_ready));
     }
   }
-  if (segments[1] == "repository") return ControlRoute(request, segments, done);
+  if (segments[1] == "repository") return AuditedControlRoute(request, segments, done);
   if (segments[1] == "advisor") return AdvisorRoute(request, segments);
   if (segments[1] == "models" && segments.size() == 3 && segments[2] == "stats") {
     if (request.method != "GET") return MethodNotAllowed(request, "GET");
@@ -328,6 +328,21 @@ HttpReply NoSuchAction(const std::string& action) {
 
 }  // namespace
 
+std::optional<HttpReply> RestHandler::AuditedControlRoute(const HttpRequestView& request,
+                                                          const std::vector<std::string>& segments,
+                                                          ReplyCallback& done) const {
+  if (!options_.audit_log) return ControlRoute(request, segments, done);
+  auto entry =
+      std::make_shared<const AuditEntry>(DescribeControlCall(segments, request.remote_address));
+  ReplyCallback audited = [audit = options_.audit_log, entry, done](HttpReply reply) {
+    audit->Record(*entry, reply.status, reply.body);
+    done(std::move(reply));
+  };
+  std::optional<HttpReply> reply = ControlRoute(request, segments, audited);
+  if (reply) options_.audit_log->Record(*entry, reply->status, reply->body);
+  return reply;
+}
+
 std::optional<HttpReply> RestHandler::ControlRoute(const HttpRequestView& request,
                                                    const std::vector<std::string>& segments,
                                                    ReplyCallback& done) const {
@@ -354,6 +369,7 @@ std::optional<HttpReply> RestHandler::ControlRoute(const HttpRequestView& reques
   }
   std::string model = segments[3];
   const std::string& action = segments[4];
+  if (absl::Status name = CheckControlName(model); !name.ok()) return FromStatus(name);
   if (action == "load" || action == "unload") {
     const bool load = action == "load";
     absl::Status body = CheckRepositoryBody(
@@ -389,6 +405,7 @@ std::optional<HttpReply> RestHandler::TableControlRoute(const HttpRequestView& r
   if (segments.size() != 5) return Error(404, fmt::format("no such endpoint: {}", request.target));
   std::string table = segments[3];
   const std::string& action = segments[4];
+  if (absl::Status name = CheckControlName(table); !name.ok()) return FromStatus(name);
   if (action == "load" || action == "unload") {
     const bool load = action == "load";
     absl::Status body = CheckRepositoryBody(

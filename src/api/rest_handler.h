@@ -7,6 +7,7 @@
 #define STRATA_API_REST_HANDLER_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "api/access_guard.h"
+#include "api/audit_log.h"
 #include "api/body_budget.h"
 #include "serving/server_core.h"
 
@@ -31,6 +33,8 @@ struct HttpRequestView {
   // The body's share of the server's body budget, which an inflated body
   // grows (503 when it cannot); null: only max_body_bytes bounds it.
   BodyReservation* body_reservation = nullptr;
+  // The client's "address:port", for the audit log; empty when unknown.
+  std::string_view remote_address = {};
 };
 
 struct HttpReply {
@@ -56,6 +60,9 @@ struct RestHandlerOptions {
   // API keys, scopes and tenants' rate limits; null: every route is open.
   // Must outlive the handler.
   const AccessGuard* guard = nullptr;
+  // Every control call (/v2/repository/...) is recorded here when set
+  // (`--audit-log`); must outlive the handler.
+  std::shared_ptr<AuditLog> audit_log = nullptr;
 };
 
 class RestHandler {
@@ -90,6 +97,10 @@ class RestHandler {
 
   HttpReply AdvisorRoute(const HttpRequestView& request,
                          const std::vector<std::string>& segments) const;
+  // ControlRoute, recording the call and its answer in the audit log.
+  std::optional<HttpReply> AuditedControlRoute(const HttpRequestView& request,
+                                               const std::vector<std::string>& segments,
+                                               ReplyCallback& done) const;
   std::optional<HttpReply> ControlRoute(const HttpRequestView& request,
                                         const std::vector<std::string>& segments,
                                         ReplyCallback& done) const;

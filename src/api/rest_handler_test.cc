@@ -1,5 +1,6 @@
 #include "api/rest_handler.h"
 
+#include "api/control_json.h"
 #include "gtest/gtest.h"
 #include "serving/testing/fake_repository.h"
 
@@ -207,6 +208,25 @@ TEST_F(RestHandlerTest, ErrorsHaveTheRightStatus) {
             415);
   EXPECT_EQ(handler_->HandleForTest({"POST", "/v2/models/good/infer", ok_body, "", "10"}).status,
             400);
+}
+
+TEST(CheckControlNameTest, RefusesNamesThatCouldLeaveTheRepository) {
+  for (const char* good : {"adder", "breast_cancer_xgb", "scores.v2", "a-b"}) {
+    EXPECT_TRUE(CheckControlName(good).ok()) << good;
+  }
+  for (std::string_view bad :
+       {std::string_view(""), std::string_view("."), std::string_view(".."),
+        std::string_view("../etc"), std::string_view("/etc/passwd"), std::string_view("a/../b"),
+        std::string_view("..\\x"), std::string_view("a\0b", 3), std::string_view(".hidden")}) {
+    EXPECT_EQ(CheckControlName(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(SplitPathTest, PercentEncodedTricksDecodeToNamesTheCheckRefuses) {
+  const std::vector<std::string> segments = SplitPath("/v2/repository/models/%2e%2e%2fetc/load");
+  ASSERT_EQ(segments.size(), 5u);
+  EXPECT_EQ(segments[3], "../etc");
+  EXPECT_FALSE(CheckControlName(segments[3]).ok());
 }
 
 }  // namespace

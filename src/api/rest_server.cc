@@ -225,6 +225,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         .authorization = ToView(req[http::field::authorization]),
         .max_body_bytes = state_.options.max_body_bytes,
         .body_reservation = &reservation_,
+        .remote_address = RemoteAddress(),
     };
     const After after = req.keep_alive() ? After::kReadNext : After::kClose;
     handler_.Handle(view, [self = shared_from_this(), after](HttpReply reply) {
@@ -278,6 +279,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     response_ = {};
   }
 
+  // The client's "address:port" (the audit log's "remote"), found once.
+  std::string_view RemoteAddress() {
+    if (remote_.empty()) {
+      beast::error_code ec;
+      const tcp::endpoint peer = Lowest().socket().remote_endpoint(ec);
+      if (!ec) remote_ = fmt::format("{}:{}", peer.address().to_string(), peer.port());
+    }
+    return remote_;
+  }
+
   // One JSON line per request: never the payload, only what an operator needs.
   void LogAccess(const HttpReply& reply) {
     const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -314,6 +325,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   std::shared_ptr<ssl::context> tls_;  // null for plain HTTP
   Stream stream_;
+  std::string remote_;  // RemoteAddress()
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;

@@ -1,11 +1,13 @@
 #include "cli/model_command.h"
 
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "api/http_client.h"
 #include "fmt/format.h"
+#include "store/artifact_verifier.h"
 
 namespace strata::cli {
 namespace {
@@ -27,6 +29,25 @@ CLI::App* AddAction(CLI::App& model, const std::string& name, const std::string&
   action->add_option("model", flags->model, "Model name")->required();
   action->add_option("--url", flags->url, "The server's HTTP address")->capture_default_str();
   return action;
+}
+
+// `strata model checksum DIR`: writes DIR/SHA256SUMS listing every file of
+// a model or table version directory (docs/security.md).
+int WriteChecksums(const std::string& dir) {
+  absl::StatusOr<std::string> sums = store::ChecksumsOf(dir);
+  if (!sums.ok()) {
+    std::cerr << sums.status().message() << "\n";
+    return 1;
+  }
+  const std::filesystem::path path = std::filesystem::path(dir) / store::kChecksumsFile;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << *sums;
+  if (!out.flush()) {
+    std::cerr << "cannot write " << path.string() << "\n";
+    return 1;
+  }
+  std::cout << "wrote " << path.string() << "\n";
+  return 0;
 }
 
 }  // namespace
@@ -57,6 +78,14 @@ void AddModelCommand(CLI::App& app) {
   label->callback([flags] {
     throw CLI::RuntimeError(Call(*flags, "labels", LabelBody(flags->label, flags->version)));
   });
+  CLI::App* checksum = model->add_subcommand(
+      "checksum",
+      "Write SHA256SUMS in a model (or table) version directory, listing every file it holds; "
+      "sign it with openssl for `serve --trusted-key` (docs/security.md)");
+  checksum->add_option("dir", flags->model, "Version directory, e.g. models/adder/3")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  checksum->callback([flags] { throw CLI::RuntimeError(WriteChecksums(flags->model)); });
 }
 
 int CallControl(const ControlCall& call, const std::string& action, const std::string& body) {

@@ -1,5 +1,7 @@
 #include "cli/serve_command.h"
 
+#include <openssl/rand.h>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -13,6 +15,7 @@
 #include "cli/byte_size.h"
 #include "cli/security_flags.h"
 #include "cli/table_stores.h"
+#include "features/keyed_hash.h"
 #include "fmt/format.h"
 #include "serving/endpoint_config.h"
 #include "serving/feature_tables.h"
@@ -57,6 +60,10 @@ struct ServeFlags {
   double feature_log_sample = 0.01;
   std::string feature_log_secret;  // the keyed hash's secret file
   SecurityFlags security;          // TLS, admin port, API keys
+  std::string trusted_key;         // Ed25519 public key (PEM) versions must be signed by
+  std::string key_hash_secret;     // HMAC secret of keys in the key log and sketches
+  bool key_log_raw_keys = false;   // raw keys in the key log and sketches (opt-in)
+  std::string audit_log;           // JSON Lines of control API calls; empty: none
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -237,6 +244,7 @@ class ServeProcess {
     if (absl::Status s = ParseLimits(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildEndpoints(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildFeatureServices(); !s.ok()) return StartError{s, 2};
+    if (absl::Status s = BuildKeyHasher(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = OpenKeyLog(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = OpenGuard(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildCore(); !s.ok()) return StartError{s, 1};
@@ -295,10 +303,44 @@ class ServeProcess {
     return absl::OkStatus();
   }
 
+  // Keys in the key log and the live sketches are keyed hashes (HMAC-SHA256)
+  // unless --key-log-raw-keys: with --key-hash-secret's secret, else with a
+  // random secret of this process (hashes do not join across restarts).
+  absl::Status BuildKeyHasher() {
+    if (flags_.key_log_raw_keys) {
+      spdlog::warn("--key-log-raw-keys: the key log and live sketches hold raw key values");
+      return absl::OkStatus();
+    }
+    std::optional<features::KeyedHasher> hasher;
+    if (!flags_.key_hash_secret.empty()) {
+      absl::StatusOr<features::KeyedHasher> read =
+          features::KeyedHasher::FromFile(flags_.key_hash_secret);
+      if (!read.ok()) return read.status();
+      hasher.emplace(*std::move(read));
+      spdlog::info(
+          "keys in the key log and live sketches are hashed (HMAC-SHA256, "
+          "--key-hash-secret)");
+    } else {
+      unsigned char secret[32];
+      if (RAND_bytes(secret, sizeof(secret)) != 1) {
+        return absl::InternalError("cannot generate a key hash secret");
+      }
+      hasher.emplace(std::string(reinterpret_cast<const char*>(secret), sizeof(secret)));
+      spdlog::info(
+          "keys in the key log and live sketches are hashed with an ephemeral "
+          "per-process secret (give --key-hash-secret FILE for stable hashes)");
+    }
+    key_hasher_ = [hasher = *std::move(hasher)](std::string_view key) { return hasher.Hash(key); };
+    return absl::OkStatus();
+  }
+
   absl::Status OpenKeyLog() {
     if (flags_.key_log.empty()) return absl::OkStatus();
-    absl::StatusOr<std::unique_ptr<serving::KeyLog>> opened = serving::KeyLog::Open(
-        {.path = flags_.key_log, .sample = flags_.key_log_sample, .hash = flags_.key_log_hash});
+    absl::StatusOr<std::unique_ptr<serving::KeyLog>> opened =
+        serving::KeyLog::Open({.path = flags_.key_log,
+                               .sample = flags_.key_log_sample,
+                               .hash = flags_.key_log_hash,
+                               .key_hasher = key_hasher_});
     if (!opened.ok()) return opened.status();
     key_log_ = *std::move(opened);
     return absl::OkStatus();
@@ -321,8 +363,10 @@ class ServeProcess {
          .tables = endpoints_.tables,
          .key_log = key_log_,
          .workload_sketches = flags_.workload_sketches,
+         .workload = {.key_hasher = key_hasher_},
          .lenient_readiness = flags_.lenient_readiness,
-         .features = std::move(features_)},
+         .features = std::move(features_),
+         .artifact_verifier = flags_.tables.artifact_verifier},
         backends_);
     if (!core.ok()) return core.status();
     core_ = *std::move(core);
@@ -338,17 +382,25 @@ class ServeProcess {
   }
 
   absl::Status StartRest() {
+    std::shared_ptr<api::AuditLog> audit_log;
+    if (!flags_.audit_log.empty()) {
+      absl::StatusOr<std::unique_ptr<api::AuditLog>> opened = api::AuditLog::Open(flags_.audit_log);
+      if (!opened.ok()) return opened.status();
+      audit_log = *std::move(opened);
+    }
     const bool admin = flags_.security.admin_port >= 0;
     handler_ = std::make_unique<api::RestHandler>(
         *core_, api::RestHandlerOptions{
                     .control_api = flags_.control_api,
                     .listener = admin ? api::RestListener::kPublic : api::RestListener::kAll,
-                    .guard = guard_.get()});
+                    .guard = guard_.get(),
+                    .audit_log = audit_log});
     if (admin) {
       admin_handler_ = std::make_unique<api::RestHandler>(
           *core_, api::RestHandlerOptions{.control_api = flags_.control_api,
                                           .listener = api::RestListener::kAdmin,
-                                          .guard = guard_.get()});
+                                          .guard = guard_.get(),
+                                          .audit_log = audit_log});
     }
     api::RestServerOptions options{
         .host = flags_.host,
@@ -417,6 +469,7 @@ class ServeProcess {
   size_t body_budget_ = 0;
   LoadedEndpoints endpoints_;  // moved into the core
   std::shared_ptr<serving::KeyLog> key_log_;
+  serving::KeyHasher key_hasher_;  // null: raw keys (--key-log-raw-keys)
   serving::FeatureServices features_;
   const runtime::BackendRegistry backends_ = BuiltinBackends();
   std::unique_ptr<serving::ServerCore> core_;
@@ -429,7 +482,34 @@ class ServeProcess {
   std::unique_ptr<api::RestServer> rest_;
 };
 
-int RunServe(const ServeFlags& flags) {
+// The verifier every model and RocksDB table version is checked by
+// (store/artifact_verifier.h): with --trusted-key, signatures are required.
+absl::StatusOr<std::shared_ptr<const store::ArtifactVerifier>> LoadArtifactVerifier(
+    const ServeFlags& flags) {
+  if (flags.trusted_key.empty()) {
+    spdlog::info(
+        "versions are checked against their SHA256SUMS when they have one; "
+        "no trusted key, so signatures are not required");
+    return std::make_shared<const store::ArtifactVerifier>();
+  }
+  absl::StatusOr<std::shared_ptr<const store::ArtifactVerifier>> verifier =
+      store::ArtifactVerifier::WithTrustedKeyFile(flags.trusted_key);
+  if (verifier.ok()) {
+    spdlog::info("model and table versions must carry a SHA256SUMS signed by --trusted-key {}",
+                 flags.trusted_key);
+  }
+  return verifier;
+}
+
+int RunServe(const ServeFlags& given) {
+  ServeFlags flags = given;
+  absl::StatusOr<std::shared_ptr<const store::ArtifactVerifier>> verifier =
+      LoadArtifactVerifier(flags);
+  if (!verifier.ok()) {
+    spdlog::error("{}", std::string(verifier.status().message()));
+    return 2;
+  }
+  flags.tables.artifact_verifier = *verifier;
   ServeProcess process(flags);
   if (std::optional<StartError> error = process.Start()) {
     spdlog::error("{}", std::string(error->status.message()));
@@ -453,6 +533,9 @@ void AddRepositoryFlags(CLI::App& serve, ServeFlags& flags) {
                   "configs; 0 disables watching")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  serve.add_option("--audit-log", flags.audit_log,
+                   "Append one JSON line per control API call (time, remote address, action, "
+                   "target, status, outcome) to this file");
   serve.add_flag("--control-api", flags.control_api,
                  "Enable model control: POST /v2/repository/index and "
                  "/v2/repository/models/{m}/{load,unload,rollback,default,labels}, "
@@ -509,7 +592,17 @@ void AddEndpointFlags(CLI::App& serve, ServeFlags& flags) {
                   "Share of rows written to the key log, in (0, 1]")
       ->capture_default_str();
   serve.add_flag("--key-log-hash", flags.key_log_hash,
-                 "Write a 64-bit fingerprint of each key instead of its values");
+                 "With --key-log-raw-keys: write a 64-bit fingerprint of each key instead "
+                 "of its values (keys are keyed hashes by default)");
+  serve
+      .add_option("--key-hash-secret", flags.key_hash_secret,
+                  "File holding the secret (at least 16 bytes) of the keyed hash "
+                  "(HMAC-SHA256) the key log and live sketches write instead of keys; "
+                  "default: a random secret per process")
+      ->check(CLI::ExistingFile);
+  serve.add_flag("--key-log-raw-keys", flags.key_log_raw_keys,
+                 "Write raw key values to the key log and the live sketches (and allow "
+                 "exporting hot keys) instead of keyed hashes");
   serve.add_flag("--workload-sketches,!--no-workload-sketches", flags.workload_sketches,
                  "Keep a live workload sketch (requests, distinct keys, heavy hitters, "
                  "entropy; about 4 MiB, at most 6.5 MiB) per endpoint with key columns, "
@@ -588,6 +681,12 @@ void AddFeatureFlags(CLI::App& serve, ServeFlags& flags) {
                   "Share of served rows written to --feature-log")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  serve
+      .add_option("--trusted-key", flags.trusted_key,
+                  "Ed25519 public key (PEM): every model and table version must carry a "
+                  "SHA256SUMS signed by it (SHA256SUMS.sig), else it is refused "
+                  "(docs/security.md)")
+      ->check(CLI::ExistingFile);
   serve.add_option("--feature-log-secret", flags.feature_log_secret,
                    "File holding the secret (at least 16 bytes) entity keys are hashed with "
                    "in --feature-log");

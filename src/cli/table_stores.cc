@@ -63,7 +63,9 @@ absl::StatusOr<std::unique_ptr<store::TableStore>> CreateTableStore(const TableS
     root = (std::filesystem::path(repository) / "tables").string();
   }
   absl::StatusOr<std::unique_ptr<store::RocksDbTableStore>> rocks =
-      store::RocksDbTableStore::Create({.root = root, .block_cache_bytes = *cache});
+      store::RocksDbTableStore::Create({.root = root,
+                                        .block_cache_bytes = *cache,
+                                        .artifact_verifier = flags.artifact_verifier});
   if (!rocks.ok()) return rocks.status();
   return std::unique_ptr<store::TableStore>(*std::move(rocks));
 }

@@ -9,6 +9,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
+#include "store/artifact_verifier.h"
 #include "store/table_store.h"
 
 namespace strata::cli {
@@ -20,6 +21,9 @@ struct TableStoreFlags {
   std::string block_cache = "256MiB";
   int redis_grace_seconds = 300;
   int redis_timeout_ms = 1000;  // connect and each command
+  // RocksDB versions' files checked before they open (`serve --trusted-key`);
+  // null: SHA256SUMS checked when present.
+  std::shared_ptr<const store::ArtifactVerifier> artifact_verifier = nullptr;
 };
 
 // Flags for a RocksDB store in `tables` or a Redis store at `redis_url`.

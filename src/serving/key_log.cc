@@ -53,7 +53,9 @@ std::vector<std::string> KeyLog::LinesFor(std::string_view endpoint,
     std::string_view key = row_key;
     if (key.size() > core::kMaxKeyBytes) key = marker = core::KeyFingerprintMarker(key);
     std::string line = prefix;
-    if (options_.hash) {
+    if (options_.key_hasher) {
+      line += fmt::format(",\"key_hash\":\"{}\"", options_.key_hasher(key));
+    } else if (options_.hash) {
       line += fmt::format(",\"key_hash\":\"{}\"", core::FingerprintHex(core::Fingerprint64(key)));
     } else {
       line += ",\"key\":";

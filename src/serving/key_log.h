@@ -12,6 +12,11 @@
 //
 //   {"ts":1718000000.129,"endpoint":"purchase","key":"key-fingerprint:5f0c6b1e9a3d2c71..."}
 //
+// With a key hasher (strata serve's default: HMAC-SHA256 with
+// --key-hash-secret or a per-process secret), the key is its keyed hash:
+//
+//   {"ts":1718000000.131,"endpoint":"purchase","key_hash":"9c1f...32 hex"}
+//
 // Each row is logged with probability `sample`; with `hash`, the key is
 // replaced by the 64-bit fingerprint (core/fingerprint.h) of its (bounded)
 // JSON text. Lines are written whole and flushed once per request.
@@ -20,6 +25,7 @@
 #define STRATA_SERVING_KEY_LOG_H_
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,10 +37,17 @@
 
 namespace strata::serving {
 
+// Replaces a key text by a keyed hash (features::KeyedHasher::Hash), so
+// no raw key is kept.
+using KeyHasher = std::function<std::string(std::string_view)>;
+
 struct KeyLogOptions {
   std::string path;
   double sample = 1;  // share of rows logged, in (0, 1]
   bool hash = false;  // fingerprints instead of key values
+  // When set (`strata serve`'s default), `key_hash` is this keyed hash of
+  // the key text (32 hex digits), whatever `hash` says.
+  KeyHasher key_hasher = nullptr;
 };
 
 class KeyLog {

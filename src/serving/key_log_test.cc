@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "features/keyed_hash.h"
 #include "gtest/gtest.h"
 
 namespace strata::serving {
@@ -63,6 +64,25 @@ TEST(KeyLogTest, HashesAndSamples) {
   EXPECT_NE(lines[0].find("\"sample\":0.5"), std::string::npos) << lines[0];
   EXPECT_EQ(lines[0].find("\"key\":"), std::string::npos);
   EXPECT_FALSE(KeyLog::Open({.path = path.string(), .sample = 0, .hash = false}).ok());
+  std::filesystem::remove(path);
+}
+
+TEST(KeyLogTest, AKeyHasherReplacesEveryKeyByItsKeyedHash) {
+  const std::filesystem::path path = TempFile();
+  const features::KeyedHasher hasher("0123456789abcdef-secret");
+  auto log =
+      KeyLog::Open({.path = path.string(), .sample = 1, .key_hasher = [&](std::string_view key) {
+                      return hasher.Hash(key);
+                    }});
+  ASSERT_TRUE(log.ok());
+  const std::vector<std::string> lines = (*log)->Lines("ep", {"id", "name"}, Request(), 1.5);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "{\"ts\":1.500,\"endpoint\":\"ep\",\"key_hash\":\"" +
+                          hasher.Hash("{\"id\":7,\"name\":\"a\\\"b\"}") + "\"}\n");
+  for (const std::string& line : lines) {
+    EXPECT_EQ(line.find("\"key\":"), std::string::npos) << line;
+    EXPECT_EQ(line.find("\"id\""), std::string::npos) << line;
+  }
   std::filesystem::remove(path);
 }
 

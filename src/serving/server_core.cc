@@ -50,6 +50,7 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
   manager_options.poll_interval = options.poll_interval;
   manager_options.warmup_reader = options.warmup_reader;
   manager_options.features = options.features;
+  manager_options.artifact_verifier = options.artifact_verifier;
   manager_options.features.metrics = &core->metrics_->features();
   if (options.features.log) options.features.log->AttachMetrics(&core->metrics_->features());
   STRATA_ASSIGN_OR_RETURN(

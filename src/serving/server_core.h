@@ -66,6 +66,8 @@ struct ServerOptions {
   // Feature tables, deadline and log of the model versions with a
   // features.yaml (serving/served_features.h); metrics are the server's.
   FeatureServices features = {};
+  // Checks model version files before they load (ModelManagerOptions).
+  std::shared_ptr<const store::ArtifactVerifier> artifact_verifier = nullptr;
 };
 
 class ServerCore {

@@ -48,7 +48,8 @@ WorkloadMonitor::WorkloadMonitor(const std::vector<std::string>& endpoints,
                  .Help("Memory held by the endpoint's workload sketch")
                  .Register(registry)) {
   for (const std::string& name : endpoints) {
-    sketches_.emplace(name, std::make_unique<Watched>(options_.sketch, /*hashed=*/false));
+    sketches_.emplace(name, std::make_unique<Watched>(options_.sketch,
+                                                      /*hashed=*/options_.key_hasher != nullptr));
   }
 }
 
@@ -71,7 +72,11 @@ void WorkloadMonitor::Observe(std::string_view endpoint, const std::vector<std::
   Watched* w = Find(endpoint);
   if (w == nullptr) return;
   // The sketch is thread-safe; only the map needs the lock.
-  w->sketch.AddAll(row_keys);
+  if (!options_.key_hasher) return w->sketch.AddAll(row_keys);
+  std::vector<std::string> hashed;
+  hashed.reserve(row_keys.size());
+  for (const std::string& key : row_keys) hashed.push_back(options_.key_hasher(key));
+  w->sketch.AddAll(hashed);
 }
 
 void WorkloadMonitor::ObserveHashed(std::string_view model,

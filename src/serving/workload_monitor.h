@@ -28,6 +28,7 @@
 #define STRATA_SERVING_WORKLOAD_MONITOR_H_
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,6 +50,10 @@ namespace strata::serving {
 struct WorkloadMonitorOptions {
   advisor::SketchOptions sketch = {};
   std::chrono::milliseconds stats_max_age{1000};
+  // When set (`strata serve`'s default), keyed endpoints' sketches count
+  // this keyed hash of each key text, never the key (no raw key in
+  // /v2/advisor; their keys cannot be exported).
+  std::function<std::string(std::string_view)> key_hasher = nullptr;
 };
 
 class WorkloadMonitor {

@@ -139,7 +139,7 @@ class LongKeysTest(unittest.TestCase):
                     f"    {{plan: dynamic, model: wide, cache: {{max_bytes: {CACHE_BYTES}}}}}\n")
         cls.key_log = os.path.join(cls.dir, "keys.jsonl")
         cls.server = StrataServer(cls.repository, ["--endpoints", endpoints,
-                                                   "--key-log", cls.key_log]).__enter__()
+                                                   "--key-log", cls.key_log, "--key-log-raw-keys"]).__enter__()
         cls.rng = random.Random(8)
 
     @classmethod

@@ -69,7 +69,7 @@ class HybridEndpointTest(unittest.TestCase):
         cls.endpoints = endpoints
         cls.key_log = os.path.join(cls.dir, "keys.jsonl")
         cls.server = StrataServer(cls.repository, ["--endpoints", endpoints, *POLL,
-                                                   "--key-log", cls.key_log]).__enter__()
+                                                   "--key-log", cls.key_log, "--key-log-raw-keys"]).__enter__()
 
     @classmethod
     def tearDownClass(cls):
@@ -322,7 +322,7 @@ class HybridEndpointTest(unittest.TestCase):
         if os.path.exists(key_log):
             os.unlink(key_log)
         with StrataServer(self.repository, ["--endpoints", self.endpoints, "--grpc-port", "-1",
-                                            "--key-log", key_log, *flags]) as server:
+                                            "--key-log", key_log, "--key-log-raw-keys", *flags]) as server:
             conn = server.connection()
             for ids in requests:
                 status, body, _ = server.infer("scores", request(ids), conn=conn)

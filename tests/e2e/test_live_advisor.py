@@ -86,7 +86,7 @@ class LiveAdvisorTest(unittest.TestCase):
         assert code == 0, err
         cls.endpoints = os.path.join(cls.dir, "strata.yaml")
         write_endpoints(cls.endpoints, xgb_example.MODEL)
-        cls.server = StrataServer(cls.repository, ["--endpoints", cls.endpoints]).__enter__()
+        cls.server = StrataServer(cls.repository, ["--endpoints", cls.endpoints, "--key-log-raw-keys"]).__enter__()
         # The workload, with its exact counts.
         ids = zipf_ids(ROWS_PER_REQUEST * REQUESTS, seed=11)
         cls.counts = collections.Counter(ids)
@@ -238,7 +238,7 @@ class LiveAdvisorTest(unittest.TestCase):
         self.assertTrue(report["reason"].startswith("static: the whole key space (2,000 keys)"),
                         report["reason"])
 
-        with StrataServer(self.repository, ["--endpoints", self.endpoints,
+        with StrataServer(self.repository, ["--endpoints", self.endpoints, "--key-log-raw-keys",
                                             "--grpc-port", "-1"]) as flat:
             conn = flat.connection()
             for start in range(100000, 100000 + 50 * ROWS_PER_REQUEST, ROWS_PER_REQUEST):

@@ -32,6 +32,10 @@ absl::StatusOr<std::unique_ptr<runtime::Model>> ModelLoader::LoadVersion(const M
         fmt::format("backend '{}' is no longer registered", spec.config.backend));
   }
   const fs::path dir = model_dir / std::to_string(version);
+  if (absl::Status verified = verifier_->Verify(dir); !verified.ok()) {
+    return absl::Status(verified.code(), fmt::format("version {} failed to load: {}", version,
+                                                     std::string(verified.message())));
+  }
   absl::StatusOr<std::unique_ptr<runtime::Model>> model = backend->factory(spec.config, dir);
   if (!model.ok()) {
     absl::Status status(model.status().code(), fmt::format("version {} failed to load: {}", version,

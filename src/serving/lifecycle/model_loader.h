@@ -22,6 +22,7 @@
 #include "runtime/model_config.h"
 #include "serving/served_features.h"
 #include "serving/warmup.h"
+#include "store/artifact_verifier.h"
 
 namespace strata::serving {
 
@@ -43,11 +44,16 @@ class ModelLoader {
   // `backends` must outlive the loader. Without a reader, a warm-up from a
   // samples file fails (generated warm-up needs none).
   // Versions with a features.yaml get their pipeline with `features`.
+  // Every version's files are checked against its SHA256SUMS first
+  // (store/artifact_verifier.h); `verifier` null: checksums only, no key.
   explicit ModelLoader(const runtime::BackendRegistry& backends, WarmupReader warmup_reader = {},
-                       FeatureServices features = {})
+                       FeatureServices features = {},
+                       std::shared_ptr<const store::ArtifactVerifier> verifier = nullptr)
       : backends_(backends),
         warmup_reader_(std::move(warmup_reader)),
-        features_(std::move(features)) {}
+        features_(std::move(features)),
+        verifier_(verifier ? std::move(verifier)
+                           : std::make_shared<const store::ArtifactVerifier>()) {}
   virtual ~ModelLoader() = default;
 
   // Parses `model_dir`/config.yaml for the model `name` and checks that its
@@ -57,7 +63,9 @@ class ModelLoader {
 
   // Loads `version` from `model_dir`/<version>, then runs the warm-up
   // `spec` asks for when `warm_up`. The message names the version
-  // ("version 3 failed to load: ...").
+  // ("version 3 failed to load: ..."); a file that does not match the
+  // version's SHA256SUMS, or a bad signature, refuses it before the backend
+  // sees it.
   virtual absl::StatusOr<std::unique_ptr<runtime::Model>> LoadVersion(
       const ModelSpec& spec, const std::filesystem::path& model_dir, int64_t version,
       bool warm_up) const;
@@ -79,6 +87,7 @@ class ModelLoader {
   const runtime::BackendRegistry& backends_;
   const WarmupReader warmup_reader_;
   const FeatureServices features_;
+  const std::shared_ptr<const store::ArtifactVerifier> verifier_;
 };
 
 }  // namespace strata::serving

@@ -30,7 +30,7 @@ ModelManager::ModelManager(ModelManagerOptions options, const runtime::BackendRe
                            ServerMetrics& metrics)
     : options_(std::move(options)),
       time_(options_.time != nullptr ? *options_.time : RealTimeSource()),
-      loader_(backends, options_.warmup_reader, options_.features),
+      loader_(backends, options_.warmup_reader, options_.features, options_.artifact_verifier),
       client_text_(options_.repository),
       drain_(time_),
       context_{loader_, metrics, drain_, time_, client_text_, options_.drain_timeout},

@@ -53,6 +53,9 @@ struct ModelManagerOptions {
   WarmupReader warmup_reader;
   // What versions with a features.yaml are served with.
   FeatureServices features;
+  // Checks every version's files before it loads; null: SHA256SUMS
+  // checked when present, no signature required.
+  std::shared_ptr<const store::ArtifactVerifier> artifact_verifier;
   // How long an unload waits for in-flight requests before giving up.
   std::chrono::milliseconds drain_timeout{30000};
   // Where the lifecycle work runs; null: a ThreadExecutor of its own.

@@ -241,6 +241,13 @@ absl::StatusOr<std::shared_ptr<PredictionTable>> RocksDbTableStore::Open(std::st
   if (!manifest.ok()) return manifest.status();
   const fs::path db_dir = directory_.VersionDir(table, version) / "db";
   const std::string what = fmt::format("table '{}' version {}", table, version);
+  const absl::Status verified = options_.artifact_verifier
+                                    ? options_.artifact_verifier->Verify(db_dir.parent_path())
+                                    : ArtifactVerifier().Verify(db_dir.parent_path());
+  if (!verified.ok()) {
+    return absl::Status(verified.code(),
+                        fmt::format("{}: {}", what, std::string(verified.message())));
+  }
   rocksdb::DB* raw = nullptr;
   absl::Status s =
       FromRocks(rocksdb::DB::OpenForReadOnly(shared_->options, db_dir.string(), &raw), what);

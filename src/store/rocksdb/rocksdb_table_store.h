@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "store/artifact_verifier.h"
 #include "store/table_directory.h"
 #include "store/table_store.h"
 
@@ -28,6 +29,10 @@ struct RocksDbOptions {
   // Checks every block's checksum when a version is opened, so that a
   // corrupt version is refused up front, not on some later lookup.
   bool verify_on_open = true;
+  // Checks a version directory's files against its SHA256SUMS (and the
+  // signature, with a trusted key) before it is opened; null: SHA256SUMS
+  // checked when present.
+  std::shared_ptr<const ArtifactVerifier> artifact_verifier = nullptr;
 };
 
 class RocksDbTableStore : public TableStore {
