@@ -462,11 +462,16 @@ class DrainTest(unittest.TestCase):
             now = time.monotonic()
             timeline.append((now, "ready", get(self.replica.port, "/v2/health/ready")[0]))
             timeline.append((now, "live", get(self.replica.port, "/v2/health/live")[0]))
+            asked = time.monotonic()
             try:
-                timeline.append((now, "grpc_ready", grpc.stub.ServerReady(
-                    inference_pb2.ServerReadyRequest(), timeout=2).ready))
+                answer = grpc.stub.ServerReady(inference_pb2.ServerReadyRequest(),
+                                               timeout=2).ready
             except Exception as e:  # noqa: B902 -- a closed port is an answer here
-                timeline.append((now, "grpc_ready", type(e).__name__))
+                answer = type(e).__name__
+            # When it was asked (for what the server says after the signal)
+            # and when it was answered (for what it said before).
+            timeline.append((asked, "grpc_ready", answer))
+            timeline.append((time.monotonic(), "grpc_ready_answered", answer))
             time.sleep(0.02)
         grpc.close()
 
@@ -515,7 +520,8 @@ class DrainTest(unittest.TestCase):
         self.assertEqual({s for t, s in live if t >= closed} - {"refused"}, set())
         grpc_ready = [s for t, what, s in after if what == "grpc_ready" and t < closed - 0.1]
         self.assertEqual(set(grpc_ready), {False})
-        before = [s for t, what, s in timeline if what == "grpc_ready" and t < signalled]
+        before = [s for t, what, s in timeline
+                  if what == "grpc_ready_answered" and t < signalled]
         self.assertEqual(set(before), {True})
         # The slow requests were still being answered after the listener closed.
         self.assertGreater(in_flight_done, closed)
