@@ -1,13 +1,15 @@
 // SplitAssignment decides which arm of a split endpoint answers a key
 // (docs/serving.md: Split endpoints). A salted hash puts each key in one
 // of kBuckets buckets; the arms own contiguous bucket ranges in arm order,
-// each as wide as its share of the total weight. When one arm's weight
-// grows and the others keep theirs, the growing arm's range only grows and
-// every other range only shrinks at the edge it shares with the grower:
-// the only keys that move go to the growing arm, so no key flips back and
-// forth during a ramp. Without a key, a uniformly random bucket gives the
-// weights' distribution. A pure decision object: no clock, no threads, no
-// randomness of its own. Immutable; thread-safe.
+// each as wide as its share of the total weight. A weight change moves
+// only the range edges it must: with two arms (stable and canary), any
+// change of weights moves keys only into the arm that grew, and with more
+// arms the same holds when weight moves between neighbouring arms (their
+// shared edge moves). Growing one of three or more arms with the others'
+// weights kept rescales every range, so the arms in between shift: put the
+// arms that ramp next to each other (docs/serving.md). Without a key, a
+// uniformly random bucket gives the weights' distribution. A pure decision
+// object: no clock, no threads, no randomness of its own. Immutable; thread-safe.
 #ifndef STRATA_SERVING_PLANS_SPLIT_ASSIGNMENT_H_
 #define STRATA_SERVING_PLANS_SPLIT_ASSIGNMENT_H_
 
