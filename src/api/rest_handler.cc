@@ -1,7 +1,9 @@
 #include "api/rest_handler.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <future>
+#include <variant>
 
 #include "api/advisor_json.h"
 #include "api/binary_tensor_codec.h"
@@ -409,6 +411,11 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std:
   if (!decoded.ok()) return FromStatus(decoded.status());
   decoded->model_name = std::move(model);
   decoded->model_version = std::move(version);
+  for (const auto& [name, value] : request.app_headers) {
+    std::string lower(name);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    decoded->headers.emplace_back(std::move(lower), std::string(value));
+  }
   const BinaryOutputSelection binary = BinaryOutputSelection::Of(*decoded);
   const ContentEncoding reply_encoding = NegotiateEncoding(request.accept_encoding);
   const bool has_id = decoded->has_id;  // echoed even when empty, whoever answers
@@ -419,6 +426,11 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std:
     HttpReply reply = InferReply(*response, binary, reply_encoding);
     reply.model_name = response->model_name;
     reply.model_version = response->model_version;
+    auto arm = response->parameters.find("arm");
+    if (arm != response->parameters.end() && std::holds_alternative<std::string>(arm->second)) {
+      reply.arm = std::get<std::string>(arm->second);
+      reply.headers.emplace_back("x-strata-arm", reply.arm);
+    }
     done(std::move(reply));
   });
   return std::nullopt;

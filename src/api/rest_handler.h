@@ -29,6 +29,8 @@ struct HttpRequestView {
   // The body's share of the server's body budget, which an inflated body
   // grows (503 when it cannot); null: only max_body_bytes bounds it.
   BodyReservation* body_reservation = nullptr;
+  // Headers whose names start with "x-" (any case): passed to the core.
+  std::vector<std::pair<std::string_view, std::string_view>> app_headers = {};
 };
 
 struct HttpReply {
@@ -39,6 +41,7 @@ struct HttpReply {
   // For the access log: the model and version that answered, if any.
   std::string model_name = {};
   std::string model_version = {};
+  std::string arm = {};  // a split endpoint's arm that answered
 };
 
 struct RestHandlerOptions {
