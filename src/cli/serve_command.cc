@@ -136,7 +136,8 @@ absl::StatusOr<std::shared_ptr<serving::Endpoint>> MakeHybridEndpoint(
 }
 
 // A split endpoint, once each arm's model (and numbered version) is in the
-// model repository: a typo in an arm fails the start, not its requests.
+// model repository's models/ directory: a typo in an arm fails the start,
+// not its requests.
 absl::StatusOr<std::shared_ptr<serving::Endpoint>> MakeSplitEndpoint(
     const ServeFlags& flags, const serving::EndpointConfig& config) {
   serving::SplitEndpointConfig split{.name = config.name,
@@ -147,10 +148,12 @@ absl::StatusOr<std::shared_ptr<serving::Endpoint>> MakeSplitEndpoint(
   const std::filesystem::path repository(flags.repository);
   for (const serving::SplitArmConfig& arm : config.arms) {
     const bool numbered = !arm.version.empty() && std::isdigit(arm.version[0]);
-    const std::filesystem::path dir =
-        numbered ? repository / arm.model / arm.version : repository / arm.model;
+    const std::filesystem::path in_models = numbered
+                                                ? repository / "models" / arm.model / arm.version
+                                                : repository / "models" / arm.model;
     std::error_code ec;
-    if (std::filesystem::is_directory(repository, ec) && !std::filesystem::is_directory(dir, ec)) {
+    if (std::filesystem::is_directory(repository / "models", ec) &&
+        !std::filesystem::is_directory(in_models, ec)) {
       return absl::InvalidArgumentError(
           fmt::format("{}: endpoint '{}': arm '{}': model '{}'{} is not in the model repository {}",
                       flags.endpoints, config.name, arm.name, arm.model,
