@@ -5,13 +5,15 @@ keys split as the weights say, a key always gets the same arm, raising the
 canary's weight (a restart with the new endpoints file) only moves keys
 into the canary, the x-strata-arm request header forces an arm, and the arm
 and version that answered are in the response (parameters and the
-x-strata-arm header), in /metrics and in the access log."""
+x-strata-arm header; gRPC response parameters, with the sticky and forcing
+headers as gRPC metadata), in /metrics and in the access log."""
 import os
 import shutil
 import tempfile
 import unittest
 
 from harness import xgb_example
+from harness.protocol_clients import GrpcClient
 from harness.repositories import EXAMPLES
 from harness.strata_server import StrataServer
 
@@ -92,6 +94,26 @@ class SplitEndpointTest(unittest.TestCase):
                 return float(line.rsplit(" ", 1)[1])
         return 0.0
 
+    def check_grpc(self, server, rest_arms):
+        """gRPC metadata carries the sticky header and the forcing header; the
+        response parameters name the arm and the version."""
+        client = GrpcClient(server.grpc_port)
+        features = [("features", "FP32", [xgb_example.feature_rows([0])[0]])]
+        try:
+            for k in range(20):
+                response = client.stub.ModelInfer(client.request("ab_header", features),
+                                                  metadata=[("x-user-id", f"u{k}")])
+                arm = response.parameters["arm"].string_param
+                self.assertEqual(arm, rest_arms[k])
+                self.assertEqual(response.parameters["model_version"].string_param,
+                                 {"stable": "1", "canary": "2"}[arm])
+            forced = client.stub.ModelInfer(client.request("ab_header", features),
+                                            metadata=[("x-user-id", "u1"),
+                                                      ("x-strata-arm", "canary")])
+            self.assertEqual(forced.parameters["arm"].string_param, "canary")
+        finally:
+            client.close()
+
     def test_sticky_split_ramp_forcing_metrics_and_log(self):
         with self.serve(20) as server:
             before = self.arms_of_keys(server)
@@ -128,6 +150,7 @@ class SplitEndpointTest(unittest.TestCase):
                              canary + sum(1 for a in again.values() if a == "canary") + 1)
             self.assertEqual(self.split_requests(server, "ab", "stable", "1"),
                              KEYS - canary + sum(1 for a in again.values() if a == "stable"))
+            self.check_grpc(server, by_header)
             log = server.log_text()
             self.assertIn('"arm":"canary"', log)
             self.assertIn('"arm":"stable"', log)
