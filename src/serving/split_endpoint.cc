@@ -101,23 +101,23 @@ void SplitEndpoint::Connect(const PlanServices& services) {
 }
 
 EndpointDescription SplitEndpoint::Describe() const {
-  EndpointDescription d;
-  d.name = config_.name;
+  EndpointDescription d = arms_.front()->Describe();  // inputs and outputs: the first arm's
   d.plan = PlanKind::kSplit;
-  d.ready = true;
+  d.versions.clear();
+  d.ready = models_ != nullptr;
   std::vector<std::string> not_ready;
-  for (size_t i = 0; i < arms_.size(); ++i) {
-    if (config_.arms[i].weight == 0) continue;
-    const EndpointDescription arm = arms_[i]->Describe();
-    if (d.inputs.empty()) {
-      d.inputs = arm.inputs;
-      d.outputs = arm.outputs;
-      d.model = arm.model;
-      d.model_version = arm.model_version;
+  for (size_t i = 0; i < arms_.size() && models_ != nullptr; ++i) {
+    const SplitArm& arm = config_.arms[i];
+    absl::StatusOr<std::shared_ptr<const ServedModel>> served =
+        models_->Find(arm.model, arm.version);
+    if (served.ok() && (*served)->ready()) {
+      d.versions.push_back((*served)->version);
+      continue;
     }
-    for (int64_t v : arm.versions) d.versions.push_back(v);
-    if (!arm.ready)
-      not_ready.push_back(fmt::format("arm '{}': {}", config_.arms[i].name, arm.reason));
+    if (arm.weight == 0) continue;  // an arm without traffic does not hold readiness
+    not_ready.push_back(
+        fmt::format("arm '{}': {}", arm.name,
+                    served.ok() ? (*served)->reason : std::string(served.status().message())));
   }
   if (!not_ready.empty()) {
     d.ready = false;

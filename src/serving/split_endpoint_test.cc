@@ -75,6 +75,10 @@ TEST_F(SplitEndpointTest, StickyColumnKeepsAKeyOnOneArmAndTheResponseNamesIt) {
     seen.insert(Param(*first, "arm"));
   }
   EXPECT_EQ(seen.size(), 2u);
+  const EndpointDescription d = core_->endpoints().front()->Describe();
+  EXPECT_EQ(d.plan, PlanKind::kSplit);
+  EXPECT_TRUE(d.ready) << d.reason;
+  EXPECT_EQ(d.versions, (std::vector<int64_t>{1, 2}));
 }
 
 TEST_F(SplitEndpointTest, HeaderForcesAnArmAndHeadersCarryTheKey) {
