@@ -314,6 +314,12 @@ void GrpcInferenceService::Infer(Context* context, const inference::ModelInferRe
       !s.ok()) {
     return reply(ToGrpcStatus(s));
   }
+  for (const auto& [name, value] : context->client_metadata()) {
+    if (name.starts_with("x-")) {
+      decoded->headers.emplace_back(std::string(name.data(), name.size()),
+                                    std::string(value.data(), value.size()));
+    }
+  }
   // `response` lives until `reply` runs; the core calls back exactly once.
   core_.InferAsync(*std::move(decoded), [&response, reply = std::move(reply)](
                                             absl::StatusOr<core::InferResponse> result) {

@@ -1,7 +1,9 @@
 #include "api/rest_handler.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <future>
+#include <variant>
 
 #include "api/advisor_json.h"
 #include "api/auth/route_access.h"
@@ -500,6 +502,11 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std:
   if (!decoded.ok()) return FromStatus(decoded.status());
   decoded->model_name = std::move(model);
   decoded->model_version = std::move(version);
+  for (const auto& [name, value] : request.app_headers) {
+    std::string lower(name);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    decoded->headers.emplace_back(std::move(lower), std::string(value));
+  }
   RateCharge charge;
   if (options_.guard != nullptr && !tenant.empty()) {
     charge = options_.guard->Charge(tenant, RequestRows(*decoded));
@@ -521,6 +528,11 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std:
     reply.headers.insert(reply.headers.end(), limit_headers.begin(), limit_headers.end());
     reply.model_name = response->model_name;
     reply.model_version = response->model_version;
+    auto arm = response->parameters.find("arm");
+    if (arm != response->parameters.end() && std::holds_alternative<std::string>(arm->second)) {
+      reply.arm = std::get<std::string>(arm->second);
+      reply.headers.emplace_back("x-strata-arm", reply.arm);
+    }
     done(std::move(reply));
   });
   return std::nullopt;

@@ -35,6 +35,8 @@ struct HttpRequestView {
   BodyReservation* body_reservation = nullptr;
   // The client's "address:port", for the audit log; empty when unknown.
   std::string_view remote_address = {};
+  // Headers whose names start with "x-" (any case): passed to the core.
+  std::vector<std::pair<std::string_view, std::string_view>> app_headers = {};
 };
 
 struct HttpReply {
@@ -45,6 +47,7 @@ struct HttpReply {
   // For the access log: the model and version that answered, if any.
   std::string model_name = {};
   std::string model_version = {};
+  std::string arm = {};  // a split endpoint's arm that answered
 };
 
 // Which routes a listener serves: all of them, or (with --admin-port) the

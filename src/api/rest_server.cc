@@ -227,6 +227,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         .body_reservation = &reservation_,
         .remote_address = RemoteAddress(),
     };
+    for (const auto& field : req) {
+      const std::string_view name(field.name_string().data(), field.name_string().size());
+      if (name.size() > 2 && (name[0] == 'x' || name[0] == 'X') && name[1] == '-') {
+        view.app_headers.emplace_back(name,
+                                      std::string_view(field.value().data(), field.value().size()));
+      }
+    }
     const After after = req.keep_alive() ? After::kReadNext : After::kClose;
     handler_.Handle(view, [self = shared_from_this(), after](HttpReply reply) {
       // The core may answer on its own thread; writes happen on the
@@ -294,10 +301,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started_);
     state_.access_log->info(
-        R"({{"method":"{}","path":{},"status":{},"latency_us":{},"model":{},"version":{},"request_bytes":{},"response_bytes":{}}})",
+        R"({{"method":"{}","path":{},"status":{},"latency_us":{},"model":{},"version":{},"arm":{},"request_bytes":{},"response_bytes":{}}})",
         method_, core::JsonString(target_), reply.status, latency.count(),
-        core::JsonString(reply.model_name), core::JsonString(reply.model_version), request_bytes_,
-        response_.body().size());
+        core::JsonString(reply.model_name), core::JsonString(reply.model_version),
+        core::JsonString(reply.arm), request_bytes_, response_.body().size());
   }
 
   // Over TLS, the rest of the refused body is dropped as raw bytes.

@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include <cctype>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,6 +26,7 @@
 #include "serving/key_log.h"
 #include "serving/served_features.h"
 #include "serving/server_core.h"
+#include "serving/split_endpoint.h"
 #include "serving/static_endpoint.h"
 #include "spdlog/spdlog.h"
 
@@ -119,6 +122,61 @@ absl::StatusOr<std::shared_ptr<store::TableStore>> CreateServingStore(const Serv
   return std::shared_ptr<store::TableStore>(std::move(guarded));
 }
 
+// A hybrid or dynamic endpoint; a hybrid one's table is followed by the
+// registry.
+absl::StatusOr<std::shared_ptr<serving::Endpoint>> MakeHybridEndpoint(
+    const serving::EndpointConfig& config, const std::shared_ptr<store::TableStore>& store,
+    LoadedEndpoints& loaded) {
+  serving::HybridEndpointConfig hybrid{
+      .name = config.name,
+      .model = config.model,
+      .table = config.table,  // empty for dynamic
+      .key = config.key,
+      .cache_max_bytes = config.cache_max_bytes,
+      .cache_ttl = std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::duration<double>(config.cache_ttl_s)),
+      .plan = config.plan,
+      .table_in_memory_bytes = config.table_in_memory_bytes};
+  if (!hybrid.table.empty()) {
+    absl::Status s = loaded.tables->Follow(hybrid.table, hybrid.FollowOptions(store));
+    if (!s.ok()) return s;
+  }
+  return std::make_shared<serving::HybridEndpoint>(loaded.tables, hybrid);
+}
+
+// A split endpoint, once each arm's model (and numbered version) is in the
+// model repository's models/ directory: a typo in an arm fails the start,
+// not its requests.
+absl::StatusOr<std::shared_ptr<serving::Endpoint>> MakeSplitEndpoint(
+    const ServeFlags& flags, const serving::EndpointConfig& config) {
+  serving::SplitEndpointConfig split{.name = config.name,
+                                     .arms = {},
+                                     .sticky_key = config.sticky_key,
+                                     .sticky_header = config.sticky_header,
+                                     .salt = config.salt};
+  const std::filesystem::path repository(flags.repository);
+  for (const serving::SplitArmConfig& arm : config.arms) {
+    const bool numbered = !arm.version.empty() && std::isdigit(arm.version[0]);
+    const std::filesystem::path in_models = numbered
+                                                ? repository / "models" / arm.model / arm.version
+                                                : repository / "models" / arm.model;
+    std::error_code ec;
+    if (std::filesystem::is_directory(repository / "models", ec) &&
+        !std::filesystem::is_directory(in_models, ec)) {
+      return absl::InvalidArgumentError(
+          fmt::format("{}: endpoint '{}': arm '{}': model '{}'{} is not in the model repository {}",
+                      flags.endpoints, config.name, arm.name, arm.model,
+                      numbered ? " version " + arm.version : "", flags.repository));
+    }
+    split.arms.push_back(
+        {.name = arm.name, .model = arm.model, .version = arm.version, .weight = arm.weight});
+  }
+  absl::StatusOr<std::unique_ptr<serving::SplitEndpoint>> endpoint =
+      serving::SplitEndpoint::Create(std::move(split));
+  if (!endpoint.ok()) return endpoint.status();
+  return std::shared_ptr<serving::Endpoint>(*std::move(endpoint));
+}
+
 // The endpoints of the --endpoints file, with one table store per kind.
 // An endpoint whose table does not open yet starts not ready.
 absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
@@ -138,31 +196,22 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
       serving::ReadEndpointConfigs(flags.endpoints);
   if (!configs.ok()) return configs.status();
   for (const serving::EndpointConfig& config : *configs) {
-    std::shared_ptr<store::TableStore> no_store;  // plan dynamic reads no table
-    std::shared_ptr<store::TableStore>& store =
-        config.plan == serving::PlanKind::kDynamic ? no_store : stores[config.store];
-    if (!store && config.plan != serving::PlanKind::kDynamic) {
+    const bool no_table =
+        config.plan == serving::PlanKind::kDynamic || config.plan == serving::PlanKind::kSplit;
+    std::shared_ptr<store::TableStore> no_store;  // plans dynamic and split read no table
+    std::shared_ptr<store::TableStore>& store = no_table ? no_store : stores[config.store];
+    if (!store && !no_table) {
       absl::StatusOr<std::shared_ptr<store::TableStore>> created =
           CreateServingStore(flags, config.store, loaded);
       if (!created.ok()) return created.status();
       store = *std::move(created);
     }
-    if (config.plan == serving::PlanKind::kHybrid || config.plan == serving::PlanKind::kDynamic) {
-      serving::HybridEndpointConfig hybrid{
-          .name = config.name,
-          .model = config.model,
-          .table = config.table,  // empty for dynamic
-          .key = config.key,
-          .cache_max_bytes = config.cache_max_bytes,
-          .cache_ttl = std::chrono::duration_cast<std::chrono::nanoseconds>(
-              std::chrono::duration<double>(config.cache_ttl_s)),
-          .plan = config.plan,
-          .table_in_memory_bytes = config.table_in_memory_bytes};
-      if (!hybrid.table.empty()) {
-        absl::Status s = loaded.tables->Follow(hybrid.table, hybrid.FollowOptions(store));
-        if (!s.ok()) return s;
-      }
-      endpoints.push_back(std::make_shared<serving::HybridEndpoint>(loaded.tables, hybrid));
+    if (config.plan != serving::PlanKind::kStatic) {
+      absl::StatusOr<std::shared_ptr<serving::Endpoint>> endpoint =
+          config.plan == serving::PlanKind::kSplit ? MakeSplitEndpoint(flags, config)
+                                                   : MakeHybridEndpoint(config, store, loaded);
+      if (!endpoint.ok()) return endpoint.status();
+      endpoints.push_back(*std::move(endpoint));
       continue;
     }
     serving::StaticEndpointConfig static_config{
@@ -455,10 +504,11 @@ class ServeProcess {
       const std::optional<int64_t> table_version = d.table && d.table->version != 0
                                                        ? std::optional<int64_t>(d.table->version)
                                                        : std::nullopt;
-      const std::string what = d.plan == serving::PlanKind::kHybrid
-                                   ? fmt::format("model '{}' version {}, table version {}", d.model,
-                                                 number(d.model_version), number(table_version))
-                                   : "table version " + number(table_version);
+      const std::string what =
+          d.plan == serving::PlanKind::kHybrid || d.plan == serving::PlanKind::kSplit
+              ? fmt::format("model '{}' version {}, table version {}", d.model,
+                            number(d.model_version), number(table_version))
+              : "table version " + number(table_version);
       spdlog::info("endpoint '{}' ({}): {}", d.name, serving::PlanName(d.plan),
                    d.ready ? what + " ready" : "not ready: " + d.reason);
     }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct InferRequest {
   Parameters parameters;
   std::vector<Tensor> inputs;
   std::vector<RequestedOutput> outputs;  // empty: every output
+  // The request's application headers (names starting "x-", lower case):
+  // REST headers or gRPC metadata. A split endpoint reads its sticky key
+  // and the forced arm here.
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 struct InferResponse {

@@ -17,6 +17,9 @@ namespace {
 const std::set<std::string, std::less<>> kEndpointKeys = {"plan",  "table",   "store",
                                                           "key",   "default", "on_store_error",
                                                           "model", "cache",   "table_in_memory"};
+const std::set<std::string, std::less<>> kSplitKeys = {"plan", "arms", "sticky_key",
+                                                       "sticky_header", "salt"};
+const std::set<std::string, std::less<>> kArmKeys = {"name", "model", "version", "label", "weight"};
 
 // "64MiB", "1GiB", "4096" (bytes); nullopt when it is not a size.
 std::optional<size_t> ParseSize(const std::string& text) {
@@ -53,6 +56,81 @@ absl::Status ParseCache(const YAML::Node& cache, EndpointConfig& config) {
   }
   if (cache["ttl_s"]) config.cache_ttl_s = cache["ttl_s"].as<double>();
   if (config.cache_ttl_s < 0) return invalid("cache ttl_s must be >= 0");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SplitArmConfig> ParseArm(const YAML::Node& node, size_t index) {
+  auto invalid = [&](std::string_view what) {
+    return absl::InvalidArgumentError(fmt::format("arm {}: {}", index + 1, what));
+  };
+  if (!node.IsMap()) return invalid("must be a map of name, model, version or label, weight");
+  for (const auto& entry : node) {
+    const std::string key = entry.first.as<std::string>();
+    if (!kArmKeys.contains(key)) {
+      return invalid(
+          fmt::format("unknown key '{}'; known: name, model, version, label, weight", key));
+    }
+  }
+  if (!node["name"] || !node["model"] || !node["weight"]) {
+    return invalid("needs name, model and weight");
+  }
+  if (node["version"] && node["label"]) return invalid("give version or label, not both");
+  SplitArmConfig arm;
+  arm.name = node["name"].as<std::string>();
+  arm.model = node["model"].as<std::string>();
+  arm.weight = node["weight"].as<double>();
+  if (node["version"]) {
+    const int64_t version = node["version"].as<int64_t>();
+    if (version <= 0) return invalid("version must be a positive number");
+    arm.version = std::to_string(version);
+  }
+  if (node["label"]) arm.version = node["label"].as<std::string>();
+  if (arm.name.empty() || arm.model.empty()) return invalid("name and model must not be empty");
+  if (!(arm.weight >= 0)) {
+    return invalid(fmt::format("arm '{}' has weight {}; weights must be >= 0", arm.name,
+                               node["weight"].as<std::string>()));
+  }
+  return arm;
+}
+
+// plan: split -- its arms (unique names, weights >= 0 summing to more than
+// 0) and at most one sticky key.
+absl::Status ParseSplit(const YAML::Node& node, EndpointConfig& config) {
+  auto invalid = [](const std::string& what) { return absl::InvalidArgumentError(what); };
+  for (const auto& entry : node) {
+    const std::string key = entry.first.as<std::string>();
+    if (!kSplitKeys.contains(key)) {
+      return invalid(fmt::format(
+          "'{}' does not belong to plan split; known: arms, sticky_key, sticky_header, salt", key));
+    }
+  }
+  if (!node["arms"] || !node["arms"].IsSequence() || node["arms"].size() == 0) {
+    return invalid("plan split needs arms: a list of {name, model, version or label, weight}");
+  }
+  double total = 0;
+  std::set<std::string> names;
+  for (size_t i = 0; i < node["arms"].size(); ++i) {
+    absl::StatusOr<SplitArmConfig> arm = ParseArm(node["arms"][i], i);
+    if (!arm.ok()) return arm.status();
+    if (!names.insert(arm->name).second) {
+      return invalid(
+          fmt::format("arm name '{}' is used twice; arm names must be unique", arm->name));
+    }
+    total += arm->weight;
+    config.arms.push_back(*std::move(arm));
+  }
+  if (!(total > 0)) return invalid("the arms' weights must sum to more than 0");
+  if (node["sticky_key"]) config.sticky_key = node["sticky_key"].as<std::string>();
+  if (node["sticky_header"]) config.sticky_header = node["sticky_header"].as<std::string>();
+  for (char& c : config.sticky_header) c = static_cast<char>(std::tolower(c));
+  if (!config.sticky_key.empty() && !config.sticky_header.empty()) {
+    return invalid("give sticky_key or sticky_header, not both");
+  }
+  if (node["sticky_header"] && !config.sticky_header.starts_with("x-")) {
+    return invalid("sticky_header must be an application header starting with x-");
+  }
+  config.salt = node["salt"] ? node["salt"].as<std::string>() : config.name;
+  config.table.clear();
   return absl::OkStatus();
 }
 
@@ -102,7 +180,8 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
     if (!kEndpointKeys.contains(key)) {
       return invalid(
           fmt::format("unknown key '{}'; known keys: plan, table, store, key, "
-                      "default, on_store_error, model, cache, table_in_memory",
+                      "default, on_store_error, model, cache, table_in_memory (plan split: "
+                      "arms, sticky_key, sticky_header, salt)",
                       key));
     }
   }
@@ -112,7 +191,7 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
       const std::optional<PlanKind> kind = ParsePlanKind(plan);
       if (!kind) {
         return invalid(
-            fmt::format("plan '{}' is not supported; use static, hybrid or dynamic", plan));
+            fmt::format("plan '{}' is not supported; use static, hybrid, dynamic or split", plan));
       }
       config.plan = *kind;
     }
@@ -146,6 +225,23 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
   return config;
 }
 
+absl::StatusOr<EndpointConfig> ParseSplitEndpoint(const std::string& name, const YAML::Node& node) {
+  EndpointConfig config;
+  config.name = name;
+  config.plan = PlanKind::kSplit;
+  config.cache_max_bytes = 0;
+  try {
+    if (absl::Status s = ParseSplit(node, config); !s.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("endpoint '{}': {}", name, std::string(s.message())));
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        fmt::format("endpoint '{}': {} (line {})", name, e.msg, e.mark.line + 1));
+  }
+  return config;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<EndpointConfig>> ParseEndpointConfigs(std::string_view yaml) {
@@ -170,7 +266,11 @@ absl::StatusOr<std::vector<EndpointConfig>> ParseEndpointConfigs(std::string_vie
   }
   if (!root["endpoints"] || root["endpoints"].IsNull()) return configs;
   for (const auto& entry : root["endpoints"]) {
-    absl::StatusOr<EndpointConfig> config = ParseOne(entry.first.as<std::string>(), entry.second);
+    const std::string name = entry.first.as<std::string>();
+    const bool split = entry.second.IsMap() && entry.second["plan"] &&
+                       entry.second["plan"].as<std::string>("") == "split";
+    absl::StatusOr<EndpointConfig> config =
+        split ? ParseSplitEndpoint(name, entry.second) : ParseOne(name, entry.second);
     if (!config.ok()) return config.status();
     configs.push_back(*std::move(config));
   }

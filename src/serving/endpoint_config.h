@@ -25,6 +25,13 @@
 //       model: breast_cancer_xgb
 //       cache: {max_bytes: 16MiB}      # off unless given; keyed by `key` columns when
 //                                      # declared, else by each row's input bytes
+//     checkout:
+//       plan: split                    # arms answer shares of the traffic
+//       sticky_header: x-user-id       # or sticky_key: <input column>; none: random
+//       salt: checkout-2026            # default: the endpoint's name
+//       arms:
+//         - {name: stable, model: ranker, version: 1, weight: 90}
+//         - {name: canary, model: ranker, label: canary, weight: 10}
 //
 // Pure parsing; thread-safe.
 #ifndef STRATA_SERVING_ENDPOINT_CONFIG_H_
@@ -39,6 +46,15 @@
 #include "serving/plans/plan_kind.h"
 
 namespace strata::serving {
+
+// One arm of a split endpoint: a model at a version or label (empty: the
+// model's default version) and its weight.
+struct SplitArmConfig {
+  std::string name;
+  std::string model;
+  std::string version;  // a number or a label; empty: the default version
+  double weight = 0;
+};
 
 struct EndpointConfig {
   std::string name;
@@ -55,6 +71,12 @@ struct EndpointConfig {
   size_t cache_max_bytes = 64 << 20;  // plan dynamic: 0 unless `cache:` is given
   double cache_ttl_s = 0;
   size_t table_in_memory_bytes = 64 << 20;
+  // plan: split -- the arms, and what keeps a caller on one arm: an input
+  // column or a request header (at most one; neither: random by weight).
+  std::vector<SplitArmConfig> arms = {};
+  std::string sticky_key;
+  std::string sticky_header;  // lower case
+  std::string salt;           // defaults to `name`
   // plan: dynamic -- the model answers every row the cache does not have;
   // `table` is empty. `key` is optional: without it the cache is keyed by
   // each row's input bytes.

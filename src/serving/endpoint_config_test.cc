@@ -106,5 +106,58 @@ TEST(EndpointConfigTest, MistakesNameTheEndpointAndTheKey) {
   EXPECT_TRUE(ParseEndpointConfigs("").ok());
 }
 
+TEST(EndpointConfigTest, ParsesSplitEndpoints) {
+  auto configs = ParseEndpointConfigs(R"(
+endpoints:
+  checkout:
+    plan: split
+    sticky_header: X-User-Id
+    arms:
+      - {name: stable, model: ranker, version: 1, weight: 90}
+      - {name: canary, model: ranker, label: canary, weight: 10}
+  random:
+    plan: split
+    sticky_key: user_id
+    salt: s1
+    arms: [{name: only, model: m, weight: 1}]
+)");
+  ASSERT_TRUE(configs.ok()) << configs.status();
+  const EndpointConfig& c = (*configs)[0];
+  EXPECT_EQ(c.plan, PlanKind::kSplit);
+  EXPECT_EQ(c.sticky_header, "x-user-id");
+  EXPECT_EQ(c.salt, "checkout");
+  ASSERT_EQ(c.arms.size(), 2u);
+  EXPECT_EQ(c.arms[0].name, "stable");
+  EXPECT_EQ(c.arms[0].version, "1");
+  EXPECT_EQ(c.arms[1].version, "canary");
+  EXPECT_EQ(c.arms[1].weight, 10);
+  EXPECT_EQ((*configs)[1].sticky_key, "user_id");
+  EXPECT_EQ((*configs)[1].salt, "s1");
+  EXPECT_EQ((*configs)[1].arms[0].version, "");
+}
+
+TEST(EndpointConfigTest, SplitMistakesAreClear) {
+  auto bad = [](const std::string& arms, const std::string& extra = "") {
+    auto r = ParseEndpointConfigs("endpoints: {s: {plan: split" + extra + ", arms: " + arms + "}}");
+    EXPECT_FALSE(r.ok());
+    return std::string(r.status().message());
+  };
+  auto has = [](const std::string& text, const char* part) {
+    EXPECT_NE(text.find(part), std::string::npos) << text;
+  };
+  has(bad("[{name: a, model: m, weight: -1}]"), "weights must be >= 0");
+  has(bad("[{name: a, model: m, weight: 0}]"), "sum to more than 0");
+  has(bad("[{name: a, model: m, weight: 1}, {name: a, model: n, weight: 1}]"),
+      "arm name 'a' is used twice");
+  has(bad("[{name: a, weight: 1}]"), "needs name, model and weight");
+  has(bad("[{name: a, model: m, weight: 1, version: 1, label: x}]"), "version or label");
+  has(bad("[{name: a, model: m, weight: 1, colour: red}]"), "unknown key 'colour'");
+  has(bad("[]"), "plan split needs arms");
+  has(bad("[{name: a, model: m, weight: 1}]", ", table: t"), "does not belong to plan split");
+  has(bad("[{name: a, model: m, weight: 1}]", ", sticky_key: k, sticky_header: x-u"), "not both");
+  has(bad("[{name: a, model: m, weight: 1}]", ", sticky_header: cookie"), "starting with x-");
+  has(bad("[{name: a, model: m, weight: heavy}]"), "endpoint 's'");
+}
+
 }  // namespace
 }  // namespace strata::serving

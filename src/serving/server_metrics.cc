@@ -134,7 +134,17 @@ ServerMetrics::ServerMetrics()
                              .Help("Rows whose table lookup failed (store unreachable or its "
                                    "circuit breaker open), answered by the next layer or the "
                                    "default")
-                             .Register(*registry_)) {}
+                             .Register(*registry_)),
+      split_requests_(prometheus::BuildCounter()
+                          .Name("strata_split_requests_total")
+                          .Help("Requests a split endpoint sent to each arm, by the model "
+                                "version that answered")
+                          .Register(*registry_)) {}
+
+void ServerMetrics::RecordSplit(const std::string& endpoint, const std::string& arm,
+                                const std::string& version) {
+  split_requests_.Add({{"endpoint", endpoint}, {"arm", arm}, {"version", version}}).Increment();
+}
 
 void ServerMetrics::RecordTableUnavailable(const std::string& endpoint, int64_t rows) {
   table_unavailable_.Add({{"endpoint", endpoint}}).Increment(static_cast<double>(rows));

@@ -162,6 +162,10 @@ class ServerMetrics {
   // strata_endpoint_table_unavailable_rows_total, labelled endpoint.
   void RecordTableUnavailable(const std::string& endpoint, int64_t rows);
 
+  // One request a split endpoint sent to `arm`, answered by model `version`
+  // (strata_split_requests_total, labelled endpoint, arm and version).
+  void RecordSplit(const std::string& endpoint, const std::string& arm, const std::string& version);
+
   // The layer's totals, or nullopt when it has answered no row yet.
   std::optional<LayerSummary> Layer(const std::string& endpoint, const std::string& layer);
 
@@ -199,6 +203,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>& endpoint_rows_;
   prometheus::Family<prometheus::Histogram>& endpoint_layer_;
   prometheus::Family<prometheus::Counter>& table_unavailable_;
+  prometheus::Family<prometheus::Counter>& split_requests_;
   std::mutex process_mutex_;
   double last_cpu_seconds_ = 0;  // guarded by process_mutex_
   // RecordLayer's series by "endpoint\0layer": Family::Add would build a

@@ -11,7 +11,7 @@
 namespace strata::serving {
 
 // How an endpoint makes its answers.
-enum class PlanKind : uint8_t { kStatic, kHybrid, kDynamic };
+enum class PlanKind : uint8_t { kStatic, kHybrid, kDynamic, kSplit };
 
 // The source of one row's answer; kNone while no stage has answered it.
 enum class Layer : uint8_t { kNone, kTable, kCache, kModel, kDefault };
@@ -25,6 +25,8 @@ constexpr std::string_view PlanName(PlanKind plan) {
       return "hybrid";
     case PlanKind::kDynamic:
       return "dynamic";
+    case PlanKind::kSplit:
+      return "split";
   }
   return "static";
 }
@@ -33,6 +35,7 @@ constexpr std::optional<PlanKind> ParsePlanKind(std::string_view name) {
   if (name == "static") return PlanKind::kStatic;
   if (name == "hybrid") return PlanKind::kHybrid;
   if (name == "dynamic") return PlanKind::kDynamic;
+  if (name == "split") return PlanKind::kSplit;
   return std::nullopt;
 }
 

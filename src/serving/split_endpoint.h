@@ -1,0 +1,79 @@
+// SplitEndpoint answers an endpoint whose plan is `split`: each request
+// goes, whole, to one of the endpoint's arms, a model at a version or label
+// (docs/serving.md: Split endpoints). Which arm:
+//
+//   x-strata-arm: NAME    a request header forces the arm (for testing);
+//   sticky key            the first row's value of the `sticky_key` input
+//                         column, or the `sticky_header` header, is hashed
+//                         to a bucket whose range an arm owns
+//                         (serving/plans/split_assignment.h): the same key
+//                         always gets the same arm while weights hold;
+//   otherwise             a uniformly random bucket: random by weight.
+//
+// An arm answers through a dynamic plan (the model stage, no cache) on the
+// arm's version. The response names the arm and the version that answered
+// (parameters `arm` and `model_version`), and each request is counted in
+// strata_split_requests_total{endpoint,arm,version}. The sticky column is
+// passed to the model only when its version has an input of that name.
+// Thread-safe.
+#ifndef STRATA_SERVING_SPLIT_ENDPOINT_H_
+#define STRATA_SERVING_SPLIT_ENDPOINT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "serving/endpoint.h"
+#include "serving/hybrid_endpoint.h"
+#include "serving/plans/split_assignment.h"
+
+namespace strata::serving {
+
+struct SplitArm {
+  std::string name;
+  std::string model;
+  std::string version;  // a number or a label; empty: the default version
+  double weight = 0;
+};
+
+struct SplitEndpointConfig {
+  std::string name;
+  std::vector<SplitArm> arms;
+  std::string sticky_key;     // an input column; empty: none
+  std::string sticky_header;  // a lower-case "x-" header; empty: none
+  std::string salt;           // empty: the endpoint's name
+};
+
+class SplitEndpoint : public Endpoint {
+ public:
+  // INVALID_ARGUMENT for weights SplitAssignment refuses.
+  static absl::StatusOr<std::unique_ptr<SplitEndpoint>> Create(SplitEndpointConfig config);
+
+  const std::string& name() const override { return config_.name; }
+  EndpointDescription Describe() const override;
+  // A version in the request is refused: the arm chooses it.
+  void InferAsync(core::InferRequest request, InferCallback done) const override;
+  void Connect(const PlanServices& services) override;
+
+  const SplitAssignment& assignment() const { return assignment_; }
+
+ private:
+  SplitEndpoint(SplitEndpointConfig config, SplitAssignment assignment);
+
+  // The arm the request goes to: forced, sticky or random.
+  absl::StatusOr<size_t> ChooseArm(const core::InferRequest& request) const;
+  // The sticky key's text: the header's value or the column's first row.
+  absl::StatusOr<std::string> StickyKey(const core::InferRequest& request) const;
+  // Drops the sticky column when the arm's version has no such input.
+  void DropStickyColumn(size_t arm, core::InferRequest& request) const;
+
+  const SplitEndpointConfig config_;
+  const SplitAssignment assignment_;
+  std::vector<std::unique_ptr<HybridEndpoint>> arms_;  // dynamic plans, no cache
+  ServerMetrics* metrics_ = nullptr;                   // set by Connect()
+  const ModelRunner* models_ = nullptr;                // set by Connect()
+};
+
+}  // namespace strata::serving
+
+#endif  // STRATA_SERVING_SPLIT_ENDPOINT_H_

@@ -1,0 +1,118 @@
+#include "serving/split_endpoint.h"
+
+#include <cstring>
+#include <set>
+
+#include "gtest/gtest.h"
+#include "serving/server_core.h"
+#include "serving/testing/fake_repository.h"
+
+namespace strata::serving {
+namespace {
+namespace fs = std::filesystem;
+
+// `x` = (3, 0), and `user_id` unless `user` is negative.
+core::InferRequest Request(int64_t user, std::vector<std::pair<std::string, std::string>> headers) {
+  core::InferRequest r;
+  r.model_name = "ab";
+  core::Tensor x = core::Tensor::Zeros("x", core::DataType::kFp32, {1, 2});
+  x.MutableAs<float>()[0] = 3;
+  core::Tensor id = core::Tensor::Zeros("user_id", core::DataType::kInt64, {1});
+  std::memcpy(id.data.data(), &user, 8);
+  r.inputs = {x};
+  if (user >= 0) r.inputs.push_back(id);
+  r.headers = std::move(headers);
+  return r;
+}
+
+std::string Param(const core::InferResponse& r, const char* name) {
+  return std::get<std::string>(r.parameters.at(name));
+}
+
+class SplitEndpointTest : public ::testing::Test {
+ protected:
+  void Serve(SplitEndpointConfig config) {
+    root_ = fs::path(::testing::TempDir()) /
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    testing::MakeFakeRepository(root_);
+    testing::WriteFile(root_ / "models/good/config.yaml",
+                       std::string(testing::kDoublingConfig) + "version_policy: all\n");
+    absl::StatusOr<std::unique_ptr<SplitEndpoint>> endpoint = SplitEndpoint::Create(config);
+    ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+    auto core = ServerCore::Create({.repository = root_,
+                                    .poll_interval = std::chrono::milliseconds(0),
+                                    .endpoints = {std::shared_ptr<Endpoint>(*std::move(endpoint))}},
+                                   backends_);
+    ASSERT_TRUE(core.ok()) << core.status();
+    core_ = *std::move(core);
+  }
+
+  static SplitEndpointConfig Config(std::string sticky_key, std::string sticky_header) {
+    return {.name = "ab",
+            .arms = {{.name = "stable", .model = "good", .version = "1", .weight = 50},
+                     {.name = "canary", .model = "good", .version = "2", .weight = 50}},
+            .sticky_key = std::move(sticky_key),
+            .sticky_header = std::move(sticky_header),
+            .salt = ""};
+  }
+
+  fs::path root_;
+  runtime::BackendRegistry backends_ = testing::FakeBackends();
+  std::unique_ptr<ServerCore> core_;
+};
+
+TEST_F(SplitEndpointTest, StickyColumnKeepsAKeyOnOneArmAndTheResponseNamesIt) {
+  Serve(Config("user_id", ""));
+  std::set<std::string> seen;
+  for (int64_t user = 0; user < 40; ++user) {
+    auto first = core_->Infer(Request(user, {}));
+    ASSERT_TRUE(first.ok()) << first.status();  // user_id is dropped: not a model input
+    auto again = core_->Infer(Request(user, {}));
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(Param(*first, "arm"), Param(*again, "arm"));
+    EXPECT_EQ(Param(*first, "model_version"), Param(*first, "arm") == "stable" ? "1" : "2");
+    EXPECT_EQ(first->outputs[0].As<float>()[0], 6);
+    seen.insert(Param(*first, "arm"));
+  }
+  EXPECT_EQ(seen.size(), 2u);
+  const EndpointDescription d = core_->endpoints().front()->Describe();
+  EXPECT_EQ(d.plan, PlanKind::kSplit);
+  EXPECT_TRUE(d.ready) << d.reason;
+  EXPECT_EQ(d.versions, (std::vector<int64_t>{1, 2}));
+}
+
+TEST_F(SplitEndpointTest, HeaderForcesAnArmAndHeadersCarryTheKey) {
+  Serve(Config("", "x-user-id"));
+  auto forced = core_->Infer(Request(-1, {{"x-user-id", "u1"}, {"x-strata-arm", "canary"}}));
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_EQ(Param(*forced, "arm"), "canary");
+  EXPECT_EQ(forced->model_version, "2");
+  auto unknown = core_->Infer(Request(-1, {{"x-user-id", "u1"}, {"x-strata-arm", "nope"}}));
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  auto keyless = core_->Infer(Request(-1, {}));
+  EXPECT_EQ(keyless.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(keyless.status().message().find("x-user-id"), std::string_view::npos);
+}
+
+TEST_F(SplitEndpointTest, AVersionInTheRequestIsRefused) {
+  Serve(Config("", ""));
+  core::InferRequest r = Request(-1, {});
+  r.model_version = "1";
+  EXPECT_EQ(core_->Infer(r).status().code(), absl::StatusCode::kInvalidArgument);
+  r.model_version.clear();
+  auto random = core_->Infer(r);
+  ASSERT_TRUE(random.ok()) << random.status();
+  EXPECT_FALSE(Param(*random, "arm").empty());
+}
+
+TEST(SplitEndpointCreateTest, RefusesWeightsThatSumToZero) {
+  SplitEndpointConfig config{.name = "ab",
+                             .arms = {{.name = "a", .model = "good", .version = "", .weight = 0}},
+                             .sticky_key = "",
+                             .sticky_header = "",
+                             .salt = ""};
+  EXPECT_EQ(SplitEndpoint::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace strata::serving
