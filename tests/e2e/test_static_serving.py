@@ -8,13 +8,13 @@ import re
 import shutil
 import socket
 import tempfile
-import time
 import unittest
 
 from harness import xgb_example
 from harness.redis_server import RedisServer
 from harness.repositories import TOLERANCE
 from harness.strata_server import StrataServer, run_strata
+from harness.waiting import wait_for
 
 POLL = ["--poll-interval-ms", "100"]
 
@@ -55,16 +55,6 @@ def layer_rows(server, endpoint):
         if f'endpoint="{endpoint}"' in labels:
             rows[re.search(r'layer="(\w+)"', labels).group(1)] = float(value)
     return rows
-
-
-def wait_for(predicate, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 class StaticEndpointTest(unittest.TestCase):

@@ -8,11 +8,11 @@ control API refused when it is off."""
 import os
 import shutil
 import tempfile
-import time
 import unittest
 
 from harness import xgb_example
 from harness.strata_server import StrataServer, run_strata
+from harness.waiting import wait_for
 
 POLL = ["--poll-interval-ms", "100"]
 CONTROL = ["--control-api", "--grpc-port", "-1", *POLL]
@@ -30,16 +30,6 @@ def lookup_body(ids):
         {"name": "id", "datatype": "INT64", "shape": [len(ids)], "data": ids},
         {"name": "name", "datatype": "BYTES", "shape": [len(ids)],
          "data": [f"row {i}" for i in ids]}]}
-
-
-def wait_for(predicate, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 class TableLifecycleTest(unittest.TestCase):
