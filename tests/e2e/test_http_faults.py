@@ -17,6 +17,7 @@ import unittest
 
 from harness.metrics import metric, parse_metrics
 from harness.strata_server import SOURCE_DIR, StrataServer
+from harness.waiting import wait_for
 
 EXAMPLES = os.path.join(SOURCE_DIR, "examples", "repository", "models")
 MODEL = "breast_cancer_xgb"
@@ -256,6 +257,10 @@ class BodyBudgetTest(unittest.TestCase):
             except ConnectionResetError:
                 pass
             self.assertLess(time.monotonic() - stalled_at, self.TIMEOUT_S + 1.5)
+        # The stream closes a timed-out socket before its handler counts it,
+        # so a client can see the close a moment before the count moves.
+        wait_for(lambda: metric(fault.metrics(), "strata_http_refused_requests_total",
+                                reason="body_timeout") >= len(held), timeout=5)
         samples = fault.metrics()
         self.assertEqual(metric(samples, "strata_http_refused_requests_total",
                                 reason="body_budget"), len(refused) + 1)
