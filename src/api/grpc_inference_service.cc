@@ -1,10 +1,10 @@
 #include "api/grpc_inference_service.h"
 
-#include <cctype>
 #include <chrono>
 #include <memory>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "api/grpc_codec.h"
 #include "fmt/format.h"
 
@@ -245,9 +245,7 @@ grpc::Status GrpcInferenceService::ChargeTenant(Context* context, const std::str
   if (options_.guard == nullptr || tenant.empty()) return grpc::Status::OK;
   const RateCharge charge = options_.guard->Charge(tenant, RequestRows(request));
   for (const auto& [name, value] : charge.Headers()) {
-    std::string key = name;
-    for (char& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    context->AddTrailingMetadata(key, value);
+    context->AddTrailingMetadata(absl::AsciiStrToLower(name), value);
   }
   if (charge.admitted) return grpc::Status::OK;
   return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, charge.message);

@@ -1,10 +1,10 @@
 #include "api/rest_handler.h"
 
-#include <cctype>
 #include <cstdlib>
 #include <future>
 #include <variant>
 
+#include "absl/strings/ascii.h"
 #include "api/advisor_json.h"
 #include "api/auth/route_access.h"
 #include "api/binary_tensor_codec.h"
@@ -504,7 +504,7 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std:
   decoded->model_version = std::move(version);
   for (const auto& [name, value] : request.app_headers) {
     std::string lower(name);
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    absl::AsciiStrToLower(&lower);
     decoded->headers.emplace_back(std::move(lower), std::string(value));
   }
   RateCharge charge;

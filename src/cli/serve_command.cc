@@ -295,6 +295,7 @@ class ServeProcess {
     if (absl::Status s = BuildFeatureServices(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildKeyHasher(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = OpenKeyLog(); !s.ok()) return StartError{s, 2};
+    if (absl::Status s = OpenAuditLog(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = OpenGuard(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildCore(); !s.ok()) return StartError{s, 1};
     CountReadyModels();
@@ -402,6 +403,14 @@ class ServeProcess {
     return absl::OkStatus();
   }
 
+  absl::Status OpenAuditLog() {
+    if (flags_.audit_log.empty()) return absl::OkStatus();
+    absl::StatusOr<std::unique_ptr<api::AuditLog>> opened = api::AuditLog::Open(flags_.audit_log);
+    if (!opened.ok()) return opened.status();
+    audit_log_ = *std::move(opened);
+    return absl::OkStatus();
+  }
+
   absl::Status BuildCore() {
     absl::StatusOr<std::unique_ptr<serving::ServerCore>> core = serving::ServerCore::Create(
         {.repository = flags_.repository,
@@ -431,25 +440,19 @@ class ServeProcess {
   }
 
   absl::Status StartRest() {
-    std::shared_ptr<api::AuditLog> audit_log;
-    if (!flags_.audit_log.empty()) {
-      absl::StatusOr<std::unique_ptr<api::AuditLog>> opened = api::AuditLog::Open(flags_.audit_log);
-      if (!opened.ok()) return opened.status();
-      audit_log = *std::move(opened);
-    }
     const bool admin = flags_.security.admin_port >= 0;
     handler_ = std::make_unique<api::RestHandler>(
         *core_, api::RestHandlerOptions{
                     .control_api = flags_.control_api,
                     .listener = admin ? api::RestListener::kPublic : api::RestListener::kAll,
                     .guard = guard_.get(),
-                    .audit_log = audit_log});
+                    .audit_log = audit_log_});
     if (admin) {
       admin_handler_ = std::make_unique<api::RestHandler>(
           *core_, api::RestHandlerOptions{.control_api = flags_.control_api,
                                           .listener = api::RestListener::kAdmin,
                                           .guard = guard_.get(),
-                                          .audit_log = audit_log});
+                                          .audit_log = audit_log_});
     }
     api::RestServerOptions options{
         .host = flags_.host,
@@ -519,6 +522,7 @@ class ServeProcess {
   size_t body_budget_ = 0;
   LoadedEndpoints endpoints_;  // moved into the core
   std::shared_ptr<serving::KeyLog> key_log_;
+  std::shared_ptr<api::AuditLog> audit_log_;
   serving::KeyHasher key_hasher_;  // null: raw keys (--key-log-raw-keys)
   serving::FeatureServices features_;
   const runtime::BackendRegistry backends_ = BuiltinBackends();

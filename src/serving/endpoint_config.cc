@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "fmt/format.h"
 #include "store/table_store.h"
 #include "yaml-cpp/yaml.h"
@@ -122,7 +123,7 @@ absl::Status ParseSplit(const YAML::Node& node, EndpointConfig& config) {
   if (!(total > 0)) return invalid("the arms' weights must sum to more than 0");
   if (node["sticky_key"]) config.sticky_key = node["sticky_key"].as<std::string>();
   if (node["sticky_header"]) config.sticky_header = node["sticky_header"].as<std::string>();
-  for (char& c : config.sticky_header) c = static_cast<char>(std::tolower(c));
+  absl::AsciiStrToLower(&config.sticky_header);
   if (!config.sticky_key.empty() && !config.sticky_header.empty()) {
     return invalid("give sticky_key or sticky_header, not both");
   }
