@@ -3,6 +3,7 @@
 #include "cli/advise_command.h"
 #include "cli/backup_command.h"
 #include "cli/batch_command.h"
+#include "cli/check_command.h"
 #include "cli/features_command.h"
 #include "cli/keys_command.h"
 #include "cli/model_command.h"
@@ -31,10 +32,15 @@ int main(int argc, char** argv) {
   strata::cli::AddAdviseCommand(app);
   strata::cli::AddBackupCommands(app);
   strata::cli::AddKeysCommand(app);
+  strata::cli::AddCheckCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int code = app.exit(e);
+    // `strata check` promises 2 for every usage error, CLI11's own included.
+    const bool check_usage = code != 0 && dynamic_cast<const CLI::RuntimeError*>(&e) == nullptr &&
+                             app.got_subcommand("check");
+    return check_usage ? strata::cli::kCheckUsageError : code;
   }
   return 0;
 }
