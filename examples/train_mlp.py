@@ -10,6 +10,8 @@ under --out (default: examples/repository):
                                      forward(pixels: Tensor[N, 64]) ->
                                        {"logits": [N, 10], "probabilities": [N, 10]}
   models/digits_mlp/1/samples.json   32 test rows + the saved module's own outputs
+  models/digits_mlp/1/check/         reference.json (training probabilities' histogram) and
+                                     heldout.jsonl (the test rows), for `strata check`
 
 Deterministic: fixed split, torch.manual_seed(0), one thread, seeded shuffling;
 running it twice gives byte-identical samples.json. Run with /usr/bin/python3.
@@ -39,6 +41,8 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+
+from check_files import check_files
 
 MODEL = "digits_mlp"
 VERSION = "1"
@@ -186,6 +190,7 @@ def main():
         accuracy = float((out_all["logits"].argmax(dim=1).numpy() == y_test).mean())
         rows = torch.from_numpy(np.ascontiguousarray(x_test[:N_SAMPLES]))
         outs = loaded(rows)
+        train_scores = loaded(torch.from_numpy(np.ascontiguousarray(x_train)))["probabilities"]
     assert isinstance(outs, dict) and list(outs) == ["logits", "probabilities"], type(outs)
     for v in outs.values():
         assert v.dtype == torch.float32 and tuple(v.shape) == (N_SAMPLES, 10)
@@ -200,8 +205,9 @@ def main():
     out = os.path.abspath(args.out)
     model_dir = os.path.join(out, "models", MODEL)
     copy_config(out)
-    vdir = write_version(model_dir, VERSION, [("model.pt", model_bytes),
-                                              ("samples.json", samples_bytes)])
+    checks = check_files("probabilities", train_scores.numpy(), "pixels", x_test)
+    vdir = write_version(model_dir, VERSION, [("model.pt", model_bytes)] + checks +
+                         [("samples.json", samples_bytes)])
     print("%s: test accuracy %.4f (%d rows), %.2f s" % (
         os.path.join(vdir, "model.pt"), accuracy, len(y_test), time.monotonic() - _T0))
     return 0

@@ -7,6 +7,8 @@ no download). Writes, under --out (default: examples/repository):
   models/breast_cancer_xgb/config.yaml      copied from the committed example if absent/different
   models/breast_cancer_xgb/1/model.json     Booster.save_model JSON format
   models/breast_cancer_xgb/1/samples.json   32 test rows + XGBoost's own predictions
+  models/breast_cancer_xgb/1/check/         reference.json (training scores' histogram) and
+                                            heldout.jsonl (the test rows), for `strata check`
 
 Deterministic: fixed split, hist trees with nthread=1, fixed seed; running it twice
 gives byte-identical files. Run with Debian's Python: /usr/bin/python3.
@@ -27,6 +29,8 @@ import numpy as np
 import xgboost as xgb
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
+
+from check_files import check_files
 
 MODEL = "breast_cancer_xgb"
 VERSION = "1"
@@ -157,8 +161,10 @@ def main():
     out = os.path.abspath(args.out)
     model_dir = os.path.join(out, "models", MODEL)
     copy_config(out)
-    vdir = write_version(model_dir, VERSION, [("model.json", model_bytes),
-                                              ("samples.json", samples_bytes)])
+    train_scores = loaded.inplace_predict(np.ascontiguousarray(x_train, dtype=np.float32))
+    checks = check_files("probability", train_scores, "features", x_test)
+    vdir = write_version(model_dir, VERSION, [("model.json", model_bytes)] + checks +
+                         [("samples.json", samples_bytes)])
     print("%s: test accuracy %.4f (%d rows), %.2f s" % (
         os.path.join(vdir, "model.json"), accuracy, len(y_test), time.monotonic() - _T0))
     return 0
