@@ -147,6 +147,18 @@ class LayeringTest(unittest.TestCase):
         self.assertGreater(len(files), 20)
         self.assertEqual(violations(files, self.allowed, self.owners), [])
 
+    def test_check_reaches_api_only_through_its_http_client(self):
+        """check may include api (its row) but only the HTTP client, which needs no server:
+        the checks run against any KServe v2 server and never link serving's headers."""
+        self.assertEqual(self.allowed["check"], {"core", "api"})
+        client = {"api/http_client.h", "api/http_connection.h"}
+        files = source_files()
+        self.assertTrue(any(p.startswith("check/") for p in files))
+        found = [f"src/{path}: {header}" for path, text in sorted(files.items())
+                 if path.startswith("check/") for header in INCLUDE.findall(text)
+                 if header.startswith("api/") and header not in client]
+        self.assertEqual(found, [])
+
     def test_lifecycle_stays_below_the_serving_facade(self):
         files = source_files()
         self.assertTrue(any(p.startswith("serving/lifecycle/") for p in files))

@@ -42,8 +42,8 @@ absl::StatusOr<std::unique_ptr<HttpConnection>> HttpConnection::Create(
   while (rest.ends_with('/')) rest.remove_suffix(1);
   const size_t colon = rest.rfind(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == rest.size()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "server URL '{}' needs a host and a port, e.g. http://127.0.0.1:8000", url));
+    return absl::InvalidArgumentError(
+        fmt::format("server URL '{}' needs a host and a port, e.g. http://127.0.0.1:8000", url));
   }
   auto state = std::make_unique<State>();
   state->url = std::string(url);
@@ -76,8 +76,7 @@ beast::error_code Connect(HttpConnection::State& s) {
 }
 
 // One exchange on the open connection; `ec` says why it failed.
-HttpResponse Exchange(HttpConnection::State& s, const HttpClientRequest& r,
-                      beast::error_code& ec) {
+HttpResponse Exchange(HttpConnection::State& s, const HttpClientRequest& r, beast::error_code& ec) {
   http::request<http::string_body> request{http::string_to_verb(r.method), r.target, 11};
   request.set(http::field::host, s.host);
   request.keep_alive(true);
@@ -92,8 +91,7 @@ HttpResponse Exchange(HttpConnection::State& s, const HttpClientRequest& r,
   http::read(s.stream, s.buffer, parser, ec);
   if (ec) return {};
   if (!parser.get().keep_alive()) s.connected = false;
-  return HttpResponse{static_cast<int>(parser.get().result_int()),
-                      std::move(parser.get().body())};
+  return HttpResponse{static_cast<int>(parser.get().result_int()), std::move(parser.get().body())};
 }
 
 }  // namespace

@@ -86,7 +86,8 @@ absl::Status ReadStatistical(const CheckOptions& options, const std::optional<fs
 
 }  // namespace
 
-absl::StatusOr<CheckInputs> ReadCheckInputs(const CheckTarget& target, const CheckOptions& options) {
+absl::StatusOr<CheckInputs> ReadCheckInputs(const CheckTarget& target,
+                                            const CheckOptions& options) {
   if (options.samples.empty() && options.repository.empty()) {
     return absl::InvalidArgumentError("give --samples FILE or --repository DIR");
   }

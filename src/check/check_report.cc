@@ -44,8 +44,8 @@ bool CheckReport::Passed() const {
 }
 
 std::string FormatReportText(const CheckReport& report) {
-  std::string text = fmt::format("strata check: {} at {} (version {})\n", report.model,
-                                 report.url, report.version.empty() ? "default" : report.version);
+  std::string text = fmt::format("strata check: {} at {} (version {})\n", report.model, report.url,
+                                 report.version.empty() ? "default" : report.version);
   for (const CheckResult& r : report.results) {
     const std::string status = absl::AsciiStrToUpper(std::string(CheckStatusName(r.status)));
     text += fmt::format("  {:<8} {:<15} {}\n", status, CheckKindName(r.kind), r.reason);

@@ -14,7 +14,7 @@ namespace strata::check {
 enum class CheckKind { kFunctional, kStatistical, kErrorHandling, kLoad, kEndToEnd };
 enum class CheckStatus { kPass, kFail, kSkipped };
 
-std::string_view CheckKindName(CheckKind kind);      // "functional", "error_handling", ...
+std::string_view CheckKindName(CheckKind kind);        // "functional", "error_handling", ...
 std::string_view CheckStatusName(CheckStatus status);  // "pass", "fail", "skipped"
 
 // One measured number, its unit in its name: {"psi", 0.04}, {"p99_ms", 3.1}.

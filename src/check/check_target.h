@@ -11,9 +11,9 @@
 namespace strata::check {
 
 struct CheckTarget {
-  std::string url;      // "http://127.0.0.1:8000"
+  std::string url;  // "http://127.0.0.1:8000"
   std::string model;
-  std::string version;  // empty: the server's default version
+  std::string version;       // empty: the server's default version
   std::string bearer_token;  // empty: no Authorization header
 };
 

@@ -24,7 +24,8 @@ std::optional<double> ScrapeRequestCount(KserveClient& client, const CheckTarget
   absl::StatusOr<api::HttpResponse> r = client.Get("/metrics");
   if (!r.ok() || r->status != 200) {
     why = r.ok() ? fmt::format("the server has no Prometheus /metrics (HTTP {})", r->status)
-                 : fmt::format("the server has no Prometheus /metrics ({})", std::string(r.status().message()));
+                 : fmt::format("the server has no Prometheus /metrics ({})",
+                               std::string(r.status().message()));
     return std::nullopt;
   }
   std::map<std::string, std::string> labels = {{"model", target.model}};

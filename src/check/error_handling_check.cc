@@ -23,9 +23,9 @@ CheckResult RunErrorHandlingCheck(KserveClient& client, const CheckInputs& input
   result.figures = {{"requests", static_cast<double>(set.size())}, {"refused_4xx", refused}};
   if (!wrong.empty() || !ready.ok()) {
     result.status = CheckStatus::kFail;
-    result.reason = fmt::format("{}{}{}", fmt::join(wrong, "; "),
-                                wrong.empty() || ready.ok() ? "" : "; ",
-                                ready.ok() ? "" : "not ready afterwards: " + ready.ToString());
+    result.reason =
+        fmt::format("{}{}{}", fmt::join(wrong, "; "), wrong.empty() || ready.ok() ? "" : "; ",
+                    ready.ok() ? "" : "not ready afterwards: " + ready.ToString());
     return result;
   }
   result.status = CheckStatus::kPass;

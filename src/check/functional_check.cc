@@ -21,7 +21,8 @@ CheckResult RunFunctionalCheck(KserveClient& client, const CheckInputs& inputs) 
     absl::StatusOr<std::vector<JsonTensor>> outputs = ParseTensors(r->body, "outputs");
     if (!outputs.ok()) {
       result.status = CheckStatus::kFail;
-      result.reason = fmt::format("sample {}: the answer: {}", i, std::string(outputs.status().message()));
+      result.reason =
+          fmt::format("sample {}: the answer: {}", i, std::string(outputs.status().message()));
     } else if (auto mismatch = FindMismatch(samples[i].expected, *outputs, inputs.tolerance)) {
       result.status = CheckStatus::kFail;
       result.reason = fmt::format("sample {} output '{}': {}", i, mismatch->output, mismatch->what);
@@ -29,8 +30,8 @@ CheckResult RunFunctionalCheck(KserveClient& client, const CheckInputs& inputs) 
   }
   if (result.status != CheckStatus::kFail) {
     result.status = CheckStatus::kPass;
-    result.reason = fmt::format("{} sample(s) match within tolerance {:g}", samples.size(),
-                                inputs.tolerance);
+    result.reason =
+        fmt::format("{} sample(s) match within tolerance {:g}", samples.size(), inputs.tolerance);
   }
   result.figures = {{"samples", static_cast<double>(samples.size())},
                     {"answered", answered},

@@ -32,7 +32,8 @@ absl::StatusOr<JsonTensor> ParseTensor(const rapidjson::Value& t) {
   }
   JsonTensor tensor;
   tensor.name = t["name"].GetString();
-  if (t.HasMember("datatype") && t["datatype"].IsString()) tensor.datatype = t["datatype"].GetString();
+  if (t.HasMember("datatype") && t["datatype"].IsString())
+    tensor.datatype = t["datatype"].GetString();
   if (!t.HasMember("shape") || !t["shape"].IsArray()) {
     return absl::InvalidArgumentError(fmt::format("tensor '{}' has no \"shape\"", tensor.name));
   }

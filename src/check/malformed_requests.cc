@@ -53,10 +53,12 @@ std::vector<MalformedRequest> MalformedRequests(const std::vector<JsonTensor>& i
       Json("empty_body", ""),
       Json("missing_input", R"({"inputs": []})"),
       Json("unknown_input", WithFirst(inputs, [](JsonTensor& t) { t.name = "no_such_input"; })),
-      Json("wrong_datatype", WithFirst(inputs, [&](JsonTensor& t) {
-             t.datatype = other_type;
-             for (double& v : t.data) v = 1e30;  // not an integer either
-           })),
+      Json("wrong_datatype", WithFirst(inputs,
+                                       [&](JsonTensor& t) {
+                                         t.datatype = other_type;
+                                         for (double& v : t.data)
+                                           v = 1e30;  // not an integer either
+                                       })),
       Json("wrong_shape", WithFirst(inputs, [](JsonTensor& t) { t.shape.back() += 1; })),
       Json("non_numeric_data", R"({"inputs":[{"name":")" + first.name + R"(","datatype":")" +
                                    first.datatype + R"(","shape":[1],"data":["x"]}]})"),

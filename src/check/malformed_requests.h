@@ -13,7 +13,7 @@
 namespace strata::check {
 
 struct MalformedRequest {
-  std::string name;  // "bad_json", "wrong_datatype", ...
+  std::string name;                                          // "bad_json", "wrong_datatype", ...
   std::vector<std::pair<std::string, std::string>> headers;  // Content-Type included
   std::string body;
 };

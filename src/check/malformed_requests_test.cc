@@ -23,9 +23,9 @@ TEST(MalformedRequestsTest, HasTheFixedSetWithDistinctNames) {
   std::set<std::string> names;
   for (const auto& m : set) names.insert(m.name);
   EXPECT_EQ(names.size(), set.size());
-  for (const char* name : {"bad_json", "wrong_datatype", "wrong_shape", "unknown_input",
-                           "missing_input", "huge_shape", "wrong_content_type",
-                           "truncated_binary"}) {
+  for (const char* name :
+       {"bad_json", "wrong_datatype", "wrong_shape", "unknown_input", "missing_input", "huge_shape",
+        "wrong_content_type", "truncated_binary"}) {
     EXPECT_TRUE(names.count(name)) << name;
   }
 }

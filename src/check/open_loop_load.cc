@@ -46,7 +46,8 @@ LoadOutcome RunLane(const CheckTarget& target, const std::vector<std::string>& b
       }
       continue;
     }
-    out.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - due).count());
+    out.latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(Clock::now() - due).count());
   }
   return out;
 }
@@ -87,7 +88,8 @@ double Percentile(std::vector<double> values, double q) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
   const double rank = std::ceil(q * static_cast<double>(values.size()));
-  const size_t index = static_cast<size_t>(std::clamp(rank, 1.0, static_cast<double>(values.size())));
+  const size_t index =
+      static_cast<size_t>(std::clamp(rank, 1.0, static_cast<double>(values.size())));
   return values[index - 1];
 }
 

@@ -22,8 +22,7 @@ struct OutputMismatch {
 // shape, or has a value outside the tolerance; nullopt when all match.
 // Outputs in `actual` that are not expected are ignored.
 std::optional<OutputMismatch> FindMismatch(const std::vector<JsonTensor>& expected,
-                                           const std::vector<JsonTensor>& actual,
-                                           double tolerance);
+                                           const std::vector<JsonTensor>& actual, double tolerance);
 
 }  // namespace strata::check
 

@@ -9,7 +9,8 @@ namespace {
 absl::Status ValidateOptions(const CheckTarget& target, const CheckOptions& options) {
   if (target.model.empty()) return absl::InvalidArgumentError("a model name is required");
   if (!(options.rate > 0) || options.duration.count() <= 0 || options.connections <= 0) {
-    return absl::InvalidArgumentError("the load needs a rate > 0, a duration > 0 and connections > 0");
+    return absl::InvalidArgumentError(
+        "the load needs a rate > 0, a duration > 0 and connections > 0");
   }
   if (!(options.psi_max >= 0) || !(options.p99_ms > 0)) {
     return absl::InvalidArgumentError("--psi-max must be >= 0 and --p99-ms > 0");
@@ -43,8 +44,7 @@ absl::StatusOr<CheckReport> RunChecks(const CheckTarget& target, const CheckOpti
   report.results.push_back(RunStatisticalCheck(**client, *inputs, options.psi_max));
   report.results.push_back(RunErrorHandlingCheck(**client, *inputs));
   report.results.push_back(RunLoadCheck(target, *inputs, options));
-  report.results.push_back(
-      RunEndToEndCheck(**client, target, before, no_metrics, report.results));
+  report.results.push_back(RunEndToEndCheck(**client, target, before, no_metrics, report.results));
   return report;
 }
 

@@ -27,7 +27,8 @@ absl::StatusOr<Sample> ParseSample(const rapidjson::Value& v, size_t index) {
   absl::StatusOr<std::vector<JsonTensor>> expected = ParseTensors(ToJson(v["expected"]), "outputs");
   if (!inputs.ok() || !expected.ok()) {
     const absl::Status& s = inputs.ok() ? expected.status() : inputs.status();
-    return absl::InvalidArgumentError(fmt::format("sample {}: {}", index, std::string(s.message())));
+    return absl::InvalidArgumentError(
+        fmt::format("sample {}: {}", index, std::string(s.message())));
   }
   if (inputs->empty() || expected->empty()) {
     return absl::InvalidArgumentError(

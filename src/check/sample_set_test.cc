@@ -33,7 +33,8 @@ TEST(SampleSetTest, RefusesWhatItCannotCheck) {
   EXPECT_FALSE(ParseSampleSet("[]").ok());
   EXPECT_FALSE(ParseSampleSet(R"({"request": {"inputs": []}})").ok());
   EXPECT_FALSE(ParseSampleSet(R"({"samples": []})").ok());
-  const auto negative = ParseSampleSet(std::string(kOne).replace(std::string(kOne).find("0.01"), 4, "-1"));
+  const auto negative =
+      ParseSampleSet(std::string(kOne).replace(std::string(kOne).find("0.01"), 4, "-1"));
   EXPECT_FALSE(negative.ok());
 }
 

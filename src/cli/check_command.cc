@@ -32,11 +32,12 @@ int Run(CheckFlags& f) {
   absl::StatusOr<check::CheckReport> report = check::RunChecks(f.target, f.options);
   if (!report.ok()) {
     fmt::print(stderr, "strata check: {}\n", std::string(report.status().message()));
-    const bool usage = absl::IsInvalidArgument(report.status()) || absl::IsNotFound(report.status());
+    const bool usage =
+        absl::IsInvalidArgument(report.status()) || absl::IsNotFound(report.status());
     return usage ? kCheckUsageError : 1;
   }
-  fmt::print("{}", f.json ? check::FormatReportJson(*report) + "\n"
-                          : check::FormatReportText(*report));
+  fmt::print("{}",
+             f.json ? check::FormatReportJson(*report) + "\n" : check::FormatReportText(*report));
   return report->Passed() ? 0 : 1;
 }
 
