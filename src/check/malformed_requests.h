@@ -20,8 +20,11 @@ struct MalformedRequest {
 
 // `inputs`: a valid request's inputs (at least one). The set: bad_json,
 // not_an_object, empty_body, missing_input, unknown_input, wrong_datatype,
-// wrong_shape, non_numeric_data, huge_shape, wrong_content_type,
-// truncated_binary.
+// wrong_shape, non_numeric_data, huge_shape, wrong_content_type (a text/plain
+// form body, not JSON: a valid JSON body under another Content-Type is
+// accepted by strata and by Triton, so it is not in the set), and
+// truncated_binary (the binary tensor extension's header promises more bytes
+// than follow).
 std::vector<MalformedRequest> MalformedRequests(const std::vector<JsonTensor>& inputs);
 
 }  // namespace strata::check
