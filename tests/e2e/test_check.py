@@ -121,6 +121,35 @@ class StrataCheckTest(unittest.TestCase):
         self.assertEqual(checks["statistical"]["figures"]["psi_max"], 0)
 
 
+class TokenCheckTest(unittest.TestCase):
+    """With API keys the check sends --token as a bearer token on every request, /metrics
+    included."""
+
+    def test_the_token_opens_every_route_the_checks_use(self):
+        root = tempfile.mkdtemp(prefix="strata-check-keys-")
+        try:
+            make_repository(root)
+            keys = os.path.join(root, "keys.yaml")
+            code, secret, err = run_strata("keys", "add", "--file", keys, "--id", "checker",
+                                           "--tenant", "ops", "--scopes", "infer", "metadata",
+                                           "metrics")
+            self.assertEqual(code, 0, err)
+            with StrataServer(root, ["--keys-file", keys]) as server:
+                url = f"http://127.0.0.1:{server.port}"
+                args = ["--model", MODEL, "--version", "1", "--repository", root, "--json",
+                        *LOAD]
+                code, out, err = check(url, *args)
+                self.assertEqual(code, 1, (out, err))
+                self.assertIn("not ready to be checked", err)
+                self.assertIn("401", err)
+                code, out, err = check(url, *args, "--token", secret.strip())
+                self.assertEqual(code, 0, (out, err))
+                checks = {c["check"]: c for c in json.loads(out)["checks"]}
+                self.assertEqual(checks["end_to_end"]["status"], "pass", checks["end_to_end"])
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 class DoublerHandler(http.server.BaseHTTPRequestHandler):
     """A KServe v2 server that is not strata: model `doubler`, y = 2 * x, FP32 [-1, 2]; no
     /metrics. Refuses what a careful server refuses, with 4xx."""
