@@ -2,7 +2,7 @@
 // sends its requests through `client` and returns one result; a check that
 // sends inference requests reports how many were answered 200 as its
 // "answered" figure, which the end-to-end check looks for in /metrics.
-// Each is in its own .cc file.
+// Each is in its own .cc file. Thread-compatible: a client per thread.
 #ifndef STRATA_CHECK_CHECKS_H_
 #define STRATA_CHECK_CHECKS_H_
 

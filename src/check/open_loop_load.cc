@@ -26,12 +26,16 @@ LoadOutcome RunLane(const CheckTarget& target, const std::vector<std::string>& b
   const auto total = static_cast<int64_t>(std::llround(plan.rate * plan.duration.count() / 1e3));
   const Clock::time_point stop = start + plan.duration + kGrace;
   auto client = KserveClient::Create(target, plan.request_timeout);
+  out.planned = total > lane.first ? (total - lane.first + lane.stride - 1) / lane.stride : 0;
+  if (!client.ok()) {
+    out.not_sent = out.planned;
+    out.first_error = client.status().ToString();
+    return out;
+  }
   for (int64_t j = lane.first; j < total; j += lane.stride) {
-    ++out.planned;
-    if (!client.ok() || Clock::now() > stop) {
-      ++out.not_sent;
-      if (!client.ok() && out.first_error.empty()) out.first_error = client.status().ToString();
-      continue;
+    if (Clock::now() > stop) {
+      out.not_sent = out.planned - out.sent;
+      break;
     }
     const auto due = start + std::chrono::duration_cast<Clock::duration>(
                                  std::chrono::duration<double>(static_cast<double>(j) / plan.rate));

@@ -33,7 +33,8 @@ struct LoadOutcome {
 };
 
 // Sends the `bodies` in turn to the target's infer route. Blocks for about
-// the plan's duration. REQUIRES: !bodies.empty(), rate > 0, connections > 0.
+// the plan's duration. Keeps every latency: the caller bounds rate x
+// duration. REQUIRES: !bodies.empty(), rate > 0, connections > 0.
 LoadOutcome RunOpenLoopLoad(const CheckTarget& target, const std::vector<std::string>& bodies,
                             const LoadPlan& plan);
 

@@ -6,11 +6,18 @@
 namespace strata::check {
 namespace {
 
+constexpr int64_t kMaxLoadRequests = 1'000'000;
+
 absl::Status ValidateOptions(const CheckTarget& target, const CheckOptions& options) {
   if (target.model.empty()) return absl::InvalidArgumentError("a model name is required");
   if (!(options.rate > 0) || options.duration.count() <= 0 || options.connections <= 0) {
     return absl::InvalidArgumentError(
         "the load needs a rate > 0, a duration > 0 and connections > 0");
+  }
+  // The load keeps every latency: a million requests is 8 MB.
+  if (options.rate * static_cast<double>(options.duration.count()) / 1e3 > kMaxLoadRequests) {
+    return absl::InvalidArgumentError(
+        fmt::format("the load is at most {} requests (--rate x --duration)", kMaxLoadRequests));
   }
   if (!(options.psi_max >= 0) || !(options.p99_ms > 0)) {
     return absl::InvalidArgumentError("--psi-max must be >= 0 and --p99-ms > 0");

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "check/checks.h"
 #include "fmt/format.h"
 
