@@ -71,9 +71,11 @@ void AddRolloutCommand(CLI::App& app) {
   start->add_option("--steps", f->steps,
                     "WEIGHT[:MIN_DURATION[:MIN_REQUESTS]],... e.g. 5:60s:200,25:60s:500,100 "
                     "(default 5:60s:200,25:60s:500,50:60s:1000,100)");
-  start->add_option("--gate", f->gates,
-                    "A gate, repeatable: error[:MIN_DIFF], latency[:P99_RATIO], "
-                    "quality[:MIN_DIFF], z:CRITICAL, min-samples:N (default: error and latency)");
+  start->add_option(
+      "--gate", f->gates,
+      "A gate, repeatable: error[:MIN_DIFF], latency[:P99_RATIO], "
+      "quality[:MIN_DIFF], z:CRITICAL, min-samples:N, latency-min-ms:N (default: error and "
+      "latency)");
   start->add_option("--load-timeout", f->load_timeout,
                     "How long the candidate may take to be ready, e.g. 60s (default 60s)");
   start->callback([f] { throw CLI::RuntimeError(Call(*f, "start", StartBody(*f))); });

@@ -85,7 +85,8 @@ GateResult JudgeLatency(const GateOptions& options, const RolloutWindow& window)
   const auto min = static_cast<size_t>(options.min_samples);
   if (c.size() < min || s.size() < min) {
     result.verdict = GateVerdict::kNotEnoughData;
-  } else if (ratio > options.latency_p99_ratio && z > options.z_critical) {
+  } else if (ratio > options.latency_p99_ratio && p99c - p99s >= options.latency_min_diff_ms &&
+             z > options.z_critical) {
     result.verdict = GateVerdict::kFail;
   }
   return result;

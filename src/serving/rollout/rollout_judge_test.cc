@@ -71,10 +71,13 @@ TEST(RolloutGateTest, ErrorGateFailsPassesOrWaits) {
             GateVerdict::kPass);
 }
 
-TEST(RolloutGateTest, LatencyGateNeedsTheRatioAndTheRankTest) {
+TEST(RolloutGateTest, LatencyGateNeedsTheRatioTheDifferenceAndTheRankTest) {
   const GateOptions options;
-  EXPECT_EQ(JudgeLatency(options, Window(Arm(100, 0, 1), Arm(100, 0, 10))).verdict,
+  EXPECT_EQ(JudgeLatency(options, Window(Arm(100, 0, 1), Arm(100, 0, 20))).verdict,
             GateVerdict::kFail);
+  // Seven times slower but 6 ms: under the 10 ms minimum difference.
+  EXPECT_EQ(JudgeLatency(options, Window(Arm(100, 0, 1), Arm(100, 0, 7))).verdict,
+            GateVerdict::kPass);
   EXPECT_EQ(JudgeLatency(options, Window(Arm(100, 0, 1), Arm(100, 0, 1.05))).verdict,
             GateVerdict::kPass);
   // One slow outlier: p99 ratio 50 but the ranks do not differ.
@@ -82,7 +85,7 @@ TEST(RolloutGateTest, LatencyGateNeedsTheRatioAndTheRankTest) {
   outlier.candidate.latency_ms[0] = 50;
   outlier.candidate.latency_ms[1] = 50;
   EXPECT_EQ(JudgeLatency(options, outlier).verdict, GateVerdict::kPass);
-  EXPECT_EQ(JudgeLatency(options, Window(Arm(100, 0, 1), Arm(10, 0, 10, 10))).verdict,
+  EXPECT_EQ(JudgeLatency(options, Window(Arm(100, 0, 1), Arm(10, 0, 20, 10))).verdict,
             GateVerdict::kNotEnoughData);
 }
 

@@ -152,7 +152,7 @@ TEST_F(RolloutManagerTest, ASlowCandidateIsRolledBack) {
                         .load_timeout = ""})
                   .ok());
   m->Tick();
-  Traffic(100, 0, 10.0);
+  Traffic(100, 0, 20.0);
   m->Tick();
   EXPECT_EQ(StatusOf(*m), RolloutStatus::kRolledBack);
   EXPECT_NE(m->Status("ab")->state.reason.find("gate latency failed"), std::string::npos);

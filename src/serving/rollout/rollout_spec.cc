@@ -79,12 +79,14 @@ absl::Status ApplyGate(std::string_view text, GateOptions& gates) {
     if (given) gates.quality_min_diff = *number;
   } else if (name == "z" && given && *number > 0) {
     gates.z_critical = *number;
+  } else if (name == "latency-min-ms" && given && *number >= 0) {
+    gates.latency_min_diff_ms = *number;
   } else if (name == "min-samples" && given && *number >= 1) {
     gates.min_samples = static_cast<int64_t>(*number);
   } else {
     return absl::InvalidArgumentError(
         fmt::format("gate '{}': use error[:MIN_DIFF], latency[:P99_RATIO], quality[:MIN_DIFF], "
-                    "z:CRITICAL or min-samples:N",
+                    "z:CRITICAL, min-samples:N or latency-min-ms:N",
                     text));
   }
   return absl::OkStatus();

@@ -41,8 +41,11 @@ struct GateOptions {
   double z_critical = 2.326;       // one-sided alpha = 0.01
   double error_min_diff = 0.01;    // candidate error rate - stable's, absolute
   double latency_p99_ratio = 2.0;  // candidate p99 / stable p99
-  double quality_min_diff = 0.0;   // candidate mean loss - stable's
-  int64_t min_samples = 30;        // per arm, per gate
+  // candidate p99 - stable p99: a canary at a small share runs on colder
+  // threads, and on a busy machine its wake-ups alone cost milliseconds.
+  double latency_min_diff_ms = 10;
+  double quality_min_diff = 0.0;  // candidate mean loss - stable's
+  int64_t min_samples = 30;       // per arm, per gate
 };
 
 struct RolloutSpec {
@@ -64,7 +67,7 @@ absl::StatusOr<RolloutCandidate> ParseCandidate(std::string_view text);
 // step of 100 is the promotion itself). DURATION is e.g. 500ms, 30s, 2m.
 absl::StatusOr<std::vector<RolloutStep>> ParseSteps(std::string_view text);
 // Each "NAME[:THRESHOLD]": error[:MIN_DIFF], latency[:P99_RATIO],
-// quality[:MIN_DIFF], z:CRITICAL, min-samples:N. No gate named at all: the
+// quality[:MIN_DIFF], z:CRITICAL, min-samples:N, latency-min-ms:N. No gate named at all: the
 // defaults (error and latency); naming any gate turns on only those named.
 absl::StatusOr<GateOptions> ParseGates(const std::vector<std::string>& texts);
 // A duration: a number with ms, s or m (a bare number is seconds).
