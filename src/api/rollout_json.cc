@@ -63,7 +63,8 @@ void WriteHistory(Writer& w, const serving::RolloutState& state) {
 
 RolloutAnswer Answer(const absl::StatusOr<serving::RolloutView>& view) {
   if (!view.ok()) {
-    return {HttpStatusFromCode(view.status().code()), EncodeError(std::string(view.status().message()))};
+    return {HttpStatusFromCode(view.status().code()),
+            EncodeError(std::string(view.status().message()))};
   }
   return {200, EncodeRolloutView(*view)};
 }
