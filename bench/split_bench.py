@@ -142,7 +142,7 @@ def torch_setup(out):
 
 def one_rollback(strata, args):
     body = json.dumps({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 2],
-                                   "data": [1, 2]}]})
+                                   "data": [1, 2]}]}).encode()
     result = {}
 
     def traffic():
@@ -160,10 +160,12 @@ def one_rollback(strata, args):
         raise RuntimeError(f"start: {status} {answer}")
     thread.join()
     _, view = servers.http("GET", strata.url("/v2/repository/endpoints/ab/rollout"))
-    events = {e["what"].split(":")[0]: e["unix_ms"] for e in view["history"]}
+    def event(prefix):
+        return next((e["unix_ms"] for e in view["history"] if e["what"].startswith(prefix)), 0)
+
     bad = sum(1 for r in result["records"] if r.status != 200)
     return {"status": view["status"], "reason": view["reason"],
-            "detect_and_roll_back_ms": events.get("rolled back", 0) - events.get("step 1", 0),
+            "detect_and_roll_back_ms": event("rolled back") - event("step 1"),
             "requests_that_saw_the_bad_arm": bad,
             "requests": len(result["records"]),
             "achieved_rps": result["summary"].get("achieved_rps", result["summary"].get("rps"))}
