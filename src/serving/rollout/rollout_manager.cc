@@ -175,25 +175,50 @@ void RolloutManager::BeginStep(Entry& entry) {
 }
 
 void RolloutManager::Tick() {
-  core::MutexLock lock(mutex_);
-  for (auto& [name, entry] : rollouts_) {
-    if (entry.state.status == RolloutStatus::kPending) TickPending(entry);
-    if (entry.state.status == RolloutStatus::kRunning) TickRunning(entry);
+  // Rollouts whose candidate is ready: (endpoint, start time) of each.
+  std::vector<std::pair<std::string, int64_t>> ready;
+  {
+    core::MutexLock lock(mutex_);
+    for (auto& [name, entry] : rollouts_) {
+      if (entry.state.status == RolloutStatus::kPending && TickPending(entry)) {
+        ready.emplace_back(name, entry.state.started_unix_ms);
+      }
+      if (entry.state.status == RolloutStatus::kRunning) TickRunning(entry);
+    }
+  }
+  // The pre-traffic check may take long (a load test): without the lock,
+  // so status calls and /metrics never wait for it.
+  for (const auto& [name, started] : ready) {
+    RolloutCandidate candidate;
+    {
+      core::MutexLock lock(mutex_);
+      candidate = rollouts_.at(name).state.spec.candidate;
+    }
+    absl::Status check = options_.check ? options_.check(candidate) : absl::OkStatus();
+    core::MutexLock lock(mutex_);
+    Entry& entry = rollouts_.at(name);
+    // Aborted, or replaced by another rollout, while it was checked: moot.
+    if (entry.state.status != RolloutStatus::kPending || entry.state.started_unix_ms != started) {
+      continue;
+    }
+    FinishCheck(entry, check);
   }
 }
 
-void RolloutManager::TickPending(Entry& entry) {
+bool RolloutManager::TickPending(Entry& entry) {
   const RolloutState& state = entry.state;
   absl::Status ready = options_.ready(state.spec.candidate);
-  if (!ready.ok()) {
-    if (time_.Now() - entry.since < state.spec.load_timeout) return;
-    ++entry.rollbacks;
-    Change(entry, RolloutStatus::kRolledBack,
-           fmt::format("rolled back: the candidate was not ready within {} ms: {}",
-                       state.spec.load_timeout.count(), std::string(ready.message())));
-    return;
-  }
-  absl::Status check = options_.check ? options_.check(state.spec.candidate) : absl::OkStatus();
+  if (ready.ok()) return true;
+  if (time_.Now() - entry.since < state.spec.load_timeout) return false;
+  ++entry.rollbacks;
+  Change(entry, RolloutStatus::kRolledBack,
+         fmt::format("rolled back: the candidate was not ready within {} ms: {}",
+                     state.spec.load_timeout.count(), std::string(ready.message())));
+  return false;
+}
+
+void RolloutManager::FinishCheck(Entry& entry, const absl::Status& check) {
+  const RolloutState& state = entry.state;
   if (!check.ok()) {
     Change(entry, RolloutStatus::kFailed, fmt::format("failed: {}", std::string(check.message())));
     return;

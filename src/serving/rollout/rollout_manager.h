@@ -86,7 +86,11 @@ class RolloutManager : public RolloutControl {
   absl::Status Resume(std::vector<RolloutState> states);
   absl::StatusOr<RolloutState> NewState(const RolloutRequest& request,
                                         const SplitEndpoint& endpoint) const;
-  void TickPending(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // True once the candidate is ready (the check is next); rolls back after
+  // the load timeout.
+  bool TickPending(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The check's outcome: failed, or step 1.
+  void FinishCheck(Entry& entry, const absl::Status& check) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void TickRunning(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Moves to `status`, records `what`, puts the
   // arms as the state says and writes the state file.

@@ -1,6 +1,8 @@
 #include "serving/rollout/rollout_manager.h"
 
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "serving/testing/fake_lifecycle.h"
@@ -187,6 +189,37 @@ TEST_F(RolloutManagerTest, AFailedCheckEndsTheRolloutBeforeAnyTraffic) {
   EXPECT_EQ(StatusOf(*m), RolloutStatus::kFailed);
   EXPECT_EQ(m->Status("ab")->state.reason, "failed: functional: samples.json answers differ");
   EXPECT_EQ(endpoint_->routing()->arms.size(), 1u);  // the arms never changed
+}
+
+TEST_F(RolloutManagerTest, ALongCheckDoesNotHoldStatusCallsAndAnAbortDuringItWins) {
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  auto m =
+      RolloutManager::Create({.state_dir = dir_,
+                              .tick = milliseconds(1000),
+                              .ready = [](const RolloutCandidate&) { return absl::OkStatus(); },
+                              .check =
+                                  [&](const RolloutCandidate&) {
+                                    entered.set_value();
+                                    released.wait();
+                                    return absl::OkStatus();
+                                  },
+                              .quality = nullptr,
+                              .time = &time_},
+                             {endpoint_});
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_TRUE(
+      (*m)->Start(
+              {.endpoint = "ab", .candidate = "m@2", .steps = "", .gates = {}, .load_timeout = ""})
+          .ok());
+  std::thread ticker([&] { (*m)->Tick(); });
+  entered.get_future().wait();
+  EXPECT_EQ((*m)->Status("ab")->state.status, RolloutStatus::kPending);  // not blocked
+  EXPECT_TRUE((*m)->Act("ab", RolloutAction::kAbort).ok());
+  release.set_value();
+  ticker.join();
+  EXPECT_EQ((*m)->Status("ab")->state.status, RolloutStatus::kAborted);
 }
 
 TEST_F(RolloutManagerTest, ACandidateNotReadyInTimeIsRolledBack) {
