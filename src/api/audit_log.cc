@@ -48,6 +48,7 @@ AuditEntry DescribeControlCall(const std::vector<std::string>& segments, std::st
     entry.action = segments[2] + "." + segments[3];
   } else if (segments.size() >= 5) {
     entry.action = segments[2] + "." + segments[4];
+    if (segments.size() >= 6) entry.action += "." + segments[5];  // endpoints.rollout.start
     entry.target = segments[3];
   }
   return entry;

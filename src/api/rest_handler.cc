@@ -15,6 +15,7 @@
 #include "api/http_status.h"
 #include "api/kserve_json_codec.h"
 #include "api/model_config_json.h"
+#include "api/rollout_json.h"
 #include "api/statistics_json.h"
 #include "api/status_page.h"
 #include "fmt/format.h"
@@ -182,6 +183,11 @@ HttpReply RestHandler::Metrics() const {
     families.insert(families.end(), std::make_move_iterator(access.begin()),
                     std::make_move_iterator(access.end()));
   }
+  if (options_.rollouts != nullptr) {
+    std::vector<prometheus::MetricFamily> rollouts = options_.rollouts->CollectMetrics();
+    families.insert(families.end(), std::make_move_iterator(rollouts.begin()),
+                    std::make_move_iterator(rollouts.end()));
+  }
   return HttpReply{200,
                    prometheus::TextSerializer().Serialize(families),
                    "text/plain; version=0.0.4; charset=utf-8",
@@ -204,7 +210,8 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
   }
   if (segments.empty() && request.target.substr(0, request.target.find('?')) == "/") {
     if (request.method != "GET") return MethodNotAllowed(request, "GET");
-    return HttpReply{200, RenderStatusPage(core_), "text/html; charset=utf-8", {}};
+    return HttpReply{
+        200, RenderStatusPage(core_, options_.rollouts), "text/html; charset=utf-8", {}};
   }
   if (segments.empty() || segments[0] != "v2") {
     return Error(404, fmt::format("no such endpoint: {}; the API lives under /v2", request.target));
@@ -355,6 +362,7 @@ std::optional<HttpReply> RestHandler::ControlRoute(const HttpRequestView& reques
                  "the model control API is disabled; start strata serve with "
                  "--control-api to enable /v2/repository/...");
   }
+  if (segments.size() >= 3 && segments[2] == "endpoints") return RolloutRoute(request, segments);
   if (request.method != "POST") return MethodNotAllowed(request, "POST");
   if (segments.size() >= 4 && segments[2] == "tables") {
     return TableControlRoute(request, segments, done);
@@ -393,6 +401,16 @@ std::optional<HttpReply> RestHandler::ControlRoute(const HttpRequestView& reques
     return NoSuchAction(action);
   }
   return std::nullopt;
+}
+
+HttpReply RestHandler::RolloutRoute(const HttpRequestView& request,
+                                    const std::vector<std::string>& segments) const {
+  if (options_.rollouts == nullptr) {
+    return Error(404, "this server has no rollouts: it serves no split endpoint");
+  }
+  RolloutAnswer answer =
+      AnswerRolloutRoute(*options_.rollouts, request.method, segments, request.body);
+  return Json(answer.status, std::move(answer.body));
 }
 
 std::optional<HttpReply> RestHandler::TableControlRoute(const HttpRequestView& request,

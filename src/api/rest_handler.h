@@ -17,6 +17,7 @@
 #include "api/access_guard.h"
 #include "api/audit_log.h"
 #include "api/body_budget.h"
+#include "serving/rollout/rollout_control.h"
 #include "serving/server_core.h"
 
 namespace strata::api {
@@ -66,6 +67,10 @@ struct RestHandlerOptions {
   // Every control call (/v2/repository/...) is recorded here when set
   // (`--audit-log`); must outlive the handler.
   std::shared_ptr<AuditLog> audit_log = nullptr;
+  // The rollouts of split endpoints (v2/repository/endpoints/{E}/rollout/...,
+  // a section of the status page, strata_rollout_* in /metrics); null: none.
+  // Must outlive the handler.
+  serving::RolloutControl* rollouts = nullptr;
 };
 
 class RestHandler {
@@ -107,6 +112,9 @@ class RestHandler {
   std::optional<HttpReply> ControlRoute(const HttpRequestView& request,
                                         const std::vector<std::string>& segments,
                                         ReplyCallback& done) const;
+  // v2/repository/endpoints/{E}/rollout/...: a split endpoint's rollout.
+  HttpReply RolloutRoute(const HttpRequestView& request,
+                         const std::vector<std::string>& segments) const;
   // v2/repository/tables/...: the same routes for followed tables.
   std::optional<HttpReply> TableControlRoute(const HttpRequestView& request,
                                              const std::vector<std::string>& segments,

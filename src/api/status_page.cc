@@ -108,15 +108,45 @@ void Workloads(const serving::ServerCore& core, std::string& out) {
       "URL --endpoint NAME</code> turns these into a recommendation.</p>";
 }
 
+// One row per rollout: endpoint, candidate, state, step and weight, the
+// last verdict of each gate, and why it is where it is.
+void Rollouts(const serving::RolloutControl* rollouts, std::string& out) {
+  if (rollouts == nullptr) return;
+  const std::vector<serving::RolloutView> views = rollouts->List();
+  if (views.empty()) return;
+  out +=
+      "<h2>Rollouts</h2><table><tr><th>endpoint</th><th>candidate</th><th>state</th>"
+      "<th>step</th><th>weight</th><th>gates</th><th>reason</th></tr>";
+  for (const serving::RolloutView& v : views) {
+    const serving::RolloutState& s = v.state;
+    std::string gates;
+    if (v.last) {
+      for (const serving::GateResult& g : v.last->gates) {
+        gates += fmt::format("{} {}<br>", serving::GateName(g.gate),
+                             serving::GateVerdictName(g.verdict));
+      }
+    }
+    out += fmt::format(
+        "<tr><td>{}</td><td>{}@{}</td><td>{}</td><td>{} of {}</td><td>{}%</td><td>{}</td>"
+        "<td>{}</td></tr>",
+        HtmlEscape(s.spec.endpoint), HtmlEscape(s.spec.candidate.model),
+        HtmlEscape(s.spec.candidate.version), serving::RolloutStatusName(s.status), s.step + 1,
+        s.spec.steps.size(), v.weight, gates, HtmlEscape(s.reason));
+  }
+  out += "</table>";
+}
+
 }  // namespace
 
-std::string RenderStatusPage(const serving::ServerCore& core) {
+std::string RenderStatusPage(const serving::ServerCore& core,
+                             const serving::RolloutControl* rollouts) {
   std::string out = fmt::format(
       "<!doctype html><html><head><meta charset=utf-8><title>{0} status</title>"
       "<style>{1}</style></head><body><h1>{0} {2}</h1>",
       HtmlEscape(core.name()), kStyle, HtmlEscape(core.version()));
   Models(core, out);
   Endpoints(core, out);
+  Rollouts(rollouts, out);
   Workloads(core, out);
   out +=
       "<h2>More</h2><ul><li><a href=\"/metrics\">/metrics</a> (Prometheus)</li>"

@@ -2,7 +2,8 @@
 // assets) with the server's models (versions, readiness, requests, mean
 // latency), its endpoints (plan, readiness, table version, cache), the live
 // workload of each sketched endpoint (requests, distinct keys, entropy,
-// peakedness, a bar of the share the top 10 / 100 / 1000 keys take), and
+// peakedness, a bar of the share the top 10 / 100 / 1000 keys take), the
+// rollouts of split endpoints (state, step, weight, gates), and
 // links to the machine-readable views (/metrics, /v2/advisor, /v2/models/stats).
 // Pure function of the core's state; thread-safe.
 #ifndef STRATA_API_STATUS_PAGE_H_
@@ -10,11 +11,13 @@
 
 #include <string>
 
+#include "serving/rollout/rollout_control.h"
 #include "serving/server_core.h"
 
 namespace strata::api {
 
-std::string RenderStatusPage(const serving::ServerCore& core);
+std::string RenderStatusPage(const serving::ServerCore& core,
+                             const serving::RolloutControl* rollouts = nullptr);
 
 }  // namespace strata::api
 

@@ -7,6 +7,7 @@
 #include "cli/features_command.h"
 #include "cli/keys_command.h"
 #include "cli/model_command.h"
+#include "cli/rollout_command.h"
 #include "cli/serve_command.h"
 #include "cli/table_command.h"
 #include "spdlog/spdlog.h"
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   strata::cli::AddBatchCommand(app);
   strata::cli::AddFeaturesCommand(app);
   strata::cli::AddTableCommand(app);
+  strata::cli::AddRolloutCommand(app);
   strata::cli::AddAdviseCommand(app);
   strata::cli::AddBackupCommands(app);
   strata::cli::AddKeysCommand(app);

@@ -15,6 +15,7 @@
 #include "api/warmup_file.h"
 #include "cli/builtin_backends.h"
 #include "cli/byte_size.h"
+#include "cli/rollout_serving.h"
 #include "cli/security_flags.h"
 #include "cli/table_stores.h"
 #include "features/keyed_hash.h"
@@ -67,6 +68,7 @@ struct ServeFlags {
   std::string key_hash_secret;     // HMAC secret of keys in the key log and sketches
   bool key_log_raw_keys = false;   // raw keys in the key log and sketches (opt-in)
   std::string audit_log;           // JSON Lines of control API calls; empty: none
+  RolloutServeFlags rollouts;      // where rollout state lives, how often rollouts are judged
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -95,6 +97,7 @@ struct LoadedEndpoints {
   std::vector<std::shared_ptr<serving::Endpoint>> endpoints;
   std::vector<std::shared_ptr<serving::GuardedTableStore>> guarded_stores;
   std::shared_ptr<serving::TableRegistry> tables;
+  std::vector<std::shared_ptr<serving::SplitEndpoint>> splits;  // also in `endpoints`
 };
 
 // The table store of kind `kind`; a Redis store behind a guard (its own
@@ -147,7 +150,7 @@ absl::StatusOr<std::shared_ptr<serving::Endpoint>> MakeHybridEndpoint(
 // A split endpoint, once each arm's model (and numbered version) is in the
 // model repository's models/ directory: a typo in an arm fails the start,
 // not its requests.
-absl::StatusOr<std::shared_ptr<serving::Endpoint>> MakeSplitEndpoint(
+absl::StatusOr<std::shared_ptr<serving::SplitEndpoint>> MakeSplitEndpoint(
     const ServeFlags& flags, const serving::EndpointConfig& config) {
   serving::SplitEndpointConfig split{.name = config.name,
                                      .arms = {},
@@ -174,7 +177,7 @@ absl::StatusOr<std::shared_ptr<serving::Endpoint>> MakeSplitEndpoint(
   absl::StatusOr<std::unique_ptr<serving::SplitEndpoint>> endpoint =
       serving::SplitEndpoint::Create(std::move(split));
   if (!endpoint.ok()) return endpoint.status();
-  return std::shared_ptr<serving::Endpoint>(*std::move(endpoint));
+  return std::shared_ptr<serving::SplitEndpoint>(*std::move(endpoint));
 }
 
 // The endpoints of the --endpoints file, with one table store per kind.
@@ -206,10 +209,17 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
       if (!created.ok()) return created.status();
       store = *std::move(created);
     }
+    if (config.plan == serving::PlanKind::kSplit) {
+      absl::StatusOr<std::shared_ptr<serving::SplitEndpoint>> split =
+          MakeSplitEndpoint(flags, config);
+      if (!split.ok()) return split.status();
+      loaded.splits.push_back(*split);
+      endpoints.push_back(*std::move(split));
+      continue;
+    }
     if (config.plan != serving::PlanKind::kStatic) {
       absl::StatusOr<std::shared_ptr<serving::Endpoint>> endpoint =
-          config.plan == serving::PlanKind::kSplit ? MakeSplitEndpoint(flags, config)
-                                                   : MakeHybridEndpoint(config, store, loaded);
+          MakeHybridEndpoint(config, store, loaded);
       if (!endpoint.ok()) return endpoint.status();
       endpoints.push_back(*std::move(endpoint));
       continue;
@@ -299,6 +309,7 @@ class ServeProcess {
     if (absl::Status s = OpenGuard(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildCore(); !s.ok()) return StartError{s, 1};
     CountReadyModels();
+    if (absl::Status s = StartRollouts(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = StartRest(); !s.ok()) return StartError{s, 1};
     if (absl::Status s = StartGrpc(); !s.ok()) return StartError{s, 1};
     return std::nullopt;
@@ -317,6 +328,7 @@ class ServeProcess {
     grpc_.Finish();
     spdlog::info("frontends drained; unloading models");
     rest_.reset();
+    rollouts_.reset();  // its timer reads the core
     core_.reset();
     spdlog::info("stopped");
   }
@@ -431,6 +443,14 @@ class ServeProcess {
     return absl::OkStatus();
   }
 
+  absl::Status StartRollouts() {
+    absl::StatusOr<std::unique_ptr<serving::RolloutManager>> started = cli::StartRollouts(
+        flags_.rollouts, flags_.repository, *core_, std::move(endpoints_.splits));
+    if (!started.ok()) return started.status();
+    rollouts_ = *std::move(started);
+    return absl::OkStatus();
+  }
+
   // Counts the models ready once the core has loaded them; the views are not
   // kept, as holding them would keep their versions loaded.
   void CountReadyModels() {
@@ -446,13 +466,15 @@ class ServeProcess {
                     .control_api = flags_.control_api,
                     .listener = admin ? api::RestListener::kPublic : api::RestListener::kAll,
                     .guard = guard_.get(),
-                    .audit_log = audit_log_});
+                    .audit_log = audit_log_,
+                    .rollouts = rollouts_.get()});
     if (admin) {
       admin_handler_ = std::make_unique<api::RestHandler>(
           *core_, api::RestHandlerOptions{.control_api = flags_.control_api,
                                           .listener = api::RestListener::kAdmin,
                                           .guard = guard_.get(),
-                                          .audit_log = audit_log_});
+                                          .audit_log = audit_log_,
+                                          .rollouts = rollouts_.get()});
     }
     api::RestServerOptions options{
         .host = flags_.host,
@@ -527,6 +549,7 @@ class ServeProcess {
   serving::FeatureServices features_;
   const runtime::BackendRegistry backends_ = BuiltinBackends();
   std::unique_ptr<serving::ServerCore> core_;
+  std::unique_ptr<serving::RolloutManager> rollouts_;  // null: no split endpoint
   int ready_models_ = 0;
   size_t model_count_ = 0;
   std::unique_ptr<api::AccessGuard> guard_;  // null: no keys file
@@ -594,6 +617,14 @@ void AddRepositoryFlags(CLI::App& serve, ServeFlags& flags) {
                  "Enable model control: POST /v2/repository/index and "
                  "/v2/repository/models/{m}/{load,unload,rollback,default,labels}, "
                  "and the gRPC RepositoryIndex and RepositoryModelLoad/Unload");
+  serve.add_option("--state-dir", flags.rollouts.state_dir,
+                   "Where rollouts keep their state, so that a restart resumes them "
+                   "(default: <repository>/.strata/rollouts)");
+  serve
+      .add_option("--rollout-tick-ms", flags.rollouts.tick_ms,
+                  "How often running rollouts are judged (docs/serving.md: Rollouts)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   serve.add_flag("--lenient-readiness", flags.lenient_readiness,
                  "Answer /v2/health/ready and ServerReady true once started, even when a "
                  "model or endpoint is not ready (default: ready only when all are)");

@@ -1,6 +1,7 @@
 #include "serving/split_endpoint.h"
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 
 #include "fmt/format.h"
@@ -67,47 +68,81 @@ uint32_t RandomBucket() {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SplitEndpoint>> SplitEndpoint::Create(SplitEndpointConfig config) {
-  std::vector<double> weights;
-  for (const SplitArm& arm : config.arms) weights.push_back(arm.weight);
   if (config.salt.empty()) config.salt = config.name;
-  absl::StatusOr<SplitAssignment> assignment = SplitAssignment::Create(weights, config.salt);
-  if (!assignment.ok()) {
-    return absl::InvalidArgumentError(
-        fmt::format("endpoint '{}': {}", config.name, std::string(assignment.status().message())));
-  }
-  return std::unique_ptr<SplitEndpoint>(
-      new SplitEndpoint(std::move(config), *std::move(assignment)));
+  std::vector<SplitArm> arms = config.arms;
+  std::unique_ptr<SplitEndpoint> endpoint(new SplitEndpoint(std::move(config)));
+  absl::StatusOr<std::shared_ptr<const SplitRouting>> routing =
+      endpoint->MakeRouting(std::move(arms), nullptr);
+  if (!routing.ok()) return routing.status();
+  endpoint->routing_.store(*std::move(routing));
+  return endpoint;
 }
 
-SplitEndpoint::SplitEndpoint(SplitEndpointConfig config, SplitAssignment assignment)
-    : config_(std::move(config)), assignment_(std::move(assignment)) {
-  for (const SplitArm& arm : config_.arms) {
+SplitEndpoint::SplitEndpoint(SplitEndpointConfig config) : config_(std::move(config)) {}
+
+absl::StatusOr<std::shared_ptr<const SplitRouting>> SplitEndpoint::MakeRouting(
+    std::vector<SplitArm> arms, const SplitRouting* old) const {
+  std::vector<double> weights;
+  for (const SplitArm& arm : arms) weights.push_back(arm.weight);
+  absl::StatusOr<SplitAssignment> assignment = SplitAssignment::Create(weights, config_.salt);
+  if (!assignment.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("endpoint '{}': {}", config_.name, std::string(assignment.status().message())));
+  }
+  auto routing = std::make_shared<SplitRouting>(
+      SplitRouting{.arms = {}, .assignment = *std::move(assignment), .plans = {}, .windows = {}});
+  for (size_t i = 0; i < arms.size(); ++i) {
+    routing->windows.push_back(std::make_shared<ArmWindow>());
+    if (old != nullptr && i < old->arms.size() && old->arms[i].model == arms[i].model) {
+      routing->plans.push_back(old->plans[i]);
+      continue;
+    }
     HybridEndpointConfig dynamic{.name = config_.name,
-                                 .model = arm.model,
+                                 .model = arms[i].model,
                                  .table = "",
                                  .key = {},
                                  .cache_max_bytes = 0,
                                  .plan = PlanKind::kDynamic};
-    arms_.push_back(std::make_unique<HybridEndpoint>(nullptr, std::move(dynamic)));
+    auto plan = std::make_shared<HybridEndpoint>(nullptr, std::move(dynamic));
+    if (models_ != nullptr) plan->Connect(arm_services_);
+    routing->plans.push_back(std::move(plan));
   }
+  routing->arms = std::move(arms);
+  return std::shared_ptr<const SplitRouting>(std::move(routing));
+}
+
+absl::Status SplitEndpoint::SetArms(std::vector<SplitArm> arms) {
+  if (arms.empty()) {
+    return absl::InvalidArgumentError(fmt::format("endpoint '{}': no arm", config_.name));
+  }
+  std::lock_guard<std::mutex> lock(set_arms_);
+  absl::StatusOr<std::shared_ptr<const SplitRouting>> routing =
+      MakeRouting(std::move(arms), routing_.load().get());
+  if (!routing.ok()) return routing.status();
+  routing_.store(*std::move(routing));
+  return absl::OkStatus();
 }
 
 void SplitEndpoint::Connect(const PlanServices& services) {
   metrics_ = services.metrics;
   models_ = services.models;
   // The arms' rows are not observed: the key log follows keyed plans.
-  const PlanServices arm_services{.models = services.models, .metrics = services.metrics};
-  for (const std::unique_ptr<HybridEndpoint>& arm : arms_) arm->Connect(arm_services);
+  arm_services_ = PlanServices{.models = services.models, .metrics = services.metrics};
+  for (const std::shared_ptr<HybridEndpoint>& plan : routing_.load()->plans) {
+    plan->Connect(arm_services_);
+  }
 }
 
 EndpointDescription SplitEndpoint::Describe() const {
-  EndpointDescription d = arms_.front()->Describe();  // inputs and outputs: the first arm's
+  const std::shared_ptr<const SplitRouting> routing = routing_.load();
+  EndpointDescription d =
+      routing->plans.front()->Describe();  // inputs and outputs: the first arm's
   d.plan = PlanKind::kSplit;
   d.versions.clear();
   d.ready = models_ != nullptr;
   std::vector<std::string> not_ready;
-  for (size_t i = 0; i < arms_.size() && models_ != nullptr; ++i) {
-    const SplitArm& arm = config_.arms[i];
+  for (size_t i = 0; i < routing->arms.size() && models_ != nullptr; ++i) {
+    const SplitArm& arm = routing->arms[i];
     absl::StatusOr<std::shared_ptr<const ServedModel>> served =
         models_->Find(arm.model, arm.version);
     if (served.ok() && (*served)->ready()) {
@@ -146,28 +181,28 @@ absl::StatusOr<std::string> SplitEndpoint::StickyKey(const core::InferRequest& r
   return FirstElementText(*column);
 }
 
-absl::StatusOr<size_t> SplitEndpoint::ChooseArm(const core::InferRequest& request) const {
+absl::StatusOr<size_t> SplitEndpoint::ChooseArm(const SplitRouting& routing,
+                                                const core::InferRequest& request) const {
   if (const std::string* forced = Header(request, kArmHeader)) {
-    for (size_t i = 0; i < config_.arms.size(); ++i) {
-      if (config_.arms[i].name == *forced) return i;
+    for (size_t i = 0; i < routing.arms.size(); ++i) {
+      if (routing.arms[i].name == *forced) return i;
     }
     std::vector<std::string> names;
-    for (const SplitArm& arm : config_.arms) names.push_back(arm.name);
+    for (const SplitArm& arm : routing.arms) names.push_back(arm.name);
     return absl::InvalidArgumentError(fmt::format("endpoint '{}' has no arm '{}'; its arms: {}",
                                                   config_.name, *forced, fmt::join(names, ", ")));
   }
   if (config_.sticky_key.empty() && config_.sticky_header.empty()) {
-    return assignment_.ArmOfBucket(RandomBucket());
+    return routing.assignment.ArmOfBucket(RandomBucket());
   }
   absl::StatusOr<std::string> key = StickyKey(request);
   if (!key.ok()) return key.status();
-  return assignment_.ArmOf(*key);
+  return routing.assignment.ArmOf(*key);
 }
 
-void SplitEndpoint::DropStickyColumn(size_t arm, core::InferRequest& request) const {
+void SplitEndpoint::DropStickyColumn(const SplitArm& arm, core::InferRequest& request) const {
   if (config_.sticky_key.empty() || models_ == nullptr) return;
-  absl::StatusOr<std::shared_ptr<const ServedModel>> served =
-      models_->Find(config_.arms[arm].model, config_.arms[arm].version);
+  absl::StatusOr<std::shared_ptr<const ServedModel>> served = models_->Find(arm.model, arm.version);
   if (!served.ok()) return;  // the arm's call reports it
   const auto& inputs = (*served)->config.inputs;
   if (std::any_of(inputs.begin(), inputs.end(),
@@ -184,21 +219,29 @@ void SplitEndpoint::InferAsync(core::InferRequest request, InferCallback done) c
         fmt::format("endpoint '{}' is a split: its arms choose the version; call it without one",
                     config_.name)));
   }
-  absl::StatusOr<size_t> chosen = ChooseArm(request);
+  std::shared_ptr<const SplitRouting> routing = routing_.load();
+  absl::StatusOr<size_t> chosen = ChooseArm(*routing, request);
   if (!chosen.ok()) return done(chosen.status());
   const size_t arm = *chosen;
-  DropStickyColumn(arm, request);
-  request.model_version = config_.arms[arm].version;
-  arms_[arm]->InferAsync(std::move(request), [this, arm, done = std::move(done)](
-                                                 absl::StatusOr<core::InferResponse> response) {
-    if (!response.ok()) return done(std::move(response));
-    response->parameters["arm"] = config_.arms[arm].name;
-    response->parameters["model_version"] = response->model_version;
-    if (metrics_ != nullptr) {
-      metrics_->RecordSplit(config_.name, config_.arms[arm].name, response->model_version);
-    }
-    done(std::move(response));
-  });
+  DropStickyColumn(routing->arms[arm], request);
+  request.model_version = routing->arms[arm].version;
+  const HybridEndpoint& plan = *routing->plans[arm];
+  plan.InferAsync(
+      std::move(request),
+      [this, arm, routing = std::move(routing), start = std::chrono::steady_clock::now(),
+       done = std::move(done)](absl::StatusOr<core::InferResponse> response) {
+        const std::chrono::duration<double, std::milli> took =
+            std::chrono::steady_clock::now() - start;
+        routing->windows[arm]->Record(response.ok(), took.count());
+        if (!response.ok()) return done(std::move(response));
+        const SplitArm& answered = routing->arms[arm];
+        response->parameters["arm"] = answered.name;
+        response->parameters["model_version"] = response->model_version;
+        if (metrics_ != nullptr) {
+          metrics_->RecordSplit(config_.name, answered.name, response->model_version);
+        }
+        done(std::move(response));
+      });
 }
 
 }  // namespace strata::serving

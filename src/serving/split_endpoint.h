@@ -13,19 +13,28 @@
 // An arm answers through a dynamic plan (the model stage, no cache) on the
 // arm's version. The response names the arm and the version that answered
 // (parameters `arm` and `model_version`), and each request is counted in
-// strata_split_requests_total{endpoint,arm,version}. The sticky column is
-// passed to the model only when its version has an input of that name.
-// Thread-safe.
+// strata_split_requests_total{endpoint,arm,version}, and in the arm's
+// window statistics (serving/rollout/arm_window.h) that a rollout judges.
+// The sticky column is passed to the model only when its version has an
+// input of that name.
+//
+// The arms and their weights are one immutable snapshot (SplitRouting)
+// behind an atomic pointer: SetArms() publishes a new one (a rollout's
+// step), and each request reads one snapshot from start to end. Keys stay
+// sticky across snapshots as SplitAssignment describes. Thread-safe.
 #ifndef STRATA_SERVING_SPLIT_ENDPOINT_H_
 #define STRATA_SERVING_SPLIT_ENDPOINT_H_
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "serving/endpoint.h"
 #include "serving/hybrid_endpoint.h"
 #include "serving/plans/split_assignment.h"
+#include "serving/rollout/arm_window.h"
 
 namespace strata::serving {
 
@@ -44,6 +53,15 @@ struct SplitEndpointConfig {
   std::string salt;           // empty: the endpoint's name
 };
 
+// What one snapshot of a split routes by: the arms, their bucket ranges,
+// each arm's plan and its window statistics (all in arm order).
+struct SplitRouting {
+  std::vector<SplitArm> arms;
+  SplitAssignment assignment;
+  std::vector<std::shared_ptr<HybridEndpoint>> plans;  // dynamic plans, no cache
+  std::vector<std::shared_ptr<ArmWindow>> windows;
+};
+
 class SplitEndpoint : public Endpoint {
  public:
   // INVALID_ARGUMENT for weights SplitAssignment refuses.
@@ -55,23 +73,34 @@ class SplitEndpoint : public Endpoint {
   void InferAsync(core::InferRequest request, InferCallback done) const override;
   void Connect(const PlanServices& services) override;
 
-  const SplitAssignment& assignment() const { return assignment_; }
+  // The snapshot requests route by now.
+  std::shared_ptr<const SplitRouting> routing() const { return routing_.load(); }
+  // Publishes `arms` (names, models, versions, weights) as the new
+  // snapshot, with new (empty) window statistics; requests in flight finish
+  // on the old one. INVALID_ARGUMENT for weights SplitAssignment refuses or
+  // no arm; the old snapshot then stays.
+  absl::Status SetArms(std::vector<SplitArm> arms);
 
  private:
-  SplitEndpoint(SplitEndpointConfig config, SplitAssignment assignment);
+  explicit SplitEndpoint(SplitEndpointConfig config);
 
+  // A snapshot of `arms`, reusing `old`'s plans for arms of the same model.
+  absl::StatusOr<std::shared_ptr<const SplitRouting>> MakeRouting(std::vector<SplitArm> arms,
+                                                                  const SplitRouting* old) const;
   // The arm the request goes to: forced, sticky or random.
-  absl::StatusOr<size_t> ChooseArm(const core::InferRequest& request) const;
+  absl::StatusOr<size_t> ChooseArm(const SplitRouting& routing,
+                                   const core::InferRequest& request) const;
   // The sticky key's text: the header's value or the column's first row.
   absl::StatusOr<std::string> StickyKey(const core::InferRequest& request) const;
   // Drops the sticky column when the arm's version has no such input.
-  void DropStickyColumn(size_t arm, core::InferRequest& request) const;
+  void DropStickyColumn(const SplitArm& arm, core::InferRequest& request) const;
 
-  const SplitEndpointConfig config_;
-  const SplitAssignment assignment_;
-  std::vector<std::unique_ptr<HybridEndpoint>> arms_;  // dynamic plans, no cache
-  ServerMetrics* metrics_ = nullptr;                   // set by Connect()
-  const ModelRunner* models_ = nullptr;                // set by Connect()
+  const SplitEndpointConfig config_;  // its arms: the first snapshot's
+  std::atomic<std::shared_ptr<const SplitRouting>> routing_;
+  std::mutex set_arms_;                  // one SetArms() at a time
+  PlanServices arm_services_;            // set by Connect()
+  ServerMetrics* metrics_ = nullptr;     // set by Connect()
+  const ModelRunner* models_ = nullptr;  // set by Connect()
 };
 
 }  // namespace strata::serving

@@ -39,10 +39,10 @@ class SplitEndpointTest : public ::testing::Test {
                        std::string(testing::kDoublingConfig) + "version_policy: all\n");
     absl::StatusOr<std::unique_ptr<SplitEndpoint>> endpoint = SplitEndpoint::Create(config);
     ASSERT_TRUE(endpoint.ok()) << endpoint.status();
-    auto core = ServerCore::Create({.repository = root_,
-                                    .poll_interval = std::chrono::milliseconds(0),
-                                    .endpoints = {std::shared_ptr<Endpoint>(*std::move(endpoint))}},
-                                   backends_);
+    split_ = std::shared_ptr<SplitEndpoint>(*std::move(endpoint));
+    auto core = ServerCore::Create(
+        {.repository = root_, .poll_interval = std::chrono::milliseconds(0), .endpoints = {split_}},
+        backends_);
     ASSERT_TRUE(core.ok()) << core.status();
     core_ = *std::move(core);
   }
@@ -58,6 +58,7 @@ class SplitEndpointTest : public ::testing::Test {
 
   fs::path root_;
   runtime::BackendRegistry backends_ = testing::FakeBackends();
+  std::shared_ptr<SplitEndpoint> split_;  // also the core's
   std::unique_ptr<ServerCore> core_;
 };
 
@@ -103,6 +104,49 @@ TEST_F(SplitEndpointTest, AVersionInTheRequestIsRefused) {
   auto random = core_->Infer(r);
   ASSERT_TRUE(random.ok()) << random.status();
   EXPECT_FALSE(Param(*random, "arm").empty());
+}
+
+TEST_F(SplitEndpointTest, SetArmsSwapsTheSnapshotKeysOnlyMoveIntoTheGrowingArmAndCounts) {
+  Serve(Config("user_id", ""));
+  SplitEndpoint* split = split_.get();
+  const auto arms_of_users = [&] {
+    std::vector<std::string> arms;
+    for (int64_t user = 0; user < 200; ++user) {
+      auto answer = core_->Infer(Request(user, {}));
+      EXPECT_TRUE(answer.ok()) << answer.status();
+      arms.push_back(answer.ok() ? Param(*answer, "arm") : "");
+    }
+    return arms;
+  };
+  ASSERT_TRUE(split
+                  ->SetArms({{.name = "stable", .model = "good", .version = "1", .weight = 90},
+                             {.name = "canary", .model = "good", .version = "2", .weight = 10}})
+                  .ok());
+  const std::vector<std::string> before = arms_of_users();
+  const auto routing = split->routing();
+  EXPECT_EQ(routing->windows[0]->Read().requests + routing->windows[1]->Read().requests, 200);
+  ASSERT_TRUE(split
+                  ->SetArms({{.name = "stable", .model = "good", .version = "1", .weight = 40},
+                             {.name = "canary", .model = "good", .version = "10", .weight = 60}})
+                  .ok());
+  EXPECT_EQ(split->routing()->windows[1]->Read().requests, 0);  // a new window
+  const std::vector<std::string> after = arms_of_users();
+  int moved = 0;
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (before[i] == "canary") {
+      EXPECT_EQ(after[i], "canary") << "user " << i;
+    }
+    moved += before[i] != after[i];
+  }
+  EXPECT_GT(moved, 50);
+  auto answer = core_->Infer(Request(0, {{"x-strata-arm", "canary"}}));
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(Param(*answer, "model_version"), "10");
+  // Weights SplitAssignment refuses leave the snapshot as it was.
+  EXPECT_EQ(
+      split->SetArms({{.name = "stable", .model = "good", .version = "1", .weight = 0}}).code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(split->routing()->arms.size(), 2u);
 }
 
 TEST(SplitEndpointCreateTest, RefusesWeightsThatSumToZero) {

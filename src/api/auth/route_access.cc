@@ -10,6 +10,10 @@ RouteAccess Needs(Scope scope, std::optional<std::string> model) {
 RouteAccess RepositoryAccess(const std::vector<std::string>& segments) {
   // v2/repository/models/{m}/{action} names one model; the index, all.
   if (segments.size() == 5 && segments[2] == "models") return Needs(Scope::kControl, segments[3]);
+  // v2/repository/endpoints/{e}/rollout/{action}: the endpoint's rollout.
+  if (segments.size() >= 4 && segments[2] == "endpoints") {
+    return Needs(Scope::kControl, segments[3]);
+  }
   return Needs(Scope::kControl, "*");
 }
 
