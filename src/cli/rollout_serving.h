@@ -5,7 +5,9 @@
 #define STRATA_CLI_ROLLOUT_SERVING_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,12 +21,29 @@ namespace strata::cli {
 struct RolloutServeFlags {
   std::string state_dir;   // empty: <repository>/.strata/rollouts
   int64_t tick_ms = 1000;  // how often rollouts are judged
+  // The pre-traffic checks (`strata check`, docs/checks.md) a candidate
+  // passes before it gets traffic, run against this server's REST port.
+  bool checks = true;
+  std::string check_key_file;  // an API key for the checks when keys are on
+  double check_rate = 50;      // load check: requests per second
+  int64_t check_ms = 2000;     // load check: duration
+  double check_p99_ms = 100;   // load check: the objective
 };
+
+// This server's REST base URL once it listens ("http://127.0.0.1:8000");
+// nullopt before that.
+using SelfUrl = std::function<std::optional<std::string>()>;
 
 // Null when there is no split endpoint. `core` must outlive the manager.
 absl::StatusOr<std::unique_ptr<serving::RolloutManager>> StartRollouts(
     const RolloutServeFlags& flags, const std::string& repository, const serving::ServerCore& core,
-    std::vector<std::shared_ptr<serving::SplitEndpoint>> splits);
+    SelfUrl self_url, std::vector<std::shared_ptr<serving::SplitEndpoint>> splits);
+
+// The checks of `strata check` against the candidate version on this server:
+// OK when they pass, or when the version ships no samples.json (skipped,
+// logged); FailedPrecondition naming each failed check otherwise.
+serving::CandidateCheck PreTrafficCheck(const RolloutServeFlags& flags,
+                                        const std::string& repository, SelfUrl self_url);
 
 }  // namespace strata::cli
 

@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <atomic>
 #include <cctype>
 #include <filesystem>
 #include <map>
@@ -444,8 +445,19 @@ class ServeProcess {
   }
 
   absl::Status StartRollouts() {
+    cli::RolloutServeFlags rollouts = flags_.rollouts;
+    if (rollouts.checks && flags_.security.tls.enabled()) {
+      spdlog::warn("rollouts: the pre-traffic checks speak plain HTTP; with TLS they are off");
+      rollouts.checks = false;
+    }
+    // Checks run on the rollout's thread once the REST listener is up.
+    cli::SelfUrl self_url = [this]() -> std::optional<std::string> {
+      const uint16_t port = rest_port_.load();
+      if (port == 0) return std::nullopt;
+      return fmt::format("http://127.0.0.1:{}", port);
+    };
     absl::StatusOr<std::unique_ptr<serving::RolloutManager>> started = cli::StartRollouts(
-        flags_.rollouts, flags_.repository, *core_, std::move(endpoints_.splits));
+        rollouts, flags_.repository, *core_, std::move(self_url), std::move(endpoints_.splits));
     if (!started.ok()) return started.status();
     rollouts_ = *std::move(started);
     return absl::OkStatus();
@@ -496,6 +508,7 @@ class ServeProcess {
         api::RestServer::Start(options, *handler_, admin_handler_.get());
     if (!server.ok()) return server.status();
     rest_ = *std::move(server);
+    rest_port_.store(rest_->port());
     return absl::OkStatus();
   }
 
@@ -557,6 +570,7 @@ class ServeProcess {
   std::unique_ptr<api::RestHandler> admin_handler_;  // null: no admin port
   GrpcDrain grpc_;
   std::unique_ptr<api::RestServer> rest_;
+  std::atomic<uint16_t> rest_port_{0};  // rest_'s port once it listens
 };
 
 // The verifier every model and RocksDB table version is checked by
@@ -597,6 +611,28 @@ int RunServe(const ServeFlags& given) {
 }
 
 // The model repository and how it is watched and controlled.
+// The pre-traffic checks a rollout's candidate passes (docs/checks.md).
+void AddRolloutCheckFlags(CLI::App& serve, RolloutServeFlags& flags) {
+  serve.add_flag("!--no-rollout-checks", flags.checks,
+                 "Start rollouts without the pre-traffic checks (`strata check`) of the candidate");
+  serve.add_option("--rollout-check-key", flags.check_key_file,
+                   "A file holding an API key (infer and metrics scopes) the pre-traffic "
+                   "checks send when --keys-file is on");
+  serve
+      .add_option("--rollout-check-rate", flags.check_rate,
+                  "Pre-traffic load check: requests per second")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve.add_option("--rollout-check-ms", flags.check_ms, "Pre-traffic load check: duration")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      .add_option("--rollout-check-p99-ms", flags.check_p99_ms,
+                  "Pre-traffic load check: the p99 objective")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+}
+
 void AddRepositoryFlags(CLI::App& serve, ServeFlags& flags) {
   serve
       .add_option("-r,--repository", flags.repository,
@@ -625,6 +661,7 @@ void AddRepositoryFlags(CLI::App& serve, ServeFlags& flags) {
                   "How often running rollouts are judged (docs/serving.md: Rollouts)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  AddRolloutCheckFlags(serve, flags.rollouts);
   serve.add_flag("--lenient-readiness", flags.lenient_readiness,
                  "Answer /v2/health/ready and ServerReady true once started, even when a "
                  "model or endpoint is not ready (default: ready only when all are)");

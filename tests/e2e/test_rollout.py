@@ -11,6 +11,7 @@ failure for the keys on the stable arm; at one request a second a healthy
 candidate holds its step; a candidate that never gets ready is rolled back;
 after SIGKILL and a restart the rollout resumes at its step."""
 import io
+import json
 import os
 import shutil
 import signal
@@ -79,6 +80,12 @@ ENDPOINTS = """endpoints:
 """
 
 
+SAMPLE = {"request": {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 2],
+                                  "data": [1, 2]}]},
+          "expected": {"outputs": [{"name": "y", "datatype": "FP32", "shape": [1, 2],
+                                    "data": [2, 4]}]}}
+
+
 def body(key):
     return {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 2], "data": [1, 2]},
                        {"name": "user_id", "datatype": "INT64", "shape": [1], "data": [key]}]}
@@ -125,12 +132,18 @@ class RolloutTest(unittest.TestCase):
         cls.dir = tempfile.mkdtemp(prefix="strata-e2e-rollout-")
         cls.repository = os.path.join(cls.dir, "repo")
         model_dir = os.path.join(cls.repository, "models", "m")
-        for version, module in ((1, Double()), (2, Double()), (3, Fails()), (4, Slow())):
+        for version, module in ((1, Double()), (2, Double()), (3, Fails()), (4, Slow()),
+                                (5, Fails())):
             os.makedirs(os.path.join(model_dir, str(version)))
             buffer = io.BytesIO()
             torch.jit.save(torch.jit.script(module), buffer)
             with open(os.path.join(model_dir, str(version), "model.pt"), "wb") as f:
                 f.write(buffer.getvalue())
+        # Versions 2 and 5 ship samples: their rollouts run the pre-traffic
+        # checks (docs/checks.md), which 2 passes and 5 fails.
+        for version in (2, 5):
+            with open(os.path.join(model_dir, str(version), "samples.json"), "w") as f:
+                json.dump(SAMPLE, f)
         with open(os.path.join(model_dir, "config.yaml"), "w") as f:
             f.write(CONFIG)
         cls.endpoints = os.path.join(cls.dir, "strata.yaml")
@@ -191,6 +204,18 @@ class RolloutTest(unittest.TestCase):
                 self.assertEqual(version, "2", f"key {key} went back to the stable version")
             seen[key] = version
         self.assertGreater(sum(1 for v in seen.values() if v == "2"), 0)
+
+    def test_a_candidate_failing_its_checks_never_gets_traffic(self):
+        with self.serve() as server, Traffic(server) as traffic:
+            self.start(server, "m@5", "50:1s:1,100")
+            done = self.wait_status(server, ("promoted", "rolled_back", "failed"), 60)
+            self.assertEqual(done["status"], "failed", done)
+            self.assertIn("pre-traffic checks failed: functional", done["reason"])
+            after = len(traffic.results)
+            wait_for(lambda: len(traffic.results) > after + 50)
+        self.assertTrue(traffic.results)
+        self.assertTrue(all(s == 200 and arm == "stable" and v == "1"
+                            for _, s, arm, v, _ in traffic.results), traffic.results[-5:])
 
     def check_rolled_back(self, candidate, gate, bound_s, *gates):
         with self.serve() as server, Traffic(server) as traffic:
