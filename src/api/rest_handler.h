@@ -17,6 +17,7 @@
 #include "api/access_guard.h"
 #include "api/audit_log.h"
 #include "api/body_budget.h"
+#include "serving/experiment/experiments.h"
 #include "serving/server_core.h"
 
 namespace strata::api {
@@ -66,6 +67,9 @@ struct RestHandlerOptions {
   // Every control call (/v2/repository/...) is recorded here when set
   // (`--audit-log`); must outlive the handler.
   std::shared_ptr<AuditLog> audit_log = nullptr;
+  // Feedback and experiment reports (/v2/models/{e}/feedback, /experiment);
+  // null: no endpoint takes feedback. Must outlive the handler.
+  const serving::Experiments* experiments = nullptr;
 };
 
 class RestHandler {

@@ -3,6 +3,7 @@
 #include "cli/advise_command.h"
 #include "cli/backup_command.h"
 #include "cli/batch_command.h"
+#include "cli/experiment_command.h"
 #include "cli/features_command.h"
 #include "cli/keys_command.h"
 #include "cli/model_command.h"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   strata::cli::AddAdviseCommand(app);
   strata::cli::AddBackupCommands(app);
   strata::cli::AddKeysCommand(app);
+  strata::cli::AddExperimentCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
