@@ -11,14 +11,21 @@ request, 32 wrk connections:
             answer, to the shadow's bounded queue and run there, one at a time; a full queue
             drops the copy (counted in strata_shadow_dropped_total).
 
-The two alternate (ABAB) --repeats times in the same server; the report gives medians of
-throughput, p50 and p99, the p99 ratio (target: shadowed within 10% of plain), the copies
-sent and dropped per shadowed run, and nginx's fixed response at the same connections (the
-HTTP floor) in the same run.
+Two loads, each alternating the endpoints (ABAB) --repeats times in the same server:
 
-  /usr/bin/python3 bench/shadow_bench.py [--seconds 8] [--repeats 4] [--out build/bench/shadow]
+  closed   wrk, 32 connections, as fast as the server answers (saturation: the shadow's own
+           model work competes with the primary for the 2 cores);
+  open     a fixed --rate of requests per second (bench/lib/openloop.py), below saturation:
+           what a client sees when the server has headroom.
 
-Loopback only, every run bounded by -d; about 90 s.
+The report gives medians of throughput, p50 and p99 per load, the p99 ratios (target:
+shadowed within 10% of plain), the copies sent and dropped per shadowed run, and nginx's
+fixed response at the same connections (the HTTP floor) in the same run.
+
+  /usr/bin/python3 bench/shadow_bench.py [--seconds 8] [--repeats 4] [--rate 1000]
+      [--out build/bench/shadow]
+
+Loopback only, every run bounded in time; about 3 minutes.
 """
 import argparse
 import json
@@ -84,6 +91,25 @@ def run(url, bodies, seconds):
     return r
 
 
+def run_open(url, body, rate, seconds):
+    summary, _ = load.open_loop(url, body, rate, seconds, connections=64)
+    ok = summary["by_status"].get(200, {})
+    if set(summary["by_status"]) != {200} or summary.get("unfinished"):
+        raise RuntimeError(f"{url}: {summary}")
+    return {"rps": summary["achieved_rps"], "p50_us": ok["p50_us"], "p99_us": ok["p99_us"]}
+
+
+def measure_open(strata, body, args):
+    runs = {"plain": [], "shadowed": []}
+    for i in range(args.repeats):
+        order = ("plain", "shadowed") if i % 2 == 0 else ("shadowed", "plain")
+        for name in order:
+            runs[name].append(run_open(strata.url(f"/v2/models/{name}/infer"), body, args.rate,
+                                       args.seconds))
+            print("open", name, json.dumps(runs[name][-1]), flush=True)
+    return runs
+
+
 def measure(repo, endpoints, bodies, args):
     strata = servers.Strata(STRATA, repo, args.out, label="strata", endpoints=endpoints)
     runs = {"plain": [], "shadowed": []}
@@ -102,7 +128,10 @@ def measure(repo, endpoints, bodies, args):
                     copies.append({k: after[k] - before[k] for k in after})
                 print(name, json.dumps({k: runs[name][-1][k] for k in ("rps", "p50_us",
                                                                        "p99_us")}), flush=True)
-    return runs, copies
+        with open(bodies) as f:
+            body = f.readline().strip()
+        open_runs = measure_open(strata, body, args)
+    return runs, copies, open_runs
 
 
 def median(runs, key):
@@ -113,12 +142,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=1000, help="open loop: requests per second")
     parser.add_argument("--out", default=os.path.join(ROOT, "build", "bench", "shadow"))
     args = parser.parse_args()
     args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
     repo, endpoints, bodies = setup(args.out)
-    runs, copies = measure(repo, endpoints, bodies, args)
+    runs, copies, open_runs = measure(repo, endpoints, bodies, args)
     floor = servers.nginx(args.out)
     with floor:
         nginx = run(floor.url("/"), bodies, args.seconds)
@@ -131,6 +161,13 @@ def main():
               "rps_shadowed_over_plain": round(figures["shadowed"]["rps"] /
                                                figures["plain"]["rps"], 3),
               "shadow_copies_per_run": copies,
+              "open_loop": {"rate": args.rate, **{
+                  name: {k: median(rs, k) for k in ("rps", "p50_us", "p99_us")}
+                  for name, rs in open_runs.items()}},
+              "open_p99_shadowed_over_plain": round(
+                  median(open_runs["shadowed"], "p99_us") / median(open_runs["plain"], "p99_us"),
+                  3),
+              "open_runs": open_runs,
               "runs": {name: [{k: r[k] for k in ("rps", "p50_us", "p99_us")} for r in rs]
                        for name, rs in runs.items()},
               "nginx_floor": {"rps": nginx["rps"], "p99_us": nginx["p99_us"]},

@@ -227,12 +227,8 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
     return invalid(fmt::format("{} (line {})", e.msg, e.mark.line + 1));
   }
   if (absl::Status s = CheckPlan(node, config); !s.ok()) return invalid(std::string(s.message()));
-  try {
-    if (absl::Status s = ParseExperimentKeys(node, config); !s.ok()) {
-      return invalid(std::string(s.message()));
-    }
-  } catch (const YAML::Exception& e) {
-    return invalid(fmt::format("{} (line {})", e.msg, e.mark.line + 1));
+  if (absl::Status s = ParseExperimentKeys(node, config); !s.ok()) {
+    return invalid(std::string(s.message()));
   }
   return config;
 }

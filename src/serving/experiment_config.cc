@@ -107,10 +107,14 @@ absl::Status ParseFeedback(const YAML::Node& node, EndpointConfig& config) {
 }  // namespace
 
 absl::Status ParseExperimentKeys(const YAML::Node& node, EndpointConfig& config) {
-  if (node["shadow"]) {
-    if (absl::Status s = ParseShadow(node["shadow"], config); !s.ok()) return s;
+  try {
+    if (node["shadow"]) {
+      if (absl::Status s = ParseShadow(node["shadow"], config); !s.ok()) return s;
+    }
+    if (node["feedback"]) return ParseFeedback(node["feedback"], config);
+  } catch (const YAML::Exception& e) {
+    return Invalid(fmt::format("{} (line {})", e.msg, e.mark.line + 1));
   }
-  if (node["feedback"]) return ParseFeedback(node["feedback"], config);
   return absl::OkStatus();
 }
 

@@ -10,8 +10,8 @@
 namespace strata::serving {
 
 // Fills config.shadow and config.feedback from `node`'s keys, when given;
-// `feedback: false` clears config.feedback. INVALID_ARGUMENT naming the key.
-// May throw YAML::Exception for a mistyped value (the caller reports it).
+// `feedback: false` clears config.feedback. INVALID_ARGUMENT naming the key
+// (or YAML's complaint about a mistyped value, with its line).
 absl::Status ParseExperimentKeys(const YAML::Node& node, EndpointConfig& config);
 
 }  // namespace strata::serving
