@@ -129,7 +129,7 @@ def measure(repo, endpoints, bodies, args):
                 print(name, json.dumps({k: runs[name][-1][k] for k in ("rps", "p50_us",
                                                                        "p99_us")}), flush=True)
         with open(bodies) as f:
-            body = f.readline().strip()
+            body = f.readline().strip().encode()
         open_runs = measure_open(strata, body, args)
     return runs, copies, open_runs
 
