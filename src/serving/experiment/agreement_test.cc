@@ -1,6 +1,7 @@
 #include "serving/experiment/agreement.h"
 
 #include "gtest/gtest.h"
+#include "serving/experiment/shadow_endpoint.h"
 #include "serving/experiment/test_tensors.h"
 
 namespace strata::serving {
@@ -41,6 +42,20 @@ TEST(AgreementTest, RefusesResponsesOfDifferentShapes) {
   EXPECT_FALSE(CompareResponses(Response({0.1f, 0.9f}, 1), Response({0.1f}, 1)).ok());
   core::InferResponse empty;
   EXPECT_FALSE(CompareResponses(empty, Response({0.1f}, 1)).ok());
+}
+
+// A table shadow compares only the rows the table answered.
+TEST(TableRowsTest, ReadsLayerOrFound) {
+  core::InferResponse hybrid = Response({0.1f, 0.2f, 0.3f}, 1);
+  core::Tensor layer{.name = "layer", .dtype = core::DataType::kBytes, .shape = {3}, .data = {}};
+  for (const char* l : {"table", "model", "table"}) core::AppendBytesElement(l, layer.data);
+  hybrid.outputs.push_back(layer);
+  EXPECT_EQ(TableRows(hybrid), (std::vector<size_t>{0, 2}));
+  core::InferResponse stat = Response({0.1f, 0.2f}, 1);
+  stat.outputs.push_back(
+      {.name = "found", .dtype = core::DataType::kBool, .shape = {2}, .data = {0, 1}});
+  EXPECT_EQ(TableRows(stat), (std::vector<size_t>{1}));
+  EXPECT_FALSE(TableRows(Response({0.1f}, 1)).has_value());
 }
 
 }  // namespace
