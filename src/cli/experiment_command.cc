@@ -63,9 +63,12 @@ std::string AnalysisText(const std::string& endpoint, const serving::ExperimentA
   for (const serving::ArmAnalysis& arm : analysis.arms) {
     out += fmt::format("  {}\n", arm.name);
     for (const serving::FigureInterval& f : arm.figures) {
-      out += fmt::format("    {:<20} {:>10.4f}  95% CI [{:.4f}, {:.4f}]  n={}\n",
-                         serving::FigureName(f.figure), f.interval.estimate, f.interval.low,
-                         f.interval.high, f.n);
+      const std::string interval =
+          f.figure == serving::Figure::kLogLoss
+              ? std::string("(no interval)")
+              : fmt::format("95% CI [{:.4f}, {:.4f}]", f.interval.low, f.interval.high);
+      out += fmt::format("    {:<20} {:>10.4f}  {}  n={}\n", serving::FigureName(f.figure),
+                         f.interval.estimate, interval, f.n);
     }
   }
   for (const serving::ArmDifference& d : analysis.differences) {
