@@ -12,6 +12,8 @@ class 0, and slow enough that a queue of one copy overflows under load.
   dropped and counted, requests + dropped = calls.
 - Agreement: the identical shadow differs on 0 rows; constant_slow on exactly
   the samples XGBoost calls class 0, in /metrics and in GET .../experiment.
+- A table shadow (`live_model: true`) on a hybrid endpoint recomputes the rows
+  its table answered, and only those: 0 differ (the table is the live version's).
 - Feedback joins to predictions by request id per arm; unknown ids are 404
   (one) or counted (list form); a request without an id gets one.
 - `strata experiment report`: simulated feedback with known rates (arm A right
@@ -35,6 +37,7 @@ MODEL = xgb_example.MODEL
 SLOW = "constant_slow"
 ROWS_PER_CALL = 50
 CALLS_PER_ARM = 40  # 2,000 rows per arm
+TABLE_KEYS = 50  # the hybrid endpoint's table holds ids 0..49
 
 ENDPOINTS = f"""endpoints:
   same:
@@ -60,6 +63,13 @@ ENDPOINTS = f"""endpoints:
       - {{name: A, model: {MODEL}, version: 1, weight: 50}}
       - {{name: B, model: {MODEL}, version: 2, weight: 50}}
     feedback: {{retention: 1000, max_age: 600s}}
+  headed:
+    plan: hybrid
+    table: head
+    key: [id]
+    model: {MODEL}
+    cache: {{max_bytes: 0}}
+    shadow: {{live_model: true, share: 1.0}}
   sim_equal:
     plan: split
     arms:
@@ -115,6 +125,12 @@ class ShadowFeedbackTest(unittest.TestCase):
                 open(os.path.join(model_dir, "config.yaml"), "w") as out:
             out.write(f.read() + "version_policy: all\n")
         write_constant_slow(os.path.join(repository, "models", SLOW))
+        head = os.path.join(cls.dir, "head.csv")
+        xgb_example.write_csv(head, TABLE_KEYS)
+        code, _, err = run_strata(
+            "batch", "-r", repository, "-m", MODEL, "--progress", "off", *xgb_example.MAP,
+            "-i", head, "-k", "id:INT64", "-t", "head", "--job-id", "1")
+        assert code == 0, err
         endpoints = os.path.join(cls.dir, "strata.yaml")
         with open(endpoints, "w") as f:
             f.write(ENDPOINTS)
@@ -215,6 +231,28 @@ class ShadowFeedbackTest(unittest.TestCase):
                          len(self.rows))
         self.assertEqual(metric(m, "strata_shadow_disagreeing_rows_total", endpoint="same",
                                 primary="2", shadow=f"{MODEL}@2"), 0)
+
+    def test_table_shadow_recomputes_only_the_table_rows(self):
+        ids = list(range(80))  # 50 from the table, 30 from the model
+        features = [x for row in xgb_example.feature_rows(ids) for x in row]
+        status, answer, _ = self.server.request(
+            "POST", "/v2/models/headed/infer",
+            {"inputs": [{"name": "id", "datatype": "INT64", "shape": [80], "data": ids},
+                        {"name": "features", "datatype": "FP32", "shape": [80, 30],
+                         "data": features}]}, {"Content-Type": "application/json"})
+        self.assertEqual(status, 200, answer)
+        layers = next(o["data"] for o in answer["outputs"] if o["name"] == "layer")
+        self.assertEqual(layers.count("table"), TABLE_KEYS)
+
+        def pair():
+            shadows = self.experiment("headed")["shadows"]
+            return shadows[0] if shadows else None
+
+        live = wait_for(pair)
+        self.assertEqual(live["shadow"], "live")
+        self.assertEqual(live["rows"], TABLE_KEYS)  # the model's 30 rows are not compared
+        self.assertEqual(live["disagreeing_rows"], 0)  # the table is the live version's
+        self.assertEqual(live["score_difference_buckets"][0]["rows"], TABLE_KEYS)
 
     def test_feedback_joins_per_arm(self):
         labels = [1 if p >= 0.5 else 0 for p in self.expected]
