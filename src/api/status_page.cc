@@ -3,6 +3,7 @@
 #include <map>
 
 #include "api/endpoint_json.h"
+#include "api/experiment_status.h"
 #include "core/text_escape.h"
 #include "fmt/format.h"
 
@@ -110,7 +111,8 @@ void Workloads(const serving::ServerCore& core, std::string& out) {
 
 }  // namespace
 
-std::string RenderStatusPage(const serving::ServerCore& core) {
+std::string RenderStatusPage(const serving::ServerCore& core,
+                             const serving::Experiments* experiments) {
   std::string out = fmt::format(
       "<!doctype html><html><head><meta charset=utf-8><title>{0} status</title>"
       "<style>{1}</style></head><body><h1>{0} {2}</h1>",
@@ -118,6 +120,7 @@ std::string RenderStatusPage(const serving::ServerCore& core) {
   Models(core, out);
   Endpoints(core, out);
   Workloads(core, out);
+  if (experiments != nullptr) AppendExperimentSection(*experiments, out);
   out +=
       "<h2>More</h2><ul><li><a href=\"/metrics\">/metrics</a> (Prometheus)</li>"
       "<li><a href=\"/v2/models/stats\">/v2/models/stats</a> (statistics)</li>"

@@ -2,7 +2,8 @@
 // assets) with the server's models (versions, readiness, requests, mean
 // latency), its endpoints (plan, readiness, table version, cache), the live
 // workload of each sketched endpoint (requests, distinct keys, entropy,
-// peakedness, a bar of the share the top 10 / 100 / 1000 keys take), and
+// peakedness, a bar of the share the top 10 / 100 / 1000 keys take), the
+// experiments (feedback per arm, shadow agreement), and
 // links to the machine-readable views (/metrics, /v2/advisor, /v2/models/stats).
 // Pure function of the core's state; thread-safe.
 #ifndef STRATA_API_STATUS_PAGE_H_
@@ -10,11 +11,14 @@
 
 #include <string>
 
+#include "serving/experiment/experiments.h"
 #include "serving/server_core.h"
 
 namespace strata::api {
 
-std::string RenderStatusPage(const serving::ServerCore& core);
+// `experiments` may be null (no endpoint has feedback or a shadow).
+std::string RenderStatusPage(const serving::ServerCore& core,
+                             const serving::Experiments* experiments = nullptr);
 
 }  // namespace strata::api
 

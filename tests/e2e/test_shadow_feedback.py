@@ -14,7 +14,8 @@ class 0, and slow enough that a queue of one copy overflows under load.
   the samples XGBoost calls class 0, in /metrics and in GET .../experiment.
 - A table shadow (`live_model: true`) on a hybrid endpoint recomputes the rows
   its table answered, and only those: 0 differ (the table is the live version's).
-- Feedback joins to predictions by request id per arm; unknown ids are 404
+- Feedback joins to predictions by request id per arm (JSON, /metrics and the
+  status page); unknown ids are 404
   (one) or counted (list form); a request without an id gets one.
 - `strata experiment report`: simulated feedback with known rates (arm A right
   with p = 0.9, arm B with p = 0.6, 2,000 rows each) gives intervals that hold
@@ -274,6 +275,12 @@ class ShadowFeedbackTest(unittest.TestCase):
         self.assertAlmostEqual(metric(m, "strata_feedback_accuracy", endpoint="ab", arm="canary"),
                                sum(labels) / len(labels))
         self.assertEqual(metric(m, "strata_feedback_auc", endpoint="ab", arm="stable"), 1.0)
+        conn = self.server.connection()
+        conn.request("GET", "/")
+        page = conn.getresponse().read().decode()
+        conn.close()
+        self.assertIn("Experiments (feedback and shadows)", page)
+        self.assertIn(f"stable@1: accuracy 1.000 (n={len(self.rows)})", page)
 
     def test_unmatched_feedback_and_assigned_ids(self):
         status, answer, _ = self.feedback("ab", {"id": "never-sent", "label": 1})

@@ -79,6 +79,12 @@ Experiments::EndpointState* Experiments::Find(std::string_view endpoint) const {
   return it == endpoints_.end() ? nullptr : it->second.get();
 }
 
+std::vector<std::string> Experiments::Endpoints() const {
+  std::vector<std::string> names;
+  for (const auto& [name, state] : endpoints_) names.push_back(name);
+  return names;
+}
+
 bool Experiments::HasFeedback(std::string_view endpoint) const {
   const EndpointState* state = Find(endpoint);
   return state != nullptr && state->feedback;

@@ -104,6 +104,8 @@ class Experiments : public OutcomeWindow {
   void AttachMetrics(prometheus::Registry& registry);
 
   bool HasFeedback(std::string_view endpoint) const;
+  // The endpoints declared, by name.
+  std::vector<std::string> Endpoints() const;
 
   // Keeps `response`'s scores under `id` for later feedback (endpoints with
   // feedback; others and responses without numeric outputs are ignored).
