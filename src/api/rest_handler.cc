@@ -10,6 +10,7 @@
 #include "api/binary_tensor_codec.h"
 #include "api/control_json.h"
 #include "api/endpoint_json.h"
+#include "api/experiment_routes.h"
 #include "api/grpc_codec.h"
 #include "api/http_compression.h"
 #include "api/http_status.h"
@@ -211,7 +212,7 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
   if (segments.empty() && request.target.substr(0, request.target.find('?')) == "/") {
     if (request.method != "GET") return MethodNotAllowed(request, "GET");
     return HttpReply{
-        200, RenderStatusPage(core_, options_.rollouts), "text/html; charset=utf-8", {}};
+        200, RenderStatusPage(core_, options_.rollouts, options_.experiments), "text/html; charset=utf-8", {}};
   }
   if (segments.empty() || segments[0] != "v2") {
     return Error(404, fmt::format("no such endpoint: {}; the API lives under /v2", request.target));
@@ -466,8 +467,13 @@ std::optional<HttpReply> RestHandler::ModelRoute(const HttpRequestView& request,
     if (request.method != "POST") return MethodNotAllowed(request, "POST");
     return Infer(request, std::move(model), std::move(version), tenant, done);
   }
+  if (action == "feedback") {
+    if (request.method != "POST") return MethodNotAllowed(request, "POST");
+    return FeedbackReply(options_.experiments, model, request.body);
+  }
   if (request.method != "GET") return MethodNotAllowed(request, "GET");
   if (action == "stats") return Statistics(core_, model, version);
+  if (action == "experiment") return ExperimentReply(options_.experiments, model);
   if (action != "" && action != "ready" && action != "config") {
     return Error(404, fmt::format("no such endpoint: {}", request.target));
   }

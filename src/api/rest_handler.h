@@ -18,6 +18,7 @@
 #include "api/audit_log.h"
 #include "api/body_budget.h"
 #include "serving/rollout/rollout_control.h"
+#include "serving/experiment/experiments.h"
 #include "serving/server_core.h"
 
 namespace strata::api {
@@ -71,6 +72,9 @@ struct RestHandlerOptions {
   // a section of the status page, strata_rollout_* in /metrics); null: none.
   // Must outlive the handler.
   serving::RolloutControl* rollouts = nullptr;
+  // Feedback and experiment reports (/v2/models/{e}/feedback, /experiment);
+  // null: no endpoint takes feedback. Must outlive the handler.
+  const serving::Experiments* experiments = nullptr;
 };
 
 class RestHandler {

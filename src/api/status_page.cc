@@ -3,6 +3,7 @@
 #include <map>
 
 #include "api/endpoint_json.h"
+#include "api/experiment_status.h"
 #include "core/text_escape.h"
 #include "fmt/format.h"
 
@@ -139,7 +140,8 @@ void Rollouts(const serving::RolloutControl* rollouts, std::string& out) {
 }  // namespace
 
 std::string RenderStatusPage(const serving::ServerCore& core,
-                             const serving::RolloutControl* rollouts) {
+                             const serving::RolloutControl* rollouts,
+                             const serving::Experiments* experiments) {
   std::string out = fmt::format(
       "<!doctype html><html><head><meta charset=utf-8><title>{0} status</title>"
       "<style>{1}</style></head><body><h1>{0} {2}</h1>",
@@ -148,6 +150,7 @@ std::string RenderStatusPage(const serving::ServerCore& core,
   Endpoints(core, out);
   Rollouts(rollouts, out);
   Workloads(core, out);
+  if (experiments != nullptr) AppendExperimentSection(*experiments, out);
   out +=
       "<h2>More</h2><ul><li><a href=\"/metrics\">/metrics</a> (Prometheus)</li>"
       "<li><a href=\"/v2/models/stats\">/v2/models/stats</a> (statistics)</li>"

@@ -4,6 +4,7 @@
 // workload of each sketched endpoint (requests, distinct keys, entropy,
 // peakedness, a bar of the share the top 10 / 100 / 1000 keys take), the
 // rollouts of split endpoints (state, step, weight, gates), and
+// experiments (feedback per arm, shadow agreement), and
 // links to the machine-readable views (/metrics, /v2/advisor, /v2/models/stats).
 // Pure function of the core's state; thread-safe.
 #ifndef STRATA_API_STATUS_PAGE_H_
@@ -12,12 +13,16 @@
 #include <string>
 
 #include "serving/rollout/rollout_control.h"
+#include "serving/experiment/experiments.h"
 #include "serving/server_core.h"
 
 namespace strata::api {
 
+// `rollouts` and `experiments` may be null (no split endpoint; no endpoint
+// has feedback or a shadow).
 std::string RenderStatusPage(const serving::ServerCore& core,
-                             const serving::RolloutControl* rollouts = nullptr);
+                             const serving::RolloutControl* rollouts = nullptr,
+                             const serving::Experiments* experiments = nullptr);
 
 }  // namespace strata::api
 

@@ -4,6 +4,7 @@
 #include "cli/backup_command.h"
 #include "cli/batch_command.h"
 #include "cli/check_command.h"
+#include "cli/experiment_command.h"
 #include "cli/features_command.h"
 #include "cli/keys_command.h"
 #include "cli/model_command.h"
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   strata::cli::AddBackupCommands(app);
   strata::cli::AddKeysCommand(app);
   strata::cli::AddCheckCommand(app);
+  strata::cli::AddExperimentCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -22,6 +22,9 @@
 #include "features/keyed_hash.h"
 #include "fmt/format.h"
 #include "serving/endpoint_config.h"
+#include "serving/experiment/experiments.h"
+#include "serving/experiment/feedback_endpoint.h"
+#include "serving/experiment/shadow_endpoint.h"
 #include "serving/feature_tables.h"
 #include "serving/guarded_table_store.h"
 #include "serving/hybrid_endpoint.h"
@@ -99,6 +102,8 @@ struct LoadedEndpoints {
   std::vector<std::shared_ptr<serving::GuardedTableStore>> guarded_stores;
   std::shared_ptr<serving::TableRegistry> tables;
   std::vector<std::shared_ptr<serving::SplitEndpoint>> splits;  // also in `endpoints`
+  // Feedback and shadows of the endpoints that have them.
+  std::shared_ptr<serving::Experiments> experiments = std::make_shared<serving::Experiments>();
 };
 
 // The table store of kind `kind`; a Redis store behind a guard (its own
@@ -146,6 +151,35 @@ absl::StatusOr<std::shared_ptr<serving::Endpoint>> MakeHybridEndpoint(
     if (!s.ok()) return s;
   }
   return std::make_shared<serving::HybridEndpoint>(loaded.tables, hybrid);
+}
+
+// `endpoint` behind its decorators: the shadow, when configured, and the
+// prediction log of feedback (on by default for split endpoints).
+std::shared_ptr<serving::Endpoint> WithExperiments(
+    std::shared_ptr<serving::Endpoint> endpoint, const serving::EndpointConfig& config,
+    const std::shared_ptr<serving::Experiments>& experiments) {
+  if (!config.shadow && !config.feedback) return endpoint;
+  std::optional<serving::FeedbackOptions> feedback;
+  if (config.feedback) {
+    feedback = serving::FeedbackOptions{
+        .log = {.retention = config.feedback->retention,
+                .max_age = std::chrono::seconds(config.feedback->max_age_s)},
+        .task = config.feedback->task};
+  }
+  experiments->Add(config.name, feedback);
+  if (config.shadow) {
+    endpoint = std::make_shared<serving::ShadowEndpoint>(
+        std::move(endpoint),
+        serving::ShadowOptions{.model = config.shadow->model,
+                               .version = config.shadow->version,
+                               .live_model = config.shadow->live_model,
+                               .share = config.shadow->share,
+                               .queue = config.shadow->queue},
+        experiments);
+  }
+  if (config.feedback)
+    endpoint = std::make_shared<serving::FeedbackEndpoint>(std::move(endpoint), experiments);
+  return endpoint;
 }
 
 // A split endpoint, once each arm's model (and numbered version) is in the
@@ -222,7 +256,7 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
       absl::StatusOr<std::shared_ptr<serving::Endpoint>> endpoint =
           MakeHybridEndpoint(config, store, loaded);
       if (!endpoint.ok()) return endpoint.status();
-      endpoints.push_back(*std::move(endpoint));
+      endpoints.push_back(WithExperiments(*std::move(endpoint), config, loaded.experiments));
       continue;
     }
     serving::StaticEndpointConfig static_config{
@@ -235,7 +269,9 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
     absl::Status s = loaded.tables->Follow(
         config.table, serving::StaticEndpoint::FollowOptions(static_config, store));
     if (!s.ok()) return s;
-    endpoints.push_back(std::make_shared<serving::StaticEndpoint>(static_config, loaded.tables));
+    endpoints.push_back(
+        WithExperiments(std::make_shared<serving::StaticEndpoint>(static_config, loaded.tables),
+                        config, loaded.experiments));
   }
   loaded.tables->RefreshAll();  // the first versions open before the server starts
   return loaded;
@@ -479,7 +515,8 @@ class ServeProcess {
                     .listener = admin ? api::RestListener::kPublic : api::RestListener::kAll,
                     .guard = guard_.get(),
                     .audit_log = audit_log_,
-                    .rollouts = rollouts_.get()});
+                    .rollouts = rollouts_.get(),
+                    .experiments = endpoints_.experiments.get()});
     if (admin) {
       admin_handler_ = std::make_unique<api::RestHandler>(
           *core_, api::RestHandlerOptions{.control_api = flags_.control_api,

@@ -99,6 +99,9 @@ class Endpoint {
 
   // Called once by ServerCore::Create(), before any call.
   virtual void Connect(const PlanServices& services) = 0;
+  // Called once by ~ServerCore, while the services still exist: stop any
+  // work of the endpoint's own that uses them (a shadow's thread).
+  virtual void Disconnect() {}
 
   // The names of the request inputs that are the row key (what the key log
   // writes); empty when the endpoint has none.

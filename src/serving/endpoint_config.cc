@@ -9,17 +9,18 @@
 
 #include "absl/strings/ascii.h"
 #include "fmt/format.h"
+#include "serving/experiment_config.h"
 #include "store/table_store.h"
 #include "yaml-cpp/yaml.h"
 
 namespace strata::serving {
 namespace {
 
-const std::set<std::string, std::less<>> kEndpointKeys = {"plan",  "table",   "store",
-                                                          "key",   "default", "on_store_error",
-                                                          "model", "cache",   "table_in_memory"};
-const std::set<std::string, std::less<>> kSplitKeys = {"plan", "arms", "sticky_key",
-                                                       "sticky_header", "salt"};
+const std::set<std::string, std::less<>> kEndpointKeys = {
+    "plan",  "table", "store",           "key",    "default", "on_store_error",
+    "model", "cache", "table_in_memory", "shadow", "feedback"};
+const std::set<std::string, std::less<>> kSplitKeys = {
+    "plan", "arms", "sticky_key", "sticky_header", "salt", "shadow", "feedback"};
 const std::set<std::string, std::less<>> kArmKeys = {"name", "model", "version", "label", "weight"};
 
 // "64MiB", "1GiB", "4096" (bytes); nullopt when it is not a size.
@@ -102,7 +103,9 @@ absl::Status ParseSplit(const YAML::Node& node, EndpointConfig& config) {
     const std::string key = entry.first.as<std::string>();
     if (!kSplitKeys.contains(key)) {
       return invalid(fmt::format(
-          "'{}' does not belong to plan split; known: arms, sticky_key, sticky_header, salt", key));
+          "'{}' does not belong to plan split; known: arms, sticky_key, sticky_header, salt, "
+          "shadow, feedback",
+          key));
     }
   }
   if (!node["arms"] || !node["arms"].IsSequence() || node["arms"].size() == 0) {
@@ -132,7 +135,8 @@ absl::Status ParseSplit(const YAML::Node& node, EndpointConfig& config) {
   }
   config.salt = node["salt"] ? node["salt"].as<std::string>() : config.name;
   config.table.clear();
-  return absl::OkStatus();
+  config.feedback = FeedbackConfig{};  // on unless `feedback: false`
+  return ParseExperimentKeys(node, config);
 }
 
 // What each plan needs and refuses.
@@ -181,8 +185,8 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
     if (!kEndpointKeys.contains(key)) {
       return invalid(
           fmt::format("unknown key '{}'; known keys: plan, table, store, key, "
-                      "default, on_store_error, model, cache, table_in_memory (plan split: "
-                      "arms, sticky_key, sticky_header, salt)",
+                      "default, on_store_error, model, cache, table_in_memory, shadow, "
+                      "feedback (plan split: arms, sticky_key, sticky_header, salt)",
                       key));
     }
   }
@@ -223,6 +227,9 @@ absl::StatusOr<EndpointConfig> ParseOne(const std::string& name, const YAML::Nod
     return invalid(fmt::format("{} (line {})", e.msg, e.mark.line + 1));
   }
   if (absl::Status s = CheckPlan(node, config); !s.ok()) return invalid(std::string(s.message()));
+  if (absl::Status s = ParseExperimentKeys(node, config); !s.ok()) {
+    return invalid(std::string(s.message()));
+  }
   return config;
 }
 

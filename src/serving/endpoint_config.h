@@ -32,17 +32,25 @@
 //       arms:
 //         - {name: stable, model: ranker, version: 1, weight: 90}
 //         - {name: canary, model: ranker, label: canary, weight: 10}
+//       shadow: {model: ranker, label: candidate, share: 1.0, queue: 64}
+//       feedback: {retention: 100000, max_age: 3600s, task: classification}
 //
+// Any plan takes `shadow:` (a model copied a share of the calls, or
+// `live_model: true` on static and hybrid plans: the table's rows
+// recomputed) and `feedback:` (predictions kept for POST .../feedback; on by
+// default for split plans, `feedback: false` turns it off).
 // Pure parsing; thread-safe.
 #ifndef STRATA_SERVING_ENDPOINT_CONFIG_H_
 #define STRATA_SERVING_ENDPOINT_CONFIG_H_
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "serving/experiment/feedback_task.h"
 #include "serving/plans/plan_kind.h"
 
 namespace strata::serving {
@@ -54,6 +62,24 @@ struct SplitArmConfig {
   std::string model;
   std::string version;  // a number or a label; empty: the default version
   double weight = 0;
+};
+
+// `shadow:` -- a copy of a share of the calls to a model (docs/serving.md:
+// Shadow traffic).
+struct ShadowConfig {
+  std::string model = {};    // empty with live_model
+  std::string version = {};  // a number or a label; empty: the default version
+  bool live_model = false;
+  double share = 1;
+  size_t queue = 64;
+};
+
+// `feedback:` -- how many predictions are kept for feedback, how long, and
+// what a label means.
+struct FeedbackConfig {
+  size_t retention = 100000;
+  int64_t max_age_s = 3600;
+  FeedbackTask task = FeedbackTask::kClassification;
 };
 
 struct EndpointConfig {
@@ -77,6 +103,9 @@ struct EndpointConfig {
   std::string sticky_key;
   std::string sticky_header;  // lower case
   std::string salt;           // defaults to `name`
+  // Any plan: a shadow, and feedback (on by default for split plans).
+  std::optional<ShadowConfig> shadow = std::nullopt;
+  std::optional<FeedbackConfig> feedback = std::nullopt;
   // plan: dynamic -- the model answers every row the cache does not have;
   // `table` is empty. `key` is optional: without it the cache is keyed by
   // each row's input bytes.

@@ -75,6 +75,7 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
 }
 
 ServerCore::~ServerCore() {
+  for (const std::shared_ptr<Endpoint>& endpoint : options_.endpoints) endpoint->Disconnect();
   for (const std::shared_ptr<GuardedTableStore>& store : options_.guarded_stores) store->Stop();
 }
 

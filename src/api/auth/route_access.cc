@@ -50,8 +50,9 @@ RouteAccess RestRouteAccess(const std::vector<std::string>& segments) {
   }
   if (segments[1] == "models" && segments.size() >= 3) {
     const ModelPath path = ParseModelPath(segments);
-    return Needs(path.valid && path.action == "infer" ? Scope::kInfer : Scope::kMetadata,
-                 path.model);
+    // Feedback is sent by the callers that infer: the same scope.
+    const bool infers = path.action == "infer" || path.action == "feedback";
+    return Needs(path.valid && infers ? Scope::kInfer : Scope::kMetadata, path.model);
   }
   return Needs(Scope::kMetadata, "*");
 }

@@ -27,6 +27,16 @@ TEST(RestRouteAccessTest, InferNeedsTheInferScopeOnItsModel) {
   EXPECT_EQ(v.model, "m1");
 }
 
+// Feedback comes from the callers that infer; the experiment report is metadata.
+TEST(RestRouteAccessTest, FeedbackNeedsInferAndTheReportMetadata) {
+  const RouteAccess f = RestRouteAccess({"v2", "models", "ab", "feedback"});
+  EXPECT_EQ(f.scope, Scope::kInfer);
+  EXPECT_EQ(f.model, "ab");
+  const RouteAccess r = RestRouteAccess({"v2", "models", "ab", "experiment"});
+  EXPECT_EQ(r.scope, Scope::kMetadata);
+  EXPECT_EQ(r.model, "ab");
+}
+
 TEST(RestRouteAccessTest, MetadataRoutesNeedTheMetadataScope) {
   for (const Segments& s :
        {Segments{"v2", "models", "m1"}, Segments{"v2", "models", "m1", "ready"},
