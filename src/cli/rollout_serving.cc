@@ -45,6 +45,19 @@ std::string FailedChecks(const check::CheckReport& report) {
 
 }  // namespace
 
+std::optional<serving::QualityStats> FeedbackQualitySource::Quality(
+    const serving::QualityQuery& query) const {
+  // The window's start on the steady clock the outcomes are kept by.
+  const auto age = std::chrono::system_clock::now() - query.since;
+  const auto since = serving::OutcomeWindow::Clock::now() -
+                     std::chrono::duration_cast<serving::OutcomeWindow::Clock::duration>(age);
+  const serving::WindowOutcome outcome = outcomes_->Since(query.endpoint, query.arm, since);
+  if (outcome.count == 0) return std::nullopt;
+  return serving::QualityStats{.count = static_cast<int64_t>(outcome.count),
+                               .mean_loss = outcome.mean_loss,
+                               .variance = outcome.variance};
+}
+
 serving::CandidateCheck PreTrafficCheck(const RolloutServeFlags& flags,
                                         const std::string& repository, SelfUrl self_url) {
   return [flags, repository, self_url](const serving::RolloutCandidate& candidate) -> absl::Status {
@@ -75,7 +88,8 @@ serving::CandidateCheck PreTrafficCheck(const RolloutServeFlags& flags,
 
 absl::StatusOr<std::unique_ptr<serving::RolloutManager>> StartRollouts(
     const RolloutServeFlags& flags, const std::string& repository, const serving::ServerCore& core,
-    SelfUrl self_url, std::vector<std::shared_ptr<serving::SplitEndpoint>> splits) {
+    SelfUrl self_url, std::shared_ptr<const serving::OutcomeWindow> outcomes,
+    std::vector<std::shared_ptr<serving::SplitEndpoint>> splits) {
   if (splits.empty()) return nullptr;
   const std::filesystem::path dir = flags.state_dir.empty()
                                         ? std::filesystem::path(repository) / ".strata" / "rollouts"
@@ -98,7 +112,8 @@ absl::StatusOr<std::unique_ptr<serving::RolloutManager>> StartRollouts(
            .ready = std::move(ready),
            .check =
                flags.checks ? PreTrafficCheck(flags, repository, std::move(self_url)) : nullptr,
-           .quality = nullptr,
+           .quality =
+               outcomes ? std::make_shared<FeedbackQualitySource>(std::move(outcomes)) : nullptr,
            .time = nullptr},
           std::move(splits));
   if (!manager.ok()) return manager.status();

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "serving/experiment/outcome_window.h"
+#include "serving/rollout/quality_source.h"
 #include "serving/rollout/rollout_manager.h"
 #include "serving/server_core.h"
 #include "serving/split_endpoint.h"
@@ -35,9 +37,24 @@ struct RolloutServeFlags {
 using SelfUrl = std::function<std::optional<std::string>()>;
 
 // Null when there is no split endpoint. `core` must outlive the manager.
+// `outcomes` (feedback joined per arm; may be null) feeds the quality gate.
 absl::StatusOr<std::unique_ptr<serving::RolloutManager>> StartRollouts(
     const RolloutServeFlags& flags, const std::string& repository, const serving::ServerCore& core,
-    SelfUrl self_url, std::vector<std::shared_ptr<serving::SplitEndpoint>> splits);
+    SelfUrl self_url, std::shared_ptr<const serving::OutcomeWindow> outcomes,
+    std::vector<std::shared_ptr<serving::SplitEndpoint>> splits);
+
+// The quality gate's source: each arm's feedback since the step began
+// (mean loss: 1 - accuracy, absolute error or -reward), none below one
+// outcome.
+class FeedbackQualitySource : public serving::QualitySource {
+ public:
+  explicit FeedbackQualitySource(std::shared_ptr<const serving::OutcomeWindow> outcomes)
+      : outcomes_(std::move(outcomes)) {}
+  std::optional<serving::QualityStats> Quality(const serving::QualityQuery& query) const override;
+
+ private:
+  std::shared_ptr<const serving::OutcomeWindow> outcomes_;
+};
 
 // The checks of `strata check` against the candidate version on this server:
 // OK when they pass, or when the version ships no samples.json (skipped,

@@ -249,7 +249,7 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
           MakeSplitEndpoint(flags, config);
       if (!split.ok()) return split.status();
       loaded.splits.push_back(*split);
-      endpoints.push_back(*std::move(split));
+      endpoints.push_back(WithExperiments(*std::move(split), config, loaded.experiments));
       continue;
     }
     if (config.plan != serving::PlanKind::kStatic) {
@@ -492,8 +492,9 @@ class ServeProcess {
       if (port == 0) return std::nullopt;
       return fmt::format("http://127.0.0.1:{}", port);
     };
-    absl::StatusOr<std::unique_ptr<serving::RolloutManager>> started = cli::StartRollouts(
-        rollouts, flags_.repository, *core_, std::move(self_url), std::move(endpoints_.splits));
+    absl::StatusOr<std::unique_ptr<serving::RolloutManager>> started =
+        cli::StartRollouts(rollouts, flags_.repository, *core_, std::move(self_url),
+                           endpoints_.experiments, std::move(endpoints_.splits));
     if (!started.ok()) return started.status();
     rollouts_ = *std::move(started);
     return absl::OkStatus();

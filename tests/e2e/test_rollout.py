@@ -13,6 +13,7 @@ after SIGKILL and a restart the rollout resumes at its step."""
 import io
 import json
 import os
+import random
 import shutil
 import signal
 import tempfile
@@ -40,6 +41,13 @@ class Fails(torch.nn.Module):
         if bool(x.abs().sum() > 0):
             raise RuntimeError("this candidate fails every call")
         return x * 2
+
+
+class Flip(torch.nn.Module):
+    """Answers without errors, but swaps the two scores: the wrong class."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([x[:, 1], x[:, 0]], dim=1) * 2
 
 
 class Slow(torch.nn.Module):
@@ -96,8 +104,9 @@ class Traffic:
     second (None: as fast as one connection goes). Records (key, status, arm,
     version, wall time in ms) per request."""
 
-    def __init__(self, server, rate=None):
-        self.server, self.rate = server, rate
+    def __init__(self, server, rate=None, label_one=None):
+        self.server, self.rate, self.label_one = server, rate, label_one
+        self.random = random.Random(7)
         self.results = []
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -118,12 +127,24 @@ class Traffic:
                 "POST", "/v2/models/ab/infer", body(key % KEYS),
                 {"Content-Type": "application/json"}, conn)
             params = (answer or {}).get("parameters", {}) if status == 200 else {}
+            if status == 200 and self.label_one is not None:
+                self.send_feedback(conn, answer["id"])
             self.results.append((key % KEYS, status, params.get("arm"),
                                  params.get("model_version"), time.time() * 1000))
             key += 1
             if self.rate:
                 self.stop_event.wait(1.0 / self.rate)
         conn.close()
+
+
+    def send_feedback(self, conn, request_id):
+        """The observed outcome: class 1 with probability `label_one`
+        (what version 1 predicts for every request; Flip predicts 0)."""
+        label = int(self.random.random() < self.label_one)
+        status, answer, _ = self.server.request(
+            "POST", "/v2/models/ab/feedback", {"id": request_id, "label": label},
+            {"Content-Type": "application/json"}, conn)
+        assert status == 200, (status, answer)
 
 
 class RolloutTest(unittest.TestCase):
@@ -133,7 +154,7 @@ class RolloutTest(unittest.TestCase):
         cls.repository = os.path.join(cls.dir, "repo")
         model_dir = os.path.join(cls.repository, "models", "m")
         for version, module in ((1, Double()), (2, Double()), (3, Fails()), (4, Slow()),
-                                (5, Fails())):
+                                (5, Fails()), (6, Flip())):
             os.makedirs(os.path.join(model_dir, str(version)))
             buffer = io.BytesIO()
             torch.jit.save(torch.jit.script(module), buffer)
@@ -249,6 +270,19 @@ class RolloutTest(unittest.TestCase):
     def test_a_failing_candidate_is_rolled_back_and_stable_clients_see_no_failure(self):
         failed = self.check_rolled_back("m@3", "error", 10)
         self.assertGreater(len(failed), 0)  # the canary's share did fail, briefly
+
+    def test_a_candidate_answering_wrongly_is_rolled_back_on_feedback(self):
+        with self.serve() as server, Traffic(server, label_one=0.9) as traffic:
+            began = time.monotonic()
+            self.start(server, "m@6", "50:30s:40,100", "--gate", "error", "--gate", "quality",
+                       "--gate", "min-samples:30")
+            done = self.wait_status(server, ("promoted", "rolled_back", "failed"), 60)
+            took = time.monotonic() - began
+        self.assertEqual(done["status"], "rolled_back", done)
+        self.assertIn("gate quality failed", done["reason"])
+        self.assertLess(took, 30)
+        # No request failed: only the answers were wrong.
+        self.assertTrue(all(s == 200 for _, s, _, _, _ in traffic.results))
 
     def test_a_ten_times_slower_candidate_is_rolled_back(self):
         # Each slow call holds the one client connection: fewer samples
