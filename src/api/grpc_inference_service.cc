@@ -318,13 +318,17 @@ void GrpcInferenceService::Infer(Context* context, const inference::ModelInferRe
                                     std::string(value.data(), value.size()));
     }
   }
+  std::optional<PendingPayload> payload =
+      options_.payload_log ? options_.payload_log->Sample(*decoded) : std::nullopt;
   // `response` lives until `reply` runs; the core calls back exactly once.
-  core_.InferAsync(*std::move(decoded), [&response, reply = std::move(reply)](
-                                            absl::StatusOr<core::InferResponse> result) {
-    if (!result.ok()) return reply(ToGrpcStatus(result.status()));
-    EncodeModelInferResponse(*result, response);
-    reply(grpc::Status::OK);
-  });
+  core_.InferAsync(*std::move(decoded),
+                   [&response, reply = std::move(reply), payload_log = options_.payload_log,
+                    payload = std::move(payload)](absl::StatusOr<core::InferResponse> result) {
+                     if (!result.ok()) return reply(ToGrpcStatus(result.status()));
+                     if (payload) payload_log->Record(*payload, *result);
+                     EncodeModelInferResponse(*result, response);
+                     reply(grpc::Status::OK);
+                   });
 }
 
 }  // namespace strata::api

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "api/access_guard.h"
+#include "api/payload_log.h"
 #include "grpcpp/grpcpp.h"
 #include "inference.grpc.pb.h"
 #include "serving/server_core.h"
@@ -29,6 +30,9 @@ struct GrpcServiceOptions {
   // API keys (`authorization: Bearer <key>` metadata) and tenants' rate
   // limits; null: every RPC is open. ServerLive and ServerReady always are.
   const AccessGuard* guard = nullptr;
+  // A sample of inference calls, redacted per field (`--payload-log`); null:
+  // none.
+  std::shared_ptr<PayloadLog> payload_log = nullptr;
 };
 
 namespace internal {

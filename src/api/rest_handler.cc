@@ -182,6 +182,11 @@ HttpReply RestHandler::Metrics() const {
     families.insert(families.end(), std::make_move_iterator(access.begin()),
                     std::make_move_iterator(access.end()));
   }
+  if (options_.payload_log != nullptr) {
+    std::vector<prometheus::MetricFamily> payload = options_.payload_log->Collect();
+    families.insert(families.end(), std::make_move_iterator(payload.begin()),
+                    std::make_move_iterator(payload.end()));
+  }
   return HttpReply{200,
                    prometheus::TextSerializer().Serialize(families),
                    "text/plain; version=0.0.4; charset=utf-8",
@@ -519,22 +524,27 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std:
   const BinaryOutputSelection binary = BinaryOutputSelection::Of(*decoded);
   const ContentEncoding reply_encoding = NegotiateEncoding(request.accept_encoding);
   const bool has_id = decoded->has_id;  // echoed even when empty, whoever answers
-  core_.InferAsync(*std::move(decoded), [done = std::move(done), binary, reply_encoding, has_id,
-                                         limit_headers = charge.Headers()](
-                                            absl::StatusOr<core::InferResponse> response) {
-    if (!response.ok()) return done(FromStatus(response.status()));
-    response->has_id = response->has_id || has_id;
-    HttpReply reply = InferReply(*response, binary, reply_encoding);
-    reply.headers.insert(reply.headers.end(), limit_headers.begin(), limit_headers.end());
-    reply.model_name = response->model_name;
-    reply.model_version = response->model_version;
-    auto arm = response->parameters.find("arm");
-    if (arm != response->parameters.end() && std::holds_alternative<std::string>(arm->second)) {
-      reply.arm = std::get<std::string>(arm->second);
-      reply.headers.emplace_back("x-strata-arm", reply.arm);
-    }
-    done(std::move(reply));
-  });
+  std::optional<PendingPayload> payload =
+      options_.payload_log ? options_.payload_log->Sample(*decoded) : std::nullopt;
+  core_.InferAsync(
+      *std::move(decoded),
+      [done = std::move(done), binary, reply_encoding, has_id, limit_headers = charge.Headers(),
+       payload_log = options_.payload_log,
+       payload = std::move(payload)](absl::StatusOr<core::InferResponse> response) {
+        if (!response.ok()) return done(FromStatus(response.status()));
+        if (payload) payload_log->Record(*payload, *response);
+        response->has_id = response->has_id || has_id;
+        HttpReply reply = InferReply(*response, binary, reply_encoding);
+        reply.headers.insert(reply.headers.end(), limit_headers.begin(), limit_headers.end());
+        reply.model_name = response->model_name;
+        reply.model_version = response->model_version;
+        auto arm = response->parameters.find("arm");
+        if (arm != response->parameters.end() && std::holds_alternative<std::string>(arm->second)) {
+          reply.arm = std::get<std::string>(arm->second);
+          reply.headers.emplace_back("x-strata-arm", reply.arm);
+        }
+        done(std::move(reply));
+      });
   return std::nullopt;
 }
 

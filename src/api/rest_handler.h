@@ -17,6 +17,7 @@
 #include "api/access_guard.h"
 #include "api/audit_log.h"
 #include "api/body_budget.h"
+#include "api/payload_log.h"
 #include "serving/server_core.h"
 
 namespace strata::api {
@@ -66,6 +67,9 @@ struct RestHandlerOptions {
   // Every control call (/v2/repository/...) is recorded here when set
   // (`--audit-log`); must outlive the handler.
   std::shared_ptr<AuditLog> audit_log = nullptr;
+  // A sample of inference requests and responses, redacted per field
+  // (`--payload-log`); null: none.
+  std::shared_ptr<PayloadLog> payload_log = nullptr;
 };
 
 class RestHandler {

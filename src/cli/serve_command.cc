@@ -67,6 +67,10 @@ struct ServeFlags {
   std::string key_hash_secret;     // HMAC secret of keys in the key log and sketches
   bool key_log_raw_keys = false;   // raw keys in the key log and sketches (opt-in)
   std::string audit_log;           // JSON Lines of control API calls; empty: none
+  std::string payload_log;         // JSON Lines of redacted payloads; empty: none
+  std::string payload_log_policy;  // the redaction policy (YAML)
+  double payload_log_sample = 0.01;
+  std::string payload_log_max_size = "64MiB";  // then rotated to FILE.1
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -296,6 +300,7 @@ class ServeProcess {
     if (absl::Status s = BuildKeyHasher(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = OpenKeyLog(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = OpenAuditLog(); !s.ok()) return StartError{s, 2};
+    if (absl::Status s = OpenPayloadLog(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = OpenGuard(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildCore(); !s.ok()) return StartError{s, 1};
     CountReadyModels();
@@ -356,11 +361,9 @@ class ServeProcess {
   // Keys in the key log and the live sketches are keyed hashes (HMAC-SHA256)
   // unless --key-log-raw-keys: with --key-hash-secret's secret, else with a
   // random secret of this process (hashes do not join across restarts).
+  // The payload log's hashed fields use the same keyed hash, whatever
+  // --key-log-raw-keys says.
   absl::Status BuildKeyHasher() {
-    if (flags_.key_log_raw_keys) {
-      spdlog::warn("--key-log-raw-keys: the key log and live sketches hold raw key values");
-      return absl::OkStatus();
-    }
     std::optional<features::KeyedHasher> hasher;
     if (!flags_.key_hash_secret.empty()) {
       absl::StatusOr<features::KeyedHasher> read =
@@ -380,7 +383,12 @@ class ServeProcess {
           "keys in the key log and live sketches are hashed with an ephemeral "
           "per-process secret (give --key-hash-secret FILE for stable hashes)");
     }
-    key_hasher_ = [hasher = *std::move(hasher)](std::string_view key) { return hasher.Hash(key); };
+    hasher_ = [hasher = *std::move(hasher)](std::string_view key) { return hasher.Hash(key); };
+    if (flags_.key_log_raw_keys) {
+      spdlog::warn("--key-log-raw-keys: the key log and live sketches hold raw key values");
+      return absl::OkStatus();
+    }
+    key_hasher_ = hasher_;
     return absl::OkStatus();
   }
 
@@ -408,6 +416,16 @@ class ServeProcess {
     absl::StatusOr<std::unique_ptr<api::AuditLog>> opened = api::AuditLog::Open(flags_.audit_log);
     if (!opened.ok()) return opened.status();
     audit_log_ = *std::move(opened);
+    return absl::OkStatus();
+  }
+
+  absl::Status OpenPayloadLog() {
+    if (flags_.payload_log.empty()) return absl::OkStatus();
+    absl::StatusOr<std::unique_ptr<api::PayloadLog>> opened =
+        OpenPayloadLogFile(flags_.payload_log, flags_.payload_log_policy, flags_.payload_log_sample,
+                           flags_.payload_log_max_size, hasher_);
+    if (!opened.ok()) return opened.status();
+    payload_log_ = *std::move(opened);
     return absl::OkStatus();
   }
 
@@ -446,7 +464,8 @@ class ServeProcess {
                     .control_api = flags_.control_api,
                     .listener = admin ? api::RestListener::kPublic : api::RestListener::kAll,
                     .guard = guard_.get(),
-                    .audit_log = audit_log_});
+                    .audit_log = audit_log_,
+                    .payload_log = payload_log_});
     if (admin) {
       admin_handler_ = std::make_unique<api::RestHandler>(
           *core_, api::RestHandlerOptions{.control_api = flags_.control_api,
@@ -490,7 +509,8 @@ class ServeProcess {
          .tls = flags_.security.tls,
          .tls_reload_seconds =
              static_cast<unsigned>(std::max<int64_t>(1, flags_.security.reload_interval_ms / 1000)),
-         .guard = guard_.get()},
+         .guard = guard_.get(),
+         .payload_log = payload_log_},
         *core_);
     if (!started.ok()) return started.status();
     grpc_.server = *std::move(started);
@@ -523,6 +543,8 @@ class ServeProcess {
   LoadedEndpoints endpoints_;  // moved into the core
   std::shared_ptr<serving::KeyLog> key_log_;
   std::shared_ptr<api::AuditLog> audit_log_;
+  std::shared_ptr<api::PayloadLog> payload_log_;
+  serving::KeyHasher hasher_;      // the keyed hash (HMAC-SHA256) of this process
   serving::KeyHasher key_hasher_;  // null: raw keys (--key-log-raw-keys)
   serving::FeatureServices features_;
   const runtime::BackendRegistry backends_ = BuiltinBackends();
@@ -712,6 +734,28 @@ void AddDrainFlags(CLI::App& serve, ServeFlags& flags) {
       ->check(CLI::NonNegativeNumber);
 }
 
+// The payload log: off unless --payload-log names a file.
+void AddPayloadLogFlags(CLI::App& serve, ServeFlags& flags) {
+  serve.add_option("--payload-log", flags.payload_log,
+                   "Append a sample of inference requests and responses to this JSON Lines "
+                   "file, redacted field by field by --payload-log-policy (docs/security.md); "
+                   "off by default");
+  serve
+      .add_option("--payload-log-policy", flags.payload_log_policy,
+                  "Redaction policy (YAML: inputs and outputs mapping field names to drop, "
+                  "hash or keep; a field not named is dropped); required with --payload-log")
+      ->check(CLI::ExistingFile);
+  serve
+      .add_option("--payload-log-sample", flags.payload_log_sample,
+                  "Share of inference requests written to --payload-log, in (0, 1]")
+      ->capture_default_str();
+  serve
+      .add_option("--payload-log-max-size", flags.payload_log_max_size,
+                  "Size at which --payload-log is rotated to FILE.1 (the older FILE.1 is "
+                  "replaced)")
+      ->capture_default_str();
+}
+
 }  // namespace
 
 void AddFeatureFlags(CLI::App& serve, ServeFlags& flags) {
@@ -756,6 +800,7 @@ void AddServeCommand(CLI::App& app) {
   AddTableStoreServeFlags(*serve, *flags);
   AddDrainFlags(*serve, *flags);
   AddFeatureFlags(*serve, *flags);
+  AddPayloadLogFlags(*serve, *flags);
   AddSecurityFlags(*serve, flags->security);
   serve->callback([flags] { throw CLI::RuntimeError(RunServe(*flags)); });
 }
