@@ -150,7 +150,7 @@ bool IsHealthRoute(const std::vector<std::string>& segments) {
 
 std::optional<HttpReply> RestHandler::Admit(const HttpRequestView& request,
                                             const std::vector<std::string>& segments,
-                                            std::string& tenant) const {
+                                            Caller& caller) const {
   const bool admin = IsAdminRoute(segments);
   if ((options_.listener == RestListener::kPublic && admin) ||
       (options_.listener == RestListener::kAdmin && !admin && !IsHealthRoute(segments))) {
@@ -165,7 +165,7 @@ std::optional<HttpReply> RestHandler::Admit(const HttpRequestView& request,
   const auth::AuthDecision decision =
       options_.guard->Authorize(request.authorization, access.scope, access.model);
   if (decision.allowed()) {
-    tenant = decision.tenant;
+    caller = {decision.tenant, decision.key_id};
     return std::nullopt;
   }
   HttpReply reply = Error(decision.http_status(), decision.message);
@@ -201,8 +201,8 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
                                   "encoded in a segment",
                                   PathOf(request.target)));
   }
-  std::string tenant;
-  if (std::optional<HttpReply> refusal = Admit(request, segments, tenant)) return refusal;
+  Caller caller;
+  if (std::optional<HttpReply> refusal = Admit(request, segments, caller)) return refusal;
   if (segments.size() == 1 && segments[0] == "metrics") {
     if (request.method != "GET") return MethodNotAllowed(request, "GET");
     return Metrics();
@@ -234,7 +234,7 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
     return Statistics(core_, "", "");
   }
   if (segments[1] == "models" && segments.size() >= 3) {
-    return ModelRoute(request, segments, tenant, done);
+    return ModelRoute(request, segments, caller, done);
   }
   return Error(404, fmt::format("no such endpoint: {}", request.target));
 }
@@ -438,8 +438,7 @@ std::optional<HttpReply> RestHandler::TableControlRoute(const HttpRequestView& r
 
 std::optional<HttpReply> RestHandler::ModelRoute(const HttpRequestView& request,
                                                  const std::vector<std::string>& segments,
-                                                 const std::string& tenant,
-                                                 ReplyCallback& done) const {
+                                                 const Caller& caller, ReplyCallback& done) const {
   // v2/models/{m}[/versions/{v}][/ready|/infer|/config]; read as the access
   // check reads it (auth::ParseModelPath).
   auth::ModelPath path = auth::ParseModelPath(segments);
@@ -451,7 +450,7 @@ std::optional<HttpReply> RestHandler::ModelRoute(const HttpRequestView& request,
   }
   if (action == "infer") {
     if (request.method != "POST") return MethodNotAllowed(request, "POST");
-    return Infer(request, std::move(model), std::move(version), tenant, done);
+    return Infer(request, std::move(model), std::move(version), caller, done);
   }
   if (request.method != "GET") return MethodNotAllowed(request, "GET");
   if (action == "stats") return Statistics(core_, model, version);
@@ -481,7 +480,7 @@ std::optional<HttpReply> RestHandler::ModelRoute(const HttpRequestView& request,
 }
 
 std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std::string model,
-                                            std::string version, const std::string& tenant,
+                                            std::string version, const Caller& caller,
                                             ReplyCallback& done) const {
   absl::StatusOr<ContentEncoding> encoding = ParseContentEncoding(request.content_encoding);
   if (!encoding.ok()) return Error(415, std::string(encoding.status().message()));
@@ -513,8 +512,8 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std:
     decoded->headers.emplace_back(std::move(lower), std::string(value));
   }
   RateCharge charge;
-  if (options_.guard != nullptr && !tenant.empty()) {
-    charge = options_.guard->Charge(tenant, RequestRows(*decoded));
+  if (options_.guard != nullptr && !caller.tenant.empty()) {
+    charge = options_.guard->Charge(caller, RequestRows(*decoded));
     if (!charge.admitted) {
       HttpReply refused = Error(429, charge.message);
       refused.headers = charge.Headers();

@@ -90,15 +90,14 @@ class RestHandler {
   // nullopt when the request went to the core, which answers via `done`.
   std::optional<HttpReply> Route(const HttpRequestView& request, ReplyCallback& done) const;
   // The refusal when this listener does not serve the route, or the key may
-  // not use it; else nullopt, with the key's tenant in `tenant`.
+  // not use it; else nullopt, with the key and its tenant in `caller`.
   std::optional<HttpReply> Admit(const HttpRequestView& request,
-                                 const std::vector<std::string>& segments,
-                                 std::string& tenant) const;
+                                 const std::vector<std::string>& segments, Caller& caller) const;
   std::optional<HttpReply> ModelRoute(const HttpRequestView& request,
                                       const std::vector<std::string>& segments,
-                                      const std::string& tenant, ReplyCallback& done) const;
+                                      const Caller& caller, ReplyCallback& done) const;
   std::optional<HttpReply> Infer(const HttpRequestView& request, std::string model,
-                                 std::string version, const std::string& tenant,
+                                 std::string version, const Caller& caller,
                                  ReplyCallback& done) const;
   HttpReply Metrics() const;
 
