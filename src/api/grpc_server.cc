@@ -53,13 +53,15 @@ class UnsupportedMethods final : public grpc::CallbackGenericService {
   }
 };
 
-// Server reflection, for this server only (InitProtoReflectionServerBuilderPlugin
-// would add it to every server built after it).
-class ReflectionOption final : public grpc::ServerBuilderOption {
+// Takes server reflection out of this server: the reflection library adds
+// its plugin to every server at static initialization.
+class NoReflectionOption final : public grpc::ServerBuilderOption {
  public:
   void UpdateArguments(grpc::ChannelArguments*) override {}
   void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
-    plugins->push_back(std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    std::erase_if(*plugins, [](const std::unique_ptr<grpc::ServerBuilderPlugin>& plugin) {
+      return plugin->name() == grpc::reflection::ProtoServerReflectionPlugin().name();
+    });
   }
 };
 
@@ -111,8 +113,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
                                             .control_on_admin_port = options.control_on_admin_port,
                                             .guard = options.guard,
                                             .payload_log = options.payload_log})));
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  if (options.guard == nullptr) builder.SetOption(std::make_unique<ReflectionOption>());
+  if (options.guard != nullptr) builder.SetOption(std::make_unique<NoReflectionOption>());
   int tls_port = 0;
   if (options.tls.enabled()) {
     builder.AddListeningPort(Address(options.host, options.port),
