@@ -33,6 +33,13 @@
 namespace strata::cli {
 namespace {
 
+// Serving checks Redis table versions' content when they open.
+TableStoreFlags ServeTableFlags() {
+  TableStoreFlags flags;
+  flags.verify_redis_content = true;
+  return flags;
+}
+
 struct ServeFlags {
   std::string repository;
   std::string host = "127.0.0.1";
@@ -49,13 +56,13 @@ struct ServeFlags {
   std::string key_log;    // JSON Lines file of endpoints' request keys; empty: none
   double key_log_sample = 1;
   bool key_log_hash = false;
-  bool workload_sketches = true;   // live sketches behind /v2/advisor
-  bool lenient_readiness = false;  // ready once started, whatever the models
-  TableStoreFlags tables;          // where the endpoints' tables live
-  int64_t redis_retry_ms = 1000;   // how long a failing Redis is not asked
-  int redis_lookup_threads = 4;    // threads that wait for Redis lookups
-  double drain_delay_s = 0;        // serve on, not ready, after SIGTERM
-  double drain_timeout_s = 30;     // then let in-flight requests finish
+  bool workload_sketches = true;               // live sketches behind /v2/advisor
+  bool lenient_readiness = false;              // ready once started, whatever the models
+  TableStoreFlags tables = ServeTableFlags();  // where the endpoints' tables live
+  int64_t redis_retry_ms = 1000;               // how long a failing Redis is not asked
+  int redis_lookup_threads = 4;                // threads that wait for Redis lookups
+  double drain_delay_s = 0;                    // serve on, not ready, after SIGTERM
+  double drain_timeout_s = 30;                 // then let in-flight requests finish
   // Models with a features.yaml (docs/features.md, "Serving with features").
   std::string feature_store = "rocksdb";  // where feature tables are: rocksdb or redis
   int64_t feature_timeout_ms = 100;       // longest feature lookup of a request; 0: none
@@ -712,6 +719,10 @@ void AddTableStoreServeFlags(CLI::App& serve, ServeFlags& flags) {
                   "Threads that wait for Redis lookups (never the HTTP or gRPC threads)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  serve.add_flag("--redis-verify,!--no-redis-verify", flags.tables.verify_redis_content,
+                 "Read every record of a Redis table version when it opens and refuse it when "
+                 "its row count or checksum differs from its manifest's (a full scan; "
+                 "default: on)");
   serve
       .add_option("--block-cache", flags.tables.block_cache,
                   "RocksDB block cache size per table store")
