@@ -63,6 +63,10 @@ AccessGuard::AccessGuard(AccessGuardOptions options)
                       .Name("strata_tenant_rows_total")
                       .Help("Rows of inference requests admitted, by tenant")
                       .Register(*registry_);
+  key_limited_ = &prometheus::BuildCounter()
+                      .Name("strata_key_rate_limited_total")
+                      .Help("Inference requests refused by the API key's own rate limit (429)")
+                      .Register(*registry_);
   tenant_limited_ = &prometheus::BuildCounter()
                          .Name("strata_tenant_rate_limited_total")
                          .Help("Inference requests refused by the tenant's rate limit (429)")
@@ -112,10 +116,10 @@ absl::Status AccessGuard::Load(bool initial) {
     return absl::InvalidArgumentError(
         fmt::format("{}: {}", options_.keys_file, std::string(parsed.status().message())));
   }
-  limiter_.Configure(parsed->limits, SteadyClock::now());
+  limiter_.Configure(parsed->limits, parsed->KeyLimits(), SteadyClock::now());
   keys_loaded_->Set(static_cast<double>(parsed->keys.size()));
-  spdlog::info("keys file {}: {} API keys, {} tenant rate limits", options_.keys_file,
-               parsed->keys.size(), parsed->limits.size());
+  spdlog::info("keys file {}: {} API keys, {} tenant and {} key rate limits", options_.keys_file,
+               parsed->keys.size(), parsed->limits.size(), parsed->KeyLimits().size());
   keys_ = std::make_shared<const auth::KeySet>(*std::move(parsed));
   if (!initial) reloads_->Add({{"result", "ok"}}).Increment();
   return absl::OkStatus();
@@ -161,27 +165,58 @@ auth::AuthDecision AccessGuard::Authorize(std::string_view authorization, auth::
   return decision;
 }
 
-RateCharge AccessGuard::Charge(const std::string& tenant, int64_t rows) const {
-  RateCharge charge;
-  std::optional<auth::TenantRateLimiter::Charge> taken =
-      limiter_.Take(tenant, static_cast<double>(rows), SteadyClock::now());
-  if (taken) {
-    charge.admitted = taken->decision.admitted;
-    charge.limited = true;
-    charge.limit = taken->limit.burst;
-    charge.remaining = taken->decision.remaining;
-    charge.reset = CeilSeconds(taken->decision.until_full);
-    if (taken->decision.retry_after) charge.retry_after = CeilSeconds(*taken->decision.retry_after);
+namespace {
+
+// The bucket a charge's headers describe: the one that refused, else the one
+// with the fewest rows left.
+const auth::RateLimiter::BucketCharge* Described(const auth::RateLimiter::Charge& taken) {
+  if (taken.refused_by) return &*taken.refused_by;
+  const auth::RateLimiter::BucketCharge* fewest = nullptr;
+  for (const auto& bucket : taken.buckets) {
+    if (fewest == nullptr || bucket.decision.remaining < fewest->decision.remaining) {
+      fewest = &bucket;
+    }
   }
-  const TenantCounters counters = CountersOf(tenant);
+  return fewest;
+}
+
+std::string RefusalMessage(const Caller& caller, const auth::RateLimiter::BucketCharge& refused,
+                           int64_t rows, const std::optional<std::chrono::seconds>& retry_after) {
+  const bool by_key = refused.holder == auth::LimitHolder::kKey;
+  return fmt::format(
+      "{} '{}' is over its rate limit ({} rows per second, burst {}): this request of {} rows "
+      "{}",
+      by_key ? "API key" : "tenant", by_key ? caller.key_id : caller.tenant,
+      refused.limit.rows_per_second, refused.limit.burst, rows,
+      retry_after ? fmt::format("fits in {} s", retry_after->count())
+                  : std::string("is larger than the burst or the rate is 0"));
+}
+
+}  // namespace
+
+RateCharge AccessGuard::Charge(const Caller& caller, int64_t rows) const {
+  RateCharge charge;
+  const auth::RateLimiter::Charge taken =
+      limiter_.Take(caller.tenant, caller.key_id, static_cast<double>(rows), SteadyClock::now());
+  if (const auth::RateLimiter::BucketCharge* described = Described(taken)) {
+    charge.admitted = taken.admitted;
+    charge.limited = true;
+    charge.limit = described->limit.burst;
+    charge.remaining = described->decision.remaining;
+    charge.reset = CeilSeconds(described->decision.until_full);
+    if (described->decision.retry_after) {
+      charge.retry_after = CeilSeconds(*described->decision.retry_after);
+    }
+  }
+  const TenantCounters counters = CountersOf(caller.tenant);
   if (!charge.admitted) {
-    counters.limited->Increment();
-    charge.message = fmt::format(
-        "tenant '{}' is over its rate limit ({} rows per second, burst {}): this request of "
-        "{} rows {}",
-        tenant, taken->limit.rows_per_second, taken->limit.burst, rows,
-        charge.retry_after ? fmt::format("fits in {} s", charge.retry_after->count())
-                           : std::string("is larger than the burst or the rate is 0"));
+    charge.refused_by = taken.refused_by->holder;
+    if (*charge.refused_by == auth::LimitHolder::kKey) {
+      key_limited_->Add({{"key", caller.key_id}}).Increment();
+    } else {
+      counters.limited->Increment();
+    }
+    charge.message = RefusalMessage(caller, *taken.refused_by, rows, charge.retry_after);
     return charge;
   }
   counters.rows->Increment(static_cast<double>(rows));

@@ -1,6 +1,6 @@
 // AccessGuard enforces a keys file for both frontends: it answers whether a
 // request's `Authorization` may use a scope on a model (api/auth/), charges
-// tenants' rate limits by rows, counts refusals and tenants' rows for
+// tenants' and keys' rate limits by rows, counts refusals and tenants' rows for
 // /metrics, and reloads the keys file when it changes (its mtime or size,
 // polled), without a restart. A keys file that no longer parses leaves the
 // previous keys in force and is logged. Thread-safe; one thread of its own
@@ -20,7 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "api/auth/authorizer.h"
-#include "api/auth/tenant_rate_limiter.h"
+#include "api/auth/rate_limiter.h"
 #include "core/infer_request.h"
 #include "core/mutex.h"
 #include "prometheus/counter.h"
@@ -36,15 +36,24 @@ struct AccessGuardOptions {
   std::chrono::milliseconds reload_interval{1000};
 };
 
-// A request's charge against its tenant's rate limit.
+// Who a request is charged to: its key and the key's tenant.
+struct Caller {
+  std::string tenant;
+  std::string key_id;
+};
+
+// A request's charge against its tenant's and its key's rate limits. The
+// headers describe the limit that refused it, else the one with the fewest
+// rows left.
 struct RateCharge {
   bool admitted = true;
-  bool limited = false;                             // the tenant has a limit (the headers apply)
+  bool limited = false;                             // a limit applies (the headers apply)
   double limit = 0;                                 // burst, rows
   double remaining = 0;                             // rows
   std::chrono::seconds reset{0};                    // until the bucket is full again
   std::optional<std::chrono::seconds> retry_after;  // refused; nullopt: never at this limit
-  std::string message;                              // refused: why
+  std::string message;                              // refused: why, naming the limit
+  std::optional<auth::LimitHolder> refused_by;      // refused: the tenant's or the key's
 
   // X-RateLimit-Limit, -Remaining, -Reset, and Retry-After when refused.
   std::vector<std::pair<std::string, std::string>> Headers() const;
@@ -65,8 +74,8 @@ class AccessGuard {
   auth::AuthDecision Authorize(std::string_view authorization, auth::Scope scope,
                                std::optional<std::string_view> model) const;
 
-  // Charges `rows` to `tenant` now.
-  RateCharge Charge(const std::string& tenant, int64_t rows) const;
+  // Charges `rows` to the caller's tenant and key now (both, or neither).
+  RateCharge Charge(const Caller& caller, int64_t rows) const;
 
   // Reloads the keys file if it changed since it was last read; true when
   // new keys are in force.
@@ -83,7 +92,8 @@ class AccessGuard {
   mutable core::Mutex mutex_;
   std::shared_ptr<const auth::KeySet> keys_ ABSL_GUARDED_BY(mutex_);
   std::string stamp_ ABSL_GUARDED_BY(mutex_);  // mtime and size last read
-  mutable auth::TenantRateLimiter limiter_;
+  mutable auth::RateLimiter limiter_;
+  prometheus::Family<prometheus::Counter>* key_limited_;
 
   // A tenant's counters, found once: Family::Add builds and hashes a label
   // map on every call.

@@ -87,17 +87,17 @@ TEST_F(AccessGuardTest, ReloadsAChangedFileAndKeepsTheKeysOfABrokenOne) {
 }
 
 TEST_F(AccessGuardTest, ChargesRowsAndSaysWhenToRetry) {
-  const RateCharge first = guard_->Charge("shop", 3);
+  const RateCharge first = guard_->Charge({"shop", "k"}, 3);
   EXPECT_TRUE(first.admitted);
   EXPECT_TRUE(first.limited);
-  const RateCharge second = guard_->Charge("shop", 1);
+  const RateCharge second = guard_->Charge({"shop", "k"}, 1);
   EXPECT_FALSE(second.admitted);
   const auto headers = second.Headers();
   EXPECT_EQ(headers.at(0), (std::pair<std::string, std::string>{"X-RateLimit-Limit", "3"}));
   EXPECT_EQ(headers.at(1), (std::pair<std::string, std::string>{"X-RateLimit-Remaining", "0"}));
   EXPECT_EQ(headers.back().first, "Retry-After");
-  EXPECT_TRUE(guard_->Charge("ops", 1'000'000).admitted);  // no limit
-  EXPECT_TRUE(guard_->Charge("ops", 1).Headers().empty());
+  EXPECT_TRUE(guard_->Charge({"ops", "k"}, 1'000'000).admitted);  // no limit
+  EXPECT_TRUE(guard_->Charge({"ops", "k"}, 1).Headers().empty());
   EXPECT_NE(Metrics().find(R"(strata_tenant_rows_total{tenant="shop"} 3)"), std::string::npos);
 }
 

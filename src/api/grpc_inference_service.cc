@@ -223,7 +223,7 @@ grpc::Status GrpcInferenceService::Statistics(const inference::ModelStatisticsRe
 
 grpc::Status GrpcInferenceService::Authorize(const Context* context, auth::Scope scope,
                                              std::optional<std::string_view> model,
-                                             std::string* tenant) const {
+                                             Caller* caller) const {
   if (options_.guard == nullptr) return grpc::Status::OK;
   std::string_view header;
   const auto& metadata = context->client_metadata();
@@ -232,7 +232,7 @@ grpc::Status GrpcInferenceService::Authorize(const Context* context, auth::Scope
   }
   const auth::AuthDecision decision = options_.guard->Authorize(header, scope, model);
   if (decision.allowed()) {
-    if (tenant != nullptr) *tenant = decision.tenant;
+    if (caller != nullptr) *caller = {decision.tenant, decision.key_id};
     return grpc::Status::OK;
   }
   return grpc::Status(decision.http_status() == 401 ? grpc::StatusCode::UNAUTHENTICATED
@@ -240,10 +240,10 @@ grpc::Status GrpcInferenceService::Authorize(const Context* context, auth::Scope
                       decision.message);
 }
 
-grpc::Status GrpcInferenceService::ChargeTenant(Context* context, const std::string& tenant,
+grpc::Status GrpcInferenceService::ChargeCaller(Context* context, const Caller& caller,
                                                 const core::InferRequest& request) const {
-  if (options_.guard == nullptr || tenant.empty()) return grpc::Status::OK;
-  const RateCharge charge = options_.guard->Charge(tenant, RequestRows(request));
+  if (options_.guard == nullptr || caller.tenant.empty()) return grpc::Status::OK;
+  const RateCharge charge = options_.guard->Charge(caller, RequestRows(request));
   for (const auto& [name, value] : charge.Headers()) {
     context->AddTrailingMetadata(absl::AsciiStrToLower(name), value);
   }
@@ -299,14 +299,14 @@ void GrpcInferenceService::RunRepositoryAction(const Request& request, bool load
 
 void GrpcInferenceService::Infer(Context* context, const inference::ModelInferRequest& request,
                                  inference::ModelInferResponse& response, Reply reply) const {
-  std::string tenant;
-  if (grpc::Status s = Authorize(context, auth::Scope::kInfer, request.model_name(), &tenant);
+  Caller caller;
+  if (grpc::Status s = Authorize(context, auth::Scope::kInfer, request.model_name(), &caller);
       !s.ok()) {
     return reply(s);
   }
   absl::StatusOr<core::InferRequest> decoded = DecodeModelInferRequest(request);
   if (!decoded.ok()) return reply(ToGrpcStatus(decoded.status()));
-  if (grpc::Status s = ChargeTenant(context, tenant, *decoded); !s.ok()) return reply(s);
+  if (grpc::Status s = ChargeCaller(context, caller, *decoded); !s.ok()) return reply(s);
   if (absl::Status s =
           ApplyDeadline(context->deadline(), std::chrono::system_clock::now(), *decoded);
       !s.ok()) {
@@ -318,13 +318,17 @@ void GrpcInferenceService::Infer(Context* context, const inference::ModelInferRe
                                     std::string(value.data(), value.size()));
     }
   }
+  std::optional<PendingPayload> payload =
+      options_.payload_log ? options_.payload_log->Sample(*decoded) : std::nullopt;
   // `response` lives until `reply` runs; the core calls back exactly once.
-  core_.InferAsync(*std::move(decoded), [&response, reply = std::move(reply)](
-                                            absl::StatusOr<core::InferResponse> result) {
-    if (!result.ok()) return reply(ToGrpcStatus(result.status()));
-    EncodeModelInferResponse(*result, response);
-    reply(grpc::Status::OK);
-  });
+  core_.InferAsync(*std::move(decoded),
+                   [&response, reply = std::move(reply), payload_log = options_.payload_log,
+                    payload = std::move(payload)](absl::StatusOr<core::InferResponse> result) {
+                     if (!result.ok()) return reply(ToGrpcStatus(result.status()));
+                     if (payload) payload_log->Record(*payload, *result);
+                     EncodeModelInferResponse(*result, response);
+                     reply(grpc::Status::OK);
+                   });
 }
 
 }  // namespace strata::api

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "api/access_guard.h"
+#include "api/payload_log.h"
 #include "grpcpp/grpcpp.h"
 #include "inference.grpc.pb.h"
 #include "serving/server_core.h"
@@ -29,6 +30,9 @@ struct GrpcServiceOptions {
   // API keys (`authorization: Bearer <key>` metadata) and tenants' rate
   // limits; null: every RPC is open. ServerLive and ServerReady always are.
   const AccessGuard* guard = nullptr;
+  // A sample of inference calls, redacted per field (`--payload-log`); null:
+  // none.
+  std::shared_ptr<PayloadLog> payload_log = nullptr;
 };
 
 namespace internal {
@@ -87,15 +91,15 @@ class GrpcInferenceService final : public internal::RawInferenceService {
   grpc::Status CheckControlAllowed() const;
 
   // OK when the call's key may use `scope` on `model` (nullopt: no model;
-  // "*": every model), with the key's tenant in `tenant`; else
+  // "*": every model), with the key and its tenant in `caller`; else
   // UNAUTHENTICATED or PERMISSION_DENIED.
   grpc::Status Authorize(const Context* context, auth::Scope scope,
-                         std::optional<std::string_view> model,
-                         std::string* tenant = nullptr) const;
-  // OK when the tenant's rate limit admits the request's rows (or it has
-  // none); else RESOURCE_EXHAUSTED. The x-ratelimit-* and retry-after
-  // values go into the call's trailing metadata.
-  grpc::Status ChargeTenant(Context* context, const std::string& tenant,
+                         std::optional<std::string_view> model, Caller* caller = nullptr) const;
+  // OK when the tenant's and the key's rate limits admit the request's rows
+  // (or they have none); else RESOURCE_EXHAUSTED naming the limit. The
+  // x-ratelimit-* and retry-after values go into the call's trailing
+  // metadata.
+  grpc::Status ChargeCaller(Context* context, const Caller& caller,
                             const core::InferRequest& request) const;
 
   // RepositoryModelLoad and RepositoryModelUnload: checks the call, then runs

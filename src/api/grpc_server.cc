@@ -8,6 +8,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
@@ -34,6 +35,13 @@ class UnsupportedMethods final : public grpc::CallbackGenericService {
     class Reactor final : public grpc::ServerGenericBidiReactor {
      public:
       explicit Reactor(const std::string& method) {
+        if (method.starts_with("/grpc.reflection.")) {
+          Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                              "gRPC server reflection is off while API keys are on "
+                              "(--keys-file): it would describe the services to callers "
+                              "without a key; use proto/inference.proto"));
+          return;
+        }
         Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                             fmt::format("strata does not support the RPC {}; it serves "
                                         "inference.GRPCInferenceService/{{{}}}",
@@ -42,6 +50,18 @@ class UnsupportedMethods final : public grpc::CallbackGenericService {
       void OnDone() override { delete this; }
     };
     return new Reactor(context->method());
+  }
+};
+
+// Takes server reflection out of this server: the reflection library adds
+// its plugin to every server at static initialization.
+class NoReflectionOption final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    std::erase_if(*plugins, [](const std::unique_ptr<grpc::ServerBuilderPlugin>& plugin) {
+      return plugin->name() == grpc::reflection::ProtoServerReflectionPlugin().name();
+    });
   }
 };
 
@@ -91,9 +111,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
       options, std::make_unique<GrpcInferenceService>(
                    core, GrpcServiceOptions{.control_api = options.control_api,
                                             .control_on_admin_port = options.control_on_admin_port,
-                                            .guard = options.guard})));
+                                            .guard = options.guard,
+                                            .payload_log = options.payload_log})));
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  if (options.guard != nullptr) builder.SetOption(std::make_unique<NoReflectionOption>());
   int tls_port = 0;
   if (options.tls.enabled()) {
     builder.AddListeningPort(Address(options.host, options.port),

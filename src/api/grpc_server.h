@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "api/access_guard.h"
+#include "api/payload_log.h"
 #include "api/tls_server_context.h"
 #include "serving/server_core.h"
 #include "serving/server_metrics.h"
@@ -49,8 +50,12 @@ struct GrpcServerOptions {
   // descriptors applies to plain gRPC only.
   TlsFiles tls = {};
   unsigned int tls_reload_seconds = 1;
-  // API keys and rate limits (`authorization` metadata); null: open.
+  // API keys and rate limits (`authorization` metadata); null: open. With
+  // keys, server reflection is off: it would list the services to callers
+  // without a key (grpc 1.51 gives no hook to check one on its calls).
   const AccessGuard* guard = nullptr;
+  // A sample of inference calls, redacted per field; null: none.
+  std::shared_ptr<PayloadLog> payload_log = nullptr;
 };
 
 class GrpcServer {

@@ -152,7 +152,7 @@ bool IsHealthRoute(const std::vector<std::string>& segments) {
 
 std::optional<HttpReply> RestHandler::Admit(const HttpRequestView& request,
                                             const std::vector<std::string>& segments,
-                                            std::string& tenant) const {
+                                            Caller& caller) const {
   const bool admin = IsAdminRoute(segments);
   if ((options_.listener == RestListener::kPublic && admin) ||
       (options_.listener == RestListener::kAdmin && !admin && !IsHealthRoute(segments))) {
@@ -167,7 +167,7 @@ std::optional<HttpReply> RestHandler::Admit(const HttpRequestView& request,
   const auth::AuthDecision decision =
       options_.guard->Authorize(request.authorization, access.scope, access.model);
   if (decision.allowed()) {
-    tenant = decision.tenant;
+    caller = {decision.tenant, decision.key_id};
     return std::nullopt;
   }
   HttpReply reply = Error(decision.http_status(), decision.message);
@@ -189,6 +189,11 @@ HttpReply RestHandler::Metrics() const {
     families.insert(families.end(), std::make_move_iterator(rollouts.begin()),
                     std::make_move_iterator(rollouts.end()));
   }
+  if (options_.payload_log != nullptr) {
+    std::vector<prometheus::MetricFamily> payload = options_.payload_log->Collect();
+    families.insert(families.end(), std::make_move_iterator(payload.begin()),
+                    std::make_move_iterator(payload.end()));
+  }
   return HttpReply{200,
                    prometheus::TextSerializer().Serialize(families),
                    "text/plain; version=0.0.4; charset=utf-8",
@@ -203,8 +208,8 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
                                   "encoded in a segment",
                                   PathOf(request.target)));
   }
-  std::string tenant;
-  if (std::optional<HttpReply> refusal = Admit(request, segments, tenant)) return refusal;
+  Caller caller;
+  if (std::optional<HttpReply> refusal = Admit(request, segments, caller)) return refusal;
   if (segments.size() == 1 && segments[0] == "metrics") {
     if (request.method != "GET") return MethodNotAllowed(request, "GET");
     return Metrics();
@@ -237,7 +242,7 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
     return Statistics(core_, "", "");
   }
   if (segments[1] == "models" && segments.size() >= 3) {
-    return ModelRoute(request, segments, tenant, done);
+    return ModelRoute(request, segments, caller, done);
   }
   return Error(404, fmt::format("no such endpoint: {}", request.target));
 }
@@ -452,8 +457,7 @@ std::optional<HttpReply> RestHandler::TableControlRoute(const HttpRequestView& r
 
 std::optional<HttpReply> RestHandler::ModelRoute(const HttpRequestView& request,
                                                  const std::vector<std::string>& segments,
-                                                 const std::string& tenant,
-                                                 ReplyCallback& done) const {
+                                                 const Caller& caller, ReplyCallback& done) const {
   // v2/models/{m}[/versions/{v}][/ready|/infer|/config]; read as the access
   // check reads it (auth::ParseModelPath).
   auth::ModelPath path = auth::ParseModelPath(segments);
@@ -465,7 +469,7 @@ std::optional<HttpReply> RestHandler::ModelRoute(const HttpRequestView& request,
   }
   if (action == "infer") {
     if (request.method != "POST") return MethodNotAllowed(request, "POST");
-    return Infer(request, std::move(model), std::move(version), tenant, done);
+    return Infer(request, std::move(model), std::move(version), caller, done);
   }
   if (action == "feedback") {
     if (request.method != "POST") return MethodNotAllowed(request, "POST");
@@ -500,7 +504,7 @@ std::optional<HttpReply> RestHandler::ModelRoute(const HttpRequestView& request,
 }
 
 std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std::string model,
-                                            std::string version, const std::string& tenant,
+                                            std::string version, const Caller& caller,
                                             ReplyCallback& done) const {
   absl::StatusOr<ContentEncoding> encoding = ParseContentEncoding(request.content_encoding);
   if (!encoding.ok()) return Error(415, std::string(encoding.status().message()));
@@ -532,8 +536,8 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std:
     decoded->headers.emplace_back(std::move(lower), std::string(value));
   }
   RateCharge charge;
-  if (options_.guard != nullptr && !tenant.empty()) {
-    charge = options_.guard->Charge(tenant, RequestRows(*decoded));
+  if (options_.guard != nullptr && !caller.tenant.empty()) {
+    charge = options_.guard->Charge(caller, RequestRows(*decoded));
     if (!charge.admitted) {
       HttpReply refused = Error(429, charge.message);
       refused.headers = charge.Headers();
@@ -543,22 +547,27 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std:
   const BinaryOutputSelection binary = BinaryOutputSelection::Of(*decoded);
   const ContentEncoding reply_encoding = NegotiateEncoding(request.accept_encoding);
   const bool has_id = decoded->has_id;  // echoed even when empty, whoever answers
-  core_.InferAsync(*std::move(decoded), [done = std::move(done), binary, reply_encoding, has_id,
-                                         limit_headers = charge.Headers()](
-                                            absl::StatusOr<core::InferResponse> response) {
-    if (!response.ok()) return done(FromStatus(response.status()));
-    response->has_id = response->has_id || has_id;
-    HttpReply reply = InferReply(*response, binary, reply_encoding);
-    reply.headers.insert(reply.headers.end(), limit_headers.begin(), limit_headers.end());
-    reply.model_name = response->model_name;
-    reply.model_version = response->model_version;
-    auto arm = response->parameters.find("arm");
-    if (arm != response->parameters.end() && std::holds_alternative<std::string>(arm->second)) {
-      reply.arm = std::get<std::string>(arm->second);
-      reply.headers.emplace_back("x-strata-arm", reply.arm);
-    }
-    done(std::move(reply));
-  });
+  std::optional<PendingPayload> payload =
+      options_.payload_log ? options_.payload_log->Sample(*decoded) : std::nullopt;
+  core_.InferAsync(
+      *std::move(decoded),
+      [done = std::move(done), binary, reply_encoding, has_id, limit_headers = charge.Headers(),
+       payload_log = options_.payload_log,
+       payload = std::move(payload)](absl::StatusOr<core::InferResponse> response) {
+        if (!response.ok()) return done(FromStatus(response.status()));
+        if (payload) payload_log->Record(*payload, *response);
+        response->has_id = response->has_id || has_id;
+        HttpReply reply = InferReply(*response, binary, reply_encoding);
+        reply.headers.insert(reply.headers.end(), limit_headers.begin(), limit_headers.end());
+        reply.model_name = response->model_name;
+        reply.model_version = response->model_version;
+        auto arm = response->parameters.find("arm");
+        if (arm != response->parameters.end() && std::holds_alternative<std::string>(arm->second)) {
+          reply.arm = std::get<std::string>(arm->second);
+          reply.headers.emplace_back("x-strata-arm", reply.arm);
+        }
+        done(std::move(reply));
+      });
   return std::nullopt;
 }
 

@@ -19,6 +19,7 @@
 #include "api/body_budget.h"
 #include "serving/rollout/rollout_control.h"
 #include "serving/experiment/experiments.h"
+#include "api/payload_log.h"
 #include "serving/server_core.h"
 
 namespace strata::api {
@@ -75,6 +76,9 @@ struct RestHandlerOptions {
   // Feedback and experiment reports (/v2/models/{e}/feedback, /experiment);
   // null: no endpoint takes feedback. Must outlive the handler.
   const serving::Experiments* experiments = nullptr;
+  // A sample of inference requests and responses, redacted per field
+  // (`--payload-log`); null: none.
+  std::shared_ptr<PayloadLog> payload_log = nullptr;
 };
 
 class RestHandler {
@@ -95,15 +99,14 @@ class RestHandler {
   // nullopt when the request went to the core, which answers via `done`.
   std::optional<HttpReply> Route(const HttpRequestView& request, ReplyCallback& done) const;
   // The refusal when this listener does not serve the route, or the key may
-  // not use it; else nullopt, with the key's tenant in `tenant`.
+  // not use it; else nullopt, with the key and its tenant in `caller`.
   std::optional<HttpReply> Admit(const HttpRequestView& request,
-                                 const std::vector<std::string>& segments,
-                                 std::string& tenant) const;
+                                 const std::vector<std::string>& segments, Caller& caller) const;
   std::optional<HttpReply> ModelRoute(const HttpRequestView& request,
                                       const std::vector<std::string>& segments,
-                                      const std::string& tenant, ReplyCallback& done) const;
+                                      const Caller& caller, ReplyCallback& done) const;
   std::optional<HttpReply> Infer(const HttpRequestView& request, std::string model,
-                                 std::string version, const std::string& tenant,
+                                 std::string version, const Caller& caller,
                                  ReplyCallback& done) const;
   HttpReply Metrics() const;
 

@@ -52,6 +52,9 @@ enum class After {
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::chrono::seconds kDrainTime{2};
 constexpr size_t kDrainChunk = 64 << 10;
+// How long a TLS connection waits for the client's close_notify after
+// sending its own, before the TCP shutdown.
+constexpr std::chrono::seconds kTlsShutdownTime{2};
 
 HttpReply ErrorReply(int status, std::string_view message) {
   return {status, EncodeError(message), "application/json", {}};
@@ -82,7 +85,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       Lowest().expires_after(state_.options.body_timeout);
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
-                                if (ec) return self->Close();  // counted by nobody: no answer
+                                // Counted by nobody: no answer.
+                                if (ec) return self->ShutdownTcp();
+                                self->handshaken_ = true;
                                 self->ReadHeader();
                               });
     } else {
@@ -269,7 +274,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                       [self = shared_from_this(), after, counted](beast::error_code ec, size_t) {
                         if (counted) self->state_.in_flight.fetch_sub(1);
                         self->EndRequest();
-                        if (ec) return self->Close();
+                        if (ec) return self->ShutdownTcp();
                         if (after == After::kDrainThenClose) return self->DrainThenClose();
                         if (after == After::kClose || self->state_.stopping.load()) {
                           return self->Close();
@@ -307,9 +312,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         core::JsonString(reply.arm), request_bytes_, response_.body().size());
   }
 
-  // Over TLS, the rest of the refused body is dropped as raw bytes.
+  // Over TLS, the rest of the refused body is dropped as raw bytes (no
+  // close_notify: the client is still sending records).
   void DrainThenClose() {
-    Close();
+    ShutdownTcp();
     Lowest().expires_after(kDrainTime);
     Discard();
   }
@@ -322,17 +328,33 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                              });
   }
 
-  // Over TLS too the connection ends with a TCP shutdown, without a
-  // close_notify: every answer carries its length, so no client reads to
-  // the end of the stream.
+  // Over TLS, once the handshake is done, the connection ends with a
+  // close_notify (an asynchronous SSL shutdown, which waits at most
+  // kTlsShutdownTime for the client's), then a TCP shutdown: a client can
+  // tell the end from a truncation. Never blocks the I/O thread.
   void Close() {
+    if constexpr (kTls) {
+      if (handshaken_ && !closing_) {
+        closing_ = true;
+        Lowest().expires_after(kTlsShutdownTime);
+        stream_.async_shutdown(
+            [self = shared_from_this()](beast::error_code) { self->ShutdownTcp(); });
+        return;
+      }
+    }
+    ShutdownTcp();
+  }
+
+  void ShutdownTcp() {
     beast::error_code ec;
     Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
   std::shared_ptr<ssl::context> tls_;  // null for plain HTTP
   Stream stream_;
-  std::string remote_;  // RemoteAddress()
+  bool handshaken_ = false;  // TLS: the session is up, so Close sends close_notify
+  bool closing_ = false;     // TLS: the SSL shutdown has begun
+  std::string remote_;       // RemoteAddress()
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -62,7 +63,10 @@ struct BatchJobOptions {
   // The output: a table of `store` (when set), else a file.
   store::TableStore* store = nullptr;  // not owned
   std::string table;
-  bool publish = true;    // make the new version current
+  bool publish = true;  // make the new version current
+  // Called with the version once it is committed, before it is published
+  // (`strata batch` writes its SHA256SUMS there); an error publishes nothing.
+  std::function<absl::Status(int64_t version)> on_commit = nullptr;
   int keep_versions = 3;  // older versions (not current) are removed
   std::string output_path;
   OutputFormat output_format = OutputFormat::kCsv;

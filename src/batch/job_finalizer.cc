@@ -150,6 +150,9 @@ absl::Status FinalizeJob(const BatchJobOptions& options, const fs::path& job_dir
   absl::StatusOr<int64_t> version = builder->Commit(std::move(manifest));
   if (!version.ok()) return version.status();
   result.version = *version;
+  if (options.on_commit) {
+    if (absl::Status s = options.on_commit(*version); !s.ok()) return s;
+  }
   if (options.publish) {
     absl::Status s = options.store->SetCurrentVersion(options.table, *version);
     if (!s.ok()) return s;

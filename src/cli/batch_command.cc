@@ -17,6 +17,8 @@
 #include "runtime/library_error.h"
 #include "serving/lifecycle/model_loader.h"
 #include "spdlog/spdlog.h"
+#include "store/artifact_signer.h"
+#include "store/table_directory.h"
 
 namespace strata::cli {
 namespace {
@@ -50,6 +52,7 @@ struct BatchFlags {
   int64_t max_rejected = -1;
   std::string progress = "auto";
   double progress_interval = 10;
+  std::string signing_key;  // Ed25519 private key (PEM): SHA256SUMS.sig beside SHA256SUMS
 };
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
@@ -162,7 +165,10 @@ absl::Status SetInput(const BatchFlags& flags, batch::BatchJobOptions& options) 
 }
 
 // A table output: the store (kept in `table_store`), the table, publishing.
-absl::Status SetTableOutput(const BatchFlags& flags, batch::BatchJobOptions& options,
+// A RocksDB version gets its SHA256SUMS (signed with --signing-key) before
+// it is published; a Redis version has no files.
+absl::Status SetTableOutput(const BatchFlags& flags, const store::ArtifactSigner& signer,
+                            batch::BatchJobOptions& options,
                             std::unique_ptr<store::TableStore>& table_store) {
   if (absl::Status s = store::ValidateTableName(flags.table); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<store::TableStore>> created =
@@ -177,6 +183,14 @@ absl::Status SetTableOutput(const BatchFlags& flags, batch::BatchJobOptions& opt
                                                      : fs::path(flags.store.tables);
   options.staging_root =
       flags.staging.empty() ? tables / ".staging" / flags.table : fs::path(flags.staging);
+  if (flags.store.store == "redis") {
+    if (signer.signs()) spdlog::warn("--signing-key: Redis table versions have no files to sign");
+    return absl::OkStatus();
+  }
+  options.on_commit = [signer, directory = store::TableDirectory(tables),
+                       table = flags.table](int64_t version) {
+    return signer.SignDirectory(directory.VersionDir(table, version));
+  };
   return absl::OkStatus();
 }
 
@@ -276,6 +290,10 @@ absl::Status SetFeatures(const BatchFlags& flags, batch::BatchJobOptions& option
 }
 
 int RunBatch(const BatchFlags& flags) {
+  absl::StatusOr<store::ArtifactSigner> signer =
+      flags.signing_key.empty() ? store::ArtifactSigner()
+                                : store::ArtifactSigner::WithKeyFile(flags.signing_key);
+  if (!signer.ok()) return Fail(signer.status());
   batch::BatchJobOptions options;
   if (absl::Status s = SetInput(flags, options); !s.ok()) return Fail(s);
   const runtime::BackendRegistry backends = BuiltinBackends();
@@ -283,7 +301,9 @@ int RunBatch(const BatchFlags& flags) {
   if (!version.ok()) return Fail(version.status());
   std::unique_ptr<store::TableStore> table_store;
   if (!flags.table.empty()) {
-    if (absl::Status s = SetTableOutput(flags, options, table_store); !s.ok()) return Fail(s);
+    if (absl::Status s = SetTableOutput(flags, *signer, options, table_store); !s.ok()) {
+      return Fail(s);
+    }
   } else {
     SetFileOutput(flags, options);
   }
@@ -292,7 +312,11 @@ int RunBatch(const BatchFlags& flags) {
   SetJobFlags(flags, options);
   spdlog::info("batch: model '{}' version {} over {}, shard {}/{}", flags.model, *version,
                flags.input, options.shard_index, options.shard_count);
-  return Report(batch::RunBatchJob(options), flags, options);
+  absl::StatusOr<batch::BatchJobResult> result = batch::RunBatchJob(options);
+  if (result.ok() && result->verified && options.store == nullptr && flags.output != "-") {
+    if (absl::Status s = signer->SignFile(flags.output); !s.ok()) return Fail(s);
+  }
+  return Report(result, flags, options);
 }
 
 void AddInputFlags(CLI::App& cmd, BatchFlags& f) {
@@ -320,6 +344,11 @@ void AddOutputFlags(CLI::App& cmd, BatchFlags& f) {
       ->capture_default_str();
   AddTableStoreFlags(cmd, f.store);
   cmd.add_option("-o,--output", f.output, "Write a CSV or JSON Lines file instead of a table");
+  cmd.add_option("--signing-key", f.signing_key,
+                 "Ed25519 private key (PEM): sign the SHA256SUMS written into each table "
+                 "version (RocksDB) and beside an output file (FILE.SHA256SUMS), as "
+                 "SHA256SUMS.sig, for `strata serve --trusted-key`")
+      ->check(CLI::ExistingFile);
   cmd.add_option("--output-format", f.output_format, "csv, jsonl or auto (by extension)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "csv", "jsonl"}));

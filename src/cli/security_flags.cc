@@ -1,5 +1,10 @@
 #include "cli/security_flags.h"
 
+#include <fstream>
+#include <sstream>
+
+#include "cli/byte_size.h"
+#include "fmt/format.h"
 #include "spdlog/spdlog.h"
 
 namespace strata::cli {
@@ -49,6 +54,39 @@ absl::StatusOr<std::unique_ptr<api::AccessGuard>> OpenAccessGuard(const Security
   return api::AccessGuard::Open(
       {.keys_file = flags.keys_file,
        .reload_interval = std::chrono::milliseconds(flags.reload_interval_ms)});
+}
+
+absl::StatusOr<std::unique_ptr<api::PayloadLog>> OpenPayloadLogFile(const std::string& file,
+                                                                    const std::string& policy_file,
+                                                                    double sample,
+                                                                    const std::string& max_size,
+                                                                    api::FieldHasher hasher) {
+  if (policy_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--payload-log needs --payload-log-policy FILE: which fields are kept, hashed or "
+        "dropped (docs/security.md)");
+  }
+  const std::optional<size_t> max_bytes = ParseByteSize(max_size);
+  if (!max_bytes || *max_bytes == 0) {
+    return absl::InvalidArgumentError(
+        fmt::format("--payload-log-max-size '{}' is not a size; use e.g. 64MiB", max_size));
+  }
+  std::ifstream in(policy_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) return absl::InvalidArgumentError(fmt::format("cannot read {}", policy_file));
+  absl::StatusOr<api::RedactionPolicy> policy = api::ParseRedactionPolicy(text.str());
+  if (!policy.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: {}", policy_file, std::string(policy.status().message())));
+  }
+  spdlog::info("payload log {}: {} of requests, fields redacted by {} (not named: dropped)", file,
+               sample, policy_file);
+  return api::PayloadLog::Open({.path = file,
+                                .policy = *std::move(policy),
+                                .hasher = std::move(hasher),
+                                .sample = sample,
+                                .max_file_bytes = *max_bytes});
 }
 
 }  // namespace strata::cli

@@ -12,6 +12,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
 #include "api/access_guard.h"
+#include "api/payload_log.h"
 #include "api/tls_server_context.h"
 
 namespace strata::cli {
@@ -28,6 +29,15 @@ void AddSecurityFlags(CLI::App& serve, SecurityFlags& flags);
 // The guard of the keys file; null, with a warning in the log, when there
 // is none (every route is open, as without this feature).
 absl::StatusOr<std::unique_ptr<api::AccessGuard>> OpenAccessGuard(const SecurityFlags& flags);
+
+// The payload log `--payload-log FILE` asks for, redacted by the policy file
+// (required) and hashing with `hasher`; INVALID_ARGUMENT naming the flag
+// that is wrong.
+absl::StatusOr<std::unique_ptr<api::PayloadLog>> OpenPayloadLogFile(const std::string& file,
+                                                                    const std::string& policy_file,
+                                                                    double sample,
+                                                                    const std::string& max_size,
+                                                                    api::FieldHasher hasher);
 
 }  // namespace strata::cli
 

@@ -38,6 +38,13 @@
 namespace strata::cli {
 namespace {
 
+// Serving checks Redis table versions' content when they open.
+TableStoreFlags ServeTableFlags() {
+  TableStoreFlags flags;
+  flags.verify_redis_content = true;
+  return flags;
+}
+
 struct ServeFlags {
   std::string repository;
   std::string host = "127.0.0.1";
@@ -54,13 +61,13 @@ struct ServeFlags {
   std::string key_log;    // JSON Lines file of endpoints' request keys; empty: none
   double key_log_sample = 1;
   bool key_log_hash = false;
-  bool workload_sketches = true;   // live sketches behind /v2/advisor
-  bool lenient_readiness = false;  // ready once started, whatever the models
-  TableStoreFlags tables;          // where the endpoints' tables live
-  int64_t redis_retry_ms = 1000;   // how long a failing Redis is not asked
-  int redis_lookup_threads = 4;    // threads that wait for Redis lookups
-  double drain_delay_s = 0;        // serve on, not ready, after SIGTERM
-  double drain_timeout_s = 30;     // then let in-flight requests finish
+  bool workload_sketches = true;               // live sketches behind /v2/advisor
+  bool lenient_readiness = false;              // ready once started, whatever the models
+  TableStoreFlags tables = ServeTableFlags();  // where the endpoints' tables live
+  int64_t redis_retry_ms = 1000;               // how long a failing Redis is not asked
+  int redis_lookup_threads = 4;                // threads that wait for Redis lookups
+  double drain_delay_s = 0;                    // serve on, not ready, after SIGTERM
+  double drain_timeout_s = 30;                 // then let in-flight requests finish
   // Models with a features.yaml (docs/features.md, "Serving with features").
   std::string feature_store = "rocksdb";  // where feature tables are: rocksdb or redis
   int64_t feature_timeout_ms = 100;       // longest feature lookup of a request; 0: none
@@ -73,6 +80,10 @@ struct ServeFlags {
   bool key_log_raw_keys = false;   // raw keys in the key log and sketches (opt-in)
   std::string audit_log;           // JSON Lines of control API calls; empty: none
   RolloutServeFlags rollouts;      // where rollout state lives, how often rollouts are judged
+  std::string payload_log;         // JSON Lines of redacted payloads; empty: none
+  std::string payload_log_policy;  // the redaction policy (YAML)
+  double payload_log_sample = 0.01;
+  std::string payload_log_max_size = "64MiB";  // then rotated to FILE.1
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -343,6 +354,7 @@ class ServeProcess {
     if (absl::Status s = BuildKeyHasher(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = OpenKeyLog(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = OpenAuditLog(); !s.ok()) return StartError{s, 2};
+    if (absl::Status s = OpenPayloadLog(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = OpenGuard(); !s.ok()) return StartError{s, 2};
     if (absl::Status s = BuildCore(); !s.ok()) return StartError{s, 1};
     CountReadyModels();
@@ -405,11 +417,9 @@ class ServeProcess {
   // Keys in the key log and the live sketches are keyed hashes (HMAC-SHA256)
   // unless --key-log-raw-keys: with --key-hash-secret's secret, else with a
   // random secret of this process (hashes do not join across restarts).
+  // The payload log's hashed fields use the same keyed hash, whatever
+  // --key-log-raw-keys says.
   absl::Status BuildKeyHasher() {
-    if (flags_.key_log_raw_keys) {
-      spdlog::warn("--key-log-raw-keys: the key log and live sketches hold raw key values");
-      return absl::OkStatus();
-    }
     std::optional<features::KeyedHasher> hasher;
     if (!flags_.key_hash_secret.empty()) {
       absl::StatusOr<features::KeyedHasher> read =
@@ -429,7 +439,12 @@ class ServeProcess {
           "keys in the key log and live sketches are hashed with an ephemeral "
           "per-process secret (give --key-hash-secret FILE for stable hashes)");
     }
-    key_hasher_ = [hasher = *std::move(hasher)](std::string_view key) { return hasher.Hash(key); };
+    hasher_ = [hasher = *std::move(hasher)](std::string_view key) { return hasher.Hash(key); };
+    if (flags_.key_log_raw_keys) {
+      spdlog::warn("--key-log-raw-keys: the key log and live sketches hold raw key values");
+      return absl::OkStatus();
+    }
+    key_hasher_ = hasher_;
     return absl::OkStatus();
   }
 
@@ -457,6 +472,16 @@ class ServeProcess {
     absl::StatusOr<std::unique_ptr<api::AuditLog>> opened = api::AuditLog::Open(flags_.audit_log);
     if (!opened.ok()) return opened.status();
     audit_log_ = *std::move(opened);
+    return absl::OkStatus();
+  }
+
+  absl::Status OpenPayloadLog() {
+    if (flags_.payload_log.empty()) return absl::OkStatus();
+    absl::StatusOr<std::unique_ptr<api::PayloadLog>> opened =
+        OpenPayloadLogFile(flags_.payload_log, flags_.payload_log_policy, flags_.payload_log_sample,
+                           flags_.payload_log_max_size, hasher_);
+    if (!opened.ok()) return opened.status();
+    payload_log_ = *std::move(opened);
     return absl::OkStatus();
   }
 
@@ -517,14 +542,16 @@ class ServeProcess {
                     .guard = guard_.get(),
                     .audit_log = audit_log_,
                     .rollouts = rollouts_.get(),
-                    .experiments = endpoints_.experiments.get()});
+                    .experiments = endpoints_.experiments.get(),
+                    .payload_log = payload_log_});
     if (admin) {
       admin_handler_ = std::make_unique<api::RestHandler>(
           *core_, api::RestHandlerOptions{.control_api = flags_.control_api,
                                           .listener = api::RestListener::kAdmin,
                                           .guard = guard_.get(),
                                           .audit_log = audit_log_,
-                                          .rollouts = rollouts_.get()});
+                                          .rollouts = rollouts_.get(),
+                                          .experiments = endpoints_.experiments.get()});
     }
     api::RestServerOptions options{
         .host = flags_.host,
@@ -563,7 +590,8 @@ class ServeProcess {
          .tls = flags_.security.tls,
          .tls_reload_seconds =
              static_cast<unsigned>(std::max<int64_t>(1, flags_.security.reload_interval_ms / 1000)),
-         .guard = guard_.get()},
+         .guard = guard_.get(),
+         .payload_log = payload_log_},
         *core_);
     if (!started.ok()) return started.status();
     grpc_.server = *std::move(started);
@@ -596,6 +624,8 @@ class ServeProcess {
   LoadedEndpoints endpoints_;  // moved into the core
   std::shared_ptr<serving::KeyLog> key_log_;
   std::shared_ptr<api::AuditLog> audit_log_;
+  std::shared_ptr<api::PayloadLog> payload_log_;
+  serving::KeyHasher hasher_;      // the keyed hash (HMAC-SHA256) of this process
   serving::KeyHasher key_hasher_;  // null: raw keys (--key-log-raw-keys)
   serving::FeatureServices features_;
   const runtime::BackendRegistry backends_ = BuiltinBackends();
@@ -796,6 +826,10 @@ void AddTableStoreServeFlags(CLI::App& serve, ServeFlags& flags) {
                   "Threads that wait for Redis lookups (never the HTTP or gRPC threads)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  serve.add_flag("--redis-verify,!--no-redis-verify", flags.tables.verify_redis_content,
+                 "Read every record of a Redis table version when it opens and refuse it when "
+                 "its row count or checksum differs from its manifest's (a full scan; "
+                 "default: on)");
   serve
       .add_option("--block-cache", flags.tables.block_cache,
                   "RocksDB block cache size per table store")
@@ -816,6 +850,28 @@ void AddDrainFlags(CLI::App& serve, ServeFlags& flags) {
                   "listeners have closed; then the models unload")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+}
+
+// The payload log: off unless --payload-log names a file.
+void AddPayloadLogFlags(CLI::App& serve, ServeFlags& flags) {
+  serve.add_option("--payload-log", flags.payload_log,
+                   "Append a sample of inference requests and responses to this JSON Lines "
+                   "file, redacted field by field by --payload-log-policy (docs/security.md); "
+                   "off by default");
+  serve
+      .add_option("--payload-log-policy", flags.payload_log_policy,
+                  "Redaction policy (YAML: inputs and outputs mapping field names to drop, "
+                  "hash or keep; a field not named is dropped); required with --payload-log")
+      ->check(CLI::ExistingFile);
+  serve
+      .add_option("--payload-log-sample", flags.payload_log_sample,
+                  "Share of inference requests written to --payload-log, in (0, 1]")
+      ->capture_default_str();
+  serve
+      .add_option("--payload-log-max-size", flags.payload_log_max_size,
+                  "Size at which --payload-log is rotated to FILE.1 (the older FILE.1 is "
+                  "replaced)")
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -862,6 +918,7 @@ void AddServeCommand(CLI::App& app) {
   AddTableStoreServeFlags(*serve, *flags);
   AddDrainFlags(*serve, *flags);
   AddFeatureFlags(*serve, *flags);
+  AddPayloadLogFlags(*serve, *flags);
   AddSecurityFlags(*serve, flags->security);
   serve->callback([flags] { throw CLI::RuntimeError(RunServe(*flags)); });
 }

@@ -24,6 +24,9 @@ struct TableStoreFlags {
   // RocksDB versions' files checked before they open (`serve --trusted-key`);
   // null: SHA256SUMS checked when present.
   std::shared_ptr<const store::ArtifactVerifier> artifact_verifier = nullptr;
+  // Redis versions' records checked against their manifest's row count and
+  // checksum before they open (a full scan; `serve`'s default).
+  bool verify_redis_content = false;
 };
 
 // Flags for a RocksDB store in `tables` or a Redis store at `redis_url`.

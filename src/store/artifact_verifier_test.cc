@@ -7,6 +7,7 @@
 #include <random>
 
 #include "gtest/gtest.h"
+#include "store/artifact_signer.h"
 
 namespace strata::store {
 namespace {
@@ -127,6 +128,61 @@ TEST_F(ArtifactVerifierTest, UnsignedOrOtherKeyIsRefused) {
 
 TEST(ArtifactVerifierKeyTest, RefusesWhatIsNotAnEd25519Key) {
   EXPECT_FALSE(ArtifactVerifier::WithTrustedKey("not a key").ok());
+}
+
+// An Ed25519 key pair as PEM: {private, public}.
+std::pair<std::string, std::string> KeyPair() {
+  EVP_PKEY* key = nullptr;
+  EVP_PKEY_CTX* kctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
+  EVP_PKEY_keygen_init(kctx);
+  EVP_PKEY_keygen(kctx, &key);
+  EVP_PKEY_CTX_free(kctx);
+  auto pem = [key](bool is_private) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    if (is_private) {
+      PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+    } else {
+      PEM_write_bio_PUBKEY(bio, key);
+    }
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(bio, &data);
+    std::string text(data, static_cast<size_t>(size));
+    BIO_free(bio);
+    return text;
+  };
+  std::pair<std::string, std::string> pair{pem(true), pem(false)};
+  EVP_PKEY_free(key);
+  return pair;
+}
+
+TEST_F(ArtifactVerifierTest, WhatTheSignerSignsTheVerifierTrusts) {
+  const auto [private_pem, public_pem] = KeyPair();
+  const fs::path key_file = dir_.string() + ".key.pem";
+  Write(key_file, private_pem);
+  absl::StatusOr<ArtifactSigner> signer = ArtifactSigner::WithKeyFile(key_file);
+  fs::remove(key_file);
+  ASSERT_TRUE(signer.ok()) << signer.status();
+  ASSERT_TRUE(signer->SignDirectory(dir_).ok());
+  auto verifier = ArtifactVerifier::WithTrustedKey(public_pem);
+  ASSERT_TRUE(verifier.ok());
+  EXPECT_TRUE((*verifier)->Verify(dir_).ok()) << (*verifier)->Verify(dir_);
+  Write(dir_ / "sub" / "weights.bin", "tampered");
+  EXPECT_EQ((*verifier)->Verify(dir_).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(ArtifactVerifierTest, ASignerWithoutAKeyWritesChecksumsOnly) {
+  ASSERT_TRUE(ArtifactSigner().SignDirectory(dir_).ok());
+  EXPECT_TRUE(fs::exists(dir_ / kChecksumsFile));
+  EXPECT_FALSE(fs::exists(dir_ / kSignatureFile));
+  EXPECT_TRUE(ArtifactVerifier().Verify(dir_).ok());
+  ASSERT_TRUE(ArtifactSigner().SignFile(dir_ / "model.json").ok());
+  EXPECT_EQ(Read(dir_.string() + "/model.json.SHA256SUMS"),
+            Sha256Hex("{\"trees\":[]}") + "  model.json\n");
+}
+
+TEST_F(ArtifactVerifierTest, ASignerRefusesAFileThatIsNotAnEd25519Key) {
+  EXPECT_EQ(ArtifactSigner::WithKeyFile(dir_ / "model.json").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -23,14 +24,18 @@ import xgboost as xgb
 from harness import certificates
 from harness.protocol_clients import grpc, inference_pb2, inference_pb2_grpc
 from harness.strata_server import StrataServer, run_strata
+import grpc_reflection_pb2  # noqa: E402 (generated; protocol_clients puts it on the path)
 
 FEATURES = 4
 SECRETS = {  # key id -> secret
     "all": "sk_all_0123456789", "alpha": "sk_alpha_0123456789", "meta": "sk_meta_0123456789",
     "expired": "sk_expired_0123456789", "limited": "sk_limited_0123456789",
     "limited_grpc": "sk_limited_grpc_0123456789",
+    "keyed": "sk_keyed_0123456789", "keyed_other": "sk_keyed_other_0123456789",
 }
 BURST = 100  # rows, tenant "limited"
+KEY_BURST = 40  # rows, key "keyed" (its tenant "keyed_shop" has TENANT_BURST)
+TENANT_BURST = 1000
 
 
 def make_repository(root):
@@ -56,10 +61,11 @@ def key_hash(secret):
 
 
 def keys_yaml(extra=""):
-    def entry(key_id, tenant, scopes, models, expires=None):
+    def entry(key_id, tenant, scopes, models, expires=None, rate=None):
         text = ("  - id: %s\n    tenant: %s\n    secret_sha256: %s\n    scopes: [%s]\n"
                 "    models: [%s]\n" % (key_id, tenant, key_hash(SECRETS[key_id]),
                                         ", ".join(scopes), ", ".join(models)))
+        text += "    rate: %s\n" % rate if rate else ""
         return text + ("    expires: %s\n" % expires if expires else "")
     every = ["infer", "metadata", "control", "metrics"]
     return ("keys:\n" + entry("all", "ops", every, ['"*"']) +
@@ -67,9 +73,13 @@ def keys_yaml(extra=""):
             entry("meta", "shop", ["metadata"], ['"*"']) +
             entry("expired", "shop", every, ['"*"'], "2020-01-01T00:00:00Z") +
             entry("limited", "limited", ["infer"], ['"*"']) +
-            entry("limited_grpc", "limited_grpc", ["infer"], ['"*"']) + extra +
+            entry("limited_grpc", "limited_grpc", ["infer"], ['"*"']) +
+            entry("keyed", "keyed_shop", ["infer"], ['"*"'],
+                  rate="{rows_per_second: 0.0001, burst: %d}" % KEY_BURST) +
+            entry("keyed_other", "keyed_shop", ["infer"], ['"*"']) + extra +
             "tenants:\n  limited: {rows_per_second: 0.0001, burst: %d}\n"
-            "  limited_grpc: {rows_per_second: 0.0001, burst: 8}\n" % BURST)
+            "  limited_grpc: {rows_per_second: 0.0001, burst: 8}\n"
+            "  keyed_shop: {rows_per_second: 0.0001, burst: %d}\n" % (BURST, TENANT_BURST))
 
 
 def write_atomically(path, text):
@@ -334,7 +344,7 @@ class TlsAndKeysTest(unittest.TestCase):
         for reason in ("missing", "expired"):
             value = re.search(r'strata_auth_failures_total\{reason="%s"\} (\S+)' % reason, text)
             self.assertTrue(value and float(value.group(1)) >= 1, reason)
-        self.assertIn("strata_auth_keys 6", text)
+        self.assertIn("strata_auth_keys 8", text)
 
     def test_the_keys_file_reloads_without_restart(self):
         code, secret, err = run_strata("keys", "add", "--file", self.keys + ".new", "--id",
@@ -416,6 +426,91 @@ class TlsAndKeysTest(unittest.TestCase):
             trailers = dict(caught.exception.trailing_metadata())
             self.assertEqual(trailers["x-ratelimit-remaining"], "0")
             self.assertIn("retry-after", trailers)
+
+    def test_key_rate_limit_is_exact_under_concurrent_clients(self):
+        rows = 2  # KEY_BURST / rows requests fit the key's own bucket
+        results, lock = [], threading.Lock()
+
+        def client(_):
+            conn = http.client.HTTPSConnection("127.0.0.1", self.server.port,
+                                               context=self.context, timeout=30)
+            for _ in range(10):
+                conn.request("POST", "/v2/models/alpha/infer", infer_body(rows),
+                             {**bearer("keyed"), "Content-Type": "application/json"})
+                response = conn.getresponse()
+                body = response.read()
+                with lock:
+                    results.append((response.status, body))
+            conn.close()
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(client, range(4)))
+        admitted = [r for r in results if r[0] == 200]
+        refused = [r for r in results if r[0] != 200]
+        self.assertEqual(len(admitted) * rows, KEY_BURST)
+        self.assertEqual(len(refused), 40 - KEY_BURST // rows)
+        self.assertTrue(all(status == 429 for status, _ in refused))
+        self.assertIn("API key 'keyed'", json.loads(refused[0][1])["error"])
+        # The tenant was charged the admitted rows only: its other key (no
+        # limit of its own) has exactly the rest, then the tenant refuses.
+        rest = TENANT_BURST - KEY_BURST
+        status, raw, _ = self.request("POST", "/v2/models/alpha/infer", "keyed_other",
+                                      infer_body(rest))
+        self.assertEqual(status, 200, raw)
+        status, raw, _ = self.request("POST", "/v2/models/alpha/infer", "keyed_other",
+                                      infer_body(1))
+        self.assertEqual(status, 429, raw)
+        self.assertIn("tenant 'keyed_shop'", json.loads(raw)["error"])
+        status, raw, _ = self.request("GET", "/metrics", "all")
+        self.assertRegex(raw.decode(), r'strata_key_rate_limited_total\{key="keyed"\} %d\b' %
+                         len(refused))
+
+    def test_grpc_reflection_is_refused_when_keys_are_on(self):
+        channel, _ = grpc_stub(self.server.grpc_port, self.paths)
+        with channel:
+            call = channel.stream_stream(
+                "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                request_serializer=grpc_reflection_pb2.ServerReflectionRequest.SerializeToString,
+                response_deserializer=grpc_reflection_pb2.ServerReflectionResponse.FromString)
+            for key_id in (None, "all"):
+                with self.assertRaises(grpc.RpcError) as caught:
+                    next(call(iter([grpc_reflection_pb2.ServerReflectionRequest(
+                        list_services="")]), metadata=metadata(key_id)))
+                self.assertEqual(caught.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+                self.assertIn("reflection", caught.exception.details())
+
+    def tls_socket(self):
+        raw = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+        return self.context.wrap_socket(raw, server_hostname="localhost")
+
+    @staticmethod
+    def read_response(tls):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += tls.recv(4096)
+        head, body = data.split(b"\r\n\r\n", 1)
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        while len(body) < length:
+            body += tls.recv(4096)
+        return head
+
+    def test_the_server_sends_close_notify_when_it_closes(self):
+        tls = self.tls_socket()
+        tls.sendall(b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertIn(b"200 OK", self.read_response(tls))
+        # The next read meets the server's close_notify: a clean end of
+        # stream (b""), not SSLEOFError (a TCP close without close_notify).
+        self.assertEqual(tls.recv(4096), b"")
+        tls.unwrap().close()
+
+    def test_the_server_answers_a_clients_close_notify(self):
+        tls = self.tls_socket()
+        tls.sendall(b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n")  # keep-alive
+        self.assertIn(b"200 OK", self.read_response(tls))
+        started = time.monotonic()
+        plain = tls.unwrap()  # sends close_notify and waits for the server's
+        self.assertLess(time.monotonic() - started, 2)
+        plain.close()
 
     def test_a_request_larger_than_the_burst_never_fits(self):
         status, raw, headers = self.request("POST", "/v2/models/alpha/infer", "limited_grpc",

@@ -10,11 +10,13 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import unittest
 
 from harness import xgb_example
+from harness.redis_server import RedisServer
 from harness.repositories import EXAMPLES
 from harness.strata_server import StrataServer, run_strata
 from harness.waiting import wait_for
@@ -37,6 +39,39 @@ def write_sums(directory):
 
 def openssl(*args):
     subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def redis_command(port, *args):
+    """One command to a Redis server over RESP; bulk strings as bytes, so
+    binary keys survive."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        parts = [b"*%d\r\n" % len(args)]
+        for arg in args:
+            arg = arg if isinstance(arg, bytes) else str(arg).encode()
+            parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+        conn.sendall(b"".join(parts))
+        reader = conn.makefile("rb")
+
+        def parse():
+            line = reader.readline()[:-2]
+            kind, rest = line[:1], line[1:]
+            if kind == b"$":
+                return None if rest == b"-1" else reader.read(int(rest) + 2)[:-2]
+            if kind == b"*":
+                return [parse() for _ in range(int(rest))]
+            if kind == b"-":
+                raise RuntimeError(rest.decode())
+            return rest
+        return parse()
+
+
+def redis_keys(port, pattern):
+    cursor, keys = b"0", []
+    while True:
+        cursor, batch = redis_command(port, "SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
+        keys += batch
+        if cursor == b"0":
+            return keys
 
 
 def lookup_body(ids):
@@ -112,6 +147,106 @@ class VerifiedArtifactsTest(unittest.TestCase):
             reason = wait_for(lambda: self.model_index(server).get("2", {}).get("reason"))
             self.assertIn("unsigned", reason)
             self.assertEqual(self.infer_version(server), "1")
+
+    def signing_keys(self):
+        key = os.path.join(self.dir, "key.pem")
+        public = os.path.join(self.dir, "public.pem")
+        openssl("genpkey", "-algorithm", "ed25519", "-out", key)
+        openssl("pkey", "-in", key, "-pubout", "-out", public)
+        return key, public
+
+    def test_batch_signs_the_table_versions_it_commits(self):
+        key, public = self.signing_keys()
+        sums = os.path.join(self.model_dir, "1", "SHA256SUMS")
+        openssl("pkeyutl", "-sign", "-inkey", key, "-rawin", "-in", sums, "-out", sums + ".sig")
+        source = os.path.join(self.dir, "in.csv")
+        xgb_example.write_csv(source, 20)
+        for job in ("1", "2"):
+            code, _, err = run_strata(
+                "batch", "-r", self.repository, "-m", MODEL, "--progress", "off",
+                *xgb_example.MAP, "-i", source, "-k", "id:INT64,name", "-t", "scores",
+                "--job-id", job, "--no-publish", "--signing-key", key)
+            self.assertEqual(code, 0, err)
+        for version in ("1", "2"):
+            version_dir = os.path.join(self.repository, "tables", "scores", version)
+            self.assertTrue(os.path.exists(os.path.join(version_dir, "SHA256SUMS.sig")))
+            check = subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=version_dir,
+                                   capture_output=True, text=True)
+            self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        tampered = os.path.join(self.repository, "tables", "scores", "2")
+        with open(os.path.join(tampered, "manifest.yaml"), "a") as f:
+            f.write("\n# edited\n")
+        run_strata("table", "publish", "scores", "1", "-r", self.repository)
+        endpoints = os.path.join(self.dir, "strata.yaml")
+        with open(endpoints, "w") as f:
+            f.write("endpoints:\n  scores: {plan: static, table: scores, default: 0}\n")
+        with StrataServer(self.repository, [*CONTROL, "--endpoints", endpoints,
+                                             "--trusted-key", public]) as server:
+            status, body, _ = server.infer("scores", lookup_body([1]))
+            self.assertEqual(status, 200, body)  # the signed version 1 opened
+            self.assertEqual(body["parameters"]["table_version"], 1)
+            server.request("POST", "/v2/repository/tables/scores/default", {"version": 2})
+            reason = wait_for(lambda: self.table_index(server).get("2", {}).get("reason"))
+            self.assertIn("manifest.yaml", reason)
+            self.assertIn("checksum mismatch", reason)
+
+    def test_batch_signs_a_file_output(self):
+        key, public = self.signing_keys()
+        source = os.path.join(self.dir, "in.csv")
+        xgb_example.write_csv(source, 20)
+        output = os.path.join(self.dir, "out.csv")
+        code, _, err = run_strata(
+            "batch", "-r", self.repository, "-m", MODEL, "--progress", "off",
+            *xgb_example.MAP, "-i", source, "-k", "id:INT64,name", "-o", output,
+            "--signing-key", key)
+        self.assertEqual(code, 0, err)
+        sums = output + ".SHA256SUMS"
+
+        def verified():
+            checksum = subprocess.run(["sha256sum", "--quiet", "-c", sums], cwd=self.dir,
+                                      capture_output=True)
+            signature = subprocess.run(
+                ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", public, "-rawin",
+                 "-in", sums, "-sigfile", sums + ".sig"], capture_output=True)
+            return checksum.returncode == 0 and signature.returncode == 0
+
+        self.assertTrue(verified())
+        with open(output, "a") as f:
+            f.write("999,row 999,0.5\n")
+        self.assertFalse(verified())
+
+    def test_a_tampered_redis_table_version_is_refused(self):
+        redis = RedisServer().start()
+        try:
+            source = os.path.join(self.dir, "in.csv")
+            xgb_example.write_csv(source, 20)
+            for job, publish in (("1", []), ("2", ["--no-publish"])):
+                code, _, err = run_strata(
+                    "batch", "-r", self.repository, "-m", MODEL, "--progress", "off",
+                    *xgb_example.MAP, "-i", source, "-k", "id:INT64,name", "-t", "scores",
+                    "--job-id", job, "--store", "redis", "--redis", redis.url, *publish)
+                self.assertEqual(code, 0, err)
+            keys = redis_keys(redis.port, "strata:t:scores:v2:k:*")
+            self.assertEqual(len(keys), 20)
+            value = redis_command(redis.port, "GET", keys[0])
+            changed = bytes([value[0] ^ 1]) + value[1:]  # same size, one bit off
+            redis_command(redis.port, "SET", keys[0], changed)
+            endpoints = os.path.join(self.dir, "strata.yaml")
+            with open(endpoints, "w") as f:
+                f.write("endpoints:\n  scores: {plan: static, table: scores, store: redis, "
+                        "default: 0}\n")
+            with StrataServer(self.repository, [*CONTROL, "--endpoints", endpoints,
+                                                 "--redis", redis.url]) as server:
+                status, body, _ = server.infer("scores", lookup_body([1]))
+                self.assertEqual(status, 200, body)
+                self.assertEqual(body["parameters"]["table_version"], 1)  # verified, opened
+                server.request("POST", "/v2/repository/tables/scores/default", {"version": 2})
+                reason = wait_for(lambda: self.table_index(server).get("2", {}).get("reason"))
+                self.assertIn("checksum", reason)
+                status, body, _ = server.infer("scores", lookup_body([1]))
+                self.assertEqual(body["parameters"]["table_version"], 1)
+        finally:
+            redis.stop()
 
     def test_a_tampered_table_file_is_refused_with_its_name(self):
         source = os.path.join(self.dir, "in.csv")

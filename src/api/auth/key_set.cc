@@ -59,6 +59,18 @@ absl::Status ReadGrants(const YAML::Node& node, ApiKey& key) {
   return absl::OkStatus();
 }
 
+// {rows_per_second: R, burst: B}; nullopt unless R >= 0 and B >= 1.
+std::optional<RateLimit> ReadRateLimit(const YAML::Node& limit) {
+  RateLimit parsed;
+  if (!limit.IsMap() || !limit["rows_per_second"] || !limit["burst"] ||
+      !YAML::convert<double>::decode(limit["rows_per_second"], parsed.rows_per_second) ||
+      !YAML::convert<double>::decode(limit["burst"], parsed.burst) || parsed.rows_per_second < 0 ||
+      parsed.burst < 1) {
+    return std::nullopt;
+  }
+  return parsed;
+}
+
 absl::StatusOr<ApiKey> ReadKey(const YAML::Node& node, size_t index) {
   ApiKey key;
   if (!node.IsMap()) return KeyError(index, "", "must be a map");
@@ -80,6 +92,12 @@ absl::StatusOr<ApiKey> ReadKey(const YAML::Node& node, size_t index) {
   if (absl::Status s = ReadGrants(node, key); !s.ok()) {
     return KeyError(index, key.id, std::string(s.message()));
   }
+  if (const YAML::Node rate = node["rate"]; rate && !rate.IsNull()) {
+    key.rate = ReadRateLimit(rate);
+    if (!key.rate) {
+      return KeyError(index, key.id, "rate needs rows_per_second (>= 0) and burst (>= 1)");
+    }
+  }
   return key;
 }
 
@@ -88,16 +106,12 @@ absl::Status ReadLimits(const YAML::Node& tenants, KeySet& set) {
   if (!tenants.IsMap()) return absl::InvalidArgumentError("keys file: tenants must be a map");
   for (const auto& entry : tenants) {
     const std::string name = entry.first.as<std::string>();
-    const YAML::Node limit = entry.second;
-    TenantLimit parsed;
-    if (!limit.IsMap() || !limit["rows_per_second"] || !limit["burst"] ||
-        !YAML::convert<double>::decode(limit["rows_per_second"], parsed.rows_per_second) ||
-        !YAML::convert<double>::decode(limit["burst"], parsed.burst) ||
-        parsed.rows_per_second < 0 || parsed.burst < 1) {
+    const std::optional<RateLimit> parsed = ReadRateLimit(entry.second);
+    if (!parsed) {
       return absl::InvalidArgumentError(fmt::format(
           "keys file: tenant '{}' needs rows_per_second (>= 0) and burst (>= 1)", name));
     }
-    set.limits[name] = parsed;
+    set.limits[name] = *parsed;
   }
   return absl::OkStatus();
 }
@@ -140,6 +154,14 @@ bool ApiKey::AllowsModel(std::string_view model) const {
     if (allowed == "*" || (model != "*" && allowed == model)) return true;
   }
   return false;
+}
+
+std::map<std::string, RateLimit> KeySet::KeyLimits() const {
+  std::map<std::string, RateLimit> limits_by_key;
+  for (const ApiKey& key : keys) {
+    if (key.rate) limits_by_key[key.id] = *key.rate;
+  }
+  return limits_by_key;
 }
 
 absl::StatusOr<KeySet> ParseKeySet(std::string_view yaml_text) {

@@ -1,6 +1,7 @@
 // KeySet is what a keys file holds: API keys (a hashed secret, a tenant,
-// scopes, the models and endpoints they may call, an expiry) and the rate
-// limits of tenants. ParseKeySet reads it from YAML text (docs/security.md):
+// scopes, the models and endpoints they may call, an expiry, and optionally a
+// rate limit of its own) and the rate limits of tenants. ParseKeySet reads it from YAML text
+// (docs/security.md):
 //
 //   keys:
 //     - id: shop-frontend
@@ -9,6 +10,7 @@
 //       scopes: [infer, metadata]
 //       models: [purchase_gbdt]  # "*": every model and endpoint
 //       expires: 2027-06-30T00:00:00Z   # optional; UTC
+//       rate: {rows_per_second: 500, burst: 1000}   # optional; besides the tenant's
 //   tenants:
 //     shop: {rows_per_second: 5000, burst: 10000}
 //
@@ -33,6 +35,11 @@ enum class Scope { kInfer, kMetadata, kControl, kMetrics };
 std::string_view ScopeName(Scope scope);
 std::optional<Scope> ParseScope(std::string_view name);
 
+struct RateLimit {
+  double rows_per_second = 0;
+  double burst = 0;  // the bucket's size, in rows
+};
+
 struct ApiKey {
   std::string id = {};
   std::string tenant = {};
@@ -40,20 +47,19 @@ struct ApiKey {
   std::vector<Scope> scopes = {};
   std::vector<std::string> models = {};  // "*" allows every model and endpoint
   std::optional<std::chrono::system_clock::time_point> expires = {};
+  std::optional<RateLimit> rate = {};  // the key's own limit, charged with its tenant's
 
   bool HasScope(Scope scope) const;
   // `model` "*" asks for every model: only a key with "*" has that.
   bool AllowsModel(std::string_view model) const;
 };
 
-struct TenantLimit {
-  double rows_per_second = 0;
-  double burst = 0;  // the bucket's size, in rows
-};
-
 struct KeySet {
   std::vector<ApiKey> keys;
-  std::map<std::string, TenantLimit> limits;  // tenants without one: no limit
+  std::map<std::string, RateLimit> limits;  // tenants without one: no limit
+
+  // The keys' own limits, by key id.
+  std::map<std::string, RateLimit> KeyLimits() const;
 };
 
 // INVALID_ARGUMENT naming the key and field that is wrong.

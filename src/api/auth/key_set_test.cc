@@ -12,7 +12,7 @@ std::string Key(const std::string& extra) {
          "\n    scopes: [infer, metadata]\n    models: [m1]\n" + extra;
 }
 
-TEST(ParseKeySetTest, ReadsKeysAndTenantLimits) {
+TEST(ParseKeySetTest, ReadsKeysAndRateLimits) {
   absl::StatusOr<KeySet> set =
       ParseKeySet(Key("    expires: 2027-06-30T12:00:00Z\n") +
                   "tenants:\n  shop: {rows_per_second: 100, burst: 256}\n");
@@ -30,6 +30,19 @@ TEST(ParseKeySetTest, ReadsKeysAndTenantLimits) {
   EXPECT_EQ(key.expires, ParseUtcTime("2027-06-30T12:00:00Z"));
   EXPECT_EQ(set->limits.at("shop").rows_per_second, 100);
   EXPECT_EQ(set->limits.at("shop").burst, 256);
+}
+
+TEST(ParseKeySetTest, AKeyMayCarryItsOwnRate) {
+  absl::StatusOr<KeySet> set = ParseKeySet(Key("    rate: {rows_per_second: 5, burst: 20}\n"));
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_TRUE(set->keys[0].rate.has_value());
+  EXPECT_EQ(set->keys[0].rate->rows_per_second, 5);
+  EXPECT_EQ(set->keys[0].rate->burst, 20);
+  EXPECT_EQ(set->KeyLimits().at("k1").burst, 20);
+  EXPECT_TRUE(ParseKeySet(Key("")).value().KeyLimits().empty());
+  absl::StatusOr<KeySet> bad = ParseKeySet(Key("    rate: {rows_per_second: 5, burst: 0}\n"));
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("k1"), std::string_view::npos) << bad.status();
 }
 
 TEST(ParseKeySetTest, AStarAllowsEveryModel) {

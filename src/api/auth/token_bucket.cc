@@ -33,6 +33,8 @@ TokenBucket::Decision TokenBucket::Take(double cost, Clock::time_point now) {
   return decision;
 }
 
+void TokenBucket::Refund(double cost) { tokens_ = std::min(burst_, tokens_ + cost); }
+
 void TokenBucket::Reconfigure(double rows_per_second, double burst, Clock::time_point now) {
   Refill(now);
   rate_ = rows_per_second;

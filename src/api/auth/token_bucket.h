@@ -1,7 +1,7 @@
 // TokenBucket decides whether a request of `cost` rows may run now: the
 // bucket holds at most `burst` rows and refills at `rows_per_second`. Like
 // serving/batch_queue.h it has no clock: the caller passes `now`, so tests
-// drive it with any time. Not thread-safe; TenantRateLimiter guards its
+// drive it with any time. Not thread-safe; RateLimiter guards its
 // buckets with a mutex.
 #ifndef STRATA_API_AUTH_TOKEN_BUCKET_H_
 #define STRATA_API_AUTH_TOKEN_BUCKET_H_
@@ -30,6 +30,10 @@ class TokenBucket {
   // Takes `cost` rows if the bucket holds them; a refused request takes
   // nothing.
   Decision Take(double cost, Clock::time_point now);
+
+  // Gives back `cost` rows a Take admitted at the same `now` (another limit
+  // refused the request).
+  void Refund(double cost);
 
   // A new limit (the keys file changed): the rows held are kept, up to the
   // new burst.

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "fmt/format.h"
+#include "store/table_verification.h"
 
 namespace strata::store {
 namespace {
@@ -258,8 +259,12 @@ absl::StatusOr<std::shared_ptr<PredictionTable>> RedisTableStore::Open(std::stri
                                                                        int64_t version) const {
   absl::StatusOr<TableManifest> manifest = ReadManifest(table, version);
   if (!manifest.ok()) return manifest.status();
-  return std::shared_ptr<PredictionTable>(
+  auto opened = std::shared_ptr<PredictionTable>(
       new RedisPredictionTable(*std::move(manifest), pool_, VersionPrefix(table, version) + "k:"));
+  if (options_.verify_on_open) {
+    if (absl::Status s = VerifyTableData(*opened); !s.ok()) return s;
+  }
+  return opened;
 }
 
 absl::StatusOr<int> RedisTableStore::RemoveOldVersions(std::string_view table, int keep) {

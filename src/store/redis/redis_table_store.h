@@ -30,7 +30,12 @@ struct RedisOptions {
   std::string url = "redis://127.0.0.1:6379";
   int grace_seconds = 300;
   std::chrono::milliseconds timeout{1000};  // connect and each command
-  int pipeline_depth = 2000;                // commands per round trip
+  // Open() reads every record of the version and compares their row count
+  // and checksum with the manifest's (store/table_verification.h): a
+  // version changed in Redis after it was committed is refused with
+  // DATA_LOSS naming it. A full scan (`strata serve` turns it on).
+  bool verify_on_open = false;
+  int pipeline_depth = 2000;  // commands per round trip
 };
 
 class RedisTableStore : public TableStore {
