@@ -1,7 +1,5 @@
 #include "serving/execution_slots.h"
 
-#include <algorithm>
-
 namespace strata::serving {
 
 ExecutionRoute ExecutionSlots::Admit() {
@@ -15,20 +13,15 @@ ExecutionRoute ExecutionSlots::Admit() {
   return route;
 }
 
-void ExecutionSlots::Acquire() {
-  const int slots = std::max(1, policy_.options().instances);
+void ExecutionSlots::Started() {
   core::MutexLock lock(mutex_);
-  while (state_.running >= slots) freed_.Wait(mutex_);
   ++state_.running;
 }
 
 void ExecutionSlots::Release(std::chrono::nanoseconds took) {
-  {
-    core::MutexLock lock(mutex_);
-    --state_.running;
-    state_.recent_run = InlinePolicy::Smooth(state_.recent_run, took);
-  }
-  freed_.Signal();
+  core::MutexLock lock(mutex_);
+  --state_.running;
+  state_.recent_run = InlinePolicy::Smooth(state_.recent_run, took);
 }
 
 void ExecutionSlots::LeftQueue() {

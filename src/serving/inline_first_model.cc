@@ -3,14 +3,15 @@
 namespace strata::serving {
 namespace {
 
-// What the batcher's workers run: the model, holding one of its slots.
+// What the batcher's workers run: the model, counted among the runs in
+// progress.
 class SlotHoldingModel : public runtime::Model {
  public:
   SlotHoldingModel(std::shared_ptr<runtime::Model> model, std::shared_ptr<ExecutionSlots> slots)
       : model_(std::move(model)), slots_(std::move(slots)) {}
 
   absl::StatusOr<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs) override {
-    slots_->Acquire();
+    slots_->Started();
     const Clock::time_point start = Clock::now();
     absl::StatusOr<std::vector<core::Tensor>> outputs = model_->Run(inputs);
     slots_->Release(Clock::now() - start);

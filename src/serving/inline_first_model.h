@@ -3,9 +3,9 @@
 // batching, nothing queued, a slot free, a fast model): no hand-off to a
 // worker thread and back, which on a busy machine costs more than a small
 // model's run. Every other request goes through the batcher unchanged, with
-// its queue bound, deadlines and workers. Both kinds of run share the
-// model's `instances` slots (ExecutionSlots) and report the same hooks, so
-// the metrics do not tell them apart. Knows nothing of versions or
+// its queue bound, deadlines and workers. Both kinds of run are counted
+// together (ExecutionSlots) and report the same hooks, so the metrics do
+// not tell them apart. Knows nothing of versions or
 // protocols. Thread-safe.
 #ifndef STRATA_SERVING_INLINE_FIRST_MODEL_H_
 #define STRATA_SERVING_INLINE_FIRST_MODEL_H_
