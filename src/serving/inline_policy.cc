@@ -8,6 +8,7 @@ ExecutionRoute InlinePolicy::Decide(const ExecutionState& state) const {
   if (options_.batching) return ExecutionRoute::kQueue;
   if (state.queued > 0) return ExecutionRoute::kQueue;
   if (state.running >= std::max(1, options_.instances)) return ExecutionRoute::kQueue;
+  if (state.recent_run.count() == 0) return ExecutionRoute::kQueue;  // not measured yet
   if (state.recent_run > options_.inline_bound) return ExecutionRoute::kQueue;
   return ExecutionRoute::kInline;
 }

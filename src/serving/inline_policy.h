@@ -9,8 +9,9 @@
 //  - nothing of this model is queued or running in the batcher (whoever waits
 //    goes first, and the queue keeps its bound and its deadlines);
 //  - an execution slot is free (fewer than `instances` runs in progress);
-//  - the model's recent run time is at most `inline_bound`, so that an I/O
-//    thread is never held by a slow model for longer than that (its other
+//  - the model's recent run time is known (it has run once through the
+//    queue: its warm-up, or its first request) and at most `inline_bound`,
+//    so that an I/O thread is never held by a slow model (its other
 //    connections wait meanwhile).
 // Otherwise the request is queued exactly as before.
 #ifndef STRATA_SERVING_INLINE_POLICY_H_
