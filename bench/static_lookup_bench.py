@@ -44,13 +44,15 @@ def main():
         width = models.write_keyed_csv(source, range(ROWS), rows)
         redis = servers.Redis(work).start()
         running.append(redis)
-        for store in (["--store", "rocksdb"], ["--store", "redis", "--redis", redis.redis_url]):
-            models.build_table(strata, repo, MODEL, source, "scores", width, store)
+        # One table name per store: the server follows a table from one store only.
+        for table, store in (("scores", ["--store", "rocksdb"]),
+                             ("scores_shared", ["--store", "redis", "--redis", redis.redis_url])):
+            models.build_table(strata, repo, MODEL, source, table, width, store)
         endpoints = os.path.join(work, "strata.yaml")
         with open(endpoints, "w") as f:
             f.write("endpoints:\n"
                     "  embedded: {table: scores, store: rocksdb, default: 0.01}\n"
-                    "  shared: {table: scores, store: redis, default: 0.01}\n")
+                    "  shared: {table: scores_shared, store: redis, default: 0.01}\n")
         server = servers.Strata(strata, repo, work, endpoints=endpoints,
                                 extra=["--redis", redis.redis_url]).start()
         running.append(server)

@@ -12,7 +12,6 @@
 #include "api/version_state_text.h"
 #include "core/status_macros.h"
 #include "fmt/format.h"
-#include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "simdjson.h"
 
@@ -21,9 +20,18 @@ namespace {
 
 using simdjson::dom::element;
 using simdjson::dom::element_type;
+// RapidJSON's output stream over the std::string that becomes the body: no
+// intermediate buffer to grow and then copy.
+struct StringSink {
+  using Ch = char;
+  std::string& out;
+  void Put(char c) { out.push_back(c); }
+  void Flush() {}
+};
+
 // Without kWriteNanAndInfFlag: bare NaN and Infinity are not JSON, so
 // non-finite values are written as strings (WriteNumber).
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Writer = rapidjson::Writer<StringSink>;
 
 absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentError(message); }
 
@@ -501,12 +509,25 @@ void WriteParameters(Writer& w, const core::Parameters& parameters) {
   w.EndObject();
 }
 
+// About the size of the response's JSON, so that its body is allocated once:
+// the fixed keys, and per output its spec and about 12 characters a value.
+size_t ResponseSizeHint(const core::InferResponse& response) {
+  size_t size = 128 + response.model_name.size() + response.id.size();
+  for (const core::Tensor& out : response.outputs) {
+    const size_t element = std::max<size_t>(1, core::ElementSize(out.dtype));
+    size += 96 + out.name.size() + 12 * (out.data.size() / element);
+  }
+  return std::min<size_t>(size, size_t{1} << 20);
+}
+
 }  // namespace
 
 std::string EncodeInferResponse(const core::InferResponse& response,
                                 const std::vector<bool>& binary_outputs) {
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
+  std::string out;
+  out.reserve(ResponseSizeHint(response));
+  StringSink sink{out};
+  Writer w(sink);
   w.StartObject();
   w.Key("model_name");
   WriteString(w, response.model_name);
@@ -545,13 +566,14 @@ std::string EncodeInferResponse(const core::InferResponse& response,
   }
   w.EndArray();
   w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  return out;
 }
 
 std::string EncodeServerMetadata(const std::string& name, const std::string& version,
                                  const std::vector<std::string>& extensions) {
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
+  std::string out;
+  StringSink sink{out};
+  Writer w(sink);
   w.StartObject();
   w.Key("name");
   WriteString(w, name);
@@ -562,12 +584,13 @@ std::string EncodeServerMetadata(const std::string& name, const std::string& ver
   for (const std::string& e : extensions) WriteString(w, e);
   w.EndArray();
   w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  return out;
 }
 
 std::string EncodeModelMetadata(const serving::ServedModel& model) {
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
+  std::string out;
+  StringSink sink{out};
+  Writer w(sink);
   w.StartObject();
   w.Key("name");
   WriteString(w, model.name);
@@ -588,12 +611,13 @@ std::string EncodeModelMetadata(const serving::ServedModel& model) {
     WriteString(w, model.reason);
   }
   w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  return out;
 }
 
 std::string EncodeModelReady(const serving::ServedModel& model) {
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
+  std::string out;
+  StringSink sink{out};
+  Writer w(sink);
   w.StartObject();
   w.Key("name");
   WriteString(w, model.name);
@@ -606,29 +630,31 @@ std::string EncodeModelReady(const serving::ServedModel& model) {
     WriteString(w, fmt::format("model '{}' is not ready: {}", model.name, model.reason));
   }
   w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  return out;
 }
 
 std::string EncodeServerNotReady(std::string_view why) {
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
+  std::string out;
+  StringSink sink{out};
+  Writer w(sink);
   w.StartObject();
   w.Key("ready");
   w.Bool(false);
   w.Key("error");
   WriteString(w, why);
   w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  return out;
 }
 
 std::string EncodeError(std::string_view message) {
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
+  std::string out;
+  StringSink sink{out};
+  Writer w(sink);
   w.StartObject();
   w.Key("error");
   WriteString(w, message);
   w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  return out;
 }
 
 }  // namespace strata::api

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 namespace strata::features {
 namespace {
@@ -21,6 +22,30 @@ TEST(KeyedHasherTest, DependsOnTheSecretAndTheKey) {
   EXPECT_NE(a.Hash("user-1"), a.Hash("user-2"));
   EXPECT_NE(a.Hash("user-1"), KeyedHasher("0123456789abcdeF").Hash("user-1"));
   EXPECT_EQ(a.Hash(std::string("\0\x01", 2)).size(), 32u);
+}
+
+// Each thread keeps a copy of one secret's keyed state: alternating secrets
+// on one thread, a secret created after another was destroyed (possibly at
+// the same address), copies, and other threads must all hash with their own
+// secret.
+TEST(KeyedHasherTest, ThreadCopiesNeverMixSecrets) {
+  const std::string one = KeyedHasher("Jefe").Hash("what do ya want for nothing?");
+  const std::string two = KeyedHasher(std::string(20, '\x0b')).Hash("what do ya want for nothing?");
+  ASSERT_NE(one, two);
+  const KeyedHasher a("Jefe");
+  const KeyedHasher b(std::string(20, '\x0b'));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(a.Hash("what do ya want for nothing?"), one);
+    EXPECT_EQ(b.Hash("what do ya want for nothing?"), two);
+  }
+  for (int i = 0; i < 3; ++i) {
+    const KeyedHasher fresh(i % 2 == 0 ? "Jefe" : std::string(20, '\x0b'));
+    EXPECT_EQ(fresh.Hash("what do ya want for nothing?"), i % 2 == 0 ? one : two);
+  }
+  const KeyedHasher copy = a;
+  std::string from_thread;
+  std::thread([&] { from_thread = copy.Hash("what do ya want for nothing?"); }).join();
+  EXPECT_EQ(from_thread, one);
 }
 
 TEST(KeyedHasherTest, FromFileDropsTheTrailingNewline) {

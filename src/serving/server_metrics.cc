@@ -301,8 +301,6 @@ ModelMetrics::ModelMetrics(ServerMetrics& server, std::string name, std::string 
   queue_depth_ = &server_.queue_depth_.Add(labels);
   in_flight_ = &server_.in_flight_.Add(labels);
   saturation_ = &server_.saturation_.Add(labels);
-  stats_.name = name_;
-  stats_.version = version_;
   std::lock_guard lock(server_.models_mutex_);
   server_.models_.push_back(this);
 }
@@ -320,26 +318,52 @@ ModelMetrics::~ModelMetrics() {
   std::erase(server_.models_, this);
 }
 
+void ModelMetrics::AtomicDuration::Add(nanoseconds took) {
+  ns.fetch_add(Nanos(took), std::memory_order_relaxed);
+  count.fetch_add(1, std::memory_order_relaxed);
+}
+
+DurationStat ModelMetrics::AtomicDuration::Load() const {
+  return {.count = count.load(std::memory_order_relaxed), .ns = ns.load(std::memory_order_relaxed)};
+}
+
+void ModelMetrics::AtomicCompute::Add(const BatchTiming& batch) {
+  input_ns.fetch_add(Nanos(batch.input), std::memory_order_relaxed);
+  infer_ns.fetch_add(Nanos(batch.infer), std::memory_order_relaxed);
+  output_ns.fetch_add(Nanos(batch.output), std::memory_order_relaxed);
+  count.fetch_add(1, std::memory_order_relaxed);
+}
+
+ComputeStats ModelMetrics::AtomicCompute::Load() const {
+  const uint64_t n = count.load(std::memory_order_relaxed);
+  return {.input = {n, input_ns.load(std::memory_order_relaxed)},
+          .infer = {n, infer_ns.load(std::memory_order_relaxed)},
+          .output = {n, output_ns.load(std::memory_order_relaxed)}};
+}
+
 void ModelMetrics::RecordOutcome(Outcome outcome, nanoseconds total) {
   outcomes_[static_cast<size_t>(outcome)]->Increment();
   total_->Observe(Seconds(total));
-  std::lock_guard lock(mutex_);
-  DurationStat& stat = outcome == Outcome::kSuccess ? stats_.success : stats_.fail;
-  ++stat.count;
-  stat.ns += Nanos(total);
-  if (outcome == Outcome::kSuccess) stats_.last_inference_ms = NowEpochMs();
+  (outcome == Outcome::kSuccess ? success_ : fail_).Add(total);
+  if (outcome == Outcome::kSuccess) {
+    last_inference_ms_.store(NowEpochMs(), std::memory_order_relaxed);
+  }
 }
 
 void ModelMetrics::RecordQueueWait(nanoseconds waited) {
   queue_->Observe(Seconds(waited));
-  std::lock_guard lock(mutex_);
-  ++stats_.queue.count;
-  stats_.queue.ns += Nanos(waited);
+  queue_wait_.Add(waited);
 }
 
 void ModelMetrics::RecordBatch(const BatchTiming& batch) {
   compute_->Observe(Seconds(batch.infer));
   batch_size_->Observe(static_cast<double>(batch.rows));
+  inference_count_.fetch_add(static_cast<uint64_t>(batch.rows), std::memory_order_relaxed);
+  compute_stats_.Add(batch);
+  if (batch.rows >= 0 && batch.rows <= kCountedBatchSizes) {
+    small_batches_[static_cast<size_t>(batch.rows)].Add(batch);
+    return;
+  }
   const auto add = [&batch](ComputeStats& stats) {
     for (auto [stat, took] :
          {std::pair{&stats.input, batch.input}, std::pair{&stats.infer, batch.infer},
@@ -349,10 +373,7 @@ void ModelMetrics::RecordBatch(const BatchTiming& batch) {
     }
   };
   std::lock_guard lock(mutex_);
-  ++stats_.execution_count;
-  stats_.inference_count += static_cast<uint64_t>(batch.rows);
-  add(stats_.compute);
-  add(stats_.batch_stats[batch.rows]);
+  add(large_batches_[batch.rows]);
 }
 
 void ModelMetrics::SetCapacity(int instances, size_t queue_bound) {
@@ -384,8 +405,23 @@ double ModelMetrics::UpdateSaturation(SaturationMeter::Clock::time_point now) {
 }
 
 ModelStatistics ModelMetrics::Snapshot() const {
+  ModelStatistics stats;
+  stats.name = name_;
+  stats.version = version_;
+  stats.last_inference_ms = last_inference_ms_.load(std::memory_order_relaxed);
+  stats.success = success_.Load();
+  stats.fail = fail_.Load();
+  stats.queue = queue_wait_.Load();
+  stats.compute = compute_stats_.Load();
+  stats.execution_count = stats.compute.infer.count;
+  stats.inference_count = inference_count_.load(std::memory_order_relaxed);
+  for (int64_t rows = 0; rows <= kCountedBatchSizes; ++rows) {
+    ComputeStats batch = small_batches_[static_cast<size_t>(rows)].Load();
+    if (batch.infer.count > 0) stats.batch_stats.emplace(rows, batch);
+  }
   std::lock_guard lock(mutex_);
-  return stats_;
+  stats.batch_stats.insert(large_batches_.begin(), large_batches_.end());
+  return stats;
 }
 
 ServerMetrics::HttpSeries ServerMetrics::BuildHttpSeries(prometheus::Registry& registry) {

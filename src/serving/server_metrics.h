@@ -6,6 +6,7 @@
 #ifndef STRATA_SERVING_SERVER_METRICS_H_
 #define STRATA_SERVING_SERVER_METRICS_H_
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -125,8 +126,28 @@ class ModelMetrics {
   std::mutex meter_mutex_;
   SaturationMeter meter_;  // guarded by meter_mutex_
 
+  // The statistics' counters are atomics: a request records them without a
+  // lock (two I/O threads running requests inline would contend for one).
+  struct AtomicDuration {
+    std::atomic<uint64_t> count{0}, ns{0};
+    void Add(std::chrono::nanoseconds took);
+    DurationStat Load() const;
+  };
+  // One count for the three phases, so that their counts are always equal.
+  struct AtomicCompute {
+    std::atomic<uint64_t> count{0}, input_ns{0}, infer_ns{0}, output_ns{0};
+    void Add(const BatchTiming& batch);
+    ComputeStats Load() const;
+  };
+  // Batch sizes up to this have their own counters; larger ones share a map.
+  static constexpr int64_t kCountedBatchSizes = 64;
+
+  std::atomic<uint64_t> last_inference_ms_{0}, inference_count_{0};
+  AtomicDuration success_, fail_, queue_wait_;
+  AtomicCompute compute_stats_;
+  std::array<AtomicCompute, kCountedBatchSizes + 1> small_batches_;  // by rows
   mutable std::mutex mutex_;
-  ModelStatistics stats_;  // guarded by mutex_
+  std::map<int64_t, ComputeStats> large_batches_;  // guarded by mutex_
 };
 
 class ServerMetrics {

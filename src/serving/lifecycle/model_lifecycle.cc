@@ -8,7 +8,7 @@
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "runtime/library_error.h"
-#include "serving/dynamic_batcher.h"
+#include "serving/inline_first_model.h"
 #include "serving/version_policy.h"
 #include "spdlog/spdlog.h"
 
@@ -27,8 +27,9 @@ std::string ReadFile(const fs::path& path) {
   return text.str();
 }
 
-// The model's batcher: its queue in front of the backend's model, reporting
-// to the version's metrics.
+// The model's batcher (its queue in front of the backend's model) behind
+// the inline path for a free, fast, unbatched model; reporting to the
+// version's metrics.
 std::shared_ptr<runtime::Model> QueueInFront(std::unique_ptr<runtime::Model> model,
                                              const runtime::ModelConfig& config, ModelMetrics* m) {
   const runtime::SchedulingConfig& scheduling = config.scheduling;
@@ -51,7 +52,7 @@ std::shared_ptr<runtime::Model> QueueInFront(std::unique_ptr<runtime::Model> mod
     m->RecordBatch({b.rows, duration_cast<nanoseconds>(b.input),
                     duration_cast<nanoseconds>(b.infer), duration_cast<nanoseconds>(b.output)});
   };
-  return std::make_shared<DynamicBatcher>(std::move(model), std::move(options), std::move(hooks));
+  return std::make_shared<InlineFirstModel>(std::move(model), std::move(options), std::move(hooks));
 }
 
 std::string ReadyList(const std::map<int64_t, LoadedVersion>& loaded) {
