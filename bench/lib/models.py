@@ -177,6 +177,8 @@ def model_stats(server, model):
             c, ns = out["batches"].get(b["batch_size"], (0, 0))
             out["batches"][b["batch_size"]] = (c + b["compute_infer"]["count"],
                                                ns + b["compute_infer"]["ns"])
+        if s.get("adaptive_batching"):
+            out["adaptive"] = s["adaptive_batching"]
         st = s["inference_stats"]
         for key, name in (("success", "success"), ("queue", "queue"),
                           ("compute", "compute_infer")):
@@ -196,6 +198,8 @@ def stats_diff(before, after):
     batches = sum(c for c, _ in d["batches"].values())
     rows = sum(size * c for size, (c, _) in d["batches"].items())
     d["batch_count"] = batches
+    if after.get("adaptive"):
+        d["adaptive"] = after["adaptive"]  # the adaptive batcher's limits at the end
     d["mean_batch_rows"] = rows / batches if batches else None
     return d
 
