@@ -45,9 +45,9 @@ void AdaptiveBatchPolicy::OnBatch(const BatchObservation& batch) {
   snn_ = kFitDecay * snn_ + n * n;
   sc_ = kFitDecay * sc_ + cost;
   snc_ = kFitDecay * snc_ + n * cost;
-  // AIMD: a miss halves the limit; a met objective raises it by one when
-  // the limit was what bounded the batch.
-  if (batch.oldest_wait + batch.run > options_.latency_objective) {
+  // AIMD: a batch over its share of the objective halves the limit; one
+  // within it raises the limit by one when the limit bounded the batch.
+  if (cost > BatchBudgetNs()) {
     aimd_limit_ = std::max<int64_t>(1, std::min(aimd_limit_, batch.rows) / 2);
   } else if (batch.rows >= aimd_limit_) {
     aimd_limit_ = std::min(options_.max_batch_size, aimd_limit_ + 1);
@@ -71,9 +71,13 @@ std::optional<nanoseconds> AdaptiveBatchPolicy::PredictedRun(int64_t rows) const
   return nanoseconds(static_cast<int64_t>(std::llround(a + b * n)));
 }
 
+double AdaptiveBatchPolicy::BatchBudgetNs() const {
+  return kPlannedShare * static_cast<double>(options_.latency_objective.count()) /
+         kBatchesPerLatency;
+}
+
 int64_t AdaptiveBatchPolicy::LargestFitting() const {
-  const double budget =
-      kPlannedShare * static_cast<double>(options_.latency_objective.count()) / kBatchesPerLatency;
+  const double budget = BatchBudgetNs();
   int64_t low = 1, high = options_.max_batch_size;
   while (low < high) {  // the run time grows with the rows: bisect
     const int64_t mid = low + (high - low + 1) / 2;

@@ -9,8 +9,11 @@
 //   whose predicted latency fits the objective. Under load a request waits
 //   for the batch running ahead of it and then runs in the next, so the
 //   prediction is 2·cost(n) + the queue delay.
-// - Clipper's AIMD on the batch size as the feedback: +1 after a batch whose
-//   oldest request met the objective, halved after one that missed it.
+// - Clipper's AIMD on the batch size as the feedback: +1 after a batch that
+//   ran within its share of the objective, halved after one that did not.
+//   Like Clipper it judges the batch's run time, not the time its requests
+//   queued: a queue that is long because the load exceeds what the model
+//   can do is not shortened by smaller batches, only made longer.
 // The queue delay adapts to the arrival rate: the time the next rows of a
 // full batch are expected to take to arrive, but no longer than what the
 // objective leaves after the run, and zero when not even one more request is
@@ -39,11 +42,9 @@ struct BatchLimits {
   std::chrono::nanoseconds max_queue_delay{0};
 };
 
-// One batch as it ran: its rows, how long its oldest request had waited in
-// the queue, and how long the batch took to run.
+// One batch as it ran: its rows and how long it took to run.
 struct BatchObservation {
   int64_t rows = 1;
-  std::chrono::nanoseconds oldest_wait{0};
   std::chrono::nanoseconds run{0};
 };
 
@@ -66,6 +67,8 @@ class AdaptiveBatchPolicy {
 
  private:
   void Recompute();
+  // The run time one batch may take: its share of the objective.
+  double BatchBudgetNs() const;
   // The largest batch whose predicted latency fits the objective.
   int64_t LargestFitting() const;
   std::chrono::nanoseconds DelayFor(int64_t rows) const;
