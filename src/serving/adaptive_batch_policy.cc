@@ -14,6 +14,10 @@ using std::chrono::nanoseconds;
 constexpr double kFitDecay = 0.95;
 // The weight of the newest gap between arrivals in their running mean.
 constexpr double kGapWeight = 1.0 / 16;
+// Clipper's multiplicative backoff: a batch over its budget cuts the limit
+// by 10% (at least one row), so one slow batch on a busy machine does not
+// throw away the batch size that was found.
+constexpr double kBackoff = 0.9;
 // The share of the objective the predictions plan for; the rest is left
 // for what the batcher does not see (the frontend, scheduling noise).
 constexpr double kPlannedShare = 0.8;
@@ -45,10 +49,11 @@ void AdaptiveBatchPolicy::OnBatch(const BatchObservation& batch) {
   snn_ = kFitDecay * snn_ + n * n;
   sc_ = kFitDecay * sc_ + cost;
   snc_ = kFitDecay * snc_ + n * cost;
-  // AIMD: a batch over its share of the objective halves the limit; one
+  // AIMD: a batch over its share of the objective cuts the limit by 10%; one
   // within it raises the limit by one when the limit bounded the batch.
   if (cost > BatchBudgetNs()) {
-    aimd_limit_ = std::max<int64_t>(1, std::min(aimd_limit_, batch.rows) / 2);
+    const int64_t from = std::min(aimd_limit_, batch.rows);
+    aimd_limit_ = std::max<int64_t>(1, std::min(from - 1, static_cast<int64_t>(from * kBackoff)));
   } else if (batch.rows >= aimd_limit_) {
     aimd_limit_ = std::min(options_.max_batch_size, aimd_limit_ + 1);
   }

@@ -10,7 +10,7 @@
 //   for the batch running ahead of it and then runs in the next, so the
 //   prediction is 2·cost(n) + the queue delay.
 // - Clipper's AIMD on the batch size as the feedback: +1 after a batch that
-//   ran within its share of the objective, halved after one that did not.
+//   ran within its share of the objective, cut by 10% after one that did not.
 //   Like Clipper it judges the batch's run time, not the time its requests
 //   queued: a queue that is long because the load exceeds what the model
 //   can do is not shortened by smaller batches, only made longer.

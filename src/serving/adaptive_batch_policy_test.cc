@@ -73,12 +73,15 @@ TEST(AdaptiveBatchPolicyTest, BacksOffMultiplicativelyOnAViolation) {
   const int64_t before = policy.limits().max_batch_size;
   // Over its share of the objective (2 ms of 5): the model got slow.
   policy.OnBatch({before, microseconds(2500)});
-  EXPECT_LE(policy.aimd_limit(), before / 2);
-  EXPECT_LE(policy.limits().max_batch_size, before / 2);
+  EXPECT_LE(policy.aimd_limit(), before * 9 / 10);
+  EXPECT_LE(policy.limits().max_batch_size, before * 9 / 10);
   // ... and increases additively from there while the objective is met.
   const int64_t halved = policy.limits().max_batch_size;
   policy.OnBatch({halved, CostModel{}(halved)});
   EXPECT_EQ(policy.aimd_limit(), halved + 1);
+  // Repeated misses keep cutting it, down to one row.
+  for (int i = 0; i < 100; ++i) policy.OnBatch({policy.aimd_limit(), microseconds(2500)});
+  EXPECT_EQ(policy.aimd_limit(), 1);
 }
 
 TEST(AdaptiveBatchPolicyTest, ShrinksTheBatchWhenTheModelGetsSlower) {
