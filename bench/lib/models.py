@@ -237,4 +237,6 @@ def model_call_bench(binary, model_dir, rows="1", min_time=0.5, repeats=1, env=N
     if repeats > 1:
         cmd.append(f"--benchmark_repetitions={repeats}")
     r = run_checked(cmd, "model_call_bench", env=env, env_note=env_note, timeout=600)
-    return [b for b in json.loads(r.stdout)["benchmarks"] if b.get("run_type") == "iteration"]
+    # The backend's log lines (e.g. the OpenBLAS thread count) come before the JSON.
+    text = r.stdout[r.stdout.index("\n{") + 1:] if not r.stdout.startswith("{") else r.stdout
+    return [b for b in json.loads(text)["benchmarks"] if b.get("run_type") == "iteration"]

@@ -51,7 +51,8 @@ void AdaptiveBatchPolicy::OnBatch(const BatchObservation& batch) {
   snc_ = kFitDecay * snc_ + n * cost;
   // AIMD: a batch over its share of the objective cuts the limit by 10%; one
   // within it raises the limit by one when the limit bounded the batch.
-  if (cost > BatchBudgetNs()) {
+  overloaded_ = batch.oldest_wait > options_.latency_objective;
+  if (cost > BatchBudgetNs() && !overloaded_) {
     const int64_t from = std::min(aimd_limit_, batch.rows);
     aimd_limit_ = std::max<int64_t>(1, std::min(from - 1, static_cast<int64_t>(from * kBackoff)));
   } else if (batch.rows >= aimd_limit_) {
@@ -106,7 +107,7 @@ nanoseconds AdaptiveBatchPolicy::DelayFor(int64_t rows) const {
 }
 
 void AdaptiveBatchPolicy::Recompute() {
-  const int64_t fitting = s0_ == 0 ? options_.max_batch_size : LargestFitting();
+  const int64_t fitting = s0_ == 0 || overloaded_ ? options_.max_batch_size : LargestFitting();
   limits_.max_batch_size =
       std::clamp<int64_t>(std::min(fitting, aimd_limit_), 1, options_.max_batch_size);
   limits_.max_queue_delay = DelayFor(limits_.max_batch_size);

@@ -14,6 +14,10 @@
 //   Like Clipper it judges the batch's run time, not the time its requests
 //   queued: a queue that is long because the load exceeds what the model
 //   can do is not shortened by smaller batches, only made longer.
+// - overload: when a batch's oldest request had already waited longer than
+//   the objective in the queue, no batch size meets the objective; the
+//   policy then grows the batch toward max_batch_size (the cheapest per
+//   row) until the backlog clears, and the cost model takes over again.
 // The queue delay adapts to the arrival rate: the time the next rows of a
 // full batch are expected to take to arrive, but no longer than what the
 // objective leaves after the run, and zero when not even one more request is
@@ -42,10 +46,12 @@ struct BatchLimits {
   std::chrono::nanoseconds max_queue_delay{0};
 };
 
-// One batch as it ran: its rows and how long it took to run.
+// One batch as it ran: its rows, how long it took to run, and how long its
+// oldest request had waited in the queue.
 struct BatchObservation {
   int64_t rows = 1;
   std::chrono::nanoseconds run{0};
+  std::chrono::nanoseconds oldest_wait{0};
 };
 
 class AdaptiveBatchPolicy {
@@ -64,6 +70,7 @@ class AdaptiveBatchPolicy {
   std::optional<std::chrono::nanoseconds> PredictedRun(int64_t rows) const;
   // The AIMD limit on the batch size.
   int64_t aimd_limit() const { return aimd_limit_; }
+  bool overloaded() const { return overloaded_; }
 
  private:
   void Recompute();
@@ -80,6 +87,7 @@ class AdaptiveBatchPolicy {
   double row_gap_ns_ = 0;
   std::optional<Clock::time_point> last_arrival_;
   int64_t aimd_limit_ = 1;
+  bool overloaded_ = false;  // the last batch's oldest request missed the objective queued
   BatchLimits limits_;
 };
 

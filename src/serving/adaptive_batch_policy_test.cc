@@ -105,6 +105,28 @@ TEST(AdaptiveBatchPolicyTest, KeepsLargeBatchesWhenTheQueueIsLong) {
   EXPECT_GE(policy.limits().max_batch_size, before);
 }
 
+// Under overload (requests already queued past the objective) smaller
+// batches cannot help: the batch grows toward max_batch_size even though
+// each batch runs over its share of the objective.
+TEST(AdaptiveBatchPolicyTest, GrowsTowardTheMaximumUnderOverload) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 64);
+  const CostModel slow{microseconds(3000), microseconds(10)};  // over the 2 ms share
+  for (int i = 0; i < 100; ++i) {
+    const int64_t rows = policy.limits().max_batch_size;
+    policy.OnBatch({rows, slow(rows), microseconds(20000)});
+  }
+  EXPECT_TRUE(policy.overloaded());
+  EXPECT_EQ(policy.limits().max_batch_size, 64);
+  // Once the queue is short again the cost model applies: one row is all
+  // that fits (and AIMD backs off from 64).
+  for (int i = 0; i < 100; ++i) {
+    const int64_t rows = policy.limits().max_batch_size;
+    policy.OnBatch({rows, slow(rows), microseconds(100)});
+  }
+  EXPECT_FALSE(policy.overloaded());
+  EXPECT_EQ(policy.limits().max_batch_size, 1);
+}
+
 TEST(AdaptiveBatchPolicyTest, NeverExceedsMaxBatchSize) {
   AdaptiveBatchPolicy policy = Policy(microseconds(100000), 16);
   const CostModel cheap{microseconds(10), microseconds(1)};
