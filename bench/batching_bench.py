@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-"""Batching gain: throughput and latency at 64 connections, dynamic batching off vs on, per BLAS.
+"""Batching gain: throughput and latency at 64 connections, dynamic batching off vs fixed delay vs
+adaptive (latency objective), per BLAS.
 
 Model: mlp1k from bench/make_bench_models.py, a TorchScript MLP 512 -> 1024 -> 1024 -> 10,
 threads 1, instances 1, max_batch_size 64, served twice from one repository:
   mlp1k          batching off (each request runs on its own)
   mlp1k_batched  dynamic_batching {max_queue_delay_us: --delay-us (1000)}
+  mlp1k_adaptive dynamic_batching {latency_objective_us: --objective-us (10000)}
 
 Per-row cost in-process: bench/model_call_bench (Google Benchmark, strata's TorchScript backend)
 at 1, 8 and 64 rows.
@@ -21,9 +23,14 @@ for each repeat, for each BLAS, for each model: wrk -t2 -c64 -d{duration}s --lat
 -s bench/post.lua. /stats is read before and after each run for the batch sizes and each
 batch's compute time. Medians of --repeats (3) runs.
 
-Target (issue 3): batching on >= 2x the throughput of batching off, with p99 <=
+Targets: fixed-delay batching >= 2x the throughput of batching off, with p99 <=
 2 x (max_queue_delay + one batch's compute time), the batch compute time being the mean
-compute_infer of the batches of the size the run formed most often (from /stats).
+compute_infer of the batches of the size the run formed most often (from /stats); adaptive
+batching (issue 17) >= 3x the throughput of batching off, same binary and load, with wrk's p99
+within the latency objective.
+
+scripts/install-deps.sh installs libopenblas0-pthread, so "stock" is OpenBLAS on a machine set
+up by it (the report names the BLAS found in /proc/PID/maps).
 
   /usr/bin/python3 bench/batching_bench.py [--blas stock,openblas] [--duration 10]
 """
@@ -35,7 +42,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import load, log, machine, models, report, servers  # noqa: E402
 
 TARGET_GAIN = 2.0
-MODELS = ("mlp1k", "mlp1k_batched")
+TARGET_ADAPTIVE_GAIN = 3.0
+MODELS = ("mlp1k", "mlp1k_batched", "mlp1k_adaptive")
+MODE = {"mlp1k": "off", "mlp1k_batched": "fixed", "mlp1k_adaptive": "adaptive"}
 
 
 def inprocess_us(binary, model_dir, env, note, min_time, repeats):
@@ -50,18 +59,21 @@ def inprocess_us(binary, model_dir, env, note, min_time, repeats):
 def main():
     ap = report.parser(__doc__)
     report.add_common_args(ap)
-    ap.add_argument("--blas", default="stock,openblas",
+    ap.add_argument("--blas", default="stock",
                     help="stock (the machine's libblas), openblas (fetched), or both")
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--delay-us", type=int, default=1000,
                     help="max_queue_delay_us of mlp1k_batched")
+    ap.add_argument("--objective-us", type=int, default=10000,
+                    help="latency_objective_us of mlp1k_adaptive")
     ap.add_argument("--model-call-bench", help="bench/model_call_bench binary")
     ap.add_argument("--no-fetch", action="store_true", help="do not fetch OpenBLAS")
     args = ap.parse_args()
 
     started, out, repo, binary, info = report.begin(
-        args, "batching-bench", ["--delay-us", str(args.delay_us)])
+        args, "batching-bench",
+        ["--delay-us", str(args.delay_us), "--objective-us", str(args.objective_us)])
     mcb = models.find_model_call_bench(args.model_call_bench)
 
     blases, envs, notes = [], {}, []
@@ -129,7 +141,8 @@ def main():
                         problems.append(f"{b} {m} rep {rep + 1}: {load.failure_text(r)}")
                     log(f"{b:8} {m:14} rep {rep + 1}: {r['rps']:.0f} req/s p50 "
                            f"{r['p50_us']:.0f} p99 {r['p99_us']:.0f} mean batch "
-                           f"{r['stats']['mean_batch_rows']} others {r['others_cpus']:.2f}")
+                           f"{r['stats']['mean_batch_rows']} others {r['others_cpus']:.2f} "
+                        f"{r['stats'].get('adaptive', '')}")
                     results.setdefault(b, {}).setdefault(m, []).append(r)
     finally:
         for s in running.values():
@@ -146,7 +159,8 @@ def make_report(info, args, started, out, blases, inproc, results, problems):
         "Batching gain (issue 3)", info, started,
         [f"model: mlp1k, TorchScript MLP 512 → 1024 → 1024 → 10 (6.3 MB of weights), "
          f"`threads: 1`, `instances: 1`, `max_batch_size: 64`; batching on = "
-         f"`dynamic_batching: {{max_queue_delay_us: {args.delay_us}}}`",
+         f"`dynamic_batching: {{max_queue_delay_us: {args.delay_us}}}`; adaptive = "
+         f"`dynamic_batching: {{latency_objective_us: {args.objective_us}}}`",
          f"load: `wrk -t2 -c{args.connections} -d{args.duration}s`, 1-row requests; each "
          f"figure the median of {args.repeats} runs, BLAS variants and batching off/on "
          "interleaved in the same run",
@@ -177,7 +191,7 @@ def make_report(info, args, started, out, blases, inproc, results, problems):
             med[m]["mean_batch"] = report.median([r["stats"]["mean_batch_rows"] for r in runs])
             tops = [r.get("top_batch") for r in runs]
             med[m]["top_batch"] = max(set(tops), key=tops.count) if tops else None
-            w(f"| {b} | {'on' if m.endswith('batched') else 'off'} | {med[m]['rps']:,.0f} | "
+            w(f"| {b} | {MODE[m]} | {med[m]['rps']:,.0f} | "
               f"{us(med[m]['p50_us'])} | {us(med[m]['p90_us'])} | "
               f"{us(med[m]['p99_us'])} | {us(med[m]['max_us'])} | "
               f"{med[m]['mean_batch']:.1f} | {us(med[m]['top_batch_compute_us'])} "
@@ -192,6 +206,15 @@ def make_report(info, args, started, out, blases, inproc, results, problems):
             f"{report.verdict(gain >= TARGET_GAIN)}; batching-on p99 **{us(on['p99_us'])}** vs "
             f"bound 2 × ({args.delay_us} µs + {us(on['top_batch_compute_us'])}) = "
             f"{us(bound)}: {report.verdict(on['p99_us'] <= bound)}")
+        ad = med["mlp1k_adaptive"]
+        ad_gain = ad["rps"] / off["rps"] if off["rps"] else 0
+        verdicts.append(
+            f"- {b}: adaptive batching (objective {us(args.objective_us)}) throughput gain "
+            f"**{ad_gain:.2f}×** (target ≥ {TARGET_ADAPTIVE_GAIN:.0f}×): "
+            f"{report.verdict(ad_gain >= TARGET_ADAPTIVE_GAIN)}; p99 **{us(ad['p99_us'])}** "
+            f"vs the objective {us(args.objective_us)}: "
+            f"{report.verdict(ad['p99_us'] <= args.objective_us)}; vs fixed delay "
+            f"{ad['rps'] / on['rps'] if on['rps'] else 0:.2f}×")
     w("\nTargets:")
     lines.extend(verdicts)
     w("\nSpread over the runs (min – max):\n")
@@ -200,7 +223,7 @@ def make_report(info, args, started, out, blases, inproc, results, problems):
     for b in blases:
         for m in MODELS:
             runs = results.get(b, {}).get(m, [])
-            w(f"| {b} | {'on' if m.endswith('batched') else 'off'} | "
+            w(f"| {b} | {MODE[m]} | "
               f"{report.spread([r['rps'] for r in runs], report.num)} | "
               f"{report.spread([r['p99_us'] for r in runs])} | "
               f"{report.spread([r['others_cpus'] for r in runs], report.cpus)} |")

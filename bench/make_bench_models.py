@@ -12,6 +12,7 @@ TorchScript MLPs with ReLU between layers and seeded random weights, `threads: 1
   mlp1k            512 -> 1024 -> 1024 -> 10 (1.6 M parameters, 6.3 MB), batching off:
                    every request runs on its own.  (batching_bench.py)
   mlp1k_batched    the same artifact, dynamic_batching {max_queue_delay_us: --delay-us}.
+  mlp1k_adaptive   the same artifact, dynamic_batching {latency_objective_us: --objective-us}.
   mlp2k            512 -> 2048 -> 2048 -> 10 (5.3 M parameters, 21 MB), batching off, one
                    row costs a few ms.  (swap_bench.py: a footprint big enough to see)
   mlp2k_overload   the mlp2k artifact with max_queue_size --overload-queue (default 2).
@@ -211,6 +212,8 @@ def main():
     ap.add_argument("--out", required=True, help="repository directory to (re)create")
     ap.add_argument("--delay-us", type=int, default=1000,
                     help="max_queue_delay_us of mlp1k_batched")
+    ap.add_argument("--objective-us", type=int, default=10000,
+                    help="latency_objective_us of mlp1k_adaptive")
     ap.add_argument("--overload-queue", type=int, default=2,
                     help="max_queue_size of mlp2k_overload")
     ap.add_argument("--measure", action="store_true", help="time the MLPs in-process")
@@ -232,6 +235,9 @@ def main():
         "mlp1k": write_wide(models_dir, "mlp1k", MLPS["mlp1k"], mlp1k, "", 1024),
         "mlp1k_batched": write_wide(models_dir, "mlp1k_batched", MLPS["mlp1k"], mlp1k,
                                     batching, 1024),
+        "mlp1k_adaptive": write_wide(
+            models_dir, "mlp1k_adaptive", MLPS["mlp1k"], mlp1k,
+            f"dynamic_batching:\n  latency_objective_us: {args.objective_us}\n", 1024),
         "mlp2k": write_wide(models_dir, "mlp2k", MLPS["mlp2k"], mlp2k, "", 1024),
         "mlp2k_overload": write_wide(models_dir, "mlp2k_overload", MLPS["mlp2k"], mlp2k, "",
                                      args.overload_queue),

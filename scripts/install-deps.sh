@@ -10,6 +10,9 @@ PACKAGES=(
   libboost-dev libabsl-dev libsimdjson-dev rapidjson-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev libcli11-dev
   libtorch-dev libxgboost-dev prometheus-cpp-dev
+  # OpenBLAS through Debian's BLAS alternatives (libblas.so.3 -> openblas-pthread):
+  # LibTorch's and NumPy's matrix products on CPU; strata sets its thread count
+  libopenblas0-pthread
   # gRPC frontend: gRPC C++, protobuf and its compilers, zlib (request compression)
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc zlib1g-dev
   # fuzz targets (libFuzzer ships with clang's runtime), the formatting check,

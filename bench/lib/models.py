@@ -177,6 +177,8 @@ def model_stats(server, model):
             c, ns = out["batches"].get(b["batch_size"], (0, 0))
             out["batches"][b["batch_size"]] = (c + b["compute_infer"]["count"],
                                                ns + b["compute_infer"]["ns"])
+        if s.get("adaptive_batching"):
+            out["adaptive"] = s["adaptive_batching"]
         st = s["inference_stats"]
         for key, name in (("success", "success"), ("queue", "queue"),
                           ("compute", "compute_infer")):
@@ -196,6 +198,8 @@ def stats_diff(before, after):
     batches = sum(c for c, _ in d["batches"].values())
     rows = sum(size * c for size, (c, _) in d["batches"].items())
     d["batch_count"] = batches
+    if after.get("adaptive"):
+        d["adaptive"] = after["adaptive"]  # the adaptive batcher's limits at the end
     d["mean_batch_rows"] = rows / batches if batches else None
     return d
 
@@ -233,4 +237,6 @@ def model_call_bench(binary, model_dir, rows="1", min_time=0.5, repeats=1, env=N
     if repeats > 1:
         cmd.append(f"--benchmark_repetitions={repeats}")
     r = run_checked(cmd, "model_call_bench", env=env, env_note=env_note, timeout=600)
-    return [b for b in json.loads(r.stdout)["benchmarks"] if b.get("run_type") == "iteration"]
+    # The backend's log lines (e.g. the OpenBLAS thread count) come before the JSON.
+    text = r.stdout[r.stdout.index("\n{") + 1:] if not r.stdout.startswith("{") else r.stdout
+    return [b for b in json.loads(text)["benchmarks"] if b.get("run_type") == "iteration"]

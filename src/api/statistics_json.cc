@@ -62,6 +62,15 @@ std::string EncodeStatistics(const std::vector<serving::ModelStatistics>& stats)
       w.EndObject();
     }
     w.EndArray();
+    if (s.adaptive) {
+      w.Key("adaptive_batching");
+      w.StartObject();
+      w.Key("max_batch_size");
+      w.Int64(s.adaptive->max_batch_size);
+      w.Key("max_queue_delay_us");
+      w.Uint64(s.adaptive->max_queue_delay_us);
+      w.EndObject();
+    }
     w.EndObject();
   }
   w.EndArray();

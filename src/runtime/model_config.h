@@ -33,6 +33,9 @@ struct SchedulingConfig {
   bool batching = false;  // merge requests into batches
   int64_t max_queue_delay_us = 0;
   std::vector<int64_t> preferred_batch_sizes;
+  // > 0: adaptive batching; the batch size and queue delay are tuned to keep
+  // each request's time queued plus running under this many microseconds.
+  int64_t latency_objective_us = 0;
   int instances = 1;               // batches of this model that may run at once
   int64_t max_queue_size = 1024;   // queued requests; beyond it: rejected
   int64_t default_timeout_us = 0;  // 0: no deadline unless the request sets one

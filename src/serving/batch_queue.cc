@@ -15,6 +15,11 @@ absl::Status BatchQueue::Push(QueuedRequest& request) {
   return absl::OkStatus();
 }
 
+void BatchQueue::SetLimits(int64_t max_batch_size, Clock::duration max_queue_delay) {
+  options_.max_batch_size = std::max<int64_t>(1, max_batch_size);
+  options_.max_queue_delay = max_queue_delay;
+}
+
 std::vector<QueuedRequest> BatchQueue::TakeAll() {
   std::vector<QueuedRequest> all(std::make_move_iterator(queue_.begin()),
                                  std::make_move_iterator(queue_.end()));

@@ -58,6 +58,10 @@ class BatchQueue {
 
   size_t size() const { return queue_.size(); }
 
+  // Replaces the batch size and queue delay (an AdaptiveBatchPolicy's
+  // limits); the next Next() uses them. max_batch_size >= 1.
+  void SetLimits(int64_t max_batch_size, Clock::duration max_queue_delay);
+
   // Removes and returns every queued request (at shutdown).
   std::vector<QueuedRequest> TakeAll();
 

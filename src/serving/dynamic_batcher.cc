@@ -24,6 +24,13 @@ absl::StatusOr<std::vector<std::vector<core::Tensor>>> SplitOutputs(
 DynamicBatcher::DynamicBatcher(std::shared_ptr<runtime::Model> model, DynamicBatcherOptions options,
                                DynamicBatcherHooks hooks)
     : model_(std::move(model)), hooks_(std::move(hooks)), queue_(std::move(options.queue)) {
+  if (options.adaptive) {
+    core::MutexLock lock(mutex_);
+    policy_.emplace(*options.adaptive);
+    const BatchLimits limits = policy_->limits();
+    queue_.SetLimits(limits.max_batch_size, limits.max_queue_delay);
+    if (hooks_.on_limits) hooks_.on_limits(limits);
+  }
   for (int i = 0; i < std::max(1, options.instances); ++i) {
     workers_.emplace_back([this] { WorkerLoop(); });
   }
@@ -72,6 +79,11 @@ void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs, RunOptions optio
   {
     core::MutexLock lock(mutex_);
     pushed = queue_.Push(request);
+    if (pushed.ok() && policy_) {
+      policy_->OnArrival(request.enqueued, request.rows);
+      const BatchLimits limits = policy_->limits();
+      queue_.SetLimits(limits.max_batch_size, limits.max_queue_delay);
+    }
     if (pushed.ok()) {
       if (hooks_.on_in_flight) hooks_.on_in_flight(1);
       if (hooks_.on_queue_depth) hooks_.on_queue_depth(queue_.size());
@@ -118,6 +130,18 @@ void DynamicBatcher::Left(size_t requests) const {
   if (requests > 0 && hooks_.on_in_flight) hooks_.on_in_flight(-static_cast<int>(requests));
 }
 
+void DynamicBatcher::Adapt(const BatchObservation& batch) {
+  BatchLimits limits;
+  {
+    core::MutexLock lock(mutex_);
+    if (!policy_) return;
+    policy_->OnBatch(batch);
+    limits = policy_->limits();
+    queue_.SetLimits(limits.max_batch_size, limits.max_queue_delay);
+  }
+  if (hooks_.on_limits) hooks_.on_limits(limits);
+}
+
 void DynamicBatcher::RunBatch(std::vector<QueuedRequest> batch) {
   const Clock::time_point start = Clock::now();
   if (hooks_.on_dequeue) {
@@ -144,6 +168,8 @@ void DynamicBatcher::RunBatch(std::vector<QueuedRequest> batch) {
   phases.infer = infer_done - input_done;
   phases.output = Clock::now() - infer_done;
   if (hooks_.on_batch) hooks_.on_batch(phases);
+  Adapt({phases.rows, std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start),
+         std::chrono::duration_cast<std::chrono::nanoseconds>(start - batch[0].enqueued)});
   if (hooks_.on_running) hooks_.on_running(-1);
   Left(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {

@@ -4,17 +4,22 @@
 // outputs split back to each caller in order; with batching off each request
 // runs on its own. Requests whose deadline passes while queued are answered
 // DEADLINE_EXCEEDED without running; a full queue answers RESOURCE_EXHAUSTED
-// at once. It knows nothing of versions or protocols. Thread-safe.
+// at once. With `adaptive` set, an AdaptiveBatchPolicy sets the queue's batch
+// size and delay from the arrivals and the batches' run times, to keep each
+// request's latency under its objective. It knows nothing of versions or
+// protocols. Thread-safe.
 #ifndef STRATA_SERVING_DYNAMIC_BATCHER_H_
 #define STRATA_SERVING_DYNAMIC_BATCHER_H_
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "core/mutex.h"
 #include "runtime/model.h"
+#include "serving/adaptive_batch_policy.h"
 #include "serving/batch_queue.h"
 
 namespace strata::serving {
@@ -22,6 +27,9 @@ namespace strata::serving {
 struct DynamicBatcherOptions {
   BatchQueueOptions queue;
   int instances = 1;
+  // Adaptive batching (queue.batching must be on); its max_batch_size is the
+  // model's.
+  std::optional<AdaptiveBatchOptions> adaptive;
 };
 
 // How long each phase of one batch took: merging the requests' inputs into
@@ -43,6 +51,8 @@ struct DynamicBatcherHooks {
   std::function<void(int delta)> on_running;
   std::function<void(Clock::duration waited)> on_dequeue;
   std::function<void(const BatchPhases& batch)> on_batch;
+  // The adaptive policy's limits: at start and after each batch.
+  std::function<void(const BatchLimits& limits)> on_limits;
 };
 
 class DynamicBatcher : public runtime::Model {
@@ -63,6 +73,8 @@ class DynamicBatcher : public runtime::Model {
  private:
   void WorkerLoop();
   void RunBatch(std::vector<QueuedRequest> batch);
+  // Hands a finished batch to the adaptive policy and applies its limits.
+  void Adapt(const BatchObservation& batch);
   // `requests` left the batcher: answered, expired or abandoned.
   void Left(size_t requests) const;
 
@@ -71,6 +83,7 @@ class DynamicBatcher : public runtime::Model {
   mutable core::Mutex mutex_;
   core::CondVar wake_;
   BatchQueue queue_ ABSL_GUARDED_BY(mutex_);
+  std::optional<AdaptiveBatchPolicy> policy_ ABSL_GUARDED_BY(mutex_);
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::vector<std::thread> workers_;
 };

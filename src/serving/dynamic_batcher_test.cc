@@ -106,6 +106,40 @@ TEST(DynamicBatcherTest, MergesQueuedRequestsAndSplitsAnswersInOrder) {
   EXPECT_EQ(model->batch_rows(), (std::vector<int64_t>{1, 4}));
 }
 
+// The adaptive policy starts at batches of one and grows them additively
+// while the objective is met, never past the model's max_batch_size.
+TEST(DynamicBatcherTest, AdaptiveBatchingGrowsBatchesUpToTheMaximum) {
+  auto model = std::make_shared<RecordingModel>();
+  DynamicBatcherOptions options = Options(4, std::chrono::microseconds(0));
+  options.adaptive =
+      AdaptiveBatchOptions{.latency_objective = std::chrono::seconds(10), .max_batch_size = 4};
+  std::mutex mutex;
+  std::vector<int64_t> limits;
+  DynamicBatcherHooks hooks;
+  hooks.on_limits = [&](const BatchLimits& l) {
+    std::lock_guard lock(mutex);
+    limits.push_back(l.max_batch_size);
+  };
+  DynamicBatcher batcher(model, options, hooks);
+  model->Close();
+  std::vector<std::future<Result>> results;
+  results.push_back(Submit(batcher, 0));
+  WaitUntil([&] { return model->running() == 1; });
+  for (int v = 1; v <= 10; ++v) results.push_back(Submit(batcher, static_cast<float>(v)));
+  model->Open();
+  for (size_t i = 0; i < results.size(); ++i) {
+    Result r = results[i].get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ((*r)[0].As<float>()[0], 2.0f * static_cast<float>(i));
+  }
+  EXPECT_EQ(model->batch_rows(), (std::vector<int64_t>{1, 2, 3, 4, 1}));
+  std::lock_guard lock(mutex);
+  ASSERT_FALSE(limits.empty());
+  EXPECT_EQ(limits.front(), 1);
+  EXPECT_EQ(limits.back(), 4);
+  for (int64_t l : limits) EXPECT_LE(l, 4);
+}
+
 TEST(DynamicBatcherTest, FullQueueRejectsAtOnce) {
   auto model = std::make_shared<RecordingModel>();
   DynamicBatcher batcher(model, Options(1, std::chrono::microseconds(0), 2));
@@ -210,7 +244,8 @@ struct Signals {
                                     running += delta;
                                   },
                               .on_dequeue = {},
-                              .on_batch = {}};
+                              .on_batch = {},
+                              .on_limits = {}};
     return hooks;
   }
   std::tuple<size_t, int, int> Now() {

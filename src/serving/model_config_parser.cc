@@ -130,35 +130,8 @@ absl::StatusOr<int64_t> NonNegative(const YAML::Node& node, std::string_view key
   return value;
 }
 
-absl::StatusOr<runtime::SchedulingConfig> ParseScheduling(const YAML::Node& root,
-                                                          int64_t max_batch_size) {
-  runtime::SchedulingConfig scheduling;
-  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
-  STRATA_ASSIGN_OR_RETURN(int64_t instances, NonNegative(root, "instances", cores, 1));
-  scheduling.instances = static_cast<int>(instances);
-  STRATA_ASSIGN_OR_RETURN(scheduling.max_queue_size, NonNegative(root, "max_queue_size", 1024, 1));
-  STRATA_ASSIGN_OR_RETURN(scheduling.default_timeout_us,
-                          NonNegative(root, "default_timeout_us", 0));
-  const YAML::Node batching = root["dynamic_batching"];
-  if (!batching) return scheduling;
-  if (!batching.IsMap()) {
-    return Invalid("'dynamic_batching' must be a map, e.g. {max_queue_delay_us: 200}");
-  }
-  if (max_batch_size == 0) {
-    return Invalid("'dynamic_batching' needs max_batch_size > 0");
-  }
-  for (const auto& entry : batching) {
-    const std::string key = entry.first.as<std::string>();
-    if (key != "max_queue_delay_us" && key != "preferred_batch_sizes") {
-      return Invalid(
-          fmt::format("unknown key 'dynamic_batching.{}'; known keys: max_queue_delay_us, "
-                      "preferred_batch_sizes",
-                      key));
-    }
-  }
-  scheduling.batching = true;
-  STRATA_ASSIGN_OR_RETURN(scheduling.max_queue_delay_us,
-                          NonNegative(batching, "max_queue_delay_us", 0));
+absl::Status ParsePreferredSizes(const YAML::Node& batching, int64_t max_batch_size,
+                                 runtime::SchedulingConfig& scheduling) {
   if (const YAML::Node sizes = batching["preferred_batch_sizes"]; sizes) {
     if (!sizes.IsSequence()) {
       return Invalid("'preferred_batch_sizes' must be a list of integers");
@@ -174,6 +147,57 @@ absl::StatusOr<runtime::SchedulingConfig> ParseScheduling(const YAML::Node& root
     }
     std::sort(scheduling.preferred_batch_sizes.begin(), scheduling.preferred_batch_sizes.end());
   }
+  return absl::OkStatus();
+}
+
+// The `dynamic_batching` map: a fixed delay (max_queue_delay_us,
+// preferred_batch_sizes) or a latency objective (latency_objective_us).
+absl::Status ParseDynamicBatching(const YAML::Node& batching, int64_t max_batch_size,
+                                  runtime::SchedulingConfig& scheduling) {
+  if (!batching.IsMap()) {
+    return Invalid(
+        "'dynamic_batching' must be a map, e.g. {max_queue_delay_us: 200} or "
+        "{latency_objective_us: 10000}");
+  }
+  if (max_batch_size == 0) {
+    return Invalid("'dynamic_batching' needs max_batch_size > 0");
+  }
+  for (const auto& entry : batching) {
+    const std::string key = entry.first.as<std::string>();
+    if (key != "max_queue_delay_us" && key != "preferred_batch_sizes" &&
+        key != "latency_objective_us") {
+      return Invalid(
+          fmt::format("unknown key 'dynamic_batching.{}'; known keys: max_queue_delay_us, "
+                      "preferred_batch_sizes, latency_objective_us",
+                      key));
+    }
+  }
+  scheduling.batching = true;
+  STRATA_ASSIGN_OR_RETURN(scheduling.latency_objective_us,
+                          NonNegative(batching, "latency_objective_us", 0, 1));
+  if (scheduling.latency_objective_us > 0 &&
+      (batching["max_queue_delay_us"] || batching["preferred_batch_sizes"])) {
+    return Invalid(
+        "'dynamic_batching.latency_objective_us' tunes the batch size and queue delay itself; "
+        "it cannot be combined with max_queue_delay_us or preferred_batch_sizes");
+  }
+  STRATA_ASSIGN_OR_RETURN(scheduling.max_queue_delay_us,
+                          NonNegative(batching, "max_queue_delay_us", 0));
+  return ParsePreferredSizes(batching, max_batch_size, scheduling);
+}
+
+absl::StatusOr<runtime::SchedulingConfig> ParseScheduling(const YAML::Node& root,
+                                                          int64_t max_batch_size) {
+  runtime::SchedulingConfig scheduling;
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  STRATA_ASSIGN_OR_RETURN(int64_t instances, NonNegative(root, "instances", cores, 1));
+  scheduling.instances = static_cast<int>(instances);
+  STRATA_ASSIGN_OR_RETURN(scheduling.max_queue_size, NonNegative(root, "max_queue_size", 1024, 1));
+  STRATA_ASSIGN_OR_RETURN(scheduling.default_timeout_us,
+                          NonNegative(root, "default_timeout_us", 0));
+  const YAML::Node batching = root["dynamic_batching"];
+  if (!batching) return scheduling;
+  STRATA_RETURN_IF_ERROR(ParseDynamicBatching(batching, max_batch_size, scheduling));
   return scheduling;
 }
 

@@ -127,6 +127,25 @@ TEST(ModelConfigParserTest, RejectsBadScheduling) {
             std::string::npos);
 }
 
+TEST(ModelConfigParserTest, ParsesALatencyObjective) {
+  absl::StatusOr<runtime::ModelConfig> config = ParseModelConfig(
+      std::string(kValid) + "dynamic_batching: {latency_objective_us: 10000}\n", "m");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->scheduling.batching);
+  EXPECT_EQ(config->scheduling.latency_objective_us, 10000);
+  EXPECT_EQ(config->scheduling.max_queue_delay_us, 0);
+}
+
+TEST(ModelConfigParserTest, RejectsABadLatencyObjective) {
+  EXPECT_NE(ErrorOf(std::string(kValid) + "dynamic_batching: {latency_objective_us: 0}\n")
+                .find("'latency_objective_us' must be >= 1"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kValid) +
+                    "dynamic_batching: {latency_objective_us: 5000, max_queue_delay_us: 100}\n")
+                .find("cannot be combined with max_queue_delay_us"),
+            std::string::npos);
+}
+
 TEST(ModelConfigParserTest, ReadsAnOutputsLabelsFileBesideTheConfig) {
   const std::filesystem::path dir =
       std::filesystem::path(::testing::TempDir()) / "model_config_parser_labels";

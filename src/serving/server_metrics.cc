@@ -87,6 +87,15 @@ ServerMetrics::ServerMetrics()
                             "each a mean over the last seconds (time constant 2 s); 0 idle, "
                             "1 saturated: the autoscaling metric")
                       .Register(*registry_)),
+      batch_limit_(prometheus::BuildGauge()
+                       .Name("strata_batch_size_limit")
+                       .Help("The batch size an adaptive batcher allows now (rows)")
+                       .Register(*registry_)),
+      batch_delay_(prometheus::BuildGauge()
+                       .Name("strata_batch_queue_delay_seconds")
+                       .Help("The longest an adaptive batcher now holds a request for a "
+                             "fuller batch")
+                       .Register(*registry_)),
       loads_(prometheus::BuildCounter()
                  .Name("strata_model_loads_total")
                  .Help("Model version loads (load and warm-up) by model and outcome")
@@ -314,6 +323,8 @@ ModelMetrics::~ModelMetrics() {
   server_.queue_depth_.Remove(queue_depth_);
   server_.in_flight_.Remove(in_flight_);
   server_.saturation_.Remove(saturation_);
+  if (batch_limit_ != nullptr) server_.batch_limit_.Remove(batch_limit_);
+  if (batch_delay_ != nullptr) server_.batch_delay_.Remove(batch_delay_);
   std::lock_guard lock(server_.models_mutex_);
   std::erase(server_.models_, this);
 }
@@ -404,6 +415,18 @@ double ModelMetrics::UpdateSaturation(SaturationMeter::Clock::time_point now) {
   return ratio;
 }
 
+void ModelMetrics::SetBatchLimits(int64_t max_batch_size, nanoseconds max_queue_delay) {
+  std::lock_guard lock(mutex_);
+  if (batch_limit_ == nullptr) {
+    const prometheus::Labels labels = {{"model", name_}, {"version", version_}};
+    batch_limit_ = &server_.batch_limit_.Add(labels);
+    batch_delay_ = &server_.batch_delay_.Add(labels);
+  }
+  batch_limit_->Set(static_cast<double>(max_batch_size));
+  batch_delay_->Set(Seconds(max_queue_delay));
+  adaptive_ = AdaptiveBatchingStats{max_batch_size, Nanos(max_queue_delay) / 1000};
+}
+
 ModelStatistics ModelMetrics::Snapshot() const {
   ModelStatistics stats;
   stats.name = name_;
@@ -421,6 +444,7 @@ ModelStatistics ModelMetrics::Snapshot() const {
   }
   std::lock_guard lock(mutex_);
   stats.batch_stats.insert(large_batches_.begin(), large_batches_.end());
+  stats.adaptive = adaptive_;
   return stats;
 }
 

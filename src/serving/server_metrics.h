@@ -51,6 +51,13 @@ struct ComputeStats {
   DurationStat input, infer, output;
 };
 
+// What an adaptive batcher (`dynamic_batching: {latency_objective_us}`) is
+// using now.
+struct AdaptiveBatchingStats {
+  int64_t max_batch_size = 0;
+  uint64_t max_queue_delay_us = 0;
+};
+
 struct ModelStatistics {
   std::string name;
   std::string version;
@@ -60,6 +67,8 @@ struct ModelStatistics {
   DurationStat success, fail, queue;
   ComputeStats compute;                         // per batch
   std::map<int64_t, ComputeStats> batch_stats;  // by batch size (rows)
+  // Adaptive batching only: the batch size and queue delay in use now.
+  std::optional<AdaptiveBatchingStats> adaptive;
 };
 
 // How long each phase of one batch took.
@@ -101,6 +110,10 @@ class ModelMetrics {
   void AddRunning(int delta);
   // The saturation ratio as of now; also sets its gauge.
   double UpdateSaturation(SaturationMeter::Clock::time_point now);
+  // An adaptive batcher's current limits: strata_batch_size_limit and
+  // strata_batch_queue_delay_seconds (series that exist only for adaptive
+  // batchers), and the statistics' `adaptive_batching`.
+  void SetBatchLimits(int64_t max_batch_size, std::chrono::nanoseconds max_queue_delay);
 
   ModelStatistics Snapshot() const;
 
@@ -122,6 +135,8 @@ class ModelMetrics {
   prometheus::Gauge* queue_depth_;
   prometheus::Gauge* in_flight_;
   prometheus::Gauge* saturation_;
+  prometheus::Gauge* batch_limit_ = nullptr;  // set once, under mutex_
+  prometheus::Gauge* batch_delay_ = nullptr;  // set once, under mutex_
 
   std::mutex meter_mutex_;
   SaturationMeter meter_;  // guarded by meter_mutex_
@@ -148,6 +163,7 @@ class ModelMetrics {
   std::array<AtomicCompute, kCountedBatchSizes + 1> small_batches_;  // by rows
   mutable std::mutex mutex_;
   std::map<int64_t, ComputeStats> large_batches_;  // guarded by mutex_
+  std::optional<AdaptiveBatchingStats> adaptive_;  // guarded by mutex_
 };
 
 class ServerMetrics {
@@ -214,6 +230,8 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>& queue_depth_;
   prometheus::Family<prometheus::Gauge>& in_flight_;
   prometheus::Family<prometheus::Gauge>& saturation_;
+  prometheus::Family<prometheus::Gauge>& batch_limit_;
+  prometheus::Family<prometheus::Gauge>& batch_delay_;
   prometheus::Family<prometheus::Counter>& loads_;
   prometheus::Counter& cpu_seconds_;
   prometheus::Gauge& resident_bytes_;

@@ -33,6 +33,8 @@ dynamic_batching:
   max_queue_delay_us: 5000
 """
 
+ADAPTIVE_CONFIG = BATCHED_CONFIG.replace("max_queue_delay_us: 5000", "latency_objective_us: 50000")
+
 
 def make_repository():
     root = tempfile.mkdtemp(prefix="strata-e2e-batching-")
@@ -51,6 +53,11 @@ def make_repository():
     with open(os.path.join(deep, "config.yaml"), "w") as f:
         f.write(config.replace("max_queue_size: 4\n", "max_queue_size: 8\n"))
     os.symlink(os.path.join(FIXTURES, "slow", "1"), os.path.join(deep, "1"))
+    adaptive = os.path.join(models, "digits_adaptive")
+    os.mkdir(adaptive)
+    with open(os.path.join(adaptive, "config.yaml"), "w") as f:
+        f.write(ADAPTIVE_CONFIG)
+    os.symlink(os.path.join(EXAMPLES, "digits_mlp", "1"), os.path.join(adaptive, "1"))
     batched = os.path.join(models, "digits_batched")
     os.mkdir(batched)
     with open(os.path.join(batched, "config.yaml"), "w") as f:
@@ -130,6 +137,60 @@ class BatchingMetricsTest(unittest.TestCase):
                                 model="digits_batched", outcome="success"), 16 * 32)
         self.assertEqual(metric(parsed, "strata_inference_batch_size_sum",
                                 model="digits_batched"), 16 * 32)
+
+    def test_adaptive_batching_answers_right_and_reports_its_limits(self):
+        """dynamic_batching {latency_objective_us}: the same answers as the
+        model alone, batches of more than one row under concurrent load, never
+        more than max_batch_size, and the limits in use in /metrics and /stats."""
+        samples = load_samples("digits_mlp")
+        data = samples["request"]["inputs"][0]["data"]
+        logits = samples["expected"]["outputs"][0]["data"]
+        errors = []
+
+        def client(k):
+            conn = self.server.connection()
+            for i in range(48):
+                row = (i + k) % 32
+                request = {"inputs": [{"name": "pixels", "datatype": "FP32", "shape": [1, 64],
+                                       "data": data[row * 64:(row + 1) * 64]}]}
+                status, body, _ = self.server.infer("digits_adaptive", request, conn=conn)
+                if status != 200:
+                    errors.append((status, body))
+                    continue
+                got = body["outputs"][0]["data"]
+                want = logits[row * 10:(row + 1) * 10]
+                if max(abs(g - w) for g, w in zip(got, want)) > TOLERANCE:
+                    errors.append((row, got, want))
+            conn.close()
+
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(client, range(16)))
+        self.assertEqual(errors, [])
+        status, stats, _ = self.server.request("GET", "/v2/models/digits_adaptive/stats")
+        self.assertEqual(status, 200)
+        model = stats["model_stats"][0]
+        self.assertEqual(model["inference_count"], 16 * 48)
+        sizes = [b["batch_size"] for b in model["batch_stats"]]
+        self.assertTrue(any(size > 1 for size in sizes), model)
+        self.assertTrue(all(size <= 64 for size in sizes), model)
+        adaptive = model["adaptive_batching"]
+        self.assertGreaterEqual(adaptive["max_batch_size"], 1)
+        self.assertLessEqual(adaptive["max_batch_size"], 64)
+        self.assertLessEqual(adaptive["max_queue_delay_us"], 50000)
+        parsed = parse_metrics(self.metrics())
+        self.assertEqual(metric(parsed, "strata_batch_size_limit", model="digits_adaptive"),
+                         adaptive["max_batch_size"])
+
+        def has_series(name, model):
+            return any(n == name and ("model", '"%s"' % model) in labels
+                       for n, labels in parsed)
+
+        self.assertTrue(has_series("strata_batch_queue_delay_seconds", "digits_adaptive"))
+        # Only adaptive batchers have the series.
+        self.assertFalse(has_series("strata_batch_size_limit", "digits_batched"))
+        self.assertNotIn("adaptive_batching",
+                         self.server.request("GET", "/v2/models/digits_batched/stats")[1]
+                         ["model_stats"][0])
 
     def test_deadline_expired_in_queue_is_504_and_running_request_completes(self):
         with ThreadPoolExecutor(2) as pool:

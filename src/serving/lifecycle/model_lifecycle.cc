@@ -40,6 +40,11 @@ std::shared_ptr<runtime::Model> QueueInFront(std::unique_ptr<runtime::Model> mod
   options.queue.preferred_batch_sizes = scheduling.preferred_batch_sizes;
   options.queue.max_queue_size = static_cast<size_t>(scheduling.max_queue_size);
   options.instances = scheduling.instances;
+  if (scheduling.batching && scheduling.latency_objective_us > 0) {
+    options.adaptive = AdaptiveBatchOptions{
+        .latency_objective = std::chrono::microseconds(scheduling.latency_objective_us),
+        .max_batch_size = options.queue.max_batch_size};
+  }
   DynamicBatcherHooks hooks;
   m->SetCapacity(options.instances, options.queue.max_queue_size);
   hooks.on_queue_depth = [m](size_t depth) { m->SetQueueDepth(depth); };
@@ -51,6 +56,9 @@ std::shared_ptr<runtime::Model> QueueInFront(std::unique_ptr<runtime::Model> mod
   hooks.on_batch = [m](const BatchPhases& b) {
     m->RecordBatch({b.rows, duration_cast<nanoseconds>(b.input),
                     duration_cast<nanoseconds>(b.infer), duration_cast<nanoseconds>(b.output)});
+  };
+  hooks.on_limits = [m](const BatchLimits& limits) {
+    m->SetBatchLimits(limits.max_batch_size, limits.max_queue_delay);
   };
   return std::make_shared<InlineFirstModel>(std::move(model), std::move(options), std::move(hooks));
 }

@@ -1,0 +1,116 @@
+#include "serving/adaptive_batch_policy.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace strata::serving {
+namespace {
+
+using std::chrono::nanoseconds;
+
+// Each batch's weight in the fit decays by this much per later batch, so
+// the fit follows a model whose cost changes (another model loads, the
+// machine gets busy) within some tens of batches.
+constexpr double kFitDecay = 0.95;
+// The weight of the newest gap between arrivals in their running mean.
+constexpr double kGapWeight = 1.0 / 16;
+// Clipper's multiplicative backoff: a batch over its budget cuts the limit
+// by 10% (at least one row), so one slow batch on a busy machine does not
+// throw away the batch size that was found.
+constexpr double kBackoff = 0.9;
+// The share of the objective the predictions plan for; the rest is left
+// for what the batcher does not see (the frontend, scheduling noise).
+constexpr double kPlannedShare = 0.8;
+// Under load a request waits for the batch ahead of it, then runs in its
+// own: about two batches' run time.
+constexpr double kBatchesPerLatency = 2.0;
+
+}  // namespace
+
+AdaptiveBatchPolicy::AdaptiveBatchPolicy(AdaptiveBatchOptions options) : options_(options) {
+  Recompute();
+}
+
+void AdaptiveBatchPolicy::OnArrival(Clock::time_point now, int64_t rows) {
+  if (last_arrival_) {
+    const double gap = static_cast<double>(nanoseconds(now - *last_arrival_).count()) /
+                       static_cast<double>(std::max<int64_t>(1, rows));
+    row_gap_ns_ = row_gap_ns_ == 0 ? gap : row_gap_ns_ + kGapWeight * (gap - row_gap_ns_);
+  }
+  last_arrival_ = now;
+  limits_.max_queue_delay = DelayFor(limits_.max_batch_size);
+}
+
+void AdaptiveBatchPolicy::OnBatch(const BatchObservation& batch) {
+  const double n = static_cast<double>(std::max<int64_t>(1, batch.rows));
+  const double cost = static_cast<double>(batch.run.count());
+  s0_ = kFitDecay * s0_ + 1;
+  sn_ = kFitDecay * sn_ + n;
+  snn_ = kFitDecay * snn_ + n * n;
+  sc_ = kFitDecay * sc_ + cost;
+  snc_ = kFitDecay * snc_ + n * cost;
+  // AIMD: a batch over its share of the objective cuts the limit by 10%; one
+  // within it raises the limit by one when the limit bounded the batch.
+  overloaded_ = batch.oldest_wait > options_.latency_objective;
+  if (cost > BatchBudgetNs() && !overloaded_) {
+    const int64_t from = std::min(aimd_limit_, batch.rows);
+    aimd_limit_ = std::max<int64_t>(1, std::min(from - 1, static_cast<int64_t>(from * kBackoff)));
+  } else if (batch.rows >= aimd_limit_) {
+    aimd_limit_ = std::min(options_.max_batch_size, aimd_limit_ + 1);
+  }
+  Recompute();
+}
+
+std::optional<nanoseconds> AdaptiveBatchPolicy::PredictedRun(int64_t rows) const {
+  if (s0_ == 0) return std::nullopt;
+  const double n = static_cast<double>(rows);
+  double b = sc_ / sn_;  // proportional: all batches had one size
+  double a = 0;
+  const double spread = s0_ * snn_ - sn_ * sn_;
+  if (spread > 1e-6 * s0_ * snn_) {
+    const double slope = (s0_ * snc_ - sn_ * sc_) / spread;
+    if (slope > 0) {
+      b = slope;
+      a = std::max(0.0, (sc_ - b * sn_) / s0_);
+    }
+  }
+  return nanoseconds(static_cast<int64_t>(std::llround(a + b * n)));
+}
+
+double AdaptiveBatchPolicy::BatchBudgetNs() const {
+  return kPlannedShare * static_cast<double>(options_.latency_objective.count()) /
+         kBatchesPerLatency;
+}
+
+int64_t AdaptiveBatchPolicy::LargestFitting() const {
+  const double budget = BatchBudgetNs();
+  int64_t low = 1, high = options_.max_batch_size;
+  while (low < high) {  // the run time grows with the rows: bisect
+    const int64_t mid = low + (high - low + 1) / 2;
+    if (static_cast<double>(PredictedRun(mid)->count()) <= budget) {
+      low = mid;
+    } else {
+      high = mid - 1;
+    }
+  }
+  return low;
+}
+
+nanoseconds AdaptiveBatchPolicy::DelayFor(int64_t rows) const {
+  const std::optional<nanoseconds> run = PredictedRun(rows);
+  if (!run || row_gap_ns_ <= 0 || rows <= 1) return nanoseconds(0);
+  const double left = kPlannedShare * static_cast<double>(options_.latency_objective.count()) -
+                      kBatchesPerLatency * static_cast<double>(run->count());
+  if (row_gap_ns_ > left) return nanoseconds(0);  // no more rows expected in time
+  const double fill = row_gap_ns_ * static_cast<double>(rows - 1);
+  return nanoseconds(static_cast<int64_t>(std::min(fill, left)));
+}
+
+void AdaptiveBatchPolicy::Recompute() {
+  const int64_t fitting = s0_ == 0 || overloaded_ ? options_.max_batch_size : LargestFitting();
+  limits_.max_batch_size =
+      std::clamp<int64_t>(std::min(fitting, aimd_limit_), 1, options_.max_batch_size);
+  limits_.max_queue_delay = DelayFor(limits_.max_batch_size);
+}
+
+}  // namespace strata::serving

@@ -1,0 +1,96 @@
+// AdaptiveBatchPolicy tunes a model's batch size and queue delay so that a
+// request's latency (time queued plus its batch's run time) stays under a
+// latency objective while batches are as large as that allows, which is
+// where throughput is highest (`dynamic_batching: {latency_objective_us}`).
+//
+// Two mechanisms, the smaller limit wins:
+// - a cost model: each batch's run time is fitted as a + b·rows (least
+//   squares, older batches weighing less); the batch size is the largest n
+//   whose predicted latency fits the objective. Under load a request waits
+//   for the batch running ahead of it and then runs in the next, so the
+//   prediction is 2·cost(n) + the queue delay.
+// - Clipper's AIMD on the batch size as the feedback: +1 after a batch that
+//   ran within its share of the objective, cut by 10% after one that did not.
+//   Like Clipper it judges the batch's run time, not the time its requests
+//   queued: a queue that is long because the load exceeds what the model
+//   can do is not shortened by smaller batches, only made longer.
+// - overload: when a batch's oldest request had already waited longer than
+//   the objective in the queue, no batch size meets the objective; the
+//   policy then grows the batch toward max_batch_size (the cheapest per
+//   row) until the backlog clears, and the cost model takes over again.
+// The queue delay adapts to the arrival rate: the time the next rows of a
+// full batch are expected to take to arrive, but no longer than what the
+// objective leaves after the run, and zero when not even one more request is
+// expected in time (a lone request is not held back for nothing).
+//
+// Like BatchQueue it has no clock and no threads: the caller passes `now`
+// and what it observed, so tests drive it with a simulated clock. Not
+// thread-safe; DynamicBatcher calls it under its queue's mutex.
+#ifndef STRATA_SERVING_ADAPTIVE_BATCH_POLICY_H_
+#define STRATA_SERVING_ADAPTIVE_BATCH_POLICY_H_
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+namespace strata::serving {
+
+struct AdaptiveBatchOptions {
+  std::chrono::nanoseconds latency_objective{0};  // > 0
+  int64_t max_batch_size = 1;                     // the model's; never exceeded
+};
+
+// What the queue uses now.
+struct BatchLimits {
+  int64_t max_batch_size = 1;
+  std::chrono::nanoseconds max_queue_delay{0};
+};
+
+// One batch as it ran: its rows, how long it took to run, and how long its
+// oldest request had waited in the queue.
+struct BatchObservation {
+  int64_t rows = 1;
+  std::chrono::nanoseconds run{0};
+  std::chrono::nanoseconds oldest_wait{0};
+};
+
+class AdaptiveBatchPolicy {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit AdaptiveBatchPolicy(AdaptiveBatchOptions options);
+
+  // A request of `rows` rows arrived at `now`.
+  void OnArrival(Clock::time_point now, int64_t rows);
+  // A batch finished; updates the cost model, the AIMD limit and the limits.
+  void OnBatch(const BatchObservation& batch);
+
+  BatchLimits limits() const { return limits_; }
+  // The fitted run time of a batch of `rows` (nullopt before any batch).
+  std::optional<std::chrono::nanoseconds> PredictedRun(int64_t rows) const;
+  // The AIMD limit on the batch size.
+  int64_t aimd_limit() const { return aimd_limit_; }
+  bool overloaded() const { return overloaded_; }
+
+ private:
+  void Recompute();
+  // The run time one batch may take: its share of the objective.
+  double BatchBudgetNs() const;
+  // The largest batch whose predicted latency fits the objective.
+  int64_t LargestFitting() const;
+  std::chrono::nanoseconds DelayFor(int64_t rows) const;
+
+  const AdaptiveBatchOptions options_;
+  // Weighted sums of the least-squares fit of run time (ns) on rows.
+  double s0_ = 0, sn_ = 0, snn_ = 0, sc_ = 0, snc_ = 0;
+  // Mean time between arriving rows (ns), weighted toward recent arrivals.
+  double row_gap_ns_ = 0;
+  std::optional<Clock::time_point> last_arrival_;
+  int64_t aimd_limit_ = 1;
+  bool overloaded_ = false;  // the last batch's oldest request missed the objective queued
+  BatchLimits limits_;
+};
+
+}  // namespace strata::serving
+
+#endif  // STRATA_SERVING_ADAPTIVE_BATCH_POLICY_H_
