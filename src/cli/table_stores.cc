@@ -45,7 +45,8 @@ absl::StatusOr<std::unique_ptr<store::TableStore>> CreateTableStore(const TableS
     absl::StatusOr<std::unique_ptr<store::RedisTableStore>> redis = store::RedisTableStore::Create(
         {.url = flags.redis,
          .grace_seconds = flags.redis_grace_seconds,
-         .timeout = std::chrono::milliseconds(flags.redis_timeout_ms)});
+         .timeout = std::chrono::milliseconds(flags.redis_timeout_ms),
+         .lookups = {.connections = flags.redis_lookup_connections}});
     if (!redis.ok()) return redis.status();
     return std::unique_ptr<store::TableStore>(*std::move(redis));
   }
