@@ -177,6 +177,7 @@ def main():
     parser.add_argument("--conns", type=numbers, default=[1, 64])
     parser.add_argument("--out", default=os.path.join(HERE, "..", "build", "bench", "features"))
     args = parser.parse_args()
+    args.out = os.path.abspath(args.out)
     binaries = [tuple(b.split("=", 1)) for b in args.strata] or [
         ("strata", os.environ["STRATA_BIN"])]
     os.makedirs(args.out, exist_ok=True)
