@@ -12,7 +12,8 @@ ShardedWorkloadSketch::ShardedWorkloadSketch(const SketchOptions& options, int s
   const size_t count = std::bit_ceil(static_cast<size_t>(std::max(shards, 1)));
   const SketchOptions each{.hll_precision = options.hll_precision,
                            .heavy_hitters = std::max<size_t>(options.heavy_hitters / count, 1),
-                           .sample_size = std::max<size_t>(options.sample_size / count, 2)};
+                           .sample_size = std::max<size_t>(options.sample_size / count, 2),
+                           .heavy_hitter_sampling = options.heavy_hitter_sampling};
   options_.heavy_hitters = each.heavy_hitters * count;
   options_.sample_size = std::max(each.sample_size, each.heavy_hitters) * count;
   for (size_t i = 0; i < count; ++i) shards_.push_back(std::make_unique<Shard>(each));

@@ -112,11 +112,25 @@ void WorkloadSketch::Add(std::string_view key, uint64_t weight) {
   Add(core::Fingerprint64(key), key, weight);
 }
 
+bool WorkloadSketch::SampleHeavy() {
+  // splitmix64: a fresh uniform draw per key, whatever the order of keys.
+  uint64_t z = (random_state_ += 0x9e3779b97f4a7c15);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+  z ^= z >> 31;
+  return z % options_.heavy_hitter_sampling == 0;
+}
+
 void WorkloadSketch::Add(uint64_t fingerprint, std::string_view key, uint64_t weight) {
   requests_ += weight;
   distinct_.Add(fingerprint);
-  heavy_.Add(fingerprint, key, weight);
   sample_.Add(fingerprint, weight);
+  const uint32_t every = options_.heavy_hitter_sampling;
+  if (every <= 1 || heavy_.size() < heavy_.capacity()) {
+    heavy_.Add(fingerprint, key, weight);
+  } else if (SampleHeavy()) {
+    heavy_.Add(fingerprint, key, weight * every);
+  }
 }
 
 WorkloadSketch::WorkloadSketch(SketchOptions options, uint64_t requests, HyperLogLog distinct,

@@ -33,6 +33,13 @@ struct SketchOptions {
   int hll_precision = 16;        // 64 KiB, 0.4% standard error
   size_t heavy_hitters = 16384;  // Space-Saving counters
   size_t sample_size = 65536;    // bottom-k sample of the tail
+  // Once every heavy-hitter counter is in use, each key goes to them with
+  // probability 1/heavy_hitter_sampling, weighted by heavy_hitter_sampling
+  // (an unbiased estimate of each key's count, at a fraction of the cost
+  // per key); the request count, the HyperLogLog and the tail sample still
+  // see every key, so distinct keys, the tail and its exact counts are as
+  // without sampling. 1: every key (exact while the counters suffice).
+  uint32_t heavy_hitter_sampling = 1;
 };
 
 class WorkloadSketch {
@@ -43,6 +50,7 @@ class WorkloadSketch {
   // marker (core::BoundedKey), the key the server's row keys give for it.
   void Add(std::string_view key, uint64_t weight = 1);
   // `fingerprint` must be core::Fingerprint64(key), `key` a bounded key.
+  // The key's bytes are read only when the heavy hitters take it.
   void Add(uint64_t fingerprint, std::string_view key, uint64_t weight = 1);
   // REQUIRES: `other` was built with the same options.
   void Merge(const WorkloadSketch& other);
@@ -65,7 +73,11 @@ class WorkloadSketch {
   WorkloadSketch(SketchOptions options, uint64_t requests, HyperLogLog distinct, SpaceSaving heavy,
                  KeySample sample);
 
+  // Whether this key goes to the heavy hitters (heavy_hitter_sampling).
+  bool SampleHeavy();
+
   SketchOptions options_;
+  uint64_t random_state_ = 0x9e3779b97f4a7c15;  // splitmix64's
   uint64_t requests_ = 0;
   HyperLogLog distinct_;
   SpaceSaving heavy_;

@@ -88,6 +88,35 @@ TEST(WorkloadSketchTest, AccurateOnZipfWorkloads) {
   }
 }
 
+// Sampling the heavy hitters (1 in 8 keys, weighted 8) keeps every figure
+// within the same bounds, and the head's counts near the truth.
+TEST(WorkloadSketchTest, SampledHeavyHittersAreAsAccurate) {
+  for (double exponent : {0.8, 1.0, 1.2}) {
+    WorkloadSketch sketch({.heavy_hitter_sampling = 8});
+    ZipfSampler zipf(1'000'000, exponent, 11);
+    Exact e = Feed(sketch, 2'000'000, [&] { return zipf.Next(); });
+    WorkloadStats s = sketch.Stats();
+    ExpectAccurate(s, e, "sampled zipf " + std::to_string(exponent));
+    ASSERT_FALSE(s.top.empty());
+    EXPECT_EQ(s.top.front().key, "user:1");
+    const double top = static_cast<double>(e.counts.front());
+    EXPECT_NEAR(static_cast<double>(s.top.front().count), top, 0.05 * top);
+  }
+}
+
+TEST(WorkloadSketchTest, UnsampledWhileTheCountersSuffice) {
+  WorkloadSketch sketch({.heavy_hitters = 1000, .heavy_hitter_sampling = 8});
+  for (int i = 0; i < 500; ++i) {
+    for (int r = 0; r <= i % 3; ++r) sketch.Add("user:" + std::to_string(i));
+  }
+  const WorkloadStats s = sketch.Stats();
+  ASSERT_EQ(s.top.size(), 500u);
+  for (const HeavyHitter& h : s.top) {
+    const int id = std::stoi(h.key.substr(5));
+    EXPECT_EQ(h.count, static_cast<uint64_t>(id % 3 + 1)) << h.key;
+  }
+}
+
 TEST(WorkloadSketchTest, AccurateOnAFlatWorkload) {
   WorkloadSketch sketch;
   std::mt19937_64 random(2);

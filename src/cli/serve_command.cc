@@ -65,7 +65,7 @@ struct ServeFlags {
   bool lenient_readiness = false;              // ready once started, whatever the models
   TableStoreFlags tables = ServeTableFlags();  // where the endpoints' tables live
   int64_t redis_retry_ms = 1000;               // how long a failing Redis is not asked
-  int redis_lookup_threads = 4;                // threads that wait for Redis lookups
+  int redis_lookup_threads = 4;                // threads that continue after Redis lookups
   double drain_delay_s = 0;                    // serve on, not ready, after SIGTERM
   double drain_timeout_s = 30;                 // then let in-flight requests finish
   // Models with a features.yaml (docs/features.md, "Serving with features").
@@ -823,7 +823,15 @@ void AddTableStoreServeFlags(CLI::App& serve, ServeFlags& flags) {
       ->check(CLI::PositiveNumber);
   serve
       .add_option("--redis-lookup-threads", flags.redis_lookup_threads,
-                  "Threads that wait for Redis lookups (never the HTTP or gRPC threads)")
+                  "Threads that continue a request once its Redis lookups answer (decode, "
+                  "transform, model) and probe a Redis that stopped answering; never the "
+                  "HTTP or gRPC threads")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      .add_option("--redis-lookup-connections", flags.tables.redis_lookup_connections,
+                  "Connections, each with a thread, that send Redis lookups: the lookups of "
+                  "concurrent requests go together as one MGET per round trip")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   serve.add_flag("--redis-verify,!--no-redis-verify", flags.tables.verify_redis_content,

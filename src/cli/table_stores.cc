@@ -46,7 +46,8 @@ absl::StatusOr<std::unique_ptr<store::TableStore>> CreateTableStore(const TableS
         {.url = flags.redis,
          .grace_seconds = flags.redis_grace_seconds,
          .timeout = std::chrono::milliseconds(flags.redis_timeout_ms),
-         .verify_on_open = flags.verify_redis_content});
+         .verify_on_open = flags.verify_redis_content,
+         .lookups = {.connections = flags.redis_lookup_connections}});
     if (!redis.ok()) return redis.status();
     return std::unique_ptr<store::TableStore>(*std::move(redis));
   }

@@ -20,7 +20,8 @@ struct TableStoreFlags {
   std::string redis = "redis://127.0.0.1:6379";
   std::string block_cache = "256MiB";
   int redis_grace_seconds = 300;
-  int redis_timeout_ms = 1000;  // connect and each command
+  int redis_timeout_ms = 1000;       // connect and each command
+  int redis_lookup_connections = 2;  // connections that coalesce async lookups
   // RocksDB versions' files checked before they open (`serve --trusted-key`);
   // null: SHA256SUMS checked when present.
   std::shared_ptr<const store::ArtifactVerifier> artifact_verifier = nullptr;

@@ -35,7 +35,7 @@ constexpr std::array<BreakerState, 3> kStates = {BreakerState::kClosed, BreakerS
 
 }  // namespace
 
-class GuardedTableStore::Guard {
+class GuardedTableStore::Guard : public std::enable_shared_from_this<GuardedTableStore::Guard> {
  public:
   // `probe` asks the store something cheap; it runs in the background when
   // an open breaker's cool-down is over.
@@ -66,7 +66,9 @@ class GuardedTableStore::Guard {
     return result;
   }
 
-  // Lookup(table->MultiGet(keys)) on the executor; UNAVAILABLE at once,
+  // Lookup(table->MultiGet(keys)) on the executor, or, for a table that
+  // queues its lookups itself (AsyncLookup::kQueued), the table's
+  // MultiGetAsync with `done` handed to the executor; UNAVAILABLE at once,
   // on the calling thread, when the breaker is not closed or the queue is
   // full.
   void LookupAsync(std::shared_ptr<const store::PredictionTable> table,
@@ -89,6 +91,11 @@ class GuardedTableStore::Guard {
   // REQUIRES: mutex_ is held.
   absl::Status Rejected(Clock::time_point now);
   void StartProbe(Clock::time_point now);
+  // The table's own MultiGetAsync: its result is recorded on the store's
+  // thread, and `done` runs on the executor (inline when it refuses).
+  void LookupQueued(std::shared_ptr<const store::PredictionTable> table,
+                    std::span<const std::string> keys,
+                    std::shared_ptr<store::PredictionTable::LookupCallback> done);
   // Logs and counts a change of state. REQUIRES: mutex_ is held.
   void Changed(BreakerState from, const absl::Status& why);
 
@@ -216,6 +223,9 @@ void GuardedTableStore::Guard::LookupAsync(std::shared_ptr<const store::Predicti
                                            store::PredictionTable::LookupCallback done) {
   if (absl::Status closed = AdmitLookup(Clock::now()); !closed.ok()) return done(closed);
   auto callback = std::make_shared<store::PredictionTable::LookupCallback>(std::move(done));
+  if (table->async_lookup() == store::PredictionTable::AsyncLookup::kQueued) {
+    return LookupQueued(std::move(table), keys, std::move(callback));
+  }
   const bool queued = executor_.Submit([this, table = std::move(table), keys, callback] {
     (*callback)(Lookup<absl::StatusOr<store::LookupResult>>([&] { return table->MultiGet(keys); }));
   });
@@ -224,6 +234,21 @@ void GuardedTableStore::Guard::LookupAsync(std::shared_ptr<const store::Predicti
     (*callback)(
         absl::UnavailableError(fmt::format("{}: too many lookups waiting; not asked", location_)));
   }
+}
+
+void GuardedTableStore::Guard::LookupQueued(
+    std::shared_ptr<const store::PredictionTable> table, std::span<const std::string> keys,
+    std::shared_ptr<store::PredictionTable::LookupCallback> done) {
+  const Clock::time_point started = Clock::now();
+  const store::PredictionTable* raw = table.get();
+  raw->MultiGetAsync(keys, [self = shared_from_this(), table = std::move(table), started,
+                            done](absl::StatusOr<store::LookupResult> result) {
+    self->Record(Admission::kAllowed, result.status(), started);
+    auto answer = std::make_shared<absl::StatusOr<store::LookupResult>>(std::move(result));
+    if (!self->executor_.Submit([done, answer] { (*done)(std::move(*answer)); })) {
+      (*done)(std::move(*answer));  // stopping, or every thread busy
+    }
+  });
 }
 
 namespace {

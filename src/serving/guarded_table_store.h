@@ -8,8 +8,11 @@
 //     a request's lookup is never the probe, so no request waits for a
 //     store that may still hang;
 //   - the lookups of the tables it opens (PredictionTable::MultiGetAsync)
-//     run on its StoreExecutor, never on the caller's thread, so frontend
-//     I/O threads never wait for the store;
+//     never run on the caller's thread, so frontend I/O threads never wait
+//     for the store: a table that queues its lookups itself (a Redis table's
+//     pipeline: AsyncLookup::kQueued) answers on the store's thread, and the
+//     guard hands the answer to its StoreExecutor, which continues the
+//     request there; any other table's lookups run on the executor;
 //   - the breaker's state and transitions and the calls by result are
 //     Prometheus series labelled with the store's name (CollectMetrics).
 // Endpoints see a TableStore like any other and decide what to answer when
@@ -53,7 +56,8 @@ class GuardedTableStore : public store::TableStore {
       std::string_view table, const std::filesystem::path& scratch) override {
     return store_->NewBuilder(table, scratch);
   }
-  // The table's lookups are guarded and MultiGetAsync runs on the executor.
+  // The table's lookups are guarded and MultiGetAsync answers on the
+  // executor.
   absl::StatusOr<std::shared_ptr<store::PredictionTable>> Open(std::string_view table,
                                                                int64_t version) const override;
   absl::StatusOr<int> RemoveOldVersions(std::string_view table, int keep) override;

@@ -48,7 +48,9 @@
 namespace strata::serving {
 
 struct WorkloadMonitorOptions {
-  advisor::SketchOptions sketch = {};
+  // Live traffic samples its heavy hitters (1 key in 8, weighted 8): the
+  // per-row cost of the sketch, not its accuracy (advisor/workload_sketch.h).
+  advisor::SketchOptions sketch = {.heavy_hitter_sampling = 8};
   std::chrono::milliseconds stats_max_age{1000};
   // When set (`strata serve`'s default), keyed endpoints' sketches count
   // this keyed hash of each key text, never the key (no raw key in

@@ -40,6 +40,13 @@ class PredictionTable {
     done(MultiGet(keys));
   }
 
+  // How MultiGetAsync() runs. kInline (the default): on the caller's
+  // thread, waiting for the store. kQueued: it only queues the lookup and
+  // `done` runs on the store's own thread, which the caller must not hold
+  // for long (store/redis/redis_lookup_pipeline.h).
+  enum class AsyncLookup { kInline, kQueued };
+  virtual AsyncLookup async_lookup() const { return AsyncLookup::kInline; }
+
   // Calls `visit` for every record (in no promised order) until it returns
   // an error, which Scan returns.
   using Visitor = std::function<absl::Status(std::string_view key, std::string_view value)>;

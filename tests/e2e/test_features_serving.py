@@ -5,7 +5,8 @@ hybrid and dynamic endpoints; the feature vectors and predictions equal the
 binding's and XGBoost's bit for bit (the golden rows); bad input answered 400
 naming the field; a model version with a broken features.yaml refused at load
 while the previous version serves on; feature tables in RocksDB and in a real
-Redis, which is stopped (kill -STOP) under load: feature requests degrade to
+Redis (concurrent requests' lookups share MGETs and each gets its own rows),
+which is stopped (kill -STOP) under load: feature requests degrade to
 imputed answers within their deadline, requests to a plain model keep their
 latency, and both recover after kill -CONT. The served-feature log holds
 keyed hashes, never raw keys.
@@ -292,6 +293,37 @@ class FeaturesOnRedisTest(unittest.TestCase):
             self.assertEqual(status, 200)
             out.append(time.perf_counter() - start)
         return out
+
+    def test_concurrent_requests_share_round_trips_and_get_their_own_answers(self):
+        # 32 clients at once, each its own rows: every answer is its rows'
+        # (the pipeline splits a shared MGET back correctly), and the
+        # lookups (2 tables per request) took fewer MGETs than lookups.
+        rows = self.fixture.golden.rows
+        clients, each = 32, 8
+        before = self.redis.mget_calls()
+        answers, barrier = {}, threading.Barrier(clients)
+
+        def client(c):
+            barrier.wait()
+            for i in range(each):
+                n = c * each + i
+                answers[n] = self.feature_call([rows[n % len(rows)]])
+
+        threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        lookups = 2 * clients * each
+        mgets = self.redis.mget_calls() - before
+        self.assertEqual(len(answers), clients * each)
+        for n, (status, response, _) in answers.items():
+            self.assertEqual(status, 200, response)
+            self.assertNotIn("degraded", response.get("parameters", {}))
+            golden = self.fixture.golden.predictions[n % len(rows)]
+            self.assertEqual(output(response, "probability").reshape(-1)[0], golden, n)
+        self.assertGreater(mgets, 0)
+        self.assertLess(mgets, lookups)
 
     def test_stopped_redis_degrades_within_the_deadline_and_recovers(self):
         rows = self.fixture.golden.rows[:10]

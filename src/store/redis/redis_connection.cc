@@ -79,6 +79,8 @@ RedisConnection::~RedisConnection() { redisFree(context_); }
 
 bool RedisConnection::healthy() const { return context_->err == 0; }
 
+bool RedisConnection::closed_by_server() const { return context_->err == REDIS_ERR_EOF; }
+
 absl::Status RedisConnection::Error(std::string_view what) const {
   return absl::UnavailableError(fmt::format("Redis at {}: {}: {}", name_, what, context_->errstr));
 }

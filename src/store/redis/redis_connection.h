@@ -47,6 +47,9 @@ class RedisConnection {
 
   // False once an I/O error has happened; the pool then reconnects.
   bool healthy() const;
+  // The server closed the connection (it restarted, or dropped an idle
+  // client): the command never ran, and a new connection may retry it.
+  bool closed_by_server() const;
 
  private:
   RedisConnection(redisContext* context, std::string name)

@@ -23,8 +23,11 @@ std::optional<int64_t> ToInt(const redisReply& reply) {
 class RedisPredictionTable : public PredictionTable {
  public:
   RedisPredictionTable(TableManifest manifest, std::shared_ptr<RedisConnectionPool> pool,
-                       std::string prefix)
-      : manifest_(std::move(manifest)), pool_(std::move(pool)), prefix_(std::move(prefix)) {}
+                       std::shared_ptr<RedisLookupPipeline> lookups, std::string prefix)
+      : manifest_(std::move(manifest)),
+        pool_(std::move(pool)),
+        lookups_(std::move(lookups)),
+        prefix_(std::move(prefix)) {}
 
   const TableManifest& manifest() const override { return manifest_; }
 
@@ -55,6 +58,11 @@ class RedisPredictionTable : public PredictionTable {
     return result;
   }
 
+  void MultiGetAsync(std::span<const std::string> keys, LookupCallback done) const override {
+    lookups_->Submit(prefix_, keys, std::move(done));
+  }
+  AsyncLookup async_lookup() const override { return AsyncLookup::kQueued; }
+
   absl::Status Scan(const Visitor& visit) const override {
     absl::StatusOr<PooledRedisConnection> c = PooledRedisConnection::Acquire(*pool_);
     if (!c.ok()) return c.status();
@@ -79,6 +87,7 @@ class RedisPredictionTable : public PredictionTable {
  private:
   TableManifest manifest_;
   std::shared_ptr<RedisConnectionPool> pool_;
+  std::shared_ptr<RedisLookupPipeline> lookups_;
   std::string prefix_;
 };
 
@@ -163,7 +172,9 @@ absl::StatusOr<std::unique_ptr<RedisTableStore>> RedisTableStore::Create(RedisOp
   absl::StatusOr<RedisAddress> address = RedisAddress::Parse(options.url);
   if (!address.ok()) return address.status();
   auto pool = std::make_shared<RedisConnectionPool>(*address, options.timeout);
-  return std::unique_ptr<RedisTableStore>(new RedisTableStore(std::move(options), std::move(pool)));
+  auto lookups = std::make_shared<RedisLookupPipeline>(*address, options.timeout, options.lookups);
+  return std::unique_ptr<RedisTableStore>(
+      new RedisTableStore(std::move(options), std::move(pool), std::move(lookups)));
 }
 
 absl::StatusOr<std::vector<std::string>> RedisTableStore::ListTables() const {
@@ -259,8 +270,8 @@ absl::StatusOr<std::shared_ptr<PredictionTable>> RedisTableStore::Open(std::stri
                                                                        int64_t version) const {
   absl::StatusOr<TableManifest> manifest = ReadManifest(table, version);
   if (!manifest.ok()) return manifest.status();
-  auto opened = std::shared_ptr<PredictionTable>(
-      new RedisPredictionTable(*std::move(manifest), pool_, VersionPrefix(table, version) + "k:"));
+  auto opened = std::shared_ptr<PredictionTable>(new RedisPredictionTable(
+      *std::move(manifest), pool_, lookups_, VersionPrefix(table, version) + "k:"));
   if (options_.verify_on_open) {
     if (absl::Status s = VerifyTableData(*opened); !s.ok()) return s;
   }

@@ -12,7 +12,10 @@
 // version exists once its manifest is written and it joins the versions
 // set, and goes live by one SET of the pointer. Removed versions are not
 // deleted at once: their keys get a TTL (the grace period), so replicas
-// still reading them finish first. Thread-safe.
+// still reading them finish first. A table's MultiGet() uses a pooled
+// connection on the caller's thread; its MultiGetAsync() goes to the
+// store's RedisLookupPipeline, which coalesces concurrent lookups into one
+// MGET per round trip. Thread-safe.
 #ifndef STRATA_STORE_REDIS_REDIS_TABLE_STORE_H_
 #define STRATA_STORE_REDIS_REDIS_TABLE_STORE_H_
 
@@ -22,6 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "store/redis/redis_connection.h"
+#include "store/redis/redis_lookup_pipeline.h"
 #include "store/table_store.h"
 
 namespace strata::store {
@@ -35,7 +39,8 @@ struct RedisOptions {
   // version changed in Redis after it was committed is refused with
   // DATA_LOSS naming it. A full scan (`strata serve` turns it on).
   bool verify_on_open = false;
-  int pipeline_depth = 2000;  // commands per round trip
+  int pipeline_depth = 2000;                // commands per round trip (builders)
+  RedisLookupPipelineOptions lookups = {};  // the tables' MultiGetAsync
 };
 
 class RedisTableStore : public TableStore {
@@ -60,11 +65,13 @@ class RedisTableStore : public TableStore {
   static std::string VersionPrefix(std::string_view table, int64_t version);
 
  private:
-  RedisTableStore(RedisOptions options, std::shared_ptr<RedisConnectionPool> pool)
-      : options_(std::move(options)), pool_(std::move(pool)) {}
+  RedisTableStore(RedisOptions options, std::shared_ptr<RedisConnectionPool> pool,
+                  std::shared_ptr<RedisLookupPipeline> lookups)
+      : options_(std::move(options)), pool_(std::move(pool)), lookups_(std::move(lookups)) {}
 
   RedisOptions options_;
   std::shared_ptr<RedisConnectionPool> pool_;
+  std::shared_ptr<RedisLookupPipeline> lookups_;  // shared with the open tables
 };
 
 }  // namespace strata::store

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <future>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -171,6 +172,91 @@ TEST_F(RedisTableStoreTest, LookupsFailWhileRedisIsDownAndRecover) {
   auto back = table->MultiGet(std::vector<std::string>{Key(1)});
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->found[0], 0);
+}
+
+// Waits for MultiGetAsync's answer.
+absl::StatusOr<LookupResult> LookUpAsync(const PredictionTable& table,
+                                         const std::vector<std::string>& keys) {
+  std::promise<absl::StatusOr<LookupResult>> answer;
+  std::future<absl::StatusOr<LookupResult>> future = answer.get_future();
+  table.MultiGetAsync(keys, [&](absl::StatusOr<LookupResult> r) { answer.set_value(r); });
+  return future.get();
+}
+
+TEST_F(RedisTableStoreTest, ConcurrentAsyncLookupsOfTwoVersionsEachGetTheirOwnAnswer) {
+  Build(100, 'a');
+  Build(100, 'b');
+  auto v1 = *store_->Open("t", 1);
+  auto v2 = *store_->Open("t", 2);
+  EXPECT_EQ(v1->async_lookup(), PredictionTable::AsyncLookup::kQueued);
+  constexpr int kLookups = 200;
+  std::vector<std::vector<std::string>> keys(kLookups);
+  std::vector<std::promise<absl::StatusOr<LookupResult>>> answers(kLookups);
+  for (int i = 0; i < kLookups; ++i) {
+    keys[i] = {Key(i % 100), Key(100 + i), Key((i * 7) % 100)};
+    const PredictionTable& table = i % 2 == 0 ? *v1 : *v2;
+    table.MultiGetAsync(keys[i], [&answers, i](absl::StatusOr<LookupResult> r) {
+      answers[i].set_value(std::move(r));
+    });
+  }
+  for (int i = 0; i < kLookups; ++i) {
+    absl::StatusOr<LookupResult> r = answers[i].get_future().get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    const std::string value(4, i % 2 == 0 ? 'a' : 'b');
+    EXPECT_EQ(r->found, (std::vector<uint8_t>{1, 0, 1})) << i;
+    EXPECT_EQ(r->values, (std::vector<std::string>{value, "", value})) << i;
+  }
+}
+
+TEST_F(RedisTableStoreTest, AsyncLookupsFailUnavailableWhileRedisIsDownAndRecover) {
+  Build(10, 'a');
+  auto table = *store_->Open("t", 1);
+  ASSERT_EQ(LookUpAsync(*table, {Key(1)})->found[0], 1);
+  server_.Stop();
+  absl::StatusOr<LookupResult> down = LookUpAsync(*table, {Key(1)});
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable) << down.status();
+  server_.Start();  // empty again: the data was not saved
+  absl::StatusOr<LookupResult> back = LookUpAsync(*table, {Key(1), Key(2)});
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->found, (std::vector<uint8_t>{0, 0}));
+}
+
+TEST(RedisLookupPipeline, AFullQueueRefusesAtOnceAndAStoppedOneToo) {
+  // A server that accepts connections and never answers (like a stopped
+  // Redis): the first round waits for its timeout while the rest queue.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  RedisLookupPipeline pipeline(RedisAddress{.port = ntohs(addr.sin_port)},
+                               std::chrono::milliseconds(200), {.connections = 1, .max_queued = 1});
+  const std::vector<std::string> keys = {"k"};
+  std::vector<absl::StatusOr<LookupResult>> answers;
+  std::mutex mutex;
+  for (int i = 0; i < 50; ++i) {
+    pipeline.Submit("p:", keys, [&](absl::StatusOr<LookupResult> r) {
+      std::lock_guard lock(mutex);
+      answers.push_back(std::move(r));
+    });
+  }
+  pipeline.Stop();
+  ASSERT_EQ(answers.size(), 50u);  // every lookup answered exactly once
+  int refused = 0;
+  for (const auto& a : answers) {
+    EXPECT_EQ(a.status().code(), absl::StatusCode::kUnavailable);
+    if (a.status().message().find("too many lookups waiting") != std::string_view::npos) ++refused;
+  }
+  EXPECT_GE(refused, 48);  // one in the round, at most one queued
+  ::close(fd);
+  bool after_stop = false;
+  pipeline.Submit("p:", keys, [&](absl::StatusOr<LookupResult> r) {
+    after_stop = r.status().code() == absl::StatusCode::kUnavailable;
+  });
+  EXPECT_TRUE(after_stop);
 }
 
 }  // namespace

@@ -39,6 +39,24 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(timeout=10)
 
+    def mget_calls(self):
+        """How many MGET commands the server has run (INFO commandstats)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as c:
+            c.sendall(b"INFO commandstats\r\n")
+            data = b""
+            while True:  # a bulk string: $<length>\r\n<text>\r\n
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                header, sep, body = data.partition(b"\r\n")
+                if sep and len(body) >= int(header[1:]) + 2:
+                    break
+        for line in data.decode().splitlines():
+            if line.startswith("cmdstat_mget:"):
+                return int(line.split("calls=")[1].split(",")[0])
+        return 0
+
     @property
     def url(self):
         return f"redis://127.0.0.1:{self.port}"
