@@ -216,8 +216,10 @@ std::optional<HttpReply> RestHandler::Route(const HttpRequestView& request,
   }
   if (segments.empty() && request.target.substr(0, request.target.find('?')) == "/") {
     if (request.method != "GET") return MethodNotAllowed(request, "GET");
-    return HttpReply{
-        200, RenderStatusPage(core_, options_.rollouts, options_.experiments), "text/html; charset=utf-8", {}};
+    return HttpReply{200,
+                     RenderStatusPage(core_, options_.rollouts, options_.experiments),
+                     "text/html; charset=utf-8",
+                     {}};
   }
   if (segments.empty() || segments[0] != "v2") {
     return Error(404, fmt::format("no such endpoint: {}; the API lives under /v2", request.target));

@@ -17,9 +17,9 @@
 #include "api/access_guard.h"
 #include "api/audit_log.h"
 #include "api/body_budget.h"
-#include "serving/rollout/rollout_control.h"
-#include "serving/experiment/experiments.h"
 #include "api/payload_log.h"
+#include "serving/experiment/experiments.h"
+#include "serving/rollout/rollout_control.h"
 #include "serving/server_core.h"
 
 namespace strata::api {

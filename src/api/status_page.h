@@ -12,8 +12,8 @@
 
 #include <string>
 
-#include "serving/rollout/rollout_control.h"
 #include "serving/experiment/experiments.h"
+#include "serving/rollout/rollout_control.h"
 #include "serving/server_core.h"
 
 namespace strata::api {

@@ -27,6 +27,9 @@ struct CheckOptions {
   std::filesystem::path heldout;
   std::filesystem::path reference;
   std::filesystem::path repository;
+  // The server's access log (strata: `--access-log`, one JSON line per
+  // request); empty: the end-to-end check reads /metrics only.
+  std::filesystem::path access_log;
 
   std::optional<double> tolerance;  // else the samples file's, else 1e-5
   double psi_max = 0.2;

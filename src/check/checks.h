@@ -6,6 +6,8 @@
 #ifndef STRATA_CHECK_CHECKS_H_
 #define STRATA_CHECK_CHECKS_H_
 
+#include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,11 +40,28 @@ CheckResult RunLoadCheck(const CheckTarget& target, const CheckInputs& inputs,
 std::optional<double> ScrapeRequestCount(KserveClient& client, const CheckTarget& target,
                                          std::string& why);
 
-// End-to-end: the server's request count grew by at least the answered
-// requests of `earlier` since `before` was scraped; skipped when
-// `before` is nullopt (`why` says why).
+// Where the server's records stood before the checks: its request count
+// (nullopt with `why` set when it has none) and the access log's size
+// (nullopt when no log is given).
+struct RecordsBefore {
+  std::optional<double> requests;
+  std::string why;
+  std::optional<uintmax_t> log_bytes;
+};
+
+// The access log's size now; nullopt when `log` is empty or unreadable.
+std::optional<uintmax_t> AccessLogSize(const std::filesystem::path& log);
+
+// The lines appended to `log` since `from` bytes that name the model's
+// routes (`/v2/models/<model>/`).
+std::optional<double> LoggedRequests(const std::filesystem::path& log, uintmax_t from,
+                                     const std::string& model);
+
+// End-to-end: the server's request count grew, and its access log (when
+// given) gained lines, by at least the answered requests of `earlier`;
+// skipped when neither is available (`before.why` says why).
 CheckResult RunEndToEndCheck(KserveClient& client, const CheckTarget& target,
-                             std::optional<double> before, const std::string& why,
+                             const CheckOptions& options, const RecordsBefore& before,
                              const std::vector<CheckResult>& earlier);
 
 }  // namespace strata::check

@@ -1,3 +1,7 @@
+#include <chrono>
+#include <fstream>
+#include <thread>
+
 #include "check/checks.h"
 #include "check/prometheus_text.h"
 #include "fmt/format.h"
@@ -37,29 +41,87 @@ std::optional<double> ScrapeRequestCount(KserveClient& client, const CheckTarget
   return count;
 }
 
-CheckResult RunEndToEndCheck(KserveClient& client, const CheckTarget& target,
-                             std::optional<double> before, const std::string& why,
-                             const std::vector<CheckResult>& earlier) {
-  CheckResult result;
-  result.kind = CheckKind::kEndToEnd;
-  if (!before) {
-    result.reason = why;
-    return result;
+std::optional<uintmax_t> AccessLogSize(const std::filesystem::path& log) {
+  if (log.empty()) return std::nullopt;
+  std::error_code error;
+  const uintmax_t size = std::filesystem::file_size(log, error);
+  if (error) return std::nullopt;
+  return size;
+}
+
+std::optional<double> LoggedRequests(const std::filesystem::path& log, uintmax_t from,
+                                     const std::string& model) {
+  std::ifstream in(log, std::ios::binary);
+  if (!in) return std::nullopt;
+  in.seekg(static_cast<std::streamoff>(from));
+  const std::string route = fmt::format("/v2/models/{}/", model);
+  double count = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(route) != std::string::npos) ++count;
   }
-  std::string after_why;
-  const std::optional<double> after = ScrapeRequestCount(client, target, after_why);
-  const double sent = AnsweredBy(earlier);
+  return count;
+}
+
+namespace {
+
+// The /metrics half: nullopt when the server has no request count.
+std::optional<bool> MetricsRecorded(KserveClient& client, const CheckTarget& target,
+                                    const RecordsBefore& before, double sent, CheckResult& result) {
+  if (!before.requests) return std::nullopt;
+  std::string why;
+  const std::optional<double> after = ScrapeRequestCount(client, target, why);
   if (!after) {
-    result.status = CheckStatus::kFail;
-    result.reason = after_why;
-    return result;
+    result.reason = why;
+    return false;
   }
-  const double recorded = *after - *before;
-  result.figures = {{"answered", sent}, {"recorded", recorded}};
-  result.status = recorded >= sent ? CheckStatus::kPass : CheckStatus::kFail;
+  const double recorded = *after - *before.requests;
+  result.figures.push_back({"recorded", recorded});
   result.reason =
       fmt::format("{} recorded {:g} requests for '{}' while the checks had {:g} answered",
                   kRequestsMetric, recorded, target.model, sent);
+  return recorded >= sent;
+}
+
+// The access log half: nullopt when no log was given.
+std::optional<bool> LogRecorded(const CheckTarget& target, const CheckOptions& options,
+                                const RecordsBefore& before, double sent, CheckResult& result) {
+  if (options.access_log.empty()) return std::nullopt;
+  std::optional<double> logged;
+  // A server writes a request's line just after answering it: wait a little.
+  for (int i = 0; i < 20 && before.log_bytes; ++i) {
+    logged = LoggedRequests(options.access_log, *before.log_bytes, target.model);
+    if (!logged || *logged >= sent) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::string& reason = result.reason;
+  if (!reason.empty()) reason += "; ";
+  if (!logged) {
+    reason += fmt::format("cannot read the access log {}", options.access_log.string());
+    return false;
+  }
+  result.figures.push_back({"logged", *logged});
+  reason += fmt::format("the access log gained {:g} lines for '{}'", *logged, target.model);
+  return *logged >= sent;
+}
+
+}  // namespace
+
+CheckResult RunEndToEndCheck(KserveClient& client, const CheckTarget& target,
+                             const CheckOptions& options, const RecordsBefore& before,
+                             const std::vector<CheckResult>& earlier) {
+  CheckResult result;
+  result.kind = CheckKind::kEndToEnd;
+  const double sent = AnsweredBy(earlier);
+  result.figures = {{"answered", sent}};
+  const std::optional<bool> metrics = MetricsRecorded(client, target, before, sent, result);
+  const std::optional<bool> log = LogRecorded(target, options, before, sent, result);
+  if (!metrics && !log) {
+    result.figures.clear();
+    result.reason = before.why;
+    return result;
+  }
+  const bool passed = metrics.value_or(true) && log.value_or(true);
+  result.status = passed ? CheckStatus::kPass : CheckStatus::kFail;
   return result;
 }
 

@@ -41,8 +41,9 @@ absl::StatusOr<CheckReport> RunChecks(const CheckTarget& target, const CheckOpti
     return absl::UnavailableError(
         fmt::format("{} is not ready to be checked: {}", target.url, std::string(ready.message())));
   }
-  std::string no_metrics;
-  const std::optional<double> before = ScrapeRequestCount(**client, target, no_metrics);
+  RecordsBefore before;
+  before.requests = ScrapeRequestCount(**client, target, before.why);
+  before.log_bytes = AccessLogSize(options.access_log);
   CheckReport report;
   report.url = target.url;
   report.model = target.model;
@@ -51,7 +52,7 @@ absl::StatusOr<CheckReport> RunChecks(const CheckTarget& target, const CheckOpti
   report.results.push_back(RunStatisticalCheck(**client, *inputs, options.psi_max));
   report.results.push_back(RunErrorHandlingCheck(**client, *inputs));
   report.results.push_back(RunLoadCheck(target, *inputs, options));
-  report.results.push_back(RunEndToEndCheck(**client, target, before, no_metrics, report.results));
+  report.results.push_back(RunEndToEndCheck(**client, target, options, before, report.results));
   return report;
 }
 

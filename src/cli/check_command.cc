@@ -49,6 +49,9 @@ void AddInputFlags(CLI::App& cmd, CheckFlags& f) {
                  "check/reference.json from the version's directory");
   cmd.add_option("--heldout", f.heldout,
                  "Held-out rows: JSON Lines, one KServe v2 inference request per line");
+  cmd.add_option("--access-log", f.options.access_log,
+                 "End-to-end: the server's access log (strata serve --access-log > FILE); "
+                 "its new lines must name every request the checks had answered");
   cmd.add_option("--reference", f.reference,
                  "Reference histogram of training-set scores (check/reference.json)");
   cmd.add_option("--tolerance", f.tolerance,

@@ -81,6 +81,25 @@ class StrataCheckTest(unittest.TestCase):
         status, _, _ = self.server.request("GET", f"/v2/models/{MODEL}/versions/1/ready")
         self.assertEqual(status, 200)
 
+    def test_end_to_end_reads_the_access_log_too(self):
+        with StrataServer(self.root, ["--access-log"]) as server:
+            url = f"http://127.0.0.1:{server.port}"
+            args = ("--model", MODEL, "--version", "1", "--repository", self.root, "--json", *LOAD)
+            code, out, err = check(url, *args, "--access-log", server.log.name)
+            self.assertEqual(code, 0, (out, err))
+            e2e = {c["check"]: c for c in json.loads(out)["checks"]}["end_to_end"]
+            self.assertEqual(e2e["status"], "pass", e2e)
+            self.assertGreaterEqual(e2e["figures"]["logged"], e2e["figures"]["answered"])
+            self.assertIn("the access log gained", e2e["reason"])
+            # A log the server does not write to records none of the requests.
+            empty = os.path.join(self.root, "other.log")
+            open(empty, "w").close()
+            code, out, err = check(url, *args, "--access-log", empty)
+            self.assertEqual(code, 1, (out, err))
+            e2e = {c["check"]: c for c in json.loads(out)["checks"]}["end_to_end"]
+            self.assertEqual(e2e["status"], "fail", e2e)
+            self.assertEqual(e2e["figures"]["logged"], 0)
+
     def test_text_report_by_default(self):
         code, out, _ = check(self.url, "--model", MODEL, "--version", "1", "--repository",
                              self.root, *LOAD)
