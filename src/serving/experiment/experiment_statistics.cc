@@ -5,6 +5,7 @@
 
 #include "boost/math/distributions/normal.hpp"
 #include "boost/math/distributions/students_t.hpp"
+#include "serving/rollout/rollout_statistics.h"
 
 namespace strata::serving {
 namespace {
@@ -49,15 +50,12 @@ Interval AucInterval(double auc, uint64_t positives, uint64_t negatives) {
 
 TestResult TwoProportionZTest(uint64_t successes_a, uint64_t n_a, uint64_t successes_b,
                               uint64_t n_b) {
-  const auto na = static_cast<double>(n_a);
-  const auto nb = static_cast<double>(n_b);
-  const double pa = static_cast<double>(successes_a) / na;
-  const double pb = static_cast<double>(successes_b) / nb;
-  const double pooled = static_cast<double>(successes_a + successes_b) / (na + nb);
-  const double se = std::sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb));
+  // The pooled z a rollout's error gate uses too; 0 when both arms are all
+  // right or all wrong (no difference).
   TestResult r;
-  if (se == 0) return r;  // both arms all right or all wrong: no difference
-  r.statistic = (pa - pb) / se;
+  r.statistic = TwoProportionZ(static_cast<int64_t>(successes_a), static_cast<int64_t>(n_a),
+                               static_cast<int64_t>(successes_b), static_cast<int64_t>(n_b));
+  if (r.statistic == 0) return r;
   r.p_value = TwoSidedNormalP(r.statistic);
   r.significant = r.p_value < 0.05;
   return r;
