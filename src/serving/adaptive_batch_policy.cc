@@ -38,10 +38,46 @@ void AdaptiveBatchPolicy::OnArrival(Clock::time_point now, int64_t rows) {
     row_gap_ns_ = row_gap_ns_ == 0 ? gap : row_gap_ns_ + kGapWeight * (gap - row_gap_ns_);
   }
   last_arrival_ = now;
+  queued_rows_ += rows;
   limits_.max_queue_delay = DelayFor(limits_.max_batch_size);
 }
 
+void AdaptiveBatchPolicy::OnStart(Clock::time_point now, int64_t rows) {
+  queued_rows_ = std::max<int64_t>(0, queued_rows_ - rows);
+  const std::optional<nanoseconds> run = PredictedRun(rows);
+  running_ends_.insert(std::upper_bound(running_ends_.begin(), running_ends_.end(),
+                                        now + run.value_or(nanoseconds(0))),
+                       now + run.value_or(nanoseconds(0)));
+}
+
+void AdaptiveBatchPolicy::OnExpired(int64_t rows) {
+  queued_rows_ = std::max<int64_t>(0, queued_rows_ - rows);
+}
+
+double AdaptiveBatchPolicy::FreeInNs(Clock::time_point now) const {
+  if (static_cast<int>(running_ends_.size()) < std::max(1, options_.instances)) return 0;
+  return std::max(0.0, static_cast<double>(nanoseconds(running_ends_.front() - now).count()));
+}
+
+Admission AdaptiveBatchPolicy::Admit(Clock::time_point now, int64_t rows) const {
+  if (s0_ == 0) return {};
+  // The rows ahead and this request's run in batches of the current size,
+  // `instances` batches at a time, after the first instance frees up.
+  const int64_t size = limits_.max_batch_size;
+  const int64_t ahead = queued_rows_ + std::max<int64_t>(1, rows);
+  const int64_t batches = (ahead + size - 1) / size;
+  const int64_t instances = std::max(1, options_.instances);
+  const int64_t rounds = (batches + instances - 1) / instances;
+  double predicted =
+      FreeInNs(now) + static_cast<double>(rounds) *
+                          static_cast<double>(PredictedRun(std::min(ahead, size))->count());
+  if (ahead < size) predicted += static_cast<double>(limits_.max_queue_delay.count());
+  const auto ns = nanoseconds(static_cast<int64_t>(predicted));
+  return {predicted <= kPlannedShare * static_cast<double>(options_.latency_objective.count()), ns};
+}
+
 void AdaptiveBatchPolicy::OnBatch(const BatchObservation& batch) {
+  if (!running_ends_.empty()) running_ends_.erase(running_ends_.begin());
   const double n = static_cast<double>(std::max<int64_t>(1, batch.rows));
   const double cost = static_cast<double>(batch.run.count());
   s0_ = kFitDecay * s0_ + 1;
@@ -51,8 +87,7 @@ void AdaptiveBatchPolicy::OnBatch(const BatchObservation& batch) {
   snc_ = kFitDecay * snc_ + n * cost;
   // AIMD: a batch over its share of the objective cuts the limit by 10%; one
   // within it raises the limit by one when the limit bounded the batch.
-  overloaded_ = batch.oldest_wait > options_.latency_objective;
-  if (cost > BatchBudgetNs() && !overloaded_) {
+  if (cost > BatchBudgetNs()) {
     const int64_t from = std::min(aimd_limit_, batch.rows);
     aimd_limit_ = std::max<int64_t>(1, std::min(from - 1, static_cast<int64_t>(from * kBackoff)));
   } else if (batch.rows >= aimd_limit_) {
@@ -107,7 +142,7 @@ nanoseconds AdaptiveBatchPolicy::DelayFor(int64_t rows) const {
 }
 
 void AdaptiveBatchPolicy::Recompute() {
-  const int64_t fitting = s0_ == 0 || overloaded_ ? options_.max_batch_size : LargestFitting();
+  const int64_t fitting = s0_ == 0 ? options_.max_batch_size : LargestFitting();
   limits_.max_batch_size =
       std::clamp<int64_t>(std::min(fitting, aimd_limit_), 1, options_.max_batch_size);
   limits_.max_queue_delay = DelayFor(limits_.max_batch_size);

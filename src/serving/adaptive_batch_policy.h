@@ -3,7 +3,7 @@
 // latency objective while batches are as large as that allows, which is
 // where throughput is highest (`dynamic_batching: {latency_objective_us}`).
 //
-// Two mechanisms, the smaller limit wins:
+// Two limits on the batch size (the smaller wins) and an admission rule:
 // - a cost model: each batch's run time is fitted as a + b·rows (least
 //   squares, older batches weighing less); the batch size is the largest n
 //   whose predicted latency fits the objective. Under load a request waits
@@ -14,10 +14,13 @@
 //   Like Clipper it judges the batch's run time, not the time its requests
 //   queued: a queue that is long because the load exceeds what the model
 //   can do is not shortened by smaller batches, only made longer.
-// - overload: when a batch's oldest request had already waited longer than
-//   the objective in the queue, no batch size meets the objective; the
-//   policy then grows the batch toward max_batch_size (the cheapest per
-//   row) until the backlog clears, and the cost model takes over again.
+// - admission: a request whose predicted latency (the running batches' rest,
+//   the batches for the rows queued ahead of it and its own, plus the queue
+//   delay) exceeds the planned share of the objective is refused at once
+//   (RESOURCE_EXHAUSTED, HTTP 429), so the requests admitted keep the
+//   objective however many clients send. Without shedding, a closed loop of
+//   c clients on a model that does t requests per second waits c / t by
+//   Little's law, whatever the batch size.
 // The queue delay adapts to the arrival rate: the time the next rows of a
 // full batch are expected to take to arrive, but no longer than what the
 // objective leaves after the run, and zero when not even one more request is
@@ -32,12 +35,14 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace strata::serving {
 
 struct AdaptiveBatchOptions {
   std::chrono::nanoseconds latency_objective{0};  // > 0
   int64_t max_batch_size = 1;                     // the model's; never exceeded
+  int instances = 1;                              // batches that run at once
 };
 
 // What the queue uses now.
@@ -46,12 +51,16 @@ struct BatchLimits {
   std::chrono::nanoseconds max_queue_delay{0};
 };
 
-// One batch as it ran: its rows, how long it took to run, and how long its
-// oldest request had waited in the queue.
+// One batch as it ran: its rows and how long it took to run.
 struct BatchObservation {
   int64_t rows = 1;
   std::chrono::nanoseconds run{0};
-  std::chrono::nanoseconds oldest_wait{0};
+};
+
+// Whether a request may join the queue, and the latency predicted for it.
+struct Admission {
+  bool admit = true;
+  std::chrono::nanoseconds predicted{0};  // 0 before the first batch
 };
 
 class AdaptiveBatchPolicy {
@@ -60,8 +69,15 @@ class AdaptiveBatchPolicy {
 
   explicit AdaptiveBatchPolicy(AdaptiveBatchOptions options);
 
-  // A request of `rows` rows arrived at `now`.
+  // Whether a request of `rows` rows arriving at `now` is predicted to meet
+  // the objective. Admits everything until the first batch has run.
+  Admission Admit(Clock::time_point now, int64_t rows) const;
+  // A request of `rows` rows joined the queue at `now`.
   void OnArrival(Clock::time_point now, int64_t rows);
+  // A batch of `rows` rows left the queue to run at `now`.
+  void OnStart(Clock::time_point now, int64_t rows);
+  // Queued requests of `rows` rows in all left without running (expired).
+  void OnExpired(int64_t rows);
   // A batch finished; updates the cost model, the AIMD limit and the limits.
   void OnBatch(const BatchObservation& batch);
 
@@ -70,7 +86,8 @@ class AdaptiveBatchPolicy {
   std::optional<std::chrono::nanoseconds> PredictedRun(int64_t rows) const;
   // The AIMD limit on the batch size.
   int64_t aimd_limit() const { return aimd_limit_; }
-  bool overloaded() const { return overloaded_; }
+  // Rows admitted and not yet started.
+  int64_t queued_rows() const { return queued_rows_; }
 
  private:
   void Recompute();
@@ -79,6 +96,8 @@ class AdaptiveBatchPolicy {
   // The largest batch whose predicted latency fits the objective.
   int64_t LargestFitting() const;
   std::chrono::nanoseconds DelayFor(int64_t rows) const;
+  // How long until an instance is free to start the next batch.
+  double FreeInNs(Clock::time_point now) const;
 
   const AdaptiveBatchOptions options_;
   // Weighted sums of the least-squares fit of run time (ns) on rows.
@@ -87,7 +106,10 @@ class AdaptiveBatchPolicy {
   double row_gap_ns_ = 0;
   std::optional<Clock::time_point> last_arrival_;
   int64_t aimd_limit_ = 1;
-  bool overloaded_ = false;  // the last batch's oldest request missed the objective queued
+  int64_t queued_rows_ = 0;
+  // When the running batches are predicted to end, earliest first; a
+  // finished batch removes the earliest (batches started earlier end first).
+  std::vector<Clock::time_point> running_ends_;
   BatchLimits limits_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <future>
 
+#include "core/status_macros.h"
+#include "fmt/format.h"
 #include "serving/tensor_batching.h"
 
 namespace strata::serving {
@@ -19,6 +21,12 @@ absl::StatusOr<std::vector<std::vector<core::Tensor>>> SplitOutputs(
   return SplitBatch(*outputs, rows);
 }
 
+int64_t RowsOf(const std::vector<QueuedRequest>& requests) {
+  int64_t rows = 0;
+  for (const QueuedRequest& request : requests) rows += request.rows;
+  return rows;
+}
+
 }  // namespace
 
 DynamicBatcher::DynamicBatcher(std::shared_ptr<runtime::Model> model, DynamicBatcherOptions options,
@@ -26,6 +34,8 @@ DynamicBatcher::DynamicBatcher(std::shared_ptr<runtime::Model> model, DynamicBat
     : model_(std::move(model)), hooks_(std::move(hooks)), queue_(std::move(options.queue)) {
   if (options.adaptive) {
     core::MutexLock lock(mutex_);
+    options.adaptive->instances = std::max(1, options.instances);
+    objective_ = options.adaptive->latency_objective;
     policy_.emplace(*options.adaptive);
     const BatchLimits limits = policy_->limits();
     queue_.SetLimits(limits.max_batch_size, limits.max_queue_delay);
@@ -78,12 +88,7 @@ void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs, RunOptions optio
   absl::Status pushed;
   {
     core::MutexLock lock(mutex_);
-    pushed = queue_.Push(request);
-    if (pushed.ok() && policy_) {
-      policy_->OnArrival(request.enqueued, request.rows);
-      const BatchLimits limits = policy_->limits();
-      queue_.SetLimits(limits.max_batch_size, limits.max_queue_delay);
-    }
+    pushed = Enqueue(request);
     if (pushed.ok()) {
       if (hooks_.on_in_flight) hooks_.on_in_flight(1);
       if (hooks_.on_queue_depth) hooks_.on_queue_depth(queue_.size());
@@ -94,6 +99,22 @@ void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs, RunOptions optio
     return;
   }
   wake_.Signal();
+}
+
+absl::Status DynamicBatcher::Enqueue(QueuedRequest& request) {
+  if (!policy_) return queue_.Push(request);
+  const Admission admission = policy_->Admit(request.enqueued, request.rows);
+  if (!admission.admit) {
+    return absl::ResourceExhaustedError(fmt::format(
+        "the request would take about {} µs, over the model's latency objective of {} µs "
+        "({} rows queued); retry later",
+        admission.predicted.count() / 1000, objective_.count() / 1000, policy_->queued_rows()));
+  }
+  STRATA_RETURN_IF_ERROR(queue_.Push(request));
+  policy_->OnArrival(request.enqueued, request.rows);
+  const BatchLimits limits = policy_->limits();
+  queue_.SetLimits(limits.max_batch_size, limits.max_queue_delay);
+  return absl::OkStatus();
 }
 
 void DynamicBatcher::WorkerLoop() {
@@ -111,7 +132,8 @@ void DynamicBatcher::WorkerLoop() {
     if (hooks_.on_queue_depth) hooks_.on_queue_depth(queue_.size());
     // Running from the moment it leaves the queue, so that the queue and the
     // instances never both miss it.
-    if (!decision.batch.empty() && hooks_.on_running) hooks_.on_running(1);
+    if (!decision.batch.empty()) Started(decision.batch);
+    if (policy_) policy_->OnExpired(RowsOf(decision.expired));
     mutex_.Unlock();
     if (!decision.batch.empty()) wake_.Signal();  // others may form a batch
     Left(decision.expired.size());
@@ -124,6 +146,12 @@ void DynamicBatcher::WorkerLoop() {
     mutex_.Lock();
   }
   mutex_.Unlock();
+}
+
+void DynamicBatcher::Started(const std::vector<QueuedRequest>& batch) {
+  if (hooks_.on_running) hooks_.on_running(1);
+  if (!policy_) return;
+  policy_->OnStart(Clock::now(), RowsOf(batch));
 }
 
 void DynamicBatcher::Left(size_t requests) const {
@@ -168,8 +196,7 @@ void DynamicBatcher::RunBatch(std::vector<QueuedRequest> batch) {
   phases.infer = infer_done - input_done;
   phases.output = Clock::now() - infer_done;
   if (hooks_.on_batch) hooks_.on_batch(phases);
-  Adapt({phases.rows, std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start),
-         std::chrono::duration_cast<std::chrono::nanoseconds>(start - batch[0].enqueued)});
+  Adapt({phases.rows, std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start)});
   if (hooks_.on_running) hooks_.on_running(-1);
   Left(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {

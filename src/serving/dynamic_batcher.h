@@ -5,8 +5,9 @@
 // runs on its own. Requests whose deadline passes while queued are answered
 // DEADLINE_EXCEEDED without running; a full queue answers RESOURCE_EXHAUSTED
 // at once. With `adaptive` set, an AdaptiveBatchPolicy sets the queue's batch
-// size and delay from the arrivals and the batches' run times, to keep each
-// request's latency under its objective. It knows nothing of versions or
+// size and delay from the arrivals and the batches' run times, and a request
+// predicted to miss the latency objective is answered RESOURCE_EXHAUSTED at
+// once instead of queued. It knows nothing of versions or
 // protocols. Thread-safe.
 #ifndef STRATA_SERVING_DYNAMIC_BATCHER_H_
 #define STRATA_SERVING_DYNAMIC_BATCHER_H_
@@ -71,7 +72,12 @@ class DynamicBatcher : public runtime::Model {
   size_t queue_depth() const;
 
  private:
+  // Admits `request` to the queue, or says why not (RESOURCE_EXHAUSTED: the
+  // queue is full or the request would miss the latency objective).
+  absl::Status Enqueue(QueuedRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void WorkerLoop();
+  // `batch` left the queue to run.
+  void Started(const std::vector<QueuedRequest>& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void RunBatch(std::vector<QueuedRequest> batch);
   // Hands a finished batch to the adaptive policy and applies its limits.
   void Adapt(const BatchObservation& batch);
@@ -84,6 +90,7 @@ class DynamicBatcher : public runtime::Model {
   core::CondVar wake_;
   BatchQueue queue_ ABSL_GUARDED_BY(mutex_);
   std::optional<AdaptiveBatchPolicy> policy_ ABSL_GUARDED_BY(mutex_);
+  std::chrono::nanoseconds objective_{0};  // set once, in the constructor
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::vector<std::thread> workers_;
 };
