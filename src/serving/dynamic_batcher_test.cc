@@ -289,5 +289,46 @@ TEST(DynamicBatcherTest, ExpiredRequestsLeaveTheInFlightCount) {
   EXPECT_EQ(signals.Now(), std::make_tuple(size_t{0}, 0, 0));
 }
 
+// A model whose every batch takes 10 ms.
+class SleepingModel : public runtime::Model {
+ public:
+  absl::StatusOr<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return std::vector<core::Tensor>(inputs.begin(), inputs.end());
+  }
+};
+
+// With a 50 ms objective and 10 ms batches of one row, a request may queue
+// behind at most about three others (0.8 · 50 ms planned); the rest of a
+// burst is refused at once, without waiting for the model.
+TEST(DynamicBatcherTest, AdaptiveBatchingRefusesRequestsThatWouldMissTheObjective) {
+  DynamicBatcherOptions options = Options(1, std::chrono::microseconds(0));
+  options.adaptive =
+      AdaptiveBatchOptions{.latency_objective = std::chrono::milliseconds(50), .max_batch_size = 1};
+  DynamicBatcher batcher(std::make_shared<SleepingModel>(), options);
+  ASSERT_TRUE(Submit(batcher, 0).get().ok());  // the cost model's first batch
+  std::vector<std::future<Result>> burst;
+  for (int v = 1; v <= 10; ++v) burst.push_back(Submit(batcher, static_cast<float>(v)));
+  int refused = 0, answered = 0;
+  for (std::future<Result>& r : burst) {  // a refusal is answered at once
+    if (r.wait_for(std::chrono::seconds(0)) != std::future_status::ready) continue;
+    const Result result = r.get();
+    if (result.ok()) {
+      ++answered;  // admitted, and already run: a very slow test machine
+      continue;
+    }
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_NE(result.status().message().find("latency objective"), std::string_view::npos)
+        << result.status();
+    ++refused;
+  }
+  for (std::future<Result>& r : burst) {
+    if (r.valid()) answered += r.get().ok() ? 1 : 0;
+  }
+  EXPECT_GE(refused, 5);
+  EXPECT_GE(answered, 1);
+  EXPECT_EQ(refused + answered, 10);
+}
+
 }  // namespace
 }  // namespace strata::serving
