@@ -12,6 +12,11 @@ using std::chrono::nanoseconds;
 // the fit follows a model whose cost changes (another model loads, the
 // machine gets busy) within some tens of batches.
 constexpr double kFitDecay = 0.95;
+// The least variance of the batch sizes (rows², weighted) that fits a
+// slope: below it the recent batches had about one size, and two size
+// groups of which one is stale would fix the slope for ever (a least-squares
+// line passes through both, whatever their weights).
+constexpr double kMinRowVariance = 1.0;
 // The weight of the newest gap between arrivals in their running mean.
 constexpr double kGapWeight = 1.0 / 16;
 // Clipper's multiplicative backoff: a batch over its budget cuts the limit
@@ -61,6 +66,12 @@ double AdaptiveBatchPolicy::FreeInNs(Clock::time_point now) const {
 
 Admission AdaptiveBatchPolicy::Admit(Clock::time_point now, int64_t rows) const {
   if (s0_ == 0) return {};
+  // One that would run at once is admitted whatever its prediction: refusing
+  // it helps no one, and runs keep the cost model current (a fit spoiled by
+  // one slow warm-up batch would otherwise refuse every request for ever).
+  const bool runs_at_once =
+      queued_rows_ == 0 && static_cast<int>(running_ends_.size()) < std::max(1, options_.instances);
+  if (runs_at_once) return {true, *PredictedRun(std::max<int64_t>(1, rows))};
   // The rows ahead and this request's run in batches of the current size,
   // `instances` batches at a time, after the first instance frees up.
   const int64_t size = limits_.max_batch_size;
@@ -99,10 +110,10 @@ void AdaptiveBatchPolicy::OnBatch(const BatchObservation& batch) {
 std::optional<nanoseconds> AdaptiveBatchPolicy::PredictedRun(int64_t rows) const {
   if (s0_ == 0) return std::nullopt;
   const double n = static_cast<double>(rows);
-  double b = sc_ / sn_;  // proportional: all batches had one size
+  double b = sc_ / sn_;  // proportional: the batches had about one size
   double a = 0;
   const double spread = s0_ * snn_ - sn_ * sn_;
-  if (spread > 1e-6 * s0_ * snn_) {
+  if (spread > kMinRowVariance * s0_ * s0_) {
     const double slope = (s0_ * snc_ - sn_ * sc_) / spread;
     if (slope > 0) {
       b = slope;

@@ -18,7 +18,8 @@
 //   the batches for the rows queued ahead of it and its own, plus the queue
 //   delay) exceeds the planned share of the objective is refused at once
 //   (RESOURCE_EXHAUSTED, HTTP 429), so the requests admitted keep the
-//   objective however many clients send. Without shedding, a closed loop of
+//   objective however many clients send. A request that would run at once
+//   (nothing queued, an instance free) is always admitted. Without shedding, a closed loop of
 //   c clients on a model that does t requests per second waits c / t by
 //   Little's law, whatever the batch size.
 // The queue delay adapts to the arrival rate: the time the next rows of a
@@ -70,7 +71,8 @@ class AdaptiveBatchPolicy {
   explicit AdaptiveBatchPolicy(AdaptiveBatchOptions options);
 
   // Whether a request of `rows` rows arriving at `now` is predicted to meet
-  // the objective. Admits everything until the first batch has run.
+  // the objective. Admits everything until the first batch has run, and a
+  // request that would run at once (nothing queued, an instance free).
   Admission Admit(Clock::time_point now, int64_t rows) const;
   // A request of `rows` rows joined the queue at `now`.
   void OnArrival(Clock::time_point now, int64_t rows);

@@ -128,6 +128,26 @@ TEST(AdaptiveBatchPolicyTest, AdmitsEverythingBeforeTheFirstBatch) {
   EXPECT_EQ(policy.queued_rows(), 1000);
 }
 
+// A slow first batch (a cold model) predicts every request over the
+// objective; a request that would run at once is still admitted, and the
+// batches it runs bring the fit back, so requests queue again.
+TEST(AdaptiveBatchPolicyTest, RecoversFromASlowFirstBatch) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 64);
+  policy.OnBatch({8, std::chrono::milliseconds(500)});
+  Clock::time_point now{};
+  EXPECT_TRUE(policy.Admit(now, 1).admit);  // idle: runs at once
+  policy.OnArrival(now, 1);
+  EXPECT_FALSE(policy.Admit(now, 1).admit);  // would queue behind a 60 ms prediction
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(policy.Admit(now, 1).admit || policy.queued_rows() > 0);
+    policy.OnStart(now, 1);
+    now += CostModel{}(1);
+    policy.OnBatch({1, CostModel{}(1)});
+    policy.OnArrival(now, 1);
+  }
+  EXPECT_TRUE(policy.Admit(now, 1).admit);
+}
+
 // Converged at ~60 rows per 2 ms batch (CostModel, objective 5 ms): a
 // request may wait for the running batch and one more of rows queued ahead;
 // beyond that it would miss the objective and is refused.
