@@ -100,6 +100,16 @@ def inprocess_us(binary, model_dir, repeats):
     return {n: report.median(v) for n, v in by_rows.items()}
 
 
+def check_objective(repo, objective_us):
+    """Exits unless the repository's mlp1k_adaptive has `objective_us` (a reused
+    --models-dir may have been written with another)."""
+    with open(os.path.join(repo, "models", "mlp1k_adaptive", "config.yaml")) as f:
+        text = f.read()
+    if f"latency_objective_us: {objective_us}\n" not in text:
+        sys.exit(f"{repo}: mlp1k_adaptive's latency_objective_us is not {objective_us}; write "
+                 f"the repository with make_bench_models.py --objective-us {objective_us}")
+
+
 def closed_phase(s, repo, args, out):
     closed = {m: [] for m in MODELS}
     for rep in range(args.repeats):
@@ -158,6 +168,7 @@ def main():
     started, out, repo, binary, info = report.begin(
         args, "batching-bench",
         ["--delay-us", str(args.delay_us), "--objective-us", str(args.objective_us)])
+    check_objective(repo, args.objective_us)
     info["load_start"] = machine.uptime()
     inproc = inprocess_us(models.find_model_call_bench(args.model_call_bench),
                           os.path.join(repo, "models", "mlp1k"), 1)

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Fetch OpenBLAS for bench/batching_bench.py --blas openblas, without installing anything
-# system-wide.
+# Fetch OpenBLAS for bench/lib/servers.py openblas_env (a machine without the libopenblas0-pthread
+# that scripts/install-deps.sh installs), without installing anything system-wide.
 #
 #   bench/fetch_openblas.sh [DEST]   (default: ${XDG_CACHE_HOME:-~/.cache}/strata-bench/openblas)
 #
