@@ -58,6 +58,14 @@ def make_repository():
     with open(os.path.join(adaptive, "config.yaml"), "w") as f:
         f.write(ADAPTIVE_CONFIG)
     os.symlink(os.path.join(EXAMPLES, "digits_mlp", "1"), os.path.join(adaptive, "1"))
+    # The slow model (40 ms a batch) with a 100 ms objective and a queue that
+    # never fills: any 429 is the adaptive batcher's admission.
+    slow_adaptive = os.path.join(models, "slow_adaptive")
+    os.mkdir(slow_adaptive)
+    with open(os.path.join(slow_adaptive, "config.yaml"), "w") as f:
+        f.write(config.replace("max_queue_size: 4\n", "max_queue_size: 64\ndynamic_batching:\n"
+                               "  latency_objective_us: 100000\n"))
+    os.symlink(os.path.join(FIXTURES, "slow", "1"), os.path.join(slow_adaptive, "1"))
     batched = os.path.join(models, "digits_batched")
     os.mkdir(batched)
     with open(os.path.join(batched, "config.yaml"), "w") as f:
@@ -153,7 +161,11 @@ class BatchingMetricsTest(unittest.TestCase):
                 row = (i + k) % 32
                 request = {"inputs": [{"name": "pixels", "datatype": "FP32", "shape": [1, 64],
                                        "data": data[row * 64:(row + 1) * 64]}]}
-                status, body, _ = self.server.infer("digits_adaptive", request, conn=conn)
+                for _ in range(100):  # a 429 (predicted over the objective): retry
+                    status, body, _ = self.server.infer("digits_adaptive", request, conn=conn)
+                    if status != 429:
+                        break
+                    time.sleep(0.005)
                 if status != 200:
                     errors.append((status, body))
                     continue
@@ -207,6 +219,40 @@ class BatchingMetricsTest(unittest.TestCase):
         status, body, _ = self.server.infer("slow", slow_request(-5))
         self.assertEqual(status, 400)
         self.assertIn("timeout", body["error"])
+
+    def test_adaptive_batching_refuses_what_would_miss_the_objective(self):
+        """A burst on a 40 ms model with a 100 ms objective: the requests that
+        would wait for more than about two batches are answered 429 at once,
+        saying why; the admitted ones are answered right; the queue of 64 is
+        never full, so every 429 is the batcher's admission."""
+        status, body, _ = self.server.infer("slow_adaptive", slow_request())  # fits the cost
+        self.assertEqual(status, 200, body)
+        before = parse_metrics(self.metrics())
+        results = []
+        lock = threading.Lock()
+
+        def client(_):
+            status, body, _ = self.server.infer("slow_adaptive", slow_request())
+            with lock:
+                results.append((status, body))
+
+        with ThreadPoolExecutor(12) as pool:
+            list(pool.map(client, range(12)))
+        statuses = sorted(r[0] for r in results)
+        self.assertEqual(set(statuses) - {200, 429}, set(), statuses)
+        self.assertGreaterEqual(statuses.count(429), 4, statuses)
+        self.assertGreaterEqual(statuses.count(200), 1, statuses)
+        for status, body in results:
+            if status == 429:
+                self.assertIn("latency objective of 100000 µs", body["error"])
+            else:
+                self.assertEqual(body["outputs"][0]["data"], [2, 4, 6, 8])
+        after = parse_metrics(self.metrics())
+        self.assertEqual(
+            metric(after, "strata_inference_requests_total", model="slow_adaptive",
+                   outcome="rejected")
+            - metric(before, "strata_inference_requests_total", model="slow_adaptive",
+                     outcome="rejected"), statuses.count(429))
 
     def test_full_queue_is_429_with_retry_after_and_health_keeps_answering(self):
         before = parse_metrics(self.metrics())
