@@ -18,7 +18,11 @@
 //   the batches for the rows queued ahead of it and its own, plus the queue
 //   delay) exceeds the planned share of the objective is refused at once
 //   (RESOURCE_EXHAUSTED, HTTP 429), so the requests admitted keep the
-//   objective however many clients send. A request that would run at once
+//   objective however many clients send. The prediction is checked against
+//   what the batches' oldest requests saw (queue wait + run): each that took
+//   longer than planned makes admission 25% stricter (time the predictions
+//   leave out: waking a worker on a busy machine), each within it 2% less
+//   strict again. A request that would run at once
 //   (nothing queued, an instance free) is always admitted. Without shedding, a closed loop of
 //   c clients on a model that does t requests per second waits c / t by
 //   Little's law, whatever the batch size.
@@ -52,10 +56,12 @@ struct BatchLimits {
   std::chrono::nanoseconds max_queue_delay{0};
 };
 
-// One batch as it ran: its rows and how long it took to run.
+// One batch as it ran: its rows, how long it took to run, and how long its
+// oldest request had waited in the queue.
 struct BatchObservation {
   int64_t rows = 1;
   std::chrono::nanoseconds run{0};
+  std::chrono::nanoseconds oldest_wait{0};
 };
 
 // Whether a request may join the queue, and the latency predicted for it.
@@ -88,6 +94,8 @@ class AdaptiveBatchPolicy {
   std::optional<std::chrono::nanoseconds> PredictedRun(int64_t rows) const;
   // The AIMD limit on the batch size.
   int64_t aimd_limit() const { return aimd_limit_; }
+  // How much admission inflates its predictions (>= 1).
+  double admission_scale() const { return admission_scale_; }
   // Rows admitted and not yet started.
   int64_t queued_rows() const { return queued_rows_; }
 
@@ -109,6 +117,7 @@ class AdaptiveBatchPolicy {
   std::optional<Clock::time_point> last_arrival_;
   int64_t aimd_limit_ = 1;
   int64_t queued_rows_ = 0;
+  double admission_scale_ = 1.0;
   // When the running batches are predicted to end, earliest first; a
   // finished batch removes the earliest (batches started earlier end first).
   std::vector<Clock::time_point> running_ends_;

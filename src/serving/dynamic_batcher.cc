@@ -196,7 +196,8 @@ void DynamicBatcher::RunBatch(std::vector<QueuedRequest> batch) {
   phases.infer = infer_done - input_done;
   phases.output = Clock::now() - infer_done;
   if (hooks_.on_batch) hooks_.on_batch(phases);
-  Adapt({phases.rows, std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start)});
+  Adapt({phases.rows, std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start),
+         std::chrono::duration_cast<std::chrono::nanoseconds>(start - batch[0].enqueued)});
   if (hooks_.on_running) hooks_.on_running(-1);
   Left(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
