@@ -32,6 +32,9 @@ constexpr double kPlannedShare = 0.8;
 constexpr double kTighten = 1.25;
 constexpr double kRelax = 0.98;
 constexpr double kMaxAdmissionScale = 8.0;
+// The share of its time the batcher may be busy at the batch size the queue
+// delay waits for: the rest absorbs bursts.
+constexpr double kKeepUpShare = 0.8;
 // Under load a request waits for the batch ahead of it, then runs in its
 // own: about two batches' run time.
 constexpr double kBatchesPerLatency = 2.0;
@@ -119,20 +122,22 @@ void AdaptiveBatchPolicy::OnBatch(const BatchObservation& batch) {
   Recompute();
 }
 
-std::optional<nanoseconds> AdaptiveBatchPolicy::PredictedRun(int64_t rows) const {
+std::optional<AdaptiveBatchPolicy::CostFit> AdaptiveBatchPolicy::Fit() const {
   if (s0_ == 0) return std::nullopt;
-  const double n = static_cast<double>(rows);
-  double b = sc_ / sn_;  // proportional: the batches had about one size
-  double a = 0;
+  CostFit fit{0, sc_ / sn_};  // proportional: the batches had about one size
   const double spread = s0_ * snn_ - sn_ * sn_;
   if (spread > kMinRowVariance * s0_ * s0_) {
     const double slope = (s0_ * snc_ - sn_ * sc_) / spread;
-    if (slope > 0) {
-      b = slope;
-      a = std::max(0.0, (sc_ - b * sn_) / s0_);
-    }
+    if (slope > 0) fit = {std::max(0.0, (sc_ - slope * sn_) / s0_), slope};
   }
-  return nanoseconds(static_cast<int64_t>(std::llround(a + b * n)));
+  return fit;
+}
+
+std::optional<nanoseconds> AdaptiveBatchPolicy::PredictedRun(int64_t rows) const {
+  const std::optional<CostFit> fit = Fit();
+  if (!fit) return std::nullopt;
+  return nanoseconds(
+      static_cast<int64_t>(std::llround(fit->fixed + fit->per_row * static_cast<double>(rows))));
 }
 
 double AdaptiveBatchPolicy::BatchBudgetNs() const {
@@ -154,13 +159,24 @@ int64_t AdaptiveBatchPolicy::LargestFitting() const {
   return low;
 }
 
+int64_t AdaptiveBatchPolicy::RowsToKeepUp(int64_t rows) const {
+  // n rows arrive in n·gap and run in fixed + per_row·n: the batcher keeps
+  // up (at kKeepUpShare busy) from n = fixed / (share·gap - per_row).
+  const std::optional<CostFit> fit = Fit();
+  const double spare = kKeepUpShare * row_gap_ns_ - fit->per_row;
+  if (spare <= 0) return rows;  // not even the largest batch keeps up
+  return std::clamp<int64_t>(static_cast<int64_t>(std::ceil(fit->fixed / spare)), 1, rows);
+}
+
 nanoseconds AdaptiveBatchPolicy::DelayFor(int64_t rows) const {
   const std::optional<nanoseconds> run = PredictedRun(rows);
   if (!run || row_gap_ns_ <= 0 || rows <= 1) return nanoseconds(0);
   const double left = kPlannedShare * static_cast<double>(options_.latency_objective.count()) -
                       kBatchesPerLatency * static_cast<double>(run->count());
   if (row_gap_ns_ > left) return nanoseconds(0);  // no more rows expected in time
-  const double fill = row_gap_ns_ * static_cast<double>(rows - 1);
+  // Wait only for the rows the arrival rate needs in a batch, not a full one:
+  // at a low rate a longer wait spends the objective and gains nothing.
+  const double fill = row_gap_ns_ * static_cast<double>(RowsToKeepUp(rows) - 1);
   return nanoseconds(static_cast<int64_t>(std::min(fill, left)));
 }
 

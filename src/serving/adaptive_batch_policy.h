@@ -26,8 +26,9 @@
 //   (nothing queued, an instance free) is always admitted. Without shedding, a closed loop of
 //   c clients on a model that does t requests per second waits c / t by
 //   Little's law, whatever the batch size.
-// The queue delay adapts to the arrival rate: the time the next rows of a
-// full batch are expected to take to arrive, but no longer than what the
+// The queue delay adapts to the arrival rate: the time the rows of the
+// smallest batch that keeps up with the arrivals (running at most 80% of the
+// time) are expected to take to arrive, but no longer than what the
 // objective leaves after the run, and zero when not even one more request is
 // expected in time (a lone request is not held back for nothing).
 //
@@ -100,6 +101,14 @@ class AdaptiveBatchPolicy {
   int64_t queued_rows() const { return queued_rows_; }
 
  private:
+  // The fitted run time of a batch: fixed + per_row·rows (ns).
+  struct CostFit {
+    double fixed = 0, per_row = 0;
+  };
+  std::optional<CostFit> Fit() const;
+  // The smallest batch (at most `rows`) that keeps up with the arrivals.
+  // REQUIRES: the fit exists.
+  int64_t RowsToKeepUp(int64_t rows) const;
   void Recompute();
   // The run time one batch may take: its share of the objective.
   double BatchBudgetNs() const;

@@ -328,5 +328,24 @@ TEST(AdaptiveBatchPolicyTest, WaitsToFillTheBatchWhenRequestsArriveFast) {
             microseconds(5000));
 }
 
+// At 10k rows/s a batch of 4 keeps up (200 + 30·4 µs to run, 400 µs to
+// arrive, at 80% busy): the delay waits for about 4 rows, not for the
+// 128-row batch the objective would allow.
+TEST(AdaptiveBatchPolicyTest, WaitsOnlyForTheRowsTheArrivalRateNeeds) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(20000), 128);
+  RunSaturated(policy, CostModel{}, 400);
+  for (int64_t rows = 1; rows <= 128; rows *= 2) policy.OnBatch({rows, CostModel{}(rows)});
+  ASSERT_EQ(policy.limits().max_batch_size, 128);
+  Clock::time_point now{};
+  for (int i = 0; i < 100; ++i) policy.OnArrival(now += microseconds(100), 1);
+  EXPECT_GE(policy.limits().max_queue_delay, microseconds(250));
+  EXPECT_LE(policy.limits().max_queue_delay, microseconds(400));
+  // Twice the rate: 20 rows keep up (800 µs to run, 1 ms to arrive); the
+  // wait is the 19 gaps after the first.
+  for (int i = 0; i < 100; ++i) policy.OnArrival(now += microseconds(50), 1);
+  EXPECT_GE(policy.limits().max_queue_delay, microseconds(900));
+  EXPECT_LE(policy.limits().max_queue_delay, microseconds(1000));
+}
+
 }  // namespace
 }  // namespace strata::serving
