@@ -27,6 +27,8 @@ nginx's fixed response at the same connections (the HTTP floor) in the same run.
       [--rows 1] [--plans dynamic,hybrid,ceiling,static,dynamic_xgb,hybrid_xgb] [--skip-setup]
       [--out build/bench/hybrid_keyonly]
 
+The setup runs examples/purchase/run.sh: it needs the binding built (target
+strata_features_python, in build/release/python) or STRATA_PYTHON naming its directory.
 Loopback only, every run bounded by -d; with --seconds 4 --repeats 2 and the six plans about
 1 minute of load plus the example's setup (~1.5 min; --skip-setup reuses it).
 """
