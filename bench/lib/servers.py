@@ -389,23 +389,31 @@ def nginx(out, body=FLOOR_BODY, workers=None, label="nginx"):
 
 
 class Redis(Server):
-    """redis-server on a free loopback port, without persistence."""
+    """redis-server on a free loopback port, without persistence; with `unix_socket` (a path)
+    it listens there too (`redis_unix_url`)."""
 
-    def __init__(self, out, label="redis"):
+    def __init__(self, out, label="redis", unix_socket=None):
         from . import need
         need("redis-server")
         port = free_port()
-        super().__init__(label, ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                                 "--save", "", "--appendonly", "no", "--loglevel", "warning"],
-                         port, out, ready_path=None)
+        cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--loglevel", "warning"]
+        if unix_socket:
+            cmd += ["--unixsocket", unix_socket, "--unixsocketperm", "700"]
+        self.unix_socket = unix_socket
+        super().__init__(label, cmd, port, out, ready_path=None)
 
     @property
     def redis_url(self):
         return f"redis://127.0.0.1:{self.port}"
 
+    @property
+    def redis_unix_url(self):
+        return f"unix://{self.unix_socket}"
 
-def redis(out, label="redis"):
-    return Redis(out, label)
+
+def redis(out, label="redis", unix_socket=None):
+    return Redis(out, label, unix_socket)
 
 
 HAPROXY_CONFIG = """global

@@ -45,7 +45,8 @@ struct StoreChoice {
 
 void AddStoreOptions(CLI::App& command, StoreChoice& store) {
   auto* tables = command.add_option("--tables", store.tables, "RocksDB tables directory");
-  auto* redis = command.add_option("--redis", store.redis, "Redis server, redis://host:port");
+  auto* redis = command.add_option("--redis", store.redis,
+                                   "Redis server, redis://host:port or unix:///path/to.sock");
   tables->excludes(redis);
 }
 

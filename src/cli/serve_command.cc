@@ -807,7 +807,9 @@ void AddTableStoreServeFlags(CLI::App& serve, ServeFlags& flags) {
                    "<repository>/tables)");
   serve
       .add_option("--redis", flags.tables.redis,
-                  "Redis server for endpoints whose table is in Redis (store: redis)")
+                  "Redis server for endpoints whose table is in Redis (store: redis): "
+                  "redis://host:port[/db], or unix:///path/to.sock[?db=N] for a Redis on "
+                  "this machine (a shorter round trip)")
       ->capture_default_str();
   serve
       .add_option("--redis-timeout-ms", flags.tables.redis_timeout_ms,

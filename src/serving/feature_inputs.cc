@@ -30,31 +30,39 @@ std::string_view Expected(ValueType type) {
   return "";
 }
 
-// Converts every element of `t` to a value of `type`; error when `t`'s
-// datatype cannot hold one.
-absl::StatusOr<std::vector<FeatureValue>> Elements(const core::Tensor& t, ValueType type) {
+// The elements of `t` at `rows` (indices, in order) as values of `type`:
+// only those rows are converted (a hybrid request sends the model a few of
+// its rows, or none). Error when `t`'s datatype cannot hold a value of
+// `type`, or when `t` has no element at one of `rows`.
+absl::StatusOr<std::vector<FeatureValue>> Elements(const core::Tensor& t, ValueType type,
+                                                   std::span<const size_t> rows) {
   std::vector<FeatureValue> values;
+  values.reserve(rows.size());
   bool fits = true;
+  size_t count = 0;
   absl::Status status = core::VisitDataType(t.dtype, [&](auto tag) -> absl::Status {
     using Tag = decltype(tag);
     if constexpr (Tag::kIsBytes) {
       if (type != ValueType::kString) return fits = false, absl::OkStatus();
       std::vector<std::string_view> elements;
       if (absl::Status s = core::SplitBytesElements(t.data, elements); !s.ok()) return s;
-      for (std::string_view e : elements) values.emplace_back(std::string(e));
-    } else if constexpr (Tag::kIsInteger) {
-      if (type == ValueType::kString) return fits = false, absl::OkStatus();
-      for (auto v : t.template As<typename Tag::Element>()) {
-        if (type == ValueType::kInt64) {
-          values.emplace_back(static_cast<int64_t>(v));
-        } else {
-          values.emplace_back(static_cast<double>(v));
-        }
+      count = elements.size();
+      for (size_t r : rows) {
+        if (r < count) values.emplace_back(std::string(elements[r]));
       }
-    } else if constexpr (Tag::kIsFloat) {
-      if (type != ValueType::kFloat64) return fits = false, absl::OkStatus();
-      for (auto v : t.template As<typename Tag::Element>()) {
-        values.emplace_back(static_cast<double>(v));
+    } else if constexpr (Tag::kIsInteger || Tag::kIsFloat) {
+      if (type == ValueType::kString || (Tag::kIsFloat && type != ValueType::kFloat64)) {
+        return fits = false, absl::OkStatus();
+      }
+      const auto elements = t.template As<typename Tag::Element>();
+      count = elements.size();
+      for (size_t r : rows) {
+        if (r >= count) continue;
+        if (type == ValueType::kInt64) {
+          values.emplace_back(static_cast<int64_t>(elements[r]));
+        } else {
+          values.emplace_back(static_cast<double>(elements[r]));
+        }
       }
     } else {
       fits = false;
@@ -65,6 +73,9 @@ absl::StatusOr<std::vector<FeatureValue>> Elements(const core::Tensor& t, ValueT
   if (!fits) {
     return absl::InvalidArgumentError(fmt::format("input '{}' must be {}, got {}", t.name,
                                                   Expected(type), core::DataTypeName(t.dtype)));
+  }
+  if (values.size() != rows.size()) {
+    return absl::InvalidArgumentError(fmt::format("input '{}' has too few values", t.name));
   }
   return values;
 }
@@ -141,19 +152,13 @@ absl::StatusOr<features::RawRows> ReadRawRows(const features::FeaturePipeline& p
     for (size_t s = 0; s < slots.size(); ++s) {
       if (!IsRequestSlot(slots[s]) || slots[s].column != input.name) continue;
       known = true;
-      absl::StatusOr<std::vector<FeatureValue>> values = Elements(input, slots[s].type);
+      absl::StatusOr<std::vector<FeatureValue>> values = Elements(input, slots[s].type, rows);
       if (!values.ok()) {
         return absl::Status(
             values.status().code(),
             fmt::format("model '{}': {}", model, std::string(values.status().message())));
       }
-      for (size_t r = 0; r < rows.size(); ++r) {
-        if (rows[r] >= values->size()) {
-          return absl::InvalidArgumentError(
-              fmt::format("model '{}': input '{}' has too few values", model, input.name));
-        }
-        raw.At(r, s) = (*values)[rows[r]];
-      }
+      for (size_t r = 0; r < rows.size(); ++r) raw.At(r, s) = std::move((*values)[r]);
       filled[s] = true;
     }
     if (!known) {

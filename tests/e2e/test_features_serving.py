@@ -8,8 +8,9 @@ while the previous version serves on; feature tables in RocksDB and in a real
 Redis (concurrent requests' lookups share MGETs and each gets its own rows),
 which is stopped (kill -STOP) under load: feature requests degrade to
 imputed answers within their deadline, requests to a plain model keep their
-latency, and both recover after kill -CONT. The served-feature log holds
-keyed hashes, never raw keys.
+latency, and both recover after kill -CONT; the same tables over Redis's unix
+socket (unix:///path) answer the golden predictions. The served-feature log
+holds keyed hashes, never raw keys.
 """
 import json
 import os
@@ -358,6 +359,50 @@ class FeaturesOnRedisTest(unittest.TestCase):
         self.assertNotIn("degraded", response.get("parameters", {}))
         self.assertTrue(np.array_equal(output(response, "probability").reshape(-1),
                                        self.fixture.golden.predictions[:10]))
+
+
+class FeaturesOnRedisUnixSocketTest(unittest.TestCase):
+    """Feature tables written and read over Redis's unix socket (unix:///path)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="strata-features-unix-")
+        cls.fixture = PurchaseFixture.build(cls.work, golden_rows=100)
+        cls.socket = os.path.join(cls.work, "redis.sock")
+        cls.redis = RedisServer(["--unixsocket", cls.socket, "--unixsocketperm", "700"])
+        cls.redis.start()
+        for table, source in (("user_stats", "users"), ("product_info", "products")):
+            code, _, err = run_strata(
+                "features", "materialize", "--definition", cls.fixture.definition, "--table",
+                table, "--source", os.path.join(cls.fixture.data, source + ".csv"), "--redis",
+                f"unix://{cls.socket}")
+            if code != 0:
+                raise RuntimeError(err)
+        cls.server = StrataServer(cls.fixture.repository, [
+            "--feature-store", "redis", "--redis", f"unix://{cls.socket}"])
+        cls.server.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.__exit__(None, None, None)
+        cls.redis.stop()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def test_key_only_predictions_over_the_socket_equal_the_golden_ones(self):
+        rows = self.fixture.golden.rows
+        status, response = infer(self.server, MODEL, key_only(rows))
+        self.assertEqual(status, 200, response)
+        self.assertNotIn("degraded", response.get("parameters", {}))
+        self.assertTrue(np.array_equal(output(response, "probability").reshape(-1),
+                                       self.fixture.golden.predictions[:len(rows)]))
+
+    def test_a_relative_socket_path_is_refused_naming_the_form(self):
+        code, out, err = run_strata(
+            "features", "materialize", "--definition", self.fixture.definition, "--table",
+            "user_stats", "--source", os.path.join(self.fixture.data, "users.csv"), "--redis",
+            "unix://redis.sock")
+        self.assertNotEqual(code, 0)
+        self.assertIn("not an absolute path (unix:///path/to.sock)", out + err)
 
 
 if __name__ == "__main__":

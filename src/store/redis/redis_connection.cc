@@ -22,26 +22,54 @@ std::vector<const char*> Pointers(const std::vector<std::string_view>& args,
   return pointers;
 }
 
+absl::StatusOr<int> ParseNumber(std::string_view text, std::string_view what) {
+  int value = 0;
+  auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (err != std::errc() || end != text.data() + text.size() || text.empty()) {
+    return absl::InvalidArgumentError(fmt::format("Redis {} '{}' is not a number", what, text));
+  }
+  return value;
+}
+
+// "unix:///path/to.sock[?db=N]" without its scheme.
+absl::StatusOr<RedisAddress> ParseUnix(std::string_view rest) {
+  RedisAddress address;
+  if (const size_t query = rest.find('?'); query != std::string_view::npos) {
+    std::string_view option = rest.substr(query + 1);
+    if (!option.starts_with("db=")) {
+      return absl::InvalidArgumentError(
+          fmt::format("Redis unix URL option '{}' is not db=N", option));
+    }
+    absl::StatusOr<int> db = ParseNumber(option.substr(3), "database");
+    if (!db.ok()) return db.status();
+    address.db = *db;
+    rest = rest.substr(0, query);
+  }
+  if (!rest.starts_with('/')) {
+    return absl::InvalidArgumentError(
+        fmt::format("Redis unix socket '{}' is not an absolute path (unix:///path/to.sock)", rest));
+  }
+  address.unix_socket = std::string(rest);
+  return address;
+}
+
 }  // namespace
 
 absl::StatusOr<RedisAddress> RedisAddress::Parse(std::string_view url) {
+  if (url.starts_with("unix://")) return ParseUnix(url.substr(7));
   RedisAddress address;
   if (url.starts_with("redis://")) url.remove_prefix(8);
   if (const size_t slash = url.find('/'); slash != std::string_view::npos) {
-    const std::string_view db = url.substr(slash + 1);
-    auto [end, err] = std::from_chars(db.data(), db.data() + db.size(), address.db);
-    if (err != std::errc() || end != db.data() + db.size()) {
-      return absl::InvalidArgumentError(fmt::format("Redis database '{}' is not a number", db));
-    }
+    absl::StatusOr<int> db = ParseNumber(url.substr(slash + 1), "database");
+    if (!db.ok()) return db.status();
+    address.db = *db;
     url = url.substr(0, slash);
   }
   const size_t colon = url.rfind(':');
   if (colon != std::string_view::npos) {
-    const std::string_view port = url.substr(colon + 1);
-    auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), address.port);
-    if (err != std::errc() || end != port.data() + port.size()) {
-      return absl::InvalidArgumentError(fmt::format("Redis port '{}' is not a number", port));
-    }
+    absl::StatusOr<int> port = ParseNumber(url.substr(colon + 1), "port");
+    if (!port.ok()) return port.status();
+    address.port = *port;
     url = url.substr(0, colon);
   }
   if (!url.empty()) address.host = std::string(url);
@@ -49,6 +77,10 @@ absl::StatusOr<RedisAddress> RedisAddress::Parse(std::string_view url) {
 }
 
 std::string RedisAddress::ToString() const {
+  if (!unix_socket.empty()) {
+    return db == 0 ? fmt::format("unix://{}", unix_socket)
+                   : fmt::format("unix://{}?db={}", unix_socket, db);
+  }
   return db == 0 ? fmt::format("redis://{}:{}", host, port)
                  : fmt::format("redis://{}:{}/{}", host, port, db);
 }
@@ -57,7 +89,9 @@ absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
     const RedisAddress& address, std::chrono::milliseconds timeout) {
   const timeval tv{static_cast<time_t>(timeout.count() / 1000),
                    static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
-  redisContext* context = redisConnectWithTimeout(address.host.c_str(), address.port, tv);
+  redisContext* context = address.unix_socket.empty()
+                              ? redisConnectWithTimeout(address.host.c_str(), address.port, tv)
+                              : redisConnectUnixWithTimeout(address.unix_socket.c_str(), tv);
   if (context == nullptr || context->err) {
     const std::string error = context ? context->errstr : "out of memory";
     if (context) redisFree(context);

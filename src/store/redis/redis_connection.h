@@ -24,7 +24,10 @@ struct RedisAddress {
   std::string host = "127.0.0.1";
   int port = 6379;
   int db = 0;
-  // "redis://host:port[/db]" or "host:port".
+  // A unix domain socket instead of host:port when not empty: for a Redis
+  // on the same machine it skips the TCP stack (about half the round trip).
+  std::string unix_socket = {};
+  // "redis://host:port[/db]", "host:port", or "unix:///path/to.sock[?db=N]".
   static absl::StatusOr<RedisAddress> Parse(std::string_view url);
   std::string ToString() const;
 };

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -31,15 +32,32 @@ class RedisServer {
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
     port_ = ntohs(addr.sin_port);
     ::close(fd);
+    socket_ = (std::filesystem::temp_directory_path() /
+               ("strata-redis-test-" + std::to_string(::getpid()) + "-" + std::to_string(port_) +
+                ".sock"))
+                  .string();
     Start();
   }
   ~RedisServer() { Stop(); }
 
   void Start() {
     const std::string port = std::to_string(port_);
-    const char* argv[] = {"redis-server", "--port",     port.c_str(), "--bind",
-                          "127.0.0.1",    "--save",     "",           "--appendonly",
-                          "no",           "--loglevel", "warning",    nullptr};
+    const char* argv[] = {"redis-server",
+                          "--port",
+                          port.c_str(),
+                          "--bind",
+                          "127.0.0.1",
+                          "--unixsocket",
+                          socket_.c_str(),
+                          "--unixsocketperm",
+                          "700",
+                          "--save",
+                          "",
+                          "--appendonly",
+                          "no",
+                          "--loglevel",
+                          "warning",
+                          nullptr};
     ASSERT_EQ(
         ::posix_spawnp(&pid_, "redis-server", nullptr, nullptr, const_cast<char**>(argv), environ),
         0);
@@ -58,9 +76,11 @@ class RedisServer {
     pid_ = 0;
   }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  std::string unix_url() const { return "unix://" + socket_; }
 
  private:
   int port_ = 0;
+  std::string socket_;
   pid_t pid_ = 0;
 };
 
@@ -219,6 +239,52 @@ TEST_F(RedisTableStoreTest, AsyncLookupsFailUnavailableWhileRedisIsDownAndRecove
   absl::StatusOr<LookupResult> back = LookUpAsync(*table, {Key(1), Key(2)});
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->found, (std::vector<uint8_t>{0, 0}));
+}
+
+TEST(RedisAddress, ParsesTcpAndUnixSocketUrls) {
+  absl::StatusOr<RedisAddress> tcp = RedisAddress::Parse("redis://10.0.0.2:6380/3");
+  ASSERT_TRUE(tcp.ok()) << tcp.status();
+  EXPECT_EQ(tcp->host, "10.0.0.2");
+  EXPECT_EQ(tcp->port, 6380);
+  EXPECT_EQ(tcp->db, 3);
+  EXPECT_TRUE(tcp->unix_socket.empty());
+  absl::StatusOr<RedisAddress> unix = RedisAddress::Parse("unix:///run/redis/redis.sock?db=2");
+  ASSERT_TRUE(unix.ok()) << unix.status();
+  EXPECT_EQ(unix->unix_socket, "/run/redis/redis.sock");
+  EXPECT_EQ(unix->db, 2);
+  EXPECT_EQ(unix->ToString(), "unix:///run/redis/redis.sock?db=2");
+  EXPECT_EQ(RedisAddress::Parse("unix:///tmp/r.sock")->ToString(), "unix:///tmp/r.sock");
+}
+
+TEST(RedisAddress, RefusesARelativeSocketPathAndUnknownOptions) {
+  absl::StatusOr<RedisAddress> relative = RedisAddress::Parse("unix://redis.sock");
+  EXPECT_EQ(relative.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(relative.status().message().find("absolute path"), std::string_view::npos);
+  EXPECT_FALSE(RedisAddress::Parse("unix:///tmp/r.sock?timeout=3").ok());
+  EXPECT_FALSE(RedisAddress::Parse("unix:///tmp/r.sock?db=x").ok());
+  EXPECT_FALSE(RedisAddress::Parse("redis://host:").ok());
+}
+
+TEST(RedisAddress, AMissingSocketIsUnavailableNamingIt) {
+  auto c = RedisConnection::Connect(*RedisAddress::Parse("unix:///nonexistent/strata.sock"),
+                                    std::chrono::milliseconds(200));
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(c.status().message().find("unix:///nonexistent/strata.sock"), std::string_view::npos);
+}
+
+TEST_F(RedisTableStoreTest, AStoreOverTheUnixSocketReadsWhatTcpWrote) {
+  Build(20, 'a');
+  auto over_unix = RedisTableStore::Create({.url = server_.unix_url()});
+  ASSERT_TRUE(over_unix.ok()) << over_unix.status();
+  EXPECT_EQ((*over_unix)->location(), server_.unix_url());
+  auto table = (*over_unix)->Open("t", 1);
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ((*table)->MultiGet(std::vector<std::string>{Key(3), Key(20)})->found,
+            (std::vector<uint8_t>{1, 0}));
+  absl::StatusOr<LookupResult> async = LookUpAsync(**table, {Key(19), Key(21), Key(0)});
+  ASSERT_TRUE(async.ok()) << async.status();
+  EXPECT_EQ(async->found, (std::vector<uint8_t>{1, 0, 1}));
+  EXPECT_EQ(async->values[2], "aaaa");
 }
 
 TEST(RedisLookupPipeline, AFullQueueRefusesAtOnceAndAStoppedOneToo) {
