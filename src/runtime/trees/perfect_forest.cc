@@ -24,6 +24,18 @@ struct TreeSlots {
 // above the bottom fills every bottom slot below it, and the padding splits
 // above those slots (feature 0, threshold 0) lead to the same value whichever
 // way they go.
+absl::Status CheckMissingValuesFit(const TreeEnsemble& ensemble) {
+  for (const TreeNode& node : ensemble.nodes) {
+    if (node.left >= 0 && (node.feature & TreeNode::kDefaultLeft) != 0 &&
+        !(node.value > -__builtin_inff())) {
+      return absl::FailedPreconditionError(fmt::format(
+          "a split sending missing values left has threshold {}, which -inf cannot stand for",
+          node.value));
+    }
+  }
+  return absl::OkStatus();
+}
+
 void Fill(const std::vector<TreeNode>& nodes, int32_t node, int64_t k, int32_t level,
           const TreeSlots& slots, PerfectForest& forest) {
   const TreeNode& source = nodes[static_cast<size_t>(node)];
@@ -32,19 +44,38 @@ void Fill(const std::vector<TreeNode>& nodes, int32_t node, int64_t k, int32_t l
     return;
   }
   if (source.left < 0) {
-    forest.features[slots.Node(k)] = 0;
-    forest.thresholds[slots.Node(k)] = 0;
+    forest.nodes[slots.Node(k)] = {0, 0};
     Fill(nodes, node, 2 * k + 1, level + 1, slots, forest);
     Fill(nodes, node, 2 * k + 2, level + 1, slots, forest);
     return;
   }
-  forest.features[slots.Node(k)] = source.feature;
-  forest.thresholds[slots.Node(k)] = source.value;
+  const uint32_t feature = source.feature & TreeNode::kFeatureMask;
+  const bool default_left = (source.feature & TreeNode::kDefaultLeft) != 0;
+  forest.nodes[slots.Node(k)] = {
+      default_left ? feature : feature + static_cast<uint32_t>(forest.num_features), source.value};
   Fill(nodes, source.left, 2 * k + 1, level + 1, slots, forest);
   Fill(nodes, source.left + 1, 2 * k + 2, level + 1, slots, forest);
 }
 
 }  // namespace
+
+void PerfectForest::AddLeaves(int32_t q, const int32_t* bottom, float* margins) const {
+  const float* values = leaves.data() + static_cast<size_t>(q) * LeavesPerTree() * kLanes;
+  const int32_t first = q * kLanes;
+  const int32_t lanes = std::min(kLanes, num_trees - first);
+  auto leaf = [&](int32_t lane) {
+    return values[static_cast<size_t>(bottom[lane]) * kLanes + static_cast<size_t>(lane)];
+  };
+  if (num_groups == 1) {  // the sum stays in a register
+    float sum = margins[0];
+    for (int32_t lane = 0; lane < lanes; ++lane) sum += leaf(lane);
+    margins[0] = sum;
+    return;
+  }
+  for (int32_t lane = 0; lane < lanes; ++lane) {
+    margins[groups[static_cast<size_t>(first + lane)]] += leaf(lane);
+  }
+}
 
 absl::StatusOr<PerfectForest> BuildPerfectForest(const TreeEnsemble& ensemble) {
   PerfectForest forest;
@@ -54,12 +85,13 @@ absl::StatusOr<PerfectForest> BuildPerfectForest(const TreeEnsemble& ensemble) {
         fmt::format("a tree of depth {} is deeper than the perfect layout's bound {}", forest.depth,
                     PerfectForest::kMaxDepth));
   }
+  if (absl::Status fits = CheckMissingValuesFit(ensemble); !fits.ok()) return fits;
   forest.num_trees = static_cast<int32_t>(ensemble.roots.size());
+  forest.num_features = ensemble.num_features;
   forest.num_groups = ensemble.num_groups;
   forest.groups = ensemble.groups;
   const auto padded = static_cast<size_t>(forest.LaneGroups()) * PerfectForest::kLanes;
-  forest.features.assign(padded * static_cast<size_t>(forest.NodesPerTree()), 0);
-  forest.thresholds.assign(forest.features.size(), 0);
+  forest.nodes.assign(padded * static_cast<size_t>(forest.NodesPerTree()), {0, 0});
   forest.leaves.assign(padded * static_cast<size_t>(forest.LeavesPerTree()), 0);
   for (int32_t tree = 0; tree < forest.num_trees; ++tree) {
     const auto group = static_cast<size_t>(tree / PerfectForest::kLanes);

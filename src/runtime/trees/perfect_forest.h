@@ -5,6 +5,14 @@
 // leaves in their own array indexed by the bottom position. A walk is exactly
 // `depth` steps of `k = 2k + 1 + go_right`, with no test for a leaf.
 //
+// Missing values need no test in the walk: it reads an extended row, the
+// row's `width` values with NaN as -inf, then again with NaN as +inf
+// (ExtendRow()). A split whose missing values go left reads the first copy
+// (-inf < any threshold it holds), one whose missing values go right the
+// second (+inf is never below a threshold), so every step is one compare,
+// `right = !(x < threshold)`, with XGBoost's answer for missing values and
+// for real infinities alike.
+//
 // Trees are interleaved by `kLanes`: node k of the trees 16q .. 16q + 15 sits
 // in 16 adjacent slots, so one row walks 16 trees at once with one vector of
 // indices (and the first level is a plain load). A value type, immutable once
@@ -24,25 +32,44 @@ struct PerfectForest {
   static constexpr int32_t kLanes = 16;    // trees interleaved node by node
   static constexpr int32_t kMaxDepth = 8;  // deeper trees keep the node walk
 
+  struct Node {
+    uint32_t feature;  // index into the extended row
+    float threshold;   // go right when !(x < threshold)
+  };
+
   int32_t depth = 0;
   int32_t num_trees = 0;
   int32_t num_groups = 1;
-  // [tree / kLanes][node][tree % kLanes]; a feature packs kDefaultLeft as
-  // TreeNode does.
-  std::vector<uint32_t> features;
-  std::vector<float> thresholds;
+  int32_t num_features = 0;     // a row's width; the extended row is twice that
+  std::vector<Node> nodes;      // [tree / kLanes][node][tree % kLanes]
   std::vector<float> leaves;    // [tree / kLanes][leaf][tree % kLanes]
   std::vector<int32_t> groups;  // per tree, the output group it adds to
 
   int32_t NodesPerTree() const { return (1 << depth) - 1; }
   int32_t LeavesPerTree() const { return 1 << depth; }
   int32_t LaneGroups() const { return (num_trees + kLanes - 1) / kLanes; }
+
+  // Adds lane group `q`'s leaves at bottom positions `bottom` (one per lane,
+  // 0-based) to one row's margins, tree by tree in model order.
+  void AddLeaves(int32_t q, const int32_t* bottom, float* margins) const;
 };
 
 // Lays `ensemble` out as a PerfectForest. FAILED_PRECONDITION, with the
 // reason, when a tree is deeper than kMaxDepth (the padding would grow as
-// 2^depth).
+// 2^depth) or a split sending missing values left has a threshold of -inf or
+// NaN (its missing values could not be told from -inf).
 absl::StatusOr<PerfectForest> BuildPerfectForest(const TreeEnsemble& ensemble);
+
+// Writes `row` (`width` floats) as the walk reads it into `extended`
+// (2 x width floats): NaN as -inf, then NaN as +inf.
+inline void ExtendRow(const float* row, int64_t width, float* extended) {
+  for (int64_t i = 0; i < width; ++i) {
+    const float x = row[i];
+    const bool missing = x != x;
+    extended[i] = missing ? -__builtin_inff() : x;
+    extended[width + i] = missing ? __builtin_inff() : x;
+  }
+}
 
 }  // namespace strata::runtime::trees
 
