@@ -23,6 +23,8 @@ CASES = [
     ("reg_logistic", "reg:logistic", 0, 25, 3, 0.3),
     ("logitraw", "binary:logitraw", 0, 25, 3, 0.0),
     ("deep", "binary:logistic", 0, 100, 8, 0.05),
+    # deeper than the perfect layout's bound (8): the node walk's case
+    ("deeper", "reg:squarederror", 0, 10, 11, 0.1),
 ]
 
 

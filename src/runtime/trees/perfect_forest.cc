@@ -59,21 +59,17 @@ void Fill(const std::vector<TreeNode>& nodes, int32_t node, int64_t k, int32_t l
 
 }  // namespace
 
-void PerfectForest::AddLeaves(int32_t q, const int32_t* bottom, float* margins) const {
-  const float* values = leaves.data() + static_cast<size_t>(q) * LeavesPerTree() * kLanes;
+void PerfectForest::AddLeaves(int32_t q, const float* values, float* margins) const {
   const int32_t first = q * kLanes;
   const int32_t lanes = std::min(kLanes, num_trees - first);
-  auto leaf = [&](int32_t lane) {
-    return values[static_cast<size_t>(bottom[lane]) * kLanes + static_cast<size_t>(lane)];
-  };
   if (num_groups == 1) {  // the sum stays in a register
     float sum = margins[0];
-    for (int32_t lane = 0; lane < lanes; ++lane) sum += leaf(lane);
+    for (int32_t lane = 0; lane < lanes; ++lane) sum += values[lane];
     margins[0] = sum;
     return;
   }
   for (int32_t lane = 0; lane < lanes; ++lane) {
-    margins[groups[static_cast<size_t>(first + lane)]] += leaf(lane);
+    margins[groups[static_cast<size_t>(first + lane)]] += values[lane];
   }
 }
 

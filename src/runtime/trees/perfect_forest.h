@@ -49,9 +49,9 @@ struct PerfectForest {
   int32_t LeavesPerTree() const { return 1 << depth; }
   int32_t LaneGroups() const { return (num_trees + kLanes - 1) / kLanes; }
 
-  // Adds lane group `q`'s leaves at bottom positions `bottom` (one per lane,
-  // 0-based) to one row's margins, tree by tree in model order.
-  void AddLeaves(int32_t q, const int32_t* bottom, float* margins) const;
+  // Adds lane group `q`'s leaf values (one per lane) to one row's margins,
+  // tree by tree in model order.
+  void AddLeaves(int32_t q, const float* values, float* margins) const;
 };
 
 // Lays `ensemble` out as a PerfectForest. FAILED_PRECONDITION, with the
@@ -64,10 +64,10 @@ absl::StatusOr<PerfectForest> BuildPerfectForest(const TreeEnsemble& ensemble);
 // (2 x width floats): NaN as -inf, then NaN as +inf.
 inline void ExtendRow(const float* row, int64_t width, float* extended) {
   for (int64_t i = 0; i < width; ++i) {
-    const float x = row[i];
-    const bool missing = x != x;
-    extended[i] = missing ? -__builtin_inff() : x;
-    extended[width + i] = missing ? __builtin_inff() : x;
+    extended[i] = row[i] != row[i] ? -__builtin_inff() : row[i];
+  }
+  for (int64_t i = 0; i < width; ++i) {
+    extended[width + i] = row[i] != row[i] ? __builtin_inff() : row[i];
   }
 }
 

@@ -54,9 +54,12 @@ STRATA_AVX512 void WalkGroupForRow(const PerfectForest& forest, int32_t q, const
   for (int32_t level = 0; level < forest.depth; ++level) {
     at = Step(at, _mm512_add_epi32(ShiftLeft(at, 4), lanes), nodes, row, _mm512_setzero_si512());
   }
-  alignas(64) int32_t bottom[kLanes];
-  _mm512_store_si512(bottom, _mm512_sub_epi32(at, _mm512_set1_epi32(forest.NodesPerTree())));
-  forest.AddLeaves(q, bottom, margins);
+  const float* leaves =
+      forest.leaves.data() + static_cast<size_t>(q) * forest.LeavesPerTree() * kLanes;
+  const __m512i bottom = _mm512_sub_epi32(at, _mm512_set1_epi32(forest.NodesPerTree()));
+  alignas(64) float values[kLanes];
+  _mm512_store_ps(values, GatherFloats(_mm512_add_epi32(ShiftLeft(bottom, 4), lanes), leaves));
+  forest.AddLeaves(q, values, margins);
 }
 
 // Walks tree `tree` for 16 extended rows, one lane per row (`row_starts`:

@@ -11,11 +11,11 @@ namespace {
 constexpr int32_t kLanes = PerfectForest::kLanes;
 constexpr int32_t kChains = 8;  // trees the portable kernel walks at once
 
-// Walks kChains adjacent trees of one lane group (`nodes`: the first one's
-// node 0) for one extended row, and writes their bottom positions. The
-// chains are independent, so the processor overlaps their loads.
-inline void WalkChains(const PerfectForest::Node* nodes, int32_t depth, const float* row,
-                       int32_t* bottom) {
+// Walks kChains adjacent trees of one lane group (`nodes`, `leaves`: the
+// first one's node 0 and leaf 0) for one extended row, and writes their leaf
+// values. The chains are independent, so the processor overlaps their loads.
+inline void WalkChains(const PerfectForest::Node* nodes, const float* leaves, int32_t depth,
+                       const float* row, float* values) {
   // Each chain's state is its slot, node x kLanes, so a node is one
   // addressing mode away: slot' = 2 x slot + kLanes (+ kLanes going right).
   size_t slot[kChains] = {};
@@ -27,9 +27,10 @@ inline void WalkChains(const PerfectForest::Node* nodes, int32_t depth, const fl
       slot[lane] = 2 * slot[lane] + kLanes + right * kLanes;
     }
   }
-  const auto first_leaf = static_cast<size_t>((1 << depth) - 1);
+  // The bottom slots start at node 2^depth - 1, where the leaves start at 0.
+  const float* bottom = leaves - static_cast<size_t>((1 << depth) - 1) * kLanes;
   for (int32_t lane = 0; lane < kChains; ++lane) {
-    bottom[lane] = static_cast<int32_t>(slot[lane] / kLanes - first_leaf);
+    values[lane] = bottom[slot[lane] + static_cast<size_t>(lane)];
   }
 }
 
@@ -40,14 +41,16 @@ void WalkRowsPortable(const PerfectForest& forest, const float* rows, int64_t co
   const int64_t width = 2 * static_cast<int64_t>(forest.num_features);
   const int64_t groups = forest.num_groups;
   const size_t nodes_per_group = static_cast<size_t>(forest.NodesPerTree()) * kLanes;
+  const size_t leaves_per_group = static_cast<size_t>(forest.LeavesPerTree()) * kLanes;
   for (int32_t q = 0; q < forest.LaneGroups(); ++q) {
     const PerfectForest::Node* nodes = forest.nodes.data() + q * nodes_per_group;
+    const float* leaves = forest.leaves.data() + q * leaves_per_group;
     for (int64_t row = 0; row < count; ++row) {
-      int32_t bottom[kLanes];
+      float values[kLanes];
       for (int32_t chain = 0; chain < kLanes; chain += kChains) {
-        WalkChains(nodes + chain, forest.depth, rows + row * width, bottom + chain);
+        WalkChains(nodes + chain, leaves + chain, forest.depth, rows + row * width, values + chain);
       }
-      forest.AddLeaves(q, bottom, margins + row * groups);
+      forest.AddLeaves(q, values, margins + row * groups);
     }
   }
 }
