@@ -30,18 +30,64 @@ STRATA_AVX512 inline __m512i ShiftLeft(__m512i v, unsigned bits) {
   return _mm512_maskz_slli_epi32(kAllLanes, v, bits);
 }
 
-// One level down for 16 lanes at nodes `at` (node words at `slot` x 2 from
-// `nodes`), reading each lane's value from `rows` at `row_starts` + feature.
-STRATA_AVX512 inline __m512i Step(__m512i at, __m512i slot, const PerfectForest::Node* nodes,
-                                  const float* rows, __m512i row_starts) {
+// The split features and thresholds of 16 nodes.
+struct Splits {
+  __m512i feature;
+  __m512 threshold;
+};
+
+// The nodes at `slot` (per lane, in nodes from `nodes`).
+STRATA_AVX512 inline Splits GatherSplits(__m512i slot, const PerfectForest::Node* nodes) {
   const __m512i word = ShiftLeft(slot, 1);
-  const __m512i feature = GatherWords(word, nodes);
-  const __m512 threshold = GatherFloats(word, &nodes->threshold);
-  const __m512 x = GatherFloats(_mm512_add_epi32(row_starts, feature), rows);
+  return {GatherWords(word, nodes), GatherFloats(word, &nodes->threshold)};
+}
+
+// 16 adjacent nodes (a lane group's roots): two loads, deinterleaved.
+STRATA_AVX512 inline Splits LoadSplits(const PerfectForest::Node* nodes) {
+  const __m512i low = _mm512_loadu_si512(nodes), high = _mm512_loadu_si512(nodes + 8);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  return {_mm512_permutex2var_epi32(low, even, high),
+          _mm512_castsi512_ps(_mm512_permutex2var_epi32(low, odd, high))};
+}
+
+// One level down for 16 lanes at nodes `at`, given their thresholds and the
+// lanes' values `x`: at' = 2 at + 1, + 1 more going right.
+STRATA_AVX512 inline __m512i Descend(__m512i at, __m512 x, __m512 threshold) {
   const __mmask16 right = _mm512_cmp_ps_mask(x, threshold, _CMP_NLT_UQ);
   const __m512i one = _mm512_set1_epi32(1);
   at = _mm512_add_epi32(_mm512_add_epi32(at, at), one);
   return _mm512_mask_add_epi32(at, right, at, one);
+}
+
+// An extended row of at most kRegisterRow floats, held in four registers so
+// that a split's value is a permute instead of a gather.
+constexpr int64_t kRegisterRow = 64;
+struct RowRegisters {
+  __m512 part[4];
+};
+
+STRATA_AVX512 inline RowRegisters LoadRow(const float* row, int64_t width) {
+  RowRegisters registers;
+  for (int64_t i = 0; i < 4; ++i) {
+    const int64_t n = std::clamp<int64_t>(width - 16 * i, 0, 16);
+    const auto mask = static_cast<__mmask16>((1u << n) - 1);
+    registers.part[i] = _mm512_maskz_loadu_ps(mask, row + 16 * i);
+  }
+  return registers;
+}
+
+STRATA_AVX512 inline __m512 Lookup(const RowRegisters& r, __m512i feature) {
+  const __m512 low = _mm512_permutex2var_ps(r.part[0], feature, r.part[1]);
+  const __m512 high = _mm512_permutex2var_ps(r.part[2], feature, r.part[3]);
+  const __mmask16 upper = _mm512_test_epi32_mask(feature, _mm512_set1_epi32(32));
+  return _mm512_mask_blend_ps(upper, low, high);
+}
+
+// The row's values at `feature`: from registers when the row fits them.
+STRATA_AVX512 inline __m512 Values(const RowRegisters& registers, bool in_registers,
+                                   const float* row, __m512i feature) {
+  return in_registers ? Lookup(registers, feature) : GatherFloats(feature, row);
 }
 
 // Walks lane group `q` (16 trees) for one extended row, one lane per tree.
@@ -49,10 +95,18 @@ STRATA_AVX512 void WalkGroupForRow(const PerfectForest& forest, int32_t q, const
                                    float* margins) {
   const PerfectForest::Node* nodes =
       forest.nodes.data() + static_cast<size_t>(q) * forest.NodesPerTree() * kLanes;
+  const int64_t width = 2 * int64_t{forest.num_features};
+  const bool in_registers = width <= kRegisterRow;
+  const RowRegisters registers = in_registers ? LoadRow(row, width) : RowRegisters{};
   const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   __m512i at = _mm512_setzero_si512();
-  for (int32_t level = 0; level < forest.depth; ++level) {
-    at = Step(at, _mm512_add_epi32(ShiftLeft(at, 4), lanes), nodes, row, _mm512_setzero_si512());
+  if (forest.depth > 0) {
+    const Splits roots = LoadSplits(nodes);
+    at = Descend(at, Values(registers, in_registers, row, roots.feature), roots.threshold);
+  }
+  for (int32_t level = 1; level < forest.depth; ++level) {
+    const Splits splits = GatherSplits(_mm512_add_epi32(ShiftLeft(at, 4), lanes), nodes);
+    at = Descend(at, Values(registers, in_registers, row, splits.feature), splits.threshold);
   }
   const float* leaves =
       forest.leaves.data() + static_cast<size_t>(q) * forest.LeavesPerTree() * kLanes;
@@ -71,7 +125,9 @@ STRATA_AVX512 inline __m512 WalkTreeForRows(const PerfectForest& forest, int32_t
       forest.nodes.data() + q * static_cast<size_t>(forest.NodesPerTree()) * kLanes + lane;
   __m512i at = _mm512_setzero_si512();
   for (int32_t level = 0; level < forest.depth; ++level) {
-    at = Step(at, ShiftLeft(at, 4), nodes, rows, row_starts);
+    const Splits splits = GatherSplits(ShiftLeft(at, 4), nodes);
+    const __m512 x = GatherFloats(_mm512_add_epi32(row_starts, splits.feature), rows);
+    at = Descend(at, x, splits.threshold);
   }
   const float* leaves =
       forest.leaves.data() + q * static_cast<size_t>(forest.LeavesPerTree()) * kLanes + lane;
@@ -109,8 +165,8 @@ STRATA_AVX512 void WalkSixteenRows(const PerfectForest& forest, const float* row
 STRATA_AVX512 void WalkRowsAvx512(const PerfectForest& forest, const float* rows, int64_t count,
                                   float* margins) {
   const int64_t width = 2 * int64_t{forest.num_features}, groups = forest.num_groups;
-  const bool vectors =
-      groups <= kMaxBlockGroups && width <= std::numeric_limits<int32_t>::max() / kLanes;
+  const bool vectors = width > kRegisterRow && groups <= kMaxBlockGroups &&
+                       width <= std::numeric_limits<int32_t>::max() / kLanes;
   int64_t start = 0;
   for (; vectors && start + kLanes <= count; start += kLanes) {
     WalkSixteenRows(forest, rows + start * width, margins + start * groups);

@@ -91,15 +91,17 @@ core::Shape TreesModel::OutputShape(int64_t rows) const {
   return core::ElementCount(declared) == core::ElementCount(natural) ? declared : natural;
 }
 
+// The margins are walked straight into the output tensor's buffer, which
+// then keeps the answer's floats (fewer for multi:softmax).
 absl::StatusOr<std::vector<core::Tensor>> TreesModel::Run(std::span<const core::Tensor> inputs) {
   STRATA_RETURN_IF_ERROR(CheckInput(inputs));
   const int64_t rows = inputs[0].shape[0];
-  std::vector<float> margins(static_cast<size_t>(rows * ensemble().num_groups));
+  core::Tensor out{config_.outputs[0].name, core::DataType::kFp32, OutputShape(rows), {}};
+  out.data.resize(static_cast<size_t>(rows * ensemble().num_groups) * sizeof(float));
+  const std::span<float> margins = out.MutableAs<float>();
   Predict(inputs[0].As<float>(), rows, margins);
   if (!margin_) trees::TransformMargins(ensemble(), rows, margins);
-  core::Tensor out{config_.outputs[0].name, core::DataType::kFp32, OutputShape(rows), {}};
   out.data.resize(static_cast<size_t>(core::ElementCount(out.shape).value_or(0)) * sizeof(float));
-  std::memcpy(out.data.data(), margins.data(), out.data.size());
   std::vector<core::Tensor> outputs;
   outputs.push_back(std::move(out));
   return outputs;
