@@ -111,7 +111,7 @@ TEST_P(TreesMatchXGBoost, LargeBatchesOnTwoThreadsAreBitIdentical) {
 
 INSTANTIATE_TEST_SUITE_P(Objectives, TreesMatchXGBoost,
                          testing::Values("logistic", "regression", "softprob", "softmax",
-                                         "reg_logistic", "logitraw", "deep", "deeper"));
+                                         "reg_logistic", "logitraw", "deep", "deeper", "wide"));
 
 std::string ReadText(const std::filesystem::path& path) {
   std::ifstream in(path);
@@ -172,7 +172,7 @@ TEST_P(EveryWalk, OddSizedBatchesGiveXGBoostsMarginsBitForBit) {
 INSTANTIATE_TEST_SUITE_P(
     Walks, EveryWalk,
     testing::Combine(testing::Values("logistic", "regression", "softprob", "softmax",
-                                     "reg_logistic", "logitraw", "deep", "deeper"),
+                                     "reg_logistic", "logitraw", "deep", "deeper", "wide"),
                      testing::Values(trees::TreeWalk::kNodes, trees::TreeWalk::kPerfectPortable,
                                      trees::TreeWalk::kPerfectAvx512)));
 
