@@ -44,15 +44,17 @@ void Fill(const std::vector<TreeNode>& nodes, int32_t node, int64_t k, int32_t l
     return;
   }
   if (source.left < 0) {
-    forest.nodes[slots.Node(k)] = {0, 0};
+    forest.features[slots.Node(k)] = 0;
+    forest.thresholds[slots.Node(k)] = 0;
     Fill(nodes, node, 2 * k + 1, level + 1, slots, forest);
     Fill(nodes, node, 2 * k + 2, level + 1, slots, forest);
     return;
   }
   const uint32_t feature = source.feature & TreeNode::kFeatureMask;
   const bool default_left = (source.feature & TreeNode::kDefaultLeft) != 0;
-  forest.nodes[slots.Node(k)] = {
-      default_left ? feature : feature + static_cast<uint32_t>(forest.num_features), source.value};
+  forest.features[slots.Node(k)] =
+      default_left ? feature : feature + static_cast<uint32_t>(forest.num_features);
+  forest.thresholds[slots.Node(k)] = source.value;
   Fill(nodes, source.left, 2 * k + 1, level + 1, slots, forest);
   Fill(nodes, source.left + 1, 2 * k + 2, level + 1, slots, forest);
 }
@@ -87,7 +89,8 @@ absl::StatusOr<PerfectForest> BuildPerfectForest(const TreeEnsemble& ensemble) {
   forest.num_groups = ensemble.num_groups;
   forest.groups = ensemble.groups;
   const auto padded = static_cast<size_t>(forest.LaneGroups()) * PerfectForest::kLanes;
-  forest.nodes.assign(padded * static_cast<size_t>(forest.NodesPerTree()), {0, 0});
+  forest.features.assign(padded * static_cast<size_t>(forest.NodesPerTree()), 0);
+  forest.thresholds.assign(forest.features.size(), 0);
   forest.leaves.assign(padded * static_cast<size_t>(forest.LeavesPerTree()), 0);
   for (int32_t tree = 0; tree < forest.num_trees; ++tree) {
     const auto group = static_cast<size_t>(tree / PerfectForest::kLanes);

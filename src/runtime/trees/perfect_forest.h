@@ -32,16 +32,14 @@ struct PerfectForest {
   static constexpr int32_t kLanes = 16;    // trees interleaved node by node
   static constexpr int32_t kMaxDepth = 8;  // deeper trees keep the node walk
 
-  struct Node {
-    uint32_t feature;  // index into the extended row
-    float threshold;   // go right when !(x < threshold)
-  };
-
   int32_t depth = 0;
   int32_t num_trees = 0;
   int32_t num_groups = 1;
-  int32_t num_features = 0;     // a row's width; the extended row is twice that
-  std::vector<Node> nodes;      // [tree / kLanes][node][tree % kLanes]
+  int32_t num_features = 0;  // a row's width; the extended row is twice that
+  // Per node, [tree / kLanes][node][tree % kLanes]: the index of its value in
+  // the extended row, and the threshold (go right when !(x < threshold)).
+  std::vector<uint32_t> features;
+  std::vector<float> thresholds;
   std::vector<float> leaves;    // [tree / kLanes][leaf][tree % kLanes]
   std::vector<int32_t> groups;  // per tree, the output group it adds to
 

@@ -26,6 +26,10 @@ STRATA_AVX512 inline __m512 GatherFloats(__m512i index, const void* base) {
   return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), kAllLanes, index, base, 4);
 }
 
+STRATA_AVX512 inline __m512i Lanes() {
+  return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
 STRATA_AVX512 inline __m512i ShiftLeft(__m512i v, unsigned bits) {
   return _mm512_maskz_slli_epi32(kAllLanes, v, bits);
 }
@@ -36,19 +40,41 @@ struct Splits {
   __m512 threshold;
 };
 
-// The nodes at `slot` (per lane, in nodes from `nodes`).
-STRATA_AVX512 inline Splits GatherSplits(__m512i slot, const PerfectForest::Node* nodes) {
-  const __m512i word = ShiftLeft(slot, 1);
-  return {GatherWords(word, nodes), GatherFloats(word, &nodes->threshold)};
+// The arrays of nodes a walk reads, from its first tree's node 0.
+struct NodeArrays {
+  const uint32_t* features;
+  const float* thresholds;
+};
+
+// The nodes at `slot` (per lane, counted from `nodes`).
+STRATA_AVX512 inline Splits GatherSplits(__m512i slot, const NodeArrays& nodes) {
+  return {GatherWords(slot, nodes.features), GatherFloats(slot, nodes.thresholds)};
 }
 
-// 16 adjacent nodes (a lane group's roots): two loads, deinterleaved.
-STRATA_AVX512 inline Splits LoadSplits(const PerfectForest::Node* nodes) {
-  const __m512i low = _mm512_loadu_si512(nodes), high = _mm512_loadu_si512(nodes + 8);
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-  return {_mm512_permutex2var_epi32(low, even, high),
-          _mm512_castsi512_ps(_mm512_permutex2var_epi32(low, odd, high))};
+// Levels above this one pick a lane group's nodes with blends of whole
+// vectors (level k's 2^k nodes are 2^k adjacent vectors), not gathers.
+constexpr int32_t kBlendedLevels = 4;
+
+// The nodes at `at` (per lane) on level kLevel of a lane group: the level's
+// vectors loaded, then halved by one bit of each lane's position at a time.
+template <int32_t kLevel>
+STRATA_AVX512 inline Splits BlendSplits(__m512i at, const NodeArrays& nodes) {
+  constexpr int32_t kFirst = (1 << kLevel) - 1, kCount = 1 << kLevel;
+  const __m512i position = _mm512_sub_epi32(at, _mm512_set1_epi32(kFirst));
+  __m512i features[kCount];
+  __m512 thresholds[kCount];
+  for (int32_t j = 0; j < kCount; ++j) {
+    features[j] = _mm512_loadu_si512(nodes.features + (kFirst + j) * kLanes);
+    thresholds[j] = _mm512_loadu_ps(nodes.thresholds + (kFirst + j) * kLanes);
+  }
+  for (int32_t bit = 0, n = kCount; n > 1; ++bit, n /= 2) {
+    const __mmask16 odd = _mm512_test_epi32_mask(position, _mm512_set1_epi32(1 << bit));
+    for (int32_t j = 0; j < n / 2; ++j) {
+      features[j] = _mm512_mask_blend_epi32(odd, features[2 * j], features[2 * j + 1]);
+      thresholds[j] = _mm512_mask_blend_ps(odd, thresholds[2 * j], thresholds[2 * j + 1]);
+    }
+  }
+  return {features[0], thresholds[0]};
 }
 
 // One level down for 16 lanes at nodes `at`, given their thresholds and the
@@ -93,26 +119,37 @@ STRATA_AVX512 inline __m512 Values(const RowRegisters& registers, bool in_regist
 // Walks lane group `q` (16 trees) for one extended row, one lane per tree.
 STRATA_AVX512 void WalkGroupForRow(const PerfectForest& forest, int32_t q, const float* row,
                                    float* margins) {
-  const PerfectForest::Node* nodes =
-      forest.nodes.data() + static_cast<size_t>(q) * forest.NodesPerTree() * kLanes;
+  const size_t base = static_cast<size_t>(q) * forest.NodesPerTree() * kLanes;
+  const NodeArrays nodes{forest.features.data() + base, forest.thresholds.data() + base};
   const int64_t width = 2 * int64_t{forest.num_features};
   const bool in_registers = width <= kRegisterRow;
   const RowRegisters registers = in_registers ? LoadRow(row, width) : RowRegisters{};
-  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   __m512i at = _mm512_setzero_si512();
-  if (forest.depth > 0) {
-    const Splits roots = LoadSplits(nodes);
-    at = Descend(at, Values(registers, in_registers, row, roots.feature), roots.threshold);
-  }
-  for (int32_t level = 1; level < forest.depth; ++level) {
-    const Splits splits = GatherSplits(_mm512_add_epi32(ShiftLeft(at, 4), lanes), nodes);
+  Splits splits;
+  for (int32_t level = 0; level < forest.depth; ++level) {
+    switch (level) {
+      case 0:
+        splits = BlendSplits<0>(at, nodes);
+        break;
+      case 1:
+        splits = BlendSplits<1>(at, nodes);
+        break;
+      case 2:
+        splits = BlendSplits<2>(at, nodes);
+        break;
+      case 3:
+        splits = BlendSplits<3>(at, nodes);
+        break;
+      default:
+        splits = GatherSplits(_mm512_add_epi32(ShiftLeft(at, 4), Lanes()), nodes);
+    }
     at = Descend(at, Values(registers, in_registers, row, splits.feature), splits.threshold);
   }
   const float* leaves =
       forest.leaves.data() + static_cast<size_t>(q) * forest.LeavesPerTree() * kLanes;
   const __m512i bottom = _mm512_sub_epi32(at, _mm512_set1_epi32(forest.NodesPerTree()));
   alignas(64) float values[kLanes];
-  _mm512_store_ps(values, GatherFloats(_mm512_add_epi32(ShiftLeft(bottom, 4), lanes), leaves));
+  _mm512_store_ps(values, GatherFloats(_mm512_add_epi32(ShiftLeft(bottom, 4), Lanes()), leaves));
   forest.AddLeaves(q, values, margins);
 }
 
@@ -121,8 +158,8 @@ STRATA_AVX512 void WalkGroupForRow(const PerfectForest& forest, int32_t q, const
 STRATA_AVX512 inline __m512 WalkTreeForRows(const PerfectForest& forest, int32_t tree,
                                             const float* rows, __m512i row_starts) {
   const auto q = static_cast<size_t>(tree / kLanes), lane = static_cast<size_t>(tree % kLanes);
-  const PerfectForest::Node* nodes =
-      forest.nodes.data() + q * static_cast<size_t>(forest.NodesPerTree()) * kLanes + lane;
+  const size_t base = q * static_cast<size_t>(forest.NodesPerTree()) * kLanes + lane;
+  const NodeArrays nodes{forest.features.data() + base, forest.thresholds.data() + base};
   __m512i at = _mm512_setzero_si512();
   for (int32_t level = 0; level < forest.depth; ++level) {
     const Splits splits = GatherSplits(ShiftLeft(at, 4), nodes);

@@ -11,24 +11,30 @@ namespace {
 constexpr int32_t kLanes = PerfectForest::kLanes;
 constexpr int32_t kChains = 8;  // trees the portable kernel walks at once
 
-// Walks kChains adjacent trees of one lane group (`nodes`, `leaves`: the
-// first one's node 0 and leaf 0) for one extended row, and writes their leaf
+// The arrays of one lane group, from the first tree walked.
+struct GroupArrays {
+  const uint32_t* features;
+  const float* thresholds;
+  const float* leaves;
+};
+
+// Walks kChains adjacent trees of one lane group (`group`: from the first
+// one's node 0 and leaf 0) for one extended row, and writes their leaf
 // values. The chains are independent, so the processor overlaps their loads.
-inline void WalkChains(const PerfectForest::Node* nodes, const float* leaves, int32_t depth,
-                       const float* row, float* values) {
+inline void WalkChains(const GroupArrays& group, int32_t depth, const float* row, float* values) {
   // Each chain's state is its slot, node x kLanes, so a node is one
   // addressing mode away: slot' = 2 x slot + kLanes (+ kLanes going right).
   size_t slot[kChains] = {};
   for (int32_t level = 0; level < depth; ++level) {
 #pragma GCC unroll 8
     for (int32_t lane = 0; lane < kChains; ++lane) {
-      const PerfectForest::Node& node = nodes[slot[lane] + static_cast<size_t>(lane)];
-      const auto right = static_cast<size_t>(!(row[node.feature] < node.threshold));
+      const size_t at = slot[lane] + static_cast<size_t>(lane);
+      const auto right = static_cast<size_t>(!(row[group.features[at]] < group.thresholds[at]));
       slot[lane] = 2 * slot[lane] + kLanes + right * kLanes;
     }
   }
   // The bottom slots start at node 2^depth - 1, where the leaves start at 0.
-  const float* bottom = leaves - static_cast<size_t>((1 << depth) - 1) * kLanes;
+  const float* bottom = group.leaves - static_cast<size_t>((1 << depth) - 1) * kLanes;
   for (int32_t lane = 0; lane < kChains; ++lane) {
     values[lane] = bottom[slot[lane] + static_cast<size_t>(lane)];
   }
@@ -43,12 +49,15 @@ void WalkRowsPortable(const PerfectForest& forest, const float* rows, int64_t co
   const size_t nodes_per_group = static_cast<size_t>(forest.NodesPerTree()) * kLanes;
   const size_t leaves_per_group = static_cast<size_t>(forest.LeavesPerTree()) * kLanes;
   for (int32_t q = 0; q < forest.LaneGroups(); ++q) {
-    const PerfectForest::Node* nodes = forest.nodes.data() + q * nodes_per_group;
-    const float* leaves = forest.leaves.data() + q * leaves_per_group;
+    const GroupArrays arrays{forest.features.data() + q * nodes_per_group,
+                             forest.thresholds.data() + q * nodes_per_group,
+                             forest.leaves.data() + q * leaves_per_group};
     for (int64_t row = 0; row < count; ++row) {
       float values[kLanes];
       for (int32_t chain = 0; chain < kLanes; chain += kChains) {
-        WalkChains(nodes + chain, leaves + chain, forest.depth, rows + row * width, values + chain);
+        const GroupArrays chains{arrays.features + chain, arrays.thresholds + chain,
+                                 arrays.leaves + chain};
+        WalkChains(chains, forest.depth, rows + row * width, values + chain);
       }
       forest.AddLeaves(q, values, margins + row * groups);
     }
