@@ -23,11 +23,16 @@ CASES = [
     ("reg_logistic", "reg:logistic", 0, 25, 3, 0.3),
     ("logitraw", "binary:logitraw", 0, 25, 3, 0.0),
     ("deep", "binary:logistic", 0, 100, 8, 0.05),
+    # deeper than the perfect layout's bound (8): the node walk's case
+    ("deeper", "reg:squarederror", 0, 10, 11, 0.1),
 ]
+# name, objective, classes, trees, depth, missing share, features: rows too
+# wide for the AVX-512 walk to hold in registers (more than 32 features)
+WIDE_CASES = [("wide", "binary:logistic", 0, 40, 6, 0.1, 40)]
 
 
-def training_data(rng, classes, missing):
-    x = rng.normal(size=(2000, 12)).astype(np.float32)
+def training_data(rng, classes, missing, features=12):
+    x = rng.normal(size=(2000, features)).astype(np.float32)
     score = x[:, 0] * 2 + x[:, 1] * x[:, 2] - np.abs(x[:, 3]) + 0.5 * rng.normal(size=2000)
     if classes:
         y = np.digitize(score, np.quantile(score, np.linspace(0, 1, classes + 1)[1:-1]))
@@ -61,8 +66,8 @@ def inputs_for(rng, booster, features):
     return np.ascontiguousarray(x)
 
 
-def write_case(out, rng, name, objective, classes, trees, depth, missing):
-    x, y = training_data(rng, classes, missing)
+def write_case(out, rng, name, objective, classes, trees, depth, missing, features=12):
+    x, y = training_data(rng, classes, missing, features)
     params = {"objective": objective, "max_depth": depth, "eta": 0.3, "seed": 7,
               "tree_method": "hist"}
     if classes:
@@ -98,7 +103,7 @@ def write_categorical(out, rng):
 def main():
     out = sys.argv[1]
     rng = np.random.default_rng(20261203)
-    for case in CASES:
+    for case in CASES + WIDE_CASES:
         write_case(out, rng, *case)
     write_categorical(out, rng)
     print(f"trees fixtures written to {out}")

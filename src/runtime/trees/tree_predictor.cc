@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/trees/perfect_forest_walk.h"
+
 namespace strata::runtime::trees {
 namespace {
 
@@ -84,14 +86,38 @@ void Softmax(float* begin, float* end) {
 
 }  // namespace
 
-void PredictMargins(const TreeEnsemble& ensemble, std::span<const float> features, int64_t rows,
-                    std::span<float> margins) {
-  std::fill(margins.begin(), margins.end(), ensemble.base_margin);
-  const int64_t width = ensemble.num_features;
-  const int64_t groups = ensemble.num_groups;
+absl::StatusOr<TreePredictor> TreePredictor::Create(TreeEnsemble ensemble, TreeWalk walk) {
+  if (walk == TreeWalk::kNodes) return TreePredictor(std::move(ensemble), std::nullopt, walk);
+  absl::StatusOr<PerfectForest> forest = BuildPerfectForest(ensemble);
+  if (!forest.ok()) {
+    if (walk != TreeWalk::kAuto) return forest.status();
+    return TreePredictor(std::move(ensemble), std::nullopt, TreeWalk::kNodes);
+  }
+  if (walk == TreeWalk::kPerfectAvx512 && !Avx512Available()) {
+    return absl::FailedPreconditionError("this processor has no AVX-512");
+  }
+  if (walk == TreeWalk::kAuto) {
+    walk = Avx512Available() ? TreeWalk::kPerfectAvx512 : TreeWalk::kPerfectPortable;
+  }
+  return TreePredictor(std::move(ensemble), *std::move(forest), walk);
+}
+
+void TreePredictor::PredictMargins(std::span<const float> features, int64_t rows,
+                                   std::span<float> margins) const {
+  std::fill(margins.begin(), margins.end(), ensemble_.base_margin);
+  const int64_t width = ensemble_.num_features;
+  if (walk_ != TreeWalk::kNodes) {
+    const PerfectWalkKernel kernel = walk_ == TreeWalk::kPerfectAvx512
+                                         ? PerfectWalkKernel::kAvx512
+                                         : PerfectWalkKernel::kPortable;
+    WalkPerfectForest(*forest_, kernel, features, rows, width, margins);
+    return;
+  }
+  const int64_t groups = ensemble_.num_groups;
   for (int64_t start = 0; start < rows; start += kBlockRows) {
     const int64_t block = std::min(kBlockRows, rows - start);
-    PredictBlock(ensemble, features.data() + start * width, block, margins.data() + start * groups);
+    PredictBlock(ensemble_, features.data() + start * width, block,
+                 margins.data() + start * groups);
   }
 }
 

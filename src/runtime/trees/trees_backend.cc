@@ -19,9 +19,9 @@ namespace {
 
 class TreesModel : public Model {
  public:
-  TreesModel(ModelConfig config, trees::TreeEnsemble ensemble, bool margin, int threads)
+  TreesModel(ModelConfig config, trees::TreePredictor predictor, bool margin, int threads)
       : config_(std::move(config)),
-        ensemble_(std::move(ensemble)),
+        predictor_(std::move(predictor)),
         margin_(margin),
         threads_(threads) {}
 
@@ -31,9 +31,10 @@ class TreesModel : public Model {
   absl::Status CheckInput(std::span<const core::Tensor> inputs) const;
   core::Shape OutputShape(int64_t rows) const;
   void Predict(std::span<const float> features, int64_t rows, std::span<float> margins) const;
+  const trees::TreeEnsemble& ensemble() const { return predictor_.ensemble(); }
 
   ModelConfig config_;
-  trees::TreeEnsemble ensemble_;
+  trees::TreePredictor predictor_;
   bool margin_;
   int threads_;  // the `threads` parameter: walkers for a large batch
 };
@@ -47,15 +48,15 @@ void TreesModel::Predict(std::span<const float> features, int64_t rows,
                          std::span<float> margins) const {
   const int64_t parts =
       std::min<int64_t>(threads_, std::max<int64_t>(1, rows / kRowsPerExtraThread));
-  const int64_t width = ensemble_.num_features, groups = ensemble_.num_groups;
+  const int64_t width = ensemble().num_features, groups = ensemble().num_groups;
   const int64_t per_part = (rows + parts - 1) / parts;
   std::vector<std::thread> walkers;
   for (int64_t part = parts - 1; part >= 0; --part) {
     const int64_t begin = part * per_part, count = std::min(per_part, rows - begin);
     if (count <= 0) continue;
     auto walk = [&, begin, count] {
-      trees::PredictMargins(ensemble_, features.subspan(begin * width, count * width), count,
-                            margins.subspan(begin * groups, count * groups));
+      predictor_.PredictMargins(features.subspan(begin * width, count * width), count,
+                                margins.subspan(begin * groups, count * groups));
     };
     if (part == 0) {
       walk();
@@ -67,7 +68,7 @@ void TreesModel::Predict(std::span<const float> features, int64_t rows,
 }
 
 absl::Status TreesModel::CheckInput(std::span<const core::Tensor> inputs) const {
-  const int64_t width = ensemble_.num_features;
+  const int64_t width = ensemble().num_features;
   if (inputs.size() != 1 || inputs[0].dtype != core::DataType::kFp32 ||
       inputs[0].shape.size() != 2 || inputs[0].shape[0] < 0 || inputs[0].shape[1] != width ||
       inputs[0].data.size() != static_cast<size_t>(inputs[0].shape[0] * width) * sizeof(float)) {
@@ -81,8 +82,8 @@ absl::Status TreesModel::CheckInput(std::span<const core::Tensor> inputs) const 
 // with the declared rank winning when the element counts agree.
 core::Shape TreesModel::OutputShape(int64_t rows) const {
   const bool per_group =
-      ensemble_.num_groups > 1 && (margin_ || ensemble_.objective != trees::Objective::kSoftmax);
-  core::Shape natural = per_group ? core::Shape{rows, ensemble_.num_groups} : core::Shape{rows};
+      ensemble().num_groups > 1 && (margin_ || ensemble().objective != trees::Objective::kSoftmax);
+  core::Shape natural = per_group ? core::Shape{rows, ensemble().num_groups} : core::Shape{rows};
   core::Shape declared = config_.outputs[0].shape;
   for (int64_t& dim : declared) {
     if (dim < 0) dim = rows;
@@ -90,15 +91,17 @@ core::Shape TreesModel::OutputShape(int64_t rows) const {
   return core::ElementCount(declared) == core::ElementCount(natural) ? declared : natural;
 }
 
+// The margins are walked straight into the output tensor's buffer, which
+// then keeps the answer's floats (fewer for multi:softmax).
 absl::StatusOr<std::vector<core::Tensor>> TreesModel::Run(std::span<const core::Tensor> inputs) {
   STRATA_RETURN_IF_ERROR(CheckInput(inputs));
   const int64_t rows = inputs[0].shape[0];
-  std::vector<float> margins(static_cast<size_t>(rows * ensemble_.num_groups));
-  Predict(inputs[0].As<float>(), rows, margins);
-  if (!margin_) trees::TransformMargins(ensemble_, rows, margins);
   core::Tensor out{config_.outputs[0].name, core::DataType::kFp32, OutputShape(rows), {}};
+  out.data.resize(static_cast<size_t>(rows * ensemble().num_groups) * sizeof(float));
+  const std::span<float> margins = out.MutableAs<float>();
+  Predict(inputs[0].As<float>(), rows, margins);
+  if (!margin_) trees::TransformMargins(ensemble(), rows, margins);
   out.data.resize(static_cast<size_t>(core::ElementCount(out.shape).value_or(0)) * sizeof(float));
-  std::memcpy(out.data.data(), margins.data(), out.data.size());
   std::vector<core::Tensor> outputs;
   outputs.push_back(std::move(out));
   return outputs;
@@ -149,7 +152,9 @@ absl::StatusOr<std::unique_ptr<Model>> LoadTreesModel(const ModelConfig& config,
         fmt::format("model '{}': model expects {} features but config.yaml declares {}",
                     config.name, ensemble->num_features, declared));
   }
-  auto model = std::make_unique<TreesModel>(config, *std::move(ensemble), margin, threads);
+  STRATA_ASSIGN_OR_RETURN(trees::TreePredictor predictor,
+                          trees::TreePredictor::Create(*std::move(ensemble)));
+  auto model = std::make_unique<TreesModel>(config, std::move(predictor), margin, threads);
   STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> dry_inputs,
                           MakeDryRunInputs(config, config.max_batch_size > 0 ? 2 : 1));
   STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> dry_outputs, model->Run(dry_inputs));

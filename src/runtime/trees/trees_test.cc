@@ -4,14 +4,18 @@
 // answer the same bits.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "runtime/trees/perfect_forest_walk.h"
 #include "runtime/trees/tree_ensemble.h"
 #include "runtime/trees/tree_predictor.h"
 #include "runtime/trees/trees_backend.h"
@@ -107,7 +111,108 @@ TEST_P(TreesMatchXGBoost, LargeBatchesOnTwoThreadsAreBitIdentical) {
 
 INSTANTIATE_TEST_SUITE_P(Objectives, TreesMatchXGBoost,
                          testing::Values("logistic", "regression", "softprob", "softmax",
-                                         "reg_logistic", "logitraw", "deep"));
+                                         "reg_logistic", "logitraw", "deep", "deeper", "wide"));
+
+std::string ReadText(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// How many of the fixture's rows differ from XGBoost's margins in any bit
+// when `predictor` walks them in batches of the sizes in `sizes`, in turn,
+// so that batches start and end inside the walks' blocks and vectors.
+int64_t MarginMismatches(const trees::TreePredictor& predictor, const std::filesystem::path& dir,
+                         const std::vector<int64_t>& sizes) {
+  const std::vector<float> inputs = ReadFloats(dir / "inputs.f32");
+  const std::vector<float> expected = ReadFloats(dir / "margin.f32");
+  const int64_t width = predictor.ensemble().num_features;
+  const int64_t groups = predictor.ensemble().num_groups;
+  const auto rows = static_cast<int64_t>(inputs.size()) / width;
+  std::vector<float> margins(expected.size());
+  int64_t differing = 0;
+  for (int64_t start = 0, turn = 0; start < rows; start += sizes[turn % sizes.size()], ++turn) {
+    const int64_t count = std::min(sizes[turn % sizes.size()], rows - start);
+    const auto at = static_cast<size_t>(start * groups);
+    predictor.PredictMargins(std::span<const float>(inputs).subspan(start * width, count * width),
+                             count, std::span<float>(margins).subspan(at, count * groups));
+    for (int64_t row = 0; row < count; ++row) {
+      const size_t r = at + static_cast<size_t>(row * groups);
+      differing += std::memcmp(&margins[r], &expected[r], groups * sizeof(float)) != 0;
+    }
+  }
+  return differing;
+}
+
+class EveryWalk : public testing::TestWithParam<std::tuple<std::string, trees::TreeWalk>> {};
+
+TEST_P(EveryWalk, OddSizedBatchesGiveXGBoostsMarginsBitForBit) {
+  const auto& [name, walk] = GetParam();
+  const std::filesystem::path dir = FixtureDir() / name;
+  auto ensemble = trees::ParseXGBoostJson(ReadText(dir / "model.json"));
+  ASSERT_TRUE(ensemble.ok()) << ensemble.status();
+  auto predictor = trees::TreePredictor::Create(*ensemble, walk);
+  if (walk == trees::TreeWalk::kPerfectAvx512 && !trees::Avx512Available()) {
+    EXPECT_FALSE(predictor.ok());
+    GTEST_SKIP() << "no AVX-512 on this processor";
+  }
+  if (name == "deeper" && walk != trees::TreeWalk::kNodes) {
+    ASSERT_FALSE(predictor.ok());
+    EXPECT_EQ(predictor.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(predictor.status().message().find("deeper"), std::string_view::npos);
+    return;
+  }
+  ASSERT_TRUE(predictor.ok()) << predictor.status();
+  EXPECT_EQ(predictor->walk(), walk);
+  EXPECT_EQ(MarginMismatches(*predictor, dir, {1, 3, 17, 64, 65, 15, 16, 130, 7, 1000}), 0);
+  EXPECT_EQ(MarginMismatches(*predictor, dir, {4096}), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Walks, EveryWalk,
+    testing::Combine(testing::Values("logistic", "regression", "softprob", "softmax",
+                                     "reg_logistic", "logitraw", "deep", "deeper", "wide"),
+                     testing::Values(trees::TreeWalk::kNodes, trees::TreeWalk::kPerfectPortable,
+                                     trees::TreeWalk::kPerfectAvx512)));
+
+TEST(TreePredictor, PicksThePerfectLayoutUpToItsDepthBoundAndTheNodeWalkBeyond) {
+  auto shallow = trees::ParseXGBoostJson(ReadText(FixtureDir() / "deep" / "model.json"));
+  auto deeper = trees::ParseXGBoostJson(ReadText(FixtureDir() / "deeper" / "model.json"));
+  ASSERT_TRUE(shallow.ok() && deeper.ok());
+  const trees::TreeWalk fastest = trees::Avx512Available() ? trees::TreeWalk::kPerfectAvx512
+                                                           : trees::TreeWalk::kPerfectPortable;
+  EXPECT_EQ(trees::TreePredictor::Create(*shallow)->walk(), fastest);
+  EXPECT_EQ(trees::TreePredictor::Create(*deeper)->walk(), trees::TreeWalk::kNodes);
+}
+
+// A split that sends missing values left at a threshold of -inf (1e39 is
+// -inf as a float): the perfect layout cannot tell its missing values from
+// -inf, so the node walk takes the model, and keeps XGBoost's answers:
+// missing goes left (1), -inf and 0 go right (2).
+TEST(TreePredictor, ANegativeInfiniteThresholdWithMissingLeftKeepsTheNodeWalk) {
+  constexpr std::string_view kModel = R"({"learner": {
+    "objective": {"name": "reg:squarederror"},
+    "learner_model_param": {"base_score": "0", "num_feature": "1", "num_class": "0"},
+    "gradient_booster": {"name": "gbtree", "model": {
+      "gbtree_model_param": {"num_parallel_tree": "1"}, "tree_info": [0],
+      "trees": [{"left_children": [1, -1, -1], "right_children": [2, -1, -1],
+                 "split_conditions": [-1e39, 1.0, 2.0], "split_indices": [0, 0, 0],
+                 "default_left": [1, 0, 0], "split_type": [0, 0, 0],
+                 "tree_param": {"num_nodes": "3"}}]}}}})";
+  auto ensemble = trees::ParseXGBoostJson(kModel);
+  ASSERT_TRUE(ensemble.ok()) << ensemble.status();
+  auto perfect = trees::TreePredictor::Create(*ensemble, trees::TreeWalk::kPerfectPortable);
+  ASSERT_FALSE(perfect.ok());
+  EXPECT_NE(perfect.status().message().find("-inf"), std::string_view::npos);
+  auto predictor = trees::TreePredictor::Create(*ensemble);
+  ASSERT_TRUE(predictor.ok());
+  EXPECT_EQ(predictor->walk(), trees::TreeWalk::kNodes);
+  const std::vector<float> rows = {std::nanf(""), -std::numeric_limits<float>::infinity(), 0};
+  std::vector<float> margins(3);
+  predictor->PredictMargins(rows, 3, margins);
+  EXPECT_EQ(margins, (std::vector<float>{1, 2, 2}));
+}
 
 TEST(TreesBackend, RefusesCategoricalSplitsWithTheReason) {
   std::ifstream in(FixtureDir() / "categorical" / "model.json");

@@ -1,0 +1,25 @@
+// The AVX-512 kernels of the PerfectForest walk (perfect_forest_walk.h says
+// what the walk computes). A row goes 16 trees per vector (one lane per
+// tree): the top four levels' nodes are picked by blending whole vectors,
+// deeper ones gathered, and a row of at most 32 features is held in
+// registers so its values are permutes. Rows with more features (and at
+// most 16 output groups) go 16 rows per vector instead, tree by tree, each
+// row's sum a vector add in model order; rows left over go 16 trees per
+// vector. Compiled for AVX-512F by function attributes, so the rest of the
+// binary stays portable. REQUIRES for every function: Avx512Available().
+#ifndef STRATA_RUNTIME_TREES_PERFECT_FOREST_AVX512_H_
+#define STRATA_RUNTIME_TREES_PERFECT_FOREST_AVX512_H_
+
+#include <cstdint>
+
+#include "runtime/trees/perfect_forest.h"
+
+namespace strata::runtime::trees {
+
+// Adds every tree's leaf to the margins (count x num_groups) of `count`
+// extended rows (ExtendRow()), each row's trees in model order.
+void WalkRowsAvx512(const PerfectForest& forest, const float* rows, int64_t count, float* margins);
+
+}  // namespace strata::runtime::trees
+
+#endif  // STRATA_RUNTIME_TREES_PERFECT_FOREST_AVX512_H_
