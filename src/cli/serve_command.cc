@@ -197,7 +197,8 @@ std::shared_ptr<serving::Endpoint> WithExperiments(
 // model repository's models/ directory: a typo in an arm fails the start,
 // not its requests.
 absl::StatusOr<std::shared_ptr<serving::SplitEndpoint>> MakeSplitEndpoint(
-    const ServeFlags& flags, const serving::EndpointConfig& config) {
+    const ServeFlags& flags, const serving::EndpointConfig& config,
+    const std::map<std::string, std::shared_ptr<serving::Endpoint>, std::less<>>& plans) {
   serving::SplitEndpointConfig split{.name = config.name,
                                      .arms = {},
                                      .sticky_key = config.sticky_key,
@@ -205,6 +206,15 @@ absl::StatusOr<std::shared_ptr<serving::SplitEndpoint>> MakeSplitEndpoint(
                                      .salt = config.salt};
   const std::filesystem::path repository(flags.repository);
   for (const serving::SplitArmConfig& arm : config.arms) {
+    if (!arm.endpoint.empty()) {  // built before: the configs come in that order
+      split.endpoints[arm.endpoint] = plans.at(arm.endpoint);
+      split.arms.push_back({.name = arm.name,
+                            .model = "",
+                            .version = "",
+                            .weight = arm.weight,
+                            .endpoint = arm.endpoint});
+      continue;
+    }
     const bool numbered = !arm.version.empty() && std::isdigit(arm.version[0]);
     const std::filesystem::path in_models = numbered
                                                 ? repository / "models" / arm.model / arm.version
@@ -240,6 +250,9 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
       .default_store = default_store.value_or(nullptr),
       .poll_interval = std::chrono::milliseconds(flags.poll_interval_ms)});
   std::vector<std::shared_ptr<serving::Endpoint>>& endpoints = loaded.endpoints;
+  // Each endpoint's plan without its decorators, by name: what split arms
+  // naming it answer through.
+  std::map<std::string, std::shared_ptr<serving::Endpoint>, std::less<>> plans;
   if (flags.endpoints.empty()) return loaded;
   absl::StatusOr<std::vector<serving::EndpointConfig>> configs =
       serving::ReadEndpointConfigs(flags.endpoints);
@@ -257,9 +270,10 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
     }
     if (config.plan == serving::PlanKind::kSplit) {
       absl::StatusOr<std::shared_ptr<serving::SplitEndpoint>> split =
-          MakeSplitEndpoint(flags, config);
+          MakeSplitEndpoint(flags, config, plans);
       if (!split.ok()) return split.status();
       loaded.splits.push_back(*split);
+      plans[config.name] = *split;
       endpoints.push_back(WithExperiments(*std::move(split), config, loaded.experiments));
       continue;
     }
@@ -267,6 +281,7 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
       absl::StatusOr<std::shared_ptr<serving::Endpoint>> endpoint =
           MakeHybridEndpoint(config, store, loaded);
       if (!endpoint.ok()) return endpoint.status();
+      plans[config.name] = *endpoint;
       endpoints.push_back(WithExperiments(*std::move(endpoint), config, loaded.experiments));
       continue;
     }
@@ -280,9 +295,9 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
     absl::Status s = loaded.tables->Follow(
         config.table, serving::StaticEndpoint::FollowOptions(static_config, store));
     if (!s.ok()) return s;
-    endpoints.push_back(
-        WithExperiments(std::make_shared<serving::StaticEndpoint>(static_config, loaded.tables),
-                        config, loaded.experiments));
+    auto plan = std::make_shared<serving::StaticEndpoint>(static_config, loaded.tables);
+    plans[config.name] = plan;
+    endpoints.push_back(WithExperiments(std::move(plan), config, loaded.experiments));
   }
   loaded.tables->RefreshAll();  // the first versions open before the server starts
   return loaded;

@@ -315,6 +315,12 @@ absl::StatusOr<RolloutState> RolloutManager::NewState(const RolloutRequest& requ
                     request.endpoint, kStableArm));
   }
   for (const SplitArm& arm : arms) {
+    if (!arm.endpoint.empty()) {
+      return absl::FailedPreconditionError(
+          fmt::format("endpoint '{}': the arm '{}' is the endpoint '{}': a rollout ramps a model "
+                      "version against model arms only",
+                      request.endpoint, arm.name, arm.endpoint));
+    }
     if (arm.name != kStableArm && arm.name != kCanaryArm) {
       return absl::FailedPreconditionError(
           fmt::format("endpoint '{}' has the arm '{}': a rollout needs the arms '{}' and "

@@ -294,6 +294,24 @@ TEST_F(RolloutManagerTest, StartRefusesWhatItCannotRamp) {
   EXPECT_TRUE(m->Act("ab", RolloutAction::kAbort).ok());
 }
 
+TEST_F(RolloutManagerTest, AStableArmThatIsAnEndpointIsRefusedClearly) {
+  auto outer = SplitEndpoint::Create(
+      {.name = "outer",
+       .arms = {{.name = "stable", .model = "", .version = "", .weight = 100, .endpoint = "ab"}},
+       .sticky_key = "user",
+       .sticky_header = "",
+       .salt = "",
+       .endpoints = {{"ab", endpoint_}}});
+  ASSERT_TRUE(outer.ok()) << outer.status();
+  auto m = Manager(std::shared_ptr<SplitEndpoint>(*std::move(outer)));
+  const auto started = m->Start(
+      {.endpoint = "outer", .candidate = "m@2", .steps = "", .gates = {}, .load_timeout = ""});
+  EXPECT_EQ(started.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(started.status().message().find("the arm 'stable' is the endpoint 'ab'"),
+            std::string_view::npos)
+      << started.status();
+}
+
 TEST_F(RolloutManagerTest, ARestartResumesAtTheStepWithANewWindow) {
   {
     auto m = Manager(endpoint_);
