@@ -226,26 +226,27 @@ absl::StatusOr<size_t> SplitEndpoint::ChooseArm(const SplitRouting& routing,
   return routing.assignment.ArmOf(*key);
 }
 
-void SplitEndpoint::DropStickyColumn(const SplitArm& arm, const Endpoint& plan,
-                                     core::InferRequest& request) const {
-  if (config_.sticky_key.empty() || models_ == nullptr) return;
+void SplitEndpoint::FitInputs(const SplitArm& arm, const Endpoint& plan,
+                              core::InferRequest& request) const {
   std::vector<runtime::TensorSpec> inputs;
   if (!arm.endpoint.empty()) {
     EndpointDescription target = plan.Describe();
-    if (target.plan == PlanKind::kSplit) return;  // a split may be sticky on it too
+    if (target.plan == PlanKind::kSplit) return;  // its arms fit their own
     inputs = std::move(target.inputs);
   } else {
+    if (config_.sticky_key.empty() || models_ == nullptr) return;
     absl::StatusOr<std::shared_ptr<const ServedModel>> served =
         models_->Find(arm.model, arm.version);
     if (!served.ok()) return;  // the arm's call reports it
     inputs = (*served)->config.inputs;
   }
-  if (std::any_of(inputs.begin(), inputs.end(),
-                  [&](const runtime::TensorSpec& in) { return in.name == config_.sticky_key; })) {
-    return;
-  }
-  std::erase_if(request.inputs,
-                [&](const core::Tensor& t) { return t.name == config_.sticky_key; });
+  const auto takes = [&](const std::string& name) {
+    return std::any_of(inputs.begin(), inputs.end(),
+                       [&](const runtime::TensorSpec& in) { return in.name == name; });
+  };
+  std::erase_if(request.inputs, [&](const core::Tensor& t) {
+    return arm.endpoint.empty() ? t.name == config_.sticky_key && !takes(t.name) : !takes(t.name);
+  });
 }
 
 void SplitEndpoint::InferAsync(core::InferRequest request, InferCallback done) const {
@@ -259,7 +260,7 @@ void SplitEndpoint::InferAsync(core::InferRequest request, InferCallback done) c
   if (!chosen.ok()) return done(chosen.status());
   const size_t arm = *chosen;
   const Endpoint& plan = *routing->plans[arm];
-  DropStickyColumn(routing->arms[arm], plan, request);
+  FitInputs(routing->arms[arm], plan, request);
   request.model_version = routing->arms[arm].version;  // an endpoint arm's: empty
   if (!routing->arms[arm].endpoint.empty()) {
     // The arm is chosen: a split behind it must not read the header as its own.

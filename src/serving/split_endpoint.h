@@ -17,8 +17,8 @@
 // (parameters `arm` and `model_version`), and each request is counted in
 // strata_split_requests_total{endpoint,arm,version}, and in the arm's
 // window statistics (serving/rollout/arm_window.h) that a rollout judges.
-// The sticky column is passed to the model only when its version has an
-// input of that name.
+// The sticky column is passed to a model arm only when its version has an
+// input of that name; an endpoint arm gets only the inputs it declares.
 //
 // The arms and their weights are one immutable snapshot (SplitRouting)
 // behind an atomic pointer: SetArms() publishes a new one (a rollout's
@@ -109,10 +109,10 @@ class SplitEndpoint : public Endpoint {
                                    const core::InferRequest& request) const;
   // The sticky key's text: the header's value or the column's first row.
   absl::StatusOr<std::string> StickyKey(const core::InferRequest& request) const;
-  // Drops the sticky column when the arm's version (or endpoint) has no
-  // such input.
-  void DropStickyColumn(const SplitArm& arm, const Endpoint& plan,
-                        core::InferRequest& request) const;
+  // A model arm: drops the sticky column when the arm's version has no such
+  // input. An endpoint arm (but a split): drops every input the endpoint
+  // does not take, so one request fits arms of different inputs.
+  void FitInputs(const SplitArm& arm, const Endpoint& plan, core::InferRequest& request) const;
 
   const SplitEndpointConfig config_;  // its arms: the first snapshot's
   std::atomic<std::shared_ptr<const SplitRouting>> routing_;
