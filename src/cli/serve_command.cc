@@ -236,6 +236,35 @@ absl::StatusOr<std::shared_ptr<serving::SplitEndpoint>> MakeSplitEndpoint(
   return std::shared_ptr<serving::SplitEndpoint>(*std::move(endpoint));
 }
 
+// The plan of `config` (a split's arms naming endpoints of `plans`); a
+// split is also kept in `loaded.splits`, and a table is followed by
+// `loaded.tables`.
+absl::StatusOr<std::shared_ptr<serving::Endpoint>> MakePlan(
+    const ServeFlags& flags, const serving::EndpointConfig& config,
+    const std::shared_ptr<store::TableStore>& store,
+    const std::map<std::string, std::shared_ptr<serving::Endpoint>, std::less<>>& plans,
+    LoadedEndpoints& loaded) {
+  if (config.plan == serving::PlanKind::kSplit) {
+    absl::StatusOr<std::shared_ptr<serving::SplitEndpoint>> split =
+        MakeSplitEndpoint(flags, config, plans);
+    if (!split.ok()) return split.status();
+    loaded.splits.push_back(*split);
+    return std::shared_ptr<serving::Endpoint>(*std::move(split));
+  }
+  if (config.plan != serving::PlanKind::kStatic) return MakeHybridEndpoint(config, store, loaded);
+  serving::StaticEndpointConfig static_config{
+      .name = config.name,
+      .table = config.table,
+      .default_value = config.default_value,
+      .default_when_unavailable = config.default_when_unavailable,
+      .key = config.key,
+      .pin_max_bytes = config.table_in_memory_bytes};
+  absl::Status s = loaded.tables->Follow(
+      config.table, serving::StaticEndpoint::FollowOptions(static_config, store));
+  if (!s.ok()) return s;
+  return std::make_shared<serving::StaticEndpoint>(static_config, loaded.tables);
+}
+
 // The endpoints of the --endpoints file, with one table store per kind.
 // An endpoint whose table does not open yet starts not ready.
 absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
@@ -268,36 +297,11 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
       if (!created.ok()) return created.status();
       store = *std::move(created);
     }
-    if (config.plan == serving::PlanKind::kSplit) {
-      absl::StatusOr<std::shared_ptr<serving::SplitEndpoint>> split =
-          MakeSplitEndpoint(flags, config, plans);
-      if (!split.ok()) return split.status();
-      loaded.splits.push_back(*split);
-      plans[config.name] = *split;
-      endpoints.push_back(WithExperiments(*std::move(split), config, loaded.experiments));
-      continue;
-    }
-    if (config.plan != serving::PlanKind::kStatic) {
-      absl::StatusOr<std::shared_ptr<serving::Endpoint>> endpoint =
-          MakeHybridEndpoint(config, store, loaded);
-      if (!endpoint.ok()) return endpoint.status();
-      plans[config.name] = *endpoint;
-      endpoints.push_back(WithExperiments(*std::move(endpoint), config, loaded.experiments));
-      continue;
-    }
-    serving::StaticEndpointConfig static_config{
-        .name = config.name,
-        .table = config.table,
-        .default_value = config.default_value,
-        .default_when_unavailable = config.default_when_unavailable,
-        .key = config.key,
-        .pin_max_bytes = config.table_in_memory_bytes};
-    absl::Status s = loaded.tables->Follow(
-        config.table, serving::StaticEndpoint::FollowOptions(static_config, store));
-    if (!s.ok()) return s;
-    auto plan = std::make_shared<serving::StaticEndpoint>(static_config, loaded.tables);
-    plans[config.name] = plan;
-    endpoints.push_back(WithExperiments(std::move(plan), config, loaded.experiments));
+    absl::StatusOr<std::shared_ptr<serving::Endpoint>> plan =
+        MakePlan(flags, config, store, plans, loaded);
+    if (!plan.ok()) return plan.status();
+    plans[config.name] = *plan;
+    endpoints.push_back(WithExperiments(*std::move(plan), config, loaded.experiments));
   }
   loaded.tables->RefreshAll();  // the first versions open before the server starts
   return loaded;
@@ -606,7 +610,9 @@ class ServeProcess {
          .tls_reload_seconds =
              static_cast<unsigned>(std::max<int64_t>(1, flags_.security.reload_interval_ms / 1000)),
          .guard = guard_.get(),
-         .payload_log = payload_log_},
+         .payload_log = payload_log_,
+         .rollouts = rollouts_.get(),
+         .audit_log = audit_log_},
         *core_);
     if (!started.ok()) return started.status();
     grpc_.server = *std::move(started);
