@@ -1,7 +1,8 @@
 """End-to-end test of rollout control over gRPC (`strata.control.v1.Rollouts`,
 proto/strata_control.proto) against the real binary, with stubs generated
-from the project's proto: the split `ab` of test_rollout (TorchScript
-versions 1 and 2 of `m`, y = 2x) with API keys and an audit log. A call
+from the project's proto: a split `ab` whose stable arm is version 1 of the
+TorchScript model `m` (versions 1 and 2: y = 2x), with API keys and an
+audit log. A call
 without a key is UNAUTHENTICATED and a key without the `control` scope
 PERMISSION_DENIED; the `ops` key starts a rollout of m@2, reads its status,
 pauses, resumes and promotes it, the REST status route sees the same
@@ -19,13 +20,35 @@ import torch
 
 from harness.strata_server import BINARY_DIR, StrataServer, run_strata
 from harness.waiting import wait_for
-from test_rollout import CONFIG, ENDPOINTS, Double
 
 sys.path.insert(0, os.environ.get("STRATA_PYTHON_PROTO",
                                   os.path.join(BINARY_DIR, "python_proto")))
 import grpc  # noqa: E402
 import strata_control_pb2 as control  # noqa: E402
 import strata_control_pb2_grpc as control_grpc  # noqa: E402
+
+CONFIG = """backend: torchscript
+max_batch_size: 64
+inputs:
+  - {name: x, datatype: FP32, shape: [-1, 2]}
+outputs:
+  - {name: y, datatype: FP32, shape: [-1, 2]}
+version_policy: all
+"""
+
+ENDPOINTS = """endpoints:
+  ab:
+    plan: split
+    sticky_key: user_id
+    arms:
+      - {name: stable, model: m, version: 1, weight: 100}
+"""
+
+
+class Double(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 2
+
 
 SECRETS = {"ops": "ops-secret-0123456789abcdef", "viewer": "viewer-secret-0123456789abcdef"}
 
