@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -113,6 +114,8 @@ struct LoadedEndpoints {
   std::vector<std::shared_ptr<serving::GuardedTableStore>> guarded_stores;
   std::shared_ptr<serving::TableRegistry> tables;
   std::vector<std::shared_ptr<serving::SplitEndpoint>> splits;  // also in `endpoints`
+  // The splits of `policy: thompson` (not in `splits`: no rollouts on them).
+  std::vector<serving::ThompsonSplit> thompson;
   // Feedback and shadows of the endpoints that have them.
   std::shared_ptr<serving::Experiments> experiments = std::make_shared<serving::Experiments>();
 };
@@ -248,7 +251,14 @@ absl::StatusOr<std::shared_ptr<serving::Endpoint>> MakePlan(
     absl::StatusOr<std::shared_ptr<serving::SplitEndpoint>> split =
         MakeSplitEndpoint(flags, config, plans);
     if (!split.ok()) return split.status();
-    loaded.splits.push_back(*split);
+    if (config.split_policy == serving::SplitPolicy::kThompson) {
+      absl::StatusOr<serving::ThompsonPolicy> policy =
+          serving::ThompsonPolicy::Create({.min_share = config.min_share, .draws = 2000});
+      if (!policy.ok()) return policy.status();
+      loaded.thompson.push_back({.endpoint = *split, .policy = *std::move(policy)});
+    } else {
+      loaded.splits.push_back(*split);
+    }
     return std::shared_ptr<serving::Endpoint>(*std::move(split));
   }
   if (config.plan != serving::PlanKind::kStatic) return MakeHybridEndpoint(config, store, loaded);
@@ -397,6 +407,7 @@ class ServeProcess {
     spdlog::info("frontends drained; unloading models");
     rest_.reset();
     rollouts_.reset();  // its timer reads the core
+    thompson_.reset();
     core_.reset();
     spdlog::info("stopped");
   }
@@ -541,6 +552,12 @@ class ServeProcess {
                            endpoints_.experiments, std::move(endpoints_.splits));
     if (!started.ok()) return started.status();
     rollouts_ = *std::move(started);
+    if (!endpoints_.thompson.empty()) {
+      thompson_ = std::make_unique<cli::ThompsonRouting>(
+          std::make_unique<serving::ThompsonRouter>(std::move(endpoints_.thompson),
+                                                    endpoints_.experiments, std::random_device{}()),
+          std::chrono::milliseconds(flags_.rollouts.tick_ms));
+    }
     return absl::OkStatus();
   }
 
@@ -652,6 +669,7 @@ class ServeProcess {
   const runtime::BackendRegistry backends_ = BuiltinBackends();
   std::unique_ptr<serving::ServerCore> core_;
   std::unique_ptr<serving::RolloutManager> rollouts_;  // null: no split endpoint
+  std::unique_ptr<cli::ThompsonRouting> thompson_;     // null: no split of policy thompson
   int ready_models_ = 0;
   size_t model_count_ = 0;
   std::unique_ptr<api::AccessGuard> guard_;  // null: no keys file

@@ -21,8 +21,9 @@ namespace {
 const std::set<std::string, std::less<>> kEndpointKeys = {
     "plan",  "table", "store",           "key",    "default", "on_store_error",
     "model", "cache", "table_in_memory", "shadow", "feedback"};
-const std::set<std::string, std::less<>> kSplitKeys = {
-    "plan", "arms", "sticky_key", "sticky_header", "salt", "shadow", "feedback"};
+const std::set<std::string, std::less<>> kSplitKeys = {"plan",          "arms",   "sticky_key",
+                                                       "sticky_header", "salt",   "shadow",
+                                                       "feedback",      "policy", "min_share"};
 const std::set<std::string, std::less<>> kArmKeys = {"name",  "model",  "version",
                                                      "label", "weight", "endpoint"};
 
@@ -107,6 +108,31 @@ absl::StatusOr<SplitArmConfig> ParseArm(const YAML::Node& node, size_t index) {
   return arm;
 }
 
+// `policy:` and `min_share:` of a split whose arms are parsed.
+absl::Status ParseSplitPolicy(const YAML::Node& node, EndpointConfig& config) {
+  auto invalid = [](const std::string& what) { return absl::InvalidArgumentError(what); };
+  const std::string policy = node["policy"] ? node["policy"].as<std::string>() : "weights";
+  if (policy != "weights" && policy != "thompson") {
+    return invalid(fmt::format("policy '{}' is not weights or thompson", policy));
+  }
+  config.split_policy = policy == "thompson" ? SplitPolicy::kThompson : SplitPolicy::kWeights;
+  if (node["min_share"]) {
+    if (config.split_policy != SplitPolicy::kThompson) {
+      return invalid("min_share belongs to policy: thompson");
+    }
+    config.min_share = node["min_share"].as<double>();
+  }
+  const double arms = static_cast<double>(config.arms.size());
+  if (!(config.min_share >= 0 && config.min_share * arms <= 1)) {
+    return invalid(fmt::format("min_share {} must be in [0, 1 / {} arms]", config.min_share,
+                               config.arms.size()));
+  }
+  if (config.split_policy == SplitPolicy::kThompson && !config.feedback) {
+    return invalid("policy: thompson routes by feedback rewards: it needs feedback on");
+  }
+  return absl::OkStatus();
+}
+
 // plan: split -- its arms (unique names, weights >= 0 summing to more than
 // 0) and at most one sticky key.
 absl::Status ParseSplit(const YAML::Node& node, EndpointConfig& config) {
@@ -116,7 +142,7 @@ absl::Status ParseSplit(const YAML::Node& node, EndpointConfig& config) {
     if (!kSplitKeys.contains(key)) {
       return invalid(fmt::format(
           "'{}' does not belong to plan split; known: arms, sticky_key, sticky_header, salt, "
-          "shadow, feedback",
+          "policy, min_share, shadow, feedback",
           key));
     }
   }
@@ -150,7 +176,8 @@ absl::Status ParseSplit(const YAML::Node& node, EndpointConfig& config) {
   config.salt = node["salt"] ? node["salt"].as<std::string>() : config.name;
   config.table.clear();
   config.feedback = FeedbackConfig{};  // on unless `feedback: false`
-  return ParseExperimentKeys(node, config);
+  if (absl::Status s = ParseExperimentKeys(node, config); !s.ok()) return s;
+  return ParseSplitPolicy(node, config);
 }
 
 // What each plan needs and refuses.

@@ -29,6 +29,7 @@
 //       plan: split                    # arms answer shares of the traffic
 //       sticky_header: x-user-id       # or sticky_key: <input column>; none: random
 //       salt: checkout-2026            # default: the endpoint's name
+//       policy: weights                # or thompson (by feedback rewards), min_share: 0.05
 //       arms:
 //         - {name: stable, model: ranker, version: 1, weight: 90}
 //         - {name: canary, model: ranker, label: canary, weight: 10}
@@ -85,6 +86,10 @@ struct FeedbackConfig {
   FeedbackTask task = FeedbackTask::kClassification;
 };
 
+// How a split's arms share its traffic: by their weights, or by Thompson
+// sampling on the rewards of their feedback (the weights are the start).
+enum class SplitPolicy { kWeights, kThompson };
+
 struct EndpointConfig {
   std::string name;
   PlanKind plan = PlanKind::kStatic;
@@ -104,8 +109,10 @@ struct EndpointConfig {
   // column or a request header (at most one; neither: random by weight).
   std::vector<SplitArmConfig> arms = {};
   std::string sticky_key;
-  std::string sticky_header;  // lower case
-  std::string salt;           // defaults to `name`
+  std::string sticky_header;                         // lower case
+  std::string salt;                                  // defaults to `name`
+  SplitPolicy split_policy = SplitPolicy::kWeights;  // `policy: weights | thompson`
+  double min_share = 0.05;  // thompson: each arm's least share, at most 1 / arms
   // Any plan: a shadow, and feedback (on by default for split plans).
   std::optional<ShadowConfig> shadow = std::nullopt;
   std::optional<FeedbackConfig> feedback = std::nullopt;

@@ -201,5 +201,36 @@ endpoints:
             "itself");
 }
 
+TEST(EndpointConfigTest, ASplitRoutesByWeightsOrByThompsonSamplingWithAFloor) {
+  auto configs = ParseEndpointConfigs(R"(
+endpoints:
+  bandit:
+    plan: split
+    policy: thompson
+    min_share: 0.2
+    arms: [{name: a, model: m, weight: 1}, {name: b, model: m, weight: 1}]
+  plain: {plan: split, arms: [{name: a, model: m, weight: 1}]}
+)");
+  ASSERT_TRUE(configs.ok()) << configs.status();
+  EXPECT_EQ((*configs)[0].split_policy, SplitPolicy::kThompson);
+  EXPECT_EQ((*configs)[0].min_share, 0.2);
+  EXPECT_EQ((*configs)[1].split_policy, SplitPolicy::kWeights);
+  auto bad = [](const std::string& extra) {
+    auto r = ParseEndpointConfigs("endpoints: {s: {plan: split" + extra +
+                                  ", arms: [{name: a, model: m, weight: 1}, "
+                                  "{name: b, model: m, weight: 1}]}}");
+    EXPECT_FALSE(r.ok());
+    return std::string(r.status().message());
+  };
+  EXPECT_NE(bad(", policy: greedy").find("policy 'greedy' is not weights or thompson"),
+            std::string::npos);
+  EXPECT_NE(bad(", policy: thompson, min_share: 0.6").find("min_share 0.6 must be in [0, 1 / 2"),
+            std::string::npos);
+  EXPECT_NE(bad(", min_share: 0.1").find("min_share belongs to policy: thompson"),
+            std::string::npos);
+  EXPECT_NE(bad(", policy: thompson, feedback: false").find("needs feedback on"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace strata::serving
