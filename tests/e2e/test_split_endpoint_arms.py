@@ -8,7 +8,9 @@ own, a key always gets the same arm, the arm and the version that answered
 are in the response (parameters and the x-strata-arm header), /metrics and
 the access log, and the forcing header reaches no further than the split.
 An arm naming an unknown endpoint, or arms that lead back to their own
-split, stop the server at start with a clear reason."""
+split, stop the server at start with a clear reason. A split of `policy:
+thompson` moves its traffic to the arm whose feedback rewards are better,
+and keeps the other at its minimum share."""
 import os
 import shutil
 import tempfile
@@ -140,6 +142,34 @@ class SplitEndpointArmsTest(unittest.TestCase):
             got = metric(samples, "strata_split_requests_total", endpoint=endpoint, arm=arm,
                          version=version)
             self.assertEqual(got, want, (endpoint, arm, version))
+
+    def test_thompson_sampling_moves_traffic_to_the_rewarded_arm(self):
+        endpoints = self.write_endpoints("bandit.yaml", (
+            "endpoints:\n  bandit:\n    plan: split\n    policy: thompson\n"
+            "    min_share: 0.1\n    arms:\n"
+            f"      - {{name: good, model: {MODEL}, weight: 50}}\n"
+            f"      - {{name: bad, model: {MODEL}, weight: 50}}\n"))
+        with StrataServer(self.repository, ["--endpoints", endpoints,
+                                            "--rollout-tick-ms", "100"]) as server:
+            conn = server.connection()
+            arms = []
+            for i in range(400):
+                status, body, _ = server.request(
+                    "POST", "/v2/models/bandit/infer", {"inputs": request(i % KEYS)["inputs"][1:]},
+                    {"Content-Type": "application/json"}, conn)
+                self.assertEqual(status, 200, body)
+                arm = body["parameters"]["arm"]
+                arms.append(arm)
+                status, answer, _ = server.request(
+                    "POST", "/v2/models/bandit/feedback",
+                    {"id": body["id"], "reward": 1 if arm == "good" else 0},
+                    {"Content-Type": "application/json"}, conn)
+                self.assertEqual(status, 200, answer)
+            conn.close()
+        self.assertGreater(arms[:50].count("bad"), 5)  # both arms served at first
+        late = arms[-150:]
+        self.assertGreater(late.count("good"), 105, late.count("good"))  # about 90%
+        self.assertGreater(late.count("bad"), 0)  # the floor keeps the other arm served
 
     def refused(self, text):
         endpoints = self.write_endpoints("bad.yaml", text)
