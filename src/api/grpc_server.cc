@@ -4,6 +4,7 @@
 
 #include "api/grpc_acceptor.h"
 #include "api/grpc_inference_service.h"
+#include "api/grpc_rollout_service.h"
 #include "fmt/format.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/generic/async_generic_service.h"
@@ -122,6 +123,13 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
                              TlsCredentials(options.tls, options.tls_reload_seconds), &tls_port);
   }
   builder.RegisterService(server->service_.get());
+  server->rollout_service_ = std::make_unique<GrpcRolloutService>(
+      options.rollouts,
+      GrpcRolloutServiceOptions{.control_api = options.control_api,
+                                .control_on_admin_port = options.control_on_admin_port,
+                                .guard = options.guard,
+                                .audit_log = options.audit_log});
+  builder.RegisterService(server->rollout_service_.get());
   builder.RegisterCallbackGenericService(server->unsupported_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(
       std::min<size_t>(options.max_message_bytes, std::numeric_limits<int>::max())));

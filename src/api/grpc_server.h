@@ -17,14 +17,17 @@
 
 #include "absl/status/statusor.h"
 #include "api/access_guard.h"
+#include "api/audit_log.h"
 #include "api/payload_log.h"
 #include "api/tls_server_context.h"
+#include "serving/rollout/rollout_control.h"
 #include "serving/server_core.h"
 #include "serving/server_metrics.h"
 
 namespace grpc {
 class CallbackGenericService;
 class Server;
+class Service;
 }  // namespace grpc
 
 namespace strata::api {
@@ -56,6 +59,10 @@ struct GrpcServerOptions {
   const AccessGuard* guard = nullptr;
   // A sample of inference calls, redacted per field; null: none.
   std::shared_ptr<PayloadLog> payload_log = nullptr;
+  // strata.control.v1.Rollouts (api/grpc_rollout_service.h): the rollouts
+  // (null: none) and the audit log of its calls (null: none).
+  serving::RolloutControl* rollouts = nullptr;
+  std::shared_ptr<AuditLog> audit_log = nullptr;
 };
 
 class GrpcServer {
@@ -77,6 +84,7 @@ class GrpcServer {
 
   const GrpcServerOptions options_;
   std::unique_ptr<GrpcInferenceService> service_;
+  std::unique_ptr<grpc::Service> rollout_service_;  // strata.control.v1.Rollouts
   // Answers every method the service does not have: UNIMPLEMENTED, naming it.
   std::unique_ptr<grpc::CallbackGenericService> unsupported_;
   std::unique_ptr<grpc::Server> server_;

@@ -86,6 +86,34 @@ serving::CandidateCheck PreTrafficCheck(const RolloutServeFlags& flags,
   };
 }
 
+ThompsonRouting::ThompsonRouting(std::unique_ptr<serving::ThompsonRouter> router,
+                                 std::chrono::milliseconds tick)
+    : router_(std::move(router)), tick_(tick), since_(serving::OutcomeWindow::Clock::now()) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+ThompsonRouting::~ThompsonRouting() {
+  {
+    core::MutexLock lock(mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.SignalAll();
+  thread_.join();
+}
+
+void ThompsonRouting::Loop() {
+  while (true) {
+    {
+      core::MutexLock lock(mutex_);
+      const auto wake = std::chrono::steady_clock::now() + tick_;
+      while (!stopping_ && stop_cv_.WaitUntil(mutex_, wake)) {
+      }
+      if (stopping_) return;
+    }
+    router_->Tick(since_);
+  }
+}
+
 absl::StatusOr<std::unique_ptr<serving::RolloutManager>> StartRollouts(
     const RolloutServeFlags& flags, const std::string& repository, const serving::ServerCore& core,
     SelfUrl self_url, std::shared_ptr<const serving::OutcomeWindow> outcomes,

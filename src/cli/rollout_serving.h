@@ -9,10 +9,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/mutex.h"
 #include "serving/experiment/outcome_window.h"
+#include "serving/experiment/thompson_router.h"
 #include "serving/rollout/quality_source.h"
 #include "serving/rollout/rollout_manager.h"
 #include "serving/server_core.h"
@@ -61,6 +64,28 @@ class FeedbackQualitySource : public serving::QualitySource {
 // logged); FailedPrecondition naming each failed check otherwise.
 serving::CandidateCheck PreTrafficCheck(const RolloutServeFlags& flags,
                                         const std::string& repository, SelfUrl self_url);
+
+// Splits of `policy: thompson`: their ThompsonRouter ticked every `tick` on
+// a thread of its own, with the rewards joined since the routing started.
+// Stops (joins) on destruction.
+class ThompsonRouting {
+ public:
+  ThompsonRouting(std::unique_ptr<serving::ThompsonRouter> router, std::chrono::milliseconds tick);
+  ~ThompsonRouting();
+  ThompsonRouting(const ThompsonRouting&) = delete;
+  ThompsonRouting& operator=(const ThompsonRouting&) = delete;
+
+ private:
+  void Loop();
+
+  const std::unique_ptr<serving::ThompsonRouter> router_;
+  const std::chrono::milliseconds tick_;
+  const serving::OutcomeWindow::Clock::time_point since_;
+  core::Mutex mutex_;
+  core::CondVar stop_cv_;
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  std::thread thread_;
+};
 
 }  // namespace strata::cli
 

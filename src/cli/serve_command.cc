@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -113,6 +114,8 @@ struct LoadedEndpoints {
   std::vector<std::shared_ptr<serving::GuardedTableStore>> guarded_stores;
   std::shared_ptr<serving::TableRegistry> tables;
   std::vector<std::shared_ptr<serving::SplitEndpoint>> splits;  // also in `endpoints`
+  // The splits of `policy: thompson` (not in `splits`: no rollouts on them).
+  std::vector<serving::ThompsonSplit> thompson;
   // Feedback and shadows of the endpoints that have them.
   std::shared_ptr<serving::Experiments> experiments = std::make_shared<serving::Experiments>();
 };
@@ -197,7 +200,8 @@ std::shared_ptr<serving::Endpoint> WithExperiments(
 // model repository's models/ directory: a typo in an arm fails the start,
 // not its requests.
 absl::StatusOr<std::shared_ptr<serving::SplitEndpoint>> MakeSplitEndpoint(
-    const ServeFlags& flags, const serving::EndpointConfig& config) {
+    const ServeFlags& flags, const serving::EndpointConfig& config,
+    const std::map<std::string, std::shared_ptr<serving::Endpoint>, std::less<>>& plans) {
   serving::SplitEndpointConfig split{.name = config.name,
                                      .arms = {},
                                      .sticky_key = config.sticky_key,
@@ -205,6 +209,15 @@ absl::StatusOr<std::shared_ptr<serving::SplitEndpoint>> MakeSplitEndpoint(
                                      .salt = config.salt};
   const std::filesystem::path repository(flags.repository);
   for (const serving::SplitArmConfig& arm : config.arms) {
+    if (!arm.endpoint.empty()) {  // built before: the configs come in that order
+      split.endpoints[arm.endpoint] = plans.at(arm.endpoint);
+      split.arms.push_back({.name = arm.name,
+                            .model = "",
+                            .version = "",
+                            .weight = arm.weight,
+                            .endpoint = arm.endpoint});
+      continue;
+    }
     const bool numbered = !arm.version.empty() && std::isdigit(arm.version[0]);
     const std::filesystem::path in_models = numbered
                                                 ? repository / "models" / arm.model / arm.version
@@ -226,6 +239,42 @@ absl::StatusOr<std::shared_ptr<serving::SplitEndpoint>> MakeSplitEndpoint(
   return std::shared_ptr<serving::SplitEndpoint>(*std::move(endpoint));
 }
 
+// The plan of `config` (a split's arms naming endpoints of `plans`); a
+// split is also kept in `loaded.splits`, and a table is followed by
+// `loaded.tables`.
+absl::StatusOr<std::shared_ptr<serving::Endpoint>> MakePlan(
+    const ServeFlags& flags, const serving::EndpointConfig& config,
+    const std::shared_ptr<store::TableStore>& store,
+    const std::map<std::string, std::shared_ptr<serving::Endpoint>, std::less<>>& plans,
+    LoadedEndpoints& loaded) {
+  if (config.plan == serving::PlanKind::kSplit) {
+    absl::StatusOr<std::shared_ptr<serving::SplitEndpoint>> split =
+        MakeSplitEndpoint(flags, config, plans);
+    if (!split.ok()) return split.status();
+    if (config.split_policy == serving::SplitPolicy::kThompson) {
+      absl::StatusOr<serving::ThompsonPolicy> policy =
+          serving::ThompsonPolicy::Create({.min_share = config.min_share, .draws = 2000});
+      if (!policy.ok()) return policy.status();
+      loaded.thompson.push_back({.endpoint = *split, .policy = *std::move(policy)});
+    } else {
+      loaded.splits.push_back(*split);
+    }
+    return std::shared_ptr<serving::Endpoint>(*std::move(split));
+  }
+  if (config.plan != serving::PlanKind::kStatic) return MakeHybridEndpoint(config, store, loaded);
+  serving::StaticEndpointConfig static_config{
+      .name = config.name,
+      .table = config.table,
+      .default_value = config.default_value,
+      .default_when_unavailable = config.default_when_unavailable,
+      .key = config.key,
+      .pin_max_bytes = config.table_in_memory_bytes};
+  absl::Status s = loaded.tables->Follow(
+      config.table, serving::StaticEndpoint::FollowOptions(static_config, store));
+  if (!s.ok()) return s;
+  return std::make_shared<serving::StaticEndpoint>(static_config, loaded.tables);
+}
+
 // The endpoints of the --endpoints file, with one table store per kind.
 // An endpoint whose table does not open yet starts not ready.
 absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
@@ -240,6 +289,9 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
       .default_store = default_store.value_or(nullptr),
       .poll_interval = std::chrono::milliseconds(flags.poll_interval_ms)});
   std::vector<std::shared_ptr<serving::Endpoint>>& endpoints = loaded.endpoints;
+  // Each endpoint's plan without its decorators, by name: what split arms
+  // naming it answer through.
+  std::map<std::string, std::shared_ptr<serving::Endpoint>, std::less<>> plans;
   if (flags.endpoints.empty()) return loaded;
   absl::StatusOr<std::vector<serving::EndpointConfig>> configs =
       serving::ReadEndpointConfigs(flags.endpoints);
@@ -255,34 +307,11 @@ absl::StatusOr<LoadedEndpoints> LoadEndpoints(const ServeFlags& flags) {
       if (!created.ok()) return created.status();
       store = *std::move(created);
     }
-    if (config.plan == serving::PlanKind::kSplit) {
-      absl::StatusOr<std::shared_ptr<serving::SplitEndpoint>> split =
-          MakeSplitEndpoint(flags, config);
-      if (!split.ok()) return split.status();
-      loaded.splits.push_back(*split);
-      endpoints.push_back(WithExperiments(*std::move(split), config, loaded.experiments));
-      continue;
-    }
-    if (config.plan != serving::PlanKind::kStatic) {
-      absl::StatusOr<std::shared_ptr<serving::Endpoint>> endpoint =
-          MakeHybridEndpoint(config, store, loaded);
-      if (!endpoint.ok()) return endpoint.status();
-      endpoints.push_back(WithExperiments(*std::move(endpoint), config, loaded.experiments));
-      continue;
-    }
-    serving::StaticEndpointConfig static_config{
-        .name = config.name,
-        .table = config.table,
-        .default_value = config.default_value,
-        .default_when_unavailable = config.default_when_unavailable,
-        .key = config.key,
-        .pin_max_bytes = config.table_in_memory_bytes};
-    absl::Status s = loaded.tables->Follow(
-        config.table, serving::StaticEndpoint::FollowOptions(static_config, store));
-    if (!s.ok()) return s;
-    endpoints.push_back(
-        WithExperiments(std::make_shared<serving::StaticEndpoint>(static_config, loaded.tables),
-                        config, loaded.experiments));
+    absl::StatusOr<std::shared_ptr<serving::Endpoint>> plan =
+        MakePlan(flags, config, store, plans, loaded);
+    if (!plan.ok()) return plan.status();
+    plans[config.name] = *plan;
+    endpoints.push_back(WithExperiments(*std::move(plan), config, loaded.experiments));
   }
   loaded.tables->RefreshAll();  // the first versions open before the server starts
   return loaded;
@@ -378,6 +407,7 @@ class ServeProcess {
     spdlog::info("frontends drained; unloading models");
     rest_.reset();
     rollouts_.reset();  // its timer reads the core
+    thompson_.reset();
     core_.reset();
     spdlog::info("stopped");
   }
@@ -522,6 +552,12 @@ class ServeProcess {
                            endpoints_.experiments, std::move(endpoints_.splits));
     if (!started.ok()) return started.status();
     rollouts_ = *std::move(started);
+    if (!endpoints_.thompson.empty()) {
+      thompson_ = std::make_unique<cli::ThompsonRouting>(
+          std::make_unique<serving::ThompsonRouter>(std::move(endpoints_.thompson),
+                                                    endpoints_.experiments, std::random_device{}()),
+          std::chrono::milliseconds(flags_.rollouts.tick_ms));
+    }
     return absl::OkStatus();
   }
 
@@ -591,7 +627,9 @@ class ServeProcess {
          .tls_reload_seconds =
              static_cast<unsigned>(std::max<int64_t>(1, flags_.security.reload_interval_ms / 1000)),
          .guard = guard_.get(),
-         .payload_log = payload_log_},
+         .payload_log = payload_log_,
+         .rollouts = rollouts_.get(),
+         .audit_log = audit_log_},
         *core_);
     if (!started.ok()) return started.status();
     grpc_.server = *std::move(started);
@@ -631,6 +669,7 @@ class ServeProcess {
   const runtime::BackendRegistry backends_ = BuiltinBackends();
   std::unique_ptr<serving::ServerCore> core_;
   std::unique_ptr<serving::RolloutManager> rollouts_;  // null: no split endpoint
+  std::unique_ptr<cli::ThompsonRouting> thompson_;     // null: no split of policy thompson
   int ready_models_ = 0;
   size_t model_count_ = 0;
   std::unique_ptr<api::AccessGuard> guard_;  // null: no keys file

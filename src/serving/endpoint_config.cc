@@ -1,5 +1,6 @@
 #include "serving/endpoint_config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <map>
@@ -9,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "serving/experiment_config.h"
 #include "store/table_store.h"
 #include "yaml-cpp/yaml.h"
@@ -19,9 +21,11 @@ namespace {
 const std::set<std::string, std::less<>> kEndpointKeys = {
     "plan",  "table", "store",           "key",    "default", "on_store_error",
     "model", "cache", "table_in_memory", "shadow", "feedback"};
-const std::set<std::string, std::less<>> kSplitKeys = {
-    "plan", "arms", "sticky_key", "sticky_header", "salt", "shadow", "feedback"};
-const std::set<std::string, std::less<>> kArmKeys = {"name", "model", "version", "label", "weight"};
+const std::set<std::string, std::less<>> kSplitKeys = {"plan",          "arms",   "sticky_key",
+                                                       "sticky_header", "salt",   "shadow",
+                                                       "feedback",      "policy", "min_share"};
+const std::set<std::string, std::less<>> kArmKeys = {"name",  "model",  "version",
+                                                     "label", "weight", "endpoint"};
 
 // "64MiB", "1GiB", "4096" (bytes); nullopt when it is not a size.
 std::optional<size_t> ParseSize(const std::string& text) {
@@ -65,21 +69,28 @@ absl::StatusOr<SplitArmConfig> ParseArm(const YAML::Node& node, size_t index) {
   auto invalid = [&](std::string_view what) {
     return absl::InvalidArgumentError(fmt::format("arm {}: {}", index + 1, what));
   };
-  if (!node.IsMap()) return invalid("must be a map of name, model, version or label, weight");
+  if (!node.IsMap()) {
+    return invalid("must be a map of name, model (version or label) or endpoint, weight");
+  }
   for (const auto& entry : node) {
     const std::string key = entry.first.as<std::string>();
     if (!kArmKeys.contains(key)) {
-      return invalid(
-          fmt::format("unknown key '{}'; known: name, model, version, label, weight", key));
+      return invalid(fmt::format(
+          "unknown key '{}'; known: name, model, version, label, endpoint, weight", key));
     }
   }
-  if (!node["name"] || !node["model"] || !node["weight"]) {
-    return invalid("needs name, model and weight");
+  if (!node["name"] || !node["weight"] || (!node["model"] && !node["endpoint"])) {
+    return invalid("needs name, weight and a model or an endpoint");
+  }
+  if (node["model"] && node["endpoint"]) return invalid("give model or endpoint, not both");
+  if (node["endpoint"] && (node["version"] || node["label"])) {
+    return invalid("an endpoint arm takes no version or label: the endpoint chooses its own");
   }
   if (node["version"] && node["label"]) return invalid("give version or label, not both");
   SplitArmConfig arm;
   arm.name = node["name"].as<std::string>();
-  arm.model = node["model"].as<std::string>();
+  if (node["endpoint"]) arm.endpoint = node["endpoint"].as<std::string>();
+  if (node["model"]) arm.model = node["model"].as<std::string>();
   arm.weight = node["weight"].as<double>();
   if (node["version"]) {
     const int64_t version = node["version"].as<int64_t>();
@@ -87,12 +98,39 @@ absl::StatusOr<SplitArmConfig> ParseArm(const YAML::Node& node, size_t index) {
     arm.version = std::to_string(version);
   }
   if (node["label"]) arm.version = node["label"].as<std::string>();
-  if (arm.name.empty() || arm.model.empty()) return invalid("name and model must not be empty");
+  if (arm.name.empty() || (arm.model.empty() && arm.endpoint.empty())) {
+    return invalid("name and model or endpoint must not be empty");
+  }
   if (!(arm.weight >= 0)) {
     return invalid(fmt::format("arm '{}' has weight {}; weights must be >= 0", arm.name,
                                node["weight"].as<std::string>()));
   }
   return arm;
+}
+
+// `policy:` and `min_share:` of a split whose arms are parsed.
+absl::Status ParseSplitPolicy(const YAML::Node& node, EndpointConfig& config) {
+  auto invalid = [](const std::string& what) { return absl::InvalidArgumentError(what); };
+  const std::string policy = node["policy"] ? node["policy"].as<std::string>() : "weights";
+  if (policy != "weights" && policy != "thompson") {
+    return invalid(fmt::format("policy '{}' is not weights or thompson", policy));
+  }
+  config.split_policy = policy == "thompson" ? SplitPolicy::kThompson : SplitPolicy::kWeights;
+  if (node["min_share"]) {
+    if (config.split_policy != SplitPolicy::kThompson) {
+      return invalid("min_share belongs to policy: thompson");
+    }
+    config.min_share = node["min_share"].as<double>();
+  }
+  const double arms = static_cast<double>(config.arms.size());
+  if (!(config.min_share >= 0 && config.min_share * arms <= 1)) {
+    return invalid(fmt::format("min_share {} must be in [0, 1 / {} arms]", config.min_share,
+                               config.arms.size()));
+  }
+  if (config.split_policy == SplitPolicy::kThompson && !config.feedback) {
+    return invalid("policy: thompson routes by feedback rewards: it needs feedback on");
+  }
+  return absl::OkStatus();
 }
 
 // plan: split -- its arms (unique names, weights >= 0 summing to more than
@@ -104,12 +142,14 @@ absl::Status ParseSplit(const YAML::Node& node, EndpointConfig& config) {
     if (!kSplitKeys.contains(key)) {
       return invalid(fmt::format(
           "'{}' does not belong to plan split; known: arms, sticky_key, sticky_header, salt, "
-          "shadow, feedback",
+          "policy, min_share, shadow, feedback",
           key));
     }
   }
   if (!node["arms"] || !node["arms"].IsSequence() || node["arms"].size() == 0) {
-    return invalid("plan split needs arms: a list of {name, model, version or label, weight}");
+    return invalid(
+        "plan split needs arms: a list of {name, model, version or label, weight} or "
+        "{name, endpoint, weight}");
   }
   double total = 0;
   std::set<std::string> names;
@@ -136,7 +176,8 @@ absl::Status ParseSplit(const YAML::Node& node, EndpointConfig& config) {
   config.salt = node["salt"] ? node["salt"].as<std::string>() : config.name;
   config.table.clear();
   config.feedback = FeedbackConfig{};  // on unless `feedback: false`
-  return ParseExperimentKeys(node, config);
+  if (absl::Status s = ParseExperimentKeys(node, config); !s.ok()) return s;
+  return ParseSplitPolicy(node, config);
 }
 
 // What each plan needs and refuses.
@@ -250,6 +291,54 @@ absl::StatusOr<EndpointConfig> ParseSplitEndpoint(const std::string& name, const
   return config;
 }
 
+// Depth-first from `name`: appends it to `ordered` after every endpoint its
+// arms name. `path` is the chain being visited; reaching a name on it is a
+// cycle.
+absl::Status VisitArms(const std::string& name,
+                       const std::map<std::string, const EndpointConfig*>& by_name,
+                       std::vector<std::string>& path, std::set<std::string>& done,
+                       std::vector<EndpointConfig>& ordered) {
+  if (done.contains(name)) return absl::OkStatus();
+  if (std::find(path.begin(), path.end(), name) != path.end()) {
+    path.push_back(name);
+    const auto first = std::find(path.begin(), path.end(), name);
+    return absl::InvalidArgumentError(
+        fmt::format("endpoint '{}': its arms lead back to it: {}; a split cannot route to itself",
+                    name, fmt::join(first, path.end(), " -> ")));
+  }
+  const EndpointConfig& config = *by_name.at(name);
+  path.push_back(name);
+  for (const SplitArmConfig& arm : config.arms) {
+    if (arm.endpoint.empty()) continue;
+    if (!by_name.contains(arm.endpoint)) {
+      return absl::InvalidArgumentError(
+          fmt::format("endpoint '{}': arm '{}' names the endpoint '{}', which the file does not "
+                      "declare",
+                      name, arm.name, arm.endpoint));
+    }
+    if (absl::Status s = VisitArms(arm.endpoint, by_name, path, done, ordered); !s.ok()) return s;
+  }
+  path.pop_back();
+  done.insert(name);
+  ordered.push_back(config);
+  return absl::OkStatus();
+}
+
+// `configs` with every endpoint after the endpoints its arms name (else in
+// file order); INVALID_ARGUMENT for an arm naming an unknown endpoint or a
+// cycle of arms.
+absl::StatusOr<std::vector<EndpointConfig>> OrderByArms(std::vector<EndpointConfig> configs) {
+  std::map<std::string, const EndpointConfig*> by_name;
+  for (const EndpointConfig& config : configs) by_name[config.name] = &config;
+  std::vector<EndpointConfig> ordered;
+  std::set<std::string> done;
+  for (const EndpointConfig& config : configs) {
+    std::vector<std::string> path;
+    if (absl::Status s = VisitArms(config.name, by_name, path, done, ordered); !s.ok()) return s;
+  }
+  return ordered;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<EndpointConfig>> ParseEndpointConfigs(std::string_view yaml) {
@@ -282,7 +371,7 @@ absl::StatusOr<std::vector<EndpointConfig>> ParseEndpointConfigs(std::string_vie
     if (!config.ok()) return config.status();
     configs.push_back(*std::move(config));
   }
-  return configs;
+  return OrderByArms(std::move(configs));
 }
 
 absl::StatusOr<std::vector<EndpointConfig>> ReadEndpointConfigs(const std::filesystem::path& file) {

@@ -29,9 +29,11 @@
 //       plan: split                    # arms answer shares of the traffic
 //       sticky_header: x-user-id       # or sticky_key: <input column>; none: random
 //       salt: checkout-2026            # default: the endpoint's name
+//       policy: weights                # or thompson (by feedback rewards), min_share: 0.05
 //       arms:
 //         - {name: stable, model: ranker, version: 1, weight: 90}
 //         - {name: canary, model: ranker, label: canary, weight: 10}
+//         - {name: table, endpoint: sales_forecast, weight: 0}  # another endpoint
 //       shadow: {model: ranker, label: candidate, share: 1.0, queue: 64}
 //       feedback: {retention: 100000, max_age: 3600s, task: classification}
 //
@@ -55,13 +57,15 @@
 
 namespace strata::serving {
 
-// One arm of a split endpoint: a model at a version or label (empty: the
-// model's default version) and its weight.
+// One arm of a split endpoint and its weight: a model at a version or
+// label (empty: the model's default version), or another endpoint of the
+// file (`endpoint:`; then `model` and `version` are empty).
 struct SplitArmConfig {
   std::string name;
   std::string model;
   std::string version;  // a number or a label; empty: the default version
   double weight = 0;
+  std::string endpoint = {};
 };
 
 // `shadow:` -- a copy of a share of the calls to a model (docs/serving.md:
@@ -82,6 +86,10 @@ struct FeedbackConfig {
   FeedbackTask task = FeedbackTask::kClassification;
 };
 
+// How a split's arms share its traffic: by their weights, or by Thompson
+// sampling on the rewards of their feedback (the weights are the start).
+enum class SplitPolicy { kWeights, kThompson };
+
 struct EndpointConfig {
   std::string name;
   PlanKind plan = PlanKind::kStatic;
@@ -101,8 +109,10 @@ struct EndpointConfig {
   // column or a request header (at most one; neither: random by weight).
   std::vector<SplitArmConfig> arms = {};
   std::string sticky_key;
-  std::string sticky_header;  // lower case
-  std::string salt;           // defaults to `name`
+  std::string sticky_header;                         // lower case
+  std::string salt;                                  // defaults to `name`
+  SplitPolicy split_policy = SplitPolicy::kWeights;  // `policy: weights | thompson`
+  double min_share = 0.05;  // thompson: each arm's least share, at most 1 / arms
   // Any plan: a shadow, and feedback (on by default for split plans).
   std::optional<ShadowConfig> shadow = std::nullopt;
   std::optional<FeedbackConfig> feedback = std::nullopt;
@@ -112,7 +122,10 @@ struct EndpointConfig {
 };
 
 // INVALID_ARGUMENT naming the endpoint and key for anything unknown or
-// mistyped.
+// mistyped, and for a split arm naming an endpoint the file does not declare
+// or leading back to its own endpoint (directly or through other splits).
+// The configs come in file order, except that an endpoint comes after every
+// endpoint its arms name (the order to build them in).
 absl::StatusOr<std::vector<EndpointConfig>> ParseEndpointConfigs(std::string_view yaml);
 absl::StatusOr<std::vector<EndpointConfig>> ReadEndpointConfigs(const std::filesystem::path& file);
 

@@ -149,7 +149,9 @@ TEST(EndpointConfigTest, SplitMistakesAreClear) {
   has(bad("[{name: a, model: m, weight: 0}]"), "sum to more than 0");
   has(bad("[{name: a, model: m, weight: 1}, {name: a, model: n, weight: 1}]"),
       "arm name 'a' is used twice");
-  has(bad("[{name: a, weight: 1}]"), "needs name, model and weight");
+  has(bad("[{name: a, weight: 1}]"), "needs name, weight and a model or an endpoint");
+  has(bad("[{name: a, model: m, endpoint: e, weight: 1}]"), "model or endpoint, not both");
+  has(bad("[{name: a, endpoint: e, version: 2, weight: 1}]"), "takes no version or label");
   has(bad("[{name: a, model: m, weight: 1, version: 1, label: x}]"), "version or label");
   has(bad("[{name: a, model: m, weight: 1, colour: red}]"), "unknown key 'colour'");
   has(bad("[]"), "plan split needs arms");
@@ -157,6 +159,77 @@ TEST(EndpointConfigTest, SplitMistakesAreClear) {
   has(bad("[{name: a, model: m, weight: 1}]", ", sticky_key: k, sticky_header: x-u"), "not both");
   has(bad("[{name: a, model: m, weight: 1}]", ", sticky_header: cookie"), "starting with x-");
   has(bad("[{name: a, model: m, weight: heavy}]"), "endpoint 's'");
+}
+
+TEST(EndpointConfigTest, AnArmMayBeAnotherEndpointBuiltBeforeTheSplit) {
+  auto configs = ParseEndpointConfigs(R"(
+endpoints:
+  ab:
+    plan: split
+    sticky_header: x-user-id
+    arms:
+      - {name: model, model: ranker, weight: 50}
+      - {name: table, endpoint: lookup, weight: 50}
+  lookup: {plan: static, key: [user_id]}
+)");
+  ASSERT_TRUE(configs.ok()) << configs.status();
+  ASSERT_EQ(configs->size(), 2u);
+  EXPECT_EQ((*configs)[0].name, "lookup");  // built first: the split's arm
+  const EndpointConfig& ab = (*configs)[1];
+  EXPECT_EQ(ab.arms[1].endpoint, "lookup");
+  EXPECT_EQ(ab.arms[1].model, "");
+  EXPECT_EQ(ab.arms[0].endpoint, "");
+}
+
+TEST(EndpointConfigTest, UnknownArmEndpointsAndCyclesAreRefusedAtLoad) {
+  auto message = [](const std::string& yaml) {
+    auto r = ParseEndpointConfigs(yaml);
+    EXPECT_FALSE(r.ok());
+    return std::string(r.status().message());
+  };
+  EXPECT_EQ(message("endpoints: {a: {plan: split, arms: [{name: x, endpoint: nope, weight: 1}]}}"),
+            "endpoint 'a': arm 'x' names the endpoint 'nope', which the file does not declare");
+  EXPECT_EQ(message("endpoints: {a: {plan: split, arms: [{name: x, endpoint: a, weight: 1}]}}"),
+            "endpoint 'a': its arms lead back to it: a -> a; a split cannot route to itself");
+  EXPECT_EQ(message(R"(
+endpoints:
+  a: {plan: split, arms: [{name: x, model: m, weight: 1}, {name: y, endpoint: b, weight: 1}]}
+  b: {plan: split, arms: [{name: x, endpoint: c, weight: 1}]}
+  c: {plan: split, arms: [{name: x, endpoint: a, weight: 1}]}
+)"),
+            "endpoint 'a': its arms lead back to it: a -> b -> c -> a; a split cannot route to "
+            "itself");
+}
+
+TEST(EndpointConfigTest, ASplitRoutesByWeightsOrByThompsonSamplingWithAFloor) {
+  auto configs = ParseEndpointConfigs(R"(
+endpoints:
+  bandit:
+    plan: split
+    policy: thompson
+    min_share: 0.2
+    arms: [{name: a, model: m, weight: 1}, {name: b, model: m, weight: 1}]
+  plain: {plan: split, arms: [{name: a, model: m, weight: 1}]}
+)");
+  ASSERT_TRUE(configs.ok()) << configs.status();
+  EXPECT_EQ((*configs)[0].split_policy, SplitPolicy::kThompson);
+  EXPECT_EQ((*configs)[0].min_share, 0.2);
+  EXPECT_EQ((*configs)[1].split_policy, SplitPolicy::kWeights);
+  auto bad = [](const std::string& extra) {
+    auto r = ParseEndpointConfigs("endpoints: {s: {plan: split" + extra +
+                                  ", arms: [{name: a, model: m, weight: 1}, "
+                                  "{name: b, model: m, weight: 1}]}}");
+    EXPECT_FALSE(r.ok());
+    return std::string(r.status().message());
+  };
+  EXPECT_NE(bad(", policy: greedy").find("policy 'greedy' is not weights or thompson"),
+            std::string::npos);
+  EXPECT_NE(bad(", policy: thompson, min_share: 0.6").find("min_share 0.6 must be in [0, 1 / 2"),
+            std::string::npos);
+  EXPECT_NE(bad(", min_share: 0.1").find("min_share belongs to policy: thompson"),
+            std::string::npos);
+  EXPECT_NE(bad(", policy: thompson, feedback: false").find("needs feedback on"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -93,22 +93,38 @@ absl::StatusOr<std::shared_ptr<const SplitRouting>> SplitEndpoint::MakeRouting(
       SplitRouting{.arms = {}, .assignment = *std::move(assignment), .plans = {}, .windows = {}});
   for (size_t i = 0; i < arms.size(); ++i) {
     routing->windows.push_back(std::make_shared<ArmWindow>());
-    if (old != nullptr && i < old->arms.size() && old->arms[i].model == arms[i].model) {
+    if (old != nullptr && i < old->arms.size() && old->arms[i].model == arms[i].model &&
+        old->arms[i].endpoint == arms[i].endpoint) {
       routing->plans.push_back(old->plans[i]);
       continue;
     }
-    HybridEndpointConfig dynamic{.name = config_.name,
-                                 .model = arms[i].model,
-                                 .table = "",
-                                 .key = {},
-                                 .cache_max_bytes = 0,
-                                 .plan = PlanKind::kDynamic};
-    auto plan = std::make_shared<HybridEndpoint>(nullptr, std::move(dynamic));
-    if (models_ != nullptr) plan->Connect(arm_services_);
-    routing->plans.push_back(std::move(plan));
+    absl::StatusOr<std::shared_ptr<Endpoint>> plan = ArmPlan(arms[i]);
+    if (!plan.ok()) return plan.status();
+    routing->plans.push_back(*std::move(plan));
   }
   routing->arms = std::move(arms);
   return std::shared_ptr<const SplitRouting>(std::move(routing));
+}
+
+absl::StatusOr<std::shared_ptr<Endpoint>> SplitEndpoint::ArmPlan(const SplitArm& arm) const {
+  if (!arm.endpoint.empty()) {
+    auto it = config_.endpoints.find(arm.endpoint);
+    if (it == config_.endpoints.end()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "endpoint '{}': arm '{}' names the endpoint '{}', which the server does not have",
+          config_.name, arm.name, arm.endpoint));
+    }
+    return it->second;  // the server connects it
+  }
+  HybridEndpointConfig dynamic{.name = config_.name,
+                               .model = arm.model,
+                               .table = "",
+                               .key = {},
+                               .cache_max_bytes = 0,
+                               .plan = PlanKind::kDynamic};
+  auto plan = std::make_shared<HybridEndpoint>(nullptr, std::move(dynamic));
+  if (models_ != nullptr) plan->Connect(arm_services_);
+  return plan;
 }
 
 absl::Status SplitEndpoint::SetArms(std::vector<SplitArm> arms) {
@@ -128,8 +144,9 @@ void SplitEndpoint::Connect(const PlanServices& services) {
   models_ = services.models;
   // The arms' rows are not observed: the key log follows keyed plans.
   arm_services_ = PlanServices{.models = services.models, .metrics = services.metrics};
-  for (const std::shared_ptr<HybridEndpoint>& plan : routing_.load()->plans) {
-    plan->Connect(arm_services_);
+  const std::shared_ptr<const SplitRouting> routing = routing_.load();
+  for (size_t i = 0; i < routing->arms.size(); ++i) {
+    if (routing->arms[i].endpoint.empty()) routing->plans[i]->Connect(arm_services_);
   }
 }
 
@@ -143,22 +160,31 @@ EndpointDescription SplitEndpoint::Describe() const {
   std::vector<std::string> not_ready;
   for (size_t i = 0; i < routing->arms.size() && models_ != nullptr; ++i) {
     const SplitArm& arm = routing->arms[i];
-    absl::StatusOr<std::shared_ptr<const ServedModel>> served =
-        models_->Find(arm.model, arm.version);
-    if (served.ok() && (*served)->ready()) {
-      d.versions.push_back((*served)->version);
-      continue;
-    }
-    if (arm.weight == 0) continue;  // an arm without traffic does not hold readiness
-    not_ready.push_back(
-        fmt::format("arm '{}': {}", arm.name,
-                    served.ok() ? (*served)->reason : std::string(served.status().message())));
+    const std::string why = ArmReadiness(arm, d.versions);
+    // An arm without traffic does not hold readiness.
+    if (why.empty() || arm.weight == 0) continue;
+    not_ready.push_back(fmt::format("arm '{}': {}", arm.name, why));
   }
   if (!not_ready.empty()) {
     d.ready = false;
     d.reason = fmt::format("{}", fmt::join(not_ready, "; "));
   }
   return d;
+}
+
+std::string SplitEndpoint::ArmReadiness(const SplitArm& arm, std::vector<int64_t>& versions) const {
+  if (!arm.endpoint.empty()) {
+    const EndpointDescription target = config_.endpoints.at(arm.endpoint)->Describe();
+    versions.insert(versions.end(), target.versions.begin(), target.versions.end());
+    if (target.ready) return "";
+    return fmt::format("endpoint '{}': {}", arm.endpoint, target.reason);
+  }
+  absl::StatusOr<std::shared_ptr<const ServedModel>> served = models_->Find(arm.model, arm.version);
+  if (served.ok() && (*served)->ready()) {
+    versions.push_back((*served)->version);
+    return "";
+  }
+  return served.ok() ? (*served)->reason : std::string(served.status().message());
 }
 
 absl::StatusOr<std::string> SplitEndpoint::StickyKey(const core::InferRequest& request) const {
@@ -200,17 +226,27 @@ absl::StatusOr<size_t> SplitEndpoint::ChooseArm(const SplitRouting& routing,
   return routing.assignment.ArmOf(*key);
 }
 
-void SplitEndpoint::DropStickyColumn(const SplitArm& arm, core::InferRequest& request) const {
-  if (config_.sticky_key.empty() || models_ == nullptr) return;
-  absl::StatusOr<std::shared_ptr<const ServedModel>> served = models_->Find(arm.model, arm.version);
-  if (!served.ok()) return;  // the arm's call reports it
-  const auto& inputs = (*served)->config.inputs;
-  if (std::any_of(inputs.begin(), inputs.end(),
-                  [&](const runtime::TensorSpec& in) { return in.name == config_.sticky_key; })) {
-    return;
+void SplitEndpoint::FitInputs(const SplitArm& arm, const Endpoint& plan,
+                              core::InferRequest& request) const {
+  std::vector<runtime::TensorSpec> inputs;
+  if (!arm.endpoint.empty()) {
+    EndpointDescription target = plan.Describe();
+    if (target.plan == PlanKind::kSplit) return;  // its arms fit their own
+    inputs = std::move(target.inputs);
+  } else {
+    if (config_.sticky_key.empty() || models_ == nullptr) return;
+    absl::StatusOr<std::shared_ptr<const ServedModel>> served =
+        models_->Find(arm.model, arm.version);
+    if (!served.ok()) return;  // the arm's call reports it
+    inputs = (*served)->config.inputs;
   }
-  std::erase_if(request.inputs,
-                [&](const core::Tensor& t) { return t.name == config_.sticky_key; });
+  const auto takes = [&](const std::string& name) {
+    return std::any_of(inputs.begin(), inputs.end(),
+                       [&](const runtime::TensorSpec& in) { return in.name == name; });
+  };
+  std::erase_if(request.inputs, [&](const core::Tensor& t) {
+    return arm.endpoint.empty() ? t.name == config_.sticky_key && !takes(t.name) : !takes(t.name);
+  });
 }
 
 void SplitEndpoint::InferAsync(core::InferRequest request, InferCallback done) const {
@@ -223,9 +259,13 @@ void SplitEndpoint::InferAsync(core::InferRequest request, InferCallback done) c
   absl::StatusOr<size_t> chosen = ChooseArm(*routing, request);
   if (!chosen.ok()) return done(chosen.status());
   const size_t arm = *chosen;
-  DropStickyColumn(routing->arms[arm], request);
-  request.model_version = routing->arms[arm].version;
-  const HybridEndpoint& plan = *routing->plans[arm];
+  const Endpoint& plan = *routing->plans[arm];
+  FitInputs(routing->arms[arm], plan, request);
+  request.model_version = routing->arms[arm].version;  // an endpoint arm's: empty
+  if (!routing->arms[arm].endpoint.empty()) {
+    // The arm is chosen: a split behind it must not read the header as its own.
+    std::erase_if(request.headers, [](const auto& h) { return h.first == kArmHeader; });
+  }
   plan.InferAsync(
       std::move(request),
       [this, arm, routing = std::move(routing), start = std::chrono::steady_clock::now(),

@@ -1,6 +1,6 @@
 // SplitEndpoint answers an endpoint whose plan is `split`: each request
 // goes, whole, to one of the endpoint's arms, a model at a version or label
-// (docs/serving.md: Split endpoints). Which arm:
+// or another endpoint (docs/serving.md: Split endpoints). Which arm:
 //
 //   x-strata-arm: NAME    a request header forces the arm (for testing);
 //   sticky key            the first row's value of the `sticky_key` input
@@ -10,13 +10,15 @@
 //                         always gets the same arm while weights hold;
 //   otherwise             a uniformly random bucket: random by weight.
 //
-// An arm answers through a dynamic plan (the model stage, no cache) on the
-// arm's version. The response names the arm and the version that answered
+// A model arm answers through a dynamic plan (the model stage, no cache) on
+// the arm's version; an endpoint arm through that endpoint's own plan (its
+// shadow and feedback decorators are not called: the split's are), without
+// the forcing header. The response names the arm and the version that answered
 // (parameters `arm` and `model_version`), and each request is counted in
 // strata_split_requests_total{endpoint,arm,version}, and in the arm's
 // window statistics (serving/rollout/arm_window.h) that a rollout judges.
-// The sticky column is passed to the model only when its version has an
-// input of that name.
+// The sticky column is passed to a model arm only when its version has an
+// input of that name; an endpoint arm gets only the inputs it declares.
 //
 // The arms and their weights are one immutable snapshot (SplitRouting)
 // behind an atomic pointer: SetArms() publishes a new one (a rollout's
@@ -26,6 +28,7 @@
 #define STRATA_SERVING_SPLIT_ENDPOINT_H_
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,11 +41,14 @@
 
 namespace strata::serving {
 
+// A model at a version, or (`endpoint` set; `model` and `version` empty)
+// another endpoint.
 struct SplitArm {
   std::string name;
   std::string model;
   std::string version;  // a number or a label; empty: the default version
   double weight = 0;
+  std::string endpoint = {};
 };
 
 struct SplitEndpointConfig {
@@ -51,6 +57,9 @@ struct SplitEndpointConfig {
   std::string sticky_key;     // an input column; empty: none
   std::string sticky_header;  // a lower-case "x-" header; empty: none
   std::string salt;           // empty: the endpoint's name
+  // The endpoints arms may name, by name: each connected by the server on
+  // its own (it is in the server's endpoint set).
+  std::map<std::string, std::shared_ptr<Endpoint>, std::less<>> endpoints = {};
 };
 
 // What one snapshot of a split routes by: the arms, their bucket ranges,
@@ -58,13 +67,15 @@ struct SplitEndpointConfig {
 struct SplitRouting {
   std::vector<SplitArm> arms;
   SplitAssignment assignment;
-  std::vector<std::shared_ptr<HybridEndpoint>> plans;  // dynamic plans, no cache
+  // Model arms: dynamic plans, no cache; endpoint arms: the endpoint.
+  std::vector<std::shared_ptr<Endpoint>> plans;
   std::vector<std::shared_ptr<ArmWindow>> windows;
 };
 
 class SplitEndpoint : public Endpoint {
  public:
-  // INVALID_ARGUMENT for weights SplitAssignment refuses.
+  // INVALID_ARGUMENT for weights SplitAssignment refuses or an arm naming an
+  // endpoint not in `config.endpoints`.
   static absl::StatusOr<std::unique_ptr<SplitEndpoint>> Create(SplitEndpointConfig config);
 
   const std::string& name() const override { return config_.name; }
@@ -77,23 +88,31 @@ class SplitEndpoint : public Endpoint {
   std::shared_ptr<const SplitRouting> routing() const { return routing_.load(); }
   // Publishes `arms` (names, models, versions, weights) as the new
   // snapshot, with new (empty) window statistics; requests in flight finish
-  // on the old one. INVALID_ARGUMENT for weights SplitAssignment refuses or
-  // no arm; the old snapshot then stays.
+  // on the old one. INVALID_ARGUMENT for weights SplitAssignment refuses, an
+  // unknown endpoint or no arm; the old snapshot then stays.
   absl::Status SetArms(std::vector<SplitArm> arms);
 
  private:
   explicit SplitEndpoint(SplitEndpointConfig config);
 
-  // A snapshot of `arms`, reusing `old`'s plans for arms of the same model.
+  // A snapshot of `arms`, reusing `old`'s plans for arms of the same model
+  // or endpoint.
   absl::StatusOr<std::shared_ptr<const SplitRouting>> MakeRouting(std::vector<SplitArm> arms,
                                                                   const SplitRouting* old) const;
+  // The plan `arm` answers through: its endpoint, or a new dynamic plan.
+  absl::StatusOr<std::shared_ptr<Endpoint>> ArmPlan(const SplitArm& arm) const;
+  // Why the arm does not answer (empty when it does); its version, if any,
+  // goes in `versions`.
+  std::string ArmReadiness(const SplitArm& arm, std::vector<int64_t>& versions) const;
   // The arm the request goes to: forced, sticky or random.
   absl::StatusOr<size_t> ChooseArm(const SplitRouting& routing,
                                    const core::InferRequest& request) const;
   // The sticky key's text: the header's value or the column's first row.
   absl::StatusOr<std::string> StickyKey(const core::InferRequest& request) const;
-  // Drops the sticky column when the arm's version has no such input.
-  void DropStickyColumn(const SplitArm& arm, core::InferRequest& request) const;
+  // A model arm: drops the sticky column when the arm's version has no such
+  // input. An endpoint arm (but a split): drops every input the endpoint
+  // does not take, so one request fits arms of different inputs.
+  void FitInputs(const SplitArm& arm, const Endpoint& plan, core::InferRequest& request) const;
 
   const SplitEndpointConfig config_;  // its arms: the first snapshot's
   std::atomic<std::shared_ptr<const SplitRouting>> routing_;

@@ -158,5 +158,111 @@ TEST(SplitEndpointCreateTest, RefusesWeightsThatSumToZero) {
   EXPECT_EQ(SplitEndpoint::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// An endpoint that answers every call with version "7" and keeps the
+// headers and inputs it was called with.
+class FakeTableEndpoint : public Endpoint {
+ public:
+  const std::string& name() const override { return name_; }
+  EndpointDescription Describe() const override {
+    EndpointDescription d;
+    d.name = name_;
+    d.versions = {7};
+    d.ready = ready;
+    d.reason = ready ? "" : "table 'lookup' has no version yet";
+    d.inputs = {{.name = "x", .dtype = core::DataType::kFp32, .shape = {-1, 2}}};
+    return d;
+  }
+  void InferAsync(core::InferRequest request, InferCallback done) const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    calls.push_back(request);
+    core::InferResponse response;
+    response.model_name = name_;
+    response.model_version = "7";
+    done(std::move(response));
+  }
+  void Connect(const PlanServices&) override {}
+
+  bool ready = true;
+  mutable std::mutex mutex_;
+  mutable std::vector<core::InferRequest> calls;
+
+ private:
+  const std::string name_ = "lookup";
+};
+
+class SplitEndpointArmTest : public SplitEndpointTest {
+ protected:
+  SplitEndpointConfig WithEndpointArm() {
+    return {
+        .name = "ab",
+        .arms = {{.name = "model", .model = "good", .version = "1", .weight = 50},
+                 {.name = "table", .model = "", .version = "", .weight = 50, .endpoint = "lookup"}},
+        .sticky_key = "user_id",
+        .sticky_header = "",
+        .salt = "",
+        .endpoints = {{"lookup", table_}}};
+  }
+  std::shared_ptr<FakeTableEndpoint> table_ = std::make_shared<FakeTableEndpoint>();
+};
+
+TEST_F(SplitEndpointArmTest, AnEndpointArmAnswersThroughTheEndpointStickyAndNamed) {
+  Serve(WithEndpointArm());
+  std::set<std::string> seen;
+  for (int64_t user = 0; user < 40; ++user) {
+    auto first = core_->Infer(Request(user, {}));
+    ASSERT_TRUE(first.ok()) << first.status();
+    auto again = core_->Infer(Request(user, {}));
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(Param(*first, "arm"), Param(*again, "arm"));
+    EXPECT_EQ(Param(*first, "model_version"), Param(*first, "arm") == "table" ? "7" : "1");
+    seen.insert(Param(*first, "arm"));
+  }
+  EXPECT_EQ(seen.size(), 2u);
+  std::lock_guard<std::mutex> lock(table_->mutex_);
+  ASSERT_FALSE(table_->calls.empty());
+  for (const core::InferRequest& call : table_->calls) {
+    EXPECT_TRUE(call.model_version.empty());  // the endpoint chooses its version
+    ASSERT_EQ(call.inputs.size(), 1u);        // user_id is not one of its inputs
+    EXPECT_EQ(call.inputs[0].name, "x");
+  }
+  const EndpointDescription d = split_->Describe();
+  EXPECT_TRUE(d.ready) << d.reason;
+  EXPECT_EQ(d.versions, (std::vector<int64_t>{1, 7}));
+}
+
+TEST_F(SplitEndpointArmTest, TheForcingHeaderStopsAtTheSplitAndReadinessFollowsTheEndpoint) {
+  Serve(WithEndpointArm());
+  auto forced = core_->Infer(Request(3, {{"x-strata-arm", "table"}, {"x-other", "kept"}}));
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_EQ(Param(*forced, "arm"), "table");
+  {
+    std::lock_guard<std::mutex> lock(table_->mutex_);
+    ASSERT_EQ(table_->calls.size(), 1u);
+    ASSERT_EQ(table_->calls[0].headers.size(), 1u);
+    EXPECT_EQ(table_->calls[0].headers[0].first, "x-other");
+  }
+  table_->ready = false;
+  const EndpointDescription d = split_->Describe();
+  EXPECT_FALSE(d.ready);
+  EXPECT_NE(d.reason.find("arm 'table': endpoint 'lookup': table 'lookup' has no version yet"),
+            std::string::npos)
+      << d.reason;
+}
+
+TEST_F(SplitEndpointArmTest, AnArmNamingAnEndpointTheSplitWasNotGivenIsRefused) {
+  SplitEndpointConfig config = WithEndpointArm();
+  config.endpoints.clear();
+  auto created = SplitEndpoint::Create(config);
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(created.status().message().find("arm 'table' names the endpoint 'lookup'"),
+            std::string_view::npos);
+  Serve(WithEndpointArm());
+  EXPECT_EQ(
+      split_->SetArms({{.name = "x", .model = "", .version = "", .weight = 1, .endpoint = "nope"}})
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(split_->routing()->arms.size(), 2u);
+}
+
 }  // namespace
 }  // namespace strata::serving

@@ -209,6 +209,20 @@ class RolloutTest(unittest.TestCase):
                 return float(line.rsplit(" ", 1)[1])
         return None
 
+    def assert_only_the_stable_arm(self, server, version):
+        """Once a rollout is over, the split has no canary arm (forcing it is
+        a 400 naming the arms) and the stable arm answers at `version`."""
+        status, answer, _ = server.request(
+            "POST", "/v2/models/ab/infer", body(1),
+            {"Content-Type": "application/json", "x-strata-arm": "canary"})
+        self.assertEqual(status, 400, answer)
+        self.assertIn("its arms: stable", answer["error"])
+        status, answer, _ = server.request("POST", "/v2/models/ab/infer", body(2),
+                                           {"Content-Type": "application/json"})
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(answer["parameters"]["arm"], "stable")
+        self.assertEqual(answer["parameters"]["model_version"], version)
+
     def test_a_good_candidate_is_promoted_through_every_step_and_keys_stay_sticky(self):
         with self.serve() as server, Traffic(server) as traffic:
             self.start(server, "m@2", "20:1s:40,50:1s:40,100")
@@ -217,6 +231,7 @@ class RolloutTest(unittest.TestCase):
             history = [e["what"] for e in done["history"]]
             self.assertTrue(any(h.startswith("step 1 at 20%") for h in history), history)
             self.assertTrue(any(h.startswith("step 2 at 50%") for h in history), history)
+            self.assert_only_the_stable_arm(server, "2")
         self.assertTrue(all(status == 200 for _, status, _, _, _ in traffic.results))
         # Stickiness: a key's version only ever goes from 1 to 2, never back.
         seen = {}
@@ -251,6 +266,7 @@ class RolloutTest(unittest.TestCase):
                              1)
             self.assertEqual(self.metric(
                 server, 'strata_rollout_state{endpoint="ab",state="rolled_back"}'), 1)
+            self.assert_only_the_stable_arm(server, "1")
             after = len(traffic.results)
             wait_for(lambda: len(traffic.results) > after + 200)
         # While the candidate had its share (from step 1 to the roll back), a

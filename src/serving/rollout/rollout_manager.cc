@@ -41,23 +41,29 @@ std::optional<std::vector<SplitArm>> RolloutArms(const RolloutState& state,
   if (state.status == RolloutStatus::kPending || state.status == RolloutStatus::kFailed) {
     return std::nullopt;
   }
-  const bool promoted = state.status == RolloutStatus::kPromoted;
-  const RolloutCandidate& stable = promoted ? state.spec.candidate : state.stable;
-  const RolloutCandidate& canary = promoted ? state.stable : state.spec.candidate;
-  const double weight = promoted ? 0 : CandidateWeight(state);
+  const bool on_step =
+      state.status == RolloutStatus::kRunning || state.status == RolloutStatus::kPaused;
   std::vector<SplitArm> arms = current;
-  if (ArmNamed(arms, RolloutManager::kCanaryArm) == nullptr) {
+  if (!on_step) {
+    // Over: the canary arm goes; the stable arm is the candidate when it
+    // was promoted, else the stable version. The version no arm names any
+    // more is the version policy's like any other.
+    std::erase_if(arms, [](const SplitArm& a) { return a.name == RolloutManager::kCanaryArm; });
+  } else if (ArmNamed(arms, RolloutManager::kCanaryArm) == nullptr) {
     arms.push_back(
         {.name = std::string(RolloutManager::kCanaryArm), .model = "", .version = "", .weight = 0});
   }
+  const RolloutCandidate& stable =
+      state.status == RolloutStatus::kPromoted ? state.spec.candidate : state.stable;
+  const double weight = on_step ? CandidateWeight(state) : 0;
   for (SplitArm& arm : arms) {
     if (arm.name == RolloutManager::kStableArm) {
       arm.model = stable.model;
       arm.version = stable.version;
       arm.weight = 100 - weight;
     } else if (arm.name == RolloutManager::kCanaryArm) {
-      arm.model = canary.model;
-      arm.version = canary.version;
+      arm.model = state.spec.candidate.model;
+      arm.version = state.spec.candidate.version;
       arm.weight = weight;
     }
   }
@@ -309,6 +315,12 @@ absl::StatusOr<RolloutState> RolloutManager::NewState(const RolloutRequest& requ
                     request.endpoint, kStableArm));
   }
   for (const SplitArm& arm : arms) {
+    if (!arm.endpoint.empty()) {
+      return absl::FailedPreconditionError(
+          fmt::format("endpoint '{}': the arm '{}' is the endpoint '{}': a rollout ramps a model "
+                      "version against model arms only",
+                      request.endpoint, arm.name, arm.endpoint));
+    }
     if (arm.name != kStableArm && arm.name != kCanaryArm) {
       return absl::FailedPreconditionError(
           fmt::format("endpoint '{}' has the arm '{}': a rollout needs the arms '{}' and "

@@ -1,14 +1,13 @@
 // RolloutManager drives the rollouts of the server's split endpoints: on a
 // timer it asks RolloutJudge about each running rollout's current step and
 // carries the decision out on the endpoint (SplitEndpoint::SetArms: the
-// candidate is the `canary` arm, the `stable` arm keeps its version and
-// stays loaded). A candidate first waits to be loaded and ready (at most
-// the spec's load timeout: then it is rolled back) and passes the
-// pre-traffic check before any traffic. Every change is an event in the
-// log and in the rollout's state file (serving/rollout/rollout_state.h);
-// at start the manager reads the state files back and resumes: the step
-// is kept, its window and its elapsed time restart. Thread-safe; one timer
-// thread of its own once Run() is called.
+// candidate is the `canary` arm, the `stable` arm keeps its version; once
+// the rollout is over only the `stable` arm is left). A candidate first waits to be loaded and
+// ready (at most the spec's load timeout: then it is rolled back) and passes the pre-traffic check
+// before any traffic. Every change is an event in the log and in the rollout's state file
+// (serving/rollout/rollout_state.h); at start the manager reads the state files back and resumes:
+// the step is kept, its window and its elapsed time restart. Thread-safe; one timer thread of its
+// own once Run() is called.
 #ifndef STRATA_SERVING_ROLLOUT_ROLLOUT_MANAGER_H_
 #define STRATA_SERVING_ROLLOUT_ROLLOUT_MANAGER_H_
 
@@ -115,9 +114,12 @@ class RolloutManager : public RolloutControl {
   std::thread timer_;
 };
 
-// The arms of `endpoint`'s routing with `state` applied: the stable and
-// canary arms' versions and weights (the canary arm added when missing).
-// nullopt for a state that leaves the arms as they are (pending, failed).
+// The arms of `endpoint`'s routing with `state` applied. On a step
+// (running, paused): the stable and canary arms' versions and weights (the
+// canary arm added when missing). Over (promoted, rolled back, aborted):
+// the stable arm alone at 100%, the candidate when promoted; the canary
+// arm is removed. nullopt for a state that leaves the arms as they are
+// (pending, failed).
 std::optional<std::vector<SplitArm>> RolloutArms(const RolloutState& state,
                                                  const std::vector<SplitArm>& current);
 

@@ -119,11 +119,10 @@ TEST_F(RolloutManagerTest, AHealthyCandidateRampsStepByStepKeepsKeysStickyAndIsP
   m->Tick();
   EXPECT_EQ(StatusOf(*m), RolloutStatus::kPromoted);
   const auto arms = endpoint_->routing()->arms;
+  ASSERT_EQ(arms.size(), 1u);  // the old stable is retired: no arm names version 1
   EXPECT_EQ(arms[0].name, "stable");
   EXPECT_EQ(arms[0].version, "2");
   EXPECT_EQ(arms[0].weight, 100);
-  EXPECT_EQ(arms[1].version, "1");  // the old stable, kept loaded, no traffic
-  EXPECT_EQ(arms[1].weight, 0);
 }
 
 TEST_F(RolloutManagerTest, ErrorsRollBackAtOnceAndTheStableArmTakesEverything) {
@@ -142,7 +141,39 @@ TEST_F(RolloutManagerTest, ErrorsRollBackAtOnceAndTheStableArmTakesEverything) {
   EXPECT_NE(view->state.reason.find("gate error failed"), std::string::npos);
   EXPECT_EQ(view->rollbacks, 1);
   EXPECT_EQ(Weight("stable"), 100);
-  EXPECT_EQ(Weight("canary"), 0);
+  EXPECT_EQ(Weight("canary"), -1);  // the candidate is no longer an arm
+  EXPECT_EQ(endpoint_->routing()->arms[0].version, "1");
+}
+
+TEST_F(RolloutManagerTest, AbortRemovesTheCandidateArmAndARestartKeepsTheOldStableRetired) {
+  {
+    auto m = Manager(endpoint_);
+    ASSERT_TRUE(m->Start({.endpoint = "ab",
+                          .candidate = "m@2",
+                          .steps = "30:60s:10,100",
+                          .gates = {},
+                          .load_timeout = ""})
+                    .ok());
+    m->Tick();
+    ASSERT_EQ(Weight("canary"), 30);
+    ASSERT_TRUE(m->Act("ab", RolloutAction::kAbort).ok());
+    EXPECT_EQ(Weight("canary"), -1);
+    EXPECT_EQ(Weight("stable"), 100);
+    ASSERT_TRUE(m->Start({.endpoint = "ab",
+                          .candidate = "m@3",
+                          .steps = "30:60s:10,100",
+                          .gates = {},
+                          .load_timeout = ""})
+                    .ok());
+    m->Tick();
+    ASSERT_TRUE(m->Act("ab", RolloutAction::kPromote).ok());
+  }
+  endpoint_ = MakeEndpoint();  // the endpoints file still names version 1
+  auto m = Manager(endpoint_);
+  const auto arms = endpoint_->routing()->arms;
+  ASSERT_EQ(arms.size(), 1u);
+  EXPECT_EQ(arms[0].version, "3");
+  EXPECT_EQ(arms[0].weight, 100);
 }
 
 TEST_F(RolloutManagerTest, ASlowCandidateIsRolledBack) {
@@ -261,6 +292,24 @@ TEST_F(RolloutManagerTest, StartRefusesWhatItCannotRamp) {
   EXPECT_EQ(m->Act("ab", RolloutAction::kResume).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(m->Act("ab", RolloutAction::kAbort).ok());
+}
+
+TEST_F(RolloutManagerTest, AStableArmThatIsAnEndpointIsRefusedClearly) {
+  auto outer = SplitEndpoint::Create(
+      {.name = "outer",
+       .arms = {{.name = "stable", .model = "", .version = "", .weight = 100, .endpoint = "ab"}},
+       .sticky_key = "user",
+       .sticky_header = "",
+       .salt = "",
+       .endpoints = {{"ab", endpoint_}}});
+  ASSERT_TRUE(outer.ok()) << outer.status();
+  auto m = Manager(std::shared_ptr<SplitEndpoint>(*std::move(outer)));
+  const auto started = m->Start(
+      {.endpoint = "outer", .candidate = "m@2", .steps = "", .gates = {}, .load_timeout = ""});
+  EXPECT_EQ(started.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(started.status().message().find("the arm 'stable' is the endpoint 'ab'"),
+            std::string_view::npos)
+      << started.status();
 }
 
 TEST_F(RolloutManagerTest, ARestartResumesAtTheStepWithANewWindow) {
