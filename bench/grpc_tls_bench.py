@@ -23,7 +23,9 @@ per call is utime+stime of the server's process tree (and of HAProxy, for that r
 Client CPU per call is strata_load's own (its TLS runs on the same CPUs here).
 
 Usage:  /usr/bin/python3 bench/grpc_tls_bench.py --after build/release/strata \
-            [--before /work/notes/bin/strata-b449d15] [--duration 4] [--repeats 3]
+            [--before /work/notes/bin/strata-b449d15] [--duration 4] [--repeats 3] [--profile]
+(--profile: `perf record -e cpu-clock -g` of each server in round 1, and a table of where its
+CPU per call goes by shared object: OpenSSL, gRPC, Abseil, libc, kernel, strata.)
 Needs haproxy (Debian) and /usr/bin/python3 with xgboost and numpy. Loopback only; every
 run is bounded in time (about 6 s per configuration and round).
 """
@@ -31,7 +33,9 @@ run is bounded in time (about 6 s per configuration and round).
 import argparse
 import json
 import os
+import re
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -104,7 +108,28 @@ def run_load(files, port, duration, tls, key):
     return result
 
 
-def measure(config, files, work, duration):
+class Profile:
+    """`perf record -e cpu-clock -g -p PID -o path` over a `with` block; nothing when path is
+    None."""
+
+    def __init__(self, pid, path):
+        self.pid, self.path = pid, path
+
+    def __enter__(self):
+        if self.path:
+            self.proc = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-g", "-p",
+                                          str(self.pid), "-o", self.path],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.2)  # attached before the load starts
+        return self
+
+    def __exit__(self, *exc):
+        if self.path:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(timeout=60)
+
+
+def measure(config, files, work, duration, profile_path=None):
     """One configuration, one round: {"rps", "p99_us", "server_us", "client_us", "errors"}."""
     args = []
     if config["tls"]:
@@ -123,8 +148,9 @@ def measure(config, files, work, duration):
             port = proxy.port
         try:
             before = sum(servers.proc_tree_cpu_seconds(p) for p in pids)
-            load = run_load(files, port, duration, config["tls"] or config["haproxy"],
-                            config["key"])
+            with Profile(s.proc.pid, profile_path):
+                load = run_load(files, port, duration, config["tls"] or config["haproxy"],
+                                config["key"])
             server_cpu = sum(servers.proc_tree_cpu_seconds(p) for p in pids) - before
         finally:
             if proxy is not None:
@@ -152,6 +178,53 @@ def configurations(args):
     result.append({"name": "after haproxy", "binary": args.after, "tls": False, "key": True,
                    "haproxy": True, "env": {}})
     return result
+
+
+PROFILE_SHARES = (
+    ("OpenSSL (libcrypto, libssl)", r"libcrypto|libssl"),
+    ("gRPC (libgrpc, libgpr, libgrpc++)", r"libgrpc|libgpr"),
+    ("Abseil Mutex and its deadlock detection", r"absl_synchronization|absl_graphcycles"),
+    ("libc (malloc, free, memmove)", r"^libc\.so"),
+    ("kernel (TCP, epoll, futex)", r"kernel"),
+    ("strata (the key check included)", r"^strata"),
+    ("other (protobuf, libstdc++, vdso, ...)", r"."))
+
+
+def dso_samples(path):
+    """{shared object: samples} of a perf.data file."""
+    out = subprocess.run(["perf", "report", "-i", path, "--no-children", "--sort", "dso", "-g",
+                          "none", "--stdio", "-F", "sample,dso"], capture_output=True, text=True,
+                         check=True).stdout
+    rows = {}
+    for line in out.splitlines():
+        match = re.match(r"\s*(\d+)\s+(\S.*)$", line)
+        if match and not line.startswith("#"):
+            rows[match.group(2).strip()] = int(match.group(1))
+    return rows
+
+
+def profile_report(configs, results, work):
+    """The first round's profiles: each share of the server's samples times its CPU per call."""
+    names = [c["name"] for c in configs if not c["haproxy"]]
+    print("\n| µs of server CPU per call (round 1, perf) | %s |" % " | ".join(names))
+    print("|---|%s" % ("---:|" * len(names)))
+    shares = []
+    for name in names:
+        rows = dso_samples(profile_file(work, name))
+        total = sum(rows.values())
+        cost = {}
+        for label, pattern in PROFILE_SHARES:
+            matched = [dso for dso in rows if re.search(pattern, dso)]
+            cost[label] = sum(rows.pop(dso) for dso in matched) / total * \
+                results[name][0]["server_us"]
+        shares.append(cost)
+    for label, _ in PROFILE_SHARES:
+        print("| %s | %s |" % (label, " | ".join("%.1f" % c[label] for c in shares)))
+    print("| total | %s |" % " | ".join("%.1f" % results[n][0]["server_us"] for n in names))
+
+
+def profile_file(work, name):
+    return os.path.join(work, name.replace(" ", "-") + ".perf")
 
 
 def report(configs, results, args):
@@ -188,6 +261,8 @@ def main():
     ap.add_argument("--variant", action="append", default=[],
                     help="NAME:VAR=VALUE[;VAR=VALUE]: the after binary, plain and secured, "
                     "with these environment variables")
+    ap.add_argument("--profile", action="store_true",
+                    help="perf record the server in round 1 and print where its CPU goes")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     work = args.out or tempfile.mkdtemp(prefix="grpc-tls-bench-")
@@ -199,13 +274,18 @@ def main():
     for round_number in range(args.repeats):
         for config in configs:
             print("round %d: %s" % (round_number + 1, config["name"]), file=sys.stderr)
-            results[config["name"]].append(measure(config, files, work, args.duration))
+            profile = args.profile and round_number == 0 and not config["haproxy"]
+            results[config["name"]].append(measure(
+                config, files, work, args.duration,
+                profile_file(work, config["name"]) if profile else None))
     with open(os.path.join(work, "results.json"), "w") as f:
         json.dump({"command": shlex.join(sys.argv), "machine": machine.machine_info(),
                    "configurations": configs, "results": results}, f, indent=1)
     print("machine: %s" % json.dumps(machine.machine_info()))
     print("took %.0f s; raw output: %s/results.json\n" % (time.monotonic() - started, work))
     report(configs, results, args)
+    if args.profile:
+        profile_report(configs, results, work)
 
 
 if __name__ == "__main__":
