@@ -87,14 +87,16 @@ def grpc_request_file(work):
 
 
 class Server:
-    def __init__(self, strata, repository, args, log_path):
+    def __init__(self, strata, repository, args, log_path, env=None):
+        self.env = None if env is None else dict(os.environ, **env)
         self.cmd = [strata, "serve", "--repository", repository, "--host", "127.0.0.1",
                     "--port", "0", "--grpc-port", "0", *args]
         self.log_path = log_path
 
     def __enter__(self):
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=self.env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             text = open(self.log_path).read()

@@ -166,13 +166,15 @@ absl::Status SetInput(const BatchFlags& flags, batch::BatchJobOptions& options) 
 
 // A table output: the store (kept in `table_store`), the table, publishing.
 // A RocksDB version gets its SHA256SUMS (signed with --signing-key) before
-// it is published; a Redis version has no files.
+// it is published; a Redis version has no files: its manifest is signed.
 absl::Status SetTableOutput(const BatchFlags& flags, const store::ArtifactSigner& signer,
                             batch::BatchJobOptions& options,
                             std::unique_ptr<store::TableStore>& table_store) {
   if (absl::Status s = store::ValidateTableName(flags.table); !s.ok()) return s;
+  TableStoreFlags store_flags = flags.store;
+  if (signer.signs()) store_flags.artifact_signer = std::make_shared<store::ArtifactSigner>(signer);
   absl::StatusOr<std::unique_ptr<store::TableStore>> created =
-      CreateTableStore(flags.store, flags.repository);
+      CreateTableStore(store_flags, flags.repository);
   if (!created.ok()) return created.status();
   table_store = *std::move(created);
   options.store = table_store.get();
@@ -183,10 +185,7 @@ absl::Status SetTableOutput(const BatchFlags& flags, const store::ArtifactSigner
                                                      : fs::path(flags.store.tables);
   options.staging_root =
       flags.staging.empty() ? tables / ".staging" / flags.table : fs::path(flags.staging);
-  if (flags.store.store == "redis") {
-    if (signer.signs()) spdlog::warn("--signing-key: Redis table versions have no files to sign");
-    return absl::OkStatus();
-  }
+  if (flags.store.store == "redis") return absl::OkStatus();
   options.on_commit = [signer, directory = store::TableDirectory(tables),
                        table = flags.table](int64_t version) {
     return signer.SignDirectory(directory.VersionDir(table, version));
@@ -347,7 +346,8 @@ void AddOutputFlags(CLI::App& cmd, BatchFlags& f) {
   cmd.add_option("--signing-key", f.signing_key,
                  "Ed25519 private key (PEM): sign the SHA256SUMS written into each table "
                  "version (RocksDB) and beside an output file (FILE.SHA256SUMS), as "
-                 "SHA256SUMS.sig, for `strata serve --trusted-key`")
+                 "SHA256SUMS.sig, and a Redis table version's manifest (its manifest.sig "
+                 "key), for `strata serve --trusted-key`")
       ->check(CLI::ExistingFile);
   cmd.add_option("--output-format", f.output_format, "csv, jsonl or auto (by extension)")
       ->capture_default_str()

@@ -1,5 +1,6 @@
 // strata: one binary for serving machine-learning predictions.
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
 #include "cli/advise_command.h"
 #include "cli/backup_command.h"
 #include "cli/batch_command.h"
@@ -14,6 +15,11 @@
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
+  // Debian builds Abseil without NDEBUG, so every absl::Mutex (gRPC's own
+  // included) records a lock graph and a stack trace for deadlock detection:
+  // about 3 us of CPU per gRPC call, more with TLS (docs/benchmarks.md, issue
+  // 15). Lock order is checked by clang's thread-safety analysis and TSan.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{
       "strata serves machine-learning predictions over the KServe v2 / Open "
       "Inference Protocol.\nExample: strata serve --repository "

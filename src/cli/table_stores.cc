@@ -47,6 +47,8 @@ absl::StatusOr<std::unique_ptr<store::TableStore>> CreateTableStore(const TableS
          .grace_seconds = flags.redis_grace_seconds,
          .timeout = std::chrono::milliseconds(flags.redis_timeout_ms),
          .verify_on_open = flags.verify_redis_content,
+         .signer = flags.artifact_signer,
+         .verifier = flags.artifact_verifier,
          .lookups = {.connections = flags.redis_lookup_connections}});
     if (!redis.ok()) return redis.status();
     return std::unique_ptr<store::TableStore>(*std::move(redis));

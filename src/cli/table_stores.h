@@ -9,6 +9,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
+#include "store/artifact_signer.h"
 #include "store/artifact_verifier.h"
 #include "store/table_store.h"
 
@@ -23,8 +24,13 @@ struct TableStoreFlags {
   int redis_timeout_ms = 1000;       // connect and each command
   int redis_lookup_connections = 2;  // connections that coalesce async lookups
   // RocksDB versions' files checked before they open (`serve --trusted-key`);
-  // null: SHA256SUMS checked when present.
+  // null: SHA256SUMS checked when present. With a trusted key, a Redis
+  // version's manifest must carry its signature too.
   std::shared_ptr<const store::ArtifactVerifier> artifact_verifier = nullptr;
+  // Redis versions' manifests signed as they are committed (`batch
+  // --signing-key`); null: unsigned. (RocksDB versions are signed by the
+  // batch job's on_commit, as files.)
+  std::shared_ptr<const store::ArtifactSigner> artifact_signer = nullptr;
   // Redis versions' records checked against their manifest's row count and
   // checksum before they open (a full scan; `serve`'s default).
   bool verify_redis_content = false;

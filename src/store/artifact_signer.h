@@ -35,9 +35,11 @@ class ArtifactSigner {
 
   bool signs() const { return !private_key_.empty(); }
 
- private:
-  // The Ed25519 signature of `data`; error when signing fails.
+  // The Ed25519 signature of `data`; error when signing fails (or when
+  // there is no key).
   absl::StatusOr<std::string> Sign(std::string_view data) const;
+
+ private:
   // Writes `sums` to `path` and its signature to `path`.sig when signing.
   absl::Status WriteSums(const std::filesystem::path& path, const std::string& sums) const;
 

@@ -159,23 +159,29 @@ absl::StatusOr<std::shared_ptr<const ArtifactVerifier>> ArtifactVerifier::WithTr
   return std::shared_ptr<const ArtifactVerifier>(std::move(verifier));
 }
 
+absl::Status ArtifactVerifier::VerifySignatureOf(std::string_view data,
+                                                 std::string_view signature) const {
+  EvpPkey key(EVP_PKEY_new_raw_public_key(
+      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(public_key_der_.data()),
+      public_key_der_.size()));
+  EvpMdCtx ctx(EVP_MD_CTX_new());
+  const bool ok =
+      requires_signature() && key != nullptr &&
+      EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) == 1 &&
+      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                       signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
+                       data.size()) == 1;
+  if (!ok) return absl::FailedPreconditionError("the signature does not verify");
+  return absl::OkStatus();
+}
+
 absl::Status ArtifactVerifier::VerifySignature(const fs::path& dir, std::string_view sums) const {
   absl::StatusOr<std::string> signature = ReadFile(dir / kSignatureFile);
   if (!signature.ok()) {
     return absl::FailedPreconditionError(
         fmt::format("unsigned: no {} (a trusted key is required)", kSignatureFile));
   }
-  EvpPkey key(EVP_PKEY_new_raw_public_key(
-      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(public_key_der_.data()),
-      public_key_der_.size()));
-  EvpMdCtx ctx(EVP_MD_CTX_new());
-  const bool ok =
-      key != nullptr &&
-      EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) == 1 &&
-      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature->data()),
-                       signature->size(), reinterpret_cast<const unsigned char*>(sums.data()),
-                       sums.size()) == 1;
-  if (!ok) {
+  if (!VerifySignatureOf(sums, *signature).ok()) {
     return absl::FailedPreconditionError(
         fmt::format("bad signature: {} does not verify {} with the trusted key", kSignatureFile,
                     kChecksumsFile));

@@ -59,6 +59,10 @@ class ArtifactVerifier {
   // or its signature does not verify. Messages name files relative to `dir`.
   absl::Status Verify(const std::filesystem::path& dir) const;
 
+  // OK when `signature` is the trusted key's Ed25519 signature of `data`;
+  // FAILED_PRECONDITION otherwise (and when no key is trusted).
+  absl::Status VerifySignatureOf(std::string_view data, std::string_view signature) const;
+
   bool requires_signature() const { return !public_key_der_.empty(); }
 
  private:

@@ -190,6 +190,39 @@ class VerifiedArtifactsTest(unittest.TestCase):
             self.assertIn("manifest.yaml", reason)
             self.assertIn("checksum mismatch", reason)
 
+    def test_batch_signs_a_redis_version_and_serve_refuses_a_tampered_signature(self):
+        key, public = self.signing_keys()
+        sums = os.path.join(self.model_dir, "1", "SHA256SUMS")
+        openssl("pkeyutl", "-sign", "-inkey", key, "-rawin", "-in", sums, "-out", sums + ".sig")
+        redis = RedisServer().start()
+        self.addCleanup(redis.stop)
+        store = ["--store", "redis", "--redis", redis.url]
+        source = os.path.join(self.dir, "in.csv")
+        xgb_example.write_csv(source, 20)
+        for job in ("1", "2"):
+            code, _, err = run_strata(
+                "batch", "-r", self.repository, "-m", MODEL, "--progress", "off",
+                *xgb_example.MAP, "-i", source, "-k", "id:INT64,name", "-t", "scores",
+                "--job-id", job, "--no-publish", "--signing-key", key, *store)
+            self.assertEqual(code, 0, err)
+        signature = "strata:t:scores:v2:manifest.sig"
+        with socket.create_connection(("127.0.0.1", redis.port), timeout=5) as c:
+            c.sendall(b"SET %s forged\r\n" % signature.encode())
+            self.assertTrue(c.recv(16).startswith(b"+OK"))
+        run_strata("table", "publish", "scores", "1", "-r", self.repository, *store)
+        endpoints = os.path.join(self.dir, "strata.yaml")
+        with open(endpoints, "w") as f:
+            f.write("endpoints:\n  scores: {plan: static, table: scores, store: redis, "
+                    "default: 0}\n")
+        serve = [*CONTROL, "--redis", redis.url, "--endpoints", endpoints, "--trusted-key", public]
+        with StrataServer(self.repository, serve) as server:
+            status, body, _ = server.infer("scores", lookup_body([1]))
+            self.assertEqual(status, 200, body)  # the signed version 1 opened
+            self.assertEqual(body["parameters"]["table_version"], 1)
+            server.request("POST", "/v2/repository/tables/scores/default", {"version": 2})
+            reason = wait_for(lambda: self.table_index(server).get("2", {}).get("reason"))
+            self.assertIn("bad signature", reason)
+
     def test_batch_signs_a_file_output(self):
         key, public = self.signing_keys()
         source = os.path.join(self.dir, "in.csv")

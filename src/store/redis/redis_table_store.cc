@@ -94,9 +94,10 @@ class RedisPredictionTable : public PredictionTable {
 class RedisTableBuilder : public TableBuilder {
  public:
   RedisTableBuilder(std::string table, int64_t version, std::unique_ptr<RedisConnection> c,
-                    int depth)
+                    int depth, std::shared_ptr<const ArtifactSigner> signer)
       : table_(std::move(table)),
         version_(version),
+        signer_(std::move(signer)),
         prefix_(RedisTableStore::VersionPrefix(table_, version) + "k:"),
         connection_(std::move(c)),
         depth_(depth) {}
@@ -128,9 +129,17 @@ class RedisTableBuilder : public TableBuilder {
     const std::string version = std::to_string(version_);
     const std::string manifest_key = RedisTableStore::VersionPrefix(table_, version_) + "manifest";
     const std::string versions_key = RedisTableStore::TableKey(table_, "versions");
-    const std::vector<std::vector<std::string_view>> commands = {{"SET", manifest_key, yaml},
-                                                                 {"SADD", versions_key, version},
-                                                                 {"SADD", "strata:tables", table_}};
+    std::vector<std::vector<std::string_view>> commands = {{"SET", manifest_key, yaml},
+                                                           {"SADD", versions_key, version},
+                                                           {"SADD", "strata:tables", table_}};
+    // The signature goes first: a version is committed once its manifest is.
+    const std::string signature_key = manifest_key + ".sig";
+    absl::StatusOr<std::string> signature = std::string();
+    if (signer_ != nullptr && signer_->signs()) {
+      signature = signer_->Sign(yaml);
+      if (!signature.ok()) return signature.status();
+      commands.insert(commands.begin(), {"SET", signature_key, *signature});
+    }
     for (const std::vector<std::string_view>& command : commands) {
       absl::StatusOr<RedisReply> reply = connection_->Command(command);
       if (!reply.ok()) return reply.status();
@@ -150,6 +159,7 @@ class RedisTableBuilder : public TableBuilder {
 
   std::string table_;
   int64_t version_;
+  std::shared_ptr<const ArtifactSigner> signer_;  // null: unsigned
   std::string prefix_;
   std::unique_ptr<RedisConnection> connection_;
   int depth_;
@@ -262,20 +272,50 @@ absl::StatusOr<std::unique_ptr<TableBuilder>> RedisTableStore::NewBuilder(
     version = versions->back() + 1;
     (void)(*c)->Command({"SET", TableKey(table, "next"), std::to_string(version)});
   }
-  return std::unique_ptr<TableBuilder>(
-      new RedisTableBuilder(std::string(table), version, *std::move(c), options_.pipeline_depth));
+  return std::unique_ptr<TableBuilder>(new RedisTableBuilder(
+      std::string(table), version, *std::move(c), options_.pipeline_depth, options_.signer));
 }
 
 absl::StatusOr<std::shared_ptr<PredictionTable>> RedisTableStore::Open(std::string_view table,
                                                                        int64_t version) const {
   absl::StatusOr<TableManifest> manifest = ReadManifest(table, version);
   if (!manifest.ok()) return manifest.status();
+  if (absl::Status s = CheckSignature(table, version); !s.ok()) return s;
   auto opened = std::shared_ptr<PredictionTable>(new RedisPredictionTable(
       *std::move(manifest), pool_, lookups_, VersionPrefix(table, version) + "k:"));
   if (options_.verify_on_open) {
     if (absl::Status s = VerifyTableData(*opened); !s.ok()) return s;
   }
   return opened;
+}
+
+absl::Status RedisTableStore::CheckSignature(std::string_view table, int64_t version) const {
+  if (options_.verifier == nullptr || !options_.verifier->requires_signature()) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<PooledRedisConnection> c = PooledRedisConnection::Acquire(*pool_);
+  if (!c.ok()) return c.status();
+  const std::string manifest_key = VersionPrefix(table, version) + "manifest";
+  absl::StatusOr<RedisReply> manifest = (*c)->Command({"GET", manifest_key});
+  if (!manifest.ok()) return manifest.status();
+  absl::StatusOr<RedisReply> signature = (*c)->Command({"GET", manifest_key + ".sig"});
+  if (!signature.ok()) return signature.status();
+  if ((*signature)->type != REDIS_REPLY_STRING) {
+    return absl::FailedPreconditionError(
+        fmt::format("table '{}' version {}: unsigned (no {}.sig; a trusted key is required)", table,
+                    version, manifest_key));
+  }
+  if ((*manifest)->type != REDIS_REPLY_STRING ||
+      !options_.verifier
+           ->VerifySignatureOf(std::string_view((*manifest)->str, (*manifest)->len),
+                               std::string_view((*signature)->str, (*signature)->len))
+           .ok()) {
+    return absl::FailedPreconditionError(
+        fmt::format("table '{}' version {}: bad signature: {}.sig does not verify its manifest "
+                    "with the trusted key",
+                    table, version, manifest_key));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> RedisTableStore::RemoveOldVersions(std::string_view table, int keep) {

@@ -3,6 +3,8 @@
 //
 //   strata:t:<table>:v<N>:k:<key bytes>   one row's value
 //   strata:t:<table>:v<N>:manifest        its manifest (YAML), written last
+//   strata:t:<table>:v<N>:manifest.sig    the manifest's Ed25519 signature
+//                                         (with RedisOptions::signer)
 //   strata:t:<table>:versions             set of committed version numbers
 //   strata:t:<table>:current              the published version (the pointer)
 //   strata:t:<table>:next                 version counter (INCR)
@@ -24,6 +26,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "store/artifact_signer.h"
+#include "store/artifact_verifier.h"
 #include "store/redis/redis_connection.h"
 #include "store/redis/redis_lookup_pipeline.h"
 #include "store/table_store.h"
@@ -39,6 +43,15 @@ struct RedisOptions {
   // version changed in Redis after it was committed is refused with
   // DATA_LOSS naming it. A full scan (`strata serve` turns it on).
   bool verify_on_open = false;
+  // Signed versions (`batch --signing-key`, `serve --trusted-key`): with a
+  // signer that signs, a builder's Commit() stores the Ed25519 signature of
+  // the manifest's exact text beside it; with a verifier that requires
+  // signatures, Open() refuses a version whose manifest is unsigned or whose
+  // signature does not verify (FAILED_PRECONDITION naming the version). The
+  // manifest carries the records' checksum, which verify_on_open checks, so
+  // the two together cover the data. Null: neither.
+  std::shared_ptr<const ArtifactSigner> signer = nullptr;
+  std::shared_ptr<const ArtifactVerifier> verifier = nullptr;
   int pipeline_depth = 2000;                // commands per round trip (builders)
   RedisLookupPipelineOptions lookups = {};  // the tables' MultiGetAsync
 };
@@ -68,6 +81,9 @@ class RedisTableStore : public TableStore {
   RedisTableStore(RedisOptions options, std::shared_ptr<RedisConnectionPool> pool,
                   std::shared_ptr<RedisLookupPipeline> lookups)
       : options_(std::move(options)), pool_(std::move(pool)), lookups_(std::move(lookups)) {}
+
+  // OK unless options_.verifier requires a signature that `version` lacks.
+  absl::Status CheckSignature(std::string_view table, int64_t version) const;
 
   RedisOptions options_;
   std::shared_ptr<RedisConnectionPool> pool_;

@@ -2,6 +2,8 @@
 
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -285,6 +288,84 @@ TEST_F(RedisTableStoreTest, AStoreOverTheUnixSocketReadsWhatTcpWrote) {
   ASSERT_TRUE(async.ok()) << async.status();
   EXPECT_EQ(async->found, (std::vector<uint8_t>{1, 0, 1}));
   EXPECT_EQ(async->values[2], "aaaa");
+}
+
+// An Ed25519 key pair as PEM: {private, public}.
+std::pair<std::string, std::string> KeyPair() {
+  EVP_PKEY* key = nullptr;
+  EVP_PKEY_CTX* kctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
+  EVP_PKEY_keygen_init(kctx);
+  EVP_PKEY_keygen(kctx, &key);
+  EVP_PKEY_CTX_free(kctx);
+  auto pem = [key](bool is_private) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    if (is_private) {
+      PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+    } else {
+      PEM_write_bio_PUBKEY(bio, key);
+    }
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(bio, &data);
+    std::string text(data, static_cast<size_t>(size));
+    BIO_free(bio);
+    return text;
+  };
+  std::pair<std::string, std::string> pair{pem(true), pem(false)};
+  EVP_PKEY_free(key);
+  return pair;
+}
+
+// Redis versions are signed like RocksDB ones: `batch --signing-key` signs
+// the manifest, `serve --trusted-key` refuses an unsigned or tampered one.
+TEST_F(RedisTableStoreTest, ATamperedOrMissingManifestSignatureIsRefused) {
+  const auto [private_pem, public_pem] = KeyPair();
+  const std::filesystem::path key_file =
+      std::filesystem::temp_directory_path() / ("redis-sign-" + std::to_string(getpid()) + ".pem");
+  std::ofstream(key_file) << private_pem;
+  absl::StatusOr<ArtifactSigner> signer = ArtifactSigner::WithKeyFile(key_file);
+  std::filesystem::remove(key_file);
+  ASSERT_TRUE(signer.ok()) << signer.status();
+  auto signing = RedisTableStore::Create(
+      {.url = server_.url(), .signer = std::make_shared<ArtifactSigner>(*signer)});
+  ASSERT_TRUE(signing.ok());
+  auto builder = (*signing)->NewBuilder("t", "");
+  ASSERT_TRUE(builder.ok());
+  ASSERT_TRUE((*builder)->Add(Key(1), "aaaa").ok());
+  ASSERT_EQ(*(*builder)->Commit(Manifest(1)), 1);
+  EXPECT_EQ(Build(1, 'b'), 2);  // unsigned (store_ has no signer)
+
+  auto verifier = ArtifactVerifier::WithTrustedKey(public_pem);
+  ASSERT_TRUE(verifier.ok());
+  auto checking = RedisTableStore::Create({.url = server_.url(), .verifier = *verifier});
+  ASSERT_TRUE(checking.ok());
+  EXPECT_TRUE((*checking)->Open("t", 1).ok());
+  EXPECT_TRUE(store_->Open("t", 2).ok());  // no trusted key: unsigned versions open
+  absl::Status unsigned_version = (*checking)->Open("t", 2).status();
+  EXPECT_EQ(unsigned_version.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(unsigned_version.message().find("unsigned"), std::string_view::npos);
+
+  auto c = RedisConnection::Connect(*RedisAddress::Parse(server_.url()), std::chrono::seconds(1));
+  ASSERT_TRUE(c.ok());
+  const std::string sig_key = RedisTableStore::VersionPrefix("t", 1) + "manifest.sig";
+  auto signature = (*c)->Command({"GET", sig_key});
+  ASSERT_TRUE(signature.ok());
+  std::string tampered((*signature)->str, (*signature)->len);
+  tampered[0] = static_cast<char>(tampered[0] ^ 1);
+  ASSERT_TRUE((*c)->Command({"SET", sig_key, tampered}).ok());
+  absl::Status bad = (*checking)->Open("t", 1).status();
+  EXPECT_EQ(bad.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(bad.message().find("bad signature"), std::string_view::npos) << bad;
+  // The signature covers the manifest: the right signature of another text fails too.
+  ASSERT_TRUE(
+      (*c)->Command({"SET", sig_key, std::string_view((*signature)->str, (*signature)->len)}).ok());
+  EXPECT_TRUE((*checking)->Open("t", 1).ok());
+  const std::string manifest_key = RedisTableStore::VersionPrefix("t", 1) + "manifest";
+  auto manifest = (*c)->Command({"GET", manifest_key});
+  ASSERT_TRUE(manifest.ok());
+  ASSERT_TRUE((*c)->Command({"SET", manifest_key,
+                             std::string((*manifest)->str, (*manifest)->len) + "\n# edited\n"})
+                  .ok());
+  EXPECT_EQ((*checking)->Open("t", 1).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(RedisLookupPipeline, AFullQueueRefusesAtOnceAndAStoppedOneToo) {
