@@ -20,14 +20,56 @@ namespace {
 
 using simdjson::dom::element;
 using simdjson::dom::element_type;
-// RapidJSON's output stream over the std::string that becomes the body: no
-// intermediate buffer to grow and then copy.
-struct StringSink {
+// RapidJSON's output stream into the std::string that becomes the body: no
+// intermediate buffer to grow and then copy. It writes through a cursor into
+// a string grown ahead (geometrically) and cut to length by Take(), and takes
+// RapidJSON's reserve-then-write-unchecked path for strings and raw numbers:
+// std::string::push_back per character was 4% of an MLP request's
+// instructions and 9% of a static lookup's.
+class StringSink {
+ public:
   using Ch = char;
-  std::string& out;
-  void Put(char c) { out.push_back(c); }
+  explicit StringSink(size_t expected = 256) { out_.resize(expected); }
+  void Put(char c) {
+    if (pos_ == out_.size()) Grow(1);
+    out_[pos_++] = c;
+  }
+  void Reserve(size_t count) {
+    if (out_.size() - pos_ < count) Grow(count);
+  }
+  // REQUIRES: Reserve() made room.
+  void PutUnchecked(char c) { out_[pos_++] = c; }
   void Flush() {}
+  // The body written so far; the sink is empty afterwards.
+  std::string Take() {
+    out_.resize(pos_);
+    pos_ = 0;
+    return std::move(out_);
+  }
+
+ private:
+  void Grow(size_t count) { out_.resize(std::max(out_.size() * 2, pos_ + count + 64)); }
+
+  std::string out_;
+  size_t pos_ = 0;
 };
+
+}  // namespace
+}  // namespace strata::api
+
+namespace rapidjson {
+template <>
+inline void PutReserve(strata::api::StringSink& sink, size_t count) {
+  sink.Reserve(count);
+}
+template <>
+inline void PutUnsafe(strata::api::StringSink& sink, char c) {
+  sink.PutUnchecked(c);
+}
+}  // namespace rapidjson
+
+namespace strata::api {
+namespace {
 
 // Without kWriteNanAndInfFlag: bare NaN and Infinity are not JSON, so
 // non-finite values are written as strings (WriteNumber).
@@ -524,9 +566,7 @@ size_t ResponseSizeHint(const core::InferResponse& response) {
 
 std::string EncodeInferResponse(const core::InferResponse& response,
                                 const std::vector<bool>& binary_outputs) {
-  std::string out;
-  out.reserve(ResponseSizeHint(response));
-  StringSink sink{out};
+  StringSink sink(ResponseSizeHint(response));
   Writer w(sink);
   w.StartObject();
   w.Key("model_name");
@@ -566,13 +606,12 @@ std::string EncodeInferResponse(const core::InferResponse& response,
   }
   w.EndArray();
   w.EndObject();
-  return out;
+  return sink.Take();
 }
 
 std::string EncodeServerMetadata(const std::string& name, const std::string& version,
                                  const std::vector<std::string>& extensions) {
-  std::string out;
-  StringSink sink{out};
+  StringSink sink;
   Writer w(sink);
   w.StartObject();
   w.Key("name");
@@ -584,12 +623,11 @@ std::string EncodeServerMetadata(const std::string& name, const std::string& ver
   for (const std::string& e : extensions) WriteString(w, e);
   w.EndArray();
   w.EndObject();
-  return out;
+  return sink.Take();
 }
 
 std::string EncodeModelMetadata(const serving::ServedModel& model) {
-  std::string out;
-  StringSink sink{out};
+  StringSink sink;
   Writer w(sink);
   w.StartObject();
   w.Key("name");
@@ -611,12 +649,11 @@ std::string EncodeModelMetadata(const serving::ServedModel& model) {
     WriteString(w, model.reason);
   }
   w.EndObject();
-  return out;
+  return sink.Take();
 }
 
 std::string EncodeModelReady(const serving::ServedModel& model) {
-  std::string out;
-  StringSink sink{out};
+  StringSink sink;
   Writer w(sink);
   w.StartObject();
   w.Key("name");
@@ -630,12 +667,11 @@ std::string EncodeModelReady(const serving::ServedModel& model) {
     WriteString(w, fmt::format("model '{}' is not ready: {}", model.name, model.reason));
   }
   w.EndObject();
-  return out;
+  return sink.Take();
 }
 
 std::string EncodeServerNotReady(std::string_view why) {
-  std::string out;
-  StringSink sink{out};
+  StringSink sink;
   Writer w(sink);
   w.StartObject();
   w.Key("ready");
@@ -643,18 +679,17 @@ std::string EncodeServerNotReady(std::string_view why) {
   w.Key("error");
   WriteString(w, why);
   w.EndObject();
-  return out;
+  return sink.Take();
 }
 
 std::string EncodeError(std::string_view message) {
-  std::string out;
-  StringSink sink{out};
+  StringSink sink;
   Writer w(sink);
   w.StartObject();
   w.Key("error");
   WriteString(w, message);
   w.EndObject();
-  return out;
+  return sink.Take();
 }
 
 }  // namespace strata::api
