@@ -268,8 +268,8 @@ absl::Status CheckInputs(const ModelConfig& config, std::span<const core::Tensor
 // linear layer's weight transposed once instead of on every call), which
 // took a one-row digits MLP's forward() from 127k to 92k instructions
 // (callgrind, 1,000 calls after warm-up).
-// A module that cannot be frozen (one whose forward() writes its own
-// attributes) is served as loaded; the reason is logged.
+// A module that freezing or the optimization rejects is served as loaded;
+// the reason is logged.
 torch::jit::Module Frozen(const std::string& model, const torch::jit::Module& module) {
   try {
     torch::jit::Module frozen = torch::jit::freeze(module);
