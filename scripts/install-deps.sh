@@ -28,6 +28,8 @@ PACKAGES=(
   nginx
   # kill -9 at an exact point of a batch job (tests/e2e/test_batch.py)
   strace
+  # instructions and allocations per request (bench/lean_path_profile.py: callgrind)
+  valgrind
   # example models and the benchmark peer (run by /usr/bin/python3)
   python3 python3-numpy python3-torch python3-xgboost python3-sklearn
   python3-fastapi python3-uvicorn python3-requests python3-pandas python3-redis

@@ -20,14 +20,56 @@ namespace {
 
 using simdjson::dom::element;
 using simdjson::dom::element_type;
-// RapidJSON's output stream over the std::string that becomes the body: no
-// intermediate buffer to grow and then copy.
-struct StringSink {
+// RapidJSON's output stream into the std::string that becomes the body: no
+// intermediate buffer to grow and then copy. It writes through a cursor into
+// a string grown ahead (geometrically) and cut to length by Take(), and takes
+// RapidJSON's reserve-then-write-unchecked path for strings and raw numbers:
+// std::string::push_back per character was 4% of an MLP request's
+// instructions and 9% of a static lookup's.
+class StringSink {
+ public:
   using Ch = char;
-  std::string& out;
-  void Put(char c) { out.push_back(c); }
+  explicit StringSink(size_t expected = 256) { out_.resize(expected); }
+  void Put(char c) {
+    if (pos_ == out_.size()) Grow(1);
+    out_[pos_++] = c;
+  }
+  void Reserve(size_t count) {
+    if (out_.size() - pos_ < count) Grow(count);
+  }
+  // REQUIRES: Reserve() made room.
+  void PutUnchecked(char c) { out_[pos_++] = c; }
   void Flush() {}
+  // The body written so far; the sink is empty afterwards.
+  std::string Take() {
+    out_.resize(pos_);
+    pos_ = 0;
+    return std::move(out_);
+  }
+
+ private:
+  void Grow(size_t count) { out_.resize(std::max(out_.size() * 2, pos_ + count + 64)); }
+
+  std::string out_;
+  size_t pos_ = 0;
 };
+
+}  // namespace
+}  // namespace strata::api
+
+namespace rapidjson {
+template <>
+inline void PutReserve(strata::api::StringSink& sink, size_t count) {
+  sink.Reserve(count);
+}
+template <>
+inline void PutUnsafe(strata::api::StringSink& sink, char c) {
+  sink.PutUnchecked(c);
+}
+}  // namespace rapidjson
+
+namespace strata::api {
+namespace {
 
 // Without kWriteNanAndInfFlag: bare NaN and Infinity are not JSON, so
 // non-finite values are written as strings (WriteNumber).
@@ -188,6 +230,39 @@ absl::Status AppendElement(element value, core::DataType dtype, const std::strin
   });
 }
 
+// The common case of a float tensor's innermost array, all JSON numbers in
+// range, in one loop: the same values AppendFloat stores, without its
+// per-element datatype dispatch and string check (about 170 instructions
+// per element). False, with `out` as it was, when an element is anything
+// else: the caller takes the general path, which names the problem.
+template <typename T>
+bool AppendFloatArray(simdjson::dom::array array, std::vector<uint8_t>& out) {
+  // simdjson's count saturates at 0xFFFFFF: a longer array takes the
+  // general path.
+  if (array.size() >= 0xFFFFFF) return false;
+  const size_t offset = out.size();
+  const double overflow = FloatOverflow<T>();
+  out.resize(offset + array.size() * sizeof(T));
+  uint8_t* next = out.data() + offset;
+  for (element child : array) {
+    double v = 0;
+    if (!child.is_number() || child.get_double().get(v) || std::abs(v) >= overflow) {
+      out.resize(offset);
+      return false;
+    }
+    const T value = static_cast<T>(v);
+    std::memcpy(next, &value, sizeof(T));
+    next += sizeof(T);
+  }
+  return true;
+}
+
+bool AppendFastPath(simdjson::dom::array array, core::DataType dtype, std::vector<uint8_t>& out) {
+  if (dtype == core::DataType::kFp32) return AppendFloatArray<float>(array, out);
+  if (dtype == core::DataType::kFp64) return AppendFloatArray<double>(array, out);
+  return false;
+}
+
 // Appends `node` (an element or a nested array of elements) in row-major order.
 absl::Status AppendData(element node, core::DataType dtype, const std::string& tensor,
                         std::vector<uint8_t>& out, int depth) {
@@ -195,6 +270,7 @@ absl::Status AppendData(element node, core::DataType dtype, const std::string& t
   if (depth > 32) {
     return Invalid(fmt::format("input '{}': data is nested too deeply", tensor));
   }
+  if (AppendFastPath(node.get_array(), dtype, out)) return absl::OkStatus();
   for (element child : node.get_array()) {
     STRATA_RETURN_IF_ERROR(AppendData(child, dtype, tensor, out, depth + 1));
   }
@@ -524,9 +600,7 @@ size_t ResponseSizeHint(const core::InferResponse& response) {
 
 std::string EncodeInferResponse(const core::InferResponse& response,
                                 const std::vector<bool>& binary_outputs) {
-  std::string out;
-  out.reserve(ResponseSizeHint(response));
-  StringSink sink{out};
+  StringSink sink(ResponseSizeHint(response));
   Writer w(sink);
   w.StartObject();
   w.Key("model_name");
@@ -566,13 +640,12 @@ std::string EncodeInferResponse(const core::InferResponse& response,
   }
   w.EndArray();
   w.EndObject();
-  return out;
+  return sink.Take();
 }
 
 std::string EncodeServerMetadata(const std::string& name, const std::string& version,
                                  const std::vector<std::string>& extensions) {
-  std::string out;
-  StringSink sink{out};
+  StringSink sink;
   Writer w(sink);
   w.StartObject();
   w.Key("name");
@@ -584,12 +657,11 @@ std::string EncodeServerMetadata(const std::string& name, const std::string& ver
   for (const std::string& e : extensions) WriteString(w, e);
   w.EndArray();
   w.EndObject();
-  return out;
+  return sink.Take();
 }
 
 std::string EncodeModelMetadata(const serving::ServedModel& model) {
-  std::string out;
-  StringSink sink{out};
+  StringSink sink;
   Writer w(sink);
   w.StartObject();
   w.Key("name");
@@ -611,12 +683,11 @@ std::string EncodeModelMetadata(const serving::ServedModel& model) {
     WriteString(w, model.reason);
   }
   w.EndObject();
-  return out;
+  return sink.Take();
 }
 
 std::string EncodeModelReady(const serving::ServedModel& model) {
-  std::string out;
-  StringSink sink{out};
+  StringSink sink;
   Writer w(sink);
   w.StartObject();
   w.Key("name");
@@ -630,12 +701,11 @@ std::string EncodeModelReady(const serving::ServedModel& model) {
     WriteString(w, fmt::format("model '{}' is not ready: {}", model.name, model.reason));
   }
   w.EndObject();
-  return out;
+  return sink.Take();
 }
 
 std::string EncodeServerNotReady(std::string_view why) {
-  std::string out;
-  StringSink sink{out};
+  StringSink sink;
   Writer w(sink);
   w.StartObject();
   w.Key("ready");
@@ -643,18 +713,17 @@ std::string EncodeServerNotReady(std::string_view why) {
   w.Key("error");
   WriteString(w, why);
   w.EndObject();
-  return out;
+  return sink.Take();
 }
 
 std::string EncodeError(std::string_view message) {
-  std::string out;
-  StringSink sink{out};
+  StringSink sink;
   Writer w(sink);
   w.StartObject();
   w.Key("error");
   WriteString(w, message);
   w.EndObject();
-  return out;
+  return sink.Take();
 }
 
 }  // namespace strata::api

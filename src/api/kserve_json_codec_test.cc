@@ -35,6 +35,21 @@ TEST(KserveJsonCodecTest, DecodesFlatAndNestedData) {
   }
 }
 
+// A float array whose numbers are read in one loop must fall back, without
+// leaving bytes behind, when an element is not a plain number.
+TEST(KserveJsonCodecTest, FloatArrayFallsBackMidwayWithoutLeftovers) {
+  absl::StatusOr<core::InferRequest> request = DecodeInferRequest(
+      R"({"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32",
+          "data": [[1, -2.5, "Infinity"], [0.25, 7, 1e3]]}]})");
+  ASSERT_TRUE(request.ok()) << request.status();
+  auto values = request->inputs[0].As<float>();
+  EXPECT_EQ(std::vector<float>(values.begin(), values.end()),
+            (std::vector<float>{1, -2.5, std::numeric_limits<float>::infinity(), 0.25, 7, 1000}));
+  std::string error = DecodeError(
+      R"({"inputs": [{"name": "x", "shape": [3], "datatype": "FP64", "data": [1, true, 2]}]})");
+  EXPECT_NE(error.find("input 'x': expected a number, got true"), std::string::npos) << error;
+}
+
 TEST(KserveJsonCodecTest, DecodesEveryJsonDatatype) {
   struct Case {
     const char* dtype;

@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""Instructions and heap allocations per request (issue 17, items 1 and 4), for strata binaries
+side by side: counts that the machine's load does not move, unlike wall-clock figures.
+
+Each binary serves the same repository as bench/lean_path_bench.py (digits_mlp, its example
+config, and the static endpoint `embedded` on a 100,000-row RocksDB table) under
+`valgrind --tool=callgrind --instr-atstart=no`. After warm-up requests, instrumentation is
+switched on (callgrind_control -i on), counters zeroed, and then, one keep-alive connection at
+a time, --requests 1-row MLP requests are sent and the counters dumped; then as many static
+one-key requests, dumped again. Per request: Ir (instructions executed, every thread of the
+server, so the background threads' share is included) and heap allocations (calls of malloc,
+calloc, realloc, posix_memalign, aligned_alloc and memalign, from the dump's call counts).
+
+  /usr/bin/python3 bench/lean_path_profile.py BINARY [BINARY ...] [--requests 2000] [--out DIR]
+"""
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import log, need, report, servers  # noqa: E402
+from lean_path_bench import setup  # noqa: E402
+
+ALLOCATORS = {"malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc", "memalign"}
+WARMUP = 200
+
+
+def post_many(port, path, body, count):
+    """`count` POSTs of `body` on one keep-alive connection; every answer must be 200."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {"Content-Type": "application/json"}
+    for _ in range(count):
+        conn.request("POST", path, body, headers)
+        r = conn.getresponse()
+        data = r.read()
+        if r.status != 200:
+            raise RuntimeError(f"{path}: {r.status} {data[:200]!r}")
+    conn.close()
+
+
+def callgrind_control(pid, *args):
+    subprocess.run(["callgrind_control", *args, str(pid)], check=True, capture_output=True)
+
+
+def parse_dump(path):
+    """(Ir total, allocation calls) of one callgrind dump (names may be compressed)."""
+    names, ir, allocs, callee = {}, 0, 0, None
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith(("fn=", "cfn=")):
+                m = re.match(r"c?fn=\((\d+)\)(?: (.*))?", line.strip())
+                if m:
+                    if m.group(2):
+                        names[m.group(1)] = m.group(2)
+                    name = names.get(m.group(1), "")
+                else:
+                    name = line.strip().split("=", 1)[1]
+                callee = name if line.startswith("cfn=") else None
+            elif line.startswith("calls=") and callee is not None:
+                if callee in ALLOCATORS:
+                    allocs += int(line.split("=", 1)[1].split()[0])
+                callee = None
+            elif line.startswith(("summary:", "totals:")):
+                ir = max(ir, int(line.split()[1]))
+    return ir, allocs
+
+
+def dump(pid, work, tag, pattern):
+    callgrind_control(pid, "--dump=" + tag)
+    files = sorted((os.path.join(work, f) for f in os.listdir(work) if pattern.match(f)),
+                   key=os.path.getmtime)
+    return parse_dump(files[-1])
+
+
+def profile(binary, label, repo, endpoints, bodies, args, work):
+    mlp_body, key_body = (open(b, "rb").read() for b in bodies)
+    server = servers.Strata(binary, repo, work, label=label, endpoints=endpoints)
+    out_prefix = os.path.join(work, f"callgrind.{label}")
+    server.cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                  f"--callgrind-out-file={out_prefix}.%p"] + server.cmd
+    server.start(timeout=600)
+    try:
+        pid = server.pid
+        pattern = re.compile(re.escape(f"callgrind.{label}.{pid}") + r"\.\d+$")
+        result = {}
+        for name, path, body in (("mlp", "/v2/models/digits_mlp/infer", mlp_body),
+                                 ("static", "/v2/models/embedded/infer", key_body)):
+            post_many(server.port, path, body, WARMUP)
+            callgrind_control(pid, "-i", "on")
+            post_many(server.port, path, body, WARMUP // 4)
+            callgrind_control(pid, "-z")
+            post_many(server.port, path, body, args.requests)
+            ir, allocs = dump(pid, work, name, pattern)
+            callgrind_control(pid, "-i", "off")
+            result[name] = {"ir_per_req": ir / args.requests,
+                            "allocs_per_req": allocs / args.requests}
+            log(f"{label} {name}: {ir / args.requests:,.0f} Ir/request, "
+                f"{allocs / args.requests:.1f} allocations/request")
+        return result
+    finally:
+        server.stop()
+
+
+def main():
+    ap = report.parser(__doc__)
+    ap.add_argument("binaries", nargs="+", help="strata binaries to profile, in order")
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--out", help="keep the work directory here")
+    args = ap.parse_args()
+    need("valgrind")
+    work = report.out_dir(args, "lean-path-profile")
+    repo, endpoints, mlp_body, key_body = setup(work, args.binaries[-1])
+    results = {}
+    for i, binary in enumerate(args.binaries):
+        label = f"b{i}_{os.path.basename(binary)}"
+        results[label] = profile(binary, label, repo, endpoints, (mlp_body, key_body), args,
+                                 work)
+    with open(os.path.join(work, "profile.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    print(f"{args.requests} requests each, one keep-alive connection, under callgrind\n")
+    print("| binary | MLP Ir/request | MLP allocations/request | static Ir/request | "
+          "static allocations/request |")
+    print("|---|---:|---:|---:|---:|")
+    for (label, r), binary in zip(results.items(), args.binaries):
+        print(f"| {binary} | {r['mlp']['ir_per_req']:,.0f} | {r['mlp']['allocs_per_req']:.1f} | "
+              f"{r['static']['ir_per_req']:,.0f} | {r['static']['allocs_per_req']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
