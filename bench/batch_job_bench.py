@@ -24,7 +24,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import PYTHON, ROOT, log, machine, record, report, servers  # noqa: E402
+from lib import PYTHON, ROOT, log, machine, record, report  # noqa: E402
 
 EXAMPLE = os.path.join(ROOT, "examples", "sales_forecast")
 MAP = "features=store_size,price,popularity,category,weekday,hour"
