@@ -16,7 +16,7 @@ constexpr uint32_t kFooterMark = 0xFFFFFFFFu;
 // A writer's buffer, and the bounds of a merged run's share of the budget.
 constexpr size_t kBufferBytes = 64 << 10;
 constexpr size_t kMinRunBuffer = 4 << 10;
-constexpr size_t kMaxRunBuffer = 1 << 20;
+constexpr size_t kMaxRunBuffer = 64 << 10;
 
 void PutU32(uint32_t v, char* out) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(v >> (8 * i));
