@@ -88,7 +88,7 @@ absl::Status FinalizeJob(const BatchJobOptions& options, const fs::path& job_dir
     file = *std::move(f);
   }
 
-  absl::StatusOr<store::SortedRunMerger> merger = store::SortedRunMerger::Open(runs);
+  absl::StatusOr<store::SortedRunMerger> merger = store::SortedRunMerger::Open(runs, parts);
   if (!merger.ok()) return merger.status();
   PredictionStats stats(outputs);
   store::TableChecksum checksum;

@@ -13,8 +13,10 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr uint32_t kFooterMark = 0xFFFFFFFFu;
-// Per run: the merge holds one buffer per chunk, so keep it small.
+// A writer's buffer, and the bounds of a merged run's share of the budget.
 constexpr size_t kBufferBytes = 64 << 10;
+constexpr size_t kMinRunBuffer = 4 << 10;
+constexpr size_t kMaxRunBuffer = 64 << 10;
 
 void PutU32(uint32_t v, char* out) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(v >> (8 * i));
@@ -85,11 +87,12 @@ absl::Status SortedRunWriter::Finish() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<SortedRunReader>> SortedRunReader::Open(const fs::path& path) {
+absl::StatusOr<std::unique_ptr<SortedRunReader>> SortedRunReader::Open(const fs::path& path,
+                                                                       size_t buffer_bytes) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) return IoError("cannot open", path);
   auto reader = std::unique_ptr<SortedRunReader>(new SortedRunReader(path, file));
-  reader->buffer_.resize(kBufferBytes);
+  reader->buffer_.resize(std::max<size_t>(buffer_bytes, 1));
   std::setvbuf(file, reader->buffer_.data(), _IOFBF, reader->buffer_.size());
   return reader;
 }
@@ -133,14 +136,62 @@ bool SortedRunReader::Next() {
   return true;
 }
 
-absl::StatusOr<SortedRunMerger> SortedRunMerger::Open(const std::vector<fs::path>& paths) {
+absl::StatusOr<SortedRunMerger> SortedRunMerger::OpenRuns(const std::vector<fs::path>& paths,
+                                                          MergeBudget budget) {
+  const size_t share = std::clamp(budget.buffer_bytes / std::max<size_t>(paths.size(), 1),
+                                  kMinRunBuffer, kMaxRunBuffer);
   SortedRunMerger merger;
   for (const fs::path& path : paths) {
-    absl::StatusOr<std::unique_ptr<SortedRunReader>> run = SortedRunReader::Open(path);
+    absl::StatusOr<std::unique_ptr<SortedRunReader>> run = SortedRunReader::Open(path, share);
     if (!run.ok()) return run.status();
     merger.runs_.push_back(*std::move(run));
   }
   return merger;
+}
+
+namespace {
+
+// Merges `group` into one run at `path`.
+absl::Status MergeInto(const std::vector<fs::path>& group, const fs::path& path,
+                       MergeBudget budget) {
+  absl::StatusOr<SortedRunMerger> merger = SortedRunMerger::Open(group, {}, budget);
+  if (!merger.ok()) return merger.status();
+  absl::StatusOr<std::unique_ptr<SortedRunWriter>> writer = SortedRunWriter::Create(path);
+  if (!writer.ok()) return writer.status();
+  while (merger->Next()) {
+    if (absl::Status s = (*writer)->Add(merger->key(), merger->value()); !s.ok()) return s;
+  }
+  if (absl::Status s = merger->status(); !s.ok()) return s;
+  return (*writer)->Finish();
+}
+
+}  // namespace
+
+absl::StatusOr<SortedRunMerger> SortedRunMerger::Open(const std::vector<fs::path>& paths,
+                                                      const fs::path& scratch, MergeBudget budget) {
+  budget.max_runs = std::max<size_t>(budget.max_runs, 2);
+  std::vector<fs::path> runs = paths;
+  for (int level = 0; runs.size() > budget.max_runs; ++level) {
+    if (scratch.empty()) {
+      return absl::InvalidArgumentError(
+          fmt::format("merging {} runs needs a scratch directory (more than {})", runs.size(),
+                      budget.max_runs));
+    }
+    std::vector<fs::path> merged;
+    for (size_t begin = 0; begin < runs.size(); begin += budget.max_runs) {
+      const size_t end = std::min(runs.size(), begin + budget.max_runs);
+      const std::vector<fs::path> group(runs.begin() + begin, runs.begin() + end);
+      merged.push_back(scratch / fmt::format("merge-{}-{:06}.run", level, merged.size()));
+      if (absl::Status s = MergeInto(group, merged.back(), budget); !s.ok()) return s;
+      // Runs of an earlier level are ours to remove; the callers' are not.
+      for (const fs::path& run : group) {
+        std::error_code ec;
+        if (level > 0) fs::remove(run, ec);
+      }
+    }
+    runs = std::move(merged);
+  }
+  return OpenRuns(runs, budget);
 }
 
 bool SortedRunMerger::Next() {
@@ -172,6 +223,12 @@ bool SortedRunMerger::Next() {
 
 std::string_view SortedRunMerger::key() const { return runs_[current_]->key(); }
 std::string_view SortedRunMerger::value() const { return runs_[current_]->value(); }
+
+size_t SortedRunMerger::buffer_bytes() const {
+  size_t bytes = 0;
+  for (const auto& run : runs_) bytes += run->buffer_bytes();
+  return bytes;
+}
 
 absl::Status SortedRunMerger::status() const {
   for (const auto& run : runs_) {

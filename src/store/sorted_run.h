@@ -42,13 +42,16 @@ class SortedRunWriter {
 
 class SortedRunReader {
  public:
-  static absl::StatusOr<std::unique_ptr<SortedRunReader>> Open(const std::filesystem::path& path);
+  // Reads through a buffer of `buffer_bytes`.
+  static absl::StatusOr<std::unique_ptr<SortedRunReader>> Open(const std::filesystem::path& path,
+                                                               size_t buffer_bytes = 64 << 10);
   ~SortedRunReader();
 
   // Advances to the next record; false at the end or on error (see status()).
   bool Next();
   std::string_view key() const { return key_; }
   std::string_view value() const { return value_; }
+  size_t buffer_bytes() const { return buffer_.size(); }
   // DATA_LOSS when the file is truncated or its footer disagrees.
   const absl::Status& status() const { return status_; }
 
@@ -64,19 +67,37 @@ class SortedRunReader {
   std::vector<char> buffer_;
 };
 
+// How much a merge may hold, whatever the number of runs: the runs' read
+// buffers share `buffer_bytes`, and at most `max_runs` are open at once.
+struct MergeBudget {
+  size_t buffer_bytes = size_t{8} << 20;
+  size_t max_runs = 128;
+};
+
 // Merges sorted runs into one ascending stream. Equal keys from different
-// runs come out one after the other (callers treat them as duplicates).
+// runs come out one after the other, in the order of `paths` (callers treat
+// them as duplicates). Memory is bounded by the budget, not the run count:
+// with more than budget.max_runs runs, consecutive groups of them are first
+// merged into runs in `scratch` (one more pass over the data per level).
 class SortedRunMerger {
  public:
-  static absl::StatusOr<SortedRunMerger> Open(const std::vector<std::filesystem::path>& paths);
+  static absl::StatusOr<SortedRunMerger> Open(const std::vector<std::filesystem::path>& paths,
+                                              const std::filesystem::path& scratch = {},
+                                              MergeBudget budget = {});
 
   bool Next();
   std::string_view key() const;
   std::string_view value() const;
   // The first error of any run.
   absl::Status status() const;
+  // The read buffers held by the final merge.
+  size_t buffer_bytes() const;
 
  private:
+  // Opens `paths` (at most budget.max_runs) sharing the buffer budget.
+  static absl::StatusOr<SortedRunMerger> OpenRuns(const std::vector<std::filesystem::path>& paths,
+                                                  MergeBudget budget);
+
   std::vector<std::unique_ptr<SortedRunReader>> runs_;
   std::vector<size_t> heap_;  // indices of runs_ with a current record
   size_t current_ = SIZE_MAX;

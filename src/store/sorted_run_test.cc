@@ -46,6 +46,43 @@ TEST_F(SortedRunTest, MergesRunsInKeyOrder) {
   EXPECT_EQ(values, "31425");
 }
 
+// The batch job's final merge used to hold a 64 KiB buffer (and a file) per
+// run, so its memory grew with the input's row count.
+TEST_F(SortedRunTest, AMergeOfManyRunsStaysWithinItsBudget) {
+  std::vector<fs::path> runs;
+  for (int r = 0; r < 300; ++r) {  // run r holds keys r and r + 300
+    char a[8], b[8];
+    std::snprintf(a, sizeof a, "k%05d", r);
+    std::snprintf(b, sizeof b, "k%05d", r + 300);
+    runs.push_back(Write("run" + std::to_string(r), {{a, "x"}, {b, "y"}}));
+  }
+  const fs::path scratch = dir_ / "scratch";
+  fs::create_directories(scratch);
+  const MergeBudget budget{.buffer_bytes = 256 << 10, .max_runs = 16};
+  absl::StatusOr<SortedRunMerger> merger = SortedRunMerger::Open(runs, scratch, budget);
+  ASSERT_TRUE(merger.ok()) << merger.status();
+  EXPECT_LE(merger->buffer_bytes(), budget.buffer_bytes);
+  int n = 0;
+  std::string previous;
+  while (merger->Next()) {
+    EXPECT_LT(previous, merger->key());
+    previous = std::string(merger->key());
+    ++n;
+  }
+  EXPECT_TRUE(merger->status().ok()) << merger->status();
+  EXPECT_EQ(n, 600);
+  // Two levels (300 -> 19 -> 2 runs); the first level's runs are removed.
+  EXPECT_EQ(std::distance(fs::directory_iterator(scratch), fs::directory_iterator{}), 2);
+}
+
+TEST_F(SortedRunTest, AMergeBeyondItsFanInNeedsAScratchDirectory) {
+  std::vector<fs::path> runs = {Write("a", {{"a", "1"}}), Write("b", {{"b", "2"}}),
+                                Write("c", {{"c", "3"}})};
+  absl::StatusOr<SortedRunMerger> merger =
+      SortedRunMerger::Open(runs, {}, MergeBudget{.max_runs = 2});
+  EXPECT_EQ(merger.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(SortedRunTest, AnUnfinishedRunIsNotVisible) {
   {
     auto writer = SortedRunWriter::Create(dir_ / "x");

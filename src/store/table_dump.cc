@@ -69,7 +69,9 @@ absl::StatusOr<TableDump> DumpTable(const PredictionTable& table, const fs::path
 }
 
 absl::Status VerifyDump(const std::vector<fs::path>& runs, const TableManifest& manifest) {
-  absl::StatusOr<SortedRunMerger> merger = SortedRunMerger::Open(runs);
+  // Beyond the merge's fan-in, groups of runs are merged beside them.
+  const fs::path scratch = runs.empty() ? fs::path() : runs.front().parent_path();
+  absl::StatusOr<SortedRunMerger> merger = SortedRunMerger::Open(runs, scratch);
   if (!merger.ok()) return merger.status();
   TableChecksum checksum;
   while (merger->Next()) checksum.Add(merger->key(), merger->value());

@@ -18,9 +18,19 @@ namespace fs = std::filesystem;
 
 struct RocksDbTableStore::Shared {
   rocksdb::Options options;  // for SstFileWriter and OpenForReadOnly
+  // For the database a builder opens to ingest its files: index and filter
+  // blocks go through a small block cache and few files stay open, so that
+  // committing a large table does not hold every file's filter on the heap.
+  rocksdb::Options build_options;
 };
 
 namespace {
+
+// When a builder starts another SST file.
+struct FileLimits {
+  uint64_t bytes;
+  uint64_t keys;
+};
 
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -76,12 +86,14 @@ class RocksDbPredictionTable : public PredictionTable {
 // new database in .build-<id>/db and commits that directory as a version.
 class RocksDbTableBuilder : public TableBuilder {
  public:
-  RocksDbTableBuilder(std::string table, const TableDirectory& directory, rocksdb::Options options,
-                      uint64_t target_file_bytes, fs::path build_dir)
+  RocksDbTableBuilder(std::string table, const TableDirectory& directory,
+                      rocksdb::Options file_options, rocksdb::Options db_options, FileLimits limits,
+                      fs::path build_dir)
       : table_(std::move(table)),
         directory_(directory),
-        options_(std::move(options)),
-        target_file_bytes_(target_file_bytes),
+        file_options_(std::move(file_options)),
+        db_options_(std::move(db_options)),
+        limits_(limits),
         build_dir_(std::move(build_dir)) {}
 
   ~RocksDbTableBuilder() override {
@@ -93,10 +105,12 @@ class RocksDbTableBuilder : public TableBuilder {
   }
 
   absl::Status Add(std::string_view key, std::string_view value) override {
-    if (writer_ == nullptr || writer_->FileSize() >= target_file_bytes_) {
+    if (writer_ == nullptr || writer_->FileSize() >= limits_.bytes ||
+        keys_in_file_ >= limits_.keys) {
       absl::Status s = StartFile();
       if (!s.ok()) return s;
     }
+    ++keys_in_file_;
     return FromRocks(writer_->Put(rocksdb::Slice(key.data(), key.size()),
                                   rocksdb::Slice(value.data(), value.size())),
                      "SstFileWriter::Put");
@@ -106,7 +120,7 @@ class RocksDbTableBuilder : public TableBuilder {
     absl::Status s = FinishFile();
     if (!s.ok()) return s;
     const fs::path db_dir = build_dir_ / "db";
-    rocksdb::Options options = options_;
+    rocksdb::Options options = db_options_;
     options.create_if_missing = true;
     options.error_if_exists = true;
     rocksdb::DB* raw = nullptr;
@@ -139,7 +153,8 @@ class RocksDbTableBuilder : public TableBuilder {
     if (!s.ok()) return s;
     const std::string path =
         (build_dir_ / "sst" / fmt::format("{:06}.sst", files_.size())).string();
-    writer_ = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), options_);
+    writer_ = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), file_options_);
+    keys_in_file_ = 0;
     s = FromRocks(writer_->Open(path), "SstFileWriter::Open");
     if (s.ok()) files_.push_back(path);
     return s;
@@ -154,13 +169,19 @@ class RocksDbTableBuilder : public TableBuilder {
 
   std::string table_;
   const TableDirectory& directory_;
-  rocksdb::Options options_;
-  uint64_t target_file_bytes_;
+  rocksdb::Options file_options_;  // for SstFileWriter
+  rocksdb::Options db_options_;    // for the database that ingests the files
+  FileLimits limits_;
   fs::path build_dir_;
   std::unique_ptr<rocksdb::SstFileWriter> writer_;
+  uint64_t keys_in_file_ = 0;
   std::vector<std::string> files_;
   bool committed_ = false;
 };
+
+// The builder's database: its block cache and open files (see Shared).
+constexpr size_t kBuildCacheBytes = size_t{8} << 20;
+constexpr int kBuildOpenFiles = 32;
 
 std::string RandomId() {
   static std::atomic<uint64_t> counter{0};
@@ -190,6 +211,11 @@ absl::StatusOr<std::unique_ptr<RocksDbTableStore>> RocksDbTableStore::Create(
   shared->options.info_log_level = rocksdb::WARN_LEVEL;
   shared->options.keep_log_file_num = 1;
   shared->options.max_open_files = -1;
+  shared->build_options = shared->options;
+  table.cache_index_and_filter_blocks = true;
+  table.block_cache = rocksdb::NewLRUCache(kBuildCacheBytes);
+  shared->build_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  shared->build_options.max_open_files = kBuildOpenFiles;
   return std::unique_ptr<RocksDbTableStore>(
       new RocksDbTableStore(std::move(options), std::move(shared)));
 }
@@ -232,7 +258,8 @@ absl::StatusOr<std::unique_ptr<TableBuilder>> RocksDbTableStore::NewBuilder(
         fmt::format("cannot create {}: {}", build_dir.string(), ec.message()));
   }
   return std::unique_ptr<TableBuilder>(new RocksDbTableBuilder(
-      std::string(table), directory_, shared_->options, options_.target_file_bytes, build_dir));
+      std::string(table), directory_, shared_->options, shared_->build_options,
+      FileLimits{options_.target_file_bytes, options_.target_file_keys}, build_dir));
 }
 
 absl::StatusOr<std::shared_ptr<PredictionTable>> RocksDbTableStore::Open(std::string_view table,

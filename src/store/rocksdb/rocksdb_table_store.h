@@ -26,6 +26,10 @@ struct RocksDbOptions {
   int bloom_bits_per_key = 10;
   // Largest SST file the builder writes before starting another.
   uint64_t target_file_bytes = uint64_t{256} << 20;
+  // Most keys in one SST file the builder writes. A file's bloom filter is
+  // built from 8 bytes per key held until the file is finished, so this
+  // bounds a build's memory whatever the table's size (1M keys: 8 MiB).
+  uint64_t target_file_keys = uint64_t{1} << 20;
   // Checks every block's checksum when a version is opened, so that a
   // corrupt version is refused up front, not on some later lookup.
   bool verify_on_open = true;

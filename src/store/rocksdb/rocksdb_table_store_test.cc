@@ -84,6 +84,28 @@ TEST_F(RocksDbTableStoreTest, BuildsAndLooksUpManyKeysAtOnce) {
   EXPECT_EQ(scanned, 2000);
 }
 
+// A builder's bloom filter holds 8 bytes per key of its open file, so one
+// large file made the batch job's memory grow with the table.
+TEST_F(RocksDbTableStoreTest, ABuildCutsFilesByKeyCount) {
+  auto store = RocksDbTableStore::Create({.root = root_ / "keys", .target_file_keys = 100});
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto builder = (*store)->NewBuilder("t", root_);
+  ASSERT_TRUE(builder.ok());
+  for (int64_t id = 0; id < 1000; ++id) ASSERT_TRUE((*builder)->Add(Key(id), Value(id)).ok());
+  ASSERT_TRUE((*builder)->Commit(Manifest(1000)).ok());
+  int ssts = 0;
+  for (const auto& entry : fs::directory_iterator(root_ / "keys" / "t" / "1" / "db")) {
+    ssts += entry.path().extension() == ".sst";
+  }
+  EXPECT_EQ(ssts, 10);
+  absl::StatusOr<std::shared_ptr<PredictionTable>> table = (*store)->Open("t", 1);
+  ASSERT_TRUE(table.ok()) << table.status();
+  const std::vector<std::string> keys = {Key(0), Key(999), Key(1000)};
+  absl::StatusOr<LookupResult> result = (*table)->MultiGet(keys);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->found, (std::vector<uint8_t>{1, 1, 0}));
+}
+
 TEST_F(RocksDbTableStoreTest, AnAbandonedBuildLeavesNothing) {
   {
     auto builder = store_->NewBuilder("t", root_);
