@@ -8,6 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "store/artifact_signer.h"
+#include "store/ed25519_test_keys.h"
 
 namespace strata::store {
 namespace {
@@ -130,33 +131,8 @@ TEST(ArtifactVerifierKeyTest, RefusesWhatIsNotAnEd25519Key) {
   EXPECT_FALSE(ArtifactVerifier::WithTrustedKey("not a key").ok());
 }
 
-// An Ed25519 key pair as PEM: {private, public}.
-std::pair<std::string, std::string> KeyPair() {
-  EVP_PKEY* key = nullptr;
-  EVP_PKEY_CTX* kctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
-  EVP_PKEY_keygen_init(kctx);
-  EVP_PKEY_keygen(kctx, &key);
-  EVP_PKEY_CTX_free(kctx);
-  auto pem = [key](bool is_private) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    if (is_private) {
-      PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-    } else {
-      PEM_write_bio_PUBKEY(bio, key);
-    }
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(bio, &data);
-    std::string text(data, static_cast<size_t>(size));
-    BIO_free(bio);
-    return text;
-  };
-  std::pair<std::string, std::string> pair{pem(true), pem(false)};
-  EVP_PKEY_free(key);
-  return pair;
-}
-
 TEST_F(ArtifactVerifierTest, WhatTheSignerSignsTheVerifierTrusts) {
-  const auto [private_pem, public_pem] = KeyPair();
+  const auto [private_pem, public_pem] = testing::Ed25519KeyPair();
   const fs::path key_file = dir_.string() + ".key.pem";
   Write(key_file, private_pem);
   absl::StatusOr<ArtifactSigner> signer = ArtifactSigner::WithKeyFile(key_file);

@@ -2,8 +2,6 @@
 
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -16,6 +14,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "store/ed25519_test_keys.h"
 
 extern char** environ;
 
@@ -290,35 +289,10 @@ TEST_F(RedisTableStoreTest, AStoreOverTheUnixSocketReadsWhatTcpWrote) {
   EXPECT_EQ(async->values[2], "aaaa");
 }
 
-// An Ed25519 key pair as PEM: {private, public}.
-std::pair<std::string, std::string> KeyPair() {
-  EVP_PKEY* key = nullptr;
-  EVP_PKEY_CTX* kctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
-  EVP_PKEY_keygen_init(kctx);
-  EVP_PKEY_keygen(kctx, &key);
-  EVP_PKEY_CTX_free(kctx);
-  auto pem = [key](bool is_private) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    if (is_private) {
-      PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-    } else {
-      PEM_write_bio_PUBKEY(bio, key);
-    }
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(bio, &data);
-    std::string text(data, static_cast<size_t>(size));
-    BIO_free(bio);
-    return text;
-  };
-  std::pair<std::string, std::string> pair{pem(true), pem(false)};
-  EVP_PKEY_free(key);
-  return pair;
-}
-
 // Redis versions are signed like RocksDB ones: `batch --signing-key` signs
 // the manifest, `serve --trusted-key` refuses an unsigned or tampered one.
 TEST_F(RedisTableStoreTest, ATamperedOrMissingManifestSignatureIsRefused) {
-  const auto [private_pem, public_pem] = KeyPair();
+  const auto [private_pem, public_pem] = testing::Ed25519KeyPair();
   const std::filesystem::path key_file =
       std::filesystem::temp_directory_path() / ("redis-sign-" + std::to_string(getpid()) + ".pem");
   std::ofstream(key_file) << private_pem;
