@@ -23,6 +23,10 @@ CASES = [
     ("reg_logistic", "reg:logistic", 0, 25, 3, 0.3),
     ("logitraw", "binary:logitraw", 0, 25, 3, 0.0),
     ("deep", "binary:logistic", 0, 100, 8, 0.05),
+    # exp(margin) objectives, trained on counts / positive amounts
+    ("poisson", "count:poisson", 0, 40, 6, 0.1),
+    ("gamma", "reg:gamma", 0, 30, 5, 0.1),
+    ("tweedie", "reg:tweedie", 0, 30, 5, 0.1),
     # deeper than the perfect layout's bound (8): the node walk's case
     ("deeper", "reg:squarederror", 0, 10, 11, 0.1),
 ]
@@ -31,10 +35,14 @@ CASES = [
 WIDE_CASES = [("wide", "binary:logistic", 0, 40, 6, 0.1, 40)]
 
 
-def training_data(rng, classes, missing, features=12):
+def training_data(rng, objective, classes, missing, features=12):
     x = rng.normal(size=(2000, features)).astype(np.float32)
     score = x[:, 0] * 2 + x[:, 1] * x[:, 2] - np.abs(x[:, 3]) + 0.5 * rng.normal(size=2000)
-    if classes:
+    if objective in ("count:poisson", "reg:tweedie"):
+        y = rng.poisson(np.exp(np.clip(score, -3, 3))).astype(np.float32)
+    elif objective == "reg:gamma":
+        y = rng.gamma(2.0, np.exp(np.clip(score, -3, 3)) / 2.0).astype(np.float32)
+    elif classes:
         y = np.digitize(score, np.quantile(score, np.linspace(0, 1, classes + 1)[1:-1]))
     else:
         y = (score > 0).astype(np.float32)
@@ -67,7 +75,7 @@ def inputs_for(rng, booster, features):
 
 
 def write_case(out, rng, name, objective, classes, trees, depth, missing, features=12):
-    x, y = training_data(rng, classes, missing, features)
+    x, y = training_data(rng, objective, classes, missing, features)
     params = {"objective": objective, "max_depth": depth, "eta": 0.3, "seed": 7,
               "tree_method": "hist"}
     if classes:

@@ -155,6 +155,8 @@ absl::Status ReadObjective(element learner, TreeEnsemble& ensemble) {
   ensemble.objective_name = std::string(name);
   if (name == "binary:logistic" || name == "reg:logistic") {
     ensemble.objective = Objective::kSigmoid;
+  } else if (name == "count:poisson" || name == "reg:gamma" || name == "reg:tweedie") {
+    ensemble.objective = Objective::kExp;
   } else if (name == "multi:softprob") {
     ensemble.objective = Objective::kSoftprob;
   } else if (name == "multi:softmax") {
@@ -169,8 +171,22 @@ absl::Status ReadObjective(element learner, TreeEnsemble& ensemble) {
   return absl::OkStatus();
 }
 
-// The margin every row starts from: base_score, turned into a margin by the
-// objective the way XGBoost 1.7 does (ProbToMargin), in float.
+// base_score (XGBoost 1.7 stores the answer's scale in the JSON) turned into
+// the margin every row starts from, as the objective's ProbToMargin does, in float.
+float BaseMargin(Objective objective, float base) {
+  switch (objective) {
+    case Objective::kSigmoid:
+      return -std::log(1.0f / base - 1.0f);
+    case Objective::kExp:
+      return std::log(base);
+    case Objective::kIdentity:
+    case Objective::kSoftprob:
+    case Objective::kSoftmax:
+      return base;
+  }
+  return base;
+}
+
 absl::Status ReadBase(element learner, TreeEnsemble& ensemble) {
   STRATA_ASSIGN_OR_RETURN(element param, Field(learner, "learner_model_param"));
   STRATA_ASSIGN_OR_RETURN(double base_score, NumberParameter(param, "base_score"));
@@ -182,9 +198,7 @@ absl::Status ReadBase(element learner, TreeEnsemble& ensemble) {
   }
   ensemble.num_features = static_cast<int32_t>(features);
   ensemble.num_groups = classes > 1 ? static_cast<int32_t>(classes) : 1;
-  const auto base = static_cast<float>(base_score);
-  ensemble.base_margin =
-      ensemble.objective == Objective::kSigmoid ? -std::log(1.0f / base - 1.0f) : base;
+  ensemble.base_margin = BaseMargin(ensemble.objective, static_cast<float>(base_score));
   return absl::OkStatus();
 }
 

@@ -33,6 +33,7 @@ enum class Objective {
   kSigmoid,   // binary:logistic, reg:logistic
   kSoftprob,  // multi:softprob
   kSoftmax,   // multi:softmax: the index of the largest margin
+  kExp,       // count:poisson, reg:gamma, reg:tweedie: exp(margin)
 };
 
 struct TreeEnsemble {

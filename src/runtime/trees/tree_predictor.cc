@@ -129,6 +129,9 @@ void TransformMargins(const TreeEnsemble& ensemble, int64_t rows, std::span<floa
     case Objective::kSigmoid:
       for (float& margin : margins) margin = Sigmoid(margin);
       return;
+    case Objective::kExp:  // XGBoost 1.7's PredTransform: expf of the float margin
+      for (float& margin : margins) margin = std::exp(margin);
+      return;
     case Objective::kSoftprob:
       for (int64_t row = 0; row < rows; ++row) {
         Softmax(margins.data() + row * groups, margins.data() + (row + 1) * groups);

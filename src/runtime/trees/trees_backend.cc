@@ -13,6 +13,7 @@
 #include "runtime/signature_check.h"
 #include "runtime/trees/tree_ensemble.h"
 #include "runtime/trees/tree_predictor.h"
+#include "spdlog/spdlog.h"
 
 namespace strata::runtime {
 namespace {
@@ -124,6 +125,20 @@ absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
   return text.str();
 }
 
+std::string_view WalkName(trees::TreeWalk walk) {
+  switch (walk) {
+    case trees::TreeWalk::kNodes:
+      return "node walk";
+    case trees::TreeWalk::kPerfectPortable:
+      return "perfect layout, portable walk";
+    case trees::TreeWalk::kPerfectAvx512:
+      return "perfect layout, AVX-512 walk";
+    case trees::TreeWalk::kAuto:
+      break;
+  }
+  return "auto";
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Model>> LoadTreesModel(const ModelConfig& config,
@@ -154,11 +169,16 @@ absl::StatusOr<std::unique_ptr<Model>> LoadTreesModel(const ModelConfig& config,
   }
   STRATA_ASSIGN_OR_RETURN(trees::TreePredictor predictor,
                           trees::TreePredictor::Create(*std::move(ensemble)));
+  const std::string how =
+      fmt::format("{}, {} trees, {}", predictor.ensemble().objective_name,
+                  predictor.ensemble().roots.size(), WalkName(predictor.walk()));
   auto model = std::make_unique<TreesModel>(config, std::move(predictor), margin, threads);
   STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> dry_inputs,
                           MakeDryRunInputs(config, config.max_batch_size > 0 ? 2 : 1));
   STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> dry_outputs, model->Run(dry_inputs));
   STRATA_RETURN_IF_ERROR(CheckOutputsMatch(config, dry_outputs));
+  spdlog::info("model '{}' ({}): on the tree engine ({})", config.name,
+               version_dir.filename().string(), how);
   return model;
 }
 
