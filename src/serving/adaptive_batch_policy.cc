@@ -26,12 +26,6 @@ constexpr double kBackoff = 0.9;
 // The share of the objective the predictions plan for; the rest is left
 // for what the batcher does not see (the frontend, scheduling noise).
 constexpr double kPlannedShare = 0.8;
-// Admission's feedback: a batch whose oldest request took longer than
-// planned (queue wait + run) makes admission this much stricter; one within
-// it relaxes it by kRelax, down to the bare predictions.
-constexpr double kTighten = 1.25;
-constexpr double kRelax = 0.98;
-constexpr double kMaxAdmissionScale = 8.0;
 // The share of its time the batcher may be busy at the batch size the queue
 // delay waits for: the rest absorbs bursts.
 constexpr double kKeepUpShare = 0.8;
@@ -93,17 +87,15 @@ Admission AdaptiveBatchPolicy::Admit(Clock::time_point now, int64_t rows) const 
                           static_cast<double>(PredictedRun(std::min(ahead, size))->count());
   if (ahead < size) predicted += static_cast<double>(limits_.max_queue_delay.count());
   const auto ns = nanoseconds(static_cast<int64_t>(predicted));
-  return {predicted * admission_scale_ <=
-              kPlannedShare * static_cast<double>(options_.latency_objective.count()),
-          ns};
+  // No feedback inflates the predictions: one that made admission stricter
+  // after batches slower than planned (up to 8x, then 1.5x) refused 97%
+  // (85%) of requests at 64 connections and a 10 ms objective on a quiet
+  // 2-core machine, for a third (1.5x) of no batching's goodput.
+  return {predicted <= kPlannedShare * static_cast<double>(options_.latency_objective.count()), ns};
 }
 
 void AdaptiveBatchPolicy::OnBatch(const BatchObservation& batch) {
   if (!running_ends_.empty()) running_ends_.erase(running_ends_.begin());
-  const double took = static_cast<double>((batch.oldest_wait + batch.run).count());
-  admission_scale_ = took > kPlannedShare * static_cast<double>(options_.latency_objective.count())
-                         ? std::min(kMaxAdmissionScale, admission_scale_ * kTighten)
-                         : std::max(1.0, admission_scale_ * kRelax);
   const double n = static_cast<double>(std::max<int64_t>(1, batch.rows));
   const double cost = static_cast<double>(batch.run.count());
   s0_ = kFitDecay * s0_ + 1;

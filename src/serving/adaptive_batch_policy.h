@@ -95,8 +95,6 @@ class AdaptiveBatchPolicy {
   std::optional<std::chrono::nanoseconds> PredictedRun(int64_t rows) const;
   // The AIMD limit on the batch size.
   int64_t aimd_limit() const { return aimd_limit_; }
-  // How much admission inflates its predictions (>= 1).
-  double admission_scale() const { return admission_scale_; }
   // Rows admitted and not yet started.
   int64_t queued_rows() const { return queued_rows_; }
 
@@ -126,7 +124,6 @@ class AdaptiveBatchPolicy {
   std::optional<Clock::time_point> last_arrival_;
   int64_t aimd_limit_ = 1;
   int64_t queued_rows_ = 0;
-  double admission_scale_ = 1.0;
   // When the running batches are predicted to end, earliest first; a
   // finished batch removes the earliest (batches started earlier end first).
   std::vector<Clock::time_point> running_ends_;

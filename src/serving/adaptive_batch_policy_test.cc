@@ -185,27 +185,6 @@ TEST(AdaptiveBatchPolicyTest, AdmitsMoreAsTheRunningBatchNearsItsEnd) {
   EXPECT_TRUE(policy.Admit(now + run, 1).admit);
 }
 
-// Batches whose oldest request took longer than planned (time the
-// predictions leave out) make admission stricter; batches within the plan
-// relax it back to the bare predictions.
-TEST(AdaptiveBatchPolicyTest, AdmissionTightensWhenRequestsTakeLongerThanPredicted) {
-  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 128);
-  RunSaturated(policy, CostModel{}, 400);
-  const int64_t size = policy.limits().max_batch_size;
-  const Clock::time_point now{};
-  policy.OnStart(now, size);
-  for (int64_t i = 0; i < size / 2; ++i) policy.OnArrival(now, 1);
-  ASSERT_TRUE(policy.Admit(now, 1).admit);
-  for (int i = 0; i < 5; ++i) policy.OnBatch({size, CostModel{}(size), microseconds(4000)});
-  EXPECT_GT(policy.admission_scale(), 2.0);
-  policy.OnStart(now, size);
-  EXPECT_FALSE(policy.Admit(now, 1).admit);
-  for (int i = 0; i < 200; ++i) policy.OnBatch({size, CostModel{}(size), microseconds(100)});
-  EXPECT_EQ(policy.admission_scale(), 1.0);
-  policy.OnStart(now, size);
-  EXPECT_TRUE(policy.Admit(now, 1).admit);
-}
-
 TEST(AdaptiveBatchPolicyTest, TwoInstancesAdmitTwiceTheRows) {
   AdaptiveBatchOptions options{.latency_objective = microseconds(5000), .max_batch_size = 128};
   AdaptiveBatchPolicy one(options);
