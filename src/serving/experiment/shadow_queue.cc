@@ -1,19 +1,6 @@
 #include "serving/experiment/shadow_queue.h"
 
-#include <pthread.h>
-#include <sched.h>
-
 namespace strata::serving {
-namespace {
-
-// Moves the calling thread to SCHED_IDLE; false when the kernel refuses.
-bool RunAtIdlePriority() {
-  sched_param param{};
-  param.sched_priority = 0;
-  return pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) == 0;
-}
-
-}  // namespace
 
 ShadowQueue::ShadowQueue(size_t capacity) : capacity_(capacity), worker_([this] { Loop(); }) {}
 
@@ -43,7 +30,6 @@ void ShadowQueue::Stop() {
 }
 
 void ShadowQueue::Loop() {
-  idle_priority_.store(RunAtIdlePriority(), std::memory_order_relaxed);
   for (;;) {
     Job job;
     {

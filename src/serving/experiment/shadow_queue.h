@@ -1,10 +1,7 @@
 // ShadowQueue runs shadow work on one thread of its own, with at most
 // `capacity` jobs waiting: a job offered when the queue is full is dropped
 // and counted, never waited on, so the request path that offers it is never
-// held up. Jobs run one at a time, in order, on a thread of the kernel's
-// idle scheduling class (SCHED_IDLE): it runs only on CPU time no other
-// thread wants, so at saturation the shadow sheds (its queue fills) instead
-// of taking the cores from the requests it copies. Thread-safe.
+// held up. Jobs run one at a time, in order. Thread-safe.
 #ifndef STRATA_SERVING_EXPERIMENT_SHADOW_QUEUE_H_
 #define STRATA_SERVING_EXPERIMENT_SHADOW_QUEUE_H_
 
@@ -38,8 +35,6 @@ class ShadowQueue {
   void Stop();
 
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
-  // Whether the worker runs in the idle class (false where the kernel refused).
-  bool idle_priority() const { return idle_priority_.load(std::memory_order_relaxed); }
   size_t capacity() const { return capacity_; }
 
  private:
@@ -51,7 +46,6 @@ class ShadowQueue {
   std::deque<Job> jobs_ ABSL_GUARDED_BY(mutex_);
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::atomic<uint64_t> dropped_{0};
-  std::atomic<bool> idle_priority_{false};
   std::thread worker_;  // last: starts once the members above exist
 };
 

@@ -1,8 +1,5 @@
 #include "serving/experiment/shadow_queue.h"
 
-#include <pthread.h>
-#include <sched.h>
-
 #include <atomic>
 #include <future>
 
@@ -37,21 +34,6 @@ TEST(ShadowQueueTest, DropsWhenFullWithoutBlocking) {
   }
   last.get_future().wait();
   EXPECT_EQ(ran.load(), 3);
-}
-
-// The shadow's jobs run in the idle scheduling class, so a saturated
-// server's cores go to the primary's requests, not to their copies.
-TEST(ShadowQueueTest, JobsRunAtIdlePriority) {
-  ShadowQueue queue(1);
-  std::promise<int> policy;
-  ASSERT_TRUE(queue.TryPush([&] {
-    int current = -1;
-    sched_param param{};
-    pthread_getschedparam(pthread_self(), &current, &param);
-    policy.set_value(current);
-  }));
-  EXPECT_EQ(policy.get_future().get(), SCHED_IDLE);
-  EXPECT_TRUE(queue.idle_priority());
 }
 
 TEST(ShadowQueueTest, StopRefusesNewJobs) {
