@@ -221,16 +221,16 @@ grpc::Status GrpcInferenceService::Statistics(const inference::ModelStatisticsRe
   return grpc::Status::OK;
 }
 
-grpc::Status GrpcInferenceService::Authorize(const Context* context, auth::Scope scope,
-                                             std::optional<std::string_view> model,
-                                             Caller* caller) const {
-  if (options_.guard == nullptr) return grpc::Status::OK;
+grpc::Status AuthorizeGrpcCall(const AccessGuard* guard, const grpc::ServerContextBase& context,
+                               auth::Scope scope, std::optional<std::string_view> model,
+                               Caller* caller) {
+  if (guard == nullptr) return grpc::Status::OK;
   std::string_view header;
-  const auto& metadata = context->client_metadata();
+  const auto& metadata = context.client_metadata();
   if (auto found = metadata.find("authorization"); found != metadata.end()) {
     header = std::string_view(found->second.data(), found->second.size());
   }
-  const auth::AuthDecision decision = options_.guard->Authorize(header, scope, model);
+  const auth::AuthDecision decision = guard->Authorize(header, scope, model);
   if (decision.allowed()) {
     if (caller != nullptr) *caller = {decision.tenant, decision.key_id};
     return grpc::Status::OK;
@@ -238,6 +238,12 @@ grpc::Status GrpcInferenceService::Authorize(const Context* context, auth::Scope
   return grpc::Status(decision.http_status() == 401 ? grpc::StatusCode::UNAUTHENTICATED
                                                     : grpc::StatusCode::PERMISSION_DENIED,
                       decision.message);
+}
+
+grpc::Status GrpcInferenceService::Authorize(const Context* context, auth::Scope scope,
+                                             std::optional<std::string_view> model,
+                                             Caller* caller) const {
+  return AuthorizeGrpcCall(options_.guard, *context, scope, model, caller);
 }
 
 grpc::Status GrpcInferenceService::ChargeCaller(Context* context, const Caller& caller,

@@ -35,6 +35,15 @@ struct GrpcServiceOptions {
   std::shared_ptr<PayloadLog> payload_log = nullptr;
 };
 
+// OK when the call's `authorization` metadata holds a key `guard` lets use
+// `scope` on `model` (nullopt: no model; "*": every model), or when `guard`
+// is null; else UNAUTHENTICATED (no or a wrong key) or PERMISSION_DENIED.
+// With `caller`, an admitted key and its tenant go there. Shared by every
+// strata gRPC service.
+grpc::Status AuthorizeGrpcCall(const AccessGuard* guard, const grpc::ServerContextBase& context,
+                               auth::Scope scope, std::optional<std::string_view> model,
+                               Caller* caller = nullptr);
+
 namespace internal {
 using G = inference::GRPCInferenceService;
 // Every RPC of the service, registered raw.

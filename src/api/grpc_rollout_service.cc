@@ -67,18 +67,7 @@ grpc::Status GrpcRolloutService::Allowed(const Context* c, const std::string& en
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         "this server has no rollouts: it serves no split endpoint");
   }
-  if (options_.guard == nullptr) return grpc::Status::OK;
-  std::string_view header;
-  const auto& metadata = c->client_metadata();
-  if (auto found = metadata.find("authorization"); found != metadata.end()) {
-    header = std::string_view(found->second.data(), found->second.size());
-  }
-  const auth::AuthDecision decision =
-      options_.guard->Authorize(header, auth::Scope::kControl, endpoint);
-  if (decision.allowed()) return grpc::Status::OK;
-  return grpc::Status(decision.http_status() == 401 ? grpc::StatusCode::UNAUTHENTICATED
-                                                    : grpc::StatusCode::PERMISSION_DENIED,
-                      decision.message);
+  return AuthorizeGrpcCall(options_.guard, *c, auth::Scope::kControl, endpoint);
 }
 
 grpc::ServerUnaryReactor* GrpcRolloutService::Answer(Context* c, std::string_view action,
