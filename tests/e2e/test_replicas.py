@@ -459,9 +459,11 @@ class DrainTest(unittest.TestCase):
         (as a kubelet or a balancer does), until the process is gone."""
         grpc = GrpcClient(self.replica.grpc_port)
         while not stop.is_set():
-            now = time.monotonic()
-            timeline.append((now, "ready", get(self.replica.port, "/v2/health/ready")[0]))
-            timeline.append((now, "live", get(self.replica.port, "/v2/health/live")[0]))
+            # Each probe is stamped with when it was asked: the listener may
+            # close between the two.
+            for what, path in (("ready", "/v2/health/ready"), ("live", "/v2/health/live")):
+                asked = time.monotonic()
+                timeline.append((asked, what, get(self.replica.port, path)[0]))
             asked = time.monotonic()
             try:
                 answer = grpc.stub.ServerReady(inference_pb2.ServerReadyRequest(),
@@ -508,7 +510,8 @@ class DrainTest(unittest.TestCase):
 
     def check_timeline(self, timeline, signalled, in_flight_done):
         after = [(t, what, s) for t, what, s in timeline if t > signalled + 0.1]
-        closed = min(t for t, what, s in after if what == "ready" and s == "refused")
+        # The listener closed before the first probe of either kind it refused.
+        closed = min(t for t, what, s in after if what in ("ready", "live") and s == "refused")
         # Readiness: 503 at once, until the listener closes after the delay.
         ready = [s for t, what, s in after if what == "ready" and t < closed]
         self.assertGreater(len(ready), 10)
