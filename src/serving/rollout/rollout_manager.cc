@@ -340,7 +340,9 @@ absl::StatusOr<RolloutView> RolloutManager::Start(const RolloutRequest& request)
   auto endpoint = endpoints_.find(request.endpoint);
   if (endpoint == endpoints_.end()) {
     return absl::NotFoundError(fmt::format(
-        "no split endpoint '{}' (a rollout needs an endpoint of plan: split)", request.endpoint));
+        "no endpoint '{}' of plan: split with fixed weights (a rollout needs one; a split of "
+        "policy: thompson routes by reward and takes none)",
+        request.endpoint));
   }
   absl::StatusOr<RolloutState> state = NewState(request, *endpoint->second);
   if (!state.ok()) return state.status();

@@ -270,12 +270,14 @@ TEST_F(RolloutManagerTest, ACandidateNotReadyInTimeIsRolledBack) {
 
 TEST_F(RolloutManagerTest, StartRefusesWhatItCannotRamp) {
   auto m = Manager(endpoint_);
-  EXPECT_EQ(
+  const absl::Status unknown =
       m->Start(
            {.endpoint = "nope", .candidate = "m@2", .steps = "", .gates = {}, .load_timeout = ""})
-          .status()
-          .code(),
-      absl::StatusCode::kNotFound);
+          .status();
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kNotFound);
+  // The reason names what a rollout needs, a Thompson split included.
+  EXPECT_NE(unknown.message().find("fixed weights"), std::string::npos) << unknown.message();
+  EXPECT_NE(unknown.message().find("thompson"), std::string::npos) << unknown.message();
   EXPECT_EQ(
       m->Start({.endpoint = "ab", .candidate = "m", .steps = "", .gates = {}, .load_timeout = ""})
           .status()
