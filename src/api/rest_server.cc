@@ -171,13 +171,36 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                       });
   }
 
-  // Reads the body piece by piece, each within the body timeout.
+  // Reads the body piece by piece, each within the body timeout. Body bytes
+  // already read with the header are parsed here, on this call: handing
+  // them to async_read_some would queue the request behind every other
+  // connection ready on this I/O thread before it is handled.
   void ReadBody() {
+    if (!ParseBuffered()) return;
     if (parser_->is_done()) return OnRequest();
     Lowest().expires_after(state_.options.body_timeout);
     http::async_read_some(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&HttpSession<Stream>::OnBody, shared_from_this()));
+  }
+
+  // Parses a Content-Length body's bytes already in the buffer; false when
+  // the body is refused (answered by OnReadError). A chunked body is left
+  // to OnBody, which grows the body budget as its chunks arrive.
+  bool ParseBuffered() {
+    if (!parser_->content_length()) return true;
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      beast::error_code ec;
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) break;
+      if (ec) {
+        OnReadError(ec, true);
+        return false;
+      }
+      if (used == 0) break;
+    }
+    return true;
   }
 
   void OnBody(beast::error_code ec, size_t) {

@@ -4,13 +4,19 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <sstream>
 
+#include "features/keyed_hash_cache.h"
 #include "fmt/format.h"
 
 namespace strata::features {
+
+// Each thread that hashes keeps this many recent keys (KeyedHashCache:
+// 80 bytes a slot, 160 KiB a thread).
+constexpr size_t kCachedKeysPerThread = 2048;
 
 // The secret's HMAC-SHA256 context, keyed once; each thread hashes with its
 // own copy of it (re-initialised per key without the key, which reuses the
@@ -35,16 +41,25 @@ class KeyedHasher::Prepared {
   }
   ~Prepared() { EVP_MAC_CTX_free(keyed_); }
 
-  // HMAC-SHA256(secret, key) into `digest`; its length, 0 on failure.
-  size_t Mac(std::string_view key, unsigned char* digest, size_t capacity) const {
-    EVP_MAC_CTX* ctx = ThreadCopy();
-    size_t length = 0;
-    if (ctx == nullptr || EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1 ||
-        EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size()) != 1 ||
-        EVP_MAC_final(ctx, digest, &length, capacity) != 1) {
-      return 0;
+  // The first 16 bytes of HMAC-SHA256(secret, key), from this thread's
+  // cache when the key was hashed lately; false on failure.
+  bool Mac16(std::string_view key, KeyedHashCache::Digest& digest) const {
+    ThreadState& state = ThisThread();
+    if (const KeyedHashCache::Digest* cached = state.cache.Find(key)) {
+      digest = *cached;
+      return true;
     }
-    return length;
+    unsigned char full[EVP_MAX_MD_SIZE];
+    size_t length = 0;
+    if (state.ctx == nullptr || EVP_MAC_init(state.ctx, nullptr, 0, nullptr) != 1 ||
+        EVP_MAC_update(state.ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size()) !=
+            1 ||
+        EVP_MAC_final(state.ctx, full, &length, sizeof(full)) != 1 || length < digest.size()) {
+      return false;
+    }
+    std::copy(full, full + digest.size(), digest.begin());
+    state.cache.Insert(key, digest);
+    return true;
   }
 
  private:
@@ -55,21 +70,25 @@ class KeyedHasher::Prepared {
     return next.fetch_add(1);
   }
 
-  // This thread's copy of the keyed context (one secret at a time: a
-  // thread that alternates secrets copies again).
-  EVP_MAC_CTX* ThreadCopy() const {
-    struct Copy {
-      uint64_t id = 0;
-      EVP_MAC_CTX* ctx = nullptr;
-      ~Copy() { EVP_MAC_CTX_free(ctx); }
-    };
-    thread_local Copy copy;
-    if (copy.id != id_) {
-      EVP_MAC_CTX_free(copy.ctx);
-      copy.ctx = EVP_MAC_CTX_dup(keyed_);
-      copy.id = copy.ctx == nullptr ? 0 : id_;
+  // This thread's copy of the keyed context and its cache of recent keys
+  // (one secret at a time: a thread that alternates secrets copies again
+  // and starts an empty cache, so a digest never outlives its secret).
+  struct ThreadState {
+    uint64_t id = 0;
+    EVP_MAC_CTX* ctx = nullptr;
+    KeyedHashCache cache{kCachedKeysPerThread};
+    ~ThreadState() { EVP_MAC_CTX_free(ctx); }
+  };
+
+  ThreadState& ThisThread() const {
+    thread_local ThreadState state;
+    if (state.id != id_) {
+      EVP_MAC_CTX_free(state.ctx);
+      state.ctx = EVP_MAC_CTX_dup(keyed_);
+      state.id = state.ctx == nullptr ? 0 : id_;
+      state.cache.Clear();
     }
-    return copy.ctx;
+    return state;
   }
 
   EVP_MAC_CTX* const keyed_;
@@ -98,20 +117,19 @@ absl::StatusOr<KeyedHasher> KeyedHasher::FromFile(const std::filesystem::path& f
 }
 
 std::string KeyedHasher::Hash(std::string_view key) const {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  size_t length = prepared_ ? prepared_->Mac(key, digest, sizeof(digest)) : 0;
-  if (length == 0) {  // not prepared: the one-shot call
-    unsigned int one_shot = 0;
+  KeyedHashCache::Digest digest;
+  if (!prepared_ || !prepared_->Mac16(key, digest)) {  // not prepared: the one-shot call
+    unsigned char full[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
     HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
-         reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest, &one_shot);
-    length = one_shot;
+         reinterpret_cast<const unsigned char*>(key.data()), key.size(), full, &length);
+    std::copy(full, full + digest.size(), digest.begin());
   }
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(32);
-  for (size_t i = 0; i < 16 && i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0xf]);
+  std::string hex(2 * digest.size(), '0');
+  for (size_t i = 0; i < digest.size(); ++i) {
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 0xf];
   }
   return hex;
 }

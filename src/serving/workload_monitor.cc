@@ -73,6 +73,8 @@ void WorkloadMonitor::Observe(std::string_view endpoint, const std::vector<std::
   if (w == nullptr) return;
   // The sketch is thread-safe; only the map needs the lock.
   if (!options_.key_hasher) return w->sketch.AddAll(row_keys);
+  // One row (a single-key lookup): no vector of hashes.
+  if (row_keys.size() == 1) return w->sketch.Add(options_.key_hasher(row_keys.front()));
   std::vector<std::string> hashed;
   hashed.reserve(row_keys.size());
   for (const std::string& key : row_keys) hashed.push_back(options_.key_hasher(key));

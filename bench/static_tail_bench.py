@@ -1,0 +1,238 @@
+#!/usr/bin/python3
+"""Static single-key lookups against redis-benchmark GET, and where their p99 comes from
+(issue 17, item 4). Two strata binaries, before and after, side by side, same run.
+
+Servers, all up for the whole run (idle while another is measured): redis-server; strata
+`before` and `after` (their default I/O threads: one per core); `after` with --http-threads 1;
+`before` and `after` with --access-log (the server's own latency per request, from its header
+to its answer handed to the socket). Each serves the static endpoint `embedded` on a 100,000-row RocksDB
+table held in memory (bench/lean_path_bench.py's setup).
+
+Each of --rounds rounds measures, in turn (A B A B ...): redis-benchmark -t get -c 50 -n 200000
+-r 100000; then wrk -t2 -c50 -d{duration}s --latency on each strata, one fixed key per request;
+then before and after with Zipf(1.0) keys over the 100,000 (bodies cycled by post.lua `lines`);
+then the access-logged before and after. With --sched, the last round's `after` run is recorded with
+`perf sched record` and summarised per thread (`perf sched timehist`): how long the server's
+and wrk's threads were runnable but not running (scheduling delay), and how long each ran.
+Figures are medians over the rounds; ratios are taken within a round first.
+
+  /usr/bin/python3 bench/static_tail_bench.py --before OLD_BIN --after NEW_BIN
+      [--rounds 3] [--duration 4] [--sched] [--out DIR]
+"""
+import collections
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lean_path_bench import ROWS, setup  # noqa: E402
+from lib import load, log, machine, record, report, servers, zipf  # noqa: E402
+
+VARIANTS = ("before", "after", "after_1io")
+
+
+def wrk_static(server, url_body, args, out, name):
+    url, body, lines = url_body
+    with servers.CpuAccount(server) as cpu:
+        r = load.wrk(url, body, 2, 50, args.duration, os.path.join(out, name + ".txt"), lines)
+    if load.failures(r):
+        raise RuntimeError(f"{name}: {load.failure_text(r)}")
+    r["cpu_us_per_req"] = cpu.result["server_cpu_s"] * 1e6 / max(1, r["requests"])
+    r["others_cpus"] = cpu.result["others_cpus"]
+    return r
+
+
+def zipf_bodies(work):
+    path = os.path.join(work, "zipf_keys.txt")
+    with open(path, "w") as f:
+        for key in zipf.zipf_ids(ROWS, 1.0, 20_000, seed=17):
+            f.write(json.dumps({"inputs": [{"name": "id", "datatype": "INT64", "shape": [1],
+                                            "data": [key]}]}) + "\n")
+    return path
+
+
+def access_latencies(server, skip):
+    """latency_us of the access log lines after the first `skip` lines of the server's log."""
+    with open(server.log_path, errors="replace") as f:
+        lines = f.read().splitlines()
+    values = []
+    for line in lines[skip:]:
+        if '"latency_us"' in line:
+            values.append(json.loads(line[line.index("{"):])["access"]["latency_us"])
+    return sorted(values), len(lines)
+
+
+def pct(values, q):
+    return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
+
+
+def sched_summary(data, pids):
+    """Per busy thread of `pids` and of wrk: run and scheduling-delay figures (ms, µs)."""
+    text = subprocess.run(["perf", "sched", "timehist", "-i", data], capture_output=True,
+                          text=True, timeout=120).stdout
+    rows = collections.defaultdict(list)
+    for line in text.splitlines()[3:]:
+        p = line.split()
+        if len(p) < 6 or "[" not in p[2]:
+            continue
+        comm, ids = p[2].rsplit("[", 1)
+        pid = ids.rstrip("]").split("/")[-1]
+        if pid not in pids and not comm.startswith("wrk"):
+            continue
+        try:
+            rows[p[2]].append((float(p[-2]), float(p[-1])))  # sch delay, run time (ms)
+        except ValueError:
+            continue
+    summary = []
+    for task, r in sorted(rows.items(), key=lambda kv: -sum(x[1] for x in kv[1]))[:4]:
+        delay, run = sorted(x[0] for x in r), sorted(x[1] for x in r)
+        summary.append({"thread": task, "slices": len(r), "run_ms": sum(run),
+                        "run_p50_us": pct(run, .5) * 1e3, "run_p99_us": pct(run, .99) * 1e3,
+                        "delay_p50_us": pct(delay, .5) * 1e3, "delay_p99_us": pct(delay, .99) * 1e3,
+                        "delay_max_ms": delay[-1],
+                        "delayed_over_1ms_ms": sum(x for x in delay if x > 1)})
+    return summary
+
+
+def sched_run(server, url_body, args, out):
+    data = os.path.join(out, "sched.data")
+    url, body, _ = url_body
+    cmd = ["perf", "sched", "record", "-o", data, "--", "wrk", "-t2", "-c50",
+           f"-d{args.duration}s", "--latency", "-s", load.POST_LUA, url, "--", body]
+    record(cmd)
+    subprocess.run(cmd, capture_output=True, timeout=args.duration + 60, check=True)
+    return sched_summary(data, {str(server.pid)})
+
+
+def logged_run(server, body, args, out, name):
+    """wrk on a server with --access-log, plus its own latency percentiles over the run."""
+    _, skip = access_latencies(server, 0)
+    r = wrk_static(server, (server.url("/v2/models/embedded/infer"), body, False), args, out,
+                   name)
+    own, _ = access_latencies(server, skip)
+    r.update(own_p50_us=pct(own, .5), own_p99_us=pct(own, .99), own_p999_us=pct(own, .999))
+    return r
+
+
+def round_of(by_name, redis, targets, args, out, n):
+    fixed, zipf_keys = targets
+    result = {"redis": load.redis_benchmark(redis.port, 200_000, clients=50, keyspace=ROWS)}
+    for name in VARIANTS:
+        url = by_name[name].url("/v2/models/embedded/infer")
+        result[name] = wrk_static(by_name[name], (url, fixed, False), args, out, f"{name}_r{n}")
+    for name in ("before", "after"):
+        url = by_name[name].url("/v2/models/embedded/infer")
+        result[name + "_zipf"] = wrk_static(by_name[name], (url, zipf_keys, True), args, out,
+                                            f"{name}_zipf_r{n}")
+    for name in ("before", "after"):
+        result[name + "_log"] = logged_run(by_name[name + "_log"], fixed, args, out,
+                                           f"{name}_log_r{n}")
+    result["loadavg"] = machine.loadavg()
+    log(f"round {n}: redis {result['redis']['rps']:,.0f}/s p99 {result['redis']['p99_us']:.0f}"
+        + "".join(f"; {k} {result[k]['rps']:,.0f}/s p99 {result[k]['p99_us']:.0f}"
+                  for k in (*VARIANTS, "before_zipf", "after_zipf"))
+        + "".join(f"; {k}_log server's own p99 {result[k + '_log']['own_p99_us']:.0f} µs"
+                  for k in ("before", "after"))
+        + f"; load {result['loadavg']}")
+    return result
+
+
+def start_all(args, work, endpoints, repo, running):
+    redis = servers.Redis(work).start()
+    running.append(redis)
+    flavours = {"before": (args.before, ()), "after": (args.after, ()),
+                "after_1io": (args.after, ("--http-threads", "1")),
+                "before_log": (args.before, ("--access-log",)),
+                "after_log": (args.after, ("--access-log",))}
+    by_name = {}
+    for name, (binary, extra) in flavours.items():
+        by_name[name] = servers.Strata(binary, repo, work, label=f"strata-{name}",
+                                       endpoints=endpoints, extra=extra).start()
+        running.append(by_name[name])
+    return redis, by_name
+
+
+def main():
+    ap = report.parser(__doc__)
+    ap.add_argument("--before", required=True, help="strata binary before the change")
+    ap.add_argument("--after", required=True, help="strata binary after the change")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
+    ap.add_argument("--sched", action="store_true", help="perf sched record the last round")
+    ap.add_argument("--out", help="keep the work directory here")
+    args = ap.parse_args()
+    work = report.out_dir(args, "static-tail-bench")
+    info = machine.machine_info()
+    info["loadavg"] = machine.loadavg()
+    repo, endpoints, _, key_body = setup(work, args.after)
+    targets = (key_body, zipf_bodies(work))
+    running, problems, rounds, sched = [], [], [], None
+    try:
+        redis, by_name = start_all(args, work, endpoints, repo, running)
+        for n in range(1, args.rounds + 1):
+            rounds.append(round_of(by_name, redis, targets, args, work, n))
+        if args.sched:
+            url = by_name["after"].url("/v2/models/embedded/infer")
+            sched = sched_run(by_name["after"], (url, key_body, False), args, work)
+    finally:
+        servers.stop_all(running, problems)
+    with open(os.path.join(work, "results.json"), "w") as f:
+        json.dump({"machine": info, "rounds": rounds, "sched": sched, "problems": problems}, f,
+                  indent=1)
+    print(summary(rounds, sched, info, work))
+
+
+def med(rounds, get):
+    return statistics.median(get(r) for r in rounds)
+
+
+def summary(rounds, sched, info, work):
+    lines = [f"machine: {info.get('cpu', '')} {info.get('cpus', '')} CPUs; load average at start "
+             f"{info['loadavg']}, per round {[r['loadavg'] for r in rounds]}",
+             f"medians of {len(rounds)} alternated rounds; wrk -t2 -c50; redis-benchmark -c 50",
+             "", "| figure | redis GET | " + " | ".join(VARIANTS) + " |",
+             "|---|---:|" + "---:|" * len(VARIANTS)]
+    w = lines.append
+    w(f"| req/s, 1 fixed key | {med(rounds, lambda r: r['redis']['rps']):,.0f} | "
+      + " | ".join(f"{med(rounds, lambda r: r[v]['rps']):,.0f}" for v in VARIANTS) + " |")
+    w("| req/s over redis GET/s (per round; target ≥ 1.0) | 1.00 | "
+      + " | ".join(f"{med(rounds, lambda r: r[v]['rps'] / r['redis']['rps']):.2f}"
+                   for v in VARIANTS) + " |")
+    w(f"| p99 µs (target ≤ 1,000) | {med(rounds, lambda r: r['redis']['p99_us']):,.0f} | "
+      + " | ".join(f"{med(rounds, lambda r: r[v]['p99_us']):,.0f}" for v in VARIANTS) + " |")
+    w("| p50 µs | " + f"{med(rounds, lambda r: r['redis']['p50_us']):,.0f} | "
+      + " | ".join(f"{med(rounds, lambda r: r[v]['p50_us']):,.0f}" for v in VARIANTS) + " |")
+    w("| server CPU µs per request | | "
+      + " | ".join(f"{med(rounds, lambda r: r[v]['cpu_us_per_req']):.1f}" for v in VARIANTS)
+      + " |")
+    w("| Zipf(1.0) keys: req/s over redis GET/s | | "
+      + " | ".join(f"{med(rounds, lambda r: r[v + '_zipf']['rps'] / r['redis']['rps']):.2f}"
+                   for v in ("before", "after")) + " | |")
+    w("| Zipf(1.0) keys: p99 µs, server CPU µs per request | | "
+      + " | ".join(f"{med(rounds, lambda r: r[v + '_zipf']['p99_us']):,.0f}, "
+                   f"{med(rounds, lambda r: r[v + '_zipf']['cpu_us_per_req']):.1f}"
+                   for v in ("before", "after")) + " | |")
+    w(f"| others' CPUs during the after runs (machine noise) | | | "
+      f"{med(rounds, lambda r: r['after']['others_cpus']):.2f} | |")
+    w("")
+    for v in ("before", "after"):
+        k = v + "_log"
+        w(f"{v} with --access-log (its own runs): client p50 / p99 "
+          f"{med(rounds, lambda r: r[k]['p50_us']):,.0f} / "
+          f"{med(rounds, lambda r: r[k]['p99_us']):,.0f} µs; the server's own p50 / p99 / "
+          f"p99.9 {med(rounds, lambda r: r[k]['own_p50_us']):,.0f} / "
+          f"{med(rounds, lambda r: r[k]['own_p99_us']):,.0f} / "
+          f"{med(rounds, lambda r: r[k]['own_p999_us']):,.0f} µs")
+    for s in sched or []:
+        w(f"sched {s['thread']}: {s['slices']} runs, {s['run_ms']:.0f} ms on CPU (a run p50 "
+          f"{s['run_p50_us']:.0f} µs, p99 {s['run_p99_us']:.0f} µs); runnable-but-waiting p50 "
+          f"{s['delay_p50_us']:.0f} µs, p99 {s['delay_p99_us']:.0f} µs, max "
+          f"{s['delay_max_ms']:.1f} ms, waits over 1 ms {s['delayed_over_1ms_ms']:.0f} ms in all")
+    w(f"\nwork directory: {work}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
