@@ -117,114 +117,111 @@ STRATA_AVX512 inline __m512 Values(const RowRegisters& registers, bool in_regist
   return in_registers ? Lookup(registers, feature) : GatherFloats(feature, row);
 }
 
-// The nodes on `level` at `at` (per lane): blended for the top levels,
-// gathered below them.
-STRATA_AVX512 inline Splits SplitsAt(int32_t level, __m512i at, const NodeArrays& nodes) {
-  switch (level) {
-    case 0:
-      return BlendSplits<0>(at, nodes);
-    case 1:
-      return BlendSplits<1>(at, nodes);
-    case 2:
-      return BlendSplits<2>(at, nodes);
-    case 3:
-      return BlendSplits<3>(at, nodes);
-    default:
-      return GatherSplits(_mm512_add_epi32(ShiftLeft(at, 4), Lanes()), nodes);
+// One level down for kGroups lane groups of one row, their nodes picked by
+// blends (kLevel < kBlendedLevels) or gathers.
+template <int32_t kLevel, int32_t kGroups>
+STRATA_AVX512 inline void StepGroups(const NodeArrays* nodes, const RowRegisters& registers,
+                                     bool in_registers, const float* row, __m512i* at) {
+#pragma GCC unroll 8
+  for (int32_t i = 0; i < kGroups; ++i) {
+    const Splits splits =
+        kLevel < kBlendedLevels
+            ? BlendSplits < kLevel < kBlendedLevels ? kLevel : 0 > (at[i], nodes[i])
+            : GatherSplits(_mm512_add_epi32(ShiftLeft(at[i], 4), Lanes()), nodes[i]);
+    at[i] = Descend(at[i], Values(registers, in_registers, row, splits.feature), splits.threshold);
   }
 }
 
-// One lane group of trees (16) to walk for one extended row.
-struct LaneJob {
-  int32_t q;
-  const float* row;
-  float* margins;
-};
-
-// Walks kJobs lane groups at once, level by level, one lane per tree: the
-// jobs' steps are independent, so the processor overlaps their gathers and
-// permutes instead of waiting out one chain at a time. Then adds each job's
-// leaves in job order (the caller orders a row's jobs by lane group).
-template <int32_t kJobs>
-STRATA_AVX512 void WalkJobs(const PerfectForest& forest, const LaneJob* jobs) {
+// Walks kGroups lane groups from `q` for one extended row, level by level
+// across the groups: their steps are independent, so the processor overlaps
+// one group's gathers and permutes with another's instead of waiting out one
+// chain at a time. Then adds the groups' leaves in order.
+template <int32_t kGroups>
+STRATA_AVX512 void WalkGroupsForRow(const PerfectForest& forest, int32_t q, const float* row,
+                                    float* margins) {
   const int64_t width = 2 * int64_t{forest.num_features};
   const bool in_registers = width <= kRegisterRow;
+  const RowRegisters registers = in_registers ? LoadRow(row, width) : RowRegisters{};
   const size_t nodes_per_group = static_cast<size_t>(forest.NodesPerTree()) * kLanes;
-  NodeArrays nodes[kJobs];
-  RowRegisters registers[kJobs];
-  __m512i at[kJobs];
-  for (int32_t i = 0; i < kJobs; ++i) {
-    const size_t base = static_cast<size_t>(jobs[i].q) * nodes_per_group;
+  NodeArrays nodes[kGroups];
+  __m512i at[kGroups];
+  for (int32_t i = 0; i < kGroups; ++i) {
+    const size_t base = static_cast<size_t>(q + i) * nodes_per_group;
     nodes[i] = {forest.features.data() + base, forest.thresholds.data() + base};
-    registers[i] = in_registers ? LoadRow(jobs[i].row, width) : RowRegisters{};
     at[i] = _mm512_setzero_si512();
   }
   for (int32_t level = 0; level < forest.depth; ++level) {
-    for (int32_t i = 0; i < kJobs; ++i) {
-      const Splits splits = SplitsAt(level, at[i], nodes[i]);
-      const __m512 x = Values(registers[i], in_registers, jobs[i].row, splits.feature);
-      at[i] = Descend(at[i], x, splits.threshold);
+    switch (level) {
+      case 0:
+        StepGroups<0, kGroups>(nodes, registers, in_registers, row, at);
+        break;
+      case 1:
+        StepGroups<1, kGroups>(nodes, registers, in_registers, row, at);
+        break;
+      case 2:
+        StepGroups<2, kGroups>(nodes, registers, in_registers, row, at);
+        break;
+      case 3:
+        StepGroups<3, kGroups>(nodes, registers, in_registers, row, at);
+        break;
+      default:
+        StepGroups<kBlendedLevels, kGroups>(nodes, registers, in_registers, row, at);
     }
   }
   const size_t leaves_per_group = static_cast<size_t>(forest.LeavesPerTree()) * kLanes;
-  alignas(64) float values[kJobs][kLanes];
-  for (int32_t i = 0; i < kJobs; ++i) {
-    const float* leaves = forest.leaves.data() + static_cast<size_t>(jobs[i].q) * leaves_per_group;
+  alignas(64) float values[kGroups][kLanes];
+  for (int32_t i = 0; i < kGroups; ++i) {
+    const float* leaves = forest.leaves.data() + static_cast<size_t>(q + i) * leaves_per_group;
     const __m512i bottom = _mm512_sub_epi32(at[i], _mm512_set1_epi32(forest.NodesPerTree()));
     _mm512_store_ps(values[i],
                     GatherFloats(_mm512_add_epi32(ShiftLeft(bottom, 4), Lanes()), leaves));
   }
-  for (int32_t i = 0; i < kJobs; ++i) forest.AddLeaves(jobs[i].q, values[i], jobs[i].margins);
+  for (int32_t i = 0; i < kGroups; ++i) forest.AddLeaves(q + i, values[i], margins);
 }
 
-constexpr int32_t kMaxJobs = 8;  // lane groups walked at once
+constexpr int32_t kMaxGroupsAtOnce = 8;
 
-// Walks `count` (<= kMaxJobs) jobs at once.
-STRATA_AVX512 void WalkJobs(const PerfectForest& forest, const LaneJob* jobs, int32_t count) {
-  switch (count) {
-    case 1:
-      return WalkJobs<1>(forest, jobs);
-    case 2:
-      return WalkJobs<2>(forest, jobs);
-    case 3:
-      return WalkJobs<3>(forest, jobs);
-    case 4:
-      return WalkJobs<4>(forest, jobs);
-    case 5:
-      return WalkJobs<5>(forest, jobs);
-    case 6:
-      return WalkJobs<6>(forest, jobs);
-    case 7:
-      return WalkJobs<7>(forest, jobs);
-    default:
-      return WalkJobs<kMaxJobs>(forest, jobs);
+// Walks every lane group for one extended row, up to kMaxGroupsAtOnce at once.
+STRATA_AVX512 void WalkRow(const PerfectForest& forest, const float* row, float* margins) {
+  for (int32_t q = 0; q < forest.LaneGroups(); q += kMaxGroupsAtOnce) {
+    switch (std::min(kMaxGroupsAtOnce, forest.LaneGroups() - q)) {
+      case 1:
+        WalkGroupsForRow<1>(forest, q, row, margins);
+        break;
+      case 2:
+        WalkGroupsForRow<2>(forest, q, row, margins);
+        break;
+      case 3:
+        WalkGroupsForRow<3>(forest, q, row, margins);
+        break;
+      case 4:
+        WalkGroupsForRow<4>(forest, q, row, margins);
+        break;
+      case 5:
+        WalkGroupsForRow<5>(forest, q, row, margins);
+        break;
+      case 6:
+        WalkGroupsForRow<6>(forest, q, row, margins);
+        break;
+      case 7:
+        WalkGroupsForRow<7>(forest, q, row, margins);
+        break;
+      default:
+        WalkGroupsForRow<kMaxGroupsAtOnce>(forest, q, row, margins);
+    }
   }
 }
 
-// Walks every lane group for rows [start, count): a row alone walks all its
-// lane groups at once; more rows walk one lane group for kMaxJobs rows at a
-// time, so that group's nodes stay in L1 across the rows.
+// Walks every lane group for rows [start, count): a row alone walks its lane
+// groups at once; more rows meet one lane group at a time, so that group's
+// nodes stay in L1 across the rows.
 STRATA_AVX512 void WalkRowsByLaneGroups(const PerfectForest& forest, const float* rows,
                                         int64_t start, int64_t count, float* margins) {
   const int64_t width = 2 * int64_t{forest.num_features}, groups = forest.num_groups;
-  LaneJob jobs[kMaxJobs];
-  if (count - start == 1) {
-    for (int32_t q = 0; q < forest.LaneGroups(); q += kMaxJobs) {
-      const int32_t n = std::min(kMaxJobs, forest.LaneGroups() - q);
-      for (int32_t i = 0; i < n; ++i) {
-        jobs[i] = {q + i, rows + start * width, margins + start * groups};
-      }
-      WalkJobs(forest, jobs, n);
-    }
-    return;
-  }
+  if (count - start == 1) return WalkRow(forest, rows + start * width, margins + start * groups);
   for (int32_t q = 0; q < forest.LaneGroups(); ++q) {
-    for (int64_t row = start; row < count; row += kMaxJobs) {
-      const auto n = static_cast<int32_t>(std::min<int64_t>(kMaxJobs, count - row));
-      for (int32_t i = 0; i < n; ++i) {
-        jobs[i] = {q, rows + (row + i) * width, margins + (row + i) * groups};
-      }
-      WalkJobs(forest, jobs, n);
+    for (int64_t row = start; row < count; ++row) {
+      WalkGroupsForRow<1>(forest, q, rows + row * width, margins + row * groups);
     }
   }
 }
