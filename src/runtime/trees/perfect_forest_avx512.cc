@@ -117,17 +117,24 @@ STRATA_AVX512 inline __m512 Values(const RowRegisters& registers, bool in_regist
   return in_registers ? Lookup(registers, feature) : GatherFloats(feature, row);
 }
 
-// One level down for kGroups lane groups of one row, their nodes picked by
-// blends (kLevel < kBlendedLevels) or gathers.
+// The nodes on level kLevel at `at` (per lane): blended for the top levels,
+// gathered below them.
+template <int32_t kLevel>
+STRATA_AVX512 inline Splits SplitsOn(__m512i at, const NodeArrays& nodes) {
+  if constexpr (kLevel < kBlendedLevels) {
+    return BlendSplits<kLevel>(at, nodes);
+  } else {
+    return GatherSplits(_mm512_add_epi32(ShiftLeft(at, 4), Lanes()), nodes);
+  }
+}
+
+// One level down for kGroups lane groups of one row.
 template <int32_t kLevel, int32_t kGroups>
 STRATA_AVX512 inline void StepGroups(const NodeArrays* nodes, const RowRegisters& registers,
                                      bool in_registers, const float* row, __m512i* at) {
 #pragma GCC unroll 8
   for (int32_t i = 0; i < kGroups; ++i) {
-    const Splits splits =
-        kLevel < kBlendedLevels
-            ? BlendSplits < kLevel < kBlendedLevels ? kLevel : 0 > (at[i], nodes[i])
-            : GatherSplits(_mm512_add_epi32(ShiftLeft(at[i], 4), Lanes()), nodes[i]);
+    const Splits splits = SplitsOn<kLevel>(at[i], nodes[i]);
     at[i] = Descend(at[i], Values(registers, in_registers, row, splits.feature), splits.threshold);
   }
 }
