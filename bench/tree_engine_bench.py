@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The native tree engine against XGBoost's own predictor, in process (bench/model_call_bench).
 
-  /usr/bin/python3 bench/tree_engine_bench.py [--repeats 3] [--out DIR]
+  /usr/bin/python3 bench/tree_engine_bench.py [--repeats 3] [--out DIR] [--before BENCH]
 
 Models: the example breast_cancer_xgb (50 trees, depth 3, 30 features) and gbdt100, 100 trees of
 depth 6 on 30 generated features (binary:logistic, trained here in a few seconds). For each, one
@@ -11,6 +11,9 @@ are medians. One-row figures are CPU time per call (Google Benchmark's thread CP
 2-thread figures are wall time, since the walkers' CPU is not the main thread's, and next to them
 the whole process's CPU per row (every thread's), which a loaded machine inflates less than wall
 time. The load average is taken before each figure's runs.
+
+--before: another model_call_bench binary (an older engine, e.g. one built at main) whose tree
+engine runs in the same alternation, as a third column with the after/before ratio.
 
 Targets (issue 17): one row ≤ 1 µs and ≥ 10× faster than XGBoost; 1M rows on 2 threads ≥ 3×
 XGBoost's rows/s.
@@ -60,8 +63,8 @@ def model_dir(out, source, name, threads):
     return d
 
 
-def one_run(directory, backend, rows):
-    cmd = [BENCH, f"--model_dir={directory}", f"--rows={rows}", f"--backend={backend}",
+def one_run(directory, backend, rows, bench=BENCH):
+    cmd = [bench, f"--model_dir={directory}", f"--rows={rows}", f"--backend={backend}",
            "--benchmark_min_time=1"]
     log(" ".join(cmd))
     # The console format: Debian's Google Benchmark 1.7 crashes writing JSON's context here.
@@ -75,22 +78,26 @@ def one_run(directory, backend, rows):
             "cpu_us": float(m.group(3)) * scale[m.group(4)], "process_cpu_us": process}
 
 
-def measure(out, name, source, rows, threads, repeats):
+def measure(out, name, source, rows, threads, repeats, before):
     directory = model_dir(out, source, name, threads)
     load = machine.loadavg()
-    runs = {"xgboost": [], "trees": []}
+    runs = {"xgboost": [], "trees": [], "before": []}
     for _ in range(repeats):
-        for backend in runs:
-            runs[backend].append(one_run(directory, backend, rows))
+        runs["xgboost"].append(one_run(directory, "xgboost", rows))
+        runs["trees"].append(one_run(directory, "trees", rows))
+        if before:
+            runs["before"].append(one_run(directory, "trees", rows, before))
     key = "cpu_us" if threads == 1 else "real_us"
-    xgb_us = report.median([r[key] for r in runs["xgboost"]])
-    trees_us = report.median([r[key] for r in runs["trees"]])
-    xgb_cpu = report.median([r["process_cpu_us"] for r in runs["xgboost"]])
-    trees_cpu = report.median([r["process_cpu_us"] for r in runs["trees"]])
-    return {"model": name, "rows": rows, "threads": threads, "figure": key, "load": load,
-            "xgboost_us": xgb_us, "trees_us": trees_us, "ratio": xgb_us / trees_us,
-            "xgboost_process_cpu_us": xgb_cpu, "trees_process_cpu_us": trees_cpu,
-            "cpu_ratio": xgb_cpu / trees_cpu, "runs": runs}
+    med = lambda backend, k: report.median([r[k] for r in runs[backend]])  # noqa: E731
+    result = {"model": name, "rows": rows, "threads": threads, "figure": key, "load": load,
+              "xgboost_us": med("xgboost", key), "trees_us": med("trees", key),
+              "xgboost_process_cpu_us": med("xgboost", "process_cpu_us"),
+              "trees_process_cpu_us": med("trees", "process_cpu_us"), "runs": runs}
+    result["ratio"] = result["xgboost_us"] / result["trees_us"]
+    result["cpu_ratio"] = result["xgboost_process_cpu_us"] / result["trees_process_cpu_us"]
+    if before:
+        result["before_us"] = med("before", key)
+    return result
 
 
 def verdict(r):
@@ -100,10 +107,17 @@ def verdict(r):
     return f"≥ 3×: **{'met' if r['ratio'] >= 3 else 'missed'}**"
 
 
+def before_cell(r):
+    if "before_us" not in r:
+        return ""
+    return f" {r['before_us']:,.2f} µs ({r['before_us'] / r['trees_us']:.2f}×) |"
+
+
 def main():
     ap = report.parser(__doc__)
     ap.add_argument("--out")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--before", help="an older model_call_bench whose tree engine runs alongside")
     args = ap.parse_args()
     out = report.out_dir(args, "trees")
     if not os.path.exists(BENCH):
@@ -115,13 +129,14 @@ def main():
     load_before = machine.loadavg()
     results = []
     for name, source in sources.items():
-        results.append(measure(out, name, source, 1, 1, args.repeats))
-        results.append(measure(out, name, source, 1_000_000, 2, args.repeats))
+        results.append(measure(out, name, source, 1, 1, args.repeats, args.before))
+        results.append(measure(out, name, source, 1_000_000, 2, args.repeats, args.before))
     print(f"\nMachine: {machine.machine_info()}; load average before {load_before}, "
           f"after {machine.loadavg()}\n")
     print("| model | rows per call | threads | XGBoost | tree engine | engine per row | speed-up "
-          "| process CPU per row: XGBoost, engine (ratio) | load | target |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "| process CPU per row: XGBoost, engine (ratio) | load | target |"
+          + (" engine before (before/after) |" if args.before else ""))
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|" + ("---:|" if args.before else ""))
     for r in results:
         what = "CPU" if r["figure"] == "cpu_us" else "wall"
         per_row = lambda us: us / r["rows"] * 1000  # noqa: E731
@@ -129,7 +144,7 @@ def main():
               f"| {r['trees_us']:,.2f} µs {what} | {per_row(r['trees_us']):,.1f} ns "
               f"| {r['ratio']:.1f}× | {per_row(r['xgboost_process_cpu_us']):,.0f} ns, "
               f"{per_row(r['trees_process_cpu_us']):,.0f} ns ({r['cpu_ratio']:.1f}×) "
-              f"| {r['load']} | {verdict(r)} |")
+              f"| {r['load']} | {verdict(r)} |" + before_cell(r))
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump({"command": report.command_line(), "results": results}, f, indent=1)
 

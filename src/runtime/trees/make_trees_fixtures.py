@@ -23,6 +23,8 @@ CASES = [
     ("reg_logistic", "reg:logistic", 0, 25, 3, 0.3),
     ("logitraw", "binary:logitraw", 0, 25, 3, 0.0),
     ("deep", "binary:logistic", 0, 100, 8, 0.05),
+    # 10 lane groups of 16 trees: one row walks 8 groups at once, then 2
+    ("many_trees", "reg:squarederror", 0, 150, 4, 0.1),
     # exp(margin) objectives, trained on counts / positive amounts
     ("poisson", "count:poisson", 0, 40, 6, 0.1),
     ("gamma", "reg:gamma", 0, 30, 5, 0.1),
@@ -32,7 +34,9 @@ CASES = [
 ]
 # name, objective, classes, trees, depth, missing share, features: rows too
 # wide for the AVX-512 walk to hold in registers (more than 32 features)
-WIDE_CASES = [("wide", "binary:logistic", 0, 40, 6, 0.1, 40)]
+WIDE_CASES = [("wide", "binary:logistic", 0, 40, 6, 0.1, 40),
+              # shallow enough for the split-mask walk, with 80 columns
+              ("wide_shallow", "multi:softprob", 3, 20, 4, 0.1, 40)]
 
 
 def training_data(rng, objective, classes, missing, features=12):

@@ -59,21 +59,22 @@ void Fill(const std::vector<TreeNode>& nodes, int32_t node, int64_t k, int32_t l
   Fill(nodes, source.left + 1, 2 * k + 2, level + 1, slots, forest);
 }
 
-}  // namespace
-
-void PerfectForest::AddLeaves(int32_t q, const float* values, float* margins) const {
-  const int32_t first = q * kLanes;
-  const int32_t lanes = std::min(kLanes, num_trees - first);
-  if (num_groups == 1) {  // the sum stays in a register
-    float sum = margins[0];
-    for (int32_t lane = 0; lane < lanes; ++lane) sum += values[lane];
-    margins[0] = sum;
-    return;
-  }
-  for (int32_t lane = 0; lane < lanes; ++lane) {
-    margins[groups[static_cast<size_t>(first + lane)]] += values[lane];
+// Copies each tree's leaves, interleaved by lane group, side by side.
+void LineUpLeaves(PerfectForest& forest) {
+  forest.leaf_rows.assign(static_cast<size_t>(forest.num_trees) * PerfectForest::kLeafRow, 0);
+  for (int32_t tree = 0; tree < forest.num_trees; ++tree) {
+    const auto group = static_cast<size_t>(tree / PerfectForest::kLanes);
+    const auto lane = static_cast<size_t>(tree % PerfectForest::kLanes);
+    const size_t first =
+        group * static_cast<size_t>(forest.LeavesPerTree()) * PerfectForest::kLanes;
+    for (int32_t leaf = 0; leaf < forest.LeavesPerTree(); ++leaf) {
+      forest.leaf_rows[static_cast<size_t>(tree * PerfectForest::kLeafRow + leaf)] =
+          forest.leaves[first + static_cast<size_t>(leaf) * PerfectForest::kLanes + lane];
+    }
   }
 }
+
+}  // namespace
 
 absl::StatusOr<PerfectForest> BuildPerfectForest(const TreeEnsemble& ensemble) {
   PerfectForest forest;
@@ -100,6 +101,7 @@ absl::StatusOr<PerfectForest> BuildPerfectForest(const TreeEnsemble& ensemble) {
         (group * static_cast<size_t>(forest.LeavesPerTree())) * PerfectForest::kLanes + lane};
     Fill(ensemble.nodes, ensemble.roots[static_cast<size_t>(tree)], 0, 0, slots, forest);
   }
+  if (forest.depth <= PerfectForest::kMaskedMaxDepth) LineUpLeaves(forest);
   return forest;
 }
 

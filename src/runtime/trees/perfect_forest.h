@@ -15,8 +15,10 @@
 //
 // Trees are interleaved by `kLanes`: node k of the trees 16q .. 16q + 15 sits
 // in 16 adjacent slots, so one row walks 16 trees at once with one vector of
-// indices (and the first level is a plain load). A value type, immutable once
-// built; thread-safe to read.
+// indices (and the first level is a plain load). Forests at most
+// kMaskedMaxDepth deep also keep each tree's leaves side by side, for the walk
+// that decides all of a tree's splits at once (perfect_forest_avx512.h). A
+// value type, immutable once built; thread-safe to read.
 #ifndef STRATA_RUNTIME_TREES_PERFECT_FOREST_H_
 #define STRATA_RUNTIME_TREES_PERFECT_FOREST_H_
 
@@ -29,8 +31,10 @@
 namespace strata::runtime::trees {
 
 struct PerfectForest {
-  static constexpr int32_t kLanes = 16;    // trees interleaved node by node
-  static constexpr int32_t kMaxDepth = 8;  // deeper trees keep the node walk
+  static constexpr int32_t kLanes = 16;          // trees interleaved node by node
+  static constexpr int32_t kMaxDepth = 8;        // deeper trees keep the node walk
+  static constexpr int32_t kMaskedMaxDepth = 5;  // a tree's leaves fit 32 bits
+  static constexpr int32_t kLeafRow = 32;        // leaves per tree in leaf_rows
 
   int32_t depth = 0;
   int32_t num_trees = 0;
@@ -42,6 +46,9 @@ struct PerfectForest {
   std::vector<float> thresholds;
   std::vector<float> leaves;    // [tree / kLanes][leaf][tree % kLanes]
   std::vector<int32_t> groups;  // per tree, the output group it adds to
+  // Per tree, its leaves side by side ([tree][kLeafRow], the bottom position
+  // in order); empty when depth > kMaskedMaxDepth.
+  std::vector<float> leaf_rows;
 
   int32_t NodesPerTree() const { return (1 << depth) - 1; }
   int32_t LeavesPerTree() const { return 1 << depth; }
@@ -49,7 +56,19 @@ struct PerfectForest {
 
   // Adds lane group `q`'s leaf values (one per lane) to one row's margins,
   // tree by tree in model order.
-  void AddLeaves(int32_t q, const float* values, float* margins) const;
+  void AddLeaves(int32_t q, const float* values, float* margins) const {
+    const int32_t first = q * kLanes;
+    const int32_t lanes = num_trees - first < kLanes ? num_trees - first : kLanes;
+    if (num_groups == 1) {  // the sum stays in a register
+      float sum = margins[0];
+      for (int32_t lane = 0; lane < lanes; ++lane) sum += values[lane];
+      margins[0] = sum;
+      return;
+    }
+    for (int32_t lane = 0; lane < lanes; ++lane) {
+      margins[groups[static_cast<size_t>(first + lane)]] += values[lane];
+    }
+  }
 };
 
 // Lays `ensemble` out as a PerfectForest. FAILED_PRECONDITION, with the

@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 
 #define STRATA_AVX512 __attribute__((target("avx512f")))
@@ -116,41 +117,120 @@ STRATA_AVX512 inline __m512 Values(const RowRegisters& registers, bool in_regist
   return in_registers ? Lookup(registers, feature) : GatherFloats(feature, row);
 }
 
-// Walks lane group `q` (16 trees) for one extended row, one lane per tree.
-STRATA_AVX512 void WalkGroupForRow(const PerfectForest& forest, int32_t q, const float* row,
-                                   float* margins) {
-  const size_t base = static_cast<size_t>(q) * forest.NodesPerTree() * kLanes;
-  const NodeArrays nodes{forest.features.data() + base, forest.thresholds.data() + base};
+// The nodes on level kLevel at `at` (per lane): blended for the top levels,
+// gathered below them.
+template <int32_t kLevel>
+STRATA_AVX512 inline Splits SplitsOn(__m512i at, const NodeArrays& nodes) {
+  if constexpr (kLevel < kBlendedLevels) {
+    return BlendSplits<kLevel>(at, nodes);
+  } else {
+    return GatherSplits(_mm512_add_epi32(ShiftLeft(at, 4), Lanes()), nodes);
+  }
+}
+
+// One level down for kGroups lane groups of one row.
+template <int32_t kLevel, int32_t kGroups>
+STRATA_AVX512 inline void StepGroups(const NodeArrays* nodes, const RowRegisters& registers,
+                                     bool in_registers, const float* row, __m512i* at) {
+#pragma GCC unroll 8
+  for (int32_t i = 0; i < kGroups; ++i) {
+    const Splits splits = SplitsOn<kLevel>(at[i], nodes[i]);
+    at[i] = Descend(at[i], Values(registers, in_registers, row, splits.feature), splits.threshold);
+  }
+}
+
+// Walks kGroups lane groups from `q` for one extended row, level by level
+// across the groups: their steps are independent, so the processor overlaps
+// one group's gathers and permutes with another's instead of waiting out one
+// chain at a time. Then adds the groups' leaves in order.
+template <int32_t kGroups>
+STRATA_AVX512 void WalkGroupsForRow(const PerfectForest& forest, int32_t q, const float* row,
+                                    float* margins) {
   const int64_t width = 2 * int64_t{forest.num_features};
   const bool in_registers = width <= kRegisterRow;
   const RowRegisters registers = in_registers ? LoadRow(row, width) : RowRegisters{};
-  __m512i at = _mm512_setzero_si512();
-  Splits splits;
+  const size_t nodes_per_group = static_cast<size_t>(forest.NodesPerTree()) * kLanes;
+  NodeArrays nodes[kGroups];
+  __m512i at[kGroups];
+  for (int32_t i = 0; i < kGroups; ++i) {
+    const size_t base = static_cast<size_t>(q + i) * nodes_per_group;
+    nodes[i] = {forest.features.data() + base, forest.thresholds.data() + base};
+    at[i] = _mm512_setzero_si512();
+  }
   for (int32_t level = 0; level < forest.depth; ++level) {
     switch (level) {
       case 0:
-        splits = BlendSplits<0>(at, nodes);
+        StepGroups<0, kGroups>(nodes, registers, in_registers, row, at);
         break;
       case 1:
-        splits = BlendSplits<1>(at, nodes);
+        StepGroups<1, kGroups>(nodes, registers, in_registers, row, at);
         break;
       case 2:
-        splits = BlendSplits<2>(at, nodes);
+        StepGroups<2, kGroups>(nodes, registers, in_registers, row, at);
         break;
       case 3:
-        splits = BlendSplits<3>(at, nodes);
+        StepGroups<3, kGroups>(nodes, registers, in_registers, row, at);
         break;
       default:
-        splits = GatherSplits(_mm512_add_epi32(ShiftLeft(at, 4), Lanes()), nodes);
+        StepGroups<kBlendedLevels, kGroups>(nodes, registers, in_registers, row, at);
     }
-    at = Descend(at, Values(registers, in_registers, row, splits.feature), splits.threshold);
   }
-  const float* leaves =
-      forest.leaves.data() + static_cast<size_t>(q) * forest.LeavesPerTree() * kLanes;
-  const __m512i bottom = _mm512_sub_epi32(at, _mm512_set1_epi32(forest.NodesPerTree()));
-  alignas(64) float values[kLanes];
-  _mm512_store_ps(values, GatherFloats(_mm512_add_epi32(ShiftLeft(bottom, 4), Lanes()), leaves));
-  forest.AddLeaves(q, values, margins);
+  const size_t leaves_per_group = static_cast<size_t>(forest.LeavesPerTree()) * kLanes;
+  alignas(64) float values[kGroups][kLanes];
+  for (int32_t i = 0; i < kGroups; ++i) {
+    const float* leaves = forest.leaves.data() + static_cast<size_t>(q + i) * leaves_per_group;
+    const __m512i bottom = _mm512_sub_epi32(at[i], _mm512_set1_epi32(forest.NodesPerTree()));
+    _mm512_store_ps(values[i],
+                    GatherFloats(_mm512_add_epi32(ShiftLeft(bottom, 4), Lanes()), leaves));
+  }
+  for (int32_t i = 0; i < kGroups; ++i) forest.AddLeaves(q + i, values[i], margins);
+}
+
+constexpr int32_t kMaxGroupsAtOnce = 8;
+
+// Walks every lane group for one extended row, up to kMaxGroupsAtOnce at once.
+STRATA_AVX512 void WalkRow(const PerfectForest& forest, const float* row, float* margins) {
+  for (int32_t q = 0; q < forest.LaneGroups(); q += kMaxGroupsAtOnce) {
+    switch (std::min(kMaxGroupsAtOnce, forest.LaneGroups() - q)) {
+      case 1:
+        WalkGroupsForRow<1>(forest, q, row, margins);
+        break;
+      case 2:
+        WalkGroupsForRow<2>(forest, q, row, margins);
+        break;
+      case 3:
+        WalkGroupsForRow<3>(forest, q, row, margins);
+        break;
+      case 4:
+        WalkGroupsForRow<4>(forest, q, row, margins);
+        break;
+      case 5:
+        WalkGroupsForRow<5>(forest, q, row, margins);
+        break;
+      case 6:
+        WalkGroupsForRow<6>(forest, q, row, margins);
+        break;
+      case 7:
+        WalkGroupsForRow<7>(forest, q, row, margins);
+        break;
+      default:
+        WalkGroupsForRow<kMaxGroupsAtOnce>(forest, q, row, margins);
+    }
+  }
+}
+
+// Walks every lane group for rows [start, count): a row alone walks its lane
+// groups at once; more rows meet one lane group at a time, so that group's
+// nodes stay in L1 across the rows.
+STRATA_AVX512 void WalkRowsByLaneGroups(const PerfectForest& forest, const float* rows,
+                                        int64_t start, int64_t count, float* margins) {
+  const int64_t width = 2 * int64_t{forest.num_features}, groups = forest.num_groups;
+  if (count - start == 1) return WalkRow(forest, rows + start * width, margins + start * groups);
+  for (int32_t q = 0; q < forest.LaneGroups(); ++q) {
+    for (int64_t row = start; row < count; ++row) {
+      WalkGroupsForRow<1>(forest, q, rows + row * width, margins + row * groups);
+    }
+  }
 }
 
 // Walks tree `tree` for 16 extended rows, one lane per row (`row_starts`:
@@ -178,23 +258,112 @@ struct VectorSums {
   alignas(64) float sums[kMaxBlockGroups][kLanes];
 };
 
+// Reads 16 rows' margins (row-major, `groups` per row) into `block`.
+inline void LoadSums(const float* margins, int64_t groups, VectorSums& block) {
+  for (int64_t row = 0; row < kLanes; ++row) {
+    for (int64_t g = 0; g < groups; ++g) block.sums[g][row] = margins[row * groups + g];
+  }
+}
+
+inline void StoreSums(const VectorSums& block, int64_t groups, float* margins) {
+  for (int64_t row = 0; row < kLanes; ++row) {
+    for (int64_t g = 0; g < groups; ++g) margins[row * groups + g] = block.sums[g][row];
+  }
+}
+
 // Walks 16 extended rows, one lane per row, tree by tree in model order.
 STRATA_AVX512 void WalkSixteenRows(const PerfectForest& forest, const float* rows, float* margins) {
   const int64_t groups = forest.num_groups, width = 2 * int64_t{forest.num_features};
   VectorSums block;
-  for (int64_t row = 0; row < kLanes; ++row) {
-    for (int64_t g = 0; g < groups; ++g) block.sums[g][row] = margins[row * groups + g];
-  }
-  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512i row_starts = _mm512_mullo_epi32(lanes, _mm512_set1_epi32(static_cast<int>(width)));
+  LoadSums(margins, groups, block);
+  const __m512i row_starts =
+      _mm512_mullo_epi32(Lanes(), _mm512_set1_epi32(static_cast<int>(width)));
   for (int32_t tree = 0; tree < forest.num_trees; ++tree) {
     float* sum = block.sums[forest.groups[static_cast<size_t>(tree)]];
     const __m512 leaf = WalkTreeForRows(forest, tree, rows, row_starts);
     _mm512_store_ps(sum, _mm512_add_ps(_mm512_load_ps(sum), leaf));
   }
-  for (int64_t row = 0; row < kLanes; ++row) {
-    for (int64_t g = 0; g < groups; ++g) margins[row * groups + g] = block.sums[g][row];
+  StoreSums(block, groups, margins);
+}
+
+// The split-mask walk (QuickScorer's idea, 16 rows per vector): every split
+// of a tree is decided for 16 rows at once, each a compare of one column of
+// the rows against a broadcast threshold, and each lane keeps a 32-bit set of
+// the leaves still reachable; a split going right removes its left subtree's
+// leaves. The exit leaf is the lowest one left (every leaf to its left has an
+// ancestor on the path that went right), picked from the tree's leaf row by a
+// permute. No gathers but one per column per block, and each row's sum is a
+// vector add in model order.
+constexpr int64_t kMaxMaskedWidth = 256;  // extended row floats held as columns
+
+bool SplitMasksApply(const PerfectForest& forest) {
+  return forest.depth <= PerfectForest::kMaskedMaxDepth && forest.num_groups <= kMaxBlockGroups &&
+         2 * int64_t{forest.num_features} <= kMaxMaskedWidth;
+}
+
+// The leaves that stay reachable when split `node` goes right, per node in
+// breadth-first order: all but those of its left subtree.
+struct KeepMasks {
+  uint32_t keep[(1 << PerfectForest::kMaskedMaxDepth) - 1];
+
+  explicit KeepMasks(int32_t depth) {
+    for (int32_t node = 0; node < (1 << depth) - 1; ++node) {
+      const int32_t level = std::bit_width(static_cast<uint32_t>(node + 1)) - 1;
+      const int32_t position = node + 1 - (1 << level);
+      const int32_t span = 1 << (depth - level);  // leaves under the node
+      keep[node] = ~(((1u << (span / 2)) - 1) << (position * span));
+    }
   }
+};
+
+// 16 extended rows as columns: columns[f][lane] is row lane's value f.
+STRATA_AVX512 inline void ToColumns(const float* rows, int64_t width, float* columns) {
+  const __m512i row_starts =
+      _mm512_mullo_epi32(Lanes(), _mm512_set1_epi32(static_cast<int>(width)));
+  for (int64_t f = 0; f < width; ++f) {
+    _mm512_store_ps(columns + f * kLanes, GatherFloats(row_starts, rows + f));
+  }
+}
+
+// Tree `tree`'s leaf for each of 16 rows held as columns.
+STRATA_AVX512 inline __m512 MaskedTreeLeaves(const PerfectForest& forest, int32_t tree,
+                                             const float* columns, const KeepMasks& masks) {
+  const size_t base = static_cast<size_t>(tree / kLanes) * forest.NodesPerTree() * kLanes +
+                      static_cast<size_t>(tree % kLanes);
+  __m512i reachable = _mm512_set1_epi32(-1);
+  for (int32_t node = 0; node < forest.NodesPerTree(); ++node) {
+    const size_t at = base + static_cast<size_t>(node) * kLanes;
+    const __m512 x = _mm512_load_ps(columns + forest.features[at] * kLanes);
+    const __mmask16 right =
+        _mm512_cmp_ps_mask(x, _mm512_set1_ps(forest.thresholds[at]), _CMP_NLT_UQ);
+    reachable = _mm512_mask_and_epi32(reachable, right, reachable,
+                                      _mm512_set1_epi32(static_cast<int>(masks.keep[node])));
+  }
+  // The lowest set bit, a power of two, is exact as a float: its exponent is the leaf.
+  const __m512i lowest =
+      _mm512_and_si512(reachable, _mm512_sub_epi32(_mm512_setzero_si512(), reachable));
+  const __m512i exponent = _mm512_maskz_srli_epi32(
+      kAllLanes, _mm512_castps_si512(_mm512_maskz_cvtepu32_ps(kAllLanes, lowest)), 23);
+  const __m512i leaf = _mm512_sub_epi32(exponent, _mm512_set1_epi32(127));
+  const float* row = forest.leaf_rows.data() + static_cast<size_t>(tree) * PerfectForest::kLeafRow;
+  return _mm512_permutex2var_ps(_mm512_loadu_ps(row), leaf, _mm512_loadu_ps(row + kLanes));
+}
+
+// Walks 16 extended rows by split masks, tree by tree in model order.
+STRATA_AVX512 void WalkSixteenRowsBySplitMasks(const PerfectForest& forest, const float* rows,
+                                               float* margins) {
+  const int64_t groups = forest.num_groups, width = 2 * int64_t{forest.num_features};
+  alignas(64) float columns[kMaxMaskedWidth * kLanes];
+  ToColumns(rows, width, columns);
+  const KeepMasks masks(forest.depth);
+  VectorSums block;
+  LoadSums(margins, groups, block);
+  for (int32_t tree = 0; tree < forest.num_trees; ++tree) {
+    float* sum = block.sums[forest.groups[static_cast<size_t>(tree)]];
+    const __m512 leaf = MaskedTreeLeaves(forest, tree, columns, masks);
+    _mm512_store_ps(sum, _mm512_add_ps(_mm512_load_ps(sum), leaf));
+  }
+  StoreSums(block, groups, margins);
 }
 
 }  // namespace
@@ -205,14 +374,15 @@ STRATA_AVX512 void WalkRowsAvx512(const PerfectForest& forest, const float* rows
   const bool vectors = width > kRegisterRow && groups <= kMaxBlockGroups &&
                        width <= std::numeric_limits<int32_t>::max() / kLanes;
   int64_t start = 0;
+  if (SplitMasksApply(forest)) {
+    for (; start + kLanes <= count; start += kLanes) {
+      WalkSixteenRowsBySplitMasks(forest, rows + start * width, margins + start * groups);
+    }
+  }
   for (; vectors && start + kLanes <= count; start += kLanes) {
     WalkSixteenRows(forest, rows + start * width, margins + start * groups);
   }
-  for (int32_t q = 0; q < forest.LaneGroups(); ++q) {
-    for (int64_t row = start; row < count; ++row) {
-      WalkGroupForRow(forest, q, rows + row * width, margins + row * groups);
-    }
-  }
+  WalkRowsByLaneGroups(forest, rows, start, count, margins);
 }
 
 }  // namespace strata::runtime::trees

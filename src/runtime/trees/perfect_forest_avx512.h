@@ -1,12 +1,17 @@
 // The AVX-512 kernels of the PerfectForest walk (perfect_forest_walk.h says
-// what the walk computes). A row goes 16 trees per vector (one lane per
-// tree): the top four levels' nodes are picked by blending whole vectors,
-// deeper ones gathered, and a row of at most 32 features is held in
-// registers so its values are permutes. Rows with more features (and at
-// most 16 output groups) go 16 rows per vector instead, tree by tree, each
-// row's sum a vector add in model order; rows left over go 16 trees per
-// vector. Compiled for AVX-512F by function attributes, so the rest of the
-// binary stays portable. REQUIRES for every function: Avx512Available().
+// what the walk computes). Forests at most PerfectForest::kMaskedMaxDepth deep
+// (and at most 16 output groups) go 16 rows per vector by split masks: each
+// split decided for 16 rows by one compare of a column against its
+// threshold, each lane's reachable leaves a 32-bit set, the exit leaf its
+// lowest bit. Deeper forests go 16 trees per vector for one row: the top four
+// levels' nodes picked by blending whole vectors, deeper ones gathered, and a
+// row of at most 32 features held in registers so its values are permutes; a
+// row alone walks up to 8 lane groups at once, so their chains overlap. Rows
+// with more features (and at most 16 output groups) go 16 rows per vector
+// instead, tree by tree, each row's sum a vector add in model order; rows
+// left over go 16 trees per vector. Compiled for AVX-512F by function
+// attributes, so the rest of the binary stays portable. REQUIRES for every
+// function: Avx512Available().
 #ifndef STRATA_RUNTIME_TREES_PERFECT_FOREST_AVX512_H_
 #define STRATA_RUNTIME_TREES_PERFECT_FOREST_AVX512_H_
 

@@ -80,16 +80,22 @@ absl::Status TreesModel::CheckInput(std::span<const core::Tensor> inputs) const 
 }
 
 // XGBoost's shape ([N] for one value per row, [N, K] for K probabilities),
-// with the declared rank winning when the element counts agree.
+// with the declared rank winning when the element counts agree. Counts
+// before building, so a call allocates one shape only.
 core::Shape TreesModel::OutputShape(int64_t rows) const {
   const bool per_group =
       ensemble().num_groups > 1 && (margin_ || ensemble().objective != trees::Objective::kSoftmax);
-  core::Shape natural = per_group ? core::Shape{rows, ensemble().num_groups} : core::Shape{rows};
-  core::Shape declared = config_.outputs[0].shape;
-  for (int64_t& dim : declared) {
+  const int64_t natural = rows * (per_group ? ensemble().num_groups : 1);
+  int64_t declared = 1;
+  for (int64_t dim : config_.outputs[0].shape) declared *= dim < 0 ? rows : dim;
+  if (declared != natural) {
+    return per_group ? core::Shape{rows, ensemble().num_groups} : core::Shape{rows};
+  }
+  core::Shape shape = config_.outputs[0].shape;
+  for (int64_t& dim : shape) {
     if (dim < 0) dim = rows;
   }
-  return core::ElementCount(declared) == core::ElementCount(natural) ? declared : natural;
+  return shape;
 }
 
 // The margins are walked straight into the output tensor's buffer, which

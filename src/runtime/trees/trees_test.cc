@@ -141,7 +141,8 @@ TEST_P(TreesMatchXGBoost, LargeBatchesOnTwoThreadsAreBitIdentical) {
 INSTANTIATE_TEST_SUITE_P(Objectives, TreesMatchXGBoost,
                          testing::Values("logistic", "regression", "softprob", "softmax",
                                          "reg_logistic", "logitraw", "deep", "deeper", "wide",
-                                         "poisson", "gamma", "tweedie"));
+                                         "poisson", "gamma", "tweedie", "many_trees",
+                                         "wide_shallow"));
 
 std::string ReadText(const std::filesystem::path& path) {
   std::ifstream in(path);
@@ -203,7 +204,7 @@ INSTANTIATE_TEST_SUITE_P(
     Walks, EveryWalk,
     testing::Combine(testing::Values("logistic", "regression", "softprob", "softmax",
                                      "reg_logistic", "logitraw", "deep", "deeper", "wide",
-                                     "poisson", "gamma", "tweedie"),
+                                     "poisson", "gamma", "tweedie", "many_trees", "wide_shallow"),
                      testing::Values(trees::TreeWalk::kNodes, trees::TreeWalk::kPerfectPortable,
                                      trees::TreeWalk::kPerfectAvx512)));
 
