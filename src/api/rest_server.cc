@@ -2,13 +2,16 @@
 
 #include <sys/resource.h>
 
+#include <array>
 #include <atomic>
+#include <memory_resource>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "api/accept_backoff.h"
 #include "api/body_budget.h"
+#include "api/http_response_head.h"
 #include "api/kserve_json_codec.h"
 #include "api/tls_server_context.h"
 #include "boost/asio.hpp"
@@ -55,6 +58,18 @@ constexpr size_t kDrainChunk = 64 << 10;
 // How long a TLS connection waits for the client's close_notify after
 // sending its own, before the TCP shutdown.
 constexpr std::chrono::seconds kTlsShutdownTime{2};
+// A request's header fields are allocated from a per-connection arena of
+// this size (further fields from the heap), reset for every request.
+constexpr size_t kFieldArenaBytes = 1024;
+// What a connection keeps between requests, so that the next request does
+// not allocate them again: the body string and the answer's head up to these
+// capacities (a larger one is freed when its answer is written).
+constexpr size_t kKeptBodyCapacity = 4096;
+constexpr size_t kKeptHeadCapacity = 1024;
+
+using FieldAllocator = std::pmr::polymorphic_allocator<char>;
+using RequestParser = http::request_parser<http::string_body, FieldAllocator>;
+using Request = http::request<http::string_body, http::basic_fields<FieldAllocator>>;
 
 HttpReply ErrorReply(int status, std::string_view message) {
   return {status, EncodeError(message), "application/json", {}};
@@ -78,7 +93,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         stream_(MakeStream(std::move(socket), tls_.get())),
         state_(state),
         handler_(handler),
-        reservation_(state.body_budget) {}
+        reservation_(state.body_budget),
+        io_executor_(IoExecutorOf(stream_)) {}
 
   void Start() {
     if constexpr (kTls) {
@@ -110,8 +126,28 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
 
+  // The executor of the connection's io_context (run by one thread), to
+  // tell whether a reply arrives on that thread; nullopt if the stream's
+  // executor is not an io_context's.
+  static std::optional<asio::io_context::executor_type> IoExecutorOf(Stream& stream) {
+    const asio::any_io_executor executor = stream.get_executor();
+    const auto* target = executor.template target<asio::io_context::executor_type>();
+    if (target == nullptr) return std::nullopt;
+    return *target;
+  }
+
+  // A fresh parser whose header fields live in the connection's arena and
+  // whose body string is the one kept from the previous request.
+  void NewParser() {
+    parser_.reset();
+    field_arena_.release();
+    parser_.emplace(std::piecewise_construct, std::make_tuple(),
+                    std::make_tuple(FieldAllocator(&field_arena_)));
+    parser_->get().body().swap(spare_body_);
+  }
+
   void ReadHeader() {
-    parser_.emplace();
+    NewParser();
     parser_->body_limit(state_.options.max_body_bytes);
     Lowest().expires_after(state_.options.idle_timeout);
     http::async_read_header(
@@ -121,7 +157,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void OnHeader(beast::error_code ec, size_t) {
     if (ec) return OnReadError(ec, false);
-    const http::request<http::string_body>& req = parser_->get();
+    const Request& req = parser_->get();
     if (state_.access_log) {
       started_ = std::chrono::steady_clock::now();
       method_ = std::string(req.method_string());
@@ -218,7 +254,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void OnRequest() {
     state_.in_flight.fetch_add(1);
-    const http::request<http::string_body>& req = parser_->get();
+    const Request& req = parser_->get();
     request_bytes_ = req.body().size();
     HttpRequestView view{
         .method = std::string_view(req.method_string().data(), req.method_string().size()),
@@ -239,15 +275,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                                       std::string_view(field.value().data(), field.value().size()));
       }
     }
-    const After after = req.keep_alive() ? After::kReadNext : After::kClose;
-    handler_.Handle(view, [self = shared_from_this(), after](HttpReply reply) {
-      // The core may answer on its own thread; writes happen on the
-      // connection's (its context has one thread).
-      asio::dispatch(self->stream_.get_executor(),
-                     [self, after, reply = std::move(reply)]() mutable {
-                       self->Send(std::move(reply), after, true);
-                     });
-    });
+    after_ = req.keep_alive() ? After::kReadNext : After::kClose;
+    // The reply callback holds the connection through held_ (a raw pointer
+    // fits std::function's inline storage; a shared_ptr would not).
+    held_ = shared_from_this();
+    handler_.Handle(view, [this](HttpReply reply) { OnReply(std::move(reply)); });
+  }
+
+  // The core may answer on its own thread; writes happen on the
+  // connection's (its context has one thread): at once when the answer comes
+  // on that thread, else posted to it.
+  void OnReply(HttpReply reply) {
+    std::shared_ptr<HttpSession> self = std::move(held_);
+    if (io_executor_ && io_executor_->running_in_this_thread()) {
+      return Send(std::move(reply), after_, true);
+    }
+    asio::post(stream_.get_executor(),
+               [self = std::move(self), reply = std::move(reply)]() mutable {
+                 self->Send(std::move(reply), self->after_, true);
+               });
   }
 
   static std::string_view ToView(beast::string_view s) { return {s.data(), s.size()}; }
@@ -260,17 +306,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void Send(HttpReply reply, After after, bool counted) {
     if (state_.stopping.load() && after == After::kReadNext) after = After::kClose;
-    response_ = {};
-    response_.result(static_cast<unsigned>(reply.status));
-    response_.version(11);
-    response_.set(http::field::server, "strata");
-    response_.set(http::field::content_type, reply.content_type);
-    for (auto& [name, value] : reply.headers) response_.set(name, value);
-    response_.keep_alive(after == After::kReadNext);
-    response_.body() = std::move(reply.body);
-    response_.prepare_payload();
+    WriteResponseHead({.status = reply.status,
+                       .content_type = reply.content_type,
+                       .fields = reply.headers,
+                       .content_length = reply.body.size(),
+                       .keep_alive = after == After::kReadNext},
+                      head_);
+    body_ = std::move(reply.body);
     if (state_.access_log && counted) LogAccess(reply);
-    http::async_write(stream_, response_,
+    // Head and body in one gathered write (one sendmsg on plain TCP).
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
+    asio::async_write(stream_, buffers,
                       [self = shared_from_this(), after, counted](beast::error_code ec, size_t) {
                         if (counted) self->state_.in_flight.fetch_sub(1);
                         self->EndRequest();
@@ -286,9 +332,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   // The answer is written: free the request's body, its budget, and the
   // answer, rather than hold them while the connection idles.
   void EndRequest() {
+    if (parser_ && parser_->get().body().capacity() <= kKeptBodyCapacity) {
+      parser_->get().body().swap(spare_body_);
+      spare_body_.clear();
+    }
     parser_.reset();
     reservation_.Reset();
-    response_ = {};
+    body_ = std::string();
+    if (head_.capacity() > kKeptHeadCapacity) head_ = std::string();
   }
 
   // The client's "address:port" (the audit log's "remote"), found once.
@@ -309,7 +360,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         R"({{"method":"{}","path":{},"status":{},"latency_us":{},"model":{},"version":{},"arm":{},"request_bytes":{},"response_bytes":{}}})",
         method_, core::JsonString(target_), reply.status, latency.count(),
         core::JsonString(reply.model_name), core::JsonString(reply.model_version),
-        core::JsonString(reply.arm), request_bytes_, response_.body().size());
+        core::JsonString(reply.arm), request_bytes_, body_.size());
   }
 
   // Over TLS, the rest of the refused body is dropped as raw bytes (no
@@ -356,11 +407,23 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   bool closing_ = false;     // TLS: the SSL shutdown has begun
   std::string remote_;       // RemoteAddress()
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> response_;
+  // The request's header fields: an arena reset for each request, first in
+  // the inline buffer.
+  std::array<std::byte, kFieldArenaBytes> field_arena_buffer_;
+  std::pmr::monotonic_buffer_resource field_arena_{field_arena_buffer_.data(),
+                                                   field_arena_buffer_.size()};
+  std::optional<RequestParser> parser_;  // destroyed before field_arena_
+  std::string spare_body_;               // the previous request's body string, cleared
+  std::string head_;                     // the answer's status line and fields
+  std::string body_;                     // the answer's body, while it is written
   ServerState& state_;
   const RestHandler& handler_;
   BodyReservation reservation_;  // the request's body: buffered and inflated
+  const std::optional<asio::io_context::executor_type> io_executor_;
+  After after_ = After::kReadNext;  // what follows the answer to the request in hand
+  // The connection, held while the handler has the request (dropped when
+  // its reply arrives): the reply callback refers to it by `this`.
+  std::shared_ptr<HttpSession> held_;
   // Access-log fields of the request being answered.
   std::chrono::steady_clock::time_point started_;
   std::string method_, target_;
