@@ -11,6 +11,7 @@
 
 #include "api/accept_backoff.h"
 #include "api/body_budget.h"
+#include "api/connection_deadline.h"
 #include "api/http_response_head.h"
 #include "api/kserve_json_codec.h"
 #include "api/tls_server_context.h"
@@ -32,7 +33,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using PlainStream = tcp::socket;
+using TlsStream = beast::ssl_stream<tcp::socket>;
 
 struct ServerState {
   const RestServerOptions options;
@@ -78,8 +80,10 @@ HttpReply ErrorReply(int status, std::string_view message) {
 // One client connection: (over TLS, the handshake, then) read a request's
 // header, admit or refuse its body, read the body, answer; repeat while kept
 // alive. The body counts against the server's body budget from the header
-// (its Content-Length) until the answer is written. `Stream` is a
-// beast::tcp_stream or a TlsStream over one.
+// (its Content-Length) until the answer is written. Each I/O operation has
+// its timeout (ConnectionDeadline): one that outlives it finds the socket
+// closed and ends as beast::error::timeout. `Stream` is a PlainStream (a
+// socket) or a TlsStream over one.
 template <typename Stream>
 class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
@@ -94,19 +98,29 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         state_(state),
         handler_(handler),
         reservation_(state.body_budget),
-        io_executor_(IoExecutorOf(stream_)) {}
+        io_executor_(IoExecutorOf(stream_)),
+        deadline_(stream_.get_executor(), [this] {
+          beast::error_code ec;
+          Lowest().close(ec);  // ends the operation in progress
+        }) {}
 
   void Start() {
+    deadline_.Attach(this->weak_from_this());
     if constexpr (kTls) {
-      Lowest().expires_after(state_.options.body_timeout);
+      deadline_.Start(state_.options.body_timeout);
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
+                                self->deadline_.Finish();
                                 // Counted by nobody: no answer.
                                 if (ec) return self->ShutdownTcp();
                                 self->handshaken_ = true;
                                 self->ReadHeader();
                               });
     } else {
+      // Answers are first written without waiting (TryWrite): the socket
+      // must not block.
+      beast::error_code ec;
+      Lowest().non_blocking(true, ec);
       ReadHeader();
     }
   }
@@ -124,7 +138,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
   }
 
-  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+  tcp::socket& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // The operation in progress has ended with `ec`; beast::error::timeout
+  // when it outlived its deadline (which closed the socket under it).
+  beast::error_code Ended(beast::error_code ec) {
+    deadline_.Finish();
+    if (deadline_.expired()) return beast::error::timeout;
+    return ec;
+  }
 
   // The executor of the connection's io_context (run by one thread), to
   // tell whether a reply arrives on that thread; nullopt if the stream's
@@ -149,13 +171,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void ReadHeader() {
     NewParser();
     parser_->body_limit(state_.options.max_body_bytes);
-    Lowest().expires_after(state_.options.idle_timeout);
+    deadline_.Start(state_.options.idle_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&HttpSession<Stream>::OnHeader, shared_from_this()));
   }
 
   void OnHeader(beast::error_code ec, size_t) {
+    ec = Ended(ec);
     if (ec) return OnReadError(ec, false);
     const Request& req = parser_->get();
     if (state_.access_log) {
@@ -199,10 +222,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   // The client waits for this before it sends the body (curl does, for a
   // second, for bodies over 1 MB).
   void SendContinue() {
-    Lowest().expires_after(state_.options.body_timeout);
+    deadline_.Start(state_.options.body_timeout);
     asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                       [self = shared_from_this()](beast::error_code ec, size_t) {
-                        if (ec) return self->Close();
+                        if (self->Ended(ec)) return self->Close();
                         self->ReadBody();
                       });
   }
@@ -210,13 +233,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   // Reads the body piece by piece, each within the body timeout.
   void ReadBody() {
     if (parser_->is_done()) return OnRequest();
-    Lowest().expires_after(state_.options.body_timeout);
+    deadline_.Start(state_.options.body_timeout);
     http::async_read_some(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&HttpSession<Stream>::OnBody, shared_from_this()));
   }
 
   void OnBody(beast::error_code ec, size_t) {
+    ec = Ended(ec);
     if (ec) return OnReadError(ec, true);
     if (!parser_->content_length() && !reservation_.GrowTo(parser_->get().body().capacity())) {
       return Answer(BudgetSpent(), After::kDrainThenClose);
@@ -316,17 +340,32 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (state_.access_log && counted) LogAccess(reply);
     // Head and body in one gathered write (one sendmsg on plain TCP).
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
-    asio::async_write(stream_, buffers,
+    size_t written = 0;
+    if constexpr (!kTls) {
+      beast::error_code ec;
+      written = Lowest().write_some(buffers, ec);
+      if (ec != asio::error::would_block && (ec || written == asio::buffer_size(buffers))) {
+        return OnWritten(ec, after, counted);
+      }
+      written = ec ? 0 : written;
+    }
+    // The rest when the socket takes it, within the idle timeout.
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+    rest.consume(written);
+    deadline_.Start(state_.options.idle_timeout);
+    asio::async_write(stream_, rest,
                       [self = shared_from_this(), after, counted](beast::error_code ec, size_t) {
-                        if (counted) self->state_.in_flight.fetch_sub(1);
-                        self->EndRequest();
-                        if (ec) return self->ShutdownTcp();
-                        if (after == After::kDrainThenClose) return self->DrainThenClose();
-                        if (after == After::kClose || self->state_.stopping.load()) {
-                          return self->Close();
-                        }
-                        self->ReadHeader();
+                        self->OnWritten(self->Ended(ec), after, counted);
                       });
+  }
+
+  void OnWritten(beast::error_code ec, After after, bool counted) {
+    if (counted) state_.in_flight.fetch_sub(1);
+    EndRequest();
+    if (ec) return ShutdownTcp();
+    if (after == After::kDrainThenClose) return DrainThenClose();
+    if (after == After::kClose || state_.stopping.load()) return Close();
+    ReadHeader();
   }
 
   // The answer is written: free the request's body, its budget, and the
@@ -346,7 +385,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::string_view RemoteAddress() {
     if (remote_.empty()) {
       beast::error_code ec;
-      const tcp::endpoint peer = Lowest().socket().remote_endpoint(ec);
+      const tcp::endpoint peer = Lowest().remote_endpoint(ec);
       if (!ec) remote_ = fmt::format("{}:{}", peer.address().to_string(), peer.port());
     }
     return remote_;
@@ -367,7 +406,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   // close_notify: the client is still sending records).
   void DrainThenClose() {
     ShutdownTcp();
-    Lowest().expires_after(kDrainTime);
+    deadline_.Start(kDrainTime);  // for all of the discarding
     Discard();
   }
 
@@ -387,7 +426,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if constexpr (kTls) {
       if (handshaken_ && !closing_) {
         closing_ = true;
-        Lowest().expires_after(kTlsShutdownTime);
+        deadline_.Start(kTlsShutdownTime);
         stream_.async_shutdown(
             [self = shared_from_this()](beast::error_code) { self->ShutdownTcp(); });
         return;
@@ -398,7 +437,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void ShutdownTcp() {
     beast::error_code ec;
-    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().shutdown(tcp::socket::shutdown_send, ec);
   }
 
   std::shared_ptr<ssl::context> tls_;  // null for plain HTTP
@@ -424,6 +463,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   // The connection, held while the handler has the request (dropped when
   // its reply arrives): the reply callback refers to it by `this`.
   std::shared_ptr<HttpSession> held_;
+  ConnectionDeadline deadline_;  // of the operation in progress
   // Access-log fields of the request being answered.
   std::chrono::steady_clock::time_point started_;
   std::string method_, target_;
@@ -578,8 +618,8 @@ class RestServer::Impl {
       asio::post(session->executor(), [session] { session->Start(); });
       return;
     }
-    auto session = std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), state_,
-                                                                    handler, nullptr);
+    auto session =
+        std::make_shared<HttpSession<PlainStream>>(std::move(socket), state_, handler, nullptr);
     // Start on the connection's own thread.
     asio::post(session->executor(), [session] { session->Start(); });
   }
