@@ -68,6 +68,12 @@ constexpr size_t kFieldArenaBytes = 1024;
 // capacities (a larger one is freed when its answer is written).
 constexpr size_t kKeptBodyCapacity = 4096;
 constexpr size_t kKeptHeadCapacity = 1024;
+// The read buffer grows to hold a whole request like the last one (its body
+// and this much for its header), up to kMaxReadBuffer: the next such request
+// is then read in one recv. (Beast reads at most max(512, free capacity) at
+// a time, so a 750-byte request took two.)
+constexpr size_t kHeaderAllowance = 1024;
+constexpr size_t kMaxReadBuffer = 8192;
 
 using FieldAllocator = std::pmr::polymorphic_allocator<char>;
 using RequestParser = http::request_parser<http::string_body, FieldAllocator>;
@@ -284,21 +290,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         .method = std::string_view(req.method_string().data(), req.method_string().size()),
         .target = std::string_view(req.target().data(), req.target().size()),
         .body = req.body(),
-        .content_encoding = ToView(req[http::field::content_encoding]),
-        .inference_header_size = ToView(req["Inference-Header-Content-Length"]),
-        .accept_encoding = ToView(req[http::field::accept_encoding]),
-        .authorization = ToView(req[http::field::authorization]),
+        .content_encoding = {},
+        .inference_header_size = {},
         .max_body_bytes = state_.options.max_body_bytes,
         .body_reservation = &reservation_,
         .remote_address = RemoteAddress(),
     };
-    for (const auto& field : req) {
-      const std::string_view name(field.name_string().data(), field.name_string().size());
-      if (name.size() > 2 && (name[0] == 'x' || name[0] == 'X') && name[1] == '-') {
-        view.app_headers.emplace_back(name,
-                                      std::string_view(field.value().data(), field.value().size()));
-      }
-    }
+    ReadFields(req, view);
     after_ = req.keep_alive() ? After::kReadNext : After::kClose;
     // The reply callback holds the connection through held_ (a raw pointer
     // fits std::function's inline storage; a shared_ptr would not).
@@ -321,6 +319,40 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   static std::string_view ToView(beast::string_view s) { return {s.data(), s.size()}; }
+
+  // The header fields the handler reads (the first of each name) and the
+  // application headers (names starting "x-", any case), in one pass over
+  // the request's fields rather than one lookup per name.
+  static void ReadFields(const Request& req, HttpRequestView& view) {
+    auto first = [](std::string_view& slot, std::string_view value) {
+      if (slot.data() == nullptr) slot = value;
+    };
+    for (const auto& field : req) {
+      const std::string_view name = ToView(field.name_string());
+      const std::string_view value = ToView(field.value());
+      switch (field.name()) {
+        case http::field::content_encoding:
+          first(view.content_encoding, value);
+          break;
+        case http::field::accept_encoding:
+          first(view.accept_encoding, value);
+          break;
+        case http::field::authorization:
+          first(view.authorization, value);
+          break;
+        case http::field::unknown:
+          if (beast::iequals(field.name_string(), "Inference-Header-Content-Length")) {
+            first(view.inference_header_size, value);
+          }
+          break;
+        default:
+          break;
+      }
+      if (name.size() > 2 && (name[0] == 'x' || name[0] == 'X') && name[1] == '-') {
+        view.app_headers.emplace_back(name, value);
+      }
+    }
+  }
 
   // An answer the session makes itself, counted in flight like the others.
   void Answer(HttpReply reply, After after) {
@@ -371,6 +403,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   // The answer is written: free the request's body, its budget, and the
   // answer, rather than hold them while the connection idles.
   void EndRequest() {
+    if (parser_) {
+      const size_t wanted =
+          std::min(parser_->get().body().size() + kHeaderAllowance, kMaxReadBuffer);
+      if (buffer_.capacity() < wanted) buffer_.reserve(wanted);
+    }
     if (parser_ && parser_->get().body().capacity() <= kKeptBodyCapacity) {
       parser_->get().body().swap(spare_body_);
       spare_body_.clear();
