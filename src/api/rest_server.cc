@@ -123,7 +123,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                                 self->ReadHeader();
                               });
     } else {
-      // Answers are first written without waiting (TryWrite): the socket
+      // Answers are first written without waiting (Send): the socket
       // must not block.
       beast::error_code ec;
       Lowest().non_blocking(true, ec);
