@@ -11,14 +11,22 @@ one-key requests, dumped again. Per request: Ir (instructions executed, every th
 server, so the background threads' share is included) and heap allocations (calls of malloc,
 calloc, realloc, posix_memalign, aligned_alloc and memalign, from the dump's call counts).
 
-  /usr/bin/python3 bench/lean_path_profile.py BINARY [BINARY ...] [--requests 2000] [--out DIR]
+Then, with --syscalls (no valgrind), each binary again under `strace -c -f` attached to all of
+its threads while --requests requests of each kind are sent on one keep-alive connection, each
+request in one send() as wrk sends it: system calls per request, by name.
+
+  /usr/bin/python3 bench/lean_path_profile.py BINARY [BINARY ...] [--requests 2000]
+      [--syscalls] [--out DIR]
 """
 import http.client
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import log, need, report, servers  # noqa: E402
@@ -39,6 +47,66 @@ def post_many(port, path, body, count):
         if r.status != 200:
             raise RuntimeError(f"{path}: {r.status} {data[:200]!r}")
     conn.close()
+
+
+def post_raw(port, path, body, count):
+    """`count` POSTs of `body` on one keep-alive connection, each request in one send() (as
+    wrk sends it; http.client sends the header and the body separately); every answer 200."""
+    request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    conn = socket.create_connection(("127.0.0.1", port), timeout=120)
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    pending = b""
+    for _ in range(count):
+        conn.sendall(request)
+        while b"\r\n\r\n" not in pending:
+            pending += conn.recv(65536)
+        head, _, pending = pending.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"{path}: {head[:200]!r}")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:"))
+        while len(pending) < length:
+            pending += conn.recv(65536)
+        pending = pending[length:]
+    conn.close()
+
+
+def strace_counts(path):
+    """{syscall: calls} from a `strace -c` summary."""
+    counts = {}
+    for line in open(path):
+        fields = line.split()
+        if len(fields) >= 5 and fields[0][0].isdigit() and fields[-1] != "total":
+            counts[fields[-1]] = int(fields[3])
+    return counts
+
+
+def syscalls(binary, label, repo, endpoints, bodies, args, work):
+    """System calls per request of each kind, strace attached to every thread."""
+    mlp_body, key_body = (open(b, "rb").read() for b in bodies)
+    server = servers.Strata(binary, repo, work, label=label + "_strace", endpoints=endpoints)
+    server.start(timeout=300)
+    try:
+        result = {}
+        for name, path, body in (("mlp", "/v2/models/digits_mlp/infer", mlp_body),
+                                 ("static", "/v2/models/embedded/infer", key_body)):
+            post_raw(server.port, path, body, WARMUP)
+            out = os.path.join(work, f"strace.{label}.{name}.txt")
+            cmd = ["strace", "-c", "-f", "-o", out]
+            for tid in os.listdir(f"/proc/{server.pid}/task"):
+                cmd += ["-p", tid]
+            tracer = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)  # attached
+            post_raw(server.port, path, body, args.requests)
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait(timeout=60)
+            result[name] = {k: v / args.requests for k, v in strace_counts(out).items()}
+            log(f"{label} {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(
+                result[name].items(), key=lambda kv: -kv[1]) if v >= 0.05))
+        return result
+    finally:
+        server.stop()
 
 
 def callgrind_control(pid, *args):
@@ -109,8 +177,12 @@ def main():
     ap.add_argument("binaries", nargs="+", help="strata binaries to profile, in order")
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--out", help="keep the work directory here")
+    ap.add_argument("--syscalls", action="store_true",
+                    help="also count system calls per request under strace (no valgrind)")
     args = ap.parse_args()
     need("valgrind")
+    if args.syscalls:
+        need("strace")
     work = report.out_dir(args, "lean-path-profile")
     repo, endpoints, mlp_body, key_body = setup(work, args.binaries[-1])
     results = {}
@@ -127,6 +199,27 @@ def main():
     for (label, r), binary in zip(results.items(), args.binaries):
         print(f"| {binary} | {r['mlp']['ir_per_req']:,.0f} | {r['mlp']['allocs_per_req']:.1f} | "
               f"{r['static']['ir_per_req']:,.0f} | {r['static']['allocs_per_req']:.1f} |")
+    if args.syscalls:
+        print_syscalls(args, repo, endpoints, (mlp_body, key_body), work)
+
+
+def print_syscalls(args, repo, endpoints, bodies, work):
+    counted = {}
+    for i, binary in enumerate(args.binaries):
+        counted[binary] = syscalls(binary, f"b{i}_{os.path.basename(binary)}", repo, endpoints,
+                                   bodies, args, work)
+    with open(os.path.join(work, "syscalls.json"), "w") as f:
+        json.dump(counted, f, indent=1)
+    shown = ("epoll_wait", "recvmsg", "recvfrom", "sendmsg", "timerfd_settime", "futex")
+    print(f"\nsystem calls per request (strace -c -f, {args.requests} requests each, one "
+          "connection, one send() per request)\n")
+    print("| binary | request | " + " | ".join(shown) + " | all of these |")
+    print("|---|---|" + "---:|" * (len(shown) + 1))
+    for binary, result in counted.items():
+        for name in ("mlp", "static"):
+            r = result[name]
+            print(f"| {binary} | {name} | " + " | ".join(f"{r.get(k, 0):.2f}" for k in shown)
+                  + f" | {sum(r.get(k, 0) for k in shown):.2f} |")
 
 
 if __name__ == "__main__":

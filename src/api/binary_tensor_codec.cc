@@ -59,8 +59,13 @@ std::vector<bool> BinaryOutputSelection::Flags(const core::InferResponse& respon
 
 EncodedInferResponse EncodeBinaryInferResponse(const core::InferResponse& response,
                                                const BinaryOutputSelection& selection) {
-  const std::vector<bool> flags = selection.Flags(response);
   EncodedInferResponse encoded;
+  if (!selection.by_default && selection.by_name.empty()) {  // all JSON: no flags to make
+    encoded.body = EncodeInferResponse(response);
+    encoded.json_size = encoded.body.size();
+    return encoded;
+  }
+  const std::vector<bool> flags = selection.Flags(response);
   encoded.body = EncodeInferResponse(response, flags);
   encoded.json_size = encoded.body.size();
   size_t blobs = 0;

@@ -39,6 +39,11 @@ class StringSink {
   }
   // REQUIRES: Reserve() made room.
   void PutUnchecked(char c) { out_[pos_++] = c; }
+  // REQUIRES: Reserve() made room for `count` characters.
+  void PutBlockUnchecked(const char* s, size_t count) {
+    std::memcpy(out_.data() + pos_, s, count);
+    pos_ += count;
+  }
   void Flush() {}
   // The body written so far; the sink is empty afterwards.
   std::string Take() {
@@ -71,9 +76,42 @@ inline void PutUnsafe(strata::api::StringSink& sink, char c) {
 namespace strata::api {
 namespace {
 
-// Without kWriteNanAndInfFlag: bare NaN and Infinity are not JSON, so
-// non-finite values are written as strings (WriteNumber).
-using Writer = rapidjson::Writer<StringSink>;
+// RapidJSON's writer (without kWriteNanAndInfFlag: bare NaN and Infinity
+// are not JSON, so non-finite values are written as strings, WriteNumber),
+// with a faster String and Key: a string with nothing to escape (no '"',
+// '\\' or control character; names, keys, datatypes, model names) is copied
+// whole, where RapidJSON looks each character up in its escape table
+// (WriteString was 6.5% of a static lookup's instructions). The bytes
+// written are the same.
+class Writer : public rapidjson::Writer<StringSink> {
+ public:
+  using Base = rapidjson::Writer<StringSink>;
+  using Base::Base;
+
+  bool String(const char* s, rapidjson::SizeType length, bool copy = false) {
+    if (!IsPlain(s, length)) return Base::String(s, length, copy);
+    Prefix(rapidjson::kStringType);
+    os_->Reserve(length + 2);
+    os_->PutUnchecked('"');
+    os_->PutBlockUnchecked(s, length);
+    os_->PutUnchecked('"');
+    return EndValue(true);
+  }
+  bool String(const char* s) { return String(s, static_cast<rapidjson::SizeType>(std::strlen(s))); }
+  bool Key(const char* s, rapidjson::SizeType length, bool copy = false) {
+    return String(s, length, copy);
+  }
+  bool Key(const char* s) { return String(s); }
+
+ private:
+  static bool IsPlain(const char* s, size_t length) {
+    for (size_t i = 0; i < length; ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x20 || c == '"' || c == '\\') return false;
+    }
+    return true;
+  }
+};
 
 absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentError(message); }
 

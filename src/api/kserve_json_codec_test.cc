@@ -286,6 +286,24 @@ TEST(KserveJsonCodecTest, EncodesFloat32InTheShortestFormThatRoundTrips) {
   }
 }
 
+TEST(KserveJsonCodecTest, EncodesStringsWithAndWithoutEscapesByteForByte) {
+  core::InferResponse response;
+  response.model_name = "caf\xc3\xa9";  // UTF-8 is copied as is
+  response.model_version = "";
+  response.id = "a\"b\\c\n\x01";
+  response.has_id = true;
+  core::Tensor s{"s", core::DataType::kBytes, {3}, {}};
+  core::AppendBytesElement("plain", s.data);
+  core::AppendBytesElement("tab\there", s.data);
+  core::AppendBytesElement("", s.data);
+  response.outputs.push_back(s);
+  EXPECT_EQ(EncodeInferResponse(response),
+            "{\"model_name\":\"caf\xc3\xa9\",\"model_version\":\"\","
+            "\"id\":\"a\\\"b\\\\c\\n\\u0001\",\"outputs\":["
+            "{\"name\":\"s\",\"datatype\":\"BYTES\",\"shape\":[3],"
+            "\"data\":[\"plain\",\"tab\\there\",\"\"]}]}");
+}
+
 TEST(KserveJsonCodecTest, EncodesErrorWithEscaping) {
   EXPECT_EQ(EncodeError("bad \"x\""), R"({"error":"bad \"x\""})");
 }

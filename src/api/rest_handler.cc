@@ -1,5 +1,6 @@
 #include "api/rest_handler.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <future>
 #include <variant>
@@ -98,6 +99,8 @@ std::string PercentDecode(std::string_view s) {
 std::vector<std::string> SplitPath(std::string_view target) {
   target = target.substr(0, target.find('?'));
   std::vector<std::string> segments;
+  // One allocation for the vector, not one per doubling.
+  segments.reserve(static_cast<size_t>(std::count(target.begin(), target.end(), '/')) + 1);
   size_t start = 0;
   while (start <= target.size()) {
     size_t end = target.find('/', start);

@@ -45,7 +45,9 @@ struct HttpRequestView {
 struct HttpReply {
   int status = 200;
   std::string body;
-  std::string content_type = "application/json";
+  // A literal (every content type strata answers with is one): the view
+  // outlives the reply.
+  std::string_view content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   // For the access log: the model and version that answered, if any.
   std::string model_name = {};

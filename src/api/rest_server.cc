@@ -2,13 +2,17 @@
 
 #include <sys/resource.h>
 
+#include <array>
 #include <atomic>
+#include <memory_resource>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "api/accept_backoff.h"
 #include "api/body_budget.h"
+#include "api/connection_deadline.h"
+#include "api/http_response_head.h"
 #include "api/kserve_json_codec.h"
 #include "api/tls_server_context.h"
 #include "boost/asio.hpp"
@@ -29,7 +33,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using PlainStream = tcp::socket;
+using TlsStream = beast::ssl_stream<tcp::socket>;
 
 struct ServerState {
   const RestServerOptions options;
@@ -55,6 +60,24 @@ constexpr size_t kDrainChunk = 64 << 10;
 // How long a TLS connection waits for the client's close_notify after
 // sending its own, before the TCP shutdown.
 constexpr std::chrono::seconds kTlsShutdownTime{2};
+// A request's header fields are allocated from a per-connection arena of
+// this size (further fields from the heap), reset for every request.
+constexpr size_t kFieldArenaBytes = 1024;
+// What a connection keeps between requests, so that the next request does
+// not allocate them again: the body string and the answer's head up to these
+// capacities (a larger one is freed when its answer is written).
+constexpr size_t kKeptBodyCapacity = 4096;
+constexpr size_t kKeptHeadCapacity = 1024;
+// The read buffer grows to hold a whole request like the last one (its body
+// and this much for its header), up to kMaxReadBuffer: the next such request
+// is then read in one recv. (Beast reads at most max(512, free capacity) at
+// a time, so a 750-byte request took two.)
+constexpr size_t kHeaderAllowance = 1024;
+constexpr size_t kMaxReadBuffer = 8192;
+
+using FieldAllocator = std::pmr::polymorphic_allocator<char>;
+using RequestParser = http::request_parser<http::string_body, FieldAllocator>;
+using Request = http::request<http::string_body, http::basic_fields<FieldAllocator>>;
 
 HttpReply ErrorReply(int status, std::string_view message) {
   return {status, EncodeError(message), "application/json", {}};
@@ -63,8 +86,10 @@ HttpReply ErrorReply(int status, std::string_view message) {
 // One client connection: (over TLS, the handshake, then) read a request's
 // header, admit or refuse its body, read the body, answer; repeat while kept
 // alive. The body counts against the server's body budget from the header
-// (its Content-Length) until the answer is written. `Stream` is a
-// beast::tcp_stream or a TlsStream over one.
+// (its Content-Length) until the answer is written. Each I/O operation has
+// its timeout (ConnectionDeadline): one that outlives it finds the socket
+// closed and ends as beast::error::timeout. `Stream` is a PlainStream (a
+// socket) or a TlsStream over one.
 template <typename Stream>
 class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
@@ -78,19 +103,30 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         stream_(MakeStream(std::move(socket), tls_.get())),
         state_(state),
         handler_(handler),
-        reservation_(state.body_budget) {}
+        reservation_(state.body_budget),
+        io_executor_(IoExecutorOf(stream_)),
+        deadline_(stream_.get_executor(), [this] {
+          beast::error_code ec;
+          Lowest().close(ec);  // ends the operation in progress
+        }) {}
 
   void Start() {
+    deadline_.Attach(this->weak_from_this());
     if constexpr (kTls) {
-      Lowest().expires_after(state_.options.body_timeout);
+      deadline_.Start(state_.options.body_timeout);
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
+                                self->deadline_.Finish();
                                 // Counted by nobody: no answer.
                                 if (ec) return self->ShutdownTcp();
                                 self->handshaken_ = true;
                                 self->ReadHeader();
                               });
     } else {
+      // Answers are first written without waiting (Send): the socket
+      // must not block.
+      beast::error_code ec;
+      Lowest().non_blocking(true, ec);
       ReadHeader();
     }
   }
@@ -108,20 +144,49 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
   }
 
-  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+  tcp::socket& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // The operation in progress has ended with `ec`; beast::error::timeout
+  // when it outlived its deadline (which closed the socket under it).
+  beast::error_code Ended(beast::error_code ec) {
+    deadline_.Finish();
+    if (deadline_.expired()) return beast::error::timeout;
+    return ec;
+  }
+
+  // The executor of the connection's io_context (run by one thread), to
+  // tell whether a reply arrives on that thread; nullopt if the stream's
+  // executor is not an io_context's.
+  static std::optional<asio::io_context::executor_type> IoExecutorOf(Stream& stream) {
+    const asio::any_io_executor executor = stream.get_executor();
+    const auto* target = executor.template target<asio::io_context::executor_type>();
+    if (target == nullptr) return std::nullopt;
+    return *target;
+  }
+
+  // A fresh parser whose header fields live in the connection's arena and
+  // whose body string is the one kept from the previous request.
+  void NewParser() {
+    parser_.reset();
+    field_arena_.release();
+    parser_.emplace(std::piecewise_construct, std::make_tuple(),
+                    std::make_tuple(FieldAllocator(&field_arena_)));
+    parser_->get().body().swap(spare_body_);
+  }
 
   void ReadHeader() {
-    parser_.emplace();
+    NewParser();
     parser_->body_limit(state_.options.max_body_bytes);
-    Lowest().expires_after(state_.options.idle_timeout);
+    deadline_.Start(state_.options.idle_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&HttpSession<Stream>::OnHeader, shared_from_this()));
   }
 
   void OnHeader(beast::error_code ec, size_t) {
+    ec = Ended(ec);
     if (ec) return OnReadError(ec, false);
-    const http::request<http::string_body>& req = parser_->get();
+    const Request& req = parser_->get();
     if (state_.access_log) {
       started_ = std::chrono::steady_clock::now();
       method_ = std::string(req.method_string());
@@ -163,10 +228,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   // The client waits for this before it sends the body (curl does, for a
   // second, for bodies over 1 MB).
   void SendContinue() {
-    Lowest().expires_after(state_.options.body_timeout);
+    deadline_.Start(state_.options.body_timeout);
     asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                       [self = shared_from_this()](beast::error_code ec, size_t) {
-                        if (ec) return self->Close();
+                        if (self->Ended(ec)) return self->Close();
                         self->ReadBody();
                       });
   }
@@ -178,7 +243,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void ReadBody() {
     if (!ParseBuffered()) return;
     if (parser_->is_done()) return OnRequest();
-    Lowest().expires_after(state_.options.body_timeout);
+    deadline_.Start(state_.options.body_timeout);
     http::async_read_some(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&HttpSession<Stream>::OnBody, shared_from_this()));
@@ -204,6 +269,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   void OnBody(beast::error_code ec, size_t) {
+    ec = Ended(ec);
     if (ec) return OnReadError(ec, true);
     if (!parser_->content_length() && !reservation_.GrowTo(parser_->get().body().capacity())) {
       return Answer(BudgetSpent(), After::kDrainThenClose);
@@ -241,39 +307,75 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void OnRequest() {
     state_.in_flight.fetch_add(1);
-    const http::request<http::string_body>& req = parser_->get();
+    const Request& req = parser_->get();
     request_bytes_ = req.body().size();
     HttpRequestView view{
         .method = std::string_view(req.method_string().data(), req.method_string().size()),
         .target = std::string_view(req.target().data(), req.target().size()),
         .body = req.body(),
-        .content_encoding = ToView(req[http::field::content_encoding]),
-        .inference_header_size = ToView(req["Inference-Header-Content-Length"]),
-        .accept_encoding = ToView(req[http::field::accept_encoding]),
-        .authorization = ToView(req[http::field::authorization]),
+        .content_encoding = {},
+        .inference_header_size = {},
         .max_body_bytes = state_.options.max_body_bytes,
         .body_reservation = &reservation_,
         .remote_address = RemoteAddress(),
     };
-    for (const auto& field : req) {
-      const std::string_view name(field.name_string().data(), field.name_string().size());
-      if (name.size() > 2 && (name[0] == 'x' || name[0] == 'X') && name[1] == '-') {
-        view.app_headers.emplace_back(name,
-                                      std::string_view(field.value().data(), field.value().size()));
-      }
+    ReadFields(req, view);
+    after_ = req.keep_alive() ? After::kReadNext : After::kClose;
+    // The reply callback holds the connection through held_ (a raw pointer
+    // fits std::function's inline storage; a shared_ptr would not).
+    held_ = shared_from_this();
+    handler_.Handle(view, [this](HttpReply reply) { OnReply(std::move(reply)); });
+  }
+
+  // The core may answer on its own thread; writes happen on the
+  // connection's (its context has one thread): at once when the answer comes
+  // on that thread, else posted to it.
+  void OnReply(HttpReply reply) {
+    std::shared_ptr<HttpSession> self = std::move(held_);
+    if (io_executor_ && io_executor_->running_in_this_thread()) {
+      return Send(std::move(reply), after_, true);
     }
-    const After after = req.keep_alive() ? After::kReadNext : After::kClose;
-    handler_.Handle(view, [self = shared_from_this(), after](HttpReply reply) {
-      // The core may answer on its own thread; writes happen on the
-      // connection's (its context has one thread).
-      asio::dispatch(self->stream_.get_executor(),
-                     [self, after, reply = std::move(reply)]() mutable {
-                       self->Send(std::move(reply), after, true);
-                     });
-    });
+    asio::post(stream_.get_executor(),
+               [self = std::move(self), reply = std::move(reply)]() mutable {
+                 self->Send(std::move(reply), self->after_, true);
+               });
   }
 
   static std::string_view ToView(beast::string_view s) { return {s.data(), s.size()}; }
+
+  // The header fields the handler reads (the first of each name) and the
+  // application headers (names starting "x-", any case), in one pass over
+  // the request's fields rather than one lookup per name.
+  static void ReadFields(const Request& req, HttpRequestView& view) {
+    auto first = [](std::string_view& slot, std::string_view value) {
+      if (slot.data() == nullptr) slot = value;
+    };
+    for (const auto& field : req) {
+      const std::string_view name = ToView(field.name_string());
+      const std::string_view value = ToView(field.value());
+      switch (field.name()) {
+        case http::field::content_encoding:
+          first(view.content_encoding, value);
+          break;
+        case http::field::accept_encoding:
+          first(view.accept_encoding, value);
+          break;
+        case http::field::authorization:
+          first(view.authorization, value);
+          break;
+        case http::field::unknown:
+          if (beast::iequals(field.name_string(), "Inference-Header-Content-Length")) {
+            first(view.inference_header_size, value);
+          }
+          break;
+        default:
+          break;
+      }
+      if (name.size() > 2 && (name[0] == 'x' || name[0] == 'X') && name[1] == '-') {
+        view.app_headers.emplace_back(name, value);
+      }
+    }
+  }
 
   // An answer the session makes itself, counted in flight like the others.
   void Answer(HttpReply reply, After after) {
@@ -283,42 +385,67 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void Send(HttpReply reply, After after, bool counted) {
     if (state_.stopping.load() && after == After::kReadNext) after = After::kClose;
-    response_ = {};
-    response_.result(static_cast<unsigned>(reply.status));
-    response_.version(11);
-    response_.set(http::field::server, "strata");
-    response_.set(http::field::content_type, reply.content_type);
-    for (auto& [name, value] : reply.headers) response_.set(name, value);
-    response_.keep_alive(after == After::kReadNext);
-    response_.body() = std::move(reply.body);
-    response_.prepare_payload();
+    WriteResponseHead({.status = reply.status,
+                       .content_type = reply.content_type,
+                       .fields = reply.headers,
+                       .content_length = reply.body.size(),
+                       .keep_alive = after == After::kReadNext},
+                      head_);
+    body_ = std::move(reply.body);
     if (state_.access_log && counted) LogAccess(reply);
-    http::async_write(stream_, response_,
+    // Head and body in one gathered write (one sendmsg on plain TCP).
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
+    size_t written = 0;
+    if constexpr (!kTls) {
+      beast::error_code ec;
+      written = Lowest().write_some(buffers, ec);
+      if (ec != asio::error::would_block && (ec || written == asio::buffer_size(buffers))) {
+        return OnWritten(ec, after, counted);
+      }
+      written = ec ? 0 : written;
+    }
+    // The rest when the socket takes it, within the idle timeout.
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+    rest.consume(written);
+    deadline_.Start(state_.options.idle_timeout);
+    asio::async_write(stream_, rest,
                       [self = shared_from_this(), after, counted](beast::error_code ec, size_t) {
-                        if (counted) self->state_.in_flight.fetch_sub(1);
-                        self->EndRequest();
-                        if (ec) return self->ShutdownTcp();
-                        if (after == After::kDrainThenClose) return self->DrainThenClose();
-                        if (after == After::kClose || self->state_.stopping.load()) {
-                          return self->Close();
-                        }
-                        self->ReadHeader();
+                        self->OnWritten(self->Ended(ec), after, counted);
                       });
+  }
+
+  void OnWritten(beast::error_code ec, After after, bool counted) {
+    if (counted) state_.in_flight.fetch_sub(1);
+    EndRequest();
+    if (ec) return ShutdownTcp();
+    if (after == After::kDrainThenClose) return DrainThenClose();
+    if (after == After::kClose || state_.stopping.load()) return Close();
+    ReadHeader();
   }
 
   // The answer is written: free the request's body, its budget, and the
   // answer, rather than hold them while the connection idles.
   void EndRequest() {
+    if (parser_) {
+      const size_t wanted =
+          std::min(parser_->get().body().size() + kHeaderAllowance, kMaxReadBuffer);
+      if (buffer_.capacity() < wanted) buffer_.reserve(wanted);
+    }
+    if (parser_ && parser_->get().body().capacity() <= kKeptBodyCapacity) {
+      parser_->get().body().swap(spare_body_);
+      spare_body_.clear();
+    }
     parser_.reset();
     reservation_.Reset();
-    response_ = {};
+    body_ = std::string();
+    if (head_.capacity() > kKeptHeadCapacity) head_ = std::string();
   }
 
   // The client's "address:port" (the audit log's "remote"), found once.
   std::string_view RemoteAddress() {
     if (remote_.empty()) {
       beast::error_code ec;
-      const tcp::endpoint peer = Lowest().socket().remote_endpoint(ec);
+      const tcp::endpoint peer = Lowest().remote_endpoint(ec);
       if (!ec) remote_ = fmt::format("{}:{}", peer.address().to_string(), peer.port());
     }
     return remote_;
@@ -332,14 +459,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         R"({{"method":"{}","path":{},"status":{},"latency_us":{},"model":{},"version":{},"arm":{},"request_bytes":{},"response_bytes":{}}})",
         method_, core::JsonString(target_), reply.status, latency.count(),
         core::JsonString(reply.model_name), core::JsonString(reply.model_version),
-        core::JsonString(reply.arm), request_bytes_, response_.body().size());
+        core::JsonString(reply.arm), request_bytes_, body_.size());
   }
 
   // Over TLS, the rest of the refused body is dropped as raw bytes (no
   // close_notify: the client is still sending records).
   void DrainThenClose() {
     ShutdownTcp();
-    Lowest().expires_after(kDrainTime);
+    deadline_.Start(kDrainTime);  // for all of the discarding
     Discard();
   }
 
@@ -359,7 +486,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if constexpr (kTls) {
       if (handshaken_ && !closing_) {
         closing_ = true;
-        Lowest().expires_after(kTlsShutdownTime);
+        deadline_.Start(kTlsShutdownTime);
         stream_.async_shutdown(
             [self = shared_from_this()](beast::error_code) { self->ShutdownTcp(); });
         return;
@@ -370,7 +497,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void ShutdownTcp() {
     beast::error_code ec;
-    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().shutdown(tcp::socket::shutdown_send, ec);
   }
 
   std::shared_ptr<ssl::context> tls_;  // null for plain HTTP
@@ -379,11 +506,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   bool closing_ = false;     // TLS: the SSL shutdown has begun
   std::string remote_;       // RemoteAddress()
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> response_;
+  // The request's header fields: an arena reset for each request, first in
+  // the inline buffer.
+  std::array<std::byte, kFieldArenaBytes> field_arena_buffer_;
+  std::pmr::monotonic_buffer_resource field_arena_{field_arena_buffer_.data(),
+                                                   field_arena_buffer_.size()};
+  std::optional<RequestParser> parser_;  // destroyed before field_arena_
+  std::string spare_body_;               // the previous request's body string, cleared
+  std::string head_;                     // the answer's status line and fields
+  std::string body_;                     // the answer's body, while it is written
   ServerState& state_;
   const RestHandler& handler_;
   BodyReservation reservation_;  // the request's body: buffered and inflated
+  const std::optional<asio::io_context::executor_type> io_executor_;
+  After after_ = After::kReadNext;  // what follows the answer to the request in hand
+  // The connection, held while the handler has the request (dropped when
+  // its reply arrives): the reply callback refers to it by `this`.
+  std::shared_ptr<HttpSession> held_;
+  ConnectionDeadline deadline_;  // of the operation in progress
   // Access-log fields of the request being answered.
   std::chrono::steady_clock::time_point started_;
   std::string method_, target_;
@@ -538,8 +678,8 @@ class RestServer::Impl {
       asio::post(session->executor(), [session] { session->Start(); });
       return;
     }
-    auto session = std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), state_,
-                                                                    handler, nullptr);
+    auto session =
+        std::make_shared<HttpSession<PlainStream>>(std::move(socket), state_, handler, nullptr);
     // Start on the connection's own thread.
     asio::post(session->executor(), [session] { session->Start(); });
   }
