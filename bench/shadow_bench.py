@@ -30,6 +30,7 @@ Loopback only, every run bounded in time; about 3 minutes.
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -74,13 +75,19 @@ def setup(out):
 
 
 def shadow_counts(strata):
+    """Copies sent and dropped so far, and the drops by reason (`reason` label; a binary
+    from before the label counts them all as queue_full)."""
     _, text = servers.http("GET", strata.url("/metrics"))
-    counts = {"sent": 0.0, "dropped": 0.0}
+    counts = {"sent": 0.0, "dropped": 0.0, "queue_full": 0.0, "primary_busy": 0.0,
+              "over_budget": 0.0}
     for line in (text if isinstance(text, str) else "").splitlines():
+        value = float(line.rsplit(" ", 1)[-1]) if line.startswith("strata_shadow_") else 0.0
         if line.startswith("strata_shadow_requests_total{"):
-            counts["sent"] += float(line.rsplit(" ", 1)[1])
+            counts["sent"] += value
         elif line.startswith("strata_shadow_dropped_total{"):
-            counts["dropped"] += float(line.rsplit(" ", 1)[1])
+            counts["dropped"] += value
+            reason = re.search(r'reason="(\w+)"', line)
+            counts[reason.group(1) if reason else "queue_full"] += value
     return counts
 
 

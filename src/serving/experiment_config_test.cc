@@ -43,7 +43,7 @@ endpoints:
   EXPECT_EQ((*configs)[1].feedback->retention, 100000u);
   EXPECT_FALSE((*configs)[2].feedback.has_value());
   EXPECT_TRUE((*configs)[3].shadow->live_model);
-  EXPECT_EQ((*configs)[3].shadow->max_in_flight, 2u);  // the defaults
+  EXPECT_EQ((*configs)[3].shadow->max_in_flight, 1u);  // the defaults
   EXPECT_DOUBLE_EQ((*configs)[3].shadow->cpu_share, 0.5);
   EXPECT_FALSE((*configs)[3].feedback.has_value());
 }

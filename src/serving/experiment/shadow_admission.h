@@ -20,7 +20,7 @@ namespace strata::serving {
 struct ShadowAdmissionOptions {
   // A copy is made only while the endpoint has at most this many requests
   // in flight, the one offered included; 0: no limit.
-  size_t max_in_flight = 2;
+  size_t max_in_flight = 1;
   // The shadow's calls use at most this share of one core over time, 0 to
   // 1; up to `burst` of call time may be spent at once after a quiet spell.
   double cpu_share = 0.5;
