@@ -208,11 +208,14 @@ class ShadowFeedbackTest(unittest.TestCase):
         sent, dropped = wait_for(settled)
         self.assertGreater(dropped, 0)
         self.assertGreater(sent, 0)
-        self.assertEqual(metric(self.metrics(), "strata_shadow_dropped_total", endpoint="tiny",
-                                shadow=shadow, reason="queue_full"), dropped)
+        # One copy at a time of a slow shadow: its queue of one is full (a few may also be
+        # over its CPU share, which counts the shadow's call time, waits included).
+        self.assertGreater(metric(self.metrics(), "strata_shadow_dropped_total",
+                                  endpoint="tiny", shadow=shadow, reason="queue_full"), 0)
         traffic = self.experiment("tiny")["shadow_traffic"][0]
         self.assertEqual(traffic["requests"] + traffic["dropped"], calls)
-        self.assertEqual(traffic["dropped_by"]["queue_full"], traffic["dropped"])
+        self.assertEqual(sum(traffic["dropped_by"].values()), traffic["dropped"])
+        self.assertEqual(traffic["dropped_by"]["primary_busy"], 0)  # max_in_flight: 0
         self.assertEqual(traffic["errors"], 0)
 
     def test_a_busy_primary_sheds_copies_before_making_them(self):
