@@ -21,8 +21,9 @@ struct ShadowAdmissionOptions {
   // A copy is made only while the endpoint has at most this many requests
   // in flight, the one offered included; 0: no limit.
   size_t max_in_flight = 1;
-  // The shadow's calls use at most this share of one core over time, 0 to
-  // 1; up to `burst` of call time may be spent at once after a quiet spell.
+  // The shadow's calls take at most this share of one core's time, 0 to 1
+  // (their wall time on the shadow's thread, which bounds their CPU); up to
+  // `burst` of call time may be spent at once after a quiet spell.
   double cpu_share = 0.5;
   std::chrono::nanoseconds burst = std::chrono::milliseconds(10);
 };
