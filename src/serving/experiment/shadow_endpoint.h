@@ -5,9 +5,9 @@
 // capacity and the shadow is within its CPU share); otherwise it is shed,
 // counted by reason, before any copy is made. The shadow runs on the queue's
 // thread, one call at a time; the primary's answer is never delayed by it (a
-// full queue drops the copy, counted), no lock the shadow's thread holds is
-// taken on the request path, and the shadow's answer never reaches the
-// client. Each copy is compared row by row
+// full queue drops the copy, counted), the request path takes no lock the
+// shadow's thread holds while it works (the queue's is held only to pop), and
+// the shadow's answer never reaches the client. Each copy is compared row by row
 // (serving/experiment/agreement.h) and recorded per (primary, shadow) pair
 // in the Experiments. A table shadow (`live_model`) recomputes, with the
 // live default version of the endpoint's own model, the rows its table
