@@ -7,9 +7,11 @@ request, 32 wrk connections:
 
   plain     plan: dynamic, no shadow;
   shadowed  plan: dynamic, `shadow: {model: breast_cancer_xgb, version: 2, share: 1.0,
-            queue: 64}` (version 2 is the same model file): every request is copied, with its
-            answer, to the shadow's bounded queue and run there, one at a time; a full queue
-            drops the copy (counted in strata_shadow_dropped_total).
+            queue: 64}` (version 2 is the same model file; admission at its defaults,
+            max_in_flight 1 and cpu_share 0.5): every request the admission lets through is
+            copied, with its answer, to the shadow's bounded queue and run there, one at a
+            time; a shed or a full queue drops the copy (counted in
+            strata_shadow_dropped_total{reason}: primary_busy, over_budget, queue_full).
 
 Two loads, each alternating the endpoints (ABAB) --repeats times in the same server:
 
@@ -19,17 +21,18 @@ Two loads, each alternating the endpoints (ABAB) --repeats times in the same ser
            what a client sees when the server has headroom.
 
 The report gives medians of throughput, p50 and p99 per load, the p99 ratios (target:
-shadowed within 10% of plain), the copies sent and dropped per shadowed run, and nginx's
-fixed response at the same connections (the HTTP floor) in the same run.
+shadowed within 10% of plain), the copies sent and dropped (by reason) per shadowed run, and
+nginx's fixed response at the same connections (the HTTP floor) in the same run.
 
-  /usr/bin/python3 bench/shadow_bench.py [--seconds 8] [--repeats 4] [--rate 1000]
-      [--out build/bench/shadow]
+  [STRATA_BIN=binary] /usr/bin/python3 bench/shadow_bench.py [--seconds 8] [--repeats 4]
+      [--rate 1000] [--out build/bench/shadow]
 
 Loopback only, every run bounded in time; about 3 minutes.
 """
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -74,13 +77,19 @@ def setup(out):
 
 
 def shadow_counts(strata):
+    """Copies sent and dropped so far, and the drops by reason (`reason` label; a binary
+    from before the label counts them all as queue_full)."""
     _, text = servers.http("GET", strata.url("/metrics"))
-    counts = {"sent": 0.0, "dropped": 0.0}
+    counts = {"sent": 0.0, "dropped": 0.0, "queue_full": 0.0, "primary_busy": 0.0,
+              "over_budget": 0.0}
     for line in (text if isinstance(text, str) else "").splitlines():
+        value = float(line.rsplit(" ", 1)[-1]) if line.startswith("strata_shadow_") else 0.0
         if line.startswith("strata_shadow_requests_total{"):
-            counts["sent"] += float(line.rsplit(" ", 1)[1])
+            counts["sent"] += value
         elif line.startswith("strata_shadow_dropped_total{"):
-            counts["dropped"] += float(line.rsplit(" ", 1)[1])
+            counts["dropped"] += value
+            reason = re.search(r'reason="(\w+)"', line)
+            counts[reason.group(1) if reason else "queue_full"] += value
     return counts
 
 

@@ -73,21 +73,32 @@ void WriteFigures(Writer& w, const serving::ArmFigures& f) {
   number("reward_square_sum", f.reward_square_sum);
 }
 
+void WriteShadowTraffic(Writer& w, const serving::ShadowTraffic& t) {
+  w.StartObject();
+  w.Key("shadow");
+  WriteString(w, t.shadow);
+  w.Key("requests");
+  w.Uint64(t.requests);
+  w.Key("dropped");
+  w.Uint64(t.dropped);
+  w.Key("dropped_by");
+  w.StartObject();
+  w.Key("queue_full");
+  w.Uint64(t.queue_full);
+  w.Key("primary_busy");
+  w.Uint64(t.primary_busy);
+  w.Key("over_budget");
+  w.Uint64(t.over_budget);
+  w.EndObject();
+  w.Key("errors");
+  w.Uint64(t.errors);
+  w.EndObject();
+}
+
 void WriteShadows(Writer& w, const serving::ExperimentReport& report) {
   w.Key("shadow_traffic");
   w.StartArray();
-  for (const serving::ShadowTraffic& t : report.shadow_traffic) {
-    w.StartObject();
-    w.Key("shadow");
-    WriteString(w, t.shadow);
-    w.Key("requests");
-    w.Uint64(t.requests);
-    w.Key("dropped");
-    w.Uint64(t.dropped);
-    w.Key("errors");
-    w.Uint64(t.errors);
-    w.EndObject();
-  }
+  for (const serving::ShadowTraffic& t : report.shadow_traffic) WriteShadowTraffic(w, t);
   w.EndArray();
   w.Key("shadows");
   w.StartArray();

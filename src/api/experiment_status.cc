@@ -39,9 +39,11 @@ void AppendEndpoint(const serving::ExperimentReport& r, std::string& out) {
                            s.score_difference_sum / rows);
   }
   for (const serving::ShadowTraffic& t : r.shadow_traffic) {
-    details +=
-        fmt::format("{}shadow {}: {} sent, {} dropped, {} failed", details.empty() ? "" : "; ",
-                    HtmlEscape(t.shadow), t.requests, t.dropped, t.errors);
+    details += fmt::format(
+        "{}shadow {}: {} sent, {} dropped ({} queue full, {} primary busy, {} over "
+        "budget), {} failed",
+        details.empty() ? "" : "; ", HtmlEscape(t.shadow), t.requests, t.dropped, t.queue_full,
+        t.primary_busy, t.over_budget, t.errors);
   }
   out += fmt::format(
       "<tr><td><a href=\"/v2/models/{0}/experiment\">{0}</a></td><td class=num>{1}</td>"

@@ -188,7 +188,9 @@ std::shared_ptr<serving::Endpoint> WithExperiments(
                                .version = config.shadow->version,
                                .live_model = config.shadow->live_model,
                                .share = config.shadow->share,
-                               .queue = config.shadow->queue},
+                               .queue = config.shadow->queue,
+                               .admission = {.max_in_flight = config.shadow->max_in_flight,
+                                             .cpu_share = config.shadow->cpu_share}},
         experiments);
   }
   if (config.feedback)

@@ -76,6 +76,8 @@ struct ShadowConfig {
   bool live_model = false;
   double share = 1;
   size_t queue = 64;
+  size_t max_in_flight = 1;  // copy only while the endpoint has at most this many calls; 0: any
+  double cpu_share = 0.5;    // of one core, the shadow's calls at most
 };
 
 // `feedback:` -- how many predictions are kept for feedback, how long, and

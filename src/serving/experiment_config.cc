@@ -35,12 +35,35 @@ std::optional<int64_t> ParseSeconds(const std::string& text) {
   return std::nullopt;
 }
 
+// The shadow's limits: share, queue, max_in_flight and cpu_share.
+absl::Status ParseShadowLimits(const YAML::Node& node, ShadowConfig& shadow) {
+  if (node["share"]) shadow.share = node["share"].as<double>();
+  if (!(shadow.share >= 0 && shadow.share <= 1)) return Invalid("shadow share must be 0 to 1");
+  if (node["queue"]) {
+    const int64_t queue = node["queue"].as<int64_t>();
+    if (queue < 1 || queue > 100000) return Invalid("shadow queue must be 1 to 100000");
+    shadow.queue = static_cast<size_t>(queue);
+  }
+  if (node["max_in_flight"]) {
+    const int64_t most = node["max_in_flight"].as<int64_t>();
+    if (most < 0 || most > 100000) return Invalid("shadow max_in_flight must be 0 to 100000");
+    shadow.max_in_flight = static_cast<size_t>(most);
+  }
+  if (node["cpu_share"]) shadow.cpu_share = node["cpu_share"].as<double>();
+  if (!(shadow.cpu_share > 0 && shadow.cpu_share <= 1)) {
+    return Invalid("shadow cpu_share must be over 0 and at most 1 (of one core)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseShadow(const YAML::Node& node, EndpointConfig& config) {
   if (!node.IsMap())
     return Invalid("shadow must be a map: {model, version or label, share, queue}");
-  if (absl::Status s =
-          CheckKeys(node, "shadow", {"model", "version", "label", "live_model", "share", "queue"},
-                    "model, version, label, live_model, share, queue");
+  if (absl::Status s = CheckKeys(node, "shadow",
+                                 {"model", "version", "label", "live_model", "share", "queue",
+                                  "max_in_flight", "cpu_share"},
+                                 "model, version, label, live_model, share, queue, "
+                                 "max_in_flight, cpu_share");
       !s.ok()) {
     return s;
   }
@@ -57,13 +80,7 @@ absl::Status ParseShadow(const YAML::Node& node, EndpointConfig& config) {
     return Invalid(
         "shadow live_model: true belongs to plans static and hybrid (they read a table)");
   }
-  if (node["share"]) shadow.share = node["share"].as<double>();
-  if (!(shadow.share >= 0 && shadow.share <= 1)) return Invalid("shadow share must be 0 to 1");
-  if (node["queue"]) {
-    const int64_t queue = node["queue"].as<int64_t>();
-    if (queue < 1 || queue > 100000) return Invalid("shadow queue must be 1 to 100000");
-    shadow.queue = static_cast<size_t>(queue);
-  }
+  if (absl::Status s = ParseShadowLimits(node, shadow); !s.ok()) return s;
   config.shadow = std::move(shadow);
   return absl::OkStatus();
 }

@@ -10,6 +10,9 @@ class 0, and slow enough that a queue of one copy overflows under load.
 - A shadow at 100% with a one-copy queue under 6 concurrent clients: every
   primary request is answered with XGBoost's own probabilities, copies are
   dropped and counted, requests + dropped = calls.
+- Admission: a slow primary under 6 concurrent clients with `max_in_flight: 1` sheds
+  copies before making them (reason `primary_busy`), never fills its 1,000-copy queue,
+  and requests + dropped = calls, in /metrics and in GET .../experiment.
 - Agreement: the identical shadow differs on 0 rows; constant_slow on exactly
   the samples XGBoost calls class 0, in /metrics and in GET .../experiment.
 - A table shadow (`live_model: true`) on a hybrid endpoint recomputes the rows
@@ -52,7 +55,11 @@ ENDPOINTS = f"""endpoints:
   tiny:
     plan: dynamic
     model: {MODEL}
-    shadow: {{model: {SLOW}, share: 1.0, queue: 1}}
+    shadow: {{model: {SLOW}, share: 1.0, queue: 1, max_in_flight: 0, cpu_share: 1}}
+  busy:
+    plan: dynamic
+    model: {SLOW}
+    shadow: {{model: {MODEL}, share: 1.0, queue: 1000, max_in_flight: 1}}
   ab:
     plan: split
     arms:
@@ -201,9 +208,50 @@ class ShadowFeedbackTest(unittest.TestCase):
         sent, dropped = wait_for(settled)
         self.assertGreater(dropped, 0)
         self.assertGreater(sent, 0)
+        # One copy at a time of a slow shadow: its queue of one is full (a few may also be
+        # over its CPU share, which counts the shadow's call time, waits included).
+        self.assertGreater(metric(self.metrics(), "strata_shadow_dropped_total",
+                                  endpoint="tiny", shadow=shadow, reason="queue_full"), 0)
         traffic = self.experiment("tiny")["shadow_traffic"][0]
         self.assertEqual(traffic["requests"] + traffic["dropped"], calls)
+        self.assertEqual(sum(traffic["dropped_by"].values()), traffic["dropped"])
+        self.assertEqual(traffic["dropped_by"]["primary_busy"], 0)  # max_in_flight: 0
         self.assertEqual(traffic["errors"], 0)
+
+    def test_a_busy_primary_sheds_copies_before_making_them(self):
+        calls_per_client = 40
+
+        def client(index, stop):
+            conn = self.server.connection()
+            try:
+                for i in range(calls_per_client):
+                    yield i, self.infer("busy", [self.rows[(index + i) % len(self.rows)]],
+                                        conn=conn)
+            finally:
+                conn.close()
+
+        with LoadClients(6, client) as load:
+            load.wait()
+        load.check(self, min_records_per_client=calls_per_client)
+        calls = 6 * calls_per_client
+        shadow = f"{MODEL}@default"
+
+        def settled():
+            m = self.metrics()
+            sent = metric(m, "strata_shadow_requests_total", endpoint="busy", shadow=shadow)
+            dropped = metric(m, "strata_shadow_dropped_total", endpoint="busy", shadow=shadow)
+            return m if sent + dropped == calls else None
+
+        m = wait_for(settled)
+        busy = metric(m, "strata_shadow_dropped_total", endpoint="busy", shadow=shadow,
+                      reason="primary_busy")
+        self.assertGreater(busy, 0)  # 6 clients of a slow primary: more than 1 in flight
+        self.assertEqual(metric(m, "strata_shadow_dropped_total", endpoint="busy",
+                                shadow=shadow, reason="queue_full"), 0)
+        traffic = self.experiment("busy")["shadow_traffic"][0]
+        self.assertEqual(traffic["dropped_by"]["primary_busy"], busy)
+        self.assertEqual(traffic["dropped_by"]["queue_full"], 0)
+        self.assertEqual(traffic["requests"] + traffic["dropped"], calls)
 
     def test_agreement_of_an_identical_and_a_different_shadow(self):
         for endpoint in ("same", "different"):

@@ -35,7 +35,8 @@ ExperimentMetrics::ExperimentMetrics(prometheus::Registry& r)
       mean_reward_(Gauge(r, "strata_feedback_mean_reward", "Mean reward")),
       shadow_requests_(Counter(r, "strata_shadow_requests_total", "Requests copied to a shadow")),
       shadow_dropped_(Counter(r, "strata_shadow_dropped_total",
-                              "Requests not copied to a shadow: its queue was full")),
+                              "Requests not copied to a shadow, by reason: queue_full, "
+                              "primary_busy, over_budget")),
       shadow_errors_(Counter(r, "strata_shadow_errors_total", "Shadow calls that failed")),
       shadow_rows_(Counter(r, "strata_shadow_rows_total", "Rows compared with a shadow")),
       shadow_disagreeing_(Counter(r, "strata_shadow_disagreeing_rows_total",
@@ -71,11 +72,20 @@ void ExperimentMetrics::Joined(const std::string& endpoint, const ArmOutcomes& a
 void ExperimentMetrics::Shadow(const std::string& endpoint, const std::string& shadow,
                                ShadowEvent event) {
   const prometheus::Labels labels = {{"endpoint", endpoint}, {"shadow", shadow}};
+  auto dropped = [&](const char* reason) {
+    prometheus::Labels with_reason = labels;
+    with_reason.emplace("reason", reason);
+    shadow_dropped_.Add(with_reason).Increment();
+  };
   switch (event) {
     case ShadowEvent::kSent:
       return shadow_requests_.Add(labels).Increment();
-    case ShadowEvent::kDropped:
-      return shadow_dropped_.Add(labels).Increment();
+    case ShadowEvent::kQueueFull:
+      return dropped("queue_full");
+    case ShadowEvent::kPrimaryBusy:
+      return dropped("primary_busy");
+    case ShadowEvent::kOverBudget:
+      return dropped("over_budget");
     case ShadowEvent::kError:
       return shadow_errors_.Add(labels).Increment();
   }

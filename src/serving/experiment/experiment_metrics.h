@@ -5,7 +5,8 @@
 //   strata_feedback_outcomes{endpoint,arm,version}            outcomes joined so far
 //   strata_feedback_accuracy / _log_loss / _auc / _mean_absolute_error /
 //   strata_feedback_mean_reward{endpoint,arm,version}         the figures so far
-//   strata_shadow_requests_total / _dropped_total / _errors_total{endpoint,shadow}
+//   strata_shadow_requests_total / _errors_total{endpoint,shadow}
+//   strata_shadow_dropped_total{endpoint,shadow,reason}   queue_full, primary_busy, over_budget
 //   strata_shadow_rows_total / _disagreeing_rows_total{endpoint,primary,shadow}
 //   strata_shadow_score_difference{endpoint,primary,shadow}   histogram of |primary - shadow|
 //

@@ -24,6 +24,17 @@ size_t BucketOf(double difference) {
   return static_cast<size_t>(bound - std::begin(kScoreDifferenceBounds));
 }
 
+ShadowTraffic TrafficOf(const ShadowCounters& c) {
+  ShadowTraffic t{.shadow = c.shadow,
+                  .requests = c.requests.load(std::memory_order_relaxed),
+                  .queue_full = c.queue_full.load(std::memory_order_relaxed),
+                  .primary_busy = c.primary_busy.load(std::memory_order_relaxed),
+                  .over_budget = c.over_budget.load(std::memory_order_relaxed),
+                  .errors = c.errors.load(std::memory_order_relaxed)};
+  t.dropped = t.queue_full + t.primary_busy + t.over_budget;
+  return t;
+}
+
 }  // namespace
 
 struct Experiments::EndpointState {
@@ -57,8 +68,14 @@ struct Experiments::EndpointState {
   std::map<std::string, LossBuckets, std::less<>> windows ABSL_GUARDED_BY(mutex);
   uint64_t joined ABSL_GUARDED_BY(mutex) = 0;
   uint64_t unmatched ABSL_GUARDED_BY(mutex) = 0;
-  std::vector<ShadowTraffic> traffic ABSL_GUARDED_BY(mutex);
-  std::vector<ShadowPairStats> shadows ABSL_GUARDED_BY(mutex);
+  // The shadow's figures have locks of their own: the request path counts
+  // copies without a lock, and the shadow's thread records agreement under
+  // shadow_mutex, which no request takes, so a shadow thread preempted while
+  // holding it never holds up a request (nor feedback's `mutex`).
+  mutable core::Mutex traffic_mutex;
+  std::vector<std::unique_ptr<ShadowCounters>> traffic ABSL_GUARDED_BY(traffic_mutex);
+  mutable core::Mutex shadow_mutex;
+  std::vector<ShadowPairStats> shadows ABSL_GUARDED_BY(shadow_mutex);
 };
 
 Experiments::Experiments() = default;
@@ -150,7 +167,7 @@ void Experiments::RecordShadow(std::string_view endpoint, const std::string& pri
   EndpointState* state = Find(endpoint);
   if (state == nullptr) return;
   {
-    core::MutexLock lock(state->mutex);
+    core::MutexLock lock(state->shadow_mutex);
     auto pair = std::find_if(state->shadows.begin(), state->shadows.end(), [&](const auto& s) {
       return s.primary == primary && s.shadow == shadow;
     });
@@ -167,20 +184,28 @@ void Experiments::RecordShadow(std::string_view endpoint, const std::string& pri
   if (metrics_ != nullptr) metrics_->Agreement(std::string(endpoint), primary, shadow, rows);
 }
 
-void Experiments::CountShadow(std::string_view endpoint, const std::string& shadow,
-                              ShadowEvent event) const {
+ShadowCounters* Experiments::ShadowCountersFor(std::string_view endpoint,
+                                               const std::string& shadow) const {
   EndpointState* state = Find(endpoint);
-  if (state == nullptr) return;
-  {
-    core::MutexLock lock(state->mutex);
-    auto t = std::find_if(state->traffic.begin(), state->traffic.end(),
-                          [&](const ShadowTraffic& s) { return s.shadow == shadow; });
-    if (t == state->traffic.end()) t = state->traffic.insert(t, {.shadow = shadow});
-    ++(event == ShadowEvent::kSent      ? t->requests
-       : event == ShadowEvent::kDropped ? t->dropped
-                                        : t->errors);
+  if (state == nullptr) return nullptr;
+  core::MutexLock lock(state->traffic_mutex);
+  for (const auto& counters : state->traffic) {
+    if (counters->shadow == shadow) return counters.get();
   }
-  if (metrics_ != nullptr) metrics_->Shadow(std::string(endpoint), shadow, event);
+  state->traffic.push_back(std::make_unique<ShadowCounters>());
+  state->traffic.back()->endpoint = std::string(endpoint);
+  state->traffic.back()->shadow = shadow;
+  return state->traffic.back().get();
+}
+
+void Experiments::CountShadow(ShadowCounters& counters, ShadowEvent event) const {
+  std::atomic<uint64_t>& count = event == ShadowEvent::kSent          ? counters.requests
+                                 : event == ShadowEvent::kQueueFull   ? counters.queue_full
+                                 : event == ShadowEvent::kPrimaryBusy ? counters.primary_busy
+                                 : event == ShadowEvent::kOverBudget  ? counters.over_budget
+                                                                      : counters.errors;
+  count.fetch_add(1, std::memory_order_relaxed);
+  if (metrics_ != nullptr) metrics_->Shadow(counters.endpoint, counters.shadow, event);
 }
 
 absl::StatusOr<ExperimentReport> Experiments::Report(std::string_view endpoint) const {
@@ -196,7 +221,11 @@ absl::StatusOr<ExperimentReport> Experiments::Report(std::string_view endpoint) 
   report.feedback_joined = state->joined;
   report.feedback_unmatched = state->unmatched;
   report.arms = state->arms;
-  report.shadow_traffic = state->traffic;
+  {
+    core::MutexLock traffic_lock(state->traffic_mutex);
+    for (const auto& c : state->traffic) report.shadow_traffic.push_back(TrafficOf(*c));
+  }
+  core::MutexLock shadow_lock(state->shadow_mutex);
   report.shadows = state->shadows;
   return report;
 }

@@ -10,6 +10,7 @@
 #ifndef STRATA_SERVING_EXPERIMENT_EXPERIMENTS_H_
 #define STRATA_SERVING_EXPERIMENT_EXPERIMENTS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -68,15 +69,31 @@ struct ShadowPairStats {
       std::vector<uint64_t>(std::size(kScoreDifferenceBounds) + 1);
 };
 
-// One shadow target's traffic: copies sent, dropped (queue full), failed.
+// One shadow target's traffic: copies sent, not made (`dropped`, the sum of
+// the three reasons after it), failed.
 struct ShadowTraffic {
   std::string shadow = {};
   uint64_t requests = 0;
   uint64_t dropped = 0;
+  uint64_t queue_full = 0;    // the shadow's queue was full
+  uint64_t primary_busy = 0;  // shed: the endpoint had too many requests in flight
+  uint64_t over_budget = 0;   // shed: the shadow had used its CPU share
   uint64_t errors = 0;
 };
 
-enum class ShadowEvent { kSent, kDropped, kError };
+enum class ShadowEvent { kSent, kQueueFull, kPrimaryBusy, kOverBudget, kError };
+
+// The counters of one shadow target's copies, bumped without a lock on the
+// request path (Experiments::CountShadow).
+struct ShadowCounters {
+  std::string endpoint = {};
+  std::string shadow = {};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> queue_full{0};
+  std::atomic<uint64_t> primary_busy{0};
+  std::atomic<uint64_t> over_budget{0};
+  std::atomic<uint64_t> errors{0};
+};
 
 struct ExperimentReport {
   std::string endpoint = {};
@@ -118,7 +135,12 @@ class Experiments : public OutcomeWindow {
 
   void RecordShadow(std::string_view endpoint, const std::string& primary,
                     const std::string& shadow, const std::vector<RowAgreement>& rows) const;
-  void CountShadow(std::string_view endpoint, const std::string& shadow, ShadowEvent event) const;
+  // The counters of `shadow`'s copies of `endpoint`, created on the first
+  // call and alive as long as this; null for an endpoint not declared.
+  ShadowCounters* ShadowCountersFor(std::string_view endpoint, const std::string& shadow) const;
+  // Counts `event` without taking any lock the shadow's thread takes (the
+  // request path calls it on every request of a shadowed endpoint).
+  void CountShadow(ShadowCounters& counters, ShadowEvent event) const;
 
   // NOT_FOUND for an endpoint that has neither feedback nor a shadow.
   absl::StatusOr<ExperimentReport> Report(std::string_view endpoint) const;

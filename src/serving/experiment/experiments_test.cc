@@ -74,13 +74,22 @@ TEST(ExperimentsTest, TheWindowAnswersPerArm) {
 TEST(ExperimentsTest, RecordsShadowAgreementPerPair) {
   Experiments experiments;
   experiments.Add("e", std::nullopt);
-  experiments.CountShadow("e", "m@2", ShadowEvent::kSent);
-  experiments.CountShadow("e", "m@2", ShadowEvent::kDropped);
+  ShadowCounters& counters = *experiments.ShadowCountersFor("e", "m@2");
+  EXPECT_EQ(experiments.ShadowCountersFor("e", "m@2"), &counters);  // one per shadow
+  EXPECT_EQ(experiments.ShadowCountersFor("nobody", "m@2"), nullptr);
+  experiments.CountShadow(counters, ShadowEvent::kSent);
+  experiments.CountShadow(counters, ShadowEvent::kQueueFull);
+  experiments.CountShadow(counters, ShadowEvent::kPrimaryBusy);
+  experiments.CountShadow(counters, ShadowEvent::kPrimaryBusy);
+  experiments.CountShadow(counters, ShadowEvent::kOverBudget);
   experiments.RecordShadow("e", "1", "m@2", {{false, 0.0005}, {true, 0.3}, {false, 2.0}});
   const ExperimentReport report = *experiments.Report("e");
   ASSERT_EQ(report.shadow_traffic.size(), 1u);
   EXPECT_EQ(report.shadow_traffic[0].requests, 1u);
-  EXPECT_EQ(report.shadow_traffic[0].dropped, 1u);
+  EXPECT_EQ(report.shadow_traffic[0].queue_full, 1u);
+  EXPECT_EQ(report.shadow_traffic[0].primary_busy, 2u);
+  EXPECT_EQ(report.shadow_traffic[0].over_budget, 1u);
+  EXPECT_EQ(report.shadow_traffic[0].dropped, 4u);  // every reason
   ASSERT_EQ(report.shadows.size(), 1u);
   EXPECT_EQ(report.shadows[0].rows, 3u);
   EXPECT_EQ(report.shadows[0].disagreeing_rows, 1u);

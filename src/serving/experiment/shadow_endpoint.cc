@@ -43,6 +43,8 @@ ShadowEndpoint::ShadowEndpoint(std::shared_ptr<Endpoint> inner, ShadowOptions op
       options_(std::move(options)),
       experiments_(std::move(experiments)),
       label_(ShadowLabel(options_)),
+      counters_(experiments_->ShadowCountersFor(inner_->name(), label_)),
+      admission_(options_.admission, ShadowAdmission::Clock::now()),
       queue_(std::max<size_t>(1, options_.queue)) {}
 
 void ShadowEndpoint::Connect(const PlanServices& services) {
@@ -64,20 +66,43 @@ bool ShadowEndpoint::Sampled() const {
 }
 
 void ShadowEndpoint::InferAsync(core::InferRequest request, InferCallback done) const {
-  if (!Sampled() || models_ == nullptr)
+  if (models_ == nullptr || counters_ == nullptr)
     return inner_->InferAsync(std::move(request), std::move(done));
-  auto copy = std::make_shared<core::InferRequest>(request);
-  inner_->InferAsync(std::move(request), [this, copy, done = std::move(done)](
-                                             absl::StatusOr<core::InferResponse> response) {
-    if (response.ok()) {
-      auto primary = std::make_shared<core::InferResponse>(*response);
-      const bool queued =
-          queue_.TryPush([this, copy, primary] { RunShadow(std::move(*copy), *primary); });
-      experiments_->CountShadow(name(), label_,
-                                queued ? ShadowEvent::kSent : ShadowEvent::kDropped);
-    }
+  const size_t in_flight = in_flight_.fetch_add(1, std::memory_order_relaxed) + 1;
+  std::shared_ptr<core::InferRequest> copy = Sampled() ? Admit(in_flight, request) : nullptr;
+  inner_->InferAsync(std::move(request), [this, copy = std::move(copy), done = std::move(done)](
+                                             absl::StatusOr<core::InferResponse> response) mutable {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    if (copy != nullptr && response.ok()) Offer(std::move(copy), *response);
     done(std::move(response));
   });
+}
+
+std::shared_ptr<core::InferRequest> ShadowEndpoint::Admit(size_t in_flight,
+                                                          const core::InferRequest& request) const {
+  switch (admission_.Decide(ShadowAdmission::Clock::now(), in_flight)) {
+    case ShadowDecision::kCopy:
+      return std::make_shared<core::InferRequest>(request);
+    case ShadowDecision::kPrimaryBusy:
+      experiments_->CountShadow(*counters_, ShadowEvent::kPrimaryBusy);
+      return nullptr;
+    case ShadowDecision::kOverBudget:
+      experiments_->CountShadow(*counters_, ShadowEvent::kOverBudget);
+      return nullptr;
+  }
+  return nullptr;
+}
+
+void ShadowEndpoint::Offer(std::shared_ptr<core::InferRequest> copy,
+                           const core::InferResponse& primary) const {
+  auto answer = std::make_shared<core::InferResponse>(primary);
+  const bool queued = queue_.TryPush([this, copy = std::move(copy), answer = std::move(answer)] {
+    const auto start = ShadowAdmission::Clock::now();
+    RunShadow(std::move(*copy), *answer);
+    const auto end = ShadowAdmission::Clock::now();
+    admission_.Charge(end, end - start);
+  });
+  experiments_->CountShadow(*counters_, queued ? ShadowEvent::kSent : ShadowEvent::kQueueFull);
 }
 
 absl::StatusOr<core::InferResponse> ShadowEndpoint::CallShadow(core::InferRequest request) const {
@@ -114,7 +139,7 @@ void ShadowEndpoint::RunShadow(core::InferRequest request,
   absl::StatusOr<std::vector<RowAgreement>> compared =
       shadow.ok() ? CompareResponses(primary, *shadow, rows) : shadow.status();
   if (!compared.ok()) {
-    experiments_->CountShadow(name(), label_, ShadowEvent::kError);
+    experiments_->CountShadow(*counters_, ShadowEvent::kError);
     return;
   }
   experiments_->RecordShadow(name(), PrimaryLabel(primary), label_, *compared);

@@ -1,9 +1,13 @@
 // ShadowEndpoint is a decorator Endpoint: it answers every call with the
 // endpoint it wraps and copies a share of the calls, with the primary's
-// answer, to a shadow model through a bounded ShadowQueue. The shadow runs
-// on the queue's thread, one call at a time; the primary's answer is never
-// delayed by it (a full queue drops the copy, counted) and the shadow's
-// answer never reaches the client. Each copy is compared row by row
+// answer, to a shadow model through a bounded ShadowQueue. A sampled call is
+// copied only when its ShadowAdmission allows (the primary has spare
+// capacity and the shadow is within its CPU share); otherwise it is shed,
+// counted by reason, before any copy is made. The shadow runs on the queue's
+// thread, one call at a time; the primary's answer is never delayed by it (a
+// full queue drops the copy, counted), the request path takes no lock the
+// shadow's thread holds while it works (the queue's is held only to pop), and
+// the shadow's answer never reaches the client. Each copy is compared row by row
 // (serving/experiment/agreement.h) and recorded per (primary, shadow) pair
 // in the Experiments. A table shadow (`live_model`) recomputes, with the
 // live default version of the endpoint's own model, the rows its table
@@ -12,6 +16,7 @@
 #ifndef STRATA_SERVING_EXPERIMENT_SHADOW_ENDPOINT_H_
 #define STRATA_SERVING_EXPERIMENT_SHADOW_ENDPOINT_H_
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +24,7 @@
 
 #include "serving/endpoint.h"
 #include "serving/experiment/experiments.h"
+#include "serving/experiment/shadow_admission.h"
 #include "serving/experiment/shadow_queue.h"
 
 namespace strata::serving {
@@ -29,6 +35,7 @@ struct ShadowOptions {
   bool live_model = false;   // the endpoint's own model, on the rows its table answered
   double share = 1;          // of the calls, 0 to 1
   size_t queue = 64;         // copies waiting at most
+  ShadowAdmissionOptions admission = {};  // when a sampled call is copied
 };
 
 class ShadowEndpoint : public Endpoint {
@@ -51,6 +58,11 @@ class ShadowEndpoint : public Endpoint {
 
  private:
   bool Sampled() const;
+  // A copy of `request` when admission allows, else null (the shed counted).
+  std::shared_ptr<core::InferRequest> Admit(size_t in_flight,
+                                            const core::InferRequest& request) const;
+  // Queues the shadow's call of `copy` against `primary`, or counts the drop.
+  void Offer(std::shared_ptr<core::InferRequest> copy, const core::InferResponse& primary) const;
   // The shadow's call of `request` and its comparison with `primary`; on
   // the queue's thread.
   void RunShadow(core::InferRequest request, const core::InferResponse& primary) const;
@@ -60,7 +72,10 @@ class ShadowEndpoint : public Endpoint {
   const ShadowOptions options_;
   const std::shared_ptr<Experiments> experiments_;
   const std::string label_;
-  const ModelRunner* models_ = nullptr;  // set by Connect()
+  ShadowCounters* const counters_;            // alive as long as experiments_
+  const ModelRunner* models_ = nullptr;       // set by Connect()
+  mutable std::atomic<size_t> in_flight_{0};  // the endpoint's calls not yet answered
+  mutable ShadowAdmission admission_;         // Charge()d on the queue's thread only
   mutable ShadowQueue queue_;
 };
 
