@@ -35,7 +35,8 @@ constexpr double kBatchesPerLatency = 2.0;
 
 }  // namespace
 
-AdaptiveBatchPolicy::AdaptiveBatchPolicy(AdaptiveBatchOptions options) : options_(options) {
+AdaptiveBatchPolicy::AdaptiveBatchPolicy(AdaptiveBatchOptions options)
+    : options_(options), aimd_limit_(std::max<int64_t>(1, options.max_batch_size)) {
   Recompute();
 }
 
@@ -91,7 +92,7 @@ Admission AdaptiveBatchPolicy::Admit(Clock::time_point now, int64_t rows) const 
   // after batches slower than planned (up to 8x, then 1.5x) refused 97%
   // (85%) of requests at 64 connections and a 10 ms objective on a quiet
   // 2-core machine, for a third (1.5x) of no batching's goodput.
-  return {predicted <= kPlannedShare * static_cast<double>(options_.latency_objective.count()), ns};
+  return {predicted <= static_cast<double>(options_.latency_objective.count()), ns};
 }
 
 void AdaptiveBatchPolicy::OnBatch(const BatchObservation& batch) {
@@ -103,15 +104,21 @@ void AdaptiveBatchPolicy::OnBatch(const BatchObservation& batch) {
   snn_ = kFitDecay * snn_ + n * n;
   sc_ = kFitDecay * sc_ + cost;
   snc_ = kFitDecay * snc_ + n * cost;
-  // AIMD: a batch over its share of the objective cuts the limit by 10%; one
-  // within it raises the limit by one when the limit bounded the batch.
-  if (cost > BatchBudgetNs()) {
-    const int64_t from = std::min(aimd_limit_, batch.rows);
-    aimd_limit_ = std::max<int64_t>(1, std::min(from - 1, static_cast<int64_t>(from * kBackoff)));
-  } else if (batch.rows >= aimd_limit_) {
+  Aimd(batch.rows, cost);
+  Recompute();
+}
+
+void AdaptiveBatchPolicy::Aimd(int64_t rows, double run_ns) {
+  // Only a batch at the limit says something about the limit: a smaller one
+  // that ran long met a busy machine (the cost fit absorbs that), and cutting
+  // the limit from its size ratcheted the limit down to a few rows.
+  const int64_t limit = limits_.max_batch_size;
+  if (rows < limit) return;
+  if (run_ns > BatchBudgetNs()) {
+    aimd_limit_ = std::max<int64_t>(1, std::min(limit - 1, static_cast<int64_t>(limit * kBackoff)));
+  } else if (aimd_limit_ <= limit) {
     aimd_limit_ = std::min(options_.max_batch_size, aimd_limit_ + 1);
   }
-  Recompute();
 }
 
 std::optional<AdaptiveBatchPolicy::CostFit> AdaptiveBatchPolicy::Fit() const {

@@ -107,6 +107,8 @@ class AdaptiveBatchPolicy {
   // The smallest batch (at most `rows`) that keeps up with the arrivals.
   // REQUIRES: the fit exists.
   int64_t RowsToKeepUp(int64_t rows) const;
+  // Clipper's AIMD on the batch size limit, judged by a batch's run time.
+  void Aimd(int64_t rows, double run_ns);
   void Recompute();
   // The run time one batch may take: its share of the objective.
   double BatchBudgetNs() const;
@@ -122,7 +124,7 @@ class AdaptiveBatchPolicy {
   // Mean time between arriving rows (ns), weighted toward recent arrivals.
   double row_gap_ns_ = 0;
   std::optional<Clock::time_point> last_arrival_;
-  int64_t aimd_limit_ = 1;
+  int64_t aimd_limit_;  // starts at max_batch_size
   int64_t queued_rows_ = 0;
   // When the running batches are predicted to end, earliest first; a
   // finished batch removes the earliest (batches started earlier end first).
