@@ -99,6 +99,11 @@ Admission AdaptiveBatchPolicy::Admit(Clock::time_point now, int64_t rows) const 
   // after batches slower than planned (up to 8x, then 1.5x) refused 97%
   // (85%) of requests at 64 connections and a 10 ms objective on a quiet
   // 2-core machine, for a third (1.5x) of no batching's goodput.
+  // Out of reach (not even one row runs within the objective's share), every
+  // request misses it, and refusing all that queue leaves batches of one (98%
+  // refused, a twentieth of a fixed delay's goodput on a starved machine):
+  // what would run in the next round of batches is admitted.
+  if (out_of_reach_ && rounds <= 1) return {true, ns};
   return {predicted <= static_cast<double>(options_.latency_objective.count()), ns};
 }
 
@@ -199,7 +204,8 @@ void AdaptiveBatchPolicy::Recompute() {
     // reach, and the largest batches drain a queue the fastest.
     const int64_t within =
         LargestWithin(kPlannedShare * static_cast<double>(options_.latency_objective.count()));
-    throughput_cap_ = std::max(latency_cap_, within == 0 ? most : within);
+    out_of_reach_ = within == 0;
+    throughput_cap_ = std::max(latency_cap_, out_of_reach_ ? most : within);
   }
   // A backlog of more than a batch at the latency cap: the rows left behind
   // would wait for another batch's fixed cost, so all run in one batch up to

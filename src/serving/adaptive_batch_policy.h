@@ -24,7 +24,8 @@
 // The planned share sizes the batches; admission uses the whole objective:
 // at 80% it refused 1% of requests that a fixed 1 ms delay served well
 // within it. A request that would run at once (nothing queued, an instance
-// free) is always admitted. Without shedding, a closed loop of c clients on
+// free) is always admitted, and so is one that would run in the next round
+// of batches when the objective is out of reach. Without shedding, a closed loop of c clients on
 // a model that does t requests per second waits c / t by Little's law,
 // whatever the batch size.
 // The queue delay adapts to the arrival rate: the time the rows of the
@@ -136,6 +137,8 @@ class AdaptiveBatchPolicy {
   // The batch size under a backlog: one batch's run within the planned share
   // (max_batch_size when not even one row is).
   int64_t throughput_cap_ = 1;
+  // Not even one row runs within the planned share of the objective.
+  bool out_of_reach_ = false;
   int64_t queued_rows_ = 0;
   // When the running batches are predicted to end, earliest first; a
   // finished batch removes the earliest (batches started earlier end first).
