@@ -71,8 +71,7 @@ double AdaptiveBatchPolicy::FreeInNs(Clock::time_point now) const {
   return std::max(0.0, static_cast<double>(nanoseconds(running_ends_.front() - now).count()));
 }
 
-Admission AdaptiveBatchPolicy::Admit(Clock::time_point now, int64_t rows,
-                                     std::optional<Clock::time_point> oldest_queued) const {
+Admission AdaptiveBatchPolicy::Admit(Clock::time_point now, int64_t rows) const {
   if (s0_ == 0) return {};
   // One that would run at once is admitted whatever its prediction: refusing
   // it helps no one, and runs keep the cost model current (a fit spoiled by
@@ -82,21 +81,19 @@ Admission AdaptiveBatchPolicy::Admit(Clock::time_point now, int64_t rows,
   if (runs_at_once) return {true, *PredictedRun(std::max<int64_t>(1, rows))};
   // The rows ahead and this request's run in batches of the throughput cap
   // (the queue's size under a backlog), `instances` batches at a time, after
-  // the first instance frees up.
+  // the first instance frees up. The rows expected to arrive by then join
+  // its batch and lengthen its run (up to the cap).
   const int64_t size = throughput_cap_;
   const int64_t ahead = queued_rows_ + std::max<int64_t>(1, rows);
   const int64_t batches = (ahead + size - 1) / size;
   const int64_t instances = std::max(1, options_.instances);
   const int64_t rounds = (batches + instances - 1) / instances;
+  const double free_in = FreeInNs(now);
+  const int64_t joining = row_gap_ns_ > 0 ? static_cast<int64_t>(free_in / row_gap_ns_) : 0;
   double predicted =
-      FreeInNs(now) + static_cast<double>(rounds) *
-                          static_cast<double>(PredictedRun(std::min(ahead, size))->count());
+      free_in + static_cast<double>(rounds) *
+                    static_cast<double>(PredictedRun(std::min(ahead + joining, size))->count());
   if (ahead < latency_cap_) predicted += static_cast<double>(limits_.max_queue_delay.count());
-  // Joining the next round lengthens that batch for the requests already in
-  // it, the oldest of which has waited longest: it must still make it.
-  if (rounds <= 1 && oldest_queued && *oldest_queued < now) {
-    predicted += static_cast<double>(nanoseconds(now - *oldest_queued).count());
-  }
   const auto ns = nanoseconds(static_cast<int64_t>(predicted));
   // No feedback inflates the predictions: one that made admission stricter
   // after batches slower than planned (up to 8x, then 1.5x) refused 97%

@@ -19,8 +19,8 @@
 //   is max_batch_size: the largest batches drain a queue the fastest.
 // Admission: a request whose predicted latency (the running batch's rest,
 // the batches of the throughput cap for the rows queued ahead of it and its
-// own, plus the queue delay), or that of the oldest request of the batch it
-// would join, exceeds the objective is refused at once (RESOURCE_EXHAUSTED, HTTP 429).
+// own, lengthened by the rows expected to join it, plus the queue delay)
+// exceeds the objective is refused at once (RESOURCE_EXHAUSTED, HTTP 429).
 // The planned share sizes the batches; admission uses the whole objective:
 // at 80% it refused 1% of requests that a fixed 1 ms delay served well
 // within it. A request that would run at once (nothing queued, an instance
@@ -80,12 +80,9 @@ class AdaptiveBatchPolicy {
   explicit AdaptiveBatchPolicy(AdaptiveBatchOptions options);
 
   // Whether a request of `rows` rows arriving at `now` is predicted to meet
-  // the objective, and the requests it would join in the next batch (the
-  // oldest queued arrived at `oldest_queued`) too. Admits everything until
-  // the first batch has run, and a request that would run at once (nothing
-  // queued, an instance free).
-  Admission Admit(Clock::time_point now, int64_t rows,
-                  std::optional<Clock::time_point> oldest_queued = std::nullopt) const;
+  // the objective. Admits everything until the first batch has run, and a
+  // request that would run at once (nothing queued, an instance free).
+  Admission Admit(Clock::time_point now, int64_t rows) const;
   // A request of `rows` rows joined the queue at `now`.
   void OnArrival(Clock::time_point now, int64_t rows);
   // A batch of `rows` rows left the queue to run at `now`.

@@ -218,23 +218,6 @@ TEST(AdaptiveBatchPolicyTest, AdmitsAPredictionBetweenThePlannedShareAndTheObjec
   EXPECT_TRUE(admission.admit);
 }
 
-// A request joining the next batch lengthens it for the requests already
-// queued for it: refused when the oldest of those would then miss the
-// objective, though its own latency would fit. (Estimating the rows that
-// would join from the arrival rate refused requests in a closed loop, where
-// no more clients are left to arrive.)
-TEST(AdaptiveBatchPolicyTest, RefusesWhatWouldMakeTheOldestQueuedMissTheObjective) {
-  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 128);
-  RunSaturated(policy, CostModel{}, 400);
-  const Clock::time_point now{std::chrono::seconds(1)};
-  policy.OnStart(now - microseconds(1000), policy.limits().max_batch_size);  // 1 ms left
-  for (int i = 0; i < 10; ++i) policy.OnArrival(now - microseconds(400 - i), 1);
-  const Admission alone = policy.Admit(now, 1);
-  ASSERT_LT(alone.predicted, microseconds(1500));
-  EXPECT_TRUE(policy.Admit(now, 1, now - microseconds(400)).admit);
-  EXPECT_FALSE(policy.Admit(now, 1, now - microseconds(4000)).admit);
-}
-
 TEST(AdaptiveBatchPolicyTest, AdmitsMoreAsTheRunningBatchNearsItsEnd) {
   AdaptiveBatchPolicy policy = Policy(microseconds(5000), 128);
   RunSaturated(policy, CostModel{}, 400);
@@ -360,9 +343,7 @@ Overload RunOverloaded(AdaptiveBatchPolicy& policy, const CostModel& cost, nanos
   for (int i = 0; i < arrivals; ++i) {
     const Clock::time_point t = Clock::time_point{} + gap * i;
     advance(t);
-    const std::optional<Clock::time_point> oldest =
-        queue.empty() ? std::nullopt : std::optional(queue.front().first);
-    if (!policy.Admit(t, 1, oldest).admit) {
+    if (!policy.Admit(t, 1).admit) {
       result.shed += i >= warm_up ? 1 : 0;
       continue;
     }

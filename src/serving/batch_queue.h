@@ -57,11 +57,6 @@ class BatchQueue {
   Decision Next(Clock::time_point now);
 
   size_t size() const { return queue_.size(); }
-  // When the oldest queued request was enqueued (nullopt: none queued).
-  std::optional<Clock::time_point> oldest() const {
-    if (queue_.empty()) return std::nullopt;
-    return queue_.front().enqueued;
-  }
 
   // Replaces the batch size and queue delay (an AdaptiveBatchPolicy's
   // limits); the next Next() uses them. max_batch_size >= 1.

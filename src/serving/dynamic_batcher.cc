@@ -103,7 +103,7 @@ void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs, RunOptions optio
 
 absl::Status DynamicBatcher::Enqueue(QueuedRequest& request) {
   if (!policy_) return queue_.Push(request);
-  const Admission admission = policy_->Admit(request.enqueued, request.rows, queue_.oldest());
+  const Admission admission = policy_->Admit(request.enqueued, request.rows);
   if (!admission.admit) {
     return absl::ResourceExhaustedError(fmt::format(
         "the request would take about {} µs, over the model's latency objective of {} µs "
