@@ -15,8 +15,9 @@
 //   cap): the largest n whose one run fits the planned share, taken at once
 //   (no delay). The rows a smaller batch would leave behind would pay
 //   another batch's fixed cost, so one larger batch ends them all sooner.
-//   When not even one row fits, the objective is out of reach and the cap
-//   is max_batch_size: the largest batches drain a queue the fastest.
+//   When not even a one-row batch ahead and one of its own fit (the latency
+//   cap's rule), the objective is out of reach and the cap is
+//   max_batch_size: the largest batches drain a queue the fastest.
 // Admission: a request whose predicted latency (the running batch's rest,
 // the batches of the throughput cap for the rows queued ahead of it and its
 // own, lengthened by the rows expected to join it, plus the queue delay)
@@ -135,9 +136,9 @@ class AdaptiveBatchPolicy {
   // larger than the AIMD limit.
   int64_t latency_cap_ = 1;
   // The batch size under a backlog: one batch's run within the planned share
-  // (max_batch_size when not even one row is).
+  // (max_batch_size when the objective is out of reach).
   int64_t throughput_cap_ = 1;
-  // Not even one row runs within the planned share of the objective.
+  // Not even two one-row runs fit the planned share of the objective.
   bool out_of_reach_ = false;
   int64_t queued_rows_ = 0;
   // When the running batches are predicted to end, earliest first; a

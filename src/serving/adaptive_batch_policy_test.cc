@@ -259,6 +259,21 @@ TEST(AdaptiveBatchPolicyTest, AnObjectiveOutOfReachDrainsABacklogInTheLargestBat
   EXPECT_EQ(policy.limits().max_batch_size, 64);
 }
 
+// One row fits 80% of the objective (2.5 of 4 ms) but not two one-row runs,
+// the latency cap's rule: out of reach too, so the next batch is admitted.
+TEST(AdaptiveBatchPolicyTest, AnObjectiveWhereTwoOneRowRunsDoNotFitIsOutOfReach) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 64);
+  const CostModel tight{microseconds(2500), microseconds(10)};
+  for (int64_t rows = 1; rows <= 64; rows *= 2) policy.OnBatch({rows, tight(rows)});
+  const Clock::time_point now{};
+  policy.OnStart(now, 64);
+  for (int i = 0; i < 63; ++i) policy.OnArrival(now, 1);
+  EXPECT_EQ(policy.throughput_cap(), 64);
+  const Admission next = policy.Admit(now, 1);
+  EXPECT_GT(next.predicted, microseconds(5000));
+  EXPECT_TRUE(next.admit);
+}
+
 // Out of reach, refusing every request that queues left batches of one row
 // (98% refused on a starved machine): one round of batches is admitted.
 TEST(AdaptiveBatchPolicyTest, AnObjectiveOutOfReachAdmitsTheNextBatch) {
