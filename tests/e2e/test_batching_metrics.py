@@ -60,7 +60,7 @@ def make_repository():
     os.symlink(os.path.join(EXAMPLES, "digits_mlp", "1"), os.path.join(adaptive, "1"))
     # The slow model (40 ms a batch) with a 1 s objective and a queue that
     # never fills: any 429 is the adaptive batcher's admission. The objective
-    # stays within reach on a machine up to ~20x slower (out of reach, the
+    # stays within reach on a machine up to ~10x slower (out of reach, the
     # batcher admits a whole batch ahead: see the test).
     slow_adaptive = os.path.join(models, "slow_adaptive")
     os.mkdir(slow_adaptive)
@@ -234,9 +234,9 @@ class BatchingMetricsTest(unittest.TestCase):
             status, body, _ = self.server.infer("slow_adaptive", slow_request())
             took.append(time.monotonic() - start)
             self.assertEqual(status, 200, body)
-        if sorted(took)[2] > 0.5:
-            # Out of reach (one row over 80% of the objective), the batcher
-            # admits a whole batch ahead instead of refusing: another test.
+        if sorted(took)[2] > 0.3:
+            # Out of reach (two one-row runs over 80% of the objective), the
+            # batcher admits a whole batch ahead instead of refusing.
             self.skipTest(f"the 40 ms model took {sorted(took)[2]:.2f} s here: the 1 s "
                           "objective is not within reach on this machine now")
         before = parse_metrics(self.metrics())
