@@ -52,6 +52,29 @@ def percentile(values, p):
     return load.percentile(values, p) if values else None
 
 
+def batch_counts(s, m):
+    """{batch size: batches run} so far, from the model's /stats."""
+    return {n: c for n, (c, _) in models.model_stats(s, m)["batches"].items()}
+
+
+def batching_during(s, m, before):
+    """The mean batch size of the batches run since `before` (batch_counts), and the adaptive
+    policy's limits now (None for the other modes): what the per-round lines show."""
+    stats = models.model_stats(s, m)
+    delta = {n: c - before.get(n, 0) for n, (c, _) in stats["batches"].items()}
+    batches = sum(delta.values())
+    rows = sum(n * c for n, c in delta.items())
+    return {"mean_batch": rows / batches if batches else None, "limits": stats.get("adaptive")}
+
+
+def batching_text(r):
+    text = f" mean batch {r['mean_batch']:.1f}" if r.get("mean_batch") else ""
+    if r.get("limits"):
+        text += (f" limits {r['limits']['max_batch_size']} rows/"
+                 f"{r['limits']['max_queue_delay_us']} µs")
+    return text
+
+
 def closed_run(s, repo, m, conns, duration, path):
     """One h2load closed-loop run: goodput, p50/p99 of the 200s, refused share, CPUs."""
     need("h2load", "nghttp2-client")
@@ -59,8 +82,10 @@ def closed_run(s, repo, m, conns, duration, path):
            "--warm-up-time", "1", "-d", models.body_path(repo, m), "-H",
            "Content-Type: application/json", "--log-file", path, s.url(f"/v2/models/{m}/infer")]
     record(" ".join(cmd))
+    before = batch_counts(s, m)
     with servers.CpuAccount(s) as cpu:
         subprocess.run(cmd, capture_output=True, check=True, timeout=duration + 60)
+    during = batching_during(s, m, before)
     by = {}
     with open(path) as f:
         for line in f:
@@ -72,7 +97,7 @@ def closed_run(s, repo, m, conns, duration, path):
             "p50_us": percentile(ok, 50), "p99_us": percentile(ok, 99),
             "refused": len(by.get(429, [])) / max(1, total),
             "other": (total - len(ok) - len(by.get(429, []))) / max(1, total),
-            "load": machine.loadavg(), **cpu.result}
+            "load": machine.loadavg(), **cpu.result, **during}
 
 
 def open_run(s, repo, m, rate, duration, conns, objective_us):
@@ -81,9 +106,11 @@ def open_run(s, repo, m, rate, duration, conns, objective_us):
            models.body_path(repo, m), "--rate", f"{rate:.0f}", "--duration", str(duration),
            "--connections", str(conns), "--drain", "2"]
     record(" ".join(cmd))
+    before = batch_counts(s, m)
     with servers.CpuAccount(s) as cpu:
         r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True,
                                       timeout=duration + 60).stdout)
+    r.update(batching_during(s, m, before))
     ok = r["by_status"].get("200", {"count": 0, "p99_us": None})
     asked = r["sent"] + r["unfinished"]
     r.update(ok_share=ok["count"] / max(1, asked), p99_us=ok["p99_us"], rate=rate,
@@ -120,7 +147,8 @@ def closed_phase(s, repo, args, out):
             r["stats"] = None
             closed[m].append(r)
             log(f"closed {m:15} r{rep + 1}: goodput {r['goodput']:.0f}/s p99(200) "
-                f"{r['p99_us']} refused {r['refused']:.1%} others {r['others_cpus']:.2f}")
+                f"{r['p99_us']} refused {r['refused']:.1%} others {r['others_cpus']:.2f}"
+                f"{batching_text(r)}")
     return closed
 
 
@@ -136,9 +164,11 @@ def open_phase(s, repo, args, rates):
                 r = open_run(s, repo, m, rate, args.open_duration, args.connections,
                              args.objective_us)
                 runs[m].setdefault(rate, []).append(r)
+                refused = r["by_status"].get("429", {"count": 0})["count"]
                 log(f"open {m:15} {rate:6.0f}/s r{rep + 1}: ok {r['ok_share']:.1%} p99(200) "
-                    f"{r['p99_us']} lag p99 {r['lag_p99_us']:.0f} others "
-                    f"{r['others_cpus']:.2f} {'pass' if r['passed'] else 'FAIL'}")
+                    f"{r['p99_us']} 429s {refused} lag p99 {r['lag_p99_us']:.0f} others "
+                    f"{r['others_cpus']:.2f}{batching_text(r)} "
+                    f"{'pass' if r['passed'] else 'FAIL'}")
         climbing = [m for m in climbing if passes(runs[m][rate])]
         if not climbing:
             break

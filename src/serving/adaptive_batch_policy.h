@@ -3,34 +3,37 @@
 // latency objective while batches are as large as that allows, which is
 // where throughput is highest (`dynamic_batching: {latency_objective_us}`).
 //
-// Two limits on the batch size (the smaller wins) and an admission rule:
-// - a cost model: each batch's run time is fitted as a + b·rows (least
-//   squares, older batches weighing less); the batch size is the largest n
-//   whose predicted latency fits the objective. Under load a request waits
-//   for the batch running ahead of it and then runs in the next, so the
-//   prediction is 2·cost(n) + the queue delay.
-// - Clipper's AIMD on the batch size as the feedback: +1 after a batch that
-//   ran within its share of the objective, cut by 10% after one that did not.
-//   Like Clipper it judges the batch's run time, not the time its requests
-//   queued: a queue that is long because the load exceeds what the model
-//   can do is not shortened by smaller batches, only made longer.
-// - admission: a request whose predicted latency (the running batches' rest,
-//   the batches for the rows queued ahead of it and its own, plus the queue
-//   delay) exceeds the planned share of the objective is refused at once
-//   (RESOURCE_EXHAUSTED, HTTP 429), so the requests admitted keep the
-//   objective however many clients send. The prediction is checked against
-//   what the batches' oldest requests saw (queue wait + run): each that took
-//   longer than planned makes admission 25% stricter (time the predictions
-//   leave out: waking a worker on a busy machine), each within it 2% less
-//   strict again. A request that would run at once
-//   (nothing queued, an instance free) is always admitted. Without shedding, a closed loop of
-//   c clients on a model that does t requests per second waits c / t by
-//   Little's law, whatever the batch size.
+// The batch size has two caps, and the queue uses one of them:
+// - the latency cap, without a backlog: a cost model fits each batch's run
+//   time as a + b·rows (least squares, older batches weighing less), and the
+//   cap is the largest n whose two runs (the batch ahead, then its own) fit
+//   the planned share (80%) of the objective, no larger than Clipper's AIMD
+//   limit: -10% after a batch at the cap that ran over its share, +1 after
+//   one within it. Like Clipper it judges the batch's run time, and only a
+//   batch at the cap: a smaller one that ran long met a busy machine.
+// - the throughput cap, under a backlog (more rows queued than the latency
+//   cap): the largest n whose one run fits the planned share, taken at once
+//   (no delay). The rows a smaller batch would leave behind would pay
+//   another batch's fixed cost, so one larger batch ends them all sooner.
+//   When not even a one-row batch ahead and one of its own fit (the latency
+//   cap's rule), the objective is out of reach and the cap is
+//   max_batch_size: the largest batches drain a queue the fastest.
+// Admission: a request whose predicted latency (the running batch's rest,
+// the batches of the throughput cap for the rows queued ahead of it and its
+// own, lengthened by the rows expected to join it, plus the queue delay)
+// exceeds the objective is refused at once (RESOURCE_EXHAUSTED, HTTP 429).
+// The planned share sizes the batches; admission uses the whole objective:
+// at 80% it refused 1% of requests that a fixed 1 ms delay served well
+// within it. A request that would run at once (nothing queued, an instance
+// free) is always admitted, and so is one that would run in the next round
+// of batches when the objective is out of reach. Without shedding, a closed loop of c clients on
+// a model that does t requests per second waits c / t by Little's law,
+// whatever the batch size.
 // The queue delay adapts to the arrival rate: the time the rows of the
 // smallest batch that keeps up with the arrivals (running at most 80% of the
 // time) are expected to take to arrive, but no longer than what the
-// objective leaves after the run, and zero when not even one more request is
-// expected in time (a lone request is not held back for nothing).
+// objective leaves after two runs, and zero when not even one more request
+// is expected in time (a lone request is not held back for nothing).
 //
 // Like BatchQueue it has no clock and no threads: the caller passes `now`
 // and what it observed, so tests drive it with a simulated clock. Not
@@ -95,6 +98,8 @@ class AdaptiveBatchPolicy {
   std::optional<std::chrono::nanoseconds> PredictedRun(int64_t rows) const;
   // The AIMD limit on the batch size.
   int64_t aimd_limit() const { return aimd_limit_; }
+  // The batch size under a backlog (see throughput_cap_).
+  int64_t throughput_cap() const { return throughput_cap_; }
   // Rows admitted and not yet started.
   int64_t queued_rows() const { return queued_rows_; }
 
@@ -107,11 +112,14 @@ class AdaptiveBatchPolicy {
   // The smallest batch (at most `rows`) that keeps up with the arrivals.
   // REQUIRES: the fit exists.
   int64_t RowsToKeepUp(int64_t rows) const;
+  // Clipper's AIMD on the batch size limit, judged by a batch's run time.
+  void Aimd(int64_t rows, double run_ns);
   void Recompute();
   // The run time one batch may take: its share of the objective.
   double BatchBudgetNs() const;
-  // The largest batch whose predicted latency fits the objective.
-  int64_t LargestFitting() const;
+  // The largest batch predicted to run within `budget_ns` (0: not even one
+  // row). REQUIRES: the fit exists.
+  int64_t LargestWithin(double budget_ns) const;
   std::chrono::nanoseconds DelayFor(int64_t rows) const;
   // How long until an instance is free to start the next batch.
   double FreeInNs(Clock::time_point now) const;
@@ -122,7 +130,16 @@ class AdaptiveBatchPolicy {
   // Mean time between arriving rows (ns), weighted toward recent arrivals.
   double row_gap_ns_ = 0;
   std::optional<Clock::time_point> last_arrival_;
-  int64_t aimd_limit_ = 1;
+  int64_t aimd_limit_;  // starts at max_batch_size
+  // The batch size without a backlog: two batches' run within the planned
+  // share of the objective (a request may wait for the batch ahead), and no
+  // larger than the AIMD limit.
+  int64_t latency_cap_ = 1;
+  // The batch size under a backlog: one batch's run within the planned share
+  // (max_batch_size when the objective is out of reach).
+  int64_t throughput_cap_ = 1;
+  // Not even two one-row runs fit the planned share of the objective.
+  bool out_of_reach_ = false;
   int64_t queued_rows_ = 0;
   // When the running batches are predicted to end, earliest first; a
   // finished batch removes the earliest (batches started earlier end first).

@@ -112,8 +112,7 @@ absl::Status DynamicBatcher::Enqueue(QueuedRequest& request) {
   }
   STRATA_RETURN_IF_ERROR(queue_.Push(request));
   policy_->OnArrival(request.enqueued, request.rows);
-  const BatchLimits limits = policy_->limits();
-  queue_.SetLimits(limits.max_batch_size, limits.max_queue_delay);
+  ApplyLimits();
   return absl::OkStatus();
 }
 
@@ -133,7 +132,10 @@ void DynamicBatcher::WorkerLoop() {
     // Running from the moment it leaves the queue, so that the queue and the
     // instances never both miss it.
     if (!decision.batch.empty()) Started(decision.batch);
-    if (policy_) policy_->OnExpired(RowsOf(decision.expired));
+    if (policy_ && !decision.expired.empty()) {
+      policy_->OnExpired(RowsOf(decision.expired));
+      ApplyLimits();
+    }
     mutex_.Unlock();
     if (!decision.batch.empty()) wake_.Signal();  // others may form a batch
     Left(decision.expired.size());
@@ -152,6 +154,12 @@ void DynamicBatcher::Started(const std::vector<QueuedRequest>& batch) {
   if (hooks_.on_running) hooks_.on_running(1);
   if (!policy_) return;
   policy_->OnStart(Clock::now(), RowsOf(batch));
+  ApplyLimits();  // the backlog the limits depend on shrank
+}
+
+void DynamicBatcher::ApplyLimits() {
+  const BatchLimits limits = policy_->limits();
+  queue_.SetLimits(limits.max_batch_size, limits.max_queue_delay);
 }
 
 void DynamicBatcher::Left(size_t requests) const {
@@ -165,7 +173,7 @@ void DynamicBatcher::Adapt(const BatchObservation& batch) {
     if (!policy_) return;
     policy_->OnBatch(batch);
     limits = policy_->limits();
-    queue_.SetLimits(limits.max_batch_size, limits.max_queue_delay);
+    ApplyLimits();
   }
   if (hooks_.on_limits) hooks_.on_limits(limits);
 }

@@ -106,9 +106,10 @@ TEST(DynamicBatcherTest, MergesQueuedRequestsAndSplitsAnswersInOrder) {
   EXPECT_EQ(model->batch_rows(), (std::vector<int64_t>{1, 4}));
 }
 
-// The adaptive policy starts at batches of one and grows them additively
-// while the objective is met, never past the model's max_batch_size.
-TEST(DynamicBatcherTest, AdaptiveBatchingGrowsBatchesUpToTheMaximum) {
+// The adaptive policy starts at the model's max_batch_size (a fixed delay's
+// batches until a cost has been fitted) and never goes past it: ten requests
+// queued behind a running one run as 4 + 4 + 2.
+TEST(DynamicBatcherTest, AdaptiveBatchingStartsAtTheMaximumAndNeverExceedsIt) {
   auto model = std::make_shared<RecordingModel>();
   DynamicBatcherOptions options = Options(4, std::chrono::microseconds(0));
   options.adaptive =
@@ -132,10 +133,10 @@ TEST(DynamicBatcherTest, AdaptiveBatchingGrowsBatchesUpToTheMaximum) {
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ((*r)[0].As<float>()[0], 2.0f * static_cast<float>(i));
   }
-  EXPECT_EQ(model->batch_rows(), (std::vector<int64_t>{1, 2, 3, 4, 1}));
+  EXPECT_EQ(model->batch_rows(), (std::vector<int64_t>{1, 4, 4, 2}));
   std::lock_guard lock(mutex);
   ASSERT_FALSE(limits.empty());
-  EXPECT_EQ(limits.front(), 1);
+  EXPECT_EQ(limits.front(), 4);
   EXPECT_EQ(limits.back(), 4);
   for (int64_t l : limits) EXPECT_LE(l, 4);
 }

@@ -58,13 +58,15 @@ def make_repository():
     with open(os.path.join(adaptive, "config.yaml"), "w") as f:
         f.write(ADAPTIVE_CONFIG)
     os.symlink(os.path.join(EXAMPLES, "digits_mlp", "1"), os.path.join(adaptive, "1"))
-    # The slow model (40 ms a batch) with a 100 ms objective and a queue that
-    # never fills: any 429 is the adaptive batcher's admission.
+    # The slow model (40 ms a batch) with a 1 s objective and a queue that
+    # never fills: any 429 is the adaptive batcher's admission. The objective
+    # stays within reach on a machine up to ~10x slower (out of reach, the
+    # batcher admits a whole batch ahead: see the test).
     slow_adaptive = os.path.join(models, "slow_adaptive")
     os.mkdir(slow_adaptive)
     with open(os.path.join(slow_adaptive, "config.yaml"), "w") as f:
         f.write(config.replace("max_queue_size: 4\n", "max_queue_size: 64\ndynamic_batching:\n"
-                               "  latency_objective_us: 100000\n"))
+                               "  latency_objective_us: 1000000\n"))
     os.symlink(os.path.join(FIXTURES, "slow", "1"), os.path.join(slow_adaptive, "1"))
     batched = os.path.join(models, "digits_batched")
     os.mkdir(batched)
@@ -221,12 +223,22 @@ class BatchingMetricsTest(unittest.TestCase):
         self.assertIn("timeout", body["error"])
 
     def test_adaptive_batching_refuses_what_would_miss_the_objective(self):
-        """A burst on a 40 ms model with a 100 ms objective: the requests that
-        would wait for more than about two batches are answered 429 at once,
-        saying why; the admitted ones are answered right; the queue of 64 is
-        never full, so every 429 is the batcher's admission."""
-        status, body, _ = self.server.infer("slow_adaptive", slow_request())  # fits the cost
-        self.assertEqual(status, 200, body)
+        """A burst of 32 on a 40 ms model with a 1 s objective: the requests
+        predicted to miss it (the fit, from one-row runs, says 40 ms a row, so
+        about 20 rows run within 80% of it) are answered 429 at once, saying
+        why; the admitted ones are answered right; the queue of 64 is never
+        full, so every 429 is the batcher's admission."""
+        took = []
+        for _ in range(5):  # one at a time: the fit sees the warm cost, not only the cold run
+            start = time.monotonic()
+            status, body, _ = self.server.infer("slow_adaptive", slow_request())
+            took.append(time.monotonic() - start)
+            self.assertEqual(status, 200, body)
+        if sorted(took)[2] > 0.3:
+            # Out of reach (two one-row runs over 80% of the objective), the
+            # batcher admits a whole batch ahead instead of refusing.
+            self.skipTest(f"the 40 ms model took {sorted(took)[2]:.2f} s here: the 1 s "
+                          "objective is not within reach on this machine now")
         before = parse_metrics(self.metrics())
         results = []
         lock = threading.Lock()
@@ -236,15 +248,15 @@ class BatchingMetricsTest(unittest.TestCase):
             with lock:
                 results.append((status, body))
 
-        with ThreadPoolExecutor(12) as pool:
-            list(pool.map(client, range(12)))
+        with ThreadPoolExecutor(32) as pool:
+            list(pool.map(client, range(32)))
         statuses = sorted(r[0] for r in results)
         self.assertEqual(set(statuses) - {200, 429}, set(), statuses)
         self.assertGreaterEqual(statuses.count(429), 4, statuses)
         self.assertGreaterEqual(statuses.count(200), 1, statuses)
         for status, body in results:
             if status == 429:
-                self.assertIn("latency objective of 100000 µs", body["error"])
+                self.assertIn("latency objective of 1000000 µs", body["error"])
             else:
                 self.assertEqual(body["outputs"][0]["data"], [2, 4, 6, 8])
         after = parse_metrics(self.metrics())
