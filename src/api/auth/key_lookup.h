@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
@@ -30,8 +31,6 @@ class KeyLookup {
   ~KeyLookup();
   KeyLookup(const KeyLookup&) = delete;
   KeyLookup& operator=(const KeyLookup&) = delete;
-
-  const KeySet& keys() const { return keys_; }
 
   // The key whose secret `token` is, or null.
   const ApiKey* Find(std::string_view token) const;
