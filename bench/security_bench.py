@@ -27,6 +27,9 @@ and for each:
 Medians over --repeats rounds; the ratio secured/plain is the figure (target >= 0.8).
 
 Usage:  /usr/bin/python3 bench/security_bench.py [--duration 5] [--repeats 3] [--strata PATH]
+        [--before PATH] [--decoy-keys N] [--skip-h2load]
+--before alternates a second binary's plain and secured servers with --strata's (ABAB);
+--decoy-keys N puts N more keys in the keys file (a server with many tenants).
 Needs wrk, h2load (nghttp2-client), openssl, and /usr/bin/python3 with xgboost and numpy.
 Only talks to 127.0.0.1; every run is bounded in time.
 """
@@ -168,6 +171,7 @@ def run_s_time(port, ca, duration):
 
 
 def measure(server, name, files, args):
+    name = name.replace("before ", "")
     secured = name in ("secured", "tls")
     keys = name in ("secured", "keys")
     scheme = "https" if secured else "http"
@@ -184,6 +188,9 @@ def measure(server, name, files, args):
     grpc["server_cpu_us_per_request"] = (
         (servers.proc_tree_cpu_seconds(server.proc.pid) - cpu) * 1e6 /
         (grpc["rps"] * (args.duration + 1)))
+    result = {"rest": rest, "grpc": grpc}
+    if args.skip_h2load:
+        return result
     cpu = servers.proc_tree_cpu_seconds(server.proc.pid)
     h2 = run_h2load("%s://127.0.0.1:%d/inference.GRPCInferenceService/ModelInfer" %
                       (scheme, server.grpc_port), files["grpc"], args.duration, grpc_headers)
@@ -191,13 +198,19 @@ def measure(server, name, files, args):
     h2["server_cpu_us_per_request"] = (
         (servers.proc_tree_cpu_seconds(server.proc.pid) - cpu) * 1e6 /
         (h2["rps"] * (args.duration + 1)))
-    result = {"rest": rest, "grpc": grpc, "grpc_h2load": h2}
+    result["grpc_h2load"] = h2
     if secured:
         result["handshake"] = run_s_time(server.port, files["ca"], args.duration)
     return result
 
 
-def prepare(work):
+def decoy_entries(count):
+    """`count` keys nobody sends: a keys file of a server with many tenants."""
+    return "".join("  - {id: decoy%d, tenant: decoy, secret_sha256: %064x, scopes: [infer], "
+                   "models: [\"*\"]}\n" % (i, i + 1) for i in range(count))
+
+
+def prepare(work, decoys=0):
     paths = certificates.make_all(work)
     repository = os.path.join(work, "repository")
     make_repository(repository)
@@ -210,7 +223,7 @@ def prepare(work):
     keys = os.path.join(work, "keys.yaml")
     with open(keys, "w") as f:
         f.write("keys:\n  - {id: bench, tenant: bench, secret_sha256: %s, scopes: [infer], "
-                "models: [\"*\"]}\n" % digest)
+                "models: [\"*\"]}\n" % digest + decoy_entries(decoys))
     ec_cert, ec_key = certificates.make_signed(work, "server-ec", "strata-ec", key_type="ec")
     framed, message = grpc_request_file(work)
     return {"repository": repository, "body": body, "grpc": framed, "grpc_message": message,
@@ -229,32 +242,45 @@ def median(runs, *path):
     return statistics.median(values)
 
 
+FIGURES = (("REST req/s", ("rest", "rps")), ("REST p50 µs", ("rest", "p50_us")),
+           ("REST p99 µs", ("rest", "p99_us")),
+           ("REST server CPU µs per request", ("rest", "server_cpu_us_per_request")),
+           ("gRPC req/s", ("grpc", "rps")), ("gRPC p50 µs", ("grpc", "p50_us")),
+           ("gRPC p99 µs", ("grpc", "p99_us")),
+           ("gRPC server CPU µs per request", ("grpc", "server_cpu_us_per_request")),
+           ("gRPC req/s (h2load)", ("grpc_h2load", "rps")),
+           ("gRPC mean µs (h2load)", ("grpc_h2load", "mean_us")))
+
+
+def ratio_table(plain, secured, args, title):
+    print("| %s (median of %d rounds, %d s each) | plain | TLS + API key | ratio |" %
+          (title, args.repeats, args.duration))
+    print("|---|---|---|---|")
+    for label, path in FIGURES:
+        if path[0] not in plain[0]:
+            continue
+        a, b = median(plain, *path), median(secured, *path)
+        print("| %s | %.0f | %.0f | %.2f |" % (label, a, b, b / a))
+
+
 def report(results, args):
     for name in results:
-        if name not in ("plain", "secured", "handshake_ec"):
+        if name in ("tls", "keys"):
             print("%s: REST %.0f req/s p99 %.0f us, gRPC %.0f req/s" % (
                 name, median(results[name], "rest", "rps"), median(results[name], "rest", "p99_us"),
                 median(results[name], "grpc", "rps")))
-    plain, secured = results["plain"], results["secured"]
-    rows = []
-    for label, path in (("REST req/s", ("rest", "rps")), ("REST p50 µs", ("rest", "p50_us")),
-                        ("REST p99 µs", ("rest", "p99_us")), ("gRPC req/s", ("grpc", "rps")),
-                        ("REST server CPU µs per request", ("rest", "server_cpu_us_per_request")),
-                        ("gRPC p50 µs", ("grpc", "p50_us")), ("gRPC p99 µs", ("grpc", "p99_us")),
-                        ("gRPC server CPU µs per request", ("grpc", "server_cpu_us_per_request")),
-                        ("gRPC req/s (h2load)", ("grpc_h2load", "rps")),
-                        ("gRPC mean µs (h2load)", ("grpc_h2load", "mean_us"))):
-        a, b = median(plain, *path), median(secured, *path)
-        rows.append("| %s | %.0f | %.0f | %.2f |" % (label, a, b, b / a))
-    print("| figure (median of %d rounds, %d s each) | plain | TLS + API key | ratio |" %
-          (args.repeats, args.duration))
-    print("|---|---|---|---|")
-    print("\n".join(rows))
-    print("\nTLS handshakes (openssl s_time -new, one at a time): %.0f per second with RSA-2048, "
-          "%.0f with P-256" % (median(secured, "handshake", "handshakes_per_s"),
-                               results["handshake_ec"]["handshakes_per_s"]))
+    ratio_table(results["plain"], results["secured"], args, args.strata)
+    if args.before:
+        print()
+        ratio_table(results["before plain"], results["before secured"], args, args.before)
+    if "handshake_ec" in results:
+        print("\nTLS handshakes (openssl s_time -new, one at a time): %.0f per second with "
+              "RSA-2048, %.0f with P-256" % (median(results["secured"], "handshake",
+                                                    "handshakes_per_s"),
+                                             results["handshake_ec"]["handshakes_per_s"]))
+    runs = [r for name, rs in results.items() if name != "handshake_ec" for r in rs]
     failures = sum(r["rest"]["non2xx"] + r["rest"]["errors"] + r["grpc"]["errors"] +
-                   max(r["grpc_h2load"]["failed"], 0) for r in plain + secured)
+                   max(r.get("grpc_h2load", {}).get("failed", 0), 0) for r in runs)
     print("failed requests in all runs: %d" % failures)
 
 
@@ -266,31 +292,44 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--split", action="store_true",
                     help="also measure TLS alone and API keys alone")
+    ap.add_argument("--before", default=None,
+                    help="a second strata binary, plain and secured, alternated with --strata")
+    ap.add_argument("--decoy-keys", type=int, default=0,
+                    help="keys in the keys file besides the one the load sends")
+    ap.add_argument("--skip-h2load", action="store_true",
+                    help="no h2load cross-check and no handshake rates (a shorter run)")
     args = ap.parse_args()
     work = args.out or tempfile.mkdtemp(prefix="security-bench-")
     os.makedirs(work, exist_ok=True)
-    files = prepare(work)
-    configurations = {
-        "plain": [],
-        "secured": ["--tls-cert", files["cert"], "--tls-key", files["key"], "--keys-file",
-                    files["keys"]]}
+    files = prepare(work, args.decoy_keys)
+    secured = ["--tls-cert", files["cert"], "--tls-key", files["key"], "--keys-file",
+               files["keys"]]
+    configurations = {"plain": [], "secured": secured}
+    binaries = {"plain": args.strata, "secured": args.strata}
+    if args.before:
+        configurations.update({"before plain": [], "before secured": secured})
+        binaries.update({"before plain": args.before, "before secured": args.before})
     if args.split:
         configurations["tls"] = ["--tls-cert", files["cert"], "--tls-key", files["key"]]
         configurations["keys"] = ["--keys-file", files["keys"]]
+        binaries.update({"tls": args.strata, "keys": args.strata})
     results = {name: [] for name in configurations}
     for round_number in range(args.repeats):
         for name, extra in configurations.items():
-            print("round %d: %s" % (round_number + 1, name), file=sys.stderr)
-            log_path = os.path.join(work, "%s-%d.log" % (name, round_number))
-            with Server(args.strata, files["repository"], extra, log_path) as server:
+            print("round %d: %s (load average %.1f)" % (round_number + 1, name,
+                                                        os.getloadavg()[0]), file=sys.stderr)
+            log_path = os.path.join(work, "%s-%d.log" % (name.replace(" ", "-"), round_number))
+            with Server(binaries[name], files["repository"], extra, log_path) as server:
                 results[name].append(measure(server, name, files, args))
     ec = ["--tls-cert", files["ec_cert"], "--tls-key", files["ec_key"]]
-    with Server(args.strata, files["repository"], ec, os.path.join(work, "ec.log")) as server:
-        results["handshake_ec"] = run_s_time(server.port, files["ca"], args.duration)
+    if not args.skip_h2load:
+        with Server(args.strata, files["repository"], ec, os.path.join(work, "ec.log")) as server:
+            results["handshake_ec"] = run_s_time(server.port, files["ca"], args.duration)
     with open(os.path.join(work, "results.json"), "w") as f:
         json.dump({"command": shlex.join(sys.argv), "machine": machine.machine_info(),
                    "results": results}, f, indent=1)
     print("machine: %s" % json.dumps(machine.machine_info()))
+    print("load average at the end: %.1f %.1f %.1f" % os.getloadavg())
     report(results, args)
     print("\nraw output: %s/results.json" % work)
 

@@ -120,7 +120,7 @@ absl::Status AccessGuard::Load(bool initial) {
   keys_loaded_->Set(static_cast<double>(parsed->keys.size()));
   spdlog::info("keys file {}: {} API keys, {} tenant and {} key rate limits", options_.keys_file,
                parsed->keys.size(), parsed->limits.size(), parsed->KeyLimits().size());
-  keys_ = std::make_shared<const auth::KeySet>(*std::move(parsed));
+  keys_ = std::make_shared<const auth::KeyLookup>(*std::move(parsed));
   if (!initial) reloads_->Add({{"result", "ok"}}).Increment();
   return absl::OkStatus();
 }
@@ -152,7 +152,7 @@ void AccessGuard::Poll() {
 
 auth::AuthDecision AccessGuard::Authorize(std::string_view authorization, auth::Scope scope,
                                           std::optional<std::string_view> model) const {
-  std::shared_ptr<const auth::KeySet> keys;
+  std::shared_ptr<const auth::KeyLookup> keys;
   {
     core::MutexLock lock(mutex_);
     keys = keys_;

@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "api/auth/authorizer.h"
+#include "api/auth/key_lookup.h"
 #include "api/auth/rate_limiter.h"
 #include "core/infer_request.h"
 #include "core/mutex.h"
@@ -90,7 +91,9 @@ class AccessGuard {
 
   const AccessGuardOptions options_;
   mutable core::Mutex mutex_;
-  std::shared_ptr<const auth::KeySet> keys_ ABSL_GUARDED_BY(mutex_);
+  // The keys in force and the tokens matched to them; replaced whole on a
+  // reload, so a revoked key's remembered token goes with it.
+  std::shared_ptr<const auth::KeyLookup> keys_ ABSL_GUARDED_BY(mutex_);
   std::string stamp_ ABSL_GUARDED_BY(mutex_);  // mtime and size last read
   mutable auth::RateLimiter limiter_;
   prometheus::Family<prometheus::Counter>* key_limited_;

@@ -86,6 +86,21 @@ TEST_F(AccessGuardTest, ReloadsAChangedFileAndKeepsTheKeysOfABrokenOne) {
             std::string::npos);
 }
 
+// Regression: a token the guard has matched before (auth/key_lookup.h) is
+// forgotten with the keys file that held it.
+TEST_F(AccessGuardTest, AReloadRevokesAKeyUsedJustBefore) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(guard_->Authorize("Bearer sk_reader", auth::Scope::kInfer, "good").allowed());
+  }
+  WriteFile(keys_, "keys:\n" + Entry("ops", "ops", "metrics, control, metadata", "\"*\""));
+  ASSERT_TRUE(guard_->ReloadIfChanged());
+  const auth::AuthDecision revoked =
+      guard_->Authorize("Bearer sk_reader", auth::Scope::kInfer, "good");
+  EXPECT_EQ(revoked.outcome, auth::AuthOutcome::kUnknownKey);
+  EXPECT_EQ(revoked.http_status(), 401);
+  EXPECT_TRUE(guard_->Authorize("Bearer sk_ops", auth::Scope::kMetrics, std::nullopt).allowed());
+}
+
 TEST_F(AccessGuardTest, ChargesRowsAndSaysWhenToRetry) {
   const RateCharge first = guard_->Charge({"shop", "k"}, 3);
   EXPECT_TRUE(first.admitted);

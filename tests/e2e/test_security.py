@@ -24,6 +24,7 @@ import xgboost as xgb
 from harness import certificates
 from harness.protocol_clients import grpc, inference_pb2, inference_pb2_grpc
 from harness.strata_server import StrataServer, run_strata
+from harness.waiting import wait_for
 import grpc_reflection_pb2  # noqa: E402 (generated; protocol_clients puts it on the path)
 
 FEATURES = 4
@@ -32,6 +33,7 @@ SECRETS = {  # key id -> secret
     "expired": "sk_expired_0123456789", "limited": "sk_limited_0123456789",
     "limited_grpc": "sk_limited_grpc_0123456789",
     "keyed": "sk_keyed_0123456789", "keyed_other": "sk_keyed_other_0123456789",
+    "revocable": "sk_revocable_0123456789",  # in the keys file only while a test needs it
 }
 BURST = 100  # rows, tenant "limited"
 KEY_BURST = 40  # rows, key "keyed" (its tenant "keyed_shop" has TENANT_BURST)
@@ -371,6 +373,54 @@ class TlsAndKeysTest(unittest.TestCase):
         finally:
             write_atomically(self.keys, original)
         self.assertTrue(self.wait_for_status(path, headers, 401))
+
+    def reloads(self):
+        text = self.request("GET", "/metrics", "all")[1].decode()
+        found = re.search(r'strata_auth_keys_reloads_total\{result="ok"\} (\S+)', text)
+        return float(found.group(1)) if found else 0.0
+
+    def test_revoking_a_key_refuses_the_next_request_on_the_same_connection(self):
+        # The server remembers a key's token once matched (auth/key_lookup.h): a keys file
+        # without the key must refuse it at once, on a connection that used it just before.
+        revocable = ("  - {id: revocable, tenant: shop, secret_sha256: %s, scopes: [infer], "
+                     "models: [alpha]}\n" % key_hash(SECRETS["revocable"]))
+        original = keys_yaml()
+        before = self.reloads()
+        write_atomically(self.keys, original.replace("tenants:", revocable + "tenants:"))
+        wait_for(lambda: self.reloads() > before)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=self.context,
+                                           timeout=30)
+        channel, stub = grpc_stub(self.server.grpc_port, self.paths)
+        path = "/v2/models/alpha/infer"
+        headers = dict(bearer("revocable"), **{"Content-Type": "application/json"})
+
+        def rest_status():
+            conn.request("POST", path, body=infer_body(1), headers=headers)
+            used = conn.sock
+            response = conn.getresponse()
+            response.read()
+            return response.status, used
+
+        try:
+            for _ in range(3):
+                status, sock = rest_status()
+                self.assertEqual(status, 200)
+                stub.ModelInfer(grpc_infer_request("alpha", 1), metadata=metadata("revocable"),
+                                timeout=30)
+            before = self.reloads()
+            write_atomically(self.keys, original)
+            wait_for(lambda: self.reloads() > before)
+            status, used = rest_status()
+            self.assertEqual(status, 401)
+            self.assertIs(used, sock, "the request went on a new connection")
+            with self.assertRaises(grpc.RpcError) as refused:
+                stub.ModelInfer(grpc_infer_request("alpha", 1), metadata=metadata("revocable"),
+                                timeout=30)
+            self.assertEqual(refused.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+        finally:
+            write_atomically(self.keys, original)
+            conn.close()
+            channel.close()
 
     def wait_for_status(self, path, headers, expected):
         deadline = time.monotonic() + 10

@@ -23,7 +23,7 @@ std::string_view AuthDecision::reason() const {
   return kReasons[static_cast<int>(outcome)];
 }
 
-AuthDecision Authorize(const KeySet& keys, std::string_view authorization, Scope scope,
+AuthDecision Authorize(const KeyLookup& keys, std::string_view authorization, Scope scope,
                        std::optional<std::string_view> model,
                        std::chrono::system_clock::time_point now) {
   const ParsedAuthorization parsed = ParseAuthorization(authorization);
@@ -34,14 +34,7 @@ AuthDecision Authorize(const KeySet& keys, std::string_view authorization, Scope
   if (parsed.kind == ParsedAuthorization::Kind::kMalformed) {
     return {AuthOutcome::kMalformed, "", "", "the Authorization header must be `Bearer <key>`"};
   }
-  const Digest presented = Sha256(parsed.token);
-  const ApiKey* found = nullptr;
-  for (const ApiKey& key : keys.keys) {
-    // Every key is compared, whatever matched before: the time taken does
-    // not tell which key, or how much of a hash, matched.
-    const bool equal = DigestsEqual(presented, key.secret_sha256);
-    if (equal && found == nullptr) found = &key;
-  }
+  const ApiKey* found = keys.Find(parsed.token);
   if (found == nullptr) return {AuthOutcome::kUnknownKey, "", "", "the API key is not valid"};
   AuthDecision decision{AuthOutcome::kAllowed, found->id, found->tenant, ""};
   if (found->expires && *found->expires <= now) {

@@ -1,8 +1,9 @@
 // Authorize decides whether the credential in an `Authorization` header may
-// use `scope` on `model`: the pure decision both frontends ask, handed the
-// key set and `now`, so tests need no clock and no files. The secret is
-// hashed once and compared with every key's hash in constant time
-// (CRYPTO_memcmp, no early exit). Thread-safe.
+// use `scope` on `model`: the decision both frontends ask, handed the keys
+// and `now`, so tests need no clock and no files. Which key a token is comes
+// from KeyLookup (a constant-time comparison with every key's hash, or a
+// token already matched); expiry, scope and model are checked on every call.
+// Thread-safe.
 #ifndef STRATA_API_AUTH_AUTHORIZER_H_
 #define STRATA_API_AUTH_AUTHORIZER_H_
 
@@ -11,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/auth/key_lookup.h"
 #include "api/auth/key_set.h"
 
 namespace strata::api::auth {
@@ -41,7 +43,7 @@ struct AuthDecision {
 
 // `model`: nullopt when the route names no model; "*" when it concerns every
 // model (statistics of all, the repository index).
-AuthDecision Authorize(const KeySet& keys, std::string_view authorization, Scope scope,
+AuthDecision Authorize(const KeyLookup& keys, std::string_view authorization, Scope scope,
                        std::optional<std::string_view> model,
                        std::chrono::system_clock::time_point now);
 

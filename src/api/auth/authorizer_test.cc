@@ -33,11 +33,12 @@ KeySet Keys() {
 }
 
 AuthOutcome Outcome(std::string_view header, Scope scope, std::optional<std::string_view> model) {
-  return Authorize(Keys(), header, scope, model, kNow).outcome;
+  return Authorize(KeyLookup(Keys()), header, scope, model, kNow).outcome;
 }
 
 TEST(AuthorizeTest, AllowsAKeyWithTheScopeAndModel) {
-  const AuthDecision d = Authorize(Keys(), "Bearer sk_reader", Scope::kInfer, "m1", kNow);
+  const AuthDecision d =
+      Authorize(KeyLookup(Keys()), "Bearer sk_reader", Scope::kInfer, "m1", kNow);
   EXPECT_TRUE(d.allowed());
   EXPECT_EQ(d.key_id, "reader");
   EXPECT_EQ(d.tenant, "shop");
@@ -51,23 +52,25 @@ TEST(AuthorizeTest, NoWrongOrExpiredKeyIs401) {
   EXPECT_EQ(Outcome("Bearer sk_readers", Scope::kInfer, "m1"), AuthOutcome::kUnknownKey);
   EXPECT_EQ(Outcome("Bearer sk_old", Scope::kInfer, "m1"), AuthOutcome::kExpired);
   for (const char* header : {"", "Basic x", "Bearer nope", "Bearer sk_old"}) {
-    EXPECT_EQ(Authorize(Keys(), header, Scope::kInfer, "m1", kNow).http_status(), 401);
+    EXPECT_EQ(Authorize(KeyLookup(Keys()), header, Scope::kInfer, "m1", kNow).http_status(), 401);
   }
 }
 
 TEST(AuthorizeTest, AMissingScopeOrModelIs403) {
-  const AuthDecision scope = Authorize(Keys(), "Bearer sk_reader", Scope::kControl, "m1", kNow);
+  const AuthDecision scope =
+      Authorize(KeyLookup(Keys()), "Bearer sk_reader", Scope::kControl, "m1", kNow);
   EXPECT_EQ(scope.outcome, AuthOutcome::kMissingScope);
   EXPECT_EQ(scope.http_status(), 403);
   EXPECT_EQ(scope.reason(), "scope");
-  const AuthDecision model = Authorize(Keys(), "Bearer sk_reader", Scope::kInfer, "m2", kNow);
+  const AuthDecision model =
+      Authorize(KeyLookup(Keys()), "Bearer sk_reader", Scope::kInfer, "m2", kNow);
   EXPECT_EQ(model.outcome, AuthOutcome::kModelDenied);
   EXPECT_EQ(model.http_status(), 403);
   EXPECT_EQ(Outcome("Bearer sk_reader", Scope::kMetadata, "*"), AuthOutcome::kModelDenied);
 }
 
 TEST(AuthorizeTest, AKeyExpiresAtItsExpiry) {
-  KeySet keys = Keys();
+  const KeyLookup keys(Keys());
   EXPECT_TRUE(Authorize(keys, "Bearer sk_admin", Scope::kMetrics, {},
                         kNow + hours(1) - std::chrono::seconds(1))
                   .allowed());
@@ -75,8 +78,20 @@ TEST(AuthorizeTest, AKeyExpiresAtItsExpiry) {
             AuthOutcome::kExpired);
 }
 
+// Regression: a remembered token (auth/key_lookup.h) says only which key it
+// is; the key's expiry is still checked on every call.
+TEST(AuthorizeTest, AnExpiredKeyIsRefusedEvenWhenItsTokenIsRemembered) {
+  const KeyLookup keys(Keys());
+  ASSERT_TRUE(Authorize(keys, "Bearer sk_admin", Scope::kMetrics, {}, kNow).allowed());
+  ASSERT_EQ(keys.remembered(), 1u);
+  const AuthDecision later =
+      Authorize(keys, "Bearer sk_admin", Scope::kMetrics, {}, kNow + hours(2));
+  EXPECT_EQ(later.outcome, AuthOutcome::kExpired);
+  EXPECT_EQ(later.http_status(), 401);
+}
+
 TEST(AuthorizeTest, NoKeysAllowNothing) {
-  EXPECT_EQ(Authorize(KeySet{}, "Bearer sk_reader", Scope::kInfer, "m1", kNow).outcome,
+  EXPECT_EQ(Authorize(KeyLookup(KeySet{}), "Bearer sk_reader", Scope::kInfer, "m1", kNow).outcome,
             AuthOutcome::kUnknownKey);
 }
 
