@@ -1,6 +1,6 @@
 // The dense engine's arithmetic on row-major float matrices: pure functions,
 // thread-safe, no allocation. The linear layer is compiled for AVX-512,
-// AVX2 and baseline x86-64; the loader picks the clone for the CPU it runs on.
+// AVX2 and baseline x86-64, picked once for the CPU it runs on.
 // Sums run in input-column order, so answers differ from a BLAS's (which
 // blocks and reorders the sum) by rounding only.
 #ifndef STRATA_RUNTIME_DENSE_DENSE_KERNELS_H_
@@ -8,15 +8,31 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "runtime/dense/dense_network.h"
 
 namespace strata::runtime::dense {
 
-// out[r] = in[r] · linear.weights (+ linear.bias), for `rows` rows of
-// linear.in columns. REQUIRES: `out` holds rows * linear.out floats and does
-// not overlap `in`.
-void LinearRows(const LinearWeights& linear, int64_t rows, const float* in, float* out);
+// A linear layer laid out for LinearRows: `weights` is [in][stride] with
+// stride = out rounded up to 16 and zero padding, `bias` holds stride
+// floats (zeros where the layer has none), so every tile of 16 columns
+// is whole.
+struct PackedLinear {
+  int64_t in = 0;
+  int64_t out = 0;
+  int64_t stride = 0;
+  std::vector<float> weights;
+  std::vector<float> bias;
+};
+
+PackedLinear Pack(const LinearWeights& linear);
+
+// out[r] = in[r] · weights + bias, for `rows` rows of linear.in columns;
+// each sum runs in input-column order and the bias comes last, as in
+// LibTorch's matmul then add. REQUIRES: `out` holds rows * linear.out
+// floats and does not overlap `in`.
+void LinearRows(const PackedLinear& linear, int64_t rows, const float* in, float* out);
 
 // out[r] = in[r] + bias, for `rows` rows of bias.size() columns.
 void AddBiasRows(std::span<const float> bias, int64_t rows, const float* in, float* out);

@@ -66,6 +66,7 @@ absl::StatusOr<std::unique_ptr<DenseModel>> DenseModel::Create(ModelConfig confi
 
 DenseModel::DenseModel(ModelConfig config, DenseNetwork network, std::vector<int64_t> widths)
     : config_(std::move(config)), network_(std::move(network)), widths_(std::move(widths)) {
+  for (const LinearWeights& linear : network_.linears) linears_.push_back(Pack(linear));
   offsets_.assign(widths_.size(), 0);
   for (size_t v = 1; v < widths_.size(); ++v) {
     offsets_[v] = scratch_width_;
@@ -91,7 +92,7 @@ void DenseModel::RunStep(size_t index, int64_t rows, std::span<float* const> val
   const int64_t width = widths_[index + 1];
   switch (step.kind) {
     case StepKind::kLinear:
-      return LinearRows(network_.linears[step.layer], rows, in, out);
+      return LinearRows(linears_[step.layer], rows, in, out);
     case StepKind::kAddBias:
       return AddBiasRows(network_.biases[step.layer], rows, in, out);
     case StepKind::kAdd:

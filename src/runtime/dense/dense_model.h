@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "runtime/dense/dense_kernels.h"
 #include "runtime/dense/dense_network.h"
 #include "runtime/model.h"
 #include "runtime/model_config.h"
@@ -51,9 +52,10 @@ class DenseModel final : public Model {
 
   ModelConfig config_;
   DenseNetwork network_;
-  std::vector<int64_t> widths_;   // columns of each value
-  std::vector<int64_t> offsets_;  // each value's start in a row of scratch (value 0: unused)
-  int64_t scratch_width_ = 0;     // floats of scratch per row
+  std::vector<PackedLinear> linears_;  // network_.linears laid out for LinearRows
+  std::vector<int64_t> widths_;        // columns of each value
+  std::vector<int64_t> offsets_;       // each value's start in a row of scratch (value 0: unused)
+  int64_t scratch_width_ = 0;          // floats of scratch per row
 };
 
 }  // namespace strata::runtime::dense

@@ -27,14 +27,15 @@ LinearWeights RandomLinear(int64_t in, int64_t out, unsigned seed) {
                        RandomFloats(static_cast<size_t>(out), seed + 1)};
 }
 
-// Widths that cover a full 64-column tile, a remainder, and a single column.
+// Widths with whole tiles of 32 and 16 columns, partial tiles and one column;
+// row counts with whole blocks of 4 and 2 rows and single rows.
 TEST(DenseKernelsTest, LinearRowsMatchesANaiveSumForEveryTileShape) {
-  for (int64_t out : {1, 10, 64, 70, 130}) {
+  for (int64_t out : {1, 10, 16, 48, 64, 70, 130}) {
     const LinearWeights linear = RandomLinear(37, out, 3);
-    for (int64_t rows : {1, 7, 64}) {
+    for (int64_t rows : {1, 2, 7, 64}) {
       const std::vector<float> x = RandomFloats(static_cast<size_t>(rows * 37), 5);
       std::vector<float> y(static_cast<size_t>(rows * out));
-      LinearRows(linear, rows, x.data(), y.data());
+      LinearRows(Pack(linear), rows, x.data(), y.data());
       for (int64_t r = 0; r < rows; ++r) {
         for (int64_t j = 0; j < out; ++j) {
           double want = linear.bias[j];
