@@ -103,33 +103,43 @@ std::vector<std::string> SplitList(std::string_view list) {
   return items;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Flags {
   std::filesystem::path model_dir;
   std::string version = "1";
   std::vector<int64_t> rows = {1};
   std::string backend_name;
   std::vector<std::string> engines = {""};  // "": the backend's own choice
-  // Our own flags first; Google Benchmark parses the rest.
-  std::vector<char*> rest = {argv[0]};
+  std::vector<char*> rest;                  // Google Benchmark's flags
+};
+
+// Our own flags; Google Benchmark parses the rest.
+Flags ParseFlags(int argc, char** argv) {
+  Flags flags;
+  flags.rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.starts_with("--model_dir=")) {
-      model_dir = std::string(arg.substr(12));
+      flags.model_dir = std::string(arg.substr(12));
     } else if (arg.starts_with("--backend=")) {
-      backend_name = std::string(arg.substr(10));
+      flags.backend_name = std::string(arg.substr(10));
     } else if (arg.starts_with("--engine=")) {
-      engines = SplitList(arg.substr(9));
+      flags.engines = SplitList(arg.substr(9));
     } else if (arg.starts_with("--version=")) {
-      version = std::string(arg.substr(10));
+      flags.version = std::string(arg.substr(10));
     } else if (arg.starts_with("--rows=")) {
-      rows.clear();
-      for (const std::string& r : SplitList(arg.substr(7))) rows.push_back(std::stoll(r));
+      flags.rows.clear();
+      for (const std::string& r : SplitList(arg.substr(7))) flags.rows.push_back(std::stoll(r));
     } else {
-      rest.push_back(argv[i]);
+      flags.rest.push_back(argv[i]);
     }
   }
+  return flags;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto [model_dir, version, rows, backend_name, engines, rest] = ParseFlags(argc, argv);
   if (model_dir.empty()) Die("give --model_dir=DIR (a directory with config.yaml)");
   const std::string name = model_dir.filename().string();
   auto config = strata::serving::LoadModelConfig(model_dir / "config.yaml", name);
