@@ -6,31 +6,38 @@
 namespace strata::runtime::dense {
 namespace {
 
-// Sixteen floats, read and written unaligned through a may_alias type; GCC
-// lowers the arithmetic to one AVX-512, two AVX2 or four SSE registers.
-using Vec = float __attribute__((vector_size(64), aligned(4), may_alias));
-constexpr int64_t kLanes = 16;
+// L floats, read and written unaligned through a may_alias type: 16 for
+// AVX-512, 8 for AVX2, 4 for SSE, one register each.
+// (A typedef in a class template: GCC drops attributes on alias templates.)
+template <int L>
+struct VecOf {
+  typedef float Type __attribute__((vector_size(L * sizeof(float)), aligned(4), may_alias));
+};
+template <int L>
+using Vec = typename VecOf<L>::Type;
+constexpr int64_t kPad = 16;  // PackedLinear's stride is a multiple of every L
 
-#define STRATA_VEC(p) (*reinterpret_cast<const Vec*>(p))
-#define STRATA_VEC_OUT(p) (*reinterpret_cast<Vec*>(p))
+#define STRATA_VEC(V, p) (*reinterpret_cast<const V*>(p))
+#define STRATA_VEC_OUT(V, p) (*reinterpret_cast<V*>(p))
 #define STRATA_INLINE inline __attribute__((always_inline))
 
-// Columns [j0, j0 + 16 C) of R rows: R * C partial sums stay in registers
+// Columns [j0, j0 + L C) of R rows: R * C partial sums stay in registers
 // (independent chains, so the multiply-adds overlap) while the input
 // columns stream by, each weight vector loaded once for R rows. Row r's
 // sums go to y + r * y_stride.
-template <int R, int C>
+template <int L, int R, int C>
 STRATA_INLINE void SumTile(const PackedLinear& linear, const float* x, int64_t j0, float* y,
                            int64_t y_stride) {
+  using V = Vec<L>;
   const int64_t n_in = linear.in, stride = linear.stride;
   const float* w = linear.weights.data() + j0;
-  Vec sum[R][C];
+  V sum[R][C];
   for (int r = 0; r < R; ++r) {
-    for (int c = 0; c < C; ++c) sum[r][c] = Vec{};
+    for (int c = 0; c < C; ++c) sum[r][c] = V{};
   }
   for (int64_t k = 0; k < n_in; ++k) {
-    Vec weights[C];
-    for (int c = 0; c < C; ++c) weights[c] = STRATA_VEC(w + k * stride + c * kLanes);
+    V weights[C];
+    for (int c = 0; c < C; ++c) weights[c] = STRATA_VEC(V, w + k * stride + c * L);
     for (int r = 0; r < R; ++r) {
       const float xk = x[r * n_in + k];
       for (int c = 0; c < C; ++c) sum[r][c] += xk * weights[c];
@@ -38,62 +45,60 @@ STRATA_INLINE void SumTile(const PackedLinear& linear, const float* x, int64_t j
   }
   for (int r = 0; r < R; ++r) {
     for (int c = 0; c < C; ++c) {
-      sum[r][c] += STRATA_VEC(linear.bias.data() + j0 + c * kLanes);
-      STRATA_VEC_OUT(y + r * y_stride + c * kLanes) = sum[r][c];
+      sum[r][c] += STRATA_VEC(V, linear.bias.data() + j0 + c * L);
+      STRATA_VEC_OUT(V, y + r * y_stride + c * L) = sum[r][c];
     }
   }
 }
 
-// All columns of R rows: tiles of 16 C, then of 16; the last, partial tile
+// All columns of R rows: tiles of L C, then of L; the last, partial tile
 // runs over the zero padding into a buffer, and its real columns are kept.
-template <int R, int C>
+template <int L, int R, int C>
 STRATA_INLINE void SumRows(const PackedLinear& linear, const float* x, float* y) {
   const int64_t out = linear.out;
   int64_t j0 = 0;
-  for (; j0 + C * kLanes <= out; j0 += C * kLanes) SumTile<R, C>(linear, x, j0, y + j0, out);
-  for (; j0 + kLanes <= out; j0 += kLanes) SumTile<R, 1>(linear, x, j0, y + j0, out);
+  for (; j0 + C * L <= out; j0 += C * L) SumTile<L, R, C>(linear, x, j0, y + j0, out);
+  for (; j0 + L <= out; j0 += L) SumTile<L, R, 1>(linear, x, j0, y + j0, out);
   if (j0 == out) return;
-  float tail[R * kLanes];
-  SumTile<R, 1>(linear, x, j0, tail, kLanes);
+  float tail[R * L];
+  SumTile<L, R, 1>(linear, x, j0, tail, L);
   for (int r = 0; r < R; ++r) {
-    for (int64_t j = j0; j < out; ++j) y[r * out + j] = tail[r * kLanes + j - j0];
+    for (int64_t j = j0; j < out; ++j) y[r * out + j] = tail[r * L + j - j0];
   }
 }
 
-// Blocks of R rows (tiles of 16 C columns), then single rows (tiles of 16 S).
-template <int R, int C, int S>
+// Blocks of R rows (tiles of L C columns), then single rows (tiles of L S).
+template <int L, int R, int C, int S>
 STRATA_INLINE void Linear(const PackedLinear& linear, int64_t rows, const float* in, float* out) {
   int64_t r = 0;
-  for (; r + R <= rows; r += R) SumRows<R, C>(linear, in + r * linear.in, out + r * linear.out);
-  for (; r < rows; ++r) SumRows<1, S>(linear, in + r * linear.in, out + r * linear.out);
+  for (; r + R <= rows; r += R) SumRows<L, R, C>(linear, in + r * linear.in, out + r * linear.out);
+  for (; r < rows; ++r) SumRows<L, 1, S>(linear, in + r * linear.in, out + r * linear.out);
 }
 
-// AVX-512 has 32 registers: 4 rows x 2 vectors of sums, 4 vectors for one
-// row. AVX2 and SSE split a vector over 2 and 4 registers of their 16.
+// 8 chains of sums on AVX-512 (of its 32 registers) and AVX2 (of 16); 4 on SSE.
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"))) void LinearAvx512(
     const PackedLinear& linear, int64_t rows, const float* in, float* out) {
-  Linear<4, 2, 4>(linear, rows, in, out);
+  Linear<16, 4, 2, 4>(linear, rows, in, out);
 }
 
 __attribute__((target("avx2,fma"))) void LinearAvx2(const PackedLinear& linear, int64_t rows,
                                                     const float* in, float* out) {
-  Linear<2, 2, 4>(linear, rows, in, out);
+  Linear<8, 4, 2, 8>(linear, rows, in, out);
 }
 
 void LinearPortable(const PackedLinear& linear, int64_t rows, const float* in, float* out) {
-  Linear<1, 2, 2>(linear, rows, in, out);
+  Linear<4, 2, 2, 4>(linear, rows, in, out);
 }
 
-using LinearKernel = void (*)(const PackedLinear&, int64_t, const float*, float*);
-
-LinearKernel PickLinearKernel() {
+bool CpuSupportsAvx2() {
   __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
-    return &LinearAvx512;
-  }
-  return avx2 ? &LinearAvx2 : &LinearPortable;
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+bool CpuSupportsAvx512() {
+  return CpuSupportsAvx2() && __builtin_cpu_supports("avx512f") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq");
 }
 
 }  // namespace
@@ -102,7 +107,7 @@ PackedLinear Pack(const LinearWeights& linear) {
   PackedLinear packed;
   packed.in = linear.in;
   packed.out = linear.out;
-  packed.stride = (linear.out + kLanes - 1) / kLanes * kLanes;
+  packed.stride = (linear.out + kPad - 1) / kPad * kPad;
   packed.weights.assign(static_cast<size_t>(packed.in * packed.stride), 0.0f);
   for (int64_t k = 0; k < linear.in; ++k) {
     std::copy_n(linear.weights.begin() + k * linear.out, linear.out,
@@ -113,9 +118,39 @@ PackedLinear Pack(const LinearWeights& linear) {
   return packed;
 }
 
+bool CpuSupports(LinearKernel kernel) {
+  switch (kernel) {
+    case LinearKernel::kAvx512:
+      return CpuSupportsAvx512();
+    case LinearKernel::kAvx2:
+      return CpuSupportsAvx2();
+    case LinearKernel::kPortable:
+      return true;
+  }
+  return false;
+}
+
+LinearKernel WidestLinearKernel() {
+  static const LinearKernel widest = CpuSupportsAvx512() ? LinearKernel::kAvx512
+                                     : CpuSupportsAvx2() ? LinearKernel::kAvx2
+                                                         : LinearKernel::kPortable;
+  return widest;
+}
+
+void LinearRowsWith(LinearKernel kernel, const PackedLinear& linear, int64_t rows, const float* in,
+                    float* out) {
+  switch (kernel) {
+    case LinearKernel::kAvx512:
+      return LinearAvx512(linear, rows, in, out);
+    case LinearKernel::kAvx2:
+      return LinearAvx2(linear, rows, in, out);
+    case LinearKernel::kPortable:
+      return LinearPortable(linear, rows, in, out);
+  }
+}
+
 void LinearRows(const PackedLinear& linear, int64_t rows, const float* in, float* out) {
-  static const LinearKernel kernel = PickLinearKernel();
-  kernel(linear, rows, in, out);
+  LinearRowsWith(WidestLinearKernel(), linear, rows, in, out);
 }
 
 void AddBiasRows(std::span<const float> bias, int64_t rows, const float* in, float* out) {

@@ -34,6 +34,14 @@ PackedLinear Pack(const LinearWeights& linear);
 // floats and does not overlap `in`.
 void LinearRows(const PackedLinear& linear, int64_t rows, const float* in, float* out);
 
+// The linear layer's kernels; LinearRows runs the widest the CPU supports.
+enum class LinearKernel { kAvx512, kAvx2, kPortable };
+bool CpuSupports(LinearKernel kernel);
+LinearKernel WidestLinearKernel();
+// LinearRows on a given kernel (for tests). REQUIRES: CpuSupports(kernel).
+void LinearRowsWith(LinearKernel kernel, const PackedLinear& linear, int64_t rows, const float* in,
+                    float* out);
+
 // out[r] = in[r] + bias, for `rows` rows of bias.size() columns.
 void AddBiasRows(std::span<const float> bias, int64_t rows, const float* in, float* out);
 

@@ -34,9 +34,14 @@ absl::Status CheckSignature(const ModelConfig& config, const DenseNetwork& netwo
   return absl::OkStatus();
 }
 
-// Each thread's scratch rows, reused from call to call.
-std::vector<float>& Scratch() {
-  thread_local std::vector<float> scratch;
+// Each thread's scratch rows and value pointers, reused from call to call.
+struct Scratch {
+  std::vector<float> rows;
+  std::vector<float*> values;
+};
+
+Scratch& ThreadScratch() {
+  thread_local Scratch scratch;
   return scratch;
 }
 
@@ -113,9 +118,11 @@ void DenseModel::RunStep(size_t index, int64_t rows, std::span<float* const> val
 absl::StatusOr<std::vector<core::Tensor>> DenseModel::Run(std::span<const core::Tensor> inputs) {
   STRATA_RETURN_IF_ERROR(CheckInput(inputs));
   const int64_t rows = inputs[0].shape[0];
-  std::vector<float>& scratch = Scratch();
+  Scratch& scratch_space = ThreadScratch();
+  std::vector<float>& scratch = scratch_space.rows;
   scratch.resize(static_cast<size_t>(rows * scratch_width_));
-  std::vector<float*> values(widths_.size());
+  std::vector<float*>& values = scratch_space.values;
+  values.resize(widths_.size());
   // The input is only read: steps never write to value 0.
   values[0] = const_cast<float*>(inputs[0].As<float>().data());
   for (size_t v = 1; v < values.size(); ++v) values[v] = scratch.data() + rows * offsets_[v];

@@ -29,13 +29,16 @@ LinearWeights RandomLinear(int64_t in, int64_t out, unsigned seed) {
 
 // Widths with whole tiles of 32 and 16 columns, partial tiles and one column;
 // row counts with whole blocks of 4 and 2 rows and single rows.
-TEST(DenseKernelsTest, LinearRowsMatchesANaiveSumForEveryTileShape) {
+class LinearKernelTest : public ::testing::TestWithParam<LinearKernel> {};
+
+TEST_P(LinearKernelTest, MatchesANaiveSumForEveryTileShape) {
+  if (!CpuSupports(GetParam())) GTEST_SKIP() << "this CPU lacks the kernel's instructions";
   for (int64_t out : {1, 10, 16, 48, 64, 70, 130}) {
     const LinearWeights linear = RandomLinear(37, out, 3);
     for (int64_t rows : {1, 2, 7, 64}) {
       const std::vector<float> x = RandomFloats(static_cast<size_t>(rows * 37), 5);
       std::vector<float> y(static_cast<size_t>(rows * out));
-      LinearRows(Pack(linear), rows, x.data(), y.data());
+      LinearRowsWith(GetParam(), Pack(linear), rows, x.data(), y.data());
       for (int64_t r = 0; r < rows; ++r) {
         for (int64_t j = 0; j < out; ++j) {
           double want = linear.bias[j];
@@ -47,6 +50,10 @@ TEST(DenseKernelsTest, LinearRowsMatchesANaiveSumForEveryTileShape) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Kernels, LinearKernelTest,
+                         ::testing::Values(LinearKernel::kAvx512, LinearKernel::kAvx2,
+                                           LinearKernel::kPortable));
 
 TEST(DenseKernelsTest, SoftmaxAndLogSoftmaxOfLargeLogitsStayFinite) {
   const std::vector<float> x = {1000.0f, 999.0f, -1000.0f};
