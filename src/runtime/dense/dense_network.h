@@ -1,8 +1,9 @@
 // DenseNetwork is a small dense model as the dense engine runs it: a list of
 // steps over float matrices of `rows` rows, each step reading earlier values
 // and writing one new value, and the values the model answers with. Value 0
-// is the model's one input. A plain description with no framework types;
-// runtime/torchscript builds one from a frozen TorchScript graph.
+// is the model's one input. A plain value type with no framework types
+// (safe to read from many threads); runtime/torchscript builds one from a
+// frozen TorchScript graph.
 #ifndef STRATA_RUNTIME_DENSE_DENSE_NETWORK_H_
 #define STRATA_RUNTIME_DENSE_DENSE_NETWORK_H_
 
