@@ -3,12 +3,15 @@
 //
 //   model_call_bench --model_dir=examples/repository/models/digits_mlp
 //                    [--version=1] [--rows=1,8,64] [--backend=trees|xgboost]
-//                    [Google Benchmark flags]
+//                    [--engine=dense|libtorch[,...]] [Google Benchmark flags]
 //
 // Loads the model the way strata does: serving::LoadModelConfig() parses
 // config.yaml, and the backend named there (or by --backend: torchscript,
 // xgboost, or trees, the native tree engine, for an XGBoost model) builds the
-// model from the version directory through its factory. Then it times Run() on
+// model from the version directory through its factory. --engine sets the
+// `engine` parameter (a TorchScript model: the dense engine or LibTorch);
+// several, comma-separated, load the model once per engine and time each, so
+// one run compares them. Then it times Run() on
 // a fixed input of `rows` rows (values (i % 17) / 16, so XGBoost trees and MLPs
 // see varied data) of every declared input. The input tensors are built once;
 // only Run() is inside the timed loop. Reports real time, plus
@@ -89,36 +92,54 @@ void BM_Run(benchmark::State& state, std::shared_ptr<strata::runtime::Model> mod
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
 }
 
-}  // namespace
+std::vector<std::string> SplitList(std::string_view list) {
+  std::vector<std::string> items;
+  for (size_t pos = 0; pos <= list.size();) {
+    size_t comma = list.find(',', pos);
+    if (comma == std::string_view::npos) comma = list.size();
+    items.emplace_back(list.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  return items;
+}
 
-int main(int argc, char** argv) {
+struct Flags {
   std::filesystem::path model_dir;
   std::string version = "1";
   std::vector<int64_t> rows = {1};
   std::string backend_name;
-  // Our own flags first; Google Benchmark parses the rest.
-  std::vector<char*> rest = {argv[0]};
+  std::vector<std::string> engines = {""};  // "": the backend's own choice
+  std::vector<char*> rest;                  // Google Benchmark's flags
+};
+
+// Our own flags; Google Benchmark parses the rest.
+Flags ParseFlags(int argc, char** argv) {
+  Flags flags;
+  flags.rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.starts_with("--model_dir=")) {
-      model_dir = std::string(arg.substr(12));
+      flags.model_dir = std::string(arg.substr(12));
     } else if (arg.starts_with("--backend=")) {
-      backend_name = std::string(arg.substr(10));
+      flags.backend_name = std::string(arg.substr(10));
+    } else if (arg.starts_with("--engine=")) {
+      flags.engines = SplitList(arg.substr(9));
     } else if (arg.starts_with("--version=")) {
-      version = std::string(arg.substr(10));
+      flags.version = std::string(arg.substr(10));
     } else if (arg.starts_with("--rows=")) {
-      rows.clear();
-      std::string list(arg.substr(7));
-      for (size_t pos = 0; pos < list.size();) {
-        size_t comma = list.find(',', pos);
-        if (comma == std::string::npos) comma = list.size();
-        rows.push_back(std::stoll(list.substr(pos, comma - pos)));
-        pos = comma + 1;
-      }
+      flags.rows.clear();
+      for (const std::string& r : SplitList(arg.substr(7))) flags.rows.push_back(std::stoll(r));
     } else {
-      rest.push_back(argv[i]);
+      flags.rest.push_back(argv[i]);
     }
   }
+  return flags;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto [model_dir, version, rows, backend_name, engines, rest] = ParseFlags(argc, argv);
   if (model_dir.empty()) Die("give --model_dir=DIR (a directory with config.yaml)");
   const std::string name = model_dir.filename().string();
   auto config = strata::serving::LoadModelConfig(model_dir / "config.yaml", name);
@@ -131,16 +152,20 @@ int main(int argc, char** argv) {
   if (!backend_name.empty()) config->backend = backend_name;
   const strata::runtime::Backend* backend = registry.Find(config->backend);
   if (backend == nullptr) Die("unknown backend " + config->backend);
-  auto model = backend->factory(*config, model_dir / version);
-  if (!model.ok()) Die(model.status().ToString());
-  std::shared_ptr<strata::runtime::Model> shared = std::move(*model);
-
-  for (int64_t r : rows) {
-    benchmark::RegisterBenchmark(
-        (name + "/" + config->backend + "/Run/rows:" + std::to_string(r)).c_str(), BM_Run, shared,
-        MakeInputs(*config, r), r)
-        ->UseRealTime()
-        ->Unit(benchmark::kMicrosecond);
+  std::vector<std::shared_ptr<strata::runtime::Model>> models;
+  for (const std::string& engine : engines) {
+    strata::runtime::ModelConfig engine_config = *config;
+    if (!engine.empty()) engine_config.parameters["engine"] = engine;
+    auto model = backend->factory(engine_config, model_dir / version);
+    if (!model.ok()) Die(model.status().ToString());
+    models.push_back(std::move(*model));
+    const std::string label = config->backend + (engine.empty() ? "" : ":" + engine);
+    for (int64_t r : rows) {
+      benchmark::RegisterBenchmark((name + "/" + label + "/Run/rows:" + std::to_string(r)).c_str(),
+                                   BM_Run, models.back(), MakeInputs(*config, r), r)
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
   }
   int bargc = static_cast<int>(rest.size());
   benchmark::Initialize(&bargc, rest.data());
@@ -149,7 +174,7 @@ int main(int argc, char** argv) {
   // The model goes before main returns: XGBoost's booster freed during static
   // destruction, after its own globals, crashed the process at exit.
   benchmark::ClearRegisteredBenchmarks();
-  shared.reset();
+  models.clear();
   benchmark::Shutdown();
   return 0;
 }

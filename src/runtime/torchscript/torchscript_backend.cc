@@ -1,12 +1,15 @@
 #include "runtime/torchscript/torchscript_backend.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <thread>
 
 #include "core/status_macros.h"
 #include "fmt/format.h"
+#include "runtime/dense/dense_model.h"
 #include "runtime/signature_check.h"
 #include "runtime/torchscript/blas_threads.h"
 #include "runtime/torchscript/torchscript_model.h"
@@ -14,6 +17,18 @@
 
 namespace strata::runtime {
 namespace {
+
+enum class Engine { kDenseOrLibTorch, kDense, kLibTorch };
+
+absl::StatusOr<Engine> EngineParameter(const ModelConfig& config) {
+  auto it = config.parameters.find("engine");
+  if (it == config.parameters.end()) return Engine::kDenseOrLibTorch;
+  if (it->second == "dense") return Engine::kDense;
+  if (it->second == "libtorch") return Engine::kLibTorch;
+  return absl::InvalidArgumentError(
+      fmt::format("model '{}' parameter 'engine' must be 'dense' or 'libtorch', got '{}'",
+                  config.name, it->second));
+}
 
 absl::StatusOr<TorchScriptModel::Options> ParseOptions(const ModelConfig& config,
                                                        const std::filesystem::path& version_dir) {
@@ -41,11 +56,74 @@ void CoordinateBlasThreads(const ModelConfig& config, int threads) {
   }
 }
 
+// Seven rows (or the declared batch) of values in [-2, 2) from a fixed seed.
+absl::StatusOr<std::vector<core::Tensor>> ProbeInputs(const ModelConfig& config) {
+  STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> inputs, MakeDryRunInputs(config, 7));
+  std::mt19937 random(17);
+  std::uniform_real_distribution<float> value(-2.0f, 2.0f);
+  for (core::Tensor& input : inputs) {
+    for (float& x : input.MutableAs<float>()) x = value(random);
+  }
+  return inputs;
+}
+
+// UNIMPLEMENTED unless every output agrees within kDenseTolerance.
+absl::Status CheckAgreement(const std::vector<core::Tensor>& libtorch,
+                            const std::vector<core::Tensor>& dense) {
+  for (size_t i = 0; i < libtorch.size(); ++i) {
+    if (i >= dense.size() || dense[i].shape != libtorch[i].shape ||
+        dense[i].data.size() != libtorch[i].data.size()) {
+      return absl::UnimplementedError(fmt::format(
+          "the dense engine's output '{}' has another shape than LibTorch's", libtorch[i].name));
+    }
+    const std::span<const float> want = libtorch[i].As<float>(), got = dense[i].As<float>();
+    const double difference = dense::MaxScaledDifference(want, got);
+    if (!(difference <= dense::kDenseTolerance)) {
+      return absl::UnimplementedError(
+          fmt::format("the dense engine's output '{}' differs from LibTorch's by {:.3g} (scaled) "
+                      "on probe inputs",
+                      libtorch[i].name, difference));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The dense engine's model for `libtorch`'s graph, checked against LibTorch
+// on probe inputs; UNIMPLEMENTED with the reason when the engine cannot run it.
+absl::StatusOr<std::unique_ptr<dense::DenseModel>> DenseModelFor(const ModelConfig& config,
+                                                                 TorchScriptModel& libtorch) {
+  STRATA_ASSIGN_OR_RETURN(dense::DenseNetwork network, libtorch.AsDenseNetwork());
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<dense::DenseModel> model,
+                          dense::DenseModel::Create(config, std::move(network)));
+  STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> probe, ProbeInputs(config));
+  STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> want, libtorch.Run(probe));
+  STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> got, model->Run(probe));
+  STRATA_RETURN_IF_ERROR(CheckAgreement(want, got));
+  return model;
+}
+
 absl::StatusOr<std::unique_ptr<Model>> LoadTorchScriptModel(
     const ModelConfig& config, const std::filesystem::path& version_dir) {
   STRATA_ASSIGN_OR_RETURN(TorchScriptModel::Options options, ParseOptions(config, version_dir));
+  STRATA_ASSIGN_OR_RETURN(const Engine engine, EngineParameter(config));
   CoordinateBlasThreads(config, options.threads);
-  return TorchScriptModel::Create(std::move(options));
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<TorchScriptModel> libtorch,
+                          TorchScriptModel::Create(std::move(options)));
+  if (engine == Engine::kLibTorch) return libtorch;
+  const std::string version = version_dir.filename().string();
+  absl::StatusOr<std::unique_ptr<dense::DenseModel>> dense = DenseModelFor(config, *libtorch);
+  if (dense.ok()) {
+    spdlog::info("model '{}' ({}): on the dense engine ({})", config.name, version,
+                 dense::Describe((*dense)->network()));
+    return std::move(*dense);
+  }
+  if (engine == Engine::kDense) {
+    return absl::FailedPreconditionError(fmt::format(
+        "model '{}': engine: dense, but {}", config.name, std::string(dense.status().message())));
+  }
+  spdlog::info("model '{}' ({}): {}; running it on LibTorch", config.name, version,
+               std::string(dense.status().message()));
+  return libtorch;
 }
 
 }  // namespace

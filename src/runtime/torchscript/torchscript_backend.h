@@ -14,6 +14,11 @@
 //              each Run() re-applies the model's value only when it differs
 //              from the calling thread's current one (with Debian's OpenMP
 //              build the effective count is cached per calling thread).
+//   engine     dense | libtorch. Absent: a model the dense engine expresses
+//              (dense_graph_reader.h) and whose answers agree with LibTorch's
+//              on probe inputs runs on it; any other runs on LibTorch, with
+//              the reason logged. `dense` refuses to load what the engine
+//              cannot run; `libtorch` never tries it.
 //
 // The factory is thread-safe; the models it returns are safe for concurrent
 // Run() calls. No exception leaves the backend: LibTorch errors become

@@ -1,4 +1,5 @@
-// The only translation unit of strata that includes LibTorch headers.
+// One of the two translation units of strata that include LibTorch headers
+// (with dense_graph_reader.cc).
 #include "runtime/torchscript/torchscript_model.h"
 
 #include <ATen/Parallel.h>
@@ -21,6 +22,7 @@
 #include "fmt/format.h"
 #include "runtime/library_error.h"
 #include "runtime/signature_check.h"
+#include "runtime/torchscript/dense_graph_reader.h"
 #include "spdlog/spdlog.h"
 
 namespace strata::runtime {
@@ -323,7 +325,7 @@ absl::StatusOr<std::vector<core::Tensor>> TorchScriptModel::State::Forward(
   return outputs;
 }
 
-absl::StatusOr<std::unique_ptr<Model>> TorchScriptModel::Create(Options options) {
+absl::StatusOr<std::unique_ptr<TorchScriptModel>> TorchScriptModel::Create(Options options) {
   auto state = std::make_unique<State>();
   state->config = std::move(options.config);
   state->threads = options.threads;
@@ -374,6 +376,15 @@ absl::StatusOr<std::vector<core::Tensor>> TorchScriptModel::Run(
     return state_->Forward(inputs);
   } catch (const std::exception& e) {  // c10::Error is one
     return absl::InternalError(fmt::format("model '{}': forward() failed: {}", name, ErrorText(e)));
+  }
+}
+
+absl::StatusOr<dense::DenseNetwork> TorchScriptModel::AsDenseNetwork() const {
+  try {
+    return ReadDenseNetwork(*state_->module.get_method("forward").graph(), state_->config);
+  } catch (const std::exception& e) {  // c10::Error is one
+    return absl::UnimplementedError(
+        fmt::format("reading the graph for the dense engine failed: {}", ErrorText(e)));
   }
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "runtime/dense/dense_network.h"
 #include "runtime/model.h"
 #include "runtime/model_config.h"
 
@@ -26,7 +27,7 @@ class TorchScriptModel final : public Model {
 
   // Loads the module, checks forward()'s arguments and a dry run's outputs
   // against `options.config`, and returns it ready to serve.
-  static absl::StatusOr<std::unique_ptr<Model>> Create(Options options);
+  static absl::StatusOr<std::unique_ptr<TorchScriptModel>> Create(Options options);
 
   ~TorchScriptModel() override;
   TorchScriptModel(const TorchScriptModel&) = delete;
@@ -36,6 +37,10 @@ class TorchScriptModel final : public Model {
   // load (by alias analysis of forward(), or by the dry run) to write to its
   // inputs in place, which gets copies.
   absl::StatusOr<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs) override;
+
+  // The frozen forward() as a network the dense engine runs, or
+  // UNIMPLEMENTED with the reason it cannot (see dense_graph_reader.h).
+  absl::StatusOr<dense::DenseNetwork> AsDenseNetwork() const;
 
  private:
   struct State;  // the module and what Run() needs; defined in the .cc
