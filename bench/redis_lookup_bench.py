@@ -11,7 +11,8 @@
    "before" binary (tcp:2, its default). For each entity count every variant runs in turn,
    --repeats times (ABAB...); the report gives medians of the server's own
    strata_feature_stage_duration_seconds (lookups + transformations) and
-   strata_feature_lookup_duration_seconds (the lookups alone) p50/p99, and wrk's req/s.
+   strata_feature_lookup_duration_seconds (the lookups alone) p50/p99, wrk's req/s, and the
+   CPU per request of the strata server and of Redis (/proc/PID/stat over each wrk run).
 
   /usr/bin/python3 bench/redis_lookup_bench.py [--before /work/notes/bin/strata-b449d15]
       [--variants tcp:1,tcp:2,tcp:4,unix:2] [--entities 1,10,100]
