@@ -11,7 +11,8 @@
    "before" binary (tcp:2, its default). For each entity count every variant runs in turn,
    --repeats times (ABAB...); the report gives medians of the server's own
    strata_feature_stage_duration_seconds (lookups + transformations) and
-   strata_feature_lookup_duration_seconds (the lookups alone) p50/p99, and wrk's req/s.
+   strata_feature_lookup_duration_seconds (the lookups alone) p50/p99, wrk's req/s, and the
+   CPU per request of the strata server and of Redis (/proc/PID/stat over each wrk run).
 
   /usr/bin/python3 bench/redis_lookup_bench.py [--before /work/notes/bin/strata-b449d15]
       [--variants tcp:1,tcp:2,tcp:4,unix:2] [--entities 1,10,100]
@@ -93,13 +94,25 @@ def start_variants(args, fixture, redis):
     return running
 
 
-def measure(strata, path, duration):
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(strata, path, duration, redis):
     text = servers.http("GET", strata.url("/metrics"))[1]
+    cpu0 = (cpu_seconds(strata.pid), cpu_seconds(redis.pid))
     before = {m: buckets(text, m, f'model="{MODEL}"') for m in
               ("strata_feature_stage_duration_seconds", "strata_feature_lookup_duration_seconds")}
     r = load.wrk(strata.url(f"/v2/models/{MODEL}/infer"), path, 2, CONNS, duration)
+    cpu1 = (cpu_seconds(strata.pid), cpu_seconds(redis.pid))
     text = servers.http("GET", strata.url("/metrics"))[1]
-    out = {"rps": r["rps"], "p99_us": r["p99_us"], "non2xx": r["non2xx"]}
+    requests = max(1.0, r["rps"] * duration)
+    out = {"rps": r["rps"], "p99_us": r["p99_us"], "non2xx": r["non2xx"],
+           "cpu_us": (cpu1[0] - cpu0[0]) * 1e6 / requests,
+           "redis_cpu_us": (cpu1[1] - cpu0[1]) * 1e6 / requests}
     for m, short in (("strata_feature_stage_duration_seconds", "stage"),
                      ("strata_feature_lookup_duration_seconds", "lookup")):
         out[f"{short}_p50_us"], out[f"{short}_p99_us"] = quantiles_us(
@@ -117,7 +130,7 @@ def run_strata_cells(args, fixture, redis):
                 f.write(fixture.body(n))
             for rep in range(args.repeats):
                 for label, s in running.items():
-                    r = measure(s, path, args.duration)
+                    r = measure(s, path, args.duration, redis)
                     results.append({"variant": label, "entities": n, "repeat": rep, **r,
                                     "load": machine.loadavg()})
                     print(json.dumps(results[-1]), flush=True)
@@ -134,16 +147,18 @@ def report(floors, results):
               f"| {f['p50_us']:.0f} | {f['p99_us']:.0f} |")
     print("\nstrata, 64 connections, medians (stage = lookups + transforms, server-side):")
     print("| variant | entities | req/s | stage p50 µs | stage p99 µs | lookup p50 µs "
-          "| lookup p99 µs | wrk p99 µs | runs |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| lookup p99 µs | wrk p99 µs | strata CPU µs/req | Redis CPU µs/req | runs |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     cells = {}
     for r in results:
         cells.setdefault((r["variant"], r["entities"]), []).append(r)
     for (variant, n), rs in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         m = {k: statistics.median(r[k] for r in rs) for k in
-             ("rps", "stage_p50_us", "stage_p99_us", "lookup_p50_us", "lookup_p99_us", "p99_us")}
+             ("rps", "stage_p50_us", "stage_p99_us", "lookup_p50_us", "lookup_p99_us", "p99_us",
+              "cpu_us", "redis_cpu_us")}
         print(f"| {variant} | {n} | {m['rps']:,.0f} | {m['stage_p50_us']:.0f} "
               f"| {m['stage_p99_us']:.0f} | {m['lookup_p50_us']:.0f} | {m['lookup_p99_us']:.0f} "
-              f"| {m['p99_us']:.0f} | {len(rs)} |")
+              f"| {m['p99_us']:.0f} | {m['cpu_us']:.0f} | {m['redis_cpu_us']:.1f} | {len(rs)} |")
 
 
 def main():
