@@ -88,6 +88,12 @@ absl::StatusOr<std::vector<int64_t>> ValueWidths(const DenseNetwork& network) {
   return widths;
 }
 
+int64_t WeightCount(const DenseNetwork& network) {
+  int64_t count = 0;
+  for (const LinearWeights& linear : network.linears) count += linear.in * linear.out;
+  return count;
+}
+
 std::string Describe(const DenseNetwork& network) {
   std::string widths = std::to_string(network.input_width);
   for (const LinearWeights& linear : network.linears) widths += fmt::format(" -> {}", linear.out);

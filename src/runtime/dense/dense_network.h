@@ -57,6 +57,15 @@ std::string_view StepKindName(StepKind kind);
 // (INVALID_ARGUMENT) for a malformed network.
 absl::StatusOr<std::vector<int64_t>> ValueWidths(const DenseNetwork& network);
 
+// The weights of every linear layer, summed.
+int64_t WeightCount(const DenseNetwork& network);
+
+// Above this many weights (1 MiB of floats: past the L2 cache) OpenBLAS's
+// blocked products beat the engine's kernels at batch sizes over a few rows
+// (a 1.6M-weight MLP: 0.6x LibTorch's time at 1 row, 3x at 64), so a model
+// without `engine: dense` stays on LibTorch.
+inline constexpr int64_t kDenseDefaultMaxWeights = int64_t{1} << 18;
+
 // One line for the log, e.g. "3 linear layers, 64 -> 128 -> 64 -> 10, 13 steps".
 std::string Describe(const DenseNetwork& network);
 

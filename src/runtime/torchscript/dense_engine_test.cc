@@ -200,6 +200,24 @@ def forward(self, x):
   EXPECT_EQ((*out)[0].shape, (core::Shape{3, 8}));
 }
 
+TEST(DenseEngineTest, ANetworkOverTheWeightBoundStaysOnLibTorchUnlessEngineDense) {
+  // 600 x 512 = 307,200 weights, over kDenseDefaultMaxWeights (262,144).
+  const auto dir = SaveModule("large", {{"w", {600, 512}}, {"b", {600}}}, R"(
+def forward(self, x):
+    return torch.relu(torch.linear(x, self.w, self.b))
+)");
+  const ModelConfig config = Config("large", 512, {TensorSpec{"y", kFp32, {-1, 600}}});
+  CapturedLog log;
+  auto chosen = Load(config, dir);
+  ASSERT_TRUE(chosen.ok()) << chosen.status();
+  EXPECT_NE(dynamic_cast<TorchScriptModel*>(chosen->get()), nullptr);
+  EXPECT_THAT(log.text(),
+              HasSubstr("its 307200 weights are over the dense engine's default bound"));
+  auto forced = Load(config, dir, "dense");
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_NE(dynamic_cast<dense::DenseModel*>(forced->get()), nullptr);
+}
+
 TEST(DenseEngineTest, AnOpOutsideTheEngineFallsBackAndEngineDenseRefusesIt) {
   const auto dir = SaveModule("mul", {{"w", {4, 4}}}, R"(
 def forward(self, x):

@@ -90,9 +90,19 @@ absl::Status CheckAgreement(const std::vector<core::Tensor>& libtorch,
 
 // The dense engine's model for `libtorch`'s graph, checked against LibTorch
 // on probe inputs; UNIMPLEMENTED with the reason when the engine cannot run it.
+// By default (`engine` unset) a network over kDenseDefaultMaxWeights stays
+// on LibTorch (FAILED_PRECONDITION with the reason).
 absl::StatusOr<std::unique_ptr<dense::DenseModel>> DenseModelFor(const ModelConfig& config,
-                                                                 TorchScriptModel& libtorch) {
+                                                                 TorchScriptModel& libtorch,
+                                                                 Engine engine) {
   STRATA_ASSIGN_OR_RETURN(dense::DenseNetwork network, libtorch.AsDenseNetwork());
+  const int64_t weights = dense::WeightCount(network);
+  if (engine == Engine::kDenseOrLibTorch && weights > dense::kDenseDefaultMaxWeights) {
+    return absl::FailedPreconditionError(
+        fmt::format("its {} weights are over the dense engine's default bound of {} (OpenBLAS "
+                    "wins on batches of a model this large; engine: dense forces the engine)",
+                    weights, dense::kDenseDefaultMaxWeights));
+  }
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<dense::DenseModel> model,
                           dense::DenseModel::Create(config, std::move(network)));
   STRATA_ASSIGN_OR_RETURN(std::vector<core::Tensor> probe, ProbeInputs(config));
@@ -111,7 +121,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadTorchScriptModel(
                           TorchScriptModel::Create(std::move(options)));
   if (engine == Engine::kLibTorch) return libtorch;
   const std::string version = version_dir.filename().string();
-  absl::StatusOr<std::unique_ptr<dense::DenseModel>> dense = DenseModelFor(config, *libtorch);
+  absl::StatusOr<std::unique_ptr<dense::DenseModel>> dense =
+      DenseModelFor(config, *libtorch, engine);
   if (dense.ok()) {
     spdlog::info("model '{}' ({}): on the dense engine ({})", config.name, version,
                  dense::Describe((*dense)->network()));
