@@ -120,4 +120,15 @@ absl::Status CheckTreeModelSignature(const ModelConfig& config, std::string_view
   return absl::OkStatus();
 }
 
+absl::Status CheckOneFp32Matrix(std::span<const core::Tensor> inputs, int64_t width,
+                                std::string_view model) {
+  if (inputs.size() != 1 || inputs[0].dtype != core::DataType::kFp32 ||
+      inputs[0].shape.size() != 2 || inputs[0].shape[0] < 0 || inputs[0].shape[1] != width ||
+      inputs[0].data.size() != static_cast<size_t>(inputs[0].shape[0] * width) * sizeof(float)) {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}' takes one FP32 [N,{}] input with matching data", model, width));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace strata::runtime

@@ -42,6 +42,12 @@ absl::StatusOr<int> ThreadsParameter(const ModelConfig& config);
 // checked before the artifact is read. The error names `backend`.
 absl::Status CheckTreeModelSignature(const ModelConfig& config, std::string_view backend);
 
+// A request's inputs for a model taking one FP32 [N, width] matrix (the tree
+// and dense engines): INVALID_ARGUMENT naming `model` unless there is exactly
+// one such tensor with matching data.
+absl::Status CheckOneFp32Matrix(std::span<const core::Tensor> inputs, int64_t width,
+                                std::string_view model);
+
 }  // namespace strata::runtime
 
 #endif  // STRATA_RUNTIME_SIGNATURE_CHECK_H_

@@ -8,6 +8,7 @@
 #include "core/status_macros.h"
 #include "fmt/format.h"
 #include "runtime/dense/dense_kernels.h"
+#include "runtime/signature_check.h"
 
 namespace strata::runtime::dense {
 namespace {
@@ -80,14 +81,7 @@ DenseModel::DenseModel(ModelConfig config, DenseNetwork network, std::vector<int
 }
 
 absl::Status DenseModel::CheckInput(std::span<const core::Tensor> inputs) const {
-  const int64_t width = network_.input_width;
-  if (inputs.size() != 1 || inputs[0].dtype != core::DataType::kFp32 ||
-      inputs[0].shape.size() != 2 || inputs[0].shape[0] < 0 || inputs[0].shape[1] != width ||
-      inputs[0].data.size() != static_cast<size_t>(inputs[0].shape[0] * width) * sizeof(float)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}' takes one FP32 [N,{}] input with matching data", config_.name, width));
-  }
-  return absl::OkStatus();
+  return CheckOneFp32Matrix(inputs, network_.input_width, config_.name);
 }
 
 void DenseModel::RunStep(size_t index, int64_t rows, std::span<float* const> values) const {

@@ -69,14 +69,7 @@ void TreesModel::Predict(std::span<const float> features, int64_t rows,
 }
 
 absl::Status TreesModel::CheckInput(std::span<const core::Tensor> inputs) const {
-  const int64_t width = ensemble().num_features;
-  if (inputs.size() != 1 || inputs[0].dtype != core::DataType::kFp32 ||
-      inputs[0].shape.size() != 2 || inputs[0].shape[0] < 0 || inputs[0].shape[1] != width ||
-      inputs[0].data.size() != static_cast<size_t>(inputs[0].shape[0] * width) * sizeof(float)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}' takes one FP32 [N,{}] input with matching data", config_.name, width));
-  }
-  return absl::OkStatus();
+  return CheckOneFp32Matrix(inputs, ensemble().num_features, config_.name);
 }
 
 // XGBoost's shape ([N] for one value per row, [N, K] for K probabilities),
