@@ -386,6 +386,7 @@ class ReplicasTest(unittest.TestCase):
             self.replicas[0].signal(signal.SIGKILL)
             self.replicas[0].wait()
             self.haproxy.wait_state("r0", "DOWN", timeout=2)
+            down_at = time.monotonic()
             time.sleep(1.5)
         load.check(self)
         timed = [(t, r) for records in load.by_client for t, r in records]
@@ -393,10 +394,16 @@ class ReplicasTest(unittest.TestCase):
         after = [r for t, r in timed if t > killed_at + 1.0]
         print(f"\nSIGKILL of 1 of {self.REPLICAS} replicas under {clients} clients: "
               f"{len(lost)} failed of {len(timed)} ({sorted(set(str(r[1])[:70] for _, r in lost))})")
-        # Each client has one request outstanding: the killed replica held at most
-        # `clients` of them, and nothing else may fail.
-        self.assertLessEqual(len(lost), clients)
-        self.assertTrue(all(t >= killed_at for t, _ in lost), lost)
+        # Each client has one request outstanding, lost if the killed replica
+        # held it. Until HAProxy has seen the kill (its check, or the RST on an
+        # idle server connection it reuses) a client's next request may go
+        # there too and be closed unanswered (HAProxy's way of letting the
+        # client retry it): at most one more per client, only in that window.
+        # Nothing else may fail.
+        for records in load.by_client:
+            client_lost = [(t, r) for t, r in records if r[0] != 200]
+            self.assertLessEqual(len(client_lost), 2, client_lost)
+        self.assertTrue(all(killed_at <= t <= down_at + 0.2 for t, _ in lost), lost)
         self.assertGreater(len(after), 10)
         self.assertEqual(failures(after), [])  # routed around it
         self.replicas[0].start()
