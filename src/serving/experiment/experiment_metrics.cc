@@ -69,17 +69,17 @@ void ExperimentMetrics::Joined(const std::string& endpoint, const ArmOutcomes& a
   if (s.rewards > 0) mean_reward_.Add(labels).Set(s.reward_sum / static_cast<double>(s.rewards));
 }
 
-void ExperimentMetrics::Shadow(const std::string& endpoint, const std::string& shadow,
-                               ShadowEvent event) {
+prometheus::Counter& ExperimentMetrics::Shadow(const std::string& endpoint,
+                                               const std::string& shadow, ShadowEvent event) {
   const prometheus::Labels labels = {{"endpoint", endpoint}, {"shadow", shadow}};
-  auto dropped = [&](const char* reason) {
+  auto dropped = [&](const char* reason) -> prometheus::Counter& {
     prometheus::Labels with_reason = labels;
     with_reason.emplace("reason", reason);
-    shadow_dropped_.Add(with_reason).Increment();
+    return shadow_dropped_.Add(with_reason);
   };
   switch (event) {
     case ShadowEvent::kSent:
-      return shadow_requests_.Add(labels).Increment();
+      return shadow_requests_.Add(labels);
     case ShadowEvent::kQueueFull:
       return dropped("queue_full");
     case ShadowEvent::kPrimaryBusy:
@@ -87,8 +87,9 @@ void ExperimentMetrics::Shadow(const std::string& endpoint, const std::string& s
     case ShadowEvent::kOverBudget:
       return dropped("over_budget");
     case ShadowEvent::kError:
-      return shadow_errors_.Add(labels).Increment();
+      break;
   }
+  return shadow_errors_.Add(labels);
 }
 
 void ExperimentMetrics::Agreement(const std::string& endpoint, const std::string& primary,

@@ -34,7 +34,10 @@ class ExperimentMetrics {
   void Unmatched(const std::string& endpoint);
   // After a join: the arm's figures from its sums.
   void Joined(const std::string& endpoint, const ArmOutcomes& arm);
-  void Shadow(const std::string& endpoint, const std::string& shadow, ShadowEvent event);
+  // The counter of `event` for this endpoint's shadow (a reference that
+  // stays valid: callers keep it).
+  prometheus::Counter& Shadow(const std::string& endpoint, const std::string& shadow,
+                              ShadowEvent event);
   void Agreement(const std::string& endpoint, const std::string& primary, const std::string& shadow,
                  const std::vector<RowAgreement>& rows);
 

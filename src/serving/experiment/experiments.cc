@@ -205,7 +205,14 @@ void Experiments::CountShadow(ShadowCounters& counters, ShadowEvent event) const
                                  : event == ShadowEvent::kOverBudget  ? counters.over_budget
                                                                       : counters.errors;
   count.fetch_add(1, std::memory_order_relaxed);
-  if (metrics_ != nullptr) metrics_->Shadow(counters.endpoint, counters.shadow, event);
+  if (metrics_ == nullptr) return;
+  std::atomic<prometheus::Counter*>& slot = counters.metric[static_cast<size_t>(event)];
+  prometheus::Counter* metric = slot.load(std::memory_order_acquire);
+  if (metric == nullptr) {  // two first counts may both look it up: the same counter
+    metric = &metrics_->Shadow(counters.endpoint, counters.shadow, event);
+    slot.store(metric, std::memory_order_release);
+  }
+  metric->Increment();
 }
 
 absl::StatusOr<ExperimentReport> Experiments::Report(std::string_view endpoint) const {

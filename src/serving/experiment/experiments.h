@@ -10,6 +10,7 @@
 #ifndef STRATA_SERVING_EXPERIMENT_EXPERIMENTS_H_
 #define STRATA_SERVING_EXPERIMENT_EXPERIMENTS_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -27,8 +28,9 @@
 #include "serving/experiment/prediction_log.h"
 
 namespace prometheus {
+class Counter;
 class Registry;
-}
+}  // namespace prometheus
 
 namespace strata::serving {
 
@@ -83,6 +85,9 @@ struct ShadowTraffic {
 
 enum class ShadowEvent { kSent, kQueueFull, kPrimaryBusy, kOverBudget, kError };
 
+inline constexpr size_t kShadowEventCount = 5;
+static_assert(static_cast<size_t>(ShadowEvent::kError) + 1 == kShadowEventCount);
+
 // The counters of one shadow target's copies, bumped without a lock on the
 // request path (Experiments::CountShadow).
 struct ShadowCounters {
@@ -93,6 +98,9 @@ struct ShadowCounters {
   std::atomic<uint64_t> primary_busy{0};
   std::atomic<uint64_t> over_budget{0};
   std::atomic<uint64_t> errors{0};
+  // Each event's /metrics counter, looked up in its family on the event's
+  // first count and kept (a family lookup takes the family's mutex).
+  std::array<std::atomic<prometheus::Counter*>, kShadowEventCount> metric{};
 };
 
 struct ExperimentReport {
