@@ -157,9 +157,10 @@ void DynamicBatcher::Started(const std::vector<QueuedRequest>& batch) {
   ApplyLimits();  // the backlog the limits depend on shrank
 }
 
-void DynamicBatcher::ApplyLimits() {
+BatchLimits DynamicBatcher::ApplyLimits() {
   const BatchLimits limits = policy_->limits();
   queue_.SetLimits(limits.max_batch_size, limits.max_queue_delay);
+  return limits;
 }
 
 void DynamicBatcher::Left(size_t requests) const {
@@ -172,8 +173,7 @@ void DynamicBatcher::Adapt(const BatchObservation& batch) {
     core::MutexLock lock(mutex_);
     if (!policy_) return;
     policy_->OnBatch(batch);
-    limits = policy_->limits();
-    ApplyLimits();
+    limits = ApplyLimits();
   }
   if (hooks_.on_limits) hooks_.on_limits(limits);
 }

@@ -79,8 +79,8 @@ class DynamicBatcher : public runtime::Model {
   // `batch` left the queue to run.
   void Started(const std::vector<QueuedRequest>& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void RunBatch(std::vector<QueuedRequest> batch);
-  // Hands the adaptive policy's current limits to the queue.
-  void ApplyLimits() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Hands the adaptive policy's current limits to the queue; returns them.
+  BatchLimits ApplyLimits() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Hands a finished batch to the adaptive policy and applies its limits.
   void Adapt(const BatchObservation& batch);
   // `requests` left the batcher: answered, expired or abandoned.
