@@ -11,12 +11,19 @@ one-key requests, dumped again. Per request: Ir (instructions executed, every th
 server, so the background threads' share is included) and heap allocations (calls of malloc,
 calloc, realloc, posix_memalign, aligned_alloc and memalign, from the dump's call counts).
 
+With --mallocs (no valgrind; root, for uprobes), each binary runs at full speed, where a
+one-row MLP request runs inline on the I/O thread (under valgrind it is slower than the
+inline bound and goes to the batcher's worker), and `perf stat` counts the calls of libc's
+malloc, calloc and realloc (uprobes, `perf probe -x libc`) in the server while --requests
+requests of each kind are sent on one keep-alive connection: heap allocations per request on
+the path the wall-clock benchmark takes.
+
 Then, with --syscalls (no valgrind), each binary again under `strace -c -f` attached to all of
 its threads while --requests requests of each kind are sent on one keep-alive connection, each
 request in one send() as wrk sends it: system calls per request, by name.
 
   /usr/bin/python3 bench/lean_path_profile.py BINARY [BINARY ...] [--requests 2000]
-      [--syscalls] [--out DIR]
+      [--mallocs] [--syscalls] [--no-callgrind] [--out DIR]
 """
 import http.client
 import json
@@ -109,6 +116,70 @@ def syscalls(binary, label, repo, endpoints, bodies, args, work):
         server.stop()
 
 
+LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
+MALLOC_PROBES = ("malloc", "calloc", "realloc")
+
+
+def add_malloc_probes():
+    """Defines the uprobes probe_libc:{malloc,calloc,realloc}; returns those it added."""
+    listed = subprocess.run(["perf", "probe", "-l"], capture_output=True, text=True).stdout
+    added = []
+    for name in MALLOC_PROBES:
+        if f"probe_libc:{name} " not in listed:
+            subprocess.run(["perf", "probe", "-q", "-x", LIBC, "--add", name], check=True,
+                           capture_output=True)
+            added.append(name)
+    return added
+
+
+def mallocs(binary, label, repo, endpoints, bodies, args, work):
+    """Heap allocations per request of each kind at full speed (uprobes on libc, every
+    thread of the server)."""
+    mlp_body, key_body = (open(b, "rb").read() for b in bodies)
+    server = servers.Strata(binary, repo, work, label=label + "_mallocs", endpoints=endpoints)
+    server.start(timeout=300)
+    try:
+        result = {}
+        for name, path, body in (("mlp", "/v2/models/digits_mlp/infer", mlp_body),
+                                 ("static", "/v2/models/embedded/infer", key_body)):
+            post_raw(server.port, path, body, WARMUP)
+            out = os.path.join(work, f"mallocs.{label}.{name}.csv")
+            events = ",".join(f"probe_libc:{p}" for p in MALLOC_PROBES)
+            counter = subprocess.Popen(["perf", "stat", "-x", ",", "-o", out, "-e", events,
+                                        "-p", str(server.pid)], stderr=subprocess.DEVNULL)
+            time.sleep(1.0)  # attached
+            post_raw(server.port, path, body, args.requests)
+            counter.send_signal(signal.SIGINT)
+            counter.wait(timeout=60)
+            calls = sum(int(line.split(",")[0]) for line in open(out)
+                        if line.count(",") > 2 and line.split(",")[0].isdigit())
+            result[name] = calls / args.requests
+            log(f"{label} {name}: {result[name]:.1f} allocations/request (full speed)")
+        return result
+    finally:
+        server.stop()
+
+
+def print_mallocs(args, repo, endpoints, bodies, work):
+    added = add_malloc_probes()
+    try:
+        counted = {binary: mallocs(binary, f"b{i}_{os.path.basename(binary)}", repo, endpoints,
+                                   bodies, args, work)
+                   for i, binary in enumerate(args.binaries)}
+    finally:
+        for name in added:
+            subprocess.run(["perf", "probe", "-q", "-d", f"probe_libc:{name}"],
+                           capture_output=True)
+    with open(os.path.join(work, "mallocs.json"), "w") as f:
+        json.dump(counted, f, indent=1)
+    print(f"\nheap allocations per request at full speed (malloc + calloc + realloc, uprobes, "
+          f"{args.requests} requests each, one connection; the MLP runs inline)\n")
+    print("| binary | MLP allocations/request | static allocations/request |")
+    print("|---|---:|---:|")
+    for binary, r in counted.items():
+        print(f"| {binary} | {r['mlp']:.1f} | {r['static']:.1f} |")
+
+
 def callgrind_control(pid, *args):
     subprocess.run(["callgrind_control", *args, str(pid)], check=True, capture_output=True)
 
@@ -177,19 +248,35 @@ def main():
     ap.add_argument("binaries", nargs="+", help="strata binaries to profile, in order")
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--out", help="keep the work directory here")
+    ap.add_argument("--no-callgrind", action="store_true",
+                    help="skip the callgrind counts (with --mallocs or --syscalls)")
+    ap.add_argument("--mallocs", action="store_true",
+                    help="also count heap allocations per request at full speed (perf uprobes "
+                         "on libc's malloc, calloc and realloc; root)")
     ap.add_argument("--syscalls", action="store_true",
                     help="also count system calls per request under strace (no valgrind)")
     args = ap.parse_args()
-    need("valgrind")
+    if not args.no_callgrind:
+        need("valgrind")
     if args.syscalls:
         need("strace")
+    if args.mallocs:
+        need("perf")
     work = report.out_dir(args, "lean-path-profile")
     repo, endpoints, mlp_body, key_body = setup(work, args.binaries[-1])
+    if not args.no_callgrind:
+        print_callgrind(args, repo, endpoints, (mlp_body, key_body), work)
+    if args.mallocs:
+        print_mallocs(args, repo, endpoints, (mlp_body, key_body), work)
+    if args.syscalls:
+        print_syscalls(args, repo, endpoints, (mlp_body, key_body), work)
+
+
+def print_callgrind(args, repo, endpoints, bodies, work):
     results = {}
     for i, binary in enumerate(args.binaries):
         label = f"b{i}_{os.path.basename(binary)}"
-        results[label] = profile(binary, label, repo, endpoints, (mlp_body, key_body), args,
-                                 work)
+        results[label] = profile(binary, label, repo, endpoints, bodies, args, work)
     with open(os.path.join(work, "profile.json"), "w") as f:
         json.dump(results, f, indent=1)
     print(f"{args.requests} requests each, one keep-alive connection, under callgrind\n")
@@ -199,8 +286,6 @@ def main():
     for (label, r), binary in zip(results.items(), args.binaries):
         print(f"| {binary} | {r['mlp']['ir_per_req']:,.0f} | {r['mlp']['allocs_per_req']:.1f} | "
               f"{r['static']['ir_per_req']:,.0f} | {r['static']['allocs_per_req']:.1f} |")
-    if args.syscalls:
-        print_syscalls(args, repo, endpoints, (mlp_body, key_body), work)
 
 
 def print_syscalls(args, repo, endpoints, bodies, work):

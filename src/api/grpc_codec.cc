@@ -9,6 +9,7 @@
 #include "api/endpoint_json.h"
 #include "api/reserved_parameters.h"
 #include "api/version_state_text.h"
+#include "core/buffer_pool.h"
 #include "core/status_macros.h"
 #include "fmt/format.h"
 
@@ -204,6 +205,7 @@ absl::StatusOr<core::Tensor> DecodeInput(const inference::ModelInferRequest& req
                     input.name(), input.datatype()));
   }
   tensor.dtype = *dtype;
+  tensor.shape.reserve(static_cast<size_t>(input.shape_size()));
   for (int64_t dim : input.shape()) {
     if (dim < 0) {
       return Invalid(
@@ -226,11 +228,21 @@ absl::StatusOr<core::Tensor> DecodeInput(const inference::ModelInferRequest& req
                       input.name()));
     }
     const std::string& raw = request.raw_input_contents(index);
+    tensor.data = core::TensorDataPool::Take(raw.size());  // core/buffer_pool.h
     tensor.data.assign(raw.begin(), raw.end());
     // Raw framing is part of the wire format: check it whatever the model.
     STRATA_RETURN_IF_ERROR(core::ValidateTensorData(tensor));
     return tensor;
   }
+  // Into a buffer an earlier request gave back, when one is large enough.
+  // The shape's count (checked below) sizes it only up to the pool's cap, so
+  // a shape that overstates its values reserves little.
+  tensor.data = core::TensorDataPool::Take(
+      tensor.dtype == DataType::kBytes
+          ? 0
+          : std::min(static_cast<size_t>(std::min<int64_t>(*count, 1 << 24)) *
+                         core::ElementSize(tensor.dtype),
+                     core::TensorDataPool::kMaxBytes));
   STRATA_RETURN_IF_ERROR(DecodeTypedContents(input, tensor));
   if (tensor.dtype != DataType::kBytes &&
       static_cast<int64_t>(tensor.data.size() / core::ElementSize(tensor.dtype)) != *count) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -10,6 +11,7 @@
 #include "api/json_writing.h"
 #include "api/reserved_parameters.h"
 #include "api/version_state_text.h"
+#include "core/buffer_pool.h"
 #include "core/status_macros.h"
 #include "fmt/format.h"
 #include "rapidjson/writer.h"
@@ -29,7 +31,11 @@ using simdjson::dom::element_type;
 class StringSink {
  public:
   using Ch = char;
-  explicit StringSink(size_t expected = 256) { out_.resize(expected); }
+  // The body is written into a string an earlier answer gave back, when one
+  // is large enough (core/buffer_pool.h; the HTTP session gives it back).
+  explicit StringSink(size_t expected = 256) : out_(core::BodyPool::Take(expected)) {
+    out_.resize(expected);
+  }
   void Put(char c) {
     if (pos_ == out_.size()) Grow(1);
     out_[pos_++] = c;
@@ -83,10 +89,24 @@ namespace {
 // whole, where RapidJSON looks each character up in its escape table
 // (WriteString was 6.5% of a static lookup's instructions). The bytes
 // written are the same.
-class Writer : public rapidjson::Writer<StringSink> {
+//
+// Its stack of open objects and arrays lives in a buffer inside the writer:
+// RapidJSON's default allocates the allocator and then the stack, two heap
+// allocations per body; JSON nested deeper than the buffer holds (more than
+// about 60 levels) takes a heap chunk.
+class WriterStack {
+ protected:
+  alignas(std::max_align_t) char stack_buffer_[1024];
+  rapidjson::MemoryPoolAllocator<> stack_allocator_{stack_buffer_, sizeof(stack_buffer_)};
+};
+
+class Writer : private WriterStack,
+               public rapidjson::Writer<StringSink, rapidjson::UTF8<>, rapidjson::UTF8<>,
+                                        rapidjson::MemoryPoolAllocator<>> {
  public:
-  using Base = rapidjson::Writer<StringSink>;
-  using Base::Base;
+  using Base = rapidjson::Writer<StringSink, rapidjson::UTF8<>, rapidjson::UTF8<>,
+                                 rapidjson::MemoryPoolAllocator<>>;
+  explicit Writer(StringSink& sink) : WriterStack(), Base(sink, &stack_allocator_) {}
 
   bool String(const char* s, rapidjson::SizeType length, bool copy = false) {
     if (!IsPlain(s, length)) return Base::String(s, length, copy);
@@ -326,6 +346,7 @@ absl::StatusOr<core::Tensor> TakeBinaryData(core::Tensor tensor, int64_t size,
                     "inputs before it",
                     tensor.name, size, binary.size()));
   }
+  tensor.data = core::TensorDataPool::Take(static_cast<size_t>(size));
   tensor.data.assign(binary.begin(), binary.begin() + size);
   binary.remove_prefix(static_cast<size_t>(size));
   // The blob's framing is part of the wire format: check it here, whatever
@@ -358,6 +379,7 @@ absl::StatusOr<core::Tensor> DecodeInputHeader(const simdjson::dom::object& obje
   if (object["shape"].get_array().get(shape)) {
     return Invalid(fmt::format("input '{}' needs a 'shape' array of integers", tensor.name));
   }
+  tensor.shape.reserve(shape.size());
   for (element dim : shape) {
     int64_t value = 0;
     if (dim.get_int64().get(value) || value < 0) {
@@ -392,11 +414,16 @@ absl::StatusOr<core::Tensor> DecodeInputData(const simdjson::dom::object& object
     return Invalid(
         fmt::format("input '{}' has no 'data' (nor a binary_data_size parameter)", tensor.name));
   }
+  // Decoded straight into a buffer an earlier request gave back, when one is
+  // large enough (core/buffer_pool.h). The shape is not checked yet: its
+  // size only sizes the buffer, within a bound.
+  size_t expected = 0;
   if (std::optional<int64_t> count = core::ElementCount(tensor.shape);
       count && tensor.dtype != core::DataType::kBytes) {
-    tensor.data.reserve(
-        static_cast<size_t>(std::min<int64_t>(*count, 1 << 24) * core::ElementSize(tensor.dtype)));
+    expected =
+        static_cast<size_t>(std::min<int64_t>(*count, 1 << 24) * core::ElementSize(tensor.dtype));
   }
+  tensor.data = core::TensorDataPool::Take(expected);
   STRATA_RETURN_IF_ERROR(AppendData(data, tensor.dtype, tensor.name, tensor.data, 0));
   return tensor;
 }

@@ -20,6 +20,7 @@
 #include "api/rollout_json.h"
 #include "api/statistics_json.h"
 #include "api/status_page.h"
+#include "core/buffer_pool.h"
 #include "fmt/format.h"
 #include "prometheus/text_serializer.h"
 
@@ -563,6 +564,7 @@ std::optional<HttpReply> RestHandler::Infer(const HttpRequestView& request, std:
         if (payload) payload_log->Record(*payload, *response);
         response->has_id = response->has_id || has_id;
         HttpReply reply = InferReply(*response, binary, reply_encoding);
+        core::RecycleTensorData(response->outputs);  // encoded: the next run's outputs take them
         reply.headers.insert(reply.headers.end(), limit_headers.begin(), limit_headers.end());
         reply.model_name = response->model_name;
         reply.model_version = response->model_version;

@@ -19,6 +19,7 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
+#include "core/buffer_pool.h"
 #include "core/text_escape.h"
 #include "fmt/format.h"
 #include "serving/drain_sequence.h"
@@ -437,6 +438,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
     parser_.reset();
     reservation_.Reset();
+    core::BodyPool::Give(std::move(body_));  // the next answer's encoder takes it
     body_ = std::string();
     if (head_.capacity() > kKeptHeadCapacity) head_ = std::string();
   }

@@ -1,5 +1,7 @@
 #include "serving/inline_first_model.h"
 
+#include "core/buffer_pool.h"
+
 namespace strata::serving {
 namespace {
 
@@ -80,6 +82,9 @@ void InlineFirstModel::RunInline(std::vector<core::Tensor> inputs, RunOptions op
   if (hooks_.on_batch) hooks_.on_batch({.rows = RowsOf(inputs), .infer = took});
   if (hooks_.on_running) hooks_.on_running(-1);
   if (hooks_.on_in_flight) hooks_.on_in_flight(-1);
+  // The run is over and nothing else holds these inputs: their storage goes
+  // back for the next request this thread decodes (core/buffer_pool.h).
+  core::RecycleTensorData(inputs);
   done(std::move(outputs));
 }
 

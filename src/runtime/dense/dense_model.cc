@@ -5,6 +5,7 @@
 #include <cstring>
 #include <utility>
 
+#include "core/buffer_pool.h"
 #include "core/status_macros.h"
 #include "fmt/format.h"
 #include "runtime/dense/dense_kernels.h"
@@ -126,9 +127,14 @@ absl::StatusOr<std::vector<core::Tensor>> DenseModel::Run(std::span<const core::
   outputs.reserve(network_.outputs.size());
   for (size_t i = 0; i < network_.outputs.size(); ++i) {
     const int32_t value = network_.outputs[i];
-    core::Tensor out{config_.outputs[i].name, core::DataType::kFp32, {rows, widths_[value]}, {}};
-    out.data.resize(static_cast<size_t>(rows * widths_[value]) * sizeof(float));
-    if (!out.data.empty()) std::memcpy(out.data.data(), values[value], out.data.size());
+    // Into a buffer an earlier response gave back (core/buffer_pool.h).
+    const size_t bytes = static_cast<size_t>(rows * widths_[value]) * sizeof(float);
+    const auto* first = reinterpret_cast<const uint8_t*>(values[value]);
+    core::Tensor out{config_.outputs[i].name,
+                     core::DataType::kFp32,
+                     {rows, widths_[value]},
+                     core::TensorDataPool::Take(bytes)};
+    out.data.assign(first, first + bytes);
     outputs.push_back(std::move(out));
   }
   if (scratch.size() * sizeof(float) > kKeepScratchBytes) {
