@@ -1,8 +1,11 @@
 #include "api/grpc_codec.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
+#include <thread>
 
+#include "core/buffer_pool.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -511,6 +514,49 @@ TEST(GrpcCodecTest, DeadlineBecomesTheTimeoutParameter) {
 
   absl::Status passed = ApplyDeadline(now - microseconds(1), now, request);
   EXPECT_EQ(passed.code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+}  // namespace
+}  // namespace strata::api
+
+namespace strata::api {
+namespace {
+
+// Typed and raw contents decoded into storage an earlier request gave back
+// (its old bytes still there) are exactly what was sent.
+TEST(GrpcCodecTest, DecodesIntoReusedBuffersExactly) {
+  std::thread([] {
+    std::vector<const uint8_t*> given;
+    for (size_t i = 0; i < core::TensorDataPool::kPerThread; ++i) {
+      std::vector<uint8_t> used(512, 0xab);
+      given.push_back(used.data());
+      core::TensorDataPool::Give(std::move(used));
+    }
+    inference::ModelInferRequest request = Request();
+    InputTensor* typed = AddInput(request, "i", "INT16", {1, 3});
+    for (int v : {-1, 0, 300}) typed->mutable_contents()->add_int_contents(v);
+    InputTensor* text = AddInput(request, "s", "BYTES", {2});
+    text->mutable_contents()->add_bytes_contents("ab");
+    text->mutable_contents()->add_bytes_contents("");
+    absl::StatusOr<core::InferRequest> decoded = DecodeModelInferRequest(request);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_THAT(Values<int16_t>(decoded->inputs[0]), ElementsAre(-1, 0, 300));
+    EXPECT_EQ(decoded->inputs[1].data, (std::vector<uint8_t>{2, 0, 0, 0, 'a', 'b', 0, 0, 0, 0}));
+    for (const core::Tensor& input : decoded->inputs) {
+      EXPECT_NE(std::find(given.begin(), given.end(), input.data.data()), given.end())
+          << input.name << " was not decoded into a reused buffer";
+    }
+
+    inference::ModelInferRequest raw = Request();
+    AddInput(raw, "f", "FP32", {2});
+    const float values[2] = {0.5f, -7.0f};
+    raw.add_raw_input_contents(std::string(reinterpret_cast<const char*>(values), 8));
+    absl::StatusOr<core::InferRequest> raw_decoded = DecodeModelInferRequest(raw);
+    ASSERT_TRUE(raw_decoded.ok()) << raw_decoded.status();
+    EXPECT_THAT(Values<float>(raw_decoded->inputs[0]), ElementsAre(0.5f, -7.0f));
+    EXPECT_NE(std::find(given.begin(), given.end(), raw_decoded->inputs[0].data.data()),
+              given.end());
+  }).join();
 }
 
 }  // namespace

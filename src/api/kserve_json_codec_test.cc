@@ -1,9 +1,12 @@
 #include "api/kserve_json_codec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <thread>
 
+#include "core/buffer_pool.h"
 #include "gtest/gtest.h"
 
 namespace strata::api {
@@ -306,6 +309,101 @@ TEST(KserveJsonCodecTest, EncodesStringsWithAndWithoutEscapesByteForByte) {
 
 TEST(KserveJsonCodecTest, EncodesErrorWithEscaping) {
   EXPECT_EQ(EncodeError("bad \"x\""), R"({"error":"bad \"x\""})");
+}
+
+}  // namespace
+}  // namespace strata::api
+
+namespace strata::api {
+namespace {
+
+// Fills this thread's pool with used buffers, their old bytes still in
+// memory (0xab), and returns their storage.
+std::vector<const uint8_t*> FillPoolWithUsedBuffers() {
+  std::vector<const uint8_t*> given;
+  for (size_t i = 0; i < core::TensorDataPool::kPerThread; ++i) {
+    std::vector<uint8_t> used(512, 0xab);
+    given.push_back(used.data());
+    core::TensorDataPool::Give(std::move(used));
+  }
+  return given;
+}
+
+// Decoding into storage an earlier request gave back yields exactly what
+// decoding into new storage does: every datatype, BYTES, nested shapes, the
+// binary extension; nothing of the old bytes shows.
+TEST(KserveJsonCodecTest, DecodesIntoReusedBuffersExactlyAsIntoNewOnes) {
+  const std::string blob("\x01\x00\x02\x00\x03\x00", 6);
+  struct Case {
+    std::string body;
+    std::string binary;
+  };
+  std::vector<Case> cases;
+  for (const char* input :
+       {R"({"name": "x", "shape": [2], "datatype": "BOOL", "data": [true, false]})",
+        R"({"name": "x", "shape": [2, 1], "datatype": "UINT8", "data": [[0], [255]]})",
+        R"({"name": "x", "shape": [2], "datatype": "UINT16", "data": [1, 65535]})",
+        R"({"name": "x", "shape": [2], "datatype": "UINT32", "data": [1, 4294967295]})",
+        R"({"name": "x", "shape": [1], "datatype": "UINT64", "data": [18446744073709551615]})",
+        R"({"name": "x", "shape": [2], "datatype": "INT8", "data": [-128, 127]})",
+        R"({"name": "x", "shape": [2], "datatype": "INT16", "data": [-1, 2]})",
+        R"({"name": "x", "shape": [1, 2], "datatype": "INT32", "data": [[-1, 2]]})",
+        R"({"name": "x", "shape": [1], "datatype": "INT64", "data": [-9223372036854775808]})",
+        R"({"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [[0.5, -1], [3, 1e-3]]})",
+        R"({"name": "x", "shape": [2], "datatype": "FP64", "data": [0.1, 1e300]})",
+        R"({"name": "x", "shape": [3], "datatype": "BYTES", "data": ["ab", "", "c"]})",
+        R"({"name": "x", "shape": [0, 4], "datatype": "FP32", "data": []})"}) {
+    cases.push_back({std::string(R"({"inputs": [)") + input + "]}", ""});
+  }
+  // FP16 and BF16 come only as binary data.
+  for (const char* dtype : {"UINT16", "FP16", "BF16"}) {
+    cases.push_back({std::string(R"({"inputs": [{"name": "x", "shape": [3], "datatype": ")") +
+                         dtype + R"(", "parameters": {"binary_data_size": 6}}]})",
+                     blob});
+  }
+  for (const Case& c : cases) {
+    std::thread([&] {
+      while (core::TensorDataPool::KeptShared() > 0) core::TensorDataPool::Take(0);
+      absl::StatusOr<core::InferRequest> expected = DecodeInferRequest(c.body, c.binary);
+      ASSERT_TRUE(expected.ok()) << c.body << ": " << expected.status();
+
+      const std::vector<const uint8_t*> given = FillPoolWithUsedBuffers();
+      absl::StatusOr<core::InferRequest> reused = DecodeInferRequest(c.body, c.binary);
+      ASSERT_TRUE(reused.ok()) << c.body << ": " << reused.status();
+      const core::Tensor& x = reused->inputs[0];
+      EXPECT_EQ(x.data, expected->inputs[0].data) << c.body;
+      EXPECT_EQ(x.shape, expected->inputs[0].shape) << c.body;
+      EXPECT_TRUE(core::ValidateTensorData(x).ok()) << c.body;
+      EXPECT_NE(std::find(given.begin(), given.end(), x.data.data()), given.end())
+          << "not decoded into a reused buffer: " << c.body;
+    }).join();
+  }
+}
+
+// The body is written into a string an earlier answer gave back: the same
+// bytes as into a new one.
+TEST(KserveJsonCodecTest, EncodesIntoAReusedBodyTheSameBytes) {
+  std::thread([] {
+    core::InferResponse response;
+    response.model_name = "m";
+    response.model_version = "1";
+    response.parameters["layer"] = std::string("model");
+    core::Tensor out{"y", core::DataType::kFp32, {1, 2}, {}};
+    out.data.resize(8);
+    out.MutableAs<float>()[0] = 0.25f;
+    out.MutableAs<float>()[1] = -3.0f;
+    response.outputs.push_back(out);
+    const std::string first = EncodeInferResponse(response);
+    std::string used(4096, '#');
+    const char* storage = used.data();
+    core::BodyPool::Give(std::move(used));
+    const std::string second = EncodeInferResponse(response);
+    EXPECT_EQ(second, first);
+    EXPECT_EQ(second.data(), storage);
+    EXPECT_EQ(first,
+              R"({"model_name":"m","model_version":"1","parameters":{"layer":"model"},)"
+              R"("outputs":[{"name":"y","datatype":"FP32","shape":[1,2],"data":[0.25,-3.0]}]})");
+  }).join();
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/buffer_pool.h"
 #include "gtest/gtest.h"
 
 namespace strata::serving {
@@ -188,6 +189,33 @@ TEST(InlineFirstModelTest, AnInlineRunReportsTheBatcherHooks) {
   ASSERT_TRUE(Submit(model).get().ok());
   EXPECT_EQ(seen, (std::vector<std::string>{"in_flight +1", "running +1", "dequeue 0", "batch 1",
                                             "running -1", "in_flight -1"}));
+}
+
+}  // namespace
+}  // namespace strata::serving
+
+namespace strata::serving {
+namespace {
+
+// An inline run ends its inputs' use on the calling thread: their storage goes
+// back to that thread's pool for the next request it decodes, while the
+// outputs (copies, here) keep their values.
+TEST(InlineFirstModelTest, AnInlineRunGivesItsInputsStorageBack) {
+  auto backend = std::make_shared<GatedModel>();
+  InlineFirstModel model(backend, Options(), {}, kGenerous);
+  EXPECT_TRUE(Submit(model).get().ok());  // measured through the queue
+  std::thread caller([&] {
+    std::vector<core::Tensor> inputs = Row();
+    inputs[0].MutableAs<float>()[1] = 2.5f;
+    const uint8_t* storage = inputs[0].data.data();
+    Result outputs;
+    model.RunAsync(std::move(inputs), {}, [&](Result r) { outputs = std::move(r); });
+    ASSERT_TRUE(outputs.ok()) << outputs.status();  // inline: answered before RunAsync returned
+    EXPECT_EQ((*outputs)[0].As<float>()[1], 2.5f);
+    EXPECT_EQ(core::TensorDataPool::KeptOnThisThread(), 1u);
+    EXPECT_EQ(core::TensorDataPool::Take(8).data(), storage);
+  });
+  caller.join();
 }
 
 }  // namespace

@@ -70,10 +70,26 @@ absl::Status ModelFailure(const ServedModel& served, const absl::Status& status)
                   std::string(status.message())));
 }
 
-// The response to a request: the selected outputs, named.
+// Whether `selected` is every output, in declared order (the request asked
+// for none by name, or for all of them in order).
+bool SelectsAllInOrder(const std::vector<size_t>& selected, size_t outputs) {
+  if (selected.size() != outputs) return false;
+  for (size_t i = 0; i < selected.size(); ++i) {
+    if (selected[i] != i) return false;
+  }
+  return true;
+}
+
+// The response to a request: the selected outputs, named. Every output in
+// order (the usual request) keeps the model's vector of outputs as it is.
 core::InferResponse Respond(const ServedModel& served, core::InferResponse response,
                             std::vector<core::Tensor> outputs,
                             const std::vector<size_t>& selected) {
+  if (SelectsAllInOrder(selected, outputs.size())) {
+    for (size_t i = 0; i < outputs.size(); ++i) outputs[i].name = served.config.outputs[i].name;
+    response.outputs = std::move(outputs);
+    return response;
+  }
   for (size_t index : selected) {
     core::Tensor& out = outputs[index];
     out.name = served.config.outputs[index].name;
