@@ -144,6 +144,16 @@ int FieldFor(DataType dtype) {
   return 0;
 }
 
+// The bytes to take from the pool for typed contents of `count` elements:
+// decoded into a buffer an earlier request gave back, when one is large
+// enough. The shape's count (checked after decoding) sizes it only up to the
+// pool's cap, so a shape that overstates its values reserves little.
+size_t TypedCapacity(DataType dtype, int64_t count) {
+  if (dtype == DataType::kBytes) return 0;
+  return std::min(static_cast<size_t>(std::min<int64_t>(count, 1 << 24)) * core::ElementSize(dtype),
+                  core::TensorDataPool::kMaxBytes);
+}
+
 absl::Status DecodeTypedContents(const InputTensor& input, core::Tensor& tensor) {
   const inference::InferTensorContents& c = input.contents();
   const int field = FieldFor(tensor.dtype);
@@ -234,15 +244,7 @@ absl::StatusOr<core::Tensor> DecodeInput(const inference::ModelInferRequest& req
     STRATA_RETURN_IF_ERROR(core::ValidateTensorData(tensor));
     return tensor;
   }
-  // Into a buffer an earlier request gave back, when one is large enough.
-  // The shape's count (checked below) sizes it only up to the pool's cap, so
-  // a shape that overstates its values reserves little.
-  tensor.data = core::TensorDataPool::Take(
-      tensor.dtype == DataType::kBytes
-          ? 0
-          : std::min(static_cast<size_t>(std::min<int64_t>(*count, 1 << 24)) *
-                         core::ElementSize(tensor.dtype),
-                     core::TensorDataPool::kMaxBytes));
+  tensor.data = core::TensorDataPool::Take(TypedCapacity(tensor.dtype, *count));
   STRATA_RETURN_IF_ERROR(DecodeTypedContents(input, tensor));
   if (tensor.dtype != DataType::kBytes &&
       static_cast<int64_t>(tensor.data.size() / core::ElementSize(tensor.dtype)) != *count) {
