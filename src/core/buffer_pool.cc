@@ -1,5 +1,6 @@
 #include "core/buffer_pool.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <utility>
@@ -73,6 +74,7 @@ class SharedShelf {
     return taken;
   }
   bool Put(Buffer& buffer) {
+    if (count_.load(std::memory_order_relaxed) == BufferPool<Buffer>::kShared) return false;
     MutexLock lock(mutex_);
     const bool put = shelf_.Put(buffer);
     count_.store(shelf_.count(), std::memory_order_relaxed);
@@ -96,20 +98,17 @@ Buffer BufferPool<Buffer>::Take(size_t bytes) {
     if (local != nullptr && local->Take(bytes, buffer)) return buffer;
     if (SharedShelf<Buffer>::Get().Take(bytes, buffer)) return buffer;
   }
-  buffer.reserve(bytes);
+  buffer.reserve(std::max(bytes, kMinBytes));
   return buffer;
 }
 
 template <class Buffer>
-void BufferPool<Buffer>::Give(Buffer&& buffer) {
-  // A capacity no larger than an empty buffer's holds no heap storage (a
-  // short string's inline buffer).
-  if (buffer.capacity() <= Buffer().capacity() || buffer.capacity() > kMaxBytes) return;
-  Buffer kept = std::move(buffer);
-  kept.clear();
+void BufferPool<Buffer>::Give(Buffer buffer) {
+  if (buffer.capacity() < kMinBytes || buffer.capacity() > kMaxBytes) return;
+  buffer.clear();
   auto* local = ThisThread<Buffer>();
-  if (local != nullptr && local->Put(kept)) return;
-  SharedShelf<Buffer>::Get().Put(kept);  // when full, `kept` is freed here
+  if (local != nullptr && local->Put(buffer)) return;
+  SharedShelf<Buffer>::Get().Put(buffer);  // when full, `buffer` is freed here
 }
 
 template <class Buffer>

@@ -33,19 +33,22 @@ class BufferPool {
  public:
   // A buffer with a larger capacity is freed when given back.
   static constexpr size_t kMaxBytes = size_t{64} << 10;
+  // Nor is one with a smaller capacity kept (a few bytes: a short string's
+  // inline buffer, a one-element output): every kept buffer fits any small
+  // request, and Take makes new buffers at least this large.
+  static constexpr size_t kMinBytes = 64;
   // Buffers kept per thread, and on the shared shelf.
   static constexpr size_t kPerThread = 4;
   static constexpr size_t kShared = 32;
 
   // An empty buffer with capacity for at least `bytes`: a kept one when one
   // is large enough (this thread's first, then the shared shelf's), else a
-  // new one reserved to `bytes`.
+  // new one reserved to max(`bytes`, kMinBytes).
   static Buffer Take(size_t bytes);
 
-  // Keeps `buffer`, emptied, for a later Take; frees it when it holds no
-  // heap storage, when its capacity is over kMaxBytes, or when both shelves
-  // are full.
-  static void Give(Buffer&& buffer);
+  // Keeps `buffer`, emptied, for a later Take; frees it when its capacity is
+  // under kMinBytes or over kMaxBytes, or when both shelves are full.
+  static void Give(Buffer buffer);
 
   // Buffers kept now on the calling thread's shelf, and on the shared one.
   static size_t KeptOnThisThread();

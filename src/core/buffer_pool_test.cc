@@ -120,6 +120,19 @@ TEST(BufferPoolTest, ATensorOutlivingTheThreadThatFilledItKeepsItsData) {
   EXPECT_EQ(kept.As<float>()[3], 4.0f);
 }
 
+TEST(BufferPoolTest, ATinyBufferIsNotKeptAndNewBuffersAreMadeLargeEnoughToBe) {
+  DrainShared();
+  OnNewThread([] {
+    std::vector<uint8_t> tiny(4);  // a one-element output, made elsewhere
+    TensorDataPool::Give(std::move(tiny));
+    EXPECT_EQ(TensorDataPool::KeptOnThisThread(), 0u);
+    std::vector<uint8_t> small = TensorDataPool::Take(8);
+    EXPECT_GE(small.capacity(), TensorDataPool::kMinBytes);
+    TensorDataPool::Give(std::move(small));
+    EXPECT_EQ(TensorDataPool::KeptOnThisThread(), 1u);
+  });
+}
+
 TEST(BufferPoolTest, AShortStringHoldsNoStorageAndIsNotKept) {
   DrainShared();
   OnNewThread([] {
