@@ -206,6 +206,8 @@ TEST(InlineFirstModelTest, AnInlineRunGivesItsInputsStorageBack) {
   EXPECT_TRUE(Submit(model).get().ok());  // measured through the queue
   std::thread caller([&] {
     std::vector<core::Tensor> inputs = Row();
+    inputs[0].data = core::TensorDataPool::Take(8);  // as the decoders do
+    inputs[0].data.resize(8);
     inputs[0].MutableAs<float>()[1] = 2.5f;
     const uint8_t* storage = inputs[0].data.data();
     Result outputs;
