@@ -1,5 +1,7 @@
 #include "core/buffer_pool.h"
 
+#include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -118,6 +120,36 @@ TEST(BufferPoolTest, ATensorOutlivingTheThreadThatFilledItKeepsItsData) {
   });
   ASSERT_EQ(kept.As<float>().size(), 4u);
   EXPECT_EQ(kept.As<float>()[3], 4.0f);
+}
+
+// Producers give buffers (their own shelves fill, the surplus goes to the
+// shared one) while consumers take them: no buffer is ever held by two
+// threads at once, and the shared shelf stays within its bound. Run under
+// ThreadSanitizer too (buffer_pool_tsan_test).
+TEST(BufferPoolTest, ThreadsGivingAndTakingConcurrentlyNeverShareABuffer) {
+  DrainShared();
+  std::atomic<bool> shared_buffer{false};
+  std::vector<std::thread> threads;
+  for (uint8_t id = 1; id <= 4; ++id) {
+    threads.emplace_back([id, &shared_buffer] {
+      for (int i = 0; i < 2000; ++i) {
+        if (id % 2 == 0) {
+          TensorDataPool::Give(std::vector<uint8_t>(128 + i % 64));
+          continue;
+        }
+        std::vector<uint8_t> taken = TensorDataPool::Take(128);
+        taken.assign(128, id);
+        std::this_thread::yield();
+        if (std::any_of(taken.begin(), taken.end(), [id](uint8_t b) { return b != id; })) {
+          shared_buffer = true;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_FALSE(shared_buffer.load());
+  EXPECT_LE(TensorDataPool::KeptShared(), TensorDataPool::kShared);
+  DrainShared();
 }
 
 TEST(BufferPoolTest, ATinyBufferIsNotKeptAndNewBuffersAreMadeLargeEnoughToBe) {
