@@ -11,12 +11,15 @@ one-key requests, dumped again. Per request: Ir (instructions executed, every th
 server, so the background threads' share is included) and heap allocations (calls of malloc,
 calloc, realloc, posix_memalign, aligned_alloc and memalign, from the dump's call counts).
 
+With --zipf N, a third count: N static one-key requests whose keys follow Zipf(1.0) over the
+table's 100,000 keys (after N such requests of warm-up), as a lookup workload's keys do.
+
 Then, with --syscalls (no valgrind), each binary again under `strace -c -f` attached to all of
 its threads while --requests requests of each kind are sent on one keep-alive connection, each
 request in one send() as wrk sends it: system calls per request, by name.
 
   /usr/bin/python3 bench/lean_path_profile.py BINARY [BINARY ...] [--requests 2000]
-      [--syscalls] [--out DIR]
+      [--zipf N] [--syscalls] [--out DIR]
 """
 import http.client
 import json
@@ -29,8 +32,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import log, need, report, servers  # noqa: E402
-from lean_path_bench import setup  # noqa: E402
+from lib import log, need, report, servers, zipf  # noqa: E402
+from lean_path_bench import ROWS, setup  # noqa: E402
 
 ALLOCATORS = {"malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc", "memalign"}
 WARMUP = 200
@@ -38,9 +41,14 @@ WARMUP = 200
 
 def post_many(port, path, body, count):
     """`count` POSTs of `body` on one keep-alive connection; every answer must be 200."""
+    post_each(port, path, [body] * count)
+
+
+def post_each(port, path, bodies):
+    """A POST of each of `bodies` on one keep-alive connection; every answer must be 200."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     headers = {"Content-Type": "application/json"}
-    for _ in range(count):
+    for body in bodies:
         conn.request("POST", path, body, headers)
         r = conn.getresponse()
         data = r.read()
@@ -167,9 +175,31 @@ def profile(binary, label, repo, endpoints, bodies, args, work):
                             "allocs_per_req": allocs / args.requests}
             log(f"{label} {name}: {ir / args.requests:,.0f} Ir/request, "
                 f"{allocs / args.requests:.1f} allocations/request")
+        if args.zipf:
+            result["static_zipf"] = zipf_count(pid, server.port, work, pattern, args.zipf)
+            log(f"{label} static_zipf: {result['static_zipf']['ir_per_req']:,.0f} Ir/request")
         return result
     finally:
         server.stop()
+
+
+def zipf_bodies(count):
+    return [json.dumps({"inputs": [{"name": "id", "datatype": "INT64", "shape": [1],
+                                    "data": [key]}]}).encode()
+            for key in zipf.zipf_ids(ROWS, 1.0, count, seed=17)]
+
+
+def zipf_count(pid, port, work, pattern, count):
+    """Ir and allocations per static request with Zipf(1.0) keys, after as many of warm-up."""
+    bodies = zipf_bodies(2 * count)
+    path = "/v2/models/embedded/infer"
+    callgrind_control(pid, "-i", "on")
+    post_each(port, path, bodies[:count])
+    callgrind_control(pid, "-z")
+    post_each(port, path, bodies[count:])
+    ir, allocs = dump(pid, work, "static_zipf", pattern)
+    callgrind_control(pid, "-i", "off")
+    return {"ir_per_req": ir / count, "allocs_per_req": allocs / count}
 
 
 def main():
@@ -177,6 +207,8 @@ def main():
     ap.add_argument("binaries", nargs="+", help="strata binaries to profile, in order")
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--out", help="keep the work directory here")
+    ap.add_argument("--zipf", type=int, default=0,
+                    help="also count N static requests with Zipf(1.0) keys")
     ap.add_argument("--syscalls", action="store_true",
                     help="also count system calls per request under strace (no valgrind)")
     args = ap.parse_args()
@@ -199,6 +231,12 @@ def main():
     for (label, r), binary in zip(results.items(), args.binaries):
         print(f"| {binary} | {r['mlp']['ir_per_req']:,.0f} | {r['mlp']['allocs_per_req']:.1f} | "
               f"{r['static']['ir_per_req']:,.0f} | {r['static']['allocs_per_req']:.1f} |")
+    if args.zipf:
+        print(f"\nstatic, Zipf(1.0) keys over {ROWS:,} ({args.zipf} requests after as many of "
+              "warm-up)\n\n| binary | Ir/request | allocations/request |\n|---|---:|---:|")
+        for (label, r), binary in zip(results.items(), args.binaries):
+            z = r["static_zipf"]
+            print(f"| {binary} | {z['ir_per_req']:,.0f} | {z['allocs_per_req']:.1f} |")
     if args.syscalls:
         print_syscalls(args, repo, endpoints, (mlp_body, key_body), work)
 

@@ -30,14 +30,13 @@ size_t StaticAnswerCache::AnswerBytes(const core::InferResponse& answer) {
   return bytes;
 }
 
-StaticAnswerCache::Slot& StaticAnswerCache::SlotFor(uint64_t token, std::string_view key) {
+uint64_t StaticAnswerCache::Hash(uint64_t token, std::string_view key) {
   // Token and key mixed; the multiplier spreads consecutive tokens.
-  const size_t h = std::hash<std::string_view>{}(key) ^ (token * 0x9E3779B97F4A7C15ull);
-  return slots_[h % slots_.size()];
+  return std::hash<std::string_view>{}(key) ^ (token * 0x9E3779B97F4A7C15ull);
 }
 
 const core::InferResponse* StaticAnswerCache::Find(uint64_t token, std::string_view key) {
-  Slot& slot = SlotFor(token, key);
+  Slot& slot = SlotAt(Hash(token, key));
   if (token == 0 || slot.token != token || slot.key != key) {
     ++misses_;
     return nullptr;
@@ -51,7 +50,13 @@ bool StaticAnswerCache::Put(uint64_t token, std::string_view key,
   if (token == 0 || key.size() > kMaxKeyBytes || AnswerBytes(answer) > kMaxAnswerBytes) {
     return false;
   }
-  Slot& slot = SlotFor(token, key);
+  const uint64_t hash = Hash(token, key);
+  Slot& slot = SlotAt(hash);
+  const bool same = slot.token == token && slot.key == key;
+  if (slot.token != 0 && !same && slot.offered != hash) {
+    slot.offered = hash;  // kept if offered again before another key
+    return false;
+  }
   if (slot.token == 0) ++entries_;
   slot.token = token;
   slot.key.assign(key);

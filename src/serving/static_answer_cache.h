@@ -9,7 +9,11 @@
 // are reused. Only answers that are a pure function of (version, key) may
 // be kept; StaticEndpoint keeps those of table versions held in memory.
 //
-// Direct-mapped, a fixed number of slots; keys over kMaxKeyBytes and
+// Direct-mapped, a fixed number of slots. A key displaces the answer in its
+// slot only when it is offered twice with no other key offered to that slot
+// in between (a doorkeeper, as TinyLFU's): keys seen once, most keys of a
+// long-tailed workload, cost no copy and do not push hot keys out. Keys
+// over kMaxKeyBytes and
 // answers over kMaxAnswerBytes are not kept, so a cache holds at most
 // slots x (its slot, kMaxKeyBytes, kMaxAnswerBytes plus their allocations).
 // An object is not thread-safe; ThisThread() gives each thread its own.
@@ -45,9 +49,10 @@ class StaticAnswerCache {
 
   // The answer kept for (token, key), or null. Valid until the next Put.
   const core::InferResponse* Find(uint64_t token, std::string_view key);
-  // Keeps a copy of `answer` (without its request id) for (token, key),
-  // replacing what its slot held; false (nothing kept) when token is 0 or
-  // the key or the answer is over its bound.
+  // Keeps a copy of `answer` (without its request id) for (token, key) in
+  // its slot when the slot is empty, holds this key, or was offered this
+  // key last; false (nothing kept) otherwise, and when token is 0 or the key
+  // or the answer is over its bound.
   bool Put(uint64_t token, std::string_view key, const core::InferResponse& answer);
 
   size_t slots() const { return slots_.size(); }
@@ -57,11 +62,13 @@ class StaticAnswerCache {
 
  private:
   struct Slot {
-    uint64_t token = 0;  // 0: empty
+    uint64_t token = 0;    // 0: empty
+    uint64_t offered = 0;  // the hash of the last key offered and not kept
     std::string key;
     core::InferResponse answer;
   };
-  Slot& SlotFor(uint64_t token, std::string_view key);
+  static uint64_t Hash(uint64_t token, std::string_view key);
+  Slot& SlotAt(uint64_t hash) { return slots_[hash % slots_.size()]; }
 
   std::vector<Slot> slots_;
   size_t entries_ = 0;

@@ -63,7 +63,9 @@ TEST(StaticAnswerCacheTest, ANewAnswerReplacesTheOldOneForTheSameKey) {
 TEST(StaticAnswerCacheTest, HoldsNoMoreAnswersThanItHasSlots) {
   StaticAnswerCache cache(8);
   const uint64_t token = StaticAnswerCache::NewToken();
-  for (int k = 0; k < 1000; ++k) ASSERT_TRUE(cache.Put(token, std::to_string(k), Answer(k)));
+  for (int k = 0; k < 1000; ++k) {
+    for (int offer = 0; offer < 2; ++offer) cache.Put(token, std::to_string(k), Answer(k));
+  }
   EXPECT_LE(cache.entries(), 8u);
   int found = 0;
   for (int k = 0; k < 1000; ++k) {
@@ -74,6 +76,20 @@ TEST(StaticAnswerCacheTest, HoldsNoMoreAnswersThanItHasSlots) {
   }
   EXPECT_GE(found, 1);
   EXPECT_LE(found, 8);
+}
+
+TEST(StaticAnswerCacheTest, AKeyDisplacesAnotherOnlyWhenOfferedTwiceInARow) {
+  StaticAnswerCache cache(1);  // every key in the same slot
+  const uint64_t token = StaticAnswerCache::NewToken();
+  ASSERT_TRUE(cache.Put(token, "hot", Answer(1)));  // an empty slot takes it
+  EXPECT_FALSE(cache.Put(token, "cold-1", Answer(2)));
+  EXPECT_FALSE(cache.Put(token, "cold-2", Answer(3)));
+  EXPECT_FALSE(cache.Put(token, "cold-1", Answer(2)));  // cold-2 came in between
+  ASSERT_NE(cache.Find(token, "hot"), nullptr);
+  EXPECT_TRUE(cache.Put(token, "cold-1", Answer(2)));  // twice in a row
+  EXPECT_EQ(cache.Find(token, "hot"), nullptr);
+  EXPECT_EQ(cache.Find(token, "cold-1")->outputs[0].As<float>()[0], 2.0f);
+  EXPECT_EQ(cache.entries(), 1u);
 }
 
 TEST(StaticAnswerCacheTest, OversizedKeysAndAnswersAreNotKept) {

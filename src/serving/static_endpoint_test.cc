@@ -219,10 +219,11 @@ TEST(StaticEndpointTest, AKeptAnswerIsTheAnswerTheStagesGave) {
   StaticAnswerCache& cache = StaticAnswerCache::ThisThread();
   core::InferRequest request = Request({4}, {"mon"});
   request.id = "first";
-  const uint64_t hits = cache.hits();
   auto computed = endpoint->Infer(request);
   ASSERT_TRUE(computed.ok()) << computed.status();
-  EXPECT_EQ(cache.hits(), hits);
+  // Kept by the first or, when its slot held another key, the second call.
+  ASSERT_TRUE(endpoint->Infer(request).ok());
+  const uint64_t hits = cache.hits();
   auto kept = endpoint->Infer(request);
   ASSERT_TRUE(kept.ok()) << kept.status();
   EXPECT_EQ(cache.hits(), hits + 1);  // answered from the cache
@@ -319,12 +320,12 @@ TEST(StaticEndpointTest, AKeptAnswerIsCountedAsATableRow) {
       backends);
   ASSERT_TRUE(core.ok()) << core.status();
   const uint64_t hits = StaticAnswerCache::ThisThread().hits();
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*core)->Infer(Request({2}, {"mon"})).ok());
-  EXPECT_EQ(StaticAnswerCache::ThisThread().hits(), hits + 2);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE((*core)->Infer(Request({2}, {"mon"})).ok());
+  EXPECT_GE(StaticAnswerCache::ThisThread().hits(), hits + 2);  // kept after one or two
   std::optional<LayerSummary> table = (*core)->metrics().Layer("sales", "table");
   ASSERT_TRUE(table.has_value());
-  EXPECT_EQ(table->rows, 3);
-  EXPECT_EQ(table->requests, 3u);
+  EXPECT_EQ(table->rows, 4);
+  EXPECT_EQ(table->requests, 4u);
 }
 
 // A store that hangs (as a SIGSTOPped Redis does) behind its guard: the
