@@ -53,7 +53,7 @@ bool StaticAnswerCache::Put(uint64_t token, std::string_view key,
   const uint64_t hash = Hash(token, key);
   Slot& slot = SlotAt(hash);
   const bool same = slot.token == token && slot.key == key;
-  if (slot.token != 0 && !same && slot.offered != hash) {
+  if (!same && slot.offered != hash) {
     slot.offered = hash;  // kept if offered again before another key
     return false;
   }

@@ -9,10 +9,10 @@
 // are reused. Only answers that are a pure function of (version, key) may
 // be kept; StaticEndpoint keeps those of table versions held in memory.
 //
-// Direct-mapped, a fixed number of slots. A key displaces the answer in its
-// slot only when it is offered twice with no other key offered to that slot
-// in between (a doorkeeper, as TinyLFU's): keys seen once, most keys of a
-// long-tailed workload, cost no copy and do not push hot keys out. Keys
+// Direct-mapped, a fixed number of slots. A key is kept (displacing what its
+// slot held) only when it is offered twice with no other key offered to that
+// slot in between (a doorkeeper, as TinyLFU's): keys seen once, most keys of
+// a long-tailed workload, cost no copy and do not push hot keys out. Keys
 // over kMaxKeyBytes and
 // answers over kMaxAnswerBytes are not kept, so a cache holds at most
 // slots x (its slot, kMaxKeyBytes, kMaxAnswerBytes plus their allocations).
@@ -50,9 +50,9 @@ class StaticAnswerCache {
   // The answer kept for (token, key), or null. Valid until the next Put.
   const core::InferResponse* Find(uint64_t token, std::string_view key);
   // Keeps a copy of `answer` (without its request id) for (token, key) in
-  // its slot when the slot is empty, holds this key, or was offered this
-  // key last; false (nothing kept) otherwise, and when token is 0 or the key
-  // or the answer is over its bound.
+  // its slot when the slot holds this key or was offered this key last;
+  // false (nothing kept) otherwise, and when token is 0 or the key or the
+  // answer is over its bound.
   bool Put(uint64_t token, std::string_view key, const core::InferResponse& answer);
 
   size_t slots() const { return slots_.size(); }
