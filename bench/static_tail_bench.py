@@ -18,10 +18,11 @@ before and after with --http-threads 1, each server pinned to CPU 0 (taskset), t
 run: the server's and the client's CPU per request (/proc and getrusage around the run). With --sched, the last round's `after` run is recorded with
 `perf sched record` and summarised per thread (`perf sched timehist`): how long the server's
 and wrk's threads were runnable but not running (scheduling delay), and how long each ran.
+Even rounds run after before before (and the variants in reverse), so neither is always second.
 Figures are medians over the rounds; ratios are taken within a round first.
 
   /usr/bin/python3 bench/static_tail_bench.py --before OLD_BIN --after NEW_BIN
-      [--rounds 3] [--duration 4] [--sched] [--no-pin] [--out DIR]
+      [--rounds 3] [--duration 3] [--sched] [--no-pin] [--out DIR]
 """
 import collections
 import contextlib
@@ -155,7 +156,7 @@ def logged_run(server, body, args, out, name):
 def matched_runs(by_name, fixed, args, out, n):
     """One server thread on CPU 0 against one client thread on CPU 1, Redis and strata alike."""
     result = {"redis_pinned": redis_get(by_name["redis_pinned"], CLIENT_CPU)}
-    for name in MATCHED:
+    for name in MATCHED if n % 2 else reversed(MATCHED):
         url = by_name[name].url("/v2/models/embedded/infer")
         result[name] = wrk_static(by_name[name], (url, fixed, False), args, out, f"{name}_r{n}",
                                   threads=1, cpus=CLIENT_CPU)
@@ -164,15 +165,17 @@ def matched_runs(by_name, fixed, args, out, n):
 
 def round_of(by_name, redis, targets, args, out, n):
     fixed, zipf_keys = targets
+    # Even rounds run each pair after before, so neither is always second.
+    pair = ("before", "after") if n % 2 else ("after", "before")
     result = {"redis": redis_get(redis)}
-    for name in VARIANTS:
+    for name in VARIANTS if n % 2 else reversed(VARIANTS):
         url = by_name[name].url("/v2/models/embedded/infer")
         result[name] = wrk_static(by_name[name], (url, fixed, False), args, out, f"{name}_r{n}")
-    for name in ("before", "after"):
+    for name in pair:
         url = by_name[name].url("/v2/models/embedded/infer")
         result[name + "_zipf"] = wrk_static(by_name[name], (url, zipf_keys, True), args, out,
                                             f"{name}_zipf_r{n}")
-    for name in ("before", "after"):
+    for name in pair:
         result[name + "_log"] = logged_run(by_name[name + "_log"], fixed, args, out,
                                            f"{name}_log_r{n}")
     if not args.no_pin:
@@ -220,7 +223,7 @@ def main():
     ap.add_argument("--before", required=True, help="strata binary before the change")
     ap.add_argument("--after", required=True, help="strata binary after the change")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
+    ap.add_argument("--duration", type=int, default=3, help="seconds per wrk run")
     ap.add_argument("--sched", action="store_true", help="perf sched record the last round")
     ap.add_argument("--no-pin", action="store_true",
                     help="skip the matched configuration (servers and clients pinned)")
