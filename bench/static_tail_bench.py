@@ -22,7 +22,7 @@ Even rounds run after before before (and the variants in reverse), so neither is
 Figures are medians over the rounds; ratios are taken within a round first.
 
   /usr/bin/python3 bench/static_tail_bench.py --before OLD_BIN --after NEW_BIN
-      [--rounds 3] [--duration 3] [--sched] [--no-pin] [--out DIR]
+      [--rounds 3] [--duration 3] [--sched] [--cpu-pairs N] [--no-pin] [--out DIR]
 """
 import collections
 import contextlib
@@ -225,6 +225,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=int, default=3, help="seconds per wrk run")
     ap.add_argument("--sched", action="store_true", help="perf sched record the last round")
+    ap.add_argument("--cpu-pairs", type=int, default=0,
+                    help="then N alternated 2 s runs of before and after: user and system CPU "
+                         "per request")
     ap.add_argument("--no-pin", action="store_true",
                     help="skip the matched configuration (servers and clients pinned)")
     ap.add_argument("--out", help="keep the work directory here")
@@ -242,12 +245,61 @@ def main():
         if args.sched:
             url = by_name["after"].url("/v2/models/embedded/infer")
             sched = sched_run(by_name["after"], (url, key_body, False), args, work)
+        pairs = cpu_pairs(by_name, key_body, args, work)
     finally:
         servers.stop_all(running, problems)
     with open(os.path.join(work, "results.json"), "w") as f:
-        json.dump({"machine": info, "rounds": rounds, "sched": sched, "problems": problems}, f,
-                  indent=1)
+        json.dump({"machine": info, "rounds": rounds, "sched": sched, "cpu_pairs": pairs,
+                   "problems": problems}, f, indent=1)
     print(summary(rounds, sched, info, work))
+    print(pairs_summary(pairs))
+
+
+def cpu_ticks(pid):
+    """(user, system) clock ticks of every thread of `pid` so far."""
+    user = system = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        user, system = user + int(fields[11]), system + int(fields[12])
+    return user, system
+
+
+def cpu_pairs(by_name, body, args, out):
+    """--cpu-pairs alternated 2 s runs of wrk -t2 -c50 on before then after: the server's user
+    and system CPU µs per request, from its threads' ticks."""
+    pairs, hz = [], os.sysconf("SC_CLK_TCK")
+    for n in range(args.cpu_pairs):
+        pair = {}
+        for name in ("before", "after") if n % 2 == 0 else ("after", "before"):
+            server = by_name[name]
+            u0, s0 = cpu_ticks(server.pid)
+            r = load.wrk(server.url("/v2/models/embedded/infer"), body, 2, 50, 2,
+                         os.path.join(out, f"{name}_pair{n}.txt"))
+            u1, s1 = cpu_ticks(server.pid)
+            requests = max(1, r["requests"])
+            pair[name] = {"user": (u1 - u0) * 1e6 / hz / requests,
+                          "system": (s1 - s0) * 1e6 / hz / requests, "rps": r["rps"]}
+        pairs.append(pair)
+    return pairs
+
+
+def pairs_summary(pairs):
+    if not pairs:
+        return ""
+    lines = [f"\n{len(pairs)} alternated pairs of 2 s (wrk -t2 -c50): server CPU µs per request, "
+             "medians; after / before per pair, median", "",
+             "| | before | after | after / before |", "|---|---:|---:|---:|"]
+    for part in ("user", "system"):
+        b = statistics.median(p["before"][part] for p in pairs)
+        a = statistics.median(p["after"][part] for p in pairs)
+        ratio = statistics.median(p["after"][part] / max(1e-9, p["before"][part]) for p in pairs)
+        lines.append(f"| {part} | {b:.1f} | {a:.1f} | {ratio:.2f} |")
+    total = statistics.median((p["after"]["user"] + p["after"]["system"])
+                              / max(1e-9, p["before"]["user"] + p["before"]["system"])
+                              for p in pairs)
+    lines.append(f"| user + system | | | {total:.2f} |")
+    return "\n".join(lines)
 
 
 def med(rounds, get):
