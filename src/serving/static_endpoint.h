@@ -18,7 +18,10 @@
 // open is refused and the previous keeps serving. A request's version (a
 // number or a label) picks an open table version. A RocksDB table version
 // small enough (`pin_max_bytes`) is held in memory
-// (serving/lifecycle/table_opener.h).
+// (serving/lifecycle/table_opener.h); a single-key request on such a
+// version is answered from the thread's StaticAnswerCache when its key was
+// answered before (serving/static_answer_cache.h), still observed and
+// recorded as a table row.
 //
 // The plan is two stages over the request's row batch (serving/plans/):
 // TableStage, then DefaultStage. Connected to a server, the stages record
