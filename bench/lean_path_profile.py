@@ -18,12 +18,15 @@ malloc, calloc and realloc (uprobes, `perf probe -x libc`) in the server while -
 requests of each kind are sent on one keep-alive connection: heap allocations per request on
 the path the wall-clock benchmark takes.
 
+With --zipf N, a third count: N static one-key requests whose keys follow Zipf(1.0) over the
+table's 100,000 keys (after N such requests of warm-up), as a lookup workload's keys do.
+
 Then, with --syscalls (no valgrind), each binary again under `strace -c -f` attached to all of
 its threads while --requests requests of each kind are sent on one keep-alive connection, each
 request in one send() as wrk sends it: system calls per request, by name.
 
   /usr/bin/python3 bench/lean_path_profile.py BINARY [BINARY ...] [--requests 2000]
-      [--mallocs] [--syscalls] [--no-callgrind] [--out DIR]
+      [--mallocs] [--zipf N] [--syscalls] [--no-callgrind] [--out DIR]
 """
 import http.client
 import json
@@ -36,8 +39,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import log, need, report, servers  # noqa: E402
-from lean_path_bench import setup  # noqa: E402
+from lib import log, need, report, servers, zipf  # noqa: E402
+from lean_path_bench import ROWS, setup  # noqa: E402
 
 ALLOCATORS = {"malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc", "memalign"}
 WARMUP = 200
@@ -45,9 +48,14 @@ WARMUP = 200
 
 def post_many(port, path, body, count):
     """`count` POSTs of `body` on one keep-alive connection; every answer must be 200."""
+    post_each(port, path, [body] * count)
+
+
+def post_each(port, path, bodies):
+    """A POST of each of `bodies` on one keep-alive connection; every answer must be 200."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     headers = {"Content-Type": "application/json"}
-    for _ in range(count):
+    for body in bodies:
         conn.request("POST", path, body, headers)
         r = conn.getresponse()
         data = r.read()
@@ -238,9 +246,31 @@ def profile(binary, label, repo, endpoints, bodies, args, work):
                             "allocs_per_req": allocs / args.requests}
             log(f"{label} {name}: {ir / args.requests:,.0f} Ir/request, "
                 f"{allocs / args.requests:.1f} allocations/request")
+        if args.zipf:
+            result["static_zipf"] = zipf_count(pid, server.port, work, pattern, args.zipf)
+            log(f"{label} static_zipf: {result['static_zipf']['ir_per_req']:,.0f} Ir/request")
         return result
     finally:
         server.stop()
+
+
+def zipf_bodies(count):
+    return [json.dumps({"inputs": [{"name": "id", "datatype": "INT64", "shape": [1],
+                                    "data": [key]}]}).encode()
+            for key in zipf.zipf_ids(ROWS, 1.0, count, seed=17)]
+
+
+def zipf_count(pid, port, work, pattern, count):
+    """Ir and allocations per static request with Zipf(1.0) keys, after as many of warm-up."""
+    bodies = zipf_bodies(2 * count)
+    path = "/v2/models/embedded/infer"
+    callgrind_control(pid, "-i", "on")
+    post_each(port, path, bodies[:count])
+    callgrind_control(pid, "-z")
+    post_each(port, path, bodies[count:])
+    ir, allocs = dump(pid, work, "static_zipf", pattern)
+    callgrind_control(pid, "-i", "off")
+    return {"ir_per_req": ir / count, "allocs_per_req": allocs / count}
 
 
 def main():
@@ -253,6 +283,8 @@ def main():
     ap.add_argument("--mallocs", action="store_true",
                     help="also count heap allocations per request at full speed (perf uprobes "
                          "on libc's malloc, calloc and realloc; root)")
+    ap.add_argument("--zipf", type=int, default=0,
+                    help="also count N static requests with Zipf(1.0) keys")
     ap.add_argument("--syscalls", action="store_true",
                     help="also count system calls per request under strace (no valgrind)")
     args = ap.parse_args()
@@ -286,6 +318,12 @@ def print_callgrind(args, repo, endpoints, bodies, work):
     for (label, r), binary in zip(results.items(), args.binaries):
         print(f"| {binary} | {r['mlp']['ir_per_req']:,.0f} | {r['mlp']['allocs_per_req']:.1f} | "
               f"{r['static']['ir_per_req']:,.0f} | {r['static']['allocs_per_req']:.1f} |")
+    if args.zipf:
+        print(f"\nstatic, Zipf(1.0) keys over {ROWS:,} ({args.zipf} requests after as many of "
+              "warm-up)\n\n| binary | Ir/request | allocations/request |\n|---|---:|---:|")
+        for (label, r), binary in zip(results.items(), args.binaries):
+            z = r["static_zipf"]
+            print(f"| {binary} | {z['ir_per_req']:,.0f} | {z['allocs_per_req']:.1f} |")
 
 
 def print_syscalls(args, repo, endpoints, bodies, work):

@@ -11,15 +11,21 @@ table held in memory (bench/lean_path_bench.py's setup).
 Each of --rounds rounds measures, in turn (A B A B ...): redis-benchmark -t get -c 50 -n 200000
 -r 100000; then wrk -t2 -c50 -d{duration}s --latency on each strata, one fixed key per request;
 then before and after with Zipf(1.0) keys over the 100,000 (bodies cycled by post.lua `lines`);
-then the access-logged before and after. With --sched, the last round's `after` run is recorded with
+then the access-logged before and after; then the matched configuration, one server thread
+against one client thread as redis-benchmark against Redis is: a second redis-server and
+before and after with --http-threads 1, each server pinned to CPU 0 (taskset), their clients
+(redis-benchmark, wrk -t1 -c50) pinned to CPU 1, the same for Redis as for strata. For every
+run: the server's and the client's CPU per request (/proc and getrusage around the run). With --sched, the last round's `after` run is recorded with
 `perf sched record` and summarised per thread (`perf sched timehist`): how long the server's
 and wrk's threads were runnable but not running (scheduling delay), and how long each ran.
+Even rounds run after before before (and the variants in reverse), so neither is always second.
 Figures are medians over the rounds; ratios are taken within a round first.
 
   /usr/bin/python3 bench/static_tail_bench.py --before OLD_BIN --after NEW_BIN
-      [--rounds 3] [--duration 4] [--sched] [--out DIR]
+      [--rounds 3] [--duration 3] [--sched] [--cpu-pairs N] [--no-pin] [--out DIR]
 """
 import collections
+import contextlib
 import json
 import os
 import statistics
@@ -30,18 +36,49 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lean_path_bench import ROWS, setup  # noqa: E402
 from lib import load, log, machine, record, report, servers, zipf  # noqa: E402
 
+REDIS_REQUESTS = 200_000
+
 VARIANTS = ("before", "after", "after_1io")
+MATCHED = ("before_pinned", "after_pinned")  # --http-threads 1 on CPU 0, wrk -t1 on CPU 1
+SERVER_CPU, CLIENT_CPU = "0", {1}
 
 
-def wrk_static(server, url_body, args, out, name):
-    url, body, lines = url_body
-    with servers.CpuAccount(server) as cpu:
-        r = load.wrk(url, body, 2, 50, args.duration, os.path.join(out, name + ".txt"), lines)
-    if load.failures(r):
-        raise RuntimeError(f"{name}: {load.failure_text(r)}")
-    r["cpu_us_per_req"] = cpu.result["server_cpu_s"] * 1e6 / max(1, r["requests"])
+@contextlib.contextmanager
+def client_on(cpus):
+    """This process, and so the clients it starts, on `cpus` (None: unchanged) meanwhile."""
+    before = os.sched_getaffinity(0)
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def per_request(r, cpu):
+    """Server and client (the load generator, with this script) CPU µs per request."""
+    requests = max(1, r["requests"])
+    r["cpu_us_per_req"] = cpu.result["server_cpu_s"] * 1e6 / requests
+    r["client_cpu_us_per_req"] = cpu.result["client_cpus"] * cpu.result["wall_s"] * 1e6 / requests
     r["others_cpus"] = cpu.result["others_cpus"]
     return r
+
+
+def wrk_static(server, url_body, args, out, name, threads=2, cpus=None):
+    url, body, lines = url_body
+    with client_on(cpus), servers.CpuAccount(server) as cpu:
+        r = load.wrk(url, body, threads, 50, args.duration, os.path.join(out, name + ".txt"),
+                     lines)
+    if load.failures(r):
+        raise RuntimeError(f"{name}: {load.failure_text(r)}")
+    return per_request(r, cpu)
+
+
+def redis_get(redis, cpus=None):
+    with client_on(cpus), servers.CpuAccount(redis) as cpu:
+        r = load.redis_benchmark(redis.port, REDIS_REQUESTS, clients=50, keyspace=ROWS)
+    r["requests"] = REDIS_REQUESTS
+    return per_request(r, cpu)
 
 
 def zipf_bodies(work):
@@ -116,25 +153,41 @@ def logged_run(server, body, args, out, name):
     return r
 
 
+def matched_runs(by_name, fixed, args, out, n):
+    """One server thread on CPU 0 against one client thread on CPU 1, Redis and strata alike."""
+    result = {"redis_pinned": redis_get(by_name["redis_pinned"], CLIENT_CPU)}
+    for name in MATCHED if n % 2 else reversed(MATCHED):
+        url = by_name[name].url("/v2/models/embedded/infer")
+        result[name] = wrk_static(by_name[name], (url, fixed, False), args, out, f"{name}_r{n}",
+                                  threads=1, cpus=CLIENT_CPU)
+    return result
+
+
 def round_of(by_name, redis, targets, args, out, n):
     fixed, zipf_keys = targets
-    result = {"redis": load.redis_benchmark(redis.port, 200_000, clients=50, keyspace=ROWS)}
-    for name in VARIANTS:
+    # Even rounds run each pair after before, so neither is always second.
+    pair = ("before", "after") if n % 2 else ("after", "before")
+    result = {"redis": redis_get(redis)}
+    for name in VARIANTS if n % 2 else reversed(VARIANTS):
         url = by_name[name].url("/v2/models/embedded/infer")
         result[name] = wrk_static(by_name[name], (url, fixed, False), args, out, f"{name}_r{n}")
-    for name in ("before", "after"):
+    for name in pair:
         url = by_name[name].url("/v2/models/embedded/infer")
         result[name + "_zipf"] = wrk_static(by_name[name], (url, zipf_keys, True), args, out,
                                             f"{name}_zipf_r{n}")
-    for name in ("before", "after"):
+    for name in pair:
         result[name + "_log"] = logged_run(by_name[name + "_log"], fixed, args, out,
                                            f"{name}_log_r{n}")
+    if not args.no_pin:
+        result.update(matched_runs(by_name, fixed, args, out, n))
     result["loadavg"] = machine.loadavg()
     log(f"round {n}: redis {result['redis']['rps']:,.0f}/s p99 {result['redis']['p99_us']:.0f}"
         + "".join(f"; {k} {result[k]['rps']:,.0f}/s p99 {result[k]['p99_us']:.0f}"
                   for k in (*VARIANTS, "before_zipf", "after_zipf"))
         + "".join(f"; {k}_log server's own p99 {result[k + '_log']['own_p99_us']:.0f} µs"
                   for k in ("before", "after"))
+        + "".join(f"; {k} {result[k]['rps']:,.0f}/s p99 {result[k]['p99_us']:.0f}"
+                  for k in ("redis_pinned", *MATCHED) if k in result)
         + f"; load {result['loadavg']}")
     return result
 
@@ -142,15 +195,26 @@ def round_of(by_name, redis, targets, args, out, n):
 def start_all(args, work, endpoints, repo, running):
     redis = servers.Redis(work).start()
     running.append(redis)
+    one_io = ("--http-threads", "1")
     flavours = {"before": (args.before, ()), "after": (args.after, ()),
-                "after_1io": (args.after, ("--http-threads", "1")),
+                "after_1io": (args.after, one_io),
                 "before_log": (args.before, ("--access-log",)),
                 "after_log": (args.after, ("--access-log",))}
+    if not args.no_pin:
+        flavours.update(before_pinned=(args.before, one_io), after_pinned=(args.after, one_io))
     by_name = {}
     for name, (binary, extra) in flavours.items():
-        by_name[name] = servers.Strata(binary, repo, work, label=f"strata-{name}",
-                                       endpoints=endpoints, extra=extra).start()
-        running.append(by_name[name])
+        server = servers.Strata(binary, repo, work, label=f"strata-{name}", endpoints=endpoints,
+                                extra=extra)
+        if name.endswith("_pinned"):
+            server.cmd = ["taskset", "-c", SERVER_CPU] + server.cmd
+        by_name[name] = server.start()
+        running.append(server)
+    if not args.no_pin:
+        pinned = servers.Redis(work, label="redis-pinned")
+        pinned.cmd = ["taskset", "-c", SERVER_CPU] + pinned.cmd
+        by_name["redis_pinned"] = pinned.start()
+        running.append(pinned)
     return redis, by_name
 
 
@@ -159,8 +223,13 @@ def main():
     ap.add_argument("--before", required=True, help="strata binary before the change")
     ap.add_argument("--after", required=True, help="strata binary after the change")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
+    ap.add_argument("--duration", type=int, default=3, help="seconds per wrk run")
     ap.add_argument("--sched", action="store_true", help="perf sched record the last round")
+    ap.add_argument("--cpu-pairs", type=int, default=0,
+                    help="then N alternated 2 s runs of before and after: user and system CPU "
+                         "per request")
+    ap.add_argument("--no-pin", action="store_true",
+                    help="skip the matched configuration (servers and clients pinned)")
     ap.add_argument("--out", help="keep the work directory here")
     args = ap.parse_args()
     work = report.out_dir(args, "static-tail-bench")
@@ -176,47 +245,129 @@ def main():
         if args.sched:
             url = by_name["after"].url("/v2/models/embedded/infer")
             sched = sched_run(by_name["after"], (url, key_body, False), args, work)
+        pairs = cpu_pairs(by_name, key_body, args, work)
     finally:
         servers.stop_all(running, problems)
     with open(os.path.join(work, "results.json"), "w") as f:
-        json.dump({"machine": info, "rounds": rounds, "sched": sched, "problems": problems}, f,
-                  indent=1)
+        json.dump({"machine": info, "rounds": rounds, "sched": sched, "cpu_pairs": pairs,
+                   "problems": problems}, f, indent=1)
     print(summary(rounds, sched, info, work))
+    print(pairs_summary(pairs))
+
+
+def cpu_ticks(pid):
+    """(user, system) clock ticks of every thread of `pid` so far."""
+    user = system = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        user, system = user + int(fields[11]), system + int(fields[12])
+    return user, system
+
+
+def cpu_pairs(by_name, body, args, out):
+    """--cpu-pairs alternated 2 s runs of wrk -t2 -c50 on before then after: the server's user
+    and system CPU µs per request, from its threads' ticks."""
+    pairs, hz = [], os.sysconf("SC_CLK_TCK")
+    for n in range(args.cpu_pairs):
+        pair = {}
+        for name in ("before", "after") if n % 2 == 0 else ("after", "before"):
+            server = by_name[name]
+            u0, s0 = cpu_ticks(server.pid)
+            r = load.wrk(server.url("/v2/models/embedded/infer"), body, 2, 50, 2,
+                         os.path.join(out, f"{name}_pair{n}.txt"))
+            u1, s1 = cpu_ticks(server.pid)
+            requests = max(1, r["requests"])
+            pair[name] = {"user": (u1 - u0) * 1e6 / hz / requests,
+                          "system": (s1 - s0) * 1e6 / hz / requests, "rps": r["rps"]}
+        pairs.append(pair)
+    return pairs
+
+
+def pairs_summary(pairs):
+    if not pairs:
+        return ""
+    lines = [f"\n{len(pairs)} alternated pairs of 2 s (wrk -t2 -c50): server CPU µs per request, "
+             "medians; after / before per pair, median", "",
+             "| | before | after | after / before |", "|---|---:|---:|---:|"]
+    for part in ("user", "system"):
+        b = statistics.median(p["before"][part] for p in pairs)
+        a = statistics.median(p["after"][part] for p in pairs)
+        ratio = statistics.median(p["after"][part] / max(1e-9, p["before"][part]) for p in pairs)
+        lines.append(f"| {part} | {b:.1f} | {a:.1f} | {ratio:.2f} |")
+    total = statistics.median((p["after"]["user"] + p["after"]["system"])
+                              / max(1e-9, p["before"]["user"] + p["before"]["system"])
+                              for p in pairs)
+    lines.append(f"| user + system | | | {total:.2f} |")
+    return "\n".join(lines)
 
 
 def med(rounds, get):
     return statistics.median(get(r) for r in rounds)
 
 
+def cells(rounds, keys, get, fmt):
+    return " | ".join(fmt.format(med(rounds, lambda r: get(r, k))) for k in keys)
+
+
+def default_table(rounds):
+    """wrk -t2 against each strata (2 I/O threads unless `after_1io`), redis-benchmark unpinned."""
+    keys = ("redis", *VARIANTS)
+    lines = ["| figure | redis GET | " + " | ".join(VARIANTS) + " |",
+             "|---|---:|" + "---:|" * len(VARIANTS)]
+    w = lines.append
+    w("| req/s, 1 fixed key | " + cells(rounds, keys, lambda r, k: r[k]["rps"], "{:,.0f}") + " |")
+    w("| req/s over redis GET/s (per round; target ≥ 1.0) | "
+      + cells(rounds, keys, lambda r, k: r[k]["rps"] / r["redis"]["rps"], "{:.2f}") + " |")
+    w("| p99 µs (target ≤ 1,000) | " + cells(rounds, keys, lambda r, k: r[k]["p99_us"], "{:,.0f}")
+      + " |")
+    w("| p50 µs | " + cells(rounds, keys, lambda r, k: r[k]["p50_us"], "{:,.0f}") + " |")
+    w("| server CPU µs per request | "
+      + cells(rounds, keys, lambda r, k: r[k]["cpu_us_per_req"], "{:.1f}") + " |")
+    w("| client CPU µs per request (redis-benchmark, wrk -t2) | "
+      + cells(rounds, keys, lambda r, k: r[k]["client_cpu_us_per_req"], "{:.1f}") + " |")
+    zipf_keys = ("before_zipf", "after_zipf")
+    w("| Zipf(1.0) keys: req/s over redis GET/s | | "
+      + cells(rounds, zipf_keys, lambda r, k: r[k]["rps"] / r["redis"]["rps"], "{:.2f}") + " | |")
+    w("| Zipf(1.0) keys: p99 µs | | "
+      + cells(rounds, zipf_keys, lambda r, k: r[k]["p99_us"], "{:,.0f}") + " | |")
+    w("| Zipf(1.0) keys: server CPU µs per request | | "
+      + cells(rounds, zipf_keys, lambda r, k: r[k]["cpu_us_per_req"], "{:.1f}") + " | |")
+    w(f"| others' CPUs during the after runs (machine noise) | | | "
+      f"{med(rounds, lambda r: r['after']['others_cpus']):.2f} | |")
+    return lines
+
+
+def matched_table(rounds):
+    """One server thread pinned to CPU 0 against one client thread pinned to CPU 1."""
+    if "redis_pinned" not in rounds[0]:
+        return []
+    keys = ("redis_pinned", *MATCHED)
+    lines = ["", "matched: each server on CPU 0 (strata --http-threads 1), its client on CPU 1 "
+             "(redis-benchmark -c 50; wrk -t1 -c50)", "",
+             "| figure | redis GET | before, 1 I/O thread | after, 1 I/O thread |",
+             "|---|---:|---:|---:|"]
+    w = lines.append
+    w("| req/s, 1 fixed key | " + cells(rounds, keys, lambda r, k: r[k]["rps"], "{:,.0f}") + " |")
+    w("| req/s over redis GET/s (per round; target ≥ 1.0) | "
+      + cells(rounds, keys, lambda r, k: r[k]["rps"] / r["redis_pinned"]["rps"], "{:.2f}")
+      + " |")
+    w("| p99 µs (target ≤ 1,000) | " + cells(rounds, keys, lambda r, k: r[k]["p99_us"], "{:,.0f}")
+      + " |")
+    w("| p50 µs | " + cells(rounds, keys, lambda r, k: r[k]["p50_us"], "{:,.0f}") + " |")
+    w("| server CPU µs per request | "
+      + cells(rounds, keys, lambda r, k: r[k]["cpu_us_per_req"], "{:.1f}") + " |")
+    w("| client CPU µs per request | "
+      + cells(rounds, keys, lambda r, k: r[k]["client_cpu_us_per_req"], "{:.1f}") + " |")
+    return lines
+
+
 def summary(rounds, sched, info, work):
     lines = [f"machine: {info.get('cpu', '')} {info.get('cpus', '')} CPUs; load average at start "
              f"{info['loadavg']}, per round {[r['loadavg'] for r in rounds]}",
              f"medians of {len(rounds)} alternated rounds; wrk -t2 -c50; redis-benchmark -c 50",
-             "", "| figure | redis GET | " + " | ".join(VARIANTS) + " |",
-             "|---|---:|" + "---:|" * len(VARIANTS)]
+             ""] + default_table(rounds) + matched_table(rounds) + [""]
     w = lines.append
-    w(f"| req/s, 1 fixed key | {med(rounds, lambda r: r['redis']['rps']):,.0f} | "
-      + " | ".join(f"{med(rounds, lambda r: r[v]['rps']):,.0f}" for v in VARIANTS) + " |")
-    w("| req/s over redis GET/s (per round; target ≥ 1.0) | 1.00 | "
-      + " | ".join(f"{med(rounds, lambda r: r[v]['rps'] / r['redis']['rps']):.2f}"
-                   for v in VARIANTS) + " |")
-    w(f"| p99 µs (target ≤ 1,000) | {med(rounds, lambda r: r['redis']['p99_us']):,.0f} | "
-      + " | ".join(f"{med(rounds, lambda r: r[v]['p99_us']):,.0f}" for v in VARIANTS) + " |")
-    w("| p50 µs | " + f"{med(rounds, lambda r: r['redis']['p50_us']):,.0f} | "
-      + " | ".join(f"{med(rounds, lambda r: r[v]['p50_us']):,.0f}" for v in VARIANTS) + " |")
-    w("| server CPU µs per request | | "
-      + " | ".join(f"{med(rounds, lambda r: r[v]['cpu_us_per_req']):.1f}" for v in VARIANTS)
-      + " |")
-    w("| Zipf(1.0) keys: req/s over redis GET/s | | "
-      + " | ".join(f"{med(rounds, lambda r: r[v + '_zipf']['rps'] / r['redis']['rps']):.2f}"
-                   for v in ("before", "after")) + " | |")
-    w("| Zipf(1.0) keys: p99 µs, server CPU µs per request | | "
-      + " | ".join(f"{med(rounds, lambda r: r[v + '_zipf']['p99_us']):,.0f}, "
-                   f"{med(rounds, lambda r: r[v + '_zipf']['cpu_us_per_req']):.1f}"
-                   for v in ("before", "after")) + " | |")
-    w(f"| others' CPUs during the after runs (machine noise) | | | "
-      f"{med(rounds, lambda r: r['after']['others_cpus']):.2f} | |")
-    w("")
     for v in ("before", "after"):
         k = v + "_log"
         w(f"{v} with --access-log (its own runs): client p50 / p99 "

@@ -7,9 +7,11 @@
 
 #include "fmt/format.h"
 #include "fmt/ranges.h"
+#include "serving/lifecycle/table_opener.h"
 #include "serving/plans/plan_builder.h"
 #include "serving/plans/plan_response.h"
 #include "serving/plans/row_layout.h"
+#include "serving/static_answer_cache.h"
 #include "spdlog/spdlog.h"
 
 namespace strata::serving {
@@ -156,25 +158,55 @@ absl::StatusOr<core::InferResponse> StaticEndpoint::Infer(const core::InferReque
 void StaticEndpoint::Run(const core::InferRequest& request,
                          std::shared_ptr<const store::PredictionTable> table,
                          InferCallback done) const {
-  absl::StatusOr<std::shared_ptr<RowBatch>> prepared = Prepare(request, std::move(table));
+  const std::shared_ptr<const CachedLayout> version = LayoutFor(table);
+  absl::StatusOr<std::shared_ptr<RowBatch>> prepared =
+      Prepare(request, std::move(table), version->layout);
   if (!prepared.ok()) return done(prepared.status());
   std::shared_ptr<RowBatch> batch = *std::move(prepared);
   if (observer_ != nullptr) observer_->Observe(*batch);
-  stages_.Run(batch, [batch, done = std::move(done)](absl::Status status) {
+  const uint64_t token = AnswerToken(*batch, *version);
+  if (std::optional<core::InferResponse> kept = KeptAnswer(*batch, token)) {
+    return done(*std::move(kept));
+  }
+  stages_.Run(batch, [batch, token, done = std::move(done)](absl::Status status) {
     if (!status.ok()) return done(std::move(status));
-    done(StaticResponse(*batch));
+    absl::StatusOr<core::InferResponse> response = StaticResponse(*batch);
+    // Only a found row is kept: it is recorded as a table row when answered again.
+    if (token != 0 && response.ok() && batch->layers[0] == Layer::kTable && !batch->degraded) {
+      StaticAnswerCache::ThisThread().Put(token, batch->keys[0], *response);
+    }
+    done(std::move(response));
   });
 }
 
-std::shared_ptr<const RowLayout> StaticEndpoint::LayoutFor(
+uint64_t StaticEndpoint::AnswerToken(const RowBatch& batch, const CachedLayout& version) {
+  return batch.rows() == 1 && batch.requested.empty() ? version.answer_token : 0;
+}
+
+std::optional<core::InferResponse> StaticEndpoint::KeptAnswer(const RowBatch& batch,
+                                                              uint64_t token) const {
+  if (token == 0) return std::nullopt;
+  const core::InferResponse* kept = StaticAnswerCache::ThisThread().Find(token, batch.keys[0]);
+  if (kept == nullptr) return std::nullopt;
+  recorder_->Record(Layer::kTable, 1, RowBatch::Clock::now() - batch.start);
+  core::InferResponse answer = *kept;
+  answer.id = batch.id;
+  return answer;
+}
+
+std::shared_ptr<const StaticEndpoint::CachedLayout> StaticEndpoint::LayoutFor(
     const std::shared_ptr<const store::PredictionTable>& table) const {
   std::shared_ptr<const CachedLayout> cached = layout_.load(std::memory_order_acquire);
   if (cached && !cached->table.owner_before(table) && !table.owner_before(cached->table)) {
-    return cached->layout;
+    return cached;
   }
-  auto next = std::make_shared<CachedLayout>(CachedLayout{table, TableLayout(table->manifest())});
+  // A version seen again after another gets a new token: its kept answers
+  // are not found, never wrong.
+  const uint64_t token = InMemoryBytes(*table) ? StaticAnswerCache::NewToken() : 0;
+  auto next =
+      std::make_shared<CachedLayout>(CachedLayout{table, TableLayout(table->manifest()), token});
   layout_.store(next, std::memory_order_release);
-  return next->layout;
+  return next;
 }
 
 absl::StatusOr<std::vector<const core::Tensor*>> StaticEndpoint::KeyColumns(
@@ -205,7 +237,8 @@ absl::StatusOr<std::vector<const core::Tensor*>> StaticEndpoint::KeyColumns(
 }
 
 absl::StatusOr<std::shared_ptr<RowBatch>> StaticEndpoint::Prepare(
-    const core::InferRequest& request, std::shared_ptr<const store::PredictionTable> table) const {
+    const core::InferRequest& request, std::shared_ptr<const store::PredictionTable> table,
+    std::shared_ptr<const RowLayout> layout) const {
   auto batch = std::make_shared<RowBatch>();
   batch->table = std::move(table);
   const store::KeySchema& key = batch->table->manifest().key;
@@ -218,7 +251,7 @@ absl::StatusOr<std::shared_ptr<RowBatch>> StaticEndpoint::Prepare(
   batch->key_schema = key;
   batch->id = request.id;
   batch->requested = request.outputs;
-  batch->Reset(LayoutFor(batch->table));
+  batch->Reset(std::move(layout));
   batch->start = RowBatch::Clock::now();
   return batch;
 }

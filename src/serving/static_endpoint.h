@@ -18,7 +18,10 @@
 // open is refused and the previous keeps serving. A request's version (a
 // number or a label) picks an open table version. A RocksDB table version
 // small enough (`pin_max_bytes`) is held in memory
-// (serving/lifecycle/table_opener.h).
+// (serving/lifecycle/table_opener.h); a single-key request on such a
+// version is answered from the thread's StaticAnswerCache when its key was
+// answered before (serving/static_answer_cache.h), still observed and
+// recorded as a table row.
 //
 // The plan is two stages over the request's row batch (serving/plans/):
 // TableStage, then DefaultStage. Connected to a server, the stages record
@@ -34,6 +37,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -119,26 +123,36 @@ class StaticEndpoint : public Endpoint {
       const std::string& version) const;
   // The request's rows and keys in `table`; INVALID_ARGUMENT as Infer().
   absl::StatusOr<std::shared_ptr<RowBatch>> Prepare(
-      const core::InferRequest& request, std::shared_ptr<const store::PredictionTable> table) const;
+      const core::InferRequest& request, std::shared_ptr<const store::PredictionTable> table,
+      std::shared_ptr<const RowLayout> layout) const;
   // The key columns of `request` in `key`'s order.
   absl::StatusOr<std::vector<const core::Tensor*>> KeyColumns(const core::InferRequest& request,
                                                               const store::KeySchema& key) const;
-  // The layout of `table`, worked out once per version.
-  std::shared_ptr<const RowLayout> LayoutFor(
+  // What is worked out once per table version: its layout, and the token
+  // its answers are kept under (serving/static_answer_cache.h; 0: a version
+  // not held in memory, whose answers are not kept).
+  struct CachedLayout {
+    std::weak_ptr<const store::PredictionTable> table;  // compared, never locked
+    std::shared_ptr<const RowLayout> layout;
+    uint64_t answer_token = 0;
+  };
+  std::shared_ptr<const CachedLayout> LayoutFor(
       const std::shared_ptr<const store::PredictionTable>& table) const;
-  // Prepares, observes and runs the stages; `done` gets the response.
+  // Prepares, observes and answers from this thread's StaticAnswerCache or
+  // runs the stages; `done` gets the response.
   void Run(const core::InferRequest& request, std::shared_ptr<const store::PredictionTable> table,
            InferCallback done) const;
+  // The token `batch`'s answer may be kept under: one row, every output,
+  // a version held in memory; else 0.
+  static uint64_t AnswerToken(const RowBatch& batch, const CachedLayout& version);
+  // The answer this thread kept for `batch`'s key, recorded as a table row.
+  std::optional<core::InferResponse> KeptAnswer(const RowBatch& batch, uint64_t token) const;
 
   StaticEndpointConfig config_;
   std::shared_ptr<TableRegistry> tables_;
   std::unique_ptr<LayerRecorder> recorder_;  // records nothing until Connect()
   const RowObserver* observer_ = nullptr;    // set by Connect()
   StageList stages_;                         // over recorder_
-  struct CachedLayout {
-    std::weak_ptr<const store::PredictionTable> table;  // compared, never locked
-    std::shared_ptr<const RowLayout> layout;
-  };
   mutable std::atomic<std::shared_ptr<const CachedLayout>> layout_;
 };
 

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "serving/guarded_table_store.h"
 #include "serving/server_core.h"
+#include "serving/static_answer_cache.h"
 #include "serving/testing/fake_repository.h"
 #include "serving/testing/hanging_table_store.h"
 #include "store/memory_table_store.h"
@@ -196,6 +197,78 @@ TEST(StaticEndpointTest, ASmallRocksDbTableIsHeldInMemory) {
   EXPECT_EQ(s->lookups, 0);
 }
 
+void ExpectSameAnswer(const core::InferResponse& a, const core::InferResponse& b) {
+  EXPECT_EQ(a.model_name, b.model_name);
+  EXPECT_EQ(a.model_version, b.model_version);
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.has_id, b.has_id);
+  EXPECT_EQ(a.parameters, b.parameters);
+  ASSERT_EQ(a.outputs.size(), b.outputs.size());
+  for (size_t o = 0; o < a.outputs.size(); ++o) {
+    EXPECT_EQ(a.outputs[o].name, b.outputs[o].name);
+    EXPECT_EQ(a.outputs[o].dtype, b.outputs[o].dtype);
+    EXPECT_EQ(a.outputs[o].shape, b.outputs[o].shape);
+    EXPECT_EQ(a.outputs[o].data, b.outputs[o].data);
+  }
+}
+
+TEST(StaticEndpointTest, AKeptAnswerIsTheAnswerTheStagesGave) {
+  auto s = std::make_shared<PretendRocksDb>();
+  Publish(*s, 1.5f);
+  auto endpoint = *StaticEndpoint::Create({"sales", "forecast", 0.01}, s);
+  StaticAnswerCache& cache = StaticAnswerCache::ThisThread();
+  core::InferRequest request = Request({4}, {"mon"});
+  request.id = "first";
+  auto computed = endpoint->Infer(request);
+  ASSERT_TRUE(computed.ok()) << computed.status();
+  // Kept by the first or, when its slot held another key, the second call.
+  ASSERT_TRUE(endpoint->Infer(request).ok());
+  const uint64_t hits = cache.hits();
+  auto kept = endpoint->Infer(request);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(cache.hits(), hits + 1);  // answered from the cache
+  ExpectSameAnswer(*computed, *kept);
+  EXPECT_EQ(kept->outputs[0].As<float>()[0], 6.0f);
+  request.id = "second";  // the id is the request's, not the kept one's
+  EXPECT_EQ(endpoint->Infer(request)->id, "second");
+  EXPECT_EQ(cache.hits(), hits + 2);
+}
+
+TEST(StaticEndpointTest, AnswersOfAReplacedVersionAreNotServed) {
+  auto s = std::make_shared<PretendRocksDb>();
+  Publish(*s, 1.5f);
+  auto endpoint = *StaticEndpoint::Create({"sales", "forecast"}, s);
+  EXPECT_EQ(endpoint->Infer(Request({3}, {"mon"}))->outputs[0].As<float>()[0], 4.5f);
+  EXPECT_EQ(endpoint->Infer(Request({3}, {"mon"}))->outputs[0].As<float>()[0], 4.5f);
+  Publish(*s, 2);
+  ASSERT_TRUE(endpoint->Refresh().ok());
+  auto swapped = endpoint->Infer(Request({3}, {"mon"}));
+  EXPECT_EQ(swapped->outputs[0].As<float>()[0], 6.0f);
+  EXPECT_EQ(swapped->model_version, "2");
+  EXPECT_EQ(std::get<int64_t>(swapped->parameters.at("table_version")), 2);
+}
+
+TEST(StaticEndpointTest, OnlySingleFoundKeysOfVersionsHeldInMemoryAreKept) {
+  auto held = std::make_shared<PretendRocksDb>();
+  Publish(*held, 1);
+  auto store = std::make_shared<store::MemoryTableStore>();  // not held by the endpoint
+  Publish(*store, 1);
+  auto in_memory = *StaticEndpoint::Create({"sales", "forecast"}, held);
+  auto in_store = *StaticEndpoint::Create({"sales", "forecast"}, store);
+  StaticAnswerCache& cache = StaticAnswerCache::ThisThread();
+  const uint64_t hits = cache.hits();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(in_store->Infer(Request({1}, {"mon"})).ok());
+    ASSERT_TRUE(in_memory->Infer(Request({1, 2}, {"mon", "mon"})).ok());  // two rows
+    ASSERT_TRUE(in_memory->Infer(Request({99}, {"mon"})).ok());           // a default
+  }
+  core::InferRequest named = Request({1}, {"mon"});
+  named.outputs = {{.name = "units", .parameters = {}}};
+  ASSERT_TRUE(in_memory->Infer(named).ok());
+  EXPECT_EQ(in_memory->Infer(named)->outputs.size(), 1u);
+  EXPECT_EQ(cache.hits(), hits);
+}
+
 TEST(StaticEndpointTest, ATableLargerThanPinMaxBytesIsLookedUpInTheStore) {
   auto s = std::make_shared<PretendRocksDb>();
   Publish(*s, 1.5f);
@@ -232,6 +305,27 @@ TEST(StaticEndpointTest, RowsPerLayerGoToTheServerMetrics) {
   EXPECT_EQ(table->requests, 2u);
   EXPECT_EQ(defaults->rows, 2);
   EXPECT_EQ(defaults->requests, 1u);
+}
+
+TEST(StaticEndpointTest, AKeptAnswerIsCountedAsATableRow) {
+  const std::filesystem::path root =
+      std::filesystem::path(::testing::TempDir()) / "static_endpoint_kept_layers";
+  testing::MakeFakeRepository(root);
+  auto s = std::make_shared<PretendRocksDb>();
+  Publish(*s, 1.5f);
+  std::shared_ptr<StaticEndpoint> endpoint = *StaticEndpoint::Create({"sales", "forecast"}, s);
+  runtime::BackendRegistry backends = testing::FakeBackends();
+  auto core = ServerCore::Create(
+      {.repository = root, .poll_interval = std::chrono::milliseconds(0), .endpoints = {endpoint}},
+      backends);
+  ASSERT_TRUE(core.ok()) << core.status();
+  const uint64_t hits = StaticAnswerCache::ThisThread().hits();
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE((*core)->Infer(Request({2}, {"mon"})).ok());
+  EXPECT_GE(StaticAnswerCache::ThisThread().hits(), hits + 2);  // kept after one or two
+  std::optional<LayerSummary> table = (*core)->metrics().Layer("sales", "table");
+  ASSERT_TRUE(table.has_value());
+  EXPECT_EQ(table->rows, 4);
+  EXPECT_EQ(table->requests, 4u);
 }
 
 // A store that hangs (as a SIGSTOPped Redis does) behind its guard: the
