@@ -438,5 +438,89 @@ TEST(AdaptiveBatchPolicyTest, WaitsOnlyForTheRowsTheArrivalRateNeeds) {
   EXPECT_LE(policy.limits().max_queue_delay, microseconds(1000));
 }
 
+// The margin: admission multiplies each prediction by the 99th percentile of
+// observed / predicted over the last 512 answered requests, refreshed every
+// 32, from 64 on, between 1 and 2.
+void Answer(AdaptiveBatchPolicy& policy, int requests, double ratio) {
+  const nanoseconds predicted = microseconds(1000);
+  for (int i = 0; i < requests; ++i) {
+    policy.OnAnswered(predicted, nanoseconds(static_cast<int64_t>(ratio * 1e6)));
+  }
+}
+
+TEST(AdaptiveBatchPolicyTest, MarginIsOneUntilEnoughRequestsWereAnswered) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 64);
+  EXPECT_EQ(policy.margin(), 1.0);
+  Answer(policy, 32, 1.5);
+  EXPECT_EQ(policy.margin(), 1.0);  // 32 answers: too few
+  Answer(policy, 32, 1.5);
+  EXPECT_DOUBLE_EQ(policy.margin(), 1.5);
+}
+
+TEST(AdaptiveBatchPolicyTest, MarginIsThe99thPercentileOfObservedOverPredicted) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 64);
+  Answer(policy, 500, 1.1);
+  Answer(policy, 12, 1.4);  // over 1% of 512: the 99th percentile
+  EXPECT_DOUBLE_EQ(policy.margin(), 1.4);
+  AdaptiveBatchPolicy outliers = Policy(microseconds(5000), 64);
+  Answer(outliers, 508, 1.1);
+  Answer(outliers, 4, 1.9);  // under 1%: ignored
+  EXPECT_DOUBLE_EQ(outliers.margin(), 1.1);
+}
+
+TEST(AdaptiveBatchPolicyTest, MarginStaysBetweenOneAndTwo) {
+  AdaptiveBatchPolicy slow = Policy(microseconds(5000), 64);
+  Answer(slow, 64, 5.0);
+  EXPECT_EQ(slow.margin(), 2.0);
+  AdaptiveBatchPolicy fast = Policy(microseconds(5000), 64);
+  Answer(fast, 64, 0.5);  // faster than predicted: no discount
+  EXPECT_EQ(fast.margin(), 1.0);
+}
+
+// A window, not a ratchet: once the gap closes, the margin falls back.
+TEST(AdaptiveBatchPolicyTest, MarginForgetsAGapThatClosed) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 64);
+  Answer(policy, 512, 1.8);
+  EXPECT_DOUBLE_EQ(policy.margin(), 1.8);
+  Answer(policy, 512, 1.0);
+  EXPECT_DOUBLE_EQ(policy.margin(), 1.0);
+}
+
+TEST(AdaptiveBatchPolicyTest, MarginIgnoresRequestsAdmittedWithoutAPrediction) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 64);
+  for (int i = 0; i < 100; ++i) policy.OnAnswered(nanoseconds(0), microseconds(9000));
+  EXPECT_EQ(policy.margin(), 1.0);
+}
+
+// A prediction within the objective is refused once the margin puts it over,
+// and the refusal states the prediction with the margin.
+TEST(AdaptiveBatchPolicyTest, AdmissionJudgesThePredictionTimesTheMargin) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 128);
+  RunSaturated(policy, CostModel{}, 400);
+  const int64_t size = policy.limits().max_batch_size;
+  const Clock::time_point now{};
+  policy.OnStart(now, size);
+  for (int64_t i = 0; i < size; ++i) policy.OnArrival(now, 1);
+  const Admission bare = policy.Admit(now, 1);
+  ASSERT_TRUE(bare.admit);
+  ASSERT_GT(bare.predicted, microseconds(2600));  // · 2 > 5 ms
+  EXPECT_EQ(bare.with_margin, bare.predicted);
+  Answer(policy, 64, 2.0);
+  const Admission judged = policy.Admit(now, 1);
+  EXPECT_FALSE(judged.admit);
+  EXPECT_EQ(judged.predicted, bare.predicted);
+  EXPECT_EQ(judged.with_margin, 2 * bare.predicted);
+}
+
+// Refusing a request that would run at once helps no one, whatever the margin.
+TEST(AdaptiveBatchPolicyTest, MarginNeverRefusesARequestThatRunsAtOnce) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 128);
+  policy.OnBatch({1, microseconds(4000)});
+  Answer(policy, 64, 2.0);
+  const Admission admission = policy.Admit(Clock::time_point{}, 1);
+  EXPECT_TRUE(admission.admit);
+  EXPECT_EQ(admission.with_margin, microseconds(8000));
+}
+
 }  // namespace
 }  // namespace strata::serving

@@ -108,8 +108,9 @@ absl::Status DynamicBatcher::Enqueue(QueuedRequest& request) {
     return absl::ResourceExhaustedError(fmt::format(
         "the request would take about {} µs, over the model's latency objective of {} µs "
         "({} rows queued); retry later",
-        admission.predicted.count() / 1000, objective_.count() / 1000, policy_->queued_rows()));
+        admission.with_margin.count() / 1000, objective_.count() / 1000, policy_->queued_rows()));
   }
+  request.predicted = admission.predicted;
   STRATA_RETURN_IF_ERROR(queue_.Push(request));
   policy_->OnArrival(request.enqueued, request.rows);
   ApplyLimits();
@@ -208,13 +209,24 @@ void DynamicBatcher::RunBatch(std::vector<QueuedRequest> batch) {
          std::chrono::duration_cast<std::chrono::nanoseconds>(start - batch[0].enqueued)});
   if (hooks_.on_running) hooks_.on_running(-1);
   Left(batch.size());
+  Answer(batch, std::move(pieces));
+}
+
+void DynamicBatcher::Answer(std::vector<QueuedRequest>& batch,
+                            absl::StatusOr<std::vector<std::vector<core::Tensor>>> pieces) {
+  const bool adaptive = objective_ > std::chrono::nanoseconds(0);
+  std::vector<std::chrono::nanoseconds> observed(adaptive ? batch.size() : 0);
   for (size_t i = 0; i < batch.size(); ++i) {
     if (pieces.ok()) {
       batch[i].done(std::move((*pieces)[i]));
     } else {
       batch[i].done(pieces.status());
     }
+    if (adaptive) observed[i] = Clock::now() - batch[i].enqueued;
   }
+  if (!adaptive) return;
+  core::MutexLock lock(mutex_);
+  for (size_t i = 0; i < batch.size(); ++i) policy_->OnAnswered(batch[i].predicted, observed[i]);
 }
 
 }  // namespace strata::serving

@@ -7,7 +7,9 @@
 // at once. With `adaptive` set, an AdaptiveBatchPolicy sets the queue's batch
 // size and delay from the arrivals and the batches' run times, and a request
 // predicted to miss the latency objective is answered RESOURCE_EXHAUSTED at
-// once instead of queued. It knows nothing of versions or
+// once instead of queued; each answered request's time, from its arrival
+// until its callback returned (which, behind the frontend, encodes the
+// response), goes back to the policy as its observed latency. It knows nothing of versions or
 // protocols. Thread-safe.
 #ifndef STRATA_SERVING_DYNAMIC_BATCHER_H_
 #define STRATA_SERVING_DYNAMIC_BATCHER_H_
@@ -79,6 +81,10 @@ class DynamicBatcher : public runtime::Model {
   // `batch` left the queue to run.
   void Started(const std::vector<QueuedRequest>& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void RunBatch(std::vector<QueuedRequest> batch);
+  // Calls each request's callback with its share of `pieces`, in order;
+  // reports each one's observed latency to the adaptive policy.
+  void Answer(std::vector<QueuedRequest>& batch,
+              absl::StatusOr<std::vector<std::vector<core::Tensor>>> pieces);
   // Hands the adaptive policy's current limits to the queue; returns them.
   BatchLimits ApplyLimits() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Hands a finished batch to the adaptive policy and applies its limits.
