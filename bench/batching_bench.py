@@ -56,6 +56,12 @@ MIN_RATE = 20
 CLEAR_PASS = 0.6
 CLEAR_FAIL = 2.0
 CLEAR_FAIL_SHARE = 0.9
+# A round offers at least this many requests (longer rounds at low rates, up to MAX_ROUND_S), so
+# that its p99 is not simply its slowest request.
+MIN_REQUESTS = 200
+MAX_ROUND_S = 5.0
+# The ladder goes down at most this many halvings below its start (then: no rate passed).
+MAX_HALVINGS = 3
 OPENLOOP = os.path.join(ROOT, "build", "release", "bench", "openloop_load")
 MIN_OK_SHARE = 0.99
 
@@ -115,7 +121,7 @@ def closed_run(s, repo, m, conns, duration, path):
 def open_run(s, repo, m, rate, duration, conns, objective_us):
     """One open-loop run of bench/openloop_load at `rate`: its summary and whether it passed."""
     cmd = [OPENLOOP, "--port", str(s.port), "--path", f"/v2/models/{m}/infer", "--body",
-           models.body_path(repo, m), "--rate", f"{rate:.0f}", "--duration", str(duration),
+           models.body_path(repo, m), "--rate", f"{rate:.0f}", "--duration", f"{duration:.1f}",
            "--connections", str(conns), "--drain", "2"]
     record(" ".join(cmd))
     before = batch_counts(s, m)
@@ -167,7 +173,8 @@ def closed_phase(s, repo, args, out):
 class Ladder:
     """One mode's search for the highest open-loop rate it sustains within the objective.
 
-    It climbs by CLIMB from its start while rungs pass, halves when its first rung fails, then
+    It climbs by CLIMB from its start while rungs pass, halves (at most MAX_HALVINGS times) when
+    its first rung fails, then
     bisects (geometric mean) between the highest passing and the lowest failing rung until they
     are within BISECT_RATIO of each other. A rung is judged on the median share answered 200 and
     the median p99 of its rounds: --repeats rounds, or one when that round is far from the line
@@ -176,6 +183,7 @@ class Ladder:
 
     def __init__(self, start, repeats, objective_us):
         self.rate, self.repeats, self.objective_us = start, repeats, objective_us
+        self.floor = max(MIN_RATE, start / 2 ** MAX_HALVINGS)
         self.low, self.high = None, None  # highest passing, lowest failing rung
         self.rungs = {}  # {rate: [run per round]}
 
@@ -207,7 +215,7 @@ class Ladder:
             return round(self.rate * CLIMB, -1)
         if self.low is None:
             lower = round(self.rate / CLIMB, -1)
-            return lower if lower >= MIN_RATE else None
+            return lower if lower >= self.floor else None
         if self.high <= BISECT_RATIO * self.low:
             return None
         return round(math.sqrt(self.low * self.high), -1)
@@ -234,8 +242,8 @@ def open_phase(s, repo, args, start):
             if ladder.done():
                 continue
             rate = ladder.rate
-            r = open_run(s, repo, m, rate, args.open_duration, args.connections,
-                         args.objective_us)
+            duration = max(args.open_duration, min(MAX_ROUND_S, MIN_REQUESTS / rate))
+            r = open_run(s, repo, m, rate, duration, args.connections, args.objective_us)
             ladder.record(r)
             refused = r["by_status"].get("429", {"count": 0})["count"]
             log(f"open {m:15} {rate:6.0f}/s: ok {r['ok_share']:.1%} p99(200) {r['p99_us']} "
