@@ -31,7 +31,10 @@ int64_t RowsOf(const std::vector<QueuedRequest>& requests) {
 
 DynamicBatcher::DynamicBatcher(std::shared_ptr<runtime::Model> model, DynamicBatcherOptions options,
                                DynamicBatcherHooks hooks)
-    : model_(std::move(model)), hooks_(std::move(hooks)), queue_(std::move(options.queue)) {
+    : model_(std::move(model)),
+      hooks_(std::move(hooks)),
+      max_held_(options.queue.max_queue_size),
+      queue_(std::move(options.queue)) {
   if (options.adaptive) {
     core::MutexLock lock(mutex_);
     options.adaptive->instances = std::max(1, options.instances);
@@ -55,6 +58,12 @@ DynamicBatcher::~DynamicBatcher() {
   }
   wake_.SignalAll();
   for (std::thread& worker : workers_) worker.join();
+  std::vector<HeldRefusal> held;
+  {
+    core::MutexLock lock(mutex_);
+    held.swap(held_);  // none: the last batch to end released them
+  }
+  Release(std::move(held));
   Left(abandoned.size());
   for (QueuedRequest& request : abandoned) {
     request.done(absl::UnavailableError("the model was unloaded while the request was queued"));
@@ -92,6 +101,8 @@ void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs, RunOptions optio
     if (pushed.ok()) {
       if (hooks_.on_in_flight) hooks_.on_in_flight(1);
       if (hooks_.on_queue_depth) hooks_.on_queue_depth(queue_.size());
+    } else if (Hold(request, pushed)) {
+      return;
     }
   }
   if (!pushed.ok()) {
@@ -99,6 +110,16 @@ void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs, RunOptions optio
     return;
   }
   wake_.Signal();
+}
+
+bool DynamicBatcher::Hold(QueuedRequest& request, const absl::Status& refusal) {
+  if (!policy_ || running_ == 0 || held_.size() >= max_held_) return false;
+  held_.push_back({std::move(request.done), refusal});
+  return true;
+}
+
+void DynamicBatcher::Release(std::vector<HeldRefusal> held) {
+  for (HeldRefusal& refusal : held) refusal.done(std::move(refusal.status));
 }
 
 absl::Status DynamicBatcher::Enqueue(QueuedRequest& request) {
@@ -155,6 +176,7 @@ void DynamicBatcher::WorkerLoop() {
 void DynamicBatcher::Started(const std::vector<QueuedRequest>& batch) {
   if (hooks_.on_running) hooks_.on_running(1);
   if (!policy_) return;
+  ++running_;
   policy_->OnStart(Clock::now(), RowsOf(batch));
   ApplyLimits();  // the backlog the limits depend on shrank
 }
@@ -226,8 +248,14 @@ void DynamicBatcher::Answer(std::vector<QueuedRequest>& batch,
     if (adaptive) observed[i] = Clock::now() - batch[i].enqueued;
   }
   if (!adaptive) return;
-  core::MutexLock lock(mutex_);
-  for (size_t i = 0; i < batch.size(); ++i) policy_->OnAnswered(batch[i].predicted, observed[i]);
+  std::vector<HeldRefusal> held;
+  {
+    core::MutexLock lock(mutex_);
+    for (size_t i = 0; i < batch.size(); ++i) policy_->OnAnswered(batch[i].predicted, observed[i]);
+    --running_;
+    held.swap(held_);
+  }
+  Release(std::move(held));
 }
 
 }  // namespace strata::serving
