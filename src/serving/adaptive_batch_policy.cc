@@ -8,10 +8,6 @@ namespace {
 
 using std::chrono::nanoseconds;
 
-nanoseconds WithMargin(nanoseconds predicted, double margin) {
-  return nanoseconds(std::llround(static_cast<double>(predicted.count()) * margin));
-}
-
 // Each batch's weight in the fit decays by this much per later batch, so
 // the fit follows a model whose cost changes (another model loads, the
 // machine gets busy) within some tens of batches.
@@ -37,15 +33,16 @@ constexpr double kKeepUpShare = 0.8;
 // Under load a request waits for the batch ahead of it, then runs in its
 // own: about two batches' run time.
 constexpr double kBatchesPerLatency = 2.0;
-// The margin: the percentile of observed / predicted it takes, over how many
-// answered requests, refreshed how often, from how many, and its bounds (a
-// prediction at most doubled: a larger gap is a machine too busy for the
-// objective, where refusing more only feeds a 429 storm).
+// The margin: the percentile of observed - predicted it takes, over how many
+// answered requests, refreshed how often, from how many, and its bound as a
+// share of the objective (a prediction within half of it is always admitted:
+// a larger gap is a machine too busy for the objective, where refusing more
+// only feeds a 429 storm).
 constexpr double kMarginPercentile = 0.99;
 constexpr size_t kMarginWindow = 512;
 constexpr int kMarginEvery = 32;
 constexpr size_t kMarginMinSamples = 64;
-constexpr double kMaxMargin = 2.0;
+constexpr double kMaxMarginShare = 0.5;
 
 }  // namespace
 
@@ -93,7 +90,7 @@ Admission AdaptiveBatchPolicy::Admit(Clock::time_point now, int64_t rows) const 
       queued_rows_ == 0 && static_cast<int>(running_ends_.size()) < std::max(1, options_.instances);
   if (runs_at_once) {
     const nanoseconds run = *PredictedRun(std::max<int64_t>(1, rows));
-    return {true, run, WithMargin(run, margin_)};
+    return {true, run, run + margin_};
   }
   // The rows ahead and this request's run in batches of the throughput cap
   // (the queue's size under a backlog), `instances` batches at a time, after
@@ -111,7 +108,7 @@ Admission AdaptiveBatchPolicy::Admit(Clock::time_point now, int64_t rows) const 
                     static_cast<double>(PredictedRun(std::min(ahead + joining, size))->count());
   if (ahead < latency_cap_) predicted += static_cast<double>(limits_.max_queue_delay.count());
   const auto ns = nanoseconds(static_cast<int64_t>(predicted));
-  const nanoseconds judged = WithMargin(ns, margin_);
+  const nanoseconds judged = ns + margin_;
   // No feedback inflates the predictions: one that made admission stricter
   // after batches slower than planned (up to 8x, then 1.5x) refused 97%
   // (85%) of requests at 64 connections and a 10 ms objective on a quiet
@@ -154,28 +151,28 @@ void AdaptiveBatchPolicy::Aimd(int64_t rows, double run_ns) {
 
 void AdaptiveBatchPolicy::OnAnswered(nanoseconds predicted, nanoseconds observed) {
   if (predicted <= nanoseconds(0)) return;
-  const double ratio =
-      static_cast<double>(observed.count()) / static_cast<double>(predicted.count());
-  if (ratios_.size() < kMarginWindow) {
-    ratios_.push_back(ratio);
+  if (gaps_.size() < kMarginWindow) {
+    gaps_.push_back(observed - predicted);
   } else {
-    ratios_[next_ratio_] = ratio;
+    gaps_[next_gap_] = observed - predicted;
   }
-  next_ratio_ = (next_ratio_ + 1) % kMarginWindow;
+  next_gap_ = (next_gap_ + 1) % kMarginWindow;
   if (++since_margin_ < kMarginEvery) return;
   since_margin_ = 0;
   margin_ = MarginOfWindow();
 }
 
-double AdaptiveBatchPolicy::MarginOfWindow() const {
-  if (ratios_.size() < kMarginMinSamples) return 1.0;
-  std::vector<double> sorted = ratios_;
+nanoseconds AdaptiveBatchPolicy::MarginOfWindow() const {
+  if (gaps_.size() < kMarginMinSamples) return nanoseconds(0);
+  std::vector<nanoseconds> sorted = gaps_;
   const auto at = sorted.begin() +
                   static_cast<std::ptrdiff_t>(
                       std::ceil(kMarginPercentile * static_cast<double>(sorted.size()))) -
                   1;
   std::nth_element(sorted.begin(), at, sorted.end());
-  return std::clamp(*at, 1.0, kMaxMargin);
+  const auto most = nanoseconds(static_cast<int64_t>(
+      kMaxMarginShare * static_cast<double>(options_.latency_objective.count())));
+  return std::clamp(*at, nanoseconds(0), most);
 }
 
 std::optional<AdaptiveBatchPolicy::CostFit> AdaptiveBatchPolicy::Fit() const {

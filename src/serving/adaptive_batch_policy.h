@@ -33,9 +33,13 @@
 // also holds what they do not (its response encoded after the batch, behind
 // the batch's earlier requests; a CPU taken by the frontend). The caller
 // reports each answered request's predicted and observed time, and admission
-// multiplies every prediction by the 99th percentile of observed / predicted
-// over the last answered requests (1 to 2): a windowed measure, refreshed,
-// so unlike a stricter-after-every-slow-batch factor it cannot ratchet.
+// adds to every prediction the 99th percentile of observed - predicted over
+// the last answered requests (0 to half the objective): a windowed measure,
+// refreshed, so unlike a stricter-after-every-slow-batch factor it cannot
+// ratchet. Added, not multiplied: the unseen time is about the same for a
+// short prediction as for a long one, and the 99th percentile of the ratio
+// (tried first), applied to every prediction, refused 34-44% of closed-loop
+// requests and up to 13% of an open-loop rate whose p99 was within it.
 // The queue delay adapts to the arrival rate: the time the rows of the
 // smallest batch that keeps up with the arrivals (running at most 80% of the
 // time) are expected to take to arrive, but no longer than what the
@@ -80,7 +84,7 @@ struct BatchObservation {
 struct Admission {
   bool admit = true;
   std::chrono::nanoseconds predicted{0};    // the queue and runs; 0 before the first batch
-  std::chrono::nanoseconds with_margin{0};  // predicted · margin(): what is judged
+  std::chrono::nanoseconds with_margin{0};  // predicted + margin(): what is judged
 };
 
 class AdaptiveBatchPolicy {
@@ -115,8 +119,8 @@ class AdaptiveBatchPolicy {
   int64_t throughput_cap() const { return throughput_cap_; }
   // Rows admitted and not yet started.
   int64_t queued_rows() const { return queued_rows_; }
-  // What admission multiplies predictions by (see the margin, above).
-  double margin() const { return margin_; }
+  // What admission adds to predictions (see the margin, above).
+  std::chrono::nanoseconds margin() const { return margin_; }
 
  private:
   // The fitted run time of a batch: fixed + per_row·rows (ns).
@@ -136,8 +140,8 @@ class AdaptiveBatchPolicy {
   // row). REQUIRES: the fit exists.
   int64_t LargestWithin(double budget_ns) const;
   std::chrono::nanoseconds DelayFor(int64_t rows) const;
-  // The margin from the observed / predicted ratios in the window.
-  double MarginOfWindow() const;
+  // The margin from the observed - predicted gaps in the window.
+  std::chrono::nanoseconds MarginOfWindow() const;
   // How long until an instance is free to start the next batch.
   double FreeInNs(Clock::time_point now) const;
 
@@ -162,12 +166,12 @@ class AdaptiveBatchPolicy {
   // finished batch removes the earliest (batches started earlier end first).
   std::vector<Clock::time_point> running_ends_;
   BatchLimits limits_;
-  // observed / predicted of the last answered requests (a ring), the next
+  // observed - predicted of the last answered requests (a ring), the next
   // slot, the answers since the margin was refreshed, and the margin.
-  std::vector<double> ratios_;
-  size_t next_ratio_ = 0;
+  std::vector<std::chrono::nanoseconds> gaps_;
+  size_t next_gap_ = 0;
   int since_margin_ = 0;
-  double margin_ = 1.0;
+  std::chrono::nanoseconds margin_{0};
 };
 
 }  // namespace strata::serving

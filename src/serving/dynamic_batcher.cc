@@ -127,10 +127,10 @@ absl::Status DynamicBatcher::Enqueue(QueuedRequest& request) {
   const Admission admission = policy_->Admit(request.enqueued, request.rows);
   if (!admission.admit) {
     return absl::ResourceExhaustedError(fmt::format(
-        "the request would take about {} µs ({} µs in the queue and runs × a margin of {:.2f}), "
-        "over the model's latency objective of {} µs ({} rows queued); retry later",
-        admission.with_margin.count() / 1000, admission.predicted.count() / 1000, policy_->margin(),
-        objective_.count() / 1000, policy_->queued_rows()));
+        "the request would take about {} µs ({} µs in the queue and runs + {} µs they do not "
+        "see), over the model's latency objective of {} µs ({} rows queued); retry later",
+        admission.with_margin.count() / 1000, admission.predicted.count() / 1000,
+        policy_->margin().count() / 1000, objective_.count() / 1000, policy_->queued_rows()));
   }
   request.predicted = admission.predicted;
   STRATA_RETURN_IF_ERROR(queue_.Push(request));
