@@ -11,10 +11,10 @@
 // batch ends, so that clients which resend at once after a refusal do so at
 // the batcher's pace instead of spinning on 429s that take the frontend's CPU
 // (at most max_queue_size refusals wait; more are answered at once). Each
-// answered request's time, from its arrival
-// until its callback returned (which, behind the frontend, encodes the
-// response), goes back to the policy as its observed latency. It knows nothing of versions or
-// protocols. Thread-safe.
+// answered request's time, from its arrival until its callback returned
+// (which, behind the frontend, encodes the response), goes back to the policy
+// as its observed latency. It knows nothing of versions or protocols.
+// Thread-safe.
 #ifndef STRATA_SERVING_DYNAMIC_BATCHER_H_
 #define STRATA_SERVING_DYNAMIC_BATCHER_H_
 
