@@ -438,5 +438,99 @@ TEST(AdaptiveBatchPolicyTest, WaitsOnlyForTheRowsTheArrivalRateNeeds) {
   EXPECT_LE(policy.limits().max_queue_delay, microseconds(1000));
 }
 
+// The margin: admission adds to each prediction the 99th percentile of
+// observed - predicted over the last 512 answered requests, refreshed every
+// 32, from 64 on, between 0 and half the objective.
+void Answer(AdaptiveBatchPolicy& policy, int requests, microseconds gap) {
+  const nanoseconds predicted = microseconds(1000);
+  for (int i = 0; i < requests; ++i) policy.OnAnswered(predicted, predicted + gap);
+}
+
+TEST(AdaptiveBatchPolicyTest, MarginIsZeroUntilEnoughRequestsWereAnswered) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 64);
+  EXPECT_EQ(policy.margin(), nanoseconds(0));
+  Answer(policy, 32, microseconds(700));
+  EXPECT_EQ(policy.margin(), nanoseconds(0));  // 32 answers: too few
+  Answer(policy, 32, microseconds(700));
+  EXPECT_EQ(policy.margin(), microseconds(700));
+}
+
+TEST(AdaptiveBatchPolicyTest, MarginIsThe99thPercentileOfObservedMinusPredicted) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 64);
+  Answer(policy, 500, microseconds(100));
+  Answer(policy, 12, microseconds(900));  // over 1% of 512: the 99th percentile
+  EXPECT_EQ(policy.margin(), microseconds(900));
+  AdaptiveBatchPolicy outliers = Policy(microseconds(5000), 64);
+  Answer(outliers, 508, microseconds(100));
+  Answer(outliers, 4, microseconds(2000));  // under 1%: ignored
+  EXPECT_EQ(outliers.margin(), microseconds(100));
+}
+
+// The unseen time is about the same for a short prediction as for a long
+// one: a request predicted 0.5 ms that took 1.5 ms and one predicted 4 ms
+// that took 5 ms both say 1 ms.
+TEST(AdaptiveBatchPolicyTest, MarginIsAddedNotMultiplied) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(10000), 64);
+  for (int i = 0; i < 32; ++i) {
+    policy.OnAnswered(microseconds(500), microseconds(1500));
+    policy.OnAnswered(microseconds(4000), microseconds(5000));
+  }
+  EXPECT_EQ(policy.margin(), microseconds(1000));
+}
+
+TEST(AdaptiveBatchPolicyTest, MarginStaysBetweenZeroAndHalfTheObjective) {
+  AdaptiveBatchPolicy slow = Policy(microseconds(5000), 64);
+  Answer(slow, 64, microseconds(9000));
+  EXPECT_EQ(slow.margin(), microseconds(2500));
+  AdaptiveBatchPolicy fast = Policy(microseconds(5000), 64);
+  Answer(fast, 64, microseconds(-500));  // faster than predicted: no discount
+  EXPECT_EQ(fast.margin(), nanoseconds(0));
+}
+
+// A window, not a ratchet: once the gap closes, the margin falls back.
+TEST(AdaptiveBatchPolicyTest, MarginForgetsAGapThatClosed) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 64);
+  Answer(policy, 512, microseconds(1800));
+  EXPECT_EQ(policy.margin(), microseconds(1800));
+  Answer(policy, 512, microseconds(0));
+  EXPECT_EQ(policy.margin(), nanoseconds(0));
+}
+
+TEST(AdaptiveBatchPolicyTest, MarginIgnoresRequestsAdmittedWithoutAPrediction) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 64);
+  for (int i = 0; i < 100; ++i) policy.OnAnswered(nanoseconds(0), microseconds(9000));
+  EXPECT_EQ(policy.margin(), nanoseconds(0));
+}
+
+// A prediction within the objective is refused once the margin puts it over,
+// and the refusal states the prediction with the margin.
+TEST(AdaptiveBatchPolicyTest, AdmissionJudgesThePredictionPlusTheMargin) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 128);
+  RunSaturated(policy, CostModel{}, 400);
+  const int64_t size = policy.limits().max_batch_size;
+  const Clock::time_point now{};
+  policy.OnStart(now, size);
+  for (int64_t i = 0; i < size; ++i) policy.OnArrival(now, 1);
+  const Admission bare = policy.Admit(now, 1);
+  ASSERT_TRUE(bare.admit);
+  ASSERT_GT(bare.predicted, microseconds(2600));  // + 2.5 ms > 5 ms
+  EXPECT_EQ(bare.with_margin, bare.predicted);
+  Answer(policy, 64, microseconds(2500));
+  const Admission judged = policy.Admit(now, 1);
+  EXPECT_FALSE(judged.admit);
+  EXPECT_EQ(judged.predicted, bare.predicted);
+  EXPECT_EQ(judged.with_margin, bare.predicted + microseconds(2500));
+}
+
+// Refusing a request that would run at once helps no one, whatever the margin.
+TEST(AdaptiveBatchPolicyTest, MarginNeverRefusesARequestThatRunsAtOnce) {
+  AdaptiveBatchPolicy policy = Policy(microseconds(5000), 128);
+  policy.OnBatch({1, microseconds(4000)});
+  Answer(policy, 64, microseconds(2500));
+  const Admission admission = policy.Admit(Clock::time_point{}, 1);
+  EXPECT_TRUE(admission.admit);
+  EXPECT_EQ(admission.with_margin, microseconds(6500));
+}
+
 }  // namespace
 }  // namespace strata::serving
