@@ -56,26 +56,36 @@ STRATA_AVX512 inline Splits GatherSplits(__m512i slot, const NodeArrays& nodes) 
 // vectors (level k's 2^k nodes are 2^k adjacent vectors), not gathers.
 constexpr int32_t kBlendedLevels = 4;
 
-// The nodes at `at` (per lane) on level kLevel of a lane group: the level's
-// vectors loaded, then halved by one bit of each lane's position at a time.
+// The nodes [kFirst, kFirst + kCount) of a level, picked per lane by the
+// bits of its position on the level (`odd[b]`: the lanes whose position has
+// bit b): the halves picked alike, then one blended in by the highest bit.
+// Unrolled at compile time, so the vectors stay in registers.
+template <int32_t kFirst, int32_t kCount>
+STRATA_AVX512 inline Splits PickSplits(const __mmask16* odd, const NodeArrays& nodes) {
+  if constexpr (kCount == 1) {
+    return {_mm512_loadu_si512(nodes.features + kFirst * kLanes),
+            _mm512_loadu_ps(nodes.thresholds + kFirst * kLanes)};
+  } else {
+    constexpr int32_t kHalf = kCount / 2;
+    const Splits low = PickSplits<kFirst, kHalf>(odd, nodes);
+    const Splits high = PickSplits<kFirst + kHalf, kHalf>(odd, nodes);
+    const __mmask16 upper = odd[std::countr_zero(static_cast<uint32_t>(kHalf))];
+    return {_mm512_mask_blend_epi32(upper, low.feature, high.feature),
+            _mm512_mask_blend_ps(upper, low.threshold, high.threshold)};
+  }
+}
+
+// The nodes at `at` (per lane) on level kLevel of a lane group, picked from
+// the level's 2^kLevel adjacent vectors by blends.
 template <int32_t kLevel>
 STRATA_AVX512 inline Splits BlendSplits(__m512i at, const NodeArrays& nodes) {
-  constexpr int32_t kFirst = (1 << kLevel) - 1, kCount = 1 << kLevel;
+  constexpr int32_t kFirst = (1 << kLevel) - 1;
   const __m512i position = _mm512_sub_epi32(at, _mm512_set1_epi32(kFirst));
-  __m512i features[kCount];
-  __m512 thresholds[kCount];
-  for (int32_t j = 0; j < kCount; ++j) {
-    features[j] = _mm512_loadu_si512(nodes.features + (kFirst + j) * kLanes);
-    thresholds[j] = _mm512_loadu_ps(nodes.thresholds + (kFirst + j) * kLanes);
+  __mmask16 odd[kLevel + 1] = {};
+  for (int32_t bit = 0; bit < kLevel; ++bit) {
+    odd[bit] = _mm512_test_epi32_mask(position, _mm512_set1_epi32(1 << bit));
   }
-  for (int32_t bit = 0, n = kCount; n > 1; ++bit, n /= 2) {
-    const __mmask16 odd = _mm512_test_epi32_mask(position, _mm512_set1_epi32(1 << bit));
-    for (int32_t j = 0; j < n / 2; ++j) {
-      features[j] = _mm512_mask_blend_epi32(odd, features[2 * j], features[2 * j + 1]);
-      thresholds[j] = _mm512_mask_blend_ps(odd, thresholds[2 * j], thresholds[2 * j + 1]);
-    }
-  }
-  return {features[0], thresholds[0]};
+  return PickSplits<kFirst, 1 << kLevel>(odd, nodes);
 }
 
 // One level down for 16 lanes at nodes `at`, given their thresholds and the
