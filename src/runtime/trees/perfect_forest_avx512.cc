@@ -99,7 +99,7 @@ STRATA_AVX512 inline __m512i Descend(__m512i at, __m512 x, __m512 threshold) {
 
 // An extended row of at most kRegisterRow floats, held in four registers so
 // that a split's value is a permute instead of a gather.
-constexpr int64_t kRegisterRow = 64;
+constexpr int64_t kRegisterRow = kAvx512RegisterRow;
 struct RowRegisters {
   __m512 part[4];
 };
@@ -255,11 +255,10 @@ STRATA_AVX512 void WalkSomeChains(RowLookup lookup, const PerfectForest& forest,
   }
 }
 
-// Walks every lane group for one extended row, up to kMaxChains groups at
-// once, and adds their leaves in model order.
-STRATA_AVX512 void WalkRow(const PerfectForest& forest, const float* row, float* margins) {
-  RowRegisters registers;
-  const RowLookup lookup = LoadRow(row, forest.ExtendedWidth(), registers);
+// Walks every lane group for one row held in `registers`, up to kMaxChains
+// groups at once, and adds their leaves in model order.
+STRATA_AVX512 void WalkRow(const PerfectForest& forest, const RowRegisters& registers,
+                           RowLookup lookup, const float* row, float* margins) {
   Chain chains[kMaxChains];
   alignas(64) float values[kMaxChains][kLanes];
   for (int32_t q = 0; q < forest.LaneGroups(); q += kMaxChains) {
@@ -268,6 +267,22 @@ STRATA_AVX512 void WalkRow(const PerfectForest& forest, const float* row, float*
     WalkSomeChains(lookup, forest, chains, count, values);
     for (int32_t i = 0; i < count; ++i) forest.AddLeaves(q + i, values[i], margins);
   }
+}
+
+// Loads a row as it comes (`width` <= 32 floats, NaN is missing) into
+// registers as its extended row (ExtendRow()), and says how to read it.
+STRATA_AVX512 inline RowLookup LoadPlainRow(const float* row, int64_t width,
+                                            RowRegisters& registers) {
+  __mmask16 missing = 0;
+  for (int64_t i = 0; i < 2; ++i) {
+    const int64_t n = std::clamp<int64_t>(width - 16 * i, 0, 16);
+    const __m512 x = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), row + 16 * i);
+    const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    registers.part[i] = _mm512_mask_blend_ps(nan, x, _mm512_set1_ps(-__builtin_inff()));
+    registers.part[2 + i] = _mm512_mask_blend_ps(nan, x, _mm512_set1_ps(__builtin_inff()));
+    missing |= nan;
+  }
+  return missing == 0 ? RowLookup::kComplete : RowLookup::kRegisters;
 }
 
 // Rows a batch walks at once through one lane group.
@@ -279,7 +294,11 @@ constexpr int32_t kRowsAtOnce = 4;
 STRATA_AVX512 void WalkRowsByLaneGroups(const PerfectForest& forest, const float* rows,
                                         int64_t start, int64_t count, float* margins) {
   const int64_t width = forest.ExtendedWidth(), groups = forest.num_groups;
-  if (count - start == 1) return WalkRow(forest, rows + start * width, margins + start * groups);
+  if (count - start == 1) {
+    RowRegisters row;
+    const RowLookup lookup = LoadRow(rows + start * width, width, row);
+    return WalkRow(forest, row, lookup, rows + start * width, margins + start * groups);
+  }
   RowRegisters registers[kRowsAtOnce];
   Chain chains[kRowsAtOnce];
   alignas(64) float values[kRowsAtOnce][kLanes];
@@ -448,6 +467,13 @@ STRATA_AVX512 void WalkRowsAvx512(const PerfectForest& forest, const float* rows
     WalkSixteenRows(forest, rows + start * width, margins + start * groups);
   }
   WalkRowsByLaneGroups(forest, rows, start, count, margins);
+}
+
+STRATA_AVX512 void WalkPlainRowAvx512(const PerfectForest& forest, const float* row, int64_t width,
+                                      float* margins) {
+  RowRegisters registers;
+  const RowLookup lookup = LoadPlainRow(row, width, registers);
+  WalkRow(forest, registers, lookup, nullptr, margins);
 }
 
 }  // namespace strata::runtime::trees

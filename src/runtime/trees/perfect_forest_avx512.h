@@ -25,6 +25,15 @@ namespace strata::runtime::trees {
 // extended rows (ExtendRow()), each row's trees in model order.
 void WalkRowsAvx512(const PerfectForest& forest, const float* rows, int64_t count, float* margins);
 
+// Extended rows at most this wide are held in registers.
+constexpr int64_t kAvx512RegisterRow = 64;
+
+// Adds every tree's leaf to one row's margins, reading the row as it comes
+// (`width` floats, NaN is missing) straight into registers: no extended copy
+// in memory. REQUIRES: forest.ExtendedWidth() <= kAvx512RegisterRow.
+void WalkPlainRowAvx512(const PerfectForest& forest, const float* row, int64_t width,
+                        float* margins);
+
 }  // namespace strata::runtime::trees
 
 #endif  // STRATA_RUNTIME_TREES_PERFECT_FOREST_AVX512_H_

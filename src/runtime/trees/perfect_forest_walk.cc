@@ -83,6 +83,9 @@ void WalkPerfectForest(const PerfectForest& forest, PerfectWalkKernel kernel,
                        std::span<const float> rows, int64_t count, int64_t width,
                        std::span<float> margins) {
   const int64_t extended = forest.ExtendedWidth(), groups = forest.num_groups;
+  if (kernel == PerfectWalkKernel::kAvx512 && count == 1 && extended <= kAvx512RegisterRow) {
+    return WalkPlainRowAvx512(forest, rows.data(), width, margins.data());
+  }
   std::vector<float>& buffer = BlockBuffer(static_cast<size_t>(kBlockRows * extended));
   for (int64_t start = 0; start < count; start += kBlockRows) {
     const int64_t block = std::min(kBlockRows, count - start);
