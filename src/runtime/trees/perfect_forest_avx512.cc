@@ -401,11 +401,15 @@ struct KeepMasks {
 };
 
 // 16 extended rows as columns: columns[f][lane] is row lane's value f.
-STRATA_AVX512 inline void ToColumns(const float* rows, int64_t width, float* columns) {
+// Only the row's values in each copy: the zeros between them are never read.
+STRATA_AVX512 inline void ToColumns(const PerfectForest& forest, const float* rows,
+                                    float* columns) {
   const __m512i row_starts =
-      _mm512_mullo_epi32(Lanes(), _mm512_set1_epi32(static_cast<int>(width)));
-  for (int64_t f = 0; f < width; ++f) {
-    _mm512_store_ps(columns + f * kLanes, GatherFloats(row_starts, rows + f));
+      _mm512_mullo_epi32(Lanes(), _mm512_set1_epi32(static_cast<int>(forest.ExtendedWidth())));
+  for (int64_t copy : {int64_t{0}, int64_t{forest.second_copy}}) {
+    for (int64_t f = copy; f < copy + forest.num_features; ++f) {
+      _mm512_store_ps(columns + f * kLanes, GatherFloats(row_starts, rows + f));
+    }
   }
 }
 
@@ -436,9 +440,9 @@ STRATA_AVX512 inline __m512 MaskedTreeLeaves(const PerfectForest& forest, int32_
 // Walks 16 extended rows by split masks, tree by tree in model order.
 STRATA_AVX512 void WalkSixteenRowsBySplitMasks(const PerfectForest& forest, const float* rows,
                                                float* margins) {
-  const int64_t groups = forest.num_groups, width = forest.ExtendedWidth();
+  const int64_t groups = forest.num_groups;
   alignas(64) float columns[kMaxMaskedWidth * kLanes];
-  ToColumns(rows, width, columns);
+  ToColumns(forest, rows, columns);
   const KeepMasks masks(forest.depth);
   VectorSums block;
   LoadSums(margins, groups, block);
