@@ -88,11 +88,15 @@ absl::StatusOr<PerfectForest> BuildPerfectForest(const TreeEnsemble& ensemble);
 // (2 x second_copy floats): NaN as -inf, then from `second_copy` on NaN as
 // +inf; zeros between the copies and after the second.
 inline void ExtendRow(const float* row, int64_t width, int64_t second_copy, float* extended) {
+  // One loop per copy: each vectorizes on its own.
   for (int64_t i = 0; i < width; ++i) {
     extended[i] = row[i] != row[i] ? -__builtin_inff() : row[i];
-    extended[second_copy + i] = row[i] != row[i] ? __builtin_inff() : row[i];
   }
-  for (int64_t i = width; i < second_copy; ++i) extended[i] = extended[second_copy + i] = 0;
+  float* second = extended + second_copy;
+  for (int64_t i = 0; i < width; ++i) {
+    second[i] = row[i] != row[i] ? __builtin_inff() : row[i];
+  }
+  for (int64_t i = width; i < second_copy; ++i) extended[i] = second[i] = 0;
 }
 
 }  // namespace strata::runtime::trees
