@@ -107,10 +107,15 @@ def verdict(r):
     return f"≥ 3×: **{'met' if r['ratio'] >= 3 else 'missed'}**"
 
 
+def duration(us):
+    """A time in µs, or in ms from 10 ms up."""
+    return f"{us / 1000:,.0f} ms" if us >= 10_000 else f"{us:,.2f} µs"
+
+
 def before_cell(r):
     if "before_us" not in r:
         return ""
-    return f" {r['before_us']:,.2f} µs ({r['before_us'] / r['trees_us']:.2f}×) |"
+    return f" {duration(r['before_us'])} ({r['before_us'] / r['trees_us']:.2f}×) |"
 
 
 def main():
@@ -140,8 +145,8 @@ def main():
     for r in results:
         what = "CPU" if r["figure"] == "cpu_us" else "wall"
         per_row = lambda us: us / r["rows"] * 1000  # noqa: E731
-        print(f"| {r['model']} | {r['rows']:,} | {r['threads']} | {r['xgboost_us']:,.2f} µs {what} "
-              f"| {r['trees_us']:,.2f} µs {what} | {per_row(r['trees_us']):,.1f} ns "
+        print(f"| {r['model']} | {r['rows']:,} | {r['threads']} | {duration(r['xgboost_us'])} {what} "
+              f"| {duration(r['trees_us'])} {what} | {per_row(r['trees_us']):,.1f} ns "
               f"| {r['ratio']:.1f}× | {per_row(r['xgboost_process_cpu_us']):,.0f} ns, "
               f"{per_row(r['trees_process_cpu_us']):,.0f} ns ({r['cpu_ratio']:.1f}×) "
               f"| {r['load']} | {verdict(r)} |" + before_cell(r))

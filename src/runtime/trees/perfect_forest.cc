@@ -53,7 +53,7 @@ void Fill(const std::vector<TreeNode>& nodes, int32_t node, int64_t k, int32_t l
   const uint32_t feature = source.feature & TreeNode::kFeatureMask;
   const bool default_left = (source.feature & TreeNode::kDefaultLeft) != 0;
   forest.features[slots.Node(k)] =
-      default_left ? feature : feature + static_cast<uint32_t>(forest.num_features);
+      default_left ? feature : feature + static_cast<uint32_t>(forest.second_copy);
   forest.thresholds[slots.Node(k)] = source.value;
   Fill(nodes, source.left, 2 * k + 1, level + 1, slots, forest);
   Fill(nodes, source.left + 1, 2 * k + 2, level + 1, slots, forest);
@@ -87,6 +87,7 @@ absl::StatusOr<PerfectForest> BuildPerfectForest(const TreeEnsemble& ensemble) {
   if (absl::Status fits = CheckMissingValuesFit(ensemble); !fits.ok()) return fits;
   forest.num_trees = static_cast<int32_t>(ensemble.roots.size());
   forest.num_features = ensemble.num_features;
+  forest.second_copy = std::max(ensemble.num_features, PerfectForest::kNarrowCopy);
   forest.num_groups = ensemble.num_groups;
   forest.groups = ensemble.groups;
   const auto padded = static_cast<size_t>(forest.LaneGroups()) * PerfectForest::kLanes;

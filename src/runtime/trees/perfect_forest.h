@@ -6,12 +6,15 @@
 // `depth` steps of `k = 2k + 1 + go_right`, with no test for a leaf.
 //
 // Missing values need no test in the walk: it reads an extended row, the
-// row's `width` values with NaN as -inf, then again with NaN as +inf
-// (ExtendRow()). A split whose missing values go left reads the first copy
+// row's `width` values with NaN as -inf, then from `second_copy` on again
+// with NaN as +inf (ExtendRow()). A split whose missing values go left reads the first copy
 // (-inf < any threshold it holds), one whose missing values go right the
 // second (+inf is never below a threshold), so every step is one compare,
 // `right = !(x < threshold)`, with XGBoost's answer for missing values and
-// for real infinities alike.
+// for real infinities alike. The second copy starts at 32 for rows of at
+// most 32 features (at the row's width for wider ones), so a split's index
+// into either copy has the feature in its low five bits: for a row without
+// missing values, one 32-float permute of the first copy reads every split.
 //
 // Trees are interleaved by `kLanes`: node k of the trees 16q .. 16q + 15 sits
 // in 16 adjacent slots, so one row walks 16 trees at once with one vector of
@@ -39,7 +42,10 @@ struct PerfectForest {
   int32_t depth = 0;
   int32_t num_trees = 0;
   int32_t num_groups = 1;
-  int32_t num_features = 0;  // a row's width; the extended row is twice that
+  static constexpr int32_t kNarrowCopy = 32;  // second_copy of narrow rows
+
+  int32_t num_features = 0;  // a row's width
+  int32_t second_copy = 0;   // where the extended row's NaN-as-+inf copy starts
   // Per node, [tree / kLanes][node][tree % kLanes]: the index of its value in
   // the extended row, and the threshold (go right when !(x < threshold)).
   std::vector<uint32_t> features;
@@ -53,6 +59,7 @@ struct PerfectForest {
   int32_t NodesPerTree() const { return (1 << depth) - 1; }
   int32_t LeavesPerTree() const { return 1 << depth; }
   int32_t LaneGroups() const { return (num_trees + kLanes - 1) / kLanes; }
+  int64_t ExtendedWidth() const { return 2 * int64_t{second_copy}; }
 
   // Adds lane group `q`'s leaf values (one per lane) to one row's margins,
   // tree by tree in model order.
@@ -78,14 +85,18 @@ struct PerfectForest {
 absl::StatusOr<PerfectForest> BuildPerfectForest(const TreeEnsemble& ensemble);
 
 // Writes `row` (`width` floats) as the walk reads it into `extended`
-// (2 x width floats): NaN as -inf, then NaN as +inf.
-inline void ExtendRow(const float* row, int64_t width, float* extended) {
+// (2 x second_copy floats): NaN as -inf, then from `second_copy` on NaN as
+// +inf; zeros between the copies and after the second.
+inline void ExtendRow(const float* row, int64_t width, int64_t second_copy, float* extended) {
+  // One loop per copy: each vectorizes on its own.
   for (int64_t i = 0; i < width; ++i) {
     extended[i] = row[i] != row[i] ? -__builtin_inff() : row[i];
   }
+  float* second = extended + second_copy;
   for (int64_t i = 0; i < width; ++i) {
-    extended[width + i] = row[i] != row[i] ? __builtin_inff() : row[i];
+    second[i] = row[i] != row[i] ? __builtin_inff() : row[i];
   }
+  for (int64_t i = width; i < second_copy; ++i) extended[i] = second[i] = 0;
 }
 
 }  // namespace strata::runtime::trees

@@ -56,26 +56,36 @@ STRATA_AVX512 inline Splits GatherSplits(__m512i slot, const NodeArrays& nodes) 
 // vectors (level k's 2^k nodes are 2^k adjacent vectors), not gathers.
 constexpr int32_t kBlendedLevels = 4;
 
-// The nodes at `at` (per lane) on level kLevel of a lane group: the level's
-// vectors loaded, then halved by one bit of each lane's position at a time.
+// The nodes [kFirst, kFirst + kCount) of a level, picked per lane by the
+// bits of its position on the level (`odd[b]`: the lanes whose position has
+// bit b): the halves picked alike, then one blended in by the highest bit.
+// Unrolled at compile time, so the vectors stay in registers.
+template <int32_t kFirst, int32_t kCount>
+STRATA_AVX512 inline Splits PickSplits(const __mmask16* odd, const NodeArrays& nodes) {
+  if constexpr (kCount == 1) {
+    return {_mm512_loadu_si512(nodes.features + kFirst * kLanes),
+            _mm512_loadu_ps(nodes.thresholds + kFirst * kLanes)};
+  } else {
+    constexpr int32_t kHalf = kCount / 2;
+    const Splits low = PickSplits<kFirst, kHalf>(odd, nodes);
+    const Splits high = PickSplits<kFirst + kHalf, kHalf>(odd, nodes);
+    const __mmask16 upper = odd[std::countr_zero(static_cast<uint32_t>(kHalf))];
+    return {_mm512_mask_blend_epi32(upper, low.feature, high.feature),
+            _mm512_mask_blend_ps(upper, low.threshold, high.threshold)};
+  }
+}
+
+// The nodes at `at` (per lane) on level kLevel of a lane group, picked from
+// the level's 2^kLevel adjacent vectors by blends.
 template <int32_t kLevel>
 STRATA_AVX512 inline Splits BlendSplits(__m512i at, const NodeArrays& nodes) {
-  constexpr int32_t kFirst = (1 << kLevel) - 1, kCount = 1 << kLevel;
+  constexpr int32_t kFirst = (1 << kLevel) - 1;
   const __m512i position = _mm512_sub_epi32(at, _mm512_set1_epi32(kFirst));
-  __m512i features[kCount];
-  __m512 thresholds[kCount];
-  for (int32_t j = 0; j < kCount; ++j) {
-    features[j] = _mm512_loadu_si512(nodes.features + (kFirst + j) * kLanes);
-    thresholds[j] = _mm512_loadu_ps(nodes.thresholds + (kFirst + j) * kLanes);
+  __mmask16 odd[kLevel + 1] = {};
+  for (int32_t bit = 0; bit < kLevel; ++bit) {
+    odd[bit] = _mm512_test_epi32_mask(position, _mm512_set1_epi32(1 << bit));
   }
-  for (int32_t bit = 0, n = kCount; n > 1; ++bit, n /= 2) {
-    const __mmask16 odd = _mm512_test_epi32_mask(position, _mm512_set1_epi32(1 << bit));
-    for (int32_t j = 0; j < n / 2; ++j) {
-      features[j] = _mm512_mask_blend_epi32(odd, features[2 * j], features[2 * j + 1]);
-      thresholds[j] = _mm512_mask_blend_ps(odd, thresholds[2 * j], thresholds[2 * j + 1]);
-    }
-  }
-  return {features[0], thresholds[0]};
+  return PickSplits<kFirst, 1 << kLevel>(odd, nodes);
 }
 
 // One level down for 16 lanes at nodes `at`, given their thresholds and the
@@ -89,32 +99,67 @@ STRATA_AVX512 inline __m512i Descend(__m512i at, __m512 x, __m512 threshold) {
 
 // An extended row of at most kRegisterRow floats, held in four registers so
 // that a split's value is a permute instead of a gather.
-constexpr int64_t kRegisterRow = 64;
+constexpr int64_t kRegisterRow = kAvx512RegisterRow;
 struct RowRegisters {
   __m512 part[4];
 };
 
-STRATA_AVX512 inline RowRegisters LoadRow(const float* row, int64_t width) {
-  RowRegisters registers;
+// How a walk reads a row's values, cheapest first.
+enum class RowLookup {
+  kComplete,   // no missing value: one permute of the first copy's two registers
+  kRegisters,  // both copies in four registers: two permutes and a blend
+  kMemory,     // a row wider than kRegisterRow: a gather
+};
+
+// Loads an extended row of `width` floats into `registers` when it fits them,
+// and says how the walk is to read it.
+STRATA_AVX512 inline RowLookup LoadRow(const float* row, int64_t width, RowRegisters& registers) {
+  if (width > kRegisterRow) return RowLookup::kMemory;
   for (int64_t i = 0; i < 4; ++i) {
     const int64_t n = std::clamp<int64_t>(width - 16 * i, 0, 16);
     const auto mask = static_cast<__mmask16>((1u << n) - 1);
     registers.part[i] = _mm512_maskz_loadu_ps(mask, row + 16 * i);
   }
-  return registers;
+  // Narrow rows keep their copies 32 floats apart (PerfectForest::kNarrowCopy),
+  // equal but where a value is missing.
+  const __mmask16 same = _mm512_cmp_ps_mask(registers.part[0], registers.part[2], _CMP_EQ_OQ) &
+                         _mm512_cmp_ps_mask(registers.part[1], registers.part[3], _CMP_EQ_OQ);
+  return same == kAllLanes ? RowLookup::kComplete : RowLookup::kRegisters;
 }
 
-STRATA_AVX512 inline __m512 Lookup(const RowRegisters& r, __m512i feature) {
-  const __m512 low = _mm512_permutex2var_ps(r.part[0], feature, r.part[1]);
-  const __m512 high = _mm512_permutex2var_ps(r.part[2], feature, r.part[3]);
-  const __mmask16 upper = _mm512_test_epi32_mask(feature, _mm512_set1_epi32(32));
-  return _mm512_mask_blend_ps(upper, low, high);
+// One lane group of trees walked for one extended row: a chain of dependent
+// steps; a walk runs several chains level by level so their steps overlap.
+struct Chain {
+  NodeArrays nodes;               // the lane group's, from its first tree's node 0
+  const float* leaves;            // the lane group's leaf 0
+  const float* row;               // the extended row
+  const RowRegisters* registers;  // the row, unless kMemory
+};
+
+STRATA_AVX512 inline Chain ChainFor(const PerfectForest& forest, int32_t q, const float* row,
+                                    const RowRegisters* registers) {
+  const size_t nodes = static_cast<size_t>(q) * forest.NodesPerTree() * kLanes;
+  const size_t leaves = static_cast<size_t>(q) * forest.LeavesPerTree() * kLanes;
+  return {{forest.features.data() + nodes, forest.thresholds.data() + nodes},
+          forest.leaves.data() + leaves,
+          row,
+          registers};
 }
 
-// The row's values at `feature`: from registers when the row fits them.
-STRATA_AVX512 inline __m512 Values(const RowRegisters& registers, bool in_registers,
-                                   const float* row, __m512i feature) {
-  return in_registers ? Lookup(registers, feature) : GatherFloats(feature, row);
+// The row's values at `feature` (per lane).
+template <RowLookup kLookup>
+STRATA_AVX512 inline __m512 Values(const Chain& chain, __m512i feature) {
+  const RowRegisters& r = *chain.registers;
+  if constexpr (kLookup == RowLookup::kComplete) {
+    return _mm512_permutex2var_ps(r.part[0], feature, r.part[1]);  // the low five bits
+  } else if constexpr (kLookup == RowLookup::kRegisters) {
+    const __m512 low = _mm512_permutex2var_ps(r.part[0], feature, r.part[1]);
+    const __m512 high = _mm512_permutex2var_ps(r.part[2], feature, r.part[3]);
+    const __mmask16 upper = _mm512_test_epi32_mask(feature, _mm512_set1_epi32(32));
+    return _mm512_mask_blend_ps(upper, low, high);
+  } else {
+    return GatherFloats(feature, chain.row);
+  }
 }
 
 // The nodes on level kLevel at `at` (per lane): blended for the top levels,
@@ -128,107 +173,146 @@ STRATA_AVX512 inline Splits SplitsOn(__m512i at, const NodeArrays& nodes) {
   }
 }
 
-// One level down for kGroups lane groups of one row.
-template <int32_t kLevel, int32_t kGroups>
-STRATA_AVX512 inline void StepGroups(const NodeArrays* nodes, const RowRegisters& registers,
-                                     bool in_registers, const float* row, __m512i* at) {
+// One level down for kChains chains.
+template <int32_t kLevel, int32_t kChains, RowLookup kLookup>
+STRATA_AVX512 inline void StepChains(const Chain* chains, __m512i* at) {
 #pragma GCC unroll 8
-  for (int32_t i = 0; i < kGroups; ++i) {
-    const Splits splits = SplitsOn<kLevel>(at[i], nodes[i]);
-    at[i] = Descend(at[i], Values(registers, in_registers, row, splits.feature), splits.threshold);
+  for (int32_t i = 0; i < kChains; ++i) {
+    const Splits splits = SplitsOn<kLevel>(at[i], chains[i].nodes);
+    at[i] = Descend(at[i], Values<kLookup>(chains[i], splits.feature), splits.threshold);
   }
 }
 
-// Walks kGroups lane groups from `q` for one extended row, level by level
-// across the groups: their steps are independent, so the processor overlaps
-// one group's gathers and permutes with another's instead of waiting out one
-// chain at a time. Then adds the groups' leaves in order.
-template <int32_t kGroups>
-STRATA_AVX512 void WalkGroupsForRow(const PerfectForest& forest, int32_t q, const float* row,
-                                    float* margins) {
-  const int64_t width = 2 * int64_t{forest.num_features};
-  const bool in_registers = width <= kRegisterRow;
-  const RowRegisters registers = in_registers ? LoadRow(row, width) : RowRegisters{};
-  const size_t nodes_per_group = static_cast<size_t>(forest.NodesPerTree()) * kLanes;
-  NodeArrays nodes[kGroups];
-  __m512i at[kGroups];
-  for (int32_t i = 0; i < kGroups; ++i) {
-    const size_t base = static_cast<size_t>(q + i) * nodes_per_group;
-    nodes[i] = {forest.features.data() + base, forest.thresholds.data() + base};
-    at[i] = _mm512_setzero_si512();
-  }
+// Walks kChains chains level by level across the chains: their steps are
+// independent, so the processor overlaps one chain's gathers and permutes
+// with another's instead of waiting out one chain at a time. Writes each
+// chain's 16 leaf values to `values`.
+template <int32_t kChains, RowLookup kLookup>
+STRATA_AVX512 void WalkChains(const PerfectForest& forest, const Chain* chains,
+                              float (*values)[kLanes]) {
+  __m512i at[kChains];
+  for (int32_t i = 0; i < kChains; ++i) at[i] = _mm512_setzero_si512();
   for (int32_t level = 0; level < forest.depth; ++level) {
     switch (level) {
       case 0:
-        StepGroups<0, kGroups>(nodes, registers, in_registers, row, at);
+        StepChains<0, kChains, kLookup>(chains, at);
         break;
       case 1:
-        StepGroups<1, kGroups>(nodes, registers, in_registers, row, at);
+        StepChains<1, kChains, kLookup>(chains, at);
         break;
       case 2:
-        StepGroups<2, kGroups>(nodes, registers, in_registers, row, at);
+        StepChains<2, kChains, kLookup>(chains, at);
         break;
       case 3:
-        StepGroups<3, kGroups>(nodes, registers, in_registers, row, at);
+        StepChains<3, kChains, kLookup>(chains, at);
         break;
       default:
-        StepGroups<kBlendedLevels, kGroups>(nodes, registers, in_registers, row, at);
+        StepChains<kBlendedLevels, kChains, kLookup>(chains, at);
     }
   }
-  const size_t leaves_per_group = static_cast<size_t>(forest.LeavesPerTree()) * kLanes;
-  alignas(64) float values[kGroups][kLanes];
-  for (int32_t i = 0; i < kGroups; ++i) {
-    const float* leaves = forest.leaves.data() + static_cast<size_t>(q + i) * leaves_per_group;
-    const __m512i bottom = _mm512_sub_epi32(at[i], _mm512_set1_epi32(forest.NodesPerTree()));
-    _mm512_store_ps(values[i],
-                    GatherFloats(_mm512_add_epi32(ShiftLeft(bottom, 4), Lanes()), leaves));
-  }
-  for (int32_t i = 0; i < kGroups; ++i) forest.AddLeaves(q + i, values[i], margins);
-}
-
-constexpr int32_t kMaxGroupsAtOnce = 8;
-
-// Walks every lane group for one extended row, up to kMaxGroupsAtOnce at once.
-STRATA_AVX512 void WalkRow(const PerfectForest& forest, const float* row, float* margins) {
-  for (int32_t q = 0; q < forest.LaneGroups(); q += kMaxGroupsAtOnce) {
-    switch (std::min(kMaxGroupsAtOnce, forest.LaneGroups() - q)) {
-      case 1:
-        WalkGroupsForRow<1>(forest, q, row, margins);
-        break;
-      case 2:
-        WalkGroupsForRow<2>(forest, q, row, margins);
-        break;
-      case 3:
-        WalkGroupsForRow<3>(forest, q, row, margins);
-        break;
-      case 4:
-        WalkGroupsForRow<4>(forest, q, row, margins);
-        break;
-      case 5:
-        WalkGroupsForRow<5>(forest, q, row, margins);
-        break;
-      case 6:
-        WalkGroupsForRow<6>(forest, q, row, margins);
-        break;
-      case 7:
-        WalkGroupsForRow<7>(forest, q, row, margins);
-        break;
-      default:
-        WalkGroupsForRow<kMaxGroupsAtOnce>(forest, q, row, margins);
-    }
+  const __m512i bottom = _mm512_set1_epi32(forest.NodesPerTree());
+  for (int32_t i = 0; i < kChains; ++i) {
+    const __m512i leaf = _mm512_add_epi32(ShiftLeft(_mm512_sub_epi32(at[i], bottom), 4), Lanes());
+    _mm512_store_ps(values[i], GatherFloats(leaf, chains[i].leaves));
   }
 }
+
+constexpr int32_t kMaxChains = 8;
+
+// WalkChains for `count` (1 .. kMaxChains) chains.
+template <RowLookup kLookup>
+STRATA_AVX512 void WalkSomeChains(const PerfectForest& forest, const Chain* chains, int32_t count,
+                                  float (*values)[kLanes]) {
+  switch (count) {
+    case 1:
+      return WalkChains<1, kLookup>(forest, chains, values);
+    case 2:
+      return WalkChains<2, kLookup>(forest, chains, values);
+    case 3:
+      return WalkChains<3, kLookup>(forest, chains, values);
+    case 4:
+      return WalkChains<4, kLookup>(forest, chains, values);
+    case 5:
+      return WalkChains<5, kLookup>(forest, chains, values);
+    case 6:
+      return WalkChains<6, kLookup>(forest, chains, values);
+    case 7:
+      return WalkChains<7, kLookup>(forest, chains, values);
+    default:
+      return WalkChains<kMaxChains, kLookup>(forest, chains, values);
+  }
+}
+
+STRATA_AVX512 void WalkSomeChains(RowLookup lookup, const PerfectForest& forest,
+                                  const Chain* chains, int32_t count, float (*values)[kLanes]) {
+  switch (lookup) {
+    case RowLookup::kComplete:
+      return WalkSomeChains<RowLookup::kComplete>(forest, chains, count, values);
+    case RowLookup::kRegisters:
+      return WalkSomeChains<RowLookup::kRegisters>(forest, chains, count, values);
+    case RowLookup::kMemory:
+      return WalkSomeChains<RowLookup::kMemory>(forest, chains, count, values);
+  }
+}
+
+// Walks every lane group for one row held in `registers`, up to kMaxChains
+// groups at once, and adds their leaves in model order.
+STRATA_AVX512 void WalkRow(const PerfectForest& forest, const RowRegisters& registers,
+                           RowLookup lookup, const float* row, float* margins) {
+  Chain chains[kMaxChains];
+  alignas(64) float values[kMaxChains][kLanes];
+  for (int32_t q = 0; q < forest.LaneGroups(); q += kMaxChains) {
+    const int32_t count = std::min(kMaxChains, forest.LaneGroups() - q);
+    for (int32_t i = 0; i < count; ++i) chains[i] = ChainFor(forest, q + i, row, &registers);
+    WalkSomeChains(lookup, forest, chains, count, values);
+    for (int32_t i = 0; i < count; ++i) forest.AddLeaves(q + i, values[i], margins);
+  }
+}
+
+// Loads a row as it comes (`width` <= 32 floats, NaN is missing) into
+// registers as its extended row (ExtendRow()), and says how to read it.
+STRATA_AVX512 inline RowLookup LoadPlainRow(const float* row, int64_t width,
+                                            RowRegisters& registers) {
+  __mmask16 missing = 0;
+  for (int64_t i = 0; i < 2; ++i) {
+    const int64_t n = std::clamp<int64_t>(width - 16 * i, 0, 16);
+    const __m512 x = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), row + 16 * i);
+    const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    registers.part[i] = _mm512_mask_blend_ps(nan, x, _mm512_set1_ps(-__builtin_inff()));
+    registers.part[2 + i] = _mm512_mask_blend_ps(nan, x, _mm512_set1_ps(__builtin_inff()));
+    missing |= nan;
+  }
+  return missing == 0 ? RowLookup::kComplete : RowLookup::kRegisters;
+}
+
+// Rows a batch walks at once through one lane group.
+constexpr int32_t kRowsAtOnce = 4;
 
 // Walks every lane group for rows [start, count): a row alone walks its lane
 // groups at once; more rows meet one lane group at a time, so that group's
-// nodes stay in L1 across the rows.
+// nodes stay in L1 across the rows, kRowsAtOnce rows at once.
 STRATA_AVX512 void WalkRowsByLaneGroups(const PerfectForest& forest, const float* rows,
                                         int64_t start, int64_t count, float* margins) {
-  const int64_t width = 2 * int64_t{forest.num_features}, groups = forest.num_groups;
-  if (count - start == 1) return WalkRow(forest, rows + start * width, margins + start * groups);
+  const int64_t width = forest.ExtendedWidth(), groups = forest.num_groups;
+  if (count - start == 1) {
+    RowRegisters row;
+    const RowLookup lookup = LoadRow(rows + start * width, width, row);
+    return WalkRow(forest, row, lookup, rows + start * width, margins + start * groups);
+  }
+  RowRegisters registers[kRowsAtOnce];
+  Chain chains[kRowsAtOnce];
+  alignas(64) float values[kRowsAtOnce][kLanes];
   for (int32_t q = 0; q < forest.LaneGroups(); ++q) {
-    for (int64_t row = start; row < count; ++row) {
-      WalkGroupsForRow<1>(forest, q, rows + row * width, margins + row * groups);
+    for (int64_t row = start; row < count; row += kRowsAtOnce) {
+      const auto n = static_cast<int32_t>(std::min<int64_t>(kRowsAtOnce, count - row));
+      RowLookup lookup = RowLookup::kComplete;
+      for (int32_t i = 0; i < n; ++i) {
+        const float* at = rows + (row + i) * width;
+        lookup = std::max(lookup, LoadRow(at, width, registers[i]));
+        chains[i] = ChainFor(forest, q, at, &registers[i]);
+      }
+      WalkSomeChains(lookup, forest, chains, n, values);
+      for (int32_t i = 0; i < n; ++i) forest.AddLeaves(q, values[i], margins + (row + i) * groups);
     }
   }
 }
@@ -273,7 +357,7 @@ inline void StoreSums(const VectorSums& block, int64_t groups, float* margins) {
 
 // Walks 16 extended rows, one lane per row, tree by tree in model order.
 STRATA_AVX512 void WalkSixteenRows(const PerfectForest& forest, const float* rows, float* margins) {
-  const int64_t groups = forest.num_groups, width = 2 * int64_t{forest.num_features};
+  const int64_t groups = forest.num_groups, width = forest.ExtendedWidth();
   VectorSums block;
   LoadSums(margins, groups, block);
   const __m512i row_starts =
@@ -298,7 +382,7 @@ constexpr int64_t kMaxMaskedWidth = 256;  // extended row floats held as columns
 
 bool SplitMasksApply(const PerfectForest& forest) {
   return forest.depth <= PerfectForest::kMaskedMaxDepth && forest.num_groups <= kMaxBlockGroups &&
-         2 * int64_t{forest.num_features} <= kMaxMaskedWidth;
+         forest.ExtendedWidth() <= kMaxMaskedWidth;
 }
 
 // The leaves that stay reachable when split `node` goes right, per node in
@@ -317,11 +401,15 @@ struct KeepMasks {
 };
 
 // 16 extended rows as columns: columns[f][lane] is row lane's value f.
-STRATA_AVX512 inline void ToColumns(const float* rows, int64_t width, float* columns) {
+// Only the row's values in each copy: the zeros between them are never read.
+STRATA_AVX512 inline void ToColumns(const PerfectForest& forest, const float* rows,
+                                    float* columns) {
   const __m512i row_starts =
-      _mm512_mullo_epi32(Lanes(), _mm512_set1_epi32(static_cast<int>(width)));
-  for (int64_t f = 0; f < width; ++f) {
-    _mm512_store_ps(columns + f * kLanes, GatherFloats(row_starts, rows + f));
+      _mm512_mullo_epi32(Lanes(), _mm512_set1_epi32(static_cast<int>(forest.ExtendedWidth())));
+  for (int64_t copy : {int64_t{0}, int64_t{forest.second_copy}}) {
+    for (int64_t f = copy; f < copy + forest.num_features; ++f) {
+      _mm512_store_ps(columns + f * kLanes, GatherFloats(row_starts, rows + f));
+    }
   }
 }
 
@@ -352,9 +440,9 @@ STRATA_AVX512 inline __m512 MaskedTreeLeaves(const PerfectForest& forest, int32_
 // Walks 16 extended rows by split masks, tree by tree in model order.
 STRATA_AVX512 void WalkSixteenRowsBySplitMasks(const PerfectForest& forest, const float* rows,
                                                float* margins) {
-  const int64_t groups = forest.num_groups, width = 2 * int64_t{forest.num_features};
+  const int64_t groups = forest.num_groups;
   alignas(64) float columns[kMaxMaskedWidth * kLanes];
-  ToColumns(rows, width, columns);
+  ToColumns(forest, rows, columns);
   const KeepMasks masks(forest.depth);
   VectorSums block;
   LoadSums(margins, groups, block);
@@ -370,7 +458,7 @@ STRATA_AVX512 void WalkSixteenRowsBySplitMasks(const PerfectForest& forest, cons
 
 STRATA_AVX512 void WalkRowsAvx512(const PerfectForest& forest, const float* rows, int64_t count,
                                   float* margins) {
-  const int64_t width = 2 * int64_t{forest.num_features}, groups = forest.num_groups;
+  const int64_t width = forest.ExtendedWidth(), groups = forest.num_groups;
   const bool vectors = width > kRegisterRow && groups <= kMaxBlockGroups &&
                        width <= std::numeric_limits<int32_t>::max() / kLanes;
   int64_t start = 0;
@@ -383,6 +471,13 @@ STRATA_AVX512 void WalkRowsAvx512(const PerfectForest& forest, const float* rows
     WalkSixteenRows(forest, rows + start * width, margins + start * groups);
   }
   WalkRowsByLaneGroups(forest, rows, start, count, margins);
+}
+
+STRATA_AVX512 void WalkPlainRowAvx512(const PerfectForest& forest, const float* row, int64_t width,
+                                      float* margins) {
+  RowRegisters registers;
+  const RowLookup lookup = LoadPlainRow(row, width, registers);
+  WalkRow(forest, registers, lookup, nullptr, margins);
 }
 
 }  // namespace strata::runtime::trees

@@ -40,11 +40,11 @@ inline void WalkChains(const GroupArrays& group, int32_t depth, const float* row
   }
 }
 
-// Walks every tree for `count` extended rows (width 2 x num_features), one
+// Walks every tree for `count` extended rows (ExtendedWidth() floats), one
 // lane group of trees at a time across the rows.
 void WalkRowsPortable(const PerfectForest& forest, const float* rows, int64_t count,
                       float* margins) {
-  const int64_t width = 2 * static_cast<int64_t>(forest.num_features);
+  const int64_t width = forest.ExtendedWidth();
   const int64_t groups = forest.num_groups;
   const size_t nodes_per_group = static_cast<size_t>(forest.NodesPerTree()) * kLanes;
   const size_t leaves_per_group = static_cast<size_t>(forest.LeavesPerTree()) * kLanes;
@@ -82,12 +82,16 @@ bool Avx512Available() { return __builtin_cpu_supports("avx512f"); }
 void WalkPerfectForest(const PerfectForest& forest, PerfectWalkKernel kernel,
                        std::span<const float> rows, int64_t count, int64_t width,
                        std::span<float> margins) {
-  const int64_t extended = 2 * width, groups = forest.num_groups;
+  const int64_t extended = forest.ExtendedWidth(), groups = forest.num_groups;
+  if (kernel == PerfectWalkKernel::kAvx512 && count == 1 && extended <= kAvx512RegisterRow) {
+    return WalkPlainRowAvx512(forest, rows.data(), width, margins.data());
+  }
   std::vector<float>& buffer = BlockBuffer(static_cast<size_t>(kBlockRows * extended));
   for (int64_t start = 0; start < count; start += kBlockRows) {
     const int64_t block = std::min(kBlockRows, count - start);
     for (int64_t row = 0; row < block; ++row) {
-      ExtendRow(rows.data() + (start + row) * width, width, buffer.data() + row * extended);
+      ExtendRow(rows.data() + (start + row) * width, width, forest.second_copy,
+                buffer.data() + row * extended);
     }
     if (kernel == PerfectWalkKernel::kAvx512) {
       WalkRowsAvx512(forest, buffer.data(), block, margins.data() + start * groups);

@@ -4,12 +4,14 @@
 // answer the same bits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <span>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -207,6 +209,68 @@ INSTANTIATE_TEST_SUITE_P(
                                      "poisson", "gamma", "tweedie", "many_trees", "wide_shallow"),
                      testing::Values(trees::TreeWalk::kNodes, trees::TreeWalk::kPerfectPortable,
                                      trees::TreeWalk::kPerfectAvx512)));
+
+// A fixture row with nothing missing, then that row with each one of its
+// features missing in turn, then the row with every feature missing.
+std::vector<float> RowsMissingEachFeature(const std::filesystem::path& dir, int64_t width) {
+  const std::vector<float> inputs = ReadFloats(dir / "inputs.f32");
+  std::vector<float> row;
+  for (size_t at = 0; at + static_cast<size_t>(width) <= inputs.size() && row.empty();
+       at += width) {
+    const auto begin = inputs.begin() + static_cast<std::ptrdiff_t>(at);
+    const bool complete =
+        std::all_of(begin, begin + width, [](float x) { return std::isfinite(x); });
+    if (complete) row.assign(begin, begin + width);
+  }
+  std::vector<float> rows = row;
+  for (int64_t f = 0; f < width; ++f) {
+    rows.insert(rows.end(), row.begin(), row.end());
+    rows[rows.size() - static_cast<size_t>(width - f)] = std::nanf("");
+  }
+  rows.insert(rows.end(), static_cast<size_t>(width), std::nanf(""));
+  return rows;
+}
+
+// Margins of `rows` walked in batches of `batch` rows.
+std::vector<float> MarginsInBatches(const trees::TreePredictor& predictor,
+                                    const std::vector<float>& rows, int64_t batch) {
+  const int64_t width = predictor.ensemble().num_features;
+  const int64_t groups = predictor.ensemble().num_groups;
+  const auto count = static_cast<int64_t>(rows.size()) / width;
+  std::vector<float> margins(static_cast<size_t>(count * groups));
+  for (int64_t start = 0; start < count; start += batch) {
+    const int64_t n = std::min(batch, count - start);
+    predictor.PredictMargins(std::span<const float>(rows).subspan(start * width, n * width), n,
+                             std::span<float>(margins).subspan(start * groups, n * groups));
+  }
+  return margins;
+}
+
+// The AVX-512 walk reads a row with nothing missing by one permute and a row
+// with a missing value from both of its copies (and one row alone straight
+// from the caller's floats): every walk must take each feature's missing
+// value where XGBoost does, which the node walk (bit-identical to XGBoost on
+// every fixture) says.
+TEST_P(EveryWalk, RowsMissingAnyOneFeatureOrAllOfThemFollowTheNodeWalk) {
+  const auto& [name, walk] = GetParam();
+  if (walk == trees::TreeWalk::kNodes || name == "deeper") GTEST_SKIP() << "the reference itself";
+  if (walk == trees::TreeWalk::kPerfectAvx512 && !trees::Avx512Available()) GTEST_SKIP();
+  const std::filesystem::path dir = FixtureDir() / name;
+  auto ensemble = trees::ParseXGBoostJson(ReadText(dir / "model.json"));
+  ASSERT_TRUE(ensemble.ok()) << ensemble.status();
+  auto nodes = trees::TreePredictor::Create(*ensemble, trees::TreeWalk::kNodes);
+  auto predictor = trees::TreePredictor::Create(*ensemble, walk);
+  ASSERT_TRUE(nodes.ok() && predictor.ok());
+  const std::vector<float> rows = RowsMissingEachFeature(dir, ensemble->num_features);
+  ASSERT_EQ(rows.size(),
+            static_cast<size_t>((ensemble->num_features + 2) * ensemble->num_features));
+  const std::vector<float> expected = MarginsInBatches(*nodes, rows, 1);
+  for (int64_t batch : {1, 3, 4, 17, 1000}) {
+    const std::vector<float> margins = MarginsInBatches(*predictor, rows, batch);
+    EXPECT_EQ(std::memcmp(margins.data(), expected.data(), margins.size() * sizeof(float)), 0)
+        << "batches of " << batch;
+  }
+}
 
 TEST(TreePredictor, PicksThePerfectLayoutUpToItsDepthBoundAndTheNodeWalkBeyond) {
   auto shallow = trees::ParseXGBoostJson(ReadText(FixtureDir() / "deep" / "model.json"));
