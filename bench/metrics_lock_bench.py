@@ -63,7 +63,7 @@ def shares(perf_data):
     """{group: share of samples} from `perf report --children`."""
     out = subprocess.run(["perf", "report", "-i", perf_data, "--children", "--sort", "sym",
                           "-g", "none", "--stdio", "--percent-limit", "0", "-F",
-                          "children,overhead,sym"],
+                          "overhead_children,overhead,sym"],
                          capture_output=True, text=True, check=True).stdout
     result = {name: 0.0 for name, _ in SELF_GROUPS}
     result["recording (inclusive)"] = 0.0
