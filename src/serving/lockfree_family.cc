@@ -27,16 +27,42 @@ Typed Read(LockFreeFamily::Series series) {
   return out;
 }
 
+std::vector<prometheus::ClientMetric::Label> LabelsOf(const prometheus::Labels& labels) {
+  std::vector<prometheus::ClientMetric::Label> label;
+  for (const auto& [name, value] : labels) label.push_back({name, value});  // sorted by name
+  return label;
+}
+
 }  // namespace
 
 LockFreeFamily::LockFreeFamily(std::string name, std::string help)
     : name_(std::move(name)), help_(std::move(help)) {}
 
 void LockFreeFamily::Add(const prometheus::Labels& labels, Series series) {
-  std::vector<prometheus::ClientMetric::Label> label;
-  for (const auto& [name, value] : labels) label.push_back({name, value});  // sorted by name
+  std::vector<prometheus::ClientMetric::Label> label = LabelsOf(labels);
   core::MutexLock lock(mutex_);
   series_.emplace_back(std::move(label), series);
+}
+
+StripedCounter& LockFreeFamily::OwnedCounter(const prometheus::Labels& labels) {
+  core::MutexLock lock(mutex_);
+  std::unique_ptr<StripedCounter>& owned = counters_[labels];
+  if (owned == nullptr) {
+    owned = std::make_unique<StripedCounter>();
+    series_.emplace_back(LabelsOf(labels), owned.get());
+  }
+  return *owned;
+}
+
+LockFreeHistogram& LockFreeFamily::OwnedHistogram(const prometheus::Labels& labels,
+                                                  const HistogramBounds& bounds) {
+  core::MutexLock lock(mutex_);
+  std::unique_ptr<LockFreeHistogram>& owned = histograms_[labels];
+  if (owned == nullptr) {
+    owned = std::make_unique<LockFreeHistogram>(bounds);
+    series_.emplace_back(LabelsOf(labels), owned.get());
+  }
+  return *owned;
 }
 
 void LockFreeFamily::Remove(Series series) {

@@ -4,10 +4,14 @@
 // same as a prometheus::Family's. Series are added and removed under a mutex
 // when a version loads or unloads, never on a request's path; Collect reads
 // them under the same mutex, so no series is read after its Remove returns.
-// Thread-safe.
+// A family may also own series of its own (OwnedCounter, OwnedHistogram):
+// found by their labels, made at the first call and kept as long as the
+// family, as prometheus::Family::Add does. Thread-safe.
 #ifndef STRATA_SERVING_LOCKFREE_FAMILY_H_
 #define STRATA_SERVING_LOCKFREE_FAMILY_H_
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -34,6 +38,12 @@ class LockFreeFamily {
   void Add(const prometheus::Labels& labels, Series series);
   void Remove(Series series);
 
+  // The family's own series for `labels`. Not for a request's path (a
+  // mutex and a search): callers find it once and keep the reference.
+  StripedCounter& OwnedCounter(const prometheus::Labels& labels);
+  LockFreeHistogram& OwnedHistogram(const prometheus::Labels& labels,
+                                    const HistogramBounds& bounds);
+
   // The family with every series' value now; nullopt while it has no series
   // (prometheus-cpp leaves an empty family out of /metrics).
   std::optional<prometheus::MetricFamily> Collect() const;
@@ -42,6 +52,9 @@ class LockFreeFamily {
   const std::string name_, help_;
   mutable core::Mutex mutex_;
   std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, Series>> series_
+      ABSL_GUARDED_BY(mutex_);
+  std::map<prometheus::Labels, std::unique_ptr<StripedCounter>> counters_ ABSL_GUARDED_BY(mutex_);
+  std::map<prometheus::Labels, std::unique_ptr<LockFreeHistogram>> histograms_
       ABSL_GUARDED_BY(mutex_);
 };
 

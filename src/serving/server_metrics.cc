@@ -128,7 +128,9 @@ ServerMetrics::ServerMetrics()
                           .Name("strata_split_requests_total")
                           .Help("Requests a split endpoint sent to each arm, by the model "
                                 "version that answered")
-                          .Register(*registry_)) {}
+                          .Register(*registry_)) {
+  http_body_bytes_.Add({}, &body_bytes_);
+}
 
 void ServerMetrics::RecordSplit(const std::string& endpoint, const std::string& arm,
                                 const std::string& version) {
@@ -294,12 +296,15 @@ std::vector<prometheus::MetricFamily> ServerMetrics::Collect() {
   UpdateSaturation();
   std::vector<prometheus::MetricFamily> families;
   for (const LockFreeFamily* family :
-       {&requests_, &endpoint_rows_, &queue_depth_, &in_flight_, &saturation_, &total_, &queue_,
-        &compute_, &batch_size_, &endpoint_layer_}) {
+       {&requests_, &endpoint_rows_, &queue_depth_, &in_flight_, &saturation_, &http_body_bytes_,
+        &total_, &queue_, &compute_, &batch_size_, &endpoint_layer_}) {
     if (std::optional<prometheus::MetricFamily> collected = family->Collect()) {
       families.push_back(std::move(*collected));
     }
   }
+  std::vector<prometheus::MetricFamily> features = features_.Collect();
+  families.insert(families.end(), std::make_move_iterator(features.begin()),
+                  std::make_move_iterator(features.end()));
   std::vector<prometheus::MetricFamily> registered = registry_->Collect();
   families.insert(families.end(), std::make_move_iterator(registered.begin()),
                   std::make_move_iterator(registered.end()));
@@ -481,20 +486,12 @@ ServerMetrics::HttpSeries ServerMetrics::BuildHttpSeries(prometheus::Registry& r
                             .Add({}),
       .body_budget_refusals = &refused.Add({{"reason", "body_budget"}}),
       .body_timeouts = &refused.Add({{"reason", "body_timeout"}}),
-      .body_bytes = &prometheus::BuildGauge()
-                         .Name("strata_http_body_bytes")
-                         .Help("Bytes of REST request bodies held, buffered or inflated "
-                               "(bounded by --body-memory-budget)")
-                         .Register(registry)
-                         .Add({}),
   };
 }
 
 void ServerMetrics::RecordAcceptPause() { http_.accept_pauses->Increment(); }
 void ServerMetrics::RecordBodyBudgetRefusal() { http_.body_budget_refusals->Increment(); }
 void ServerMetrics::RecordBodyTimeout() { http_.body_timeouts->Increment(); }
-void ServerMetrics::AddHttpBodyBytes(int64_t delta) {
-  http_.body_bytes->Increment(static_cast<double>(delta));
-}
+void ServerMetrics::AddHttpBodyBytes(int64_t delta) { body_bytes_.Add(delta); }
 
 }  // namespace strata::serving

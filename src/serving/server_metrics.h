@@ -301,11 +301,15 @@ class ServerMetrics {
     prometheus::Counter* accept_pauses;
     prometheus::Counter* body_budget_refusals;
     prometheus::Counter* body_timeouts;
-    prometheus::Gauge* body_bytes;
   };
   static HttpSeries BuildHttpSeries(prometheus::Registry& registry);
   HttpSeries http_ = BuildHttpSeries(*registry_);  // declared after registry_, which it needs
-  FeatureMetrics features_{*registry_};
+  // Changed by every request with a body: lock-free.
+  LevelGauge body_bytes_;
+  LockFreeFamily http_body_bytes_{"strata_http_body_bytes",
+                                  "Bytes of REST request bodies held, buffered or inflated "
+                                  "(bounded by --body-memory-budget)"};
+  FeatureMetrics features_;
 };
 
 }  // namespace strata::serving
