@@ -396,7 +396,7 @@ void ModelMetrics::RecordBatch(const BatchTiming& batch) {
   compute_.Observe(batch.infer);
   batch_size_.Observe(static_cast<uint64_t>(std::max<int64_t>(0, batch.rows)));
   stats_.Add(kInferenceCount, static_cast<uint64_t>(batch.rows));
-  AddCompute(kCompute, batch);
+  // The totals over all sizes are summed at Snapshot.
   if (batch.rows >= 0 && batch.rows <= kCountedBatchSizes) {
     AddCompute(kCompute + kComputeCells * static_cast<size_t>(batch.rows + 1), batch);
     return;
@@ -457,16 +457,25 @@ ModelStatistics ModelMetrics::Snapshot() const {
   stats.success = LoadDuration(kSuccessCount);
   stats.fail = LoadDuration(kFailCount);
   stats.queue = LoadDuration(kQueueCount);
-  stats.compute = LoadCompute(kCompute);
-  stats.execution_count = stats.compute.infer.count;
   stats.inference_count = stats_.Sum(kInferenceCount);
   for (int64_t rows = 0; rows <= kCountedBatchSizes; ++rows) {
     ComputeStats batch = LoadCompute(kCompute + kComputeCells * static_cast<size_t>(rows + 1));
     if (batch.infer.count > 0) stats.batch_stats.emplace(rows, batch);
   }
-  std::lock_guard lock(mutex_);
-  stats.batch_stats.insert(large_batches_.begin(), large_batches_.end());
-  stats.adaptive = adaptive_;
+  {
+    std::lock_guard lock(mutex_);
+    stats.batch_stats.insert(large_batches_.begin(), large_batches_.end());
+    stats.adaptive = adaptive_;
+  }
+  for (const auto& [rows, batch] : stats.batch_stats) {
+    for (auto [total, part] : {std::pair{&stats.compute.input, &batch.input},
+                               std::pair{&stats.compute.infer, &batch.infer},
+                               std::pair{&stats.compute.output, &batch.output}}) {
+      total->count += part->count;
+      total->ns += part->ns;
+    }
+  }
+  stats.execution_count = stats.compute.infer.count;
   return stats;
 }
 
