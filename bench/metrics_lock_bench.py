@@ -37,9 +37,6 @@ SELF_GROUPS = (
      r"ModelMetrics::|SaturationMeter::|StripedCells|LockFreeHistogram|ThisThreadStripe|"
      r"LevelGauge|StripedCounter|ValueGauge"),
 )
-# Inclusive: samples with one of these on the stack (they never call each other).
-RECORDERS = r"ModelMetrics::(RecordOutcome|RecordQueueWait|RecordBatch|AddRunning|AddInFlight|" \
-            r"SetQueueDepth)\b"
 
 
 class Attached:
@@ -66,18 +63,15 @@ def shares(perf_data):
                           "overhead_children,overhead,sym"],
                          capture_output=True, text=True, check=True).stdout
     result = {name: 0.0 for name, _ in SELF_GROUPS}
-    result["recording (inclusive)"] = 0.0
     for line in out.splitlines():
         m = re.match(r"\s*([\d.]+)%\s+([\d.]+)%\s+\[.\]\s+(.*)$", line)
         if not m:
             continue
-        children, self_share, sym = float(m.group(1)), float(m.group(2)), m.group(3)
+        self_share, sym = float(m.group(2)), m.group(3)
         for name, pattern in SELF_GROUPS:
             if re.search(pattern, sym):
                 result[name] += self_share
                 break
-        if re.search(RECORDERS, sym):
-            result["recording (inclusive)"] += children
     return result
 
 
@@ -119,18 +113,17 @@ def measure(server, body, duration, work, name):
 
 def table(rounds):
     keys = ["rps", "cpu_us_per_req", "futex_per_req", "cs_per_req"] + \
-        [name for name, _ in SELF_GROUPS] + ["recording (inclusive)", "loadavg"]
+        [name for name, _ in SELF_GROUPS] + ["loadavg"]
     labels = {"rps": "MLP req/s, 16 connections", "cpu_us_per_req": "server CPU µs per request",
               "futex_per_req": "futex calls per request (all threads)",
               "cs_per_req": "context switches per request",
-              "recording (inclusive)": "ModelMetrics recording functions (inclusive)",
               "loadavg": "load average (1 min) after the run"}
     lines = ["| median of rounds | before | after |", "|---|---:|---:|"]
     for k in keys:
         b = statistics.median(r["before"][k] for r in rounds)
         a = statistics.median(r["after"][k] for r in rounds)
         label = labels.get(k, f"share of server samples (self): {k}")
-        unit = "%" if k in dict(SELF_GROUPS) or k == "recording (inclusive)" else ""
+        unit = "%" if k in dict(SELF_GROUPS) else ""
         fmt = "{:,.0f}" if k == "rps" else "{:.3f}" if "per_req" in k and k != \
             "cpu_us_per_req" else "{:.2f}"
         lines.append(f"| {label} | {fmt.format(b)}{unit} | {fmt.format(a)}{unit} |")
