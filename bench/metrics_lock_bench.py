@@ -7,11 +7,11 @@ Both binaries serve examples/ digits_mlp (its example config: no batching, insta
 request runs inline on its I/O thread). Each of --rounds rounds measures before, then after
 (A B A B ...): wrk -t2 -c16 -d{duration}s with a 1-row MLP request, while
   - `perf record -e cpu-clock -g -p PID` samples the server: the share of its samples (self)
-    in prometheus-cpp, in mutex lock/unlock and futex, in strata's metrics code, and the
-    share with a ModelMetrics recording function on the stack (inclusive);
+    in prometheus-cpp, in mutex lock/unlock and futex, and in strata's metrics code (self
+    only: the binaries have no frame pointers, so call chains are partial);
   - `perf stat -e context-switches,syscalls:sys_enter_futex -p PID` counts both per request;
   - the server's CPU time per request is taken from /proc.
-Figures are medians over the rounds (2 rounds of 5 s: about 1 minute). Needs root (perf).
+Figures are medians over the rounds (3 rounds of 5 s: about 1 minute). Needs root (perf).
 
   /usr/bin/python3 bench/metrics_lock_bench.py BEFORE_BIN AFTER_BIN [--rounds 3]
       [--duration 5] [--out DIR]
@@ -134,7 +134,7 @@ def main():
     ap = report.parser(__doc__)
     ap.add_argument("before", help="strata binary before the change")
     ap.add_argument("after", help="strata binary after the change")
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     ap.add_argument("--out", help="keep the work directory here")
     args = ap.parse_args()
