@@ -398,7 +398,7 @@ void ModelMetrics::RecordBatch(const BatchTiming& batch) {
   stats_.Add(kInferenceCount, static_cast<uint64_t>(batch.rows));
   // The totals over all sizes are summed at Snapshot.
   if (batch.rows >= 0 && batch.rows <= kCountedBatchSizes) {
-    AddCompute(kCompute + kComputeCells * static_cast<size_t>(batch.rows + 1), batch);
+    AddCompute(kBatches + kComputeCells * static_cast<size_t>(batch.rows), batch);
     return;
   }
   // Once per batch of more than kCountedBatchSizes rows, never per request.
@@ -459,7 +459,7 @@ ModelStatistics ModelMetrics::Snapshot() const {
   stats.queue = LoadDuration(kQueueCount);
   stats.inference_count = stats_.Sum(kInferenceCount);
   for (int64_t rows = 0; rows <= kCountedBatchSizes; ++rows) {
-    ComputeStats batch = LoadCompute(kCompute + kComputeCells * static_cast<size_t>(rows + 1));
+    ComputeStats batch = LoadCompute(kBatches + kComputeCells * static_cast<size_t>(rows));
     if (batch.infer.count > 0) stats.batch_stats.emplace(rows, batch);
   }
   {

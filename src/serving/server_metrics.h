@@ -132,8 +132,9 @@ class ModelMetrics {
 
   // The statistics' cells (stats_), striped so that two I/O threads running
   // requests inline never write one cache line: a count and nanoseconds per
-  // DurationStat, and per ComputeStats one count for the three phases, so
-  // that their counts are always equal.
+  // DurationStat, and per batch size one count for the three phases (so
+  // that their counts are always equal) and their nanoseconds; the totals
+  // over all sizes are summed at Snapshot.
   enum Cell : size_t {
     kSuccessCount,
     kSuccessNs,
@@ -142,12 +143,12 @@ class ModelMetrics {
     kQueueCount,
     kQueueNs,
     kInferenceCount,
-    kCompute,  // count, input, infer and output ns: kComputeCells cells
+    kBatches,  // per size: count, input, infer and output ns (kComputeCells)
   };
   static constexpr size_t kComputeCells = 4;
   // Batch sizes up to this have their own cells; larger ones share a map.
   static constexpr int64_t kCountedBatchSizes = 64;
-  static constexpr size_t kCells = kCompute + kComputeCells * (kCountedBatchSizes + 2);
+  static constexpr size_t kCells = kBatches + kComputeCells * (kCountedBatchSizes + 1);
   static constexpr size_t kOutcomes = 5;
 
   void AddCompute(size_t first, const BatchTiming& batch);
