@@ -3,15 +3,15 @@
 namespace strata::serving {
 namespace {
 
-using std::chrono::duration;
+// Seconds, recorded in nanoseconds; fine below a millisecond, where lookups
+// from memory sit.
+const HistogramBounds kFeatureBuckets = {
+    .bounds = {0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+               0.01, 0.025, 0.05, 0.1, 0.25, 1.0},
+    .unit = 1e9};
 
-// Seconds; fine below a millisecond, where lookups from memory sit.
-const prometheus::Histogram::BucketBoundaries kFeatureBuckets = {
-    0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
-    0.0025,   0.005,   0.01,     0.025,   0.05,   0.1,     0.25,   1.0};
-
-void Add(prometheus::Counter* counter, int64_t n) {
-  if (n > 0) counter->Increment(static_cast<double>(n));
+void Add(StripedCounter* counter, int64_t n) {
+  if (n > 0) counter->Add(static_cast<uint64_t>(n));
 }
 
 }  // namespace
@@ -27,69 +27,66 @@ void FeatureSeries::RecordLookup(const features::LookupReport& report,
     if (t < report.missing.size()) Add(tables_[t].missing, report.missing[t]);
     if (t < report.stale.size()) Add(tables_[t].stale, report.stale[t]);
   }
-  lookup_->Observe(duration<double>(took).count());
+  lookup_->Observe(took);
 }
 
 void FeatureSeries::RecordUnavailable(int64_t rows) const {
   for (const TableSeries& table : tables_) Add(table.unavailable, rows);
 }
 
-void FeatureSeries::RecordStage(std::chrono::nanoseconds took) const {
-  stage_->Observe(duration<double>(took).count());
-}
+void FeatureSeries::RecordStage(std::chrono::nanoseconds took) const { stage_->Observe(took); }
 
 void FeatureSeries::RecordDegraded(Degraded why) const {
-  (why == Degraded::kDeadline ? deadline_ : store_error_)->Increment();
+  (why == Degraded::kDeadline ? deadline_ : store_error_)->Add();
 }
 
-FeatureMetrics::FeatureMetrics(prometheus::Registry& registry)
-    : imputed_(prometheus::BuildCounter()
-                   .Name("strata_feature_imputed_total")
-                   .Help("Rows whose feature input was missing and imputed, by model and feature")
-                   .Register(registry)),
-      lookups_(prometheus::BuildCounter()
-                   .Name("strata_feature_lookups_total")
-                   .Help("Entity rows looked up in feature tables, by table and result")
-                   .Register(registry)),
-      lookup_(prometheus::BuildHistogram()
-                  .Name("strata_feature_lookup_duration_seconds")
-                  .Help("Feature table lookups of one request (all its tables)")
-                  .Register(registry)),
-      stage_(prometheus::BuildHistogram()
-                 .Name("strata_feature_stage_duration_seconds")
-                 .Help("The feature stage of one request: lookups and transformations")
-                 .Register(registry)),
-      degraded_(prometheus::BuildCounter()
-                    .Name("strata_feature_degraded_requests_total")
-                    .Help("Requests answered with imputed table features, by why")
-                    .Register(registry)),
-      log_lines_(prometheus::BuildCounter()
-                     .Name("strata_feature_log_lines_total")
-                     .Help("Lines of the served-feature log, written or dropped (queue full)")
-                     .Register(registry)),
-      log_written_(log_lines_.Add({{"result", "written"}})),
-      log_dropped_(log_lines_.Add({{"result", "dropped"}})) {}
+FeatureMetrics::FeatureMetrics()
+    : imputed_("strata_feature_imputed_total",
+               "Rows whose feature input was missing and imputed, by model and feature"),
+      lookups_("strata_feature_lookups_total",
+               "Entity rows looked up in feature tables, by table and result"),
+      lookup_("strata_feature_lookup_duration_seconds",
+              "Feature table lookups of one request (all its tables)"),
+      stage_("strata_feature_stage_duration_seconds",
+             "The feature stage of one request: lookups and transformations"),
+      degraded_("strata_feature_degraded_requests_total",
+                "Requests answered with imputed table features, by why"),
+      log_lines_("strata_feature_log_lines_total",
+                 "Lines of the served-feature log, written or dropped (queue full)"),
+      log_written_(log_lines_.OwnedCounter({{"result", "written"}})),
+      log_dropped_(log_lines_.OwnedCounter({{"result", "dropped"}})) {}
 
 std::shared_ptr<const FeatureSeries> FeatureMetrics::ForModel(
     const std::string& model, const features::FeatureDefinition& definition) {
   auto series = std::make_shared<FeatureSeries>();
   for (const features::Feature& f : definition.features) {
-    series->imputed_.push_back(&imputed_.Add({{"model", model}, {"feature", f.name}}));
+    series->imputed_.push_back(&imputed_.OwnedCounter({{"model", model}, {"feature", f.name}}));
   }
   for (const features::FeatureTable& t : definition.tables) {
-    auto result = [&](const char* r) { return &lookups_.Add({{"table", t.name}, {"result", r}}); };
+    auto result = [&](const char* r) {
+      return &lookups_.OwnedCounter({{"table", t.name}, {"result", r}});
+    };
     series->tables_.push_back(
         {result("found"), result("missing"), result("stale"), result("unavailable")});
   }
-  series->lookup_ = &lookup_.Add({{"model", model}}, kFeatureBuckets);
-  series->stage_ = &stage_.Add({{"model", model}}, kFeatureBuckets);
-  series->store_error_ = &degraded_.Add({{"model", model}, {"why", "store_error"}});
-  series->deadline_ = &degraded_.Add({{"model", model}, {"why", "deadline"}});
+  series->lookup_ = &lookup_.OwnedHistogram({{"model", model}}, kFeatureBuckets);
+  series->stage_ = &stage_.OwnedHistogram({{"model", model}}, kFeatureBuckets);
+  series->store_error_ = &degraded_.OwnedCounter({{"model", model}, {"why", "store_error"}});
+  series->deadline_ = &degraded_.OwnedCounter({{"model", model}, {"why", "deadline"}});
   return series;
 }
 
-void FeatureMetrics::RecordLogLine(bool written) {
-  (written ? log_written_ : log_dropped_).Increment();
+void FeatureMetrics::RecordLogLine(bool written) { (written ? log_written_ : log_dropped_).Add(); }
+
+std::vector<prometheus::MetricFamily> FeatureMetrics::Collect() const {
+  std::vector<prometheus::MetricFamily> families;
+  for (const LockFreeFamily* family :
+       {&imputed_, &lookups_, &degraded_, &log_lines_, &lookup_, &stage_}) {
+    if (std::optional<prometheus::MetricFamily> collected = family->Collect()) {
+      families.push_back(std::move(*collected));
+    }
+  }
+  return families;
 }
 
 }  // namespace strata::serving

@@ -12,7 +12,9 @@
 //                                                       written, dropped
 //
 // A version's series are found once (ForModel) and kept by its
-// ServedFeatures; requests never look series up by name. Thread-safe.
+// ServedFeatures; requests never look series up by name, and record without
+// a lock (serving/lockfree_metrics.h). Series live as long as the
+// FeatureMetrics, shared by the versions of a model. Thread-safe.
 #ifndef STRATA_SERVING_FEATURE_METRICS_H_
 #define STRATA_SERVING_FEATURE_METRICS_H_
 
@@ -23,10 +25,9 @@
 
 #include "features/feature_definition.h"
 #include "features/feature_lookup.h"
-#include "prometheus/counter.h"
-#include "prometheus/family.h"
-#include "prometheus/histogram.h"
-#include "prometheus/registry.h"
+#include "prometheus/metric_family.h"
+#include "serving/lockfree_family.h"
+#include "serving/lockfree_metrics.h"
 
 namespace strata::serving {
 
@@ -46,19 +47,19 @@ class FeatureSeries {
  private:
   friend class FeatureMetrics;
   struct TableSeries {
-    prometheus::Counter *found, *missing, *stale, *unavailable;
+    StripedCounter *found, *missing, *stale, *unavailable;
   };
-  std::vector<prometheus::Counter*> imputed_;  // per feature
-  std::vector<TableSeries> tables_;            // per table
-  prometheus::Histogram* lookup_ = nullptr;
-  prometheus::Histogram* stage_ = nullptr;
-  prometheus::Counter* store_error_ = nullptr;
-  prometheus::Counter* deadline_ = nullptr;
+  std::vector<StripedCounter*> imputed_;  // per feature
+  std::vector<TableSeries> tables_;       // per table
+  LockFreeHistogram* lookup_ = nullptr;
+  LockFreeHistogram* stage_ = nullptr;
+  StripedCounter* store_error_ = nullptr;
+  StripedCounter* deadline_ = nullptr;
 };
 
 class FeatureMetrics {
  public:
-  explicit FeatureMetrics(prometheus::Registry& registry);
+  FeatureMetrics();
 
   // The series of `model` under `definition` (its features and tables).
   std::shared_ptr<const FeatureSeries> ForModel(const std::string& model,
@@ -66,15 +67,18 @@ class FeatureMetrics {
 
   void RecordLogLine(bool written);
 
+  // Every family with a series, for /metrics.
+  std::vector<prometheus::MetricFamily> Collect() const;
+
  private:
-  prometheus::Family<prometheus::Counter>& imputed_;
-  prometheus::Family<prometheus::Counter>& lookups_;
-  prometheus::Family<prometheus::Histogram>& lookup_;
-  prometheus::Family<prometheus::Histogram>& stage_;
-  prometheus::Family<prometheus::Counter>& degraded_;
-  prometheus::Family<prometheus::Counter>& log_lines_;
-  prometheus::Counter& log_written_;
-  prometheus::Counter& log_dropped_;
+  LockFreeFamily imputed_;
+  LockFreeFamily lookups_;
+  LockFreeFamily lookup_;
+  LockFreeFamily stage_;
+  LockFreeFamily degraded_;
+  LockFreeFamily log_lines_;
+  StripedCounter& log_written_;
+  StripedCounter& log_dropped_;
 };
 
 }  // namespace strata::serving

@@ -59,8 +59,19 @@ TEST(SaturationMeterTest, FollowsAChangeWithinAFewTimeConstants) {
   meter.SetCapacity(1, 100, kStart);
   meter.AddRunning(1, kStart);
   EXPECT_NEAR(meter.Ratio(kStart + seconds(2)), 1 - std::exp(-1.0), 1e-6);
+  EXPECT_NEAR(meter.Ratio(kStart + seconds(30)), 1.0, 1e-6);  // a scrape before the change
   meter.AddRunning(-1, kStart + seconds(30));
   EXPECT_LT(meter.Ratio(kStart + seconds(40)), 0.01);
+}
+
+// Ratio sees the mean of the levels since its previous call (the events leave
+// only integrals): a scrape after a long interval weighs all of it alike.
+TEST(SaturationMeterTest, TakesTheMeanSinceThePreviousRatio) {
+  SaturationMeter meter(kStart, seconds(2));
+  meter.SetCapacity(1, 100, kStart);
+  meter.AddRunning(1, kStart);
+  meter.AddRunning(-1, kStart + seconds(30));
+  EXPECT_NEAR(meter.Ratio(kStart + seconds(40)), 0.75, 1e-3);
 }
 
 TEST(SaturationMeterTest, NeverAboveOne) {

@@ -11,12 +11,14 @@ namespace {
 using std::chrono::duration;
 using std::chrono::nanoseconds;
 
-// Seconds; fine below a millisecond for the tails of fast models.
-const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
-    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-    0.025,   0.05,     0.1,     0.25,   0.5,     1.0,    2.5,   5.0,    10.0};
-const prometheus::Histogram::BucketBoundaries kBatchBuckets = {1,  2,   4,   8,   16,   32,
-                                                               64, 128, 256, 512, 1024, 4096};
+// Seconds, recorded in nanoseconds; fine below a millisecond for the tails
+// of fast models.
+const HistogramBounds kLatencyBuckets = {
+    .bounds = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+               0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0},
+    .unit = 1e9};
+const HistogramBounds kBatchBuckets = {
+    .bounds = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}, .unit = 1};
 
 constexpr const char* kOutcomeNames[] = {"success", "client_error", "rejected", "deadline",
                                          "internal_error"};
@@ -52,41 +54,27 @@ Outcome OutcomeOf(const absl::Status& status) {
 
 ServerMetrics::ServerMetrics()
     : registry_(std::make_shared<prometheus::Registry>()),
-      requests_(prometheus::BuildCounter()
-                    .Name("strata_inference_requests_total")
-                    .Help("Inference requests by model, version and outcome")
-                    .Register(*registry_)),
-      total_(prometheus::BuildHistogram()
-                 .Name("strata_inference_request_duration_seconds")
-                 .Help("Time from a request's arrival in the core to its answer")
-                 .Register(*registry_)),
-      queue_(prometheus::BuildHistogram()
-                 .Name("strata_inference_queue_duration_seconds")
-                 .Help("Time a request waited in the model's queue")
-                 .Register(*registry_)),
-      compute_(prometheus::BuildHistogram()
-                   .Name("strata_inference_compute_duration_seconds")
-                   .Help("Time the backend took to run one batch")
-                   .Register(*registry_)),
-      batch_size_(prometheus::BuildHistogram()
-                      .Name("strata_inference_batch_size")
-                      .Help("Rows in each batch run by the backend")
-                      .Register(*registry_)),
-      queue_depth_(prometheus::BuildGauge()
-                       .Name("strata_inference_queue_depth")
-                       .Help("Requests waiting in the model's queue")
-                       .Register(*registry_)),
-      in_flight_(prometheus::BuildGauge()
-                     .Name("strata_inference_in_flight_requests")
-                     .Help("Requests in the model's batcher (queued or running), "
-                           "counted when they enter and when they leave it")
-                     .Register(*registry_)),
-      saturation_(prometheus::BuildGauge()
-                      .Name("strata_saturation_ratio")
-                      .Help("max(queue depth / max_queue_size, running batches / instances), "
-                            "each a mean over the last seconds (time constant 2 s); 0 idle, "
-                            "1 saturated: the autoscaling metric")
-                      .Register(*registry_)),
+      requests_("strata_inference_requests_total",
+                "Inference requests by model, version and outcome"),
+      queue_depth_("strata_inference_queue_depth", "Requests waiting in the model's queue"),
+      in_flight_("strata_inference_in_flight_requests",
+                 "Requests in the model's batcher (queued or running), "
+                 "counted when they enter and when they leave it"),
+      saturation_("strata_saturation_ratio",
+                  "max(queue depth / max_queue_size, running batches / instances), "
+                  "each a mean over the last seconds (time constant 2 s); 0 idle, "
+                  "1 saturated: the autoscaling metric"),
+      total_("strata_inference_request_duration_seconds",
+             "Time from a request's arrival in the core to its answer"),
+      queue_("strata_inference_queue_duration_seconds",
+             "Time a request waited in the model's queue"),
+      compute_("strata_inference_compute_duration_seconds",
+               "Time the backend took to run one batch"),
+      batch_size_("strata_inference_batch_size", "Rows in each batch run by the backend"),
+      endpoint_rows_("strata_endpoint_rows_total",
+                     "Rows answered by each layer of an endpoint's plan"),
+      endpoint_layer_("strata_endpoint_layer_duration_seconds",
+                      "Time one layer of an endpoint's plan took for a request"),
       batch_limit_(prometheus::BuildGauge()
                        .Name("strata_batch_size_limit")
                        .Help("The batch size an adaptive batcher allows now (rows)")
@@ -130,14 +118,6 @@ ServerMetrics::ServerMetrics()
                       .Help("Start time of the process since the Unix epoch, in seconds")
                       .Register(*registry_)
                       .Add({})),
-      endpoint_rows_(prometheus::BuildCounter()
-                         .Name("strata_endpoint_rows_total")
-                         .Help("Rows answered by each layer of an endpoint's plan")
-                         .Register(*registry_)),
-      endpoint_layer_(prometheus::BuildHistogram()
-                          .Name("strata_endpoint_layer_duration_seconds")
-                          .Help("Time one layer of an endpoint's plan took for a request")
-                          .Register(*registry_)),
       table_unavailable_(prometheus::BuildCounter()
                              .Name("strata_endpoint_table_unavailable_rows_total")
                              .Help("Rows whose table lookup failed (store unreachable or its "
@@ -148,7 +128,9 @@ ServerMetrics::ServerMetrics()
                           .Name("strata_split_requests_total")
                           .Help("Requests a split endpoint sent to each arm, by the model "
                                 "version that answered")
-                          .Register(*registry_)) {}
+                          .Register(*registry_)) {
+  http_body_bytes_.Add({}, &body_bytes_);
+}
 
 void ServerMetrics::RecordSplit(const std::string& endpoint, const std::string& arm,
                                 const std::string& version) {
@@ -159,6 +141,8 @@ void ServerMetrics::RecordTableUnavailable(const std::string& endpoint, int64_t 
   table_unavailable_.Add({{"endpoint", endpoint}}).Increment(static_cast<double>(rows));
 }
 
+ServerMetrics::LayerSeries::LayerSeries() : took(kLatencyBuckets) {}
+
 ServerMetrics::LayerSeries& ServerMetrics::LayerSeriesOf(const std::string& endpoint,
                                                          const std::string& layer) {
   std::string id = endpoint;
@@ -167,14 +151,12 @@ ServerMetrics::LayerSeries& ServerMetrics::LayerSeriesOf(const std::string& endp
   std::lock_guard lock(layer_mutex_);
   auto it = layer_series_.find(id);
   if (it == layer_series_.end()) {
-    const std::map<std::string, std::string> labels = {{"endpoint", endpoint}, {"layer", layer}};
-    it = layer_series_
-             .emplace(std::move(id),
-                      LayerSeries{.rows = &endpoint_rows_.Add(labels),
-                                  .took = &endpoint_layer_.Add(labels, kLatencyBuckets)})
-             .first;
+    it = layer_series_.emplace(std::move(id), std::make_unique<LayerSeries>()).first;
+    const prometheus::Labels labels = {{"endpoint", endpoint}, {"layer", layer}};
+    endpoint_rows_.Add(labels, &it->second->rows);
+    endpoint_layer_.Add(labels, &it->second->took);
   }
-  return it->second;  // references into an unordered_map stay valid
+  return *it->second;  // never removed: valid as long as the ServerMetrics
 }
 
 void ServerMetrics::RecordLayer(const std::string& endpoint, const std::string& layer, int64_t rows,
@@ -182,9 +164,9 @@ void ServerMetrics::RecordLayer(const std::string& endpoint, const std::string& 
   LayerSeriesOf(endpoint, layer).Record(rows, took);
 }
 
-void ServerMetrics::LayerSeries::Record(int64_t count, std::chrono::nanoseconds spent) const {
-  rows->Increment(static_cast<double>(count));
-  took->Observe(Seconds(spent));
+void ServerMetrics::LayerSeries::Record(int64_t count, std::chrono::nanoseconds spent) {
+  rows.Add(static_cast<uint64_t>(std::max<int64_t>(0, count)));
+  took.Observe(spent);
 }
 
 namespace {
@@ -213,21 +195,28 @@ double HistogramQuantile(const prometheus::ClientMetric::Histogram& h, double q)
 }  // namespace
 
 std::pair<double, double> ModelMetrics::LatencyP50P99Seconds() const {
-  const prometheus::ClientMetric m = total_->Collect();
-  return {HistogramQuantile(m.histogram, 0.5), HistogramQuantile(m.histogram, 0.99)};
+  const prometheus::ClientMetric::Histogram h = total_.Read();
+  return {HistogramQuantile(h, 0.5), HistogramQuantile(h, 0.99)};
 }
 
 std::optional<LayerSummary> ServerMetrics::Layer(const std::string& endpoint,
                                                  const std::string& layer) {
-  const std::map<std::string, std::string> labels = {{"endpoint", endpoint}, {"layer", layer}};
-  if (!endpoint_rows_.Has(labels) || !endpoint_layer_.Has(labels)) return std::nullopt;
-  const prometheus::ClientMetric rows = endpoint_rows_.Add(labels).Collect();
-  const prometheus::ClientMetric took = endpoint_layer_.Add(labels, kLatencyBuckets).Collect();
-  return LayerSummary{.rows = rows.counter.value,
-                      .requests = took.histogram.sample_count,
-                      .seconds = took.histogram.sample_sum,
-                      .p50_seconds = HistogramQuantile(took.histogram, 0.5),
-                      .p99_seconds = HistogramQuantile(took.histogram, 0.99)};
+  std::string id = endpoint;
+  id += '\0';
+  id += layer;
+  const LayerSeries* series = nullptr;
+  {
+    std::lock_guard lock(layer_mutex_);
+    auto it = layer_series_.find(id);
+    if (it == layer_series_.end()) return std::nullopt;
+    series = it->second.get();
+  }
+  const prometheus::ClientMetric::Histogram took = series->took.Read();
+  return LayerSummary{.rows = static_cast<double>(series->rows.Value()),
+                      .requests = took.sample_count,
+                      .seconds = took.sample_sum,
+                      .p50_seconds = HistogramQuantile(took, 0.5),
+                      .p99_seconds = HistogramQuantile(took, 0.99)};
 }
 
 std::unique_ptr<ModelMetrics> ServerMetrics::ForModel(const std::string& name,
@@ -258,8 +247,8 @@ void ServerMetrics::UpdateSaturation() {
   double depth = 0, in_flight = 0, ratio = 0;
   std::lock_guard lock(models_mutex_);
   for (ModelMetrics* model : models_) {
-    depth += model->queue_depth_->Value();
-    in_flight += model->in_flight_->Value();
+    depth += model->queue_depth_.Value();
+    in_flight += static_cast<double>(model->in_flight_.Value());
     ratio = std::max(ratio, model->UpdateSaturation(now));
   }
   process_saturation_.queue_depth->Set(depth);
@@ -282,10 +271,47 @@ ServerMetrics::ProcessSaturation ServerMetrics::BuildProcessSaturation(
   };
 }
 
+namespace {
+
+// prometheus-cpp's Registry shows its families by type in this order.
+int TypeOrder(prometheus::MetricType type) {
+  switch (type) {
+    case prometheus::MetricType::Counter:
+      return 0;
+    case prometheus::MetricType::Gauge:
+      return 1;
+    case prometheus::MetricType::Histogram:
+      return 2;
+    case prometheus::MetricType::Summary:
+      return 3;
+    default:
+      return 4;
+  }
+}
+
+}  // namespace
+
 std::vector<prometheus::MetricFamily> ServerMetrics::Collect() {
   UpdateProcessMetrics();
   UpdateSaturation();
-  return registry_->Collect();
+  std::vector<prometheus::MetricFamily> families;
+  for (const LockFreeFamily* family :
+       {&requests_, &endpoint_rows_, &queue_depth_, &in_flight_, &saturation_, &http_body_bytes_,
+        &total_, &queue_, &compute_, &batch_size_, &endpoint_layer_}) {
+    if (std::optional<prometheus::MetricFamily> collected = family->Collect()) {
+      families.push_back(std::move(*collected));
+    }
+  }
+  std::vector<prometheus::MetricFamily> features = features_.Collect();
+  families.insert(families.end(), std::make_move_iterator(features.begin()),
+                  std::make_move_iterator(features.end()));
+  std::vector<prometheus::MetricFamily> registered = registry_->Collect();
+  families.insert(families.end(), std::make_move_iterator(registered.begin()),
+                  std::make_move_iterator(registered.end()));
+  std::stable_sort(families.begin(), families.end(), [](const auto& a, const auto& b) {
+    return TypeOrder(a.type) < TypeOrder(b.type);
+  });
+  return families;
 }
 
 // The saturation ratio's smoothing: short enough that a scrape every few
@@ -296,122 +322,118 @@ ModelMetrics::ModelMetrics(ServerMetrics& server, std::string name, std::string 
     : server_(server),
       name_(std::move(name)),
       version_(std::move(version)),
+      total_(kLatencyBuckets),
+      queue_(kLatencyBuckets),
+      compute_(kLatencyBuckets),
+      batch_size_(kBatchBuckets),
       meter_(SaturationMeter::Clock::now(), kSaturationSmoothing) {
   const prometheus::Labels labels = {{"model", name_}, {"version", version_}};
-  for (const char* outcome : kOutcomeNames) {
+  for (size_t i = 0; i < kOutcomes; ++i) {
     prometheus::Labels with_outcome = labels;
-    with_outcome["outcome"] = outcome;
-    outcomes_.push_back(&server_.requests_.Add(with_outcome));
+    with_outcome["outcome"] = kOutcomeNames[i];
+    server_.requests_.Add(with_outcome, &outcomes_[i]);
   }
-  total_ = &server_.total_.Add(labels, kLatencyBuckets);
-  queue_ = &server_.queue_.Add(labels, kLatencyBuckets);
-  compute_ = &server_.compute_.Add(labels, kLatencyBuckets);
-  batch_size_ = &server_.batch_size_.Add(labels, kBatchBuckets);
-  queue_depth_ = &server_.queue_depth_.Add(labels);
-  in_flight_ = &server_.in_flight_.Add(labels);
-  saturation_ = &server_.saturation_.Add(labels);
+  for (auto [family, series] : Exposed()) family->Add(labels, series);
   std::lock_guard lock(server_.models_mutex_);
   server_.models_.push_back(this);
 }
 
+std::vector<std::pair<LockFreeFamily*, LockFreeFamily::Series>> ModelMetrics::Exposed() {
+  return {{&server_.total_, &total_},
+          {&server_.queue_, &queue_},
+          {&server_.compute_, &compute_},
+          {&server_.batch_size_, &batch_size_},
+          {&server_.queue_depth_, &queue_depth_},
+          {&server_.in_flight_, &in_flight_},
+          {&server_.saturation_, &saturation_}};
+}
+
 ModelMetrics::~ModelMetrics() {
-  for (prometheus::Counter* counter : outcomes_) server_.requests_.Remove(counter);
-  server_.total_.Remove(total_);
-  server_.queue_.Remove(queue_);
-  server_.compute_.Remove(compute_);
-  server_.batch_size_.Remove(batch_size_);
-  server_.queue_depth_.Remove(queue_depth_);
-  server_.in_flight_.Remove(in_flight_);
-  server_.saturation_.Remove(saturation_);
+  for (const StripedCounter& counter : outcomes_) server_.requests_.Remove(&counter);
+  for (auto [family, series] : Exposed()) family->Remove(series);
   if (batch_limit_ != nullptr) server_.batch_limit_.Remove(batch_limit_);
   if (batch_delay_ != nullptr) server_.batch_delay_.Remove(batch_delay_);
   std::lock_guard lock(server_.models_mutex_);
   std::erase(server_.models_, this);
 }
 
-void ModelMetrics::AtomicDuration::Add(nanoseconds took) {
-  ns.fetch_add(Nanos(took), std::memory_order_relaxed);
-  count.fetch_add(1, std::memory_order_relaxed);
+void ModelMetrics::AddCompute(size_t first, const BatchTiming& batch) {
+  stats_.Add(first + 1, Nanos(batch.input));
+  stats_.Add(first + 2, Nanos(batch.infer));
+  stats_.Add(first + 3, Nanos(batch.output));
+  stats_.Add(first, 1);
 }
 
-DurationStat ModelMetrics::AtomicDuration::Load() const {
-  return {.count = count.load(std::memory_order_relaxed), .ns = ns.load(std::memory_order_relaxed)};
+ComputeStats ModelMetrics::LoadCompute(size_t first) const {
+  const uint64_t n = stats_.Sum(first);
+  return {.input = {n, stats_.Sum(first + 1)},
+          .infer = {n, stats_.Sum(first + 2)},
+          .output = {n, stats_.Sum(first + 3)}};
 }
 
-void ModelMetrics::AtomicCompute::Add(const BatchTiming& batch) {
-  input_ns.fetch_add(Nanos(batch.input), std::memory_order_relaxed);
-  infer_ns.fetch_add(Nanos(batch.infer), std::memory_order_relaxed);
-  output_ns.fetch_add(Nanos(batch.output), std::memory_order_relaxed);
-  count.fetch_add(1, std::memory_order_relaxed);
-}
-
-ComputeStats ModelMetrics::AtomicCompute::Load() const {
-  const uint64_t n = count.load(std::memory_order_relaxed);
-  return {.input = {n, input_ns.load(std::memory_order_relaxed)},
-          .infer = {n, infer_ns.load(std::memory_order_relaxed)},
-          .output = {n, output_ns.load(std::memory_order_relaxed)}};
+DurationStat ModelMetrics::LoadDuration(size_t count) const {
+  return {.count = stats_.Sum(count), .ns = stats_.Sum(count + 1)};
 }
 
 void ModelMetrics::RecordOutcome(Outcome outcome, nanoseconds total) {
-  outcomes_[static_cast<size_t>(outcome)]->Increment();
-  total_->Observe(Seconds(total));
-  (outcome == Outcome::kSuccess ? success_ : fail_).Add(total);
+  outcomes_[static_cast<size_t>(outcome)].Add();
+  total_.Observe(total);
+  const size_t count = outcome == Outcome::kSuccess ? kSuccessCount : kFailCount;
+  stats_.Add(count + 1, Nanos(total));
+  stats_.Add(count, 1);
   if (outcome == Outcome::kSuccess) {
     last_inference_ms_.store(NowEpochMs(), std::memory_order_relaxed);
   }
 }
 
 void ModelMetrics::RecordQueueWait(nanoseconds waited) {
-  queue_->Observe(Seconds(waited));
-  queue_wait_.Add(waited);
+  queue_.Observe(waited);
+  stats_.Add(kQueueNs, Nanos(waited));
+  stats_.Add(kQueueCount, 1);
 }
 
 void ModelMetrics::RecordBatch(const BatchTiming& batch) {
-  compute_->Observe(Seconds(batch.infer));
-  batch_size_->Observe(static_cast<double>(batch.rows));
-  inference_count_.fetch_add(static_cast<uint64_t>(batch.rows), std::memory_order_relaxed);
-  compute_stats_.Add(batch);
+  compute_.Observe(batch.infer);
+  batch_size_.Observe(static_cast<uint64_t>(std::max<int64_t>(0, batch.rows)));
+  stats_.Add(kInferenceCount, static_cast<uint64_t>(batch.rows));
+  // The totals over all sizes are summed at Snapshot.
   if (batch.rows >= 0 && batch.rows <= kCountedBatchSizes) {
-    small_batches_[static_cast<size_t>(batch.rows)].Add(batch);
+    AddCompute(kBatches + kComputeCells * static_cast<size_t>(batch.rows), batch);
     return;
   }
-  const auto add = [&batch](ComputeStats& stats) {
-    for (auto [stat, took] :
-         {std::pair{&stats.input, batch.input}, std::pair{&stats.infer, batch.infer},
-          std::pair{&stats.output, batch.output}}) {
-      ++stat->count;
-      stat->ns += Nanos(took);
-    }
-  };
+  // Once per batch of more than kCountedBatchSizes rows, never per request.
   std::lock_guard lock(mutex_);
-  add(large_batches_[batch.rows]);
+  ComputeStats& stats = large_batches_[batch.rows];
+  for (auto [stat, took] :
+       {std::pair{&stats.input, batch.input}, std::pair{&stats.infer, batch.infer},
+        std::pair{&stats.output, batch.output}}) {
+    ++stat->count;
+    stat->ns += Nanos(took);
+  }
 }
 
 void ModelMetrics::SetCapacity(int instances, size_t queue_bound) {
-  std::lock_guard lock(meter_mutex_);
   meter_.SetCapacity(instances, queue_bound, SaturationMeter::Clock::now());
 }
 
 void ModelMetrics::SetQueueDepth(size_t depth) {
-  queue_depth_->Set(static_cast<double>(depth));
-  std::lock_guard lock(meter_mutex_);
+  queue_depth_.Set(static_cast<double>(depth));
   meter_.SetQueueDepth(depth, SaturationMeter::Clock::now());
 }
 
-void ModelMetrics::AddInFlight(int delta) { in_flight_->Increment(delta); }
+void ModelMetrics::AddInFlight(int delta) { in_flight_.Add(delta); }
 
 void ModelMetrics::AddRunning(int delta) {
-  std::lock_guard lock(meter_mutex_);
   meter_.AddRunning(delta, SaturationMeter::Clock::now());
 }
 
 double ModelMetrics::UpdateSaturation(SaturationMeter::Clock::time_point now) {
   double ratio = 0;
   {
-    std::lock_guard lock(meter_mutex_);
+    std::lock_guard lock(ratio_mutex_);  // at scrape time only
     ratio = meter_.Ratio(now);
   }
-  saturation_->Set(ratio);
+  saturation_.Set(ratio);
   return ratio;
 }
 
@@ -432,19 +454,28 @@ ModelStatistics ModelMetrics::Snapshot() const {
   stats.name = name_;
   stats.version = version_;
   stats.last_inference_ms = last_inference_ms_.load(std::memory_order_relaxed);
-  stats.success = success_.Load();
-  stats.fail = fail_.Load();
-  stats.queue = queue_wait_.Load();
-  stats.compute = compute_stats_.Load();
-  stats.execution_count = stats.compute.infer.count;
-  stats.inference_count = inference_count_.load(std::memory_order_relaxed);
+  stats.success = LoadDuration(kSuccessCount);
+  stats.fail = LoadDuration(kFailCount);
+  stats.queue = LoadDuration(kQueueCount);
+  stats.inference_count = stats_.Sum(kInferenceCount);
   for (int64_t rows = 0; rows <= kCountedBatchSizes; ++rows) {
-    ComputeStats batch = small_batches_[static_cast<size_t>(rows)].Load();
+    ComputeStats batch = LoadCompute(kBatches + kComputeCells * static_cast<size_t>(rows));
     if (batch.infer.count > 0) stats.batch_stats.emplace(rows, batch);
   }
-  std::lock_guard lock(mutex_);
-  stats.batch_stats.insert(large_batches_.begin(), large_batches_.end());
-  stats.adaptive = adaptive_;
+  {
+    std::lock_guard lock(mutex_);
+    stats.batch_stats.insert(large_batches_.begin(), large_batches_.end());
+    stats.adaptive = adaptive_;
+  }
+  for (const auto& [rows, batch] : stats.batch_stats) {
+    for (auto [total, part] : {std::pair{&stats.compute.input, &batch.input},
+                               std::pair{&stats.compute.infer, &batch.infer},
+                               std::pair{&stats.compute.output, &batch.output}}) {
+      total->count += part->count;
+      total->ns += part->ns;
+    }
+  }
+  stats.execution_count = stats.compute.infer.count;
   return stats;
 }
 
@@ -464,20 +495,12 @@ ServerMetrics::HttpSeries ServerMetrics::BuildHttpSeries(prometheus::Registry& r
                             .Add({}),
       .body_budget_refusals = &refused.Add({{"reason", "body_budget"}}),
       .body_timeouts = &refused.Add({{"reason", "body_timeout"}}),
-      .body_bytes = &prometheus::BuildGauge()
-                         .Name("strata_http_body_bytes")
-                         .Help("Bytes of REST request bodies held, buffered or inflated "
-                               "(bounded by --body-memory-budget)")
-                         .Register(registry)
-                         .Add({}),
   };
 }
 
 void ServerMetrics::RecordAcceptPause() { http_.accept_pauses->Increment(); }
 void ServerMetrics::RecordBodyBudgetRefusal() { http_.body_budget_refusals->Increment(); }
 void ServerMetrics::RecordBodyTimeout() { http_.body_timeouts->Increment(); }
-void ServerMetrics::AddHttpBodyBytes(int64_t delta) {
-  http_.body_bytes->Increment(static_cast<double>(delta));
-}
+void ServerMetrics::AddHttpBodyBytes(int64_t delta) { body_bytes_.Add(delta); }
 
 }  // namespace strata::serving

@@ -2,7 +2,9 @@
 // ModelMetrics per served model version. ModelMetrics records each request's
 // outcome and latencies into Prometheus families (for /metrics) and into
 // Triton-style cumulative statistics (for /v2/models/{m}/stats).
-// Both classes are thread-safe.
+// Both classes are thread-safe. A request records without a lock: its series
+// are lock-free (serving/lockfree_metrics.h) and /metrics reads them at
+// scrape time (serving/lockfree_family.h).
 #ifndef STRATA_SERVING_SERVER_METRICS_H_
 #define STRATA_SERVING_SERVER_METRICS_H_
 
@@ -27,7 +29,10 @@
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
 #include "serving/feature_metrics.h"
+#include "serving/lockfree_family.h"
+#include "serving/lockfree_metrics.h"
 #include "serving/saturation_meter.h"
+#include "serving/striped_cells.h"
 
 namespace strata::serving {
 
@@ -125,42 +130,54 @@ class ModelMetrics {
   friend class ServerMetrics;
   ModelMetrics(ServerMetrics& server, std::string name, std::string version);
 
+  // The statistics' cells (stats_), striped so that two I/O threads running
+  // requests inline never write one cache line: a count and nanoseconds per
+  // DurationStat, and per batch size one count for the three phases (so
+  // that their counts are always equal) and their nanoseconds; the totals
+  // over all sizes are summed at Snapshot.
+  enum Cell : size_t {
+    kSuccessCount,
+    kSuccessNs,
+    kFailCount,
+    kFailNs,
+    kQueueCount,
+    kQueueNs,
+    kInferenceCount,
+    kBatches,  // per size: count, input, infer and output ns (kComputeCells)
+  };
+  static constexpr size_t kComputeCells = 4;
+  // Batch sizes up to this have their own cells; larger ones share a map.
+  static constexpr int64_t kCountedBatchSizes = 64;
+  static constexpr size_t kCells = kBatches + kComputeCells * (kCountedBatchSizes + 1);
+  static constexpr size_t kOutcomes = 5;
+
+  void AddCompute(size_t first, const BatchTiming& batch);
+  ComputeStats LoadCompute(size_t first) const;
+  DurationStat LoadDuration(size_t count) const;
+  // The series' families on /metrics, added in the constructor and removed
+  // in the destructor.
+  std::vector<std::pair<LockFreeFamily*, LockFreeFamily::Series>> Exposed();
+
   ServerMetrics& server_;
   const std::string name_, version_;
-  std::vector<prometheus::Counter*> outcomes_;  // indexed by Outcome
-  prometheus::Histogram* total_;
-  prometheus::Histogram* queue_;
-  prometheus::Histogram* compute_;
-  prometheus::Histogram* batch_size_;
-  prometheus::Gauge* queue_depth_;
-  prometheus::Gauge* in_flight_;
-  prometheus::Gauge* saturation_;
+  std::array<StripedCounter, kOutcomes> outcomes_;  // indexed by Outcome
+  LockFreeHistogram total_;
+  LockFreeHistogram queue_;
+  LockFreeHistogram compute_;
+  LockFreeHistogram batch_size_;
+  ValueGauge queue_depth_;
+  LevelGauge in_flight_;
+  ValueGauge saturation_;
   prometheus::Gauge* batch_limit_ = nullptr;  // set once, under mutex_
   prometheus::Gauge* batch_delay_ = nullptr;  // set once, under mutex_
 
-  std::mutex meter_mutex_;
-  SaturationMeter meter_;  // guarded by meter_mutex_
+  // Events reach the meter without a lock; its Ratio (at scrape time) takes
+  // one caller at a time.
+  SaturationMeter meter_;
+  std::mutex ratio_mutex_;
 
-  // The statistics' counters are atomics: a request records them without a
-  // lock (two I/O threads running requests inline would contend for one).
-  struct AtomicDuration {
-    std::atomic<uint64_t> count{0}, ns{0};
-    void Add(std::chrono::nanoseconds took);
-    DurationStat Load() const;
-  };
-  // One count for the three phases, so that their counts are always equal.
-  struct AtomicCompute {
-    std::atomic<uint64_t> count{0}, input_ns{0}, infer_ns{0}, output_ns{0};
-    void Add(const BatchTiming& batch);
-    ComputeStats Load() const;
-  };
-  // Batch sizes up to this have their own counters; larger ones share a map.
-  static constexpr int64_t kCountedBatchSizes = 64;
-
-  std::atomic<uint64_t> last_inference_ms_{0}, inference_count_{0};
-  AtomicDuration success_, fail_, queue_wait_;
-  AtomicCompute compute_stats_;
-  std::array<AtomicCompute, kCountedBatchSizes + 1> small_batches_;  // by rows
+  std::atomic<uint64_t> last_inference_ms_{0};
+  StripedCells stats_{kCells};
   mutable std::mutex mutex_;
   std::map<int64_t, ComputeStats> large_batches_;  // guarded by mutex_
   std::optional<AdaptiveBatchingStats> adaptive_;  // guarded by mutex_
@@ -188,9 +205,10 @@ class ServerMetrics {
   // endpoint's LayerRecorder (serving/plans/layer_recorder.h); valid as long
   // as the ServerMetrics.
   struct LayerSeries {
-    prometheus::Counter* rows;
-    prometheus::Histogram* took;
-    void Record(int64_t rows, std::chrono::nanoseconds took) const;
+    LayerSeries();
+    StripedCounter rows;
+    LockFreeHistogram took;
+    void Record(int64_t rows, std::chrono::nanoseconds took);
   };
   LayerSeries& LayerSeriesOf(const std::string& endpoint, const std::string& layer);
 
@@ -222,14 +240,18 @@ class ServerMetrics {
   void UpdateProcessMetrics();
 
   std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Family<prometheus::Counter>& requests_;
-  prometheus::Family<prometheus::Histogram>& total_;
-  prometheus::Family<prometheus::Histogram>& queue_;
-  prometheus::Family<prometheus::Histogram>& compute_;
-  prometheus::Family<prometheus::Histogram>& batch_size_;
-  prometheus::Family<prometheus::Gauge>& queue_depth_;
-  prometheus::Family<prometheus::Gauge>& in_flight_;
-  prometheus::Family<prometheus::Gauge>& saturation_;
+  // The lock-free families, in the order /metrics shows them within their
+  // type (before the registry's own families of that type).
+  LockFreeFamily requests_;
+  LockFreeFamily queue_depth_;
+  LockFreeFamily in_flight_;
+  LockFreeFamily saturation_;
+  LockFreeFamily total_;
+  LockFreeFamily queue_;
+  LockFreeFamily compute_;
+  LockFreeFamily batch_size_;
+  LockFreeFamily endpoint_rows_;
+  LockFreeFamily endpoint_layer_;
   prometheus::Family<prometheus::Gauge>& batch_limit_;
   prometheus::Family<prometheus::Gauge>& batch_delay_;
   prometheus::Family<prometheus::Counter>& loads_;
@@ -239,8 +261,6 @@ class ServerMetrics {
   prometheus::Gauge& open_sockets_;
   prometheus::Gauge& threads_;
   prometheus::Gauge& start_time_;
-  prometheus::Family<prometheus::Counter>& endpoint_rows_;
-  prometheus::Family<prometheus::Histogram>& endpoint_layer_;
   prometheus::Family<prometheus::Counter>& table_unavailable_;
   prometheus::Family<prometheus::Counter>& split_requests_;
   std::mutex process_mutex_;
@@ -248,7 +268,8 @@ class ServerMetrics {
   // RecordLayer's series by "endpoint\0layer": Family::Add would build a
   // histogram on every call just to find the existing one.
   std::mutex layer_mutex_;
-  std::unordered_map<std::string, LayerSeries> layer_series_;  // guarded by layer_mutex_
+  std::unordered_map<std::string, std::unique_ptr<LayerSeries>>
+      layer_series_;  // guarded by layer_mutex_
 
   // The process-wide saturation series: sums of the versions' queue depth
   // and in-flight requests, and the largest saturation ratio.
@@ -281,11 +302,15 @@ class ServerMetrics {
     prometheus::Counter* accept_pauses;
     prometheus::Counter* body_budget_refusals;
     prometheus::Counter* body_timeouts;
-    prometheus::Gauge* body_bytes;
   };
   static HttpSeries BuildHttpSeries(prometheus::Registry& registry);
   HttpSeries http_ = BuildHttpSeries(*registry_);  // declared after registry_, which it needs
-  FeatureMetrics features_{*registry_};
+  // Changed by every request with a body: lock-free.
+  LevelGauge body_bytes_;
+  LockFreeFamily http_body_bytes_{"strata_http_body_bytes",
+                                  "Bytes of REST request bodies held, buffered or inflated "
+                                  "(bounded by --body-memory-budget)"};
+  FeatureMetrics features_;
 };
 
 }  // namespace strata::serving
