@@ -327,14 +327,24 @@ TEST(DynamicBatcherTest, AdaptiveBatchingRefusesRequestsThatWouldMissTheObjectiv
   EXPECT_EQ(refused + answered, 10);
 }
 
-// A model whose every batch takes 300 ms.
+// A model whose every batch takes 300 ms; counts the batches begun.
 class SlowModel : public runtime::Model {
  public:
   absl::StatusOr<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs) override {
+    ++started;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     return std::vector<core::Tensor>(inputs.begin(), inputs.end());
   }
+  std::atomic<int> started{0};
 };
+
+// Waits up to 5 s for `model` to have begun `batches` batches.
+bool BeganBatches(const SlowModel& model, int batches) {
+  for (int i = 0; i < 5000 && model.started.load() < batches; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return model.started.load() >= batches;
+}
 
 // A refusal while a batch runs is answered when that batch ends, so clients
 // that resend at once wait for the batcher instead of spinning on 429s.
@@ -342,9 +352,11 @@ TEST(DynamicBatcherTest, AdaptiveBatchingAnswersARefusalWhenTheRunningBatchEnds)
   DynamicBatcherOptions options = Options(1, std::chrono::microseconds(0));
   options.adaptive = AdaptiveBatchOptions{.latency_objective = std::chrono::milliseconds(800),
                                           .max_batch_size = 1};
-  DynamicBatcher batcher(std::make_shared<SlowModel>(), options);
+  auto model = std::make_shared<SlowModel>();
+  DynamicBatcher batcher(model, options);
   ASSERT_TRUE(Submit(batcher, 0).get().ok());        // the cost model: 300 ms a row
   std::future<Result> running = Submit(batcher, 1);  // runs at once
+  ASSERT_TRUE(BeganBatches(*model, 2));              // the worker took it: a batch runs
   std::future<Result> queued = Submit(batcher, 2);   // 300 + 300 ms: admitted
   std::future<Result> refused = Submit(batcher, 3);  // 300 + 2 · 300 ms > 800 ms
   EXPECT_EQ(refused.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
