@@ -30,6 +30,7 @@ class TreesModel : public Model {
 
  private:
   absl::Status CheckInput(std::span<const core::Tensor> inputs) const;
+  bool PerGroup() const;
   core::Shape OutputShape(int64_t rows) const;
   void Predict(std::span<const float> features, int64_t rows, std::span<float> margins) const;
   const trees::TreeEnsemble& ensemble() const { return predictor_.ensemble(); }
@@ -49,6 +50,7 @@ void TreesModel::Predict(std::span<const float> features, int64_t rows,
                          std::span<float> margins) const {
   const int64_t parts =
       std::min<int64_t>(threads_, std::max<int64_t>(1, rows / kRowsPerExtraThread));
+  if (parts == 1) return predictor_.PredictMargins(features, rows, margins);
   const int64_t width = ensemble().num_features, groups = ensemble().num_groups;
   const int64_t per_part = (rows + parts - 1) / parts;
   std::vector<std::thread> walkers;
@@ -72,12 +74,17 @@ absl::Status TreesModel::CheckInput(std::span<const core::Tensor> inputs) const 
   return CheckOneFp32Matrix(inputs, ensemble().num_features, config_.name);
 }
 
+// Whether the answer has a value per output group (else one per row).
+bool TreesModel::PerGroup() const {
+  return ensemble().num_groups > 1 &&
+         (margin_ || ensemble().objective != trees::Objective::kSoftmax);
+}
+
 // XGBoost's shape ([N] for one value per row, [N, K] for K probabilities),
 // with the declared rank winning when the element counts agree. Counts
 // before building, so a call allocates one shape only.
 core::Shape TreesModel::OutputShape(int64_t rows) const {
-  const bool per_group =
-      ensemble().num_groups > 1 && (margin_ || ensemble().objective != trees::Objective::kSoftmax);
+  const bool per_group = PerGroup();
   const int64_t natural = rows * (per_group ? ensemble().num_groups : 1);
   int64_t declared = 1;
   for (int64_t dim : config_.outputs[0].shape) declared *= dim < 0 ? rows : dim;
@@ -91,19 +98,22 @@ core::Shape TreesModel::OutputShape(int64_t rows) const {
   return shape;
 }
 
-// The margins are walked straight into the output tensor's buffer, which
-// then keeps the answer's floats (fewer for multi:softmax).
+// The margins are walked straight into the output tensor's buffer, built in
+// place in the answer, which then keeps the answer's floats (fewer for
+// multi:softmax).
 absl::StatusOr<std::vector<core::Tensor>> TreesModel::Run(std::span<const core::Tensor> inputs) {
   STRATA_RETURN_IF_ERROR(CheckInput(inputs));
   const int64_t rows = inputs[0].shape[0];
-  core::Tensor out{config_.outputs[0].name, core::DataType::kFp32, OutputShape(rows), {}};
+  std::vector<core::Tensor> outputs;
+  outputs.reserve(1);
+  core::Tensor& out = outputs.emplace_back(
+      core::Tensor{config_.outputs[0].name, core::DataType::kFp32, OutputShape(rows), {}});
   out.data.resize(static_cast<size_t>(rows * ensemble().num_groups) * sizeof(float));
   const std::span<float> margins = out.MutableAs<float>();
   Predict(inputs[0].As<float>(), rows, margins);
   if (!margin_) trees::TransformMargins(ensemble(), rows, margins);
-  out.data.resize(static_cast<size_t>(core::ElementCount(out.shape).value_or(0)) * sizeof(float));
-  std::vector<core::Tensor> outputs;
-  outputs.push_back(std::move(out));
+  const int64_t answer = rows * (PerGroup() ? ensemble().num_groups : 1);
+  out.data.resize(static_cast<size_t>(answer) * sizeof(float));
   return outputs;
 }
 
