@@ -33,16 +33,6 @@ constexpr double kKeepUpShare = 0.8;
 // Under load a request waits for the batch ahead of it, then runs in its
 // own: about two batches' run time.
 constexpr double kBatchesPerLatency = 2.0;
-// The margin: the percentile of observed - predicted it takes, over how many
-// answered requests, refreshed how often, from how many, and its bound as a
-// share of the objective (a prediction within half of it is always admitted:
-// a larger gap is a machine too busy for the objective, where refusing more
-// only feeds a 429 storm).
-constexpr double kMarginPercentile = 0.99;
-constexpr size_t kMarginWindow = 512;
-constexpr int kMarginEvery = 32;
-constexpr size_t kMarginMinSamples = 64;
-constexpr double kMaxMarginShare = 0.5;
 
 }  // namespace
 
@@ -88,10 +78,7 @@ Admission AdaptiveBatchPolicy::Admit(Clock::time_point now, int64_t rows) const 
   // one slow warm-up batch would otherwise refuse every request for ever).
   const bool runs_at_once =
       queued_rows_ == 0 && static_cast<int>(running_ends_.size()) < std::max(1, options_.instances);
-  if (runs_at_once) {
-    const nanoseconds run = *PredictedRun(std::max<int64_t>(1, rows));
-    return {true, run, run + margin_};
-  }
+  if (runs_at_once) return {true, *PredictedRun(std::max<int64_t>(1, rows))};
   // The rows ahead and this request's run in batches of the throughput cap
   // (the queue's size under a backlog), `instances` batches at a time, after
   // the first instance frees up. The rows expected to arrive by then join
@@ -108,7 +95,6 @@ Admission AdaptiveBatchPolicy::Admit(Clock::time_point now, int64_t rows) const 
                     static_cast<double>(PredictedRun(std::min(ahead + joining, size))->count());
   if (ahead < latency_cap_) predicted += static_cast<double>(limits_.max_queue_delay.count());
   const auto ns = nanoseconds(static_cast<int64_t>(predicted));
-  const nanoseconds judged = ns + margin_;
   // No feedback inflates the predictions: one that made admission stricter
   // after batches slower than planned (up to 8x, then 1.5x) refused 97%
   // (85%) of requests at 64 connections and a 10 ms objective on a quiet
@@ -117,8 +103,8 @@ Admission AdaptiveBatchPolicy::Admit(Clock::time_point now, int64_t rows) const 
   // request misses it, and refusing all that queue leaves batches of one (98%
   // refused, a twentieth of a fixed delay's goodput on a starved machine):
   // what would run in the next round of batches is admitted.
-  if (out_of_reach_ && rounds <= 1) return {true, ns, judged};
-  return {judged <= options_.latency_objective, ns, judged};
+  if (out_of_reach_ && rounds <= 1) return {true, ns};
+  return {predicted <= static_cast<double>(options_.latency_objective.count()), ns};
 }
 
 void AdaptiveBatchPolicy::OnBatch(const BatchObservation& batch) {
@@ -147,32 +133,6 @@ void AdaptiveBatchPolicy::Aimd(int64_t rows, double run_ns) {
   } else if (aimd_limit_ <= limit) {
     aimd_limit_ = std::min(options_.max_batch_size, aimd_limit_ + 1);
   }
-}
-
-void AdaptiveBatchPolicy::OnAnswered(nanoseconds predicted, nanoseconds observed) {
-  if (predicted <= nanoseconds(0)) return;
-  if (gaps_.size() < kMarginWindow) {
-    gaps_.push_back(observed - predicted);
-  } else {
-    gaps_[next_gap_] = observed - predicted;
-  }
-  next_gap_ = (next_gap_ + 1) % kMarginWindow;
-  if (++since_margin_ < kMarginEvery) return;
-  since_margin_ = 0;
-  margin_ = MarginOfWindow();
-}
-
-nanoseconds AdaptiveBatchPolicy::MarginOfWindow() const {
-  if (gaps_.size() < kMarginMinSamples) return nanoseconds(0);
-  std::vector<nanoseconds> sorted = gaps_;
-  const auto at = sorted.begin() +
-                  static_cast<std::ptrdiff_t>(
-                      std::ceil(kMarginPercentile * static_cast<double>(sorted.size()))) -
-                  1;
-  std::nth_element(sorted.begin(), at, sorted.end());
-  const auto most = nanoseconds(static_cast<int64_t>(
-      kMaxMarginShare * static_cast<double>(options_.latency_objective.count())));
-  return std::clamp(*at, nanoseconds(0), most);
 }
 
 std::optional<AdaptiveBatchPolicy::CostFit> AdaptiveBatchPolicy::Fit() const {

@@ -29,17 +29,6 @@
 // of batches when the objective is out of reach. Without shedding, a closed loop of c clients on
 // a model that does t requests per second waits c / t by Little's law,
 // whatever the batch size.
-// The margin: a prediction covers the queue and the runs; a request's time
-// also holds what they do not (its response encoded after the batch, behind
-// the batch's earlier requests; a CPU taken by the frontend). The caller
-// reports each answered request's predicted and observed time, and admission
-// adds to every prediction the 99th percentile of observed - predicted over
-// the last answered requests (0 to half the objective): a windowed measure,
-// refreshed, so unlike a stricter-after-every-slow-batch factor it cannot
-// ratchet. Added, not multiplied: the unseen time is about the same for a
-// short prediction as for a long one, and the 99th percentile of the ratio
-// (tried first), applied to every prediction, refused 34-44% of closed-loop
-// requests and up to 13% of an open-loop rate whose p99 was within it.
 // The queue delay adapts to the arrival rate: the time the rows of the
 // smallest batch that keeps up with the arrivals (running at most 80% of the
 // time) are expected to take to arrive, but no longer than what the
@@ -53,7 +42,6 @@
 #define STRATA_SERVING_ADAPTIVE_BATCH_POLICY_H_
 
 #include <chrono>
-#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -83,8 +71,7 @@ struct BatchObservation {
 // Whether a request may join the queue, and the latency predicted for it.
 struct Admission {
   bool admit = true;
-  std::chrono::nanoseconds predicted{0};    // the queue and runs; 0 before the first batch
-  std::chrono::nanoseconds with_margin{0};  // predicted + margin(): what is judged
+  std::chrono::nanoseconds predicted{0};  // 0 before the first batch
 };
 
 class AdaptiveBatchPolicy {
@@ -105,10 +92,6 @@ class AdaptiveBatchPolicy {
   void OnExpired(int64_t rows);
   // A batch finished; updates the cost model, the AIMD limit and the limits.
   void OnBatch(const BatchObservation& batch);
-  // An admitted request was answered `observed` after it arrived, where
-  // Admit had predicted `predicted` (requests admitted with no prediction
-  // are ignored).
-  void OnAnswered(std::chrono::nanoseconds predicted, std::chrono::nanoseconds observed);
 
   BatchLimits limits() const { return limits_; }
   // The fitted run time of a batch of `rows` (nullopt before any batch).
@@ -119,8 +102,6 @@ class AdaptiveBatchPolicy {
   int64_t throughput_cap() const { return throughput_cap_; }
   // Rows admitted and not yet started.
   int64_t queued_rows() const { return queued_rows_; }
-  // What admission adds to predictions (see the margin, above).
-  std::chrono::nanoseconds margin() const { return margin_; }
 
  private:
   // The fitted run time of a batch: fixed + per_row·rows (ns).
@@ -140,8 +121,6 @@ class AdaptiveBatchPolicy {
   // row). REQUIRES: the fit exists.
   int64_t LargestWithin(double budget_ns) const;
   std::chrono::nanoseconds DelayFor(int64_t rows) const;
-  // The margin from the observed - predicted gaps in the window.
-  std::chrono::nanoseconds MarginOfWindow() const;
   // How long until an instance is free to start the next batch.
   double FreeInNs(Clock::time_point now) const;
 
@@ -166,12 +145,6 @@ class AdaptiveBatchPolicy {
   // finished batch removes the earliest (batches started earlier end first).
   std::vector<Clock::time_point> running_ends_;
   BatchLimits limits_;
-  // observed - predicted of the last answered requests (a ring), the next
-  // slot, the answers since the margin was refreshed, and the margin.
-  std::vector<std::chrono::nanoseconds> gaps_;
-  size_t next_gap_ = 0;
-  int since_margin_ = 0;
-  std::chrono::nanoseconds margin_{0};
 };
 
 }  // namespace strata::serving

@@ -25,9 +25,6 @@ struct QueuedRequest {
   Clock::time_point enqueued;
   std::optional<Clock::time_point> deadline;
   runtime::Model::RunCallback done;
-  // The latency an adaptive policy predicted when it admitted the request
-  // (0: none); compared with the observed one when it is answered.
-  std::chrono::nanoseconds predicted{0};
 };
 
 struct BatchQueueOptions {

@@ -31,10 +31,7 @@ int64_t RowsOf(const std::vector<QueuedRequest>& requests) {
 
 DynamicBatcher::DynamicBatcher(std::shared_ptr<runtime::Model> model, DynamicBatcherOptions options,
                                DynamicBatcherHooks hooks)
-    : model_(std::move(model)),
-      hooks_(std::move(hooks)),
-      max_held_(options.queue.max_queue_size),
-      queue_(std::move(options.queue)) {
+    : model_(std::move(model)), hooks_(std::move(hooks)), queue_(std::move(options.queue)) {
   if (options.adaptive) {
     core::MutexLock lock(mutex_);
     options.adaptive->instances = std::max(1, options.instances);
@@ -58,12 +55,6 @@ DynamicBatcher::~DynamicBatcher() {
   }
   wake_.SignalAll();
   for (std::thread& worker : workers_) worker.join();
-  std::vector<HeldRefusal> held;
-  {
-    core::MutexLock lock(mutex_);
-    held.swap(held_);  // none: the last batch to end released them
-  }
-  Release(std::move(held));
   Left(abandoned.size());
   for (QueuedRequest& request : abandoned) {
     request.done(absl::UnavailableError("the model was unloaded while the request was queued"));
@@ -101,8 +92,6 @@ void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs, RunOptions optio
     if (pushed.ok()) {
       if (hooks_.on_in_flight) hooks_.on_in_flight(1);
       if (hooks_.on_queue_depth) hooks_.on_queue_depth(queue_.size());
-    } else if (Hold(request, pushed)) {
-      return;
     }
   }
   if (!pushed.ok()) {
@@ -112,27 +101,15 @@ void DynamicBatcher::RunAsync(std::vector<core::Tensor> inputs, RunOptions optio
   wake_.Signal();
 }
 
-bool DynamicBatcher::Hold(QueuedRequest& request, const absl::Status& refusal) {
-  if (!policy_ || running_ == 0 || held_.size() >= max_held_) return false;
-  held_.push_back({std::move(request.done), refusal});
-  return true;
-}
-
-void DynamicBatcher::Release(std::vector<HeldRefusal> held) {
-  for (HeldRefusal& refusal : held) refusal.done(std::move(refusal.status));
-}
-
 absl::Status DynamicBatcher::Enqueue(QueuedRequest& request) {
   if (!policy_) return queue_.Push(request);
   const Admission admission = policy_->Admit(request.enqueued, request.rows);
   if (!admission.admit) {
     return absl::ResourceExhaustedError(fmt::format(
-        "the request would take about {} µs ({} µs in the queue and runs + {} µs they do not "
-        "see), over the model's latency objective of {} µs ({} rows queued); retry later",
-        admission.with_margin.count() / 1000, admission.predicted.count() / 1000,
-        policy_->margin().count() / 1000, objective_.count() / 1000, policy_->queued_rows()));
+        "the request would take about {} µs, over the model's latency objective of {} µs "
+        "({} rows queued); retry later",
+        admission.predicted.count() / 1000, objective_.count() / 1000, policy_->queued_rows()));
   }
-  request.predicted = admission.predicted;
   STRATA_RETURN_IF_ERROR(queue_.Push(request));
   policy_->OnArrival(request.enqueued, request.rows);
   ApplyLimits();
@@ -176,7 +153,6 @@ void DynamicBatcher::WorkerLoop() {
 void DynamicBatcher::Started(const std::vector<QueuedRequest>& batch) {
   if (hooks_.on_running) hooks_.on_running(1);
   if (!policy_) return;
-  ++running_;
   policy_->OnStart(Clock::now(), RowsOf(batch));
   ApplyLimits();  // the backlog the limits depend on shrank
 }
@@ -232,30 +208,13 @@ void DynamicBatcher::RunBatch(std::vector<QueuedRequest> batch) {
          std::chrono::duration_cast<std::chrono::nanoseconds>(start - batch[0].enqueued)});
   if (hooks_.on_running) hooks_.on_running(-1);
   Left(batch.size());
-  Answer(batch, std::move(pieces));
-}
-
-void DynamicBatcher::Answer(std::vector<QueuedRequest>& batch,
-                            absl::StatusOr<std::vector<std::vector<core::Tensor>>> pieces) {
-  const bool adaptive = objective_ > std::chrono::nanoseconds(0);
-  std::vector<std::chrono::nanoseconds> observed(adaptive ? batch.size() : 0);
   for (size_t i = 0; i < batch.size(); ++i) {
     if (pieces.ok()) {
       batch[i].done(std::move((*pieces)[i]));
     } else {
       batch[i].done(pieces.status());
     }
-    if (adaptive) observed[i] = Clock::now() - batch[i].enqueued;
   }
-  if (!adaptive) return;
-  std::vector<HeldRefusal> held;
-  {
-    core::MutexLock lock(mutex_);
-    for (size_t i = 0; i < batch.size(); ++i) policy_->OnAnswered(batch[i].predicted, observed[i]);
-    --running_;
-    held.swap(held_);
-  }
-  Release(std::move(held));
 }
 
 }  // namespace strata::serving

@@ -6,15 +6,9 @@
 // DEADLINE_EXCEEDED without running; a full queue answers RESOURCE_EXHAUSTED
 // at once. With `adaptive` set, an AdaptiveBatchPolicy sets the queue's batch
 // size and delay from the arrivals and the batches' run times, and a request
-// predicted to miss the latency objective is answered RESOURCE_EXHAUSTED
-// instead of queued: at once when no batch is running, else when the next
-// batch ends, so that clients which resend at once after a refusal do so at
-// the batcher's pace instead of spinning on 429s that take the frontend's CPU
-// (at most max_queue_size refusals wait; more are answered at once). Each
-// answered request's time, from its arrival until its callback returned
-// (which, behind the frontend, encodes the response), goes back to the policy
-// as its observed latency. It knows nothing of versions or protocols.
-// Thread-safe.
+// predicted to miss the latency objective is answered RESOURCE_EXHAUSTED at
+// once instead of queued. It knows nothing of versions or
+// protocols. Thread-safe.
 #ifndef STRATA_SERVING_DYNAMIC_BATCHER_H_
 #define STRATA_SERVING_DYNAMIC_BATCHER_H_
 
@@ -81,24 +75,10 @@ class DynamicBatcher : public runtime::Model {
   // Admits `request` to the queue, or says why not (RESOURCE_EXHAUSTED: the
   // queue is full or the request would miss the latency objective).
   absl::Status Enqueue(QueuedRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // A refusal answered when the next batch ends.
-  struct HeldRefusal {
-    RunCallback done;
-    absl::Status status;
-  };
-  // Keeps the refused `request`'s callback until the running batch ends
-  // (adaptive batching only); false: answer it now.
-  bool Hold(QueuedRequest& request, const absl::Status& refusal)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  static void Release(std::vector<HeldRefusal> held);
   void WorkerLoop();
   // `batch` left the queue to run.
   void Started(const std::vector<QueuedRequest>& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void RunBatch(std::vector<QueuedRequest> batch);
-  // Calls each request's callback with its share of `pieces`, in order;
-  // reports each one's observed latency to the adaptive policy.
-  void Answer(std::vector<QueuedRequest>& batch,
-              absl::StatusOr<std::vector<std::vector<core::Tensor>>> pieces);
   // Hands the adaptive policy's current limits to the queue; returns them.
   BatchLimits ApplyLimits() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Hands a finished batch to the adaptive policy and applies its limits.
@@ -108,15 +88,12 @@ class DynamicBatcher : public runtime::Model {
 
   const std::shared_ptr<runtime::Model> model_;
   const DynamicBatcherHooks hooks_;
-  const size_t max_held_;
   mutable core::Mutex mutex_;
   core::CondVar wake_;
   BatchQueue queue_ ABSL_GUARDED_BY(mutex_);
   std::optional<AdaptiveBatchPolicy> policy_ ABSL_GUARDED_BY(mutex_);
   std::chrono::nanoseconds objective_{0};  // set once, in the constructor
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
-  int running_ ABSL_GUARDED_BY(mutex_) = 0;  // batches running (adaptive only)
-  std::vector<HeldRefusal> held_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::thread> workers_;
 };
 

@@ -301,7 +301,7 @@ class SleepingModel : public runtime::Model {
 
 // With a 50 ms objective and 10 ms batches of one row, a request may queue
 // behind at most about three others (0.8 · 50 ms planned); the rest of a
-// burst is refused without running.
+// burst is refused at once, without waiting for the model.
 TEST(DynamicBatcherTest, AdaptiveBatchingRefusesRequestsThatWouldMissTheObjective) {
   DynamicBatcherOptions options = Options(1, std::chrono::microseconds(0));
   options.adaptive =
@@ -311,10 +311,11 @@ TEST(DynamicBatcherTest, AdaptiveBatchingRefusesRequestsThatWouldMissTheObjectiv
   std::vector<std::future<Result>> burst;
   for (int v = 1; v <= 10; ++v) burst.push_back(Submit(batcher, static_cast<float>(v)));
   int refused = 0, answered = 0;
-  for (std::future<Result>& r : burst) {
+  for (std::future<Result>& r : burst) {  // a refusal is answered at once
+    if (r.wait_for(std::chrono::seconds(0)) != std::future_status::ready) continue;
     const Result result = r.get();
     if (result.ok()) {
-      ++answered;
+      ++answered;  // admitted, and already run: a very slow test machine
       continue;
     }
     EXPECT_EQ(result.status().code(), absl::StatusCode::kResourceExhausted);
@@ -322,51 +323,12 @@ TEST(DynamicBatcherTest, AdaptiveBatchingRefusesRequestsThatWouldMissTheObjectiv
         << result.status();
     ++refused;
   }
+  for (std::future<Result>& r : burst) {
+    if (r.valid()) answered += r.get().ok() ? 1 : 0;
+  }
   EXPECT_GE(refused, 5);
   EXPECT_GE(answered, 1);
   EXPECT_EQ(refused + answered, 10);
-}
-
-// A model whose every batch takes 300 ms; counts the batches begun.
-class SlowModel : public runtime::Model {
- public:
-  absl::StatusOr<std::vector<core::Tensor>> Run(std::span<const core::Tensor> inputs) override {
-    ++started;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    return std::vector<core::Tensor>(inputs.begin(), inputs.end());
-  }
-  std::atomic<int> started{0};
-};
-
-// Waits up to 5 s for `model` to have begun `batches` batches.
-bool BeganBatches(const SlowModel& model, int batches) {
-  for (int i = 0; i < 5000 && model.started.load() < batches; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return model.started.load() >= batches;
-}
-
-// A refusal while a batch runs is answered when that batch ends, so clients
-// that resend at once wait for the batcher instead of spinning on 429s.
-TEST(DynamicBatcherTest, AdaptiveBatchingAnswersARefusalWhenTheRunningBatchEnds) {
-  DynamicBatcherOptions options = Options(1, std::chrono::microseconds(0));
-  options.adaptive = AdaptiveBatchOptions{.latency_objective = std::chrono::milliseconds(800),
-                                          .max_batch_size = 1};
-  auto model = std::make_shared<SlowModel>();
-  DynamicBatcher batcher(model, options);
-  ASSERT_TRUE(Submit(batcher, 0).get().ok());        // the cost model: 300 ms a row
-  std::future<Result> running = Submit(batcher, 1);  // runs at once
-  ASSERT_TRUE(BeganBatches(*model, 2));              // the worker took it: a batch runs
-  std::future<Result> queued = Submit(batcher, 2);   // 300 + 300 ms: admitted
-  std::future<Result> refused = Submit(batcher, 3);  // 300 + 2 · 300 ms > 800 ms
-  EXPECT_EQ(refused.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
-  const Result answer = refused.get();
-  EXPECT_EQ(answer.status().code(), absl::StatusCode::kResourceExhausted) << answer.status();
-  EXPECT_EQ(running.wait_for(std::chrono::seconds(0)), std::future_status::ready);
-  EXPECT_TRUE(running.get().ok());
-  EXPECT_TRUE(queued.get().ok());
-  // Nothing running or queued: the next request runs at once.
-  EXPECT_TRUE(Submit(batcher, 4).get().ok());
 }
 
 }  // namespace
