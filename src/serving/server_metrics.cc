@@ -1,6 +1,7 @@
 #include "serving/server_metrics.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "serving/process_stats.h"
@@ -31,6 +32,11 @@ uint64_t NowEpochMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count());
+}
+
+uint64_t NextServerMetricsId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -128,13 +134,30 @@ ServerMetrics::ServerMetrics()
                           .Name("strata_split_requests_total")
                           .Help("Requests a split endpoint sent to each arm, by the model "
                                 "version that answered")
-                          .Register(*registry_)) {
+                          .Register(*registry_)),
+      id_(NextServerMetricsId()) {
   http_body_bytes_.Add({}, &body_bytes_);
 }
 
 void ServerMetrics::RecordSplit(const std::string& endpoint, const std::string& arm,
                                 const std::string& version) {
-  split_requests_.Add({{"endpoint", endpoint}, {"arm", arm}, {"version", version}}).Increment();
+  struct Kept {
+    uint64_t owner;
+    std::string endpoint, arm, version;
+    prometheus::Counter* counter;
+  };
+  constexpr size_t kMaxKept = 64;  // series a thread keeps; the oldest go first
+  thread_local std::vector<Kept> kept;
+  for (const Kept& k : kept) {
+    if (k.owner == id_ && k.version == version && k.arm == arm && k.endpoint == endpoint) {
+      return k.counter->Increment();
+    }
+  }
+  prometheus::Counter& counter =
+      split_requests_.Add({{"endpoint", endpoint}, {"arm", arm}, {"version", version}});
+  if (kept.size() >= kMaxKept) kept.erase(kept.begin());
+  kept.push_back({id_, endpoint, arm, version, &counter});
+  counter.Increment();
 }
 
 void ServerMetrics::RecordTableUnavailable(const std::string& endpoint, int64_t rows) {

@@ -218,7 +218,10 @@ class ServerMetrics {
   void RecordTableUnavailable(const std::string& endpoint, int64_t rows);
 
   // One request a split endpoint sent to `arm`, answered by model `version`
-  // (strata_split_requests_total, labelled endpoint, arm and version).
+  // (strata_split_requests_total, labelled endpoint, arm and version). The
+  // series is found in the calling thread's cache of the ones it used (the
+  // family's mutex and label map only on a thread's first use of a series),
+  // then incremented without a lock.
   void RecordSplit(const std::string& endpoint, const std::string& arm, const std::string& version);
 
   // The layer's totals, or nullopt when it has answered no row yet.
@@ -263,6 +266,9 @@ class ServerMetrics {
   prometheus::Gauge& start_time_;
   prometheus::Family<prometheus::Counter>& table_unavailable_;
   prometheus::Family<prometheus::Counter>& split_requests_;
+  // Names this ServerMetrics in the threads' split-series caches, which
+  // outlive it (a later one at the same address must not find its series).
+  const uint64_t id_;
   std::mutex process_mutex_;
   double last_cpu_seconds_ = 0;  // guarded by process_mutex_
   // RecordLayer's series by "endpoint\0layer": Family::Add would build a

@@ -219,5 +219,33 @@ TEST(ServerMetricsTest, LayerSeriesSumUpAndShowOnMetrics) {
             std::string::npos);
 }
 
+// RecordSplit keeps the series it used in a per-thread cache: counts stay
+// per (endpoint, arm, version) past the cache's bound, and a later
+// ServerMetrics on the same thread never finds an earlier one's series.
+TEST(ServerMetricsTest, SplitCountsArePerSeriesAndPerServerMetrics) {
+  const auto count_of = [](ServerMetrics& metrics, const std::string& arm,
+                           const std::string& version) {
+    const std::string text = prometheus::TextSerializer().Serialize(metrics.Collect());
+    const std::string series = "strata_split_requests_total{arm=\"" + arm +
+                               "\",endpoint=\"ab\",version=\"" + version + "\"} ";
+    const size_t at = text.find(series);
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + series.size()));
+  };
+  {
+    ServerMetrics first;
+    first.RecordSplit("ab", "a", "1");
+    first.RecordSplit("ab", "a", "1");
+    first.RecordSplit("ab", "b", "1");
+    for (int v = 2; v < 80; ++v) first.RecordSplit("ab", "a", std::to_string(v));  // evicts
+    first.RecordSplit("ab", "a", "1");
+    EXPECT_EQ(count_of(first, "a", "1"), 3);
+    EXPECT_EQ(count_of(first, "b", "1"), 1);
+    EXPECT_EQ(count_of(first, "a", "79"), 1);
+  }
+  ServerMetrics second;  // ("ab", "a", "1") is in this thread's cache, for `first`
+  second.RecordSplit("ab", "a", "1");
+  EXPECT_EQ(count_of(second, "a", "1"), 1);
+  EXPECT_EQ(count_of(second, "b", "1"), -1);
+}
 }  // namespace
 }  // namespace strata::serving
