@@ -97,31 +97,47 @@ def strace_counts(path):
     return counts
 
 
-def syscalls(binary, label, repo, endpoints, bodies, args, work):
-    """System calls per request of each kind, strace attached to every thread."""
+def attached_counts(binary, label, repo, endpoints, bodies, args, work, kind, attach, read):
+    """For each kind of request: `attach(pid, out)` starts a counter on the server (a Popen
+    stopped by SIGINT), --requests requests are sent on one connection, and `read(out)` gives the
+    count(s); returns them per request, by kind."""
     mlp_body, key_body = (open(b, "rb").read() for b in bodies)
-    server = servers.Strata(binary, repo, work, label=label + "_strace", endpoints=endpoints)
+    server = servers.Strata(binary, repo, work, label=f"{label}_{kind}", endpoints=endpoints)
     server.start(timeout=300)
     try:
         result = {}
         for name, path, body in (("mlp", "/v2/models/digits_mlp/infer", mlp_body),
                                  ("static", "/v2/models/embedded/infer", key_body)):
             post_raw(server.port, path, body, WARMUP)
-            out = os.path.join(work, f"strace.{label}.{name}.txt")
-            cmd = ["strace", "-c", "-f", "-o", out]
-            for tid in os.listdir(f"/proc/{server.pid}/task"):
-                cmd += ["-p", tid]
-            tracer = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+            out = os.path.join(work, f"{kind}.{label}.{name}.txt")
+            counter = attach(server.pid, out)
             time.sleep(1.0)  # attached
             post_raw(server.port, path, body, args.requests)
-            tracer.send_signal(signal.SIGINT)
-            tracer.wait(timeout=60)
-            result[name] = {k: v / args.requests for k, v in strace_counts(out).items()}
-            log(f"{label} {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(
-                result[name].items(), key=lambda kv: -kv[1]) if v >= 0.05))
+            counter.send_signal(signal.SIGINT)
+            counter.wait(timeout=60)
+            result[name] = read(out, args.requests)
         return result
     finally:
         server.stop()
+
+
+def syscalls(binary, label, repo, endpoints, bodies, args, work):
+    """System calls per request of each kind, strace attached to every thread."""
+    def attach(pid, out):
+        cmd = ["strace", "-c", "-f", "-o", out]
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            cmd += ["-p", tid]
+        return subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+
+    def read(out, requests):
+        return {k: v / requests for k, v in strace_counts(out).items()}
+
+    result = attached_counts(binary, label, repo, endpoints, bodies, args, work, "strace",
+                             attach, read)
+    for name, counts in result.items():
+        log(f"{label} {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(
+            counts.items(), key=lambda kv: -kv[1]) if v >= 0.05))
+    return result
 
 
 LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
@@ -143,29 +159,22 @@ def add_malloc_probes():
 def mallocs(binary, label, repo, endpoints, bodies, args, work):
     """Heap allocations per request of each kind at full speed (uprobes on libc, every
     thread of the server)."""
-    mlp_body, key_body = (open(b, "rb").read() for b in bodies)
-    server = servers.Strata(binary, repo, work, label=label + "_mallocs", endpoints=endpoints)
-    server.start(timeout=300)
-    try:
-        result = {}
-        for name, path, body in (("mlp", "/v2/models/digits_mlp/infer", mlp_body),
-                                 ("static", "/v2/models/embedded/infer", key_body)):
-            post_raw(server.port, path, body, WARMUP)
-            out = os.path.join(work, f"mallocs.{label}.{name}.csv")
-            events = ",".join(f"probe_libc:{p}" for p in MALLOC_PROBES)
-            counter = subprocess.Popen(["perf", "stat", "-x", ",", "-o", out, "-e", events,
-                                        "-p", str(server.pid)], stderr=subprocess.DEVNULL)
-            time.sleep(1.0)  # attached
-            post_raw(server.port, path, body, args.requests)
-            counter.send_signal(signal.SIGINT)
-            counter.wait(timeout=60)
-            calls = sum(int(line.split(",")[0]) for line in open(out)
-                        if line.count(",") > 2 and line.split(",")[0].isdigit())
-            result[name] = calls / args.requests
-            log(f"{label} {name}: {result[name]:.1f} allocations/request (full speed)")
-        return result
-    finally:
-        server.stop()
+    events = ",".join(f"probe_libc:{p}" for p in MALLOC_PROBES)
+
+    def attach(pid, out):
+        return subprocess.Popen(["perf", "stat", "-x", ",", "-o", out, "-e", events, "-p",
+                                 str(pid)], stderr=subprocess.DEVNULL)
+
+    def read(out, requests):
+        calls = sum(int(line.split(",")[0]) for line in open(out)
+                    if line.count(",") > 2 and line.split(",")[0].isdigit())
+        return calls / requests
+
+    result = attached_counts(binary, label, repo, endpoints, bodies, args, work, "mallocs",
+                             attach, read)
+    for name, per_request in result.items():
+        log(f"{label} {name}: {per_request:.1f} allocations/request (full speed)")
+    return result
 
 
 def print_mallocs(args, repo, endpoints, bodies, work):
