@@ -30,7 +30,7 @@ class TreesModel : public Model {
 
  private:
   absl::Status CheckInput(std::span<const core::Tensor> inputs) const;
-  bool PerGroup() const;
+  int64_t ValuesPerRow() const;
   core::Shape OutputShape(int64_t rows) const;
   void Predict(std::span<const float> features, int64_t rows, std::span<float> margins) const;
   const trees::TreeEnsemble& ensemble() const { return predictor_.ensemble(); }
@@ -74,22 +74,24 @@ absl::Status TreesModel::CheckInput(std::span<const core::Tensor> inputs) const 
   return CheckOneFp32Matrix(inputs, ensemble().num_features, config_.name);
 }
 
-// Whether the answer has a value per output group (else one per row).
-bool TreesModel::PerGroup() const {
-  return ensemble().num_groups > 1 &&
-         (margin_ || ensemble().objective != trees::Objective::kSoftmax);
+// The answer's values per row: one per output group, or one (a single
+// group, or multi:softmax's class).
+int64_t TreesModel::ValuesPerRow() const {
+  const bool per_group =
+      ensemble().num_groups > 1 && (margin_ || ensemble().objective != trees::Objective::kSoftmax);
+  return per_group ? ensemble().num_groups : 1;
 }
 
 // XGBoost's shape ([N] for one value per row, [N, K] for K probabilities),
 // with the declared rank winning when the element counts agree. Counts
 // before building, so a call allocates one shape only.
 core::Shape TreesModel::OutputShape(int64_t rows) const {
-  const bool per_group = PerGroup();
-  const int64_t natural = rows * (per_group ? ensemble().num_groups : 1);
+  const int64_t per_row = ValuesPerRow();
+  const int64_t natural = rows * per_row;
   int64_t declared = 1;
   for (int64_t dim : config_.outputs[0].shape) declared *= dim < 0 ? rows : dim;
   if (declared != natural) {
-    return per_group ? core::Shape{rows, ensemble().num_groups} : core::Shape{rows};
+    return per_row > 1 ? core::Shape{rows, per_row} : core::Shape{rows};
   }
   core::Shape shape = config_.outputs[0].shape;
   for (int64_t& dim : shape) {
@@ -112,8 +114,7 @@ absl::StatusOr<std::vector<core::Tensor>> TreesModel::Run(std::span<const core::
   const std::span<float> margins = out.MutableAs<float>();
   Predict(inputs[0].As<float>(), rows, margins);
   if (!margin_) trees::TransformMargins(ensemble(), rows, margins);
-  const int64_t answer = rows * (PerGroup() ? ensemble().num_groups : 1);
-  out.data.resize(static_cast<size_t>(answer) * sizeof(float));
+  out.data.resize(static_cast<size_t>(rows * ValuesPerRow()) * sizeof(float));
   return outputs;
 }
 
